@@ -1,0 +1,327 @@
+"""The issue-scoped dynamic tools served to the agent (SPEC-NOTES §6).
+
+The agent holds no tracker or forge credentials: it acts on the world only through these
+tools, and each is bound to the leased issue and the lane branch. A call that names another
+issue is a policy violation: refused, journaled, never retried.
+
+Calls with side effects are idempotent within a run: an identical call already recorded in
+``tools.jsonl`` returns the recorded result without repeating the side effect, so an agent
+restarted after a crash cannot post the same comment twice.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from maestro.fsutil import append_jsonl
+from maestro.ids import iso_now
+
+MAX_BODY_CHARS = 65_536
+TERMINAL_PATHS = ("review_handoff", "manual_attention", "review_repair")
+_ABSOLUTE_HOST_PATH = re.compile(
+    r"(?<![\w.~/:-])(?:/(?:home|root|tmp|Users|var|etc|opt|srv|private|mnt|work|workspace|usr)"
+    r"/[^\s`'\")]*|[A-Za-z]:\\[^\s]*)"
+)
+
+
+def _schema(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {**properties, "issue": {
+            "type": "string",
+            "description": "Optional; if given it must be the leased issue's identifier.",
+        }},
+        "required": required,
+        "additionalProperties": False,
+    }
+
+
+_STRING = {"type": "string"}
+
+TOOL_SPECS: list[dict[str, Any]] = [
+    {"name": "issue_comment", "description": "Post a comment on the leased issue.",
+     "inputSchema": _schema({"body": _STRING}, ["body"])},
+    {"name": "issue_transition",
+     "description": "Move the leased issue to a workflow state (not the success state: that "
+                    "is reached only through issue_review_handoff).",
+     "inputSchema": _schema({"state": _STRING}, ["state"])},
+    {"name": "issue_label_add", "description": "Add a label to the leased issue.",
+     "inputSchema": _schema({"label": _STRING}, ["label"])},
+    {"name": "lane_open_pr",
+     "description": "Push the lane branch and open (or update) its pull request. Returns the "
+                    "PR url. The agent never pushes itself.",
+     "inputSchema": _schema({"title": _STRING, "body": _STRING}, ["title"])},
+    {"name": "issue_review_handoff",
+     "description": "Record that the lane's PR is ready for review.",
+     "inputSchema": _schema({"pr_url": _STRING, "summary": _STRING}, ["pr_url", "summary"])},
+    {"name": "issue_review_repair_complete",
+     "description": "Record that review feedback has been addressed on the lane branch.",
+     "inputSchema": _schema({"pr_url": _STRING, "summary": _STRING}, ["pr_url", "summary"])},
+    {"name": "issue_terminal_finalize",
+     "description": "End the run on one terminal path: review_handoff, manual_attention or "
+                    "review_repair.",
+     "inputSchema": _schema({"path": {"type": "string", "enum": list(TERMINAL_PATHS)}},
+                            ["path"])},
+]
+TOOL_NAMES = tuple(spec["name"] for spec in TOOL_SPECS)
+_SIDE_EFFECTS = {"issue_comment", "issue_transition", "issue_label_add", "lane_open_pr"}
+
+
+def dynamic_tools() -> list[dict[str, Any]]:
+    """Tool specs in the shape ``thread/start`` expects."""
+    return [{"type": "function", **spec} for spec in TOOL_SPECS]
+
+
+class ToolRefused(Exception):
+    """The call breaks the tool contract; the agent gets ``success: false`` and the reason."""
+
+
+class ToolHost(Protocol):
+    """What the lane lets the tools do; implemented by the lane, bound to one issue."""
+
+    identifier: str
+    success_state: str
+    needs_attention_label: str
+
+    def is_forbidden_state(self, state: str) -> bool: ...
+
+    def post_comment(self, body: str) -> str: ...
+
+    def transition(self, state: str) -> bool: ...
+
+    def add_label(self, label: str) -> bool: ...
+
+    def open_pr(self, title: str, body: str) -> str: ...
+
+    def pr_url(self) -> str | None: ...
+
+    def forbidden_paths(self) -> list[str]: ...
+
+
+@dataclass
+class Signals:
+    """What the agent has declared in this attempt; decides the disposition."""
+
+    handoff: dict[str, str] | None = None
+    repair_complete: dict[str, str] | None = None
+    finalize: list[str] = field(default_factory=list)
+    attention_label: bool = False
+    comments: int = 0
+    violations: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "handoff": self.handoff,
+            "repair_complete": self.repair_complete,
+            "finalize": self.finalize,
+            "attention_label": self.attention_label,
+            "comments": self.comments,
+            "violations": self.violations,
+        }
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One of ``continue``, ``review_handoff``, ``manual_attention``, ``review_repair``,
+    ``invalid`` with the reason."""
+
+    kind: str
+    reason: str = ""
+
+
+def judge(signals: Signals, repair: bool = False) -> Verdict:
+    """The disposition rules of SPEC-NOTES §2: exactly one complete terminal signal."""
+    final = signals.finalize
+    nothing = not (signals.handoff or signals.repair_complete or final or signals.attention_label)
+    if nothing:
+        return Verdict("continue")
+    if len(set(final)) > 1:
+        return Verdict("invalid", f"issue_terminal_finalize called with several paths: {final}")
+    path = final[0] if final else None
+    wants_attention = signals.attention_label or path == "manual_attention"
+    wants_success = bool(signals.handoff or signals.repair_complete) or path in (
+        "review_handoff", "review_repair")
+    if wants_attention and wants_success:
+        return Verdict("invalid", "both a review signal and manual attention were declared")
+    if wants_attention:
+        if not signals.attention_label:
+            return Verdict("invalid", "manual_attention without the needs-attention label")
+        if signals.comments == 0:
+            return Verdict("invalid", "needs-attention label without a comment explaining it")
+        if path != "manual_attention":
+            return Verdict("invalid", "manual attention not finalized with "
+                                      "issue_terminal_finalize(path='manual_attention')")
+        return Verdict("manual_attention")
+    expected = "review_repair" if repair else "review_handoff"
+    signal = signals.repair_complete if repair else signals.handoff
+    if signal is None:
+        tool = "issue_review_repair_complete" if repair else "issue_review_handoff"
+        return Verdict("invalid", f"{tool} was not called")
+    if path != expected:
+        return Verdict("invalid", f"expected issue_terminal_finalize(path={expected!r}), "
+                                  f"got {path!r}")
+    return Verdict(expected)
+
+
+class ToolBridge:
+    """Executes ``item/tool/call`` requests for one lane attempt."""
+
+    def __init__(self, host: ToolHost, record: Path, repair: bool = False,
+                 on_call: Callable[[str, bool, str], None] | None = None) -> None:
+        self.host = host
+        self.record = record
+        self.repair = repair
+        self.signals = Signals()
+        self.on_call = on_call or (lambda name, ok, text: None)
+        self._done: dict[str, dict[str, Any]] = {}
+        self._replay()
+
+    def _key(self, name: str, args: dict[str, Any]) -> str:
+        return json.dumps([name, args], sort_keys=True)
+
+    def _replay(self) -> None:
+        """Rebuild signals and the idempotency memory from an interrupted run's record."""
+        if not self.record.exists():
+            return
+        for line in self.record.read_text().splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry.get("ok"):
+                self._done[self._key(entry["tool"], entry["args"])] = entry
+                self._note(entry["tool"], entry["args"])
+
+    def _note(self, name: str, args: dict[str, Any]) -> None:
+        if name == "issue_comment":
+            self.signals.comments += 1
+        elif name == "issue_label_add" and args.get("label", "").casefold() == (
+            self.host.needs_attention_label.casefold()
+        ):
+            self.signals.attention_label = True
+        elif name == "issue_review_handoff":
+            self.signals.handoff = {"pr_url": args["pr_url"], "summary": args["summary"]}
+        elif name == "issue_review_repair_complete":
+            self.signals.repair_complete = {"pr_url": args["pr_url"], "summary": args["summary"]}
+        elif name == "issue_terminal_finalize":
+            self.signals.finalize.append(args["path"])
+
+    def call(self, name: str, arguments: Any) -> dict[str, Any]:
+        """Answer one tool call in the protocol's shape; never raises."""
+        args = arguments if isinstance(arguments, dict) else {}
+        try:
+            if not isinstance(arguments, dict):
+                raise ToolRefused("arguments must be a JSON object")
+            text = self._run(name, args)
+            ok = True
+        except ToolRefused as exc:
+            text, ok = f"refused: {exc}", False
+            if "another issue" in str(exc):
+                self.signals.violations.append(str(exc))
+        except Exception as exc:  # tracker/forge failure: the agent may try again
+            text, ok = f"failed: {exc}", False
+        self.on_call(name, ok, text)
+        return {"success": ok, "contentItems": [{"type": "inputText", "text": text}]}
+
+    def _run(self, name: str, args: dict[str, Any]) -> str:
+        if name not in TOOL_NAMES:
+            raise ToolRefused(f"unknown tool {name!r}; available: {', '.join(TOOL_NAMES)}")
+        spec = next(s for s in TOOL_SPECS if s["name"] == name)
+        named = args.get("issue")
+        if named is not None and str(named) != self.host.identifier:
+            self._log(name, args, False, "policy violation: another issue")
+            raise ToolRefused(
+                f"policy violation: this lane may act only on {self.host.identifier}, "
+                f"not on another issue ({named!r})"
+            )
+        args = {k: v for k, v in args.items() if k != "issue"}
+        schema = spec["inputSchema"]
+        for key in schema["required"]:
+            if key not in args:
+                raise ToolRefused(f"missing argument {key!r}")
+        for key, value in args.items():
+            if key not in schema["properties"]:
+                raise ToolRefused(f"unknown argument {key!r}")
+            if not isinstance(value, str):
+                raise ToolRefused(f"argument {key!r} must be a string")
+            if len(value) > MAX_BODY_CHARS:
+                raise ToolRefused(f"argument {key!r} is longer than {MAX_BODY_CHARS} characters")
+        key = self._key(name, args)
+        if key in self._done:
+            return str(self._done[key]["result"])
+        result = self._execute(name, args)
+        self._log(name, args, True, result)
+        self._done[key] = {"result": result}
+        self._note(name, args)
+        return result
+
+    def _log(self, name: str, args: dict[str, Any], ok: bool, result: str) -> None:
+        append_jsonl(self.record, {"at": iso_now(), "tool": name, "args": args, "ok": ok,
+                                   "result": result})
+
+    def _execute(self, name: str, args: dict[str, str]) -> str:
+        host = self.host
+        if name == "issue_comment":
+            body = args["body"]
+            if not body.strip():
+                raise ToolRefused("comment body is empty")
+            for forbidden in host.forbidden_paths():
+                if forbidden and forbidden in body:
+                    raise ToolRefused("comment contains an absolute host path; "
+                                      "use repository-relative paths")
+            if _ABSOLUTE_HOST_PATH.search(body):
+                raise ToolRefused("comment contains an absolute host path; "
+                                  "use repository-relative paths")
+            return f"comment {host.post_comment(body)} posted"
+        if name == "issue_transition":
+            state = args["state"]
+            if host.is_forbidden_state(state):
+                raise ToolRefused(
+                    f"state {state!r} is reachable only through maestro (review handoff or "
+                    "delivery), never by a direct transition"
+                )
+            changed = host.transition(state)
+            return f"moved to {state}" if changed else f"already in {state}"
+        if name == "issue_label_add":
+            changed = host.add_label(args["label"])
+            return f"label {args['label']} added" if changed else "label already present"
+        if name == "lane_open_pr":
+            return host.open_pr(args["title"], args.get("body", ""))
+        if name in ("issue_review_handoff", "issue_review_repair_complete"):
+            expected = host.pr_url()
+            if expected is None:
+                raise ToolRefused("the lane has no PR yet; call lane_open_pr first")
+            if args["pr_url"] != expected:
+                raise ToolRefused(f"pr_url {args['pr_url']!r} is not this lane's PR ({expected})")
+            return "recorded"
+        if name == "issue_terminal_finalize":
+            if args["path"] not in TERMINAL_PATHS:
+                raise ToolRefused(f"path must be one of {', '.join(TERMINAL_PATHS)}")
+            return f"finalized: {args['path']}"
+        raise ToolRefused(f"unknown tool {name!r}")  # pragma: no cover - guarded above
+
+
+TOOL_CONTRACT = """\
+## maestro tool contract
+
+You work on exactly one leased issue, in this worktree, on this lane branch. You act on the
+tracker and the forge only through these tools: issue_comment(body), issue_transition(state),
+issue_label_add(label), lane_open_pr(title, body), issue_review_handoff(pr_url, summary),
+issue_review_repair_complete(pr_url, summary), issue_terminal_finalize(path).
+
+- Commit your work on the lane branch; never push: lane_open_pr pushes and opens the PR.
+- Finish with exactly one terminal path:
+  - review: lane_open_pr, then issue_review_handoff(pr_url, summary), then
+    issue_terminal_finalize(path="review_handoff");
+  - blocked: issue_label_add("{attention}"), an issue_comment naming the exact blocker, then
+    issue_terminal_finalize(path="manual_attention");
+  - review repair: fix the feedback, commit, then issue_review_repair_complete(pr_url,
+    summary) and issue_terminal_finalize(path="review_repair").
+- Never act on another issue; never move the issue to its success or a terminal state;
+  never write absolute host paths in comments.
+"""

@@ -1,0 +1,362 @@
+"""The ``maestro`` command line.
+
+Every failure a person can cause is a :class:`~maestro.errors.MaestroError`: it is printed
+as one clear message and the process exits with its code, never with a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from maestro import __version__
+from maestro.config import ServiceConfig, load_config
+from maestro.errors import InputError, MaestroError
+
+EXIT_LANE = {"finished": 0, "waiting": 0, "skipped": 0, "terminated": 0, "interrupted": 0,
+             "retry": 1, "needs_human": 1}
+
+
+def _config(args: argparse.Namespace) -> ServiceConfig:
+    return load_config(args.config)
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, sort_keys=True, default=str))
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from maestro.demo import origin_log, run_demo, summary_rows
+
+    result = run_demo(Path(args.dir) if args.dir else None)
+    console = Console()
+    table = Table(title=f"maestro demo finished in {result.seconds:.1f}s ({result.ticks} ticks)")
+    for column in ("issue", "title", "state", "labels"):
+        table.add_column(column)
+    for row in summary_rows(result):
+        table.add_row(*row)
+    console.print(table)
+    console.print("[bold]origin main[/bold]:\n" + origin_log(result))
+    console.print(f"\nInspect it: cd {result.repo} && maestro status")
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from maestro.scaffold import init_repository
+
+    root = Path(args.path).resolve()
+    written = init_repository(root, prefix=args.prefix, base=args.base, force=args.force)
+    if args.ci == "github":
+        from maestro.ci import write_github_workflow
+
+        written.append(write_github_workflow(root, force=args.force))
+    for path in written:
+        print(f"wrote {path.relative_to(root) if path.is_relative_to(root) else path}")
+    if not written:
+        print("nothing to do: maestro files already exist (use --force to overwrite)")
+    return 0
+
+
+def cmd_lane(args: argparse.Namespace) -> int:
+    from maestro.pipeline import run_lane
+
+    config = _config(args)
+    extra = ["--verbosity", "0"] if args.quiet else []
+    outcome = run_lane(config, args.issue, extra)
+    if args.json:
+        _print_json(outcome)
+    else:
+        print(f"lane {args.issue}: {outcome.get('outcome')} "
+              f"(phase {outcome.get('phase') or '-'}): {outcome.get('reason', '')}")
+    return EXIT_LANE.get(str(outcome.get("outcome")), 1)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from maestro.orchestrator import Orchestrator
+
+    orchestrator = Orchestrator(_config(args))
+    if args.dry_run:
+        plan = orchestrator.plan()
+        _show_plan(plan.as_dict(), args.json)
+        return 0
+    plan = orchestrator.tick(wait=True)
+    _show_plan(plan.as_dict(), args.json)
+    return 0
+
+
+def _show_plan(plan: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        _print_json(plan)
+        return
+    for item in plan["reconcile"]:
+        print(f"reconcile {item['issue']}: {item['action']} (issue is {item['state']})")
+    for item in plan["dispatch"]:
+        print(f"dispatch {item['issue']}: {item['reason']}")
+    for item in plan["retries_waiting"]:
+        print(f"retry {item['issue']}: {item['kind']} due at {item['due_at']}")
+    for item in plan["skipped"]:
+        print(f"skip {item['issue']}: {item['reason']}")
+    if not any(plan[key] for key in ("reconcile", "dispatch", "retries_waiting", "skipped")):
+        print("nothing to do")
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from maestro.orchestrator import Orchestrator
+
+    plan = Orchestrator(_config(args)).plan()
+    if args.github_matrix:
+        print(json.dumps({"include": [{"issue": i} for i in plan.issues()]}))
+    else:
+        _show_plan(plan.as_dict(), args.json)
+    return 0
+
+
+def cmd_daemon(args: argparse.Namespace) -> int:
+    from maestro.orchestrator import Orchestrator
+
+    if args.poll_interval_s <= 0:
+        raise InputError("--poll-interval-s: expected a positive number of seconds")
+    config = _config(args)
+    Orchestrator(config).daemon(args.poll_interval_s, max_ticks=args.max_ticks,
+                                refresh_flag=config.state_root / "refresh.request")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from maestro.status import snapshot
+
+    if args.limit < 0:
+        raise InputError("--limit: expected a number >= 0")
+    snap = snapshot(_config(args), limit=args.limit)
+    if args.json:
+        _print_json(snap)
+        return 0
+    from maestro.status_view import render_status
+
+    render_status(snap)
+    return 0
+
+
+def _tracker(args: argparse.Namespace) -> Any:
+    from maestro.trackers import make_tracker
+    from maestro.workflow import load_workflow
+
+    config = _config(args)
+    return make_tracker(config, load_workflow(config.workflow_path))
+
+
+def cmd_issue(args: argparse.Namespace) -> int:
+    tracker = _tracker(args)
+    action = args.issue_command
+    if action == "list":
+        issues = (tracker.all_issues() if hasattr(tracker, "all_issues") and not args.state
+                  else tracker.candidates(args.state or []))
+        if args.json:
+            _print_json([i.model_dump(mode="json") for i in issues])
+        else:
+            for issue in issues:
+                labels = f"  [{', '.join(issue.labels)}]" if issue.labels else ""
+                print(f"{issue.identifier:<12} {issue.state:<12} {issue.title}{labels}")
+        return 0
+    if action == "show":
+        issue = tracker.get(args.id)
+        notes = tracker.comments(args.id)
+        if args.json:
+            _print_json({**issue.model_dump(mode="json"),
+                         "comments": [c.model_dump(mode="json") for c in notes]})
+        else:
+            print(f"{issue.identifier}: {issue.title}\nstate: {issue.state}")
+            if issue.labels:
+                print("labels: " + ", ".join(issue.labels))
+            if issue.blocked_by:
+                print("blocked by: " + ", ".join(issue.blocked_by))
+            print(f"\n{issue.description}\n")
+            for note in notes:
+                print(f"--- comment {note.id} by {note.author} at {note.created_at}\n{note.body}")
+        return 0
+    if action == "new":
+        if not hasattr(tracker, "create"):
+            raise InputError(f"`maestro issue new` is not supported by the {tracker.name} "
+                             "tracker; create the issue there")
+        issue = tracker.create(args.title, args.description or "", state=args.state_name,
+                               labels=args.label or [], blocked_by=args.blocked_by or [],
+                               priority=args.priority)
+        if args.json:
+            _print_json(issue.model_dump(mode="json"))
+        else:
+            print(f"created {issue.identifier}")
+        return 0
+    if action == "move":
+        changed = tracker.transition(args.id, args.state_name)
+        print(f"{args.id}: {'moved to' if changed else 'already in'} {args.state_name}")
+        return 0
+    if action == "comment":
+        note = tracker.comment(args.id, args.body)
+        print(f"{args.id}: comment {note.id} posted")
+        return 0
+    if action == "label":
+        changed = (tracker.remove_label(args.id, args.label) if args.remove
+                   else tracker.add_label(args.id, args.label))
+        print(f"{args.id}: label {args.label} {'changed' if changed else 'unchanged'}")
+        return 0
+    raise InputError(f"unknown issue command {action!r}")
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from maestro.forges.local import LocalForge
+    from maestro.ids import branch_name
+    from maestro.lanes.state import LaneState
+    from maestro.model import ReviewVerdict
+    from maestro.workflow import load_workflow
+
+    config = _config(args)
+    workflow = load_workflow(config.workflow_path)
+    if workflow.policy.forge.provider != "local":
+        raise InputError("`maestro review` records reviews on the local forge; review GitHub "
+                         "PRs on GitHub")
+    forge = LocalForge(config.repo_root, workflow.policy.forge.remote)
+    record = LaneState(config.lanes_root, args.id).read("pr.json")
+    pr = forge.find_pr(branch_name(args.id, workflow.policy.forge.branch_prefix))
+    number = int(record["number"]) if record else (pr.number if pr else 0)
+    if not number:
+        raise InputError(f"issue {args.id} has no pull request on the local forge")
+    if args.review_command == "approve":
+        forge.add_review(number, ReviewVerdict.APPROVED, args.comment or "", author=args.author)
+        print(f"approved #{number} for {args.id}")
+    elif args.review_command == "request-changes":
+        forge.add_review(number, ReviewVerdict.CHANGES_REQUESTED, args.comment,
+                         author=args.author, path=args.file or "", line=args.line)
+        print(f"requested changes on #{number} for {args.id}")
+    elif args.review_command == "close":
+        forge.close_pr(number)
+        print(f"closed #{number} for {args.id} without merging")
+    return 0
+
+
+# -- parser -----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="maestro", description="Turn tracker issues into merged pull requests with "
+        "autonomous coding agents, one resumable lane per issue.")
+    parser.add_argument("--version", action="version", version=f"maestro {__version__}")
+    parser.add_argument("--config", type=Path, help="path to maestro.toml (default: "
+                        "./tmp/maestro.toml, ./maestro.toml, then the user config dir)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, handler: Callable[[argparse.Namespace], int], help_text: str
+            ) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        command.set_defaults(handler=handler)
+        return command
+
+    demo = add("demo", cmd_demo, "run the whole lifecycle offline in a sandbox repository")
+    demo.add_argument("--dir", help="folder for the sandbox (new or empty; default: a temp dir)")
+
+    init = add("init", cmd_init, "write maestro.toml, WORKFLOW.md, issues/ and dodo.py")
+    init.add_argument("path", nargs="?", default=".")
+    init.add_argument("--prefix", default="MAE", help="identifier prefix for new issues")
+    init.add_argument("--base", default="main", help="base branch lanes start from")
+    init.add_argument("--ci", choices=["github"], help="also write a CI workflow")
+    init.add_argument("--force", action="store_true", help="overwrite existing files")
+
+    lane = add("lane", cmd_lane, "run one lane as far as it can go (same as doit lane:ID)")
+    lane.add_argument("issue")
+    lane.add_argument("--json", action="store_true")
+    lane.add_argument("--quiet", action="store_true", help="no per-phase doit output")
+
+    run = add("run", cmd_run, "one poll tick: reconcile, retry, advance, select, dispatch")
+    run.add_argument("--once", action="store_true", help="one tick (the default and only mode)")
+    run.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    run.add_argument("--json", action="store_true")
+
+    plan = add("plan", cmd_plan, "the selection pass without executing it")
+    fmt = plan.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true")
+    fmt.add_argument("--github-matrix", action="store_true",
+                     help='print {"include": [{"issue": ...}]} for a GitHub Actions matrix')
+
+    daemon = add("daemon", cmd_daemon, "tick forever; SIGTERM/SIGINT stop gracefully")
+    daemon.add_argument("--poll-interval-s", type=float, default=60.0)
+    daemon.add_argument("--max-ticks", type=int, default=None, help=argparse.SUPPRESS)
+
+    status = add("status", cmd_status, "what every lane is doing")
+    status.add_argument("--json", action="store_true")
+    status.add_argument("--limit", type=int, default=20, help="recent runs to show")
+
+    issue = add("issue", cmd_issue, "read and edit issues of the configured tracker")
+    issue_sub = issue.add_subparsers(dest="issue_command", required=True, metavar="ACTION")
+    listing = issue_sub.add_parser("list", help="list issues")
+    listing.add_argument("--state", action="append", help="only issues in this state")
+    show = issue_sub.add_parser("show", help="one issue with its comments")
+    show.add_argument("id")
+    new = issue_sub.add_parser("new", help="create an issue (files tracker)")
+    new.add_argument("--title", required=True)
+    new.add_argument("--description", default="")
+    new.add_argument("--state", dest="state_name", default="Todo")
+    new.add_argument("--label", action="append")
+    new.add_argument("--blocked-by", action="append")
+    new.add_argument("--priority", type=int)
+    move = issue_sub.add_parser("move", help="move an issue to a state")
+    move.add_argument("id")
+    move.add_argument("state_name", metavar="STATE")
+    comment = issue_sub.add_parser("comment", help="comment on an issue")
+    comment.add_argument("id")
+    comment.add_argument("body")
+    label = issue_sub.add_parser("label", help="add (or --remove) a label")
+    label.add_argument("id")
+    label.add_argument("label")
+    label.add_argument("--remove", action="store_true")
+    for command in (listing, show, new, move, comment, label):
+        command.add_argument("--json", action="store_true")
+
+    review = add("review", cmd_review, "review a lane's PR on the local forge")
+    review_sub = review.add_subparsers(dest="review_command", required=True, metavar="ACTION")
+    approve = review_sub.add_parser("approve", help="approve the lane's PR")
+    approve.add_argument("id")
+    approve.add_argument("--comment", default="")
+    changes = review_sub.add_parser("request-changes", help="ask for changes")
+    changes.add_argument("id")
+    changes.add_argument("--comment", required=True)
+    changes.add_argument("--file", help="file the comment is about (an inline thread)")
+    changes.add_argument("--line", type=int)
+    close = review_sub.add_parser("close", help="close the PR without merging")
+    close.add_argument("id")
+    for command in (approve, changes, close):
+        command.add_argument("--author", default=None)
+
+    protocol = add("protocol", cmd_protocol, "checks of the agent protocol")
+    protocol.add_argument("action", choices=["probe"])
+    protocol.add_argument("--codex", default="codex", help="codex command to probe")
+    return parser
+
+
+def cmd_protocol(args: argparse.Namespace) -> int:
+    from maestro.probe import probe
+
+    return probe(args.codex)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code = args.handler(args)
+    except MaestroError as exc:
+        print(f"maestro: error: {exc}", file=sys.stderr)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        print("maestro: interrupted", file=sys.stderr)
+        code = 130
+    sys.exit(code)

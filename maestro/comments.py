@@ -1,0 +1,69 @@
+"""maestro's own tracker comments, each carrying a machine-readable block.
+
+The block is an HTML comment holding JSON (``<!-- maestro:state {...} -->``): invisible in
+rendered Markdown, exact for a parser. It makes every side effect findable, so a phase run
+twice finds its earlier comment instead of posting again, and a runner with no local state
+can rebuild a lane from the tracker alone.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from maestro.model import Comment
+
+_BLOCK = re.compile(r"<!-- maestro:state (\{.*?\}) -->", re.DOTALL)
+_CHECKPOINT = re.compile(r"```maestro-checkpoint[ \t]*\r?\n(.*?)```", re.DOTALL)
+
+
+def block_of(comment: Comment | str) -> dict[str, Any] | None:
+    text = comment.body if isinstance(comment, Comment) else comment
+    match = _BLOCK.search(text)
+    if not match:
+        return None
+    try:
+        value = json.loads(match.group(1))
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def blocks(comments: Iterable[Comment]) -> list[dict[str, Any]]:
+    return [b for c in comments if (b := block_of(c)) is not None]
+
+
+def render(title: str, fields: dict[str, Any], block: dict[str, Any], text: str = "") -> str:
+    """A human-readable comment followed by its machine-readable block."""
+    lines = [f"**maestro** · {title}", ""]
+    lines += [f"- `{key}`: {value}" for key, value in fields.items() if value not in (None, "")]
+    if text:
+        lines += ["", text.strip()]
+    payload = json.dumps(block, sort_keys=True, separators=(",", ":")).replace("--", "- -")
+    lines += ["", f"<!-- maestro:state {payload} -->", ""]
+    return "\n".join(lines)
+
+
+def find(comments: Iterable[Comment], **match: Any) -> dict[str, Any] | None:
+    """The newest block whose fields equal ``match`` (for example kind and run_id)."""
+    found = None
+    for block in blocks(comments):
+        if all(block.get(key) == value for key, value in match.items()):
+            found = block
+    return found
+
+
+def checkpoints(comments: Iterable[Comment]) -> list[dict[str, Any]]:
+    """Agent progress checkpoints (the ``execution-state`` skill), oldest first."""
+    result = []
+    for comment in comments:
+        for raw in _CHECKPOINT.findall(comment.body):
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(value, dict):
+                result.append(value)
+    return result

@@ -1,0 +1,147 @@
+"""``maestro.toml``: the service configuration of one machine (SPEC-NOTES §9).
+
+It says where things are and which environment variables hold secrets; repository policy
+lives in ``WORKFLOW.md`` instead. Paths in the file are relative to the file's folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from maestro.errors import ConfigError
+from maestro.validation import describe_validation_error, reject_secrets
+
+CONFIG_NAME = "maestro.toml"
+SCRIPTED_AGENT = "python -m maestro.agents.scripted"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TrackerService(_Section):
+    api_key_env_var: str = "LINEAR_API_KEY"
+    endpoint: str = "https://api.linear.app/graphql"
+    timeout_s: float = Field(default=30.0, gt=0)
+
+
+class GithubService(_Section):
+    token_env_var: str = "GITHUB_TOKEN"
+    api_url: str = "https://api.github.com"
+    graphql_url: str = "https://api.github.com/graphql"
+    repository: str | None = Field(default=None, pattern=r"^[\w.-]+/[\w.-]+$")
+
+
+class AgentService(_Section):
+    command: str = SCRIPTED_AGENT
+    transport: Literal["app-server"] = "app-server"
+    idle_timeout_s: float = Field(default=300.0, gt=0)
+    turn_timeout_s: float = Field(default=3600.0, gt=0)
+    response_timeout_s: float = Field(default=60.0, gt=0)
+    startup_timeout_s: float = Field(default=60.0, gt=0)
+
+    @field_validator("command")
+    @classmethod
+    def _parses_as_argv(cls, value: str) -> str:
+        try:
+            argv = shlex.split(value)
+        except ValueError as exc:
+            raise ValueError(f"not a valid command line: {exc}") from None
+        if not argv:
+            raise ValueError("must not be empty")
+        return value
+
+    def argv(self) -> list[str]:
+        import sys
+
+        argv = shlex.split(self.command)
+        if argv[0] == "python":
+            argv[0] = sys.executable
+        return argv
+
+
+class OperatorHttp(_Section):
+    listen_address: str | None = Field(default=None, pattern=r"^[\w.:\[\]-]+:\d{1,5}$")
+
+
+class ServiceConfig(_Section):
+    id: str = Field(default="maestro", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    repo_root: Path = Path(".")
+    workflow_path: Path = Path("WORKFLOW.md")
+    workspace_root: Path = Path(".worktrees")
+    state_root: Path = Path(".maestro")
+    tracker: TrackerService = Field(default_factory=TrackerService)
+    github: GithubService = Field(default_factory=GithubService)
+    agent: AgentService = Field(default_factory=AgentService)
+    operator_http: OperatorHttp = Field(default_factory=OperatorHttp)
+    source: Path | None = Field(default=None, exclude=True)
+
+    def resolved(self, base: Path) -> ServiceConfig:
+        """Make every path absolute against ``base`` (the config file's folder)."""
+        repo = (base / self.repo_root).resolve()
+        return self.model_copy(
+            update={
+                "repo_root": repo,
+                "workflow_path": repo / self.workflow_path,
+                "workspace_root": repo / self.workspace_root,
+                "state_root": repo / self.state_root,
+            }
+        )
+
+    @property
+    def lanes_root(self) -> Path:
+        return self.state_root / "lanes"
+
+    def secret_env_vars(self) -> set[str]:
+        """Every variable this service reads a secret from; never passed to the agent."""
+        return {self.tracker.api_key_env_var, self.github.token_env_var}
+
+
+def candidate_paths(cwd: Path) -> list[Path]:
+    user_dir = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "maestro"
+    return [cwd / "tmp" / CONFIG_NAME, cwd / CONFIG_NAME, user_dir / CONFIG_NAME]
+
+
+def load_config(explicit: Path | None = None, cwd: Path | None = None) -> ServiceConfig:
+    """Find and parse the service config; with none found, the embedded defaults apply."""
+    cwd = (cwd or Path.cwd()).resolve()
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"{explicit}: config file not found (given with --config)")
+        return parse_config_file(explicit)
+    for path in candidate_paths(cwd):
+        if path.is_file():
+            return parse_config_file(path)
+    return ServiceConfig().resolved(_git_toplevel(cwd) or cwd)
+
+
+def parse_config_file(path: Path) -> ServiceConfig:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: expected UTF-8 TOML text, found binary data") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    reject_secrets(path, data)
+    try:
+        config = ServiceConfig.model_validate(data)
+    except ValidationError as exc:
+        raise describe_validation_error(path, exc) from None
+    resolved = config.resolved(path.parent.resolve())
+    resolved.source = path
+    return resolved
+
+
+def _git_toplevel(cwd: Path) -> Path | None:
+    for folder in (cwd, *cwd.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None

@@ -1,0 +1,62 @@
+"""Errors a person sees.
+
+Every error that reaches the command line is a :class:`MaestroError`; the CLI prints its
+message and exits with its ``exit_code`` and never a traceback, so each subclass must carry a
+message that names the file, key or argument at fault and what was expected.
+"""
+
+from __future__ import annotations
+
+
+class MaestroError(Exception):
+    """A failure explained to the operator; the CLI exits with ``exit_code``."""
+
+    exit_code = 1
+
+
+class ConfigError(MaestroError):
+    """A bad ``maestro.toml`` or ``WORKFLOW.md`` (exit code 2, like a usage error)."""
+
+    exit_code = 2
+
+
+class InputError(MaestroError):
+    """A bad argument or identifier given on the command line or by a tracker."""
+
+    exit_code = 2
+
+
+class LaneLeasedError(MaestroError):
+    """Another live process holds the lane; working it too would duplicate side effects."""
+
+    exit_code = 3
+
+
+class TrackerError(MaestroError):
+    """The tracker refused or failed a request."""
+
+
+class RateLimitedError(TrackerError):
+    """The tracker or forge asked us to slow down; ``retry_after`` is in seconds."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class LabelMissingError(TrackerError):
+    """The label does not exist in the tracker (SPEC-NOTES §3 guarded fallback)."""
+
+
+class UnknownIssueError(TrackerError):
+    """No issue with that identifier exists in the configured project."""
+
+    exit_code = 2
+
+
+class ForgeError(MaestroError):
+    """The forge refused or failed a request (push, PR, merge)."""
+
+
+class WorkspaceError(MaestroError):
+    """A git worktree could not be created, inspected or removed."""

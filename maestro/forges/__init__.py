@@ -1,0 +1,28 @@
+"""Where lane branches become pull requests: ``local`` is embedded; GitHub is a service."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from maestro.errors import ConfigError
+from maestro.forges.base import Forge
+
+if TYPE_CHECKING:
+    from maestro.config import ServiceConfig
+    from maestro.workflow import Workflow
+
+__all__ = ["Forge", "make_forge"]
+
+
+def make_forge(config: ServiceConfig, workflow: Workflow) -> Forge:
+    policy = workflow.policy.forge
+    if policy.provider == "local":
+        from maestro.forges.local import LocalForge
+
+        return LocalForge(config.repo_root, policy.remote,
+                          workflow.policy.execution.validation_commands,
+                          workflow.policy.execution.validation_timeout_s)
+    raise ConfigError(
+        f"{workflow.source}: forge.provider: {policy.provider!r} is not available in this "
+        "build; expected 'local'"
+    )

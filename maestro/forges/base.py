@@ -1,0 +1,47 @@
+"""The ``Forge`` protocol: where lane branches are pushed, reviewed and merged."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from maestro.model import PullRequest
+
+
+@runtime_checkable
+class Forge(Protocol):
+    name: str
+
+    def push(self, worktree: Path, branch: str) -> str:
+        """Push the worktree's HEAD to the lane branch; returns the pushed commit."""
+        ...
+
+    def find_pr(self, branch: str) -> PullRequest | None:
+        """The newest PR whose head is ``branch``, open or not."""
+        ...
+
+    def open_pr(self, branch: str, base: str, title: str, body: str) -> PullRequest:
+        """Find-or-create the lane's open PR (idempotent); never a draft."""
+        ...
+
+    def refresh(self, numbers: Sequence[int]) -> dict[int, PullRequest]:
+        """Current state of many PRs in one batch (reviews, threads, checks, mergeability)."""
+        ...
+
+    def merge(self, number: int, expected_head: str, method: str) -> str:
+        """Merge if the head is still ``expected_head``; returns the merge commit.
+        Already merged is success (idempotent)."""
+        ...
+
+    def delete_branch(self, branch: str) -> None: ...
+
+    def close_pr(self, number: int) -> None:
+        """Close without merging (the issue was cancelled); closed or merged is a no-op."""
+        ...
+
+    def resolve_threads(self, number: int) -> None:
+        """Mark the review threads addressed after a repair round pushed its fix."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,294 @@
+"""The embedded forge: pull requests kept beside a local bare ``origin`` repository.
+
+A PR record is a JSON file in ``<origin>/maestro-forge/pulls/``; reviews are recorded by
+``maestro review``; checks are the workflow's validation commands run on the PR head in a
+detached worktree of ``origin``; merging is a real git merge made with ``git merge-tree``
+and ``git commit-tree`` and published with a compare-and-swap ``update-ref``, so a base
+that moved under us is detected rather than overwritten.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlparse
+
+from filelock import FileLock
+
+from maestro.errors import ForgeError, WorkspaceError
+from maestro.fsutil import read_json, write_json
+from maestro.git import git, git_env, rev_parse
+from maestro.ids import iso_now
+from maestro.model import (
+    Check,
+    CheckState,
+    PullRequest,
+    PullState,
+    Review,
+    ReviewThread,
+    ReviewVerdict,
+)
+
+CHECK_OUTPUT_CHARS = 4000
+
+
+def origin_path(repo_root: Path, remote: str) -> Path:
+    """The local path of ``remote``; the local forge needs one it can open."""
+    try:
+        url = git(repo_root, "remote", "get-url", remote)
+    except WorkspaceError:
+        raise ForgeError(
+            f"{repo_root}: git remote {remote!r} is not configured; the local forge needs a "
+            "bare repository as that remote (see `maestro init`)"
+        ) from None
+    path = Path(urlparse(url).path) if url.startswith("file://") else Path(url)
+    if not path.is_absolute():
+        path = (repo_root / path).resolve()
+    if not path.is_dir():
+        raise ForgeError(
+            f"git remote {remote!r} is {url!r}, which is not a local folder; the local forge "
+            "works with a bare repository on this machine (use provider = 'github' otherwise)"
+        )
+    return path
+
+
+class LocalForge:
+    name = "local"
+
+    def __init__(self, repo_root: Path, remote: str, validation_commands: Sequence[str] = (),
+                 check_timeout_s: float = 900.0) -> None:
+        self.repo_root = repo_root
+        self.remote = remote
+        self.origin = origin_path(repo_root, remote)
+        self.folder = self.origin / "maestro-forge"
+        self.validation_commands = list(validation_commands)
+        self.check_timeout_s = check_timeout_s
+        self._lock = FileLock(str(self.folder / ".lock"), timeout=60)
+
+    # -- records ---------------------------------------------------------------------------
+
+    def _record_path(self, number: int) -> Path:
+        return self.folder / "pulls" / f"{number}.json"
+
+    def _load(self, number: int) -> PullRequest | None:
+        data = read_json(self._record_path(number))
+        return None if data is None else PullRequest.model_validate(data)
+
+    def _save(self, pr: PullRequest) -> None:
+        write_json(self._record_path(pr.number), pr.model_dump(mode="json"))
+
+    def _all(self) -> list[PullRequest]:
+        folder = self.folder / "pulls"
+        if not folder.is_dir():
+            return []
+        numbers = sorted(int(p.stem) for p in folder.glob("*.json") if p.stem.isdigit())
+        return [pr for n in numbers if (pr := self._load(n)) is not None]
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            yield
+
+    def url(self, number: int) -> str:
+        return f"local://{self.remote}/pulls/{number}"
+
+    # -- git -------------------------------------------------------------------------------
+
+    def branch_head(self, branch: str) -> str | None:
+        return rev_parse(self.origin, f"refs/heads/{branch}")
+
+    def push(self, worktree: Path, branch: str) -> str:
+        head = git(worktree, "rev-parse", "HEAD")
+        if self.branch_head(branch) != head:
+            try:
+                git(worktree, "push", "--force", "--quiet", self.remote,
+                    f"HEAD:refs/heads/{branch}")
+            except WorkspaceError as exc:
+                raise ForgeError(f"push of {branch} to {self.remote} was rejected: {exc}") from None
+        return head
+
+    # -- pull requests ---------------------------------------------------------------------
+
+    def find_pr(self, branch: str) -> PullRequest | None:
+        matches = [pr for pr in self._all() if pr.branch == branch]
+        return matches[-1] if matches else None
+
+    def open_pr(self, branch: str, base: str, title: str, body: str) -> PullRequest:
+        head = self.branch_head(branch)
+        if head is None:
+            raise ForgeError(f"branch {branch!r} is not on {self.remote}; push it first")
+        with self._locked():
+            existing = [p for p in self._all() if p.branch == branch and p.state == PullState.OPEN]
+            if existing:
+                pr = existing[-1].model_copy(update={"head": head, "title": title or
+                                                     existing[-1].title, "body": body or
+                                                     existing[-1].body})
+            else:
+                number = max((p.number for p in self._all()), default=0) + 1
+                pr = PullRequest(number=number, url=self.url(number), branch=branch, base=base,
+                                 head=head, title=title, body=body,
+                                 extra={"created_at": iso_now()})
+            self._save(pr)
+        return pr
+
+    def get(self, number: int) -> PullRequest:
+        pr = self._load(number)
+        if pr is None:
+            raise ForgeError(f"pull request #{number} does not exist on the local forge")
+        return pr
+
+    def refresh(self, numbers: Sequence[int]) -> dict[int, PullRequest]:
+        result: dict[int, PullRequest] = {}
+        for number in numbers:
+            pr = self._load(number)
+            if pr is None:
+                continue
+            if pr.state == PullState.OPEN:
+                head = self.branch_head(pr.branch) or pr.head
+                pr = pr.model_copy(update={"head": head})
+                pr = self._with_checks(pr)
+                pr = self._with_mergeability(pr)
+            result[number] = pr
+        return result
+
+    def _with_mergeability(self, pr: PullRequest) -> PullRequest:
+        base = self.branch_head(pr.base)
+        if base is None:
+            return pr.model_copy(update={"mergeable": False, "conflict": f"base {pr.base} missing"})
+        proc = subprocess.run(
+            ["git", "merge-tree", "--write-tree", "--name-only", "--no-messages", base, pr.head],
+            cwd=self.origin, capture_output=True, text=True, env=git_env(), check=False,
+        )
+        if proc.returncode == 0:
+            return pr.model_copy(update={"mergeable": True, "conflict": ""})
+        files = [line for line in proc.stdout.splitlines()[1:] if line.strip()]
+        return pr.model_copy(update={
+            "mergeable": False,
+            "conflict": "merge conflict with " + pr.base + " in: " + ", ".join(files or ["?"])})
+
+    def _with_checks(self, pr: PullRequest) -> PullRequest:
+        """Run the validation commands once per head (like CI on push) and keep the result."""
+        if not self.validation_commands:
+            return pr.model_copy(update={"checks": []})
+        runs = dict(pr.extra.get("check_runs") or {})
+        if pr.head not in runs:
+            runs[pr.head] = self._run_checks(pr.head)
+            with self._locked():
+                current = self._load(pr.number) or pr
+                extra = {**current.extra, "check_runs": {pr.head: runs[pr.head]}}
+                self._save(current.model_copy(update={"extra": extra}))
+        checks = [Check.model_validate(c) for c in runs[pr.head]]
+        return pr.model_copy(update={"checks": checks})
+
+    def _run_checks(self, head: str) -> list[dict[str, str]]:
+        tmp = Path(tempfile.mkdtemp(prefix="maestro-checks-"))
+        checkout = tmp / "tree"
+        try:
+            git(self.origin, "worktree", "add", "--detach", "--quiet", str(checkout), head)
+            results = []
+            for index, command in enumerate(self.validation_commands, start=1):
+                try:
+                    proc = subprocess.run(command, shell=True, cwd=checkout, capture_output=True,
+                                          text=True, timeout=self.check_timeout_s, check=False,
+                                          env=_check_env())
+                    state = CheckState.SUCCESS if proc.returncode == 0 else CheckState.FAILURE
+                    output = (proc.stdout + proc.stderr)[-CHECK_OUTPUT_CHARS:]
+                except subprocess.TimeoutExpired:
+                    state, output = CheckState.FAILURE, f"timed out after {self.check_timeout_s}s"
+                results.append({"name": f"check {index}: {command}", "state": state.value,
+                                "summary": output, "required": True})
+            return results
+        finally:
+            git(self.origin, "worktree", "remove", "--force", str(checkout), check=False)
+            shutil.rmtree(tmp, ignore_errors=True)
+            git(self.origin, "worktree", "prune", check=False)
+
+    # -- reviews ---------------------------------------------------------------------------
+
+    def add_review(self, number: int, verdict: ReviewVerdict, body: str = "",
+                   author: str | None = None, path: str = "", line: int | None = None) -> Review:
+        with self._locked():
+            pr = self.get(number)
+            if pr.state != PullState.OPEN:
+                raise ForgeError(f"pull request #{number} is {pr.state.value}; cannot review it")
+            head = self.branch_head(pr.branch) or pr.head
+            review = Review(author=author or os.environ.get("USER", "reviewer"), verdict=verdict,
+                            body=body, commit=head, submitted_at=None)
+            threads = list(pr.threads)
+            if path:
+                threads.append(ReviewThread(path=path, line=line, body=body))
+            self._save(pr.model_copy(update={"reviews": [*pr.reviews, review],
+                                             "threads": threads}))
+        return review
+
+    def resolve_threads(self, number: int) -> None:
+        with self._locked():
+            pr = self.get(number)
+            threads = [t.model_copy(update={"resolved": True}) for t in pr.threads]
+            self._save(pr.model_copy(update={"threads": threads}))
+
+    def close_pr(self, number: int) -> None:
+        with self._locked():
+            pr = self.get(number)
+            if pr.state == PullState.OPEN:
+                self._save(pr.model_copy(update={"state": PullState.CLOSED}))
+
+    # -- merging ---------------------------------------------------------------------------
+
+    def merge(self, number: int, expected_head: str, method: str) -> str:
+        if method not in ("merge", "squash"):
+            raise ForgeError(f"the local forge merges with 'merge' or 'squash', not {method!r}")
+        with self._locked():
+            pr = self.get(number)
+            if pr.state == PullState.MERGED:
+                return pr.merge_commit
+            if pr.state != PullState.OPEN:
+                raise ForgeError(f"pull request #{number} is {pr.state.value}; cannot merge it")
+            head = self.branch_head(pr.branch)
+            if head != expected_head:
+                raise ForgeError(
+                    f"pull request #{number}: head is {head}, expected {expected_head}; "
+                    "refusing to merge a head that was not validated"
+                )
+            base = self.branch_head(pr.base)
+            if base is None:
+                raise ForgeError(f"base branch {pr.base!r} does not exist on {self.remote}")
+            proc = subprocess.run(
+                ["git", "merge-tree", "--write-tree", "--no-messages", base, head],
+                cwd=self.origin, capture_output=True, text=True, env=git_env(), check=False)
+            if proc.returncode != 0:
+                raise ForgeError(f"pull request #{number} conflicts with {pr.base}")
+            tree = proc.stdout.split()[0]
+            if method == "merge":
+                message = f"Merge pull request #{number} from {pr.branch}\n\n{pr.title}\n"
+                parents = ["-p", base, "-p", head]
+            else:
+                message = f"{pr.title} (#{number})\n\n{pr.body}\n"
+                parents = ["-p", base]
+            commit = git(self.origin, "commit-tree", tree, *parents, "-m", message)
+            git(self.origin, "update-ref", f"refs/heads/{pr.base}", commit, base)
+            self._save(pr.model_copy(update={
+                "state": PullState.MERGED, "merge_commit": commit, "head": head,
+                "extra": {**pr.extra, "merged_at": iso_now(), "merge_method": method}}))
+            return commit
+
+    def delete_branch(self, branch: str) -> None:
+        if self.branch_head(branch) is not None:
+            git(self.origin, "update-ref", "-d", f"refs/heads/{branch}")
+
+    def close(self) -> None:
+        return None
+
+
+def _check_env() -> dict[str, str]:
+    env = git_env()
+    for key in list(env):
+        if key.startswith("MAESTRO_") or key.endswith(("_TOKEN", "_API_KEY")):
+            env.pop(key, None)
+    return env

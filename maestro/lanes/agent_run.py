@@ -1,0 +1,255 @@
+"""One agent attempt: start the app-server child, run turns on one thread, judge the result.
+
+The same code drives the real ``codex app-server`` and the scripted agent. After every turn
+the signals the agent declared through the tools are judged (SPEC-NOTES §2); no terminal
+signal means another turn while the budget and the issue allow it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from maestro import __version__
+from maestro.agents.appserver import AgentError, AppServerClient, HumanInputRequired
+from maestro.agents.tools import TOOL_CONTRACT, ToolBridge, Verdict, dynamic_tools, judge
+from maestro.fsutil import write_json
+from maestro.ids import iso_now
+from maestro.lanes.context import LaneContext
+from maestro.lanes.host import LaneToolHost
+from maestro.model import Issue
+
+_SECRET_NAME = re.compile(r"^(GH|GITHUB|LINEAR|GITLAB|JIRA)_|(^|_)(PAT)$")
+ACTIVITY_MIN_INTERVAL_S = 0.25
+APPROVAL_METHODS = {
+    "item/commandExecution/requestApproval",
+    "item/fileChange/requestApproval",
+    "item/permissions/requestApproval",
+    "execCommandApproval",
+    "applyPatchApproval",
+}
+HUMAN_INPUT_METHODS = {"item/tool/requestUserInput", "mcpServer/elicitation/request"}
+
+
+@dataclass
+class SessionResult:
+    verdict: Verdict
+    error_class: str = ""
+    retryable: bool = True
+    message: str = ""
+    turns: int = 0
+    thread_id: str = ""
+    tokens: dict[str, int] = field(default_factory=dict)
+    signals: dict[str, Any] = field(default_factory=dict)
+
+
+def agent_env(ctx: LaneContext, run_id: str, attempt: int) -> dict[str, str]:
+    """The child's environment: ours minus every tracker and forge secret."""
+    secret_names = ctx.config.secret_env_vars()
+    env = {k: v for k, v in os.environ.items()
+           if k not in secret_names and not _SECRET_NAME.search(k)}
+    from maestro.git import git_env
+
+    env = git_env(env)
+    env.update({
+        "MAESTRO_ISSUE": ctx.identifier,
+        "MAESTRO_RUN_ID": run_id,
+        "MAESTRO_ATTEMPT": str(attempt),
+        "MAESTRO_NEEDS_ATTENTION_LABEL": ctx.workflow.policy.tracker.needs_attention_label,
+    })
+    return env
+
+
+def first_prompt(issue: Issue, previous_failure: str = "") -> str:
+    lines = [f"Issue: {issue.identifier}", f"Title: {issue.title}", f"State: {issue.state}"]
+    if issue.labels:
+        lines.append("Labels: " + ", ".join(issue.labels))
+    if issue.url:
+        lines.append(f"URL: {issue.url}")
+    lines += ["", issue.description or "(no description)"]
+    if previous_failure:
+        lines += ["", f"Note: the previous attempt failed: {previous_failure}"]
+    return "\n".join(lines)
+
+
+def continuation_prompt(issue: Issue, turn: int, max_turns: int) -> str:
+    return (
+        f"Continue working on {issue.identifier} (turn {turn} of {max_turns}). The issue is "
+        f"still {issue.state}. Do not start over: build on what is already in the worktree. "
+        "When the work is done, finish with exactly one terminal path from the tool contract."
+    )
+
+
+class _Activity:
+    """Liveness marker for this lane; other processes read it for status and stalls."""
+
+    def __init__(self, ctx: LaneContext, run_id: str, attempt: int, phase: str) -> None:
+        self.ctx = ctx
+        self.record: dict[str, Any] = {
+            "run_id": run_id, "attempt": attempt, "phase": phase, "thread_id": "",
+            "turn_id": "", "event_count": 0, "last_event_type": "", "last_event_at": "",
+            "tokens": {}, "waiting_on": "", "pid": os.getpid(),
+        }
+        self._written = 0.0
+
+    def event(self, method: str, force: bool = False) -> None:
+        self.record["event_count"] += 1
+        self.record["last_event_type"] = method
+        self.record["last_event_at"] = iso_now()
+        self.flush(force)
+
+    def flush(self, force: bool = True) -> None:
+        now = time.monotonic()
+        if force or now - self._written >= ACTIVITY_MIN_INTERVAL_S:
+            self.ctx.state.write("activity.json", self.record)
+            self._written = now
+
+
+async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
+               first_input: str, activity: _Activity, tools_record: Path) -> SessionResult:
+    service = ctx.config.agent
+    policy = ctx.workflow.policy
+    host = LaneToolHost(ctx, run_id, attempt)
+    journal = ctx.state.path("journal.jsonl")
+    journal_handle = journal.open("a")
+
+    def log(**fields: Any) -> None:
+        journal_handle.write(json.dumps({"at": iso_now(), **fields}) + "\n")
+
+    def on_call(name: str, ok: bool, text: str) -> None:
+        log(event="tool", tool=name, ok=ok, result=text[:500])
+
+    bridge = ToolBridge(host, tools_record, repair=repair, on_call=on_call)
+    tokens: dict[str, int] = {}
+    human_request: list[str] = []
+
+    def on_event(method: str, params: dict[str, Any]) -> None:
+        activity.event(method, force=method in ("turn/completed", "turn/started"))
+        log(event="rpc", method=method)
+        if method == "thread/tokenUsage/updated":
+            total = (params.get("tokenUsage") or {}).get("total") or {}
+            for key in ("inputTokens", "outputTokens", "totalTokens"):
+                if isinstance(total.get(key), int):
+                    tokens[key] = total[key]
+            activity.record["tokens"] = dict(tokens)
+        elif method == "account/rateLimits/updated":
+            activity.record["rate_limits"] = params.get("rateLimits", params)
+
+    async def on_request(method: str, params: dict[str, Any]) -> dict[str, Any]:
+        if method == "item/tool/call":
+            return bridge.call(str(params.get("tool", "")), params.get("arguments"))
+        if method in APPROVAL_METHODS:
+            # Unattended policy: approvals are declined, the turn goes on (docs/spec).
+            activity.record["waiting_on"] = f"declined {method}"
+            return {"decision": "decline"}
+        if method in HUMAN_INPUT_METHODS:
+            human_request.append(method)
+            activity.record["waiting_on"] = "human"
+            activity.flush()
+            raise HumanInputRequired(f"the agent asked for human input ({method})")
+        return {}
+
+    def on_stderr(line: str) -> None:
+        log(event="stderr", line=line[:2000])
+
+    client = AppServerClient(service.argv(), ctx.worktree, agent_env(ctx, run_id, attempt),
+                             on_event, on_request, on_stderr, service.response_timeout_s)
+    result = SessionResult(verdict=Verdict("invalid", "no turn ran"))
+    try:
+        await client.start()
+        await client.request("initialize", {
+            "clientInfo": {"name": "maestro", "title": "maestro", "version": __version__},
+            "capabilities": {"experimentalApi": True},
+        }, timeout=service.startup_timeout_s)
+        await client.notify("initialized", {})
+        issue = ctx.tracker.get(ctx.identifier)
+        thread_params: dict[str, Any] = {
+            "cwd": str(ctx.worktree),
+            "dynamicTools": dynamic_tools(),
+            "developerInstructions": ctx.workflow.developer_instructions(
+                ctx.config.repo_root, issue,
+                TOOL_CONTRACT.format(attention=policy.tracker.needs_attention_label)),
+        }
+        if policy.agent.personality:
+            thread_params["personality"] = policy.agent.personality
+        if policy.agent.service_tier:
+            thread_params["serviceTier"] = policy.agent.service_tier
+        started = await client.request("thread/start", thread_params)
+        thread_id = str((started.get("thread") or {}).get("id", ""))
+        activity.record["thread_id"] = thread_id
+        result.thread_id = thread_id
+        max_turns = policy.execution.max_turns
+        text = first_input
+        for turn in range(1, max_turns + 1):
+            turn_started = await client.request("turn/start", {
+                "threadId": thread_id, "input": [{"type": "text", "text": text}]})
+            turn_id = str((turn_started.get("turn") or {}).get("id", ""))
+            activity.record["turn_id"] = turn_id
+            completed = await client.wait_turn(turn_id, service.idle_timeout_s,
+                                               service.turn_timeout_s)
+            status = str((completed.get("turn") or {}).get("status", "completed"))
+            result.turns = turn
+            write_json(ctx.state.path("turns") / f"{turn:04d}.json", {
+                "turn": turn, "thread_id": thread_id, "turn_id": turn_id, "status": status,
+                "tokens": dict(tokens), "finished_at": iso_now(),
+                "signals": bridge.signals.as_dict()})
+            if status in ("failed", "interrupted"):
+                error = (completed.get("turn") or {}).get("error") or {}
+                result.verdict = Verdict("invalid", f"turn {status}: {error.get('message', '')}")
+                result.error_class = f"turn_{status}"
+                break
+            verdict = judge(bridge.signals, repair=repair)
+            result.verdict = verdict
+            if verdict.kind != "continue":
+                break
+            issue = ctx.tracker.get(ctx.identifier)
+            if not _still_active(ctx, issue):
+                result.verdict = Verdict("invalid", f"issue moved to {issue.state} mid-run")
+                result.error_class = "interrupted"
+                result.retryable = False
+                break
+            text = continuation_prompt(issue, turn + 1, max_turns)
+        else:
+            result.verdict = Verdict("invalid", f"no terminal signal after {max_turns} turns")
+            result.error_class = "turns_exhausted"
+    except AgentError as exc:
+        result.verdict = Verdict("invalid", str(exc))
+        result.error_class = exc.error_class
+        result.retryable = exc.retryable
+    finally:
+        if result.error_class in ("stalled", "turn_timeout", "human_input_required"):
+            client.kill()
+        await client.close()
+        journal_handle.close()
+        activity.flush()
+    if result.verdict.kind == "invalid" and not result.error_class:
+        result.error_class = "invalid_disposition"
+    if bridge.signals.violations and result.verdict.kind == "invalid":
+        result.message = "; ".join(bridge.signals.violations)
+    result.tokens = tokens
+    result.signals = bridge.signals.as_dict()
+    return result
+
+
+def _still_active(ctx: LaneContext, issue: Issue) -> bool:
+    tracker = ctx.workflow.policy.tracker
+    if tracker.is_terminal(issue.state):
+        return False
+    return issue.state.casefold() in {
+        tracker.in_progress_state.casefold(), tracker.success_state.casefold(),
+        *(s.casefold() for s in tracker.startable_states)}
+
+
+def run_agent_session(ctx: LaneContext, run_id: str, attempt: int, first_input: str,
+                      repair: bool = False, phase: str = "agent",
+                      tools_record: Path | None = None) -> SessionResult:
+    activity = _Activity(ctx, run_id, attempt, phase)
+    activity.flush()
+    record = tools_record or ctx.state.path("tools.jsonl")
+    return asyncio.run(_run(ctx, run_id, attempt, repair, first_input, activity, record))

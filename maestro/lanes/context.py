@@ -1,0 +1,76 @@
+"""Everything one lane process needs, built once: config, policy snapshot, adapters, state."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from maestro.config import ServiceConfig
+from maestro.forges import Forge, make_forge
+from maestro.ids import branch_name
+from maestro.lanes.state import LaneState
+from maestro.lanes.workspace import Workspace, worktree_path
+from maestro.trackers import Tracker, make_tracker
+from maestro.workflow import Workflow, load_workflow
+
+SNAPSHOT = "workflow.snapshot.md"
+
+
+@dataclass
+class LaneContext:
+    config: ServiceConfig
+    identifier: str
+    state: LaneState = field(init=False)
+    #: True once this process classified the lane; landing then trusts ``review.json``.
+    fresh_review: bool = False
+
+    def __post_init__(self) -> None:
+        self.state = LaneState(self.config.lanes_root, self.identifier)
+
+    @functools.cached_property
+    def workflow(self) -> Workflow:
+        """The policy the lane started with; a running lane keeps its snapshot (§4)."""
+        snapshot = self.state.path(SNAPSHOT)
+        if snapshot.exists():
+            from maestro.workflow import parse_workflow
+
+            return parse_workflow(snapshot.read_text(), self.config.workflow_path)
+        return load_workflow(self.config.workflow_path)
+
+    def take_snapshot(self) -> None:
+        source: Path = self.config.workflow_path
+        self.state.dir.mkdir(parents=True, exist_ok=True)
+        from maestro.fsutil import write_atomic
+
+        write_atomic(self.state.path(SNAPSHOT), source.read_text())
+        self.__dict__.pop("workflow", None)
+
+    @functools.cached_property
+    def tracker(self) -> Tracker:
+        return make_tracker(self.config, self.workflow)
+
+    @functools.cached_property
+    def forge(self) -> Forge:
+        return make_forge(self.config, self.workflow)
+
+    @property
+    def branch(self) -> str:
+        return branch_name(self.identifier, self.workflow.policy.forge.branch_prefix)
+
+    @property
+    def worktree(self) -> Path:
+        return worktree_path(self.config.workspace_root, self.identifier)
+
+    def workspace(self) -> Workspace:
+        return Workspace(self.config.repo_root, self.worktree, self.branch)
+
+    @property
+    def workspace_relpath(self) -> str:
+        return self.workspace().relative_path
+
+    def close(self) -> None:
+        for name in ("tracker", "forge"):
+            adapter = self.__dict__.get(name)
+            if adapter is not None:
+                adapter.close()

@@ -1,0 +1,50 @@
+"""The lane side of the tool bridge: what the agent's tools may do, bound to one issue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from maestro.lanes.context import LaneContext
+from maestro.model import PullState
+
+
+class LaneToolHost:
+    def __init__(self, ctx: LaneContext, run_id: str, attempt: int) -> None:
+        self.ctx = ctx
+        self.run_id = run_id
+        self.attempt = attempt
+        tracker = ctx.workflow.policy.tracker
+        self.identifier = ctx.identifier
+        self.success_state = tracker.success_state
+        self.needs_attention_label = tracker.needs_attention_label
+
+    def is_forbidden_state(self, state: str) -> bool:
+        tracker = self.ctx.workflow.policy.tracker
+        forbidden = {tracker.success_state.casefold()}
+        forbidden |= {s.casefold() for s in tracker.terminal_states}
+        completed = tracker.resolved_completed_state()
+        if completed:
+            forbidden.add(completed.casefold())
+        return state.casefold() in forbidden
+
+    def post_comment(self, body: str) -> str:
+        return self.ctx.tracker.comment(self.identifier, body).id
+
+    def transition(self, state: str) -> bool:
+        return self.ctx.tracker.transition(self.identifier, state)
+
+    def add_label(self, label: str) -> bool:
+        return self.ctx.tracker.add_label(self.identifier, label)
+
+    def open_pr(self, title: str, body: str) -> str:
+        forge_policy = self.ctx.workflow.policy.forge
+        self.ctx.forge.push(self.ctx.worktree, self.ctx.branch)
+        pr = self.ctx.forge.open_pr(self.ctx.branch, forge_policy.base_branch, title, body)
+        return pr.url
+
+    def pr_url(self) -> str | None:
+        pr = self.ctx.forge.find_pr(self.ctx.branch)
+        return pr.url if pr is not None and pr.state == PullState.OPEN else None
+
+    def forbidden_paths(self) -> list[str]:
+        return [str(self.ctx.config.repo_root), str(self.ctx.worktree), str(Path.home())]

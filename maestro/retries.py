@@ -1,0 +1,65 @@
+"""The retry queue (SPEC-NOTES §3), persisted in the state root so a restart keeps it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from filelock import FileLock
+
+from maestro.fsutil import read_json, write_json
+from maestro.ids import utc_now
+
+CONTINUATION_DELAY_S = 1.0
+BASE_BACKOFF_S = 10.0
+
+
+def backoff_seconds(attempt: int, kind: str, max_backoff_ms: int) -> float:
+    """1 s after a clean continuation exit; else ``min(10 s × 2^(attempt−1), cap)``."""
+    if kind == "continuation":
+        return CONTINUATION_DELAY_S
+    return min(BASE_BACKOFF_S * 2 ** max(attempt - 1, 0), max_backoff_ms / 1000.0)
+
+
+@dataclass(frozen=True)
+class Retry:
+    identifier: str
+    attempt: int
+    kind: str
+    due_at: str
+    error_class: str = ""
+
+    def due(self, now: datetime) -> bool:
+        return datetime.fromisoformat(self.due_at) <= now
+
+
+class RetryQueue:
+    def __init__(self, state_root: Path) -> None:
+        self.path = state_root / "retries.json"
+        self._lock = FileLock(str(state_root / "retries.lock"), timeout=30)
+
+    def load(self) -> dict[str, Retry]:
+        data = read_json(self.path) or {}
+        return {key: Retry(**value) for key, value in data.items()}
+
+    def _save(self, entries: dict[str, Retry]) -> None:
+        write_json(self.path, {key: asdict(value) for key, value in entries.items()})
+
+    def schedule(self, identifier: str, attempt: int, kind: str, error_class: str,
+                 max_backoff_ms: int, now: datetime | None = None) -> Retry:
+        delay = backoff_seconds(attempt, kind, max_backoff_ms)
+        due = (now or utc_now()) + timedelta(seconds=delay)
+        entry = Retry(identifier, attempt, kind, due.isoformat(timespec="milliseconds"),
+                      error_class)
+        with self._lock:
+            entries = self.load()
+            entries[identifier] = entry
+            self._save(entries)
+        return entry
+
+    def release(self, identifier: str) -> None:
+        with self._lock:
+            entries = self.load()
+            if entries.pop(identifier, None) is not None:
+                self._save(entries)

@@ -1,0 +1,112 @@
+"""The operator snapshot (SPEC-NOTES §8), read from the lane folders alone.
+
+It needs no daemon: any process can build it while lanes run, because every lane keeps its
+facts (lease, activity heartbeat, outcome, review classification) in its own folder.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from maestro.config import ServiceConfig
+from maestro.fsutil import read_json
+from maestro.ids import utc_now
+from maestro.lanes.state import PHASE_TARGETS, LaneState
+from maestro.retries import RetryQueue
+
+SCHEMA_VERSION = 1
+
+
+def _phase(state: LaneState) -> str:
+    """The first phase whose target is missing: where the lane stands."""
+    for phase, target in PHASE_TARGETS.items():
+        if not state.exists(target):
+            return phase
+    return "finished"
+
+
+def lane_snapshot(state: LaneState, now: datetime) -> dict[str, Any]:
+    claim = state.read("lease.json") or {}
+    activity = state.read("activity.json") or {}
+    outcome = state.read("outcome.json") or {}
+    review = state.read("review.json") or {}
+    pr = state.read("pr.json") or {}
+    attention = state.read("attention.json")
+    workspace = state.read("workspace.json") or {}
+    result = state.read("result.json") or {}
+    last_at = activity.get("last_event_at")
+    idle = None
+    if last_at:
+        try:
+            idle = round((now - datetime.fromisoformat(last_at)).total_seconds(), 1)
+        except ValueError:
+            idle = None
+    leased = state.is_leased_elsewhere()
+    phase = "finished" if state.exists("cleanup.json") else _phase(state)
+    return {
+        "issue": state.identifier,
+        "issue_id": claim.get("issue_id", state.identifier),
+        "run_id": claim.get("run_id"),
+        "attempt": claim.get("attempt"),
+        "phase": activity.get("phase") if leased else phase,
+        "running": leased,
+        "outcome": outcome.get("outcome"),
+        "wait_reason": outcome.get("wait_reason") or (
+            outcome.get("reason") if outcome.get("outcome") == "waiting" else None),
+        "reason": outcome.get("reason"),
+        "thread_id": activity.get("thread_id") or result.get("thread_id"),
+        "branch": workspace.get("branch"),
+        "workspace_path": workspace.get("path"),
+        "last_activity_at": last_at,
+        "last_event_type": activity.get("last_event_type"),
+        "last_event_at": last_at,
+        "event_count": activity.get("event_count", 0),
+        "idle_seconds": idle if leased else None,
+        "tokens": activity.get("tokens") or result.get("tokens") or {},
+        "pr_url": pr.get("url"),
+        "review": {"classification": review.get("classification"),
+                   "reason": review.get("reason"),
+                   "signals": review.get("signals")} if review else None,
+        "needs_human": attention,
+    }
+
+
+def snapshot(config: ServiceConfig, limit: int = 20) -> dict[str, Any]:
+    now = utc_now()
+    lanes = []
+    root = config.lanes_root
+    if root.is_dir():
+        for folder in sorted(root.iterdir()):
+            if folder.is_dir():
+                lanes.append(lane_snapshot(LaneState(root, folder.name), now))
+    retries = [
+        {"issue": r.identifier, "attempt": r.attempt, "kind": r.kind, "due_at": r.due_at,
+         "error_class": r.error_class}
+        for r in RetryQueue(config.state_root).load().values()
+    ]
+    done = [lane for lane in lanes if lane["phase"] == "finished"]
+    active = [lane for lane in lanes if lane["running"]]
+    review = [lane for lane in lanes if lane["review"] and lane["phase"] != "finished"
+              and not lane["needs_human"]]
+    human = [lane for lane in lanes if lane["needs_human"]]
+    totals: dict[str, int] = {}
+    for lane in lanes:
+        for key, value in (lane["tokens"] or {}).items():
+            if isinstance(value, int):
+                totals[key] = totals.get(key, 0) + value
+    last_tick = read_json(config.state_root / "last_tick.json")
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": now.isoformat(timespec="seconds"),
+        "project_id": config.id,
+        "active": active,
+        "retrying": retries,
+        "in_review": review,
+        "needs_human": human,
+        "lanes": lanes,
+        "recent": sorted(done, key=lambda lane: lane.get("last_event_at") or "",
+                         reverse=True)[:limit],
+        "token_totals": totals,
+        "last_tick": last_tick,
+    }

@@ -1,0 +1,234 @@
+"""``WORKFLOW.md``: the repository's policy for agents (SPEC-NOTES §9).
+
+Front matter between ``+++`` lines is TOML (maestro's form); between ``---`` lines it is YAML
+(the form Symphony users already have). The Markdown body is the instruction text the agent
+reads first. A lane keeps the policy snapshot it started with.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from ruamel.yaml import YAML, YAMLError
+
+from maestro.errors import ConfigError
+from maestro.model import Issue
+from maestro.validation import describe_validation_error, reject_absolute, reject_secrets
+
+MAX_WORKFLOW_BYTES = 1_000_000
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TrackerPolicy(_Section):
+    provider: Literal["files", "linear", "github"] = "files"
+    project_slug: str | None = None
+    path: str = "issues"
+    issue_prefix: str = Field(default="MAE", pattern=r"^[A-Za-z][A-Za-z0-9]{0,15}$")
+    repository: str | None = Field(default=None, pattern=r"^[\w.-]+/[\w.-]+$")
+    startable_states: list[str] = Field(default_factory=lambda: ["Todo"], min_length=1)
+    terminal_states: list[str] = Field(
+        default_factory=lambda: ["Done", "Canceled", "Duplicate"], min_length=1
+    )
+    in_progress_state: str = "In Progress"
+    success_state: str = "In Review"
+    completed_state: str | None = None
+    failure_state: str = "Todo"
+    opt_out_label: str = "maestro:manual-only"
+    needs_attention_label: str = "maestro:needs-attention"
+    state_labels: dict[str, str] = Field(
+        default_factory=lambda: {
+            "Todo": "status:todo",
+            "In Progress": "status:in-progress",
+            "In Review": "status:in-review",
+        }
+    )
+
+    @model_validator(mode="after")
+    def _states_are_consistent(self) -> TrackerPolicy:
+        terminal = {s.casefold() for s in self.terminal_states}
+        for name in ("in_progress_state", "success_state"):
+            if getattr(self, name).casefold() in terminal:
+                raise ValueError(f"{name} must not be one of terminal_states")
+        clash = terminal & {s.casefold() for s in self.startable_states}
+        if clash:
+            raise ValueError(f"startable_states and terminal_states overlap: {sorted(clash)}")
+        return self
+
+    def resolved_completed_state(self) -> str | None:
+        """``completed_state``, else ``Done`` when ``Done`` is terminal, else unresolved."""
+        if self.completed_state:
+            return self.completed_state
+        for state in self.terminal_states:
+            if state.casefold() == "done":
+                return state
+        return None
+
+    def is_terminal(self, state: str) -> bool:
+        return state.casefold() in {s.casefold() for s in self.terminal_states}
+
+    def is_startable(self, state: str) -> bool:
+        return state.casefold() in {s.casefold() for s in self.startable_states}
+
+
+class AgentPolicy(_Section):
+    transport: Literal["app-server"] = "app-server"
+    personality: str | None = None
+    service_tier: str | None = None
+
+
+class ExecutionPolicy(_Section):
+    max_attempts: int = Field(default=3, ge=1, le=100)
+    max_turns: int = Field(default=20, ge=1, le=1000)
+    max_retry_backoff_ms: int = Field(default=300_000, ge=0)
+    max_concurrent_agents: int = Field(default=10, ge=1, le=1000)
+    max_concurrent_agents_by_state: dict[str, int] = Field(default_factory=dict)
+    validation_commands: list[str] = Field(default_factory=list)
+    validation_timeout_s: float = Field(default=900.0, gt=0)
+    max_repair_rounds: int = Field(default=3, ge=0, le=100)
+
+
+class ContextPolicy(_Section):
+    read_first: list[str] = Field(default_factory=list)
+
+
+class ForgePolicy(_Section):
+    provider: Literal["local", "github"] = "local"
+    remote: str = "origin"
+    base_branch: str = "main"
+    branch_prefix: str = Field(default="maestro/", pattern=r"^[A-Za-z0-9._/-]*$")
+    merge_method: Literal["merge", "squash", "rebase"] = "merge"
+    required_approvals: int = Field(default=1, ge=0)
+    delete_branch_on_merge: bool = True
+
+
+class WorkflowPolicy(_Section):
+    version: Literal[1] = 1
+    tracker: TrackerPolicy = Field(default_factory=TrackerPolicy)
+    agent: AgentPolicy = Field(default_factory=AgentPolicy)
+    execution: ExecutionPolicy = Field(default_factory=ExecutionPolicy)
+    context: ContextPolicy = Field(default_factory=ContextPolicy)
+    forge: ForgePolicy = Field(default_factory=ForgePolicy)
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """A parsed ``WORKFLOW.md``: the policy plus the instruction body."""
+
+    policy: WorkflowPolicy
+    body: str
+    source: Path
+    front_matter_format: Literal["toml", "yaml", "none"] = "none"
+    warnings: tuple[str, ...] = field(default=())
+
+    def developer_instructions(self, repo_root: Path, issue: Issue, tool_contract: str) -> str:
+        """Body first, then the ``read_first`` files, then the tool contract (§9)."""
+        parts = [render_template(self.body, issue, self.source)]
+        for relative in self.policy.context.read_first:
+            path = repo_root / relative
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError:
+                raise ConfigError(
+                    f"{self.source}: context.read_first: file {relative!r} cannot be read"
+                ) from None
+            parts.append(f"## {relative}\n\n{text}")
+        parts.append(tool_contract)
+        return "\n\n".join(part.strip() for part in parts if part.strip())
+
+
+_FRONT = re.compile(r"\A(\+\+\+|---)[ \t]*\r?\n")
+_TEMPLATE_VAR = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*\}\}")
+
+
+def render_template(text: str, issue: Issue, source: Path) -> str:
+    """Substitute ``{{ issue.field }}``; an unknown variable is an error, not an empty string."""
+    fields = issue.model_dump()
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1)
+        head, _, attr = name.partition(".")
+        if head != "issue" or attr not in fields:
+            raise ConfigError(f"{source}: body: unknown template variable {{{{ {name} }}}}")
+        value = fields[attr]
+        if isinstance(value, tuple | list):
+            return ", ".join(str(v) for v in value)
+        return "" if value is None else str(value)
+
+    return _TEMPLATE_VAR.sub(substitute, text)
+
+
+def split_front_matter(text: str, source: Path) -> tuple[str, dict[str, Any], str]:
+    """Return (format, front matter mapping, body)."""
+    match = _FRONT.match(text)
+    if not match:
+        return "none", {}, text
+    fence = match.group(1)
+    rest = text[match.end() :]
+    closing = re.search(rf"^{re.escape(fence)}[ \t]*$", rest, flags=re.MULTILINE)
+    if closing is None:
+        raise ConfigError(
+            f"{source}: front matter opened with {fence!r} on line 1 is never closed; "
+            f"expected a line containing only {fence!r}"
+        )
+    raw = rest[: closing.start()]
+    body = rest[closing.end() :].lstrip("\r\n")
+    if fence == "+++":
+        try:
+            return "toml", tomllib.loads(raw), body
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{source}: front matter: invalid TOML: {exc}") from None
+    try:
+        loaded = YAML(typ="safe", pure=True).load(io.StringIO(raw))
+    except YAMLError as exc:
+        raise ConfigError(f"{source}: front matter: invalid YAML: {exc}".strip()) from None
+    if loaded is None:
+        loaded = {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(
+            f"{source}: front matter: expected a mapping of keys, got {type(loaded).__name__}"
+        )
+    return "yaml", loaded, body
+
+
+def parse_workflow(text: str, source: Path) -> Workflow:
+    fmt, data, body = split_front_matter(text, source)
+    reject_secrets(source, data)
+    try:
+        policy = WorkflowPolicy.model_validate(data)
+    except ValidationError as exc:
+        raise describe_validation_error(source, exc) from None
+    reject_absolute(source, "tracker.path", policy.tracker.path)
+    for index, entry in enumerate(policy.context.read_first):
+        reject_absolute(source, f"context.read_first[{index}]", entry)
+    return Workflow(policy=policy, body=body, source=source, front_matter_format=fmt)  # type: ignore[arg-type]
+
+
+def load_workflow(path: Path) -> Workflow:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: workflow file not found; run `maestro init` to write one"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    if len(raw) > MAX_WORKFLOW_BYTES:
+        raise ConfigError(
+            f"{path}: file is {len(raw)} bytes; expected at most {MAX_WORKFLOW_BYTES}"
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: expected UTF-8 Markdown text, found binary data") from None
+    if "\x00" in text:
+        raise ConfigError(f"{path}: expected Markdown text, found NUL bytes")
+    return parse_workflow(text, path)
