@@ -85,11 +85,17 @@ def snapshot(config: ServiceConfig, limit: int = 20) -> dict[str, Any]:
          "error_class": r.error_class}
         for r in RetryQueue(config.state_root).load().values()
     ]
+    queued = {item["issue"]: item for item in retries}
+    for lane in lanes:
+        lane["retry"] = queued.get(lane["issue"])
     done = [lane for lane in lanes if lane["phase"] == "finished"]
     active = [lane for lane in lanes if lane["running"]]
     review = [lane for lane in lanes if lane["review"] and lane["phase"] != "finished"
               and not lane["needs_human"]]
     human = [lane for lane in lanes if lane["needs_human"]]
+    # Kept worktrees that no process works on now: where a person or the next tick resumes.
+    retained = [lane for lane in lanes if not lane["running"] and lane["phase"] != "finished"
+                and lane["workspace_path"]]
     totals: dict[str, int] = {}
     for lane in lanes:
         for key, value in (lane["tokens"] or {}).items():
@@ -104,6 +110,7 @@ def snapshot(config: ServiceConfig, limit: int = 20) -> dict[str, Any]:
         "retrying": retries,
         "in_review": review,
         "needs_human": human,
+        "retained": retained,
         "lanes": lanes,
         "recent": sorted(done, key=lambda lane: lane.get("last_event_at") or "",
                          reverse=True)[:limit],
