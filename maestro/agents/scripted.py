@@ -61,6 +61,7 @@ class Agent:
         self.identifier = os.environ.get("MAESTRO_ISSUE", "")
         self.pr_url: str | None = None
         self.tokens = 0
+        self.turn_input = ""
         self.attention_label = os.environ.get("MAESTRO_NEEDS_ATTENTION_LABEL",
                                               "maestro:needs-attention")
 
@@ -133,6 +134,7 @@ class Agent:
 
     def run_turn(self, params: dict[str, Any]) -> None:
         text = " ".join(str(item.get("text", "")) for item in params.get("input") or [])
+        self.turn_input = text
         if not self.identifier and (m := _ISSUE.search(text)):
             self.identifier = m.group(1)
         if m := _PR.search(text):
@@ -272,6 +274,34 @@ class Agent:
 
     def step_hang(self, arg: Any) -> None:
         time.sleep(3600)
+
+    def step_save_input(self, arg: str) -> None:
+        """Append this turn's input text to a file, so tests can see what each turn got."""
+        with Path(str(arg)).open("a") as handle:
+            handle.write(self.turn_input + "\n---\n")
+
+    def step_big_line(self, arg: Any) -> None:
+        """One notification of about ``arg`` bytes: clients must take multi-megabyte lines."""
+        self.notify("item/agentMessage/delta", {"threadId": self.thread_id,
+                                                "turnId": self.turn_id, "delta": "x" * int(arg)})
+
+    def step_request(self, arg: dict[str, Any]) -> None:
+        """Send a server request (an approval, a question) and save the client's answer."""
+        self.next_id += 1
+        request_id = self.next_id
+        self.send({"id": request_id, "method": str(arg["method"]), "params": {
+            "threadId": self.thread_id, "turnId": self.turn_id,
+            **dict(arg.get("params") or {})}})
+        while True:
+            line = self.stdin.readline()
+            if not line:
+                sys.exit(0)
+            message = json.loads(line)
+            if message.get("id") == request_id and "method" not in message:
+                break
+        if arg.get("save"):
+            answer = {k: message[k] for k in ("result", "error") if k in message}
+            Path(str(arg["save"])).write_text(json.dumps(answer))
 
 
 def _usage(total: int) -> dict[str, int]:

@@ -27,13 +27,18 @@ from maestro.model import Issue
 
 _SECRET_NAME = re.compile(r"^(GH|GITHUB|LINEAR|GITLAB|JIRA)_|(^|_)(PAT)$")
 ACTIVITY_MIN_INTERVAL_S = 0.25
-APPROVAL_METHODS = {
-    "item/commandExecution/requestApproval",
-    "item/fileChange/requestApproval",
-    "item/permissions/requestApproval",
-    "execCommandApproval",
-    "applyPatchApproval",
+#: Unattended policy: every approval request is declined, each in the shape its schema
+#: (``codex app-server generate-json-schema``) defines, so the turn goes on without a person.
+#: The v2 requests take ``decline``; the legacy ones take ``denied``; a permissions request
+#: is declined by granting nothing.
+APPROVAL_DECLINES: dict[str, dict[str, Any]] = {
+    "item/commandExecution/requestApproval": {"decision": "decline"},
+    "item/fileChange/requestApproval": {"decision": "decline"},
+    "item/permissions/requestApproval": {"permissions": {}, "scope": "turn"},
+    "execCommandApproval": {"decision": "denied"},
+    "applyPatchApproval": {"decision": "denied"},
 }
+APPROVAL_METHODS = set(APPROVAL_DECLINES)
 HUMAN_INPUT_METHODS = {"item/tool/requestUserInput", "mcpServer/elicitation/request"}
 
 
@@ -147,13 +152,16 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
         if method in APPROVAL_METHODS:
             # Unattended policy: approvals are declined, the turn goes on (docs/spec).
             activity.record["waiting_on"] = f"declined {method}"
-            return {"decision": "decline"}
+            log(event="approval_declined", method=method)
+            return dict(APPROVAL_DECLINES[method])
         if method in HUMAN_INPUT_METHODS:
             human_request.append(method)
             activity.record["waiting_on"] = "human"
             activity.flush()
             raise HumanInputRequired(f"the agent asked for human input ({method})")
-        return {}
+        # Anything else (auth refresh, attestation, ...) is not ours to answer: an error
+        # reply lets the agent go on instead of misreading an empty result.
+        raise LookupError(f"maestro does not serve {method}")
 
     def on_stderr(line: str) -> None:
         log(event="stderr", line=line[:2000])
@@ -246,10 +254,28 @@ def _still_active(ctx: LaneContext, issue: Issue) -> bool:
         *(s.casefold() for s in tracker.startable_states)}
 
 
+def _recorded_outcome(ctx: LaneContext, run_id: str, attempt: int, record: Path,
+                      repair: bool) -> SessionResult | None:
+    """A run killed after the agent declared its terminal path must not redo the agent's
+    work: the recorded tool calls already decide the outcome."""
+    if not record.exists():
+        return None
+    bridge = ToolBridge(LaneToolHost(ctx, run_id, attempt), record, repair=repair)
+    verdict = judge(bridge.signals, repair=repair)
+    if verdict.kind in ("continue", "invalid"):
+        return None
+    ctx.state.journal("agent_resumed_from_record", verdict=verdict.kind, run_id=run_id)
+    return SessionResult(verdict=verdict, message="resumed from the recorded tool calls",
+                         signals=bridge.signals.as_dict())
+
+
 def run_agent_session(ctx: LaneContext, run_id: str, attempt: int, first_input: str,
                       repair: bool = False, phase: str = "agent",
                       tools_record: Path | None = None) -> SessionResult:
     activity = _Activity(ctx, run_id, attempt, phase)
     activity.flush()
     record = tools_record or ctx.state.path("tools.jsonl")
+    recorded = _recorded_outcome(ctx, run_id, attempt, record, repair)
+    if recorded is not None:
+        return recorded
     return asyncio.run(_run(ctx, run_id, attempt, repair, first_input, activity, record))
