@@ -185,9 +185,10 @@ class AppServerClient:
             self._pending.pop(request_id, None)
 
     async def _await(self, future: asyncio.Future[Json], timeout: float, what: str) -> Json:
-        fatal = asyncio.ensure_future(self._fatal_event.wait())
+        fatal: asyncio.Future[Any] = asyncio.ensure_future(self._fatal_event.wait())
+        waiters: set[asyncio.Future[Any]] = {future, fatal}
         try:
-            done, _ = await asyncio.wait({future, fatal}, timeout=timeout,
+            done, _ = await asyncio.wait(waiters, timeout=timeout,
                                          return_when=asyncio.FIRST_COMPLETED)
         finally:
             fatal.cancel()
