@@ -1,0 +1,28 @@
+"""Fixtures for the operator surface: one finished demo shared by the read-only tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from maestro.config import ServiceConfig, parse_config_file
+from maestro.demo import run_demo
+from maestro.operator_http import OperatorServer
+
+
+@pytest.fixture(scope="package")
+def finished_demo(tmp_path_factory: pytest.TempPathFactory) -> ServiceConfig:
+    """The config of a demo run to its end: finished, attention and reviewed lanes."""
+    result = run_demo(tmp_path_factory.mktemp("operator") / "demo", echo=False)
+    return parse_config_file(result.repo / "maestro.toml")
+
+
+@pytest.fixture
+def demo_server(finished_demo: ServiceConfig) -> Iterator[OperatorServer]:
+    """The operator server on an ephemeral loopback port over the finished demo."""
+    server = OperatorServer(finished_demo, "127.0.0.1:0")
+    server.start()
+    yield server
+    server.stop()
+    (finished_demo.state_root / "refresh.request").unlink(missing_ok=True)

@@ -1,0 +1,139 @@
+"""Every route of the operator HTTP surface, over a real loopback socket."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+from typing import Any
+
+import pytest
+
+from maestro.config import ServiceConfig
+from maestro.operator_http import OperatorServer, parse_listen_address
+
+
+def request(server: OperatorServer, method: str, path: str,
+            body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+    host, port = server.address
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        conn.request(method, path, body=body)
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+def json_of(server: OperatorServer, method: str, path: str) -> tuple[int, Any]:
+    status, headers, body = request(server, method, path)
+    assert headers["Content-Type"].startswith("application/json")
+    return status, json.loads(body)
+
+
+def test_state_serves_the_status_snapshot(demo_server: OperatorServer) -> None:
+    status, snap = json_of(demo_server, "GET", "/state")
+    assert status == 200
+    assert snap["schema_version"] == 1
+    assert {lane["issue"] for lane in snap["lanes"]} == {"DEMO-1", "DEMO-2", "DEMO-3", "DEMO-4"}
+
+
+def test_api_state_is_the_same_document_as_state(demo_server: OperatorServer) -> None:
+    _, plain = json_of(demo_server, "GET", "/state")
+    status, api = json_of(demo_server, "GET", "/api/v1/state")
+    assert status == 200
+    plain.pop("generated_at")
+    api.pop("generated_at")
+    assert api == plain
+
+
+def test_issue_route_returns_that_lane(demo_server: OperatorServer) -> None:
+    status, body = json_of(demo_server, "GET", "/api/v1/DEMO-2")
+    assert status == 200
+    assert body["lane"]["issue"] == "DEMO-2"
+    assert body["lane"]["needs_human"]["error_class"] == "manual_attention"
+
+
+def test_unknown_issue_is_a_json_404(demo_server: OperatorServer) -> None:
+    status, body = json_of(demo_server, "GET", "/api/v1/DEMO-99")
+    assert status == 404
+    assert body["error"]["code"] == "not_found"
+    assert "DEMO-99" in body["error"]["message"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/..%2F..%2Fetc%2Fpasswd", "/api/v1/a%00b",
+                                  "/api/v1/-x", "/api/v1/a/b"])
+def test_bad_issue_identifiers_are_a_json_400(demo_server: OperatorServer, path: str) -> None:
+    status, body = json_of(demo_server, "GET", path)
+    assert status == 400
+    assert body["error"]["code"] == "bad_request"
+
+
+def test_unknown_route_is_a_json_404(demo_server: OperatorServer) -> None:
+    status, body = json_of(demo_server, "GET", "/etc/passwd")
+    assert status == 404
+    assert body["error"]["code"] == "not_found"
+
+
+def test_huge_path_is_refused_with_414(demo_server: OperatorServer) -> None:
+    status, body = json_of(demo_server, "GET", "/" + "a" * 5000)
+    assert status == 414
+    assert body["error"]["code"] == "request_uri_too_long"
+
+
+def test_refresh_is_accepted_and_writes_the_daemon_flag(
+        demo_server: OperatorServer, finished_demo: ServiceConfig) -> None:
+    status, body = json_of(demo_server, "POST", "/api/v1/refresh")
+    assert status == 202
+    assert body["queued"] is True
+    assert (finished_demo.state_root / "refresh.request").is_file()
+
+
+def test_refresh_requests_before_a_tick_coalesce(demo_server: OperatorServer) -> None:
+    first = json_of(demo_server, "POST", "/api/v1/refresh")[1]
+    second = json_of(demo_server, "POST", "/api/v1/refresh")[1]
+    assert (first["coalesced"], second["coalesced"]) == (False, True)
+
+
+def test_get_on_refresh_is_405(demo_server: OperatorServer) -> None:
+    status, headers, _ = request(demo_server, "GET", "/api/v1/refresh")
+    assert status == 405
+    assert headers["Allow"] == "POST"
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "BREW"])
+def test_other_methods_are_a_json_405(demo_server: OperatorServer, method: str) -> None:
+    status, body = json_of(demo_server, method, "/state")
+    assert status == 405
+    assert body["error"]["code"] == "method_not_allowed"
+
+
+def test_post_to_a_read_only_route_is_405(demo_server: OperatorServer) -> None:
+    status, _ = json_of(demo_server, "POST", "/api/v1/state")
+    assert status == 405
+
+
+def test_dashboard_is_html(demo_server: OperatorServer) -> None:
+    status, headers, body = request(demo_server, "GET", "/")
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/html")
+    assert b"api/v1/state" in body
+
+
+def test_head_sends_headers_without_a_body(demo_server: OperatorServer) -> None:
+    status, headers, body = request(demo_server, "HEAD", "/state")
+    assert status == 200
+    assert int(headers["Content-Length"]) > 0
+    assert body == b""
+
+
+def test_garbage_request_line_gets_a_clean_400(demo_server: OperatorServer) -> None:
+    with socket.create_connection(demo_server.address, timeout=10) as sock:
+        sock.sendall(b"NOT A VALID REQUEST LINE AT ALL\r\n\r\n")
+        reply = sock.recv(65536)
+    assert reply.startswith(b"HTTP/1.1 400") or reply.startswith(b"HTTP/1.0 400")
+
+
+def test_listen_address_defaults_to_loopback() -> None:
+    assert parse_listen_address("8900") == ("127.0.0.1", 8900)
+    assert parse_listen_address("[::1]:8900") == ("::1", 8900)
