@@ -339,7 +339,28 @@ def build_parser() -> argparse.ArgumentParser:
     protocol = add("protocol", cmd_protocol, "checks of the agent protocol")
     protocol.add_argument("action", choices=["probe"])
     protocol.add_argument("--codex", default="codex", help="codex command to probe")
+
+    assets = add("assets", cmd_assets, "the Codex skills and agent roles shipped with maestro")
+    assets.add_argument("action", choices=["install", "check"])
+    assets.add_argument("--codex-home", type=Path, default=None,
+                        help="Codex home to install into (default: $CODEX_HOME or ~/.codex)")
     return parser
+
+
+def cmd_assets(args: argparse.Namespace) -> int:
+    from maestro.assets import AssetsError, assets_root, check_all, default_codex_home, install
+
+    root = assets_root()
+    if args.action == "check":
+        problems = check_all(root)
+        if problems:
+            raise AssetsError("\n".join(str(p) for p in problems))
+        print(f"assets ok ({root})")
+        return 0
+    home = args.codex_home or default_codex_home()
+    for path in install(home, root):
+        print(f"installed {path}")
+    return 0
 
 
 def cmd_protocol(args: argparse.Namespace) -> int:
