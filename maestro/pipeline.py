@@ -204,6 +204,9 @@ def phase_done(folder: Path, spec: PhaseSpec) -> bool:
 def build_tasks(runs: LaneRuns, identifiers: list[str]) -> Iterator[dict[str, Any]]:
     spec = load_pipeline(pipeline_path(runs.config))
     last = spec.phases[-1].name
+    for phase in spec.phases:
+        yield {"basename": phase.name, "name": None, "doc": phase.doc}
+    yield {"basename": "lane", "name": None, "doc": "run the lane as far as it can go"}
     for identifier in identifiers:
         folder = runs.config.lanes_root / identifier
         for phase in spec.phases:

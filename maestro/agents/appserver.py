@@ -71,6 +71,19 @@ class HumanInputRequired(AgentError):
     retryable = False
 
 
+def _die_with_parent() -> None:
+    """Linux: the agent gets SIGKILL when the lane process dies (even by ``kill -9``), so a
+    resumed lane never races an orphaned agent in the same worktree."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class AppServerClient:
     def __init__(
         self,
@@ -115,6 +128,7 @@ class AppServerClient:
                 stderr=asyncio.subprocess.PIPE,
                 limit=LINE_LIMIT,
                 start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         except (OSError, ValueError) as exc:
             raise StartupError(f"cannot start agent {self.argv[0]!r}: {exc}") from None

@@ -168,6 +168,21 @@ def judge(signals: Signals, repair: bool = False) -> Verdict:
     return Verdict(expected)
 
 
+def recorded_calls(record: Path) -> list[dict[str, Any]]:
+    """Successful calls in a run's ``tools.jsonl`` (a torn last line is ignored)."""
+    if not record.exists():
+        return []
+    calls = []
+    for line in record.read_text().splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("ok"):
+            calls.append(entry)
+    return calls
+
+
 class ToolBridge:
     """Executes ``item/tool/call`` requests for one lane attempt."""
 
@@ -186,16 +201,9 @@ class ToolBridge:
 
     def _replay(self) -> None:
         """Rebuild signals and the idempotency memory from an interrupted run's record."""
-        if not self.record.exists():
-            return
-        for line in self.record.read_text().splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if entry.get("ok"):
-                self._done[self._key(entry["tool"], entry["args"])] = entry
-                self._note(entry["tool"], entry["args"])
+        for entry in recorded_calls(self.record):
+            self._done[self._key(entry["tool"], entry["args"])] = entry
+            self._note(entry["tool"], entry["args"])
 
     def _note(self, name: str, args: dict[str, Any]) -> None:
         if name == "issue_comment":

@@ -28,6 +28,14 @@ class LaneToolHost:
         return state.casefold() in forbidden
 
     def post_comment(self, body: str) -> str:
+        """Post once per run: a comment the crashed previous process already posted (but
+        could not record) is found and reused instead of being posted again."""
+        since = self.ctx.state.read("lease.json") or {}
+        started = str(since.get("acquired_at", ""))
+        for existing in self.ctx.tracker.comments(self.identifier):
+            at = existing.created_at.isoformat(timespec="seconds") if existing.created_at else ""
+            if existing.body.strip() == body.strip() and at >= started:
+                return existing.id
         return self.ctx.tracker.comment(self.identifier, body).id
 
     def transition(self, state: str) -> bool:

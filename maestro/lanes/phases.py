@@ -13,7 +13,7 @@ import shutil
 import socket
 from typing import Any
 
-from maestro import comments
+from maestro import comments, faults
 from maestro.classify import Decision, classify, signals_from
 from maestro.eligibility import ineligible_reason
 from maestro.errors import LabelMissingError, MaestroError, TrackerError
@@ -175,6 +175,7 @@ def claim(ctx: LaneContext) -> None:
         state.archive_attempt(int(previous.get("attempt", 1)))
     if attempt == 1:
         ctx.take_snapshot()
+    faults.point("claim:before")
     run_id = new_run_id()
     state.remove("outcome.json")
     state.write("lease.json", {
@@ -193,6 +194,7 @@ def prepare(ctx: LaneContext) -> None:
     base_ref = remote_ref if rev_parse(repo, remote_ref) else forge.base_branch
     workspace, base_commit = ensure_worktree(
         repo, ctx.config.workspace_root, ctx.identifier, ctx.branch, base_ref)
+    faults.point("prepare:after")
     ctx.state.write("workspace.json", {
         "path": workspace.relative_path, "branch": ctx.branch, "base_commit": base_commit,
         "base_ref": base_ref, "prepared_at": iso_now()})
@@ -209,8 +211,10 @@ def agent(ctx: LaneContext) -> None:
         "run_id": run_id, "attempt": attempt, "started_at": claim_record.get("acquired_at"),
         "workspace_path": ctx.workspace_relpath, "branch": ctx.branch,
         "transport": ctx.config.agent.transport})
+    faults.point("agent:started")
     outcome = run_agent_session(ctx, run_id, attempt,
                                 first_prompt(issue, str(claim_record.get("previous_failure"))))
+    faults.point("agent:after")
     _record_result(ctx, outcome, run_id, attempt)
     kind = outcome.verdict.kind
     if kind == "review_handoff":
@@ -243,6 +247,7 @@ def validate(ctx: LaneContext) -> None:
     passed, records = run_commands(execution.validation_commands, worktree,
                                    execution.validation_timeout_s,
                                    ctx.config.secret_env_vars())
+    faults.point("validate:after")
     ctx.state.write("validation.json", {"head": head, "passed": passed and not dirty,
                                         "dirty": bool(dirty), "commands": records,
                                         "ran_at": iso_now()})
@@ -265,6 +270,7 @@ def handoff(ctx: LaneContext) -> None:
     if git(ctx.worktree, "rev-parse", "HEAD") != head:
         fail_attempt(ctx, "head_moved", "the lane HEAD moved after validation")
     ctx.forge.push(ctx.worktree, ctx.branch)
+    faults.point("handoff:pushed")
     found = ctx.forge.find_pr(ctx.branch)
     if found is None or found.state.value != "open":
         fail_attempt(ctx, "pr_missing", "the agent handed off but the lane has no open PR")
@@ -282,6 +288,7 @@ def handoff(ctx: LaneContext) -> None:
     result = ctx.state.read("result.json") or {}
     summary = str(((result.get("signals") or {}).get("handoff") or {}).get("summary", ""))
     ctx.tracker.transition(ctx.identifier, policy.tracker.success_state)
+    faults.point("handoff:transitioned")
     try:
         post_once(ctx, "completion", run_id, "ready for review", {
             "run_id": run_id, "attempt": claim_record.get("attempt"),
@@ -292,6 +299,7 @@ def handoff(ctx: LaneContext) -> None:
         require_human(ctx, "completion_comment_failed",
                       f"the issue reached {policy.tracker.success_state} but the completion "
                       f"comment failed: {exc}")
+    faults.point("handoff:after")
     ctx.state.write("pr.json", {
         "forge": ctx.forge.name, "number": pr.number, "url": pr.url, "branch": pr.branch,
         "base": pr.base, "validated_head": head, "run_id": run_id,
@@ -328,6 +336,8 @@ def assess(ctx: LaneContext) -> tuple[Decision, PullRequest | None]:
 
 
 def review(ctx: LaneContext) -> None:
+    if (ctx.state.read("pr.json") or {}).get("pending_repair"):
+        finish_repair(ctx)
     decision, pr = assess(ctx)
     C = Classification
     if decision.classification in (C.READY_TO_LAND, C.DELIVERED):
@@ -385,26 +395,46 @@ def repair(ctx: LaneContext, pr: PullRequest, decision: Decision) -> None:
     if kind != "review_repair":
         require_human(ctx, outcome.error_class or "repair_failed",
                       f"repair round {round_no} failed: {outcome.message or outcome.verdict.reason}")
+    faults.point("repair:agent-done")
     execution = ctx.workflow.policy.execution
     passed, records = run_commands(execution.validation_commands, ctx.worktree,
                                    execution.validation_timeout_s, ctx.config.secret_env_vars())
     if not passed:
         require_human(ctx, "validation_failed",
                       f"repair round {round_no} does not pass `{records[-1]['command']}`")
-    head = ctx.forge.push(ctx.worktree, ctx.branch)
-    ctx.forge.open_pr(ctx.branch, ctx.workflow.policy.forge.base_branch, pr.title, pr.body)
-    ctx.forge.resolve_threads(pr.number)
-    record.update({"validated_head": head, "repair_rounds": round_no,
-                   "repair_heads": [*record.get("repair_heads", []), head]})
-    ctx.state.write("pr.json", record)
     summary = str((outcome.signals.get("repair_complete") or {}).get("summary", ""))
-    post_once(ctx, "repair", run_id, f"review repair round {round_no} pushed", {
-        "run_id": run_id, "round": round_no, "pr_url": pr.url, "validated_head": head,
-        "summary": summary}, summary)
+    record["pending_repair"] = {"round": round_no, "run_id": run_id, "summary": summary,
+                                "head": git(ctx.worktree, "rev-parse", "HEAD")}
+    ctx.state.write("pr.json", record)
+    finish_repair(ctx)
     decision, _ = assess(ctx)
     if decision.classification in (Classification.READY_TO_LAND, Classification.DELIVERED):
         return
     raise Halt(LaneOutcome.WAITING, decision.reason, wait_reason=decision.reason)
+
+
+def finish_repair(ctx: LaneContext) -> None:
+    """Publish a validated repair: push, move the PR and the record to the new head.
+
+    The pending round is written before the push, so a run killed anywhere in here finishes
+    the same round next time instead of running the agent again."""
+    record = dict(ctx.state.read("pr.json") or {})
+    pending = record["pending_repair"]
+    head = ctx.forge.push(ctx.worktree, ctx.branch)
+    if head != pending["head"]:
+        require_human(ctx, "head_moved", "the lane HEAD moved after the repair was validated")
+    ctx.forge.open_pr(ctx.branch, ctx.workflow.policy.forge.base_branch, "", "")
+    faults.point("repair:pushed")
+    ctx.forge.resolve_threads(int(record["number"]))
+    record.update({"validated_head": head, "repair_rounds": pending["round"],
+                   "repair_heads": [*record.get("repair_heads", []), head]})
+    record.pop("pending_repair")
+    ctx.state.write("pr.json", record)
+    faults.point("repair:recorded")
+    post_once(ctx, "repair", pending["run_id"], f"review repair round {pending['round']} pushed",
+              {"run_id": pending["run_id"], "round": pending["round"],
+               "pr_url": record.get("url"), "validated_head": head,
+               "summary": pending["summary"]}, pending["summary"])
 
 
 def cancel(ctx: LaneContext, reason: str) -> None:
@@ -438,6 +468,7 @@ def land(ctx: LaneContext) -> None:
         except MaestroError as exc:
             require_human(ctx, "merge_failed", str(exc))
             return
+    faults.point("land:after")
     ctx.state.write("merge.json", {"commit": commit, "method": method, "number": number,
                                    "merged_at": iso_now(),
                                    "classification": review_record.get("classification")})
@@ -455,10 +486,12 @@ def closeout(ctx: LaneContext) -> None:
     record = ctx.state.read("pr.json") or {}
     claim_record = lease(ctx)
     ctx.tracker.transition(ctx.identifier, completed)
+    faults.point("closeout:transitioned")
     post_once(ctx, "closeout", str(claim_record["run_id"]), "delivered", {
         "run_id": claim_record["run_id"], "pr_url": record.get("url"),
         "merge_commit": merge.get("commit"), "merge_method": merge.get("method"),
         "state": completed})
+    faults.point("closeout:after")
     ctx.state.write("closeout.json", {"state": completed, "closed_at": iso_now()})
 
 
@@ -470,6 +503,7 @@ def _remove_lane_branch(ctx: LaneContext) -> None:
 
 def cleanup(ctx: LaneContext) -> None:
     _remove_lane_branch(ctx)
+    faults.point("cleanup:after")
     ctx.state.write("cleanup.json", {"reason": "delivered", "cleaned_at": iso_now()})
     raise Halt(LaneOutcome.FINISHED, "merged, closed out and cleaned up")
 

@@ -163,7 +163,7 @@ class FilesTracker:
             result.append(
                 Comment(
                     id=str(item.get("id", index + 1)),
-                    body=str(item["body"]),
+                    body=str(item["body"]).removesuffix("\n"),
                     author=str(item.get("author", "")),
                     created_at=_as_datetime(path, item.get("at")),
                 )
