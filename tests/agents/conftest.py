@@ -1,0 +1,19 @@
+"""Fixtures for the agent tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .helpers import find_codex
+
+
+@pytest.fixture
+def codex() -> Path:
+    """The real codex binary, or a skip that says how to get it."""
+    found = find_codex()
+    if found is None:
+        pytest.skip("the real codex is not installed: `codex` is neither on PATH nor in "
+                    ".ci/node/node_modules/.bin (run .ci/run, or npm install @openai/codex)")
+    return found
