@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from maestro import logs
 from maestro.config import ServiceConfig
 from maestro.eligibility import dispatch_order, ineligible_reason
 from maestro.errors import ConfigError
@@ -294,6 +295,8 @@ class Orchestrator:
     def after_lane(self, identifier: str) -> None:
         state = LaneState(self.config.lanes_root, identifier)
         outcome = state.read("outcome.json") or {}
+        logs.event(self.config, "lane_exit", f"lane process ended: {outcome.get('outcome')}",
+                   issue=identifier, phase=outcome.get("phase"), outcome=outcome.get("outcome"))
         if outcome.get("outcome") == LaneOutcome.RETRY.value:
             workflow = self.workflow()
             claim = state.read("lease.json") or {}
@@ -308,6 +311,7 @@ class Orchestrator:
         """One poll tick; with ``wait`` it returns after the dispatched lanes finished."""
         self.reap()
         plan = self.plan()
+        logs.log_plan(self.config, plan.as_dict())
         self.apply_reconcile(plan)
         for item in plan.dispatch:
             if self.stopping:

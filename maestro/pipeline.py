@@ -24,6 +24,7 @@ from doit.exceptions import TaskFailed
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ruamel.yaml import YAML, YAMLError
 
+from maestro import logs
 from maestro.config import ServiceConfig, load_config
 from maestro.errors import ConfigError, MaestroError
 from maestro.fsutil import read_json
@@ -149,6 +150,7 @@ class LaneRuns:
                     if p.name == phase)
         function = resolve_action(spec)
         write_activity_phase(ctx.state, phase)
+        logs.phase_event(self.config, identifier, phase, "started")
         try:
             function(ctx)
         except Halt as halt:
@@ -166,6 +168,7 @@ class LaneRuns:
             return self._halt(ctx, phase, Halt(LaneOutcome.RETRY, f"internal error: {exc!r}",
                                                failed=True, error_class="internal_error"))
         ctx.state.journal("phase_done", phase=phase)
+        logs.phase_event(self.config, identifier, phase, "finished")
         return True
 
     def _halt(self, ctx: LaneContext, phase: str, halt: Halt) -> bool | TaskFailed:
@@ -176,6 +179,8 @@ class LaneRuns:
                   "attempt": claim.get("attempt"), **halt.details}
         ctx.state.write("outcome.json", record)
         ctx.state.journal("halt", **record)
+        logs.phase_event(self.config, ctx.identifier, phase, "halted", halt.outcome.value,
+                         halt.reason, halt.failed)
         print(f"lane {ctx.identifier}: {halt.outcome.value} at {phase}: {halt.reason}",
               file=sys.stderr)
         if halt.failed:

@@ -1,0 +1,225 @@
+"""Structured logs: JSON lines in the state root for machines, short lines for people.
+
+Every record carries the same context fields (SPEC-NOTES §8) so one ``jq`` filter follows an
+issue across the poll loop and its lane processes: ``project_id``, ``issue_id``, ``issue``,
+``run_id``, ``attempt``, ``branch``, ``workspace_path`` and ``phase``. The context is read
+from the lane folder, the single source every process shares, so a lane process and the
+daemon describe a lane the same way without passing anything between them.
+
+The file is ``<state_root>/logs/maestro.jsonl``, rotated by size. Lane processes and the
+daemon append to it at once; each record is one short ``O_APPEND`` write, so lines do not
+interleave (rotation itself is per process and may leave one file a little over size).
+
+Secrets never reach a handler: the values of the service's secret environment variables
+are replaced by ``[redacted]`` in messages and fields before formatting.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.handlers
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from maestro.config import ServiceConfig
+from maestro.fsutil import read_json
+
+LOGGER_NAME = "maestro"
+LOG_FILE = "maestro.jsonl"
+MAX_BYTES = 5_000_000
+BACKUPS = 5
+CONTEXT_FIELDS = ("project_id", "issue_id", "issue", "run_id", "attempt", "branch",
+                  "workspace_path", "phase")
+REDACTED = "[redacted]"
+
+_configured: dict[str, logging.Handler] = {}
+
+
+def log_path(config: ServiceConfig) -> Path:
+    return config.state_root / "logs" / LOG_FILE
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time, level, message, the context fields, then extras."""
+
+    def converter(self, timestamp: float | None) -> time.struct_time:
+        """UTC, like every timestamp in the lane folders."""
+        return time.gmtime(timestamp)
+
+    def format(self, record: logging.LogRecord) -> str:
+        context: dict[str, Any] = getattr(record, "maestro", {}) or {}
+        line: dict[str, Any] = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "event": getattr(record, "event", None) or "log",
+            "message": record.getMessage(),
+        }
+        line.update({key: context.get(key) for key in CONTEXT_FIELDS})
+        line.update(getattr(record, "fields", {}) or {})
+        line["pid"] = record.process
+        return json.dumps(line, sort_keys=False, default=str)
+
+
+class HumanFormatter(logging.Formatter):
+    """``maestro: DEMO-1 [agent] phase started`` — short enough to scan in a terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        context: dict[str, Any] = getattr(record, "maestro", {}) or {}
+        where = context.get("issue") or ""
+        if context.get("phase"):
+            where += f" [{context['phase']}]"
+        level = "" if record.levelno <= logging.INFO else f"{record.levelname.lower()}: "
+        prefix = f"maestro: {level}{where + ' ' if where else ''}"
+        return prefix + record.getMessage()
+
+
+class _ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is now, so a live view that redirects it keeps
+    log lines above the display instead of tearing it."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
+class RedactSecrets(logging.Filter):
+    """Replace the values of secret environment variables wherever they appear."""
+
+    def __init__(self, env_vars: set[str]) -> None:
+        super().__init__()
+        self.secrets = sorted({v for name in env_vars if len(v := os.environ.get(name, "")) >= 4},
+                              key=len, reverse=True)
+
+    def _scrub(self, value: Any) -> Any:
+        if isinstance(value, str):
+            for secret in self.secrets:
+                value = value.replace(secret, REDACTED)
+            return value
+        if isinstance(value, dict):
+            return {k: self._scrub(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._scrub(v) for v in value]
+        return value
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            record.msg = self._scrub(record.getMessage())
+            record.args = None
+            if hasattr(record, "fields"):
+                record.fields = self._scrub(record.fields)
+        return True
+
+
+def configure(config: ServiceConfig, console_level: int | None = logging.INFO) -> logging.Logger:
+    """Attach the JSON file handler (once per state root) and, optionally, console lines.
+
+    ``console_level=None`` keeps the console quiet (a live view is showing instead).
+    """
+    logger = logging.getLogger(LOGGER_NAME)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    redact = RedactSecrets(config.secret_env_vars())
+    key = str(log_path(config))
+    if key not in _configured:
+        for old in [h for h in logger.handlers if isinstance(
+                h, logging.handlers.RotatingFileHandler)]:
+            logger.removeHandler(old)
+            old.close()
+        path = log_path(config)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rotating = logging.handlers.RotatingFileHandler(path, maxBytes=MAX_BYTES,
+                                                        backupCount=BACKUPS, encoding="utf-8")
+        rotating.setFormatter(JsonFormatter())
+        rotating.setLevel(logging.DEBUG)
+        logger.addHandler(rotating)
+        _configured.clear()
+        _configured[key] = rotating
+    for existing in logger.handlers:
+        existing.filters = [redact]
+    console = [h for h in logger.handlers if isinstance(h, _ConsoleHandler)]
+    if console_level is None:
+        for quiet in console:
+            logger.removeHandler(quiet)
+    elif console:
+        console[0].setLevel(console_level)
+    else:
+        lines = _ConsoleHandler()
+        lines.setFormatter(HumanFormatter())
+        lines.setLevel(console_level)
+        lines.addFilter(redact)
+        logger.addHandler(lines)
+    return logger
+
+
+def lane_context(config: ServiceConfig, issue: str | None,
+                 phase: str | None = None) -> dict[str, Any]:
+    """The context fields of one lane, from its folder (empty fields are ``None``)."""
+    context: dict[str, Any] = dict.fromkeys(CONTEXT_FIELDS)
+    context["project_id"] = config.id
+    context["phase"] = phase
+    if not issue:
+        return context
+    folder = config.lanes_root / issue
+    claim = _read(folder / "lease.json")
+    workspace = _read(folder / "workspace.json")
+    context.update({
+        "issue": issue,
+        "issue_id": claim.get("issue_id") or issue,
+        "run_id": claim.get("run_id"),
+        "attempt": claim.get("attempt"),
+        "branch": workspace.get("branch"),
+        "workspace_path": workspace.get("path"),
+    })
+    return context
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = read_json(path)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def event(config: ServiceConfig, event_name: str, message: str, *, issue: str | None = None,
+          phase: str | None = None, level: int = logging.INFO, **fields: Any) -> None:
+    """Log one structured event about ``issue`` (or the service when ``None``)."""
+    logger = logging.getLogger(LOGGER_NAME)
+    if str(log_path(config)) not in _configured:
+        configure(config, console_level=None)
+    logger.log(level, message, extra={"maestro": lane_context(config, issue, phase),
+                                      "event": event_name, "fields": fields})
+
+
+def log_plan(config: ServiceConfig, plan: dict[str, Any]) -> None:
+    """The orchestrator's decisions of one tick, one record each."""
+    for item in plan.get("reconcile", []):
+        event(config, "reconcile", f"{item['action']}: issue is {item['state']}",
+              issue=item["issue"], action=item["action"], tracker_state=item["state"])
+    for item in plan.get("dispatch", []):
+        event(config, "dispatch", f"dispatch: {item['reason']}", issue=item["issue"],
+              reason=item["reason"])
+    for item in plan.get("retries_waiting", []):
+        event(config, "retry_waiting", f"retry ({item['kind']}) due at {item['due_at']}",
+              issue=item["issue"], level=logging.DEBUG, kind=item["kind"],
+              due_at=item["due_at"])
+    for item in plan.get("skipped", []):
+        event(config, "skip", f"skipped: {item['reason']}", issue=item["issue"],
+              level=logging.DEBUG, reason=item["reason"])
+    for warning in plan.get("warnings", []):
+        event(config, "warning", warning, level=logging.WARNING)
+
+
+def phase_event(config: ServiceConfig, issue: str, phase: str, what: str,
+                outcome: str | None = None, reason: str = "", failed: bool = False) -> None:
+    """A lane phase started, finished or halted (the lane pipeline's one hook)."""
+    if what == "halted":
+        event(config, "phase_halted", f"{outcome}: {reason}", issue=issue, phase=phase,
+              level=logging.WARNING if failed else logging.INFO, outcome=outcome,
+              reason=reason)
+    else:
+        event(config, f"phase_{what}", f"phase {what}", issue=issue, phase=phase)

@@ -1,0 +1,89 @@
+"""Structured logs: JSON lines with the lane context in the state root, secrets redacted."""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.handlers
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from maestro import logs
+from maestro.config import ServiceConfig
+
+
+def records(config: ServiceConfig) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in logs.log_path(config).read_text().splitlines()]
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[ServiceConfig]:
+    config = ServiceConfig().resolved(tmp_path)
+    yield config
+    logger = logging.getLogger(logs.LOGGER_NAME)
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    logs._configured.clear()
+
+
+def test_lane_phases_log_every_context_field(finished_demo: ServiceConfig) -> None:
+    started = [r for r in records(finished_demo)
+               if r["event"] == "phase_started" and r["issue"] == "DEMO-1"]
+    assert [r["phase"] for r in started][:2] == ["claim", "prepare"]
+    last = started[-1]
+    assert set(logs.CONTEXT_FIELDS) <= set(last)
+    assert last["project_id"] == finished_demo.id
+    assert last["branch"] == "maestro/demo-1"
+    assert last["workspace_path"] == ".worktrees/DEMO-1"
+    assert last["run_id"].startswith("run-") and last["attempt"] == 1
+
+
+def test_orchestrator_decisions_are_logged(finished_demo: ServiceConfig) -> None:
+    events = {(r["event"], r["issue"]) for r in records(finished_demo)}
+    assert ("dispatch", "DEMO-1") in events
+    assert ("lane_exit", "DEMO-2") in events
+
+
+def test_a_halt_that_needs_a_human_is_a_warning(finished_demo: ServiceConfig) -> None:
+    halts = [r for r in records(finished_demo)
+             if r["event"] == "phase_halted" and r["issue"] == "DEMO-2"]
+    assert halts and halts[-1]["level"] == "warning"
+    assert halts[-1]["outcome"] == "needs_human"
+
+
+def test_secret_values_never_reach_the_file_or_console(
+        service: ServiceConfig, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv(service.tracker.api_key_env_var, "lin_api_s3cr3t-value")
+    logs.configure(service)
+    logs.event(service, "test", "calling with lin_api_s3cr3t-value", header="lin_api_s3cr3t-value")
+    text = logs.log_path(service).read_text()
+    assert "s3cr3t" not in text
+    assert records(service)[0]["header"] == logs.REDACTED
+    assert "s3cr3t" not in capsys.readouterr().err
+
+
+def test_console_lines_are_short_and_human(service: ServiceConfig,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    logs.configure(service)
+    logs.event(service, "dispatch", "dispatch: new work", issue="ABC-1", phase="claim")
+    assert capsys.readouterr().err == "maestro: ABC-1 [claim] dispatch: new work\n"
+
+
+def test_quiet_console_still_writes_the_file(service: ServiceConfig,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    logs.configure(service, console_level=None)
+    logs.event(service, "dispatch", "dispatch: new work", issue="ABC-1")
+    assert capsys.readouterr().err == ""
+    assert records(service)[0]["issue"] == "ABC-1"
+
+
+def test_the_file_rotates_by_size(service: ServiceConfig) -> None:
+    logger = logs.configure(service, console_level=None)
+    handler = next(h for h in logger.handlers
+                   if isinstance(h, logging.handlers.RotatingFileHandler))
+    assert (handler.maxBytes, handler.backupCount) == (logs.MAX_BYTES, logs.BACKUPS)
