@@ -29,6 +29,13 @@ class TrackerService(_Section):
     api_key_env_var: str = "LINEAR_API_KEY"
     endpoint: str = "https://api.linear.app/graphql"
     timeout_s: float = Field(default=30.0, gt=0)
+    # Linear and GitHub Issues adapters (docs/guide/trackers.md): issues per page of a
+    # candidates query, identifiers per refresh query (one request per tick up to this many
+    # lanes), attempts per request, and the longest rate-limit wait honoured before giving up.
+    page_size: int = Field(default=50, ge=1, le=250)
+    refresh_batch_size: int = Field(default=250, ge=1, le=250)
+    max_attempts: int = Field(default=5, ge=1, le=20)
+    max_rate_limit_wait_s: float = Field(default=60.0, ge=0)
 
 
 class GithubService(_Section):

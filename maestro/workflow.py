@@ -51,6 +51,16 @@ class TrackerPolicy(_Section):
             "In Review": "status:in-review",
         }
     )
+    # GitHub Issues only (docs/guide/trackers.md): the state of an open issue without any
+    # state label, and the state each close reason maps to.
+    unlabeled_state: str = "Backlog"
+    closed_states: dict[str, str] = Field(
+        default_factory=lambda: {
+            "COMPLETED": "Done",
+            "NOT_PLANNED": "Canceled",
+            "DUPLICATE": "Duplicate",
+        }
+    )
 
     @model_validator(mode="after")
     def _states_are_consistent(self) -> TrackerPolicy:

@@ -20,6 +20,14 @@ def make_tracker(config: ServiceConfig, workflow: Workflow) -> Tracker:
         from maestro.trackers.files import FilesTracker
 
         return FilesTracker(config.repo_root / policy.path, policy.issue_prefix)
+    if policy.provider == "linear":
+        from maestro.trackers import linear
+
+        return linear.from_config(config, workflow)
+    if policy.provider == "github":
+        from maestro.trackers import github
+
+        return github.from_config(config, workflow)
     raise ConfigError(
         f"{workflow.source}: tracker.provider: {policy.provider!r} is not available in this "
         "build; expected 'files'"

@@ -1,0 +1,369 @@
+"""GraphQL over httpx, shared by the Linear and GitHub adapters.
+
+A tracker is a remote service that fails in ordinary ways: it slows us down (HTTP 429, a
+``Retry-After`` or rate-limit reset header, Linear's ``RATELIMITED`` and GitHub's
+``RATE_LIMITED`` GraphQL errors), it has bad moments (5xx, timeouts, dropped connections)
+and it refuses bad requests (other 4xx, GraphQL ``errors``). This module turns each of
+those into one behaviour: rate limits wait as long as the service asks (up to a bound),
+transient failures are retried with jittered exponential backoff by stamina, and everything
+else becomes a :class:`~maestro.errors.TrackerError` that names the service, the operation
+and what went wrong — never the credential.
+
+``requests`` counts every HTTP request sent (retries included) so tests and the benchmark
+can prove that a poll tick costs a constant number of requests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+import stamina
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from maestro.errors import ConfigError, RateLimitedError, TrackerError
+
+log = logging.getLogger("maestro.trackers")
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class Secret:
+    """A credential that never shows itself in ``repr``, ``str``, logs or errors."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
+def secret_from_env(variable: str, purpose: str, config_key: str) -> Secret:
+    """Read a credential from the environment variable the service config names.
+
+    The message names the variable and the config key that chose it, never a value.
+    """
+    value = os.environ.get(variable, "").strip()
+    if not value:
+        raise ConfigError(
+            f"environment variable {variable} is not set or empty; it must hold the "
+            f"{purpose} (the variable is chosen by {config_key} in maestro.toml)"
+        )
+    return Secret(value)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long to keep trying; ``time_scale`` shrinks every wait (tests use a tiny one)."""
+
+    attempts: int = 5
+    wait_initial_s: float = 0.5
+    wait_max_s: float = 30.0
+    wait_jitter_s: float = 1.0
+    max_rate_limit_wait_s: float = 60.0
+    time_scale: float = 1.0
+
+
+@dataclass
+class RateLimitEvent:
+    """The last time the service asked us to slow down (shown in logs and status)."""
+
+    operation: str
+    wait_s: float
+    source: str
+    at: dt.datetime
+
+
+class _Transient(Exception):
+    """A failure worth retrying; ``wait_s`` is the service's own hint, if any."""
+
+    def __init__(self, message: str, wait_s: float | None = None, rate_limited: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.wait_s = wait_s
+        self.rate_limited = rate_limited
+
+
+class GraphQLErrorItem(BaseModel):
+    """One entry of a GraphQL ``errors`` list; services add their own keys."""
+
+    model_config = ConfigDict(extra="allow")
+
+    message: str = ""
+    path: list[str | int] | None = None
+    type: str | None = None
+    extensions: dict[str, Any] | None = None
+
+    @property
+    def code(self) -> str:
+        ext = self.extensions or {}
+        return str(self.type or ext.get("code") or ext.get("type") or "")
+
+
+class _Envelope(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    data: dict[str, Any] | None = None
+    errors: list[GraphQLErrorItem] | None = None
+
+
+_RATE_LIMIT_CODES = {"RATELIMITED", "RATE_LIMITED"}
+_RESET_HEADERS = (
+    "x-ratelimit-requests-reset",  # Linear: epoch milliseconds
+    "x-ratelimit-complexity-reset",  # Linear: epoch milliseconds
+    "x-ratelimit-reset",  # GitHub: epoch seconds
+)
+
+
+def wait_from_headers(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds to wait according to ``Retry-After`` or a rate-limit reset header."""
+    now = time.time() if now is None else now
+    retry_after = headers.get("retry-after")
+    if retry_after:
+        try:
+            return max(0.0, float(retry_after))
+        except ValueError:
+            try:
+                when = email.utils.parsedate_to_datetime(retry_after)
+            except (TypeError, ValueError):
+                when = None
+            if when is not None:
+                return max(0.0, when.timestamp() - now)
+    for name in _RESET_HEADERS:
+        raw = headers.get(name)
+        if not raw:
+            continue
+        try:
+            stamp = float(raw)
+        except ValueError:
+            continue
+        if stamp > 1e11:  # milliseconds since the epoch
+            stamp /= 1000.0
+        return max(0.0, stamp - now)
+    return None
+
+
+@dataclass
+class GraphQLClient:
+    """One service endpoint, its credential header and the retry behaviour around it."""
+
+    service: str
+    url: str
+    auth_header: Callable[[], dict[str, str]]
+    timeout_s: float = 30.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    transport: httpx.BaseTransport | None = None
+    requests: int = 0
+    rate_limits: list[RateLimitEvent] = field(default_factory=list)
+    _client: httpx.Client | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        return (
+            f"GraphQLClient(service={self.service!r}, url={self.url!r}, "
+            f"requests={self.requests})"
+        )
+
+    @property
+    def client(self) -> httpx.Client:
+        if self._client is None:
+            self._client = httpx.Client(
+                timeout=httpx.Timeout(self.timeout_s),
+                transport=self.transport,
+                headers={"User-Agent": "maestro", "Accept": "application/json"},
+                follow_redirects=False,
+            )
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    @property
+    def last_rate_limit(self) -> RateLimitEvent | None:
+        return self.rate_limits[-1] if self.rate_limits else None
+
+    # -- one call --------------------------------------------------------------------------
+
+    def execute(
+        self,
+        operation: str,
+        document: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        tolerate: Callable[[GraphQLErrorItem], bool] | None = None,
+    ) -> dict[str, Any]:
+        """Run ``document`` and return its ``data``; ``tolerate`` accepts benign errors.
+
+        Errors that ``tolerate`` does not accept, and a response without ``data``, raise
+        ``TrackerError``; rate limits and transient failures are retried first.
+        """
+        payload = {"query": document, "variables": dict(variables or {})}
+        policy = self.retry
+
+        def backoff(exc: Exception) -> bool | float:
+            if not isinstance(exc, _Transient):
+                return False
+            if exc.wait_s is None:
+                return True
+            if exc.wait_s > policy.max_rate_limit_wait_s:
+                return False
+            return exc.wait_s * policy.time_scale
+
+        try:
+            for attempt in stamina.retry_context(
+                on=backoff,
+                attempts=policy.attempts,
+                timeout=None,
+                wait_initial=policy.wait_initial_s * policy.time_scale,
+                wait_max=policy.wait_max_s * policy.time_scale,
+                wait_jitter=policy.wait_jitter_s * policy.time_scale,
+            ):
+                with attempt:
+                    return self._once(operation, payload, tolerate)
+        except _Transient as exc:
+            if exc.rate_limited:
+                raise RateLimitedError(
+                    f"{self.service}: {operation}: rate limited ({exc.message}); "
+                    f"gave up after {policy.attempts} attempt(s)",
+                    retry_after=exc.wait_s,
+                ) from None
+            raise TrackerError(
+                f"{self.service}: {operation}: {exc.message}; gave up after "
+                f"{policy.attempts} attempt(s)"
+            ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _once(
+        self,
+        operation: str,
+        payload: dict[str, Any],
+        tolerate: Callable[[GraphQLErrorItem], bool] | None,
+    ) -> dict[str, Any]:
+        self.requests += 1
+        try:
+            response = self.client.post(self.url, json=payload, headers=self.auth_header())
+        except httpx.TimeoutException:
+            raise _Transient(f"timed out after {self.timeout_s:g} s") from None
+        except httpx.TransportError as exc:
+            raise _Transient(f"cannot reach {self.url}: {type(exc).__name__}") from None
+        status = response.status_code
+        headers = response.headers
+        if status == 429 or (status == 403 and self._is_rate_limit_403(headers)):
+            self._rate_limited(operation, wait_from_headers(headers), f"HTTP {status}")
+        if status >= 500:
+            raise _Transient(f"HTTP {status} from {self.url}")
+        envelope = self._envelope(operation, response)
+        errors = envelope.errors or []
+        for error in errors:
+            if error.code.upper() in _RATE_LIMIT_CODES:
+                self._rate_limited(operation, wait_from_headers(headers), f"{error.code} error")
+        if status >= 400:
+            detail = "; ".join(e.message for e in errors)[:300] or response.reason_phrase
+            raise TrackerError(
+                f"{self.service}: {operation}: HTTP {status} from {self.url}: {detail}"
+            )
+        blocking = [e for e in errors if tolerate is None or not tolerate(e)]
+        if blocking:
+            detail = "; ".join(_describe(e) for e in blocking[:5])
+            raise TrackerError(f"{self.service}: {operation}: the API returned errors: {detail}")
+        if envelope.data is None:
+            raise TrackerError(f"{self.service}: {operation}: response has no data")
+        return envelope.data
+
+    def _envelope(self, operation: str, response: httpx.Response) -> _Envelope:
+        try:
+            raw = response.json()
+        except ValueError:
+            if response.status_code >= 400:
+                raise TrackerError(
+                    f"{self.service}: {operation}: HTTP {response.status_code} from {self.url}"
+                ) from None
+            raise TrackerError(
+                f"{self.service}: {operation}: response is not JSON "
+                f"(HTTP {response.status_code}, {len(response.content)} bytes)"
+            ) from None
+        try:
+            return _Envelope.model_validate(raw)
+        except ValidationError as exc:
+            raise TrackerError(
+                f"{self.service}: {operation}: response is not a GraphQL result: "
+                f"{_first_problem(exc)}"
+            ) from None
+
+    @staticmethod
+    def _is_rate_limit_403(headers: httpx.Headers) -> bool:
+        return headers.get("x-ratelimit-remaining") == "0" or "retry-after" in headers
+
+    def _rate_limited(self, operation: str, wait_s: float | None, source: str) -> None:
+        wait = self.retry.wait_initial_s if wait_s is None else wait_s
+        event = RateLimitEvent(operation, wait, source, dt.datetime.now(dt.UTC))
+        self.rate_limits.append(event)
+        del self.rate_limits[:-20]
+        log.warning(
+            "%s: %s: rate limited (%s); waiting %.1f s before retrying",
+            self.service, operation, source, wait,
+        )
+        raise _Transient(f"{source}, asked to wait {wait:.1f} s", wait_s=wait, rate_limited=True)
+
+
+def parse(model: type[ModelT], data: Any, service: str, operation: str) -> ModelT:
+    """Validate a response's ``data`` against the shape the adapter reads."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise TrackerError(
+            f"{service}: {operation}: unexpected response shape: {_first_problem(exc)}"
+        ) from None
+
+
+def _describe(error: GraphQLErrorItem) -> str:
+    where = ".".join(str(p) for p in error.path or [])
+    code = f"[{error.code}] " if error.code else ""
+    return f"{code}{error.message}" + (f" at {where}" if where else "")
+
+
+def _first_problem(exc: ValidationError) -> str:
+    problems = exc.errors()
+    first = problems[0]
+    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return f"{where}: {first['msg']}{more}"
+
+
+def client_for(
+    service: str,
+    url: str,
+    secret: Secret,
+    scheme: str,
+    timeout_s: float,
+    max_attempts: int,
+    max_rate_limit_wait_s: float,
+) -> GraphQLClient:
+    """A client whose ``Authorization`` header is ``<scheme> <secret>`` (or the bare key)."""
+
+    def auth() -> dict[str, str]:
+        value = secret.reveal()
+        return {"Authorization": f"{scheme} {value}" if scheme else value}
+
+    return GraphQLClient(
+        service=service,
+        url=url,
+        auth_header=auth,
+        timeout_s=timeout_s,
+        retry=RetryPolicy(attempts=max_attempts, max_rate_limit_wait_s=max_rate_limit_wait_s),
+    )
