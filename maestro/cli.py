@@ -89,7 +89,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         plan = orchestrator.plan()
         _show_plan(plan.as_dict(), args.json)
         return 0
-    plan = orchestrator.tick(wait=True)
+    from maestro.live import watching
+
+    with watching(orchestrator.config, enabled=not args.json):
+        plan = orchestrator.tick(wait=True)
     _show_plan(plan.as_dict(), args.json)
     return 0
 
@@ -127,8 +130,19 @@ def cmd_daemon(args: argparse.Namespace) -> int:
     if args.poll_interval_s <= 0:
         raise InputError("--poll-interval-s: expected a positive number of seconds")
     config = _config(args)
-    Orchestrator(config).daemon(args.poll_interval_s, max_ticks=args.max_ticks,
-                                refresh_flag=config.state_root / "refresh.request")
+    from maestro.live import watching
+    from maestro.operator_http import start_if_configured
+
+    server = start_if_configured(config)  # [operator_http] listen_address; off when unset
+    try:
+        with watching(config):
+            if server is not None:
+                print(f"maestro: operator dashboard at {server.url}/")
+            Orchestrator(config).daemon(args.poll_interval_s, max_ticks=args.max_ticks,
+                                        refresh_flag=config.state_root / "refresh.request")
+    finally:
+        if server is not None:
+            server.stop()
     return 0
 
 

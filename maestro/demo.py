@@ -18,6 +18,7 @@ from maestro.config import parse_config_file
 from maestro.errors import InputError
 from maestro.forges.local import LocalForge
 from maestro.git import git
+from maestro.live import watching
 from maestro.model import PullState, ReviewVerdict
 from maestro.orchestrator import Orchestrator
 from maestro.scaffold import init_repository
@@ -161,18 +162,19 @@ def run_demo(root: Path | None = None, max_ticks: int = 40, echo: bool = True) -
     say(f"maestro demo: sandbox at {root}")
     ticks = 0
     idle = 0
-    for ticks in range(1, max_ticks + 1):  # noqa: B007
-        plan = orchestrator.tick(wait=True)
-        for item in plan.dispatch:
-            say(f"  tick {ticks}: ran lane {item['issue']} ({item['reason']})")
-        actions = reviewer_pass(repo, forge)
-        for action in actions:
-            say(f"  tick {ticks}: reviewer {action}")
-        if not plan.dispatch and not actions:
-            if not plan.retries_waiting:
-                break
-            idle += 1
-            time.sleep(1.0)
+    with watching(config, enabled=echo):  # the live view when stdout is a terminal
+        for ticks in range(1, max_ticks + 1):  # noqa: B007
+            plan = orchestrator.tick(wait=True)
+            for item in plan.dispatch:
+                say(f"  tick {ticks}: ran lane {item['issue']} ({item['reason']})")
+            actions = reviewer_pass(repo, forge)
+            for action in actions:
+                say(f"  tick {ticks}: reviewer {action}")
+            if not plan.dispatch and not actions:
+                if not plan.retries_waiting:
+                    break
+                idle += 1
+                time.sleep(1.0)
     return DemoResult(root, repo, origin, ticks, time.monotonic() - started)
 
 
