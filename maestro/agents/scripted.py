@@ -25,6 +25,7 @@ from ruamel.yaml import YAML
 _BLOCK = re.compile(r"```maestro-script[ \t]*\r?\n(.*?)```", re.DOTALL)
 _ISSUE = re.compile(r"^Issue:\s*(\S+)", re.MULTILINE)
 _PR = re.compile(r"^PR:\s*(\S+)", re.MULTILINE)
+_TITLE = re.compile(r"^Title:\s*(.+)$", re.MULTILINE)
 REPAIR_MARKER = "maestro:review-repair"
 
 
@@ -60,6 +61,7 @@ class Agent:
         self.script_loaded = False
         self.identifier = os.environ.get("MAESTRO_ISSUE", "")
         self.pr_url: str | None = None
+        self.title = ""
         self.tokens = 0
         self.turn_input = ""
         self.attention_label = os.environ.get("MAESTRO_NEEDS_ATTENTION_LABEL",
@@ -139,6 +141,8 @@ class Agent:
             self.identifier = m.group(1)
         if m := _PR.search(text):
             self.pr_url = m.group(1)
+        if not self.title and (m := _TITLE.search(text)):
+            self.title = m.group(1).strip()
         if REPAIR_MARKER in text:
             self.queue = list(parse_script(text)["repair"]) or [{"repair_complete": "addressed"}]
             self.script_loaded = True
@@ -233,7 +237,7 @@ class Agent:
 
     def step_open_pr(self, arg: Any) -> None:
         arg = arg if isinstance(arg, dict) else {}
-        title = str(arg.get("title") or f"{self.identifier}: changes")
+        title = str(arg.get("title") or f"{self.identifier}: {self.title or 'changes'}")
         result = self.call_tool("lane_open_pr", {"title": title, "body": str(arg.get("body", ""))})
         if result.get("success"):
             self.pr_url = self.text_of(result).strip()

@@ -1,0 +1,70 @@
+"""Two processes never work the same lane: the second gets a clear "leased" message."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from tests.conftest import Sandbox
+
+
+def test_second_lane_process_is_refused_while_the_first_works(sandbox: Sandbox) -> None:
+    sandbox.add_issue("LEASE-1", script="""
+steps:
+  - write: {path: a.txt, content: "a\\n"}
+  - commit: "a"
+  - sleep: 3
+  - handoff: "a"
+""")
+    first = subprocess.Popen([sys.executable, "-m", "maestro", "lane", "LEASE-1", "--quiet"],
+                             cwd=sandbox.repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    activity = sandbox.repo / ".maestro" / "lanes" / "LEASE-1" / "activity.json"
+    deadline = time.monotonic() + 60
+    while not activity.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = sandbox.lane("LEASE-1")
+    first.communicate(timeout=120)
+    assert second.returncode == 3
+    assert "lane LEASE-1 is leased by another process" in second.stderr
+    assert "Traceback" not in second.stderr
+    assert first.returncode == 0
+    assert sandbox.outcome("LEASE-1") == "waiting"
+
+
+def test_doit_lane_is_refused_while_maestro_lane_works(sandbox: Sandbox) -> None:
+    sandbox.add_issue("LEASE-2", script="""
+steps:
+  - sleep: 3
+  - handoff: "nothing"
+""")
+    first = subprocess.Popen([sys.executable, "-m", "maestro", "lane", "LEASE-2", "--quiet"],
+                             cwd=sandbox.repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    activity = sandbox.repo / ".maestro" / "lanes" / "LEASE-2" / "activity.json"
+    deadline = time.monotonic() + 60
+    while not activity.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    doit = subprocess.run([sys.executable, "-m", "doit", "lane:LEASE-2"], cwd=sandbox.repo,
+                          capture_output=True, text=True, timeout=60)
+    first.communicate(timeout=120)
+    assert doit.returncode != 0
+    assert "is leased by another process" in doit.stdout + doit.stderr
+
+
+def test_a_lease_whose_holder_died_is_reclaimed(sandbox: Sandbox) -> None:
+    sandbox.add_issue("LEASE-3")
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\n"
+        "from maestro.lanes.state import LaneState\n"
+        "from pathlib import Path\n"
+        "state = LaneState(Path(sys.argv[1]), 'LEASE-3')\nstate.acquire()\n"
+        "print('held', flush=True)\n"
+        "time.sleep(60)\n"), str(sandbox.repo / ".maestro" / "lanes")],
+        stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    assert sandbox.lane("LEASE-3").returncode == 3
+    os.kill(holder.pid, 9)
+    holder.wait()
+    assert sandbox.lane("LEASE-3").returncode == 0
+    assert sandbox.outcome("LEASE-3") == "waiting"
