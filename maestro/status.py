@@ -6,13 +6,16 @@ facts (lease, activity heartbeat, outcome, review classification) in its own fol
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
+from maestro.comments import checkpoints
 from maestro.config import ServiceConfig
 from maestro.fsutil import read_json
 from maestro.ids import utc_now
 from maestro.lanes.state import PHASE_TARGETS, LaneState
+from maestro.model import Comment
 from maestro.retries import RetryQueue
 
 SCHEMA_VERSION = 1
@@ -24,6 +27,34 @@ def _phase(state: LaneState) -> str:
         if not state.exists(target):
             return phase
     return "finished"
+
+
+def latest_checkpoint(state: LaneState) -> dict[str, Any] | None:
+    """The newest ``maestro-checkpoint`` block the agent posted (skill ``execution-state``).
+
+    Read from the lane's own record of ``issue_comment`` calls (``tools.jsonl`` of the current
+    attempt, of repair rounds and of archived attempts), so status needs no tracker access.
+    """
+    found: tuple[str, dict[str, Any]] | None = None
+    for record in sorted(state.dir.glob("**/*tools.jsonl")):
+        try:
+            lines = record.read_text().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if not (isinstance(entry, dict) and entry.get("ok")
+                    and entry.get("tool") == "issue_comment"):
+                continue
+            body = str((entry.get("args") or {}).get("body", ""))
+            blocks = checkpoints([Comment(id="", body=body)])
+            at = str(entry.get("at") or "")
+            if blocks and (found is None or at >= found[0]):
+                found = (at, {**blocks[-1], "posted_at": at or None})
+    return found[1] if found else None
 
 
 def lane_snapshot(state: LaneState, now: datetime) -> dict[str, Any]:
@@ -69,6 +100,7 @@ def lane_snapshot(state: LaneState, now: datetime) -> dict[str, Any]:
                    "reason": review.get("reason"),
                    "signals": review.get("signals")} if review else None,
         "needs_human": attention,
+        "checkpoint": latest_checkpoint(state),
     }
 
 

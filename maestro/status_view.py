@@ -31,6 +31,17 @@ def render_status(snap: dict[str, Any], console: Console | None = None) -> None:
             retries.add_row(item["issue"], str(item["attempt"]), item["kind"], item["due_at"],
                             item["error_class"])
         console.print(retries)
+    noted = [lane for lane in snap["lanes"] if lane.get("checkpoint")]
+    if noted:
+        marks = Table(title="latest agent checkpoint (skill execution-state)")
+        for column in ("issue", "phase", "focus", "next action", "blockers"):
+            marks.add_column(column, overflow="fold")
+        for lane in noted:
+            mark = lane["checkpoint"]
+            marks.add_row(lane["issue"], str(mark.get("phase") or ""), str(mark.get("focus") or ""),
+                          str(mark.get("next_action") or ""),
+                          "; ".join(str(b) for b in mark.get("blockers") or []))
+        console.print(marks)
     totals = snap.get("token_totals") or {}
     if totals:
         console.print("tokens: " + ", ".join(f"{k}={v}" for k, v in sorted(totals.items())))
