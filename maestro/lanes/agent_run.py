@@ -29,14 +29,15 @@ _SECRET_NAME = re.compile(r"^(GH|GITHUB|LINEAR|GITLAB|JIRA)_|(^|_)(PAT)$")
 ACTIVITY_MIN_INTERVAL_S = 0.25
 #: Unattended policy: every approval request is declined, each in the shape its schema
 #: (``codex app-server generate-json-schema``) defines, so the turn goes on without a person.
-#: The v2 requests take ``decline``; the legacy ones take ``denied``; a permissions request
-#: is declined by granting nothing.
+#: The v2 requests take ``decline`` (the agent continues the turn); the legacy ones take a
+#: ``denied`` object with a reason; a permissions request is declined by granting nothing.
+DECLINE_REASON = "unattended maestro run: approvals are declined; work within the sandbox"
 APPROVAL_DECLINES: dict[str, dict[str, Any]] = {
     "item/commandExecution/requestApproval": {"decision": "decline"},
     "item/fileChange/requestApproval": {"decision": "decline"},
     "item/permissions/requestApproval": {"permissions": {}, "scope": "turn"},
-    "execCommandApproval": {"decision": "denied"},
-    "applyPatchApproval": {"decision": "denied"},
+    "execCommandApproval": {"decision": {"denied": {"rejection": DECLINE_REASON}}},
+    "applyPatchApproval": {"decision": {"denied": {"rejection": DECLINE_REASON}}},
 }
 APPROVAL_METHODS = set(APPROVAL_DECLINES)
 HUMAN_INPUT_METHODS = {"item/tool/requestUserInput", "mcpServer/elicitation/request"}

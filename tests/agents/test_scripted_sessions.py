@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from maestro.lanes.agent_run import DECLINE_REASON
+
 from .helpers import configure_service, read_jsonl
 
 
@@ -219,12 +221,13 @@ def test_child_environment_has_no_tracker_or_forge_secrets(box: Any, tmp_path: P
     assert leaked == set()
 
 
+DENIED = {"denied": {"rejection": DECLINE_REASON}}
 APPROVALS = {
     "item/commandExecution/requestApproval": {"decision": "decline"},
     "item/fileChange/requestApproval": {"decision": "decline"},
     "item/permissions/requestApproval": {"permissions": {}, "scope": "turn"},
-    "execCommandApproval": {"decision": "denied"},
-    "applyPatchApproval": {"decision": "denied"},
+    "execCommandApproval": {"decision": DENIED},
+    "applyPatchApproval": {"decision": DENIED},
 }
 
 

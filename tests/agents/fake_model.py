@@ -1,0 +1,128 @@
+"""A loopback model server that plays the model for the real ``codex app-server``.
+
+codex streams ``POST /v1/responses`` to a custom provider's ``base_url``. This server
+answers each request with the next item of a script: a function call (codex's own
+``exec_command``, or one of maestro's dynamic tools) or a final assistant message that ends
+the turn. Which step comes next is read from the request itself: the number of
+``function_call_output`` items in its ``input`` is the number of calls already answered, so
+the server needs no session state and a retried request gets the same answer.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+#: A step gets the request body and returns one output item.
+Step = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def call(name: str, arguments: dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]],
+         ) -> Step:
+    """A function call step; ``arguments`` may be computed from the request (e.g. a PR url)."""
+
+    def item(body: dict[str, Any]) -> dict[str, Any]:
+        args = arguments(body) if callable(arguments) else arguments
+        index = sum(1 for i in body.get("input", []) if i.get("type") == "function_call_output")
+        return {"type": "function_call", "id": f"fc{index}", "call_id": f"call{index}",
+                "name": name, "arguments": json.dumps(args)}
+
+    return item
+
+
+def message(text: str) -> Step:
+    """The final assistant message: it ends the turn."""
+    return lambda body: {"type": "message", "role": "assistant", "id": "final",
+                         "content": [{"type": "output_text", "text": text}]}
+
+
+def outputs(body: dict[str, Any]) -> list[str]:
+    """The texts of the ``function_call_output`` items codex sent back so far."""
+    found = []
+    for item in body.get("input", []):
+        if item.get("type") == "function_call_output":
+            output = item.get("output")
+            found.append(output if isinstance(output, str) else json.dumps(output))
+    return found
+
+
+class FakeModel:
+    def __init__(self, script: list[Step]) -> None:
+        self.script = script
+        self.requests: list[dict[str, Any]] = []
+        self.port = 0
+
+    def respond(self, body: dict[str, Any]) -> bytes:
+        self.requests.append(body)
+        index = sum(1 for i in body.get("input", []) if i.get("type") == "function_call_output")
+        step = self.script[min(index, len(self.script) - 1)]
+        item = step(body)
+        usage = {"input_tokens": 100, "output_tokens": 20, "total_tokens": 120}
+        events = [
+            ("response.created", {"type": "response.created", "response": {"id": f"r{index}"}}),
+            ("response.output_item.done", {"type": "response.output_item.done", "item": item}),
+            ("response.completed", {"type": "response.completed",
+                                    "response": {"id": f"r{index}", "usage": usage}}),
+        ]
+        return "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n"
+                       for name, data in events).encode()
+
+    def codex_home(self, home: Path) -> Path:
+        """An isolated HOME whose ``.codex/config.toml`` points codex at this server."""
+        codex_home = home / ".codex"
+        codex_home.mkdir(parents=True, exist_ok=True)
+        (codex_home / "config.toml").write_text(f"""\
+model = "fake-model"
+model_provider = "fake"
+approval_policy = "never"
+sandbox_mode = "danger-full-access"
+
+[model_providers.fake]
+name = "fake"
+base_url = "http://127.0.0.1:{self.port}/v1"
+wire_api = "responses"
+requires_openai_auth = false
+""")
+        return codex_home
+
+
+@contextmanager
+def serve(model: FakeModel) -> Iterator[FakeModel]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            try:
+                body = json.loads(self.rfile.read(length) or b"{}")
+            except ValueError:
+                self.send_error(400)
+                return
+            if not self.path.endswith("/responses"):
+                self.send_error(404)
+                return
+            data = model.respond(body)
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            self.send_error(404)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    model.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield model
+    finally:
+        server.shutdown()
+        server.server_close()

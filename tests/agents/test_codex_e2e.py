@@ -1,0 +1,65 @@
+"""A whole lane with the real ``codex app-server``, offline, through ``maestro lane``.
+
+A loopback server plays the model (see ``fake_model.py``): it has codex run a shell command
+that writes and commits a file in the lane worktree, then call maestro's dynamic tools
+``lane_open_pr``, ``issue_review_handoff`` and ``issue_terminal_finalize``, then end the
+turn. codex is pointed at the server through ``config.toml`` in a temporary ``HOME``, passed
+by the ``[agent] command`` (``env HOME=… CODEX_HOME=… codex app-server``).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from .fake_model import FakeModel, call, message, serve
+from .helpers import configure_service
+
+COMMIT = ("mkdir -p notes && printf '# E2E-1\\n\\nWritten by codex.\\n' > notes/E2E-1.md && "
+          "git add notes && git -c user.name=codex -c user.email=codex@localhost "
+          "commit -q -m 'E2E-1: add notes'")
+
+
+def pr_url(body: dict[str, Any]) -> dict[str, str]:
+    found = re.findall(r"local://[\w.-]+/pulls/\d+", str(body.get("input")))
+    return {"pr_url": found[-1] if found else "missing", "summary": "Added notes/E2E-1.md"}
+
+
+def agent_command(codex: Path, home: Path) -> str:
+    return " ".join(shlex.quote(part) for part in [
+        "env", f"HOME={home}", f"CODEX_HOME={home / '.codex'}", str(codex), "app-server"])
+
+
+def test_real_codex_runs_a_lane_to_review_handoff(sandbox: Any, codex: Path,
+                                                  tmp_path: Path) -> None:
+    model = FakeModel([
+        call("exec_command", {"cmd": COMMIT}),
+        call("lane_open_pr", {"title": "E2E-1: add notes", "body": "Adds notes/E2E-1.md"}),
+        call("issue_review_handoff", pr_url),
+        call("issue_terminal_finalize", {"path": "review_handoff"}),
+        message("Opened the PR and handed it off for review."),
+    ])
+    sandbox.add_issue("E2E-1", title="Add notes for E2E-1")
+    with serve(model):
+        model.codex_home(tmp_path / "codex-home")
+        configure_service(sandbox.repo, agent={
+            "command": agent_command(codex, tmp_path / "codex-home")})
+        proc = sandbox.lane("E2E-1", timeout=180)
+    result = sandbox.lane_file("E2E-1", "result.json")
+    assert result is not None, proc.stderr
+    assert result["disposition"] == "review_handoff", result
+    assert result["turns"] == 1
+    assert result["tokens"]["totalTokens"] >= 120 * 5
+    assert sandbox.issue("E2E-1").state == "In Review"
+    pr = sandbox.lane_file("E2E-1", "pr.json")
+    assert pr["url"] == "local://origin/pulls/1"
+    shown = subprocess.run(["git", "show", f"{pr['validated_head']}:notes/E2E-1.md"],
+                           cwd=sandbox.origin, capture_output=True, text=True, check=True)
+    assert "Written by codex." in shown.stdout
+    first = model.requests[0]
+    offered = {tool.get("name") for tool in first["tools"]}
+    assert {"lane_open_pr", "issue_review_handoff", "issue_terminal_finalize"} <= offered
+    assert "maestro tool contract" in str(first["input"])
