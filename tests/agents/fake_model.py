@@ -3,9 +3,11 @@
 codex streams ``POST /v1/responses`` to a custom provider's ``base_url``. This server
 answers each request with the next item of a script: a function call (codex's own
 ``exec_command``, or one of maestro's dynamic tools) or a final assistant message that ends
-the turn. Which step comes next is read from the request itself: the number of
-``function_call_output`` items in its ``input`` is the number of calls already answered, so
-the server needs no session state and a retried request gets the same answer.
+the turn. Which step comes next is read from the request itself: its ``input`` carries the
+thread's history, so the number of ``function_call_output`` items (calls answered) plus
+assistant messages (turns ended) is the number of steps already taken. The server needs no
+session state, a retried request gets the same answer, and a continuation turn on the same
+thread picks up where the last turn stopped.
 """
 
 from __future__ import annotations
@@ -22,13 +24,20 @@ from typing import Any
 Step = Callable[[dict[str, Any]], dict[str, Any]]
 
 
+def taken(body: dict[str, Any]) -> int:
+    """Steps already taken in this thread, read from the request's history."""
+    return sum(1 for i in body.get("input", [])
+               if i.get("type") == "function_call_output"
+               or (i.get("type") == "message" and i.get("role") == "assistant"))
+
+
 def call(name: str, arguments: dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]],
          ) -> Step:
     """A function call step; ``arguments`` may be computed from the request (e.g. a PR url)."""
 
     def item(body: dict[str, Any]) -> dict[str, Any]:
         args = arguments(body) if callable(arguments) else arguments
-        index = sum(1 for i in body.get("input", []) if i.get("type") == "function_call_output")
+        index = taken(body)
         return {"type": "function_call", "id": f"fc{index}", "call_id": f"call{index}",
                 "name": name, "arguments": json.dumps(args)}
 
@@ -37,8 +46,18 @@ def call(name: str, arguments: dict[str, Any] | Callable[[dict[str, Any]], dict[
 
 def message(text: str) -> Step:
     """The final assistant message: it ends the turn."""
-    return lambda body: {"type": "message", "role": "assistant", "id": "final",
+    return lambda body: {"type": "message", "role": "assistant", "id": f"m{taken(body)}",
                          "content": [{"type": "output_text", "text": text}]}
+
+
+def stall(model: FakeModel) -> Step:
+    """Answer nothing until the test ends: codex waits on the model, the protocol goes quiet."""
+
+    def item(body: dict[str, Any]) -> dict[str, Any]:
+        model.release.wait(120)
+        return message("released")(body)
+
+    return item
 
 
 def outputs(body: dict[str, Any]) -> list[str]:
@@ -56,10 +75,11 @@ class FakeModel:
         self.script = script
         self.requests: list[dict[str, Any]] = []
         self.port = 0
+        self.release = threading.Event()
 
     def respond(self, body: dict[str, Any]) -> bytes:
         self.requests.append(body)
-        index = sum(1 for i in body.get("input", []) if i.get("type") == "function_call_output")
+        index = taken(body)
         step = self.script[min(index, len(self.script) - 1)]
         item = step(body)
         usage = {"input_tokens": 100, "output_tokens": 20, "total_tokens": 120}
@@ -124,5 +144,6 @@ def serve(model: FakeModel) -> Iterator[FakeModel]:
     try:
         yield model
     finally:
+        model.release.set()
         server.shutdown()
         server.server_close()

@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from .fake_model import FakeModel, call, message, serve
+from .fake_model import FakeModel, call, message, serve, stall
 from .helpers import configure_service
 
 COMMIT = ("mkdir -p notes && printf '# E2E-1\\n\\nWritten by codex.\\n' > notes/E2E-1.md && "
@@ -63,3 +63,47 @@ def test_real_codex_runs_a_lane_to_review_handoff(sandbox: Any, codex: Path,
     offered = {tool.get("name") for tool in first["tools"]}
     assert {"lane_open_pr", "issue_review_handoff", "issue_terminal_finalize"} <= offered
     assert "maestro tool contract" in str(first["input"])
+
+
+def test_real_codex_continuation_turn_on_the_same_thread(sandbox: Any, codex: Path,
+                                                         tmp_path: Path) -> None:
+    """Turn 1 ends without a terminal signal; turn 2 gets continuation guidance and hands off."""
+    model = FakeModel([
+        message("I looked around; I will make the change next turn."),
+        call("exec_command", {"cmd": COMMIT}),
+        call("lane_open_pr", {"title": "E2E-1: add notes", "body": "Adds notes/E2E-1.md"}),
+        call("issue_review_handoff", pr_url),
+        call("issue_terminal_finalize", {"path": "review_handoff"}),
+        message("Handed off."),
+    ])
+    sandbox.add_issue("E2E-1", title="Add notes for E2E-1")
+    sandbox.edit_workflow("max_turns = 10", "max_turns = 3")
+    with serve(model):
+        model.codex_home(tmp_path / "codex-home")
+        configure_service(sandbox.repo, agent={
+            "command": agent_command(codex, tmp_path / "codex-home")})
+        sandbox.lane("E2E-1", timeout=180)
+    result = sandbox.lane_file("E2E-1", "result.json")
+    assert result["disposition"] == "review_handoff", result
+    assert result["turns"] == 2
+    first = sandbox.lane_file("E2E-1", "turns/0001.json")
+    second = sandbox.lane_file("E2E-1", "turns/0002.json")
+    assert first["thread_id"] == second["thread_id"] == result["thread_id"]
+    assert "Continue working on E2E-1 (turn 2 of 3)" in str(model.requests[-1]["input"])
+    assert sandbox.issue("E2E-1").state == "In Review"
+
+
+def test_real_codex_waiting_on_a_silent_model_is_a_stall(sandbox: Any, codex: Path,
+                                                         tmp_path: Path) -> None:
+    model = FakeModel([])
+    model.script = [stall(model)]
+    sandbox.add_issue("E2E-2")
+    with serve(model):
+        model.codex_home(tmp_path / "codex-home")
+        configure_service(sandbox.repo, agent={
+            "command": agent_command(codex, tmp_path / "codex-home"), "idle_timeout_s": 2.0})
+        sandbox.lane("E2E-2", timeout=180)
+    result = sandbox.lane_file("E2E-2", "result.json")
+    assert result["error_class"] == "stalled"
+    assert result["retryable"] is False
+    assert sandbox.issue("E2E-2").has_label("maestro:needs-attention")
