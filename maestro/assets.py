@@ -114,10 +114,13 @@ def parse_front_matter(text: str) -> tuple[dict[str, Any], str]:
     return loaded, body
 
 
-def skill_dirs(root: Path) -> list[Path]:
-    """Every shipped skill folder, sorted by name."""
-    folder = root / SKILLS_DIR
+def _subdirs(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+
+def skill_dirs(root: Path) -> list[Path]:
+    """Every shipped skill folder under ``root``, sorted by name."""
+    return _subdirs(root / SKILLS_DIR)
 
 
 def skill_scripts(skill: Path) -> list[Path]:
@@ -310,7 +313,7 @@ def check_marketplace(root: Path) -> list[Problem]:
             elif folder.name != entry["name"]:
                 problems.append(Problem(shown, f"{label}: skill {entry['name']!r} points at "
                                                f"folder {folder.name!r}"))
-        for folder in skill_dirs(source):
+        for folder in _subdirs(source / "skills"):
             if folder.resolve() not in listed:
                 problems.append(Problem(shown, f"{label}: skill folder "
                                                f"{_rel(folder, root)} is not listed"))
