@@ -196,18 +196,22 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
         max_turns = policy.execution.max_turns
         text = first_input
         for turn in range(1, max_turns + 1):
+            before = dict(tokens)  # before turn/start: its events may beat the response
             turn_started = await client.request("turn/start", {
                 "threadId": thread_id, "input": [{"type": "text", "text": text}]})
             turn_id = str((turn_started.get("turn") or {}).get("id", ""))
             activity.record["turn_id"] = turn_id
             completed = await client.wait_turn(turn_id, service.idle_timeout_s,
                                                service.turn_timeout_s)
+            if tokens == before:
+                _tokens_from_completed(completed, tokens)
             status = str((completed.get("turn") or {}).get("status", "completed"))
             result.turns = turn
             write_json(ctx.state.path("turns") / f"{turn:04d}.json", {
                 "turn": turn, "thread_id": thread_id, "turn_id": turn_id, "status": status,
-                "tokens": dict(tokens), "finished_at": iso_now(),
-                "signals": bridge.signals.as_dict()})
+                "tokens": dict(tokens),
+                "turn_tokens": {k: v - before.get(k, 0) for k, v in tokens.items()},
+                "finished_at": iso_now(), "signals": bridge.signals.as_dict()})
             if status in ("failed", "interrupted"):
                 error = (completed.get("turn") or {}).get("error") or {}
                 result.verdict = Verdict("invalid", f"turn {status}: {error.get('message', '')}")
@@ -244,6 +248,22 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
     result.tokens = tokens
     result.signals = bridge.signals.as_dict()
     return result
+
+
+def _tokens_from_completed(completed: dict[str, Any], tokens: dict[str, int]) -> None:
+    """Fallback when no ``thread/tokenUsage/updated`` came: absolute totals carried by
+    ``turn/completed`` itself (older app-servers put ``usage`` there)."""
+    usage = completed.get("usage") or (completed.get("turn") or {}).get("usage") or {}
+    if not isinstance(usage, dict):
+        return
+    nested = usage.get("total")
+    total: dict[str, Any] = nested if isinstance(nested, dict) else usage
+    names = {"inputTokens": "input_tokens", "outputTokens": "output_tokens",
+             "totalTokens": "total_tokens"}
+    for key, snake in names.items():
+        value = total.get(key, total.get(snake))
+        if isinstance(value, int):
+            tokens[key] = value
 
 
 def _still_active(ctx: LaneContext, issue: Issue) -> bool:

@@ -69,6 +69,16 @@ def test_turn_budget_exhausted_without_terminal_signal(box: Any) -> None:
         "0001.json", "0002.json"]
 
 
+def test_turn_records_carry_lane_totals_and_per_turn_tokens(box: Any) -> None:
+    box.add_issue("T-2", script="steps:" + WORK)
+    box.lane("T-2")
+    first = box.lane_file("T-2", "turns/0001.json")
+    second = box.lane_file("T-2", "turns/0002.json")
+    assert (first["tokens"]["totalTokens"], second["tokens"]["totalTokens"]) == (150, 300)
+    assert second["turn_tokens"]["totalTokens"] == 150
+    assert result(box, "T-2")["tokens"]["totalTokens"] == 300
+
+
 def test_continuation_turn_gets_continuation_guidance_not_the_first_prompt(
         box: Any, tmp_path: Path) -> None:
     seen = tmp_path / "inputs.txt"
