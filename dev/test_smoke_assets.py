@@ -7,6 +7,7 @@ prints the problems it found, one line per file, so a failure says what to fix.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -109,3 +110,39 @@ def test_checkpoint_script_rejects_absolute_host_paths() -> None:
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 1
     assert "absolute host path" in proc.stderr
+
+
+def maestro_cli(*args: str, cwd: Path, env: dict[str, str] | None = None
+                ) -> subprocess.CompletedProcess[str]:
+    """Run the installed maestro from a folder outside the checkout (no source shadowing)."""
+    return subprocess.run([sys.executable, "-m", "maestro", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_installed_maestro_finds_and_passes_its_own_assets(tmp_path: Path) -> None:
+    proc = maestro_cli("assets", "check", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("assets ok")
+
+
+def test_assets_install_defaults_to_codex_home_from_the_environment(tmp_path: Path) -> None:
+    home = tmp_path / "codex-home"
+    proc = maestro_cli("assets", "install", cwd=tmp_path,
+                       env={**os.environ, "CODEX_HOME": str(home)})
+    assert proc.returncode == 0, proc.stderr
+    assert {p.name for p in (home / "skills").iterdir()} == {s.name for s in SKILLS}
+    assert {p.name for p in (home / "agents").iterdir()} == {r.name for r in ROLES}
+
+
+def test_assets_install_twice_replaces_its_copies_and_keeps_other_skills(tmp_path: Path) -> None:
+    home = tmp_path / "codex-home"
+    mine = home / "skills" / "my-own-skill"
+    mine.mkdir(parents=True)
+    (mine / "SKILL.md").write_text("---\nname: my-own-skill\ndescription: mine\n---\nMine.\n")
+    assets.install(home, ASSETS_ROOT)
+    stale = home / "skills" / "maestro-lane" / "stale.txt"
+    stale.write_text("left over")
+    assets.install(home, ASSETS_ROOT)
+    assert not stale.exists()
+    assert (mine / "SKILL.md").exists()
+    assert not list((home / "skills").glob(".*")), "no staging folders left behind"
