@@ -92,15 +92,16 @@ class FakeModel:
         return "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n"
                        for name, data in events).encode()
 
-    def codex_home(self, home: Path) -> Path:
+    def codex_home(self, home: Path, approval_policy: str = "never",
+                   sandbox_mode: str = "danger-full-access") -> Path:
         """An isolated HOME whose ``.codex/config.toml`` points codex at this server."""
         codex_home = home / ".codex"
         codex_home.mkdir(parents=True, exist_ok=True)
         (codex_home / "config.toml").write_text(f"""\
 model = "fake-model"
 model_provider = "fake"
-approval_policy = "never"
-sandbox_mode = "danger-full-access"
+approval_policy = "{approval_policy}"
+sandbox_mode = "{sandbox_mode}"
 
 [model_providers.fake]
 name = "fake"

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .fake_model import FakeModel, call, message, serve, stall
-from .helpers import configure_service
+from .helpers import configure_service, read_jsonl
 
 COMMIT = ("mkdir -p notes && printf '# E2E-1\\n\\nWritten by codex.\\n' > notes/E2E-1.md && "
           "git add notes && git -c user.name=codex -c user.email=codex@localhost "
@@ -107,3 +107,33 @@ def test_real_codex_waiting_on_a_silent_model_is_a_stall(sandbox: Any, codex: Pa
     assert result["error_class"] == "stalled"
     assert result["retryable"] is False
     assert sandbox.issue("E2E-2").has_label("maestro:needs-attention")
+
+
+def test_real_codex_approval_request_is_declined_and_the_turn_goes_on(
+        sandbox: Any, codex: Path, tmp_path: Path) -> None:
+    """With ``approval_policy = "on-request"`` an escalated command makes codex ask maestro;
+    maestro declines, codex reports the refusal to the model, and the turn continues to a
+    manual-attention finish."""
+    outside = tmp_path / "escalated.txt"
+    model = FakeModel([
+        call("exec_command", {"cmd": f"touch {outside}", "justification": "need it",
+                              "sandbox_permissions": "require_escalated"}),
+        call("issue_label_add", {"label": "maestro:needs-attention"}),
+        call("issue_comment", {"body": "Blocked: writing outside the worktree was declined."}),
+        call("issue_terminal_finalize", {"path": "manual_attention"}),
+        message("Asked for a human."),
+    ])
+    sandbox.add_issue("E2E-3")
+    with serve(model):
+        model.codex_home(tmp_path / "codex-home", approval_policy="on-request",
+                         sandbox_mode="read-only")
+        configure_service(sandbox.repo, agent={
+            "command": agent_command(codex, tmp_path / "codex-home")})
+        sandbox.lane("E2E-3", timeout=180)
+    journal = read_jsonl(Path(sandbox.repo) / ".maestro/lanes/E2E-3/journal.jsonl")
+    declined = [e for e in journal if e.get("event") == "approval_declined"]
+    assert [e["method"] for e in declined] == ["item/commandExecution/requestApproval"]
+    assert not outside.exists()
+    assert "rejected" in str(model.requests[1]["input"])
+    result = sandbox.lane_file("E2E-3", "result.json")
+    assert result["disposition"] == "manual_attention", result
