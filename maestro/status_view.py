@@ -1,4 +1,10 @@
-"""The text view of ``maestro status``: rich tables over the snapshot."""
+"""The text view of ``maestro status``: one rich table per question an operator asks.
+
+What is running now, what will be retried and when, which PRs wait on review and why, which
+lanes wait on a person and why, what finished lately, and what it cost in tokens. Active
+lanes are never truncated; only the recent runs follow ``--limit`` (the snapshot already
+cut them).
+"""
 
 from __future__ import annotations
 
@@ -6,31 +12,102 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+
+def signals_summary(signals: dict[str, Any] | None) -> str:
+    """The review signals that decide a classification, in a few words."""
+    if not signals:
+        return ""
+    parts = [f"approvals {signals.get('approvals', 0)}/{signals.get('required_approvals', 0)}"]
+    if signals.get("changes_requested_on_head"):
+        parts.append("changes requested")
+    if signals.get("unresolved_threads"):
+        parts.append(f"{signals['unresolved_threads']} open threads")
+    if signals.get("checks_failed"):
+        parts.append("checks failed: " + ", ".join(map(str, signals["checks_failed"])))
+    if signals.get("checks_pending"):
+        parts.append("checks pending: " + ", ".join(map(str, signals["checks_pending"])))
+    if signals.get("conflict"):
+        parts.append(f"conflict: {signals['conflict']}")
+    if signals.get("mergeable") is False:
+        parts.append("not mergeable")
+    if signals.get("head") and signals.get("validated_head") and (
+            signals["head"] != signals["validated_head"]):
+        parts.append("head moved since validation")
+    if signals.get("repair_rounds"):
+        parts.append(f"repair {signals['repair_rounds']}/{signals.get('max_repair_rounds', '?')}")
+    if signals.get("pr_state") and signals["pr_state"] != "open":
+        parts.append(f"PR {signals['pr_state']}")
+    return ", ".join(parts)
+
+
+def _table(title: str, columns: tuple[str, ...]) -> Table:
+    table = Table(title=title, title_justify="left", expand=False)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
+
+
+def _tokens(lane: dict[str, Any]) -> str:
+    return str((lane.get("tokens") or {}).get("totalTokens", ""))
 
 
 def render_status(snap: dict[str, Any], console: Console | None = None) -> None:
     console = console or Console()
-    table = Table(title=f"maestro · {snap['project_id']} · {snap['generated_at']}")
-    for column in ("issue", "phase", "outcome", "attempt", "review", "last event", "tokens",
-                   "why"):
-        table.add_column(column, overflow="fold")
-    for lane in snap["lanes"]:
-        review = (lane.get("review") or {}).get("classification") or ""
-        tokens = (lane.get("tokens") or {}).get("totalTokens", "")
-        why = (lane.get("needs_human") or {}).get("reason") or lane.get("reason") or ""
-        phase = lane["phase"] + (" ▶" if lane["running"] else "")
-        table.add_row(lane["issue"], phase, lane.get("outcome") or "",
-                      str(lane.get("attempt") or ""), review,
-                      lane.get("last_event_type") or "", str(tokens), why)
-    console.print(table)
+    tick = (snap.get("last_tick") or {}).get("at") or "never"
+    console.print(Text(f"maestro · {snap['project_id']} · {snap['generated_at']} · "
+                       f"last tick {tick} · schema v{snap['schema_version']}", style="bold"))
+
+    active = _table(f"active lanes ({len(snap['active'])})",
+                    ("issue", "phase", "attempt", "run", "thread", "last event", "events",
+                     "idle s", "tokens"))
+    for lane in snap["active"]:
+        idle = lane.get("idle_seconds")
+        active.add_row(lane["issue"], str(lane.get("phase") or ""), str(lane.get("attempt") or ""),
+                       lane.get("run_id") or "", lane.get("thread_id") or "",
+                       lane.get("last_event_type") or "", str(lane.get("event_count") or 0),
+                       "" if idle is None else f"{idle:.0f}", _tokens(lane))
+    console.print(active if snap["active"] else Text("active lanes: none running", style="dim"))
+
     if snap["retrying"]:
-        retries = Table(title="retry queue")
-        for column in ("issue", "attempt", "kind", "due_at", "error"):
-            retries.add_column(column)
+        retries = _table("retry queue", ("issue", "attempt", "kind", "due at", "error"))
         for item in snap["retrying"]:
             retries.add_row(item["issue"], str(item["attempt"]), item["kind"], item["due_at"],
                             item["error_class"])
         console.print(retries)
+
+    if snap["in_review"]:
+        review = _table("in review", ("issue", "classification", "reason", "signals", "PR"))
+        for lane in snap["in_review"]:
+            record = lane.get("review") or {}
+            review.add_row(lane["issue"], Text(str(record.get("classification") or ""),
+                                               style="yellow"),
+                           str(record.get("reason") or ""),
+                           signals_summary(record.get("signals")), lane.get("pr_url") or "")
+        console.print(review)
+
+    if snap["needs_human"]:
+        human = _table("needs a human", ("issue", "why", "reason", "since", "workspace"))
+        for lane in snap["needs_human"]:
+            record = lane["needs_human"]
+            why = str(record.get("error_class") or "") + (
+                " (guarded)" if record.get("guarded") else "")
+            human.add_row(lane["issue"], Text(why, style="bold red"),
+                          str(record.get("reason") or ""), str(record.get("at") or ""),
+                          lane.get("workspace_path") or "")
+        console.print(human)
+
+    waiting = [lane for lane in snap.get("retained", [])
+               if not lane.get("needs_human") and lane not in snap["in_review"]]
+    if waiting:
+        kept = _table("retained lanes", ("issue", "phase", "outcome", "waiting on", "workspace"))
+        for lane in waiting:
+            kept.add_row(lane["issue"], str(lane.get("phase") or ""), lane.get("outcome") or "",
+                         lane.get("wait_reason") or lane.get("reason") or "",
+                         lane.get("workspace_path") or "")
+        console.print(kept)
+
     noted = [lane for lane in snap["lanes"] if lane.get("checkpoint")]
     if noted:
         marks = Table(title="latest agent checkpoint (skill execution-state)")
@@ -42,6 +119,16 @@ def render_status(snap: dict[str, Any], console: Console | None = None) -> None:
                           str(mark.get("next_action") or ""),
                           "; ".join(str(b) for b in mark.get("blockers") or []))
         console.print(marks)
+
+    if snap["recent"]:
+        recent = _table(f"recent runs (newest {len(snap['recent'])})",
+                        ("issue", "finished", "attempt", "PR", "tokens", "result"))
+        for lane in snap["recent"]:
+            recent.add_row(lane["issue"], lane.get("last_event_at") or "",
+                           str(lane.get("attempt") or ""), lane.get("pr_url") or "",
+                           _tokens(lane), Text(lane.get("reason") or "", style="green"))
+        console.print(recent)
+
     totals = snap.get("token_totals") or {}
-    if totals:
-        console.print("tokens: " + ", ".join(f"{k}={v}" for k, v in sorted(totals.items())))
+    console.print("tokens: " + (", ".join(f"{k}={v}" for k, v in sorted(totals.items()))
+                                or "none yet"))

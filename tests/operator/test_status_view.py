@@ -1,0 +1,47 @@
+"""`maestro status` as text: one section per operator question, from a separate process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from rich.console import Console
+
+from maestro.config import ServiceConfig
+from maestro.status import snapshot
+from maestro.status_view import render_status, signals_summary
+
+
+def rendered(config: ServiceConfig, limit: int = 20) -> str:
+    console = Console(record=True, width=200)
+    render_status(snapshot(config, limit), console)
+    return console.export_text()
+
+
+def test_status_command_prints_the_sections(finished_demo: ServiceConfig) -> None:
+    proc = subprocess.run([sys.executable, "-m", "maestro", "--config", str(finished_demo.source),
+                           "status"], capture_output=True, text=True, timeout=60, check=True,
+                          env={**os.environ, "COLUMNS": "200"})
+    for title in ("active lanes: none running", "needs a human", "recent runs", "tokens:"):
+        assert title in proc.stdout
+
+
+def test_needs_human_section_says_why(finished_demo: ServiceConfig) -> None:
+    text = rendered(finished_demo)
+    assert "manual_attention" in text
+    assert "the agent asked for a human" in text
+
+
+def test_recent_runs_follow_the_limit(finished_demo: ServiceConfig) -> None:
+    text = rendered(finished_demo, limit=1)
+    assert "recent runs (newest 1)" in text
+
+
+def test_signals_summary_names_what_blocks_landing() -> None:
+    summary = signals_summary({"approvals": 0, "required_approvals": 1,
+                               "changes_requested_on_head": True, "unresolved_threads": 2,
+                               "checks_failed": ["unit"], "repair_rounds": 1,
+                               "max_repair_rounds": 3, "pr_state": "open"})
+    assert summary == ("approvals 0/1, changes requested, 2 open threads, checks failed: unit, "
+                       "repair 1/3")
