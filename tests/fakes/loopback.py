@@ -146,7 +146,7 @@ class LoopbackServer:
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> LoopbackServer:
-        self._thread = threading.Thread(target=self._server.serve_forever,
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
                                         name="loopback-server", daemon=True)
         self._thread.start()
         return self

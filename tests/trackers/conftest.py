@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from graphql import GraphQLSchema
-
 from fakes.github_server import TOKEN, GitHubWorld, github_server
 from fakes.linear_server import API_KEY, LinearWorld, linear_server
 from fakes.loopback import LoopbackServer
 from fakes.schemas import load_schema, missing_reason
+from graphql import GraphQLSchema
+
 from maestro.trackers.github import GitHubIssuesTracker
 from maestro.trackers.http import GraphQLClient, RetryPolicy, Secret, client_for
 from maestro.trackers.linear import LinearTracker
