@@ -75,6 +75,11 @@ def lane_snapshot(state: LaneState, now: datetime) -> dict[str, Any]:
             idle = None
     leased = state.is_leased_elsewhere()
     phase = "finished" if state.exists("cleanup.json") else _phase(state)
+    if phase != "finished" and outcome.get("phase") and str(outcome.get("at") or "") >= str(
+            activity.get("last_event_at") or ""):
+        # A lane that stopped (waiting for review, needing a human) stands where it halted;
+        # the first missing target would name the phase after it.
+        phase = str(outcome["phase"])
     return {
         "issue": state.identifier,
         "issue_id": claim.get("issue_id", state.identifier),

@@ -107,3 +107,8 @@ def test_token_totals_sum_the_lanes(finished_demo: ServiceConfig) -> None:
     snap = snapshot(finished_demo)
     assert snap["token_totals"]["totalTokens"] == sum(
         lane["tokens"].get("totalTokens", 0) for lane in snap["lanes"])
+
+
+def test_a_stopped_lane_stands_at_the_phase_it_halted(finished_demo: ServiceConfig) -> None:
+    lane = next(lane for lane in snapshot(finished_demo)["lanes"] if lane["issue"] == "DEMO-2")
+    assert lane["phase"] == "agent"
