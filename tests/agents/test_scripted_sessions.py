@@ -280,3 +280,19 @@ def test_unserved_server_request_gets_an_error_reply(box: Any, tmp_path: Path) -
     reply = json.loads(answer.read_text())
     assert "error" in reply and "account/chatgptAuthTokens/refresh" in reply["error"]["message"]
     assert result(box, "T-14")["disposition"] == "review_handoff"
+
+
+def test_missing_agent_command_fails_with_startup_failed(box: Any, tmp_path: Path) -> None:
+    configure_service(box.repo, agent={"command": str(tmp_path / "no-such-agent")})
+    box.add_issue("T-15")
+    box.lane("T-15")
+    outcome = result(box, "T-15")
+    assert outcome["error_class"] == "startup_failed"
+    assert outcome["retryable"] is True
+
+
+def test_busy_turn_longer_than_the_turn_timeout_fails_with_turn_timeout(box: Any) -> None:
+    configure_service(box.repo, agent={"turn_timeout_s": 1.0})
+    box.add_issue("T-16", script="steps:\n" + "  - sleep: 0.2\n" * 25)
+    box.lane("T-16")
+    assert result(box, "T-16")["error_class"] == "turn_timeout"
