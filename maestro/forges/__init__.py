@@ -22,7 +22,11 @@ def make_forge(config: ServiceConfig, workflow: Workflow) -> Forge:
         return LocalForge(config.repo_root, policy.remote,
                           workflow.policy.execution.validation_commands,
                           workflow.policy.execution.validation_timeout_s)
+    if policy.provider == "github":
+        from maestro.forges.github import from_config
+
+        return from_config(config, workflow)
     raise ConfigError(
         f"{workflow.source}: forge.provider: {policy.provider!r} is not available in this "
-        "build; expected 'local'"
+        "build; expected 'local' or 'github'"
     )
