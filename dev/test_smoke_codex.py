@@ -75,3 +75,5 @@ def test_real_codex_loads_the_config_example_as_unattended(tmp_path: Path) -> No
     config = result["config"]
     assert config.get("approval_policy") == "never", config
     assert config.get("sandbox_mode") == "workspace-write", config
+    assert config["sandbox_workspace_write"]["network_access"] is False
+    assert "*TOKEN*" in config["shell_environment_policy"]["exclude"]
