@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from maestro import faults
 from maestro.fsutil import append_jsonl
 from maestro.ids import iso_now
 
@@ -263,6 +264,7 @@ class ToolBridge:
         if key in self._done:
             return str(self._done[key]["result"])
         result = self._execute(name, args)
+        faults.point(f"tool:{name}")  # the side effect is done but not yet recorded
         self._log(name, args, True, result)
         self._done[key] = {"result": result}
         self._note(name, args)

@@ -20,9 +20,10 @@ from urllib.parse import urlparse
 
 from filelock import FileLock
 
+from maestro import faults
 from maestro.errors import ForgeError, WorkspaceError
 from maestro.fsutil import read_json, write_json
-from maestro.git import git, git_env, rev_parse
+from maestro.git import git, git_env, git_ok, rev_parse
 from maestro.ids import iso_now
 from maestro.model import (
     Check,
@@ -259,6 +260,15 @@ class LocalForge:
             base = self.branch_head(pr.base)
             if base is None:
                 raise ForgeError(f"base branch {pr.base!r} does not exist on {self.remote}")
+            if git_ok(self.origin, "merge-base", "--is-ancestor", head, base):
+                # Already in the base: a merge killed after ``update-ref`` and before the PR
+                # record was saved (or merged by hand). Merging again would add a second
+                # merge commit; record the merge that is there instead.
+                commit = self._merge_commit_of(head, base)
+                self._save(pr.model_copy(update={
+                    "state": PullState.MERGED, "merge_commit": commit, "head": head,
+                    "extra": {**pr.extra, "merged_at": iso_now(), "merge_method": method}}))
+                return commit
             proc = subprocess.run(
                 ["git", "merge-tree", "--write-tree", "--no-messages", base, head],
                 cwd=self.origin, capture_output=True, text=True, env=git_env(), check=False)
@@ -273,10 +283,22 @@ class LocalForge:
                 parents = ["-p", base]
             commit = git(self.origin, "commit-tree", tree, *parents, "-m", message)
             git(self.origin, "update-ref", f"refs/heads/{pr.base}", commit, base)
+            faults.point("land:merged")  # the base moved, the PR record does not say so yet
             self._save(pr.model_copy(update={
                 "state": PullState.MERGED, "merge_commit": commit, "head": head,
                 "extra": {**pr.extra, "merged_at": iso_now(), "merge_method": method}}))
             return commit
+
+    def _merge_commit_of(self, head: str, base: str) -> str:
+        """The first-parent commit of ``base`` that brought ``head`` in (``head`` itself
+        when it arrived by fast-forward)."""
+        lines = git(self.origin, "rev-list", "--first-parent", "--parents", "--max-count=500",
+                    base).splitlines()
+        for line in lines:
+            commit, *parents = line.split()
+            if head in parents[1:]:
+                return commit
+        return head
 
     def delete_branch(self, branch: str) -> None:
         if self.branch_head(branch) is not None:

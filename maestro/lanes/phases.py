@@ -206,6 +206,7 @@ def agent(ctx: LaneContext) -> None:
     policy = ctx.workflow.policy.tracker
     issue = ctx.tracker.get(ctx.identifier)
     still_active(ctx, issue)
+    faults.point("agent:before")
     ctx.tracker.transition(ctx.identifier, policy.in_progress_state)
     post_once(ctx, "start", run_id, "run started", {
         "run_id": run_id, "attempt": attempt, "started_at": claim_record.get("acquired_at"),
@@ -269,6 +270,7 @@ def handoff(ctx: LaneContext) -> None:
     head = str(validation.get("head", ""))
     if git(ctx.worktree, "rev-parse", "HEAD") != head:
         fail_attempt(ctx, "head_moved", "the lane HEAD moved after validation")
+    faults.point("handoff:before")
     ctx.forge.push(ctx.worktree, ctx.branch)
     faults.point("handoff:pushed")
     found = ctx.forge.find_pr(ctx.branch)
@@ -460,6 +462,7 @@ def land(ctx: LaneContext) -> None:
     number = int(record["number"])
     method = ctx.workflow.policy.forge.merge_method
     pr = ctx.forge.refresh([number]).get(number)
+    faults.point("land:before")
     if pr is not None and pr.state.value == "merged":
         commit = pr.merge_commit
     else:
@@ -485,6 +488,7 @@ def closeout(ctx: LaneContext) -> None:
     merge = ctx.state.read("merge.json") or {}
     record = ctx.state.read("pr.json") or {}
     claim_record = lease(ctx)
+    faults.point("closeout:before")
     ctx.tracker.transition(ctx.identifier, completed)
     faults.point("closeout:transitioned")
     post_once(ctx, "closeout", str(claim_record["run_id"]), "delivered", {
@@ -497,11 +501,13 @@ def closeout(ctx: LaneContext) -> None:
 
 def _remove_lane_branch(ctx: LaneContext) -> None:
     remove_worktree(ctx.config.repo_root, ctx.worktree, ctx.branch)
+    faults.point("cleanup:worktree-removed")
     if ctx.workflow.policy.forge.delete_branch_on_merge:
         ctx.forge.delete_branch(ctx.branch)
 
 
 def cleanup(ctx: LaneContext) -> None:
+    faults.point("cleanup:before")
     _remove_lane_branch(ctx)
     faults.point("cleanup:after")
     ctx.state.write("cleanup.json", {"reason": "delivered", "cleaned_at": iso_now()})
