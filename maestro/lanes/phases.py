@@ -187,6 +187,7 @@ def claim(ctx: LaneContext) -> None:
 
 
 def prepare(ctx: LaneContext) -> None:
+    faults.point("prepare:before")
     forge = ctx.workflow.policy.forge
     repo = ctx.config.repo_root
     git_ok(repo, "fetch", "--quiet", forge.remote, forge.base_branch)
