@@ -13,8 +13,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
-
 from fakes.loopback import LoopbackServer, Reply, Request
+
 from maestro.errors import ConfigError, RateLimitedError, TrackerError
 from maestro.trackers.http import (
     GraphQLClient,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
 from fakes.linear_server import LinearWorld
 from fakes.loopback import LoopbackServer
+
 from maestro.errors import LabelMissingError, RateLimitedError, TrackerError, UnknownIssueError
 from maestro.trackers.base import Tracker
 from maestro.trackers.linear import LinearTracker
@@ -140,7 +140,7 @@ def test_workflow_state_ids_are_resolved_once_per_team(
 def test_transition_to_an_unknown_state_lists_the_known_ones(
         linear: LinearTracker, linear_world: LinearWorld) -> None:
     linear_world.add_issue("task", "Todo")
-    with pytest.raises(TrackerError, match="no workflow state named 'Shipped'.*in progress"):
+    with pytest.raises(TrackerError, match=r"no workflow state named 'Shipped'.*in progress"):
         linear.transition("ENG-1", "Shipped")
 
 
