@@ -27,9 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from fakes.github_server import TOKEN, GitHubWorld, github_server  # noqa: E402
-from fakes.linear_server import API_KEY, LinearWorld, linear_server  # noqa: E402
+from fakes.linear_server import API_KEY, IssueRec, LinearWorld, linear_server  # noqa: E402
 from fakes.loopback import LoopbackServer  # noqa: E402
 from fakes.schemas import load_schema, missing_reason  # noqa: E402
+
 from maestro.trackers.github import GitHubIssuesTracker  # noqa: E402
 from maestro.trackers.http import Secret, client_for  # noqa: E402
 from maestro.trackers.linear import LinearTracker  # noqa: E402
@@ -51,7 +52,7 @@ class Row:
 def linear_setup(issues: int) -> tuple[AbstractContextManager[LoopbackServer],
                                        Callable[[str], LinearTracker], str]:
     world = LinearWorld(project_slug="bench")
-    todo: list[object] = []
+    todo: list[IssueRec] = []
     for n in range(issues):
         state = "In Progress" if n < max(LANES) else ("Todo" if n % 7 == 0 else
                                                       ("Done" if n % 3 else "Backlog"))
@@ -59,7 +60,7 @@ def linear_setup(issues: int) -> tuple[AbstractContextManager[LoopbackServer],
         if state == "Todo":
             todo.append(rec)
     for blocked in todo[::10]:
-        world.block(world.add_issue("blocker", "Done", priority=1), blocked)  # type: ignore[arg-type]
+        world.block(world.add_issue("blocker", "Done", priority=1), blocked)
 
     def make(url: str) -> LinearTracker:
         return LinearTracker(client_for("linear", url, Secret(API_KEY), "", 30, 3, 60), "bench")
