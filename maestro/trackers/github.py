@@ -31,6 +31,7 @@ from maestro.model import Comment, Issue
 from maestro.trackers.http import (
     GraphQLClient,
     GraphQLErrorItem,
+    RateLimitEvent,
     client_for,
     parse,
     secret_from_env,
@@ -327,7 +328,13 @@ class GitHubIssuesTracker:
 
     @property
     def requests(self) -> int:
+        """HTTP requests sent so far, retries included (tests and the benchmark read it)."""
         return self.client.requests
+
+    @property
+    def last_rate_limit(self) -> RateLimitEvent | None:
+        """The last time the service asked maestro to slow down, for status displays."""
+        return self.client.last_rate_limit
 
     @property
     def _repo_vars(self) -> dict[str, str]:

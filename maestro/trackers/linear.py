@@ -25,6 +25,7 @@ from maestro.errors import ConfigError, LabelMissingError, TrackerError, Unknown
 from maestro.model import Comment, Issue
 from maestro.trackers.http import (
     GraphQLClient,
+    RateLimitEvent,
     client_for,
     parse,
     secret_from_env,
@@ -337,7 +338,13 @@ class LinearTracker:
 
     @property
     def requests(self) -> int:
+        """HTTP requests sent so far, retries included (tests and the benchmark read it)."""
         return self.client.requests
+
+    @property
+    def last_rate_limit(self) -> RateLimitEvent | None:
+        """The last time the service asked maestro to slow down, for status displays."""
+        return self.client.last_rate_limit
 
     # -- reading ---------------------------------------------------------------------------
 
