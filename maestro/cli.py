@@ -71,7 +71,7 @@ def cmd_lane(args: argparse.Namespace) -> int:
     from maestro.pipeline import run_lane
 
     config = _config(args)
-    extra = ["--verbosity", "0"] if args.quiet else []
+    extra = ["--reporter", "zero"] if args.quiet else []
     outcome = run_lane(config, args.issue, extra)
     if args.json:
         _print_json(outcome)
@@ -86,7 +86,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     orchestrator = Orchestrator(_config(args))
     if args.dry_run:
-        plan = orchestrator.plan()
+        plan = orchestrator.plan(dry_run=True)
         _show_plan(plan.as_dict(), args.json)
         return 0
     from maestro.live import watching
@@ -107,16 +107,19 @@ def _show_plan(plan: dict[str, Any], as_json: bool) -> None:
         print(f"dispatch {item['issue']}: {item['reason']}")
     for item in plan["retries_waiting"]:
         print(f"retry {item['issue']}: {item['kind']} due at {item['due_at']}")
+    for item in plan.get("waiting", []):
+        print(f"wait {item['issue']}: {item['reason']}")
     for item in plan["skipped"]:
         print(f"skip {item['issue']}: {item['reason']}")
-    if not any(plan[key] for key in ("reconcile", "dispatch", "retries_waiting", "skipped")):
+    if not any(plan.get(key) for key in ("reconcile", "dispatch", "retries_waiting", "skipped",
+                                         "waiting")):
         print("nothing to do")
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from maestro.orchestrator import Orchestrator
 
-    plan = Orchestrator(_config(args)).plan()
+    plan = Orchestrator(_config(args)).plan(dry_run=False)
     if args.github_matrix:
         print(json.dumps({"include": [{"issue": i} for i in plan.issues()]}))
     else:

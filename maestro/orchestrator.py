@@ -18,14 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from maestro import logs
+from maestro.classify import classify, signals_from
 from maestro.config import ServiceConfig
 from maestro.eligibility import dispatch_order, ineligible_reason
 from maestro.errors import ConfigError
 from maestro.fsutil import read_json, write_json
 from maestro.ids import iso_now, utc_now
+from maestro.lanes.context import remember_good_workflow
 from maestro.lanes.state import LaneState
 from maestro.lanes.workspace import remove_worktree
-from maestro.model import Issue, LaneOutcome
+from maestro.forges import make_forge
+from maestro.model import Classification, Issue, LaneOutcome
 from maestro.retries import RetryQueue
 from maestro.trackers import Tracker, make_tracker
 from maestro.workflow import Workflow, load_workflow
@@ -42,11 +45,13 @@ class LaneView:
     finished: bool
     needs_human: bool
     outcome: str
+    claim_state: str = ""
+    pr_number: int | None = None
 
     @property
     def in_flight(self) -> bool:
         """Claimed and not yet parked: counts against agent slots."""
-        return self.claimed and not (self.in_review or self.finished or self.needs_human) and (
+        return not (self.in_review or self.finished or self.needs_human) and (
             self.outcome not in (LaneOutcome.TERMINATED.value, LaneOutcome.INTERRUPTED.value,
                                  LaneOutcome.SKIPPED.value))
 
@@ -56,6 +61,7 @@ class Plan:
     dispatch: list[dict[str, str]] = field(default_factory=list)
     reconcile: list[dict[str, str]] = field(default_factory=list)
     retries_waiting: list[dict[str, str]] = field(default_factory=list)
+    waiting: list[dict[str, str]] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -80,6 +86,7 @@ class Orchestrator:
         """Re-read WORKFLOW.md each tick; keep the last good version if it turns invalid."""
         try:
             self._workflow = load_workflow(self.config.workflow_path)
+            remember_good_workflow(self.config, self._workflow.source.read_text())
         except ConfigError as exc:
             if self._workflow is None:
                 raise
@@ -104,6 +111,8 @@ class Orchestrator:
                 continue
             state = LaneState(root, folder.name)
             outcome = (state.read("outcome.json") or {}).get("outcome", "")
+            claim = state.read("lease.json") or {}
+            pr = state.read("pr.json") or {}
             views[folder.name] = LaneView(
                 identifier=folder.name,
                 leased=folder.name in self.running or state.is_leased_elsewhere(),
@@ -112,27 +121,70 @@ class Orchestrator:
                 finished=state.exists("cleanup.json"),
                 needs_human=state.exists("attention.json"),
                 outcome=str(outcome),
+                claim_state=str(claim.get("state_at_claim", "")),
+                pr_number=int(pr["number"]) if pr.get("number") else None,
             )
         return views
 
     # -- planning --------------------------------------------------------------------------
 
-    def plan(self) -> Plan:
+    def plan(self, dry_run: bool = False) -> Plan:
+        """The tick's decisions. A dry run does not even refresh PRs (the local forge runs
+        and caches checks when it does); ``maestro plan`` refreshes them read-only."""
         workflow = self.workflow()
-        policy = workflow.policy
         tracker = make_tracker(self.config, workflow)
         try:
-            return self._plan(tracker, workflow)
+            return self._plan(tracker, workflow, dry_run)
         finally:
             tracker.close()
 
-    def _plan(self, tracker: Tracker, workflow: Workflow) -> Plan:
+    def _review_moves(self, workflow: Workflow, lanes: dict[str, LaneView],
+                      issues: dict[str, Issue]) -> dict[str, str]:
+        """Classify every lane in review with ONE forge refresh; only lanes whose class is
+        not ``review_wait`` need a lane process this tick."""
+        waiting = {v.pr_number: i for i, v in lanes.items()
+                   if v.in_review and v.pr_number and not (v.finished or v.needs_human
+                                                            or v.leased) and i in issues}
+        if not waiting:
+            return {}
+        forge = make_forge(self.config, workflow)
+        try:
+            pulls = forge.refresh(list(waiting))
+        finally:
+            forge.close()
+        policy = workflow.policy
+        moves: dict[str, str] = {}
+        for number, identifier in waiting.items():
+            record = LaneState(self.config.lanes_root, identifier).read("pr.json") or {}
+            if record.get("pending_repair"):
+                moves[identifier] = "finish repair"
+                continue
+            issue = issues[identifier]
+            signals = signals_from(
+                pulls.get(number), has_pr_record=True, branch=str(record.get("branch", "")),
+                validated_head=str(record.get("validated_head", "")), issue_state=issue.state,
+                success_state=policy.tracker.success_state,
+                is_terminal=policy.tracker.is_terminal(issue.state),
+                completed_state=policy.tracker.resolved_completed_state(),
+                required_approvals=policy.forge.required_approvals,
+                repair_rounds=int(record.get("repair_rounds", 0)),
+                max_repair_rounds=policy.execution.max_repair_rounds)
+            decision = classify(signals)
+            moves[identifier] = (decision.classification.value
+                                 if decision.classification != Classification.REVIEW_WAIT
+                                 else "")
+            if not moves[identifier]:
+                moves[identifier + "\0reason"] = decision.reason
+        return moves
+
+    def _plan(self, tracker: Tracker, workflow: Workflow, dry_run: bool = False) -> Plan:
         policy = workflow.policy
         plan = Plan()
         lanes = self.lanes()
         now = utc_now()
         retries = self.retries.load()
-        watched = [i for i, v in lanes.items() if not v.finished]
+        watched = [i for i, v in lanes.items() if not v.finished] + [
+            i for i in self.running if i not in lanes]
         refreshed = tracker.fetch(watched) if watched else {}
         busy: Counter[str] = Counter()
         in_flight = 0
@@ -142,6 +194,10 @@ class Orchestrator:
             plan.dispatch.append({"issue": issue_id, "reason": why, "state": state})
             planned.add(issue_id)
 
+        # lanes this process started whose folder does not exist yet still hold a slot
+        for identifier in self.running:
+            if identifier not in lanes:
+                lanes[identifier] = LaneView(identifier, True, False, False, False, False, "")
         # 1. reconcile lanes whose issue changed under them (§4)
         for identifier, view in lanes.items():
             if view.finished:
@@ -149,8 +205,7 @@ class Orchestrator:
             issue = refreshed.get(identifier)
             if view.leased and view.in_flight:
                 in_flight += 1
-                if issue is not None:
-                    busy[issue.state.casefold()] += 1
+                busy[(view.claim_state or (issue.state if issue else "")).casefold()] += 1
             if issue is None:
                 continue
             action = self._reconcile_action(view, issue, workflow)
@@ -158,8 +213,10 @@ class Orchestrator:
                 plan.reconcile.append({"issue": identifier, "action": action,
                                        "state": issue.state})
         # 2. retries that are due; 3. lanes waiting on external signals; 4. recovery
+        review_moves = {} if dry_run else self._review_moves(workflow, lanes, refreshed)
+        reconciled = {item["issue"] for item in plan.reconcile}
         for identifier, view in lanes.items():
-            if view.finished or view.leased or view.needs_human:
+            if view.finished or view.leased or view.needs_human or identifier in reconciled:
                 continue
             issue = refreshed.get(identifier)
             if issue is None or policy.tracker.is_terminal(issue.state) and not view.in_review:
@@ -174,8 +231,18 @@ class Orchestrator:
                                                  "kind": retry.kind})
                 continue
             if view.in_review:
-                take(identifier, "advance review", issue.state)
-            elif view.claimed and view.outcome in ("", LaneOutcome.RETRY.value) and (
+                if dry_run:
+                    plan.waiting.append({"issue": identifier, "reason": "review (not "
+                                         "refreshed in a dry run)"})
+                    continue
+                move = review_moves.get(identifier)
+                if move:
+                    take(identifier, f"advance review ({move})", issue.state)
+                else:
+                    plan.waiting.append({"issue": identifier, "reason": review_moves.get(
+                        identifier + "\0reason", "review pending")})
+            elif view.claimed and view.outcome in ("", LaneOutcome.RETRY.value,
+                                                   LaneOutcome.INTERRUPTED.value) and (
                     issue.state.casefold() == policy.tracker.in_progress_state.casefold()):
                 take(identifier, "recover interrupted lane", issue.state)
         # 5. new work in priority order, within the limits
@@ -217,13 +284,11 @@ class Orchestrator:
         policy = workflow.policy.tracker
         if view.in_review or not view.claimed or view.needs_human:
             return ""
-        if view.outcome in (LaneOutcome.TERMINATED.value, LaneOutcome.INTERRUPTED.value):
-            return ""
         if policy.is_terminal(issue.state):
-            return "terminate"
+            return "" if view.outcome == LaneOutcome.TERMINATED.value else "terminate"
         active = {policy.in_progress_state.casefold(), policy.success_state.casefold(),
                   *(s.casefold() for s in policy.startable_states)}
-        if issue.state.casefold() not in active:
+        if issue.state.casefold() not in active and view.outcome != LaneOutcome.INTERRUPTED.value:
             return "interrupt"
         return ""
 

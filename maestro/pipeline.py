@@ -9,6 +9,7 @@ it can go.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import io
@@ -131,6 +132,9 @@ class LaneRuns:
         self.config = config
         self.contexts: dict[str, LaneContext] = {}
         self.halted: dict[str, LaneOutcome] = {}
+        #: The outcome record of each lane halted in this process, kept in memory too: a
+        #: full disk may refuse to write ``outcome.json``, and the run must still say why.
+        self.records: dict[str, dict[str, Any]] = {}
 
     def context(self, identifier: str) -> LaneContext:
         if identifier not in self.contexts:
@@ -164,7 +168,8 @@ class LaneRuns:
         except Exception as exc:
             import traceback
 
-            ctx.state.journal("crash", phase=phase, traceback=traceback.format_exc())
+            with contextlib.suppress(OSError):  # the disk may be what failed
+                ctx.state.journal("crash", phase=phase, traceback=traceback.format_exc())
             return self._halt(ctx, phase, Halt(LaneOutcome.RETRY, f"internal error: {exc!r}",
                                                failed=True, error_class="internal_error"))
         ctx.state.journal("phase_done", phase=phase)
@@ -177,8 +182,12 @@ class LaneRuns:
         record = {"outcome": halt.outcome.value, "phase": phase, "reason": halt.reason,
                   "at": iso_now(), "run_id": claim.get("run_id"),
                   "attempt": claim.get("attempt"), **halt.details}
-        ctx.state.write("outcome.json", record)
-        ctx.state.journal("halt", **record)
+        self.records[ctx.identifier] = record
+        try:
+            ctx.state.write("outcome.json", record)
+            ctx.state.journal("halt", **record)
+        except OSError as exc:
+            print(f"lane {ctx.identifier}: cannot record the outcome: {exc}", file=sys.stderr)
         logs.phase_event(self.config, ctx.identifier, phase, "halted", halt.outcome.value,
                          halt.reason, halt.failed)
         print(f"lane {ctx.identifier}: {halt.outcome.value} at {phase}: {halt.reason}",
@@ -286,6 +295,9 @@ def run_lane(config: ServiceConfig, identifier: str, extra_args: list[str] | Non
     from doit.doit_cmd import DoitMain
 
     check_identifier(identifier)
+    # SIGTERM (the daemon stopping a lane, a CI job cancelled) must unwind like SIGINT so
+    # the running phase stops its agent and doit saves what completed.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     runs = LaneRuns(config)
     state = runs.context(identifier).state
     state.acquire()
@@ -298,7 +310,7 @@ def run_lane(config: ServiceConfig, identifier: str, extra_args: list[str] | Non
         namespace = {"DOIT_CONFIG": doit_config(config), "task_maestro": task_maestro}
         code = DoitMain(ModuleTaskLoader(namespace)).run(
             [*(extra_args or []), f"lane:{identifier}"])
-        outcome = state.read("outcome.json")
+        outcome = runs.records.get(identifier) or state.read("outcome.json")
         if outcome is None or (outcome == before and identifier not in runs.halted):
             outcome = _idle_outcome(state)
         outcome["doit_exit_code"] = code

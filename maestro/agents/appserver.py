@@ -84,6 +84,14 @@ def _die_with_parent() -> None:
         pass
 
 
+class Terminated(AgentError):
+    """maestro itself was asked to stop (SIGTERM): the agent is stopped at once and the
+    lane resumes later; the attempt is not counted as the agent's failure."""
+
+    error_class = "terminated"
+    retryable = False
+
+
 class AppServerClient:
     def __init__(
         self,
@@ -238,6 +246,11 @@ class AppServerClient:
             self._turn_waiters.pop(turn_id, None)
 
     # -- reading ---------------------------------------------------------------------------
+
+    def terminate(self, reason: str) -> None:
+        """Stop now: wake every waiter with :class:`Terminated` and kill the child."""
+        self._set_fatal(Terminated(reason))
+        self.kill()
 
     def _set_fatal(self, error: AgentError) -> None:
         if self._fatal is None:

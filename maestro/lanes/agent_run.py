@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import re
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,6 +171,9 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
     client = AppServerClient(service.argv(), ctx.worktree, agent_env(ctx, run_id, attempt),
                              on_event, on_request, on_stderr, service.response_timeout_s)
     result = SessionResult(verdict=Verdict("invalid", "no turn ran"))
+    loop = asyncio.get_running_loop()
+    previous_term = signal.getsignal(signal.SIGTERM)
+    loop.add_signal_handler(signal.SIGTERM, client.terminate, "maestro received SIGTERM")
     try:
         await client.start()
         await client.request("initialize", {
@@ -239,6 +243,8 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
         if result.error_class in ("stalled", "turn_timeout", "human_input_required"):
             client.kill()
         await client.close()
+        loop.remove_signal_handler(signal.SIGTERM)
+        signal.signal(signal.SIGTERM, previous_term)
         journal_handle.close()
         activity.flush()
     if result.verdict.kind == "invalid" and not result.error_class:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from pathlib import Path
-
 from maestro.config import ServiceConfig
 from maestro.forges import Forge, make_forge
 from maestro.ids import branch_name
@@ -15,6 +13,35 @@ from maestro.trackers import Tracker, make_tracker
 from maestro.workflow import Workflow, load_workflow
 
 SNAPSHOT = "workflow.snapshot.md"
+LAST_GOOD = "workflow.last-good.md"
+
+
+def remember_good_workflow(config: ServiceConfig, text: str) -> None:
+    """Keep the last valid WORKFLOW.md so new lanes can start while the file is broken."""
+    from maestro.fsutil import write_atomic
+
+    path = config.state_root / LAST_GOOD
+    if not path.exists() or path.read_text() != text:
+        write_atomic(path, text)
+
+
+def current_workflow_text(config: ServiceConfig) -> str:
+    """WORKFLOW.md if valid, else the last good copy (a warning is journaled by callers)."""
+    from maestro.errors import ConfigError
+    from maestro.workflow import parse_workflow
+
+    try:
+        workflow = load_workflow(config.workflow_path)
+    except ConfigError:
+        fallback = config.state_root / LAST_GOOD
+        if not fallback.exists():
+            raise
+        text = fallback.read_text()
+        parse_workflow(text, config.workflow_path)
+        return text
+    text = workflow.source.read_text()
+    remember_good_workflow(config, text)
+    return text
 
 
 @dataclass
@@ -31,19 +58,17 @@ class LaneContext:
     @functools.cached_property
     def workflow(self) -> Workflow:
         """The policy the lane started with; a running lane keeps its snapshot (§4)."""
-        snapshot = self.state.path(SNAPSHOT)
-        if snapshot.exists():
-            from maestro.workflow import parse_workflow
+        from maestro.workflow import parse_workflow
 
-            return parse_workflow(snapshot.read_text(), self.config.workflow_path)
-        return load_workflow(self.config.workflow_path)
+        snapshot = self.state.path(SNAPSHOT)
+        text = snapshot.read_text() if snapshot.exists() else current_workflow_text(self.config)
+        return parse_workflow(text, self.config.workflow_path)
 
     def take_snapshot(self) -> None:
-        source: Path = self.config.workflow_path
-        self.state.dir.mkdir(parents=True, exist_ok=True)
         from maestro.fsutil import write_atomic
 
-        write_atomic(self.state.path(SNAPSHOT), source.read_text())
+        self.state.dir.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.state.path(SNAPSHOT), current_workflow_text(self.config))
         self.__dict__.pop("workflow", None)
 
     @functools.cached_property

@@ -181,6 +181,7 @@ def claim(ctx: LaneContext) -> None:
     state.write("lease.json", {
         "run_id": run_id, "attempt": attempt, "issue_id": issue.id,
         "issue": ctx.identifier, "pid": os.getpid(), "host": socket.gethostname(),
+        "state_at_claim": issue.state,
         "acquired_at": iso_now(), "previous_failure": previous_failure,
     })
     state.journal("claimed", run_id=run_id, attempt=attempt)
@@ -216,6 +217,9 @@ def agent(ctx: LaneContext) -> None:
     faults.point("agent:started")
     outcome = run_agent_session(ctx, run_id, attempt,
                                 first_prompt(issue, str(claim_record.get("previous_failure"))))
+    if outcome.error_class == "terminated":
+        raise Halt(LaneOutcome.INTERRUPTED, "stopped by SIGTERM; the lane resumes on the next "
+                   "run", terminated=True)
     faults.point("agent:after")
     _record_result(ctx, outcome, run_id, attempt)
     kind = outcome.verdict.kind
