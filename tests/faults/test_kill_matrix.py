@@ -10,66 +10,13 @@ commit and one merge.
 
 from __future__ import annotations
 
-import json
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import Sandbox
-from tests.faults.conftest import RESUMED, FaultBox, Row, row
-from tests.test_resume import SCRIPT, assert_delivered_once, drive_to_end
-
-PUSH_LOG = "maestro-pushes.log"
-
-
-def install_push_log(origin: Path) -> None:
-    """A post-receive hook in the bare origin that records every ref update it accepts."""
-    hook = origin / "hooks" / "post-receive"
-    hook.write_text(f"#!/bin/sh\ncat >> {PUSH_LOG}\n")
-    hook.chmod(0o755)
-
-
-def pushes(origin: Path) -> list[str]:
-    log = origin / PUSH_LOG
-    return log.read_text().splitlines() if log.exists() else []
-
-
-def signature(box: FaultBox, identifier: str) -> dict[str, Any]:
-    """Everything the world can observe of a delivered lane, minus run ids and times."""
-    issue = box.issue(identifier)
-    pulls = sorted((box.origin / "maestro-forge" / "pulls").glob("*.json"))
-    pushed_commits = [line.split()[1] for line in pushes(box.origin)]
-    return {
-        "state": issue.state,
-        "labels": sorted(issue.labels),
-        "effects": [(e["effect"], e["args"]) for e in box.effects()],
-        "prs": [json.loads(p.read_text())["state"] for p in pulls],
-        "merges": sum(1 for s in box.origin_log() if s.startswith("Merge pull request")),
-        "feature": box.origin_file("feature.txt"),
-        "pushes_of_one_commit": max(
-            (pushed_commits.count(c) for c in pushed_commits), default=0),
-    }
-
-
-def deliver(box: FaultBox, identifier: str) -> list[int]:
-    install_push_log(box.origin)
-    box.add_issue(identifier, script=SCRIPT)
-    return drive_to_end(box, identifier, {}, request_changes=True)  # type: ignore[arg-type]
-
-
-@pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The reference: the same lane, with a review round, run without any fault."""
-    tmp = tmp_path_factory.mktemp("uninterrupted")
-    sandbox = Sandbox(tmp / "sandbox")
-    for path in (sandbox.repo / "issues").glob("DEMO-*.md"):
-        path.unlink()
-    box = FaultBox(sandbox, tmp)
-    deliver(box, "RES-1")
-    return signature(box, "RES-1")
-
+from tests.faults.matrix import RESUMED, FaultBox, Row, deliver, row, signature
+from tests.test_resume import assert_delivered_once
 
 KILLS = [
     row("prepare", "kill -9 before the worktree (`prepare:before`)", RESUMED),
