@@ -61,6 +61,8 @@ THREADS_FIRST = 100
 THREAD_COMMENTS_FIRST = 20
 CONTEXTS_FIRST = 100
 CHECK_SUMMARY_CHARS = 4000
+#: The pending check that stands for ``mergeStateStatus: BLOCKED``.
+BLOCKED_CHECK = "github: merge blocked by branch protection (required reviews or checks)"
 
 # -- GraphQL documents ----------------------------------------------------------------------
 # Every document below is checked against the published schema by tests/forge/.
@@ -74,6 +76,7 @@ PR_CORE = """
 def pr_selection(number: int) -> str:
     """The fields ``refresh`` reads for one PR; ``isRequired`` needs the PR's number."""
     return f"""{{{PR_CORE}
+  mergeStateStatus
   reviews(last: {REVIEWS_LAST}) {{
     nodes {{ author {{ login }} state body submittedAt commit {{ oid }} }}
   }}
@@ -260,6 +263,7 @@ class _Pull(_Model):
     baseRefName: str
     headRefOid: str
     mergeable: str = "UNKNOWN"
+    mergeStateStatus: str | None = None
     reviewDecision: str | None = None
     mergeCommit: _Oid | None = None
     reviews: _Reviews | None = None
@@ -336,6 +340,18 @@ def to_pull_request(raw: _Pull) -> PullRequest:
     mergeable = {"MERGEABLE": True, "CONFLICTING": False}.get(raw.mergeable)
     conflict = (f"merge conflict with {raw.baseRefName}" if raw.mergeable == "CONFLICTING"
                 else "")
+    if raw.state == "OPEN" and raw.mergeStateStatus == "BEHIND":
+        # Branch protection wants the branch up to date: the agent merges the base, as for
+        # a conflict.
+        mergeable = False
+        conflict = (f"the branch is behind {raw.baseRefName} and the repository requires it "
+                    "to be up to date")
+    if raw.state == "OPEN" and raw.mergeStateStatus == "BLOCKED":
+        # GitHub itself would refuse the merge (a required check has not even started yet,
+        # or a required review is missing). Waiting is the only right answer, so this is a
+        # pending required check; actionable feedback still wins in the classifier.
+        checks.append(Check(name=BLOCKED_CHECK, state=CheckState.PENDING, required=True,
+                            summary="mergeStateStatus is BLOCKED"))
     state = {"OPEN": PullState.OPEN, "MERGED": PullState.MERGED}.get(raw.state,
                                                                     PullState.CLOSED)
     return PullRequest(
@@ -344,6 +360,7 @@ def to_pull_request(raw: _Pull) -> PullRequest:
         reviews=reviews, threads=threads, checks=checks, mergeable=mergeable,
         conflict=conflict, merge_commit=raw.mergeCommit.oid if raw.mergeCommit else "",
         extra={"node_id": raw.id, "review_decision": raw.reviewDecision,
+               "merge_state_status": raw.mergeStateStatus,
                "rollup_state": raw.statusCheckRollup.state if raw.statusCheckRollup else None},
     )
 

@@ -96,6 +96,9 @@ class ForgeWorld(GitHubWorld):
         self.required_approvals = required_approvals
         self.checks: dict[str, list[CheckRec]] = {}  # commit oid → check runs on it
         self.mergeable_override: str | None = None
+        #: check names branch protection requires on the head before a merge is allowed
+        self.required_checks: set[str] = set()
+        self.merge_state_override: str | None = None
         self.merges: list[tuple[int, str, str]] = []  # (number, method, merge commit)
         self.deleted_refs: list[str] = []
 
@@ -187,6 +190,23 @@ class ForgePullNode(PullRequestNode):
     @property
     def mergeable(self) -> str:
         return self._world.mergeable(self._forge_rec)
+
+    @property
+    def mergeStateStatus(self) -> str:
+        """CLEAN, DIRTY (conflicts) or BLOCKED (review or a required check missing)."""
+        world, rec = self._world, self._forge_rec
+        if world.merge_state_override:
+            return world.merge_state_override
+        if rec.state != "OPEN":
+            return "UNKNOWN"
+        if self.mergeable == "CONFLICTING":
+            return "DIRTY"
+        runs = {r.name: r for r in world.checks.get(self.headRefOid, [])}
+        green = all(name in runs and runs[name].conclusion == "SUCCESS"
+                    for name in world.required_checks)
+        if self.reviewDecision != "APPROVED" or not green:
+            return "BLOCKED"
+        return "CLEAN"
 
     @property
     def reviewDecision(self) -> str:
@@ -316,6 +336,9 @@ class ForgeRoot(GitHubRoot):
             raise ServiceError(f"Pull request is {rec.state.lower()}", type="UNPROCESSABLE")
         head = world.head_of(rec)
         expected = input.get("expectedHeadOid")
+        if ForgePullNode(world, world.default, rec).mergeStateStatus == "BLOCKED":
+            raise ServiceError("Pull request is not mergeable: protected branch rules are "
+                               "not satisfied", type="UNPROCESSABLE")
         if expected and expected != head:
             raise ServiceError("Head branch was modified. Review and try the merge again.",
                                type="UNPROCESSABLE")

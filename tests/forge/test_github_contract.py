@@ -47,6 +47,7 @@ def test_a_whole_lifecycle_sends_only_valid_documents(forge: github.GitHubForge,
     world.check(number, "ci", "SUCCESS")
     forge.refresh([number])
     forge.resolve_threads(number)
+    world.review(number, "APPROVED", "ok")
     forge.find_pr("maestro/x-1")
     forge.merge(number, head, "rebase")
     forge.delete_branch("maestro/x-1")

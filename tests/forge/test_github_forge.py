@@ -15,7 +15,7 @@ from fakes.loopback import LoopbackServer
 from forge.conftest import REPOSITORY, Remote, make_client, sh
 
 from maestro.errors import ForgeError
-from maestro.forges.github import GitHubForge, push_env
+from maestro.forges.github import BLOCKED_CHECK, GitHubForge, push_env
 from maestro.model import CheckState, PullState, ReviewVerdict
 from maestro.trackers.http import Secret
 
@@ -33,6 +33,12 @@ def opened(forge: GitHubForge, remote: Remote) -> tuple[int, str]:
     forge.push(remote.clone, BRANCH)
     pr = forge.open_pr(BRANCH, "main", "Add feature", "body")
     return pr.number, head
+
+
+def approved(forge: GitHubForge, remote: Remote, world: ForgeWorld) -> tuple[int, str]:
+    number, head = opened(forge, remote)
+    world.review(number, "APPROVED", "ship it")
+    return number, head
 
 
 def test_push_publishes_head_to_the_lane_branch(forge: GitHubForge, remote: Remote) -> None:
@@ -97,7 +103,7 @@ def test_refresh_maps_reviews_threads_checks_and_mergeability(
         ("ana", ReviewVerdict.CHANGES_REQUESTED, head), ("bo", ReviewVerdict.APPROVED, head)]
     assert [(t.path, t.line, t.resolved) for t in pr.threads] == [("feature.txt", 1, False)]
     assert "rename it" in pr.threads[0].body
-    checks = {c.name: (c.state, c.required) for c in pr.checks}
+    checks = {c.name: (c.state, c.required) for c in pr.checks if c.name != BLOCKED_CHECK}
     assert checks == {"ci/test": (CheckState.FAILURE, True), "ci/lint": (CheckState.PENDING, True),
                       "ci/optional": (CheckState.FAILURE, False)}
     assert pr.mergeable is True
@@ -109,7 +115,8 @@ def test_checks_count_as_required_when_the_repository_marks_none(
     number, _ = opened(forge, remote)
     world.check(number, "ci/test", "FAILURE", required=False)
     pr = forge.refresh([number])[number]
-    assert [(c.state, c.required) for c in pr.checks] == [(CheckState.FAILURE, True)]
+    assert [(c.name, c.state, c.required) for c in pr.checks
+            if c.name != BLOCKED_CHECK] == [("ci/test", CheckState.FAILURE, True)]
 
 
 def test_a_base_with_a_conflicting_commit_makes_the_pr_unmergeable(
@@ -125,7 +132,7 @@ def test_a_base_with_a_conflicting_commit_makes_the_pr_unmergeable(
 
 def test_merge_merges_the_expected_head_once(forge: GitHubForge, remote: Remote,
                                              world: ForgeWorld) -> None:
-    number, head = opened(forge, remote)
+    number, head = approved(forge, remote, world)
     commit = forge.merge(number, head, "merge")
     assert remote.head("refs/heads/main") == commit
     assert sh(remote.origin, "rev-parse", f"{commit}^2") == head
@@ -136,7 +143,7 @@ def test_merge_merges_the_expected_head_once(forge: GitHubForge, remote: Remote,
 
 def test_merge_refuses_a_head_that_was_not_validated(forge: GitHubForge, remote: Remote,
                                                      world: ForgeWorld) -> None:
-    number, head = opened(forge, remote)
+    number, head = approved(forge, remote, world)
     remote.commit("feature.txt", "sneaky\n", "unvalidated")
     forge.push(remote.clone, BRANCH)
     with pytest.raises(ForgeError, match="not validated"):
@@ -146,7 +153,7 @@ def test_merge_refuses_a_head_that_was_not_validated(forge: GitHubForge, remote:
 
 def test_merge_uses_the_configured_method(forge: GitHubForge, remote: Remote,
                                           world: ForgeWorld) -> None:
-    number, head = opened(forge, remote)
+    number, head = approved(forge, remote, world)
     commit = forge.merge(number, head, "squash")
     assert world.merges == [(number, "SQUASH", commit)]
     assert sh(remote.origin, "rev-list", "--parents", "-n1", commit).count(" ") == 1
@@ -277,3 +284,24 @@ def test_git_push_argv_never_holds_the_token(forge: GitHubForge, remote: Remote,
     lane_commit(remote)
     forge.push(remote.clone, BRANCH)
     assert seen and all(TOKEN not in " ".join(argv) for argv in seen)
+
+
+def test_a_merge_blocked_by_branch_protection_reads_as_a_pending_check(
+        forge: GitHubForge, remote: Remote, world: ForgeWorld) -> None:
+    world.required_checks = {"ci/test"}
+    number, _ = approved(forge, remote, world)
+    pr = forge.refresh([number])[number]
+    assert pr.extra["merge_state_status"] == "BLOCKED"
+    assert [(c.name, c.state) for c in pr.checks] == [(BLOCKED_CHECK, CheckState.PENDING)]
+    world.check(number, "ci/test", "SUCCESS")
+    pr = forge.refresh([number])[number]
+    assert pr.extra["merge_state_status"] == "CLEAN"
+    assert [(c.name, c.state) for c in pr.checks] == [("ci/test", CheckState.SUCCESS)]
+
+
+def test_a_branch_behind_a_strict_base_reads_as_a_conflict(forge: GitHubForge, remote: Remote,
+                                                           world: ForgeWorld) -> None:
+    number, _ = approved(forge, remote, world)
+    world.merge_state_override = "BEHIND"
+    pr = forge.refresh([number])[number]
+    assert pr.mergeable is False and "behind main" in pr.conflict

@@ -1,0 +1,114 @@
+"""A lane end to end with ``[forge] provider = "github"`` against the loopback fake GitHub.
+
+The lane runs as a real ``maestro lane`` process: it pushes with git to a bare repository
+standing in for GitHub's remote and talks GraphQL to the fake, which executes every
+document against the published schema. The issue side is the files tracker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fakes.github_forge import TOKEN, ForgeWorld, github_forge_server
+from fakes.graphql_service import GraphQLService
+from fakes.loopback import LoopbackServer
+from graphql import GraphQLSchema
+
+from tests.conftest import Sandbox
+
+pytestmark = pytest.mark.slow
+
+TOKEN_VAR = "FAKE_GITHUB_TOKEN"
+SCRIPT = """
+steps:
+  - write: {path: feature.txt, content: "feature\\n"}
+  - commit: "add feature"
+  - handoff: "feature added"
+repair:
+  - append: {path: feature.txt, content: "reviewed\\n"}
+  - commit: "address review"
+  - repair_complete: "review addressed"
+"""
+
+
+@pytest.fixture
+def github_box(sandbox: Sandbox, github_schema: GraphQLSchema
+               ) -> Iterator[tuple[Sandbox, ForgeWorld, LoopbackServer]]:
+    world = ForgeWorld(sandbox.origin, "acme/widgets")
+    with github_forge_server(world) as server:
+        sandbox.edit_workflow('provider = "local"', 'provider = "github"')
+        config = sandbox.repo / "maestro.toml"
+        config.write_text(config.read_text() + f'\n[github]\ntoken_env_var = "{TOKEN_VAR}"\n'
+                          f'graphql_url = "{server.url}"\nrepository = "acme/widgets"\n')
+        yield sandbox, world, server
+
+
+def lane(box: Sandbox, identifier: str) -> str:
+    box.lane(identifier, env={TOKEN_VAR: TOKEN})
+    return box.outcome(identifier)
+
+
+def files_with(root: Path, needle: str) -> list[Path]:
+    found = []
+    for path in root.rglob("*"):
+        if path.is_file() and needle.encode() in path.read_bytes():
+            found.append(path)
+    return found
+
+
+def test_a_lane_goes_from_handoff_through_repair_to_done_on_github(
+        github_box: tuple[Sandbox, ForgeWorld, LoopbackServer]) -> None:
+    box, world, server = github_box
+    world.required_checks = {"ci"}
+    box.add_issue("GHF-1", script=SCRIPT)
+
+    assert lane(box, "GHF-1") == "waiting"
+    record = box.lane_file("GHF-1", "pr.json")
+    assert record["forge"] == "github" and record["number"] == 1
+    pr = world.pull(1)
+    assert (pr.head_ref, pr.draft, pr.state) == ("maestro/ghf-1", False, "OPEN")
+    assert world.head_of(pr) == record["validated_head"]
+    assert box.issue("GHF-1").state == "In Review"
+
+    world.check(1, "ci", "SUCCESS")
+    world.review(1, "CHANGES_REQUESTED", "say it was reviewed", path="feature.txt", line=1)
+    assert lane(box, "GHF-1") == "waiting"
+    record = box.lane_file("GHF-1", "pr.json")
+    assert record["repair_rounds"] == 1
+    assert world.head_of(pr) == record["validated_head"]
+    assert all(thread.resolved for thread in pr.threads)
+
+    assert lane(box, "GHF-1") == "waiting"  # CI has not reported on the repaired head
+    assert "blocked" in box.lane_file("GHF-1", "review.json")["reason"]
+
+    world.check(1, "ci", "SUCCESS")
+    world.review(1, "APPROVED", "thanks")
+    assert lane(box, "GHF-1") == "finished"
+
+    merge = box.lane_file("GHF-1", "merge.json")
+    assert world.merges == [(1, "MERGE", merge["commit"])]
+    assert pr.state == "MERGED"
+    assert box.origin_file("feature.txt") == "feature\nreviewed\n"
+    assert box.issue("GHF-1").state == "Done"
+    assert world.deleted_refs == ["maestro/ghf-1"]
+    assert not (box.repo / ".worktrees" / "GHF-1").exists()
+    service = server.handler
+    assert isinstance(service, GraphQLService)
+    assert service.invalid == [] and service.unexpected == []
+    assert files_with(box.root, TOKEN) == []
+
+
+def test_a_github_lane_cancelled_before_merge_closes_its_pr(
+        github_box: tuple[Sandbox, ForgeWorld, LoopbackServer]) -> None:
+    box, world, _ = github_box
+    box.add_issue("GHF-2", script=SCRIPT)
+    assert lane(box, "GHF-2") == "waiting"
+    box.tracker.transition("GHF-2", "Canceled")
+
+    assert lane(box, "GHF-2") == "terminated"
+    assert world.pull(1).state == "CLOSED"
+    assert world.deleted_refs == ["maestro/ghf-2"]
+    assert world.merges == []
+    assert not (box.repo / ".worktrees" / "GHF-2").exists()
