@@ -204,3 +204,23 @@ def test_killed_between_merge_and_closeout_resumes_into_closeout_without_a_secon
     assert ref(sandbox.origin, "refs/heads/main") == merged_main
     assert sandbox.lane_file("LC-6", "merge.json")["commit"] == merged_main
     assert sandbox.issue("LC-6").state == "Done"
+
+
+def test_a_head_pushed_outside_maestro_stops_for_a_human(sandbox: Sandbox,
+                                                         tmp_path: Path) -> None:
+    handed_off(sandbox, "LC-7", SCRIPT, tmp_path)
+    branch = "refs/heads/maestro/lc-7"
+    head = git(sandbox.origin, "rev-parse", branch)
+    foreign = git(sandbox.origin, "commit-tree", f"{head}^{{tree}}", "-p", head, "-m",
+                  "pushed by someone else")
+    git(sandbox.origin, "update-ref", branch, foreign, head)
+    sandbox.approve("LC-7")
+
+    sandbox.lane("LC-7")
+    assert sandbox.outcome("LC-7") == "needs_human"
+    review = sandbox.lane_file("LC-7", "review.json")
+    assert review["classification"] == "manual_intervention_required"
+    assert "not the validated head" in review["reason"]
+    assert review["signals"]["head"] == foreign
+    assert merges(sandbox) == 0
+    assert_lane_kept(sandbox, "LC-7")
