@@ -59,10 +59,12 @@ class Reply:
 
 @dataclass
 class Fault:
-    """Replace the answer (``reply``) and/or wait first (``delay_s``) for one request."""
+    """Replace the answer (``reply``) and/or wait first (``delay_s``) for one request,
+    the next one of them or, with ``operation``, the next one running that operation."""
 
     reply: Reply | None = None
     delay_s: float = 0.0
+    operation: str | None = None
 
 
 Handler = Callable[[Request], Reply]
@@ -115,7 +117,10 @@ class LoopbackServer:
     def _answer(self, request: Request) -> Reply:
         with self._lock:
             self.requests.append(request)
-            fault = self.faults.popleft() if self.faults else None
+            fault = next((f for f in self.faults
+                          if f.operation is None or f.operation == request.operation), None)
+            if fault is not None:
+                self.faults.remove(fault)
         if fault is not None and fault.delay_s:
             time.sleep(fault.delay_s)
         if fault is not None and fault.reply is not None:
@@ -129,15 +134,16 @@ class LoopbackServer:
     # -- scripting -------------------------------------------------------------------------
 
     def fail(self, status: int = 500, body: Any = b"", headers: dict[str, str] | None = None,
-             times: int = 1) -> None:
-        """The next ``times`` requests get this answer instead of the real one."""
+             times: int = 1, operation: str | None = None) -> None:
+        """The next ``times`` requests (of ``operation``, if given) get this answer instead."""
         for _ in range(times):
-            self.faults.append(Fault(reply=Reply(status, body, dict(headers or {}))))
+            self.faults.append(Fault(reply=Reply(status, body, dict(headers or {})),
+                                     operation=operation))
 
-    def delay(self, seconds: float, times: int = 1) -> None:
-        """The next ``times`` requests are answered only after ``seconds``."""
+    def delay(self, seconds: float, times: int = 1, operation: str | None = None) -> None:
+        """The next ``times`` requests (of ``operation``, if given) wait ``seconds`` first."""
         for _ in range(times):
-            self.faults.append(Fault(delay_s=seconds))
+            self.faults.append(Fault(delay_s=seconds, operation=operation))
 
     def reset_counts(self) -> None:
         with self._lock:

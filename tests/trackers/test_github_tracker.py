@@ -242,3 +242,31 @@ def test_a_secondary_rate_limit_is_waited_out(
     assert [i.identifier for i in github.candidates(["Todo"])] == ["GH-1"]
     assert github.client.last_rate_limit is not None
     assert github.client.last_rate_limit.wait_s == 60.0
+
+
+def test_transition_to_the_unlabelled_state_drops_the_state_labels(
+        github: GitHubIssuesTracker, github_world: GitHubWorld) -> None:
+    github_world.add_issue("task", labels=["status:todo", "bug"])
+    assert github.transition("GH-1", "Backlog") is True
+    assert github_world.labels_of(1) == ["bug"]
+
+
+def test_an_interrupted_transition_leaves_no_startable_state_and_resumes(
+        github: GitHubIssuesTracker, github_world: GitHubWorld,
+        github_server_: LoopbackServer) -> None:
+    github_world.add_issue("task", labels=["status:todo"])
+    github_server_.fail(401, {"message": "Bad credentials"}, operation="MaestroAddLabels")
+    with pytest.raises(TrackerError, match="MaestroAddLabels: HTTP 401"):
+        github.transition("GH-1", "In Progress")
+    assert github.get("GH-1").state == "Backlog"  # never two states, never startable
+    assert github.transition("GH-1", "In Progress") is True
+    assert github_world.labels_of(1) == ["status:in-progress"]
+
+
+def test_a_pull_request_number_is_not_an_issue_to_comment_on(
+        github: GitHubIssuesTracker, github_world: GitHubWorld) -> None:
+    github_world.add_pull_request("a PR")
+    with pytest.raises(UnknownIssueError):
+        github.comment("GH-1", "hello")
+    with pytest.raises(UnknownIssueError):
+        github.comments("GH-1")
