@@ -29,9 +29,17 @@ class Retry:
     kind: str
     due_at: str
     error_class: str = ""
+    #: The backoff the retry was scheduled with; 0 in records written before it existed.
+    delay_s: float = 0.0
 
     def due(self, now: datetime) -> bool:
-        return datetime.fromisoformat(self.due_at) <= now
+        """Due at ``due_at``, or at once when ``due_at`` lies further ahead than the delay it
+        was scheduled with: the clock stepped back, and waiting for it would hold the retry
+        back by the size of the step."""
+        due_at = datetime.fromisoformat(self.due_at)
+        if due_at <= now:
+            return True
+        return self.delay_s > 0 and (due_at - now).total_seconds() > self.delay_s + 1.0
 
 
 class RetryQueue:
@@ -51,7 +59,7 @@ class RetryQueue:
         delay = backoff_seconds(attempt, kind, max_backoff_ms)
         due = (now or utc_now()) + timedelta(seconds=delay)
         entry = Retry(identifier, attempt, kind, due.isoformat(timespec="milliseconds"),
-                      error_class)
+                      error_class, delay)
         with self._lock:
             entries = self.load()
             entries[identifier] = entry

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from maestro.lanes.context import LaneContext
 from maestro.model import PullState
+
+#: Per run, the ids of same-text comments seen before each agent comment was posted.
+COMMENT_INTENTS = "comment-intents.json"
 
 
 class LaneToolHost:
@@ -29,13 +33,25 @@ class LaneToolHost:
 
     def post_comment(self, body: str) -> str:
         """Post once per run: a comment the crashed previous process already posted (but
-        could not record) is found and reused instead of being posted again."""
-        since = self.ctx.state.read("lease.json") or {}
-        started = str(since.get("acquired_at", ""))
-        for existing in self.ctx.tracker.comments(self.identifier):
-            at = existing.created_at.isoformat(timespec="seconds") if existing.created_at else ""
-            if existing.body.strip() == body.strip() and at >= started:
-                return existing.id
+        could not record) is found and reused instead of being posted again.
+
+        Clocks are not trusted for this (a stepped clock, or a tracker whose clock differs
+        from ours, made a time comparison post twice): before posting, the ids of comments
+        with the same text are written down for this run; a comment with that text whose id
+        is not among them can only be the one this run posted."""
+        text = body.strip()
+        key = hashlib.sha256(text.encode()).hexdigest()[:16]
+        intents = self.ctx.state.read(COMMENT_INTENTS) or {}
+        known = intents.get(self.run_id, {}).get(key)
+        same = [c.id for c in self.ctx.tracker.comments(self.identifier)
+                if c.body.strip() == text]
+        if known is not None:
+            ours = [cid for cid in same if cid not in known]
+            if ours:
+                return ours[0]
+        else:
+            intents.setdefault(self.run_id, {})[key] = same
+            self.ctx.state.write(COMMENT_INTENTS, intents)
         return self.ctx.tracker.comment(self.identifier, body).id
 
     def transition(self, state: str) -> bool:
