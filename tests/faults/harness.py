@@ -13,7 +13,8 @@ by environment variables; production code carries none of them:
     ``ENOSPC`` (disk full); ``persist`` makes every later write of this run fail too.
 ``MAESTRO_TEST_CLOCK_SHIFT_S=<seconds>``
     maestro's wall clock (``maestro.ids.utc_now`` and the files tracker's timestamps) is
-    shifted, as after an NTP step or a VM resume.
+    shifted, as after an NTP step or a VM resume; with
+    ``MAESTRO_TEST_CLOCK_SHIFT_FROM_PHASE=<phase>`` the step happens when that phase starts.
 ``MAESTRO_TEST_FLAG=<path>``
     one-shot faults fire only while this file does not exist, and create it when they do.
 ``MAESTRO_TEST_EFFECTS=<path>``
@@ -158,13 +159,16 @@ def install_clock_shift() -> None:
     shift = float(os.environ.get("MAESTRO_TEST_CLOCK_SHIFT_S", "0") or 0)
     if not shift:
         return
+    from_phase = os.environ.get("MAESTRO_TEST_CLOCK_SHIFT_FROM_PHASE", "")
+    stepped = {"yet": not from_phase}
     from maestro import ids
     from maestro.trackers import files
 
     real: Callable[[], datetime] = ids.utc_now
 
     def shifted() -> datetime:
-        return real() + timedelta(seconds=shift)
+        stepped["yet"] = stepped["yet"] or _current_phase["name"] == from_phase
+        return real() + timedelta(seconds=shift) if stepped["yet"] else real()
 
     ids.utc_now = shifted
     files.utc_now = shifted  # bound by ``from maestro.ids import utc_now``

@@ -176,6 +176,13 @@ def signature(box: FaultBox, identifier: str) -> dict[str, Any]:
     }
 
 
+def deliver_script(box: FaultBox, identifier: str, script: str) -> list[int]:
+    """Run a lane with ``script`` to the end, approving it when it waits for review."""
+    install_push_log(box.origin)
+    box.add_issue(identifier, script=script)
+    return drive_to_end(box, identifier, {}, request_changes=False)  # type: ignore[arg-type]
+
+
 def deliver(box: FaultBox, identifier: str) -> list[int]:
     install_push_log(box.origin)
     box.add_issue(identifier, script=SCRIPT)
