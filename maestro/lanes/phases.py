@@ -471,15 +471,36 @@ def land(ctx: LaneContext) -> None:
     if pr is not None and pr.state.value == "merged":
         commit = pr.merge_commit
     else:
-        try:
-            commit = ctx.forge.merge(number, str(record["validated_head"]), method)
-        except MaestroError as exc:
-            require_human(ctx, "merge_failed", str(exc))
-            return
+        commit = _merge_once_more_if_still_ready(ctx, number, str(record["validated_head"]),
+                                                 method)
     faults.point("land:after")
     ctx.state.write("merge.json", {"commit": commit, "method": method, "number": number,
                                    "merged_at": iso_now(),
                                    "classification": review_record.get("classification")})
+
+
+def _merge_once_more_if_still_ready(ctx: LaneContext, number: int, head: str,
+                                    method: str) -> str:
+    """Merge; a refused merge is classified again before anyone is asked to look.
+
+    The forge may refuse because something changed since the PR was classified (a new
+    review, a new head, a check, the base moved: GitHub's "Base branch was modified").
+    That is a regression, not a failure (SPEC-NOTES §5): the lane goes back to waiting and
+    the next run's review phase decides. If the PR still looks ready, the merge is tried
+    once more; a second refusal is not self-healing and stops for a human."""
+    try:
+        return ctx.forge.merge(number, head, method)
+    except MaestroError as exc:
+        first = str(exc)
+    decision, _ = assess(ctx)
+    if decision.classification not in (Classification.READY_TO_LAND, Classification.DELIVERED):
+        raise Halt(LaneOutcome.WAITING, f"merge refused ({first}); {decision.reason}",
+                   wait_reason=decision.reason)
+    try:
+        return ctx.forge.merge(number, head, method)
+    except MaestroError as exc:
+        require_human(ctx, "merge_failed", f"{exc} (first attempt: {first})")
+        raise  # require_human always raises; this keeps the type checker honest
 
 
 def closeout(ctx: LaneContext) -> None:

@@ -17,7 +17,7 @@ else is an execution error recorded in ``service.unexpected``.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -99,6 +99,10 @@ class ForgeWorld(GitHubWorld):
         #: check names branch protection requires on the head before a merge is allowed
         self.required_checks: set[str] = set()
         self.merge_state_override: str | None = None
+        #: messages the next merge attempts are refused with, one per attempt
+        self.merge_failures: list[str] = []
+        #: called with the PR number when a merge is refused that way (a concurrent change)
+        self.on_merge_failure: Callable[[int], None] | None = None
         self.merges: list[tuple[int, str, str]] = []  # (number, method, merge commit)
         self.deleted_refs: list[str] = []
 
@@ -334,6 +338,11 @@ class ForgeRoot(GitHubRoot):
         rec = self._pull(input["pullRequestId"])
         if rec.state != "OPEN":
             raise ServiceError(f"Pull request is {rec.state.lower()}", type="UNPROCESSABLE")
+        if world.merge_failures:
+            message = world.merge_failures.pop(0)
+            if world.on_merge_failure is not None:
+                world.on_merge_failure(rec.number)
+            raise ServiceError(message, type="UNPROCESSABLE")
         head = world.head_of(rec)
         expected = input.get("expectedHeadOid")
         if ForgePullNode(world, world.default, rec).mergeStateStatus == "BLOCKED":

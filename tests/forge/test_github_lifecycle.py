@@ -112,3 +112,51 @@ def test_a_github_lane_cancelled_before_merge_closes_its_pr(
     assert world.deleted_refs == ["maestro/ghf-2"]
     assert world.merges == []
     assert not (box.repo / ".worktrees" / "GHF-2").exists()
+
+
+BASE_MOVED = "Base branch was modified. Review and try the merge again."
+
+
+def ready_on_github(box: Sandbox, world: ForgeWorld, identifier: str) -> None:
+    box.add_issue(identifier, script=SCRIPT)
+    assert lane(box, identifier) == "waiting"
+    world.review(1, "APPROVED", "ok")
+
+
+def test_a_merge_refused_once_while_still_ready_is_tried_again(
+        github_box: tuple[Sandbox, ForgeWorld, LoopbackServer]) -> None:
+    box, world, _ = github_box
+    ready_on_github(box, world, "GHF-3")
+    world.merge_failures = [BASE_MOVED]
+    assert lane(box, "GHF-3") == "finished"
+    assert len(world.merges) == 1
+    assert box.issue("GHF-3").state == "Done"
+
+
+def test_a_merge_refused_twice_stops_for_a_human(
+        github_box: tuple[Sandbox, ForgeWorld, LoopbackServer]) -> None:
+    box, world, _ = github_box
+    ready_on_github(box, world, "GHF-4")
+    world.merge_failures = ["Merge commits are not allowed on this repository."] * 2
+    assert lane(box, "GHF-4") == "needs_human"
+    assert box.lane_file("GHF-4", "attention.json")["error_class"] == "merge_failed"
+    assert world.merges == [] and world.pull(1).state == "OPEN"
+    assert (box.repo / ".worktrees" / "GHF-4").is_dir()
+
+
+def test_a_merge_refused_because_review_changed_goes_back_to_repair(
+        github_box: tuple[Sandbox, ForgeWorld, LoopbackServer]) -> None:
+    box, world, _ = github_box
+    ready_on_github(box, world, "GHF-5")
+    world.merge_failures = ["Pull request is not mergeable: changes were requested"]
+    world.on_merge_failure = lambda number: world.review(number, "CHANGES_REQUESTED",
+                                                         "one more thing")
+    assert lane(box, "GHF-5") == "waiting"
+    assert box.lane_file("GHF-5", "review.json")["classification"] == "review_repair"
+    assert box.lane_file("GHF-5", "merge.json") is None
+
+    assert lane(box, "GHF-5") == "waiting"  # the repair round ran; now awaiting a new review
+    assert box.lane_file("GHF-5", "pr.json")["repair_rounds"] == 1
+    world.review(1, "APPROVED", "now it is fine")
+    assert lane(box, "GHF-5") == "finished"
+    assert len(world.merges) == 1
