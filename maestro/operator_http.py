@@ -31,6 +31,7 @@ from maestro.status import snapshot
 MAX_PATH = 512
 _ISSUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _ALLOWED = "GET, HEAD, POST"
+_LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
 def refresh_flag(config: ServiceConfig) -> Path:
@@ -52,6 +53,13 @@ def parse_listen_address(value: str) -> tuple[str, int]:
     if not 0 <= port <= 65535:
         raise InputError(f"operator_http.listen_address: port {port} out of range")
     return host, port
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 class _Server(ThreadingHTTPServer):
@@ -124,9 +132,29 @@ class OperatorHandler(BaseHTTPRequestHandler):
 
     # -- methods ---------------------------------------------------------------------------
 
+    def _trusted(self) -> bool:
+        """Refuse what a hostile web page could send through the operator's browser.
+
+        On a loopback listener the Host must be a loopback name (a DNS-rebinding page carries
+        its own host name), and a POST that carries an Origin must come from this server's
+        own pages (a cross-site form or fetch carries the other site's origin).
+        """
+        host = self.headers.get("Host", "")
+        name = host.rsplit(":", 1)[0] if not host.startswith("[") else host[1:host.find("]")]
+        if _is_loopback(str(self.server.server_address[0])) and (
+                name.lower() not in _LOOPBACK_NAMES):
+            self._error(HTTPStatus.FORBIDDEN, "this server answers loopback host names only")
+            return False
+        origin = self.headers.get("Origin")
+        if (self.command == "POST" and origin is not None
+                and urlsplit(origin).netloc.lower() != host.lower()):
+            self._error(HTTPStatus.FORBIDDEN, "cross-origin requests are refused")
+            return False
+        return True
+
     def do_GET(self) -> None:
         path = self._path()
-        if path is None:
+        if path is None or not self._trusted():
             return
         if path == "/":
             self._send(HTTPStatus.OK, DASHBOARD_HTML.encode(), "text/html; charset=utf-8")
@@ -144,7 +172,7 @@ class OperatorHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         path = self._path()
-        if path is None:
+        if path is None or not self._trusted():
             return
         length = self.headers.get("Content-Length", "0")
         if not length.isdigit() or int(length) > 4096:

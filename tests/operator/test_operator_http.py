@@ -137,3 +137,27 @@ def test_garbage_request_line_gets_a_clean_400(demo_server: OperatorServer) -> N
 def test_listen_address_defaults_to_loopback() -> None:
     assert parse_listen_address("8900") == ("127.0.0.1", 8900)
     assert parse_listen_address("[::1]:8900") == ("::1", 8900)
+
+
+def test_a_foreign_host_name_is_refused_on_loopback(demo_server: OperatorServer) -> None:
+    host, port = demo_server.address
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        conn.request("GET", "/state", headers={"Host": f"attacker.example:{port}"})
+        response = conn.getresponse()
+        assert response.status == 403
+        assert json.loads(response.read())["error"]["code"] == "forbidden"
+    finally:
+        conn.close()
+
+
+def test_a_cross_origin_refresh_is_refused(demo_server: OperatorServer,
+                                           finished_demo: ServiceConfig) -> None:
+    host, port = demo_server.address
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        conn.request("POST", "/api/v1/refresh", headers={"Origin": "http://attacker.example"})
+        assert conn.getresponse().status == 403
+    finally:
+        conn.close()
+    assert not (finished_demo.state_root / "refresh.request").exists()
