@@ -48,11 +48,16 @@ def render(title: str, fields: dict[str, Any], block: dict[str, Any], text: str 
 
 def find(comments: Iterable[Comment], **match: Any) -> dict[str, Any] | None:
     """The newest block whose fields equal ``match`` (for example kind and run_id)."""
-    found = None
-    for block in blocks(comments):
+    return find_in(blocks(comments), **match)
+
+
+def find_in(found: Iterable[dict[str, Any]], **match: Any) -> dict[str, Any] | None:
+    """Like :func:`find`, over blocks already parsed."""
+    result = None
+    for block in found:
         if all(block.get(key) == value for key, value in match.items()):
-            found = block
-    return found
+            result = block
+    return result
 
 
 def checkpoints(comments: Iterable[Comment]) -> list[dict[str, Any]]:

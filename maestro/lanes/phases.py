@@ -161,6 +161,8 @@ def claim(ctx: LaneContext) -> None:
                        f"{attention.get('reason')}", failed=True)
         reset_lane(ctx, "a person removed the needs-attention label")
     previous = state.read("lease.json")
+    if previous is None and rebuild_from_tracker(ctx):
+        return
     result = state.read("result.json") or {}
     attempt, previous_failure = 1, ""
     if previous and result.get("disposition") == "failed":
@@ -187,6 +189,59 @@ def claim(ctx: LaneContext) -> None:
     state.journal("claimed", run_id=run_id, attempt=attempt)
 
 
+def rebuild_from_tracker(ctx: LaneContext) -> bool:
+    """A runner with no lane folder rebuilds the lane's targets from maestro's comment
+    blocks and the forge, so the lane resumes instead of starting over (DESIGN: local state
+    is a cache). Returns False when the issue carries no run of maestro's."""
+    policy = ctx.workflow.policy.tracker
+    issue = ctx.tracker.get(ctx.identifier)
+    if policy.is_startable(issue.state) or policy.is_terminal(issue.state):
+        return False
+    found = comments.blocks(ctx.tracker.comments(ctx.identifier))
+    starts = [b for b in found if b.get("kind") == "start"]
+    if not starts:
+        return False
+    for label in (policy.opt_out_label, policy.needs_attention_label):
+        if issue.has_label(label):
+            raise Halt(LaneOutcome.SKIPPED, f"issue carries the label {label!r}")
+    start = starts[-1]
+    run_id, attempt = str(start["run_id"]), int(start.get("attempt", 1))
+    ctx.take_snapshot()
+    state = ctx.state
+    state.write("lease.json", {
+        "run_id": run_id, "attempt": attempt, "issue_id": issue.id, "issue": ctx.identifier,
+        "pid": os.getpid(), "host": socket.gethostname(), "state_at_claim": issue.state,
+        "acquired_at": start.get("started_at") or iso_now(), "previous_failure": "",
+        "rebuilt_from": "tracker comments"})
+    completion = comments.find_in(found, kind="completion", run_id=run_id)
+    if completion is not None:
+        head = str(completion["validated_head"])
+        state.write("result.json", {"disposition": "review_handoff", "run_id": run_id,
+                                    "attempt": attempt, "rebuilt": True,
+                                    "signals": {"handoff": {"summary": ""}}})
+        state.write("validation.json", {"head": head, "passed": True, "rebuilt": True,
+                                        "commands": []})
+        pr = ctx.forge.find_pr(ctx.branch)
+        if pr is not None and issue.state.casefold() != policy.in_progress_state.casefold():
+            repairs = [b for b in found if b.get("kind") == "repair"
+                       and str(b.get("run_id", "")).startswith(f"{run_id}.repair")]
+            state.write("pr.json", {
+                "forge": ctx.forge.name, "number": pr.number, "url": pr.url,
+                "branch": pr.branch, "base": pr.base,
+                "validated_head": str(repairs[-1]["validated_head"]) if repairs else head,
+                "run_id": run_id, "repair_rounds": len(repairs),
+                "repair_heads": [str(b["validated_head"]) for b in repairs],
+                "handed_off_at": completion.get("finished_at"), "rebuilt": True})
+    closeout_block = comments.find_in(found, kind="closeout", run_id=run_id)
+    if closeout_block is not None:
+        state.write("merge.json", {"commit": closeout_block.get("merge_commit"),
+                                   "method": closeout_block.get("merge_method"),
+                                   "rebuilt": True})
+        state.write("closeout.json", {"state": closeout_block.get("state"), "rebuilt": True})
+    state.journal("rebuilt_from_tracker", run_id=run_id, attempt=attempt)
+    return True
+
+
 def prepare(ctx: LaneContext) -> None:
     faults.point("prepare:before")
     forge = ctx.workflow.policy.forge
@@ -194,6 +249,11 @@ def prepare(ctx: LaneContext) -> None:
     git_ok(repo, "fetch", "--quiet", forge.remote, forge.base_branch)
     remote_ref = f"refs/remotes/{forge.remote}/{forge.base_branch}"
     base_ref = remote_ref if rev_parse(repo, remote_ref) else forge.base_branch
+    # A lane branch already on the remote (another runner pushed it) is where work resumes.
+    lane_ref = f"refs/remotes/{forge.remote}/{ctx.branch}"
+    if rev_parse(repo, f"refs/heads/{ctx.branch}") is None and git_ok(
+            repo, "fetch", "--quiet", forge.remote, f"+refs/heads/{ctx.branch}:{lane_ref}"):
+        base_ref = lane_ref
     workspace, base_commit = ensure_worktree(
         repo, ctx.config.workspace_root, ctx.identifier, ctx.branch, base_ref)
     faults.point("prepare:after")
@@ -294,18 +354,17 @@ def handoff(ctx: LaneContext) -> None:
         require_human(ctx, "handoff_mismatch", "; ".join(problems))
     result = ctx.state.read("result.json") or {}
     summary = str(((result.get("signals") or {}).get("handoff") or {}).get("summary", ""))
+    # The completion comment (with its machine-readable block) goes first: a runner that
+    # dies between the two leaves a block from which any runner can finish the handoff,
+    # and the issue never sits in the success state without its completion comment.
+    post_once(ctx, "completion", run_id, "ready for review", {
+        "run_id": run_id, "attempt": claim_record.get("attempt"),
+        "finished_at": iso_now(), "branch": ctx.branch, "pr_url": pr.url,
+        "workspace_path": ctx.workspace_relpath, "validation_result": "passed",
+        "validated_head": head, "summary": summary}, summary)
+    faults.point("handoff:commented")
     ctx.tracker.transition(ctx.identifier, policy.tracker.success_state)
     faults.point("handoff:transitioned")
-    try:
-        post_once(ctx, "completion", run_id, "ready for review", {
-            "run_id": run_id, "attempt": claim_record.get("attempt"),
-            "finished_at": iso_now(), "branch": ctx.branch, "pr_url": pr.url,
-            "workspace_path": ctx.workspace_relpath, "validation_result": "passed",
-            "validated_head": head, "summary": summary}, summary)
-    except TrackerError as exc:
-        require_human(ctx, "completion_comment_failed",
-                      f"the issue reached {policy.tracker.success_state} but the completion "
-                      f"comment failed: {exc}")
     faults.point("handoff:after")
     ctx.state.write("pr.json", {
         "forge": ctx.forge.name, "number": pr.number, "url": pr.url, "branch": pr.branch,
