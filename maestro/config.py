@@ -77,6 +77,15 @@ class OperatorHttp(_Section):
     listen_address: str | None = Field(default=None, pattern=r"^[\w.:\[\]-]+:\d{1,5}$")
 
 
+class DispatchService(_Section):
+    """Where the loop runs lanes: here (``local``) or as CI jobs (``github-actions``)."""
+
+    mode: Literal["local", "github-actions"] = "local"
+    workflow: str = Field(default="maestro.yml", pattern=r"^[\w.-]+$")
+    ref: str = "main"
+    redispatch_after_s: float = Field(default=900.0, gt=0)
+
+
 class ServiceConfig(_Section):
     id: str = Field(default="maestro", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     repo_root: Path = Path(".")
@@ -87,6 +96,7 @@ class ServiceConfig(_Section):
     github: GithubService = Field(default_factory=GithubService)
     agent: AgentService = Field(default_factory=AgentService)
     operator_http: OperatorHttp = Field(default_factory=OperatorHttp)
+    dispatch: DispatchService = Field(default_factory=DispatchService)
     source: Path | None = Field(default=None, exclude=True)
 
     def resolved(self, base: Path) -> ServiceConfig:

@@ -78,6 +78,7 @@ class Orchestrator:
         self.retries = RetryQueue(config.state_root)
         self._workflow: Workflow | None = None
         self.running: dict[str, subprocess.Popen[bytes]] = {}
+        self._dispatcher: Any = None
         self.stopping = False
 
     # -- policy ----------------------------------------------------------------------------
@@ -337,6 +338,16 @@ class Orchestrator:
         return [*argv, "lane", identifier, "--quiet"]
 
     def dispatch(self, identifier: str) -> None:
+        """Start the lane here, or trigger its CI job in ``github-actions`` dispatch mode."""
+        if self.config.dispatch.mode == "github-actions":
+            if self._dispatcher is None:
+                from maestro.dispatch import ActionsDispatcher
+
+                self._dispatcher = ActionsDispatcher(self.config)
+            sent = self._dispatcher.dispatch(identifier)
+            logs.event(self.config, "ci_dispatch", "workflow_dispatch sent" if sent else
+                       "already dispatched recently; CI owns the lane", issue=identifier)
+            return
         log = self.config.state_root / "logs" / f"{identifier}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("ab") as out:
