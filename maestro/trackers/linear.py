@@ -367,15 +367,16 @@ class LinearTracker:
             scope = self._refresh_filter(chunk)
             if scope is None:
                 continue
+            asked = {identifier.upper(): identifier for identifier in chunk}
             variables = {"filter": scope, "first": min(len(chunk), 250)}
             for raw in self._pages("MaestroRefresh", REFRESH_QUERY, variables):
-                if raw.identifier in chunk:
-                    found[raw.identifier] = self._issue(raw)
+                if raw.identifier.upper() in asked:
+                    found[asked[raw.identifier.upper()]] = self._issue(raw)
         return {i: found[i] for i in wanted if i in found}
 
     def get(self, identifier: str) -> Issue:
-        self._raw_issue(identifier)
-        return self._issue(self._raw[identifier])
+        """Always read fresh: phases call this to re-check eligibility before acting."""
+        return self._issue(self._raw_issue(identifier, refresh=True))
 
     def comments(self, identifier: str) -> list[Comment]:
         issue_id = self._raw_issue(identifier).id
@@ -406,7 +407,7 @@ class LinearTracker:
         )
         self._require(parse(_TransitionData, data, SERVICE, "MaestroTransition").issueUpdate,
                       "MaestroTransition", identifier)
-        self._raw.pop(identifier, None)
+        self._raw.pop(identifier.upper(), None)
         return True
 
     def comment(self, identifier: str, body: str) -> Comment:
@@ -428,7 +429,7 @@ class LinearTracker:
         )
         self._require(parse(_AddLabelData, data, SERVICE, "MaestroAddLabel").issueAddLabel,
                       "MaestroAddLabel", identifier)
-        self._raw.pop(identifier, None)
+        self._raw.pop(identifier.upper(), None)
         return True
 
     def remove_label(self, identifier: str, label: str) -> bool:
@@ -443,7 +444,7 @@ class LinearTracker:
             parse(_RemoveLabelData, data, SERVICE, "MaestroRemoveLabel").issueRemoveLabel,
             "MaestroRemoveLabel", identifier,
         )
-        self._raw.pop(identifier, None)
+        self._raw.pop(identifier.upper(), None)
         return True
 
     def close(self) -> None:
@@ -459,7 +460,7 @@ class LinearTracker:
             data = self.client.execute(operation, document, {**variables, "after": after})
             page = parse(_IssuesData, data, SERVICE, operation).issues
             for raw in page.nodes:
-                self._raw[raw.identifier] = raw
+                self._raw[raw.identifier.upper()] = raw
             result.extend(page.nodes)
             if not page.pageInfo.hasNextPage:
                 return result
@@ -482,12 +483,13 @@ class LinearTracker:
         return {"project": {"slugId": {"eq": self.project_slug}}, "or": groups}
 
     def _raw_issue(self, identifier: str, refresh: bool = False) -> _Issue:
-        stale = refresh or identifier not in self._raw
+        key = identifier.upper()
+        stale = refresh or key not in self._raw
         if stale and identifier not in self.fetch([identifier]):
             raise UnknownIssueError(
                 f"linear: issue {identifier!r} not found in project {self.project_slug!r}"
             )
-        return self._raw[identifier]
+        return self._raw[key]
 
     def _state_id(self, team: _Team, state: str) -> str:
         if team.id not in self._states:

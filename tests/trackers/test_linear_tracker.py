@@ -257,3 +257,18 @@ def test_a_500_during_a_write_is_retried(
     linear_server_.fail(500, b"", times=1)
     linear.comment("ENG-1", "hello")
     assert [c.body for c in linear.comments("ENG-1")] == ["hello"]
+
+
+def test_get_reads_fresh_state_not_a_cached_one(
+        linear: LinearTracker, linear_world: LinearWorld) -> None:
+    rec = linear_world.add_issue("task", "Todo")
+    assert linear.candidates(["Todo"])[0].state == "Todo"
+    rec.state_id = linear_world.state_id(linear_world.team, "Canceled")  # a human cancels it
+    assert linear.get("ENG-1").state == "Canceled"
+
+
+def test_identifiers_are_matched_case_insensitively(
+        linear: LinearTracker, linear_world: LinearWorld) -> None:
+    linear_world.add_issue("task", "Todo")
+    assert list(linear.fetch(["eng-1"])) == ["eng-1"]
+    assert linear.get("eng-1").identifier == "ENG-1"
