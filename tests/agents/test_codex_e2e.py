@@ -15,8 +15,12 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from .fake_model import FakeModel, call, message, serve, stall
 from .helpers import configure_service, read_jsonl
+
+pytestmark = [pytest.mark.codex, pytest.mark.slow]
 
 COMMIT = ("mkdir -p notes && printf '# E2E-1\\n\\nWritten by codex.\\n' > notes/E2E-1.md && "
           "git add notes && git -c user.name=codex -c user.email=codex@localhost "
