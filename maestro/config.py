@@ -140,7 +140,7 @@ def load_config(explicit: Path | None = None, cwd: Path | None = None) -> Servic
 
 def parse_config_file(path: Path) -> ServiceConfig:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a BOM is not junk
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: expected UTF-8 TOML text, found binary data") from None
     except tomllib.TOMLDecodeError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import reprlib
 from pathlib import Path
 from typing import Any
 
@@ -24,25 +25,39 @@ def describe_validation_error(source: Path | str, error: ValidationError) -> Con
         if item["type"] == "extra_forbidden":
             message = "unknown key"
         got = item.get("input")
-        shown = "" if isinstance(got, dict) else f" (got {_short(got)})"
+        shown = "" if isinstance(got, dict) else f" (got {short_repr(got)})"
         lines.append(f"{source}: {where}: {message}{shown}")
     return ConfigError("\n".join(lines))
 
 
-def _short(value: Any) -> str:
-    text = repr(value)
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxother = 2, 6, 6, 60, 60
+
+
+def short_repr(value: Any) -> str:
+    """A bounded repr: YAML aliases can make a 1 kB file a structure of 10^8 items, and a
+    plain ``repr`` of it would take minutes before the message is cut short."""
+    text = _REPR.repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def find_secrets(value: Any, path: str = "") -> list[str]:
-    """Key paths whose values look like credentials; config must name env vars instead."""
+def find_secrets(value: Any, path: str = "", _seen: set[int] | None = None) -> list[str]:
+    """Key paths whose values look like credentials; config must name env vars instead.
+
+    Each container is visited once: YAML aliases share containers, and walking every path
+    through them is exponential (a "billion laughs" front matter)."""
     found: list[str] = []
+    seen = set() if _seen is None else _seen
+    if isinstance(value, dict | list):
+        if id(value) in seen:
+            return found
+        seen.add(id(value))
     if isinstance(value, dict):
         for key, child in value.items():
-            found += find_secrets(child, f"{path}.{key}" if path else str(key))
+            found += find_secrets(child, f"{path}.{key}" if path else str(key), seen)
     elif isinstance(value, list):
         for index, child in enumerate(value):
-            found += find_secrets(child, f"{path}[{index}]")
+            found += find_secrets(child, f"{path}[{index}]", seen)
     elif isinstance(value, str) and _SECRET_SHAPES.search(value):
         found.append(path or "(top level)")
     return found

@@ -183,7 +183,7 @@ def split_front_matter(text: str, source: Path) -> tuple[str, dict[str, Any], st
         return "none", {}, text
     fence = match.group(1)
     rest = text[match.end() :]
-    closing = re.search(rf"^{re.escape(fence)}[ \t]*$", rest, flags=re.MULTILINE)
+    closing = re.search(rf"^{re.escape(fence)}[ \t]*\r?$", rest, flags=re.MULTILINE)  # CRLF too
     if closing is None:
         raise ConfigError(
             f"{source}: front matter opened with {fence!r} on line 1 is never closed; "
@@ -236,7 +236,7 @@ def load_workflow(path: Path) -> Workflow:
             f"{path}: file is {len(raw)} bytes; expected at most {MAX_WORKFLOW_BYTES}"
         )
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # an editor's BOM must not hide the front matter
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: expected UTF-8 Markdown text, found binary data") from None
     if "\x00" in text:

@@ -25,6 +25,7 @@ from maestro.errors import InputError, TrackerError, UnknownIssueError
 from maestro.fsutil import write_atomic
 from maestro.ids import check_identifier, utc_now
 from maestro.model import Comment, Issue
+from maestro.validation import short_repr
 
 _FENCE = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?\n?", re.DOTALL | re.MULTILINE)
 LOCK_NAME = ".maestro-tracker.lock"
@@ -94,7 +95,8 @@ class FilesTracker:
         blocked_by = _string_list(path, data, "blocked_by")
         priority = data.get("priority")
         if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)):
-            raise TrackerError(f"{path}: priority: expected an integer (got {priority!r})")
+            raise TrackerError(
+                f"{path}: priority: expected an integer (got {short_repr(priority)})")
         return Issue(
             id=identifier,
             identifier=identifier,
@@ -280,7 +282,7 @@ def _string_list(path: Path, data: CommentedMap, key: str) -> list[str]:
     if isinstance(value, str):
         return [value]
     if not isinstance(value, list) or not all(isinstance(x, str | int) for x in value):
-        raise TrackerError(f"{path}: {key}: expected a list of strings (got {value!r})")
+        raise TrackerError(f"{path}: {key}: expected a list of strings (got {short_repr(value)})")
     return [str(x) for x in value]
 
 
@@ -299,4 +301,5 @@ def _as_datetime(path: Path, value: Any) -> datetime | None:
     try:
         return _parse_iso(str(value))
     except ValueError:
-        raise TrackerError(f"{path}: created_at: expected an ISO 8601 time (got {value!r})") from None
+        raise TrackerError(
+            f"{path}: created_at: expected an ISO 8601 time (got {short_repr(value)})") from None
