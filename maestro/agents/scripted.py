@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 from typing import Any, TextIO
 
-from ruamel.yaml import YAML
+from ruamel.yaml import YAML, YAMLError
 
 _BLOCK = re.compile(r"```maestro-script[ \t]*\r?\n(.*?)```", re.DOTALL)
 _ISSUE = re.compile(r"^Issue:\s*(\S+)", re.MULTILINE)
@@ -38,14 +38,20 @@ def parse_script(text: str) -> dict[str, list[Any]]:
     match = _BLOCK.search(text)
     if not match:
         return {"steps": [], "repair": [], "default": [True]}
-    loaded = YAML(typ="safe", pure=True).load(io.StringIO(match.group(1)))
+    try:
+        loaded = YAML(typ="safe", pure=True).load(io.StringIO(match.group(1)))
+    except YAMLError as exc:
+        raise ScriptError(f"maestro-script: invalid YAML: {exc}") from None
     if isinstance(loaded, list):
         return {"steps": loaded, "repair": []}
     if not isinstance(loaded, dict):
         raise ScriptError("maestro-script must be a list of steps or a mapping with 'steps'")
     unknown = set(loaded) - {"steps", "repair"}
     if unknown:
-        raise ScriptError(f"maestro-script: unknown keys {sorted(unknown)}")
+        raise ScriptError(f"maestro-script: unknown keys {sorted(map(str, unknown))}")
+    for key in ("steps", "repair"):
+        if not isinstance(loaded.get(key) or [], list):
+            raise ScriptError(f"maestro-script: {key} must be a list of steps")
     return {"steps": list(loaded.get("steps") or []), "repair": list(loaded.get("repair") or [])}
 
 
