@@ -16,7 +16,7 @@ minimal (enough to prove PRs are never work items); the forge adapter extends
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -115,7 +115,7 @@ class GitHubWorld:
                 return label
         return None
 
-    def add_issue(self, title: str = "An issue", *, body: str = "", labels: list[str] = (),
+    def add_issue(self, title: str = "An issue", *, body: str = "", labels: Sequence[str] = (),
                   state: str = "OPEN", state_reason: str | None = None,
                   repo: Repo | None = None) -> IssueRec:
         repo = self._repo(repo)
@@ -127,7 +127,7 @@ class GitHubWorld:
         return rec
 
     def add_pull_request(self, title: str = "A change", *, body: str = "",
-                         labels: list[str] = (), head_ref: str = "feature",
+                         labels: Sequence[str] = (), head_ref: str = "feature",
                          repo: Repo | None = None) -> PullRequestRec:
         repo = self._repo(repo)
         label_ids = [(self.label_named(n, repo) or self.add_label(n, repo)).id for n in labels]
@@ -146,7 +146,9 @@ class GitHubWorld:
 
     def find_node(self, node_id: str) -> tuple[Repo, IssueRec | PullRequestRec]:
         for repo in self.repos.values():
-            for rec in (*repo.issues.values(), *repo.pulls.values()):
+            records: list[IssueRec | PullRequestRec] = [*repo.issues.values(),
+                                                        *repo.pulls.values()]
+            for rec in records:
                 if rec.id == node_id:
                     return repo, rec
         raise ServiceError(f"Could not resolve to a node with the global id of '{node_id}'",

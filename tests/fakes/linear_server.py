@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -131,7 +131,7 @@ class LinearWorld:
         raise KeyError(name)
 
     def add_issue(self, title: str = "An issue", state: str = "Todo", *,
-                  labels: list[str] = (), priority: int = 0, description: str | None = "",
+                  labels: Sequence[str] = (), priority: int = 0, description: str | None = "",
                   team: Team | None = None, project: str | None = "default") -> IssueRec:
         team = team or self.team
         number = 1 + sum(1 for i in self.issues.values() if i.team_id == team.id)
