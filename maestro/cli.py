@@ -71,6 +71,19 @@ def cmd_lane(args: argparse.Namespace) -> int:
     from maestro.pipeline import run_lane
 
     config = _config(args)
+    if args.reset:
+        from maestro.lanes.context import LaneContext
+        from maestro.lanes.phases import reset_lane
+
+        ctx = LaneContext(config, args.issue)
+        ctx.state.acquire()
+        try:
+            reset_lane(ctx, "reset by an operator")
+        finally:
+            ctx.state.release()
+        print(f"lane {args.issue}: local state archived; the next run starts afresh (or "
+              "rebuilds from the tracker)")
+        return 0
     extra = ["--reporter", "zero"] if args.quiet else []
     outcome = run_lane(config, args.issue, extra)
     if args.json:
@@ -292,6 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
     lane.add_argument("issue")
     lane.add_argument("--json", action="store_true")
     lane.add_argument("--quiet", action="store_true", help="no per-phase doit output")
+    lane.add_argument("--reset", action="store_true",
+                      help="archive the lane's local state instead of running it")
 
     run = add("run", cmd_run, "one poll tick: reconcile, retry, advance, select, dispatch")
     run.add_argument("--once", action="store_true", help="one tick (the default and only mode)")
