@@ -270,3 +270,17 @@ def test_a_pull_request_number_is_not_an_issue_to_comment_on(
         github.comment("GH-1", "hello")
     with pytest.raises(UnknownIssueError):
         github.comments("GH-1")
+
+
+STATES = ["Backlog", "Todo", "In Progress", "In Review", "Done", "Canceled", "Duplicate"]
+
+
+@pytest.mark.parametrize("start", STATES)
+def test_every_mapped_state_is_reachable_from_every_other_and_reads_back(
+        github: GitHubIssuesTracker, github_world: GitHubWorld, start: str) -> None:
+    github_world.add_issue("task")
+    github.transition("GH-1", start)
+    for target in STATES:
+        github.transition("GH-1", target)
+        assert github.get("GH-1").state == target, (start, target)
+        assert github.transition("GH-1", target) is False

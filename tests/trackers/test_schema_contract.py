@@ -6,12 +6,14 @@ from __future__ import annotations
 import pytest
 from fakes.linear_server import LinearWorld, linear_service
 from fakes.loopback import Request
-from graphql import GraphQLSchema, parse, validate
+from fakes.schemas import load_schema, missing_reason
+from graphql import GraphQLInputObjectType, GraphQLSchema, coerce_input_value, parse, validate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from maestro.trackers import github as github_adapter
 from maestro.trackers import linear as linear_adapter
+from maestro.trackers.http import GraphQLClient
 
 
 def problems(schema: GraphQLSchema, document: str) -> list[str]:
@@ -40,8 +42,6 @@ def test_the_github_batched_refresh_validates_for_any_batch_size(
 @given(st.lists(st.integers(min_value=1, max_value=10**7), min_size=1, max_size=40,
                 unique=True))
 def test_the_github_refresh_validates_for_any_issue_numbers(numbers: list[int]) -> None:
-    from fakes.schemas import load_schema, missing_reason
-
     if missing_reason("github"):
         pytest.skip(str(missing_reason("github")))
     assert problems(load_schema("github"), github_adapter.refresh_query(numbers)) == []
@@ -79,3 +79,22 @@ def test_the_fake_refuses_requests_without_the_key(linear_schema: GraphQLSchema)
     service = linear_service(LinearWorld())
     reply = service(Request("POST", "/graphql", {}, b'{"query": "{ viewer { id } }"}'))
     assert reply.status == 401
+
+
+_IDENTIFIERS = st.lists(
+    st.builds(lambda key, n: f"{key}-{n}",
+              st.sampled_from(["ENG", "OPS", "eng", "A1"]), st.integers(1, 10**6)),
+    min_size=1, max_size=60)
+
+
+@settings(max_examples=30, deadline=None)
+@given(_IDENTIFIERS)
+def test_the_linear_refresh_filter_is_a_valid_issue_filter(identifiers: list[str]) -> None:
+    if missing_reason("linear"):
+        pytest.skip(str(missing_reason("linear")))
+    schema = load_schema("linear")
+    tracker = linear_adapter.LinearTracker(GraphQLClient("linear", "http://127.0.0.1:9",
+                                                         dict), "slug")
+    issue_filter = schema.type_map["IssueFilter"]
+    assert isinstance(issue_filter, GraphQLInputObjectType)
+    coerce_input_value(tracker._refresh_filter(identifiers), issue_filter)  # raises if invalid
