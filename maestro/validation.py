@@ -30,7 +30,20 @@ def describe_validation_error(source: Path | str, error: ValidationError) -> Con
     return ConfigError("\n".join(lines))
 
 
-_REPR = reprlib.Repr()
+class _BoundedRepr(reprlib.Repr):
+    """``reprlib`` bounds only exact built-in types; YAML loaders return subclasses
+    (``CommentedSeq``, ``CommentedMap``) whose plain ``repr`` is unbounded."""
+
+    def repr1(self, x: Any, level: int) -> str:
+        for base, method in ((dict, self.repr_dict), (list, self.repr_list),
+                             (tuple, self.repr_tuple), (str, self.repr_str)):
+            if isinstance(x, base) and type(x) is not base:
+                plain: Any = base(x)
+                return str(method(plain, level))
+        return super().repr1(x, level)
+
+
+_REPR = _BoundedRepr()
 _REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxother = 2, 6, 6, 60, 60
 
 
