@@ -53,7 +53,9 @@ Write docs/greeting.md explaining what `hello.greet` returns.
 
 ```maestro-script
 steps:
-  - write: {path: docs/greeting.md, content: "# Greeting\\n\\n`greet(name)` returns `hello, <name>`.\\n"}
+  - write:
+      path: docs/greeting.md
+      content: "# Greeting\\n\\n`greet(name)` returns `hello, <name>`.\\n"
   - commit: "docs: explain the greeting"
   - checkpoint: {phase: implement, focus: docs, next_action: handoff, verification: "unit tests"}
   - handoff: "Added docs/greeting.md"
@@ -163,7 +165,7 @@ def run_demo(root: Path | None = None, max_ticks: int = 40, echo: bool = True) -
     ticks = 0
     idle = 0
     with watching(config, enabled=echo):  # the live view when stdout is a terminal
-        for ticks in range(1, max_ticks + 1):  # noqa: B007
+        for ticks in range(1, max_ticks + 1):
             plan = orchestrator.tick(wait=True)
             for item in plan.dispatch:
                 say(f"  tick {ticks}: ran lane {item['issue']} ({item['reason']})")

@@ -7,6 +7,7 @@ in ``retries.json``, and leases are OS locks held by the lane processes themselv
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -22,12 +23,12 @@ from maestro.classify import classify, signals_from
 from maestro.config import ServiceConfig
 from maestro.eligibility import dispatch_order, ineligible_reason
 from maestro.errors import ConfigError
+from maestro.forges import make_forge
 from maestro.fsutil import read_json, write_json
 from maestro.ids import iso_now, utc_now
 from maestro.lanes.context import remember_good_workflow
 from maestro.lanes.state import LaneState
 from maestro.lanes.workspace import remove_worktree
-from maestro.forges import make_forge
 from maestro.model import Classification, Issue, LaneOutcome
 from maestro.retries import RetryQueue
 from maestro.trackers import Tracker, make_tracker
@@ -220,7 +221,7 @@ class Orchestrator:
             if view.finished or view.leased or view.needs_human or identifier in reconciled:
                 continue
             issue = refreshed.get(identifier)
-            if issue is None or policy.tracker.is_terminal(issue.state) and not view.in_review:
+            if issue is None or (policy.tracker.is_terminal(issue.state) and not view.in_review):
                 continue
             retry = retries.get(identifier)
             if retry is not None:
@@ -257,10 +258,11 @@ class Orchestrator:
         by_state = {k.casefold(): v for k, v in limits.max_concurrent_agents_by_state.items()}
         for issue in candidates:
             identifier = issue.identifier
-            view = lanes.get(identifier)
-            if identifier in planned or (view and (view.leased or view.finished)):
+            candidate_lane = lanes.get(identifier)
+            if identifier in planned or (candidate_lane and (
+                    candidate_lane.leased or candidate_lane.finished)):
                 continue
-            if view and view.needs_human and issue.has_label(
+            if candidate_lane and candidate_lane.needs_human and issue.has_label(
                     policy.tracker.needs_attention_label):
                 continue
             reason = ineligible_reason(issue, policy.tracker)
@@ -304,10 +306,8 @@ class Orchestrator:
             if state.is_leased_elsewhere():
                 pid = int(holder.get("pid", 0))
                 if pid > 0:
-                    try:
+                    with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGTERM)
-                    except ProcessLookupError:
-                        pass
                 continue
             state.acquire()
             try:

@@ -23,7 +23,8 @@ from typing import Any
 
 from doit.exceptions import TaskFailed
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from ruamel.yaml import YAML, YAMLError
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
 from maestro import logs
 from maestro.config import ServiceConfig, load_config

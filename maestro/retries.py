@@ -19,7 +19,7 @@ def backoff_seconds(attempt: int, kind: str, max_backoff_ms: int) -> float:
     """1 s after a clean continuation exit; else ``min(10 s × 2^(attempt−1), cap)``."""
     if kind == "continuation":
         return CONTINUATION_DELAY_S
-    return min(BASE_BACKOFF_S * 2 ** max(attempt - 1, 0), max_backoff_ms / 1000.0)
+    return min(BASE_BACKOFF_S * 2.0 ** max(attempt - 1, 0), max_backoff_ms / 1000.0)
 
 
 @dataclass(frozen=True)

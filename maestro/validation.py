@@ -38,7 +38,7 @@ class _BoundedRepr(reprlib.Repr):
         for base, method in ((dict, self.repr_dict), (list, self.repr_list),
                              (tuple, self.repr_tuple), (str, self.repr_str)):
             if isinstance(x, base) and type(x) is not base:
-                plain: Any = base(x)
+                plain: Any = base(x)  # type: ignore[arg-type]
                 return str(method(plain, level))
         return super().repr1(x, level)
 

@@ -88,13 +88,13 @@ def test_create_numbers_issues_after_the_highest(tracker: FilesTracker) -> None:
 
 def test_a_file_without_front_matter_is_named_in_the_error(tracker: FilesTracker) -> None:
     (tracker.folder / "WEB-5.md").write_text("just text\n")
-    with pytest.raises(TrackerError, match="WEB-5.md: expected YAML front matter"):
+    with pytest.raises(TrackerError, match=r"WEB-5\.md: expected YAML front matter"):
         tracker.candidates(["Todo"])
 
 
 def test_a_wrongly_typed_field_is_named_in_the_error(tracker: FilesTracker) -> None:
     (tracker.folder / "WEB-6.md").write_text("---\ntitle: x\nstate: Todo\npriority: high\n---\n")
-    with pytest.raises(TrackerError, match="WEB-6.md: priority: expected an integer"):
+    with pytest.raises(TrackerError, match=r"WEB-6\.md: priority: expected an integer"):
         tracker.get("WEB-6")
 
 

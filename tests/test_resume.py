@@ -16,7 +16,8 @@ from tests.conftest import Sandbox
 
 FAULT_POINTS = [
     "claim:before", "prepare:after", "agent:started", "agent:after", "validate:after",
-    "handoff:pushed", "handoff:commented", "handoff:transitioned", "handoff:after", "repair:agent-done",
+    "handoff:pushed", "handoff:commented", "handoff:transitioned", "handoff:after",
+    "repair:agent-done",
     "repair:pushed", "repair:recorded", "land:after", "closeout:transitioned",
     "closeout:after", "cleanup:after",
 ]

@@ -20,7 +20,8 @@ import uuid
 from pathlib import Path
 from typing import Any, TextIO
 
-from ruamel.yaml import YAML, YAMLError
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
 _BLOCK = re.compile(r"```maestro-script[ \t]*\r?\n(.*?)```", re.DOTALL)
 _ISSUE = re.compile(r"^Issue:\s*(\S+)", re.MULTILINE)

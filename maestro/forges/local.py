@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from filelock import FileLock
@@ -187,7 +188,7 @@ class LocalForge:
         checks = [Check.model_validate(c) for c in runs[pr.head]]
         return pr.model_copy(update={"checks": checks})
 
-    def _run_checks(self, head: str) -> list[dict[str, str]]:
+    def _run_checks(self, head: str) -> list[dict[str, Any]]:
         tmp = Path(tempfile.mkdtemp(prefix="maestro-checks-"))
         checkout = tmp / "tree"
         try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from pathlib import Path
+
 from maestro.config import ServiceConfig
 from maestro.forges import Forge, make_forge
 from maestro.ids import branch_name

@@ -16,7 +16,7 @@ from typing import Any
 from maestro import comments, faults
 from maestro.classify import Decision, classify, signals_from
 from maestro.eligibility import ineligible_reason
-from maestro.errors import LabelMissingError, MaestroError, TrackerError
+from maestro.errors import LabelMissingError, MaestroError
 from maestro.git import git, git_ok, rev_parse
 from maestro.ids import iso_now, new_run_id
 from maestro.lanes.agent_run import SessionResult, first_prompt, run_agent_session
@@ -446,7 +446,8 @@ def repair(ctx: LaneContext, pr: PullRequest, decision: Decision) -> None:
     text = "\n".join([
         REPAIR_MARKER, f"Issue: {issue.identifier}", f"PR: {pr.url}",
         f"Review repair round {round_no}: address this feedback on the lane branch, commit, "
-        "then call issue_review_repair_complete and issue_terminal_finalize(path=\"review_repair\").",
+        "then call issue_review_repair_complete and "
+        "issue_terminal_finalize(path=\"review_repair\").",
         "", feedback_text(pr, decision), "", "Original issue:", issue.description])
     ctx.state.journal("repair_started", round=round_no, feedback=list(decision.feedback_kinds))
     if "conflict" in decision.feedback_kinds:
@@ -460,7 +461,8 @@ def repair(ctx: LaneContext, pr: PullRequest, decision: Decision) -> None:
         require_human(ctx, "manual_attention", "the agent asked for a human during repair")
     if kind != "review_repair":
         require_human(ctx, outcome.error_class or "repair_failed",
-                      f"repair round {round_no} failed: {outcome.message or outcome.verdict.reason}")
+                      f"repair round {round_no} failed: "
+                      f"{outcome.message or outcome.verdict.reason}")
     faults.point("repair:agent-done")
     execution = ctx.workflow.policy.execution
     passed, records = run_commands(execution.validation_commands, ctx.worktree,

@@ -91,7 +91,8 @@ class LaneState:
             ) from None
         if self._lock.lock_counter == 1:
             self.write(
-                "holder.json", {"pid": os.getpid(), "host": socket.gethostname(), "since": iso_now()}
+                "holder.json",
+                {"pid": os.getpid(), "host": socket.gethostname(), "since": iso_now()},
             )
 
     def release(self) -> None:

@@ -74,9 +74,8 @@ def ensure_worktree(
 
 def remove_worktree(repo_root: Path, path: Path, branch: str) -> None:
     """Remove the worktree and its local branch; absent pieces are fine (idempotent)."""
-    if path.exists():
-        if not git_ok(repo_root, "worktree", "remove", "--force", str(path)):
-            shutil.rmtree(path, ignore_errors=True)
+    if path.exists() and not git_ok(repo_root, "worktree", "remove", "--force", str(path)):
+        shutil.rmtree(path, ignore_errors=True)
     git_ok(repo_root, "worktree", "prune")
     if rev_parse(repo_root, f"refs/heads/{branch}"):
         git(repo_root, "branch", "-D", branch)

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
-from ruamel.yaml import YAML, YAMLError
+from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import LiteralScalarString
 
 from maestro.errors import InputError, TrackerError, UnknownIssueError
