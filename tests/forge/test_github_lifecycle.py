@@ -7,6 +7,7 @@ document against the published schema. The issue side is the files tracker.
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -159,4 +160,36 @@ def test_a_merge_refused_because_review_changed_goes_back_to_repair(
     assert box.lane_file("GHF-5", "pr.json")["repair_rounds"] == 1
     world.review(1, "APPROVED", "now it is fine")
     assert lane(box, "GHF-5") == "finished"
+    assert len(world.merges) == 1
+
+
+CONFLICT_SCRIPT = """
+steps:
+  - write: {path: feature.txt, content: "feature\\n"}
+  - commit: "add feature"
+  - handoff: "feature added"
+repair:
+  - run: "git fetch -q origin main && git merge -q origin/main; true"
+  - write: {path: feature.txt, content: "feature\\nbase line\\n"}
+  - commit: "merge main and resolve the conflict"
+  - repair_complete: "merged the base"
+"""
+
+
+def test_a_conflicting_base_on_github_is_a_repair_round(
+        github_box: tuple[Sandbox, ForgeWorld, LoopbackServer]) -> None:
+    box, world, _ = github_box
+    box.add_issue("GHF-6", script=CONFLICT_SCRIPT)
+    assert lane(box, "GHF-6") == "waiting"
+    (box.repo / "feature.txt").write_text("base line\n")
+    for args in (["add", "feature.txt"], ["commit", "-q", "-m", "conflicting change on main"],
+                 ["push", "-q", "origin", "main"]):
+        subprocess.run(["git", *args], cwd=box.repo, check=True, capture_output=True)
+
+    assert lane(box, "GHF-6") == "waiting"
+    assert box.lane_file("GHF-6", "pr.json")["repair_rounds"] == 1
+    assert world.mergeable(world.pull(1)) == "MERGEABLE"
+    world.review(1, "APPROVED", "ok")
+    assert lane(box, "GHF-6") == "finished"
+    assert box.origin_file("feature.txt") == "feature\nbase line\n"
     assert len(world.merges) == 1
