@@ -52,6 +52,9 @@ class AgentService(_Section):
     turn_timeout_s: float = Field(default=3600.0, gt=0)
     response_timeout_s: float = Field(default=60.0, gt=0)
     startup_timeout_s: float = Field(default=60.0, gt=0)
+    #: A lane process whose heartbeat (``activity.json``) is older than this is hung
+    #: outside the agent protocol; the loop kills it and stops the lane for a human.
+    lane_stall_timeout_s: float = Field(default=3600.0, gt=0)
 
     @field_validator("command")
     @classmethod

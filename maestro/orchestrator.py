@@ -15,6 +15,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from maestro import logs
 from maestro.classify import classify, signals_from
 from maestro.config import ServiceConfig
 from maestro.eligibility import dispatch_order, ineligible_reason
-from maestro.errors import ConfigError
+from maestro.errors import ConfigError, MaestroError
 from maestro.forges import make_forge
 from maestro.fsutil import read_json, write_json
 from maestro.ids import iso_now, utc_now
@@ -283,10 +284,28 @@ class Orchestrator:
             busy[state_key] += 1
         return plan
 
+    def _stalled(self, view: LaneView) -> bool:
+        """A live lane process whose heartbeat stopped: hung outside the agent protocol
+        (the agent client detects silent agents itself)."""
+        if not view.leased or (view.identifier in self.running and self.running[
+                view.identifier].poll() is not None):
+            return False
+        activity = LaneState(self.config.lanes_root, view.identifier).read("activity.json")
+        last = (activity or {}).get("last_event_at")
+        if not last:
+            return False
+        try:
+            idle = (utc_now() - datetime.fromisoformat(last)).total_seconds()
+        except ValueError:
+            return False
+        return idle > self.config.agent.lane_stall_timeout_s
+
     def _reconcile_action(self, view: LaneView, issue: Issue, workflow: Workflow) -> str:
         policy = workflow.policy.tracker
         if view.in_review or not view.claimed or view.needs_human:
             return ""
+        if view.in_flight and self._stalled(view):
+            return "stalled"
         if policy.is_terminal(issue.state):
             return "" if view.outcome == LaneOutcome.TERMINATED.value else "terminate"
         active = {policy.in_progress_state.casefold(), policy.success_state.casefold(),
@@ -303,6 +322,9 @@ class Orchestrator:
             identifier, action = item["issue"], item["action"]
             state = LaneState(self.config.lanes_root, identifier)
             holder = state.read("holder.json") or {}
+            if action == "stalled":
+                self._stop_stalled(identifier, int(holder.get("pid", 0)))
+                continue
             if state.is_leased_elsewhere():
                 pid = int(holder.get("pid", 0))
                 if pid > 0:
@@ -330,6 +352,39 @@ class Orchestrator:
                 self.retries.release(identifier)
             finally:
                 state.release()
+
+    def _stop_stalled(self, identifier: str, pid: int) -> None:
+        """Kill the hung lane process, then take the attention path for it: a stall is
+        never silently retried (SPEC-NOTES §3)."""
+        from maestro.lanes.context import LaneContext
+        from maestro.lanes.phases import Halt, require_human
+
+        running = self.running.pop(identifier, None)
+        for target in {pid, running.pid if running else 0} - {0}:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(target, signal.SIGKILL)
+        if running is not None:
+            running.wait()
+        ctx = LaneContext(self.config, identifier)
+        for _ in range(50):
+            try:
+                ctx.state.acquire()
+                break
+            except MaestroError:
+                time.sleep(0.1)
+        else:
+            self.warn(f"lane {identifier} stalled but its lock is still held")
+            return
+        try:
+            require_human(ctx, "stalled", f"no heartbeat from the lane process for more than "
+                          f"{self.config.agent.lane_stall_timeout_s:g}s; it was killed")
+        except Halt as halt:
+            ctx.state.write("outcome.json", {"outcome": halt.outcome.value,
+                                             "phase": "reconcile", "reason": halt.reason,
+                                             "error_class": "stalled", "at": iso_now()})
+        finally:
+            ctx.close()
+        self.retries.release(identifier)
 
     def lane_command(self, identifier: str) -> list[str]:
         argv = [sys.executable, "-m", "maestro"]

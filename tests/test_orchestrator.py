@@ -237,3 +237,29 @@ def test_daemon_stops_gracefully_on_sigterm(sandbox: Sandbox) -> None:
     json.loads((lane / "lease.json").read_text())
     assert not Path(lane / "result.json").exists() or json.loads(
         (lane / "result.json").read_text())
+
+
+def test_a_hung_lane_process_is_killed_and_stopped_for_a_human(sandbox: Sandbox) -> None:
+    config_path = sandbox.repo / "maestro.toml"
+    config_path.write_text(config_path.read_text().replace(
+        "[agent]\n", "[agent]\nlane_stall_timeout_s = 1.0\n"))
+    sandbox.add_issue("ST-1")
+    lanes = sandbox.repo / ".maestro" / "lanes"
+    hung = subprocess.Popen([sys.executable, "-c", (
+        "import json, sys, time\n"
+        "from pathlib import Path\n"
+        "from maestro.lanes.state import LaneState\n"
+        "state = LaneState(Path(sys.argv[1]), 'ST-1')\n"
+        "state.acquire()\n"
+        "state.write('lease.json', {'run_id': 'run-x', 'attempt': 1})\n"
+        "state.write('activity.json', {'last_event_at': '2020-01-01T00:00:00+00:00'})\n"
+        "print('hung', flush=True)\n"
+        "time.sleep(120)\n"), str(lanes)], stdout=subprocess.PIPE, text=True)
+    assert hung.stdout is not None and hung.stdout.readline().strip() == "hung"
+    sandbox.tracker.transition("ST-1", "In Progress")
+    plan = Orchestrator(sandbox.config).tick()
+    assert {"issue": "ST-1", "action": "stalled", "state": "In Progress"} in plan.reconcile
+    assert hung.wait(timeout=30) == -9
+    issue = sandbox.issue("ST-1")
+    assert "maestro:needs-attention" in issue.labels and issue.state == "Todo"
+    assert sandbox.lane_file("ST-1", "attention.json")["error_class"] == "stalled"
