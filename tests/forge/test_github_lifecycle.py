@@ -48,7 +48,7 @@ def github_box(sandbox: Sandbox, github_schema: GraphQLSchema
 
 def lane(box: Sandbox, identifier: str) -> str:
     box.lane(identifier, env={TOKEN_VAR: TOKEN})
-    return box.outcome(identifier)
+    return str(box.outcome(identifier))
 
 
 def files_with(root: Path, needle: str) -> list[Path]:
