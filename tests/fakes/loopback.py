@@ -83,6 +83,7 @@ class LoopbackServer:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out as two writes
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
