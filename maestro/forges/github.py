@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -365,17 +366,23 @@ def to_pull_request(raw: _Pull) -> PullRequest:
     )
 
 
-def push_env(token: Secret | None, base: dict[str, str] | None = None) -> dict[str, str]:
+def push_env(token: Secret | None, base: dict[str, str] | None = None,
+             url: str = "") -> dict[str, str]:
     """The environment of one ``git push``: the token as an HTTP header, in memory only.
 
-    Existing ``GIT_CONFIG_*`` entries are kept (ours is appended after them)."""
+    The header is scoped to the push URL's ``scheme://host[:port]/`` (``http.<url>.
+    extraHeader``), so a remote on another host never sees the token; a non-HTTP remote
+    (ssh, a local path) gets no header at all. Existing ``GIT_CONFIG_*`` entries are kept
+    (ours is appended after them)."""
     env = git_env(base)
     env["GIT_TERMINAL_PROMPT"] = "0"
-    if token is None:
+    parts = urlsplit(url)
+    if token is None or parts.scheme not in ("http", "https") or not parts.hostname:
         return env
+    origin = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
     count = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
     basic = base64.b64encode(f"x-access-token:{token.reveal()}".encode()).decode()
-    env[f"GIT_CONFIG_KEY_{count}"] = "http.extraHeader"
+    env[f"GIT_CONFIG_KEY_{count}"] = f"http.{origin}/.extraHeader"
     env[f"GIT_CONFIG_VALUE_{count}"] = f"Authorization: Basic {basic}"
     env["GIT_CONFIG_COUNT"] = str(count + 1)
     return env
@@ -445,9 +452,11 @@ class GitHubForge:
     def push(self, worktree: Path, branch: str) -> str:
         """Force-push HEAD to the lane branch (maestro owns it); returns the pushed commit."""
         head = git(worktree, "rev-parse", "HEAD")
+        url = git(worktree, "remote", "get-url", "--push", self.remote, check=False)
         proc = subprocess.run(
             ["git", "push", "--force", "--quiet", self.remote, f"HEAD:refs/heads/{branch}"],
-            cwd=worktree, capture_output=True, text=True, env=push_env(self._token),
+            cwd=worktree, capture_output=True, text=True,
+            env=push_env(self._token, url=url or self.remote),
             check=False, stdin=subprocess.DEVNULL)
         if proc.returncode != 0:
             detail = _scrub((proc.stderr or proc.stdout).strip(), self._token)

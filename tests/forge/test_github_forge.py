@@ -260,14 +260,27 @@ def test_push_sends_the_token_only_as_an_http_header(server: LoopbackServer, rem
 
 def test_push_env_appends_to_existing_git_config_entries() -> None:
     env = push_env(Secret("s3cret"), {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "a.b",
-                                      "GIT_CONFIG_VALUE_0": "c", "PATH": "/usr/bin"})
+                                      "GIT_CONFIG_VALUE_0": "c", "PATH": "/usr/bin"},
+                   url="https://github.com/acme/widgets.git")
     assert env["GIT_CONFIG_COUNT"] == "2"
-    assert (env["GIT_CONFIG_KEY_0"], env["GIT_CONFIG_KEY_1"]) == ("a.b", "http.extraHeader")
+    assert env["GIT_CONFIG_KEY_0"] == "a.b"
+    assert env["GIT_CONFIG_KEY_1"] == "http.https://github.com/.extraHeader"
     assert env["GIT_CONFIG_VALUE_1"].startswith("Authorization: Basic ")
 
 
+def test_push_env_scopes_the_header_to_the_push_host_and_port() -> None:
+    env = push_env(Secret("s3cret"), {"PATH": "/usr/bin"}, url="http://127.0.0.1:8080/a/b.git")
+    assert env["GIT_CONFIG_KEY_0"] == "http.http://127.0.0.1:8080/.extraHeader"
+
+
+@pytest.mark.parametrize("url", ["", "/srv/git/widgets.git", "git@github.com:acme/widgets.git",
+                                 "ssh://git@github.com/acme/widgets.git"])
+def test_push_env_gives_no_header_to_a_remote_that_is_not_http(url: str) -> None:
+    assert "GIT_CONFIG_COUNT" not in push_env(Secret("s3cret"), {"PATH": "/usr/bin"}, url=url)
+
+
 def test_push_env_without_a_token_adds_no_header() -> None:
-    env = push_env(None, {"PATH": "/usr/bin"})
+    env = push_env(None, {"PATH": "/usr/bin"}, url="https://github.com/acme/widgets.git")
     assert "GIT_CONFIG_COUNT" not in env
 
 
