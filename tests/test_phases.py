@@ -127,3 +127,19 @@ def test_maestro_init_makes_doit_lane_work_in_any_repository(tmp_path: Path) -> 
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "waiting for review" in proc.stderr
     assert ".maestro/" in (repo / ".gitignore").read_text()
+
+
+def test_the_agent_cannot_push_itself(sandbox: Sandbox) -> None:
+    sandbox.add_issue("PH-7", script="""
+steps:
+  - write: {path: a.txt, content: "a\\n"}
+  - commit: "a"
+  - run: "git push origin HEAD:refs/heads/sneaky > pushed.log 2>&1; echo $? >> pushed.log"
+  - handoff: "a"
+""")
+    sandbox.lane("PH-7")
+    assert sandbox.lane_file("PH-7", "result.json")["disposition"] == "review_handoff"
+    refs = subprocess.run(["git", "branch", "--list"], cwd=sandbox.origin, capture_output=True,
+                          text=True, check=True).stdout
+    assert "sneaky" not in refs
+    assert "maestro/ph-7" in refs, "maestro itself still pushes the lane branch"

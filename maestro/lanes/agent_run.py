@@ -64,6 +64,13 @@ def agent_env(ctx: LaneContext, run_id: str, attempt: int) -> dict[str, str]:
     from maestro.git import git_env
 
     env = git_env(env)
+    # maestro pushes on the agent's behalf (lane_open_pr); a `git push` by the agent itself
+    # fails, because the remote's push URL is replaced for the child's git commands only.
+    remote = ctx.workflow.policy.forge.remote
+    count = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
+    env.update({"GIT_CONFIG_COUNT": str(count + 1),
+                f"GIT_CONFIG_KEY_{count}": f"remote.{remote}.pushurl",
+                f"GIT_CONFIG_VALUE_{count}": "maestro-agents-do-not-push:"})
     env.update({
         "MAESTRO_ISSUE": ctx.identifier,
         "MAESTRO_RUN_ID": run_id,
