@@ -491,7 +491,11 @@ def finish_repair(ctx: LaneContext) -> None:
     head = ctx.forge.push(ctx.worktree, ctx.branch)
     if head != pending["head"]:
         require_human(ctx, "head_moved", "the lane HEAD moved after the repair was validated")
-    ctx.forge.open_pr(ctx.branch, ctx.workflow.policy.forge.base_branch, "", "")
+    found = ctx.forge.find_pr(ctx.branch)
+    if found is not None and found.state.value == "open":
+        # Only an open PR moves to the new head; a PR closed during the round is never
+        # replaced by a new one — the classifier stops the lane for a human instead.
+        ctx.forge.open_pr(ctx.branch, ctx.workflow.policy.forge.base_branch, "", "")
     faults.point("repair:pushed")
     ctx.forge.resolve_threads(int(record["number"]))
     record.update({"validated_head": head, "repair_rounds": pending["round"],
