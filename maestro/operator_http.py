@@ -75,6 +75,7 @@ class OperatorHandler(BaseHTTPRequestHandler):
     server_version = "maestro-operator"
     sys_version = ""
     protocol_version = "HTTP/1.1"
+    timeout = 30  # seconds a connection may sit idle: a slow client cannot hold a thread
     routes_get: ClassVar[tuple[str, ...]] = ("/", "/state", "/api/v1/state")
 
     # -- plumbing --------------------------------------------------------------------------
