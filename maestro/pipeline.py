@@ -19,22 +19,26 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from doit.exceptions import TaskFailed
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from maestro import logs
 from maestro.config import ServiceConfig, load_config
 from maestro.errors import ConfigError, MaestroError
 from maestro.fsutil import read_json
 from maestro.ids import check_identifier, iso_now
-from maestro.lanes.context import LaneContext
-from maestro.lanes.phases import Halt
 from maestro.lanes.state import LaneState
-from maestro.model import LaneOutcome
+
+if TYPE_CHECKING:
+    from maestro.lanes.context import LaneContext
+    from maestro.lanes.phases import Halt
+    from maestro.model import LaneOutcome
+
+# Start-up is paid by every ``doit lane:ID`` and every poll of a finished lane, so the
+# phases, adapters, agent client and logging are imported only when a phase really runs.
 
 PIPELINE_ENV = "MAESTRO_PIPELINE"
 CONFIG_ENV = "MAESTRO_CONFIG"
@@ -138,11 +142,17 @@ class LaneRuns:
         self.records: dict[str, dict[str, Any]] = {}
 
     def context(self, identifier: str) -> LaneContext:
+        from maestro.lanes.context import LaneContext
+
         if identifier not in self.contexts:
             self.contexts[identifier] = LaneContext(self.config, identifier)
         return self.contexts[identifier]
 
     def run_phase(self, phase: str, action: str, identifier: str) -> bool | TaskFailed:
+        from maestro import logs
+        from maestro.lanes.phases import Halt
+        from maestro.model import LaneOutcome
+
         if identifier in self.halted:
             return True
         ctx = self.context(identifier)
@@ -178,6 +188,8 @@ class LaneRuns:
         return True
 
     def _halt(self, ctx: LaneContext, phase: str, halt: Halt) -> bool | TaskFailed:
+        from maestro import logs
+
         self.halted[ctx.identifier] = halt.outcome
         claim = ctx.state.read("lease.json") or {}
         record = {"outcome": halt.outcome.value, "phase": phase, "reason": halt.reason,
@@ -322,6 +334,8 @@ def run_lane(config: ServiceConfig, identifier: str, extra_args: list[str] | Non
 
 def _idle_outcome(state: LaneState) -> dict[str, Any]:
     """A run that did nothing: the lane was already finished (or stopped before)."""
+    from maestro.model import LaneOutcome
+
     if state.exists("cleanup.json"):
         return {"outcome": LaneOutcome.FINISHED.value, "phase": "cleanup",
                 "reason": "lane already finished"}

@@ -24,7 +24,7 @@ from filelock import FileLock
 from maestro import faults
 from maestro.errors import ForgeError, WorkspaceError
 from maestro.fsutil import read_json, write_json
-from maestro.git import git, git_env, git_ok, rev_parse
+from maestro.git import git, git_env, rev_parse
 from maestro.ids import iso_now
 from maestro.model import (
     Check,
@@ -261,11 +261,10 @@ class LocalForge:
             base = self.branch_head(pr.base)
             if base is None:
                 raise ForgeError(f"base branch {pr.base!r} does not exist on {self.remote}")
-            if git_ok(self.origin, "merge-base", "--is-ancestor", head, base):
-                # Already in the base: a merge killed after ``update-ref`` and before the PR
-                # record was saved (or merged by hand). Merging again would add a second
-                # merge commit; record the merge that is there instead.
-                commit = self._merge_commit_of(head, base)
+            commit = self._earlier_merge(pr, head, base)
+            if commit:
+                # This PR's merge is already on the base: a run killed after ``update-ref``
+                # and before the record was saved. Merging again would merge twice.
                 self._save(pr.model_copy(update={
                     "state": PullState.MERGED, "merge_commit": commit, "head": head,
                     "extra": {**pr.extra, "merged_at": iso_now(), "merge_method": method}}))
@@ -290,16 +289,29 @@ class LocalForge:
                 "extra": {**pr.extra, "merged_at": iso_now(), "merge_method": method}}))
             return commit
 
-    def _merge_commit_of(self, head: str, base: str) -> str:
-        """The first-parent commit of ``base`` that brought ``head`` in (``head`` itself
-        when it arrived by fast-forward)."""
-        lines = git(self.origin, "rev-list", "--first-parent", "--parents", "--max-count=500",
-                    base).splitlines()
-        for line in lines:
-            commit, *parents = line.split()
-            if head in parents[1:]:
-                return commit
-        return head
+    def _earlier_merge(self, pr: PullRequest, head: str, base: str) -> str:
+        """The commit on ``base`` that already merged ``pr`` at ``head``, or ``""``.
+
+        Recognised by the message this forge writes and by content: a merge commit whose
+        second parent is ``head``, or a squash commit whose tree is ``head`` merged onto its
+        parent; so an older commit that merely looks alike is never taken for it."""
+        log = git(self.origin, "log", "--first-parent", "--max-count=500", "--format=%H %s",
+                  base)
+        for line in log.splitlines():
+            commit, _, subject = line.partition(" ")
+            if subject == f"Merge pull request #{pr.number} from {pr.branch}":
+                if rev_parse(self.origin, f"{commit}^2") == head:
+                    return commit
+            elif subject == f"{pr.title} (#{pr.number})":
+                parent = rev_parse(self.origin, f"{commit}^1")
+                proc = subprocess.run(
+                    ["git", "merge-tree", "--write-tree", "--no-messages", str(parent), head],
+                    cwd=self.origin, capture_output=True, text=True, env=git_env(),
+                    check=False)
+                tree = proc.stdout.split()[0] if proc.returncode == 0 and proc.stdout else ""
+                if tree and tree == git(self.origin, "rev-parse", f"{commit}^{{tree}}"):
+                    return commit
+        return ""
 
     def delete_branch(self, branch: str) -> None:
         if self.branch_head(branch) is not None:
