@@ -83,6 +83,16 @@ def resolve_command(command: str) -> list[str]:
     return [found, *argv[1:]]
 
 
+def _version(argv: list[str]) -> str:
+    """``codex --version`` for the report; informational, never a failed check."""
+    try:
+        proc = subprocess.run([*argv, "--version"], capture_output=True, text=True,
+                              timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return "version unknown"
+    return proc.stdout.strip().splitlines()[0] if proc.stdout.strip() else "version unknown"
+
+
 def _isolated_env(home: Path) -> dict[str, str]:
     """Our environment with an empty HOME and CODEX_HOME and no secrets at all."""
     codex_home = home / ".codex"
@@ -198,7 +208,7 @@ async def _handshake(argv: list[str], work: Path) -> dict[str, str]:
 def run_checks(command: str, say: Any = print) -> None:
     """Every check in order; raises :class:`ProbeFailed` at the first that fails."""
     argv = resolve_command(command)
-    say(f"ok   codex on PATH: {argv[0]}")
+    say(f"ok   codex on PATH: {argv[0]} ({_version(argv)})")
     with tempfile.TemporaryDirectory(prefix="maestro-probe-") as tmp:
         work = Path(tmp)
         check_schema(argv, work)
