@@ -2,7 +2,8 @@
 
 Every poll, CI job or operator re-run of a finished lane pays this: load ``dodo.py``, build
 the lane's tasks, see every target done, exit. The target is under 3x a bare interpreter.
-Also times ``maestro lane ID`` (same work through the CLI) for comparison.
+Also times ``maestro lane ID`` (same work through the CLI), and ``doit --version``: the
+floor any ``doit`` invocation pays before ``dodo.py`` is even read.
 
     python bench/bench_lane_noop.py [--runs 15]
 
@@ -30,11 +31,15 @@ def main() -> int:
         repo, _ = empty_sandbox(Path(tmp) / "sandbox")
         finished_lane(repo)
         python = median_ms(wall_times([sys.executable, "-c", "pass"], repo, args.runs))
+        floor = median_ms(wall_times([sys.executable, "-m", "doit", "--version"], repo,
+                                     args.runs))
         doit = median_ms(wall_times([sys.executable, "-m", "doit", "lane:BENCH-1"], repo,
                                     args.runs))
         lane = median_ms(wall_times([sys.executable, "-m", "maestro", "lane", "BENCH-1",
                                      "--quiet"], repo, args.runs))
     rows = [("`python -c pass`", f"{python:.0f}", "1.00"),
+            ("`doit --version` (doit alone, no dodo.py)", f"{floor:.0f}",
+             f"{floor / python:.2f}"),
             ("`doit lane:BENCH-1` (finished lane)", f"{doit:.0f}", f"{doit / python:.2f}"),
             ("`maestro lane BENCH-1 --quiet` (finished lane)", f"{lane:.0f}",
              f"{lane / python:.2f}")]
