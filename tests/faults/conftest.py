@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from tests.faults.matrix import (
+    DELIVERED_ONCE,
     RESUME_POINTS,
-    RESUMED,
     FaultBox,
     Row,
     reference,
@@ -32,7 +32,6 @@ def _matrix_row(request: pytest.FixtureRequest) -> None:
     fixed = getattr(request.function, "matrix_row", None)
     for value in [*found, *([fixed] if fixed else [])]:
         request.node.user_properties.append(("matrix", value))
-
 
 
 _results: list[tuple[Row, str]] = []
@@ -58,7 +57,7 @@ def _resume_rows(reporter: Any) -> list[tuple[Row, str]]:
             if point in RESUME_POINTS:
                 phase, where = RESUME_POINTS[point]
                 rows.append((Row(phase, f"kill -9 {where} (`{point}`, test_resume.py)",
-                                 RESUMED), outcome))
+                                 DELIVERED_ONCE), outcome))
     return rows
 
 

@@ -41,6 +41,9 @@ RESUME_POINTS = {
     "cleanup:after": ("cleanup", "after worktree and branch removal"),
 }
 RESUMED = "resumed to the uninterrupted end state; nothing repeated"
+#: What tests/test_resume.py checks for its rows (one of each comment, PR and merge; Done).
+DELIVERED_ONCE = ("resumed; delivered once (one start, completion and closeout comment, one PR, "
+                  "one merge)")
 PHASE_ORDER = ["claim", "prepare", "agent", "validate", "handoff", "review ⟲ repair", "land",
                "closeout", "cleanup", "retry queue", "any write"]
 
@@ -99,8 +102,6 @@ def write_reliability_doc(path: Path, table: str, count: int) -> None:
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     path.write_text(text)
-
-
 
 
 # -- running lanes through the harness ------------------------------------------------------
