@@ -46,7 +46,35 @@ def read_json(path: Path) -> Any:
     return json.loads(text)
 
 
-def append_jsonl(path: Path, record: dict[str, Any], max_bytes: int = 4_000_000) -> None:
+JOURNAL_MAX_BYTES = 4_000_000
+
+
+class BoundedJournal:
+    """An open JSON-lines file for hot paths (one line per protocol event) that rotates to
+    ``<name>.1`` when full, so a chatty agent cannot fill the disk."""
+
+    def __init__(self, path: Path, max_bytes: int = JOURNAL_MAX_BYTES) -> None:
+        self.path = path
+        self.max_bytes = max_bytes
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = path.open("a")
+        self._size = path.stat().st_size
+
+    def write(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record, sort_keys=True, default=str) + "\n"
+        if self._size + len(line) > self.max_bytes:
+            self._handle.close()
+            os.replace(self.path, self.path.with_name(self.path.name + ".1"))
+            self._handle = self.path.open("a")
+            self._size = 0
+        self._handle.write(line)
+        self._size += len(line)
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def append_jsonl(path: Path, record: dict[str, Any], max_bytes: int = JOURNAL_MAX_BYTES) -> None:
     """Append one line; the journal is bounded by rotating to ``<name>.1`` when full."""
     path.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps(record, sort_keys=True, default=str) + "\n"

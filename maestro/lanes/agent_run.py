@@ -8,7 +8,6 @@ signal means another turn while the budget and the issue allow it.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
 import signal
@@ -20,7 +19,7 @@ from typing import Any
 from maestro import __version__
 from maestro.agents.appserver import AgentError, AppServerClient, HumanInputRequired
 from maestro.agents.tools import TOOL_CONTRACT, ToolBridge, Verdict, dynamic_tools, judge
-from maestro.fsutil import write_json
+from maestro.fsutil import BoundedJournal, write_json
 from maestro.ids import iso_now
 from maestro.lanes.context import LaneContext
 from maestro.lanes.host import LaneToolHost
@@ -131,10 +130,10 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
     policy = ctx.workflow.policy
     host = LaneToolHost(ctx, run_id, attempt)
     journal = ctx.state.path("journal.jsonl")
-    journal_handle = journal.open("a")
+    journal_handle = BoundedJournal(journal)
 
     def log(**fields: Any) -> None:
-        journal_handle.write(json.dumps({"at": iso_now(), **fields}) + "\n")
+        journal_handle.write({"at": iso_now(), **fields})
 
     def on_call(name: str, ok: bool, text: str) -> None:
         log(event="tool", tool=name, ok=ok, result=text[:500])
