@@ -66,6 +66,8 @@ class Plan:
     waiting: list[dict[str, str]] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: The tracker's last request to slow down during this tick (shown in status).
+    rate_limit: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -137,9 +139,14 @@ class Orchestrator:
         workflow = self.workflow()
         tracker = make_tracker(self.config, workflow)
         try:
-            return self._plan(tracker, workflow, dry_run)
+            plan = self._plan(tracker, workflow, dry_run)
         finally:
             tracker.close()
+        limited = getattr(tracker, "last_rate_limit", None)
+        if limited is not None:
+            plan.rate_limit = {"operation": limited.operation, "wait_s": limited.wait_s,
+                               "source": limited.source, "at": limited.at.isoformat()}
+        return plan
 
     def _review_moves(self, workflow: Workflow, lanes: dict[str, LaneView],
                       issues: dict[str, Issue]) -> dict[str, str]:

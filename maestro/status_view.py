@@ -58,6 +58,10 @@ def render_status(snap: dict[str, Any], console: Console | None = None) -> None:
     tick = (snap.get("last_tick") or {}).get("at") or "never"
     console.print(Text(f"maestro · {snap['project_id']} · {snap['generated_at']} · "
                        f"last tick {tick} · schema v{snap['schema_version']}", style="bold"))
+    limited = ((snap.get("last_tick") or {}).get("plan") or {}).get("rate_limit")
+    if limited:
+        console.print(Text(f"rate limited during the last tick: {limited['operation']} waited "
+                           f"{limited['wait_s']:g}s ({limited['source']})", style="yellow"))
 
     active = _table(f"active lanes ({len(snap['active'])})",
                     ("issue", "phase", "attempt", "run", "thread", "last event", "events",

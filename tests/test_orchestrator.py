@@ -203,7 +203,7 @@ def test_daemon_killed_with_its_lanes_recovers_on_restart(sandbox: Sandbox) -> N
     os.killpg(daemon.pid, signal.SIGKILL)
     daemon.wait()
     orchestrator = Orchestrator(sandbox.config)
-    for _ in range(8):
+    for _ in range(15):
         orchestrator.tick()
         for n in range(3):
             if sandbox.issue(f"KD-{n}").state == "In Review":
@@ -263,3 +263,32 @@ def test_a_hung_lane_process_is_killed_and_stopped_for_a_human(sandbox: Sandbox)
     issue = sandbox.issue("ST-1")
     assert "maestro:needs-attention" in issue.labels and issue.state == "Todo"
     assert sandbox.lane_file("ST-1", "attention.json")["error_class"] == "stalled"
+
+
+def test_a_tracker_rate_limit_is_recorded_with_the_tick(sandbox: Sandbox) -> None:
+    from maestro.trackers.http import RateLimitEvent
+
+    class Limited:
+        last_rate_limit = RateLimitEvent("candidates", 2.0, "retry-after", utc_now())
+
+        def __init__(self, inner: object) -> None:
+            self.inner = inner
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.inner, name)
+
+    import maestro.orchestrator as module
+
+    original = module.make_tracker
+
+    def limited_tracker(config: object, workflow: object) -> object:
+        return Limited(original(config, workflow))  # type: ignore[arg-type]
+
+    module.make_tracker = limited_tracker  # type: ignore[assignment]
+    try:
+        Orchestrator(sandbox.config).tick()
+    finally:
+        module.make_tracker = original
+    status = json.loads(sandbox.maestro("status", "--json", check=True).stdout)
+    assert status["last_tick"]["plan"]["rate_limit"]["operation"] == "candidates"
+    assert "rate limited during the last tick" in sandbox.maestro("status", check=True).stdout
