@@ -47,8 +47,7 @@ from maestro.trackers.http import (
     GraphQLClient,
     GraphQLErrorItem,
     Secret,
-    client_for,
-    secret_from_env,
+    github_graphql_client,
 )
 
 if TYPE_CHECKING:
@@ -603,9 +602,6 @@ def from_config(config: ServiceConfig, workflow: Workflow) -> GitHubForge:
             f"{config.source or 'maestro.toml'}: github.repository: required for forge "
             "provider 'github' ('owner/name')"
         )
-    secret = secret_from_env(config.github.token_env_var, "GitHub token", "github.token_env_var")
-    service = config.tracker
-    client = client_for(SERVICE, config.github.graphql_url, secret, "bearer", service.timeout_s,
-                        service.max_attempts, service.max_rate_limit_wait_s)
+    client, secret = github_graphql_client(config, SERVICE)
     return GitHubForge(client, repository, config.repo_root, workflow.policy.forge.remote,
                        token=secret)

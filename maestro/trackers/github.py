@@ -32,9 +32,8 @@ from maestro.trackers.http import (
     GraphQLClient,
     GraphQLErrorItem,
     RateLimitEvent,
-    client_for,
+    github_graphql_client,
     parse,
-    secret_from_env,
 )
 
 if TYPE_CHECKING:
@@ -678,10 +677,7 @@ def from_config(config: ServiceConfig, workflow: Workflow) -> GitHubIssuesTracke
             f"{workflow.source}: tracker.repository: required for provider 'github' "
             "('owner/name'; or set [github] repository in maestro.toml)"
         )
-    secret = secret_from_env(config.github.token_env_var, "GitHub token", "github.token_env_var")
-    service = config.tracker
-    client = client_for(SERVICE, config.github.graphql_url, secret, "bearer", service.timeout_s,
-                        service.max_attempts, service.max_rate_limit_wait_s)
+    client, _ = github_graphql_client(config, SERVICE)
     return GitHubIssuesTracker(
         client,
         repository,
@@ -689,6 +685,6 @@ def from_config(config: ServiceConfig, workflow: Workflow) -> GitHubIssuesTracke
         state_labels=policy.state_labels,
         unlabeled_state=policy.unlabeled_state,
         closed_states=policy.closed_states,
-        page_size=service.page_size,
-        refresh_batch_size=service.refresh_batch_size,
+        page_size=config.tracker.page_size,
+        refresh_batch_size=config.tracker.refresh_batch_size,
     )

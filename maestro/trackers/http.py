@@ -22,13 +22,16 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import stamina
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from maestro.errors import ConfigError, RateLimitedError, TrackerError
+
+if TYPE_CHECKING:
+    from maestro.config import ServiceConfig
 
 log = logging.getLogger("maestro.trackers")
 
@@ -367,3 +370,13 @@ def client_for(
         timeout_s=timeout_s,
         retry=RetryPolicy(attempts=max_attempts, max_rate_limit_wait_s=max_rate_limit_wait_s),
     )
+
+
+def github_graphql_client(config: ServiceConfig, service: str) -> tuple[GraphQLClient, Secret]:
+    """The GitHub GraphQL client both the Issues tracker and the forge use: the token from
+    ``[github] token_env_var``, retry limits from ``[tracker]``."""
+    secret = secret_from_env(config.github.token_env_var, "GitHub token", "github.token_env_var")
+    limits = config.tracker
+    client = client_for(service, config.github.graphql_url, secret, "bearer", limits.timeout_s,
+                        limits.max_attempts, limits.max_rate_limit_wait_s)
+    return client, secret
