@@ -83,6 +83,7 @@ class Orchestrator:
         self._workflow: Workflow | None = None
         self.running: dict[str, subprocess.Popen[bytes]] = {}
         self._dispatcher: Any = None
+        self._warned: set[str] = set()
         self.stopping = False
 
     # -- policy ----------------------------------------------------------------------------
@@ -92,6 +93,10 @@ class Orchestrator:
         try:
             self._workflow = load_workflow(self.config.workflow_path)
             remember_good_workflow(self.config, self._workflow.source.read_text())
+            for warning in self._workflow.warnings:
+                if warning not in self._warned:
+                    self._warned.add(warning)
+                    self.warn(warning)
         except ConfigError as exc:
             if self._workflow is None:
                 raise

@@ -20,6 +20,7 @@ from ruamel.yaml.error import YAMLError
 
 from maestro.errors import ConfigError
 from maestro.model import Issue
+from maestro.symphony_compat import looks_like_symphony, translate
 from maestro.validation import describe_validation_error, reject_absolute, reject_secrets
 
 MAX_WORKFLOW_BYTES = 1_000_000
@@ -140,9 +141,10 @@ class Workflow:
     front_matter_format: Literal["toml", "yaml", "none"] = "none"
     warnings: tuple[str, ...] = field(default=())
 
-    def developer_instructions(self, repo_root: Path, issue: Issue, tool_contract: str) -> str:
+    def developer_instructions(self, repo_root: Path, issue: Issue, tool_contract: str,
+                               attempt: int | None = None) -> str:
         """Body first, then the ``read_first`` files, then the tool contract (§9)."""
-        parts = [render_template(self.body, issue, self.source)]
+        parts = [render_template(self.body, issue, self.source, attempt)]
         for relative in self.policy.context.read_first:
             path = repo_root / relative
             try:
@@ -160,12 +162,15 @@ _FRONT = re.compile(r"\A(\+\+\+|---)[ \t]*\r?\n")
 _TEMPLATE_VAR = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*\}\}")
 
 
-def render_template(text: str, issue: Issue, source: Path) -> str:
-    """Substitute ``{{ issue.field }}``; an unknown variable is an error, not an empty string."""
+def render_template(text: str, issue: Issue, source: Path, attempt: int | None = None) -> str:
+    """Substitute ``{{ issue.field }}`` and ``{{ attempt }}``; an unknown variable is an
+    error, not an empty string."""
     fields = issue.model_dump()
 
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1)
+        if name == "attempt":
+            return "" if attempt is None else str(attempt)
         head, _, attr = name.partition(".")
         if head != "issue" or attr not in fields:
             raise ConfigError(f"{source}: body: unknown template variable {{{{ {name} }}}}")
@@ -212,6 +217,9 @@ def split_front_matter(text: str, source: Path) -> tuple[str, dict[str, Any], st
 
 def parse_workflow(text: str, source: Path) -> Workflow:
     fmt, data, body = split_front_matter(text, source)
+    warnings: list[str] = []
+    if fmt == "yaml" and looks_like_symphony(data):
+        data, warnings = translate(data)
     reject_secrets(source, data)
     try:
         policy = WorkflowPolicy.model_validate(data)
@@ -220,7 +228,9 @@ def parse_workflow(text: str, source: Path) -> Workflow:
     reject_absolute(source, "tracker.path", policy.tracker.path)
     for index, entry in enumerate(policy.context.read_first):
         reject_absolute(source, f"context.read_first[{index}]", entry)
-    return Workflow(policy=policy, body=body, source=source, front_matter_format=fmt)  # type: ignore[arg-type]
+    return Workflow(policy=policy, body=body, source=source,
+                    front_matter_format=fmt,  # type: ignore[arg-type]
+                    warnings=tuple(f"{source}: {w}" for w in warnings))
 
 
 def load_workflow(path: Path) -> Workflow:

@@ -193,7 +193,8 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
             "dynamicTools": dynamic_tools(),
             "developerInstructions": ctx.workflow.developer_instructions(
                 ctx.config.repo_root, issue,
-                TOOL_CONTRACT.format(attention=policy.tracker.needs_attention_label)),
+                TOOL_CONTRACT.format(attention=policy.tracker.needs_attention_label),
+                attempt),
         }
         if policy.agent.personality:
             thread_params["personality"] = policy.agent.personality
