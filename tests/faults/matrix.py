@@ -130,10 +130,9 @@ class FaultBox:
              **kw: Any) -> subprocess.CompletedProcess[str]:
         merged = {**os.environ, **self.env, **(env or {}),
                   "PYTHONPATH": str(REPO_ROOT)}
-        return subprocess.run(["python", str(HARNESS), "lane", identifier, "--quiet"],
+        return subprocess.run([sys.executable, str(HARNESS), "lane", identifier, "--quiet"],
                               cwd=self._box.repo, capture_output=True, text=True,
-                              timeout=kw.get("timeout", 120), env=merged,
-                              executable=sys.executable)
+                              timeout=kw.get("timeout", 120), env=merged)
 
     def effects(self) -> list[dict[str, Any]]:
         import json
