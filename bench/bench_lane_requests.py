@@ -16,12 +16,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from maestro.config import parse_config_file  # noqa: E402
-from maestro.demo import build_sandbox  # noqa: E402
-from maestro.forges.local import LocalForge  # noqa: E402
-from maestro.model import ReviewVerdict  # noqa: E402
-from maestro.pipeline import run_lane  # noqa: E402
-from maestro.trackers.files import FilesTracker  # noqa: E402
+from maestro.config import parse_config_file
+from maestro.demo import build_sandbox
+from maestro.forges.local import LocalForge
+from maestro.model import ReviewVerdict
+from maestro.pipeline import run_lane
+from maestro.trackers.files import FilesTracker
 
 TRACKER_CALLS = ("candidates", "fetch", "get", "transition", "comment", "comments", "add_label",
                  "remove_label")

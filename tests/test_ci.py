@@ -65,7 +65,7 @@ def test_init_does_not_overwrite_an_existing_workflow(sandbox: Sandbox) -> None:
 class _Recorder(BaseHTTPRequestHandler):
     calls: list[dict[str, Any]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server API
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.calls.append({"path": self.path, "body": body,
                            "auth": self.headers.get("Authorization")})
