@@ -197,6 +197,8 @@ def cmd_issue(args: argparse.Namespace) -> int:
             for issue in issues:
                 labels = f"  [{', '.join(issue.labels)}]" if issue.labels else ""
                 print(f"{issue.identifier:<12} {issue.state:<12} {issue.title}{labels}")
+        for problem in getattr(tracker, "problems", []):
+            print(f"maestro: warning: issue skipped: {problem}", file=sys.stderr)
         return 0
     if action == "show":
         issue = tracker.get(args.id)

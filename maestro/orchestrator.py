@@ -147,6 +147,11 @@ class Orchestrator:
             plan = self._plan(tracker, workflow, dry_run)
         finally:
             tracker.close()
+        for problem in getattr(tracker, "problems", []):
+            plan.warnings.append(problem)
+            if problem not in self._warned:
+                self._warned.add(problem)
+                self.warn(f"issue skipped: {problem}")
         limited = getattr(tracker, "last_rate_limit", None)
         if limited is not None:
             plan.rate_limit = {"operation": limited.operation, "wait_s": limited.wait_s,

@@ -89,7 +89,21 @@ def test_create_numbers_issues_after_the_highest(tracker: FilesTracker) -> None:
 def test_a_file_without_front_matter_is_named_in_the_error(tracker: FilesTracker) -> None:
     (tracker.folder / "WEB-5.md").write_text("just text\n")
     with pytest.raises(TrackerError, match=r"WEB-5\.md: expected YAML front matter"):
-        tracker.candidates(["Todo"])
+        tracker.get("WEB-5")
+
+
+def test_a_broken_file_does_not_stop_the_other_issues(tracker: FilesTracker) -> None:
+    (tracker.folder / "WEB-5.md").write_text("just text\n")
+    assert [i.identifier for i in tracker.candidates(["Todo"])] == ["WEB-2"]
+    assert len(tracker.problems) == 1
+    assert "WEB-5.md: expected YAML front matter" in tracker.problems[0]
+
+
+def test_an_edited_file_is_read_again(tracker: FilesTracker) -> None:
+    assert tracker.get("WEB-2").state == "Todo"
+    path = tracker.folder / "WEB-2.md"
+    path.write_text(path.read_text().replace("state: Todo", "state: Backlog   "))
+    assert tracker.get("WEB-2").state == "Backlog"
 
 
 def test_a_wrongly_typed_field_is_named_in_the_error(tracker: FilesTracker) -> None:

@@ -292,3 +292,11 @@ def test_a_tracker_rate_limit_is_recorded_with_the_tick(sandbox: Sandbox) -> Non
     status = json.loads(sandbox.maestro("status", "--json", check=True).stdout)
     assert status["last_tick"]["plan"]["rate_limit"]["operation"] == "candidates"
     assert "rate limited during the last tick" in sandbox.maestro("status", check=True).stdout
+
+
+def test_a_broken_issue_file_is_reported_and_the_others_still_run(sandbox: Sandbox) -> None:
+    sandbox.add_issue("BR-1")
+    (sandbox.repo / "issues" / "BR-2.md").write_text("---\ntitle: [unclosed\n---\n")
+    plan = Orchestrator(sandbox.config).plan(dry_run=True)
+    assert plan.issues() == ["BR-1"]
+    assert any("BR-2.md" in warning for warning in plan.warnings)

@@ -30,6 +30,7 @@ from maestro.validation import short_repr
 
 _FENCE = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?\n?", re.DOTALL | re.MULTILINE)
 LOCK_NAME = ".maestro-tracker.lock"
+_PARSED: dict[Path, tuple[tuple[int, int, int], Issue | TrackerError]] = {}
 
 
 def _yaml() -> YAML:
@@ -49,6 +50,8 @@ class FilesTracker:
         self.folder = folder
         self.issue_prefix = issue_prefix
         self._lock = FileLock(str(folder / LOCK_NAME), timeout=30)
+        #: Files the last read could not use, each named with what is wrong with it.
+        self.problems: list[str] = []
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -111,11 +114,37 @@ class FilesTracker:
             url=f"issues/{path.name}",
         )
 
+    def _load(self, path: Path) -> Issue:
+        """Parse one issue file, reusing the last parse while the file is unchanged (a tick
+        over thousands of issues then reads only what people edited)."""
+        stat = path.stat()
+        key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        cached = _PARSED.get(path)
+        if cached is not None and cached[0] == key:
+            result = cached[1]
+        else:
+            try:
+                data, body = self._read(path)
+                result = self._issue(path, data, body)
+            except TrackerError as exc:
+                result = exc
+            _PARSED[path] = (key, result)
+        if isinstance(result, TrackerError):
+            raise result
+        return result
+
     def _all(self) -> dict[str, Issue]:
+        """Every readable issue. A broken file is reported in ``problems`` and left out, so
+        one typo in one issue does not stop the work on all the others."""
         issues: dict[str, Issue] = {}
+        self.problems = []
         for path in self._paths():
-            data, body = self._read(path)
-            issues[path.stem] = self._issue(path, data, body)
+            try:
+                issues[path.stem] = self._load(path)
+            except FileNotFoundError:
+                continue
+            except TrackerError as exc:
+                self.problems.append(str(exc))
         return issues
 
     def _with_blockers(self, issue: Issue, every: dict[str, Issue]) -> Issue:
@@ -141,8 +170,7 @@ class FilesTracker:
         path = self._path(identifier)
         if not path.is_file():
             raise UnknownIssueError(f"issue {identifier!r} not found in {self.folder}")
-        data, body = self._read(path)
-        issue = self._issue(path, data, body)
+        issue = self._load(path)
         if issue.blocked_by:
             return self._with_blockers(issue, self._all())
         return issue
