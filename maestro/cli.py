@@ -11,17 +11,21 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from maestro import __version__
-from maestro.config import ServiceConfig, load_config
 from maestro.errors import InputError, MaestroError
+
+if TYPE_CHECKING:
+    from maestro.config import ServiceConfig
 
 EXIT_LANE = {"finished": 0, "waiting": 0, "skipped": 0, "terminated": 0, "interrupted": 0,
              "retry": 1, "needs_human": 1}
 
 
 def _config(args: argparse.Namespace) -> ServiceConfig:
+    from maestro.config import load_config  # pydantic: only for commands that need it
+
     return load_config(args.config)
 
 
