@@ -8,9 +8,12 @@ shown to operators. The rules are those of SPEC-NOTES §5.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from maestro.model import CheckState, Classification, PullRequest, PullState, ReviewVerdict
+
+if TYPE_CHECKING:
+    from maestro.workflow import WorkflowPolicy
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,7 @@ def signals_from(
     required_approvals: int,
     repair_rounds: int,
     max_repair_rounds: int,
+    dismiss_stale_approvals: bool = False,
 ) -> ReviewSignals:
     """Read the classifier's inputs off a refreshed PR and the issue's state."""
     common = {
@@ -140,7 +144,8 @@ def signals_from(
     for review in pr.reviews:
         if review.verdict in (ReviewVerdict.APPROVED, ReviewVerdict.CHANGES_REQUESTED):
             latest[review.author] = (review.verdict.value, review.commit)
-    approvals = sum(1 for verdict, _ in latest.values() if verdict == "APPROVED")
+    approvals = sum(1 for verdict, commit in latest.values() if verdict == "APPROVED"
+                    and (commit == pr.head or not dismiss_stale_approvals))
     on_head = any(v == "CHANGES_REQUESTED" and c == pr.head for v, c in latest.values())
     stale = any(v == "CHANGES_REQUESTED" and c != pr.head for v, c in latest.values())
     required = [c for c in pr.checks if c.required]
@@ -160,3 +165,21 @@ def signals_from(
         conflict=pr.conflict,
         **common,  # type: ignore[arg-type]
     )
+
+
+def lane_signals(pr: PullRequest | None, record: dict[str, Any] | None, issue_state: str,
+                 branch: str, policy: WorkflowPolicy) -> ReviewSignals:
+    """The signals of one lane from its PR record (``pr.json``) and the workflow policy;
+    the review phase and the loop's batched check read a lane the same way."""
+    record = record or {}
+    return signals_from(
+        pr, has_pr_record=bool(record), branch=branch,
+        validated_head=str(record.get("validated_head", "")),
+        issue_state=issue_state, success_state=policy.tracker.success_state,
+        is_terminal=policy.tracker.is_terminal(issue_state),
+        completed_state=policy.tracker.resolved_completed_state(),
+        required_approvals=policy.forge.required_approvals,
+        dismiss_stale_approvals=policy.forge.dismiss_stale_approvals,
+        repair_rounds=int(record.get("repair_rounds", 0)),
+        max_repair_rounds=policy.execution.max_repair_rounds)
+

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from maestro import logs
-from maestro.classify import classify, signals_from
+from maestro.classify import classify, lane_signals
 from maestro.config import ServiceConfig
 from maestro.eligibility import dispatch_order, ineligible_reason
 from maestro.errors import ConfigError, MaestroError
@@ -180,15 +180,8 @@ class Orchestrator:
                 moves[identifier] = "finish repair"
                 continue
             issue = issues[identifier]
-            signals = signals_from(
-                pulls.get(number), has_pr_record=True, branch=str(record.get("branch", "")),
-                validated_head=str(record.get("validated_head", "")), issue_state=issue.state,
-                success_state=policy.tracker.success_state,
-                is_terminal=policy.tracker.is_terminal(issue.state),
-                completed_state=policy.tracker.resolved_completed_state(),
-                required_approvals=policy.forge.required_approvals,
-                repair_rounds=int(record.get("repair_rounds", 0)),
-                max_repair_rounds=policy.execution.max_repair_rounds)
+            signals = lane_signals(pulls.get(number), record, issue.state,
+                                   str(record.get("branch", "")), policy)
             decision = classify(signals)
             moves[identifier] = (decision.classification.value
                                  if decision.classification != Classification.REVIEW_WAIT

@@ -119,6 +119,9 @@ class ForgePolicy(_Section):
     branch_prefix: str = Field(default="maestro/", pattern=r"^[A-Za-z0-9._/-]*$")
     merge_method: Literal["merge", "squash", "rebase"] = "merge"
     required_approvals: int = Field(default=1, ge=0)
+    #: An approval counts only for the head it was given on: code an agent pushed after a
+    #: review (a repair round, a conflict merge) is never landed on an older approval.
+    dismiss_stale_approvals: bool = True
     delete_branch_on_merge: bool = True
 
 

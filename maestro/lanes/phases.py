@@ -14,7 +14,7 @@ import socket
 from typing import Any
 
 from maestro import comments, faults
-from maestro.classify import Decision, classify, signals_from
+from maestro.classify import Decision, classify, lane_signals
 from maestro.eligibility import ineligible_reason
 from maestro.errors import LabelMissingError, MaestroError
 from maestro.git import git, git_ok, rev_parse
@@ -383,15 +383,7 @@ def assess(ctx: LaneContext) -> tuple[Decision, PullRequest | None]:
     if record:
         pr = ctx.forge.refresh([int(record["number"])]).get(int(record["number"]))
     issue = ctx.tracker.get(ctx.identifier)
-    signals = signals_from(
-        pr, has_pr_record=bool(record), branch=ctx.branch,
-        validated_head=str((record or {}).get("validated_head", "")),
-        issue_state=issue.state, success_state=policy.tracker.success_state,
-        is_terminal=policy.tracker.is_terminal(issue.state),
-        completed_state=policy.tracker.resolved_completed_state(),
-        required_approvals=policy.forge.required_approvals,
-        repair_rounds=int((record or {}).get("repair_rounds", 0)),
-        max_repair_rounds=policy.execution.max_repair_rounds)
+    signals = lane_signals(pr, record, issue.state, ctx.branch, policy)
     decision = classify(signals)
     ctx.fresh_review = True
     ctx.state.write("review.json", {

@@ -209,3 +209,18 @@ def test_ready_to_land_from_a_pr_means_the_pr_is_landable(
         latest = {r.author: r for r in pr.reviews if r.verdict != ReviewVerdict.COMMENTED}
         assert any(r.verdict == ReviewVerdict.APPROVED for r in latest.values())
         assert not any(r.verdict == ReviewVerdict.CHANGES_REQUESTED for r in latest.values())
+
+
+def test_an_approval_of_an_older_head_does_not_count_when_stale_approvals_are_dismissed() -> None:
+    pr = PullRequest(number=1, url="u", branch="maestro/x", base="main", head="new",
+                     mergeable=True, reviews=[Review(author="r", verdict=ReviewVerdict.APPROVED,
+                                                     commit="old")])
+    common = {"has_pr_record": True, "branch": "maestro/x", "validated_head": "new",
+              "issue_state": "In Review", "success_state": "In Review", "is_terminal": False,
+              "completed_state": "Done", "required_approvals": 1, "repair_rounds": 1,
+              "max_repair_rounds": 3}
+    kept = classify(signals_from(pr, **common))  # type: ignore[arg-type]
+    dismissed = classify(signals_from(pr, dismiss_stale_approvals=True,
+                                      **common))  # type: ignore[arg-type]
+    assert kept.classification.value == "ready_to_land"
+    assert dismissed.classification.value == "review_wait"
