@@ -91,6 +91,7 @@ def lane_snapshot(state: LaneState, now: datetime) -> dict[str, Any]:
         "wait_reason": outcome.get("wait_reason") or (
             outcome.get("reason") if outcome.get("outcome") == "waiting" else None),
         "reason": outcome.get("reason"),
+        "waiting_on": (activity.get("waiting_on") or None) if leased else None,
         "thread_id": activity.get("thread_id") or result.get("thread_id"),
         "branch": workspace.get("branch"),
         "workspace_path": workspace.get("path"),
