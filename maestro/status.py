@@ -57,6 +57,20 @@ def latest_checkpoint(state: LaneState) -> dict[str, Any] | None:
     return found[1] if found else None
 
 
+def _lane_tokens(state: LaneState, current: dict[str, Any]) -> dict[str, int]:
+    """Tokens of the whole lane: the current attempt plus every archived one (a retried
+    lane spent tokens on each attempt; the totals are absolute per attempt)."""
+    totals = {k: v for k, v in current.items() if isinstance(v, int)}
+    archive = state.dir / "attempts"
+    if archive.is_dir():
+        for folder in sorted(archive.iterdir()):
+            spent = (read_json(folder / "result.json") or {}).get("tokens") or {}
+            for key, value in spent.items():
+                if isinstance(value, int):
+                    totals[key] = totals.get(key, 0) + value
+    return totals
+
+
 def lane_snapshot(state: LaneState, now: datetime) -> dict[str, Any]:
     claim = state.read("lease.json") or {}
     activity = state.read("activity.json") or {}
@@ -100,7 +114,7 @@ def lane_snapshot(state: LaneState, now: datetime) -> dict[str, Any]:
         "last_event_at": last_at,
         "event_count": activity.get("event_count", 0),
         "idle_seconds": idle if leased else None,
-        "tokens": activity.get("tokens") or result.get("tokens") or {},
+        "tokens": _lane_tokens(state, activity.get("tokens") or result.get("tokens") or {}),
         "pr_url": pr.get("url"),
         "review": {"classification": review.get("classification"),
                    "reason": review.get("reason"),
