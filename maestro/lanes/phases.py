@@ -79,6 +79,9 @@ def require_human(ctx: LaneContext, error_class: str, reason: str,
     if guarded:
         note += (f"\n\nThe label {policy.needs_attention_label!r} does not exist in the tracker, "
                  f"so the issue stays in {target!r} (not startable) until a person acts.")
+        # There is no label to remove: say what does release the issue (docs/guide/recovery.md).
+        next_action = next_action or (f"a person reviews the lane, then creates the label "
+                                      f"{policy.needs_attention_label!r} or moves the issue")
     post_once(ctx, "failure", run_id, "needs a human", {
         "run_id": run_id, "attempt": claim.get("attempt"), "failed_at": iso_now(),
         "error_class": error_class,
@@ -206,8 +209,22 @@ def rebuild_from_tracker(ctx: LaneContext) -> bool:
             raise Halt(LaneOutcome.SKIPPED, f"issue carries the label {label!r}")
     start = starts[-1]
     run_id, attempt = str(start["run_id"]), int(start.get("attempt", 1))
-    ctx.take_snapshot()
     state = ctx.state
+    failure = comments.find_in(found, kind="failure", run_id=run_id)
+    if failure is not None and issue.state.casefold() == policy.in_progress_state.casefold():
+        # The terminal-guarded fallback (SPEC-NOTES §3): the run stopped for a human but the
+        # label was missing, so only the comment and the guard state remain. Rebuilding
+        # the lane from its start comment would dispatch the agent again.
+        record = {"error_class": failure.get("error_class"),
+                  "reason": "stopped for a human (the tracker's failure comment); the "
+                            "needs-attention label could not be applied",
+                  "guarded": True, "at": failure.get("failed_at") or iso_now(),
+                  "run_id": run_id, "attempt": failure.get("attempt"), "rebuilt": True}
+        state.write("attention.json", record)
+        state.write("terminal-guarded.json", record)
+        raise Halt(LaneOutcome.NEEDS_HUMAN, f"waiting for a human ({record['error_class']}): "
+                   f"{record['reason']}", failed=True)
+    ctx.take_snapshot()
     state.write("lease.json", {
         "run_id": run_id, "attempt": attempt, "issue_id": issue.id, "issue": ctx.identifier,
         "pid": os.getpid(), "host": socket.gethostname(), "state_at_claim": issue.state,
