@@ -1,0 +1,262 @@
+"""Whole lanes through ``python -m maestro lane`` with the Linear and GitHub Issues trackers.
+
+maestro runs as a real subprocess against a loopback fake of the tracker (which executes
+the published GraphQL schema), with the local forge, a bare ``origin`` and the scripted
+agent. The tests read back the fake's world: states, labels and maestro's comments with
+their ``<!-- maestro:state {...} -->`` blocks (``maestro/comments.py``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fakes.github_server import TOKEN, GitHubWorld
+from fakes.linear_server import API_KEY, LinearWorld
+from fakes.loopback import LoopbackServer
+
+from maestro import comments
+from tests.conftest import Sandbox
+
+pytestmark = pytest.mark.slow
+
+LINEAR_KEY_VAR = "MAESTRO_E2E_LINEAR_KEY"
+GITHUB_TOKEN_VAR = "MAESTRO_E2E_GITHUB_TOKEN"
+FILES_TRACKER = 'provider = "files"\npath = "issues"\nissue_prefix = "DEMO"'
+ATTENTION = "maestro:needs-attention"
+
+#: The agent asks for a human: issue_label_add(needs-attention), a comment, finalize.
+ASKS_FOR_A_HUMAN = """Decide the API contract.
+
+```maestro-script
+steps:
+  - attention: "the API contract is ambiguous; a maintainer must choose"
+```
+"""
+
+
+class TrackerLane:
+    """A sandbox wired to a tracker fake; every maestro call gets the secret's variable."""
+
+    def __init__(self, sandbox: Sandbox, env: dict[str, str], secret: str,
+                 bodies: Callable[[str], list[str]]) -> None:
+        self.sandbox = sandbox
+        self.env = env
+        self.secret = secret
+        self.comment_bodies = bodies
+
+    def run(self, identifier: str) -> subprocess.CompletedProcess[str]:
+        return self.sandbox.lane(identifier, env=self.env)
+
+    def approve(self, identifier: str) -> None:
+        self.sandbox.maestro("review", "approve", identifier, check=True, env=self.env)
+
+    def blocks(self, identifier: str, kind: str) -> list[dict[str, Any]]:
+        found = [comments.block_of(body) for body in self.comment_bodies(identifier)]
+        return [b for b in found if b is not None and b.get("kind") == kind]
+
+    def lane_dir(self, identifier: str) -> Path:
+        return self.sandbox.repo / ".maestro" / "lanes" / identifier
+
+    def outcome(self, identifier: str) -> dict[str, Any]:
+        return dict(self.sandbox.lane_file(identifier, "outcome.json") or {})
+
+
+def _append_config(sandbox: Sandbox, text: str) -> None:
+    path = sandbox.repo / "maestro.toml"
+    path.write_text(path.read_text() + "\n" + text.strip() + "\n")
+
+
+@pytest.fixture
+def linear_lane(sandbox: Sandbox, linear_world: LinearWorld,
+                linear_server_: LoopbackServer) -> TrackerLane:
+    sandbox.edit_workflow(FILES_TRACKER, 'provider = "linear"\nproject_slug = "maestro-0a1b2c"')
+    _append_config(sandbox, f"""
+[tracker]
+endpoint = "{linear_server_.url}"
+api_key_env_var = "{LINEAR_KEY_VAR}"
+""")
+
+    def bodies(identifier: str) -> list[str]:
+        return [c.body for c in linear_world.by_identifier(identifier).comments]
+
+    return TrackerLane(sandbox, {LINEAR_KEY_VAR: API_KEY}, API_KEY, bodies)
+
+
+@pytest.fixture
+def github_lane(sandbox: Sandbox, github_world: GitHubWorld,
+                github_server_: LoopbackServer) -> TrackerLane:
+    sandbox.edit_workflow(FILES_TRACKER, 'provider = "github"\nrepository = "acme/widgets"\n'
+                                         'issue_prefix = "GH"')
+    _append_config(sandbox, f"""
+[github]
+graphql_url = "{github_server_.url}"
+token_env_var = "{GITHUB_TOKEN_VAR}"
+""")
+
+    def bodies(identifier: str) -> list[str]:
+        number = int(identifier.removeprefix("GH-"))
+        return [c.body for c in github_world.issue(number).comments]
+
+    return TrackerLane(sandbox, {GITHUB_TOKEN_VAR: TOKEN}, TOKEN, bodies)
+
+
+def assert_one_start_and_one_completion(lane: TrackerLane, identifier: str) -> None:
+    start, = lane.blocks(identifier, "start")
+    completion, = lane.blocks(identifier, "completion")
+    assert completion["run_id"] == start["run_id"]
+    assert completion["branch"] == start["branch"] == f"maestro/{identifier.lower()}"
+    assert completion["validation_result"] == "passed"
+    assert completion["pr_url"]
+
+
+def assert_merged_on_origin(lane: TrackerLane, identifier: str) -> None:
+    assert lane.outcome(identifier)["outcome"] == "finished"
+    assert f"Merge pull request #1 from maestro/{identifier.lower()}" in \
+        lane.sandbox.origin_log()
+    assert lane.sandbox.origin_file(f"notes/{identifier}.md") is not None
+
+
+# -- Linear -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def linear_guarded(linear_lane: TrackerLane, linear_world: LinearWorld) -> TrackerLane:
+    """ENG-1 after an agent asked for a human in a workspace without the attention label."""
+    linear_lane.sandbox.edit_workflow("max_attempts = 3", "max_attempts = 1")
+    linear_world.add_issue("Decide the contract", "Todo", description=ASKS_FOR_A_HUMAN)
+    linear_lane.run("ENG-1")
+    return linear_lane
+
+
+def test_linear_startable_issue_is_handed_off_in_review_with_one_start_and_completion_comment(
+        linear_lane: TrackerLane, linear_world: LinearWorld) -> None:
+    linear_world.add_label(ATTENTION)
+    linear_world.add_issue("Add the notes", "Todo")
+
+    linear_lane.run("ENG-1")
+
+    assert linear_world.state_of("ENG-1") == "In Review"
+    assert_one_start_and_one_completion(linear_lane, "ENG-1")
+
+
+def test_linear_approved_lane_is_merged_on_origin_and_the_issue_closed_out_done(
+        linear_lane: TrackerLane, linear_world: LinearWorld) -> None:
+    linear_world.add_label(ATTENTION)
+    linear_world.add_issue("Add the notes", "Todo")
+    linear_lane.run("ENG-1")
+
+    linear_lane.approve("ENG-1")
+    linear_lane.run("ENG-1")
+
+    assert_merged_on_origin(linear_lane, "ENG-1")
+    assert linear_world.state_of("ENG-1") == "Done"
+    closeout, = linear_lane.blocks("ENG-1", "closeout")
+    assert closeout["state"] == "Done" and closeout["merge_commit"]
+    assert_one_start_and_one_completion(linear_lane, "ENG-1")
+
+
+def test_linear_attention_without_the_label_leaves_the_issue_guarded_in_progress(
+        linear_guarded: TrackerLane, linear_world: LinearWorld) -> None:
+    assert linear_world.state_of("ENG-1") == "In Progress"
+    assert linear_world.labels_of("ENG-1") == []
+    assert linear_guarded.outcome("ENG-1")["outcome"] == "needs_human"
+    failure, = linear_guarded.blocks("ENG-1", "failure")
+    comment, = [b for b in linear_guarded.comment_bodies("ENG-1")
+                if comments.block_of(b) == failure]
+    assert f"The label '{ATTENTION}' does not exist in the tracker" in comment
+    assert "stays in 'In Progress' (not startable)" in comment
+    assert f"creates the label '{ATTENTION}'" in failure["next_action"]
+    marker = linear_guarded.sandbox.lane_file("ENG-1", "terminal-guarded.json")
+    assert marker["guarded"] is True and marker["run_id"] == failure["run_id"]
+
+
+def test_linear_guarded_lane_is_not_redispatched_by_a_second_run(
+        linear_guarded: TrackerLane, linear_world: LinearWorld) -> None:
+    before = linear_guarded.comment_bodies("ENG-1")
+    lease = linear_guarded.sandbox.lane_file("ENG-1", "lease.json")
+
+    linear_guarded.run("ENG-1")
+
+    outcome = linear_guarded.outcome("ENG-1")
+    assert (outcome["outcome"], outcome["phase"]) == ("needs_human", "claim")
+    assert linear_guarded.sandbox.lane_file("ENG-1", "lease.json") == lease
+    assert linear_guarded.comment_bodies("ENG-1") == before
+    assert linear_world.state_of("ENG-1") == "In Progress"
+
+
+def test_linear_guarded_issue_is_not_redispatched_by_a_runner_without_the_lane_folder(
+        linear_guarded: TrackerLane, linear_world: LinearWorld) -> None:
+    """A fresh runner rebuilds lanes from maestro's comments; the failure comment is the
+    only trace of the guard, so it must stop the rebuild before the agent runs again."""
+    before = linear_guarded.comment_bodies("ENG-1")
+    shutil.rmtree(linear_guarded.lane_dir("ENG-1"))
+
+    linear_guarded.run("ENG-1")
+
+    assert linear_guarded.outcome("ENG-1")["outcome"] == "needs_human"
+    assert linear_guarded.comment_bodies("ENG-1") == before
+    assert linear_guarded.sandbox.lane_file("ENG-1", "terminal-guarded.json")["guarded"]
+    assert linear_world.state_of("ENG-1") == "In Progress"
+
+
+# -- GitHub Issues ----------------------------------------------------------------------------
+
+
+def test_github_startable_issue_is_handed_off_with_the_in_review_label_only(
+        github_lane: TrackerLane, github_world: GitHubWorld) -> None:
+    github_world.add_issue("Add the notes", labels=["status:todo"])
+
+    github_lane.run("GH-1")
+
+    assert github_world.issue(1).state == "OPEN"
+    assert github_world.labels_of(1) == ["status:in-review"]
+    assert_one_start_and_one_completion(github_lane, "GH-1")
+
+
+def test_github_approved_lane_is_merged_on_origin_and_the_issue_closed_as_completed(
+        github_lane: TrackerLane, github_world: GitHubWorld) -> None:
+    github_world.add_issue("Add the notes", labels=["status:todo"])
+    github_lane.run("GH-1")
+
+    github_lane.approve("GH-1")
+    github_lane.run("GH-1")
+
+    assert_merged_on_origin(github_lane, "GH-1")
+    issue = github_world.issue(1)
+    assert (issue.state, issue.state_reason) == ("CLOSED", "COMPLETED")
+    assert github_world.labels_of(1) == []
+    closeout, = github_lane.blocks("GH-1", "closeout")
+    assert closeout["state"] == "Done" and closeout["merge_commit"]
+    assert_one_start_and_one_completion(github_lane, "GH-1")
+
+
+# -- secrets ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("tracker", "identifier"), [("linear", "ENG-1"), ("github", "GH-1")])
+def test_the_tracker_secret_reaches_no_lane_file_log_or_comment(
+        request: pytest.FixtureRequest, tracker: str, identifier: str) -> None:
+    lane: TrackerLane = request.getfixturevalue(f"{tracker}_lane")
+    if tracker == "linear":
+        request.getfixturevalue("linear_world").add_issue("Add the notes", "Todo")
+    else:
+        request.getfixturevalue("github_world").add_issue("Add the notes",
+                                                          labels=["status:todo"])
+    runs = [lane.run(identifier)]
+    lane.approve(identifier)
+    runs.append(lane.run(identifier))
+    assert lane.outcome(identifier)["outcome"] == "finished"
+
+    state_root = lane.sandbox.repo / ".maestro"
+    files = [p for p in state_root.rglob("*") if p.is_file()]
+    assert lane.lane_dir(identifier) / "journal.jsonl" in files
+    assert state_root / "logs" / "maestro.jsonl" in files
+    secret = lane.secret.encode()
+    assert [p for p in files if secret in p.read_bytes()] == []
+    assert [b for b in lane.comment_bodies(identifier) if lane.secret in b] == []
+    assert not any(lane.secret in run.stdout + run.stderr for run in runs)
