@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from maestro import faults
+from maestro.errors import LabelMissingError
 from maestro.fsutil import append_jsonl
 from maestro.ids import iso_now
 
@@ -112,6 +113,8 @@ class Signals:
     repair_complete: dict[str, str] | None = None
     finalize: list[str] = field(default_factory=list)
     attention_label: bool = False
+    #: The agent tried to add the needs-attention label but the tracker has no such label.
+    attention_label_missing: bool = False
     comments: int = 0
     violations: list[str] = field(default_factory=list)
 
@@ -121,6 +124,7 @@ class Signals:
             "repair_complete": self.repair_complete,
             "finalize": self.finalize,
             "attention_label": self.attention_label,
+            "attention_label_missing": self.attention_label_missing,
             "comments": self.comments,
             "violations": self.violations,
         }
@@ -138,19 +142,20 @@ class Verdict:
 def judge(signals: Signals, repair: bool = False) -> Verdict:
     """The disposition rules of SPEC-NOTES §2: exactly one complete terminal signal."""
     final = signals.finalize
-    nothing = not (signals.handoff or signals.repair_complete or final or signals.attention_label)
+    labelled = signals.attention_label or signals.attention_label_missing
+    nothing = not (signals.handoff or signals.repair_complete or final or labelled)
     if nothing:
         return Verdict("continue")
     if len(set(final)) > 1:
         return Verdict("invalid", f"issue_terminal_finalize called with several paths: {final}")
     path = final[0] if final else None
-    wants_attention = signals.attention_label or path == "manual_attention"
+    wants_attention = labelled or path == "manual_attention"
     wants_success = bool(signals.handoff or signals.repair_complete) or path in (
         "review_handoff", "review_repair")
     if wants_attention and wants_success:
         return Verdict("invalid", "both a review signal and manual attention were declared")
     if wants_attention:
-        if not signals.attention_label:
+        if not labelled:
             return Verdict("invalid", "manual_attention without the needs-attention label")
         if signals.comments == 0:
             return Verdict("invalid", "needs-attention label without a comment explaining it")
@@ -232,6 +237,13 @@ class ToolBridge:
             text, ok = f"refused: {exc}", False
             if "another issue" in str(exc):
                 self.signals.violations.append(str(exc))
+        except LabelMissingError as exc:
+            text, ok = f"failed: {exc}", False
+            if str(args.get("label", "")).casefold() == (
+                    self.host.needs_attention_label.casefold()):
+                # The agent asked for a human the right way; the tracker lacks the label.
+                # maestro's attention path then parks the issue in its guarded state.
+                self.signals.attention_label_missing = True
         except Exception as exc:  # tracker/forge failure: the agent may try again
             text, ok = f"failed: {exc}", False
         self.on_call(name, ok, text)

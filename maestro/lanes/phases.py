@@ -158,11 +158,14 @@ def claim(ctx: LaneContext) -> None:
     attention = state.read("attention.json")
     if attention:
         issue = ctx.tracker.get(ctx.identifier)
-        if issue.has_label(policy.tracker.needs_attention_label) or attention.get("guarded"):
+        guarded = bool(attention.get("guarded")) and (
+            issue.state.casefold() == policy.tracker.in_progress_state.casefold())
+        if issue.has_label(policy.tracker.needs_attention_label) or guarded:
             raise Halt(LaneOutcome.NEEDS_HUMAN,
                        f"waiting for a human ({attention.get('error_class')}): "
                        f"{attention.get('reason')}", failed=True)
-        reset_lane(ctx, "a person removed the needs-attention label")
+        # A person removed the label, or moved a guarded issue out of its guard state.
+        reset_lane(ctx, "a person released the lane")
     previous = state.read("lease.json")
     if previous is None and rebuild_from_tracker(ctx):
         return

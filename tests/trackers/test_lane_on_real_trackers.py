@@ -126,8 +126,8 @@ def assert_merged_on_origin(lane: TrackerLane, identifier: str) -> None:
 
 @pytest.fixture
 def linear_guarded(linear_lane: TrackerLane, linear_world: LinearWorld) -> TrackerLane:
-    """ENG-1 after an agent asked for a human in a workspace without the attention label."""
-    linear_lane.sandbox.edit_workflow("max_attempts = 3", "max_attempts = 1")
+    """ENG-1 after an agent asked for a human in a workspace without the attention label
+    (default attempt budget: the agent's request is honoured at once, never retried)."""
     linear_world.add_issue("Decide the contract", "Todo", description=ASKS_FOR_A_HUMAN)
     linear_lane.run("ENG-1")
     return linear_lane
@@ -173,6 +173,20 @@ def test_linear_attention_without_the_label_leaves_the_issue_guarded_in_progress
     assert f"creates the label '{ATTENTION}'" in failure["next_action"]
     marker = linear_guarded.sandbox.lane_file("ENG-1", "terminal-guarded.json")
     assert marker["guarded"] is True and marker["run_id"] == failure["run_id"]
+    assert (failure["error_class"], failure["attempt"]) == ("manual_attention", 1)
+
+
+def test_linear_guarded_issue_moved_back_to_todo_by_a_person_starts_afresh(
+        linear_guarded: TrackerLane, linear_world: LinearWorld) -> None:
+    linear_world.add_label(ATTENTION)
+    issue = linear_world.by_identifier("ENG-1")
+    issue.state_id = linear_world.state_id(linear_world.team, "Todo")
+    old_run = linear_guarded.sandbox.lane_file("ENG-1", "lease.json")["run_id"]
+
+    linear_guarded.run("ENG-1")
+
+    assert linear_guarded.sandbox.lane_file("ENG-1", "lease.json")["run_id"] != old_run
+    assert linear_world.labels_of("ENG-1") == [ATTENTION]
 
 
 def test_linear_guarded_lane_is_not_redispatched_by_a_second_run(
