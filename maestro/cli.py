@@ -77,7 +77,7 @@ def cmd_lane(args: argparse.Namespace) -> int:
     config = _config(args)
     if args.reset:
         from maestro.lanes.context import LaneContext
-        from maestro.lanes.phases import reset_lane
+        from maestro.lanes.outcomes import reset_lane
 
         ctx = LaneContext(config, args.issue)
         ctx.state.acquire()

@@ -367,7 +367,7 @@ class Orchestrator:
         """Kill the hung lane process, then take the attention path for it: a stall is
         never silently retried (SPEC-NOTES §3)."""
         from maestro.lanes.context import LaneContext
-        from maestro.lanes.phases import Halt, require_human
+        from maestro.lanes.outcomes import Halt, require_human
 
         running = self.running.pop(identifier, None)
         for target in {pid, running.pid if running else 0} - {0}:

@@ -34,7 +34,7 @@ from maestro.lanes.state import LaneState
 
 if TYPE_CHECKING:
     from maestro.lanes.context import LaneContext
-    from maestro.lanes.phases import Halt
+    from maestro.lanes.outcomes import Halt
     from maestro.model import LaneOutcome
 
 # Start-up is paid by every ``doit lane:ID`` and every poll of a finished lane, so the
@@ -150,7 +150,7 @@ class LaneRuns:
 
     def run_phase(self, phase: str, action: str, identifier: str) -> bool | TaskFailed:
         from maestro import logs
-        from maestro.lanes.phases import Halt
+        from maestro.lanes.outcomes import Halt
         from maestro.model import LaneOutcome
 
         if identifier in self.halted:

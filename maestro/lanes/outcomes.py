@@ -1,0 +1,142 @@
+"""How a lane stops: the :class:`Halt` a phase raises, the attention path for a human,
+failed attempts and their retry budget, and the eligibility checks a phase repeats.
+
+Everything here writes to the tracker only through idempotent calls (``post_once`` finds
+maestro's earlier comment before posting), so a phase may run any of it twice.
+"""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+from maestro import comments
+from maestro.eligibility import ineligible_reason
+from maestro.errors import LabelMissingError, MaestroError
+from maestro.ids import iso_now, new_run_id
+from maestro.lanes.context import LaneContext
+from maestro.model import Issue, LaneOutcome
+
+
+class Halt(Exception):
+    """Stop the lane for this run with ``outcome``; ``failed`` makes the run exit non-zero."""
+
+    def __init__(self, outcome: LaneOutcome, reason: str, failed: bool = False,
+                 **details: Any) -> None:
+        super().__init__(reason)
+        self.outcome = outcome
+        self.reason = reason
+        self.failed = failed
+        self.details = details
+
+
+# -- shared helpers ---------------------------------------------------------------------------
+
+
+def lease(ctx: LaneContext) -> dict[str, Any]:
+    data = ctx.state.read("lease.json")
+    if not isinstance(data, dict):
+        raise MaestroError(f"lane {ctx.identifier} has no claim (lease.json); run claim first")
+    return data
+
+
+def post_once(ctx: LaneContext, kind: str, run_id: str, title: str, fields: dict[str, Any],
+              text: str = "", **key: Any) -> bool:
+    """Post maestro's comment unless one with the same kind, run id and key already exists."""
+    existing = ctx.tracker.comments(ctx.identifier)
+    if comments.find(existing, kind=kind, run_id=run_id, **key) is not None:
+        return False
+    block = {"kind": kind, "run_id": run_id, "issue": ctx.identifier, **key,
+             **{k: v for k, v in fields.items() if k not in ("summary",)}}
+    ctx.tracker.comment(ctx.identifier, comments.render(title, fields, block, text))
+    return True
+
+
+def require_human(ctx: LaneContext, error_class: str, reason: str,
+                  next_action: str = "") -> None:
+    """The attention path of SPEC-NOTES §3; always raises ``Halt(NEEDS_HUMAN)``."""
+    policy = ctx.workflow.policy.tracker
+    claim = ctx.state.read("lease.json") or {}
+    run_id = str(claim.get("run_id", "no-run"))
+    guarded = False
+    try:
+        ctx.tracker.add_label(ctx.identifier, policy.needs_attention_label)
+    except LabelMissingError:
+        guarded = True
+    target = policy.in_progress_state if guarded else policy.failure_state
+    ctx.tracker.transition(ctx.identifier, target)
+    note = reason
+    if guarded:
+        note += (f"\n\nThe label {policy.needs_attention_label!r} does not exist in the tracker, "
+                 f"so the issue stays in {target!r} (not startable) until a person acts.")
+        # There is no label to remove: say what does release the issue (docs/guide/recovery.md).
+        next_action = next_action or (f"a person reviews the lane, then creates the label "
+                                      f"{policy.needs_attention_label!r} or moves the issue")
+    post_once(ctx, "failure", run_id, "needs a human", {
+        "run_id": run_id, "attempt": claim.get("attempt"), "failed_at": iso_now(),
+        "error_class": error_class,
+        "next_action": next_action or "a person reviews the lane, then removes the label",
+        "workspace_path": ctx.workspace_relpath,
+    }, note, error_class=error_class)
+    record = {"error_class": error_class, "reason": reason, "guarded": guarded,
+              "at": iso_now(), "run_id": run_id, "attempt": claim.get("attempt")}
+    ctx.state.write("attention.json", record)
+    if guarded:
+        ctx.state.write("terminal-guarded.json", record)
+    raise Halt(LaneOutcome.NEEDS_HUMAN, f"{error_class}: {reason}", failed=True,
+               error_class=error_class)
+
+
+def fail_attempt(ctx: LaneContext, error_class: str, reason: str, retryable: bool = True,
+                 kind: str = "failure") -> None:
+    """Record a failed attempt; retry while budget remains, else go the attention way."""
+    claim = lease(ctx)
+    attempt = int(claim.get("attempt", 1))
+    budget = ctx.workflow.policy.execution.max_attempts
+    result = ctx.state.read("result.json") or {}
+    will_retry = retryable and attempt < budget
+    result.update({"disposition": "failed", "error_class": error_class, "reason": reason,
+                   "retryable": will_retry, "run_id": claim.get("run_id"),
+                   "attempt": attempt, "failed_at": iso_now()})
+    ctx.state.write("result.json", result)
+    ctx.state.journal("attempt_failed", error_class=error_class, reason=reason,
+                      attempt=attempt, retry=will_retry)
+    if will_retry:
+        raise Halt(LaneOutcome.RETRY, f"{error_class}: {reason}", failed=True,
+                   error_class=error_class, attempt=attempt, retry_kind=kind)
+    if retryable:
+        reason = f"{reason} (attempt {attempt} of {budget}: retries exhausted)"
+    require_human(ctx, error_class, reason)
+
+
+def still_active(ctx: LaneContext, issue: Issue) -> None:
+    """Stop the lane if the issue was cancelled or moved away (SPEC-NOTES §4)."""
+    policy = ctx.workflow.policy.tracker
+    if policy.is_terminal(issue.state):
+        raise Halt(LaneOutcome.TERMINATED, f"issue moved to {issue.state}")
+    active = {policy.in_progress_state.casefold(), *(s.casefold() for s in
+                                                      policy.startable_states)}
+    if issue.state.casefold() not in active:
+        raise Halt(LaneOutcome.INTERRUPTED, f"issue moved to {issue.state} during the run")
+
+
+def check_eligible(ctx: LaneContext, issue: Issue, retry: bool) -> None:
+    """SPEC-NOTES §1, for this one issue (the loop checks concurrency before dispatch)."""
+    reason = ineligible_reason(issue, ctx.workflow.policy.tracker, resuming=retry)
+    if reason is not None:
+        raise Halt(LaneOutcome.SKIPPED, reason)
+
+
+def reset_lane(ctx: LaneContext, why: str) -> None:
+    """Archive the whole lane folder so the issue starts over as a fresh lane."""
+    state = ctx.state
+    archive = ctx.config.state_root / "archive" / f"{ctx.identifier}-{new_run_id()}"
+    archive.mkdir(parents=True, exist_ok=True)
+    for entry in list(state.dir.iterdir()):
+        if entry.name in ("lane.lock", "holder.json"):
+            continue
+        shutil.move(str(entry), archive / entry.name)
+    state.journal("lane_reset", reason=why, archived_to=str(archive))
+
+
+# -- phases -----------------------------------------------------------------------------------

@@ -1,0 +1,243 @@
+"""The post-review phases (SPEC-NOTES §5): review ⟲ repair → land → closeout → cleanup.
+
+The PR and the issue are the authority; each run classifies them afresh, repairs in the
+same lane and worktree when the feedback is actionable, and lands only the validated head.
+"""
+
+from __future__ import annotations
+
+from maestro import faults
+from maestro.classify import Decision, classify, lane_signals
+from maestro.errors import MaestroError
+from maestro.git import git, git_ok
+from maestro.ids import iso_now
+from maestro.lanes.agent_run import run_agent_session
+from maestro.lanes.commands import run_commands
+from maestro.lanes.context import LaneContext
+from maestro.lanes.outcomes import Halt, lease, post_once, require_human
+from maestro.lanes.workspace import remove_worktree
+from maestro.model import Classification, LaneOutcome, PullRequest
+
+REPAIR_MARKER = "maestro:review-repair"
+
+
+def assess(ctx: LaneContext) -> tuple[Decision, PullRequest | None]:
+    """Refresh the PR and the issue, classify, and record the result in ``review.json``."""
+    policy = ctx.workflow.policy
+    record = ctx.state.read("pr.json")
+    pr = None
+    if record:
+        pr = ctx.forge.refresh([int(record["number"])]).get(int(record["number"]))
+    issue = ctx.tracker.get(ctx.identifier)
+    signals = lane_signals(pr, record, issue.state, ctx.branch, policy)
+    decision = classify(signals)
+    ctx.fresh_review = True
+    ctx.state.write("review.json", {
+        "classification": decision.classification.value, "reason": decision.reason,
+        "feedback": list(decision.feedback_kinds), "signals": signals.as_dict(),
+        "checked_at": iso_now()})
+    return decision, pr
+
+
+def review(ctx: LaneContext) -> None:
+    if (ctx.state.read("pr.json") or {}).get("pending_repair"):
+        finish_repair(ctx)
+    decision, pr = assess(ctx)
+    C = Classification
+    if decision.classification in (C.READY_TO_LAND, C.DELIVERED):
+        return
+    if decision.classification == C.REVIEW_WAIT:
+        raise Halt(LaneOutcome.WAITING, decision.reason, wait_reason=decision.reason)
+    if decision.classification == C.CANCELLED:
+        cancel(ctx, decision.reason)
+    if decision.classification == C.MANUAL_INTERVENTION_REQUIRED or pr is None:
+        require_human(ctx, "manual_intervention_required", decision.reason)
+        return
+    repair(ctx, pr, decision)
+
+
+def feedback_text(pr: PullRequest, decision: Decision) -> str:
+    lines = []
+    for review_item in pr.reviews:
+        if review_item.verdict.value == "CHANGES_REQUESTED" and review_item.commit == pr.head:
+            lines.append(f"- review by {review_item.author} (changes requested): "
+                         f"{review_item.body or '(no text)'}")
+    for thread in pr.threads:
+        if not thread.resolved:
+            where = f"{thread.path}:{thread.line}" if thread.path else "general"
+            lines.append(f"- unresolved thread at {where}: {thread.body}")
+    for check in pr.checks:
+        if check.state.value == "failure":
+            lines.append(f"- failing check {check.name}:\n{check.summary[-1500:]}")
+    if "conflict" in decision.feedback_kinds:
+        lines.append(f"- {pr.conflict}: merge or rebase the base branch into the lane branch "
+                     "and resolve the conflicts")
+    return "\n".join(lines) or "- (no details given)"
+
+
+def repair(ctx: LaneContext, pr: PullRequest, decision: Decision) -> None:
+    record = dict(ctx.state.read("pr.json") or {})
+    claim_record = lease(ctx)
+    round_no = int(record.get("repair_rounds", 0)) + 1
+    run_id = f"{claim_record['run_id']}.repair{round_no}"
+    issue = ctx.tracker.get(ctx.identifier)
+    text = "\n".join([
+        REPAIR_MARKER, f"Issue: {issue.identifier}", f"PR: {pr.url}",
+        f"Review repair round {round_no}: address this feedback on the lane branch, commit, "
+        "then call issue_review_repair_complete and "
+        "issue_terminal_finalize(path=\"review_repair\").",
+        "", feedback_text(pr, decision), "", "Original issue:", issue.description])
+    ctx.state.journal("repair_started", round=round_no, feedback=list(decision.feedback_kinds))
+    if "conflict" in decision.feedback_kinds:
+        git_ok(ctx.worktree, "fetch", "--quiet", ctx.workflow.policy.forge.remote,
+               ctx.workflow.policy.forge.base_branch)
+    tools_record = ctx.state.path(f"repairs/{round_no:02d}-tools.jsonl")
+    outcome = run_agent_session(ctx, run_id, int(claim_record["attempt"]), text, repair=True,
+                                phase="repair", tools_record=tools_record)
+    kind = outcome.verdict.kind
+    if kind == "manual_attention":
+        require_human(ctx, "manual_attention", "the agent asked for a human during repair")
+    if kind != "review_repair":
+        require_human(ctx, outcome.error_class or "repair_failed",
+                      f"repair round {round_no} failed: "
+                      f"{outcome.message or outcome.verdict.reason}")
+    faults.point("repair:agent-done")
+    execution = ctx.workflow.policy.execution
+    passed, records = run_commands(execution.validation_commands, ctx.worktree,
+                                   execution.validation_timeout_s, ctx.config.secret_env_vars())
+    if not passed:
+        require_human(ctx, "validation_failed",
+                      f"repair round {round_no} does not pass `{records[-1]['command']}`")
+    summary = str((outcome.signals.get("repair_complete") or {}).get("summary", ""))
+    record["pending_repair"] = {"round": round_no, "run_id": run_id, "summary": summary,
+                                "head": git(ctx.worktree, "rev-parse", "HEAD")}
+    ctx.state.write("pr.json", record)
+    finish_repair(ctx)
+    decision, _ = assess(ctx)
+    if decision.classification in (Classification.READY_TO_LAND, Classification.DELIVERED):
+        return
+    raise Halt(LaneOutcome.WAITING, decision.reason, wait_reason=decision.reason)
+
+
+def finish_repair(ctx: LaneContext) -> None:
+    """Publish a validated repair: push, move the PR and the record to the new head.
+
+    The pending round is written before the push, so a run killed anywhere in here finishes
+    the same round next time instead of running the agent again."""
+    record = dict(ctx.state.read("pr.json") or {})
+    pending = record["pending_repair"]
+    head = ctx.forge.push(ctx.worktree, ctx.branch)
+    if head != pending["head"]:
+        require_human(ctx, "head_moved", "the lane HEAD moved after the repair was validated")
+    found = ctx.forge.find_pr(ctx.branch)
+    if found is not None and found.state.value == "open":
+        # Only an open PR moves to the new head; a PR closed during the round is never
+        # replaced by a new one — the classifier stops the lane for a human instead.
+        ctx.forge.open_pr(ctx.branch, ctx.workflow.policy.forge.base_branch, "", "")
+    faults.point("repair:pushed")
+    ctx.forge.resolve_threads(int(record["number"]))
+    record.update({"validated_head": head, "repair_rounds": pending["round"],
+                   "repair_heads": [*record.get("repair_heads", []), head]})
+    record.pop("pending_repair")
+    ctx.state.write("pr.json", record)
+    faults.point("repair:recorded")
+    post_once(ctx, "repair", pending["run_id"], f"review repair round {pending['round']} pushed",
+              {"run_id": pending["run_id"], "round": pending["round"],
+               "pr_url": record.get("url"), "validated_head": head,
+               "summary": pending["summary"]}, pending["summary"])
+
+
+def cancel(ctx: LaneContext, reason: str) -> None:
+    """Explicit terminal cancellation before merge: close the PR, clean up, stop."""
+    record = ctx.state.read("pr.json")
+    if record:
+        ctx.forge.close_pr(int(record["number"]))
+    _remove_lane_branch(ctx)
+    ctx.state.write("cleanup.json", {"reason": "cancelled", "detail": reason,
+                                     "cleaned_at": iso_now()})
+    raise Halt(LaneOutcome.TERMINATED, reason)
+
+
+def land(ctx: LaneContext) -> None:
+    review_record = ctx.state.read("review.json") or {}
+    if not ctx.fresh_review:
+        decision, _ = assess(ctx)
+        if decision.classification not in (Classification.READY_TO_LAND,
+                                           Classification.DELIVERED):
+            raise Halt(LaneOutcome.WAITING, f"no longer ready to land: {decision.reason}")
+        review_record = ctx.state.read("review.json") or {}
+    record = ctx.state.read("pr.json") or {}
+    number = int(record["number"])
+    method = ctx.workflow.policy.forge.merge_method
+    pr = ctx.forge.refresh([number]).get(number)
+    faults.point("land:before")
+    if pr is not None and pr.state.value == "merged":
+        commit = pr.merge_commit
+    else:
+        commit = _merge_once_more_if_still_ready(ctx, number, str(record["validated_head"]),
+                                                 method)
+    faults.point("land:after")
+    ctx.state.write("merge.json", {"commit": commit, "method": method, "number": number,
+                                   "merged_at": iso_now(),
+                                   "classification": review_record.get("classification")})
+
+
+def _merge_once_more_if_still_ready(ctx: LaneContext, number: int, head: str,
+                                    method: str) -> str:
+    """Merge; a refused merge is classified again before anyone is asked to look.
+
+    The forge may refuse because something changed since the PR was classified (a new
+    review, a new head, a check, the base moved: GitHub's "Base branch was modified").
+    That is a regression, not a failure (SPEC-NOTES §5): the lane goes back to waiting and
+    the next run's review phase decides. If the PR still looks ready, the merge is tried
+    once more; a second refusal is not self-healing and stops for a human."""
+    try:
+        return ctx.forge.merge(number, head, method)
+    except MaestroError as exc:
+        first = str(exc)
+    decision, _ = assess(ctx)
+    if decision.classification not in (Classification.READY_TO_LAND, Classification.DELIVERED):
+        raise Halt(LaneOutcome.WAITING, f"merge refused ({first}); {decision.reason}",
+                   wait_reason=decision.reason)
+    try:
+        return ctx.forge.merge(number, head, method)
+    except MaestroError as exc:
+        require_human(ctx, "merge_failed", f"{exc} (first attempt: {first})")
+        raise  # require_human always raises; this keeps the type checker honest
+
+
+def closeout(ctx: LaneContext) -> None:
+    policy = ctx.workflow.policy.tracker
+    completed = policy.resolved_completed_state()
+    if completed is None:
+        require_human(ctx, "completed_state_unresolved",
+                      "the PR is merged but tracker.completed_state is not set and 'Done' is "
+                      "not a terminal state")
+        return
+    merge = ctx.state.read("merge.json") or {}
+    record = ctx.state.read("pr.json") or {}
+    claim_record = lease(ctx)
+    faults.point("closeout:before")
+    ctx.tracker.transition(ctx.identifier, completed)
+    faults.point("closeout:transitioned")
+    post_once(ctx, "closeout", str(claim_record["run_id"]), "delivered", {
+        "run_id": claim_record["run_id"], "pr_url": record.get("url"),
+        "merge_commit": merge.get("commit"), "merge_method": merge.get("method"),
+        "state": completed})
+    faults.point("closeout:after")
+    ctx.state.write("closeout.json", {"state": completed, "closed_at": iso_now()})
+
+
+def _remove_lane_branch(ctx: LaneContext) -> None:
+    remove_worktree(ctx.config.repo_root, ctx.worktree, ctx.branch)
+    faults.point("cleanup:worktree-removed")
+    if ctx.workflow.policy.forge.delete_branch_on_merge:
+        ctx.forge.delete_branch(ctx.branch)
+
+
+def cleanup(ctx: LaneContext) -> None:
+    faults.point("cleanup:before")
+    _remove_lane_branch(ctx)
+    faults.point("cleanup:after")
+    ctx.state.write("cleanup.json", {"reason": "delivered", "cleaned_at": iso_now()})
+    raise Halt(LaneOutcome.FINISHED, "merged, closed out and cleaned up")
