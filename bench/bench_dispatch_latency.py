@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import commit, empty_sandbox  # noqa: E402
+from benchlib import commit, empty_sandbox
 
-from maestro.trackers.files import FilesTracker  # noqa: E402
+from maestro.trackers.files import FilesTracker
 
 POLL_S = 1.0
 RUNS = 5
