@@ -10,6 +10,17 @@ import time
 from tests.conftest import Sandbox
 
 
+def start_lane(sandbox: Sandbox, identifier: str) -> subprocess.Popen[bytes]:
+    """Start ``maestro lane`` in the background and return once it holds the lane."""
+    lane = subprocess.Popen([sys.executable, "-m", "maestro", "lane", identifier, "--quiet"],
+                            cwd=sandbox.repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    activity = sandbox.repo / ".maestro" / "lanes" / identifier / "activity.json"
+    deadline = time.monotonic() + 60
+    while not activity.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return lane
+
+
 def test_second_lane_process_is_refused_while_the_first_works(sandbox: Sandbox) -> None:
     sandbox.add_issue("LEASE-1", script="""
 steps:
@@ -18,12 +29,7 @@ steps:
   - sleep: 3
   - handoff: "a"
 """)
-    first = subprocess.Popen([sys.executable, "-m", "maestro", "lane", "LEASE-1", "--quiet"],
-                             cwd=sandbox.repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    activity = sandbox.repo / ".maestro" / "lanes" / "LEASE-1" / "activity.json"
-    deadline = time.monotonic() + 60
-    while not activity.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    first = start_lane(sandbox, "LEASE-1")
     second = sandbox.lane("LEASE-1")
     first.communicate(timeout=120)
     assert second.returncode == 3
@@ -39,12 +45,7 @@ steps:
   - sleep: 3
   - handoff: "nothing"
 """)
-    first = subprocess.Popen([sys.executable, "-m", "maestro", "lane", "LEASE-2", "--quiet"],
-                             cwd=sandbox.repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    activity = sandbox.repo / ".maestro" / "lanes" / "LEASE-2" / "activity.json"
-    deadline = time.monotonic() + 60
-    while not activity.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    first = start_lane(sandbox, "LEASE-2")
     doit = subprocess.run([sys.executable, "-m", "doit", "lane:LEASE-2"], cwd=sandbox.repo,
                           capture_output=True, text=True, timeout=60)
     first.communicate(timeout=120)
