@@ -119,6 +119,12 @@ class Orchestrator:
         for folder in sorted(root.iterdir()):
             if not folder.is_dir():
                 continue
+            if (folder / "cleanup.json").exists() and folder.name not in self.running:
+                # Finished lanes pile up over months; each tick only needs to know they are.
+                views[folder.name] = LaneView(folder.name, leased=False, claimed=True,
+                                              in_review=False, finished=True,
+                                              needs_human=False, outcome="finished")
+                continue
             state = LaneState(root, folder.name)
             outcome = (state.read("outcome.json") or {}).get("outcome", "")
             claim = state.read("lease.json") or {}
