@@ -29,9 +29,9 @@ from pydantic import BaseModel, ConfigDict
 from maestro.errors import ConfigError, LabelMissingError, TrackerError, UnknownIssueError
 from maestro.model import Comment, Issue
 from maestro.trackers.http import (
+    ClientMetrics,
     GraphQLClient,
     GraphQLErrorItem,
-    RateLimitEvent,
     github_graphql_client,
     parse,
 )
@@ -290,7 +290,7 @@ class _RemoveLabelsData(_M):
 # -- the adapter --------------------------------------------------------------------------
 
 
-class GitHubIssuesTracker:
+class GitHubIssuesTracker(ClientMetrics):
     """The ``Tracker`` protocol over GitHub Issues of one repository."""
 
     name = "github"
@@ -324,16 +324,6 @@ class GitHubIssuesTracker:
         self._status_labels = {label.casefold() for label in self.state_labels.values()}
         self._label_ids: dict[str, str] = {}
         self._node_ids: dict[int, str] = {}
-
-    @property
-    def requests(self) -> int:
-        """HTTP requests sent so far, retries included (tests and the benchmark read it)."""
-        return self.client.requests
-
-    @property
-    def last_rate_limit(self) -> RateLimitEvent | None:
-        """The last time the service asked maestro to slow down, for status displays."""
-        return self.client.last_rate_limit
 
     @property
     def _repo_vars(self) -> dict[str, str]:

@@ -380,3 +380,20 @@ def github_graphql_client(config: ServiceConfig, service: str) -> tuple[GraphQLC
     client = client_for(service, config.github.graphql_url, secret, "bearer", limits.timeout_s,
                         limits.max_attempts, limits.max_rate_limit_wait_s)
     return client, secret
+
+
+class ClientMetrics:
+    """What every GraphQL-backed adapter reports about its client (request count, last
+    rate limit), for status displays, tests and benchmarks."""
+
+    client: GraphQLClient
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent so far, retries included (tests and the benchmark read it)."""
+        return self.client.requests
+
+    @property
+    def last_rate_limit(self) -> RateLimitEvent | None:
+        """The last time the service asked maestro to slow down, for status displays."""
+        return self.client.last_rate_limit

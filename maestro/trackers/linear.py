@@ -24,8 +24,8 @@ from pydantic import BaseModel, ConfigDict
 from maestro.errors import ConfigError, LabelMissingError, TrackerError, UnknownIssueError
 from maestro.model import Comment, Issue
 from maestro.trackers.http import (
+    ClientMetrics,
     GraphQLClient,
-    RateLimitEvent,
     client_for,
     parse,
     secret_from_env,
@@ -314,7 +314,7 @@ class _CommentCreateData(_M):
 # -- the adapter --------------------------------------------------------------------------
 
 
-class LinearTracker:
+class LinearTracker(ClientMetrics):
     """The ``Tracker`` protocol over Linear's GraphQL API."""
 
     name = "linear"
@@ -335,16 +335,6 @@ class LinearTracker:
         self._states: dict[str, dict[str, str]] = {}
         self._labels: dict[tuple[str, str], str] = {}
         self._raw: dict[str, _Issue] = {}
-
-    @property
-    def requests(self) -> int:
-        """HTTP requests sent so far, retries included (tests and the benchmark read it)."""
-        return self.client.requests
-
-    @property
-    def last_rate_limit(self) -> RateLimitEvent | None:
-        """The last time the service asked maestro to slow down, for status displays."""
-        return self.client.last_rate_limit
 
     # -- reading ---------------------------------------------------------------------------
 
