@@ -1,49 +1,28 @@
-"""Short git calls through ``sh``, with an identity that always works.
+"""Short git calls through ``sh``, each in the hardened environment of :mod:`maestro.gitguard`.
 
-A fresh CI runner has no ``user.name``; commits made by maestro or its agents would fail, so
-a neutral identity is supplied only when git has none configured.
+Every call maestro makes runs with hooks off and the repository's program-naming config
+disarmed (the agent can write that config), and with a git identity that always works.
 """
 
 from __future__ import annotations
 
-import functools
-import os
 from pathlib import Path
 
 import sh
 
 from maestro.errors import WorkspaceError
-
-IDENTITY = {
-    "GIT_AUTHOR_NAME": "maestro",
-    "GIT_AUTHOR_EMAIL": "maestro@localhost",
-    "GIT_COMMITTER_NAME": "maestro",
-    "GIT_COMMITTER_EMAIL": "maestro@localhost",
-}
+from maestro.gitguard import git_env as _guarded_env
 
 
-@functools.cache
-def _has_identity() -> bool:
-    try:
-        sh.git("config", "--get", "user.email", _env=dict(os.environ))
-        return True
-    except sh.ErrorReturnCode:
-        return False
-
-
-def git_env(base: dict[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ if base is None else base)
-    env.setdefault("GIT_TERMINAL_PROMPT", "0")
-    if not _has_identity():
-        for key, value in IDENTITY.items():
-            env.setdefault(key, value)
-    return env
+def git_env(cwd: Path | None = None) -> dict[str, str]:
+    """The environment for one maestro git process in ``cwd`` (see :mod:`maestro.gitguard`)."""
+    return _guarded_env(cwd)
 
 
 def git(cwd: Path, *args: str, check: bool = True) -> str:
     """Run git in ``cwd``; return stripped stdout; a failure names the command and git's words."""
     try:
-        out = sh.git(*args, _cwd=str(cwd), _env=git_env(), _tty_out=False)
+        out = sh.git(*args, _cwd=str(cwd), _env=git_env(cwd), _tty_out=False)
     except sh.ErrorReturnCode as exc:
         if not check:
             return ""
@@ -54,7 +33,7 @@ def git(cwd: Path, *args: str, check: bool = True) -> str:
 
 def git_ok(cwd: Path, *args: str) -> bool:
     try:
-        sh.git(*args, _cwd=str(cwd), _env=git_env(), _tty_out=False)
+        sh.git(*args, _cwd=str(cwd), _env=git_env(cwd), _tty_out=False)
         return True
     except sh.ErrorReturnCode:
         return False
@@ -64,7 +43,7 @@ def rev_parse(cwd: Path, ref: str) -> str | None:
     try:
         return str(
             sh.git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", _cwd=str(cwd),
-                   _env=git_env(), _tty_out=False)
+                   _env=git_env(cwd), _tty_out=False)
         ).strip() or None
     except sh.ErrorReturnCode:
         return None

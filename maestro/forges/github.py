@@ -33,7 +33,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field
 
 from maestro.errors import ConfigError, ForgeError, TrackerError
-from maestro.git import git, git_env
+from maestro.git import git
+from maestro.gitguard import git_env
 from maestro.model import (
     Check,
     CheckState,
@@ -365,26 +366,19 @@ def to_pull_request(raw: _Pull) -> PullRequest:
     )
 
 
-def push_env(token: Secret | None, base: dict[str, str] | None = None,
-             url: str = "") -> dict[str, str]:
-    """The environment of one ``git push``: the token as an HTTP header, in memory only.
+def auth_config(token: Secret | None, url: str = "") -> list[tuple[str, str]]:
+    """The config of one ``git push``: the token as an HTTP header, in memory only.
 
     The header is scoped to the push URL's ``scheme://host[:port]/`` (``http.<url>.
     extraHeader``), so a remote on another host never sees the token; a non-HTTP remote
-    (ssh, a local path) gets no header at all. Existing ``GIT_CONFIG_*`` entries are kept
-    (ours is appended after them)."""
-    env = git_env(base)
-    env["GIT_TERMINAL_PROMPT"] = "0"
+    (ssh, a local path) gets no header at all. Returned as pairs for
+    :func:`maestro.gitguard.git_env`, which passes them as command-line-scope config."""
     parts = urlsplit(url)
     if token is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        return env
+        return []
     origin = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    count = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
     basic = base64.b64encode(f"x-access-token:{token.reveal()}".encode()).decode()
-    env[f"GIT_CONFIG_KEY_{count}"] = f"http.{origin}/.extraHeader"
-    env[f"GIT_CONFIG_VALUE_{count}"] = f"Authorization: Basic {basic}"
-    env["GIT_CONFIG_COUNT"] = str(count + 1)
-    return env
+    return [(f"http.{origin}/.extraHeader", f"Authorization: Basic {basic}")]
 
 
 def _not_found(error: GraphQLErrorItem) -> bool:
@@ -455,7 +449,7 @@ class GitHubForge:
         proc = subprocess.run(
             ["git", "push", "--force", "--quiet", self.remote, f"HEAD:refs/heads/{branch}"],
             cwd=worktree, capture_output=True, text=True,
-            env=push_env(self._token, url=url or self.remote),
+            env=git_env(worktree, auth_config(self._token, url or self.remote)),
             check=False, stdin=subprocess.DEVNULL)
         if proc.returncode != 0:
             detail = _scrub((proc.stderr or proc.stdout).strip(), self._token)

@@ -15,7 +15,7 @@ from fakes.loopback import LoopbackServer
 from forge.conftest import REPOSITORY, Remote, make_client, sh
 
 from maestro.errors import ForgeError
-from maestro.forges.github import BLOCKED_CHECK, GitHubForge, push_env
+from maestro.forges.github import BLOCKED_CHECK, GitHubForge, auth_config
 from maestro.model import CheckState, PullState, ReviewVerdict
 from maestro.trackers.http import Secret
 
@@ -258,30 +258,25 @@ def test_push_sends_the_token_only_as_an_http_header(server: LoopbackServer, rem
     assert TOKEN not in config and expected not in config
 
 
-def test_push_env_appends_to_existing_git_config_entries() -> None:
-    env = push_env(Secret("s3cret"), {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "a.b",
-                                      "GIT_CONFIG_VALUE_0": "c", "PATH": "/usr/bin"},
-                   url="https://github.com/acme/widgets.git")
-    assert env["GIT_CONFIG_COUNT"] == "2"
-    assert env["GIT_CONFIG_KEY_0"] == "a.b"
-    assert env["GIT_CONFIG_KEY_1"] == "http.https://github.com/.extraHeader"
-    assert env["GIT_CONFIG_VALUE_1"].startswith("Authorization: Basic ")
+def test_auth_config_is_one_header_entry_for_the_push_origin() -> None:
+    pairs = auth_config(Secret("s3cret"), url="https://github.com/acme/widgets.git")
+    assert [k for k, _ in pairs] == ["http.https://github.com/.extraHeader"]
+    assert pairs[0][1].startswith("Authorization: Basic ")
 
 
-def test_push_env_scopes_the_header_to_the_push_host_and_port() -> None:
-    env = push_env(Secret("s3cret"), {"PATH": "/usr/bin"}, url="http://127.0.0.1:8080/a/b.git")
-    assert env["GIT_CONFIG_KEY_0"] == "http.http://127.0.0.1:8080/.extraHeader"
+def test_auth_config_scopes_the_header_to_the_push_host_and_port() -> None:
+    pairs = auth_config(Secret("s3cret"), url="http://127.0.0.1:8080/a/b.git")
+    assert pairs[0][0] == "http.http://127.0.0.1:8080/.extraHeader"
 
 
 @pytest.mark.parametrize("url", ["", "/srv/git/widgets.git", "git@github.com:acme/widgets.git",
                                  "ssh://git@github.com/acme/widgets.git"])
-def test_push_env_gives_no_header_to_a_remote_that_is_not_http(url: str) -> None:
-    assert "GIT_CONFIG_COUNT" not in push_env(Secret("s3cret"), {"PATH": "/usr/bin"}, url=url)
+def test_auth_config_gives_no_header_to_a_remote_that_is_not_http(url: str) -> None:
+    assert auth_config(Secret("s3cret"), url=url) == []
 
 
-def test_push_env_without_a_token_adds_no_header() -> None:
-    env = push_env(None, {"PATH": "/usr/bin"}, url="https://github.com/acme/widgets.git")
-    assert "GIT_CONFIG_COUNT" not in env
+def test_auth_config_without_a_token_adds_no_header() -> None:
+    assert auth_config(None, url="https://github.com/acme/widgets.git") == []
 
 
 def test_git_push_argv_never_holds_the_token(forge: GitHubForge, remote: Remote,

@@ -1,0 +1,185 @@
+"""The environment of maestro's own git processes: they never run what the agent can change.
+
+The agent writes freely inside its worktree and, as the same OS user, into the repository's
+git dir: hooks, ``config``, ``config.worktree``, ``info/attributes``. Any of those can name a
+program git would run — a hook, ``core.fsmonitor``, ``core.sshCommand``, a
+``credential.helper``, a filter, diff or merge driver. maestro's git (which may hold the forge
+token for one push) therefore runs with:
+
+* no system or global config (``GIT_CONFIG_NOSYSTEM``, ``GIT_CONFIG_GLOBAL=/dev/null``); the
+  operator's identity is read once, outside any repository, and passed as ``GIT_AUTHOR_*``;
+* command-line-scope overrides (``GIT_CONFIG_COUNT``/``KEY``/``VALUE``, which outrank every
+  config file) for every key that names a program: hooks point at a folder that cannot exist,
+  ``core.fsmonitor`` is off, helpers are cleared, and each ``filter.*``, ``diff.*`` and
+  ``merge.*`` driver the repository's config names (read with ``git config --list``, which
+  runs nothing) is neutralised;
+* only the protocols ``file``, ``http(s)`` and ``ssh`` (``ext::`` and friends are refused);
+* an allow-listed environment: what git needs to reach a remote, never a tracker or model key.
+
+:func:`git_env` is the one place that builds it; every git call maestro makes goes through it.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+#: Hooks are looked up here; nothing can ever be created below ``/dev/null``.
+NO_HOOKS = "/dev/null/maestro-no-hooks"
+
+#: Overrides that hold for every repository.
+FIXED_OVERRIDES: tuple[tuple[str, str], ...] = (
+    ("core.hooksPath", NO_HOOKS),
+    ("core.fsmonitor", "false"),
+    ("core.sshCommand", "ssh"),
+    ("core.askPass", ""),
+    ("core.gitProxy", ""),
+    ("core.pager", "cat"),
+    ("credential.helper", ""),
+    ("diff.external", ""),
+    ("commit.gpgSign", "false"),
+    ("tag.gpgSign", "false"),
+    ("protocol.allow", "never"),
+    ("protocol.file.allow", "always"),
+    ("protocol.http.allow", "always"),
+    ("protocol.https.allow", "always"),
+    ("protocol.ssh.allow", "always"),
+)
+
+#: ``section.<name>.key`` entries that name a program, and the value that disarms each.
+#: A disarmed merge driver fails (a conflict for a person), never a silent wrong merge.
+DRIVER_OVERRIDES: dict[tuple[str, str], str] = {
+    ("filter", "clean"): "",
+    ("filter", "smudge"): "",
+    ("filter", "process"): "",
+    ("filter", "required"): "false",
+    ("diff", "command"): "",
+    ("diff", "textconv"): "",
+    ("merge", "driver"): "exit 1",
+    ("credential", "helper"): "",
+}
+
+#: What maestro's git may see of maestro's environment (exact names, then prefixes).
+GIT_ENV_NAMES = frozenset({
+    "PATH", "HOME", "TMPDIR", "USER", "LOGNAME", "LANG", "LANGUAGE", "TERM", "TZ",
+    "SSH_AUTH_SOCK", "SSH_AGENT_PID", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_SSH_VARIANT",
+    "GIT_SSL_CAINFO", "GIT_SSL_CAPATH", "GIT_SSL_NO_VERIFY", "SSL_CERT_FILE", "SSL_CERT_DIR",
+    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY",
+    "http_proxy", "https_proxy", "no_proxy", "all_proxy",
+    "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL",
+    "GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE",
+})
+GIT_ENV_PREFIXES = ("LC_", "GIT_TRACE")
+
+NEUTRAL_IDENTITY = {"name": "maestro", "email": "maestro@localhost"}
+
+
+@functools.cache
+def operator_identity() -> dict[str, str]:
+    """``{"name", "email"}``: the operator's git identity, read once from their own system
+    and global config (outside any repository, so no repository can choose it), else a
+    neutral one, so commits work on a fresh CI runner."""
+    found: dict[str, str] = {}
+    for key in ("name", "email"):
+        try:
+            proc = subprocess.run(["git", "config", "--get", f"user.{key}"], cwd="/",
+                                  capture_output=True, text=True, check=False,
+                                  env={**os.environ, "GIT_CONFIG_PARAMETERS": "",
+                                       "GIT_CONFIG_COUNT": "0"})
+        except OSError:
+            break
+        if proc.returncode == 0 and proc.stdout.strip():
+            found[key] = proc.stdout.strip()
+    return found if len(found) == 2 else dict(NEUTRAL_IDENTITY)
+
+
+def identity_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``GIT_AUTHOR_*``/``GIT_COMMITTER_*``: those already in ``base`` (the operator set them),
+    else the operator's configured identity; so a moved ``HOME`` never breaks a commit."""
+    source = os.environ if base is None else base
+    ident = operator_identity()
+    env: dict[str, str] = {}
+    for role in ("AUTHOR", "COMMITTER"):
+        env[f"GIT_{role}_NAME"] = source.get(f"GIT_{role}_NAME") or ident["name"]
+        env[f"GIT_{role}_EMAIL"] = source.get(f"GIT_{role}_EMAIL") or ident["email"]
+    return env
+
+
+def allowed(name: str) -> bool:
+    return name in GIT_ENV_NAMES or name.startswith(GIT_ENV_PREFIXES)
+
+
+def base_env() -> dict[str, str]:
+    """maestro's environment cut to what git needs, with config isolation on."""
+    env = {k: v for k, v in os.environ.items() if allowed(k)}
+    env.update(identity_env())
+    env.update({"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
+                "GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "GIT_EDITOR": "true",
+                "GIT_ASKPASS": "", "SSH_ASKPASS": ""})
+    return env
+
+
+def driver_overrides(keys: Iterable[str]) -> list[tuple[str, str]]:
+    """For config key names (as ``git config --name-only --list`` prints them), the
+    overrides that disarm every driver they define. Pure; section and key are matched
+    case-insensitively as git does, the middle part is kept verbatim."""
+    out: list[tuple[str, str]] = []
+    seen: set[tuple[str, str, str]] = set()
+    for key in keys:
+        section, dot, rest = key.partition(".")
+        middle, dot2, leaf = rest.rpartition(".")
+        if not dot or not dot2 or not middle:
+            continue
+        section, leaf = section.lower(), leaf.lower()
+        names = [(section, middle, leaf)]
+        if section == "filter":
+            names += [("filter", middle, k) for k in ("clean", "smudge", "process", "required")]
+        for sec, mid, lf in names:
+            value = DRIVER_OVERRIDES.get((sec, lf))
+            if value is not None and (sec, mid, lf) not in seen:
+                seen.add((sec, mid, lf))
+                out.append((f"{sec}.{mid}.{lf}", value))
+    return out
+
+
+def config_keys(cwd: Path) -> list[str]:
+    """The config key names git sees in ``cwd`` with system and global config off."""
+    env = {**base_env(), "GIT_CONFIG_COUNT": "0"}
+    try:
+        proc = subprocess.run(["git", "config", "--null", "--name-only", "--list"], cwd=cwd,
+                              capture_output=True, text=True, env=env, check=False)
+    except OSError:
+        return []
+    return [k for k in proc.stdout.split("\0") if k]
+
+
+def with_config(env: dict[str, str], pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Append ``pairs`` as command-line-scope config after any ``GIT_CONFIG_*`` in ``env``."""
+    count = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
+    for key, value in pairs:
+        env[f"GIT_CONFIG_KEY_{count}"] = key
+        env[f"GIT_CONFIG_VALUE_{count}"] = value
+        count += 1
+    env["GIT_CONFIG_COUNT"] = str(count)
+    return env
+
+
+def git_env(cwd: Path | None = None, extra: Iterable[tuple[str, str]] = ()) -> dict[str, str]:
+    """The whole environment of one maestro git process run in ``cwd``: allow-listed,
+    isolated from system/global config, every program-naming key disarmed, then ``extra``
+    (e.g. the forge token's auth header for one push)."""
+    env = base_env()
+    env["GIT_CONFIG_COUNT"] = "0"
+    pairs = list(FIXED_OVERRIDES)
+    if cwd is not None:
+        pairs += driver_overrides(config_keys(cwd))
+    return with_config(env, [*pairs, *extra])
+
+
+def receive_pack_argument() -> str:
+    """``--receive-pack`` for a push to a repository on this machine: the receiving side
+    (a local bare ``origin``) runs with the same hooks path, so its hooks never run either."""
+    return f"--receive-pack=git -c core.hooksPath={NO_HOOKS} -c core.fsmonitor=false receive-pack"
