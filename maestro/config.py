@@ -7,6 +7,7 @@ lives in ``WORKFLOW.md`` instead. Paths in the file are relative to the file's f
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import tomllib
 from pathlib import Path
@@ -55,6 +56,17 @@ class AgentService(_Section):
     #: A lane process whose heartbeat (``activity.json``) is older than this is hung
     #: outside the agent protocol; the loop kills it and stops the lane for a human.
     lane_stall_timeout_s: float = Field(default=3600.0, gt=0)
+    #: Variables of maestro's environment the agent and the validation commands may see,
+    #: beyond the minimal allow list of :mod:`maestro.childenv` (e.g. ``OPENAI_API_KEY``).
+    env_passthrough: list[str] = Field(default_factory=list)
+
+    @field_validator("env_passthrough")
+    @classmethod
+    def _variable_names(cls, value: list[str]) -> list[str]:
+        bad = [name for name in value if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name)]
+        if bad:
+            raise ValueError(f"not environment variable names: {bad}")
+        return value
 
     @field_validator("command")
     @classmethod

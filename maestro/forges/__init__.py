@@ -21,7 +21,8 @@ def make_forge(config: ServiceConfig, workflow: Workflow) -> Forge:
 
         return LocalForge(config.repo_root, policy.remote,
                           workflow.policy.execution.validation_commands,
-                          workflow.policy.execution.validation_timeout_s)
+                          workflow.policy.execution.validation_timeout_s,
+                          config.agent.env_passthrough)
     if policy.provider == "github":
         from maestro.forges.github import from_config
 

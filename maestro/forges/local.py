@@ -22,9 +22,11 @@ from urllib.parse import urlparse
 from filelock import FileLock
 
 from maestro import faults
+from maestro.childenv import child_env
 from maestro.errors import ForgeError, WorkspaceError
 from maestro.fsutil import read_json, write_json
 from maestro.git import git, git_env, rev_parse
+from maestro.gitguard import receive_pack_argument
 from maestro.ids import iso_now
 from maestro.model import (
     Check,
@@ -63,8 +65,9 @@ class LocalForge:
     name = "local"
 
     def __init__(self, repo_root: Path, remote: str, validation_commands: Sequence[str] = (),
-                 check_timeout_s: float = 900.0) -> None:
+                 check_timeout_s: float = 900.0, env_passthrough: Sequence[str] = ()) -> None:
         self.repo_root = repo_root
+        self.env_passthrough = list(env_passthrough)
         self.remote = remote
         self.origin = origin_path(repo_root, remote)
         self.folder = self.origin / "maestro-forge"
@@ -109,8 +112,8 @@ class LocalForge:
         head = git(worktree, "rev-parse", "HEAD")
         if self.branch_head(branch) != head:
             try:
-                git(worktree, "push", "--force", "--quiet", self.remote,
-                    f"HEAD:refs/heads/{branch}")
+                git(worktree, "push", "--force", "--quiet", receive_pack_argument(),
+                    self.remote, f"HEAD:refs/heads/{branch}")
             except WorkspaceError as exc:
                 raise ForgeError(f"push of {branch} to {self.remote} was rejected: {exc}") from None
         return head
@@ -165,7 +168,7 @@ class LocalForge:
             return pr.model_copy(update={"mergeable": False, "conflict": f"base {pr.base} missing"})
         proc = subprocess.run(
             ["git", "merge-tree", "--write-tree", "--name-only", "--no-messages", base, pr.head],
-            cwd=self.origin, capture_output=True, text=True, env=git_env(), check=False,
+            cwd=self.origin, capture_output=True, text=True, env=git_env(self.origin), check=False,
         )
         if proc.returncode == 0:
             return pr.model_copy(update={"mergeable": True, "conflict": ""})
@@ -198,7 +201,7 @@ class LocalForge:
                 try:
                     proc = subprocess.run(command, shell=True, cwd=checkout, capture_output=True,
                                           text=True, timeout=self.check_timeout_s, check=False,
-                                          env=_check_env())
+                                          env=_check_env(self.env_passthrough))
                     state = CheckState.SUCCESS if proc.returncode == 0 else CheckState.FAILURE
                     output = (proc.stdout + proc.stderr)[-CHECK_OUTPUT_CHARS:]
                 except subprocess.TimeoutExpired:
@@ -271,7 +274,8 @@ class LocalForge:
                 return commit
             proc = subprocess.run(
                 ["git", "merge-tree", "--write-tree", "--no-messages", base, head],
-                cwd=self.origin, capture_output=True, text=True, env=git_env(), check=False)
+                cwd=self.origin, capture_output=True, text=True, env=git_env(self.origin),
+                check=False)
             if proc.returncode != 0:
                 raise ForgeError(f"pull request #{number} conflicts with {pr.base}")
             tree = proc.stdout.split()[0]
@@ -306,7 +310,7 @@ class LocalForge:
                 parent = rev_parse(self.origin, f"{commit}^1")
                 proc = subprocess.run(
                     ["git", "merge-tree", "--write-tree", "--no-messages", str(parent), head],
-                    cwd=self.origin, capture_output=True, text=True, env=git_env(),
+                    cwd=self.origin, capture_output=True, text=True, env=git_env(self.origin),
                     check=False)
                 tree = proc.stdout.split()[0] if proc.returncode == 0 and proc.stdout else ""
                 if tree and tree == git(self.origin, "rev-parse", f"{commit}^{{tree}}"):
@@ -321,9 +325,8 @@ class LocalForge:
         return None
 
 
-def _check_env() -> dict[str, str]:
-    env = git_env()
-    for key in list(env):
-        if key.startswith("MAESTRO_") or key.endswith(("_TOKEN", "_API_KEY")):
-            env.pop(key, None)
-    return env
+def _check_env(passthrough: Sequence[str] = ()) -> dict[str, str]:
+    """Checks run the PR's code: the allow list of :mod:`maestro.childenv`, without the
+    lane's ``MAESTRO_*`` variables (a check belongs to no lane)."""
+    env = child_env(passthrough)
+    return {k: v for k, v in env.items() if not k.startswith("MAESTRO_")}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import signal
 import time
 from dataclasses import dataclass, field
@@ -19,13 +18,14 @@ from typing import Any
 from maestro import __version__
 from maestro.agents.appserver import AgentError, AppServerClient, HumanInputRequired
 from maestro.agents.tools import TOOL_CONTRACT, ToolBridge, Verdict, dynamic_tools, judge
+from maestro.childenv import child_env
 from maestro.fsutil import BoundedJournal, write_json
 from maestro.ids import iso_now
 from maestro.lanes.context import LaneContext
 from maestro.lanes.host import LaneToolHost
+from maestro.lanes.tamper import ControlFiles, refuse_tampering
 from maestro.model import Issue
 
-_SECRET_NAME = re.compile(r"^(GH|GITHUB|LINEAR|GITLAB|JIRA)_|(^|_)(PAT)$")
 ACTIVITY_MIN_INTERVAL_S = 0.25
 #: Unattended policy: every approval request is declined, each in the shape its schema
 #: (``codex app-server generate-json-schema``) defines, so the turn goes on without a person.
@@ -56,13 +56,9 @@ class SessionResult:
 
 
 def agent_env(ctx: LaneContext, run_id: str, attempt: int) -> dict[str, str]:
-    """The child's environment: ours minus every tracker and forge secret."""
-    secret_names = ctx.config.secret_env_vars()
-    env = {k: v for k, v in os.environ.items()
-           if k not in secret_names and not _SECRET_NAME.search(k)}
-    from maestro.git import git_env
-
-    env = git_env(env)
+    """The child's environment: an allow list (:mod:`maestro.childenv`), never ours."""
+    env = child_env(ctx.config.agent.env_passthrough, ctx.config.secret_env_vars())
+    env["GIT_TERMINAL_PROMPT"] = "0"
     # maestro pushes on the agent's behalf (lane_open_pr); a `git push` by the agent itself
     # fails, because the remote's push URL is replaced for the child's git commands only.
     remote = ctx.workflow.policy.forge.remote
@@ -125,10 +121,11 @@ class _Activity:
 
 
 async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
-               first_input: str, activity: _Activity, tools_record: Path) -> SessionResult:
+               first_input: str, activity: _Activity, tools_record: Path,
+               control: ControlFiles | None = None) -> SessionResult:
     service = ctx.config.agent
     policy = ctx.workflow.policy
-    host = LaneToolHost(ctx, run_id, attempt)
+    host = LaneToolHost(ctx, run_id, attempt, control)
     journal = ctx.state.path("journal.jsonl")
     journal_handle = BoundedJournal(journal)
 
@@ -312,4 +309,8 @@ def run_agent_session(ctx: LaneContext, run_id: str, attempt: int, first_input: 
     recorded = _recorded_outcome(ctx, run_id, attempt, record, repair)
     if recorded is not None:
         return recorded
-    return asyncio.run(_run(ctx, run_id, attempt, repair, first_input, activity, record))
+    control = ControlFiles(ctx.worktree, ctx.config.repo_root)
+    result = asyncio.run(_run(ctx, run_id, attempt, repair, first_input, activity, record,
+                              control))
+    refuse_tampering(ctx, control)
+    return result

@@ -1,8 +1,10 @@
-"""Running the workflow's validation commands in a lane worktree."""
+"""Running the workflow's validation commands in a lane worktree.
+
+The commands run code the agent wrote, so they get the allow-listed environment of
+:mod:`maestro.childenv`, never maestro's own."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from pathlib import Path
@@ -11,15 +13,13 @@ from typing import Any
 OUTPUT_TAIL = 4000
 
 
-def scrubbed_env(secret_names: set[str]) -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in secret_names}
-
-
 def run_commands(commands: list[str], cwd: Path, timeout_s: float,
-                 secret_names: set[str]) -> tuple[bool, list[dict[str, Any]]]:
-    """Run each command with a shell; stop at the first failure. Returns (passed, records)."""
+                 env: dict[str, str]) -> tuple[bool, list[dict[str, Any]]]:
+    """Run each command with a shell in ``env``; stop at the first failure.
+
+    Returns ``(passed, records)``; a record is ``{command, exit_code, output_tail,
+    duration_s}`` (exit code 124 for a timeout)."""
     records: list[dict[str, Any]] = []
-    env = scrubbed_env(secret_names)
     for command in commands:
         started = time.monotonic()
         try:

@@ -6,6 +6,8 @@ import hashlib
 from pathlib import Path
 
 from maestro.lanes.context import LaneContext
+from maestro.lanes.prcheck import refuse_unvalidated
+from maestro.lanes.tamper import ControlFiles
 from maestro.model import PullState
 
 #: Per run, the ids of same-text comments seen before each agent comment was posted.
@@ -13,8 +15,11 @@ COMMENT_INTENTS = "comment-intents.json"
 
 
 class LaneToolHost:
-    def __init__(self, ctx: LaneContext, run_id: str, attempt: int) -> None:
+    def __init__(self, ctx: LaneContext, run_id: str, attempt: int,
+                 control: ControlFiles | None = None) -> None:
         self.ctx = ctx
+        #: The control files as the session found them; checked again before a push.
+        self.control = control
         self.run_id = run_id
         self.attempt = attempt
         tracker = ctx.workflow.policy.tracker
@@ -62,6 +67,7 @@ class LaneToolHost:
 
     def open_pr(self, title: str, body: str) -> str:
         forge_policy = self.ctx.workflow.policy.forge
+        refuse_unvalidated(self.ctx, self.control)
         self.ctx.forge.push(self.ctx.worktree, self.ctx.branch)
         pr = self.ctx.forge.open_pr(self.ctx.branch, forge_policy.base_branch, title, body)
         return pr.url

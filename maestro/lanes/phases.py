@@ -15,8 +15,8 @@ from maestro import faults
 from maestro.git import git, git_ok, rev_parse
 from maestro.ids import iso_now, new_run_id
 from maestro.lanes.agent_run import SessionResult, first_prompt, run_agent_session
-from maestro.lanes.commands import run_commands
 from maestro.lanes.context import LaneContext
+from maestro.lanes.gate import validate_head
 from maestro.lanes.outcomes import (
     Halt,
     check_eligible,
@@ -139,22 +139,17 @@ def _record_result(ctx: LaneContext, outcome: SessionResult, run_id: str, attemp
 
 
 def validate(ctx: LaneContext) -> None:
-    execution = ctx.workflow.policy.execution
-    worktree = ctx.worktree
-    head = git(worktree, "rev-parse", "HEAD")
-    dirty = git(worktree, "status", "--porcelain", "--untracked-files=no")
-    passed, records = run_commands(execution.validation_commands, worktree,
-                                   execution.validation_timeout_s,
-                                   ctx.config.secret_env_vars())
+    checked = validate_head(ctx)
     faults.point("validate:after")
-    ctx.state.write("validation.json", {"head": head, "passed": passed and not dirty,
-                                        "dirty": bool(dirty), "commands": records,
+    ctx.state.write("validation.json", {"head": checked.head, "passed": checked.passed and
+                                        not checked.dirty, "dirty": checked.dirty,
+                                        "commands": checked.records, "cached": checked.cached,
                                         "ran_at": iso_now()})
-    if dirty:
+    if checked.dirty:
         fail_attempt(ctx, "uncommitted_changes",
                      "the agent left uncommitted changes to tracked files")
-    if not passed:
-        failed = records[-1]
+    if not checked.passed:
+        failed = checked.records[-1]
         fail_attempt(ctx, "validation_failed",
                      f"`{failed['command']}` exited {failed['exit_code']}: "
                      f"{failed['output_tail'][-500:]}")

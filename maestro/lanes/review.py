@@ -12,8 +12,8 @@ from maestro.errors import MaestroError
 from maestro.git import git, git_ok
 from maestro.ids import iso_now
 from maestro.lanes.agent_run import run_agent_session
-from maestro.lanes.commands import run_commands
 from maestro.lanes.context import LaneContext
+from maestro.lanes.gate import validate_head
 from maestro.lanes.outcomes import Halt, lease, post_once, require_human
 from maestro.lanes.workspace import remove_worktree
 from maestro.model import Classification, LaneOutcome, PullRequest
@@ -102,12 +102,10 @@ def repair(ctx: LaneContext, pr: PullRequest, decision: Decision) -> None:
                       f"repair round {round_no} failed: "
                       f"{outcome.message or outcome.verdict.reason}")
     faults.point("repair:agent-done")
-    execution = ctx.workflow.policy.execution
-    passed, records = run_commands(execution.validation_commands, ctx.worktree,
-                                   execution.validation_timeout_s, ctx.config.secret_env_vars())
-    if not passed:
+    checked = validate_head(ctx)
+    if not checked.passed:
         require_human(ctx, "validation_failed",
-                      f"repair round {round_no} does not pass `{records[-1]['command']}`")
+                      f"repair round {round_no} does not pass `{checked.records[-1]['command']}`")
     summary = str((outcome.signals.get("repair_complete") or {}).get("summary", ""))
     record["pending_repair"] = {"round": round_no, "run_id": run_id, "summary": summary,
                                 "head": git(ctx.worktree, "rev-parse", "HEAD")}

@@ -1,0 +1,74 @@
+"""Validation of the lane HEAD, run once per content: before anything leaves the machine
+(the agent's ``lane_open_pr``), in the validate phase, after a repair.
+
+:mod:`maestro.lanes.commands` is the one runner; this module decides *whether* it must run.
+A result is cached in the lane folder under the HEAD commit and its tree, so the validate
+phase does not run the commands again on the head the PR tool just validated. A worktree
+with uncommitted changes to tracked files is never cached (the commands saw other content
+than the commit).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from maestro.childenv import child_env
+from maestro.git import git
+from maestro.ids import iso_now
+from maestro.lanes.commands import run_commands
+from maestro.lanes.context import LaneContext
+
+CACHE = "validation-cache.json"
+#: Cached results kept per lane (the newest heads win).
+CACHE_SIZE = 8
+
+
+@dataclass(frozen=True)
+class Validation:
+    head: str
+    tree: str
+    passed: bool
+    dirty: bool
+    records: list[dict[str, Any]] = field(default_factory=list)
+    cached: bool = False
+
+    def failure(self) -> str:
+        """The failing command and its output tail, as the agent and the comment see it."""
+        if self.passed:
+            return ""
+        last = self.records[-1]
+        return (f"`{last['command']}` exited {last['exit_code']}:\n"
+                f"{str(last['output_tail'])[-2000:]}")
+
+
+def validation_env(ctx: LaneContext) -> dict[str, str]:
+    """The allow-listed environment of the validation commands (they run the agent's code)."""
+    return child_env(ctx.config.agent.env_passthrough, ctx.config.secret_env_vars())
+
+
+def cache_key(commands: list[str], head: str, tree: str) -> str:
+    """Pure: results hold for one command list on one commit with one tree."""
+    return "\n".join([head, tree, *commands])
+
+
+def validate_head(ctx: LaneContext) -> Validation:
+    """Run (or recall) the workflow's validation commands on the worktree's HEAD."""
+    execution = ctx.workflow.policy.execution
+    worktree = ctx.worktree
+    head = git(worktree, "rev-parse", "HEAD")
+    tree = git(worktree, "rev-parse", "HEAD^{tree}")
+    dirty = bool(git(worktree, "status", "--porcelain", "--untracked-files=no"))
+    commands = list(execution.validation_commands)
+    key = cache_key(commands, head, tree)
+    cache: dict[str, Any] = ctx.state.read(CACHE) or {}
+    hit = cache.get(key)
+    if not dirty and isinstance(hit, dict):
+        return Validation(head, tree, bool(hit["passed"]), False, list(hit["records"]),
+                          cached=True)
+    passed, records = run_commands(commands, worktree, execution.validation_timeout_s,
+                                   validation_env(ctx))
+    if not dirty:
+        cache[key] = {"passed": passed, "records": records, "ran_at": iso_now()}
+        ctx.state.write(CACHE, dict(list(cache.items())[-CACHE_SIZE:]))
+    return Validation(head, tree, passed, dirty, records)

@@ -1,0 +1,28 @@
+"""What the PR tool checks before anything leaves the machine.
+
+``lane_open_pr`` pushes the lane branch with maestro's forge credentials. Before it does:
+the repository's control files must be as the session found them (a changed push URL or
+hook must never meet the token), and the workflow's validation commands must pass on the
+lane HEAD. A refusal is the tool's answer, so the agent can fix the code in the same session.
+"""
+
+from __future__ import annotations
+
+from maestro.agents.tools import ToolRefused
+from maestro.lanes.context import LaneContext
+from maestro.lanes.gate import validate_head
+from maestro.lanes.tamper import ControlFiles, describe
+
+
+def refuse_unvalidated(ctx: LaneContext, control: ControlFiles | None) -> None:
+    """Raise :class:`ToolRefused` naming what is wrong; return when the push may go."""
+    if control is not None:
+        changed = control.changed()
+        if changed:
+            raise ToolRefused(describe(changed))
+    checked = validate_head(ctx)
+    ctx.state.journal("pr_validation", head=checked.head, passed=checked.passed,
+                      cached=checked.cached)
+    if not checked.passed:
+        raise ToolRefused("validation failed on the lane HEAD, nothing was pushed: "
+                          + checked.failure())

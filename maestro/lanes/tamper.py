@@ -1,0 +1,115 @@
+"""Tamper evidence for the repository's control files around every agent session.
+
+The agent can write into the git dir its worktree shares with maestro: hooks, ``config``,
+``config.worktree``, ``info/attributes``, the worktree's ``.git`` pointer. maestro's own git
+never runs what those name (:mod:`maestro.gitguard`), but a change there is still an attack
+or a mistake a person must see. So :func:`fingerprint` is taken before each agent or repair
+session and compared after (and before the PR tool pushes): any difference fails the attempt
+on the attention path, and the comment names the files.
+
+A fingerprint maps a display name (repository-relative where possible) to a digest of the
+file's content and executable bit (``chmod +x`` on a sample hook arms it), or of a symlink's
+target. Absent files are simply not in the map.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from pathlib import Path
+
+from maestro.git import git
+from maestro.lanes.context import LaneContext
+from maestro.lanes.outcomes import require_human
+
+#: Inside the common git dir: files and folders (walked recursively) that steer git.
+COMMON_ENTRIES = ("config", "config.worktree", "hooks", "info", "commondir")
+#: Inside a linked worktree's own git dir.
+WORKTREE_ENTRIES = ("config.worktree", "commondir", "gitdir")
+
+Fingerprint = dict[str, str]
+
+
+def control_roots(worktree: Path) -> list[Path]:
+    """The paths to fingerprint for ``worktree``, resolved once before the agent runs (the
+    agent could repoint ``.git`` afterwards; the same paths are read again after)."""
+    common = Path(git(worktree, "rev-parse", "--path-format=absolute", "--git-common-dir"))
+    own = Path(git(worktree, "rev-parse", "--path-format=absolute", "--git-dir"))
+    roots = [common / name for name in COMMON_ENTRIES]
+    if own != common:
+        roots += [own / name for name in WORKTREE_ENTRIES]
+    roots.append(worktree / ".git")
+    return roots
+
+
+def _digest(path: Path, info: os.stat_result) -> str:
+    if stat.S_ISLNK(info.st_mode):
+        return "link:" + os.readlink(path)
+    if not stat.S_ISREG(info.st_mode):
+        return f"mode:{stat.S_IFMT(info.st_mode):o}"
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    return f"{'x' if info.st_mode & 0o111 else '-'}:{sha}"
+
+
+def _walk(path: Path) -> list[Path]:
+    try:
+        info = path.lstat()
+    except OSError:
+        return []
+    if stat.S_ISDIR(info.st_mode):
+        return [path, *(p for child in sorted(path.iterdir()) for p in _walk(child))]
+    return [path]
+
+
+def display_name(path: Path, repo_root: Path) -> str:
+    """Repository-relative where possible (comments never carry absolute host paths)."""
+    try:
+        return path.relative_to(repo_root).as_posix()
+    except ValueError:
+        return path.name
+
+
+def fingerprint(roots: list[Path], repo_root: Path) -> Fingerprint:
+    out: Fingerprint = {}
+    for root in roots:
+        for path in _walk(root):
+            try:
+                info = path.lstat()
+                out[display_name(path, repo_root)] = (
+                    "dir" if stat.S_ISDIR(info.st_mode) else _digest(path, info))
+            except OSError:
+                continue
+    return out
+
+
+def changes(before: Fingerprint, after: Fingerprint) -> list[str]:
+    """Pure: the names added, removed or altered, sorted."""
+    return sorted(name for name in before.keys() | after.keys()
+                  if before.get(name) != after.get(name))
+
+
+def describe(changed: list[str]) -> str:
+    return ("the agent changed the repository's control files (hooks, git config or "
+            "attributes), which maestro does not accept: " + ", ".join(changed)
+            + ". A person must inspect and restore them before the lane goes on.")
+
+
+class ControlFiles:
+    """The before-image of one session; :meth:`changed` compares the present with it."""
+
+    def __init__(self, worktree: Path, repo_root: Path) -> None:
+        self.repo_root = repo_root
+        self.roots = control_roots(worktree)
+        self.before = fingerprint(self.roots, repo_root)
+
+    def changed(self) -> list[str]:
+        return changes(self.before, fingerprint(self.roots, self.repo_root))
+
+
+def refuse_tampering(ctx: LaneContext, control: ControlFiles) -> None:
+    """After a session: any change to the control files ends the attempt for a human."""
+    changed = control.changed()
+    if changed:
+        ctx.state.journal("control_files_changed", files=changed)
+        require_human(ctx, "control_files_changed", describe(changed))
