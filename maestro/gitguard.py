@@ -135,8 +135,8 @@ def driver_overrides(keys: Iterable[str]) -> list[tuple[str, str]]:
             continue
         section, leaf = section.lower(), leaf.lower()
         names = [(section, middle, leaf)]
-        if section == "filter":
-            names += [("filter", middle, k) for k in ("clean", "smudge", "process", "required")]
+        if section == "filter":  # one key names a driver: disarm all of its programs
+            names = [("filter", middle, k) for k in ("clean", "smudge", "process", "required")]
         for sec, mid, lf in names:
             value = DRIVER_OVERRIDES.get((sec, lf))
             if value is not None and (sec, mid, lf) not in seen:

@@ -1,0 +1,176 @@
+"""maestro's own git never runs a program the repository's files name.
+
+Each test plants one thing in a real repository, shows that plain git runs it (so the
+plant is live), then runs the same operation through :mod:`maestro.git` and finds that it
+did not run.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from maestro import gitguard
+from maestro.forges.local import LocalForge
+from maestro.git import git
+
+from .traps import make_trap, runs
+
+IDENT = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+         "GIT_COMMITTER_EMAIL": "t@t"}
+
+
+def plain(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False,
+                          env={**os.environ, **IDENT, "GIT_TERMINAL_PROMPT": "0"}, timeout=60)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    origin, work = tmp_path / "origin.git", tmp_path / "work"
+    plain(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    plain(tmp_path, "init", "-q", "-b", "main", str(work))
+    (work / "a.txt").write_text("a\n")
+    plain(work, "add", "-A")
+    plain(work, "commit", "-qm", "init")
+    plain(work, "remote", "add", "origin", str(origin))
+    plain(work, "push", "-q", "origin", "main")
+    return work
+
+
+def test_a_planted_pre_push_hook_does_not_run_in_maestros_push(repo: Path,
+                                                                tmp_path: Path) -> None:
+    trap, log = make_trap(tmp_path / "trap")
+    hook = repo / ".git" / "hooks" / "pre-push"
+    hook.write_text(f"#!/bin/sh\nexec {trap}\n")
+    hook.chmod(0o755)
+    plain(repo, "push", "-q", "origin", "main:refs/heads/plain")
+    assert len(runs(log)) == 1
+    git(repo, "push", "--quiet", "origin", "main:refs/heads/guarded")
+    assert len(runs(log)) == 1
+
+
+def test_a_hook_planted_in_the_local_origin_does_not_run_in_the_forge_push(
+        repo: Path, tmp_path: Path) -> None:
+    trap, log = make_trap(tmp_path / "trap")
+    hook = tmp_path / "origin.git" / "hooks" / "pre-receive"
+    hook.write_text(f"#!/bin/sh\nexec {trap}\n")
+    hook.chmod(0o755)
+    plain(repo, "push", "-q", "origin", "main:refs/heads/plain")
+    assert len(runs(log)) == 1
+    LocalForge(repo, "origin").push(repo, "guarded")
+    assert len(runs(log)) == 1
+    assert plain(tmp_path / "origin.git", "rev-parse", "refs/heads/guarded").returncode == 0
+
+
+def test_a_planted_fsmonitor_does_not_run_in_maestros_status(repo: Path,
+                                                             tmp_path: Path) -> None:
+    trap, log = make_trap(tmp_path / "trap")
+    plain(repo, "config", "core.fsmonitor", str(trap))
+    plain(repo, "status", "--porcelain")
+    assert runs(log)
+    before = len(runs(log))
+    git(repo, "status", "--porcelain")
+    assert len(runs(log)) == before
+
+
+def test_a_planted_ssh_command_does_not_run_in_maestros_fetch(repo: Path,
+                                                              tmp_path: Path) -> None:
+    trap, log = make_trap(tmp_path / "trap")
+    plain(repo, "config", "core.sshCommand", str(trap))
+    url = "ssh://git@host.invalid/x.git"
+    plain(repo, "ls-remote", url)
+    assert runs(log)
+    before = len(runs(log))
+    git(repo, "ls-remote", url, check=False)
+    assert len(runs(log)) == before
+
+
+class _AuthRequired(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Basic realm="x"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        return None
+
+
+@pytest.fixture
+def auth_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _AuthRequired)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/x.git"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_planted_credential_helper_does_not_run_in_maestros_fetch(
+        repo: Path, tmp_path: Path, auth_server: str) -> None:
+    trap, log = make_trap(tmp_path / "trap")
+    plain(repo, "config", "credential.helper", f"!{trap}")
+    plain(repo, "config", f"credential.{auth_server}.helper", f"!{trap}")
+    plain(repo, "ls-remote", auth_server)
+    assert runs(log)
+    before = len(runs(log))
+    git(repo, "ls-remote", auth_server, check=False)
+    assert len(runs(log)) == before
+
+
+def test_a_planted_filter_driver_does_not_run_in_maestros_checkout(
+        repo: Path, tmp_path: Path) -> None:
+    trap, log = make_trap(tmp_path / "trap")
+    (repo / ".gitattributes").write_text("*.txt filter=trapf\n")
+    plain(repo, "add", ".gitattributes")
+    plain(repo, "commit", "-qm", "attributes")
+    for key in ("clean", "smudge"):
+        plain(repo, "config", f"filter.trapf.{key}", f"{trap} filter")
+    plain(repo, "config", "filter.trapf.required", "true")
+    plain(repo, "worktree", "add", "-q", str(tmp_path / "plain"), "-b", "plain")
+    assert runs(log)
+    before = len(runs(log))
+    git(repo, "worktree", "add", "-q", str(tmp_path / "guarded"), "-b", "guarded")
+    assert len(runs(log)) == before
+    assert (tmp_path / "guarded" / "a.txt").read_text() == "a\n"
+
+
+DRIVER_CASES = [
+    (["filter.lfs.smudge"], [("filter.lfs.clean", ""), ("filter.lfs.smudge", ""),
+                             ("filter.lfs.process", ""), ("filter.lfs.required", "false")]),
+    (["diff.pdf.textconv", "diff.pdf.command"], [("diff.pdf.textconv", ""),
+                                                 ("diff.pdf.command", "")]),
+    (["merge.ours.driver"], [("merge.ours.driver", "exit 1")]),
+    (["credential.https://example.com.helper"], [("credential.https://example.com.helper", "")]),
+    (["Filter.Mixed.Case.Smudge"], [("filter.Mixed.Case.clean", ""),
+                                    ("filter.Mixed.Case.smudge", ""),
+                                    ("filter.Mixed.Case.process", ""),
+                                    ("filter.Mixed.Case.required", "false")]),
+    (["user.name", "core.bare", "remote.origin.url", "diff.pdf.binary"], []),
+]
+
+
+@pytest.mark.parametrize(("keys", "expected"), DRIVER_CASES)
+def test_driver_overrides_disarm_each_program_naming_key(
+        keys: list[str], expected: list[tuple[str, str]]) -> None:
+    assert gitguard.driver_overrides(keys) == expected
+
+
+def test_maestros_git_environment_holds_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_guard")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "aws_guard")
+    env = gitguard.git_env()
+    assert "GITHUB_TOKEN" not in env and "AWS_SECRET_ACCESS_KEY" not in env
+    assert env["GIT_CONFIG_NOSYSTEM"] == "1" and env["GIT_CONFIG_GLOBAL"] == os.devnull
+
+
+def test_only_file_http_and_ssh_transports_are_allowed(repo: Path) -> None:
+    with pytest.raises(Exception, match="transport 'ext' not allowed"):
+        git(repo, "ls-remote", "ext::sh -c true")

@@ -1,0 +1,53 @@
+"""A trap program for planted hooks, drivers and helpers: it records who ran it.
+
+Each run appends one line to its log: the command lines of its ancestors, so a test can
+tell a run inside the agent's own process tree (allowed: the agent's git is the agent's
+business) from a run inside maestro's (never allowed). Linux only (``/proc``).
+"""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+AGENT_MARK = "maestro.agents.scripted"
+
+TRAP = """#!/bin/sh
+p=$$
+chain=""
+while [ "$p" -gt 1 ] 2>/dev/null; do
+  chain="$chain | $(tr '\\0' ' ' < /proc/$p/cmdline 2>/dev/null)"
+  p=$(awk '/^PPid:/{{print $2}}' /proc/$p/status 2>/dev/null)
+  [ -n "$p" ] || break
+done
+echo "$chain" >> {log}
+if [ "$1" = filter ]; then exec cat; fi
+exit 0
+"""
+
+
+def needs_proc() -> None:
+    if not Path("/proc/self/cmdline").exists():
+        pytest.skip("the trap reads its ancestry from /proc (Linux only)")
+
+
+def make_trap(folder: Path) -> tuple[Path, Path]:
+    """Write the trap program; return ``(program, log)``."""
+    needs_proc()
+    folder.mkdir(parents=True, exist_ok=True)
+    log = folder / "trap.log"
+    program = folder / "trap.sh"
+    program.write_text(TRAP.format(log=log))
+    program.chmod(program.stat().st_mode | stat.S_IXUSR)
+    return program, log
+
+
+def runs(log: Path) -> list[str]:
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def runs_outside_agent(log: Path) -> list[str]:
+    """Every recorded run whose ancestry is not the agent's: maestro's own processes."""
+    return [line for line in runs(log) if AGENT_MARK not in line]
