@@ -71,6 +71,7 @@ class Agent:
         self.title = ""
         self.tokens = 0
         self.turn_input = ""
+        self.turn_error: dict[str, Any] | None = None
         self.attention_label = os.environ.get("MAESTRO_NEEDS_ATTENTION_LABEL",
                                               "maestro:needs-attention")
 
@@ -165,12 +166,17 @@ class Agent:
             if step == "end_turn" or (isinstance(step, dict) and "end_turn" in step):
                 break
             self.perform(step)
+            if self.turn_error:
+                status = "failed"
+                break
         self.tokens += 150
         self.notify("thread/tokenUsage/updated", {
             "threadId": self.thread_id, "turnId": self.turn_id,
             "tokenUsage": {"total": _usage(self.tokens), "last": _usage(150)}})
-        self.notify("turn/completed", {"threadId": self.thread_id, "turn": {
-            "id": self.turn_id, "items": [], "status": status}})
+        turn: dict[str, Any] = {"id": self.turn_id, "items": [], "status": status}
+        if self.turn_error:
+            turn["error"], self.turn_error = self.turn_error, None
+        self.notify("turn/completed", {"threadId": self.thread_id, "turn": turn})
 
     def default_steps(self) -> list[Any]:
         name = self.identifier or "issue"
@@ -267,6 +273,15 @@ class Agent:
 
     def step_finalize(self, arg: str) -> None:
         self.call_tool("issue_terminal_finalize", {"path": str(arg)})
+
+    def step_fail_turn(self, arg: Any) -> None:
+        """Fail the turn as Codex does: an ``error`` notification, then ``turn/completed``
+        with status ``failed`` and the same ``TurnError`` (``message``, ``codexErrorInfo``)."""
+        error = dict(arg) if isinstance(arg, dict) else {"message": str(arg)}
+        self.notify("error", {"threadId": self.thread_id, "turnId": self.turn_id,
+                              "willRetry": False, "error": error})
+        self.turn_error = {"message": error.get("message", ""),
+                           "codexErrorInfo": error.get("codexErrorInfo")}
 
     def step_crash(self, arg: Any) -> None:
         attempts = arg.get("attempts") if isinstance(arg, dict) else None

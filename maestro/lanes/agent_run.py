@@ -17,6 +17,7 @@ from typing import Any
 
 from maestro import __version__
 from maestro.agents.appserver import AgentError, AppServerClient, HumanInputRequired
+from maestro.agents.server_errors import ServerErrors
 from maestro.agents.tools import TOOL_CONTRACT, ToolBridge, Verdict, dynamic_tools, judge
 from maestro.childenv import child_env
 from maestro.fsutil import BoundedJournal, write_json
@@ -138,6 +139,7 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
     bridge = ToolBridge(host, tools_record, repair=repair, on_call=on_call)
     tokens: dict[str, int] = {}
     human_request: list[str] = []
+    server_errors = ServerErrors()
 
     def on_event(method: str, params: dict[str, Any]) -> None:
         activity.event(method, force=method in ("turn/completed", "turn/started"))
@@ -150,6 +152,8 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
             activity.record["tokens"] = dict(tokens)
         elif method == "account/rateLimits/updated":
             activity.record["rate_limits"] = params.get("rateLimits", params)
+        elif method == "error":
+            log(event="agent_error", error=server_errors.note(params))
 
     async def on_request(method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method == "item/tool/call":
@@ -221,8 +225,9 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
                 "turn_tokens": {k: v - before.get(k, 0) for k, v in tokens.items()},
                 "finished_at": iso_now(), "signals": bridge.signals.as_dict()})
             if status in ("failed", "interrupted"):
-                error = (completed.get("turn") or {}).get("error") or {}
-                result.verdict = Verdict("invalid", f"turn {status}: {error.get('message', '')}")
+                said = server_errors.reason((completed.get("turn") or {}).get("error"))
+                log(event="turn_failed", status=status, reason=said)
+                result.verdict = Verdict("invalid", f"turn {status}: {said}")
                 result.error_class = f"turn_{status}"
                 break
             verdict = judge(bridge.signals, repair=repair)
@@ -240,7 +245,8 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
             result.verdict = Verdict("invalid", f"no terminal signal after {max_turns} turns")
             result.error_class = "turns_exhausted"
     except AgentError as exc:
-        result.verdict = Verdict("invalid", str(exc))
+        said = server_errors.reason(None)
+        result.verdict = Verdict("invalid", f"{exc}; server error: {said}" if said else str(exc))
         result.error_class = exc.error_class
         result.retryable = exc.retryable
     finally:
