@@ -7,12 +7,20 @@ jobs need no state from earlier runs: a lane rebuilds itself from the tracker an
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+from maestro import __version__
 from maestro.errors import InputError
 from maestro.fsutil import write_atomic
 
 WORKFLOW_PATH = Path(".github/workflows/maestro.yml")
+#: maestro's distribution name on the package index (the import package and the command
+#: stay ``maestro``; the index's ``maestro`` belongs to an unrelated project).
+DISTRIBUTION = "maestro-lanes"
+_PINNED_NAME = re.compile(re.escape(DISTRIBUTION) + r"==[0-9][0-9A-Za-z.+!-]*")
+_PINNED_GIT = re.compile(r"(?:" + re.escape(DISTRIBUTION) + r"\s*@\s*)?"
+                         r"git\+(?:https|ssh|file)://[^\s\"']+@[0-9a-f]{40}(?:#[^\s\"']*)?")
 CODEX_VERSION = "0.169.0"
 
 GITHUB_WORKFLOW = """\
@@ -36,7 +44,9 @@ permissions:
   issues: write
 
 env:
-  MAESTRO_PACKAGE: "maestro"  # pip requirement for maestro (a version pin or a git URL)
+  # maestro, pinned to a source you control. Never a bare "maestro": that name on the
+  # public index is another project, and these jobs hold repository tokens.
+  MAESTRO_PACKAGE: "{package}"
   LINEAR_API_KEY: ${{{{ secrets.LINEAR_API_KEY }}}}
   GITHUB_TOKEN: ${{{{ secrets.GITHUB_TOKEN }}}}
 
@@ -92,13 +102,32 @@ jobs:
 """
 
 
-def github_workflow() -> str:
-    return GITHUB_WORKFLOW.format(codex_version=CODEX_VERSION)
+def default_package() -> str:
+    """This very version of maestro, by its distribution name on the package index."""
+    return f"{DISTRIBUTION}=={__version__}"
 
 
-def write_github_workflow(root: Path, force: bool = False) -> Path:
+def pinned_package(requirement: str) -> str:
+    """Check that ``requirement`` names one fixed build of maestro from a source the operator
+    controls: ``maestro-lanes==X.Y.Z`` or a ``git+URL@<40-hex commit>`` (optionally as
+    ``maestro-lanes @ git+…``). Raises :class:`InputError` naming ``--ci-package`` otherwise."""
+    text = requirement.strip()
+    if _PINNED_NAME.fullmatch(text) or _PINNED_GIT.fullmatch(text):
+        return text
+    raise InputError(
+        f"--ci-package: {requirement!r} is not pinned; expected {DISTRIBUTION}==VERSION or "
+        "git+URL@COMMIT (a full 40-character commit); a bare 'maestro' on the public index "
+        "is another project")
+
+
+def github_workflow(package: str | None = None) -> str:
+    return GITHUB_WORKFLOW.format(codex_version=CODEX_VERSION,
+                                  package=pinned_package(package or default_package()))
+
+
+def write_github_workflow(root: Path, force: bool = False, package: str | None = None) -> Path:
     path = root / WORKFLOW_PATH
     if path.exists() and not force:
         raise InputError(f"{path}: already exists (use --force to overwrite)")
-    write_atomic(path, github_workflow())
+    write_atomic(path, github_workflow(package))
     return path

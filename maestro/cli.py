@@ -63,7 +63,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     if args.ci == "github":
         from maestro.ci import write_github_workflow
 
-        written.append(write_github_workflow(root, force=args.force))
+        written.append(write_github_workflow(root, force=args.force, package=args.ci_package))
     for path in written:
         print(f"wrote {path.relative_to(root) if path.is_relative_to(root) else path}")
     if not written:
@@ -305,6 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--prefix", default="MAE", help="identifier prefix for new issues")
     init.add_argument("--base", default="main", help="base branch lanes start from")
     init.add_argument("--ci", choices=["github"], help="also write a CI workflow")
+    init.add_argument("--ci-package", metavar="REQ",
+                      help="pip requirement the CI workflow installs maestro from: "
+                           "maestro-lanes==VERSION (default: this version) or git+URL@COMMIT")
     init.add_argument("--force", action="store_true", help="overwrite existing files")
 
     lane = add("lane", cmd_lane, "run one lane as far as it can go (same as doit lane:ID)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+import tomllib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -13,6 +14,8 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
+from maestro import __version__
+from maestro.ci import DISTRIBUTION
 from maestro.cli import build_parser
 from maestro.orchestrator import Orchestrator
 from tests.conftest import Sandbox
@@ -60,6 +63,47 @@ def test_init_does_not_overwrite_an_existing_workflow(sandbox: Sandbox) -> None:
     again = sandbox.maestro("init", "--ci", "github")
     assert again.returncode == 2
     assert "already exists" in again.stderr
+
+
+def _installs(text: str) -> tuple[str, list[str]]:
+    """The workflow's ``MAESTRO_PACKAGE`` and every ``pip install`` line it runs."""
+    workflow = YAML(typ="safe", pure=True).load(io.StringIO(text))
+    runs = [step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"]]
+    return workflow["env"]["MAESTRO_PACKAGE"], [r for r in runs if "pip install" in r]
+
+
+def test_the_ci_workflow_installs_this_maestro_version_by_its_own_distribution_name(
+        sandbox: Sandbox) -> None:
+    sandbox.maestro("init", "--ci", "github", check=True)
+    package, installs = _installs(
+        (sandbox.repo / ".github" / "workflows" / "maestro.yml").read_text())
+    assert package == f"{DISTRIBUTION}=={__version__}"
+    assert installs and all(r == 'pip install "$MAESTRO_PACKAGE"' for r in installs)
+
+
+def test_the_ci_workflow_can_pin_a_git_commit_the_operator_controls(sandbox: Sandbox) -> None:
+    pin = "git+https://github.com/acme/maestro.git@" + "0" * 40
+    sandbox.maestro("init", "--ci", "github", "--ci-package", pin, check=True)
+    package, _ = _installs((sandbox.repo / ".github" / "workflows" / "maestro.yml").read_text())
+    assert package == pin
+
+
+@pytest.mark.parametrize("requirement", ["maestro", "maestro==1.0.0", DISTRIBUTION,
+                                         f"{DISTRIBUTION}>=0.1",
+                                         "git+https://github.com/acme/maestro.git@main"])
+def test_an_unpinned_ci_package_is_refused_naming_the_option(sandbox: Sandbox,
+                                                             requirement: str) -> None:
+    proc = sandbox.maestro("init", "--ci", "github", "--ci-package", requirement)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "--ci-package" in proc.stderr
+    assert not (sandbox.repo / ".github" / "workflows" / "maestro.yml").exists()
+
+
+def test_the_distribution_name_is_not_the_public_index_maestro() -> None:
+    meta = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    assert meta["project"]["name"] == DISTRIBUTION != "maestro"
+    assert all(not dep.startswith("maestro[") for dep in
+               meta["project"]["optional-dependencies"]["dev"])
 
 
 class _Recorder(BaseHTTPRequestHandler):
