@@ -1,0 +1,77 @@
+"""Nothing leaves the machine before validation: ``lane_open_pr`` validates the lane HEAD
+first, a failure is the tool's answer, and the validate phase reuses the result."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from maestro.fsutil import read_json
+from tests.conftest import Sandbox
+
+VALIDATION = 'validation_commands = ["python3 -m unittest -q test_hello"]'
+BROKEN = "import unittest\\nclass T(unittest.TestCase):\\n    def test_x(self):\\n        self.fail('broken by the agent')\\n"  # noqa: E501
+
+
+def _tool_results(sandbox: Sandbox, identifier: str, tool: str) -> list[dict[str, object]]:
+    path = sandbox.repo / ".maestro" / "lanes" / identifier / "journal.jsonl"
+    events = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [e for e in events if e.get("event") == "tool" and e.get("tool") == tool]
+
+
+def _pulls(sandbox: Sandbox) -> list[Path]:
+    return list((sandbox.origin / "maestro-forge" / "pulls").glob("*.json"))
+
+
+def test_a_failing_validation_is_the_pr_tools_answer_and_nothing_is_pushed(
+        sandbox: Sandbox) -> None:
+    sandbox.add_issue("GATE-1", script=f"""
+        steps:
+          - write: {{path: test_hello.py, content: "{BROKEN}"}}
+          - commit: break the tests
+          - open_pr: {{title: broken}}
+        """)
+    sandbox.lane("GATE-1")
+    answers = _tool_results(sandbox, "GATE-1", "lane_open_pr")
+    assert answers and answers[0]["ok"] is False
+    assert "validation failed" in str(answers[0]["result"])
+    assert "python3 -m unittest -q test_hello" in str(answers[0]["result"])
+    assert _pulls(sandbox) == []
+    assert sandbox.origin_file("test_hello.py", "maestro/gate-1") is None
+
+
+def test_the_agent_fixes_a_failing_validation_in_the_same_session(sandbox: Sandbox) -> None:
+    good = (sandbox.repo / "test_hello.py").read_text()
+    # The validation's byproducts land in the worktree mid-session; ignore them as a
+    # real repository does, or the agent's next `git add -A` commits them.
+    sandbox.add_issue("GATE-2", script=f"""
+        steps:
+          - write: {{path: .gitignore, content: "__pycache__/\\n"}}
+          - write: {{path: test_hello.py, content: "{BROKEN}"}}
+          - commit: break the tests
+          - open_pr: {{title: broken}}
+          - write: {{path: test_hello.py, content: {json.dumps(good)}}}
+          - commit: fix the tests
+          - handoff: fixed
+        """)
+    sandbox.lane("GATE-2")
+    answers = _tool_results(sandbox, "GATE-2", "lane_open_pr")
+    assert [a["ok"] for a in answers] == [False, True]
+    assert sandbox.outcome("GATE-2") == "waiting"
+    assert len(_pulls(sandbox)) == 1
+
+
+def test_the_validate_phase_reuses_the_pr_tools_result_on_an_unchanged_head(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    count = tmp_path / "runs.txt"
+    sandbox.edit_workflow(VALIDATION, f'validation_commands = ["echo run >> {count}"]')
+    sandbox.add_issue("GATE-3", script="""
+        steps:
+          - write: {path: a.txt, content: a}
+          - commit: a
+          - handoff: done
+        """)
+    sandbox.lane("GATE-3")
+    validation = read_json(sandbox.repo / ".maestro" / "lanes" / "GATE-3" / "validation.json")
+    assert validation["passed"] is True and validation["cached"] is True
+    assert count.read_text().splitlines() == ["run"]
