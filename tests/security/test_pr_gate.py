@@ -64,7 +64,7 @@ def test_the_agent_fixes_a_failing_validation_in_the_same_session(sandbox: Sandb
 def test_the_validate_phase_reuses_the_pr_tools_result_on_an_unchanged_head(
         sandbox: Sandbox, tmp_path: Path) -> None:
     count = tmp_path / "runs.txt"
-    sandbox.edit_workflow(VALIDATION, f'validation_commands = ["echo run >> {count}"]')
+    sandbox.edit_workflow(VALIDATION, f'validation_commands = ["pwd >> {count}"]')
     sandbox.add_issue("GATE-3", script="""
         steps:
           - write: {path: a.txt, content: a}
@@ -74,4 +74,6 @@ def test_the_validate_phase_reuses_the_pr_tools_result_on_an_unchanged_head(
     sandbox.lane("GATE-3")
     validation = read_json(sandbox.repo / ".maestro" / "lanes" / "GATE-3" / "validation.json")
     assert validation["passed"] is True and validation["cached"] is True
-    assert count.read_text().splitlines() == ["run"]
+    in_lane = [line for line in count.read_text().splitlines()
+               if line.endswith(".worktrees/GATE-3")]  # the local forge's CI runs elsewhere
+    assert len(in_lane) == 1
