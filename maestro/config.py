@@ -59,6 +59,9 @@ class AgentService(_Section):
     #: Variables of maestro's environment the agent and the validation commands may see,
     #: beyond the minimal allow list of :mod:`maestro.childenv` (e.g. ``OPENAI_API_KEY``).
     env_passthrough: list[str] = Field(default_factory=list)
+    #: ``"bubblewrap"`` runs the agent and the validation commands with the repository's
+    #: control files read-only (:mod:`maestro.sandbox`); ``"none"`` runs them as they are.
+    sandbox: Literal["none", "bubblewrap"] = "none"
 
     @field_validator("env_passthrough")
     @classmethod

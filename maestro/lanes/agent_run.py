@@ -22,6 +22,7 @@ from maestro.agents.tools import TOOL_CONTRACT, ToolBridge, Verdict, dynamic_too
 from maestro.childenv import child_env
 from maestro.fsutil import BoundedJournal, write_json
 from maestro.ids import iso_now
+from maestro.lanes.confine import sandbox_prefix
 from maestro.lanes.context import LaneContext
 from maestro.lanes.host import LaneToolHost
 from maestro.lanes.tamper import ControlFiles, refuse_tampering
@@ -175,7 +176,8 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
     def on_stderr(line: str) -> None:
         log(event="stderr", line=line[:2000])
 
-    client = AppServerClient(service.argv(), ctx.worktree, agent_env(ctx, run_id, attempt),
+    argv = [*sandbox_prefix(ctx), *service.argv()]
+    client = AppServerClient(argv, ctx.worktree, agent_env(ctx, run_id, attempt),
                              on_event, on_request, on_stderr, service.response_timeout_s)
     result = SessionResult(verdict=Verdict("invalid", "no turn ran"))
     loop = asyncio.get_running_loop()

@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 OUTPUT_TAIL = 4000
 
 
-def run_commands(commands: list[str], cwd: Path, timeout_s: float,
-                 env: dict[str, str]) -> tuple[bool, list[dict[str, Any]]]:
-    """Run each command with a shell in ``env``; stop at the first failure.
+def run_commands(commands: list[str], cwd: Path, timeout_s: float, env: dict[str, str],
+                 prefix: Sequence[str] = ()) -> tuple[bool, list[dict[str, Any]]]:
+    """Run each command with a shell in ``env`` (behind ``prefix``, e.g. the bubblewrap
+    sandbox of :mod:`maestro.sandbox`); stop at the first failure.
 
     Returns ``(passed, records)``; a record is ``{command, exit_code, output_tail,
     duration_s}`` (exit code 124 for a timeout)."""
@@ -23,8 +25,9 @@ def run_commands(commands: list[str], cwd: Path, timeout_s: float,
     for command in commands:
         started = time.monotonic()
         try:
-            proc = subprocess.run(command, shell=True, cwd=cwd, capture_output=True, text=True,
-                                  timeout=timeout_s, env=env, check=False)
+            argv: str | list[str] = [*prefix, "/bin/sh", "-c", command] if prefix else command
+            proc = subprocess.run(argv, shell=not prefix, cwd=cwd, capture_output=True,
+                                  text=True, timeout=timeout_s, env=env, check=False)
             code, output = proc.returncode, proc.stdout + proc.stderr
         except subprocess.TimeoutExpired:
             code, output = 124, f"timed out after {timeout_s:g}s"

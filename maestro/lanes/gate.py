@@ -17,6 +17,7 @@ from maestro.childenv import child_env
 from maestro.git import git
 from maestro.ids import iso_now
 from maestro.lanes.commands import run_commands
+from maestro.lanes.confine import sandbox_prefix
 from maestro.lanes.context import LaneContext
 
 CACHE = "validation-cache.json"
@@ -67,7 +68,7 @@ def validate_head(ctx: LaneContext) -> Validation:
         return Validation(head, tree, bool(hit["passed"]), False, list(hit["records"]),
                           cached=True)
     passed, records = run_commands(commands, worktree, execution.validation_timeout_s,
-                                   validation_env(ctx))
+                                   validation_env(ctx), sandbox_prefix(ctx))
     if not dirty:
         cache[key] = {"passed": passed, "records": records, "ran_at": iso_now()}
         ctx.state.write(CACHE, dict(list(cache.items())[-CACHE_SIZE:]))

@@ -1,0 +1,54 @@
+"""The optional OS sandbox: the agent and the validation commands under bubblewrap.
+
+With ``[agent] sandbox = "bubblewrap"`` each is started as ``bwrap --dev-bind / / --ro-bind
+P P … -- argv``: the whole file system as before, except that the repository's control files
+(the common ``config``, ``hooks/``, ``info/``, the worktree's git pointer and config) are
+mounted read-only over themselves. Objects, refs and the index stay writable, so the agent
+still commits; a hook or a config change it tries to plant fails with "Read-only file
+system". Missing ``hooks/`` and ``info/`` folders are created first so they can be
+protected too. Linux only; Debian's package is ``bubblewrap``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+
+from maestro.errors import ConfigError
+
+MODES = ("none", "bubblewrap")
+#: Folders created (empty) before binding, so that a later write into them is refused too.
+ENSURE_DIRS = ("hooks", "info")
+
+
+def bwrap_binary() -> str:
+    found = shutil.which("bwrap")
+    if found is None:
+        raise ConfigError("[agent] sandbox = \"bubblewrap\": the bwrap program is not on PATH "
+                          "(Debian/Ubuntu: apt-get install bubblewrap), or set sandbox = "
+                          "\"none\"")
+    return found
+
+
+def protected_paths(roots: Iterable[Path]) -> list[Path]:
+    """The existing control files to mount read-only; a worktree's ``.git`` *folder* (the
+    main checkout) is not one of them as a whole, since objects and refs must stay
+    writable: its entries are listed among ``roots`` separately."""
+    out: list[Path] = []
+    for root in roots:
+        if root.name in ENSURE_DIRS and root.parent.is_dir():
+            root.mkdir(exist_ok=True)
+        if root.name == ".git" and root.is_dir():
+            continue
+        if root.exists() or root.is_symlink():
+            out.append(root)
+    return out
+
+
+def bubblewrap_prefix(roots: Iterable[Path], binary: str | None = None) -> list[str]:
+    """The argv prefix that runs a program with ``roots`` read-only."""
+    argv = [binary or bwrap_binary(), "--dev-bind", "/", "/", "--die-with-parent"]
+    for path in protected_paths(roots):
+        argv += ["--ro-bind", str(path), str(path)]
+    return [*argv, "--"]

@@ -1,0 +1,51 @@
+"""``[agent] sandbox = "bubblewrap"``: the agent's writes to the control files fail, its
+commits still work; a missing bwrap is a clear error."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from maestro.errors import ConfigError
+from maestro.sandbox import bubblewrap_prefix, protected_paths
+from tests.conftest import Sandbox
+
+needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None,
+                                 reason="bubblewrap is not installed (apt-get install bubblewrap)")
+
+
+def test_only_existing_control_files_are_protected_and_hooks_info_are_created(
+        tmp_path: Path) -> None:
+    common = tmp_path / ".git"
+    common.mkdir()
+    (common / "config").write_text("")
+    roots = [common / "config", common / "config.worktree", common / "hooks", common / "info",
+             tmp_path / "wt" / ".git"]
+    assert protected_paths(roots) == [common / "config", common / "hooks", common / "info"]
+
+
+def test_a_missing_bwrap_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(ConfigError, match="apt-get install bubblewrap"):
+        bubblewrap_prefix([])
+
+
+@needs_bwrap
+def test_under_bubblewrap_the_agent_commits_but_cannot_plant_a_hook(sandbox: Sandbox) -> None:
+    sandbox.set_agent(sandbox="bubblewrap")
+    sandbox.add_issue("BW-1", script="""
+        steps:
+          - run: "h=$(git rev-parse --git-common-dir)/hooks/pre-push; (echo '#!/bin/sh' > $h) 2> planted.err; git config core.fsmonitor /bin/false 2>> planted.err; true"
+          - write: {path: a.txt, content: a}
+          - commit: a
+          - handoff: done
+        """)  # noqa: E501
+    sandbox.lane("BW-1")
+    assert not (sandbox.repo / ".git" / "hooks" / "pre-push").exists()
+    assert "fsmonitor" not in (sandbox.repo / ".git" / "config").read_text()
+    refused = (sandbox.repo / ".worktrees" / "BW-1" / "planted.err").read_text()
+    assert "Read-only file system" in refused and "could not write config file" in refused
+    assert sandbox.outcome("BW-1") == "waiting"
+    assert sandbox.origin_file("a.txt", "maestro/bw-1") == "a"
