@@ -17,7 +17,7 @@ from pathlib import Path
 from maestro.config import parse_config_file
 from maestro.errors import InputError
 from maestro.forges.local import LocalForge
-from maestro.git import git
+from maestro.git import git, git_env
 from maestro.live import watching
 from maestro.model import PullState, ReviewVerdict
 from maestro.orchestrator import Orchestrator
@@ -193,5 +193,6 @@ def summary_rows(result: DemoResult) -> list[tuple[str, str, str, str]]:
 
 def origin_log(result: DemoResult) -> str:
     proc = subprocess.run(["git", "log", "--oneline", "main"], cwd=result.origin,
-                          capture_output=True, text=True, check=False)
+                          capture_output=True, text=True, check=False,
+                          env=git_env(result.origin))
     return proc.stdout.strip()
