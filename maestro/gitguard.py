@@ -41,6 +41,9 @@ FIXED_OVERRIDES: tuple[tuple[str, str], ...] = (
     ("credential.helper", ""),
     ("diff.external", ""),
     ("commit.gpgSign", "false"),
+    # A lane branch made from a remote-tracking ref would get branch.* tracking entries in
+    # the shared config: a write to a control file that other lanes' sessions would see.
+    ("branch.autoSetupMerge", "false"),
     ("tag.gpgSign", "false"),
     ("protocol.allow", "never"),
     ("protocol.file.allow", "always"),

@@ -8,8 +8,8 @@ session and compared after (and before the PR tool pushes): any difference fails
 on the attention path, and the comment names the files.
 
 A fingerprint maps a display name (repository-relative where possible) to a digest of the
-file's content and executable bit (``chmod +x`` on a sample hook arms it), or of a symlink's
-target. Absent files are simply not in the map.
+file's content (a config file's entries, less ``branch.*``) and executable bit (``chmod +x``
+on a sample hook arms it), or of a symlink's target. Absent files are not in the map.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import subprocess
 from pathlib import Path
 
 from maestro.git import git
+from maestro.gitguard import base_env
 from maestro.lanes.context import LaneContext
 from maestro.lanes.outcomes import require_human
 
@@ -27,6 +29,9 @@ from maestro.lanes.outcomes import require_human
 COMMON_ENTRIES = ("config", "config.worktree", "hooks", "info", "commondir")
 #: Inside a linked worktree's own git dir.
 WORKTREE_ENTRIES = ("config.worktree", "commondir", "gitdir")
+
+#: Compared by their entries, not their bytes (see :func:`config_entries`).
+CONFIG_FILES = ("config", "config.worktree")
 
 Fingerprint = dict[str, str]
 
@@ -39,8 +44,22 @@ def control_roots(worktree: Path) -> list[Path]:
     roots = [common / name for name in COMMON_ENTRIES]
     if own != common:
         roots += [own / name for name in WORKTREE_ENTRIES]
-    roots.append(worktree / ".git")
+    pointer = worktree / ".git"
+    if not pointer.is_dir():  # a linked worktree's pointer file (the main one *is* the git dir)
+        roots.append(pointer)
     return roots
+
+
+def config_entries(path: Path) -> bytes | None:
+    """A git config file's entries, sorted, without ``branch.*`` (upstream tracking, which
+    maestro's own git writes for other lanes at any time and which maestro's pushes, always
+    to an explicit remote and refspec, never read). ``None`` when git cannot parse it."""
+    proc = subprocess.run(["git", "config", "--file", str(path), "--no-includes", "--null",
+                           "--list"], capture_output=True, env=base_env(), check=False)
+    if proc.returncode != 0:
+        return None
+    entries = [e for e in proc.stdout.split(b"\0") if e and not e.lower().startswith(b"branch.")]
+    return b"\0".join(sorted(entries))
 
 
 def _digest(path: Path, info: os.stat_result) -> str:
@@ -48,7 +67,8 @@ def _digest(path: Path, info: os.stat_result) -> str:
         return "link:" + os.readlink(path)
     if not stat.S_ISREG(info.st_mode):
         return f"mode:{stat.S_IFMT(info.st_mode):o}"
-    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    content = config_entries(path) if path.name in CONFIG_FILES else None
+    sha = hashlib.sha256(path.read_bytes() if content is None else content).hexdigest()
     return f"{'x' if info.st_mode & 0o111 else '-'}:{sha}"
 
 

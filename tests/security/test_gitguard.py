@@ -174,3 +174,24 @@ def test_maestros_git_environment_holds_no_secret(monkeypatch: pytest.MonkeyPatc
 def test_only_file_http_and_ssh_transports_are_allowed(repo: Path) -> None:
     with pytest.raises(Exception, match="transport 'ext' not allowed"):
         git(repo, "ls-remote", "ext::sh -c true")
+
+
+def test_branch_tracking_entries_do_not_count_as_a_control_file_change(
+        repo: Path, tmp_path: Path) -> None:
+    from maestro.lanes.tamper import changes, control_roots, fingerprint
+
+    roots = control_roots(repo)
+    before = fingerprint(roots, repo)
+    plain(repo, "branch", "--track", "other", "origin/main")
+    plain(repo, "branch", "-D", "other")
+    plain(repo, "config", "branch.main.remote", "origin")
+    assert changes(before, fingerprint(roots, repo)) == []
+    plain(repo, "config", "core.fsmonitor", "true")
+    assert changes(before, fingerprint(roots, repo)) == [".git/config"]
+
+
+def test_maestros_own_branch_from_a_remote_ref_writes_no_config(repo: Path) -> None:
+    config = (repo / ".git" / "config").read_text()
+    plain(repo, "fetch", "-q", "origin")
+    git(repo, "branch", "lane", "refs/remotes/origin/main")
+    assert (repo / ".git" / "config").read_text() == config
