@@ -103,21 +103,21 @@ class Orchestrator:
         return views
 
     def _view(self, state: LaneState, alive: bool) -> LaneView:
-        outcome = (state.read("outcome.json") or {}).get("outcome", "")
-        claim = state.read("lease.json") or {}
-        pr = state.read("pr.json") or {}
+        outcome = _record(state, "outcome.json").get("outcome", "")
+        claim = _record(state, "lease.json")
+        number = _record(state, "pr.json").get("number")
         leased = alive or state.is_leased_elsewhere()
-        last = (state.read("activity.json") or {}).get("last_event_at") if leased else None
+        last = _record(state, "activity.json").get("last_event_at") if leased else None
         try:
-            last_event_at = datetime.fromisoformat(last) if last else None
-        except (TypeError, ValueError):
+            last_event_at = datetime.fromisoformat(last) if isinstance(last, str) else None
+        except ValueError:
             last_event_at = None
         return LaneView(
             identifier=state.identifier, leased=leased, claimed=state.exists("lease.json"),
             in_review=state.exists("pr.json"), finished=state.exists("cleanup.json"),
             needs_human=state.exists("attention.json"), outcome=str(outcome),
             claim_state=str(claim.get("state_at_claim", "")),
-            pr_number=int(pr["number"]) if pr.get("number") else None,
+            pr_number=number if isinstance(number, int) and number > 0 else None,
             last_event_at=last_event_at)
 
     # -- planning --------------------------------------------------------------------------
@@ -147,6 +147,8 @@ class Orchestrator:
         policy = workflow.policy
         lanes = self.lanes()
         retries = self.retries.load()
+        for problem in self.retries.problems:
+            self.warn_once(problem)
         watched = [i for i, v in lanes.items() if not v.finished]
         issues = tracker.fetch(watched) if watched else {}
         reviews = None if dry_run else self._review_facts(workflow, lanes, issues)
@@ -172,7 +174,7 @@ class Orchestrator:
             forge.close()
         facts: dict[str, ReviewFact] = {}
         for number, identifier in waiting.items():
-            record = LaneState(self.config.lanes_root, identifier).read("pr.json") or {}
+            record = _record(LaneState(self.config.lanes_root, identifier), "pr.json")
             if record.get("pending_repair"):
                 facts[identifier] = ReviewFact("finish repair")
                 continue
@@ -357,6 +359,16 @@ class Orchestrator:
             self.reap(wait=True)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+
+def _record(state: LaneState, name: str) -> dict[str, Any]:
+    """A lane file as a dict; an empty, truncated, non-UTF-8 or non-object file reads as
+    absent here, so one damaged lane never stops the tick (the lane itself reports it)."""
+    try:
+        value = state.read(name)
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def read_plan(state_root: Path) -> dict[str, Any] | None:

@@ -129,8 +129,15 @@ def snapshot(config: ServiceConfig, limit: int = 20) -> dict[str, Any]:
     now = utc_now()
     root = config.lanes_root
     listing = list_lanes(root)
-    lanes = [lane_snapshot(LaneState(root, identifier), now)
-             for identifier in listing.identifiers]
+    warnings = listing.warnings()
+    lanes = []
+    for identifier in listing.identifiers:
+        try:
+            lanes.append(lane_snapshot(LaneState(root, identifier), now))
+        except (OSError, ValueError, TypeError, AttributeError, KeyError) as exc:
+            # A damaged lane file must not hide every other lane from the operator.
+            warnings.append(f"{root / identifier}: lane state unreadable, not shown "
+                            f"({type(exc).__name__}: {exc})")
     retries = [
         {"issue": r.identifier, "attempt": r.attempt, "kind": r.kind, "due_at": r.due_at,
          "error_class": r.error_class}
@@ -167,5 +174,5 @@ def snapshot(config: ServiceConfig, limit: int = 20) -> dict[str, Any]:
                          reverse=True)[:limit],
         "token_totals": totals,
         "last_tick": last_tick,
-        "warnings": listing.warnings(),
+        "warnings": warnings,
     }

@@ -45,3 +45,26 @@ def test_a_stray_folder_is_warned_about_once_per_daemon(sandbox: Sandbox) -> Non
 
     log = (sandbox.repo / ".maestro" / "warnings.log").read_text().splitlines()
     assert len([line for line in log if "SF-2 copy" in line]) == 1
+
+
+DAMAGED = {"DM-1": ("outcome.json", b"\xff\xfe not utf-8"), "DM-2": ("lease.json", b"[1, 2]"),
+           "DM-3": ("pr.json", b'{"number": "abc"}'), "DM-4": ("activity.json", b"{\"last"),
+           "DM-5": ("outcome.json", b'"a string"')}
+
+
+def test_damaged_lane_files_and_retry_queue_never_stop_a_tick_or_status(
+        sandbox: Sandbox) -> None:
+    lanes = sandbox.repo / ".maestro" / "lanes"
+    for identifier, (name, content) in DAMAGED.items():
+        sandbox.add_issue(identifier)
+        (lanes / identifier).mkdir(parents=True)
+        (lanes / identifier / name).write_bytes(content)
+    (sandbox.repo / ".maestro" / "retries.json").write_bytes(b"{not json")
+
+    tick = sandbox.maestro("run", "--once", "--dry-run", "--json")
+    status = sandbox.maestro("status", "--json")
+
+    assert tick.returncode == 0, tick.stderr
+    assert "retries.json" in tick.stderr
+    assert status.returncode == 0, status.stderr
+    assert "Traceback" not in tick.stderr + status.stderr
