@@ -59,3 +59,50 @@ def test_lane_needing_a_human_is_not_resumed_by_a_tick(sandbox: Sandbox) -> None
     plan = json.loads(sandbox.maestro("run", "--once", "--dry-run", "--json", check=True).stdout)
 
     assert plan["dispatch"] == []
+
+
+def test_lane_started_by_hand_holds_an_agent_slot(sandbox: Sandbox) -> None:
+    from tests.test_leases import start_lane
+
+    sandbox.edit_workflow("max_concurrent_agents = 2", "max_concurrent_agents = 1")
+    sandbox.add_issue("KR-4", script="steps:\n  - sleep: 4\n  - handoff: nothing\n")
+    sandbox.add_issue("KR-5")
+    by_hand = start_lane(sandbox, "KR-4")
+    try:
+        plan = json.loads(sandbox.maestro("run", "--once", "--dry-run", "--json",
+                                          check=True).stdout)
+    finally:
+        by_hand.communicate(timeout=120)
+
+    assert plan["dispatch"] == []
+    assert plan["skipped"] == [{"issue": "KR-5", "reason": "no free agent slot "
+                                                           "(max_concurrent_agents=1)"}]
+
+
+CRASH_ONCE = """
+steps:
+  - crash: {attempts: [1]}
+  - write: {path: done.txt, content: "x\\n"}
+  - commit: add
+  - handoff: done
+"""
+
+
+def test_due_retries_never_start_more_lanes_than_the_limit(sandbox: Sandbox) -> None:
+    sandbox.edit_workflow("max_concurrent_agents = 2", "max_concurrent_agents = 1")
+    for identifier in ("KR-6", "KR-7"):
+        sandbox.add_issue(identifier, script=CRASH_ONCE)
+    tick(sandbox)
+    tick(sandbox)
+    queue = sandbox.repo / ".maestro" / "retries.json"
+    entries = json.loads(queue.read_text())
+    assert sorted(entries) == ["KR-6", "KR-7"]
+    for entry in entries.values():
+        entry["due_at"] = "2020-01-01T00:00:00+00:00"
+    queue.write_text(json.dumps(entries))
+
+    plan = json.loads(sandbox.maestro("run", "--once", "--dry-run", "--json",
+                                      check=True).stdout)
+
+    assert [item["issue"] for item in plan["dispatch"]] == ["KR-6"]
+    assert [item["issue"] for item in plan["retries_waiting"]] == ["KR-7"]
