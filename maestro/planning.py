@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from maestro.eligibility import dispatch_order, ineligible_reason
@@ -117,6 +118,12 @@ class TickFacts:
     now: datetime
     policy: WorkflowPolicy
     stall_timeout_s: float = 3600.0
+
+    @cached_property
+    def by_state(self) -> dict[str, int]:
+        """``max_concurrent_agents_by_state`` keyed by casefolded state."""
+        limits = self.policy.execution.max_concurrent_agents_by_state
+        return {state.casefold(): cap for state, cap in limits.items()}
 
 
 # -- plan items -----------------------------------------------------------------------------
@@ -250,13 +257,12 @@ def agents_busy(facts: TickFacts, plan: Plan) -> Counter[str]:
 def free_slots(facts: TickFacts, busy: Counter[str], state: str) -> tuple[bool, str]:
     """Whether one more agent may start for an issue in ``state`` while ``busy`` agents
     (per casefolded state, from :func:`agents_busy`) run; else why not."""
-    limits = facts.policy.execution
-    if sum(busy.values()) >= limits.max_concurrent_agents:
-        return False, f"no free agent slot (max_concurrent_agents={limits.max_concurrent_agents})"
-    by_state = {k.casefold(): v for k, v in limits.max_concurrent_agents_by_state.items()}
+    cap = facts.policy.execution.max_concurrent_agents
+    if busy.total() >= cap:
+        return False, f"no free agent slot (max_concurrent_agents={cap})"
     key = state.casefold()
-    if key in by_state and busy[key] >= by_state[key]:
-        return False, f"no free slot for state {state} ({by_state[key]})"
+    if key in facts.by_state and busy[key] >= facts.by_state[key]:
+        return False, f"no free slot for state {state} ({facts.by_state[key]})"
     return True, ""
 
 
