@@ -125,7 +125,8 @@ def _show_plan(plan: dict[str, Any], as_json: bool) -> None:
     for item in plan["dispatch"]:
         print(f"dispatch {item['issue']}: {item['reason']}")
     for item in plan["retries_waiting"]:
-        print(f"retry {item['issue']}: {item['kind']} due at {item['due_at']}")
+        why = f" ({item['reason']})" if item.get("reason") else ""
+        print(f"retry {item['issue']}: {item['kind']} due at {item['due_at']}{why}")
     for item in plan.get("waiting", []):
         print(f"wait {item['issue']}: {item['reason']}")
     for item in plan["skipped"]:

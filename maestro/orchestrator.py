@@ -61,7 +61,7 @@ class Orchestrator:
         except ConfigError as exc:
             if self._workflow is None:
                 raise
-            self.warn(f"keeping the last good workflow: {exc}")
+            self.warn_once(f"keeping the last good workflow: {exc}")
         return self._workflow
 
     def warn_once(self, message: str, prefix: str = "") -> None:
