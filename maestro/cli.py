@@ -106,9 +106,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         plan = orchestrator.plan(dry_run=True)
         _show_plan(plan.as_dict(), args.json)
         return 0
+    from maestro.daemon_lock import holding_loop_lock
     from maestro.live import watching
 
-    with watching(orchestrator.config, enabled=not args.json):
+    with holding_loop_lock(orchestrator.config.state_root, "maestro run --once"), \
+            watching(orchestrator.config, enabled=not args.json):
         plan = orchestrator.tick(wait=True)
     _show_plan(plan.as_dict(), args.json)
     return 0
@@ -123,7 +125,8 @@ def _show_plan(plan: dict[str, Any], as_json: bool) -> None:
     for item in plan["dispatch"]:
         print(f"dispatch {item['issue']}: {item['reason']}")
     for item in plan["retries_waiting"]:
-        print(f"retry {item['issue']}: {item['kind']} due at {item['due_at']}")
+        why = f" ({item['reason']})" if item.get("reason") else ""
+        print(f"retry {item['issue']}: {item['kind']} due at {item['due_at']}{why}")
     for item in plan.get("waiting", []):
         print(f"wait {item['issue']}: {item['reason']}")
     for item in plan["skipped"]:
@@ -145,13 +148,19 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_daemon(args: argparse.Namespace) -> int:
-    from maestro.orchestrator import Orchestrator
-
     if args.poll_interval_s <= 0:
         raise InputError("--poll-interval-s: expected a positive number of seconds")
     config = _config(args)
+    from maestro.daemon_lock import holding_loop_lock
+
+    with holding_loop_lock(config.state_root, "maestro daemon"):
+        return _serve_daemon(args, config)
+
+
+def _serve_daemon(args: argparse.Namespace, config: ServiceConfig) -> int:
     from maestro.live import watching
     from maestro.operator_http import start_if_configured
+    from maestro.orchestrator import Orchestrator
 
     server = start_if_configured(config)  # [operator_http] listen_address; off when unset
     try:

@@ -32,6 +32,13 @@ class LaneLeasedError(MaestroError):
     exit_code = 3
 
 
+class DaemonRunningError(MaestroError):
+    """Another live ``maestro daemon`` (or ``run --once``) drives this state root; two
+    would dispatch the same issues."""
+
+    exit_code = 3
+
+
 class TrackerError(MaestroError):
     """The tracker refused or failed a request."""
 

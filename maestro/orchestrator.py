@@ -13,8 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,58 +21,20 @@ from typing import Any
 from maestro import logs
 from maestro.classify import classify, lane_signals
 from maestro.config import ServiceConfig
-from maestro.eligibility import dispatch_order, ineligible_reason
 from maestro.errors import ConfigError, MaestroError
 from maestro.forges import make_forge
 from maestro.fsutil import read_json, write_json
 from maestro.ids import iso_now, utc_now
 from maestro.lanes.context import remember_good_workflow
+from maestro.lanes.listing import list_lanes
 from maestro.lanes.state import LaneState
 from maestro.lanes.workspace import remove_worktree
 from maestro.model import Classification, Issue, LaneOutcome
+from maestro.planning import LaneView, Plan, ReviewFact, TickFacts, plan_tick
 from maestro.retries import RetryQueue
+from maestro.tick_log import only_changed
 from maestro.trackers import Tracker, make_tracker
 from maestro.workflow import Workflow, load_workflow
-
-
-@dataclass
-class LaneView:
-    """What the loop knows about one lane folder."""
-
-    identifier: str
-    leased: bool
-    claimed: bool
-    in_review: bool
-    finished: bool
-    needs_human: bool
-    outcome: str
-    claim_state: str = ""
-    pr_number: int | None = None
-
-    @property
-    def in_flight(self) -> bool:
-        """Claimed and not yet parked: counts against agent slots."""
-        return not (self.in_review or self.finished or self.needs_human) and (
-            self.outcome not in (LaneOutcome.TERMINATED.value, LaneOutcome.INTERRUPTED.value,
-                                 LaneOutcome.SKIPPED.value))
-
-
-@dataclass
-class Plan:
-    dispatch: list[dict[str, str]] = field(default_factory=list)
-    reconcile: list[dict[str, str]] = field(default_factory=list)
-    retries_waiting: list[dict[str, str]] = field(default_factory=list)
-    waiting: list[dict[str, str]] = field(default_factory=list)
-    skipped: list[dict[str, str]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    #: The tracker's last request to slow down during this tick (shown in status).
-    rate_limit: dict[str, Any] | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def issues(self) -> list[str]:
-        return [item["issue"] for item in self.dispatch]
 
 
 class Orchestrator:
@@ -84,6 +45,8 @@ class Orchestrator:
         self.running: dict[str, subprocess.Popen[bytes]] = {}
         self._dispatcher: Any = None
         self._warned: set[str] = set()
+        #: Skip and wait reasons last logged, so a steady backlog is not logged every tick.
+        self._reasons: dict[tuple[str, str], str] = {}
         self.stopping = False
 
     # -- policy ----------------------------------------------------------------------------
@@ -94,14 +57,18 @@ class Orchestrator:
             self._workflow = load_workflow(self.config.workflow_path)
             remember_good_workflow(self.config, self._workflow.source.read_text())
             for warning in self._workflow.warnings:
-                if warning not in self._warned:
-                    self._warned.add(warning)
-                    self.warn(warning)
+                self.warn_once(warning)
         except ConfigError as exc:
             if self._workflow is None:
                 raise
-            self.warn(f"keeping the last good workflow: {exc}")
+            self.warn_once(f"keeping the last good workflow: {exc}")
         return self._workflow
+
+    def warn_once(self, message: str, prefix: str = "") -> None:
+        """Warn about ``message`` the first time this process sees it, not every tick."""
+        if message not in self._warned:
+            self._warned.add(message)
+            self.warn(prefix + message)
 
     def warn(self, message: str) -> None:
         print(f"maestro: warning: {message}", file=sys.stderr)
@@ -112,60 +79,87 @@ class Orchestrator:
     # -- lanes on disk ---------------------------------------------------------------------
 
     def lanes(self) -> dict[str, LaneView]:
+        """Every lane folder as a view; folders that are not lanes are skipped with one
+        warning each per process (they never stop the tick)."""
         root = self.config.lanes_root
+        listing = list_lanes(root)
+        for warning in listing.warnings():
+            self.warn_once(warning)
         views: dict[str, LaneView] = {}
-        if not root.is_dir():
-            return views
-        for folder in sorted(root.iterdir()):
-            if not folder.is_dir():
-                continue
-            if (folder / "cleanup.json").exists() and folder.name not in self.running:
+        for identifier in listing.identifiers:
+            process = self.running.get(identifier)
+            alive = process is not None and process.poll() is None
+            if (root / identifier / "cleanup.json").exists() and not alive:
                 # Finished lanes pile up over months; each tick only needs to know they are.
-                views[folder.name] = LaneView(folder.name, leased=False, claimed=True,
-                                              in_review=False, finished=True,
-                                              needs_human=False, outcome="finished")
+                views[identifier] = LaneView(identifier, leased=False, claimed=True,
+                                             in_review=False, finished=True,
+                                             needs_human=False, outcome="finished")
                 continue
-            state = LaneState(root, folder.name)
-            outcome = (state.read("outcome.json") or {}).get("outcome", "")
-            claim = state.read("lease.json") or {}
-            pr = state.read("pr.json") or {}
-            views[folder.name] = LaneView(
-                identifier=folder.name,
-                leased=folder.name in self.running or state.is_leased_elsewhere(),
-                claimed=state.exists("lease.json"),
-                in_review=state.exists("pr.json"),
-                finished=state.exists("cleanup.json"),
-                needs_human=state.exists("attention.json"),
-                outcome=str(outcome),
-                claim_state=str(claim.get("state_at_claim", "")),
-                pr_number=int(pr["number"]) if pr.get("number") else None,
-            )
+            views[identifier] = self._view(LaneState(root, identifier), alive)
+        # lanes this process started whose folder does not exist yet still hold a slot
+        for identifier in self.running:
+            views.setdefault(identifier, LaneView(identifier, True, False, False, False,
+                                                  False, ""))
         return views
+
+    def _view(self, state: LaneState, alive: bool) -> LaneView:
+        outcome = _record(state, "outcome.json").get("outcome", "")
+        claim = _record(state, "lease.json")
+        number = _record(state, "pr.json").get("number")
+        leased = alive or state.is_leased_elsewhere()
+        last = _record(state, "activity.json").get("last_event_at") if leased else None
+        try:
+            last_event_at = datetime.fromisoformat(last) if isinstance(last, str) else None
+        except ValueError:
+            last_event_at = None
+        return LaneView(
+            identifier=state.identifier, leased=leased, claimed=state.exists("lease.json"),
+            in_review=state.exists("pr.json"), finished=state.exists("cleanup.json"),
+            needs_human=state.exists("attention.json"), outcome=str(outcome),
+            claim_state=str(claim.get("state_at_claim", "")),
+            pr_number=number if isinstance(number, int) and number > 0 else None,
+            last_event_at=last_event_at)
 
     # -- planning --------------------------------------------------------------------------
 
     def plan(self, dry_run: bool = False) -> Plan:
-        """The tick's decisions. A dry run does not even refresh PRs (the local forge runs
-        and caches checks when it does); ``maestro plan`` refreshes them read-only."""
+        """The tick's decisions: gather the facts, then :func:`maestro.planning.plan_tick`.
+        A dry run does not even refresh PRs (the local forge runs and caches checks when it
+        does); ``maestro plan`` refreshes them read-only."""
         workflow = self.workflow()
         tracker = make_tracker(self.config, workflow)
         try:
-            plan = self._plan(tracker, workflow, dry_run)
+            plan = plan_tick(self.facts(tracker, workflow, dry_run))
         finally:
             tracker.close()
+        warnings = list(plan.warnings)
         for problem in getattr(tracker, "problems", []):
-            plan.warnings.append(problem)
-            if problem not in self._warned:
-                self._warned.add(problem)
-                self.warn(f"issue skipped: {problem}")
+            warnings.append(problem)
+            self.warn_once(problem, prefix="issue skipped: ")
         limited = getattr(tracker, "last_rate_limit", None)
-        if limited is not None:
-            plan.rate_limit = {"operation": limited.operation, "wait_s": limited.wait_s,
-                               "source": limited.source, "at": limited.at.isoformat()}
-        return plan
+        rate_limit = None if limited is None else {
+            "operation": limited.operation, "wait_s": limited.wait_s,
+            "source": limited.source, "at": limited.at.isoformat()}
+        return replace(plan, warnings=tuple(warnings), rate_limit=rate_limit)
 
-    def _review_moves(self, workflow: Workflow, lanes: dict[str, LaneView],
-                      issues: dict[str, Issue]) -> dict[str, str]:
+    def facts(self, tracker: Tracker, workflow: Workflow, dry_run: bool = False) -> TickFacts:
+        """Read everything the tick decides from, once, before any decision."""
+        policy = workflow.policy
+        lanes = self.lanes()
+        retries = self.retries.load()
+        for problem in self.retries.problems:
+            self.warn_once(problem)
+        watched = [i for i, v in lanes.items() if not v.finished]
+        issues = tracker.fetch(watched) if watched else {}
+        reviews = None if dry_run else self._review_facts(workflow, lanes, issues)
+        return TickFacts(
+            lanes=lanes, issues=issues, retries=retries, reviews=reviews,
+            candidates=tuple(tracker.candidates(policy.tracker.startable_states)),
+            now=utc_now(), policy=policy,
+            stall_timeout_s=self.config.agent.lane_stall_timeout_s)
+
+    def _review_facts(self, workflow: Workflow, lanes: dict[str, LaneView],
+                      issues: dict[str, Issue]) -> dict[str, ReviewFact]:
         """Classify every lane in review with ONE forge refresh; only lanes whose class is
         not ``review_wait`` need a lane process this tick."""
         waiting = {v.pr_number: i for i, v in lanes.items()
@@ -178,170 +172,34 @@ class Orchestrator:
             pulls = forge.refresh(list(waiting))
         finally:
             forge.close()
-        policy = workflow.policy
-        moves: dict[str, str] = {}
+        facts: dict[str, ReviewFact] = {}
         for number, identifier in waiting.items():
-            record = LaneState(self.config.lanes_root, identifier).read("pr.json") or {}
+            record = _record(LaneState(self.config.lanes_root, identifier), "pr.json")
             if record.get("pending_repair"):
-                moves[identifier] = "finish repair"
+                facts[identifier] = ReviewFact("finish repair")
                 continue
-            issue = issues[identifier]
-            signals = lane_signals(pulls.get(number), record, issue.state,
-                                   str(record.get("branch", "")), policy)
+            signals = lane_signals(pulls.get(number), record, issues[identifier].state,
+                                   str(record.get("branch", "")), workflow.policy)
             decision = classify(signals)
-            moves[identifier] = (decision.classification.value
-                                 if decision.classification != Classification.REVIEW_WAIT
-                                 else "")
-            if not moves[identifier]:
-                moves[identifier + "\0reason"] = decision.reason
-        return moves
-
-    def _plan(self, tracker: Tracker, workflow: Workflow, dry_run: bool = False) -> Plan:
-        policy = workflow.policy
-        plan = Plan()
-        lanes = self.lanes()
-        now = utc_now()
-        retries = self.retries.load()
-        watched = [i for i, v in lanes.items() if not v.finished] + [
-            i for i in self.running if i not in lanes]
-        refreshed = tracker.fetch(watched) if watched else {}
-        busy: Counter[str] = Counter()
-        in_flight = 0
-        planned: set[str] = set()
-
-        def take(issue_id: str, why: str, state: str) -> None:
-            plan.dispatch.append({"issue": issue_id, "reason": why, "state": state})
-            planned.add(issue_id)
-
-        # lanes this process started whose folder does not exist yet still hold a slot
-        for identifier in self.running:
-            if identifier not in lanes:
-                lanes[identifier] = LaneView(identifier, True, False, False, False, False, "")
-        # 1. reconcile lanes whose issue changed under them (§4)
-        for identifier, view in lanes.items():
-            if view.finished:
-                continue
-            issue = refreshed.get(identifier)
-            if view.leased and view.in_flight:
-                in_flight += 1
-                busy[(view.claim_state or (issue.state if issue else "")).casefold()] += 1
-            if issue is None:
-                continue
-            action = self._reconcile_action(view, issue, workflow)
-            if action:
-                plan.reconcile.append({"issue": identifier, "action": action,
-                                       "state": issue.state})
-        # 2. retries that are due; 3. lanes waiting on external signals; 4. recovery
-        review_moves = {} if dry_run else self._review_moves(workflow, lanes, refreshed)
-        reconciled = {item["issue"] for item in plan.reconcile}
-        for identifier, view in lanes.items():
-            if view.finished or view.leased or view.needs_human or identifier in reconciled:
-                continue
-            issue = refreshed.get(identifier)
-            if issue is None or (policy.tracker.is_terminal(issue.state) and not view.in_review):
-                continue
-            retry = retries.get(identifier)
-            if retry is not None:
-                if retry.due(now):
-                    take(identifier, f"retry {retry.kind} (attempt {retry.attempt + 1})",
-                         issue.state)
-                else:
-                    plan.retries_waiting.append({"issue": identifier, "due_at": retry.due_at,
-                                                 "kind": retry.kind})
-                continue
-            if view.in_review:
-                if dry_run:
-                    plan.waiting.append({"issue": identifier, "reason": "review (not "
-                                         "refreshed in a dry run)"})
-                    continue
-                move = review_moves.get(identifier)
-                if move:
-                    take(identifier, f"advance review ({move})", issue.state)
-                else:
-                    plan.waiting.append({"issue": identifier, "reason": review_moves.get(
-                        identifier + "\0reason", "review pending")})
-            elif view.claimed and view.outcome in ("", LaneOutcome.RETRY.value,
-                                                   LaneOutcome.INTERRUPTED.value) and (
-                    issue.state.casefold() == policy.tracker.in_progress_state.casefold()):
-                take(identifier, "recover interrupted lane", issue.state)
-        # 5. new work in priority order, within the limits
-        limits = policy.execution
-        slots = limits.max_concurrent_agents - in_flight
-        for item in plan.dispatch:
-            if not lanes[item["issue"]].in_review:
-                slots -= 1
-                busy[item["state"].casefold()] += 1
-        candidates = dispatch_order(tracker.candidates(policy.tracker.startable_states))
-        by_state = {k.casefold(): v for k, v in limits.max_concurrent_agents_by_state.items()}
-        for issue in candidates:
-            identifier = issue.identifier
-            candidate_lane = lanes.get(identifier)
-            if identifier in planned or (candidate_lane and (
-                    candidate_lane.leased or candidate_lane.finished)):
-                continue
-            if candidate_lane and candidate_lane.needs_human and issue.has_label(
-                    policy.tracker.needs_attention_label):
-                continue
-            reason = ineligible_reason(issue, policy.tracker)
-            if reason:
-                plan.skipped.append({"issue": identifier, "reason": reason})
-                continue
-            state_key = issue.state.casefold()
-            if slots <= 0:
-                plan.skipped.append({"issue": identifier, "reason": "no free agent slot "
-                                     f"(max_concurrent_agents={limits.max_concurrent_agents})"})
-                continue
-            if state_key in by_state and busy[state_key] >= by_state[state_key]:
-                plan.skipped.append({"issue": identifier, "reason": "no free slot for state "
-                                     f"{issue.state} ({by_state[state_key]})"})
-                continue
-            take(identifier, "new work", issue.state)
-            slots -= 1
-            busy[state_key] += 1
-        return plan
-
-    def _stalled(self, view: LaneView) -> bool:
-        """A live lane process whose heartbeat stopped: hung outside the agent protocol
-        (the agent client detects silent agents itself)."""
-        if not view.leased or (view.identifier in self.running and self.running[
-                view.identifier].poll() is not None):
-            return False
-        activity = LaneState(self.config.lanes_root, view.identifier).read("activity.json")
-        last = (activity or {}).get("last_event_at")
-        if not last:
-            return False
-        try:
-            idle = (utc_now() - datetime.fromisoformat(last)).total_seconds()
-        except ValueError:
-            return False
-        return idle > self.config.agent.lane_stall_timeout_s
-
-    def _reconcile_action(self, view: LaneView, issue: Issue, workflow: Workflow) -> str:
-        policy = workflow.policy.tracker
-        if view.in_review or not view.claimed or view.needs_human:
-            return ""
-        if view.in_flight and self._stalled(view):
-            return "stalled"
-        if policy.is_terminal(issue.state):
-            return "" if view.outcome == LaneOutcome.TERMINATED.value else "terminate"
-        active = {policy.in_progress_state.casefold(), policy.success_state.casefold(),
-                  *(s.casefold() for s in policy.startable_states)}
-        if issue.state.casefold() not in active and view.outcome != LaneOutcome.INTERRUPTED.value:
-            return "interrupt"
-        return ""
+            waits = decision.classification == Classification.REVIEW_WAIT
+            facts[identifier] = ReviewFact("" if waits else decision.classification.value,
+                                           decision.reason)
+        return facts
 
     # -- acting ----------------------------------------------------------------------------
 
     def apply_reconcile(self, plan: Plan) -> None:
         workflow = self.workflow()
-        for item in plan.reconcile:
-            identifier, action = item["issue"], item["action"]
+        for entry in plan.reconciles:
+            identifier, action, item = entry.issue, entry.action, entry.as_dict()
             state = LaneState(self.config.lanes_root, identifier)
             holder = state.read("holder.json") or {}
             if action == "stalled":
                 self._stop_stalled(identifier, int(holder.get("pid", 0)))
                 continue
-            if state.is_leased_elsewhere():
+            if entry.signal_only or state.is_leased_elsewhere():
+                # A lane in review is only stopped here; the next tick sends it down its
+                # own cancel path (PR closed with a comment) or holds it for the person.
                 pid = int(holder.get("pid", 0))
                 if pid > 0:
                     with contextlib.suppress(ProcessLookupError):
@@ -458,7 +316,8 @@ class Orchestrator:
         """One poll tick; with ``wait`` it returns after the dispatched lanes finished."""
         self.reap()
         plan = self.plan()
-        logs.log_plan(self.config, plan.as_dict())
+        quiet, self._reasons = only_changed(plan.as_dict(), self._reasons)
+        logs.log_plan(self.config, quiet)
         self.apply_reconcile(plan)
         for item in plan.dispatch:
             if self.stopping:
@@ -500,6 +359,16 @@ class Orchestrator:
             self.reap(wait=True)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+
+def _record(state: LaneState, name: str) -> dict[str, Any]:
+    """A lane file as a dict; an empty, truncated, non-UTF-8 or non-object file reads as
+    absent here, so one damaged lane never stops the tick (the lane itself reports it)."""
+    try:
+        value = state.read(name)
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def read_plan(state_root: Path) -> dict[str, Any] | None:

@@ -266,10 +266,9 @@ def identifiers_from_argv(argv: list[str], config: ServiceConfig) -> list[str]:
         match = _TASK_ARG.match(arg)
         if match:
             found.append(check_identifier(match.group(1)))
-    if config.lanes_root.is_dir():
-        for folder in sorted(config.lanes_root.iterdir()):
-            if folder.is_dir() and folder.name not in found:
-                found.append(folder.name)
+    from maestro.lanes.listing import list_lanes
+
+    found += [i for i in list_lanes(config.lanes_root).identifiers if i not in found]
     return found
 
 

@@ -46,10 +46,32 @@ class RetryQueue:
     def __init__(self, state_root: Path) -> None:
         self.path = state_root / "retries.json"
         self._lock = FileLock(str(state_root / "retries.lock"), timeout=30)
+        #: What the last :meth:`load` could not read (one sentence each, naming the file).
+        self.problems: list[str] = []
 
     def load(self) -> dict[str, Retry]:
-        data = read_json(self.path) or {}
-        return {key: Retry(**value) for key, value in data.items()}
+        """The queue; an unreadable file or entry reads as absent (named in ``problems``),
+        so a damaged ``retries.json`` delays a retry instead of stopping every tick."""
+        self.problems = []
+        try:
+            data = read_json(self.path) or {}
+        except (OSError, ValueError) as exc:
+            self.problems.append(f"{self.path}: unreadable, ignored ({exc})")
+            return {}
+        if not isinstance(data, dict):
+            self.problems.append(f"{self.path}: expected a JSON object, ignored")
+            return {}
+        entries: dict[str, Retry] = {}
+        for key, value in data.items():
+            try:
+                entry = Retry(**value)
+                if datetime.fromisoformat(entry.due_at).tzinfo is None:
+                    raise ValueError(f"due_at {entry.due_at!r} has no time zone")
+            except (TypeError, ValueError) as exc:
+                self.problems.append(f"{self.path}: entry {key!r} unreadable, ignored ({exc})")
+                continue
+            entries[key] = entry
+        return entries
 
     def _save(self, entries: dict[str, Retry]) -> None:
         write_json(self.path, {key: asdict(value) for key, value in entries.items()})

@@ -14,6 +14,7 @@ from maestro.comments import checkpoints
 from maestro.config import ServiceConfig
 from maestro.fsutil import read_json
 from maestro.ids import utc_now
+from maestro.lanes.listing import list_lanes
 from maestro.lanes.state import PHASE_TARGETS, LaneState
 from maestro.model import Comment
 from maestro.retries import RetryQueue
@@ -126,12 +127,17 @@ def lane_snapshot(state: LaneState, now: datetime) -> dict[str, Any]:
 
 def snapshot(config: ServiceConfig, limit: int = 20) -> dict[str, Any]:
     now = utc_now()
-    lanes = []
     root = config.lanes_root
-    if root.is_dir():
-        for folder in sorted(root.iterdir()):
-            if folder.is_dir():
-                lanes.append(lane_snapshot(LaneState(root, folder.name), now))
+    listing = list_lanes(root)
+    warnings = listing.warnings()
+    lanes = []
+    for identifier in listing.identifiers:
+        try:
+            lanes.append(lane_snapshot(LaneState(root, identifier), now))
+        except (OSError, ValueError, TypeError, AttributeError, KeyError) as exc:
+            # A damaged lane file must not hide every other lane from the operator.
+            warnings.append(f"{root / identifier}: lane state unreadable, not shown "
+                            f"({type(exc).__name__}: {exc})")
     retries = [
         {"issue": r.identifier, "attempt": r.attempt, "kind": r.kind, "due_at": r.due_at,
          "error_class": r.error_class}
@@ -168,4 +174,5 @@ def snapshot(config: ServiceConfig, limit: int = 20) -> dict[str, Any]:
                          reverse=True)[:limit],
         "token_totals": totals,
         "last_tick": last_tick,
+        "warnings": warnings,
     }

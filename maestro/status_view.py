@@ -58,6 +58,8 @@ def render_status(snap: dict[str, Any], console: Console | None = None) -> None:
     tick = (snap.get("last_tick") or {}).get("at") or "never"
     console.print(Text(f"maestro · {snap['project_id']} · {snap['generated_at']} · "
                        f"last tick {tick} · schema v{snap['schema_version']}", style="bold"))
+    for warning in snap.get("warnings", []):
+        console.print(Text(f"warning: {warning}", style="yellow"))
     limited = ((snap.get("last_tick") or {}).get("plan") or {}).get("rate_limit")
     if limited:
         console.print(Text(f"rate limited during the last tick: {limited['operation']} waited "

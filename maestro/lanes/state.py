@@ -10,7 +10,6 @@ a lease whose process is gone is reclaimed by the next taker without any clean-u
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -55,7 +54,7 @@ class LaneState:
     def read(self, name: str) -> Any:
         try:
             return read_json(self.path(name))
-        except json.JSONDecodeError:
+        except ValueError:  # not JSON, or not UTF-8: a damaged file reads as absent
             return None
 
     def write(self, name: str, value: Any) -> None:

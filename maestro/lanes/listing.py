@@ -1,0 +1,47 @@
+"""Which folders under ``<state_root>/lanes/`` are lanes: the one lister every reader uses.
+
+A person may leave anything there (``ABC-1 copy``, an editor's backup, a stray file); a
+folder whose name is not a valid issue identifier is not a lane and must never stop the
+poll tick, ``maestro status``, the dashboard or a lane's doit run. Callers get the lanes
+and the strays apart, and decide how (and how often) to warn about the strays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from maestro.errors import InputError
+from maestro.ids import check_identifier
+
+__all__ = ["LaneListing", "list_lanes"]
+
+
+@dataclass(frozen=True)
+class LaneListing:
+    """``identifiers``: lane folders in name order; ``strays``: ``(path, why)`` of every
+    other folder, each ``why`` one sentence fit for a warning."""
+
+    identifiers: tuple[str, ...] = ()
+    strays: tuple[tuple[Path, str], ...] = ()
+
+    def warnings(self) -> list[str]:
+        """One line per stray folder, naming it."""
+        return [f"{path}: not a lane folder, skipped ({why})" for path, why in self.strays]
+
+
+def list_lanes(lanes_root: Path) -> LaneListing:
+    """The lane folders under ``lanes_root`` (none when it does not exist). Plain files
+    are ignored silently; folders with an unusable name are returned as strays."""
+    if not lanes_root.is_dir():
+        return LaneListing()
+    identifiers: list[str] = []
+    strays: list[tuple[Path, str]] = []
+    for folder in sorted(lanes_root.iterdir()):
+        if not folder.is_dir():
+            continue
+        try:
+            identifiers.append(check_identifier(folder.name))
+        except InputError as exc:
+            strays.append((folder, str(exc)))
+    return LaneListing(tuple(identifiers), tuple(strays))

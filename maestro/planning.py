@@ -1,0 +1,458 @@
+"""The poll tick's decisions as a pure function: frozen facts in, a typed plan out.
+
+:class:`~maestro.orchestrator.Orchestrator` gathers every fact a tick needs first (lanes on
+disk, refreshed issues, the retry queue, review decisions, candidates, the clock, the
+policy) into one :class:`TickFacts`; :func:`plan_tick` then runs a fixed chain of small
+named steps, in the order of the reference algorithm in ``docs/guide/operating.md``:
+
+1. :func:`reconcile` — lanes whose issue changed under them are stopped;
+2. :func:`due_retries` — retries whose time has come, within the free agent slots;
+3. :func:`advance_reviews` — lanes in review start a process only when they can move;
+4. :func:`recover` — lanes a crash, a kill or a reset left unfinished resume;
+5. :func:`new_work` — startable issues in priority order, within the limits.
+
+Each step takes the facts and the plan so far and returns a longer plan, so a step can be
+tested alone and nothing but the plan carries state between steps. Every lane that runs an
+agent (a lane process alive now, whoever started it; a due retry; a recovered lane; new
+work) takes one of ``max_concurrent_agents`` slots and one of its state's
+``max_concurrent_agents_by_state`` slots: a tick never starts more than are free.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from maestro.eligibility import dispatch_order, ineligible_reason
+from maestro.model import Issue, LaneOutcome
+from maestro.retries import Retry
+from maestro.workflow import WorkflowPolicy
+
+__all__ = [
+    "STEPS",
+    "Dispatch",
+    "LaneView",
+    "Plan",
+    "Reconcile",
+    "RetryWaiting",
+    "ReviewFact",
+    "Skip",
+    "TickFacts",
+    "Waiting",
+    "advance_reviews",
+    "agents_busy",
+    "due_retries",
+    "free_slots",
+    "needs_recovery",
+    "new_work",
+    "plan_tick",
+    "reconcile",
+    "reconcile_action",
+    "recover",
+]
+
+#: Outcomes after which a claimed lane, not finished, still has work to do.
+UNFINISHED_OUTCOMES = frozenset({"", LaneOutcome.RETRY.value, LaneOutcome.INTERRUPTED.value})
+
+
+# -- facts --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LaneView:
+    """What the tick knows about one lane folder (read once, before any decision).
+
+    ``leased``: a live process holds the lane (one this daemon started, or ``maestro lane
+    ID`` started by a person); ``last_event_at``: the lane process's heartbeat, only set
+    while that process is alive.
+    """
+
+    identifier: str
+    leased: bool
+    claimed: bool
+    in_review: bool
+    finished: bool
+    needs_human: bool
+    outcome: str
+    claim_state: str = ""
+    pr_number: int | None = None
+    last_event_at: datetime | None = None
+
+    @property
+    def in_flight(self) -> bool:
+        """Claimed and not yet parked: counts against agent slots."""
+        return not (self.in_review or self.finished or self.needs_human) and (
+            self.outcome not in (LaneOutcome.TERMINATED.value, LaneOutcome.INTERRUPTED.value,
+                                 LaneOutcome.SKIPPED.value))
+
+    @property
+    def runs_agent(self) -> bool:
+        """A live lane process before review: it holds an agent slot whatever its last
+        ``outcome.json`` said (a resumed lane keeps the previous run's file until it ends)."""
+        return self.leased and not (self.in_review or self.finished or self.needs_human)
+
+
+@dataclass(frozen=True)
+class ReviewFact:
+    """The classifier's verdict on one lane waiting in review; ``move`` is empty when the
+    lane only waits (``review_wait``), else the class that needs a lane process."""
+
+    move: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class TickFacts:
+    """Everything one tick decides from. ``reviews`` is ``None`` when PRs were not
+    refreshed (a dry run); ``issues`` holds the refreshed issue of every unfinished lane."""
+
+    lanes: Mapping[str, LaneView]
+    issues: Mapping[str, Issue]
+    retries: Mapping[str, Retry]
+    reviews: Mapping[str, ReviewFact] | None
+    candidates: tuple[Issue, ...]
+    now: datetime
+    policy: WorkflowPolicy
+    stall_timeout_s: float = 3600.0
+
+    @cached_property
+    def by_state(self) -> dict[str, int]:
+        """``max_concurrent_agents_by_state`` keyed by casefolded state."""
+        limits = self.policy.execution.max_concurrent_agents_by_state
+        return {state.casefold(): cap for state, cap in limits.items()}
+
+
+# -- plan items -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """Start ``maestro lane ISSUE``; ``agent``: it will run an agent (takes a slot)."""
+
+    issue: str
+    reason: str
+    state: str
+    agent: bool = True
+
+    def as_dict(self) -> dict[str, str]:
+        return {"issue": self.issue, "reason": self.reason, "state": self.state}
+
+
+@dataclass(frozen=True)
+class Reconcile:
+    """Stop a lane: ``terminate``, ``interrupt`` or ``stalled``. ``signal_only``: the lane
+    is in review, so only its live process is stopped; its own cancel path closes the PR."""
+
+    issue: str
+    action: str
+    state: str
+    signal_only: bool = False
+
+    def as_dict(self) -> dict[str, str]:
+        return {"issue": self.issue, "action": self.action, "state": self.state}
+
+
+@dataclass(frozen=True)
+class RetryWaiting:
+    """A retry not started this tick: not due yet, or due with no free slot (``reason``)."""
+
+    issue: str
+    due_at: str
+    kind: str
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        found = {"issue": self.issue, "due_at": self.due_at, "kind": self.kind}
+        return {**found, "reason": self.reason} if self.reason else found
+
+
+@dataclass(frozen=True)
+class Waiting:
+    issue: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"issue": self.issue, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Skip:
+    issue: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"issue": self.issue, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The tick's decisions, typed. The list-of-dict views (``dispatch``, ``reconcile``…)
+    and :meth:`as_dict` are the JSON of ``maestro run --dry-run --json`` and
+    ``last_tick.json``."""
+
+    dispatches: tuple[Dispatch, ...] = ()
+    reconciles: tuple[Reconcile, ...] = ()
+    retries_later: tuple[RetryWaiting, ...] = ()
+    waits: tuple[Waiting, ...] = ()
+    skips: tuple[Skip, ...] = ()
+    warnings: tuple[str, ...] = ()
+    #: The tracker's last request to slow down during this tick (shown in status).
+    rate_limit: Mapping[str, Any] | None = field(default=None)
+
+    @property
+    def dispatch(self) -> list[dict[str, str]]:
+        return [item.as_dict() for item in self.dispatches]
+
+    @property
+    def reconcile(self) -> list[dict[str, str]]:
+        return [item.as_dict() for item in self.reconciles]
+
+    @property
+    def retries_waiting(self) -> list[dict[str, str]]:
+        return [item.as_dict() for item in self.retries_later]
+
+    @property
+    def waiting(self) -> list[dict[str, str]]:
+        return [item.as_dict() for item in self.waits]
+
+    @property
+    def skipped(self) -> list[dict[str, str]]:
+        return [item.as_dict() for item in self.skips]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"dispatch": self.dispatch, "reconcile": self.reconcile,
+                "retries_waiting": self.retries_waiting, "waiting": self.waiting,
+                "skipped": self.skipped, "warnings": list(self.warnings),
+                "rate_limit": dict(self.rate_limit) if self.rate_limit is not None else None}
+
+    def issues(self) -> list[str]:
+        return [item.issue for item in self.dispatches]
+
+    def handled(self) -> set[str]:
+        """Lanes some earlier step already decided about."""
+        return {item.issue for group in (self.dispatches, self.reconciles, self.retries_later,
+                                         self.waits) for item in group}
+
+
+# -- limits ---------------------------------------------------------------------------------
+
+
+def agents_busy(facts: TickFacts, plan: Plan) -> Counter[str]:
+    """Agents per (casefolded) state: live lane processes, then this plan's agent starts."""
+    busy: Counter[str] = Counter()
+    for identifier, view in facts.lanes.items():
+        if view.runs_agent:
+            issue = facts.issues.get(identifier)
+            busy[(view.claim_state or (issue.state if issue else "")).casefold()] += 1
+    for item in plan.dispatches:
+        if item.agent:
+            busy[item.state.casefold()] += 1
+    return busy
+
+
+def free_slots(facts: TickFacts, busy: Counter[str], state: str) -> tuple[bool, str]:
+    """Whether one more agent may start for an issue in ``state`` while ``busy`` agents
+    (per casefolded state, from :func:`agents_busy`) run; else why not."""
+    cap = facts.policy.execution.max_concurrent_agents
+    if busy.total() >= cap:
+        return False, f"no free agent slot (max_concurrent_agents={cap})"
+    key = state.casefold()
+    if key in facts.by_state and busy[key] >= facts.by_state[key]:
+        return False, f"no free slot for state {state} ({facts.by_state[key]})"
+    return True, ""
+
+
+# -- 1. reconcile ---------------------------------------------------------------------------
+
+
+def _stalled(view: LaneView, facts: TickFacts) -> bool:
+    if not view.leased or view.last_event_at is None:
+        return False
+    return (facts.now - view.last_event_at).total_seconds() > facts.stall_timeout_s
+
+
+def reconcile_action(view: LaneView, issue: Issue, facts: TickFacts) -> str:
+    """How to stop a lane whose issue changed under it ("" to leave it alone)."""
+    policy = facts.policy.tracker
+    if view.needs_human:
+        return ""
+    if view.in_review:
+        # Only a live process needs stopping; a parked lane in review takes its own cancel
+        # path (PR closed with a comment) when advance_reviews dispatches it, and is held
+        # while the issue carries the needs-attention label.
+        if not view.leased:
+            return ""
+        if policy.is_terminal(issue.state):
+            return "terminate"
+        return "interrupt" if issue.has_label(policy.needs_attention_label) else ""
+    if not view.claimed:
+        return ""
+    if view.in_flight and _stalled(view, facts):
+        return "stalled"
+    if policy.is_terminal(issue.state):
+        return "" if view.outcome == LaneOutcome.TERMINATED.value else "terminate"
+    active = {policy.in_progress_state.casefold(), policy.success_state.casefold(),
+              *(s.casefold() for s in policy.startable_states)}
+    if issue.state.casefold() not in active and view.outcome != LaneOutcome.INTERRUPTED.value:
+        return "interrupt"
+    return ""
+
+
+def reconcile(facts: TickFacts, plan: Plan) -> Plan:
+    found = []
+    for identifier, view in facts.lanes.items():
+        issue = facts.issues.get(identifier)
+        if view.finished or issue is None:
+            continue
+        action = reconcile_action(view, issue, facts)
+        if action:
+            found.append(Reconcile(identifier, action, issue.state, signal_only=view.in_review))
+    return replace(plan, reconciles=plan.reconciles + tuple(found))
+
+
+# -- 2. due retries -------------------------------------------------------------------------
+
+
+def _parked(facts: TickFacts, plan: Plan) -> list[tuple[LaneView, Issue]]:
+    """Lanes no process holds, not finished, not waiting on a person, not decided yet,
+    whose issue is known (and not terminal, unless the lane is in review: cancel path)."""
+    handled = plan.handled()
+    terminal = facts.policy.tracker.is_terminal
+    found = []
+    for identifier, view in facts.lanes.items():
+        issue = facts.issues.get(identifier)
+        if (view.finished or view.leased or view.needs_human or identifier in handled
+                or issue is None or (terminal(issue.state) and not view.in_review)):
+            continue
+        found.append((view, issue))
+    return found
+
+
+def due_retries(facts: TickFacts, plan: Plan) -> Plan:
+    queued = [(facts.retries[view.identifier], view, issue) for view, issue in
+              _parked(facts, plan) if view.identifier in facts.retries]
+    queued.sort(key=lambda entry: (entry[0].due_at, entry[1].identifier))
+    busy = agents_busy(facts, plan)
+    for retry, view, issue in queued:
+        if not retry.due(facts.now):
+            plan = replace(plan, retries_later=(*plan.retries_later, RetryWaiting(
+                view.identifier, retry.due_at, retry.kind)))
+            continue
+        agent = not view.in_review
+        free, why = free_slots(facts, busy, issue.state) if agent else (True, "")
+        if free:
+            busy[issue.state.casefold()] += agent
+            plan = replace(plan, dispatches=(*plan.dispatches, Dispatch(
+                view.identifier, f"retry {retry.kind} (attempt {retry.attempt + 1})",
+                issue.state, agent)))
+        else:
+            plan = replace(plan, retries_later=(*plan.retries_later, RetryWaiting(
+                view.identifier, retry.due_at, retry.kind, f"due; {why}")))
+    return plan
+
+
+# -- 3. lanes waiting in review ---------------------------------------------------------------
+
+
+def advance_reviews(facts: TickFacts, plan: Plan) -> Plan:
+    policy = facts.policy.tracker
+    for view, issue in _parked(facts, plan):
+        if not view.in_review:
+            continue
+        if facts.reviews is None:
+            item = Waiting(view.identifier, "review (not refreshed in a dry run)")
+        elif issue.has_label(policy.needs_attention_label) and not policy.is_terminal(
+                issue.state):
+            item = Waiting(view.identifier, "held: the issue carries the label "
+                           f"{policy.needs_attention_label!r}; never merged while it does")
+        else:
+            fact = facts.reviews.get(view.identifier, ReviewFact("", "review pending"))
+            if fact.move:
+                plan = replace(plan, dispatches=(*plan.dispatches, Dispatch(
+                    view.identifier, f"advance review ({fact.move})", issue.state, False)))
+                continue
+            item = Waiting(view.identifier, fact.reason or "review pending")
+        plan = replace(plan, waits=(*plan.waits, item))
+    return plan
+
+
+# -- 4. recovery ----------------------------------------------------------------------------
+
+
+def needs_recovery(view: LaneView, issue: Issue, policy: WorkflowPolicy) -> bool:
+    """An unfinished pipeline nobody runs: the lane folder says work remains and the
+    tracker says the lane owns the issue (In Progress, or the success state before the PR
+    record was written, e.g. a kill right after the move to In Review). A claimed lane
+    with a clean outcome, or a lane reset by ``maestro lane --reset`` (no claim, no
+    outcome: its claim rebuilds from the tracker's ``maestro:state`` comments). Startable
+    issues are not recovered here: they come back as new work."""
+    tracker = policy.tracker
+    owned = {tracker.in_progress_state.casefold(), tracker.success_state.casefold()}
+    if view.in_review or issue.state.casefold() not in owned:
+        return False
+    if any(issue.has_label(label) for label in (tracker.opt_out_label,
+                                                tracker.needs_attention_label)):
+        return False
+    return view.outcome in UNFINISHED_OUTCOMES
+
+
+def recover(facts: TickFacts, plan: Plan) -> Plan:
+    busy = agents_busy(facts, plan)
+    for view, issue in _parked(facts, plan):
+        if view.identifier in facts.retries or not needs_recovery(view, issue, facts.policy):
+            continue
+        free, why = free_slots(facts, busy, issue.state)
+        if free:
+            busy[issue.state.casefold()] += 1
+            plan = replace(plan, dispatches=(*plan.dispatches, Dispatch(
+                view.identifier, "recover interrupted lane", issue.state)))
+        else:
+            plan = replace(plan, waits=(*plan.waits, Waiting(
+                view.identifier, f"recovery waits: {why}")))
+    return plan
+
+
+# -- 5. new work ----------------------------------------------------------------------------
+
+
+def new_work(facts: TickFacts, plan: Plan) -> Plan:
+    policy = facts.policy.tracker
+    busy = agents_busy(facts, plan)
+    handled = plan.handled()
+    skips: list[Skip] = []
+    started: list[Dispatch] = []
+    for issue in dispatch_order(facts.candidates):
+        identifier = issue.identifier
+        lane = facts.lanes.get(identifier)
+        if identifier in handled or (lane and (lane.leased or lane.finished)):
+            continue
+        if lane and lane.needs_human and issue.has_label(policy.needs_attention_label):
+            continue
+        reason = ineligible_reason(issue, policy)
+        if not reason:
+            reason = free_slots(facts, busy, issue.state)[1]
+        if reason:
+            skips.append(Skip(identifier, reason))
+            continue
+        handled.add(identifier)
+        busy[issue.state.casefold()] += 1
+        started.append(Dispatch(identifier, "new work", issue.state))
+    return replace(plan, dispatches=plan.dispatches + tuple(started),
+                   skips=plan.skips + tuple(skips))
+
+
+#: The tick, in the order of ``docs/guide/operating.md`` ("The poll loop").
+STEPS: tuple[Callable[[TickFacts, Plan], Plan], ...] = (
+    reconcile, due_retries, advance_reviews, recover, new_work)
+
+
+def plan_tick(facts: TickFacts) -> Plan:
+    """Run every step in order over ``facts``; the same facts always give the same plan."""
+    plan = Plan()
+    for step in STEPS:
+        plan = step(facts, plan)
+    return plan

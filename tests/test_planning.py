@@ -1,0 +1,277 @@
+"""The tick's plan (maestro.planning) as a table of cases over frozen facts, plus properties.
+
+Each case starts from ``BASE`` (no lanes, no retries, nothing to do) and names only what
+differs; the expected value is the plan's JSON view, exactly as ``maestro run --dry-run
+--json`` prints it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from maestro.model import Issue
+from maestro.planning import (
+    STEPS,
+    LaneView,
+    ReviewFact,
+    TickFacts,
+    needs_recovery,
+    plan_tick,
+)
+from maestro.retries import Retry
+from maestro.workflow import ExecutionPolicy, WorkflowPolicy
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+PAST = (NOW - timedelta(seconds=5)).isoformat()
+LATER = (NOW + timedelta(seconds=60)).isoformat()
+ATTENTION = "maestro:needs-attention"
+
+
+def issue(identifier: str, state: str = "Todo", **fields: Any) -> Issue:
+    return Issue(id=identifier, identifier=identifier, title=identifier, state=state, **fields)
+
+
+def lane(identifier: str, **fields: Any) -> LaneView:
+    base: dict[str, Any] = {"leased": False, "claimed": True, "in_review": False,
+                            "finished": False, "needs_human": False, "outcome": ""}
+    return LaneView(identifier, **{**base, **fields})
+
+
+def policy(limit: int = 10, **by_state: int) -> WorkflowPolicy:
+    return WorkflowPolicy(execution=ExecutionPolicy(
+        max_concurrent_agents=limit, max_concurrent_agents_by_state=by_state))
+
+
+def facts(lanes: list[LaneView] = (), issues: list[Issue] = (),  # type: ignore[assignment]
+          retries: list[Retry] = (), candidates: list[Issue] = (),  # type: ignore[assignment]
+          reviews: dict[str, ReviewFact] | None = None, limit: int = 10,
+          **by_state: int) -> TickFacts:
+    return TickFacts(
+        lanes={view.identifier: view for view in lanes},
+        issues={item.identifier: item for item in issues},
+        retries={entry.identifier: entry for entry in retries},
+        reviews={} if reviews is None else reviews, candidates=tuple(candidates), now=NOW,
+        policy=policy(limit, **by_state), stall_timeout_s=3600.0)
+
+
+def due(identifier: str, attempt: int = 1) -> Retry:
+    return Retry(identifier, attempt, "failure", PAST)
+
+
+def dispatched(result: TickFacts) -> list[tuple[str, str]]:
+    return [(item["issue"], item["reason"]) for item in plan_tick(result).dispatch]
+
+
+CASES: list[tuple[str, TickFacts, dict[str, Any]]] = [
+    ("nothing to do", facts(), {"dispatch": []}),
+    ("new work within the global limit",
+     facts(candidates=[issue("A-1"), issue("A-2"), issue("A-3")], limit=2),
+     {"dispatch": [("A-1", "new work"), ("A-2", "new work")],
+      "skipped": [("A-3", "no free agent slot (max_concurrent_agents=2)")]}),
+    ("new work within the per-state limit",
+     facts(candidates=[issue("A-1"), issue("A-2")], todo=1),
+     {"dispatch": [("A-1", "new work")],
+      "skipped": [("A-2", "no free slot for state Todo (1)")]}),
+    ("priority first, then identifier",
+     facts(candidates=[issue("A-2", priority=2), issue("A-1"), issue("A-3", priority=1)],
+           limit=2),
+     {"dispatch": [("A-3", "new work"), ("A-2", "new work")]}),
+    ("due retries count against the global limit",
+     facts(lanes=[lane("R-1"), lane("R-2")],
+           issues=[issue("R-1", "In Progress"), issue("R-2", "In Progress")],
+           retries=[due("R-1"), due("R-2")], limit=1),
+     {"dispatch": [("R-1", "retry failure (attempt 2)")],
+      "retries_waiting": [{"issue": "R-2", "due_at": PAST, "kind": "failure",
+                           "reason": "due; no free agent slot (max_concurrent_agents=1)"}]}),
+    ("due retries count against the per-state limit",
+     facts(lanes=[lane("R-1"), lane("R-2")],
+           issues=[issue("R-1", "In Progress"), issue("R-2", "In Progress")],
+           retries=[due("R-1"), due("R-2")], **{"In Progress": 1}),
+     {"dispatch": [("R-1", "retry failure (attempt 2)")]}),
+    ("a retry not yet due waits and takes no slot",
+     facts(lanes=[lane("R-1")], issues=[issue("R-1", "In Progress")],
+           retries=[Retry("R-1", 1, "failure", LATER)], candidates=[issue("A-1")], limit=1),
+     {"dispatch": [("A-1", "new work")],
+      "retries_waiting": [{"issue": "R-1", "due_at": LATER, "kind": "failure"}]}),
+    ("a due retry goes before new work",
+     facts(lanes=[lane("R-1")], issues=[issue("R-1", "In Progress")], retries=[due("R-1")],
+           candidates=[issue("A-1")], limit=1),
+     {"dispatch": [("R-1", "retry failure (attempt 2)")]}),
+    ("a lane started by hand holds a slot",
+     facts(lanes=[lane("H-1", leased=True)], issues=[issue("H-1", "In Progress")],
+           candidates=[issue("A-1")], limit=1),
+     {"dispatch": [], "skipped": [("A-1", "no free agent slot (max_concurrent_agents=1)")]}),
+    ("a live lane holds a slot whatever its stale outcome says",
+     facts(lanes=[lane("H-1", leased=True, outcome="interrupted")],
+           issues=[issue("H-1", "In Progress")], candidates=[issue("A-1")], limit=1),
+     {"dispatch": []}),
+    ("a live lane holds a slot of its claim state",
+     facts(lanes=[lane("H-1", leased=True, claim_state="Todo")],
+           issues=[issue("H-1", "In Progress")], candidates=[issue("A-1")], todo=1),
+     {"dispatch": []}),
+    ("a crashed In Progress lane is recovered",
+     facts(lanes=[lane("K-1")], issues=[issue("K-1", "In Progress")]),
+     {"dispatch": [("K-1", "recover interrupted lane")]}),
+    ("a lane killed after the move to In Review, before pr.json, is recovered",
+     facts(lanes=[lane("K-1")], issues=[issue("K-1", "In Review")]),
+     {"dispatch": [("K-1", "recover interrupted lane")]}),
+    ("a lane reset while In Progress is recovered",
+     facts(lanes=[lane("K-1", claimed=False)], issues=[issue("K-1", "In Progress")]),
+     {"dispatch": [("K-1", "recover interrupted lane")]}),
+    ("recovery counts against the limit and goes before new work",
+     facts(lanes=[lane("K-1"), lane("K-2")],
+           issues=[issue("K-1", "In Progress"), issue("K-2", "In Progress")],
+           candidates=[issue("A-1")], limit=1),
+     {"dispatch": [("K-1", "recover interrupted lane")],
+      "waiting": [{"issue": "K-2", "reason": "recovery waits: no free agent slot "
+                                             "(max_concurrent_agents=1)"}]}),
+    ("a lane needing a human is never resumed by a restart",
+     facts(lanes=[lane("N-1", needs_human=True)], issues=[issue("N-1", "In Progress")]),
+     {"dispatch": []}),
+    ("a lane whose issue got the attention label is not recovered",
+     facts(lanes=[lane("N-1")], issues=[issue("N-1", "In Progress", labels=(ATTENTION,))]),
+     {"dispatch": []}),
+    ("a skipped lane is not recovered",
+     facts(lanes=[lane("S-1", outcome="skipped")], issues=[issue("S-1", "In Progress")]),
+     {"dispatch": []}),
+    ("a terminal issue with a claimed lane is terminated",
+     facts(lanes=[lane("C-1")], issues=[issue("C-1", "Canceled")]),
+     {"dispatch": [], "reconcile": [{"issue": "C-1", "action": "terminate",
+                                     "state": "Canceled"}]}),
+    ("an issue moved to a non-active state interrupts its lane",
+     facts(lanes=[lane("C-1", leased=True)], issues=[issue("C-1", "Backlog")]),
+     {"reconcile": [{"issue": "C-1", "action": "interrupt", "state": "Backlog"}]}),
+    ("a silent lane process past the stall timeout is stalled",
+     facts(lanes=[lane("T-1", leased=True, last_event_at=NOW - timedelta(hours=2))],
+           issues=[issue("T-1", "In Progress")]),
+     {"reconcile": [{"issue": "T-1", "action": "stalled", "state": "In Progress"}]}),
+    ("a lane in review whose issue is cancelled takes the cancel path",
+     facts(lanes=[lane("V-1", in_review=True, pr_number=1)], issues=[issue("V-1", "Canceled")],
+           reviews={"V-1": ReviewFact("cancelled", "issue moved to Canceled")}),
+     {"dispatch": [("V-1", "advance review (cancelled)")], "reconcile": []}),
+    ("a live lane in review whose issue is cancelled is stopped",
+     facts(lanes=[lane("V-1", in_review=True, leased=True)], issues=[issue("V-1", "Canceled")]),
+     {"dispatch": [], "reconcile": [{"issue": "V-1", "action": "terminate",
+                                     "state": "Canceled"}]}),
+    ("a live lane in review whose issue gets the attention label is stopped",
+     facts(lanes=[lane("V-1", in_review=True, leased=True)],
+           issues=[issue("V-1", "In Review", labels=(ATTENTION,))]),
+     {"reconcile": [{"issue": "V-1", "action": "interrupt", "state": "In Review"}]}),
+    ("a lane in review with the attention label is held, never landed",
+     facts(lanes=[lane("V-1", in_review=True, pr_number=1)],
+           issues=[issue("V-1", "In Review", labels=(ATTENTION,))],
+           reviews={"V-1": ReviewFact("ready_to_land", "approved")}),
+     {"dispatch": [], "waiting": [{"issue": "V-1", "reason": "held: the issue carries the "
+                                   f"label {ATTENTION!r}; never merged while it does"}]}),
+    ("a lane in review that can move is advanced without taking an agent slot",
+     facts(lanes=[lane("V-1", in_review=True, pr_number=1)], issues=[issue("V-1", "In Review")],
+           reviews={"V-1": ReviewFact("ready_to_land", "approved")},
+           candidates=[issue("A-1")], limit=1),
+     {"dispatch": [("V-1", "advance review (ready_to_land)"), ("A-1", "new work")]}),
+    ("a lane in review that only waits says why",
+     facts(lanes=[lane("V-1", in_review=True, pr_number=1)], issues=[issue("V-1", "In Review")],
+           reviews={"V-1": ReviewFact("", "waiting for review (0/1 approvals)")}),
+     {"waiting": [{"issue": "V-1", "reason": "waiting for review (0/1 approvals)"}]}),
+    ("a dry run does not refresh reviews",
+     replace(facts(lanes=[lane("V-1", in_review=True)], issues=[issue("V-1", "In Review")]),
+             reviews=None),
+     {"waiting": [{"issue": "V-1", "reason": "review (not refreshed in a dry run)"}]}),
+    ("a finished lane is left alone",
+     facts(lanes=[lane("F-1", finished=True)], candidates=[issue("F-1")]),
+     {"dispatch": [], "skipped": []}),
+    ("a blocked issue is skipped with its blocker",
+     facts(candidates=[issue("B-1", blocked_by=("B-0",), blocker_states={"B-0": "Todo"})]),
+     {"skipped": [("B-1", "blocked by B-0")]}),
+]
+
+
+@pytest.mark.parametrize(("name", "given_facts", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_plan_case(name: str, given_facts: TickFacts, expected: dict[str, Any]) -> None:
+    plan = plan_tick(given_facts).as_dict()
+    for key, wanted in expected.items():
+        got = plan[key]
+        if key in ("dispatch", "skipped"):
+            got = [(item["issue"], item["reason"]) for item in got]
+        assert got == wanted, key
+
+
+def test_steps_run_in_the_order_of_the_operating_guide() -> None:
+    assert [step.__name__ for step in STEPS] == [
+        "reconcile", "due_retries", "advance_reviews", "recover", "new_work"]
+
+
+def test_plan_json_keeps_its_keys() -> None:
+    assert set(plan_tick(facts()).as_dict()) == {
+        "dispatch", "reconcile", "retries_waiting", "waiting", "skipped", "warnings",
+        "rate_limit"}
+
+
+def test_recovery_needs_the_issue_owned_by_the_lane() -> None:
+    rules = WorkflowPolicy()
+    assert not needs_recovery(lane("K-1"), issue("K-1", "Backlog"), rules)
+    assert not needs_recovery(lane("K-1", in_review=True), issue("K-1", "In Review"), rules)
+
+
+# -- property: never more agent starts than free slots ---------------------------------------
+
+STATES = ["Todo", "In Progress", "In Review", "Canceled", "Backlog"]
+OUTCOMES = ["", "retry", "interrupted", "skipped", "waiting"]
+#: Most lanes are parked and startable, so that slots are contested in most examples.
+rarely = st.sampled_from([False, False, False, True])
+
+
+@st.composite
+def any_facts(draw: st.DrawFn) -> TickFacts:
+    count = draw(st.integers(0, 8))
+    lanes, issues, retries = [], [], []
+    for n in range(count):
+        identifier = f"L-{n}"
+        lanes.append(lane(identifier, leased=draw(rarely), claimed=draw(st.booleans()),
+                          in_review=draw(rarely), needs_human=draw(rarely),
+                          outcome=draw(st.sampled_from(OUTCOMES)),
+                          claim_state=draw(st.sampled_from(["", *STATES]))))
+        issues.append(issue(identifier, draw(st.sampled_from(["In Progress", *STATES]))))
+        if draw(st.booleans()):
+            retries.append(Retry(identifier, 1, "failure", draw(st.sampled_from([PAST, LATER]))))
+    candidates = [issue(f"C-{n}", draw(st.sampled_from(["Todo", "Todo", "Backlog"])))
+                  for n in range(draw(st.integers(0, 8)))]
+    by_state = draw(st.dictionaries(st.sampled_from(["Todo", "In Progress"]),
+                                    st.integers(0, 3), max_size=2))
+    return facts(lanes, issues, retries, candidates, limit=draw(st.integers(1, 5)), **by_state)
+
+
+@given(any_facts())
+def test_never_more_agent_starts_than_free_slots(given_facts: TickFacts) -> None:
+    plan = plan_tick(given_facts)
+    limits = given_facts.policy.execution
+    running = [v for v in given_facts.lanes.values() if v.runs_agent]
+    started = [item for item in plan.dispatches if item.agent]
+    assert len(started) <= max(0, limits.max_concurrent_agents - len(running))
+    for state, cap in limits.max_concurrent_agents_by_state.items():
+        here = [item for item in started if item.state.casefold() == state.casefold()]
+        live = [v for v in running if (v.claim_state or given_facts.issues[
+            v.identifier].state).casefold() == state.casefold()]
+        assert len(here) <= max(0, cap - len(live))
+
+
+@given(any_facts())
+def test_each_issue_is_decided_once(given_facts: TickFacts) -> None:
+    plan = plan_tick(given_facts)
+    started = plan.issues()
+    assert len(started) == len(set(started))
+    assert not set(started) & {item.issue for item in plan.reconciles}
+
+
+@given(any_facts())
+def test_lanes_needing_a_human_or_held_by_a_process_are_never_dispatched(
+        given_facts: TickFacts) -> None:
+    started = set(plan_tick(given_facts).issues())
+    for view in given_facts.lanes.values():
+        if view.leased or view.needs_human:
+            assert view.identifier not in started

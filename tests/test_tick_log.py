@@ -1,0 +1,47 @@
+"""Log volume per tick is independent of the backlog: standing reasons are logged on change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from maestro.tick_log import only_changed
+
+
+def plan(**items: list[dict[str, str]]) -> dict[str, Any]:
+    return {"dispatch": [], "reconcile": [], "retries_waiting": [], "waiting": [],
+            "skipped": [], "warnings": [], **items}
+
+
+BLOCKED = {"issue": "A-1", "reason": "blocked by A-0"}
+
+
+def test_a_skip_is_logged_the_first_time() -> None:
+    quiet, _ = only_changed(plan(skipped=[BLOCKED]), {})
+    assert quiet["skipped"] == [BLOCKED]
+
+
+def test_the_same_skip_is_not_logged_again() -> None:
+    _, memory = only_changed(plan(skipped=[BLOCKED]), {})
+    quiet, _ = only_changed(plan(skipped=[BLOCKED]), memory)
+    assert quiet["skipped"] == []
+
+
+def test_a_changed_reason_is_logged() -> None:
+    _, memory = only_changed(plan(skipped=[BLOCKED]), {})
+    slot = {"issue": "A-1", "reason": "no free agent slot (max_concurrent_agents=1)"}
+    quiet, _ = only_changed(plan(skipped=[slot]), memory)
+    assert quiet["skipped"] == [slot]
+
+
+def test_a_skip_that_went_away_and_came_back_is_logged() -> None:
+    _, memory = only_changed(plan(skipped=[BLOCKED]), {})
+    _, memory = only_changed(plan(), memory)
+    quiet, _ = only_changed(plan(skipped=[BLOCKED]), memory)
+    assert quiet["skipped"] == [BLOCKED]
+
+
+def test_dispatches_are_always_logged() -> None:
+    item = {"issue": "A-1", "reason": "new work", "state": "Todo"}
+    _, memory = only_changed(plan(dispatch=[item]), {})
+    quiet, _ = only_changed(plan(dispatch=[item]), memory)
+    assert quiet["dispatch"] == [item]
