@@ -48,6 +48,8 @@ from tests.chaos.schedule import Kill
 
 POLL_INTERVAL_S = 0.2
 FIRST_TICK_TIMEOUT_S = 30.0
+#: seconds from ``maestro daemon``'s start to its first tick on an idle 2-core machine
+REFERENCE_READY_S = 1.0
 REVIEW_EVERY_S = 0.25
 
 
@@ -58,6 +60,8 @@ class Settings:
     #: the settle phase ends when nothing changed for this long
     quiet_s: float = 10.0
     settle_timeout_s: float = 180.0
+    #: stretch delays on a loaded machine (:meth:`Run.slowness`)
+    scale_delays: bool = True
 
 
 @dataclass
@@ -68,6 +72,10 @@ class KillRecord:
     at_s: float
     #: seconds the daemon took to its first tick (the kill's delay counts from there)
     ready_s: float
+    #: seconds waited after the first tick: the delay scaled by the machine's slowness
+    wait_s: float
+    #: the daemon's last plan before the kill, in short
+    plan: str
     #: lanes whose lock was held at the instant: identifier -> phase
     hit: dict[str, str]
     #: what the kill left behind that is worth a look (locked worktrees, ...)
@@ -83,6 +91,8 @@ class RunReport:
     #: violation text -> index of the kill after which it was first seen (0: settle phase)
     first_seen: dict[str, int] = field(default_factory=dict)
     settled: bool = False
+    #: the settle daemon's last plan: why what is left waits
+    final_plan: str = ""
     seconds: float = 0.0
     sandbox: str = ""
 
@@ -130,6 +140,17 @@ def left_behind(repo: Path) -> list[str]:
         if locked.exists():
             notes.append(f"worktree {entry.name} locked: {locked.read_text().strip()!r}")
     return notes
+
+
+def plan_summary(repo: Path) -> str:
+    """The daemon's last tick in one line: what it dispatched, what waits and why."""
+    plan = _read(repo / ".maestro" / "last_tick.json").get("plan") or {}
+    parts = [f"{key} " + ", ".join(f"{item.get('issue')} ({item.get(why)})"
+                                   for item in plan.get(key) or [])
+             for key, why in (("dispatch", "reason"), ("reconcile", "action"),
+                              ("retries_waiting", "kind"), ("waiting", "reason"))
+             if plan.get(key)]
+    return "; ".join(parts) or "nothing to do"
 
 
 def fingerprint(repo: Path, origin: Path) -> tuple[Any, ...]:
@@ -196,6 +217,15 @@ class Run:
             time.sleep(0.02)
         return time.monotonic() - started
 
+    def slowness(self, ready_s: float) -> float:
+        """How much slower than an idle machine this one is now, judged by the daemon's
+        time to its first tick (interpreter start and one tick, ``REFERENCE_READY_S`` when
+        idle). Delays are idle-machine seconds: on a loaded machine, where every lane
+        process also starts slower, they stretch alike and still land inside lanes."""
+        if not self.settings.scale_delays:
+            return 1.0
+        return max(1.0, ready_s / REFERENCE_READY_S)
+
     def review_until(self, deadline: float) -> None:
         """Act as the reviewer until ``deadline`` (monotonic seconds)."""
         while (left := deadline - time.monotonic()) > 0:
@@ -221,7 +251,9 @@ class Run:
                 break
             process = self.daemon()
             ready_s = self.wait_first_tick(process)
-            self.review_until(time.monotonic() + kill.delay_s)
+            wait_s = kill.delay_s * self.slowness(ready_s)
+            self.review_until(time.monotonic() + wait_s)
+            plan = plan_summary(self.repo)
             if process.poll() is not None:
                 report.first_seen.setdefault(
                     f"daemon_alive: daemon exited by itself (status {process.returncode}) "
@@ -229,12 +261,14 @@ class Run:
             hit = lanes_hit(self.repo)
             procs.kill(process, kill.mode)
             record = KillRecord(index, str(kill), round(time.monotonic() - self.started, 3),
-                                round(ready_s, 3), hit, left_behind(self.repo))
+                                round(ready_s, 3), round(wait_s, 3), plan, hit,
+                                left_behind(self.repo))
             report.kills.append(record)
             self.say(f"  kill {index:>2} {kill!s:<14} t={record.at_s:6.2f}s "
-                     f"(first tick {record.ready_s:4.1f}s)  hit "
+                     f"(first tick {record.ready_s:4.1f}s, then {record.wait_s:4.1f}s)  hit "
                      + (", ".join(f"{k}:{v}" for k, v in hit.items()) or "no lane")
-                     + ("  left " + "; ".join(record.left) if record.left else ""))
+                     + ("  left " + "; ".join(record.left) if record.left else "")
+                     + f"\n{'':22}plan: {plan}")
             self.ongoing(report, index)
         report.settled = self.settle(report)
 
@@ -260,6 +294,7 @@ class Run:
                         f"daemon_alive: settle daemon exited (status {process.returncode})", 0)
                     process = self.daemon()
         finally:
+            report.final_plan = plan_summary(self.repo)
             procs.stop(process)
         for pid, argv in procs.wait_gone(self.groups, 15.0):
             report.first_seen.setdefault(
@@ -327,7 +362,9 @@ def describe(report: RunReport) -> list[str]:
         kill = by_kill[index]
         lines.append(f"  kill {index} {kill.kill} at t={kill.at_s}s hit "
                      + (", ".join(f"{k} in {v}" for k, v in kill.hit.items()) or "no lane")
-                     + (f"; left {'; '.join(kill.left)}" if kill.left else ""))
+                     + (f"; left {'; '.join(kill.left)}" if kill.left else "")
+                     + f"; last plan: {kill.plan}")
+    lines.append(f"  the settle daemon's last plan: {report.final_plan}")
     lines += ["  replay: " + line for line in replay_commands(report)]
     return lines
 
@@ -369,6 +406,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--quiet", type=float, default=Settings.quiet_s,
                         help="settle ends when nothing changed for this long (s)")
     parser.add_argument("--settle-timeout", type=float, default=Settings.settle_timeout_s)
+    parser.add_argument("--no-scale", action="store_true",
+                        help="wait exactly the drawn delays, however loaded the machine is")
     parser.add_argument("--workdir", type=Path, help="where sandboxes go (default: $TMPDIR)")
     parser.add_argument("--keep", action="store_true", help="keep every sandbox")
     parser.add_argument("--json", type=Path, help="write the reports to this file")
@@ -395,7 +434,8 @@ def main(argv: list[str] | None = None) -> int:
     # through the cleanup that kills every process group the run started.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _interrupt)
-    settings = Settings(args.min_delay, args.max_delay, args.quiet, args.settle_timeout)
+    settings = Settings(args.min_delay, args.max_delay, args.quiet, args.settle_timeout,
+                        scale_delays=not args.no_scale)
     plans: list[tuple[int | None, list[Kill]]]
     if args.schedule is not None:
         plans = [(None, args.kill_list)]
