@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -43,7 +44,7 @@ from maestro.lanes.state import PHASE_TARGETS
 from tests.chaos import invariants, procs, schedule
 from tests.chaos.invariants import Violation, World
 from tests.chaos.reviewer import Reviewer
-from tests.chaos.scenario import ISSUES, Chaos, build, expected_tree, tree_of
+from tests.chaos.scenario import ISSUES, PREFIX, Chaos, build, expected_tree, tree_of
 from tests.chaos.schedule import Kill
 
 POLL_INTERVAL_S = 0.2
@@ -72,7 +73,9 @@ class KillRecord:
     at_s: float
     #: seconds the daemon took to its first tick (the kill's delay counts from there)
     ready_s: float
-    #: seconds waited after the first tick: the delay scaled by the machine's slowness
+    #: seconds from the first tick until some lane held its lock (the cap if none did)
+    busy_s: float
+    #: seconds waited after that: the delay scaled by the machine's slowness
     wait_s: float
     #: the daemon's last plan before the kill, in short
     plan: str
@@ -128,8 +131,9 @@ def lanes_hit(repo: Path) -> dict[str, str]:
     root = repo / ".maestro" / "lanes"
     if not root.is_dir():
         return {}
+    locks = invariants.held_locks()
     return {lane.name: lane_phase(lane) for lane in sorted(root.iterdir())
-            if lane.is_dir() and invariants.lock_held(lane / "lane.lock")}
+            if lane.is_dir() and invariants.lock_held(lane / "lane.lock", locks)}
 
 
 def left_behind(repo: Path) -> list[str]:
@@ -217,6 +221,24 @@ class Run:
             time.sleep(0.02)
         return time.monotonic() - started
 
+    def wait_lane_busy(self, process: subprocess.Popen[bytes], cap_s: float) -> float:
+        """Wait until some lane holds its lock (a lane process is past its start-up), at
+        most ``cap_s``; returns the seconds waited. The kill's delay counts from there, so
+        it lands inside lane work, not in interpreter start-up; when no lane starts (all
+        wait for a review, say) the cap keeps the kill coming."""
+        started = reviewed = time.monotonic()
+        lanes = self.repo / ".maestro" / "lanes"
+        while time.monotonic() - started < cap_s and process.poll() is None:
+            locks = invariants.held_locks()
+            if lanes.is_dir() and any(invariants.lock_held(lane / "lane.lock", locks)
+                                      for lane in lanes.iterdir()):
+                break
+            if time.monotonic() - reviewed > REVIEW_EVERY_S:
+                self.reviewer.review_pass()
+                reviewed = time.monotonic()
+            time.sleep(0.02)
+        return time.monotonic() - started
+
     def slowness(self, ready_s: float) -> float:
         """How much slower than an idle machine this one is now, judged by the daemon's
         time to its first tick (interpreter start and one tick, ``REFERENCE_READY_S`` when
@@ -251,7 +273,9 @@ class Run:
                 break
             process = self.daemon()
             ready_s = self.wait_first_tick(process)
-            wait_s = kill.delay_s * self.slowness(ready_s)
+            slowness = self.slowness(ready_s)
+            busy_s = self.wait_lane_busy(process, self.settings.max_delay_s * slowness)
+            wait_s = kill.delay_s * slowness
             self.review_until(time.monotonic() + wait_s)
             plan = plan_summary(self.repo)
             if process.poll() is not None:
@@ -261,11 +285,13 @@ class Run:
             hit = lanes_hit(self.repo)
             procs.kill(process, kill.mode)
             record = KillRecord(index, str(kill), round(time.monotonic() - self.started, 3),
-                                round(ready_s, 3), round(wait_s, 3), plan, hit,
+                                round(ready_s, 3), round(busy_s, 3), round(wait_s, 3),
+                                plan, hit,
                                 left_behind(self.repo))
             report.kills.append(record)
             self.say(f"  kill {index:>2} {kill!s:<14} t={record.at_s:6.2f}s "
-                     f"(first tick {record.ready_s:4.1f}s, then {record.wait_s:4.1f}s)  hit "
+                     f"(tick {record.ready_s:3.1f}s, lane {record.busy_s:3.1f}s, "
+                     f"then {record.wait_s:3.1f}s)  hit "
                      + (", ".join(f"{k}:{v}" for k, v in hit.items()) or "no lane")
                      + ("  left " + "; ".join(record.left) if record.left else "")
                      + f"\n{'':22}plan: {plan}")
@@ -332,16 +358,34 @@ def run_one(kills: list[Kill], settings: Settings, seed: int | None = None,
 # -- reporting --------------------------------------------------------------------------------
 
 
+def suspects(report: RunReport) -> dict[int, str]:
+    """Kill index -> why it is suspected: the kill after which an ongoing invariant first
+    broke; for an invariant checked at the end, per lane it names, the first kill that
+    left something of that lane behind (a locked worktree), else the last kill that hit
+    the lane while its process held it."""
+    found = {index: "first seen after it" for index in report.first_seen.values() if index}
+    lanes = {lane.upper() for text in report.violations if not report.first_seen[text]
+             for lane in re.findall(rf"{PREFIX}-\d+", text, re.IGNORECASE)}
+    for lane in sorted(lanes):
+        left = [k for k in report.kills if any(lane in note for note in k.left)]
+        hits = [k for k in report.kills if lane in k.hit]
+        if left:
+            found.setdefault(left[0].index, f"left {lane} behind")
+        elif hits:
+            found.setdefault(hits[-1].index, f"last kill that hit {lane}")
+    return found
+
+
 def replay_commands(report: RunReport) -> list[str]:
     base = "python -m tests.chaos.chaos"
     lines = []
     if report.seed is not None:
         lines.append(f"{base} --seed {report.seed} --kills {len(report.schedule.split(','))}")
     lines.append(f"{base} --schedule {report.schedule}")
-    first = min((i for i in report.first_seen.values() if i), default=0)
-    if first:
-        prefix = ",".join(report.schedule.split(",")[:first])
-        lines.append(f"{base} --schedule {prefix}   # up to kill {first}, where it first showed")
+    last = max(suspects(report), default=0)
+    if last:
+        prefix = ",".join(report.schedule.split(",")[:last])
+        lines.append(f"{base} --schedule {prefix}   # up to kill {last}, the last suspect")
     return lines
 
 
@@ -358,9 +402,9 @@ def describe(report: RunReport) -> list[str]:
         index = report.first_seen[text]
         where = "at the end" if not index else f"after kill {index} ({by_kill[index].kill})"
         lines.append(f"  - {text}  [first seen {where}]")
-    for index in sorted({i for i in report.first_seen.values() if i}):
+    for index, why in sorted(suspects(report).items()):
         kill = by_kill[index]
-        lines.append(f"  kill {index} {kill.kill} at t={kill.at_s}s hit "
+        lines.append(f"  suspect kill {index} ({why}): {kill.kill} at t={kill.at_s}s hit "
                      + (", ".join(f"{k} in {v}" for k, v in kill.hit.items()) or "no lane")
                      + (f"; left {'; '.join(kill.left)}" if kill.left else "")
                      + f"; last plan: {kill.plan}")

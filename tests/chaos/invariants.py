@@ -28,7 +28,6 @@ Invariant names (the ``invariant`` of a :class:`Violation`):
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
@@ -96,19 +95,27 @@ class World:
 # -- facts ------------------------------------------------------------------------------------
 
 
-def lock_held(path: Path) -> bool:
-    """True when some process holds an OS lock on ``path`` (never creates it)."""
+def held_locks() -> frozenset[tuple[int, int, int]]:
+    """(major, minor, inode) of every file some process holds an OS lock on, read from
+    ``/proc/locks``: looking never takes a lock, so it never makes a lane's own
+    ``acquire`` (timeout 0) fail the way a probing ``flock`` could."""
+    found = set()
+    for line in Path("/proc/locks").read_text().splitlines():
+        fields = line.split()
+        if len(fields) > 5 and fields[1] != "->":
+            major, minor, inode = fields[5].split(":")
+            found.add((int(major, 16), int(minor, 16), int(inode)))
+    return frozenset(found)
+
+
+def lock_held(path: Path, held: frozenset[tuple[int, int, int]] | None = None) -> bool:
+    """True when some process holds an OS lock on ``path``."""
     try:
-        fd = os.open(path, os.O_RDWR)
+        stat = path.stat()
     except FileNotFoundError:
         return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)  # closing drops our lock, if we got it
-    return False
+    key = (os.major(stat.st_dev), os.minor(stat.st_dev), stat.st_ino)
+    return key in (held_locks() if held is None else held)
 
 
 def _worktrees(repo: Path) -> tuple[Worktree, ...]:
@@ -145,7 +152,9 @@ def observe(repo: Path, origin: Path, issues: tuple[Chaos, ...],
     states, lanes = progress(repo)
     blocks = {i.identifier: comments.blocks(tracker.comments(i.identifier)) for i in issues}
     lanes_root = repo / ".maestro" / "lanes"
-    held = frozenset(name for name in lanes if lock_held(lanes_root / name / "lane.lock"))
+    locks = held_locks()
+    held = frozenset(name for name in lanes
+                     if lock_held(lanes_root / name / "lane.lock", locks))
     retries_file = repo / ".maestro" / "retries.json"
     retries = json.loads(retries_file.read_text() or "{}") if retries_file.exists() else {}
     workspace = repo / ".worktrees"

@@ -13,6 +13,7 @@ import pytest
 
 from maestro.ids import branch_name
 from tests.chaos import invariants, schedule
+from tests.chaos.chaos import KillRecord, RunReport, describe, suspects
 from tests.chaos.invariants import World
 from tests.chaos.scenario import ISSUES, SEED_FILES, expected_tree
 
@@ -108,3 +109,24 @@ def test_a_rendered_schedule_parses_back_to_itself() -> None:
 def test_a_bad_schedule_item_is_refused_by_name(text: str) -> None:
     with pytest.raises(ValueError, match="--schedule"):
         schedule.parse(text)
+
+
+def stranded_report() -> RunReport:
+    kills = [KillRecord(1, "group@1.000", 3.0, 1.0, 0.5, 1.0, "", {"CHAOS-5": "agent"}, []),
+             KillRecord(2, "group@0.200", 6.0, 1.0, 0.5, 0.2, "", {"CHAOS-5": "prepare"},
+                        ["worktree CHAOS-5 locked: 'initializing'"]),
+             KillRecord(3, "daemon@2.000", 9.0, 1.0, 0.5, 2.0, "", {"CHAOS-5": "validate"},
+                        ["worktree CHAOS-5 locked: 'initializing'"]),
+             KillRecord(4, "group@3.000", 12.0, 1.0, 0.5, 3.0, "", {}, [])]
+    violation = "end_state: CHAOS-5: is ('Todo', ()), expected ('Done', ())"
+    return RunReport(9, ",".join(k.kill for k in kills), kills, [violation], {violation: 0})
+
+
+def test_a_stranded_lane_is_blamed_on_the_kill_that_left_it_behind() -> None:
+    assert suspects(stranded_report()) == {2: "left CHAOS-5 behind"}
+
+
+def test_a_failed_run_prints_the_replay_up_to_the_suspect_kill() -> None:
+    text = "\n".join(describe(stranded_report()))
+    assert "--seed 9 --kills 4" in text
+    assert "--schedule group@1.000,group@0.200   # up to kill 2" in text
