@@ -136,13 +136,20 @@ def lanes_hit(repo: Path) -> dict[str, str]:
             if lane.is_dir() and invariants.lock_held(lane / "lane.lock", locks)}
 
 
-def left_behind(repo: Path) -> list[str]:
+def left_behind(repo: Path, origin: Path) -> list[str]:
+    """What a kill may leave that nothing should: a lane worktree still locked by its
+    ``git worktree add``, a check worktree of the local forge still registered in origin."""
     notes = []
     admin = repo / ".git" / "worktrees"
     for entry in sorted(admin.iterdir()) if admin.is_dir() else []:
         locked = entry / "locked"
         if locked.exists():
             notes.append(f"worktree {entry.name} locked: {locked.read_text().strip()!r}")
+    admin = origin / "worktrees"
+    for entry in sorted(admin.iterdir()) if admin.is_dir() else []:
+        with contextlib.suppress(OSError):
+            path = Path((entry / "gitdir").read_text().strip()).parent
+            notes.append(f"origin check worktree {path}")
     return notes
 
 
@@ -287,7 +294,7 @@ class Run:
             record = KillRecord(index, str(kill), round(time.monotonic() - self.started, 3),
                                 round(ready_s, 3), round(busy_s, 3), round(wait_s, 3),
                                 plan, hit,
-                                left_behind(self.repo))
+                                left_behind(self.repo, self.origin))
             report.kills.append(record)
             self.say(f"  kill {index:>2} {kill!s:<14} t={record.at_s:6.2f}s "
                      f"(tick {record.ready_s:3.1f}s, lane {record.busy_s:3.1f}s, "
@@ -364,15 +371,17 @@ def suspects(report: RunReport) -> dict[int, str]:
     left something of that lane behind (a locked worktree), else the last kill that hit
     the lane while its process held it."""
     found = {index: "first seen after it" for index in report.first_seen.values() if index}
-    lanes = {lane.upper() for text in report.violations if not report.first_seen[text]
+    at_end = [text for text in report.violations if not report.first_seen[text]]
+    lanes = {lane.upper() for text in at_end
              for lane in re.findall(rf"{PREFIX}-\d+", text, re.IGNORECASE)}
-    for lane in sorted(lanes):
-        left = [k for k in report.kills if any(lane in note for note in k.left)]
-        hits = [k for k in report.kills if lane in k.hit]
+    paths = {path for text in at_end for path in re.findall(r"/\S*maestro-checks-\S+", text)}
+    for what in sorted(lanes | paths):
+        left = [k for k in report.kills if any(what in note for note in k.left)]
+        hits = [k for k in report.kills if what in k.hit]
         if left:
-            found.setdefault(left[0].index, f"left {lane} behind")
+            found.setdefault(left[0].index, f"left {what} behind")
         elif hits:
-            found.setdefault(hits[-1].index, f"last kill that hit {lane}")
+            found.setdefault(hits[-1].index, f"last kill that hit {what}")
     return found
 
 
