@@ -130,3 +130,13 @@ def test_a_failed_run_prints_the_replay_up_to_the_suspect_kill() -> None:
     text = "\n".join(describe(stranded_report()))
     assert "--seed 9 --kills 4" in text
     assert "--schedule group@1.000,group@0.200   # up to kill 2" in text
+
+
+def test_a_leaked_check_worktree_is_blamed_on_the_kill_that_left_it() -> None:
+    path = "/tmp/maestro-checks-abc/tree"
+    kills = [KillRecord(1, "daemon@1.000", 3.0, 1.0, 0.5, 1.0, "", {}, []),
+             KillRecord(2, "daemon@2.000", 6.0, 1.0, 0.5, 2.0, "", {},
+                        [f"origin check worktree {path}"])]
+    violation = f"no_orphan_worktree: origin: check worktree {path} left behind"
+    report = RunReport(3, ",".join(k.kill for k in kills), kills, [violation], {violation: 0})
+    assert suspects(report) == {2: f"left {path} behind"}
