@@ -497,8 +497,8 @@ def main(argv: list[str] | None = None) -> int:
                  for seed in range(args.seed, args.seed + args.runs)]
     reports = []
     for seed, kills in plans:
-        print(f"chaos: seed {seed}: schedule {schedule.render(kills) or '(no kill)'}",
-              flush=True)
+        name = f"seed {seed}" if seed is not None else "replay"
+        print(f"chaos: {name}: schedule {schedule.render(kills) or '(no kill)'}", flush=True)
         report = run_one(kills, settings, seed, args.workdir, args.keep,
                          say=lambda line: print(line, flush=True))
         reports.append(report)
