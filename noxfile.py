@@ -1,4 +1,4 @@
-"""Maintainer sessions: ``nox -s tests lint typecheck smoke bench``.
+"""Maintainer sessions: ``nox -s tests lint typecheck smoke bench chaos``.
 
 Each session builds its own virtualenv from the interpreter running nox, so a fresh machine
 needs nothing but Python (and git, which the lane tests drive). ``smoke`` installs maestro
@@ -56,3 +56,13 @@ def bench(session: nox.Session) -> None:
     session.install(".[test]")
     for script in scripts:
         session.run("python", str(script.relative_to(ROOT)), *session.posargs)
+
+
+@nox.session
+def chaos(session: nox.Session) -> None:
+    """The long chaos series (docs/reliability.md): 20 seeds × 10 random SIGKILLs of a
+    daemon over eight issues, every invariant checked. Arguments replace the defaults, e.g.
+    ``nox -s chaos -- --seed 7 --runs 3 --kills 20`` or ``-- --schedule group@1.2,...``."""
+    session.install("-e", ".[test]")
+    args = session.posargs or ["--seed", "1", "--runs", "20", "--kills", "10"]
+    session.run("python", "-m", "tests.chaos.chaos", *args)
