@@ -170,19 +170,22 @@ class LaneRuns:
             function(ctx)
         except Halt as halt:
             return self._halt(ctx, phase, halt)
-        except MaestroError as exc:
-            return self._halt(ctx, phase, Halt(LaneOutcome.RETRY, str(exc), failed=True,
-                                               error_class=type(exc).__name__))
         except KeyboardInterrupt:
             self.halted[identifier] = LaneOutcome.INTERRUPTED
             raise
         except Exception as exc:
-            import traceback
+            # Every failure after the claim is a counted attempt with its real cause.
+            from maestro.lanes.failures import as_failed_attempt
 
-            with contextlib.suppress(OSError):  # the disk may be what failed
-                ctx.state.journal("crash", phase=phase, traceback=traceback.format_exc())
-            return self._halt(ctx, phase, Halt(LaneOutcome.RETRY, f"internal error: {exc!r}",
-                                               failed=True, error_class="internal_error"))
+            if not isinstance(exc, MaestroError | OSError):
+                import traceback
+
+                with contextlib.suppress(OSError):  # the disk may be what failed
+                    ctx.state.journal("crash", phase=phase, traceback=traceback.format_exc())
+            return self._halt(ctx, phase, as_failed_attempt(ctx, phase, exc))
+        from maestro.lanes.failures import phase_succeeded
+
+        phase_succeeded(ctx, phase)
         ctx.state.journal("phase_done", phase=phase)
         logs.phase_event(self.config, identifier, phase, "finished")
         return True

@@ -1,0 +1,104 @@
+"""Every failed run is an attempt, and says why (DESIGN trust rule 5).
+
+A phase may fail by raising anything: git's ``WorkspaceError``, a tracker error, a template
+``ConfigError``, an ``OSError`` from a full disk. Before this module such a failure outside
+the agent phase halted the lane as "retry" without counting it, so a lane whose prepare
+always failed retried forever at attempt 1. Now:
+
+* before the handoff (no ``pr.json``), the failure goes through
+  :func:`~maestro.lanes.outcomes.fail_attempt`: the attempt is counted and, once
+  ``max_attempts`` is spent, the attention path runs with the real cause;
+* after the handoff (review, land, closeout, cleanup) an attempt must not re-run the agent,
+  so consecutive failures of the phase are counted in ``phase-failures.json`` and the
+  attention path runs at ``max_attempts``; a phase that succeeds clears its count.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from maestro.errors import LaneLeasedError, MaestroError, RateLimitedError
+from maestro.lanes.context import LaneContext
+from maestro.lanes.outcomes import Halt, fail_attempt, require_human
+from maestro.model import LaneOutcome
+
+PHASE_FAILURES = "phase-failures.json"
+#: Phases before the claim exists, or that do not own an attempt: a failure there is retried
+#: without counting (there is no run yet to count it against).
+UNCOUNTED_PHASES = frozenset({"claim"})
+
+
+def real_cause(reason: str, failed_calls: list[str]) -> str:
+    """The verdict's reason plus the tool calls that failed, so a comment never says only
+    "issue_review_handoff was not called" when ``lane_open_pr`` failed before it."""
+    if not failed_calls:
+        return reason
+    calls = "; ".join(dict.fromkeys(failed_calls))  # keep order, drop repeats
+    return f"{reason}; failed tool call: {calls}"
+
+
+def error_class_of(exc: BaseException) -> str:
+    """A stable, snake-case class name for state and comments."""
+    if isinstance(exc, OSError):
+        return "os_error"
+    name = type(exc).__name__
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
+def describe(exc: BaseException) -> str:
+    """The failure in its own words (git's stderr is already inside a ``WorkspaceError``)."""
+    if isinstance(exc, MaestroError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _counted(ctx: LaneContext, phase: str, exc: BaseException) -> bool:
+    if phase in UNCOUNTED_PHASES or isinstance(exc, LaneLeasedError | RateLimitedError):
+        return False
+    return isinstance(ctx.state.read("lease.json"), dict)
+
+
+def as_failed_attempt(ctx: LaneContext, phase: str, exc: BaseException) -> Halt:
+    """The :class:`Halt` a phase failure ends the run with, after counting it.
+
+    Never raises: if counting itself fails (the tracker is down while the attention path
+    runs, the disk is full), the run still halts as a retry with both causes named."""
+    error_class, reason = error_class_of(exc), describe(exc)
+    fallback = Halt(LaneOutcome.RETRY, f"{error_class}: {reason}", failed=True,
+                    error_class=error_class)
+    if not _counted(ctx, phase, exc):
+        return fallback
+    try:
+        if ctx.state.read("pr.json") is None:
+            fail_attempt(ctx, error_class, f"{phase} failed: {reason}")
+        else:
+            _count_post_review_failure(ctx, phase, error_class, reason)
+    except Halt as halt:
+        return halt
+    except Exception as second:
+        return Halt(LaneOutcome.RETRY, f"{error_class}: {reason} (and recording the failure "
+                    f"failed: {describe(second)})", failed=True, error_class=error_class)
+    return fallback
+
+
+def _count_post_review_failure(ctx: LaneContext, phase: str, error_class: str,
+                               reason: str) -> None:
+    counts: dict[str, Any] = ctx.state.read(PHASE_FAILURES) or {}
+    count = int(counts.get(phase, 0)) + 1
+    counts[phase] = count
+    ctx.state.write(PHASE_FAILURES, counts)
+    budget = ctx.workflow.policy.execution.max_attempts
+    if count >= budget:
+        require_human(ctx, error_class, f"{phase} failed {count} times in a row: {reason}")
+    raise Halt(LaneOutcome.RETRY, f"{error_class}: {phase} failed ({count} of {budget}): "
+               f"{reason}", failed=True, error_class=error_class, retry_kind="failure")
+
+
+def phase_succeeded(ctx: LaneContext, phase: str) -> None:
+    """Clear the phase's failure count (best effort: only a full disk refuses)."""
+    counts = ctx.state.read(PHASE_FAILURES)
+    if isinstance(counts, dict) and phase in counts:
+        counts.pop(phase)
+        with contextlib.suppress(OSError):
+            ctx.state.write(PHASE_FAILURES, counts)
