@@ -290,6 +290,10 @@ def doit_namespace(argv: list[str] | None = None) -> dict[str, Any]:
         runs = LaneRuns(config)
         identifiers = identifiers_from_argv(list(sys.argv[1:] if argv is None else argv),
                                             config)
+        from maestro.lanes.admission import require_known_issue
+
+        for identifier in identifiers:
+            require_known_issue(config, identifier)
     except MaestroError as exc:
         print(f"maestro: error: {exc}", file=sys.stderr)
         raise SystemExit(exc.exit_code) from None
@@ -310,7 +314,9 @@ def run_lane(config: ServiceConfig, identifier: str, extra_args: list[str] | Non
     from doit.cmd_base import ModuleTaskLoader
     from doit.doit_cmd import DoitMain
 
-    check_identifier(identifier)
+    from maestro.lanes.admission import require_known_issue
+
+    require_known_issue(config, identifier)
     # SIGTERM (the daemon stopping a lane, a CI job cancelled) must unwind like SIGINT so
     # the running phase stops its agent and doit saves what completed.
     signal.signal(signal.SIGTERM, signal.default_int_handler)

@@ -451,10 +451,12 @@ class GitHubForge:
     def push(self, worktree: Path, branch: str) -> str:
         """Force-push HEAD to the lane branch (maestro owns it); returns the pushed commit."""
         head = git(worktree, "rev-parse", "HEAD")
-        url = git(worktree, "remote", "get-url", "--push", self.remote, check=False)
+        # From the repository root, where git resolves a relative remote URL; the worktree
+        # shares its objects, so HEAD's commit is pushed by name.
+        url = git(self.repo_root, "remote", "get-url", "--push", self.remote, check=False)
         proc = subprocess.run(
-            ["git", "push", "--force", "--quiet", self.remote, f"HEAD:refs/heads/{branch}"],
-            cwd=worktree, capture_output=True, text=True,
+            ["git", "push", "--force", "--quiet", self.remote, f"{head}:refs/heads/{branch}"],
+            cwd=self.repo_root, capture_output=True, text=True,
             env=push_env(self._token, url=url or self.remote),
             check=False, stdin=subprocess.DEVNULL)
         if proc.returncode != 0:

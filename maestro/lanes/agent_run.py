@@ -72,6 +72,12 @@ def agent_env(ctx: LaneContext, run_id: str, attempt: int) -> dict[str, str]:
     env.update({"GIT_CONFIG_COUNT": str(count + 1),
                 f"GIT_CONFIG_KEY_{count}": f"remote.{remote}.pushurl",
                 f"GIT_CONFIG_VALUE_{count}": "maestro-agents-do-not-push:"})
+    from maestro.git import relative_remote_rewrites
+
+    for key, value in relative_remote_rewrites(ctx.config.repo_root).items():
+        count = int(env["GIT_CONFIG_COUNT"])
+        env.update({"GIT_CONFIG_COUNT": str(count + 1), f"GIT_CONFIG_KEY_{count}": key,
+                    f"GIT_CONFIG_VALUE_{count}": value})
     env.update({
         "MAESTRO_ISSUE": ctx.identifier,
         "MAESTRO_RUN_ID": run_id,
