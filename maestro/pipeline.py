@@ -262,13 +262,19 @@ def build_tasks(runs: LaneRuns, identifiers: list[str]) -> Iterator[dict[str, An
 _TASK_ARG = re.compile(r"^[a-z_]+:(.+)$")
 
 
-def identifiers_from_argv(argv: list[str], config: ServiceConfig) -> list[str]:
-    """Lanes named on the command line (``lane:ABC-1``) plus lanes already on disk."""
+def named_identifiers(argv: list[str]) -> list[str]:
+    """Lanes named on the command line (``lane:ABC-1``, ``claim:ABC-1``...)."""
     found: list[str] = []
     for arg in argv:
         match = _TASK_ARG.match(arg)
-        if match:
+        if match and match.group(1) not in found:
             found.append(check_identifier(match.group(1)))
+    return found
+
+
+def identifiers_from_argv(argv: list[str], config: ServiceConfig) -> list[str]:
+    """Lanes named on the command line (``lane:ABC-1``) plus lanes already on disk."""
+    found = named_identifiers(argv)
     if config.lanes_root.is_dir():
         for folder in sorted(config.lanes_root.iterdir()):
             if folder.is_dir() and folder.name not in found:
@@ -291,9 +297,11 @@ def doit_namespace(argv: list[str] | None = None) -> dict[str, Any]:
         identifiers = identifiers_from_argv(list(sys.argv[1:] if argv is None else argv),
                                             config)
         from maestro.lanes.admission import require_known_issue
+        from maestro.lanes.damage import set_aside
 
-        for identifier in identifiers:
+        for identifier in named_identifiers(list(sys.argv[1:] if argv is None else argv)):
             require_known_issue(config, identifier)
+            set_aside(LaneState(config.lanes_root, identifier))
     except MaestroError as exc:
         print(f"maestro: error: {exc}", file=sys.stderr)
         raise SystemExit(exc.exit_code) from None
@@ -324,6 +332,9 @@ def run_lane(config: ServiceConfig, identifier: str, extra_args: list[str] | Non
     state = runs.context(identifier).state
     state.acquire()
     try:
+        from maestro.lanes.damage import set_aside
+
+        set_aside(state)
         before = state.read("outcome.json")
 
         def task_maestro() -> Iterator[dict[str, Any]]:

@@ -6,13 +6,12 @@ facts (lease, activity heartbeat, outcome, review classification) in its own fol
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
 from maestro.comments import checkpoints
 from maestro.config import ServiceConfig
-from maestro.fsutil import read_json
+from maestro.fsutil import read_json, read_jsonl
 from maestro.ids import utc_now
 from maestro.lanes.state import PHASE_TARGETS, LaneState
 from maestro.model import Comment
@@ -37,17 +36,8 @@ def latest_checkpoint(state: LaneState) -> dict[str, Any] | None:
     """
     found: tuple[str, dict[str, Any]] | None = None
     for record in sorted(state.dir.glob("**/*tools.jsonl")):
-        try:
-            lines = record.read_text().splitlines()
-        except OSError:
-            continue
-        for line in lines:
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if not (isinstance(entry, dict) and entry.get("ok")
-                    and entry.get("tool") == "issue_comment"):
+        for entry in read_jsonl(record):
+            if not (entry.get("ok") and entry.get("tool") == "issue_comment"):
                 continue
             body = str((entry.get("args") or {}).get("body", ""))
             blocks = checkpoints([Comment(id="", body=body)])
@@ -140,6 +130,8 @@ def snapshot(config: ServiceConfig, limit: int = 20) -> dict[str, Any]:
     queued = {item["issue"]: item for item in retries}
     for lane in lanes:
         lane["retry"] = queued.get(lane["issue"])
+        if lane["retry"] is not None:  # the real cause, not only its class
+            lane["retry"]["reason"] = lane["reason"]
     done = [lane for lane in lanes if lane["phase"] == "finished"]
     active = [lane for lane in lanes if lane["running"]]
     review = [lane for lane in lanes if lane["review"] and lane["phase"] != "finished"
