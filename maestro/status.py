@@ -78,7 +78,7 @@ def lane_snapshot(state: LaneState, now: datetime) -> dict[str, Any]:
         except ValueError:
             idle = None
     leased = state.is_leased_elsewhere()
-    phase = "finished" if state.exists("cleanup.json") else _phase(state)
+    phase = "finished" if state.read("cleanup.json") is not None else _phase(state)
     if phase != "finished" and outcome.get("phase") and str(outcome.get("at") or "") >= str(
             activity.get("last_event_at") or ""):
         # A lane that stopped (waiting for review, needing a human) stands where it halted;

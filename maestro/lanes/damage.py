@@ -6,8 +6,8 @@ absent (:func:`maestro.fsutil.read_json`); before a lane runs, :func:`set_aside`
 renames it to ``<name>.damaged`` (kept for a person to look at), so that doit, which only
 asks whether a phase's target exists, runs the phase again instead of trusting it.
 
-The facts that side effects depend on — the claim (``lease.json``), the PR
-(``pr.json``), the merge and the closeout — are not guessed: when one of them is damaged,
+The facts that side effects depend on — the claim (``lease.json``), the agent's result
+and its validation, the PR (``pr.json``), the merge and the closeout — are not guessed: when one of them is damaged,
 the claim is set aside too, and the claim phase rebuilds all of them from maestro's
 ``maestro:state`` comments on the issue and the forge's PR, as a fresh CI runner does
 (:mod:`maestro.lanes.rebuild`).
@@ -23,8 +23,11 @@ from maestro.errors import ConfigError
 from maestro.fsutil import json_problem, read_json, warn_once
 from maestro.lanes.state import LaneState
 
-#: Files whose content a later side effect relies on; damage to one re-derives them all.
-FACTS = ("lease.json", "pr.json", "merge.json", "closeout.json")
+#: Files whose content a later side effect relies on; damage to one re-derives them all
+#: (``result.json`` and ``validation.json`` too: without them a lane in review would run
+#: its agent phase again).
+FACTS = ("lease.json", "result.json", "validation.json", "pr.json", "merge.json",
+         "closeout.json")
 SNAPSHOT = "workflow.snapshot.md"
 SUFFIX = ".damaged"
 
