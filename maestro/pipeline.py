@@ -175,14 +175,14 @@ class LaneRuns:
             raise
         except Exception as exc:
             # Every failure after the claim is a counted attempt with its real cause.
-            from maestro.lanes.failures import as_failed_attempt
+            from maestro.lanes.failures import count_failure
 
             if not isinstance(exc, MaestroError | OSError):
                 import traceback
 
                 with contextlib.suppress(OSError):  # the disk may be what failed
                     ctx.state.journal("crash", phase=phase, traceback=traceback.format_exc())
-            return self._halt(ctx, phase, as_failed_attempt(ctx, phase, exc))
+            return self._halt(ctx, phase, count_failure(ctx, phase, exc))
         from maestro.lanes.failures import phase_succeeded
 
         phase_succeeded(ctx, phase)

@@ -15,21 +15,33 @@ def failure_comments(sandbox: Sandbox, identifier: str) -> list[str]:
     return [c.body for c in sandbox.comments(identifier) if "needs a human" in c.body]
 
 
-def test_a_prepare_failure_counts_attempts_until_the_attention_path(sandbox: Sandbox) -> None:
+def test_a_prepare_failure_counts_until_the_attention_path(sandbox: Sandbox) -> None:
     sandbox.add_issue("FA-1")
     # A plain folder where the worktree belongs: prepare fails the same way every run.
     (sandbox.repo / ".worktrees" / "FA-1").mkdir(parents=True)
-    attempts = []
+    outcomes = []
     for _ in range(3):
         proc = sandbox.lane("FA-1")
         assert "Traceback" not in proc.stderr
-        attempts.append(sandbox.lane_file("FA-1", "lease.json")["attempt"])
-    assert attempts == [1, 2, 3]
+        outcomes.append(sandbox.outcome("FA-1"))
+    assert outcomes == ["retry", "retry", "needs_human"]
     issue = sandbox.issue("FA-1")
     assert issue.has_label(ATTENTION) and issue.state == "Todo"
     [comment] = failure_comments(sandbox, "FA-1")
+    assert "prepare failed 3 times in a row" in comment
     assert "is not the worktree of branch" in comment  # maestro's own words for the fault
-    assert "attempt 3 of 3" in comment
+
+
+def test_a_phase_that_recovers_clears_its_failure_count(sandbox: Sandbox) -> None:
+    sandbox.add_issue("FA-6")
+    blocker = sandbox.repo / ".worktrees" / "FA-6"
+    blocker.mkdir(parents=True)
+    sandbox.lane("FA-6")
+    assert sandbox.lane_file("FA-6", "phase-failures.json") == {"prepare": 1}
+    blocker.rmdir()
+    sandbox.lane("FA-6")
+    assert sandbox.lane_file("FA-6", "phase-failures.json") == {}
+    assert sandbox.issue("FA-6").state == "In Review"
 
 
 def test_a_missing_base_branch_takes_the_attention_path_before_any_agent_runs(

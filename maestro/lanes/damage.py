@@ -7,8 +7,9 @@ renames it to ``<name>.damaged`` (kept for a person to look at), so that doit, w
 asks whether a phase's target exists, runs the phase again instead of trusting it.
 
 The facts that side effects depend on — the claim (``lease.json``), the agent's result
-and its validation, the PR (``pr.json``), the merge and the closeout — are not guessed: when one of them is damaged,
-the claim is set aside too, and the claim phase rebuilds all of them from maestro's
+and its validation, the PR (``pr.json``), the merge and the closeout — are not guessed:
+when one of them is damaged, the claim is set aside too, and the claim phase rebuilds all
+of them from maestro's
 ``maestro:state`` comments on the issue and the forge's PR, as a fresh CI runner does
 (:mod:`maestro.lanes.rebuild`).
 """

@@ -1,16 +1,17 @@
-"""Every failed run is an attempt, and says why (DESIGN trust rule 5).
+"""Every failed run is counted, bounded and says why (DESIGN trust rule 5).
 
 A phase may fail by raising anything: git's ``WorkspaceError``, a tracker error, a template
-``ConfigError``, an ``OSError`` from a full disk. Before this module such a failure outside
-the agent phase halted the lane as "retry" without counting it, so a lane whose prepare
-always failed retried forever at attempt 1. Now:
+``ConfigError``, an ``OSError`` from a full disk. Before this module such a failure halted
+the lane as "retry" without counting it, so a lane whose prepare always failed retried
+forever at attempt 1.
 
-* before the handoff (no ``pr.json``), the failure goes through
-  :func:`~maestro.lanes.outcomes.fail_attempt`: the attempt is counted and, once
-  ``max_attempts`` is spent, the attention path runs with the real cause;
-* after the handoff (review, land, closeout, cleanup) an attempt must not re-run the agent,
-  so consecutive failures of the phase are counted in ``phase-failures.json`` and the
-  attention path runs at ``max_attempts``; a phase that succeeds clears its count.
+Now each failure of a phase after the claim is counted in ``phase-failures.json`` (per
+phase, consecutive: a phase that succeeds clears its count), the run halts as a retry
+naming the cause, and the retry resumes *that phase* — it does not start the agent again,
+so a tracker outage or a full disk after the agent's work repeats nothing. When a phase has
+failed ``max_attempts`` times in a row the attention path runs (label, failure comment with
+the real cause, back to the failure state). The agent's own failed runs are counted as
+attempts by :func:`~maestro.lanes.outcomes.fail_attempt`, as before.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 from maestro.errors import LaneLeasedError, MaestroError, RateLimitedError
 from maestro.lanes.context import LaneContext
-from maestro.lanes.outcomes import Halt, fail_attempt, require_human
+from maestro.lanes.outcomes import Halt, require_human
 from maestro.model import LaneOutcome
 
 PHASE_FAILURES = "phase-failures.json"
@@ -59,7 +60,7 @@ def _counted(ctx: LaneContext, phase: str, exc: BaseException) -> bool:
     return isinstance(ctx.state.read("lease.json"), dict)
 
 
-def as_failed_attempt(ctx: LaneContext, phase: str, exc: BaseException) -> Halt:
+def count_failure(ctx: LaneContext, phase: str, exc: BaseException) -> Halt:
     """The :class:`Halt` a phase failure ends the run with, after counting it.
 
     Never raises: if counting itself fails (the tracker is down while the attention path
@@ -70,10 +71,7 @@ def as_failed_attempt(ctx: LaneContext, phase: str, exc: BaseException) -> Halt:
     if not _counted(ctx, phase, exc):
         return fallback
     try:
-        if ctx.state.read("pr.json") is None:
-            fail_attempt(ctx, error_class, f"{phase} failed: {reason}")
-        else:
-            _count_post_review_failure(ctx, phase, error_class, reason)
+        _count_phase_failure(ctx, phase, error_class, reason)
     except Halt as halt:
         return halt
     except Exception as second:
@@ -82,8 +80,8 @@ def as_failed_attempt(ctx: LaneContext, phase: str, exc: BaseException) -> Halt:
     return fallback
 
 
-def _count_post_review_failure(ctx: LaneContext, phase: str, error_class: str,
-                               reason: str) -> None:
+def _count_phase_failure(ctx: LaneContext, phase: str, error_class: str,
+                         reason: str) -> None:
     counts: dict[str, Any] = ctx.state.read(PHASE_FAILURES) or {}
     count = int(counts.get(phase, 0)) + 1
     counts[phase] = count
