@@ -96,9 +96,8 @@ def test_an_invalid_verdict_names_the_tool_call_that_failed() -> None:
     assert real_cause("no turn ran", []) == "no turn ran"
 
 
-def test_error_classes_are_snake_case_names_of_the_failure() -> None:
+def test_error_classes_are_the_class_names_of_the_failure() -> None:
     from maestro.errors import WorkspaceError
 
-    assert error_class_of(WorkspaceError("x")) == "workspace_error"
-    assert error_class_of(OSError(28, "No space left on device")) == "os_error"
-    assert error_class_of(KeyError("x")) == "key_error"
+    assert error_class_of(WorkspaceError("x")) == "WorkspaceError"
+    assert error_class_of(OSError(28, "No space left on device")) == "OSError"

@@ -37,7 +37,10 @@ def _snapshot_problem(path: Path) -> str | None:
     from maestro.workflow import parse_workflow
 
     try:
-        parse_workflow(path.read_bytes().decode("utf-8"), path)
+        text = path.read_bytes().decode("utf-8")
+        if not text.strip():
+            return "empty"  # would parse as the defaults: no validation commands at all
+        parse_workflow(text, path)
     except FileNotFoundError:
         return None
     except UnicodeDecodeError:

@@ -40,11 +40,9 @@ def real_cause(reason: str, failed_calls: list[str]) -> str:
 
 
 def error_class_of(exc: BaseException) -> str:
-    """A stable, snake-case class name for state and comments."""
-    if isinstance(exc, OSError):
-        return "os_error"
-    name = type(exc).__name__
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+    """The failure's class name, as state, status and the retry queue have always shown it
+    (``WorkspaceError``, ``TrackerError``, ``OSError``...)."""
+    return type(exc).__name__
 
 
 def describe(exc: BaseException) -> str:
