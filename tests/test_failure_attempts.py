@@ -101,3 +101,17 @@ def test_error_classes_are_the_class_names_of_the_failure() -> None:
 
     assert error_class_of(WorkspaceError("x")) == "WorkspaceError"
     assert error_class_of(OSError(28, "No space left on device")) == "OSError"
+
+
+def test_status_and_the_retry_show_the_tool_call_that_failed(sandbox: Sandbox) -> None:
+    hook = sandbox.origin / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'refused by the origin policy' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    sandbox.add_issue("FA-7")
+    sandbox.lane("FA-7")
+    outcome = sandbox.lane_file("FA-7", "outcome.json")
+    assert outcome["outcome"] == "retry"
+    assert "failed tool call: lane_open_pr" in outcome["reason"]
+    assert "refused by the origin policy" in outcome["reason"]
+    status = sandbox.maestro("status", "--json", check=True).stdout
+    assert "refused by the origin policy" in status
