@@ -10,6 +10,7 @@ attention path at once with the tool's own words (see docs/reliability.md).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -24,16 +25,34 @@ from maestro.workflow import Workflow
 #: git's exit code for ``ls-remote --exit-code`` when the remote has no matching ref.
 _NO_MATCHING_REF = 2
 REMOTE_TIMEOUT_S = 60.0
+_CREDENTIALS = re.compile(r"://[^/@\s]+@")
 
 
-def remote_problem(repo_root: Path, remote: str, base_branch: str) -> str | None:
+def remote_env(config: ServiceConfig, workflow: Workflow) -> dict[str, str]:
+    """git's environment for reading the remote as maestro's pushes reach it: with the
+    GitHub forge, the token as an HTTP header (in memory only), exactly as for a push."""
+    if workflow.policy.forge.provider != "github":
+        return git_env()
+    from maestro.forges.github import push_env
+    from maestro.git import git
+    from maestro.trackers.http import secret_from_env
+
+    token = secret_from_env(config.github.token_env_var, "GitHub token",
+                            "github.token_env_var")
+    url = git(config.repo_root, "remote", "get-url", workflow.policy.forge.remote,
+              check=False)
+    return push_env(token, url=url)
+
+
+def remote_problem(repo_root: Path, remote: str, base_branch: str,
+                   env: dict[str, str] | None = None) -> str | None:
     """Why lanes cannot start from ``remote``/``base_branch``, or None.
 
     Run from the repository root, so a relative remote URL resolves as git resolves it."""
     try:
         proc = subprocess.run(
             ["git", "ls-remote", "--exit-code", remote, f"refs/heads/{base_branch}"],
-            cwd=repo_root, capture_output=True, text=True, env=git_env(),
+            cwd=repo_root, capture_output=True, text=True, env=env or git_env(),
             stdin=subprocess.DEVNULL, timeout=REMOTE_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
         return f"git remote {remote!r} did not answer within {REMOTE_TIMEOUT_S:g}s"
@@ -46,6 +65,7 @@ def remote_problem(repo_root: Path, remote: str, base_branch: str) -> str | None
                 "(set forge.base_branch in WORKFLOW.md to a branch that exists)")
     words = (proc.stderr or proc.stdout).strip().splitlines()
     detail = " ".join(line.strip() for line in words[:3]) or f"exit code {proc.returncode}"
+    detail = _CREDENTIALS.sub("://", detail)  # the text goes into a tracker comment
     return f"git remote {remote!r} cannot be read: {detail}"
 
 
@@ -76,7 +96,8 @@ def problems(config: ServiceConfig, workflow: Workflow, issue: Issue) -> list[st
     """Every preflight fault, in the order a person would fix them (empty: all clear)."""
     forge = workflow.policy.forge
     found = [
-        remote_problem(config.repo_root, forge.remote, forge.base_branch),
+        remote_problem(config.repo_root, forge.remote, forge.base_branch,
+                       remote_env(config, workflow)),
         agent_problem(config.agent.argv()),
         template_problem(workflow, config.repo_root, issue),
     ]
