@@ -46,7 +46,8 @@ def warn_once(path: Path, why: str) -> None:
     """One warning line on stderr per unreadable path and process."""
     if path not in _REPORTED:
         _REPORTED.add(path)
-        print(f"maestro: warning: {path}: {why}; treated as absent", file=sys.stderr)
+        action = "" if why.endswith("skipped") else "; treated as absent"
+        print(f"maestro: warning: {path}: {why}{action}", file=sys.stderr)
 
 
 def json_problem(path: Path) -> str | None:

@@ -28,7 +28,7 @@ from maestro.forges import make_forge
 from maestro.fsutil import read_json, write_json
 from maestro.ids import iso_now, utc_now
 from maestro.lanes.context import remember_good_workflow
-from maestro.lanes.state import LaneState
+from maestro.lanes.state import LaneState, lane_folders
 from maestro.lanes.workspace import remove_worktree
 from maestro.model import Classification, Issue, LaneOutcome
 from maestro.retries import RetryQueue
@@ -116,9 +116,7 @@ class Orchestrator:
         views: dict[str, LaneView] = {}
         if not root.is_dir():
             return views
-        for folder in sorted(root.iterdir()):
-            if not folder.is_dir():
-                continue
+        for folder in lane_folders(root):  # a foreign folder is skipped with a warning
             if (folder / "cleanup.json").exists() and folder.name not in self.running:
                 # Finished lanes pile up over months; each tick only needs to know they are.
                 views[folder.name] = LaneView(folder.name, leased=False, claimed=True,

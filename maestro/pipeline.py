@@ -30,7 +30,7 @@ from maestro.config import ServiceConfig, load_config
 from maestro.errors import ConfigError, MaestroError
 from maestro.fsutil import read_json
 from maestro.ids import check_identifier, iso_now
-from maestro.lanes.state import LaneState
+from maestro.lanes.state import LaneState, lane_folders
 
 if TYPE_CHECKING:
     from maestro.lanes.context import LaneContext
@@ -275,10 +275,9 @@ def named_identifiers(argv: list[str]) -> list[str]:
 def identifiers_from_argv(argv: list[str], config: ServiceConfig) -> list[str]:
     """Lanes named on the command line (``lane:ABC-1``) plus lanes already on disk."""
     found = named_identifiers(argv)
-    if config.lanes_root.is_dir():
-        for folder in sorted(config.lanes_root.iterdir()):
-            if folder.is_dir() and folder.name not in found:
-                found.append(folder.name)
+    for folder in lane_folders(config.lanes_root):
+        if folder.name not in found:
+            found.append(folder.name)
     return found
 
 

@@ -13,7 +13,7 @@ from maestro.comments import checkpoints
 from maestro.config import ServiceConfig
 from maestro.fsutil import read_json, read_jsonl
 from maestro.ids import utc_now
-from maestro.lanes.state import PHASE_TARGETS, LaneState
+from maestro.lanes.state import PHASE_TARGETS, LaneState, lane_folders
 from maestro.model import Comment
 from maestro.retries import RetryQueue
 
@@ -118,10 +118,8 @@ def snapshot(config: ServiceConfig, limit: int = 20) -> dict[str, Any]:
     now = utc_now()
     lanes = []
     root = config.lanes_root
-    if root.is_dir():
-        for folder in sorted(root.iterdir()):
-            if folder.is_dir():
-                lanes.append(lane_snapshot(LaneState(root, folder.name), now))
+    for folder in lane_folders(root):
+        lanes.append(lane_snapshot(LaneState(root, folder.name), now))
     retries = [
         {"issue": r.identifier, "attempt": r.attempt, "kind": r.kind, "due_at": r.due_at,
          "error_class": r.error_class}

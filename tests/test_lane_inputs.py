@@ -84,3 +84,15 @@ def test_issue_move_force_allows_a_tracker_state_outside_the_workflow(sandbox: S
     sandbox.add_issue("IN-6")
     sandbox.maestro("issue", "move", "IN-6", "Icebox", "--force", check=True)
     assert sandbox.issue("IN-6").state == "Icebox"
+
+
+def test_a_foreign_folder_among_the_lanes_stops_nothing(sandbox: Sandbox) -> None:
+    sandbox.add_issue("IN-7")
+    stray = sandbox.repo / ".maestro" / "lanes" / "IN-7 copy"
+    stray.mkdir(parents=True)
+    status = sandbox.maestro("status", "--json")
+    assert status.returncode == 0
+    assert f"{stray}: not a lane folder" in status.stderr
+    sandbox.maestro("run", "--once", check=True)
+    assert sandbox.issue("IN-7").state == "In Review"
+    assert stray.is_dir()  # a person's copy is theirs: reported, never removed

@@ -18,7 +18,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from maestro.errors import LaneLeasedError
+from maestro.errors import InputError, LaneLeasedError
 from maestro.fsutil import append_jsonl, read_json, warn_once, write_json
 from maestro.ids import check_identifier, iso_now
 
@@ -37,6 +37,26 @@ PHASE_TARGETS = {
     "closeout": "closeout.json",
     "cleanup": "cleanup.json",
 }
+
+
+def lane_folders(lanes_root: Path) -> list[Path]:
+    """The lane folders under ``lanes_root``, in name order. A folder whose name is not an
+    issue identifier (a copy such as ``ABC-1 copy``, a backup) is foreign: it is reported
+    once with its path and skipped, so it never stops status, the tick or another lane."""
+    if not lanes_root.is_dir():
+        return []
+    found = []
+    for folder in sorted(lanes_root.iterdir()):
+        if not folder.is_dir():
+            continue
+        try:
+            check_identifier(folder.name)
+        except InputError:
+            warn_once(folder, "not a lane folder (the name is not an issue identifier); "
+                      "skipped")
+            continue
+        found.append(folder)
+    return found
 
 
 class LaneState:
