@@ -19,10 +19,19 @@ def require_known_issue(config: ServiceConfig, identifier: str) -> None:
     check_identifier(identifier)
     if (config.lanes_root / identifier).is_dir():
         return
+    from maestro.errors import ConfigError
+    from maestro.lanes.context import LAST_GOOD
     from maestro.trackers import make_tracker
-    from maestro.workflow import load_workflow
+    from maestro.workflow import load_workflow, parse_workflow
 
-    tracker = make_tracker(config, load_workflow(config.workflow_path))
+    try:
+        workflow = load_workflow(config.workflow_path)
+    except ConfigError:  # a broken WORKFLOW.md: the last good copy, as the lanes use
+        fallback = config.state_root / LAST_GOOD
+        if not fallback.is_file():
+            raise
+        workflow = parse_workflow(fallback.read_text(), config.workflow_path)
+    tracker = make_tracker(config, workflow)
     try:
         tracker.get(identifier)
     finally:
