@@ -242,6 +242,15 @@ def cmd_issue(args: argparse.Namespace) -> int:
             print(f"created {issue.identifier}")
         return 0
     if action == "move":
+        from maestro.workflow import load_workflow
+
+        policy = load_workflow(_config(args).workflow_path).policy.tracker
+        state = policy.named_state(args.state_name)
+        if state is None and not args.force:
+            raise InputError(f"state {args.state_name!r} is not named by the workflow (one of: "
+                             f"{', '.join(policy.named_states())}); use --force for a tracker "
+                             "state outside the workflow")
+        args.state_name = state or args.state_name
         changed = tracker.transition(args.id, args.state_name)
         print(f"{args.id}: {'moved to' if changed else 'already in'} {args.state_name}")
         return 0
@@ -361,6 +370,8 @@ def build_parser() -> argparse.ArgumentParser:
     move = issue_sub.add_parser("move", help="move an issue to a state")
     move.add_argument("id")
     move.add_argument("state_name", metavar="STATE")
+    move.add_argument("--force", action="store_true",
+                      help="allow a tracker state the workflow does not name")
     comment = issue_sub.add_parser("comment", help="comment on an issue")
     comment.add_argument("id")
     comment.add_argument("body")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -37,13 +38,65 @@ def write_json(path: Path, value: Any) -> None:
     write_atomic(path, json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
 
 
-def read_json(path: Path) -> Any:
-    """Return the parsed file, or ``None`` when it does not exist."""
+#: Paths already reported as unreadable by this process (each is reported once).
+_REPORTED: set[Path] = set()
+
+
+def warn_once(path: Path, why: str) -> None:
+    """One warning line on stderr per unreadable path and process."""
+    if path not in _REPORTED:
+        _REPORTED.add(path)
+        action = "" if why.endswith("skipped") else "; treated as absent"
+        print(f"maestro: warning: {path}: {why}{action}", file=sys.stderr)
+
+
+def json_problem(path: Path) -> str | None:
+    """Why ``path`` is not a readable JSON document, or None (absent files are fine)."""
     try:
-        text = path.read_text()
+        json.loads(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         return None
-    return json.loads(text)
+    except UnicodeDecodeError:
+        return "not UTF-8 text"
+    except json.JSONDecodeError as exc:
+        return "empty" if not exc.doc.strip() else f"not JSON ({exc.msg} at line {exc.lineno})"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    return None
+
+
+def read_json(path: Path) -> Any:
+    """Return the parsed file, or ``None`` when it does not exist or cannot be parsed.
+
+    State files are written atomically, so an empty, truncated or binary one is damage
+    from outside (a full disk, a person's editor, a copy): it is reported once, naming the
+    path, and treated as absent, never as a traceback (docs/reliability.md)."""
+    try:
+        return json.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        return None
+    except (UnicodeDecodeError, json.JSONDecodeError, IsADirectoryError, PermissionError):
+        warn_once(path, json_problem(path) or "unreadable")
+        return None
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The JSON-object lines of an append-only record; a torn last line, a line of garbage
+    or bytes that are not UTF-8 are skipped (a journal is evidence, never a reason to stop).
+    An absent or unreadable file has no lines."""
+    try:
+        text = path.read_bytes().decode("utf-8", "replace")
+    except OSError:
+        return []
+    records = []
+    for line in text.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict):
+            records.append(entry)
+    return records
 
 
 JOURNAL_MAX_BYTES = 4_000_000

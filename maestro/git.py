@@ -51,3 +51,27 @@ def rev_parse(cwd: Path, ref: str) -> str | None:
 
 def remote_url(repo: Path, remote: str) -> str:
     return git(repo, "remote", "get-url", remote)
+
+
+def _is_relative_path_url(url: str) -> bool:
+    """``../origin.git`` or ``origin.git``, not ``/abs``, ``scheme://`` or ``host:path``."""
+    if not url or "://" in url or Path(url).is_absolute():
+        return False
+    head = url.split("/", 1)[0]
+    return ":" not in head
+
+
+def relative_remote_rewrites(repo_root: Path) -> dict[str, str]:
+    """``url.<absolute>.insteadOf`` entries for every remote whose URL is a relative path.
+
+    git resolves a relative remote URL against the current directory, and a lane worktree
+    is not the repository root, so ``git fetch origin`` there would look for
+    ``.worktrees/origin.git``. Given to a child's git as ``GIT_CONFIG_*`` entries, these
+    make it resolve the URL as git does from the repository root."""
+    listing = git(repo_root, "config", "--get-regexp", r"^remote\..*\.url$", check=False)
+    rewrites: dict[str, str] = {}
+    for line in listing.splitlines():
+        _, _, url = line.partition(" ")
+        if _is_relative_path_url(url):
+            rewrites[f"url.{(repo_root / url).resolve()}.insteadOf"] = url
+    return rewrites

@@ -314,7 +314,7 @@ DASHBOARD_HTML = """<!doctype html>
 <tbody></tbody></table>
 <h2>Retry queue</h2>
 <table id="retries"><thead><tr><th>issue</th><th>attempt</th><th>kind</th><th>due at</th>
-<th>error</th></tr></thead><tbody></tbody></table>
+<th>error</th><th>reason</th></tr></thead><tbody></tbody></table>
 <h2>Tokens</h2>
 <div id="tokens"></div>
 <script>
@@ -362,10 +362,12 @@ function render(snap) {
   fill(document.querySelector("#lanes tbody"), rows, 9, "no lanes yet");
   const retries = snap.retrying.map((item) => {
     const tr = document.createElement("tr");
-    for (const key of ["issue", "attempt", "kind", "due_at", "error_class"]) cell(tr, item[key]);
+    for (const key of ["issue", "attempt", "kind", "due_at", "error_class", "reason"]) {
+      cell(tr, item[key]);
+    }
     return tr;
   });
-  fill(document.querySelector("#retries tbody"), retries, 5, "no retries queued");
+  fill(document.querySelector("#retries tbody"), retries, 6, "no retries queued");
   const totals = Object.entries(snap.token_totals).sort()
     .map(([k, v]) => k + " " + v).join(" · ");
   document.getElementById("tokens").textContent = totals || "none yet";

@@ -170,19 +170,22 @@ class LaneRuns:
             function(ctx)
         except Halt as halt:
             return self._halt(ctx, phase, halt)
-        except MaestroError as exc:
-            return self._halt(ctx, phase, Halt(LaneOutcome.RETRY, str(exc), failed=True,
-                                               error_class=type(exc).__name__))
         except KeyboardInterrupt:
             self.halted[identifier] = LaneOutcome.INTERRUPTED
             raise
         except Exception as exc:
-            import traceback
+            # Every failure after the claim is a counted attempt with its real cause.
+            from maestro.lanes.failures import count_failure
 
-            with contextlib.suppress(OSError):  # the disk may be what failed
-                ctx.state.journal("crash", phase=phase, traceback=traceback.format_exc())
-            return self._halt(ctx, phase, Halt(LaneOutcome.RETRY, f"internal error: {exc!r}",
-                                               failed=True, error_class="internal_error"))
+            if not isinstance(exc, MaestroError | OSError):
+                import traceback
+
+                with contextlib.suppress(OSError):  # the disk may be what failed
+                    ctx.state.journal("crash", phase=phase, traceback=traceback.format_exc())
+            return self._halt(ctx, phase, count_failure(ctx, phase, exc))
+        from maestro.lanes.failures import phase_succeeded
+
+        phase_succeeded(ctx, phase)
         ctx.state.journal("phase_done", phase=phase)
         logs.phase_event(self.config, identifier, phase, "finished")
         return True
@@ -259,15 +262,22 @@ def build_tasks(runs: LaneRuns, identifiers: list[str]) -> Iterator[dict[str, An
 _TASK_ARG = re.compile(r"^[a-z_]+:(.+)$")
 
 
-def identifiers_from_argv(argv: list[str], config: ServiceConfig) -> list[str]:
-    """Lanes named on the command line (``lane:ABC-1``) plus lanes already on disk."""
+def named_identifiers(argv: list[str]) -> list[str]:
+    """Lanes named on the command line (``lane:ABC-1``, ``claim:ABC-1``...)."""
     found: list[str] = []
     for arg in argv:
         match = _TASK_ARG.match(arg)
-        if match:
+        if match and match.group(1) not in found:
             found.append(check_identifier(match.group(1)))
+    return found
+
+
+def identifiers_from_argv(argv: list[str], config: ServiceConfig) -> list[str]:
+    """Lanes named on the command line (``lane:ABC-1``) plus lanes already on disk (a
+    foreign folder under the lanes root is not a lane, see :mod:`maestro.lanes.listing`)."""
     from maestro.lanes.listing import list_lanes
 
+    found = named_identifiers(argv)
     found += [i for i in list_lanes(config.lanes_root).identifiers if i not in found]
     return found
 
@@ -286,6 +296,12 @@ def doit_namespace(argv: list[str] | None = None) -> dict[str, Any]:
         runs = LaneRuns(config)
         identifiers = identifiers_from_argv(list(sys.argv[1:] if argv is None else argv),
                                             config)
+        from maestro.lanes.admission import require_known_issue
+        from maestro.lanes.damage import set_aside
+
+        for identifier in named_identifiers(list(sys.argv[1:] if argv is None else argv)):
+            require_known_issue(config, identifier)
+            set_aside(LaneState(config.lanes_root, identifier))
     except MaestroError as exc:
         print(f"maestro: error: {exc}", file=sys.stderr)
         raise SystemExit(exc.exit_code) from None
@@ -306,7 +322,9 @@ def run_lane(config: ServiceConfig, identifier: str, extra_args: list[str] | Non
     from doit.cmd_base import ModuleTaskLoader
     from doit.doit_cmd import DoitMain
 
-    check_identifier(identifier)
+    from maestro.lanes.admission import require_known_issue
+
+    require_known_issue(config, identifier)
     # SIGTERM (the daemon stopping a lane, a CI job cancelled) must unwind like SIGINT so
     # the running phase stops its agent and doit saves what completed.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -314,6 +332,9 @@ def run_lane(config: ServiceConfig, identifier: str, extra_args: list[str] | Non
     state = runs.context(identifier).state
     state.acquire()
     try:
+        from maestro.lanes.damage import set_aside
+
+        set_aside(state)
         before = state.read("outcome.json")
 
         def task_maestro() -> Iterator[dict[str, Any]]:

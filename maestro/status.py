@@ -6,13 +6,12 @@ facts (lease, activity heartbeat, outcome, review classification) in its own fol
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
 from maestro.comments import checkpoints
 from maestro.config import ServiceConfig
-from maestro.fsutil import read_json
+from maestro.fsutil import read_json, read_jsonl
 from maestro.ids import utc_now
 from maestro.lanes.listing import list_lanes
 from maestro.lanes.state import PHASE_TARGETS, LaneState
@@ -38,17 +37,8 @@ def latest_checkpoint(state: LaneState) -> dict[str, Any] | None:
     """
     found: tuple[str, dict[str, Any]] | None = None
     for record in sorted(state.dir.glob("**/*tools.jsonl")):
-        try:
-            lines = record.read_text().splitlines()
-        except OSError:
-            continue
-        for line in lines:
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if not (isinstance(entry, dict) and entry.get("ok")
-                    and entry.get("tool") == "issue_comment"):
+        for entry in read_jsonl(record):
+            if not (entry.get("ok") and entry.get("tool") == "issue_comment"):
                 continue
             body = str((entry.get("args") or {}).get("body", ""))
             blocks = checkpoints([Comment(id="", body=body)])
@@ -89,7 +79,7 @@ def lane_snapshot(state: LaneState, now: datetime) -> dict[str, Any]:
         except ValueError:
             idle = None
     leased = state.is_leased_elsewhere()
-    phase = "finished" if state.exists("cleanup.json") else _phase(state)
+    phase = "finished" if state.read("cleanup.json") is not None else _phase(state)
     if phase != "finished" and outcome.get("phase") and str(outcome.get("at") or "") >= str(
             activity.get("last_event_at") or ""):
         # A lane that stopped (waiting for review, needing a human) stands where it halted;
@@ -146,6 +136,8 @@ def snapshot(config: ServiceConfig, limit: int = 20) -> dict[str, Any]:
     queued = {item["issue"]: item for item in retries}
     for lane in lanes:
         lane["retry"] = queued.get(lane["issue"])
+        if lane["retry"] is not None:  # the real cause, not only its class
+            lane["retry"]["reason"] = lane["reason"]
     done = [lane for lane in lanes if lane["phase"] == "finished"]
     active = [lane for lane in lanes if lane["running"]]
     review = [lane for lane in lanes if lane["review"] and lane["phase"] != "finished"

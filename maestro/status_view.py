@@ -77,10 +77,11 @@ def render_status(snap: dict[str, Any], console: Console | None = None) -> None:
     console.print(active if snap["active"] else Text("active lanes: none running", style="dim"))
 
     if snap["retrying"]:
-        retries = _table("retry queue", ("issue", "attempt", "kind", "due at", "error"))
+        retries = _table("retry queue", ("issue", "attempt", "kind", "due at", "error",
+                                         "reason"))
         for item in snap["retrying"]:
             retries.add_row(item["issue"], str(item["attempt"]), item["kind"], item["due_at"],
-                            item["error_class"])
+                            item["error_class"], str(item.get("reason") or ""))
         console.print(retries)
 
     if snap["in_review"]:

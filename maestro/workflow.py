@@ -84,6 +84,22 @@ class TrackerPolicy(_Section):
                 return state
         return None
 
+    def named_states(self) -> list[str]:
+        """Every state this policy names, in lane order, each once (case-insensitively)."""
+        names = [*self.startable_states, self.in_progress_state, self.success_state,
+                 self.failure_state, *([self.completed_state] if self.completed_state else []),
+                 *self.terminal_states, *self.state_labels, self.unlabeled_state,
+                 *self.closed_states.values()]
+        unique: dict[str, str] = {}
+        for name in names:
+            unique.setdefault(name.casefold(), name)
+        return list(unique.values())
+
+    def named_state(self, state: str) -> str | None:
+        """The policy's spelling of ``state`` (matched case-insensitively), or None."""
+        wanted = state.strip().casefold()
+        return next((name for name in self.named_states() if name.casefold() == wanted), None)
+
     def is_terminal(self, state: str) -> bool:
         return state.casefold() in {s.casefold() for s in self.terminal_states}
 

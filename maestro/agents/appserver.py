@@ -84,6 +84,14 @@ def _die_with_parent() -> None:
         pass
 
 
+class RecordingFailed(AgentError):
+    """maestro could not record what the agent did (full disk, read-only lane folder): the
+    session ends at once instead of waiting for the idle timeout. A later attempt may find
+    room again, so it stays retryable."""
+
+    error_class = "recording_failed"
+
+
 class Terminated(AgentError):
     """maestro itself was asked to stop (SIGTERM): the agent is stopped at once and the
     lane resumes later; the attempt is not counted as the agent's failure."""
@@ -284,7 +292,16 @@ class AppServerClient:
                 self._set_fatal(MalformedLine(f"agent sent a line that is not JSON: {preview!r}"))
                 self.kill()
                 return
-            self._dispatch(message)
+            try:
+                self._dispatch(message)
+            except OSError as exc:
+                self._handler_failed(exc)
+                return
+
+    def _handler_failed(self, exc: OSError) -> None:
+        """A handler of ours could not record an event (e.g. ENOSPC): end the session now."""
+        self._set_fatal(RecordingFailed(f"maestro could not record the agent's events: {exc}"))
+        self.kill()
 
     def _dispatch(self, message: Json) -> None:
         method = message.get("method")
@@ -326,6 +343,9 @@ class AppServerClient:
         except AgentError as exc:
             self._set_fatal(exc)
             reply = {"id": request_id, "error": {"code": -32000, "message": str(exc)}}
+        except OSError as exc:
+            self._handler_failed(exc)
+            return
         except Exception as exc:  # the handler must never kill the reader
             reply = {"id": request_id, "error": {"code": -32603, "message": str(exc)}}
         with contextlib.suppress(AgentError):
@@ -341,4 +361,8 @@ class AppServerClient:
                 continue
             if not raw:
                 return
-            self.on_stderr(raw.decode(errors="replace").rstrip()[:4000])
+            try:
+                self.on_stderr(raw.decode(errors="replace").rstrip()[:4000])
+            except OSError as exc:
+                self._handler_failed(exc)
+                return

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from maestro import faults
 from maestro.errors import LabelMissingError
-from maestro.fsutil import append_jsonl
+from maestro.fsutil import append_jsonl, read_jsonl
 from maestro.ids import iso_now
 
 MAX_BODY_CHARS = 65_536
@@ -176,17 +176,7 @@ def judge(signals: Signals, repair: bool = False) -> Verdict:
 
 def recorded_calls(record: Path) -> list[dict[str, Any]]:
     """Successful calls in a run's ``tools.jsonl`` (a torn last line is ignored)."""
-    if not record.exists():
-        return []
-    calls = []
-    for line in record.read_text().splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(entry, dict) and entry.get("ok"):
-            calls.append(entry)
-    return calls
+    return [entry for entry in read_jsonl(record) if entry.get("ok")]
 
 
 class ToolBridge:

@@ -445,11 +445,13 @@ class GitHubForge:
     def push(self, worktree: Path, branch: str) -> str:
         """Force-push HEAD to the lane branch (maestro owns it); returns the pushed commit."""
         head = git(worktree, "rev-parse", "HEAD")
-        url = git(worktree, "remote", "get-url", "--push", self.remote, check=False)
+        # From the repository root, where git resolves a relative remote URL; the worktree
+        # shares its objects, so HEAD's commit is pushed by name.
+        url = git(self.repo_root, "remote", "get-url", "--push", self.remote, check=False)
         proc = subprocess.run(
-            ["git", "push", "--force", "--quiet", self.remote, f"HEAD:refs/heads/{branch}"],
-            cwd=worktree, capture_output=True, text=True,
-            env=git_env(worktree, auth_config(self._token, url or self.remote)),
+            ["git", "push", "--force", "--quiet", self.remote, f"{head}:refs/heads/{branch}"],
+            cwd=self.repo_root, capture_output=True, text=True,
+            env=git_env(self.repo_root, auth_config(self._token, url or self.remote)),
             check=False, stdin=subprocess.DEVNULL)
         if proc.returncode != 0:
             detail = _scrub((proc.stderr or proc.stdout).strip(), self._token)

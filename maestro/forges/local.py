@@ -112,8 +112,11 @@ class LocalForge:
         head = git(worktree, "rev-parse", "HEAD")
         if self.branch_head(branch) != head:
             try:
-                git(worktree, "push", "--force", "--quiet", receive_pack_argument(),
-                    self.remote, f"HEAD:refs/heads/{branch}")
+                # From the repository root, where git resolves a relative remote URL
+                # (``../origin.git``); the worktree shares its objects, so HEAD's commit
+                # is pushed by name.
+                git(self.repo_root, "push", "--force", "--quiet", receive_pack_argument(),
+                    self.remote, f"{head}:refs/heads/{branch}")
             except WorkspaceError as exc:
                 raise ForgeError(f"push of {branch} to {self.remote} was rejected: {exc}") from None
         return head

@@ -8,6 +8,7 @@ signal means another turn while the budget and the issue allow it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import time
@@ -24,6 +25,7 @@ from maestro.fsutil import BoundedJournal, write_json
 from maestro.ids import iso_now
 from maestro.lanes.confine import sandbox_prefix
 from maestro.lanes.context import LaneContext
+from maestro.lanes.failures import real_cause
 from maestro.lanes.host import LaneToolHost
 from maestro.lanes.tamper import ControlFiles, refuse_tampering
 from maestro.model import Issue
@@ -68,6 +70,12 @@ def agent_env(ctx: LaneContext, run_id: str, attempt: int) -> dict[str, str]:
     env.update({"GIT_CONFIG_COUNT": str(count + 1),
                 f"GIT_CONFIG_KEY_{count}": f"remote.{remote}.pushurl",
                 f"GIT_CONFIG_VALUE_{count}": "maestro-agents-do-not-push:"})
+    from maestro.git import relative_remote_rewrites
+
+    for key, value in relative_remote_rewrites(ctx.config.repo_root).items():
+        count = int(env["GIT_CONFIG_COUNT"])
+        env.update({"GIT_CONFIG_COUNT": str(count + 1), f"GIT_CONFIG_KEY_{count}": key,
+                    f"GIT_CONFIG_VALUE_{count}": value})
     env.update({
         "MAESTRO_ISSUE": ctx.identifier,
         "MAESTRO_RUN_ID": run_id,
@@ -134,7 +142,11 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
     def log(**fields: Any) -> None:
         journal_handle.write({"at": iso_now(), **fields})
 
+    failed_calls: list[str] = []
+
     def on_call(name: str, ok: bool, text: str) -> None:
+        if not ok:
+            failed_calls.append(f"{name}: {text[:500]}")
         log(event="tool", tool=name, ok=ok, result=text[:500])
 
     bridge = ToolBridge(host, tools_record, repair=repair, on_call=on_call)
@@ -257,12 +269,15 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
         await client.close()
         loop.remove_signal_handler(signal.SIGTERM)
         signal.signal(signal.SIGTERM, previous_term)
-        journal_handle.close()
-        activity.flush()
+        with contextlib.suppress(OSError):  # a full disk is already the session's error
+            journal_handle.close()
+            activity.flush()
     if result.verdict.kind == "invalid" and not result.error_class:
         result.error_class = "invalid_disposition"
     if bridge.signals.violations and result.verdict.kind == "invalid":
         result.message = "; ".join(bridge.signals.violations)
+    elif failed_calls and result.verdict.kind == "invalid":
+        result.message = real_cause(result.verdict.reason, failed_calls)
     result.tokens = tokens
     result.signals = bridge.signals.as_dict()
     return result

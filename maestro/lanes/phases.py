@@ -14,6 +14,7 @@ import socket
 from maestro import faults
 from maestro.git import git, git_ok, rev_parse
 from maestro.ids import iso_now, new_run_id
+from maestro.lanes import preflight
 from maestro.lanes.agent_run import SessionResult, first_prompt, run_agent_session
 from maestro.lanes.context import LaneContext
 from maestro.lanes.gate import validate_head
@@ -73,6 +74,8 @@ def claim(ctx: LaneContext) -> None:
         "acquired_at": iso_now(), "previous_failure": previous_failure,
     })
     state.journal("claimed", run_id=run_id, attempt=attempt)
+    if found := preflight.problems(ctx.config, ctx.workflow, issue):
+        require_human(ctx, "preflight_failed", "; ".join(found))
 
 
 def prepare(ctx: LaneContext) -> None:

@@ -89,7 +89,7 @@ def repair(ctx: LaneContext, pr: PullRequest, decision: Decision) -> None:
         "", feedback_text(pr, decision), "", "Original issue:", issue.description])
     ctx.state.journal("repair_started", round=round_no, feedback=list(decision.feedback_kinds))
     if "conflict" in decision.feedback_kinds:
-        git_ok(ctx.worktree, "fetch", "--quiet", ctx.workflow.policy.forge.remote,
+        git_ok(ctx.config.repo_root, "fetch", "--quiet", ctx.workflow.policy.forge.remote,
                ctx.workflow.policy.forge.base_branch)
     tools_record = ctx.state.path(f"repairs/{round_no:02d}-tools.jsonl")
     outcome = run_agent_session(ctx, run_id, int(claim_record["attempt"]), text, repair=True,

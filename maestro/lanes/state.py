@@ -19,7 +19,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from maestro.errors import LaneLeasedError
-from maestro.fsutil import append_jsonl, read_json, write_json
+from maestro.fsutil import append_jsonl, read_json, warn_once, write_json
 from maestro.ids import check_identifier, iso_now
 
 #: Files that belong to one attempt; a retry moves them to ``attempts/<n>/``.
@@ -39,6 +39,7 @@ PHASE_TARGETS = {
 }
 
 
+
 class LaneState:
     def __init__(self, lanes_root: Path, identifier: str) -> None:
         self.identifier = check_identifier(identifier)
@@ -52,10 +53,13 @@ class LaneState:
         return self.path(name).exists()
 
     def read(self, name: str) -> Any:
-        try:
-            return read_json(self.path(name))
-        except ValueError:  # not JSON, or not UTF-8: a damaged file reads as absent
+        """The file's object, or None when absent or damaged (reported once, see
+        :func:`maestro.fsutil.read_json`); every lane file holds one JSON object."""
+        value = read_json(self.path(name))
+        if value is not None and not isinstance(value, dict):
+            warn_once(self.path(name), f"expected a JSON object, found {type(value).__name__}")
             return None
+        return value
 
     def write(self, name: str, value: Any) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)

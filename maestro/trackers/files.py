@@ -65,9 +65,14 @@ class FilesTracker:
 
     def _read(self, path: Path) -> tuple[CommentedMap, str]:
         try:
-            text = path.read_text(encoding="utf-8")
+            # utf-8-sig: an editor's "UTF-8 with BOM" is read like plain UTF-8.
+            text = path.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError:
             raise TrackerError(f"{path}: expected UTF-8 Markdown, found binary data") from None
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise TrackerError(f"{path}: cannot read: {exc.strerror or exc}") from None
         match = _FENCE.match(text)
         if not match:
             raise TrackerError(
@@ -209,8 +214,8 @@ class FilesTracker:
         with self._lock:
             if not path.is_file():
                 raise UnknownIssueError(f"issue {identifier!r} not found in {self.folder}")
-            text = path.read_text(encoding="utf-8")
             data, body = self._read(path)
+            text = path.read_text(encoding="utf-8")
             yield data
             out = io.StringIO()
             _yaml().dump(data, out)

@@ -10,7 +10,11 @@ closed issue is in the state ``tracker.closed_states`` maps its close reason to
 Identifiers are ``<issue_prefix>-<number>`` so they are valid lane names. Pull requests
 share the issue number space but are never work items: the refresh asks for
 ``issueOrPullRequest`` and drops anything that is not an ``Issue``. Blockers are written in
-the issue body as ``Blocked by #12, #15``; their states are read in the same batch.
+the issue body as ``Blocked by #12, owner/repo#15, https://github.com/owner/repo/issues/16``;
+their states are read in the same batch, and one that cannot be resolved (another
+repository, a missing number) blocks with a warning. GitHub's native issue dependencies
+are not in the GraphQL schema maestro is checked against (``../shared/schemas``), so the
+body is the only source.
 
 Every read is one GraphQL query for any number of issues (aliases), so a poll tick costs the
 same number of requests whatever the number of lanes. GraphQL has every write maestro needs
@@ -157,7 +161,10 @@ DOCUMENTS = {
 }
 
 _BLOCKED_LINE = re.compile(r"(?im)^.*\bblocked[ -]by\b(.*)$")
-_ISSUE_REF = re.compile(r"(?<![\w/])#(\d+)\b")
+#: ``#12``, ``owner/repo#12`` and ``https://github.com/owner/repo/issues/12``.
+_ISSUE_REF = re.compile(
+    r"https?://github\.com/(?P<url_owner>[\w.-]+)/(?P<url_repo>[\w.-]+)/issues/(?P<url_n>\d+)"
+    r"|(?<![\w/#.-])(?:(?P<owner>[\w.-]+)/(?P<repo>[\w.-]+))?#(?P<n>\d+)\b")
 
 
 # -- the shapes read from responses -------------------------------------------------------
@@ -199,7 +206,8 @@ class _Issue(_M):
 
 
 class _IssuePage(_M):
-    nodes: list[_Issue]
+    #: Validated one by one (:meth:`GitHubIssuesTracker._list`): one odd issue is skipped.
+    nodes: list[dict[str, Any]]
     pageInfo: _PageInfo
 
 
@@ -324,6 +332,9 @@ class GitHubIssuesTracker(ClientMetrics):
         self._status_labels = {label.casefold() for label in self.state_labels.values()}
         self._label_ids: dict[str, str] = {}
         self._node_ids: dict[int, str] = {}
+        #: Issues skipped and blockers that could not be resolved by the last read, each
+        #: named with what is wrong (the poll loop warns about each once).
+        self.problems: list[str] = []
 
     @property
     def _repo_vars(self) -> dict[str, str]:
@@ -375,6 +386,7 @@ class GitHubIssuesTracker(ClientMetrics):
     # -- reading ---------------------------------------------------------------------------
 
     def candidates(self, states: Sequence[str]) -> list[Issue]:
+        self.problems = []
         raws: dict[int, _Issue] = {}
         for state in dict.fromkeys(states):
             label = self._label_for(state)
@@ -512,7 +524,10 @@ class GitHubIssuesTracker(ClientMetrics):
                  "first": self.page_size, "after": after},
             )
             page = parse(_IssuesData, data, SERVICE, "MaestroIssues").repository.issues
-            result.extend(page.nodes)
+            for node in page.nodes:
+                raw = self._parse_issue(node, "MaestroIssues")
+                if raw is not None:
+                    result.append(raw)
             if not page.pageInfo.hasNextPage:
                 return result
             after = _next_cursor(page.pageInfo, "MaestroIssues")
@@ -535,29 +550,50 @@ class GitHubIssuesTracker(ClientMetrics):
                 raw = repository.get(f"n{number}")
                 if raw is None or _typename(raw) != "Issue":
                     continue
-                issue = parse(_Issue, raw, SERVICE, "MaestroRefresh")
+                issue = self._parse_issue(raw, "MaestroRefresh")
+                if issue is None:
+                    continue
                 self._node_ids[issue.number] = issue.id
                 found[issue.number] = issue
         return found
 
+    def _parse_issue(self, node: Any, operation: str) -> _Issue | None:
+        """One issue of a response, or None (named in ``problems``) when its payload does
+        not have the shape maestro reads: one odd issue never stops a tick."""
+        try:
+            return parse(_Issue, node, SERVICE, operation)
+        except TrackerError as exc:
+            number = node.get("number") if isinstance(node, dict) else None
+            self.problems.append(f"github: issue #{number or '?'} skipped: {exc}")
+            return None
+
     def _issues(self, raws: list[_Issue]) -> list[Issue]:
-        """Domain issues with blocker states; unknown blockers are read in one more query."""
+        """Domain issues with blocker states; unknown blockers are read in one more query.
+
+        Blockers fail closed: a reference to another repository, or to a number that is
+        not an issue here, blocks (it has no state, so it is never terminal) and is named
+        in ``problems``."""
         known = {raw.number: raw for raw in raws}
-        refs = {raw.number: _blocker_numbers(raw.body) for raw in raws}
-        missing = sorted({n for ns in refs.values() for n in ns} - set(known))
+        refs = {raw.number: blocker_refs(raw.body, self.owner, self.repo) for raw in raws}
+        missing = sorted({n for ns, _ in refs.values() for n in ns} - set(known))
         if missing:
             known.update(self._by_number(missing))
         result = []
         for raw in raws:
             if raw.labels is not None and raw.labels.pageInfo.hasNextPage:
-                raise TrackerError(
-                    f"github: issue #{raw.number} has more than {LABELS_FIRST} labels; "
-                    "maestro will not guess about the rest"
-                )
+                self.problems.append(
+                    f"github: issue #{raw.number} skipped: it has more than {LABELS_FIRST} "
+                    "labels and maestro will not guess about the rest")
+                continue
+            numbers, foreign = refs[raw.number]
             blockers = {
-                self.identifier(n): self.state_of(known[n]) for n in refs[raw.number] if n in known
+                self.identifier(n): self.state_of(known[n]) for n in numbers if n in known
             }
-            blocked_by = tuple(self.identifier(n) for n in refs[raw.number])
+            for unresolved in [self.identifier(n) for n in numbers if n not in known] + foreign:
+                self.problems.append(
+                    f"github: issue {self.identifier(raw.number)}: blocker {unresolved} "
+                    "cannot be resolved here; it blocks until it is removed from the body")
+            blocked_by = tuple([self.identifier(n) for n in numbers] + foreign)
             result.append(
                 Issue(
                     id=raw.id,
@@ -629,11 +665,23 @@ def _priority(raw: _Issue) -> int | None:
     return None
 
 
-def _blocker_numbers(body: str) -> tuple[int, ...]:
+def blocker_refs(body: str, owner: str, repo: str) -> tuple[list[int], list[str]]:
+    """The blockers named on ``Blocked by`` lines of an issue body: numbers of issues in
+    ``owner/repo`` (``#12``, ``owner/repo#12``, ``https://github.com/owner/repo/issues/12``)
+    and references to other repositories (``other/repo#3``), each once, in order."""
     numbers: list[int] = []
+    foreign: list[str] = []
+    here = (owner.casefold(), repo.casefold())
     for line in _BLOCKED_LINE.finditer(body or ""):
-        numbers.extend(int(n) for n in _ISSUE_REF.findall(line.group(1)))
-    return tuple(dict.fromkeys(numbers))
+        for match in _ISSUE_REF.finditer(line.group(1)):
+            ref_owner = match.group("url_owner") or match.group("owner")
+            ref_repo = match.group("url_repo") or match.group("repo")
+            number = int(match.group("url_n") or match.group("n"))
+            if ref_owner is None or (ref_owner.casefold(), str(ref_repo).casefold()) == here:
+                numbers.append(number)
+            else:
+                foreign.append(f"{ref_owner}/{ref_repo}#{number}")
+    return list(dict.fromkeys(numbers)), list(dict.fromkeys(foreign))
 
 
 def _typename(raw: Any) -> str:

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 SERVICE = "linear"
 NESTED_FIRST = 25
+#: Page size when an issue's labels or relations go past the first nested page.
+NESTED_PAGE = 100
 
 ISSUE_FRAGMENT = f"""
 fragment MaestroIssue on Issue {{
@@ -50,12 +52,35 @@ fragment MaestroIssue on Issue {{
   url
   state {{ name }}
   team {{ id key }}
-  labels(first: {NESTED_FIRST}) {{ nodes {{ id name }} pageInfo {{ hasNextPage }} }}
+  labels(first: {NESTED_FIRST}) {{ nodes {{ id name }} pageInfo {{ hasNextPage endCursor }} }}
   inverseRelations(first: {NESTED_FIRST}) {{
     nodes {{ type issue {{ identifier state {{ name }} }} }}
-    pageInfo {{ hasNextPage }}
+    pageInfo {{ hasNextPage endCursor }}
   }}
 }}
+"""
+
+# An issue with more labels or relations than one nested page: the rest, page by page.
+ISSUE_LABELS_QUERY = """
+query MaestroIssueLabels($id: String!, $first: Int!, $after: String) {
+  issue(id: $id) {
+    labels(first: $first, after: $after) {
+      nodes { id name }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}
+"""
+
+ISSUE_RELATIONS_QUERY = """
+query MaestroIssueRelations($id: String!, $first: Int!, $after: String) {
+  issue(id: $id) {
+    inverseRelations(first: $first, after: $after) {
+      nodes { type issue { identifier state { name } } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}
 """
 
 CANDIDATES_QUERY = (
@@ -145,6 +170,8 @@ DOCUMENTS = {
     "MaestroCandidates": CANDIDATES_QUERY,
     "MaestroRefresh": REFRESH_QUERY,
     "MaestroComments": COMMENTS_QUERY,
+    "MaestroIssueLabels": ISSUE_LABELS_QUERY,
+    "MaestroIssueRelations": ISSUE_RELATIONS_QUERY,
     "MaestroWorkflowStates": STATES_QUERY,
     "MaestroLabels": LABELS_QUERY,
     "MaestroTransition": UPDATE_STATE_MUTATION,
@@ -172,10 +199,6 @@ class _PageInfo(_M):
     endCursor: str | None = None
 
 
-class _PartialPage(_M):
-    hasNextPage: bool
-
-
 class _Label(_M):
     id: str
     name: str
@@ -183,7 +206,7 @@ class _Label(_M):
 
 class _Labels(_M):
     nodes: list[_Label]
-    pageInfo: _PartialPage
+    pageInfo: _PageInfo
 
 
 class _RelatedIssue(_M):
@@ -198,7 +221,7 @@ class _Relation(_M):
 
 class _Relations(_M):
     nodes: list[_Relation]
-    pageInfo: _PartialPage
+    pageInfo: _PageInfo
 
 
 class _Team(_M):
@@ -222,8 +245,25 @@ class _Issue(_M):
 
 
 class _IssuePage(_M):
-    nodes: list[_Issue]
+    #: Validated one by one (:meth:`LinearTracker._pages`): one odd issue is skipped.
+    nodes: list[dict[str, Any]]
     pageInfo: _PageInfo
+
+
+class _IssueLabels(_M):
+    labels: _Labels
+
+
+class _IssueLabelsData(_M):
+    issue: _IssueLabels
+
+
+class _IssueRelations(_M):
+    inverseRelations: _Relations
+
+
+class _IssueRelationsData(_M):
+    issue: _IssueRelations
 
 
 class _IssuesData(_M):
@@ -335,10 +375,13 @@ class LinearTracker(ClientMetrics):
         self._states: dict[str, dict[str, str]] = {}
         self._labels: dict[tuple[str, str], str] = {}
         self._raw: dict[str, _Issue] = {}
+        #: Issues the last candidate read skipped, each named with what is wrong with it.
+        self.problems: list[str] = []
 
     # -- reading ---------------------------------------------------------------------------
 
     def candidates(self, states: Sequence[str]) -> list[Issue]:
+        self.problems = []
         if not states:
             return []
         variables: dict[str, Any] = {
@@ -411,7 +454,8 @@ class LinearTracker(ClientMetrics):
 
     def add_label(self, identifier: str, label: str) -> bool:
         raw = self._raw_issue(identifier, refresh=True)
-        if any(existing.name.casefold() == label.casefold() for existing in raw.labels.nodes):
+        if any(existing.name.casefold() == label.casefold()
+               for existing in self._all_labels(raw)):
             return False
         label_id = self._label_id(raw.team, label)
         data = self.client.execute(
@@ -424,7 +468,7 @@ class LinearTracker(ClientMetrics):
 
     def remove_label(self, identifier: str, label: str) -> bool:
         raw = self._raw_issue(identifier, refresh=True)
-        present = [x for x in raw.labels.nodes if x.name.casefold() == label.casefold()]
+        present = [x for x in self._all_labels(raw) if x.name.casefold() == label.casefold()]
         if not present:
             return False
         data = self.client.execute(
@@ -449,9 +493,12 @@ class LinearTracker(ClientMetrics):
         while True:
             data = self.client.execute(operation, document, {**variables, "after": after})
             page = parse(_IssuesData, data, SERVICE, operation).issues
-            for raw in page.nodes:
+            for node in page.nodes:
+                raw = self._parse_issue(node, operation)
+                if raw is None:
+                    continue
                 self._raw[raw.identifier.upper()] = raw
-            result.extend(page.nodes)
+                result.append(raw)
             if not page.pageInfo.hasNextPage:
                 return result
             after = _next_cursor(page.pageInfo, operation)
@@ -512,16 +559,47 @@ class LinearTracker(ClientMetrics):
             self._labels[key] = usable[0].id
         return self._labels[key]
 
+    def _parse_issue(self, node: dict[str, Any], operation: str) -> _Issue | None:
+        """One issue of a page, or None (with a warning naming it) when its payload does
+        not have the shape maestro reads: one odd issue never stops a tick."""
+        try:
+            return parse(_Issue, node, SERVICE, operation)
+        except TrackerError as exc:
+            name = node.get("identifier") if isinstance(node, dict) else None
+            self.problems.append(f"linear: issue {name or '(no identifier)'} skipped: {exc}")
+            return None
+
+    def _all_labels(self, raw: _Issue) -> list[_Label]:
+        """Every label of the issue: the first nested page, then the rest, page by page."""
+        labels = list(raw.labels.nodes)
+        page = raw.labels.pageInfo
+        while page.hasNextPage:
+            data = self.client.execute("MaestroIssueLabels", ISSUE_LABELS_QUERY, {
+                "id": raw.id, "first": NESTED_PAGE,
+                "after": _next_cursor(page, "MaestroIssueLabels")})
+            more = parse(_IssueLabelsData, data, SERVICE, "MaestroIssueLabels").issue.labels
+            labels.extend(more.nodes)
+            page = more.pageInfo
+        return labels
+
+    def _all_relations(self, raw: _Issue) -> list[_Relation]:
+        """Every inverse relation of the issue, paged like :meth:`_all_labels`."""
+        relations = list(raw.inverseRelations.nodes)
+        page = raw.inverseRelations.pageInfo
+        while page.hasNextPage:
+            data = self.client.execute("MaestroIssueRelations", ISSUE_RELATIONS_QUERY, {
+                "id": raw.id, "first": NESTED_PAGE,
+                "after": _next_cursor(page, "MaestroIssueRelations")})
+            more = parse(_IssueRelationsData, data, SERVICE,
+                         "MaestroIssueRelations").issue.inverseRelations
+            relations.extend(more.nodes)
+            page = more.pageInfo
+        return relations
+
     def _issue(self, raw: _Issue) -> Issue:
-        for name, conn in (("labels", raw.labels), ("inverseRelations", raw.inverseRelations)):
-            if conn.pageInfo.hasNextPage:
-                raise TrackerError(
-                    f"linear: issue {raw.identifier} has more than {NESTED_FIRST} {name}; "
-                    "maestro reads at most that many and will not guess about the rest"
-                )
         blockers = {
             rel.issue.identifier: rel.issue.state.name
-            for rel in raw.inverseRelations.nodes
+            for rel in self._all_relations(raw)
             if rel.type == "blocks"
         }
         priority = int(raw.priority)
@@ -531,7 +609,7 @@ class LinearTracker(ClientMetrics):
             title=raw.title,
             state=raw.state.name,
             description=raw.description or "",
-            labels=tuple(label.name for label in raw.labels.nodes),
+            labels=tuple(label.name for label in self._all_labels(raw)),
             blocked_by=tuple(blockers),
             blocker_states=blockers,
             priority=priority if priority > 0 else None,

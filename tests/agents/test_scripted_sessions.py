@@ -282,13 +282,15 @@ def test_unserved_server_request_gets_an_error_reply(box: Any, tmp_path: Path) -
     assert result(box, "T-14")["disposition"] == "review_handoff"
 
 
-def test_missing_agent_command_fails_with_startup_failed(box: Any, tmp_path: Path) -> None:
+def test_missing_agent_command_is_found_by_the_preflight_not_spent_as_an_attempt(
+        box: Any, tmp_path: Path) -> None:
     configure_service(box.repo, agent={"command": str(tmp_path / "no-such-agent")})
     box.add_issue("T-15")
     box.lane("T-15")
-    outcome = result(box, "T-15")
-    assert outcome["error_class"] == "startup_failed"
-    assert outcome["retryable"] is True
+    assert box.lane_file("T-15", "result.json") is None  # no agent attempt was spent
+    attention = box.lane_file("T-15", "attention.json")
+    assert attention["error_class"] == "preflight_failed"
+    assert "no-such-agent' was not found on PATH" in attention["reason"]
 
 
 def test_busy_turn_longer_than_the_turn_timeout_fails_with_turn_timeout(box: Any) -> None:

@@ -6,9 +6,11 @@ import pytest
 from fakes.github_server import GitHubWorld
 from fakes.loopback import LoopbackServer
 
+from maestro.eligibility import ineligible_reason
 from maestro.errors import LabelMissingError, TrackerError, UnknownIssueError
 from maestro.trackers.base import Tracker
 from maestro.trackers.github import GitHubIssuesTracker
+from maestro.workflow import TrackerPolicy
 
 
 def operations(server: LoopbackServer) -> list[str | None]:
@@ -123,11 +125,46 @@ def test_blockers_are_read_from_the_body_with_their_states(
     assert operations(github_server_) == ["MaestroIssues", "MaestroRefresh"]
 
 
-def test_a_blocker_that_does_not_exist_has_no_state(
+def test_a_blocker_that_does_not_exist_blocks_with_a_warning(
         github: GitHubIssuesTracker, github_world: GitHubWorld) -> None:
     github_world.add_issue("waits", labels=["status:todo"], body="blocked by #42")
     issue = github.get("GH-1")
     assert issue.blocked_by == ("GH-42",) and issue.blocker_states == {}
+    assert github.problems == ["github: issue GH-1: blocker GH-42 cannot be resolved here; "
+                               "it blocks until it is removed from the body"]
+    assert ineligible_reason(issue, TrackerPolicy()) == "blocked by GH-42"
+
+
+@pytest.mark.parametrize("reference", [
+    "#1", "acme/widgets#1", "ACME/Widgets#1", "https://github.com/acme/widgets/issues/1"])
+def test_every_form_of_a_same_repository_blocker_blocks(
+        github: GitHubIssuesTracker, github_world: GitHubWorld, reference: str) -> None:
+    github_world.add_issue("busy", labels=["status:in-progress"])
+    github_world.add_issue("waits", labels=["status:todo"], body=f"Blocked by {reference}")
+    (issue,) = github.candidates(["Todo"])
+    assert issue.blocked_by == ("GH-1",)
+    assert issue.blocker_states == {"GH-1": "In Progress"}
+    assert ineligible_reason(issue, TrackerPolicy()) == "blocked by GH-1"
+    assert github.problems == []
+
+
+@pytest.mark.parametrize("reference", [
+    "other/repo#3", "https://github.com/other/repo/issues/3"])
+def test_a_blocker_in_another_repository_blocks_with_a_warning(
+        github: GitHubIssuesTracker, github_world: GitHubWorld, reference: str) -> None:
+    github_world.add_issue("waits", labels=["status:todo"], body=f"blocked-by: {reference}")
+    (issue,) = github.candidates(["Todo"])
+    assert issue.blocked_by == ("other/repo#3",)
+    assert ineligible_reason(issue, TrackerPolicy()) == "blocked by other/repo#3"
+    assert [p.split(": ")[1] for p in github.problems] == ["issue GH-1"]
+
+
+def test_references_outside_blocked_by_lines_do_not_block(
+        github: GitHubIssuesTracker, github_world: GitHubWorld) -> None:
+    github_world.add_issue("waits", labels=["status:todo"],
+                           body="See #7 and other/repo#8.\nFixes abc#9")
+    (issue,) = github.candidates(["Todo"])
+    assert issue.blocked_by == ()
 
 
 def test_transition_swaps_the_state_label(
@@ -225,12 +262,14 @@ def test_an_unknown_repository_is_a_clear_error(github: GitHubIssuesTracker) -> 
         elsewhere.fetch(["GH-1"])
 
 
-def test_a_malformed_issue_is_an_error_not_a_skipped_issue(
+def test_a_malformed_issue_is_skipped_with_a_warning_naming_it(
         github: GitHubIssuesTracker, github_server_: LoopbackServer) -> None:
     github_server_.fail(200, {"data": {"repository": {"n1": {"__typename": "Issue",
                                                              "number": "one"}}}})
-    with pytest.raises(TrackerError, match="MaestroRefresh: unexpected response shape"):
-        github.fetch(["GH-1"])
+    assert github.fetch(["GH-1"]) == {}
+    [problem] = github.problems
+    assert problem.startswith("github: issue #one skipped: github: MaestroRefresh: "
+                              "unexpected response shape")
 
 
 def test_a_secondary_rate_limit_is_waited_out(

@@ -225,13 +225,20 @@ def test_a_rate_limit_beyond_the_bound_surfaces_as_rate_limited_error(
         linear.candidates(["Todo"])
 
 
-def test_a_malformed_issue_is_an_error_not_a_skipped_issue(
+def test_a_malformed_issue_is_skipped_with_a_warning_naming_it(
         linear: LinearTracker, linear_server_: LoopbackServer) -> None:
+    good = {"id": "y", "identifier": "ENG-2", "number": 2, "title": "fine", "description": "",
+            "priority": 0, "createdAt": "2026-01-01T00:00:00Z", "url": "u",
+            "state": {"name": "Todo"}, "team": {"id": "t", "key": "ENG"},
+            "labels": {"nodes": [], "pageInfo": {"hasNextPage": False, "endCursor": None}},
+            "inverseRelations": {"nodes": [],
+                                 "pageInfo": {"hasNextPage": False, "endCursor": None}}}
     linear_server_.fail(200, {"data": {"issues": {
-        "nodes": [{"id": "x", "identifier": "ENG-1", "title": None}],
+        "nodes": [{"id": "x", "identifier": "ENG-1", "title": None}, good],
         "pageInfo": {"hasNextPage": False, "endCursor": None}}}})
-    with pytest.raises(TrackerError, match="MaestroCandidates: unexpected response shape"):
-        linear.candidates(["Todo"])
+    assert [i.identifier for i in linear.candidates(["Todo"])] == ["ENG-2"]
+    [problem] = linear.problems
+    assert problem.startswith("linear: issue ENG-1 skipped:") and "Field required" in problem
 
 
 def test_a_next_page_without_a_cursor_is_an_error(
@@ -242,11 +249,35 @@ def test_a_next_page_without_a_cursor_is_an_error(
         linear.candidates(["Todo"])
 
 
-def test_more_labels_than_read_is_an_error_not_a_guess(
+def test_more_labels_than_one_page_are_paged_not_refused(
+        linear: LinearTracker, linear_world: LinearWorld,
+        linear_server_: LoopbackServer) -> None:
+    names = [f"l{n}" for n in range(230)]
+    linear_world.add_issue("label soup", "Todo", labels=names)
+    [issue] = linear.candidates(["Todo"])
+    assert list(issue.labels) == names
+    assert operations(linear_server_) == ["MaestroCandidates", *["MaestroIssueLabels"] * 3]
+    assert linear.problems == []
+
+
+def test_more_blockers_than_one_page_all_block(
         linear: LinearTracker, linear_world: LinearWorld) -> None:
+    blocked = linear_world.add_issue("blocked", "Todo")
+    for n in range(40):
+        linear_world.block(linear_world.add_issue(f"done {n}", "Done"), blocked)
+    last = linear_world.add_issue("still open", "In Progress")
+    linear_world.block(last, blocked)
+    issue = linear.get("ENG-1")
+    assert len(issue.blocked_by) == 41
+    assert issue.blocker_states[linear_world.identifier(last)] == "In Progress"
+
+
+def test_a_label_past_the_first_page_is_found_before_adding_it(
+        linear: LinearTracker, linear_world: LinearWorld,
+        linear_server_: LoopbackServer) -> None:
     linear_world.add_issue("label soup", "Todo", labels=[f"l{n}" for n in range(30)])
-    with pytest.raises(TrackerError, match="more than 25 labels"):
-        linear.candidates(["Todo"])
+    assert linear.add_label("ENG-1", "l29") is False
+    assert "MaestroAddLabel" not in operations(linear_server_)
 
 
 def test_a_500_during_a_write_is_retried(

@@ -1,0 +1,89 @@
+"""Damaged lane files are set aside before a lane runs (DESIGN trust rule 6).
+
+maestro writes every lane file atomically, so an empty, truncated or binary one was damaged
+from outside (a full disk, an editor, a partial copy). Readers already treat such a file as
+absent (:func:`maestro.fsutil.read_json`); before a lane runs, :func:`set_aside` also
+renames it to ``<name>.damaged`` (kept for a person to look at), so that doit, which only
+asks whether a phase's target exists, runs the phase again instead of trusting it.
+
+The facts that side effects depend on — the claim (``lease.json``), the agent's result
+and its validation, the PR (``pr.json``), the merge and the closeout — are not guessed:
+when one of them is damaged, the claim is set aside too, and the claim phase rebuilds all
+of them from maestro's
+``maestro:state`` comments on the issue and the forge's PR, as a fresh CI runner does
+(:mod:`maestro.lanes.rebuild`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from maestro.errors import ConfigError
+from maestro.fsutil import json_problem, read_json, warn_once
+from maestro.lanes.state import LaneState
+
+#: Files whose content a later side effect relies on; damage to one re-derives them all
+#: (``result.json`` and ``validation.json`` too: without them a lane in review would run
+#: its agent phase again).
+FACTS = ("lease.json", "result.json", "validation.json", "pr.json", "merge.json",
+         "closeout.json")
+SNAPSHOT = "workflow.snapshot.md"
+SUFFIX = ".damaged"
+
+
+def _snapshot_problem(path: Path) -> str | None:
+    from maestro.workflow import parse_workflow
+
+    try:
+        text = path.read_bytes().decode("utf-8")
+        if not text.strip():
+            return "empty"  # would parse as the defaults: no validation commands at all
+        parse_workflow(text, path)
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError:
+        return "not UTF-8 text"
+    except ConfigError as exc:
+        return f"not a valid workflow ({exc})"
+    return None
+
+
+def damaged_files(folder: Path) -> dict[Path, str]:
+    """Every damaged JSON file of the lane folder (and its ``turns/``), with why."""
+    found: dict[Path, str] = {}
+    candidates = [*folder.glob("*.json"), *folder.glob("turns/*.json")]
+    for path in sorted(candidates):
+        problem = json_problem(path)
+        if problem is None and not isinstance(read_json(path), dict | None):
+            problem = "not a JSON object"
+        if problem is not None:
+            found[path] = problem
+    snapshot = _snapshot_problem(folder / SNAPSHOT)
+    if snapshot is not None:
+        found[folder / SNAPSHOT] = snapshot
+    return found
+
+
+def set_aside(state: LaneState) -> list[str]:
+    """Rename damaged files to ``<name>.damaged``; returns the names set aside.
+
+    Safe to call while no other process works the lane (the caller holds its lock, or
+    the lane is about to be claimed); an intact lane costs one read of each small file."""
+    if not state.dir.is_dir():
+        return []
+    damaged = damaged_files(state.dir)
+    if any(path.name in FACTS for path in damaged) and (state.dir / "lease.json").exists():
+        damaged.setdefault(state.dir / "lease.json",
+                           "set aside so the claim rebuilds the lane from the tracker")
+    moved = []
+    for path, problem in damaged.items():
+        warn_once(path, problem)
+        with contextlib.suppress(OSError):
+            os.replace(path, path.with_name(path.name + SUFFIX))
+            moved.append(str(path.relative_to(state.dir)))
+    if moved:
+        with contextlib.suppress(OSError):
+            state.journal("damaged_files_set_aside", files=moved)
+    return moved
