@@ -23,6 +23,7 @@ from maestro.fsutil import BoundedJournal, write_json
 from maestro.ids import iso_now
 from maestro.lanes.context import LaneContext
 from maestro.lanes.host import LaneToolHost
+from maestro.lanes.worktree_guard import recorded_session
 from maestro.model import Issue
 
 _SECRET_NAME = re.compile(r"^(GH|GITHUB|LINEAR|GITLAB|JIRA)_|(^|_)(PAT)$")
@@ -309,7 +310,8 @@ def run_agent_session(ctx: LaneContext, run_id: str, attempt: int, first_input: 
     activity = _Activity(ctx, run_id, attempt, phase)
     activity.flush()
     record = tools_record or ctx.state.path("tools.jsonl")
-    recorded = _recorded_outcome(ctx, run_id, attempt, record, repair)
-    if recorded is not None:
-        return recorded
-    return asyncio.run(_run(ctx, run_id, attempt, repair, first_input, activity, record))
+    with recorded_session(ctx, phase, run_id):  # a whole worktree in, a provenance record out
+        recorded = _recorded_outcome(ctx, run_id, attempt, record, repair)
+        if recorded is not None:
+            return recorded
+        return asyncio.run(_run(ctx, run_id, attempt, repair, first_input, activity, record))

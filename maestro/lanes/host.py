@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from maestro.git import git
 from maestro.lanes.context import LaneContext
+from maestro.lanes.provenance import refuse_unless_made_by_sessions
 from maestro.model import PullState
 
 #: Per run, the ids of same-text comments seen before each agent comment was posted.
@@ -62,6 +64,8 @@ class LaneToolHost:
 
     def open_pr(self, title: str, body: str) -> str:
         forge_policy = self.ctx.workflow.policy.forge
+        head = git(self.ctx.worktree, "rev-parse", "HEAD")
+        refuse_unless_made_by_sessions(self.ctx, head, "lane_open_pr")
         self.ctx.forge.push(self.ctx.worktree, self.ctx.branch)
         pr = self.ctx.forge.open_pr(self.ctx.branch, forge_policy.base_branch, title, body)
         return pr.url

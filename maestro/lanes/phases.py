@@ -27,8 +27,10 @@ from maestro.lanes.outcomes import (
     reset_lane,
     still_active,
 )
+from maestro.lanes.provenance import accept_on_release, refuse_unless_made_by_sessions
 from maestro.lanes.rebuild import rebuild_from_tracker
 from maestro.lanes.workspace import ensure_worktree
+from maestro.lanes.worktree_guard import adopt_remote_branch, heal_lane_worktree
 from maestro.model import LaneOutcome
 
 
@@ -45,6 +47,7 @@ def claim(ctx: LaneContext) -> None:
                        f"waiting for a human ({attention.get('error_class')}): "
                        f"{attention.get('reason')}", failed=True)
         # A person removed the label, or moved a guarded issue out of its guard state.
+        accept_on_release(ctx)
         reset_lane(ctx, "a person released the lane")
     previous = state.read("lease.json")
     if previous is None and rebuild_from_tracker(ctx):
@@ -89,6 +92,8 @@ def prepare(ctx: LaneContext) -> None:
         base_ref = lane_ref
     workspace, base_commit = ensure_worktree(
         repo, ctx.config.workspace_root, ctx.identifier, ctx.branch, base_ref)
+    if base_ref == lane_ref:
+        adopt_remote_branch(ctx, base_commit)
     faults.point("prepare:after")
     ctx.state.write("workspace.json", {
         "path": workspace.relative_path, "branch": ctx.branch, "base_commit": base_commit,
@@ -140,7 +145,7 @@ def _record_result(ctx: LaneContext, outcome: SessionResult, run_id: str, attemp
 
 def validate(ctx: LaneContext) -> None:
     execution = ctx.workflow.policy.execution
-    worktree = ctx.worktree
+    worktree = heal_lane_worktree(ctx)
     head = git(worktree, "rev-parse", "HEAD")
     dirty = git(worktree, "status", "--porcelain", "--untracked-files=no")
     passed, records = run_commands(execution.validation_commands, worktree,
@@ -166,8 +171,9 @@ def handoff(ctx: LaneContext) -> None:
     policy = ctx.workflow.policy
     validation = ctx.state.read("validation.json") or {}
     head = str(validation.get("head", ""))
-    if git(ctx.worktree, "rev-parse", "HEAD") != head:
+    if git(heal_lane_worktree(ctx), "rev-parse", "HEAD") != head:
         fail_attempt(ctx, "head_moved", "the lane HEAD moved after validation")
+    refuse_unless_made_by_sessions(ctx, head, "handoff")
     faults.point("handoff:before")
     ctx.forge.push(ctx.worktree, ctx.branch)
     faults.point("handoff:pushed")
