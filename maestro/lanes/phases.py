@@ -91,7 +91,8 @@ def prepare(ctx: LaneContext) -> None:
             repo, "fetch", "--quiet", forge.remote, f"+refs/heads/{ctx.branch}:{lane_ref}"):
         base_ref = lane_ref
     workspace, base_commit = ensure_worktree(
-        repo, ctx.config.workspace_root, ctx.identifier, ctx.branch, base_ref)
+        repo, ctx.config.workspace_root, ctx.identifier, ctx.branch, base_ref,
+        lambda step: ctx.state.journal("worktree_healed", step=step))
     if base_ref == lane_ref:
         adopt_remote_branch(ctx, base_commit)
     faults.point("prepare:after")

@@ -7,6 +7,7 @@ elsewhere.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,19 +49,23 @@ def worktree_path(workspace_root: Path, identifier: str) -> Path:
 
 
 def ensure_worktree(
-    repo_root: Path, workspace_root: Path, identifier: str, branch: str, base_ref: str
+    repo_root: Path, workspace_root: Path, identifier: str, branch: str, base_ref: str,
+    report: Callable[[str], None] | None = None,
 ) -> tuple[Workspace, str]:
     """Create, reuse or heal the lane's worktree on ``branch``; returns it and the base commit.
 
     An existing worktree is reused only when it is whole (``worktree_health``): a folder a
     killed ``git worktree add`` left half-created is removed and added again, so no agent
-    ever works in a checkout that is missing files. A new branch starts at ``base_ref``."""
+    ever works in a checkout that is missing files. A new branch starts at ``base_ref``;
+    ``report`` hears each repair in words."""
     path = worktree_path(workspace_root, identifier)
     base = rev_parse(repo_root, base_ref)
     if base is None:
         raise WorkspaceError(f"base {base_ref!r} does not name a commit in {repo_root}")
     workspace_root.mkdir(parents=True, exist_ok=True)
-    heal(repo_root, path, branch, lambda: (base_ref, base))
+    for step in heal(repo_root, path, branch, lambda: (base_ref, base)):
+        if report is not None:
+            report(step)
     return Workspace(repo_root, path, branch), base
 
 

@@ -31,6 +31,8 @@ from maestro.git import git, git_ok, rev_parse
 
 #: The lock reason ``git worktree add`` writes while it works; left behind, it marks a dead add.
 INITIALIZING = "initializing"
+#: Why a worktree is created the first time (not a repair, so not reported as one).
+NO_WORKTREE = "there is no worktree yet"
 #: At most this many missing paths are listed in messages and records.
 LIST_LIMIT = 20
 
@@ -85,7 +87,7 @@ def diagnose(facts: WorktreeFacts, branch: str) -> Diagnosis:
     if not facts.exists:
         if facts.registered:
             return Diagnosis("recreate", "the worktree folder was deleted")
-        return Diagnosis("create", "there is no worktree yet")
+        return Diagnosis("create", NO_WORKTREE)
     if not facts.registered:
         if facts.empty:
             return Diagnosis("create", "the folder is empty and git does not know it")
@@ -275,7 +277,8 @@ def heal(repo: Path, path: Path, branch: str,
         elif verdict.action == "restore_files":
             for i in range(0, len(facts.missing), 200):
                 git(path, "checkout", "HEAD", "--", *facts.missing[i:i + 200])
-        done.append(f"{verdict.action}: {verdict.reason}")
+        if verdict.reason != NO_WORKTREE:
+            done.append(f"{verdict.action}: {verdict.reason}")
     facts = inspect(repo, path, branch)
     verdict = diagnose(facts, branch)
     if verdict.action != "whole":
