@@ -151,3 +151,19 @@ repair:
     assert sandbox.outcome("PV-4") == "finished", sandbox.lane_file("PV-4", "outcome.json")
     assert sandbox.origin_file("upstream.txt") == "from main\n"
     assert sandbox.origin_file("feature.txt") == "feature\n"
+
+
+def test_lane_open_pr_refuses_to_push_a_commit_no_session_made(sandbox: Sandbox) -> None:
+    sandbox.add_issue("PV-5")
+    for phase in ("claim", "prepare"):
+        assert doit(sandbox, f"{phase}:PV-5").returncode == 0
+    (sandbox.repo / ".worktrees" / "PV-5" / "extra.txt").write_text("not the agent's\n")
+    git(sandbox, "PV-5", "add", "extra.txt")
+    git(sandbox, "PV-5", "commit", "-qm", "committed before the agent started")
+    sneaked = git(sandbox, "PV-5", "rev-parse", "HEAD")
+    sandbox.lane("PV-5")
+    sandbox.lane("PV-5")
+    assert sandbox.outcome("PV-5") == "needs_human"
+    note = failure_comment(sandbox, "PV-5")
+    assert "lane_open_pr refused" in note and sneaked[:12] in note
+    assert sandbox.origin_file("extra.txt", "maestro/pv-5") is None
