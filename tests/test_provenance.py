@@ -7,6 +7,7 @@ that merges the base branch into the lane branch lands."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import subprocess
 
 import pytest
@@ -76,17 +77,24 @@ def failure_comment(sandbox: Sandbox, identifier: str) -> str:
     return notes[0]
 
 
+def commit_after_validation(sandbox: Sandbox, identifier: str) -> str:
+    """A person commits in the worktree after validation (and the record says validated, so
+    only provenance can stop the handoff); returns the commit."""
+    run_to_validated(sandbox, identifier)
+    (sandbox.repo / ".worktrees" / identifier / "extra.txt").write_text("not the agent's\n")
+    git(sandbox, identifier, "add", "extra.txt")
+    git(sandbox, identifier, "commit", "-qm", "a person's commit")
+    sneaked = git(sandbox, identifier, "rev-parse", "HEAD")
+    validation = sandbox.lane_file(identifier, "validation.json")
+    validation["head"] = sneaked
+    (sandbox.repo / ".maestro" / "lanes" / identifier / "validation.json").write_text(
+        json.dumps(validation))
+    return sneaked
+
+
 def test_a_commit_no_session_made_stops_the_handoff_and_is_named(sandbox: Sandbox) -> None:
     sandbox.add_issue("PV-1")
-    run_to_validated(sandbox, "PV-1")
-    (sandbox.repo / ".worktrees" / "PV-1" / "extra.txt").write_text("not the agent's\n")
-    git(sandbox, "PV-1", "add", "extra.txt")
-    git(sandbox, "PV-1", "commit", "-qm", "a person's commit")
-    sneaked = git(sandbox, "PV-1", "rev-parse", "HEAD")
-    validation = sandbox.lane_file("PV-1", "validation.json")
-    validation["head"] = sneaked  # as if validated after the commit: only provenance can stop it
-    (sandbox.repo / ".maestro" / "lanes" / "PV-1" / "validation.json").write_text(
-        __import__("json").dumps(validation))
+    sneaked = commit_after_validation(sandbox, "PV-1")
     doit(sandbox, "handoff:PV-1")
     assert sandbox.outcome("PV-1") == "needs_human"
     note = failure_comment(sandbox, "PV-1")
@@ -94,6 +102,18 @@ def test_a_commit_no_session_made_stops_the_handoff_and_is_named(sandbox: Sandbo
     assert "maestro:needs-attention" in sandbox.issue("PV-1").labels
     assert sandbox.lane_file("PV-1", "pr.json") is None
     assert sandbox.origin_file("extra.txt", "maestro/pv-1") is None
+
+
+def test_a_person_who_releases_the_lane_after_a_refusal_accepts_the_branch(
+        sandbox: Sandbox) -> None:
+    sandbox.add_issue("PV-6")
+    commit_after_validation(sandbox, "PV-6")
+    doit(sandbox, "handoff:PV-6")
+    assert sandbox.outcome("PV-6") == "needs_human"
+    sandbox.tracker.remove_label("PV-6", "maestro:needs-attention")
+    sandbox.lane("PV-6")
+    assert sandbox.issue("PV-6").state == "In Review"
+    assert sandbox.origin_file("extra.txt", "maestro/pv-6") == "not the agent's\n"
 
 
 def test_a_file_the_lane_lost_without_a_session_deleting_it_stops_the_handoff(
@@ -105,7 +125,7 @@ def test_a_file_the_lane_lost_without_a_session_deleting_it_stops_the_handoff(
     validation = sandbox.lane_file("PV-2", "validation.json")
     validation["head"] = git(sandbox, "PV-2", "rev-parse", "HEAD")
     (sandbox.repo / ".maestro" / "lanes" / "PV-2" / "validation.json").write_text(
-        __import__("json").dumps(validation))
+        json.dumps(validation))
     doit(sandbox, "handoff:PV-2")
     note = failure_comment(sandbox, "PV-2")
     assert "lost 1 file(s) no session deleted: README.md" in note
