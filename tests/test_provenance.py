@@ -9,13 +9,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from maestro import comments
+from maestro.fsutil import read_json
 from maestro.lanes.provenance import Commit, LaneFacts, SessionSpan, judge
 from tests.conftest import Sandbox
 from tests.test_phases import doit
+from tests.test_scale_out import fresh_runner, run_doit
 
 AGENT = SessionSpan("agent run-1", commits=frozenset({"a1", "a2"}),
                     deleted=frozenset({"old.txt"}))
@@ -187,3 +190,27 @@ def test_lane_open_pr_refuses_to_push_a_commit_no_session_made(sandbox: Sandbox)
     note = failure_comment(sandbox, "PV-5")
     assert "lane_open_pr refused" in note and sneaked[:12] in note
     assert sandbox.origin_file("extra.txt", "maestro/pv-5") is None
+
+
+def test_a_lane_rebuilt_on_a_fresh_runner_trusts_the_head_its_comments_published(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    sandbox.add_issue("PV-7", script="""
+steps:
+  - write: {path: feature.txt, content: "feature\\n"}
+  - commit: "feature"
+  - handoff: "feature"
+repair:
+  - append: {path: feature.txt, content: "reviewed\\n"}
+  - commit: "address review"
+  - repair_complete: "addressed"
+""")
+    sandbox.lane("PV-7")
+    sandbox.maestro("review", "request-changes", "PV-7", "--comment", "more", check=True)
+    runner = fresh_runner(sandbox, tmp_path / "runner")
+    assert run_doit(runner, "PV-7", None) == 0
+    records = read_json(runner / ".maestro" / "lanes" / "PV-7" / "sessions.json")
+    assert [r["phase"] for r in records] == ["published", "repair"]
+    sandbox.approve("PV-7")
+    assert run_doit(runner, "PV-7", None) == 0
+    assert sandbox.issue("PV-7").state == "Done"
+    assert sandbox.origin_file("feature.txt") == "feature\nreviewed\n"

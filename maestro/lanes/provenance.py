@@ -191,6 +191,17 @@ def trust_head(ctx: LaneContext, kind: str, head: str, source: str) -> None:
                   "source": source, "started_at": iso_now(), "ended_at": iso_now()})
 
 
+def trust_published_head(ctx: LaneContext, blocks: Sequence[dict[str, Any]], run_id: str,
+                         completion_head: str) -> None:
+    """A lane rebuilt from the tracker (a fresh runner) trusts the newest head maestro's own
+    comments name as validated: the repair rounds' of this run, else the completion's.
+    Anything beyond it on the lane branch was not published by maestro and is foreign."""
+    repairs = [b for b in blocks if b.get("kind") == "repair" and b.get("validated_head")
+               and str(b.get("run_id", "")).startswith(f"{run_id}.repair")]
+    head = str(repairs[-1]["validated_head"]) if repairs else completion_head
+    trust_head(ctx, "published", head, "maestro's completion or repair comment")
+
+
 def has_records(ctx: LaneContext) -> bool:
     return bool(all_records(ctx))
 

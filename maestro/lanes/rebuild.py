@@ -13,7 +13,7 @@ from maestro import comments
 from maestro.ids import iso_now
 from maestro.lanes.context import LaneContext
 from maestro.lanes.outcomes import Halt
-from maestro.lanes.provenance import trust_head
+from maestro.lanes.provenance import trust_published_head
 from maestro.model import LaneOutcome
 
 
@@ -63,14 +63,11 @@ def rebuild_from_tracker(ctx: LaneContext) -> bool:
                                     "signals": {"handoff": {"summary": ""}}})
         state.write("validation.json", {"head": head, "passed": True, "rebuilt": True,
                                         "commands": []})
+        trust_published_head(ctx, found, run_id, head)
         pr = ctx.forge.find_pr(ctx.branch)
-        repairs = [b for b in found if b.get("kind") == "repair"
-                   and str(b.get("run_id", "")).startswith(f"{run_id}.repair")]
-        # Provenance on a fresh runner: the head maestro published and named in its own
-        # comments is the lane's work; anything beyond it on the branch is not.
-        trust_head(ctx, "published", str(repairs[-1]["validated_head"]) if repairs else head,
-                   "maestro's completion or repair comment")
         if pr is not None and issue.state.casefold() != policy.in_progress_state.casefold():
+            repairs = [b for b in found if b.get("kind") == "repair"
+                       and str(b.get("run_id", "")).startswith(f"{run_id}.repair")]
             state.write("pr.json", {
                 "forge": ctx.forge.name, "number": pr.number, "url": pr.url,
                 "branch": pr.branch, "base": pr.base,
