@@ -112,3 +112,19 @@ def test_a_lane_branch_gone_everywhere_but_the_pr_is_restored_from_the_pr_head(
         assert branch_sources(ctx) == [("the head of PR #1", pushed)]
     finally:
         ctx.close()
+
+
+def test_a_lane_killed_between_registering_and_checking_out_its_worktree_loses_nothing(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    sandbox.add_issue("WH-6", script=SCRIPT)
+    tracked = set(git(sandbox.repo, "ls-tree", "-r", "--name-only", "main").splitlines())
+    env = {"MAESTRO_FAULT_KILL": "worktree:registered",
+           "MAESTRO_FAULT_ONCE": str(tmp_path / "fired")}
+    assert sandbox.lane("WH-6", env=env).returncode == -9
+    assert not (sandbox.repo / ".worktrees" / "WH-6" / "README.md").exists()
+    sandbox.lane("WH-6", env=env)
+    sandbox.approve("WH-6")
+    sandbox.lane("WH-6", env=env)
+    assert sandbox.outcome("WH-6") == "finished"
+    on_main = set(git(sandbox.origin, "ls-tree", "-r", "--name-only", "main").splitlines())
+    assert tracked | {"a.txt"} <= on_main

@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from maestro import faults
 from maestro.errors import WorkspaceError
 from maestro.git import git, git_ok, rev_parse
 
@@ -235,7 +236,11 @@ def _add(repo: Path, path: Path, branch: str, start: Callable[[], tuple[str, str
     git_ok(repo, "worktree", "prune")
     if rev_parse(repo, f"refs/heads/{branch}") is None:
         _restore_branch(repo, branch, start)
-    git(repo, "worktree", "add", str(path), branch)
+    # Registered first, checked out second: a kill in between (as one inside git's own add)
+    # leaves a worktree with no index and no files, which :func:`diagnose` recreates.
+    git(repo, "worktree", "add", "--no-checkout", str(path), branch)
+    faults.point("worktree:registered")
+    git(path, "reset", "--quiet", "--hard", "HEAD")
 
 
 def _restore_branch(repo: Path, branch: str,
