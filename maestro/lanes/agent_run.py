@@ -28,6 +28,7 @@ from maestro.lanes.context import LaneContext
 from maestro.lanes.failures import real_cause
 from maestro.lanes.host import LaneToolHost
 from maestro.lanes.tamper import ControlFiles, refuse_tampering
+from maestro.lanes.worktree_guard import recorded_session
 from maestro.model import Issue
 
 ACTIVITY_MIN_INTERVAL_S = 0.25
@@ -329,11 +330,12 @@ def run_agent_session(ctx: LaneContext, run_id: str, attempt: int, first_input: 
     activity = _Activity(ctx, run_id, attempt, phase)
     activity.flush()
     record = tools_record or ctx.state.path("tools.jsonl")
-    recorded = _recorded_outcome(ctx, run_id, attempt, record, repair)
-    if recorded is not None:
-        return recorded
-    control = ControlFiles(ctx.worktree, ctx.config.repo_root)
-    result = asyncio.run(_run(ctx, run_id, attempt, repair, first_input, activity, record,
-                              control))
-    refuse_tampering(ctx, control)
-    return result
+    with recorded_session(ctx, phase, run_id):  # a whole worktree in, a provenance record out
+        recorded = _recorded_outcome(ctx, run_id, attempt, record, repair)
+        if recorded is not None:
+            return recorded
+        control = ControlFiles(ctx.worktree, ctx.config.repo_root)
+        result = asyncio.run(_run(ctx, run_id, attempt, repair, first_input, activity, record,
+                                  control))
+        refuse_tampering(ctx, control)
+        return result

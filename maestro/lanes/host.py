@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from maestro.git import git
 from maestro.lanes.context import LaneContext
 from maestro.lanes.prcheck import refuse_unvalidated
+from maestro.lanes.provenance import refuse_unless_made_by_sessions
 from maestro.lanes.tamper import ControlFiles
 from maestro.model import PullState
 
@@ -67,6 +69,8 @@ class LaneToolHost:
 
     def open_pr(self, title: str, body: str) -> str:
         forge_policy = self.ctx.workflow.policy.forge
+        head = git(self.ctx.worktree, "rev-parse", "HEAD")
+        refuse_unless_made_by_sessions(self.ctx, head, "lane_open_pr")
         refuse_unvalidated(self.ctx, self.control)
         self.ctx.forge.push(self.ctx.worktree, self.ctx.branch)
         pr = self.ctx.forge.open_pr(self.ctx.branch, forge_policy.base_branch, title, body)

@@ -28,8 +28,10 @@ from maestro.lanes.outcomes import (
     reset_lane,
     still_active,
 )
+from maestro.lanes.provenance import accept_on_release, refuse_unless_made_by_sessions
 from maestro.lanes.rebuild import rebuild_from_tracker
 from maestro.lanes.workspace import ensure_worktree
+from maestro.lanes.worktree_guard import adopt_remote_branch, heal_lane_worktree
 from maestro.model import LaneOutcome
 
 
@@ -46,6 +48,7 @@ def claim(ctx: LaneContext) -> None:
                        f"waiting for a human ({attention.get('error_class')}): "
                        f"{attention.get('reason')}", failed=True)
         # A person removed the label, or moved a guarded issue out of its guard state.
+        accept_on_release(ctx)
         reset_lane(ctx, "a person released the lane")
     previous = state.read("lease.json")
     if previous is None and rebuild_from_tracker(ctx):
@@ -91,7 +94,10 @@ def prepare(ctx: LaneContext) -> None:
             repo, "fetch", "--quiet", forge.remote, f"+refs/heads/{ctx.branch}:{lane_ref}"):
         base_ref = lane_ref
     workspace, base_commit = ensure_worktree(
-        repo, ctx.config.workspace_root, ctx.identifier, ctx.branch, base_ref)
+        repo, ctx.config.workspace_root, ctx.identifier, ctx.branch, base_ref,
+        lambda step: ctx.state.journal("worktree_healed", step=step))
+    if base_ref == lane_ref:
+        adopt_remote_branch(ctx, base_commit)
     faults.point("prepare:after")
     ctx.state.write("workspace.json", {
         "path": workspace.relative_path, "branch": ctx.branch, "base_commit": base_commit,
@@ -142,6 +148,7 @@ def _record_result(ctx: LaneContext, outcome: SessionResult, run_id: str, attemp
 
 
 def validate(ctx: LaneContext) -> None:
+    heal_lane_worktree(ctx)
     checked = validate_head(ctx)
     faults.point("validate:after")
     ctx.state.write("validation.json", {"head": checked.head, "passed": checked.passed and
@@ -164,8 +171,9 @@ def handoff(ctx: LaneContext) -> None:
     policy = ctx.workflow.policy
     validation = ctx.state.read("validation.json") or {}
     head = str(validation.get("head", ""))
-    if git(ctx.worktree, "rev-parse", "HEAD") != head:
+    if git(heal_lane_worktree(ctx), "rev-parse", "HEAD") != head:
         fail_attempt(ctx, "head_moved", "the lane HEAD moved after validation")
+    refuse_unless_made_by_sessions(ctx, head, "handoff")
     faults.point("handoff:before")
     ctx.forge.push(ctx.worktree, ctx.branch)
     faults.point("handoff:pushed")

@@ -13,6 +13,7 @@ from maestro import comments
 from maestro.ids import iso_now
 from maestro.lanes.context import LaneContext
 from maestro.lanes.outcomes import Halt
+from maestro.lanes.provenance import trust_published_head
 from maestro.model import LaneOutcome
 
 
@@ -62,6 +63,7 @@ def rebuild_from_tracker(ctx: LaneContext) -> bool:
                                     "signals": {"handoff": {"summary": ""}}})
         state.write("validation.json", {"head": head, "passed": True, "rebuilt": True,
                                         "commands": []})
+        trust_published_head(ctx, found, run_id, head)
         pr = ctx.forge.find_pr(ctx.branch)
         if pr is not None and issue.state.casefold() != policy.in_progress_state.casefold():
             repairs = [b for b in found if b.get("kind") == "repair"

@@ -15,7 +15,9 @@ from maestro.lanes.agent_run import run_agent_session
 from maestro.lanes.context import LaneContext
 from maestro.lanes.gate import validate_head
 from maestro.lanes.outcomes import Halt, lease, post_once, require_human
+from maestro.lanes.provenance import refuse_unless_made_by_sessions
 from maestro.lanes.workspace import remove_worktree
+from maestro.lanes.worktree_guard import heal_lane_worktree
 from maestro.model import Classification, LaneOutcome, PullRequest
 
 REPAIR_MARKER = "maestro:review-repair"
@@ -124,7 +126,8 @@ def finish_repair(ctx: LaneContext) -> None:
     the same round next time instead of running the agent again."""
     record = dict(ctx.state.read("pr.json") or {})
     pending = record["pending_repair"]
-    head = ctx.forge.push(ctx.worktree, ctx.branch)
+    refuse_unless_made_by_sessions(ctx, str(pending["head"]), "repair push")
+    head = ctx.forge.push(heal_lane_worktree(ctx), ctx.branch)
     if head != pending["head"]:
         require_human(ctx, "head_moved", "the lane HEAD moved after the repair was validated")
     found = ctx.forge.find_pr(ctx.branch)
@@ -172,6 +175,7 @@ def land(ctx: LaneContext) -> None:
     if pr is not None and pr.state.value == "merged":
         commit = pr.merge_commit
     else:
+        refuse_unless_made_by_sessions(ctx, str(record["validated_head"]), "land")
         commit = _merge_once_more_if_still_ready(ctx, number, str(record["validated_head"]),
                                                  method)
     faults.point("land:after")

@@ -7,13 +7,14 @@ elsewhere.
 
 from __future__ import annotations
 
-import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from maestro.errors import WorkspaceError
-from maestro.git import git, git_ok, rev_parse
+from maestro.git import git, rev_parse
 from maestro.ids import check_identifier
+from maestro.lanes.worktree_health import discard, heal
 
 
 @dataclass(frozen=True)
@@ -48,34 +49,31 @@ def worktree_path(workspace_root: Path, identifier: str) -> Path:
 
 
 def ensure_worktree(
-    repo_root: Path, workspace_root: Path, identifier: str, branch: str, base_ref: str
+    repo_root: Path, workspace_root: Path, identifier: str, branch: str, base_ref: str,
+    report: Callable[[str], None] | None = None,
 ) -> tuple[Workspace, str]:
-    """Create (or reuse) the lane's worktree on ``branch``; returns it and the base commit."""
+    """Create, reuse or heal the lane's worktree on ``branch``; returns it and the base commit.
+
+    An existing worktree is reused only when it is whole (``worktree_health``): a folder a
+    killed ``git worktree add`` left half-created is removed and added again, so no agent
+    ever works in a checkout that is missing files. A new branch starts at ``base_ref``;
+    ``report`` hears each repair in words."""
     path = worktree_path(workspace_root, identifier)
     base = rev_parse(repo_root, base_ref)
     if base is None:
         raise WorkspaceError(f"base {base_ref!r} does not name a commit in {repo_root}")
-    if path.exists():
-        current = git(path, "rev-parse", "--abbrev-ref", "HEAD", check=False)
-        if current == branch:
-            return Workspace(repo_root, path, branch), base
-        raise WorkspaceError(
-            f"{path}: exists but is not the worktree of branch {branch!r} (found {current!r}); "
-            "move it away or run `maestro lane reset`"
-        )
     workspace_root.mkdir(parents=True, exist_ok=True)
-    git(repo_root, "worktree", "prune")
-    if rev_parse(repo_root, f"refs/heads/{branch}"):
-        git(repo_root, "worktree", "add", str(path), branch)
-    else:
-        git(repo_root, "worktree", "add", "-b", branch, str(path), base)
+    for step in heal(repo_root, path, branch, lambda: (base_ref, base)):
+        if report is not None:
+            report(step)
     return Workspace(repo_root, path, branch), base
 
 
 def remove_worktree(repo_root: Path, path: Path, branch: str) -> None:
-    """Remove the worktree and its local branch; absent pieces are fine (idempotent)."""
-    if path.exists() and not git_ok(repo_root, "worktree", "remove", "--force", str(path)):
-        shutil.rmtree(path, ignore_errors=True)
-    git_ok(repo_root, "worktree", "prune")
+    """Remove the worktree and its local branch; absent pieces are fine (idempotent).
+
+    What a dead process left is pruned, not retried: git's lock of a killed ``worktree add``
+    is lifted, a half-removed folder is deleted, a registration without a folder pruned."""
+    discard(repo_root, path)
     if rev_parse(repo_root, f"refs/heads/{branch}"):
         git(repo_root, "branch", "-D", branch)

@@ -1,0 +1,291 @@
+"""Is the lane's worktree whole? And if not, make it whole again.
+
+A target file (``workspace.json``) says the worktree was prepared once; it says nothing about
+now. A ``kill -9`` inside ``git worktree add`` leaves a folder with a ``.git`` file, git's
+``locked: initializing`` marker and no files; a person may delete the folder, the branch or
+a few files. An agent started in such a folder commits the deletion of every file it does
+not see. So before a session starts the worktree is inspected (:func:`inspect`), judged by
+a pure function (:func:`diagnose`) and healed (:func:`heal`) until it is whole:
+
+- registered with git (``git worktree list --porcelain``), not locked, not prunable;
+- on the lane branch, which exists locally;
+- its checkout complete: the index exists and every file of ``HEAD`` is on disk.
+
+Healing never loses committed work: a half-created or vanished worktree is removed and
+added again from the lane branch; a missing branch is restored from the newest of the
+places that may hold it (the caller names them, see :func:`choose_start`); files missing
+from a finished checkout are checked out again from ``HEAD`` (other uncommitted edits stay).
+A folder git does not know that holds anything but a dead worktree is never deleted.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from maestro import faults
+from maestro.errors import WorkspaceError
+from maestro.git import git, git_ok, rev_parse
+
+#: The lock reason ``git worktree add`` writes while it works; left behind, it marks a dead add.
+INITIALIZING = "initializing"
+#: Why a worktree is created the first time (not a repair, so not reported as one).
+NO_WORKTREE = "there is no worktree yet"
+#: At most this many missing paths are listed in messages and records.
+LIST_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class WorktreeFacts:
+    """What git and the disk say about one lane worktree path (gathered by :func:`inspect`)."""
+
+    exists: bool = False
+    #: The folder holds nothing at all.
+    empty: bool = False
+    #: Its ``.git`` file names an administrative folder of this repository.
+    ours: bool = False
+    registered: bool = False
+    #: git's lock reason ("" when locked without one); None when not locked.
+    locked: str | None = None
+    prunable: bool = False
+    #: The branch git has checked out there (without ``refs/heads/``); None when detached.
+    branch: str | None = None
+    head_ok: bool = False
+    index_present: bool = False
+    #: Files of ``HEAD`` absent from the disk (all of them, in ``ls-tree`` order).
+    missing: tuple[str, ...] = ()
+    #: ``HEAD``'s tree holds at least one file.
+    head_has_files: bool = False
+    #: The lane branch exists as a local branch.
+    branch_exists: bool = False
+    #: Another registered worktree (path) that has the lane branch checked out.
+    elsewhere: str | None = None
+    #: ... and that worktree is gone from disk or locked by a dead add (safe to unregister).
+    elsewhere_stale: bool = False
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """``action`` is one of: ``whole``, ``create``, ``recreate``, ``restore_branch``,
+    ``restore_files``, ``unregister_elsewhere``, ``refuse``; ``reason`` says why in words."""
+
+    action: str
+    reason: str
+
+
+def diagnose(facts: WorktreeFacts, branch: str) -> Diagnosis:
+    """The one next step towards a whole worktree on ``branch`` (pure; tested by a table)."""
+    if facts.elsewhere and not facts.registered:
+        if facts.elsewhere_stale:
+            return Diagnosis("unregister_elsewhere",
+                             f"branch {branch} is registered to a dead worktree at "
+                             f"{facts.elsewhere}")
+        return Diagnosis("refuse", f"branch {branch} is checked out in another worktree, "
+                                   f"{facts.elsewhere}")
+    if not facts.exists:
+        if facts.registered:
+            return Diagnosis("recreate", "the worktree folder was deleted")
+        return Diagnosis("create", NO_WORKTREE)
+    if not facts.registered:
+        if facts.empty:
+            return Diagnosis("create", "the folder is empty and git does not know it")
+        if facts.ours:
+            return Diagnosis("recreate", "the folder is a worktree git no longer knows")
+        return Diagnosis("refuse", "the folder exists but is not a worktree of this "
+                                   "repository; move it away or run `maestro lane reset`")
+    if facts.locked is not None and facts.locked.strip() == INITIALIZING:
+        return Diagnosis("recreate", "a `git worktree add` died before it finished "
+                                     "(locked: initializing)")
+    if facts.prunable:
+        return Diagnosis("recreate", "git marks the worktree prunable")
+    if facts.branch != branch:
+        found = facts.branch or "a detached HEAD"
+        return Diagnosis("refuse", f"the worktree is on {found}, not the lane branch {branch}")
+    if not facts.branch_exists:
+        return Diagnosis("restore_branch", f"the local branch {branch} is missing")
+    if not facts.head_ok:
+        return Diagnosis("recreate", "HEAD does not resolve to a commit")
+    if facts.head_has_files and not facts.index_present:
+        return Diagnosis("recreate", "the checkout never finished (no index)")
+    if facts.missing:
+        shown = ", ".join(facts.missing[:LIST_LIMIT])
+        more = f" and {len(facts.missing) - LIST_LIMIT} more" if len(
+            facts.missing) > LIST_LIMIT else ""
+        return Diagnosis("restore_files",
+                         f"{len(facts.missing)} tracked file(s) missing: {shown}{more}")
+    return Diagnosis("whole", "the worktree is whole")
+
+
+def choose_start(candidates: Sequence[tuple[str, str]],
+                 is_ancestor: Callable[[str, str], bool]) -> tuple[str, str] | None:
+    """Where a lost lane branch starts again: the candidate every other one is an ancestor
+    of (the newest, when they lie on one line); when they diverged, the first (the caller
+    lists its own recorded work first). ``candidates`` are ``(label, commit)`` pairs."""
+    if not candidates:
+        return None
+    for label, commit in candidates:
+        if all(other == commit or is_ancestor(other, commit) for _, other in candidates):
+            return label, commit
+    return candidates[0]
+
+
+# -- gathering --------------------------------------------------------------------------------
+
+
+def worktree_entries(repo: Path) -> list[dict[str, str]]:
+    """``git worktree list --porcelain`` as one dict per worktree (``worktree``, ``HEAD``,
+    ``branch``, ``detached``, ``locked``, ``prunable``: value "" when git gives no reason)."""
+    out = git(repo, "worktree", "list", "--porcelain")
+    entries: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    for line in [*out.splitlines(), ""]:
+        if not line.strip():
+            if current:
+                entries.append(current)
+            current = {}
+            continue
+        key, _, value = line.partition(" ")
+        current[key] = value
+    return entries
+
+
+def _same_path(a: str | Path, b: Path) -> bool:
+    return Path(a).resolve() == b.resolve()
+
+
+def _points_into(dotgit: Path, repo: Path) -> bool:
+    """A ``.git`` file naming an administrative folder of ``repo``'s worktrees."""
+    if not dotgit.is_file():
+        return False
+    try:
+        text = dotgit.read_text(errors="replace").strip()
+    except OSError:
+        return False
+    if not text.startswith("gitdir:"):
+        return False
+    target = Path(text.removeprefix("gitdir:").strip())
+    common = Path(git(repo, "rev-parse", "--git-common-dir"))
+    common = common if common.is_absolute() else (repo / common)
+    return (common / "worktrees").resolve() in target.resolve().parents
+
+
+def tracked_missing(path: Path) -> tuple[tuple[str, ...], bool]:
+    """Files of ``HEAD`` that are not on disk, and whether ``HEAD`` has files at all."""
+    listing = git(path, "ls-tree", "-r", "-z", "--name-only", "HEAD", check=False)
+    names = [n for n in listing.split("\0") if n]
+    return tuple(n for n in names if not os.path.lexists(path / n)), bool(names)
+
+
+def inspect(repo: Path, path: Path, branch: str) -> WorktreeFacts:
+    """Gather :class:`WorktreeFacts` for ``path`` (git reads only; changes nothing)."""
+    ref = f"refs/heads/{branch}"
+    entries = worktree_entries(repo)
+    mine = next((e for e in entries if _same_path(e.get("worktree", ""), path)), None)
+    other = next((e for e in entries if e.get("branch") == ref and e is not mine
+                  and not _same_path(e.get("worktree", ""), repo)), None)
+    exists = path.is_dir()
+    facts: dict[str, object] = {
+        "exists": exists,
+        "empty": exists and not any(path.iterdir()),
+        "ours": exists and _points_into(path / ".git", repo),
+        "registered": mine is not None,
+        "branch_exists": rev_parse(repo, ref) is not None,
+    }
+    if other is not None:
+        other_path = Path(other["worktree"])
+        facts["elsewhere"] = str(other_path)
+        facts["elsewhere_stale"] = ("prunable" in other or not other_path.exists()
+                                    or other.get("locked", "").strip() == INITIALIZING)
+    if mine is not None:
+        facts["locked"] = mine.get("locked")
+        facts["prunable"] = "prunable" in mine
+        branch_ref = mine.get("branch")
+        facts["branch"] = branch_ref.removeprefix("refs/heads/") if branch_ref else None
+    if mine is not None and exists and "prunable" not in mine:
+        facts["head_ok"] = rev_parse(path, "HEAD") is not None
+        gitdir = git(path, "rev-parse", "--absolute-git-dir", check=False)
+        facts["index_present"] = bool(gitdir) and (Path(gitdir) / "index").exists()
+        if facts["head_ok"]:
+            facts["missing"], facts["head_has_files"] = tracked_missing(path)
+    return WorktreeFacts(**facts)  # type: ignore[arg-type]
+
+
+# -- acting -----------------------------------------------------------------------------------
+
+
+def discard(repo: Path, path: Path) -> None:
+    """Remove whatever is registered or left at ``path``: unlock (a dead add's lock), remove,
+    delete the folder, prune. Each step may find nothing to do; none of them retries."""
+    git_ok(repo, "worktree", "unlock", str(path))
+    git_ok(repo, "worktree", "remove", "--force", "--force", str(path))
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.exists():
+        shutil.rmtree(path, ignore_errors=True)
+    git_ok(repo, "worktree", "prune")
+
+
+def _add(repo: Path, path: Path, branch: str, start: Callable[[], tuple[str, str] | None]
+         ) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not any(path.iterdir()):
+        path.rmdir()
+    git_ok(repo, "worktree", "prune")
+    if rev_parse(repo, f"refs/heads/{branch}") is None:
+        _restore_branch(repo, branch, start)
+    # Registered first, checked out second: a kill in between (as one inside git's own add)
+    # leaves a worktree with no index and no files, which :func:`diagnose` recreates.
+    git(repo, "worktree", "add", "--no-checkout", str(path), branch)
+    faults.point("worktree:registered")
+    git(path, "reset", "--quiet", "--hard", "HEAD")
+
+
+def _restore_branch(repo: Path, branch: str,
+                    start: Callable[[], tuple[str, str] | None]) -> str:
+    chosen = start()
+    if chosen is None:
+        raise WorkspaceError(f"the lane branch {branch} is gone and no copy of it is known "
+                             "(no recorded session head, no remote branch, no PR head)")
+    label, commit = chosen
+    git(repo, "update-ref", f"refs/heads/{branch}", commit, "")
+    return f"restored branch {branch} at {commit[:12]} from {label}"
+
+
+def heal(repo: Path, path: Path, branch: str,
+         start: Callable[[], tuple[str, str] | None], rounds: int = 4) -> list[str]:
+    """Act on :func:`diagnose` until the worktree is whole; returns what was done, in words.
+
+    ``start`` is called only when the lane branch has to be created or restored; it returns
+    ``(label, commit)`` or None. Raises :class:`WorkspaceError` when the worktree cannot be
+    made whole (a foreign folder, another branch checked out, nothing to restore from)."""
+    done: list[str] = []
+    for _ in range(rounds):
+        facts = inspect(repo, path, branch)
+        verdict = diagnose(facts, branch)
+        if verdict.action == "whole":
+            return done
+        if verdict.action == "refuse":
+            raise WorkspaceError(f"{path}: {verdict.reason}")
+        if verdict.action == "unregister_elsewhere" and facts.elsewhere:
+            discard(repo, Path(facts.elsewhere))
+        elif verdict.action == "create":
+            _add(repo, path, branch, start)
+        elif verdict.action == "recreate":
+            discard(repo, path)
+            _add(repo, path, branch, start)
+        elif verdict.action == "restore_branch":
+            done.append(_restore_branch(repo, branch, start))
+            continue
+        elif verdict.action == "restore_files":
+            for i in range(0, len(facts.missing), 200):
+                git(path, "checkout", "HEAD", "--", *facts.missing[i:i + 200])
+        if verdict.reason != NO_WORKTREE:
+            done.append(f"{verdict.action}: {verdict.reason}")
+    facts = inspect(repo, path, branch)
+    verdict = diagnose(facts, branch)
+    if verdict.action != "whole":
+        raise WorkspaceError(f"{path}: still not whole after healing: {verdict.reason}")
+    return done

@@ -1,0 +1,167 @@
+"""The lane worktree is verified whole before use and healed when it is not.
+
+The decision is a table over :class:`WorktreeFacts`; the healing runs on real git."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from maestro.errors import WorkspaceError
+from maestro.lanes.workspace import remove_worktree
+from maestro.lanes.worktree_health import (
+    WorktreeFacts,
+    choose_start,
+    diagnose,
+    heal,
+    inspect,
+    worktree_entries,
+)
+
+BRANCH = "maestro/x-1"
+WHOLE = WorktreeFacts(exists=True, ours=True, registered=True, branch=BRANCH, head_ok=True,
+                      index_present=True, head_has_files=True, branch_exists=True)
+
+
+@pytest.mark.parametrize(("change", "action"), [
+    ({}, "whole"),
+    ({"exists": False, "registered": False}, "create"),
+    ({"exists": False}, "recreate"),
+    ({"registered": False, "empty": True}, "create"),
+    ({"registered": False}, "recreate"),
+    ({"registered": False, "ours": False}, "refuse"),
+    ({"locked": "initializing"}, "recreate"),
+    ({"locked": "initializing\n"}, "recreate"),
+    ({"locked": "a person keeps this"}, "whole"),
+    ({"prunable": True}, "recreate"),
+    ({"branch": "main"}, "refuse"),
+    ({"branch": None}, "refuse"),
+    ({"branch_exists": False}, "restore_branch"),
+    ({"head_ok": False}, "recreate"),
+    ({"index_present": False}, "recreate"),
+    ({"index_present": False, "head_has_files": False}, "whole"),
+    ({"missing": ("README.md",)}, "restore_files"),
+    ({"registered": False, "elsewhere": "/old/place", "elsewhere_stale": True},
+     "unregister_elsewhere"),
+    ({"registered": False, "exists": False, "elsewhere": "/old/place"}, "refuse"),
+], ids=lambda v: str(v) if isinstance(v, str) else ",".join(map(str, v)) or "whole")
+def test_diagnose_names_one_step_towards_a_whole_worktree(change: dict[str, object],
+                                                          action: str) -> None:
+    assert diagnose(dataclasses.replace(WHOLE, **change), BRANCH).action == action  # type: ignore[arg-type]
+
+
+LINE = {("a", "b"), ("a", "c"), ("b", "c")}  # a → b → c on one line; d diverged from a
+
+
+@pytest.mark.parametrize(("candidates", "expected"), [
+    ([], None),
+    ([("recorded", "b"), ("remote", "c")], ("remote", "c")),
+    ([("recorded", "c"), ("remote", "b")], ("recorded", "c")),
+    ([("recorded", "c"), ("remote", "c")], ("recorded", "c")),
+    ([("recorded", "c"), ("remote", "d")], ("recorded", "c")),
+    ([("remote", "a"), ("pr", "b"), ("recorded", "c")], ("recorded", "c")),
+])
+def test_choose_start_takes_the_newest_or_our_own_record(
+        candidates: list[tuple[str, str]], expected: tuple[str, str] | None) -> None:
+    assert choose_start(candidates, lambda a, b: (a, b) in LINE) == expected
+
+
+# -- on real git ------------------------------------------------------------------------------
+
+
+def run(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    root.mkdir()
+    run(root, "init", "-q", "-b", "main")
+    (root / "README.md").write_text("readme\n")
+    (root / "src").mkdir()
+    (root / "src" / "app.py").write_text("print('hi')\n")
+    run(root, "add", "-A")
+    run(root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    return root
+
+
+def from_main(repo: Path) -> tuple[str, str]:
+    return "main", run(repo, "rev-parse", "main")
+
+
+def files(path: Path) -> list[str]:
+    return sorted(str(p.relative_to(path)) for p in path.rglob("*")
+                  if p.is_file() and ".git" not in p.parts)
+
+
+def test_a_worktree_left_by_a_killed_add_is_recreated_with_every_file(repo: Path) -> None:
+    path = repo.parent / "wt"
+    run(repo, "worktree", "add", "-q", "--no-checkout", "-b", BRANCH, str(path), "main")
+    (repo / ".git" / "worktrees" / "wt" / "locked").write_text("initializing\n")
+    done = heal(repo, path, BRANCH, lambda: from_main(repo))
+    assert any("locked: initializing" in step for step in done)
+    assert files(path) == ["README.md", "src/app.py"]
+    entry = next(e for e in worktree_entries(repo) if Path(e["worktree"]) == path.resolve())
+    assert "locked" not in entry
+
+
+def test_a_deleted_worktree_is_recreated_on_the_lane_branch_with_its_commits(
+        repo: Path) -> None:
+    path = repo.parent / "wt"
+    heal(repo, path, BRANCH, lambda: from_main(repo))
+    (path / "feature.txt").write_text("feature\n")
+    run(path, "add", "-A")
+    run(path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "feature")
+    subprocess.run(["rm", "-rf", str(path)], check=True)
+    heal(repo, path, BRANCH, lambda: from_main(repo))
+    assert (path / "feature.txt").read_text() == "feature\n"
+    assert run(path, "rev-parse", "--abbrev-ref", "HEAD") == BRANCH
+
+
+def test_missing_files_come_back_and_other_uncommitted_edits_stay(repo: Path) -> None:
+    path = repo.parent / "wt"
+    heal(repo, path, BRANCH, lambda: from_main(repo))
+    (path / "README.md").unlink()
+    (path / "src" / "app.py").write_text("edited\n")
+    heal(repo, path, BRANCH, lambda: from_main(repo))
+    assert (path / "README.md").read_text() == "readme\n"
+    assert (path / "src" / "app.py").read_text() == "edited\n"
+
+
+def test_a_lost_local_branch_is_restored_from_the_named_start(repo: Path) -> None:
+    path = repo.parent / "wt"
+    heal(repo, path, BRANCH, lambda: from_main(repo))
+    (path / "feature.txt").write_text("feature\n")
+    run(path, "add", "-A")
+    run(path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "feature")
+    head = run(path, "rev-parse", "HEAD")
+    run(repo, "update-ref", "-d", f"refs/heads/{BRANCH}")
+    assert not inspect(repo, path, BRANCH).branch_exists
+    done = heal(repo, path, BRANCH, lambda: ("recorded", head))
+    assert run(repo, "rev-parse", BRANCH) == head
+    assert any("restored branch" in step for step in done)
+
+
+def test_a_folder_that_is_not_a_worktree_is_never_deleted(repo: Path) -> None:
+    path = repo.parent / "wt"
+    path.mkdir()
+    (path / "notes.txt").write_text("a person's notes\n")
+    with pytest.raises(WorkspaceError, match="not a worktree of this repository"):
+        heal(repo, path, BRANCH, lambda: from_main(repo))
+    assert (path / "notes.txt").exists()
+
+
+def test_cleanup_prunes_a_dead_add_and_a_half_removed_folder(repo: Path) -> None:
+    path = repo.parent / "wt"
+    run(repo, "worktree", "add", "-q", "--no-checkout", "-b", BRANCH, str(path), "main")
+    (repo / ".git" / "worktrees" / "wt" / "locked").write_text("initializing\n")
+    subprocess.run(["rm", "-rf", str(path)], check=True)  # a remove killed half way
+    remove_worktree(repo, path, BRANCH)
+    assert [Path(e["worktree"]) for e in worktree_entries(repo)] == [repo.resolve()]
+    assert run(repo, "branch", "--list", BRANCH) == ""
+    remove_worktree(repo, path, BRANCH)  # idempotent: nothing left, nothing fails
