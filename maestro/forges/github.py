@@ -158,6 +158,12 @@ mutation MaestroForgeClose($input: ClosePullRequestInput!) {
 }
 """
 
+PR_COMMENT_MUTATION = """
+mutation MaestroForgeComment($id: ID!, $body: String!) {
+  addComment(input: {subjectId: $id, body: $body}) { clientMutationId }
+}
+"""
+
 DELETE_REF_MUTATION = """
 mutation MaestroForgeDeleteRef($input: DeleteRefInput!) {
   deleteRef(input: $input) { clientMutationId }
@@ -576,10 +582,13 @@ class GitHubForge:
             return
         self._call("MaestroForgeDeleteRef", DELETE_REF_MUTATION, {"input": {"refId": node.ref.id}})
 
-    def close_pr(self, number: int) -> None:
+    def close_pr(self, number: int, comment: str = "") -> None:
         pull, _ = self._get(number, "close")
         if pull.state != "OPEN":
             return
+        if comment:
+            self._call("MaestroForgeComment", PR_COMMENT_MUTATION,
+                       {"id": pull.id, "body": comment})
         self._call("MaestroForgeClose", CLOSE_MUTATION, {"input": {"pullRequestId": pull.id}})
 
     def resolve_threads(self, number: int) -> None:

@@ -235,11 +235,16 @@ class LocalForge:
             threads = [t.model_copy(update={"resolved": True}) for t in pr.threads]
             self._save(pr.model_copy(update={"threads": threads}))
 
-    def close_pr(self, number: int) -> None:
+    def close_pr(self, number: int, comment: str = "") -> None:
+        """The comment is kept in the record's ``extra.comments`` (the local PR's thread)."""
         with self._locked():
             pr = self.get(number)
             if pr.state == PullState.OPEN:
-                self._save(pr.model_copy(update={"state": PullState.CLOSED}))
+                extra = dict(pr.extra)
+                if comment:
+                    extra["comments"] = [*extra.get("comments", []),
+                                         {"body": comment, "at": iso_now()}]
+                self._save(pr.model_copy(update={"state": PullState.CLOSED, "extra": extra}))
 
     # -- merging ---------------------------------------------------------------------------
 

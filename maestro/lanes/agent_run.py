@@ -18,9 +18,17 @@ from typing import Any
 
 from maestro import __version__
 from maestro.agents.appserver import AgentError, AppServerClient, HumanInputRequired
-from maestro.agents.tools import TOOL_CONTRACT, ToolBridge, Verdict, dynamic_tools, judge
+from maestro.agents.tools import (
+    TOOL_CONTRACT,
+    SessionStopped,
+    ToolBridge,
+    Verdict,
+    dynamic_tools,
+    judge,
+)
 from maestro.fsutil import BoundedJournal, write_json
 from maestro.ids import iso_now
+from maestro.lanes import tokens as token_ledger
 from maestro.lanes.context import LaneContext
 from maestro.lanes.host import LaneToolHost
 from maestro.model import Issue
@@ -128,8 +136,11 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
                first_input: str, activity: _Activity, tools_record: Path) -> SessionResult:
     service = ctx.config.agent
     policy = ctx.workflow.policy
-    host = LaneToolHost(ctx, run_id, attempt)
+    host = LaneToolHost(ctx, run_id, attempt, repair)
     journal = ctx.state.path("journal.jsonl")
+    # Each session keeps its own turn records beside its tool record: ``turns/`` for the
+    # agent phase, ``repairs/NN-turns/`` for a repair round (never over the agent's).
+    turns_dir = tools_record.parent / (tools_record.name.removesuffix("tools.jsonl") + "turns")
     journal_handle = BoundedJournal(journal)
 
     def log(**fields: Any) -> None:
@@ -156,7 +167,10 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
 
     async def on_request(method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method == "item/tool/call":
-            return bridge.call(str(params.get("tool", "")), params.get("arguments"))
+            answer = bridge.call(str(params.get("tool", "")), params.get("arguments"))
+            if bridge.signals.stop:  # refused, and decisive: the session ends here
+                raise SessionStopped(bridge.signals.stop)
+            return answer
         if method in APPROVAL_METHODS:
             # Unattended policy: approvals are declined, the turn goes on (docs/spec).
             activity.record["waiting_on"] = f"declined {method}"
@@ -218,7 +232,7 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
                 _tokens_from_completed(completed, tokens)
             status = str((completed.get("turn") or {}).get("status", "completed"))
             result.turns = turn
-            write_json(ctx.state.path("turns") / f"{turn:04d}.json", {
+            write_json(turns_dir / f"{turn:04d}.json", {
                 "turn": turn, "thread_id": thread_id, "turn_id": turn_id, "status": status,
                 "tokens": dict(tokens),
                 "turn_tokens": {k: v - before.get(k, 0) for k, v in tokens.items()},
@@ -247,17 +261,22 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
         result.error_class = exc.error_class
         result.retryable = exc.retryable
     finally:
-        if result.error_class in ("stalled", "turn_timeout", "human_input_required"):
+        if result.error_class in ("stalled", "turn_timeout", "human_input_required",
+                                  SessionStopped.error_class):
             client.kill()
         await client.close()
         loop.remove_signal_handler(signal.SIGTERM)
         signal.signal(signal.SIGTERM, previous_term)
         journal_handle.close()
+        activity.record["tokens"] = dict(tokens)  # also the figures read off turn/completed
         activity.flush()
+        token_ledger.record_session(ctx.state, activity.record)
     if result.verdict.kind == "invalid" and not result.error_class:
         result.error_class = "invalid_disposition"
     if bridge.signals.violations and result.verdict.kind == "invalid":
         result.message = "; ".join(bridge.signals.violations)
+    elif bridge.signals.refused and result.verdict.kind == "invalid":
+        result.message = f"{result.verdict.reason} (refused: {bridge.signals.refused[-1]})"
     result.tokens = tokens
     result.signals = bridge.signals.as_dict()
     return result
@@ -306,6 +325,7 @@ def _recorded_outcome(ctx: LaneContext, run_id: str, attempt: int, record: Path,
 def run_agent_session(ctx: LaneContext, run_id: str, attempt: int, first_input: str,
                       repair: bool = False, phase: str = "agent",
                       tools_record: Path | None = None) -> SessionResult:
+    token_ledger.keep_unrecorded(ctx.state)
     activity = _Activity(ctx, run_id, attempt, phase)
     activity.flush()
     record = tools_record or ctx.state.path("tools.jsonl")

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Literal
 
+from maestro.agents.tools import StopSession, ToolRefused
+from maestro.lanes.change import no_change_reason
 from maestro.lanes.context import LaneContext
+from maestro.lanes.guard import LaneGuard, Stop
 from maestro.model import PullState
 
 #: Per run, the ids of same-text comments seen before each agent comment was posted.
@@ -13,14 +17,28 @@ COMMENT_INTENTS = "comment-intents.json"
 
 
 class LaneToolHost:
-    def __init__(self, ctx: LaneContext, run_id: str, attempt: int) -> None:
+    def __init__(self, ctx: LaneContext, run_id: str, attempt: int,
+                 repair: bool = False) -> None:
         self.ctx = ctx
+        self.stage: Literal["work", "review"] = "review" if repair else "work"
+        #: The agent added the needs-attention label itself: not a person's stop.
+        self.attention_added = False
+        #: Why the guard stopped this session, once it has.
+        self.stopped: Stop | None = None
         self.run_id = run_id
         self.attempt = attempt
         tracker = ctx.workflow.policy.tracker
         self.identifier = ctx.identifier
         self.success_state = tracker.success_state
         self.needs_attention_label = tracker.needs_attention_label
+
+    def look_again(self) -> None:
+        """Before each side effect: refuse the call and end the session when a person
+        cancelled, relabelled or removed the issue (maestro/lanes/guard.py)."""
+        decision = LaneGuard(self.ctx, self.stage).check(own_attention=self.attention_added)
+        if isinstance(decision, Stop):
+            self.stopped = decision
+            raise StopSession(f"{decision.reason}; maestro stops this lane")
 
     def is_forbidden_state(self, state: str) -> bool:
         tracker = self.ctx.workflow.policy.tracker
@@ -39,6 +57,7 @@ class LaneToolHost:
         from ours, made a time comparison post twice): before posting, the ids of comments
         with the same text are written down for this run; a comment with that text whose id
         is not among them can only be the one this run posted."""
+        self.look_again()
         text = body.strip()
         key = hashlib.sha256(text.encode()).hexdigest()[:16]
         intents = self.ctx.state.read(COMMENT_INTENTS) or {}
@@ -55,12 +74,21 @@ class LaneToolHost:
         return self.ctx.tracker.comment(self.identifier, body).id
 
     def transition(self, state: str) -> bool:
+        self.look_again()
         return self.ctx.tracker.transition(self.identifier, state)
 
     def add_label(self, label: str) -> bool:
-        return self.ctx.tracker.add_label(self.identifier, label)
+        self.look_again()
+        changed = self.ctx.tracker.add_label(self.identifier, label)
+        if label.casefold() == self.needs_attention_label.casefold():
+            self.attention_added = True
+        return changed
 
     def open_pr(self, title: str, body: str) -> str:
+        self.look_again()
+        empty = no_change_reason(self.ctx)
+        if empty:
+            raise ToolRefused(empty)
         forge_policy = self.ctx.workflow.policy.forge
         self.ctx.forge.push(self.ctx.worktree, self.ctx.branch)
         pr = self.ctx.forge.open_pr(self.ctx.branch, forge_policy.base_branch, title, body)

@@ -109,17 +109,6 @@ def fail_attempt(ctx: LaneContext, error_class: str, reason: str, retryable: boo
     require_human(ctx, error_class, reason)
 
 
-def still_active(ctx: LaneContext, issue: Issue) -> None:
-    """Stop the lane if the issue was cancelled or moved away (SPEC-NOTES §4)."""
-    policy = ctx.workflow.policy.tracker
-    if policy.is_terminal(issue.state):
-        raise Halt(LaneOutcome.TERMINATED, f"issue moved to {issue.state}")
-    active = {policy.in_progress_state.casefold(), *(s.casefold() for s in
-                                                      policy.startable_states)}
-    if issue.state.casefold() not in active:
-        raise Halt(LaneOutcome.INTERRUPTED, f"issue moved to {issue.state} during the run")
-
-
 def check_eligible(ctx: LaneContext, issue: Issue, retry: bool) -> None:
     """SPEC-NOTES §1, for this one issue (the loop checks concurrency before dispatch)."""
     reason = ineligible_reason(issue, ctx.workflow.policy.tracker, resuming=retry)

@@ -7,6 +7,7 @@ same lane and worktree when the feedback is actionable, and lands only the valid
 from __future__ import annotations
 
 from maestro import faults
+from maestro.agents.tools import SessionStopped
 from maestro.classify import Decision, classify, lane_signals
 from maestro.errors import MaestroError
 from maestro.git import git, git_ok
@@ -14,6 +15,7 @@ from maestro.ids import iso_now
 from maestro.lanes.agent_run import run_agent_session
 from maestro.lanes.commands import run_commands
 from maestro.lanes.context import LaneContext
+from maestro.lanes.guard import after_stopped_session, enforce
 from maestro.lanes.outcomes import Halt, lease, post_once, require_human
 from maestro.lanes.workspace import remove_worktree
 from maestro.model import Classification, LaneOutcome, PullRequest
@@ -51,7 +53,7 @@ def review(ctx: LaneContext) -> None:
     if decision.classification == C.CANCELLED:
         cancel(ctx, decision.reason)
     if decision.classification == C.MANUAL_INTERVENTION_REQUIRED or pr is None:
-        require_human(ctx, "manual_intervention_required", decision.reason)
+        require_human(ctx, "manual_intervention_required", with_open_requests(decision, pr))
         return
     repair(ctx, pr, decision)
 
@@ -75,7 +77,16 @@ def feedback_text(pr: PullRequest, decision: Decision) -> str:
     return "\n".join(lines) or "- (no details given)"
 
 
+def with_open_requests(decision: Decision, pr: PullRequest | None) -> str:
+    """The decision's reason, plus the reviewer's open requests when there are any: the
+    attention comment must say what a person has to settle."""
+    if pr is None or not decision.feedback_kinds:
+        return decision.reason
+    return f"{decision.reason}\n\nOpen review requests:\n{feedback_text(pr, decision)}"
+
+
 def repair(ctx: LaneContext, pr: PullRequest, decision: Decision) -> None:
+    enforce(ctx, "review", "the repair round")
     record = dict(ctx.state.read("pr.json") or {})
     claim_record = lease(ctx)
     round_no = int(record.get("repair_rounds", 0)) + 1
@@ -95,6 +106,8 @@ def repair(ctx: LaneContext, pr: PullRequest, decision: Decision) -> None:
     outcome = run_agent_session(ctx, run_id, int(claim_record["attempt"]), text, repair=True,
                                 phase="repair", tools_record=tools_record)
     kind = outcome.verdict.kind
+    if outcome.error_class == SessionStopped.error_class:
+        after_stopped_session(ctx, outcome.signals, "review")
     if kind == "manual_attention":
         require_human(ctx, "manual_attention", "the agent asked for a human during repair")
     if kind != "review_repair":
@@ -102,6 +115,13 @@ def repair(ctx: LaneContext, pr: PullRequest, decision: Decision) -> None:
                       f"repair round {round_no} failed: "
                       f"{outcome.message or outcome.verdict.reason}")
     faults.point("repair:agent-done")
+    if git(ctx.worktree, "rev-parse", "HEAD") == record.get("validated_head"):
+        # Nothing to push: the round is not reported as pushed, and another round on the
+        # same feedback would end the same way, so a person decides now (SPEC-NOTES §5).
+        require_human(ctx, "repair_without_change",
+                      f"review repair round {round_no} ended without a new commit "
+                      f"(the agent said: {_repair_summary(outcome.signals)})"
+                      f"\n\nOpen review requests:\n{feedback_text(pr, decision)}")
     execution = ctx.workflow.policy.execution
     passed, records = run_commands(execution.validation_commands, ctx.worktree,
                                    execution.validation_timeout_s, ctx.config.secret_env_vars())
@@ -113,10 +133,18 @@ def repair(ctx: LaneContext, pr: PullRequest, decision: Decision) -> None:
                                 "head": git(ctx.worktree, "rev-parse", "HEAD")}
     ctx.state.write("pr.json", record)
     finish_repair(ctx)
-    decision, _ = assess(ctx)
+    decision, after = assess(ctx)
     if decision.classification in (Classification.READY_TO_LAND, Classification.DELIVERED):
         return
+    if decision.classification == Classification.MANUAL_INTERVENTION_REQUIRED:
+        # The budget is spent (or something else needs a person): say so in this run.
+        require_human(ctx, "manual_intervention_required", with_open_requests(decision, after))
     raise Halt(LaneOutcome.WAITING, decision.reason, wait_reason=decision.reason)
+
+
+def _repair_summary(signals: dict[str, object]) -> str:
+    done = signals.get("repair_complete")
+    return str(done.get("summary", "")) if isinstance(done, dict) else "(no summary)"
 
 
 def finish_repair(ctx: LaneContext) -> None:
@@ -126,6 +154,7 @@ def finish_repair(ctx: LaneContext) -> None:
     the same round next time instead of running the agent again."""
     record = dict(ctx.state.read("pr.json") or {})
     pending = record["pending_repair"]
+    enforce(ctx, "review", "pushing the repair")
     head = ctx.forge.push(ctx.worktree, ctx.branch)
     if head != pending["head"]:
         require_human(ctx, "head_moved", "the lane HEAD moved after the repair was validated")
@@ -151,7 +180,8 @@ def cancel(ctx: LaneContext, reason: str) -> None:
     """Explicit terminal cancellation before merge: close the PR, clean up, stop."""
     record = ctx.state.read("pr.json")
     if record:
-        ctx.forge.close_pr(int(record["number"]))
+        ctx.forge.close_pr(int(record["number"]),
+                           comment=f"maestro closed this PR without merge: {reason}.")
     _remove_lane_branch(ctx)
     ctx.state.write("cleanup.json", {"reason": "cancelled", "detail": reason,
                                      "cleaned_at": iso_now()})
@@ -174,6 +204,7 @@ def land(ctx: LaneContext) -> None:
     if pr is not None and pr.state.value == "merged":
         commit = pr.merge_commit
     else:
+        enforce(ctx, "review", "merging")
         commit = _merge_once_more_if_still_ready(ctx, number, str(record["validated_head"]),
                                                  method)
     faults.point("land:after")

@@ -84,6 +84,8 @@ class ForgePullRec(PullRequestRec):
     merge_commit: str | None = None
     reviews: list[ReviewRec] = field(default_factory=list)
     threads: list[ThreadRec] = field(default_factory=list)
+    #: bodies of the conversation comments posted on the PR (``addComment``)
+    comments: list[str] = field(default_factory=list)
 
 
 class ForgeWorld(GitHubWorld):
@@ -366,6 +368,14 @@ class ForgeRoot(GitHubRoot):
         rec.state, rec.merge_commit = "MERGED", commit
         world.merges.append((rec.number, method, commit))
         return {"pullRequest": self._node(rec), "actor": ActorNode("maestro-bot")}
+
+    def addComment(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+        """A PR's conversation comment; an issue's comment goes to ``GitHubRoot``."""
+        _, rec = self.world.find_node(input["subjectId"])
+        if not isinstance(rec, ForgePullRec):
+            return super().addComment(info, input)
+        rec.comments.append(input["body"])
+        return {"clientMutationId": input.get("clientMutationId")}
 
     def closePullRequest(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
         rec = self._pull(input["pullRequestId"])
