@@ -276,7 +276,8 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
     if bridge.signals.violations and result.verdict.kind == "invalid":
         result.message = "; ".join(bridge.signals.violations)
     elif bridge.signals.refused and result.verdict.kind == "invalid":
-        result.message = f"{result.verdict.reason} (refused: {bridge.signals.refused[-1]})"
+        refused = "; ".join(bridge.signals.refused[-3:])
+        result.message = f"{result.verdict.reason} (refused: {refused})"
     result.tokens = tokens
     result.signals = bridge.signals.as_dict()
     return result

@@ -8,7 +8,7 @@ archived with an attempt) under a key of its own.
 
 ``tokens.json``::
 
-    {"sessions": {"<run_id>/<thread_id or phase>": {
+    {"sessions": {"<run_id>/<thread_id or phase>": {"n": int (order of first record),
         "phase": "agent" | "repair", "run_id": str, "attempt": int, "thread_id": str,
         "tokens": {"inputTokens": int, "outputTokens": int, "totalTokens": int},
         "ended_at": iso8601}}}
@@ -52,8 +52,10 @@ def record_session(state: LaneState, activity: dict[str, Any]) -> None:
     if not tokens:
         return
     sessions = ledger(state)
-    sessions[session_key(activity)] = {
-        "phase": activity.get("phase", ""), "run_id": activity.get("run_id", ""),
+    key = session_key(activity)
+    order = sessions.get(key, {}).get("n") or len(sessions) + 1
+    sessions[key] = {
+        "n": order, "phase": activity.get("phase", ""), "run_id": activity.get("run_id", ""),
         "attempt": activity.get("attempt"), "thread_id": activity.get("thread_id", ""),
         "tokens": tokens, "ended_at": iso_now()}
     state.write(LEDGER, {"sessions": sessions})
@@ -70,7 +72,8 @@ def keep_unrecorded(state: LaneState) -> None:
 def sessions(state: LaneState) -> list[dict[str, Any]]:
     """Every session of the lane, oldest first; the running one last with ``live: true``."""
     recorded = ledger(state)
-    found = [{**entry, "live": False} for entry in recorded.values()]
+    found = [{**entry, "live": False} for entry in
+             sorted(recorded.values(), key=lambda e: int(e.get("n") or 0))]
     activity = state.read("activity.json") or {}
     live = _counts(activity.get("tokens"))
     if live and session_key(activity) not in recorded:
