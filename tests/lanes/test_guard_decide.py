@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from maestro.lanes.guard import GO, Stop, Stage, decide
+from maestro.lanes.guard import GO, Stage, Stop, decide
 from maestro.model import Issue, LaneOutcome
 from maestro.workflow import TrackerPolicy
 
