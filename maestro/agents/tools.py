@@ -264,6 +264,11 @@ class ToolBridge:
     def call(self, name: str, arguments: Any) -> dict[str, Any]:
         """Answer one tool call in the protocol's shape; never raises."""
         args = arguments if isinstance(arguments, dict) else {}
+        if self.signals.stop:
+            # The session is ending; calls already in flight must not act any more.
+            text = f"refused: the session was stopped ({self.signals.stop})"
+            self.on_call(name, False, text)
+            return {"success": False, "contentItems": [{"type": "inputText", "text": text}]}
         try:
             if not isinstance(arguments, dict):
                 raise ToolRefused("arguments must be a JSON object")
