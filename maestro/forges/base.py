@@ -43,7 +43,8 @@ class Forge(Protocol):
         ...
 
     def resolve_threads(self, number: int) -> None:
-        """Mark the review threads addressed after a repair round pushed its fix."""
+        """Resolve the PR's review threads (an operator's tool). A lane never calls it: a
+        reviewer's thread is the reviewer's to resolve, or the forge's when it is outdated."""
         ...
 
     def close(self) -> None: ...

@@ -331,7 +331,8 @@ def to_pull_request(raw: _Pull) -> PullRequest:
         words = [f"{c.author.login if c.author else 'ghost'}: {c.body}"
                  for c in thread.comments.nodes if c is not None]
         threads.append(ReviewThread(path=thread.path, line=thread.line or thread.originalLine,
-                                    body="\n".join(words), resolved=thread.isResolved))
+                                    body="\n".join(words), resolved=thread.isResolved,
+                                    outdated=thread.isOutdated))
     if raw.reviewThreads and raw.reviewThreads.pageInfo.hasNextPage:
         # More threads than one page: never let the unread ones look resolved.
         threads.append(ReviewThread(body=f"more than {THREADS_FIRST} review threads; "

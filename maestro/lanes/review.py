@@ -65,7 +65,7 @@ def feedback_text(pr: PullRequest, decision: Decision) -> str:
             lines.append(f"- review by {review_item.author} (changes requested): "
                          f"{review_item.body or '(no text)'}")
     for thread in pr.threads:
-        if not thread.resolved:
+        if thread.is_open:
             where = f"{thread.path}:{thread.line}" if thread.path else "general"
             lines.append(f"- unresolved thread at {where}: {thread.body}")
     for check in pr.checks:
@@ -164,7 +164,8 @@ def finish_repair(ctx: LaneContext) -> None:
         # replaced by a new one — the classifier stops the lane for a human instead.
         ctx.forge.open_pr(ctx.branch, ctx.workflow.policy.forge.base_branch, "", "")
     faults.point("repair:pushed")
-    ctx.forge.resolve_threads(int(record["number"]))
+    # The reviewer's threads stay as they are: a thread is settled by its reviewer, or by
+    # the forge when the repair changed its lines (outdated) — never because a round ended.
     record.update({"validated_head": head, "repair_rounds": pending["round"],
                    "repair_heads": [*record.get("repair_heads", []), head]})
     record.pop("pending_repair")
