@@ -21,6 +21,7 @@ from maestro.agents.appserver import AgentError, AppServerClient, HumanInputRequ
 from maestro.agents.tools import (
     TOOL_CONTRACT,
     SessionStopped,
+    StopSession,
     ToolBridge,
     Verdict,
     dynamic_tools,
@@ -246,11 +247,12 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
             result.verdict = verdict
             if verdict.kind != "continue":
                 break
-            issue = ctx.tracker.get(ctx.identifier)
-            if not _still_active(ctx, issue):
-                result.verdict = Verdict("invalid", f"issue moved to {issue.state} mid-run")
-                result.error_class = "interrupted"
-                result.retryable = False
+            try:
+                issue = host.look_again()  # a person may have stopped the lane meanwhile
+            except StopSession as exc:
+                bridge.signals.stop = f"another turn: {exc}"
+                result.verdict = Verdict("invalid", str(exc))
+                result.error_class, result.retryable = SessionStopped.error_class, False
                 break
             text = continuation_prompt(issue, turn + 1, max_turns)
         else:
@@ -297,15 +299,6 @@ def _tokens_from_completed(completed: dict[str, Any], tokens: dict[str, int]) ->
         value = total.get(key, total.get(snake))
         if isinstance(value, int):
             tokens[key] = value
-
-
-def _still_active(ctx: LaneContext, issue: Issue) -> bool:
-    tracker = ctx.workflow.policy.tracker
-    if tracker.is_terminal(issue.state):
-        return False
-    return issue.state.casefold() in {
-        tracker.in_progress_state.casefold(), tracker.success_state.casefold(),
-        *(s.casefold() for s in tracker.startable_states)}
 
 
 def _recorded_outcome(ctx: LaneContext, run_id: str, attempt: int, record: Path,

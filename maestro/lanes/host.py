@@ -10,7 +10,7 @@ from maestro.agents.tools import StopSession, ToolRefused
 from maestro.lanes.change import no_change_reason
 from maestro.lanes.context import LaneContext
 from maestro.lanes.guard import LaneGuard, Stop
-from maestro.model import PullState
+from maestro.model import Issue, PullState
 
 #: Per run, the ids of same-text comments seen before each agent comment was posted.
 COMMENT_INTENTS = "comment-intents.json"
@@ -32,13 +32,18 @@ class LaneToolHost:
         self.success_state = tracker.success_state
         self.needs_attention_label = tracker.needs_attention_label
 
-    def look_again(self) -> None:
-        """Before each side effect: refuse the call and end the session when a person
-        cancelled, relabelled or removed the issue (maestro/lanes/guard.py)."""
-        decision = LaneGuard(self.ctx, self.stage).check(own_attention=self.attention_added)
-        if isinstance(decision, Stop):
-            self.stopped = decision
-            raise StopSession(f"{decision.reason}; maestro stops this lane")
+    def look_again(self) -> Issue:
+        """Before each side effect (and each further turn): the issue as it is now, or
+        :class:`StopSession` when a person cancelled, relabelled, moved or removed it
+        (maestro/lanes/guard.py)."""
+        guard = LaneGuard(self.ctx, self.stage)
+        decision = guard.check(own_attention=self.attention_added)
+        issue = guard.issue()
+        if isinstance(decision, Stop) or issue is None:
+            self.stopped = decision if isinstance(decision, Stop) else None
+            raise StopSession(f"{getattr(decision, 'reason', 'stopped')}; maestro stops "
+                              "this lane")
+        return issue
 
     def is_forbidden_state(self, state: str) -> bool:
         tracker = self.ctx.workflow.policy.tracker

@@ -64,7 +64,10 @@ def require_human(ctx: LaneContext, error_class: str, reason: str,
     except LabelMissingError:
         guarded = True
     target = policy.in_progress_state if guarded else policy.failure_state
-    ctx.tracker.transition(ctx.identifier, target)
+    # A person's terminal decision (Canceled, Duplicate, Done) is never undone by maestro:
+    # the issue keeps its state and still gets the label and the comment.
+    if not policy.is_terminal(ctx.tracker.get(ctx.identifier).state):
+        ctx.tracker.transition(ctx.identifier, target)
     note = reason
     if guarded:
         note += (f"\n\nThe label {policy.needs_attention_label!r} does not exist in the tracker, "

@@ -86,3 +86,16 @@ def test_the_agent_asking_for_a_human_itself_is_not_stopped(sandbox: Sandbox) ->
     sandbox.lane("LA-5")
     assert sandbox.outcome("LA-5") == "needs_human"
     assert any("the spec is unclear" in c.body for c in sandbox.comments("LA-5"))
+
+
+def test_the_attention_path_never_undoes_a_persons_cancel(sandbox: Sandbox) -> None:
+    sandbox.add_issue("LA-6")
+    sandbox.lane("LA-6")
+    record = sandbox.lane_file("LA-6", "pr.json")
+    LocalForge(sandbox.repo, "origin").merge(record["number"], record["validated_head"], "merge")
+    sandbox.tracker.transition("LA-6", "Canceled")  # merged, yet cancelled: a person decides
+    sandbox.lane("LA-6")
+    assert sandbox.outcome("LA-6") == "needs_human"
+    issue = sandbox.issue("LA-6")
+    assert issue.state == "Canceled"
+    assert "maestro:needs-attention" in issue.labels
