@@ -23,8 +23,6 @@ class LaneToolHost:
         self.stage: Literal["work", "review"] = "review" if repair else "work"
         #: The agent added the needs-attention label itself: not a person's stop.
         self.attention_added = False
-        #: Why the guard stopped this session, once it has.
-        self.stopped: Stop | None = None
         self.run_id = run_id
         self.attempt = attempt
         tracker = ctx.workflow.policy.tracker
@@ -39,10 +37,9 @@ class LaneToolHost:
         guard = LaneGuard(self.ctx, self.stage)
         decision = guard.check(own_attention=self.attention_added)
         issue = guard.issue()
-        if isinstance(decision, Stop) or issue is None:
-            self.stopped = decision if isinstance(decision, Stop) else None
-            raise StopSession(f"{getattr(decision, 'reason', 'stopped')}; maestro stops "
-                              "this lane")
+        if isinstance(decision, Stop):
+            raise StopSession(f"{decision.reason}; maestro stops this lane")
+        assert issue is not None  # a gone issue is a stop
         return issue
 
     def is_forbidden_state(self, state: str) -> bool:
