@@ -157,7 +157,7 @@ def signals_from(
         head=pr.head,
         changes_requested_on_head=on_head,
         changes_requested_stale=stale,
-        unresolved_threads=sum(1 for t in pr.threads if not t.resolved),
+        unresolved_threads=sum(1 for t in pr.threads if t.is_open),
         approvals=approvals,
         checks_failed=tuple(c.name for c in required if c.state == CheckState.FAILURE),
         checks_pending=tuple(c.name for c in required if c.state == CheckState.PENDING),

@@ -63,12 +63,21 @@ class Review(BaseModel):
 
 
 class ReviewThread(BaseModel):
-    """An inline discussion; unresolved threads are actionable feedback."""
+    """An inline discussion; an open thread (neither resolved nor outdated) is actionable
+    feedback. Only the forge or a person settles a thread: ``resolved`` by a person, or
+    ``outdated`` because the lines it was written on changed. maestro never resolves one."""
 
     path: str = ""
     line: int | None = None
     body: str = ""
     resolved: bool = False
+    outdated: bool = False
+    #: the head the thread was written against (local forge; empty when unknown)
+    commit: str = ""
+
+    @property
+    def is_open(self) -> bool:
+        return not (self.resolved or self.outdated)
 
 
 class CheckState(StrEnum):

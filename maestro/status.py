@@ -13,6 +13,7 @@ from maestro.comments import checkpoints
 from maestro.config import ServiceConfig
 from maestro.fsutil import read_json, read_jsonl
 from maestro.ids import utc_now
+from maestro.lanes import tokens as token_ledger
 from maestro.lanes.listing import list_lanes
 from maestro.lanes.state import PHASE_TARGETS, LaneState
 from maestro.model import Comment
@@ -46,20 +47,6 @@ def latest_checkpoint(state: LaneState) -> dict[str, Any] | None:
             if blocks and (found is None or at >= found[0]):
                 found = (at, {**blocks[-1], "posted_at": at or None})
     return found[1] if found else None
-
-
-def _lane_tokens(state: LaneState, current: dict[str, Any]) -> dict[str, int]:
-    """Tokens of the whole lane: the current attempt plus every archived one (a retried
-    lane spent tokens on each attempt; the totals are absolute per attempt)."""
-    totals = {k: v for k, v in current.items() if isinstance(v, int)}
-    archive = state.dir / "attempts"
-    if archive.is_dir():
-        for folder in sorted(archive.iterdir()):
-            spent = (read_json(folder / "result.json") or {}).get("tokens") or {}
-            for key, value in spent.items():
-                if isinstance(value, int):
-                    totals[key] = totals.get(key, 0) + value
-    return totals
 
 
 def lane_snapshot(state: LaneState, now: datetime) -> dict[str, Any]:
@@ -105,7 +92,11 @@ def lane_snapshot(state: LaneState, now: datetime) -> dict[str, Any]:
         "last_event_at": last_at,
         "event_count": activity.get("event_count", 0),
         "idle_seconds": idle if leased else None,
-        "tokens": _lane_tokens(state, activity.get("tokens") or result.get("tokens") or {}),
+        # Every session of the lane (agent phase of each attempt, each repair round):
+        # the total never goes down (maestro/lanes/tokens.py).
+        "tokens": token_ledger.lane_total(state),
+        "token_sessions": token_ledger.sessions(state),
+        "refused_calls": [str(c) for c in (result.get("signals") or {}).get("refused") or []],
         "pr_url": pr.get("url"),
         "review": {"classification": review.get("classification"),
                    "reason": review.get("reason"),

@@ -2,7 +2,10 @@
 
 The agent holds no tracker or forge credentials: it acts on the world only through these
 tools, and each is bound to the leased issue and the lane branch. A call that names another
-issue is a policy violation: refused, journaled, never retried.
+issue, or forces a state only maestro may set, is a policy violation: refused, journaled,
+and decisive — the session ends and the attempt goes the attention way with the refused call
+named (docs/spec/tools.md). A call refused because a person stopped the lane (the issue was
+cancelled, relabelled or removed) ends the session too.
 
 Calls with side effects are idempotent within a run: an identical call already recorded in
 ``tools.jsonl`` returns the recorded result without repeating the side effect, so an agent
@@ -19,6 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from maestro import faults
+from maestro.agents.appserver import AgentError
 from maestro.errors import LabelMissingError
 from maestro.fsutil import append_jsonl, read_jsonl
 from maestro.ids import iso_now
@@ -83,6 +87,23 @@ class ToolRefused(Exception):
     """The call breaks the tool contract; the agent gets ``success: false`` and the reason."""
 
 
+class StopSession(ToolRefused):
+    """Refused, and the session must end now: the lane may not act any more (a person
+    stopped it) — raised by the host's look-again guard."""
+
+
+class PolicyViolation(StopSession):
+    """Refused as a breach of policy (another issue, a state only maestro may set); the
+    attempt goes the attention way with the call named."""
+
+
+class SessionStopped(AgentError):
+    """Raised in the agent client when a tool call stopped the session; never retried."""
+
+    error_class = "session_stopped"
+    retryable = False
+
+
 class ToolHost(Protocol):
     """What the lane lets the tools do; implemented by the lane, bound to one issue."""
 
@@ -117,6 +138,10 @@ class Signals:
     attention_label_missing: bool = False
     comments: int = 0
     violations: list[str] = field(default_factory=list)
+    #: Every refused call, ``tool(args): reason``, newest last (shown when the attempt fails).
+    refused: list[str] = field(default_factory=list)
+    #: Set when a call stopped the session (:class:`StopSession`): the refused call and why.
+    stop: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -127,6 +152,8 @@ class Signals:
             "attention_label_missing": self.attention_label_missing,
             "comments": self.comments,
             "violations": self.violations,
+            "refused": self.refused,
+            "stop": self.stop,
         }
 
 
@@ -174,6 +201,15 @@ def judge(signals: Signals, repair: bool = False) -> Verdict:
     return Verdict(expected)
 
 
+def _brief(args: dict[str, Any], width: int = 60) -> str:
+    """``key='value', ...`` with long values cut, to name a call in a comment."""
+    parts = []
+    for key, value in args.items():
+        text = str(value)
+        parts.append(f"{key}={(text[:width] + '…') if len(text) > width else text!r}")
+    return ", ".join(parts)
+
+
 def recorded_calls(record: Path) -> list[dict[str, Any]]:
     """Successful calls in a run's ``tools.jsonl`` (a torn last line is ignored)."""
     return [entry for entry in read_jsonl(record) if entry.get("ok")]
@@ -218,6 +254,11 @@ class ToolBridge:
     def call(self, name: str, arguments: Any) -> dict[str, Any]:
         """Answer one tool call in the protocol's shape; never raises."""
         args = arguments if isinstance(arguments, dict) else {}
+        if self.signals.stop:
+            # The session is ending; calls already in flight must not act any more.
+            text = f"refused: the session was stopped ({self.signals.stop})"
+            self.on_call(name, False, text)
+            return {"success": False, "contentItems": [{"type": "inputText", "text": text}]}
         try:
             if not isinstance(arguments, dict):
                 raise ToolRefused("arguments must be a JSON object")
@@ -225,8 +266,12 @@ class ToolBridge:
             ok = True
         except ToolRefused as exc:
             text, ok = f"refused: {exc}", False
-            if "another issue" in str(exc):
-                self.signals.violations.append(str(exc))
+            named = f"{name}({_brief(args)}): {exc}"
+            self.signals.refused.append(named)
+            if isinstance(exc, PolicyViolation):
+                self.signals.violations.append(named)
+            if isinstance(exc, StopSession):
+                self.signals.stop = self.signals.stop or named
         except LabelMissingError as exc:
             text, ok = f"failed: {exc}", False
             if str(args.get("label", "")).casefold() == (
@@ -246,7 +291,7 @@ class ToolBridge:
         named = args.get("issue")
         if named is not None and str(named) != self.host.identifier:
             self._log(name, args, False, "policy violation: another issue")
-            raise ToolRefused(
+            raise PolicyViolation(
                 f"policy violation: this lane may act only on {self.host.identifier}, "
                 f"not on another issue ({named!r})"
             )
@@ -293,7 +338,8 @@ class ToolBridge:
         if name == "issue_transition":
             state = args["state"]
             if host.is_forbidden_state(state):
-                raise ToolRefused(
+                self._log(name, args, False, "policy violation: forbidden transition")
+                raise PolicyViolation(
                     f"state {state!r} is reachable only through maestro (review handoff or "
                     "delivery), never by a direct transition"
                 )

@@ -36,12 +36,15 @@ class Forge(Protocol):
 
     def delete_branch(self, branch: str) -> None: ...
 
-    def close_pr(self, number: int) -> None:
-        """Close without merging (the issue was cancelled); closed or merged is a no-op."""
+    def close_pr(self, number: int, comment: str = "") -> None:
+        """Close without merging (the issue was cancelled or stopped by a person), first
+        posting ``comment`` on the PR when given, so its readers see why. Closed or merged
+        is a no-op (no second comment)."""
         ...
 
     def resolve_threads(self, number: int) -> None:
-        """Mark the review threads addressed after a repair round pushed its fix."""
+        """Resolve the PR's review threads (an operator's tool). A lane never calls it: a
+        reviewer's thread is the reviewer's to resolve, or the forge's when it is outdated."""
         ...
 
     def close(self) -> None: ...

@@ -159,6 +159,12 @@ mutation MaestroForgeClose($input: ClosePullRequestInput!) {
 }
 """
 
+PR_COMMENT_MUTATION = """
+mutation MaestroForgeComment($id: ID!, $body: String!) {
+  addComment(input: {subjectId: $id, body: $body}) { clientMutationId }
+}
+"""
+
 DELETE_REF_MUTATION = """
 mutation MaestroForgeDeleteRef($input: DeleteRefInput!) {
   deleteRef(input: $input) { clientMutationId }
@@ -326,7 +332,8 @@ def to_pull_request(raw: _Pull) -> PullRequest:
         words = [f"{c.author.login if c.author else 'ghost'}: {c.body}"
                  for c in thread.comments.nodes if c is not None]
         threads.append(ReviewThread(path=thread.path, line=thread.line or thread.originalLine,
-                                    body="\n".join(words), resolved=thread.isResolved))
+                                    body="\n".join(words), resolved=thread.isResolved,
+                                    outdated=thread.isOutdated))
     if raw.reviewThreads and raw.reviewThreads.pageInfo.hasNextPage:
         # More threads than one page: never let the unread ones look resolved.
         threads.append(ReviewThread(body=f"more than {THREADS_FIRST} review threads; "
@@ -572,10 +579,13 @@ class GitHubForge:
             return
         self._call("MaestroForgeDeleteRef", DELETE_REF_MUTATION, {"input": {"refId": node.ref.id}})
 
-    def close_pr(self, number: int) -> None:
+    def close_pr(self, number: int, comment: str = "") -> None:
         pull, _ = self._get(number, "close")
         if pull.state != "OPEN":
             return
+        if comment:
+            self._call("MaestroForgeComment", PR_COMMENT_MUTATION,
+                       {"id": pull.id, "body": comment})
         self._call("MaestroForgeClose", CLOSE_MUTATION, {"input": {"pullRequestId": pull.id}})
 
     def resolve_threads(self, number: int) -> None:

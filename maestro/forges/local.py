@@ -160,10 +160,24 @@ class LocalForge:
             if pr.state == PullState.OPEN:
                 head = self.branch_head(pr.branch) or pr.head
                 pr = pr.model_copy(update={"head": head})
+                pr = self._with_outdated_threads(pr)
                 pr = self._with_checks(pr)
                 pr = self._with_mergeability(pr)
             result[number] = pr
         return result
+
+    def _with_outdated_threads(self, pr: PullRequest) -> PullRequest:
+        """A thread is outdated, like on GitHub, once the head changed its file since the
+        commit it was written on (file granularity: the local forge keeps no diff hunks)."""
+        threads = []
+        for thread in pr.threads:
+            if thread.is_open and thread.path and thread.commit and thread.commit != pr.head:
+                changed = subprocess.run(
+                    ["git", "diff", "--quiet", thread.commit, pr.head, "--", thread.path],
+                    cwd=self.origin, capture_output=True, env=git_env(), check=False)
+                thread = thread.model_copy(update={"outdated": changed.returncode == 1})
+            threads.append(thread)
+        return pr.model_copy(update={"threads": threads})
 
     def _with_mergeability(self, pr: PullRequest) -> PullRequest:
         base = self.branch_head(pr.base)
@@ -230,7 +244,7 @@ class LocalForge:
                             body=body, commit=head, submitted_at=None)
             threads = list(pr.threads)
             if path:
-                threads.append(ReviewThread(path=path, line=line, body=body))
+                threads.append(ReviewThread(path=path, line=line, body=body, commit=head))
             self._save(pr.model_copy(update={"reviews": [*pr.reviews, review],
                                              "threads": threads}))
         return review
@@ -241,11 +255,16 @@ class LocalForge:
             threads = [t.model_copy(update={"resolved": True}) for t in pr.threads]
             self._save(pr.model_copy(update={"threads": threads}))
 
-    def close_pr(self, number: int) -> None:
+    def close_pr(self, number: int, comment: str = "") -> None:
+        """The comment is kept in the record's ``extra.comments`` (the local PR's thread)."""
         with self._locked():
             pr = self.get(number)
             if pr.state == PullState.OPEN:
-                self._save(pr.model_copy(update={"state": PullState.CLOSED}))
+                extra = dict(pr.extra)
+                if comment:
+                    extra["comments"] = [*extra.get("comments", []),
+                                         {"body": comment, "at": iso_now()}]
+                self._save(pr.model_copy(update={"state": PullState.CLOSED, "extra": extra}))
 
     # -- merging ---------------------------------------------------------------------------
 

@@ -19,10 +19,19 @@ from typing import Any
 from maestro import __version__
 from maestro.agents.appserver import AgentError, AppServerClient, HumanInputRequired
 from maestro.agents.server_errors import ServerErrors
-from maestro.agents.tools import TOOL_CONTRACT, ToolBridge, Verdict, dynamic_tools, judge
+from maestro.agents.tools import (
+    TOOL_CONTRACT,
+    SessionStopped,
+    StopSession,
+    ToolBridge,
+    Verdict,
+    dynamic_tools,
+    judge,
+)
 from maestro.childenv import child_env
 from maestro.fsutil import BoundedJournal, write_json
 from maestro.ids import iso_now
+from maestro.lanes import tokens as token_ledger
 from maestro.lanes.confine import sandbox_prefix
 from maestro.lanes.context import LaneContext
 from maestro.lanes.failures import real_cause
@@ -136,8 +145,11 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
                control: ControlFiles | None = None) -> SessionResult:
     service = ctx.config.agent
     policy = ctx.workflow.policy
-    host = LaneToolHost(ctx, run_id, attempt, control)
+    host = LaneToolHost(ctx, run_id, attempt, repair=repair, control=control)
     journal = ctx.state.path("journal.jsonl")
+    # Each session keeps its own turn records beside its tool record: ``turns/`` for the
+    # agent phase, ``repairs/NN-turns/`` for a repair round (never over the agent's).
+    turns_dir = tools_record.parent / (tools_record.name.removesuffix("tools.jsonl") + "turns")
     journal_handle = BoundedJournal(journal)
 
     def log(**fields: Any) -> None:
@@ -171,7 +183,10 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
 
     async def on_request(method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method == "item/tool/call":
-            return bridge.call(str(params.get("tool", "")), params.get("arguments"))
+            answer = bridge.call(str(params.get("tool", "")), params.get("arguments"))
+            if bridge.signals.stop:  # refused, and decisive: the session ends here
+                raise SessionStopped(bridge.signals.stop)
+            return answer
         if method in APPROVAL_METHODS:
             # Unattended policy: approvals are declined, the turn goes on (docs/spec).
             activity.record["waiting_on"] = f"declined {method}"
@@ -234,7 +249,7 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
                 _tokens_from_completed(completed, tokens)
             status = str((completed.get("turn") or {}).get("status", "completed"))
             result.turns = turn
-            write_json(ctx.state.path("turns") / f"{turn:04d}.json", {
+            write_json(turns_dir / f"{turn:04d}.json", {
                 "turn": turn, "thread_id": thread_id, "turn_id": turn_id, "status": status,
                 "tokens": dict(tokens),
                 "turn_tokens": {k: v - before.get(k, 0) for k, v in tokens.items()},
@@ -249,11 +264,12 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
             result.verdict = verdict
             if verdict.kind != "continue":
                 break
-            issue = ctx.tracker.get(ctx.identifier)
-            if not _still_active(ctx, issue):
-                result.verdict = Verdict("invalid", f"issue moved to {issue.state} mid-run")
-                result.error_class = "interrupted"
-                result.retryable = False
+            try:
+                issue = host.look_again()  # a person may have stopped the lane meanwhile
+            except StopSession as exc:
+                bridge.signals.stop = f"another turn: {exc}"
+                result.verdict = Verdict("invalid", str(exc))
+                result.error_class, result.retryable = SessionStopped.error_class, False
                 break
             text = continuation_prompt(issue, turn + 1, max_turns)
         else:
@@ -265,18 +281,25 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
         result.error_class = exc.error_class
         result.retryable = exc.retryable
     finally:
-        if result.error_class in ("stalled", "turn_timeout", "human_input_required"):
+        if result.error_class in ("stalled", "turn_timeout", "human_input_required",
+                                  SessionStopped.error_class):
             client.kill()
         await client.close()
         loop.remove_signal_handler(signal.SIGTERM)
         signal.signal(signal.SIGTERM, previous_term)
         with contextlib.suppress(OSError):  # a full disk is already the session's error
             journal_handle.close()
+            activity.record["tokens"] = dict(tokens)  # also the figures read off turn/completed
             activity.flush()
+        with contextlib.suppress(OSError):
+            token_ledger.record_session(ctx.state, activity.record)
     if result.verdict.kind == "invalid" and not result.error_class:
         result.error_class = "invalid_disposition"
     if bridge.signals.violations and result.verdict.kind == "invalid":
         result.message = "; ".join(bridge.signals.violations)
+    elif bridge.signals.refused and result.verdict.kind == "invalid":
+        refused = "; ".join(bridge.signals.refused[-3:])
+        result.message = f"{result.verdict.reason} (refused: {refused})"
     elif failed_calls and result.verdict.kind == "invalid":
         result.message = real_cause(result.verdict.reason, failed_calls)
     result.tokens = tokens
@@ -300,15 +323,6 @@ def _tokens_from_completed(completed: dict[str, Any], tokens: dict[str, int]) ->
             tokens[key] = value
 
 
-def _still_active(ctx: LaneContext, issue: Issue) -> bool:
-    tracker = ctx.workflow.policy.tracker
-    if tracker.is_terminal(issue.state):
-        return False
-    return issue.state.casefold() in {
-        tracker.in_progress_state.casefold(), tracker.success_state.casefold(),
-        *(s.casefold() for s in tracker.startable_states)}
-
-
 def _recorded_outcome(ctx: LaneContext, run_id: str, attempt: int, record: Path,
                       repair: bool) -> SessionResult | None:
     """A run killed after the agent declared its terminal path must not redo the agent's
@@ -327,6 +341,7 @@ def _recorded_outcome(ctx: LaneContext, run_id: str, attempt: int, record: Path,
 def run_agent_session(ctx: LaneContext, run_id: str, attempt: int, first_input: str,
                       repair: bool = False, phase: str = "agent",
                       tools_record: Path | None = None) -> SessionResult:
+    token_ledger.keep_unrecorded(ctx.state)
     activity = _Activity(ctx, run_id, attempt, phase)
     activity.flush()
     record = tools_record or ctx.state.path("tools.jsonl")

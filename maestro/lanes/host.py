@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Literal
 
+from maestro.agents.tools import StopSession, ToolRefused
 from maestro.git import git
+from maestro.lanes.change import no_change_reason
 from maestro.lanes.context import LaneContext
+from maestro.lanes.guard import LaneGuard, Stop
 from maestro.lanes.prcheck import refuse_unvalidated
 from maestro.lanes.provenance import refuse_unless_made_by_sessions
 from maestro.lanes.tamper import ControlFiles
-from maestro.model import PullState
+from maestro.model import Issue, PullState
 
 #: Per run, the ids of same-text comments seen before each agent comment was posted.
 COMMENT_INTENTS = "comment-intents.json"
@@ -18,8 +22,11 @@ COMMENT_INTENTS = "comment-intents.json"
 
 class LaneToolHost:
     def __init__(self, ctx: LaneContext, run_id: str, attempt: int,
-                 control: ControlFiles | None = None) -> None:
+                 repair: bool = False, control: ControlFiles | None = None) -> None:
         self.ctx = ctx
+        self.stage: Literal["work", "review"] = "review" if repair else "work"
+        #: The agent added the needs-attention label itself: not a person's stop.
+        self.attention_added = False
         #: The control files as the session found them; checked again before a push.
         self.control = control
         self.run_id = run_id
@@ -28,6 +35,18 @@ class LaneToolHost:
         self.identifier = ctx.identifier
         self.success_state = tracker.success_state
         self.needs_attention_label = tracker.needs_attention_label
+
+    def look_again(self) -> Issue:
+        """Before each side effect (and each further turn): the issue as it is now, or
+        :class:`StopSession` when a person cancelled, relabelled, moved or removed it
+        (maestro/lanes/guard.py)."""
+        guard = LaneGuard(self.ctx, self.stage)
+        decision = guard.check(own_attention=self.attention_added)
+        issue = guard.issue()
+        if isinstance(decision, Stop):
+            raise StopSession(f"{decision.reason}; maestro stops this lane")
+        assert issue is not None  # a gone issue is a stop
+        return issue
 
     def is_forbidden_state(self, state: str) -> bool:
         tracker = self.ctx.workflow.policy.tracker
@@ -46,6 +65,7 @@ class LaneToolHost:
         from ours, made a time comparison post twice): before posting, the ids of comments
         with the same text are written down for this run; a comment with that text whose id
         is not among them can only be the one this run posted."""
+        self.look_again()
         text = body.strip()
         key = hashlib.sha256(text.encode()).hexdigest()[:16]
         intents = self.ctx.state.read(COMMENT_INTENTS) or {}
@@ -62,12 +82,21 @@ class LaneToolHost:
         return self.ctx.tracker.comment(self.identifier, body).id
 
     def transition(self, state: str) -> bool:
+        self.look_again()
         return self.ctx.tracker.transition(self.identifier, state)
 
     def add_label(self, label: str) -> bool:
-        return self.ctx.tracker.add_label(self.identifier, label)
+        self.look_again()
+        changed = self.ctx.tracker.add_label(self.identifier, label)
+        if label.casefold() == self.needs_attention_label.casefold():
+            self.attention_added = True
+        return changed
 
     def open_pr(self, title: str, body: str) -> str:
+        self.look_again()
+        empty = no_change_reason(self.ctx)
+        if empty:
+            raise ToolRefused(empty)
         forge_policy = self.ctx.workflow.policy.forge
         head = git(self.ctx.worktree, "rev-parse", "HEAD")
         refuse_unless_made_by_sessions(self.ctx, head, "lane_open_pr")

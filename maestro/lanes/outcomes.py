@@ -64,7 +64,10 @@ def require_human(ctx: LaneContext, error_class: str, reason: str,
     except LabelMissingError:
         guarded = True
     target = policy.in_progress_state if guarded else policy.failure_state
-    ctx.tracker.transition(ctx.identifier, target)
+    # A person's terminal decision (Canceled, Duplicate, Done) is never undone by maestro:
+    # the issue keeps its state and still gets the label and the comment.
+    if not policy.is_terminal(ctx.tracker.get(ctx.identifier).state):
+        ctx.tracker.transition(ctx.identifier, target)
     note = reason
     if guarded:
         note += (f"\n\nThe label {policy.needs_attention_label!r} does not exist in the tracker, "
@@ -107,17 +110,6 @@ def fail_attempt(ctx: LaneContext, error_class: str, reason: str, retryable: boo
     if retryable:
         reason = f"{reason} (attempt {attempt} of {budget}: retries exhausted)"
     require_human(ctx, error_class, reason)
-
-
-def still_active(ctx: LaneContext, issue: Issue) -> None:
-    """Stop the lane if the issue was cancelled or moved away (SPEC-NOTES §4)."""
-    policy = ctx.workflow.policy.tracker
-    if policy.is_terminal(issue.state):
-        raise Halt(LaneOutcome.TERMINATED, f"issue moved to {issue.state}")
-    active = {policy.in_progress_state.casefold(), *(s.casefold() for s in
-                                                      policy.startable_states)}
-    if issue.state.casefold() not in active:
-        raise Halt(LaneOutcome.INTERRUPTED, f"issue moved to {issue.state} during the run")
 
 
 def check_eligible(ctx: LaneContext, issue: Issue, retry: bool) -> None:

@@ -12,12 +12,15 @@ import os
 import socket
 
 from maestro import faults
+from maestro.agents.tools import SessionStopped
 from maestro.git import git, git_ok, rev_parse
 from maestro.ids import iso_now, new_run_id
 from maestro.lanes import preflight
 from maestro.lanes.agent_run import SessionResult, first_prompt, run_agent_session
+from maestro.lanes.change import no_change_reason
 from maestro.lanes.context import LaneContext
 from maestro.lanes.gate import validate_head
+from maestro.lanes.guard import LaneGuard, after_stopped_session
 from maestro.lanes.outcomes import (
     Halt,
     check_eligible,
@@ -26,7 +29,6 @@ from maestro.lanes.outcomes import (
     post_once,
     require_human,
     reset_lane,
-    still_active,
 )
 from maestro.lanes.provenance import accept_on_release, refuse_unless_made_by_sessions
 from maestro.lanes.rebuild import rebuild_from_tracker
@@ -108,8 +110,10 @@ def agent(ctx: LaneContext) -> None:
     claim_record = lease(ctx)
     run_id, attempt = str(claim_record["run_id"]), int(claim_record["attempt"])
     policy = ctx.workflow.policy.tracker
-    issue = ctx.tracker.get(ctx.identifier)
-    still_active(ctx, issue)
+    guard = LaneGuard(ctx, "work")
+    guard.enforce(f"moving the issue to {policy.in_progress_state}")
+    issue = guard.issue()
+    assert issue is not None  # enforce stops the lane when the issue is gone
     faults.point("agent:before")
     ctx.tracker.transition(ctx.identifier, policy.in_progress_state)
     post_once(ctx, "start", run_id, "run started", {
@@ -122,6 +126,10 @@ def agent(ctx: LaneContext) -> None:
     if outcome.error_class == "terminated":
         raise Halt(LaneOutcome.INTERRUPTED, "stopped by SIGTERM; the lane resumes on the next "
                    "run", terminated=True)
+    if outcome.error_class == SessionStopped.error_class:
+        if outcome.signals.get("violations"):
+            _record_result(ctx, outcome, run_id, attempt)
+        after_stopped_session(ctx, outcome.signals, "work")
     faults.point("agent:after")
     _record_result(ctx, outcome, run_id, attempt)
     kind = outcome.verdict.kind
@@ -175,6 +183,11 @@ def handoff(ctx: LaneContext) -> None:
         fail_attempt(ctx, "head_moved", "the lane HEAD moved after validation")
     refuse_unless_made_by_sessions(ctx, head, "handoff")
     faults.point("handoff:before")
+    guard = LaneGuard(ctx, "work")
+    guard.enforce("pushing the lane branch")
+    empty = no_change_reason(ctx)
+    if empty:
+        fail_attempt(ctx, "no_change", empty)
     ctx.forge.push(ctx.worktree, ctx.branch)
     faults.point("handoff:pushed")
     found = ctx.forge.find_pr(ctx.branch)
@@ -196,12 +209,14 @@ def handoff(ctx: LaneContext) -> None:
     # The completion comment (with its machine-readable block) goes first: a runner that
     # dies between the two leaves a block from which any runner can finish the handoff,
     # and the issue never sits in the success state without its completion comment.
+    guard.enforce("posting the completion comment")
     post_once(ctx, "completion", run_id, "ready for review", {
         "run_id": run_id, "attempt": claim_record.get("attempt"),
         "finished_at": iso_now(), "branch": ctx.branch, "pr_url": pr.url,
         "workspace_path": ctx.workspace_relpath, "validation_result": "passed",
         "validated_head": head, "summary": summary}, summary)
     faults.point("handoff:commented")
+    guard.enforce(f"moving the issue to {policy.tracker.success_state}")
     ctx.tracker.transition(ctx.identifier, policy.tracker.success_state)
     faults.point("handoff:transitioned")
     faults.point("handoff:after")

@@ -7,6 +7,7 @@ same lane and worktree when the feedback is actionable, and lands only the valid
 from __future__ import annotations
 
 from maestro import faults
+from maestro.agents.tools import SessionStopped
 from maestro.classify import Decision, classify, lane_signals
 from maestro.errors import MaestroError
 from maestro.git import git, git_ok
@@ -14,6 +15,7 @@ from maestro.ids import iso_now
 from maestro.lanes.agent_run import run_agent_session
 from maestro.lanes.context import LaneContext
 from maestro.lanes.gate import validate_head
+from maestro.lanes.guard import after_stopped_session, enforce
 from maestro.lanes.outcomes import Halt, lease, post_once, require_human
 from maestro.lanes.provenance import refuse_unless_made_by_sessions
 from maestro.lanes.workspace import remove_worktree
@@ -53,7 +55,7 @@ def review(ctx: LaneContext) -> None:
     if decision.classification == C.CANCELLED:
         cancel(ctx, decision.reason)
     if decision.classification == C.MANUAL_INTERVENTION_REQUIRED or pr is None:
-        require_human(ctx, "manual_intervention_required", decision.reason)
+        require_human(ctx, "manual_intervention_required", with_open_requests(decision, pr))
         return
     repair(ctx, pr, decision)
 
@@ -65,7 +67,7 @@ def feedback_text(pr: PullRequest, decision: Decision) -> str:
             lines.append(f"- review by {review_item.author} (changes requested): "
                          f"{review_item.body or '(no text)'}")
     for thread in pr.threads:
-        if not thread.resolved:
+        if thread.is_open:
             where = f"{thread.path}:{thread.line}" if thread.path else "general"
             lines.append(f"- unresolved thread at {where}: {thread.body}")
     for check in pr.checks:
@@ -77,7 +79,16 @@ def feedback_text(pr: PullRequest, decision: Decision) -> str:
     return "\n".join(lines) or "- (no details given)"
 
 
+def with_open_requests(decision: Decision, pr: PullRequest | None) -> str:
+    """The decision's reason, plus the reviewer's open requests when there are any: the
+    attention comment must say what a person has to settle."""
+    if pr is None or not decision.feedback_kinds:
+        return decision.reason
+    return f"{decision.reason}\n\nOpen review requests:\n{feedback_text(pr, decision)}"
+
+
 def repair(ctx: LaneContext, pr: PullRequest, decision: Decision) -> None:
+    enforce(ctx, "review", "the repair round")
     record = dict(ctx.state.read("pr.json") or {})
     claim_record = lease(ctx)
     round_no = int(record.get("repair_rounds", 0)) + 1
@@ -97,6 +108,8 @@ def repair(ctx: LaneContext, pr: PullRequest, decision: Decision) -> None:
     outcome = run_agent_session(ctx, run_id, int(claim_record["attempt"]), text, repair=True,
                                 phase="repair", tools_record=tools_record)
     kind = outcome.verdict.kind
+    if outcome.error_class == SessionStopped.error_class:
+        after_stopped_session(ctx, outcome.signals, "review")
     if kind == "manual_attention":
         require_human(ctx, "manual_attention", "the agent asked for a human during repair")
     if kind != "review_repair":
@@ -104,6 +117,13 @@ def repair(ctx: LaneContext, pr: PullRequest, decision: Decision) -> None:
                       f"repair round {round_no} failed: "
                       f"{outcome.message or outcome.verdict.reason}")
     faults.point("repair:agent-done")
+    if git(ctx.worktree, "rev-parse", "HEAD") == record.get("validated_head"):
+        # Nothing to push: the round is not reported as pushed, and another round on the
+        # same feedback would end the same way, so a person decides now (SPEC-NOTES §5).
+        require_human(ctx, "repair_without_change",
+                      f"review repair round {round_no} ended without a new commit "
+                      f"(the agent said: {_repair_summary(outcome.signals)})"
+                      f"\n\nOpen review requests:\n{feedback_text(pr, decision)}")
     checked = validate_head(ctx)
     if not checked.passed:
         require_human(ctx, "validation_failed",
@@ -113,10 +133,18 @@ def repair(ctx: LaneContext, pr: PullRequest, decision: Decision) -> None:
                                 "head": git(ctx.worktree, "rev-parse", "HEAD")}
     ctx.state.write("pr.json", record)
     finish_repair(ctx)
-    decision, _ = assess(ctx)
+    decision, after = assess(ctx)
     if decision.classification in (Classification.READY_TO_LAND, Classification.DELIVERED):
         return
+    if decision.classification == Classification.MANUAL_INTERVENTION_REQUIRED:
+        # The budget is spent (or something else needs a person): say so in this run.
+        require_human(ctx, "manual_intervention_required", with_open_requests(decision, after))
     raise Halt(LaneOutcome.WAITING, decision.reason, wait_reason=decision.reason)
+
+
+def _repair_summary(signals: dict[str, object]) -> str:
+    done = signals.get("repair_complete")
+    return str(done.get("summary", "")) if isinstance(done, dict) else "(no summary)"
 
 
 def finish_repair(ctx: LaneContext) -> None:
@@ -127,6 +155,7 @@ def finish_repair(ctx: LaneContext) -> None:
     record = dict(ctx.state.read("pr.json") or {})
     pending = record["pending_repair"]
     refuse_unless_made_by_sessions(ctx, str(pending["head"]), "repair push")
+    enforce(ctx, "review", "pushing the repair")
     head = ctx.forge.push(heal_lane_worktree(ctx), ctx.branch)
     if head != pending["head"]:
         require_human(ctx, "head_moved", "the lane HEAD moved after the repair was validated")
@@ -136,7 +165,8 @@ def finish_repair(ctx: LaneContext) -> None:
         # replaced by a new one — the classifier stops the lane for a human instead.
         ctx.forge.open_pr(ctx.branch, ctx.workflow.policy.forge.base_branch, "", "")
     faults.point("repair:pushed")
-    ctx.forge.resolve_threads(int(record["number"]))
+    # The reviewer's threads stay as they are: a thread is settled by its reviewer, or by
+    # the forge when the repair changed its lines (outdated) — never because a round ended.
     record.update({"validated_head": head, "repair_rounds": pending["round"],
                    "repair_heads": [*record.get("repair_heads", []), head]})
     record.pop("pending_repair")
@@ -152,7 +182,8 @@ def cancel(ctx: LaneContext, reason: str) -> None:
     """Explicit terminal cancellation before merge: close the PR, clean up, stop."""
     record = ctx.state.read("pr.json")
     if record:
-        ctx.forge.close_pr(int(record["number"]))
+        ctx.forge.close_pr(int(record["number"]),
+                           comment=f"maestro closed this PR without merge: {reason}.")
     _remove_lane_branch(ctx)
     ctx.state.write("cleanup.json", {"reason": "cancelled", "detail": reason,
                                      "cleaned_at": iso_now()})
@@ -176,6 +207,7 @@ def land(ctx: LaneContext) -> None:
         commit = pr.merge_commit
     else:
         refuse_unless_made_by_sessions(ctx, str(record["validated_head"]), "land")
+        enforce(ctx, "review", "merging")
         commit = _merge_once_more_if_still_ready(ctx, number, str(record["validated_head"]),
                                                  method)
     faults.point("land:after")

@@ -124,13 +124,32 @@ def test_a_call_for_another_issue_is_journaled_as_a_policy_violation(
     assert [(r["tool"], r["ok"]) for r in record] == [("issue_comment", False)]
 
 
-def test_refusals_do_not_stop_a_later_valid_call(bridge: ToolBridge) -> None:
-    for case in sorted(set(HOSTILE_CALLS) - {"repo path in comment"}):
+#: Refusals that are policy violations: decisive, the session ends (docs/spec/tools.md).
+VIOLATIONS = {"another issue", "another issue, case-twisted", "another issue as a number",
+              "success state by transition", "terminal state by transition"}
+
+
+def test_refusals_that_break_no_policy_do_not_stop_a_later_valid_call(
+        bridge: ToolBridge) -> None:
+    for case in sorted(set(HOSTILE_CALLS) - {"repo path in comment"} - VIOLATIONS):
         name, arguments, _ = HOSTILE_CALLS[case]
         bridge.call(name, arguments)
     answer = bridge.call("issue_comment", {"body": "a real update"})
     assert answer["success"] is True
     assert bridge.host.calls == [("post_comment", ("a real update",))]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("case", sorted(VIOLATIONS))
+def test_a_policy_violation_stops_the_session_and_refuses_every_later_call(
+        bridge: ToolBridge, case: str) -> None:
+    name, arguments, _ = HOSTILE_CALLS[case]
+    bridge.call(name, arguments)
+    assert bridge.signals.stop.startswith(f"{name}(")
+    assert bridge.signals.violations == [bridge.signals.stop]
+    answer = bridge.call("issue_comment", {"body": "a real update"})
+    assert answer["success"] is False
+    assert "session was stopped" in answer["contentItems"][0]["text"]
+    assert bridge.host.calls == []  # type: ignore[attr-defined]
 
 
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)

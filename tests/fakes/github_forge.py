@@ -66,6 +66,7 @@ class ThreadRec:
     line: int | None
     comments: list[tuple[str, str]]
     resolved: bool = False
+    commit: str = ""  # the head the thread was written on
 
 
 @dataclass
@@ -84,6 +85,8 @@ class ForgePullRec(PullRequestRec):
     merge_commit: str | None = None
     reviews: list[ReviewRec] = field(default_factory=list)
     threads: list[ThreadRec] = field(default_factory=list)
+    #: bodies of the conversation comments posted on the PR (``addComment``)
+    comments: list[str] = field(default_factory=list)
 
 
 class ForgeWorld(GitHubWorld):
@@ -147,7 +150,8 @@ class ForgeWorld(GitHubWorld):
         rec = self.pull(number)
         rec.reviews.append(ReviewRec(author, state, body, self.head_of(rec), datetime.now(UTC)))
         if path:
-            rec.threads.append(ThreadRec(_node_id("PRRT"), path, line, [(author, body)]))
+            rec.threads.append(ThreadRec(_node_id("PRRT"), path, line, [(author, body)],
+                                         commit=self.head_of(rec)))
 
     def check(self, number: int, name: str, conclusion: str | None = "SUCCESS",
               required: bool = True, summary: str = "") -> None:
@@ -235,8 +239,18 @@ class ForgePullNode(PullRequestNode):
             nodes = nodes[-last:]
         return connection(nodes, first, None, 100, 100)
 
+    def _outdated(self, thread: ThreadRec) -> bool:
+        """Like GitHub: the head changed the thread's file since it was written (the fake
+        works per file, not per diff hunk)."""
+        head = self._world.head_of(self._forge_rec)
+        if not thread.commit or thread.commit == head:
+            return False
+        return _git(self._world.origin, "diff", "--quiet", thread.commit, head, "--",
+                    thread.path, check=False).returncode == 1
+
     def reviewThreads(self, info: Any, first: int | None = None, **_: Any) -> dict[str, Any]:
-        nodes = [{"id": t.id, "isResolved": t.resolved, "isOutdated": False, "path": t.path,
+        nodes = [{"id": t.id, "isResolved": t.resolved, "isOutdated": self._outdated(t),
+                  "path": t.path,
                   "line": t.line, "originalLine": t.line,
                   "comments": connection([{"author": ActorNode(a), "body": b}
                                           for a, b in t.comments], None, None, 100, 100)}
@@ -366,6 +380,14 @@ class ForgeRoot(GitHubRoot):
         rec.state, rec.merge_commit = "MERGED", commit
         world.merges.append((rec.number, method, commit))
         return {"pullRequest": self._node(rec), "actor": ActorNode("maestro-bot")}
+
+    def addComment(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+        """A PR's conversation comment; an issue's comment goes to ``GitHubRoot``."""
+        _, rec = self.world.find_node(input["subjectId"])
+        if not isinstance(rec, ForgePullRec):
+            return super().addComment(info, input)
+        rec.comments.append(input["body"])
+        return {"clientMutationId": input.get("clientMutationId")}
 
     def closePullRequest(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
         rec = self._pull(input["pullRequestId"])

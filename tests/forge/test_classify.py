@@ -204,7 +204,7 @@ def test_ready_to_land_from_a_pr_means_the_pr_is_landable(
                  mergeable=mergeable, conflict="" if mergeable is not False else "conflict")
     if classify(signals(pr)).classification == C.READY_TO_LAND:
         assert pr.state == PullState.OPEN and pr.mergeable is True
-        assert all(t.resolved for t in pr.threads)
+        assert not any(t.is_open for t in pr.threads)
         assert all(c.state == CheckState.SUCCESS for c in pr.checks if c.required)
         latest = {r.author: r for r in pr.reviews if r.verdict != ReviewVerdict.COMMENTED}
         assert any(r.verdict == ReviewVerdict.APPROVED for r in latest.values())

@@ -22,6 +22,7 @@ DOCUMENTS = {
     "create": github.CREATE_MUTATION,
     "merge": github.MERGE_MUTATION,
     "close": github.CLOSE_MUTATION,
+    "comment on a PR": github.PR_COMMENT_MUTATION,
     "delete ref": github.DELETE_REF_MUTATION,
     "refresh one": github.refresh_query([7]),
     "refresh many": github.refresh_query([1, 2, 30]),
@@ -51,7 +52,7 @@ def test_a_whole_lifecycle_sends_only_valid_documents(forge: github.GitHubForge,
     forge.find_pr("maestro/x-1")
     forge.merge(number, head, "rebase")
     forge.delete_branch("maestro/x-1")
-    forge.close_pr(number)
+    forge.close_pr(number, comment="closed: the issue was cancelled")
     service = server.handler
     assert isinstance(service, GraphQLService)
     operations = {r.operation for r in server.requests}

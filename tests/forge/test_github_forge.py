@@ -177,6 +177,15 @@ def test_close_pr_closes_once(forge: GitHubForge, remote: Remote, world: ForgeWo
     assert len(closes) == 1
 
 
+def test_close_pr_posts_its_reason_once_before_closing(forge: GitHubForge, remote: Remote,
+                                                      world: ForgeWorld) -> None:
+    number, _ = opened(forge, remote)
+    forge.close_pr(number, comment="the issue was cancelled")
+    forge.close_pr(number, comment="the issue was cancelled")
+    assert world.pull(number).state == "CLOSED"
+    assert world.pull(number).comments == ["the issue was cancelled"]
+
+
 def test_resolve_threads_resolves_all_in_one_mutation(forge: GitHubForge, remote: Remote,
                                                       world: ForgeWorld,
                                                       server: LoopbackServer) -> None:

@@ -79,7 +79,7 @@ def test_a_lane_goes_from_handoff_through_repair_to_done_on_github(
     record = box.lane_file("GHF-1", "pr.json")
     assert record["repair_rounds"] == 1
     assert world.head_of(pr) == record["validated_head"]
-    assert all(thread.resolved for thread in pr.threads)
+    assert not any(thread.resolved for thread in pr.threads)  # the reviewer's to resolve
 
     assert lane(box, "GHF-1") == "waiting"  # CI has not reported on the repaired head
     assert "blocked" in box.lane_file("GHF-1", "review.json")["reason"]
@@ -113,6 +113,25 @@ def test_a_github_lane_cancelled_before_merge_closes_its_pr(
     assert world.deleted_refs == ["maestro/ghf-2"]
     assert world.merges == []
     assert not (box.repo / ".worktrees" / "GHF-2").exists()
+
+
+def test_a_cancel_during_the_agent_phase_closes_the_github_pr_with_the_reason(
+        github_box: tuple[Sandbox, ForgeWorld, LoopbackServer]) -> None:
+    box, world, server = github_box
+    cancel = "sed -i 's/^state: .*/state: Canceled/' ../../issues/GHF-9.md"
+    box.add_issue("GHF-9", script=(
+        "steps:\n  - write: {path: a.txt, content: \"a\\n\"}\n  - commit: a\n"
+        f"  - open_pr: {{}}\n  - run: \"{cancel}\"\n  - comment: \"more\"\n"
+        "  - handoff: done\n"))
+    assert lane(box, "GHF-9") == "terminated"
+    pr = world.pull(1)
+    assert pr.state == "CLOSED"
+    assert len(pr.comments) == 1 and "issue moved to Canceled" in pr.comments[0]
+    assert box.issue("GHF-9").state == "Canceled"
+    assert world.merges == []
+    service = server.handler
+    assert isinstance(service, GraphQLService)
+    assert service.invalid == [] and service.unexpected == []
 
 
 BASE_MOVED = "Base branch was modified. Review and try the merge again."

@@ -94,7 +94,7 @@ def test_changes_requested_then_repaired_then_approved_lands_and_cleans_up(
     assert sandbox.outcome("LC-1") == "waiting"
     assert record["repair_rounds"] == 1 and record["validated_head"] != first_head
     assert review["signals"]["head"] == record["validated_head"]
-    assert review["signals"]["unresolved_threads"] == 0  # resolved after the push
+    assert review["signals"]["unresolved_threads"] == 0  # outdated: the repair changed its file
     fed = inputs.read_text()
     assert "say it was reviewed" in fed and "feature.txt:1" in fed
 

@@ -53,7 +53,7 @@ def test_render_shows_every_lane_tokens_and_retries(finished_demo: ServiceConfig
     for issue in ("DEMO-1", "DEMO-2", "DEMO-3", "DEMO-4"):
         assert issue in text
     assert "retry queue: empty" in text
-    assert "totalTokens 600" in text
+    assert "totalTokens 750" in text  # 4 agent sessions and DEMO-4's repair round, 150 each
     assert "the agent asked for a human" in text
 
 
