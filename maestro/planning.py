@@ -391,13 +391,15 @@ def needs_recovery(view: LaneView, issue: Issue, policy: WorkflowPolicy) -> bool
     outcome: its claim rebuilds from the tracker's ``maestro:state`` comments). Startable
     issues are not recovered here: they come back as new work."""
     tracker = policy.tracker
-    owned = {tracker.in_progress_state.casefold(), tracker.success_state.casefold()}
-    if view.in_review or issue.state.casefold() not in owned:
+    if view.in_review or any(issue.has_label(label) for label in (
+            tracker.opt_out_label, tracker.needs_attention_label)):
         return False
-    if any(issue.has_label(label) for label in (tracker.opt_out_label,
-                                                tracker.needs_attention_label)):
-        return False
-    return view.outcome in UNFINISHED_OUTCOMES
+    if issue.state.casefold() == tracker.in_progress_state.casefold():
+        return view.outcome in UNFINISHED_OUTCOMES
+    # In the success state only a lane that died without a word (no outcome) resumes: one
+    # that halted there (e.g. a person moved the issue mid-run: ``interrupted``) stays put,
+    # or every tick would start it again.
+    return issue.state.casefold() == tracker.success_state.casefold() and not view.outcome
 
 
 def recover(facts: TickFacts, plan: Plan) -> Plan:

@@ -8,6 +8,9 @@ closed, lane terminated), never to a merge.
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 
 from tests.conftest import Sandbox
 
@@ -54,3 +57,37 @@ def test_lane_in_review_whose_issue_is_cancelled_is_closed_not_merged(
     assert pr_states(sandbox) == ["closed"]
     assert sandbox.outcome("RR-2") == "terminated"
     assert sandbox.issue("RR-2").state == "Canceled"
+
+
+def hold_lane(sandbox: Sandbox, identifier: str) -> subprocess.Popen[str]:
+    """A live process holding the lane's lease, as a lane process in repair or land does."""
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\n"
+        "from maestro.lanes.state import LaneState\n"
+        "from pathlib import Path\n"
+        "state = LaneState(Path(sys.argv[1]), sys.argv[2])\nstate.acquire()\n"
+        "print('held', flush=True)\n"
+        "time.sleep(120)\n"), str(sandbox.repo / ".maestro" / "lanes"), identifier],
+        stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_live_lane_in_review_is_stopped_when_its_issue_is_cancelled(sandbox: Sandbox) -> None:
+    in_review(sandbox, "RR-3")
+    sandbox.approve("RR-3")
+    holder = hold_lane(sandbox, "RR-3")
+    sandbox.tracker.transition("RR-3", "Canceled")
+    try:
+        plan = tick(sandbox)
+        assert holder.wait(timeout=60) == -signal.SIGTERM
+    finally:
+        holder.kill()
+    assert plan["reconcile"] == [{"issue": "RR-3", "action": "terminate", "state": "Canceled"}]
+    # Stopping is all the reconcile did: the lane's own cancel path closes the PR next.
+    assert pr_states(sandbox) == ["open"]
+
+    tick(sandbox)
+
+    assert pr_states(sandbox) == ["closed"]
+    assert sandbox.outcome("RR-3") == "terminated"
