@@ -27,25 +27,24 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from maestro.lanes.state import PHASE_TARGETS
 from tests.chaos import invariants, procs, schedule
 from tests.chaos.invariants import Violation, World
+from tests.chaos.report import KillRecord, RunReport, describe, summary
 from tests.chaos.reviewer import Reviewer
-from tests.chaos.scenario import ISSUES, PREFIX, Chaos, build, expected_tree, tree_of
+from tests.chaos.scenario import ISSUES, Chaos, build, expected_tree, tree_of
 from tests.chaos.schedule import Kill
+from tests.chaos.watch import fingerprint, finished, lanes_hit, left_behind, plan_summary
 
 POLL_INTERVAL_S = 0.2
 FIRST_TICK_TIMEOUT_S = 30.0
@@ -63,124 +62,6 @@ class Settings:
     settle_timeout_s: float = 180.0
     #: stretch delays on a loaded machine (:meth:`Run.slowness`)
     scale_delays: bool = True
-
-
-@dataclass
-class KillRecord:
-    index: int
-    kill: str
-    #: seconds since the run started
-    at_s: float
-    #: seconds the daemon took to its first tick (the kill's delay counts from there)
-    ready_s: float
-    #: seconds from the first tick until some lane held its lock (the cap if none did)
-    busy_s: float
-    #: seconds waited after that: the delay scaled by the machine's slowness
-    wait_s: float
-    #: the daemon's last plan before the kill, in short
-    plan: str
-    #: lanes whose lock was held at the instant: identifier -> phase
-    hit: dict[str, str]
-    #: what the kill left behind that is worth a look (locked worktrees, ...)
-    left: list[str]
-
-
-@dataclass
-class RunReport:
-    seed: int | None
-    schedule: str
-    kills: list[KillRecord] = field(default_factory=list)
-    violations: list[str] = field(default_factory=list)
-    #: violation text -> index of the kill after which it was first seen (0: settle phase)
-    first_seen: dict[str, int] = field(default_factory=dict)
-    settled: bool = False
-    #: the settle daemon's last plan: why what is left waits
-    final_plan: str = ""
-    seconds: float = 0.0
-    sandbox: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return not self.violations
-
-
-# -- observing -------------------------------------------------------------------------------
-
-
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        value = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def lane_phase(lane: Path) -> str:
-    """The phase a live lane is in: the one its holder's heartbeat names, else the first
-    phase whose target is missing, marked ``starting`` (the holder has not begun a phase)."""
-    activity, holder = _read(lane / "activity.json"), _read(lane / "holder.json")
-    if activity.get("phase") and activity.get("pid") == holder.get("pid"):
-        return str(activity["phase"])
-    for name, target in PHASE_TARGETS.items():
-        if not (lane / target).exists():
-            return f"{name} (starting)"
-    return "finished (starting)"
-
-
-def lanes_hit(repo: Path) -> dict[str, str]:
-    root = repo / ".maestro" / "lanes"
-    if not root.is_dir():
-        return {}
-    locks = invariants.held_locks()
-    return {lane.name: lane_phase(lane) for lane in sorted(root.iterdir())
-            if lane.is_dir() and invariants.lock_held(lane / "lane.lock", locks)}
-
-
-def left_behind(repo: Path, origin: Path) -> list[str]:
-    """What a kill may leave that nothing should: a lane worktree still locked by its
-    ``git worktree add``, a check worktree of the local forge still registered in origin."""
-    notes = []
-    admin = repo / ".git" / "worktrees"
-    for entry in sorted(admin.iterdir()) if admin.is_dir() else []:
-        locked = entry / "locked"
-        if locked.exists():
-            notes.append(f"worktree {entry.name} locked: {locked.read_text().strip()!r}")
-    admin = origin / "worktrees"
-    for entry in sorted(admin.iterdir()) if admin.is_dir() else []:
-        with contextlib.suppress(OSError):
-            path = Path((entry / "gitdir").read_text().strip()).parent
-            notes.append(f"origin check worktree {path}")
-    return notes
-
-
-def plan_summary(repo: Path) -> str:
-    """The daemon's last tick in one line: what it dispatched, what waits and why."""
-    plan = _read(repo / ".maestro" / "last_tick.json").get("plan") or {}
-    parts = [f"{key} " + ", ".join(f"{item.get('issue')} ({item.get(why)})"
-                                   for item in plan.get(key) or [])
-             for key, why in (("dispatch", "reason"), ("reconcile", "action"),
-                              ("retries_waiting", "kind"), ("waiting", "reason"))
-             if plan.get(key)]
-    return "; ".join(parts) or "nothing to do"
-
-
-def fingerprint(repo: Path, origin: Path) -> tuple[Any, ...]:
-    """Cheap summary of everything that moves when maestro makes progress."""
-    stats = []
-    for folder in (repo / "issues", repo / ".maestro" / "lanes", origin / "maestro-forge"):
-        if folder.is_dir():
-            for path in sorted(folder.rglob("*")):
-                if path.is_file():
-                    with_stat = path.stat()
-                    stats.append((str(path), with_stat.st_size, with_stat.st_mtime_ns))
-    refs = subprocess.run(["git", "for-each-ref"], cwd=origin, capture_output=True,
-                          text=True, check=False).stdout
-    return tuple(stats), refs
-
-
-def finished(repo: Path, issues: tuple[Chaos, ...]) -> bool:
-    """Every issue in its end state and every lane finished."""
-    return not list(invariants.end_state_of(issues, *invariants.progress(repo)))
 
 
 # -- one run ----------------------------------------------------------------------------------
@@ -360,87 +241,6 @@ def run_one(kills: list[Kill], settings: Settings, seed: int | None = None,
     if report.ok and not keep:
         shutil.rmtree(root, ignore_errors=True)
     return report
-
-
-# -- reporting --------------------------------------------------------------------------------
-
-
-def suspects(report: RunReport) -> dict[int, str]:
-    """Kill index -> why it is suspected: the kill after which an ongoing invariant first
-    broke; for an invariant checked at the end, per lane it names, the first kill that
-    left something of that lane behind (a locked worktree), else the last kill that hit
-    the lane while its process held it."""
-    found = {index: "first seen after it" for index in report.first_seen.values() if index}
-    at_end = [text for text in report.violations if not report.first_seen[text]]
-    lanes = {lane.upper() for text in at_end
-             for lane in re.findall(rf"{PREFIX}-\d+", text, re.IGNORECASE)}
-    paths = {path for text in at_end for path in re.findall(r"/\S*maestro-checks-\S+", text)}
-    for what in sorted(lanes | paths):
-        left = [k for k in report.kills if any(what in note for note in k.left)]
-        hits = [k for k in report.kills if what in k.hit]
-        if left:
-            found.setdefault(left[0].index, f"left {what} behind")
-        elif hits:
-            found.setdefault(hits[-1].index, f"last kill that hit {what}")
-    return found
-
-
-def replay_commands(report: RunReport) -> list[str]:
-    base = "python -m tests.chaos.chaos"
-    lines = []
-    if report.seed is not None:
-        lines.append(f"{base} --seed {report.seed} --kills {len(report.schedule.split(','))}")
-    lines.append(f"{base} --schedule {report.schedule}")
-    last = max(suspects(report), default=0)
-    if last:
-        prefix = ",".join(report.schedule.split(",")[:last])
-        lines.append(f"{base} --schedule {prefix}   # up to kill {last}, the last suspect")
-    return lines
-
-
-def describe(report: RunReport) -> list[str]:
-    head = (f"seed {report.seed}: " if report.seed is not None else "schedule: ")
-    kills = len(report.kills)
-    if report.ok:
-        return [head + f"ok — {kills} kills, settled, every invariant held "
-                f"({report.seconds:.1f}s)"]
-    lines = [head + f"FAILED — {kills} kills, {len(report.violations)} violations "
-             f"({report.seconds:.1f}s); sandbox kept at {report.sandbox}"]
-    by_kill = {k.index: k for k in report.kills}
-    for text in report.violations:
-        index = report.first_seen[text]
-        where = "at the end" if not index else f"after kill {index} ({by_kill[index].kill})"
-        lines.append(f"  - {text}  [first seen {where}]")
-    for index, why in sorted(suspects(report).items()):
-        kill = by_kill[index]
-        lines.append(f"  suspect kill {index} ({why}): {kill.kill} at t={kill.at_s}s hit "
-                     + (", ".join(f"{k} in {v}" for k, v in kill.hit.items()) or "no lane")
-                     + (f"; left {'; '.join(kill.left)}" if kill.left else "")
-                     + f"; last plan: {kill.plan}")
-    lines.append(f"  the settle daemon's last plan: {report.final_plan}")
-    lines += ["  replay: " + line for line in replay_commands(report)]
-    return lines
-
-
-def summary(reports: list[RunReport]) -> list[str]:
-    kills = sum(len(r.kills) for r in reports)
-    failing = [r for r in reports if not r.ok]
-    by_invariant: Counter[str] = Counter()
-    seeds: dict[str, set[str]] = {}
-    for report in failing:
-        for text in report.violations:
-            name = text.split(":", 1)[0]
-            by_invariant[name] += 1
-            seeds.setdefault(name, set()).add(str(report.seed if report.seed is not None
-                                                   else "schedule"))
-    lines = [f"chaos: {len(reports)} runs, {kills} kills, {len(reports) - len(failing)} runs "
-             f"recovered with every invariant held, {len(failing)} failed"]
-    per_kill = sum(r.seconds for r in reports) / kills if kills else 0.0
-    lines.append(f"chaos: {sum(r.seconds for r in reports):.0f}s in all, "
-                 f"{per_kill:.1f}s per kill")
-    for name, count in sorted(by_invariant.items()):
-        lines.append(f"chaos: {name}: {count} violations (seeds {', '.join(sorted(seeds[name]))})")
-    return lines
 
 
 # -- command line -----------------------------------------------------------------------------

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.chaos import schedule
-from tests.chaos.chaos import Settings, describe, run_one
+from tests.chaos.chaos import Settings, run_one
+from tests.chaos.report import describe
 
 SEEDS = (1, 2)
 #: About 25 s a seed on an idle 2-core machine; delays stretch with the load (chaos.py).

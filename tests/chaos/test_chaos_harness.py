@@ -13,8 +13,8 @@ import pytest
 
 from maestro.ids import branch_name
 from tests.chaos import invariants, schedule
-from tests.chaos.chaos import KillRecord, RunReport, describe, suspects
 from tests.chaos.invariants import World
+from tests.chaos.report import KillRecord, RunReport, describe, suspects
 from tests.chaos.scenario import ISSUES, SEED_FILES, expected_tree
 
 pytestmark = pytest.mark.chaos
