@@ -208,7 +208,7 @@ repair:
     sandbox.maestro("review", "request-changes", "PV-7", "--comment", "more", check=True)
     runner = fresh_runner(sandbox, tmp_path / "runner")
     assert run_doit(runner, "PV-7", None) == 0
-    records = read_json(runner / ".maestro" / "lanes" / "PV-7" / "sessions.json")
+    records = read_json(runner / ".maestro" / "lanes" / "PV-7" / "sessions.json")["sessions"]
     assert [r["phase"] for r in records] == ["published", "repair"]
     sandbox.approve("PV-7")
     assert run_doit(runner, "PV-7", None) == 0

@@ -1,7 +1,8 @@
 """Which commits of the lane branch did a session of this lane make on purpose?
 
-Every agent or repair session is recorded in the lane folder's ``sessions.json`` (a list,
-rewritten atomically) with the ``HEAD`` it started from and the ``HEAD`` it ended at:
+Every agent or repair session is recorded in the lane folder's ``sessions.json`` (one JSON
+object ``{"sessions": [...]}`` like every lane file, rewritten atomically) with the
+``HEAD`` it started from and the ``HEAD`` it ended at:
 
     {"session": 3, "phase": "repair", "run_id": "run-….repair1", "start_head": "…",
      "end_head": "…" | null, "missing_at_start": ["path", …], "started_at": …, "ended_at": …}
@@ -133,7 +134,12 @@ def _records_of(path: Path) -> list[dict[str, Any]]:
         data = read_json(path)
     except (ValueError, OSError):
         return []
-    return [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []
+    records = data.get("sessions") if isinstance(data, dict) else None
+    return [r for r in records if isinstance(r, dict)] if isinstance(records, list) else []
+
+
+def _write(ctx: LaneContext, records: list[dict[str, Any]]) -> None:
+    ctx.state.write(RECORDS, {"sessions": records})
 
 
 def all_records(ctx: LaneContext) -> list[dict[str, Any]]:
@@ -149,7 +155,7 @@ def all_records(ctx: LaneContext) -> list[dict[str, Any]]:
 def _append(ctx: LaneContext, record: dict[str, Any]) -> None:
     records = _records_of(ctx.state.path(RECORDS))
     record = {"session": len(records) + 1, **record}
-    ctx.state.write(RECORDS, [*records, record])
+    _write(ctx, [*records, record])
 
 
 def _close_open(records: list[dict[str, Any]], head: str | None) -> bool:
@@ -171,14 +177,14 @@ def begin_session(ctx: LaneContext, phase: str, run_id: str, head: str | None,
     records.append({"session": len(records) + 1, "phase": phase, "run_id": run_id,
                     "start_head": head, "end_head": None, "missing_at_start": list(missing),
                     "started_at": iso_now()})
-    ctx.state.write(RECORDS, records)
+    _write(ctx, records)
 
 
 def end_session(ctx: LaneContext, head: str | None) -> None:
     records = _records_of(ctx.state.path(RECORDS))
     if records and records[-1].get("end_head") is None:
         records[-1].update({"end_head": head, "ended_at": iso_now()})
-        ctx.state.write(RECORDS, records)
+        _write(ctx, records)
 
 
 def trust_head(ctx: LaneContext, kind: str, head: str, source: str) -> None:
