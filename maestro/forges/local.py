@@ -26,7 +26,6 @@ from maestro.childenv import child_env
 from maestro.errors import ForgeError, WorkspaceError
 from maestro.fsutil import read_json, write_json
 from maestro.git import git, git_env, rev_parse
-from maestro.gitguard import receive_pack_argument
 from maestro.ids import iso_now
 from maestro.model import (
     Check,
@@ -112,8 +111,8 @@ class LocalForge:
         head = git(worktree, "rev-parse", "HEAD")
         if self.branch_head(branch) != head:
             try:
-                git(worktree, "push", "--force", "--quiet", receive_pack_argument(),
-                    self.remote, f"HEAD:refs/heads/{branch}")
+                git(worktree, "push", "--force", "--quiet", self.remote,
+                    f"HEAD:refs/heads/{branch}")
             except WorkspaceError as exc:
                 raise ForgeError(f"push of {branch} to {self.remote} was rejected: {exc}") from None
         return head
