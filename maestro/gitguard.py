@@ -181,8 +181,3 @@ def git_env(cwd: Path | None = None, extra: Iterable[tuple[str, str]] = ()) -> d
         pairs += driver_overrides(config_keys(cwd))
     return with_config(env, [*pairs, *extra])
 
-
-def receive_pack_argument() -> str:
-    """``--receive-pack`` for a push to a repository on this machine: the receiving side
-    (a local bare ``origin``) runs with the same hooks path, so its hooks never run either."""
-    return f"--receive-pack=git -c core.hooksPath={NO_HOOKS} -c core.fsmonitor=false receive-pack"

@@ -26,7 +26,6 @@ from maestro.childenv import child_env
 from maestro.errors import ForgeError, WorkspaceError
 from maestro.fsutil import read_json, write_json
 from maestro.git import git, git_env, rev_parse
-from maestro.gitguard import receive_pack_argument
 from maestro.ids import iso_now
 from maestro.model import (
     Check,
@@ -115,8 +114,8 @@ class LocalForge:
                 # From the repository root, where git resolves a relative remote URL
                 # (``../origin.git``); the worktree shares its objects, so HEAD's commit
                 # is pushed by name.
-                git(self.repo_root, "push", "--force", "--quiet", receive_pack_argument(),
-                    self.remote, f"{head}:refs/heads/{branch}")
+                git(self.repo_root, "push", "--force", "--quiet", self.remote,
+                    f"{head}:refs/heads/{branch}")
             except WorkspaceError as exc:
                 raise ForgeError(f"push of {branch} to {self.remote} was rejected: {exc}") from None
         return head
