@@ -17,6 +17,14 @@ class Forge(Protocol):
         """Push the worktree's HEAD to the lane branch; returns the pushed commit."""
         ...
 
+    def fetch(self, *refspecs: str) -> bool:
+        """Fetch ``refspecs`` from the forge's remote into the repository, from its root
+        (where a relative remote URL resolves) and authenticated exactly as a push is: the
+        token from maestro's memory, never the repository's or the user's git config.
+        Returns False when the remote refused or could not be reached; callers then fall
+        back to the refs they already have."""
+        ...
+
     def find_pr(self, branch: str) -> PullRequest | None:
         """The newest PR whose head is ``branch``, open or not."""
         ...

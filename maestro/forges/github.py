@@ -465,6 +465,15 @@ class GitHubForge:
             raise ForgeError(f"push of {branch} to {self.remote} was rejected: {detail}")
         return head
 
+    def fetch(self, *refspecs: str) -> bool:
+        url = git(self.repo_root, "remote", "get-url", self.remote, check=False)
+        proc = subprocess.run(
+            ["git", "fetch", "--quiet", self.remote, *refspecs],
+            cwd=self.repo_root, capture_output=True, text=True,
+            env=git_env(self.repo_root, auth_config(self._token, url or self.remote)),
+            check=False, stdin=subprocess.DEVNULL)
+        return proc.returncode == 0
+
     # -- pull requests ---------------------------------------------------------------------
 
     def _find(self, branch: str) -> list[_Pull]:

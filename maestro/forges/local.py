@@ -25,7 +25,7 @@ from maestro import faults
 from maestro.childenv import child_env
 from maestro.errors import ForgeError, WorkspaceError
 from maestro.fsutil import read_json, write_json
-from maestro.git import git, git_env, rev_parse
+from maestro.git import git, git_env, git_ok, rev_parse
 from maestro.ids import iso_now
 from maestro.model import (
     Check,
@@ -106,6 +106,9 @@ class LocalForge:
 
     def branch_head(self, branch: str) -> str | None:
         return rev_parse(self.origin, f"refs/heads/{branch}")
+
+    def fetch(self, *refspecs: str) -> bool:
+        return git_ok(self.repo_root, "fetch", "--quiet", self.remote, *refspecs)
 
     def push(self, worktree: Path, branch: str) -> str:
         head = git(worktree, "rev-parse", "HEAD")

@@ -13,7 +13,7 @@ import socket
 
 from maestro import faults
 from maestro.agents.tools import SessionStopped
-from maestro.git import git, git_ok, rev_parse
+from maestro.git import git, rev_parse
 from maestro.ids import iso_now, new_run_id
 from maestro.lanes import preflight
 from maestro.lanes.agent_run import SessionResult, first_prompt, run_agent_session
@@ -87,13 +87,13 @@ def prepare(ctx: LaneContext) -> None:
     faults.point("prepare:before")
     forge = ctx.workflow.policy.forge
     repo = ctx.config.repo_root
-    git_ok(repo, "fetch", "--quiet", forge.remote, forge.base_branch)
+    ctx.forge.fetch(forge.base_branch)
     remote_ref = f"refs/remotes/{forge.remote}/{forge.base_branch}"
     base_ref = remote_ref if rev_parse(repo, remote_ref) else forge.base_branch
     # A lane branch already on the remote (another runner pushed it) is where work resumes.
     lane_ref = f"refs/remotes/{forge.remote}/{ctx.branch}"
-    if rev_parse(repo, f"refs/heads/{ctx.branch}") is None and git_ok(
-            repo, "fetch", "--quiet", forge.remote, f"+refs/heads/{ctx.branch}:{lane_ref}"):
+    if rev_parse(repo, f"refs/heads/{ctx.branch}") is None and ctx.forge.fetch(
+            f"+refs/heads/{ctx.branch}:{lane_ref}"):
         base_ref = lane_ref
     workspace, base_commit = ensure_worktree(
         repo, ctx.config.workspace_root, ctx.identifier, ctx.branch, base_ref,

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from maestro.git import git, git_ok, rev_parse
+from maestro.git import git, rev_parse
 from maestro.ids import iso_now
 from maestro.lanes.context import LaneContext
 from maestro.lanes.outcomes import require_human
@@ -229,7 +229,7 @@ def base_commit(ctx: LaneContext) -> str | None:
     """The base branch as the remote has it (fetched now when possible), else the local one."""
     forge = ctx.workflow.policy.forge
     repo = ctx.config.repo_root
-    git_ok(repo, "fetch", "--quiet", forge.remote, forge.base_branch)
+    ctx.forge.fetch(forge.base_branch)
     return (rev_parse(repo, f"refs/remotes/{forge.remote}/{forge.base_branch}")
             or rev_parse(repo, forge.base_branch))
 
@@ -281,8 +281,7 @@ def examine(ctx: LaneContext, head: str) -> Verdict:
         return Verdict(judged=False)
     if rev_parse(repo, head) is None:
         forge = ctx.workflow.policy.forge
-        git_ok(repo, "fetch", "--quiet", forge.remote,
-               f"+refs/heads/{ctx.branch}:refs/remotes/{forge.remote}/{ctx.branch}")
+        ctx.forge.fetch(f"+refs/heads/{ctx.branch}:refs/remotes/{forge.remote}/{ctx.branch}")
     if rev_parse(repo, head) is None:
         return Verdict(foreign=(Commit(head, "(not available on this machine)"),))
     return judge(gather(repo, head, base, records))

@@ -10,7 +10,7 @@ from maestro import faults
 from maestro.agents.tools import SessionStopped
 from maestro.classify import Decision, classify, lane_signals
 from maestro.errors import MaestroError
-from maestro.git import git, git_ok
+from maestro.git import git
 from maestro.ids import iso_now
 from maestro.lanes.agent_run import run_agent_session
 from maestro.lanes.context import LaneContext
@@ -102,8 +102,7 @@ def repair(ctx: LaneContext, pr: PullRequest, decision: Decision) -> None:
         "", feedback_text(pr, decision), "", "Original issue:", issue.description])
     ctx.state.journal("repair_started", round=round_no, feedback=list(decision.feedback_kinds))
     if "conflict" in decision.feedback_kinds:
-        git_ok(ctx.config.repo_root, "fetch", "--quiet", ctx.workflow.policy.forge.remote,
-               ctx.workflow.policy.forge.base_branch)
+        ctx.forge.fetch(ctx.workflow.policy.forge.base_branch)
     tools_record = ctx.state.path(f"repairs/{round_no:02d}-tools.jsonl")
     outcome = run_agent_session(ctx, run_id, int(claim_record["attempt"]), text, repair=True,
                                 phase="repair", tools_record=tools_record)

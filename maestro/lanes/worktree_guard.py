@@ -41,7 +41,7 @@ def branch_sources(ctx: LaneContext) -> list[tuple[str, str]]:
             found.append(("the last recorded session head", str(head)))
             break
     lane_ref = f"refs/remotes/{forge.remote}/{ctx.branch}"
-    if git_ok(repo, "fetch", "--quiet", forge.remote, f"+refs/heads/{ctx.branch}:{lane_ref}"):
+    if ctx.forge.fetch(f"+refs/heads/{ctx.branch}:{lane_ref}"):
         remote_head = rev_parse(repo, lane_ref)
         if remote_head:
             found.append((f"{forge.remote}/{ctx.branch}", remote_head))
@@ -51,7 +51,7 @@ def branch_sources(ctx: LaneContext) -> list[tuple[str, str]]:
         pr = None
     if pr is not None and pr.head:
         if rev_parse(repo, pr.head) is None:
-            git_ok(repo, "fetch", "--quiet", forge.remote, pr.head)
+            ctx.forge.fetch(pr.head)
         if rev_parse(repo, pr.head):
             found.append((f"the head of PR #{pr.number}", pr.head))
     committed = any(r.get("end_head") and r.get("end_head") != r.get("start_head")

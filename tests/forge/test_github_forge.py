@@ -267,6 +267,27 @@ def test_push_sends_the_token_only_as_an_http_header(server: LoopbackServer, rem
     assert TOKEN not in config and expected not in config
 
 
+def test_fetch_sends_the_token_as_an_http_header_not_through_git_config(
+        server: LoopbackServer, remote: Remote, git_http: str) -> None:
+    """A private repository must be fetchable with maestro's git config isolation on (no
+    user credential helper): the token goes as the push's does, from memory."""
+    sh(remote.clone, "remote", "add", "github", git_http)
+    adapter = GitHubForge(make_client(server.url), REPOSITORY, remote.clone, "github",
+                          token=Secret(TOKEN))
+    assert adapter.fetch("main") is False  # the loopback server refuses after recording
+    expected = base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode()
+    assert f"Basic {expected}" in _GitHttp.seen
+    config = (remote.clone / ".git" / "config").read_text()
+    assert TOKEN not in config and expected not in config
+
+
+def test_fetch_brings_the_remote_lane_branch(forge: GitHubForge, remote: Remote) -> None:
+    head = lane_commit(remote)
+    forge.push(remote.clone, BRANCH)
+    assert forge.fetch(f"+refs/heads/{BRANCH}:refs/remotes/checked/{BRANCH}") is True
+    assert sh(remote.clone, "rev-parse", f"refs/remotes/checked/{BRANCH}").strip() == head
+
+
 def test_auth_config_is_one_header_entry_for_the_push_origin() -> None:
     pairs = auth_config(Secret("s3cret"), url="https://github.com/acme/widgets.git")
     assert [k for k, _ in pairs] == ["http.https://github.com/.extraHeader"]
