@@ -319,6 +319,8 @@ class Orchestrator:
         quiet, self._reasons = only_changed(plan.as_dict(), self._reasons)
         logs.log_plan(self.config, quiet)
         self.apply_reconcile(plan)
+        for drop in plan.retry_drops:
+            self.retries.release(drop.issue)
         for item in plan.dispatch:
             if self.stopping:
                 break
