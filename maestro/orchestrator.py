@@ -118,7 +118,7 @@ class Orchestrator:
             needs_human=state.exists("attention.json"), outcome=str(outcome),
             claim_state=str(claim.get("state_at_claim", "")),
             pr_number=number if isinstance(number, int) and number > 0 else None,
-            last_event_at=last_event_at)
+            last_event_at=last_event_at, merged=state.exists("merge.json"))
 
     # -- planning --------------------------------------------------------------------------
 

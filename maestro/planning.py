@@ -85,6 +85,8 @@ class LaneView:
     claim_state: str = ""
     pr_number: int | None = None
     last_event_at: datetime | None = None
+    #: The PR is merged (``merge.json``): nothing is left to cancel, only close-out.
+    merged: bool = False
 
     @property
     def in_flight(self) -> bool:
@@ -305,7 +307,9 @@ def reconcile_action(view: LaneView, issue: Issue, facts: TickFacts) -> str:
         # Only a live process needs stopping; a parked lane in review takes its own cancel
         # path (PR closed with a comment) when advance_reviews dispatches it, and is held
         # while the issue carries the needs-attention label.
-        if not view.leased:
+        if not view.leased or view.merged:
+            # merged: the lane itself moved the issue to its done state and is closing
+            # out; stopping it would stop the cleanup on every tick, forever.
             return ""
         if policy.is_terminal(issue.state):
             return "terminate"
