@@ -118,7 +118,7 @@ class Orchestrator:
             needs_human=state.exists("attention.json"), outcome=str(outcome),
             claim_state=str(claim.get("state_at_claim", "")),
             pr_number=number if isinstance(number, int) and number > 0 else None,
-            last_event_at=last_event_at)
+            last_event_at=last_event_at, merged=state.exists("merge.json"))
 
     # -- planning --------------------------------------------------------------------------
 
@@ -319,6 +319,8 @@ class Orchestrator:
         quiet, self._reasons = only_changed(plan.as_dict(), self._reasons)
         logs.log_plan(self.config, quiet)
         self.apply_reconcile(plan)
+        for drop in plan.retry_drops:
+            self.retries.release(drop.issue)
         for item in plan.dispatch:
             if self.stopping:
                 break

@@ -6,10 +6,11 @@ policy) into one :class:`TickFacts`; :func:`plan_tick` then runs a fixed chain o
 named steps, in the order of the reference algorithm in ``docs/guide/operating.md``:
 
 1. :func:`reconcile` — lanes whose issue changed under them are stopped;
-2. :func:`due_retries` — retries whose time has come, within the free agent slots;
-3. :func:`advance_reviews` — lanes in review start a process only when they can move;
-4. :func:`recover` — lanes a crash, a kill or a reset left unfinished resume;
-5. :func:`new_work` — startable issues in priority order, within the limits.
+2. :func:`drop_retries` — retry entries no retry can ever use any more are released;
+3. :func:`due_retries` — retries whose time has come, within the free agent slots;
+4. :func:`advance_reviews` — lanes in review start a process only when they can move;
+5. :func:`recover` — lanes a crash, a kill or a reset left unfinished resume;
+6. :func:`new_work` — startable issues in priority order, within the limits.
 
 Each step takes the facts and the plan so far and returns a longer plan, so a step can be
 tested alone and nothing but the plan carries state between steps. Every lane that runs an
@@ -38,6 +39,7 @@ __all__ = [
     "LaneView",
     "Plan",
     "Reconcile",
+    "RetryDrop",
     "RetryWaiting",
     "ReviewFact",
     "Skip",
@@ -45,6 +47,7 @@ __all__ = [
     "Waiting",
     "advance_reviews",
     "agents_busy",
+    "drop_retries",
     "due_retries",
     "free_slots",
     "needs_recovery",
@@ -53,6 +56,7 @@ __all__ = [
     "reconcile",
     "reconcile_action",
     "recover",
+    "stale_retry_reason",
 ]
 
 #: Outcomes after which a claimed lane, not finished, still has work to do.
@@ -81,6 +85,8 @@ class LaneView:
     claim_state: str = ""
     pr_number: int | None = None
     last_event_at: datetime | None = None
+    #: The PR is merged (``merge.json``): nothing is left to cancel, only close-out.
+    merged: bool = False
 
     @property
     def in_flight(self) -> bool:
@@ -171,6 +177,17 @@ class RetryWaiting:
 
 
 @dataclass(frozen=True)
+class RetryDrop:
+    """Release the retry entry of ``issue``: its lane can never use it (``reason``)."""
+
+    issue: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"issue": self.issue, "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class Waiting:
     issue: str
     reason: str
@@ -199,6 +216,7 @@ class Plan:
     retries_later: tuple[RetryWaiting, ...] = ()
     waits: tuple[Waiting, ...] = ()
     skips: tuple[Skip, ...] = ()
+    retry_drops: tuple[RetryDrop, ...] = ()
     warnings: tuple[str, ...] = ()
     #: The tracker's last request to slow down during this tick (shown in status).
     rate_limit: Mapping[str, Any] | None = field(default=None)
@@ -223,9 +241,14 @@ class Plan:
     def skipped(self) -> list[dict[str, str]]:
         return [item.as_dict() for item in self.skips]
 
+    @property
+    def retries_dropped(self) -> list[dict[str, str]]:
+        return [item.as_dict() for item in self.retry_drops]
+
     def as_dict(self) -> dict[str, Any]:
         return {"dispatch": self.dispatch, "reconcile": self.reconcile,
-                "retries_waiting": self.retries_waiting, "waiting": self.waiting,
+                "retries_waiting": self.retries_waiting,
+                "retries_dropped": self.retries_dropped, "waiting": self.waiting,
                 "skipped": self.skipped, "warnings": list(self.warnings),
                 "rate_limit": dict(self.rate_limit) if self.rate_limit is not None else None}
 
@@ -284,7 +307,9 @@ def reconcile_action(view: LaneView, issue: Issue, facts: TickFacts) -> str:
         # Only a live process needs stopping; a parked lane in review takes its own cancel
         # path (PR closed with a comment) when advance_reviews dispatches it, and is held
         # while the issue carries the needs-attention label.
-        if not view.leased:
+        if not view.leased or view.merged:
+            # merged: the lane itself moved the issue to its done state and is closing
+            # out; stopping it would stop the cleanup on every tick, forever.
             return ""
         if policy.is_terminal(issue.state):
             return "terminate"
@@ -314,7 +339,46 @@ def reconcile(facts: TickFacts, plan: Plan) -> Plan:
     return replace(plan, reconciles=plan.reconciles + tuple(found))
 
 
-# -- 2. due retries -------------------------------------------------------------------------
+# -- 2. retry entries nobody will use --------------------------------------------------------
+
+
+def stale_retry_reason(view: LaneView | None, issue: Issue | None,
+                       policy: WorkflowPolicy) -> str:
+    """Why a retry entry can never fire ("" while it still can).
+
+    Only ``after_lane`` (the daemon reaping the lane process) releases an entry; a daemon
+    killed before it reaps leaves the entry behind, and :func:`due_retries` skips lanes that
+    are finished or wait for a person, so without this the entry stays forever. A lane a
+    live process holds is left to whoever reaps it."""
+    if view is None:
+        return "no lane folder"
+    if view.finished:
+        return "lane finished"
+    if view.leased:
+        return ""
+    if view.needs_human:
+        return "lane needs a human"
+    if view.outcome == LaneOutcome.TERMINATED.value:
+        return "lane terminated"
+    if issue is None:
+        return "issue gone"
+    if policy.tracker.is_terminal(issue.state) and not view.in_review:
+        return f"issue is {issue.state}"
+    return ""
+
+
+def drop_retries(facts: TickFacts, plan: Plan) -> Plan:
+    """Release retry entries whose lane ended, needs a human, or whose issue is gone."""
+    drops = []
+    for identifier in sorted(facts.retries):
+        reason = stale_retry_reason(facts.lanes.get(identifier), facts.issues.get(identifier),
+                                    facts.policy)
+        if reason:
+            drops.append(RetryDrop(identifier, reason))
+    return replace(plan, retry_drops=plan.retry_drops + tuple(drops))
+
+
+# -- 3. due retries -------------------------------------------------------------------------
 
 
 def _parked(facts: TickFacts, plan: Plan) -> list[tuple[LaneView, Issue]]:
@@ -333,8 +397,10 @@ def _parked(facts: TickFacts, plan: Plan) -> list[tuple[LaneView, Issue]]:
 
 
 def due_retries(facts: TickFacts, plan: Plan) -> Plan:
+    dropped = {item.issue for item in plan.retry_drops}
     queued = [(facts.retries[view.identifier], view, issue) for view, issue in
-              _parked(facts, plan) if view.identifier in facts.retries]
+              _parked(facts, plan) if view.identifier in facts.retries
+              and view.identifier not in dropped]
     queued.sort(key=lambda entry: (entry[0].due_at, entry[1].identifier))
     busy = agents_busy(facts, plan)
     for retry, view, issue in queued:
@@ -355,7 +421,7 @@ def due_retries(facts: TickFacts, plan: Plan) -> Plan:
     return plan
 
 
-# -- 3. lanes waiting in review ---------------------------------------------------------------
+# -- 4. lanes waiting in review ---------------------------------------------------------------
 
 
 def advance_reviews(facts: TickFacts, plan: Plan) -> Plan:
@@ -380,7 +446,7 @@ def advance_reviews(facts: TickFacts, plan: Plan) -> Plan:
     return plan
 
 
-# -- 4. recovery ----------------------------------------------------------------------------
+# -- 5. recovery ----------------------------------------------------------------------------
 
 
 def needs_recovery(view: LaneView, issue: Issue, policy: WorkflowPolicy) -> bool:
@@ -418,7 +484,7 @@ def recover(facts: TickFacts, plan: Plan) -> Plan:
     return plan
 
 
-# -- 5. new work ----------------------------------------------------------------------------
+# -- 6. new work ----------------------------------------------------------------------------
 
 
 def new_work(facts: TickFacts, plan: Plan) -> Plan:
@@ -449,7 +515,7 @@ def new_work(facts: TickFacts, plan: Plan) -> Plan:
 
 #: The tick, in the order of ``docs/guide/operating.md`` ("The poll loop").
 STEPS: tuple[Callable[[TickFacts, Plan], Plan], ...] = (
-    reconcile, due_retries, advance_reviews, recover, new_work)
+    reconcile, drop_retries, due_retries, advance_reviews, recover, new_work)
 
 
 def plan_tick(facts: TickFacts) -> Plan:

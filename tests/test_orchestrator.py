@@ -117,6 +117,24 @@ def test_retries_back_off_exponentially_and_stop_at_the_budget(sandbox: Sandbox)
     assert orchestrator.tick().dispatch == []
 
 
+def test_a_retry_left_by_a_daemon_killed_before_reaping_is_released(sandbox: Sandbox) -> None:
+    sandbox.add_issue("RT-3", script="steps:\n  - crash: true\n")
+    first = Orchestrator(sandbox.config)
+    first.tick()
+    fast_forward(sandbox, "RT-3")
+    first.tick()
+    fast_forward(sandbox, "RT-3")
+    first.tick(wait=False)  # the last attempt; this daemon never reaps it (killed)
+    first.running.pop("RT-3").wait()
+    assert sandbox.outcome("RT-3") == "needs_human"
+    assert "RT-3" in json.loads((sandbox.repo / ".maestro" / "retries.json").read_text())
+
+    plan = Orchestrator(sandbox.config).tick()
+
+    assert plan.retries_dropped == [{"issue": "RT-3", "reason": "lane needs a human"}]
+    assert "RT-3" not in json.loads((sandbox.repo / ".maestro" / "retries.json").read_text())
+
+
 def test_a_retry_is_released_when_the_issue_is_no_longer_active(sandbox: Sandbox) -> None:
     sandbox.add_issue("RT-2", script="steps:\n  - crash: true\n")
     orchestrator = Orchestrator(sandbox.config)

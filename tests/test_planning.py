@@ -188,6 +188,30 @@ CASES: list[tuple[str, TickFacts, dict[str, Any]]] = [
     ("a finished lane is left alone",
      facts(lanes=[lane("F-1", finished=True)], candidates=[issue("F-1")]),
      {"dispatch": [], "skipped": []}),
+    ("a merged lane closing out is not stopped when its issue is Done",
+     facts(lanes=[lane("M-1", leased=True, in_review=True, merged=True),
+                  lane("M-2", leased=True, in_review=True)],
+           issues=[issue("M-1", "Done"), issue("M-2", "Done")]),
+     {"reconcile": [{"issue": "M-2", "action": "terminate", "state": "Done"}]}),
+    ("retry entries no lane can use any more are dropped",
+     facts(lanes=[lane("D-1", needs_human=True), lane("D-2", finished=True),
+                  lane("D-3", outcome="terminated"), lane("D-4"), lane("D-5")],
+           issues=[issue("D-1", "Todo"), issue("D-3", "Todo"), issue("D-5", "Done")],
+           retries=[due("D-0"), due("D-1"), due("D-2"), due("D-3"), due("D-4"), due("D-5")]),
+     {"dispatch": [], "retries_dropped": [
+         {"issue": "D-0", "reason": "no lane folder"},
+         {"issue": "D-1", "reason": "lane needs a human"},
+         {"issue": "D-2", "reason": "lane finished"},
+         {"issue": "D-3", "reason": "lane terminated"},
+         {"issue": "D-4", "reason": "issue gone"},
+         {"issue": "D-5", "reason": "issue is Done"}]}),
+    ("retry entries of live, waiting or cancelling lanes are kept",
+     facts(lanes=[lane("K-1", leased=True, needs_human=True), lane("K-2"),
+                  lane("K-3", in_review=True)],
+           issues=[issue("K-1", "Todo"), issue("K-2", "In Progress"),
+                   issue("K-3", "Done")],
+           retries=[due("K-1"), Retry("K-2", 1, "failure", LATER), due("K-3")]),
+     {"retries_dropped": []}),
     ("a blocked issue is skipped with its blocker",
      facts(candidates=[issue("B-1", blocked_by=("B-0",), blocker_states={"B-0": "Todo"})]),
      {"skipped": [("B-1", "blocked by B-0")]}),
@@ -206,13 +230,13 @@ def test_plan_case(name: str, given_facts: TickFacts, expected: dict[str, Any]) 
 
 def test_steps_run_in_the_order_of_the_operating_guide() -> None:
     assert [step.__name__ for step in STEPS] == [
-        "reconcile", "due_retries", "advance_reviews", "recover", "new_work"]
+        "reconcile", "drop_retries", "due_retries", "advance_reviews", "recover", "new_work"]
 
 
 def test_plan_json_keeps_its_keys() -> None:
     assert set(plan_tick(facts()).as_dict()) == {
-        "dispatch", "reconcile", "retries_waiting", "waiting", "skipped", "warnings",
-        "rate_limit"}
+        "dispatch", "reconcile", "retries_waiting", "retries_dropped", "waiting", "skipped",
+        "warnings", "rate_limit"}
 
 
 def test_recovery_needs_the_issue_owned_by_the_lane() -> None:

@@ -28,6 +28,9 @@ _ISSUE = re.compile(r"^Issue:\s*(\S+)", re.MULTILINE)
 _PR = re.compile(r"^PR:\s*(\S+)", re.MULTILINE)
 _TITLE = re.compile(r"^Title:\s*(.+)$", re.MULTILINE)
 REPAIR_MARKER = "maestro:review-repair"
+#: The start of maestro's note that an earlier session's work is in the worktree
+#: (``maestro.lanes.prior_work.MARKER``); on it, ``append`` does not repeat that work.
+RESUME_MARKER = "a previous session of this lane was interrupted"
 
 
 class ScriptError(Exception):
@@ -71,6 +74,8 @@ class Agent:
         self.title = ""
         self.tokens = 0
         self.turn_input = ""
+        #: The session was told an earlier session's work is already in the worktree.
+        self.resuming = False
         self.turn_error: dict[str, Any] | None = None
         self.attention_label = os.environ.get("MAESTRO_NEEDS_ATTENTION_LABEL",
                                               "maestro:needs-attention")
@@ -145,6 +150,7 @@ class Agent:
     def run_turn(self, params: dict[str, Any]) -> None:
         text = " ".join(str(item.get("text", "")) for item in params.get("input") or [])
         self.turn_input = text
+        self.resuming = self.resuming or RESUME_MARKER in text
         if not self.identifier and (m := _ISSUE.search(text)):
             self.identifier = m.group(1)
         if m := _PR.search(text):
@@ -213,10 +219,15 @@ class Agent:
         path.write_text(arg.get("content", ""))
 
     def step_append(self, arg: dict[str, str]) -> None:
+        """Append ``content``; a resuming session (told so by maestro) skips content the
+        file already ends with, as a careful agent would not redo the killed session's work."""
         path = self._safe_path(arg["path"])
         path.parent.mkdir(parents=True, exist_ok=True)
+        content = arg.get("content", "")
+        if self.resuming and content and path.is_file() and path.read_text().endswith(content):
+            return
         with path.open("a") as handle:
-            handle.write(arg.get("content", ""))
+            handle.write(content)
 
     def step_run(self, arg: str) -> None:
         proc = subprocess.run(arg, shell=True, cwd=self.cwd, capture_output=True, text=True,

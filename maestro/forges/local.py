@@ -2,17 +2,16 @@
 
 A PR record is a JSON file in ``<origin>/maestro-forge/pulls/``; reviews are recorded by
 ``maestro review``; checks are the workflow's validation commands run on the PR head in a
-detached worktree of ``origin``; merging is a real git merge made with ``git merge-tree``
-and ``git commit-tree`` and published with a compare-and-swap ``update-ref``, so a base
-that moved under us is detected rather than overwritten.
+throw-away checkout that registers nothing in ``origin`` (:mod:`.checktree`); merging is a
+real git merge made with ``git merge-tree`` and ``git commit-tree`` and published with a
+compare-and-swap ``update-ref``, so a base that moved under us is detected rather than
+overwritten.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +23,7 @@ from filelock import FileLock
 from maestro import faults
 from maestro.childenv import child_env
 from maestro.errors import ForgeError, WorkspaceError
+from maestro.forges.checktree import check_tree, heal_origin
 from maestro.fsutil import read_json, write_json
 from maestro.git import git, git_env, git_ok, rev_parse
 from maestro.ids import iso_now
@@ -113,6 +113,7 @@ class LocalForge:
     def push(self, worktree: Path, branch: str) -> str:
         head = git(worktree, "rev-parse", "HEAD")
         if self.branch_head(branch) != head:
+            heal_origin(self.origin)  # a stale check worktree would make origin refuse it
             try:
                 # From the repository root, where git resolves a relative remote URL
                 # (``../origin.git``); the worktree shares its objects, so HEAD's commit
@@ -211,10 +212,8 @@ class LocalForge:
         return pr.model_copy(update={"checks": checks})
 
     def _run_checks(self, head: str) -> list[dict[str, Any]]:
-        tmp = Path(tempfile.mkdtemp(prefix="maestro-checks-"))
-        checkout = tmp / "tree"
-        try:
-            git(self.origin, "worktree", "add", "--detach", "--quiet", str(checkout), head)
+        heal_origin(self.origin)
+        with check_tree(self.origin, head) as checkout:
             results = []
             for index, command in enumerate(self.validation_commands, start=1):
                 try:
@@ -228,10 +227,6 @@ class LocalForge:
                 results.append({"name": f"check {index}: {command}", "state": state.value,
                                 "summary": output, "required": True})
             return results
-        finally:
-            git(self.origin, "worktree", "remove", "--force", str(checkout), check=False)
-            shutil.rmtree(tmp, ignore_errors=True)
-            git(self.origin, "worktree", "prune", check=False)
 
     # -- reviews ---------------------------------------------------------------------------
 

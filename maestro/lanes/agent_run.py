@@ -95,7 +95,9 @@ def agent_env(ctx: LaneContext, run_id: str, attempt: int) -> dict[str, str]:
     return env
 
 
-def first_prompt(issue: Issue, previous_failure: str = "") -> str:
+def first_prompt(issue: Issue, previous_failure: str = "", prior_work: str = "") -> str:
+    """The issue as the first turn's input; ``prior_work``: the note of
+    :mod:`maestro.lanes.prior_work` when the worktree holds an earlier session's work."""
     lines = [f"Issue: {issue.identifier}", f"Title: {issue.title}", f"State: {issue.state}"]
     if issue.labels:
         lines.append("Labels: " + ", ".join(issue.labels))
@@ -104,6 +106,8 @@ def first_prompt(issue: Issue, previous_failure: str = "") -> str:
     lines += ["", issue.description or "(no description)"]
     if previous_failure:
         lines += ["", f"Note: the previous attempt failed: {previous_failure}"]
+    if prior_work:
+        lines += ["", prior_work]
     return "\n".join(lines)
 
 

@@ -19,6 +19,7 @@ from maestro.ids import iso_now
 from maestro.lanes.commands import run_commands
 from maestro.lanes.confine import sandbox_prefix
 from maestro.lanes.context import LaneContext
+from maestro.lanes.litter import no_new_untracked
 
 CACHE = "validation-cache.json"
 #: Cached results kept per lane (the newest heads win).
@@ -67,8 +68,9 @@ def validate_head(ctx: LaneContext) -> Validation:
     if not dirty and isinstance(hit, dict):
         return Validation(head, tree, bool(hit["passed"]), False, list(hit["records"]),
                           cached=True)
-    passed, records = run_commands(commands, worktree, execution.validation_timeout_s,
-                                   validation_env(ctx), sandbox_prefix(ctx))
+    with no_new_untracked(worktree):  # what validation writes must not reach a commit
+        passed, records = run_commands(commands, worktree, execution.validation_timeout_s,
+                                       validation_env(ctx), sandbox_prefix(ctx))
     if not dirty:
         cache[key] = {"passed": passed, "records": records, "ran_at": iso_now()}
         ctx.state.write(CACHE, dict(list(cache.items())[-CACHE_SIZE:]))

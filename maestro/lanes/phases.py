@@ -30,6 +30,7 @@ from maestro.lanes.outcomes import (
     require_human,
     reset_lane,
 )
+from maestro.lanes.prior_work import resume_note_for
 from maestro.lanes.provenance import accept_on_release, refuse_unless_made_by_sessions
 from maestro.lanes.rebuild import rebuild_from_tracker
 from maestro.lanes.workspace import ensure_worktree
@@ -121,8 +122,8 @@ def agent(ctx: LaneContext) -> None:
         "workspace_path": ctx.workspace_relpath, "branch": ctx.branch,
         "transport": ctx.config.agent.transport})
     faults.point("agent:started")
-    outcome = run_agent_session(ctx, run_id, attempt,
-                                first_prompt(issue, str(claim_record.get("previous_failure"))))
+    outcome = run_agent_session(ctx, run_id, attempt, first_prompt(
+        issue, str(claim_record.get("previous_failure")), resume_note_for(ctx)))
     if outcome.error_class == "terminated":
         raise Halt(LaneOutcome.INTERRUPTED, "stopped by SIGTERM; the lane resumes on the next "
                    "run", terminated=True)

@@ -17,6 +17,7 @@ from maestro.lanes.context import LaneContext
 from maestro.lanes.gate import validate_head
 from maestro.lanes.guard import after_stopped_session, enforce
 from maestro.lanes.outcomes import Halt, lease, post_once, require_human
+from maestro.lanes.prior_work import killed_session_note
 from maestro.lanes.provenance import refuse_unless_made_by_sessions
 from maestro.lanes.workspace import remove_worktree
 from maestro.lanes.worktree_guard import heal_lane_worktree
@@ -100,6 +101,7 @@ def repair(ctx: LaneContext, pr: PullRequest, decision: Decision) -> None:
         "then call issue_review_repair_complete and "
         "issue_terminal_finalize(path=\"review_repair\").",
         "", feedback_text(pr, decision), "", "Original issue:", issue.description])
+    text += "\n\n" + note if (note := killed_session_note(ctx)) else ""
     ctx.state.journal("repair_started", round=round_no, feedback=list(decision.feedback_kinds))
     if "conflict" in decision.feedback_kinds:
         ctx.forge.fetch(ctx.workflow.policy.forge.base_branch)

@@ -1,0 +1,46 @@
+"""Validation's own output never stays in the worktree for a later `git add -A`."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from maestro.lanes.litter import no_new_untracked
+
+
+def _repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "wt"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "hello.py").write_text("print('hi')\n")
+    (repo / ".gitignore").write_text("*.log\n")
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid",
+                    "commit", "-qm", "init"], cwd=repo, check=True)
+    return repo
+
+
+def test_files_a_validation_run_creates_are_removed(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    with no_new_untracked(repo):
+        # like the __pycache__ the chaos series found merged on main
+        subprocess.run("mkdir -p __pycache__/deep && echo x > __pycache__/deep/hello.pyc",
+                       shell=True, cwd=repo, check=True)
+    assert not (repo / "__pycache__").exists()
+    assert (repo / "hello.py").exists()
+
+
+def test_the_agents_uncommitted_files_and_ignored_files_are_kept(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    (repo / "draft.py").write_text("x = 1\n")
+    with no_new_untracked(repo):
+        (repo / "run.log").write_text("ignored by the repository\n")
+        (repo / "draft.py").write_text("x = 2\n")
+    assert (repo / "draft.py").read_text() == "x = 2\n"
+    assert (repo / "run.log").exists()
+
+
+def test_tracked_files_changed_by_validation_are_left_for_the_agent(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    with no_new_untracked(repo):
+        (repo / "hello.py").write_text("print('changed')\n")
+    assert (repo / "hello.py").read_text() == "print('changed')\n"
