@@ -17,8 +17,10 @@ def failure_comments(sandbox: Sandbox, identifier: str) -> list[str]:
 
 def test_a_prepare_failure_counts_until_the_attention_path(sandbox: Sandbox) -> None:
     sandbox.add_issue("FA-1")
-    # A plain folder where the worktree belongs: prepare fails the same way every run.
+    # A person's folder where the worktree belongs: never removed, so prepare fails the
+    # same way every run.
     (sandbox.repo / ".worktrees" / "FA-1").mkdir(parents=True)
+    (sandbox.repo / ".worktrees" / "FA-1" / "notes.txt").write_text("mine\n")
     outcomes = []
     for _ in range(3):
         proc = sandbox.lane("FA-1")
@@ -29,15 +31,17 @@ def test_a_prepare_failure_counts_until_the_attention_path(sandbox: Sandbox) -> 
     assert issue.has_label(ATTENTION) and issue.state == "Todo"
     [comment] = failure_comments(sandbox, "FA-1")
     assert "prepare failed 3 times in a row" in comment
-    assert "is not the worktree of branch" in comment  # maestro's own words for the fault
+    assert "is not a worktree of this repository" in comment  # maestro's own words
 
 
 def test_a_phase_that_recovers_clears_its_failure_count(sandbox: Sandbox) -> None:
     sandbox.add_issue("FA-6")
     blocker = sandbox.repo / ".worktrees" / "FA-6"
     blocker.mkdir(parents=True)
+    (blocker / "notes.txt").write_text("mine\n")
     sandbox.lane("FA-6")
     assert sandbox.lane_file("FA-6", "phase-failures.json") == {"prepare": 1}
+    (blocker / "notes.txt").unlink()
     blocker.rmdir()
     sandbox.lane("FA-6")
     assert sandbox.lane_file("FA-6", "phase-failures.json") == {}

@@ -3,6 +3,7 @@ not know, a state the workflow does not name."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -92,7 +93,8 @@ def test_a_foreign_folder_among_the_lanes_stops_nothing(sandbox: Sandbox) -> Non
     stray.mkdir(parents=True)
     status = sandbox.maestro("status", "--json")
     assert status.returncode == 0
-    assert f"{stray}: not a lane folder" in status.stderr
+    [warning] = json.loads(status.stdout)["warnings"]
+    assert warning.startswith(f"{stray}: not a lane folder")
     sandbox.maestro("run", "--once", check=True)
     assert sandbox.issue("IN-7").state == "In Review"
     assert stray.is_dir()  # a person's copy is theirs: reported, never removed

@@ -301,11 +301,13 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
         result.error_class = "invalid_disposition"
     if bridge.signals.violations and result.verdict.kind == "invalid":
         result.message = "; ".join(bridge.signals.violations)
-    elif bridge.signals.refused and result.verdict.kind == "invalid":
-        refused = "; ".join(bridge.signals.refused[-3:])
-        result.message = f"{result.verdict.reason} (refused: {refused})"
-    elif failed_calls and result.verdict.kind == "invalid":
+    elif (bridge.signals.refused or failed_calls) and result.verdict.kind == "invalid":
+        # The real cause first (a tool call that failed, in git's or the forge's words),
+        # then the calls the bridge refused because of it.
         result.message = real_cause(result.verdict.reason, failed_calls)
+        if bridge.signals.refused:
+            refused = "; ".join(bridge.signals.refused[-3:])
+            result.message += f" (refused: {refused})"
     result.tokens = tokens
     result.signals = bridge.signals.as_dict()
     return result
