@@ -168,11 +168,13 @@ def build(root: Path, issues: tuple[Chaos, ...] = ISSUES) -> tuple[Path, Path]:
 
 
 def tree_of(repo: Path, ref: str) -> dict[str, bytes]:
-    """Every file tracked at ``ref`` with its content."""
-    names = git(repo, "ls-tree", "-r", "--name-only", "-z", ref).split("\0")
+    """Every file tracked at ``ref`` with its content, read from one commit: a lane may
+    merge (and move ``ref``) between the listing and the reads."""
+    commit = git(repo, "rev-parse", "--verify", f"{ref}^{{commit}}").strip()
+    names = git(repo, "ls-tree", "-r", "--name-only", "-z", commit).split("\0")
     result = {}
     for name in filter(None, names):
-        result[name] = subprocess.run(["git", "cat-file", "blob", f"{ref}:{name}"], cwd=repo,
+        result[name] = subprocess.run(["git", "cat-file", "blob", f"{commit}:{name}"], cwd=repo,
                                       capture_output=True, check=True).stdout
     return result
 
