@@ -165,3 +165,17 @@ def test_cleanup_prunes_a_dead_add_and_a_half_removed_folder(repo: Path) -> None
     assert [Path(e["worktree"]) for e in worktree_entries(repo)] == [repo.resolve()]
     assert run(repo, "branch", "--list", BRANCH) == ""
     remove_worktree(repo, path, BRANCH)  # idempotent: nothing left, nothing fails
+
+
+def test_a_stale_index_lock_left_by_a_killed_git_is_removed_before_a_session(
+        repo: Path) -> None:
+    """A kill -9 inside the agent's `git add` left index.lock; every later commit failed."""
+    path = repo.parent / "wt"
+    run(repo, "worktree", "add", "-q", "-b", BRANCH, str(path), "main")
+    gitdir = Path(run(path, "rev-parse", "--absolute-git-dir"))
+    (gitdir / "index.lock").write_text("")
+    done = heal(repo, path, BRANCH, lambda: from_main(repo))
+    assert not (gitdir / "index.lock").exists()
+    assert any("index.lock" in step for step in done)
+    (path / "new.txt").write_text("x\n")
+    run(path, "add", "-A")

@@ -16,10 +16,10 @@ from typing import Any
 from maestro.childenv import child_env
 from maestro.git import git
 from maestro.ids import iso_now
+from maestro.lanes import litter
 from maestro.lanes.commands import run_commands
 from maestro.lanes.confine import sandbox_prefix
 from maestro.lanes.context import LaneContext
-from maestro.lanes.litter import no_new_untracked
 
 CACHE = "validation-cache.json"
 #: Cached results kept per lane (the newest heads win).
@@ -68,7 +68,8 @@ def validate_head(ctx: LaneContext) -> Validation:
     if not dirty and isinstance(hit, dict):
         return Validation(head, tree, bool(hit["passed"]), False, list(hit["records"]),
                           cached=True)
-    with no_new_untracked(worktree):  # what validation writes must not reach a commit
+    # What validation writes must not reach a commit, even after a kill mid-run.
+    with litter.no_new_untracked(worktree, ctx.state.path(litter.RECORD)):
         passed, records = run_commands(commands, worktree, execution.validation_timeout_s,
                                        validation_env(ctx), sandbox_prefix(ctx))
     if not dirty:

@@ -7,6 +7,11 @@ there on ``main`` (the chaos series found ``__pycache__`` merged, and later lane
 conflict over it). So the files a validation run adds are removed after it; untracked
 files that were there before (the agent's own, not yet committed) are kept. Ignored files
 (``.gitignore``) are left alone: the repository already keeps them out of commits.
+
+A run killed mid-validation never reaches its clean-up, so the untracked files it found are
+written to a record in the lane folder (``validation-litter.json``) first; the next session
+or validation sweeps what such a run left (the chaos series found ``__pycache__`` merged
+again after a kill inside ``lane_open_pr``'s validation).
 """
 
 from __future__ import annotations
@@ -16,7 +21,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from maestro.fsutil import read_json, write_json
 from maestro.git import git
+
+#: The lane file naming the untracked files a running validation found before it started.
+RECORD = "validation-litter.json"
 
 
 def untracked(worktree: Path) -> set[str]:
@@ -45,11 +54,29 @@ def remove_new(worktree: Path, before: set[str]) -> list[str]:
     return removed
 
 
+def sweep(worktree: Path, record: Path) -> list[str]:
+    """Remove what a validation run killed before its clean-up left (per ``record``), then
+    drop the record; nothing when no run was interrupted. Returns the removed paths."""
+    data = read_json(record)
+    if not isinstance(data, dict) or not worktree.is_dir():
+        record.unlink(missing_ok=True)
+        return []
+    before = data.get("before")
+    removed = remove_new(worktree, {str(p) for p in before} if isinstance(before, list)
+                         else set())
+    record.unlink(missing_ok=True)
+    return removed
+
+
 @contextmanager
-def no_new_untracked(worktree: Path) -> Iterator[None]:
-    """Run the block, then remove the untracked files it created in ``worktree``."""
+def no_new_untracked(worktree: Path, record: Path) -> Iterator[None]:
+    """Run the block, then remove the untracked files it created in ``worktree``; the
+    files found before are kept in ``record`` while it runs, for :func:`sweep`."""
+    sweep(worktree, record)
     before = untracked(worktree)
+    write_json(record, {"before": sorted(before)})
     try:
         yield
     finally:
         remove_new(worktree, before)
+        record.unlink(missing_ok=True)

@@ -254,6 +254,30 @@ def _restore_branch(repo: Path, branch: str,
     return f"restored branch {branch} at {commit[:12]} from {label}"
 
 
+def clear_stale_locks(repo: Path, path: Path, branch: str) -> list[str]:
+    """Remove git lock files only this lane can have left: its worktree's ``index.lock``
+    and ``HEAD.lock`` and its branch's ref lock. git's locks are plain files, so a process
+    killed mid-command (``git add`` in a killed agent) leaves them and every later commit
+    in the lane fails; the caller holds the lane's lease and no session is running, so no
+    live git can own them. Returns the removed paths."""
+    removed: list[str] = []
+    common = git(repo, "rev-parse", "--path-format=absolute", "--git-common-dir", check=False)
+    if not common:
+        return removed
+    candidates: list[Path] = [Path(common) / "refs" / "heads" / f"{branch}.lock"]
+    if path.is_dir():
+        gitdir = git(path, "rev-parse", "--absolute-git-dir", check=False)
+        if gitdir and Path(gitdir).resolve() != Path(common).resolve():
+            candidates += [Path(gitdir) / "index.lock", Path(gitdir) / "HEAD.lock"]
+    for lock in candidates:
+        try:
+            lock.unlink()
+        except OSError:
+            continue
+        removed.append(str(lock))
+    return removed
+
+
 def heal(repo: Path, path: Path, branch: str,
          start: Callable[[], tuple[str, str] | None], rounds: int = 4) -> list[str]:
     """Act on :func:`diagnose` until the worktree is whole; returns what was done, in words.
@@ -261,7 +285,7 @@ def heal(repo: Path, path: Path, branch: str,
     ``start`` is called only when the lane branch has to be created or restored; it returns
     ``(label, commit)`` or None. Raises :class:`WorkspaceError` when the worktree cannot be
     made whole (a foreign folder, another branch checked out, nothing to restore from)."""
-    done: list[str] = []
+    done = [f"removed a stale lock: {lock}" for lock in clear_stale_locks(repo, path, branch)]
     for _ in range(rounds):
         facts = inspect(repo, path, branch)
         verdict = diagnose(facts, branch)

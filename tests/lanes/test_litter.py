@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
-from maestro.lanes.litter import no_new_untracked
+from maestro.lanes.litter import no_new_untracked, sweep
 
 
 def _repo(tmp_path: Path) -> Path:
@@ -21,7 +22,7 @@ def _repo(tmp_path: Path) -> Path:
 
 def test_files_a_validation_run_creates_are_removed(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
-    with no_new_untracked(repo):
+    with no_new_untracked(repo, tmp_path / "litter.json"):
         # like the __pycache__ the chaos series found merged on main
         subprocess.run("mkdir -p __pycache__/deep && echo x > __pycache__/deep/hello.pyc",
                        shell=True, cwd=repo, check=True)
@@ -32,7 +33,7 @@ def test_files_a_validation_run_creates_are_removed(tmp_path: Path) -> None:
 def test_the_agents_uncommitted_files_and_ignored_files_are_kept(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
     (repo / "draft.py").write_text("x = 1\n")
-    with no_new_untracked(repo):
+    with no_new_untracked(repo, tmp_path / "litter.json"):
         (repo / "run.log").write_text("ignored by the repository\n")
         (repo / "draft.py").write_text("x = 2\n")
     assert (repo / "draft.py").read_text() == "x = 2\n"
@@ -41,6 +42,26 @@ def test_the_agents_uncommitted_files_and_ignored_files_are_kept(tmp_path: Path)
 
 def test_tracked_files_changed_by_validation_are_left_for_the_agent(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
-    with no_new_untracked(repo):
+    with no_new_untracked(repo, tmp_path / "litter.json"):
         (repo / "hello.py").write_text("print('changed')\n")
     assert (repo / "hello.py").read_text() == "print('changed')\n"
+
+
+def test_a_validation_killed_before_its_clean_up_is_swept_by_the_next_session(
+        tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    record = tmp_path / "litter.json"
+    (repo / "draft.py").write_text("x = 1\n")  # the agent's, found before the run
+    record.write_text(json.dumps({"before": ["draft.py"]}))  # what the killed run wrote
+    (repo / "__pycache__").mkdir()
+    (repo / "__pycache__" / "hello.pyc").write_text("x")  # what it left behind
+    assert sweep(repo, record) == ["__pycache__/hello.pyc"]
+    assert not (repo / "__pycache__").exists() and (repo / "draft.py").exists()
+    assert not record.exists()
+
+
+def test_no_record_means_nothing_is_swept(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    (repo / "draft.py").write_text("x = 1\n")
+    assert sweep(repo, tmp_path / "litter.json") == []
+    assert (repo / "draft.py").exists()
