@@ -26,6 +26,7 @@ from maestro.forges import make_forge
 from maestro.fsutil import read_json, write_json
 from maestro.ids import iso_now, utc_now
 from maestro.lanes.context import remember_good_workflow
+from maestro.lanes.guard import agent_asked_for_human
 from maestro.lanes.listing import list_lanes
 from maestro.lanes.state import LaneState
 from maestro.lanes.workspace import remove_worktree
@@ -86,6 +87,8 @@ class Orchestrator:
         for warning in listing.warnings():
             self.warn_once(warning)
         views: dict[str, LaneView] = {}
+        label = (self._workflow.policy.tracker.needs_attention_label
+                 if self._workflow is not None else None)
         for identifier in listing.identifiers:
             process = self.running.get(identifier)
             alive = process is not None and process.poll() is None
@@ -95,14 +98,15 @@ class Orchestrator:
                                              in_review=False, finished=True,
                                              needs_human=False, outcome="finished")
                 continue
-            views[identifier] = self._view(LaneState(root, identifier), alive)
+            views[identifier] = self._view(LaneState(root, identifier), alive, label)
         # lanes this process started whose folder does not exist yet still hold a slot
         for identifier in self.running:
             views.setdefault(identifier, LaneView(identifier, True, False, False, False,
                                                   False, ""))
         return views
 
-    def _view(self, state: LaneState, alive: bool) -> LaneView:
+    def _view(self, state: LaneState, alive: bool,
+              attention_label: str | None = None) -> LaneView:
         outcome = _record(state, "outcome.json").get("outcome", "")
         claim = _record(state, "lease.json")
         number = _record(state, "pr.json").get("number")
@@ -118,7 +122,9 @@ class Orchestrator:
             needs_human=state.exists("attention.json"), outcome=str(outcome),
             claim_state=str(claim.get("state_at_claim", "")),
             pr_number=number if isinstance(number, int) and number > 0 else None,
-            last_event_at=last_event_at, merged=state.exists("merge.json"))
+            last_event_at=last_event_at, merged=state.exists("merge.json"),
+            asked_for_human=not leased and attention_label is not None and
+            agent_asked_for_human(state.path("tools.jsonl"), attention_label))
 
     # -- planning --------------------------------------------------------------------------
 

@@ -87,6 +87,9 @@ class LaneView:
     last_event_at: datetime | None = None
     #: The PR is merged (``merge.json``): nothing is left to cancel, only close-out.
     merged: bool = False
+    #: The attempt's tool record shows the agent adding the needs-attention label itself:
+    #: that label does not block recovery until the lane has run the attention path.
+    asked_for_human: bool = False
 
     @property
     def in_flight(self) -> bool:
@@ -457,8 +460,10 @@ def needs_recovery(view: LaneView, issue: Issue, policy: WorkflowPolicy) -> bool
     outcome: its claim rebuilds from the tracker's ``maestro:state`` comments). Startable
     issues are not recovered here: they come back as new work."""
     tracker = policy.tracker
-    if view.in_review or any(issue.has_label(label) for label in (
-            tracker.opt_out_label, tracker.needs_attention_label)):
+    if view.in_review or issue.has_label(tracker.opt_out_label):
+        return False
+    if issue.has_label(tracker.needs_attention_label) and not (
+            view.asked_for_human and not view.needs_human):
         return False
     if issue.state.casefold() == tracker.in_progress_state.casefold():
         return view.outcome in UNFINISHED_OUTCOMES

@@ -106,3 +106,18 @@ def test_due_retries_never_start_more_lanes_than_the_limit(sandbox: Sandbox) -> 
 
     assert [item["issue"] for item in plan["dispatch"]] == ["KR-6"]
     assert [item["issue"] for item in plan["retries_waiting"]] == ["KR-7"]
+
+
+def test_lane_killed_after_its_agent_asked_for_a_human_finishes_the_attention_path(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    """The agent's own label must not strand its lane (chaos series, seed 122)."""
+    sandbox.add_issue("KR-6", script="steps:\n  - attention: please look\n")
+    killed_once(sandbox, "agent:after", tmp_path)
+    assert sandbox.issue("KR-6").has_label("maestro:needs-attention")
+    assert sandbox.lane_file("KR-6", "attention.json") is None
+
+    tick(sandbox)
+
+    issue = sandbox.issue("KR-6")
+    assert issue.state == "Todo" and issue.has_label("maestro:needs-attention")
+    assert sandbox.lane_file("KR-6", "attention.json") is not None

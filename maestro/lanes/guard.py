@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from maestro.errors import UnknownIssueError
+from maestro.fsutil import read_jsonl
 from maestro.ids import iso_now
 from maestro.lanes.context import LaneContext
 from maestro.lanes.outcomes import Halt, fail_attempt, require_human
@@ -113,11 +115,20 @@ class LaneGuard:
         return decide(self.issue(), self.ctx.workflow.policy.tracker, self.stage,
                       own_attention)
 
-    def enforce(self, before: str) -> None:
+    def enforce(self, before: str, own_attention: bool = False) -> None:
         """Go on, or stop the lane (closing its PR) before ``before`` happens."""
-        decision = self.check()
+        decision = self.check(own_attention)
         if isinstance(decision, Stop):
             stop_lane(self.ctx, decision, before)
+
+
+def agent_asked_for_human(tools_record: Path, label: str) -> bool:
+    """The attempt's tool record shows the agent itself adding ``label`` (the first half of
+    the manual-attention path): the label on the issue is then the agent's request, not a
+    person's stop, and a run killed before the attention path finished must resume it."""
+    return any(entry.get("ok") and entry.get("tool") == "issue_label_add"
+               and str((entry.get("args") or {}).get("label", "")).casefold()
+               == label.casefold() for entry in read_jsonl(tools_record))
 
 
 def stop_lane(ctx: LaneContext, stop: Stop, before: str = "") -> None:

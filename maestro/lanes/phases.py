@@ -20,7 +20,7 @@ from maestro.lanes.agent_run import SessionResult, first_prompt, run_agent_sessi
 from maestro.lanes.change import no_change_reason
 from maestro.lanes.context import LaneContext
 from maestro.lanes.gate import validate_head
-from maestro.lanes.guard import LaneGuard, after_stopped_session
+from maestro.lanes.guard import LaneGuard, after_stopped_session, agent_asked_for_human
 from maestro.lanes.outcomes import (
     Halt,
     check_eligible,
@@ -112,7 +112,11 @@ def agent(ctx: LaneContext) -> None:
     run_id, attempt = str(claim_record["run_id"]), int(claim_record["attempt"])
     policy = ctx.workflow.policy.tracker
     guard = LaneGuard(ctx, "work")
-    guard.enforce(f"moving the issue to {policy.in_progress_state}")
+    # A run killed after the agent asked for a human resumes that request (the recorded
+    # tool calls decide the outcome): its own label is not a person's stop.
+    guard.enforce(f"moving the issue to {policy.in_progress_state}", own_attention=
+                  agent_asked_for_human(ctx.state.path("tools.jsonl"),
+                                        policy.needs_attention_label))
     issue = guard.issue()
     assert issue is not None  # enforce stops the lane when the issue is gone
     faults.point("agent:before")
