@@ -63,6 +63,10 @@ DRIVER_OVERRIDES: dict[tuple[str, str], str] = {
     ("diff", "textconv"): "",
     ("merge", "driver"): "exit 1",
     ("credential", "helper"): "",
+    # ``remote.<name>.receivepack``/``uploadpack`` name the program run on the other end; for
+    # a remote on this machine that is a local program run by maestro's own push or fetch.
+    ("remote", "receivepack"): "git-receive-pack",
+    ("remote", "uploadpack"): "git-upload-pack",
 }
 
 #: What maestro's git may see of maestro's environment (exact names, then prefixes).

@@ -35,6 +35,7 @@ from maestro.lanes import tokens as token_ledger
 from maestro.lanes.confine import sandbox_prefix
 from maestro.lanes.context import LaneContext
 from maestro.lanes.failures import real_cause
+from maestro.lanes.guard import agent_asked_for_human
 from maestro.lanes.host import LaneToolHost
 from maestro.lanes.tamper import ControlFiles, refuse_tampering
 from maestro.lanes.worktree_guard import recorded_session
@@ -150,6 +151,8 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
     service = ctx.config.agent
     policy = ctx.workflow.policy
     host = LaneToolHost(ctx, run_id, attempt, repair=repair, control=control)
+    # A session resumed after a kill keeps the agent's own request for a human.
+    host.attention_added = agent_asked_for_human(tools_record, host.needs_attention_label)
     journal = ctx.state.path("journal.jsonl")
     # Each session keeps its own turn records beside its tool record: ``turns/`` for the
     # agent phase, ``repairs/NN-turns/`` for a repair round (never over the agent's).

@@ -6,10 +6,18 @@ A result is cached in the lane folder under the HEAD commit and its tree, so the
 phase does not run the commands again on the head the PR tool just validated. A worktree
 with uncommitted changes to tracked files is never cached (the commands saw other content
 than the commit).
+
+The lane folder is writable by the agent (it runs as the same user), so a cached result is
+signed with a key that exists only in this process's memory: an entry the agent forged, or
+one left by an earlier process, does not verify and the commands simply run again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +32,21 @@ from maestro.lanes.context import LaneContext
 CACHE = "validation-cache.json"
 #: Cached results kept per lane (the newest heads win).
 CACHE_SIZE = 8
+#: Signs this process's cache entries; never written anywhere.
+_PROCESS_KEY = secrets.token_bytes(32)
+
+
+def signature(key: str, passed: bool, records: list[dict[str, Any]]) -> str:
+    """HMAC-SHA256 (hex) of one cache entry under this process's key."""
+    body = json.dumps([key, passed, records], sort_keys=True).encode()
+    return hmac.new(_PROCESS_KEY, body, hashlib.sha256).hexdigest()
+
+
+def _verified(key: str, hit: Any) -> bool:
+    if not isinstance(hit, dict) or not isinstance(hit.get("records"), list):
+        return False
+    expected = signature(key, bool(hit.get("passed")), hit["records"])
+    return hmac.compare_digest(expected, str(hit.get("sig", "")))
 
 
 @dataclass(frozen=True)
@@ -65,7 +88,8 @@ def validate_head(ctx: LaneContext) -> Validation:
     key = cache_key(commands, head, tree)
     cache: dict[str, Any] = ctx.state.read(CACHE) or {}
     hit = cache.get(key)
-    if not dirty and isinstance(hit, dict):
+    if not dirty and _verified(key, hit):
+        assert isinstance(hit, dict)
         return Validation(head, tree, bool(hit["passed"]), False, list(hit["records"]),
                           cached=True)
     # What validation writes must not reach a commit, even after a kill mid-run.
@@ -73,6 +97,7 @@ def validate_head(ctx: LaneContext) -> Validation:
         passed, records = run_commands(commands, worktree, execution.validation_timeout_s,
                                        validation_env(ctx), sandbox_prefix(ctx))
     if not dirty:
-        cache[key] = {"passed": passed, "records": records, "ran_at": iso_now()}
+        cache[key] = {"passed": passed, "records": records, "ran_at": iso_now(),
+                      "sig": signature(key, passed, records)}
         ctx.state.write(CACHE, dict(list(cache.items())[-CACHE_SIZE:]))
     return Validation(head, tree, passed, dirty, records)

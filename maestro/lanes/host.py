@@ -101,6 +101,7 @@ class LaneToolHost:
         head = git(self.ctx.worktree, "rev-parse", "HEAD")
         refuse_unless_made_by_sessions(self.ctx, head, "lane_open_pr")
         refuse_unvalidated(self.ctx, self.control)
+        self.look_again()  # validation takes time: a person may have decided meanwhile
         self.ctx.forge.push(self.ctx.worktree, self.ctx.branch)
         pr = self.ctx.forge.open_pr(self.ctx.branch, forge_policy.base_branch, title, body)
         return pr.url

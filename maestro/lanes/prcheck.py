@@ -26,3 +26,8 @@ def refuse_unvalidated(ctx: LaneContext, control: ControlFiles | None) -> None:
     if not checked.passed:
         raise ToolRefused("validation failed on the lane HEAD, nothing was pushed: "
                           + checked.failure())
+    # Validation ran code the agent wrote: it may have changed the control files itself.
+    if control is not None:
+        changed = control.changed()
+        if changed:
+            raise ToolRefused(describe(changed))

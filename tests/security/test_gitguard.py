@@ -153,6 +153,9 @@ DRIVER_CASES = [
                                     ("filter.Mixed.Case.smudge", ""),
                                     ("filter.Mixed.Case.process", ""),
                                     ("filter.Mixed.Case.required", "false")]),
+    (["remote.origin.receivepack", "remote.origin.uploadpack"],
+     [("remote.origin.receivepack", "git-receive-pack"),
+      ("remote.origin.uploadpack", "git-upload-pack")]),
     (["user.name", "core.bare", "remote.origin.url", "diff.pdf.binary"], []),
 ]
 

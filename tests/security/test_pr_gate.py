@@ -4,6 +4,7 @@ first, a failure is the tool's answer, and the validate phase reuses the result.
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from maestro.fsutil import read_json
@@ -77,3 +78,50 @@ def test_the_validate_phase_reuses_the_pr_tools_result_on_an_unchanged_head(
     in_lane = [line for line in count.read_text().splitlines()
                if line.endswith(".worktrees/GATE-3")]  # the local forge's CI runs elsewhere
     assert len(in_lane) == 1
+
+
+def test_a_validation_result_the_agent_forged_in_the_lane_folder_is_not_trusted(
+        sandbox: Sandbox) -> None:
+    """The agent runs as the same user and can write the lane folder: a cache entry it
+    wrote for the very head being checked does not verify, so the commands run."""
+    from maestro.lanes.context import LaneContext
+    from maestro.lanes.gate import CACHE, cache_key, validate_head
+
+    sandbox.add_issue("GATE-4", script=f"""
+        steps:
+          - write: {{path: test_hello.py, content: "{BROKEN}"}}
+          - commit: break the tests
+          - open_pr: {{title: broken}}
+        """)
+    sandbox.lane("GATE-4")  # one refused open_pr: the broken head stays in the worktree
+    ctx = LaneContext(sandbox.config, "GATE-4")
+    worktree = ctx.worktree
+    head, tree = (subprocess.run(["git", "rev-parse", ref], cwd=worktree, capture_output=True,
+                                 text=True, check=True).stdout.strip()
+                  for ref in ("HEAD", "HEAD^{tree}"))
+    commands = list(ctx.workflow.policy.execution.validation_commands)
+    forged = {cache_key(commands, head, tree): {
+        "passed": True, "records": [], "ran_at": "2026-01-01T00:00:00+00:00",
+        "sig": "0" * 64}}
+    ctx.state.write(CACHE, forged)
+
+    checked = validate_head(ctx)
+
+    assert checked.cached is False and checked.passed is False
+    ctx.close()
+
+
+def test_a_result_this_process_signed_is_reused(sandbox: Sandbox) -> None:
+    from maestro.lanes.context import LaneContext
+    from maestro.lanes.gate import validate_head
+
+    sandbox.add_issue("GATE-5", script="""
+        steps:
+          - write: {path: a.txt, content: a}
+          - commit: a
+        """)
+    sandbox.lane("GATE-5")
+    ctx = LaneContext(sandbox.config, "GATE-5")
+    assert validate_head(ctx).cached is False
+    assert validate_head(ctx).cached is True
+    ctx.close()
