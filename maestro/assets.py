@@ -181,7 +181,8 @@ def run_scripts(skill: Path, root: Path) -> list[Problem]:
     for script in skill_scripts(skill):
         try:
             proc = subprocess.run([sys.executable, "-B", str(script), "--help"],
-                                  capture_output=True, text=True, timeout=SCRIPT_TIMEOUT_S,
+                                  capture_output=True, text=True,
+                                  errors="replace", timeout=SCRIPT_TIMEOUT_S,
                                   cwd=skill, check=False)
         except subprocess.TimeoutExpired:
             problems.append(Problem(_rel(script, root),

@@ -193,6 +193,6 @@ def summary_rows(result: DemoResult) -> list[tuple[str, str, str, str]]:
 
 def origin_log(result: DemoResult) -> str:
     proc = subprocess.run(["git", "log", "--oneline", "main"], cwd=result.origin,
-                          capture_output=True, text=True, check=False,
+                          capture_output=True, text=True, errors="replace", check=False,
                           env=git_env(result.origin))
     return proc.stdout.strip()

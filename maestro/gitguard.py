@@ -93,7 +93,7 @@ def operator_identity() -> dict[str, str]:
     for key in ("name", "email"):
         try:
             proc = subprocess.run(["git", "config", "--get", f"user.{key}"], cwd="/",
-                                  capture_output=True, text=True, check=False,
+                                  capture_output=True, text=True, errors="replace", check=False,
                                   env={**os.environ, "GIT_CONFIG_PARAMETERS": "",
                                        "GIT_CONFIG_COUNT": "0"})
         except OSError:
@@ -157,7 +157,8 @@ def config_keys(cwd: Path) -> list[str]:
     env = {**base_env(), "GIT_CONFIG_COUNT": "0"}
     try:
         proc = subprocess.run(["git", "config", "--null", "--name-only", "--list"], cwd=cwd,
-                              capture_output=True, text=True, env=env, check=False)
+                              capture_output=True, text=True,
+                              errors="replace", env=env, check=False)
     except OSError:
         return []
     return [k for k in proc.stdout.split("\0") if k]

@@ -87,6 +87,7 @@ def _version(argv: list[str]) -> str:
     """``codex --version`` for the report; informational, never a failed check."""
     try:
         proc = subprocess.run([*argv, "--version"], capture_output=True, text=True,
+                              errors="replace",
                               timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return "version unknown"
@@ -108,7 +109,7 @@ def check_schema(argv: list[str], work: Path) -> dict[str, Any]:
     out = work / "schema"
     try:
         proc = subprocess.run([*argv, "app-server", "generate-json-schema", "--experimental",
-                               "--out", str(out)], capture_output=True, text=True,
+                               "--out", str(out)], capture_output=True, text=True, errors="replace",
                               timeout=SCHEMA_TIMEOUT_S, env=_isolated_env(work / "home"),
                               check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:

@@ -231,6 +231,7 @@ class Agent:
 
     def step_run(self, arg: str) -> None:
         proc = subprocess.run(arg, shell=True, cwd=self.cwd, capture_output=True, text=True,
+                              errors="replace",
                               check=False)
         self.notify("item/completed", {"threadId": self.thread_id, "turnId": self.turn_id,
                                        "item": {"type": "commandExecution", "command": arg,

@@ -68,7 +68,7 @@ def materialise(origin: Path, head: str, dest: Path, index: Path) -> None:
     env = {**git_env(origin), "GIT_INDEX_FILE": str(index)}
     for args in (["read-tree", head], [f"--work-tree={dest}", "checkout-index", "-a", "-f"]):
         proc = subprocess.run(["git", *args], cwd=origin, env=env, capture_output=True,
-                              text=True, check=False)
+                              text=True, errors="replace", check=False)
         if proc.returncode != 0:
             raise ForgeError(f"{origin}: cannot check out {head} for checks "
                              f"(git {' '.join(args)}): {proc.stderr.strip()}")

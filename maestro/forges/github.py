@@ -457,7 +457,7 @@ class GitHubForge:
         url = git(self.repo_root, "remote", "get-url", "--push", self.remote, check=False)
         proc = subprocess.run(
             ["git", "push", "--force", "--quiet", self.remote, f"{head}:refs/heads/{branch}"],
-            cwd=self.repo_root, capture_output=True, text=True,
+            cwd=self.repo_root, capture_output=True, text=True, errors="replace",
             env=git_env(self.repo_root, auth_config(self._token, url or self.remote)),
             check=False, stdin=subprocess.DEVNULL)
         if proc.returncode != 0:
@@ -469,7 +469,7 @@ class GitHubForge:
         url = git(self.repo_root, "remote", "get-url", self.remote, check=False)
         proc = subprocess.run(
             ["git", "fetch", "--quiet", self.remote, *refspecs],
-            cwd=self.repo_root, capture_output=True, text=True,
+            cwd=self.repo_root, capture_output=True, text=True, errors="replace",
             env=git_env(self.repo_root, auth_config(self._token, url or self.remote)),
             check=False, stdin=subprocess.DEVNULL)
         return proc.returncode == 0

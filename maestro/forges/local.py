@@ -188,7 +188,8 @@ class LocalForge:
             return pr.model_copy(update={"mergeable": False, "conflict": f"base {pr.base} missing"})
         proc = subprocess.run(
             ["git", "merge-tree", "--write-tree", "--name-only", "--no-messages", base, pr.head],
-            cwd=self.origin, capture_output=True, text=True, env=git_env(self.origin), check=False,
+            cwd=self.origin, capture_output=True, text=True,
+            errors="replace", env=git_env(self.origin), check=False,
         )
         if proc.returncode == 0:
             return pr.model_copy(update={"mergeable": True, "conflict": ""})
@@ -218,7 +219,8 @@ class LocalForge:
             for index, command in enumerate(self.validation_commands, start=1):
                 try:
                     proc = subprocess.run(command, shell=True, cwd=checkout, capture_output=True,
-                                          text=True, timeout=self.check_timeout_s, check=False,
+                                          text=True, errors="replace",
+                                          timeout=self.check_timeout_s, check=False,
                                           env=_check_env(self.env_passthrough))
                     state = CheckState.SUCCESS if proc.returncode == 0 else CheckState.FAILURE
                     output = (proc.stdout + proc.stderr)[-CHECK_OUTPUT_CHARS:]
@@ -293,7 +295,8 @@ class LocalForge:
                 return commit
             proc = subprocess.run(
                 ["git", "merge-tree", "--write-tree", "--no-messages", base, head],
-                cwd=self.origin, capture_output=True, text=True, env=git_env(self.origin),
+                cwd=self.origin, capture_output=True, text=True,
+                errors="replace", env=git_env(self.origin),
                 check=False)
             if proc.returncode != 0:
                 raise ForgeError(f"pull request #{number} conflicts with {pr.base}")
@@ -329,7 +332,8 @@ class LocalForge:
                 parent = rev_parse(self.origin, f"{commit}^1")
                 proc = subprocess.run(
                     ["git", "merge-tree", "--write-tree", "--no-messages", str(parent), head],
-                    cwd=self.origin, capture_output=True, text=True, env=git_env(self.origin),
+                    cwd=self.origin, capture_output=True, text=True,
+                    errors="replace", env=git_env(self.origin),
                     check=False)
                 tree = proc.stdout.split()[0] if proc.returncode == 0 and proc.stdout else ""
                 if tree and tree == git(self.origin, "rev-parse", f"{commit}^{{tree}}"):

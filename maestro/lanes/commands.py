@@ -20,14 +20,16 @@ def run_commands(commands: list[str], cwd: Path, timeout_s: float, env: dict[str
     sandbox of :mod:`maestro.sandbox`); stop at the first failure.
 
     Returns ``(passed, records)``; a record is ``{command, exit_code, output_tail,
-    duration_s}`` (exit code 124 for a timeout)."""
+    duration_s}`` (exit code 124 for a timeout). Output is whatever the code under test
+    printed, so bytes that are not UTF-8 are replaced, never raised."""
     records: list[dict[str, Any]] = []
     for command in commands:
         started = time.monotonic()
         try:
             argv: str | list[str] = [*prefix, "/bin/sh", "-c", command] if prefix else command
             proc = subprocess.run(argv, shell=not prefix, cwd=cwd, capture_output=True,
-                                  text=True, timeout=timeout_s, env=env, check=False)
+                                  text=True, errors="replace", timeout=timeout_s, env=env,
+                                  check=False)
             code, output = proc.returncode, proc.stdout + proc.stderr
         except subprocess.TimeoutExpired:
             code, output = 124, f"timed out after {timeout_s:g}s"

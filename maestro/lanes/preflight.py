@@ -52,7 +52,8 @@ def remote_problem(repo_root: Path, remote: str, base_branch: str,
     try:
         proc = subprocess.run(
             ["git", "ls-remote", "--exit-code", remote, f"refs/heads/{base_branch}"],
-            cwd=repo_root, capture_output=True, text=True, env=env or git_env(repo_root),
+            cwd=repo_root, capture_output=True, text=True,
+            errors="replace", env=env or git_env(repo_root),
             stdin=subprocess.DEVNULL, timeout=REMOTE_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
         return f"git remote {remote!r} did not answer within {REMOTE_TIMEOUT_S:g}s"

@@ -45,7 +45,12 @@ def make_trap(folder: Path) -> tuple[Path, Path]:
 
 
 def runs(log: Path) -> list[str]:
-    return log.read_text().splitlines() if log.exists() else []
+    """The recorded runs, a line each.
+
+    An ancestor's command line may hold any bytes (CI runners pass binary arguments), so
+    undecodable bytes are replaced rather than failing the read.
+    """
+    return log.read_text(errors="replace").splitlines() if log.exists() else []
 
 
 def runs_outside_agent(log: Path) -> list[str]:
