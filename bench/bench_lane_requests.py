@@ -16,7 +16,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from maestro.config import parse_config_file
+from maestro.config.service import parse_config_file
 from maestro.demo import build_sandbox
 from maestro.forges.local import LocalForge
 from maestro.model import ReviewVerdict

@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchlib import commit, empty_sandbox, table, write_issues
 
-from maestro.config import parse_config_file
-from maestro.orchestrator import Orchestrator
+from maestro.config.service import parse_config_file
+from maestro.orchestration.orchestrator import Orchestrator
 
 
 def measure(repo: Path, runs: int) -> tuple[float, float, int]:

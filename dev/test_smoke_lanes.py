@@ -108,14 +108,14 @@ def test_scout_skeptic_plan_checkpoint_carries_the_evidence(lane: Lane) -> None:
         steps:
           - checkpoint: {phase: plan, focus: rename a status field,
                          next_action: write the failing test first, blockers: [],
-                         evidence: ["maestro/status.py: lane_snapshot builds the field"],
+                         evidence: ["maestro/operator/status.py: lane_snapshot builds the field"],
                          verification: ["skeptic: no stored record holds the field"]}
           - end_turn
         """)
     lane.run("SMK-8")
     shown = lane.status_lane("SMK-8")["checkpoint"]
     assert shown["phase"] == "plan"
-    assert shown["evidence"] == ["maestro/status.py: lane_snapshot builds the field"]
+    assert shown["evidence"] == ["maestro/operator/status.py: lane_snapshot builds the field"]
 
 
 def test_review_repair_round_finishes_with_repair_complete(lane: Lane) -> None:

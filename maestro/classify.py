@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from maestro.model import CheckState, Classification, PullRequest, PullState, ReviewVerdict
 
 if TYPE_CHECKING:
-    from maestro.workflow import WorkflowPolicy
+    from maestro.config.workflow import WorkflowPolicy
 
 
 @dataclass(frozen=True)

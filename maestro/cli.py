@@ -17,14 +17,14 @@ from maestro import __version__
 from maestro.errors import InputError, MaestroError
 
 if TYPE_CHECKING:
-    from maestro.config import ServiceConfig
+    from maestro.config.service import ServiceConfig
 
 EXIT_LANE = {"finished": 0, "waiting": 0, "skipped": 0, "terminated": 0, "interrupted": 0,
              "retry": 1, "needs_human": 1}
 
 
 def _config(args: argparse.Namespace) -> ServiceConfig:
-    from maestro.config import load_config  # pydantic: only for commands that need it
+    from maestro.config.service import load_config  # pydantic: only for commands that need it
 
     return load_config(args.config)
 
@@ -99,15 +99,15 @@ def cmd_lane(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from maestro.orchestrator import Orchestrator
+    from maestro.orchestration.orchestrator import Orchestrator
 
     orchestrator = Orchestrator(_config(args))
     if args.dry_run:
         plan = orchestrator.plan(dry_run=True)
         _show_plan(plan.as_dict(), args.json)
         return 0
-    from maestro.daemon_lock import holding_loop_lock
-    from maestro.live import watching
+    from maestro.operator.live import watching
+    from maestro.orchestration.daemon_lock import holding_loop_lock
 
     with holding_loop_lock(orchestrator.config.state_root, "maestro run --once"), \
             watching(orchestrator.config, enabled=not args.json):
@@ -137,7 +137,7 @@ def _show_plan(plan: dict[str, Any], as_json: bool) -> None:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from maestro.orchestrator import Orchestrator
+    from maestro.orchestration.orchestrator import Orchestrator
 
     plan = Orchestrator(_config(args)).plan(dry_run=False)
     if args.github_matrix:
@@ -151,16 +151,16 @@ def cmd_daemon(args: argparse.Namespace) -> int:
     if args.poll_interval_s <= 0:
         raise InputError("--poll-interval-s: expected a positive number of seconds")
     config = _config(args)
-    from maestro.daemon_lock import holding_loop_lock
+    from maestro.orchestration.daemon_lock import holding_loop_lock
 
     with holding_loop_lock(config.state_root, "maestro daemon"):
         return _serve_daemon(args, config)
 
 
 def _serve_daemon(args: argparse.Namespace, config: ServiceConfig) -> int:
-    from maestro.live import watching
-    from maestro.operator_http import start_if_configured
-    from maestro.orchestrator import Orchestrator
+    from maestro.operator.http import start_if_configured
+    from maestro.operator.live import watching
+    from maestro.orchestration.orchestrator import Orchestrator
 
     server = start_if_configured(config)  # [operator_http] listen_address; off when unset
     try:
@@ -176,7 +176,7 @@ def _serve_daemon(args: argparse.Namespace, config: ServiceConfig) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from maestro.status import snapshot
+    from maestro.operator.status import snapshot
 
     if args.limit < 0:
         raise InputError("--limit: expected a number >= 0")
@@ -184,15 +184,15 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(snap)
         return 0
-    from maestro.status_view import render_status
+    from maestro.operator.status_view import render_status
 
     render_status(snap)
     return 0
 
 
 def _tracker(args: argparse.Namespace) -> Any:
+    from maestro.config.workflow import load_workflow
     from maestro.trackers import make_tracker
-    from maestro.workflow import load_workflow
 
     config = _config(args)
     return make_tracker(config, load_workflow(config.workflow_path))
@@ -242,7 +242,7 @@ def cmd_issue(args: argparse.Namespace) -> int:
             print(f"created {issue.identifier}")
         return 0
     if action == "move":
-        from maestro.workflow import load_workflow
+        from maestro.config.workflow import load_workflow
 
         policy = load_workflow(_config(args).workflow_path).policy.tracker
         state = policy.named_state(args.state_name)
@@ -267,11 +267,11 @@ def cmd_issue(args: argparse.Namespace) -> int:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
+    from maestro.config.workflow import load_workflow
     from maestro.forges.local import LocalForge
     from maestro.ids import branch_name
     from maestro.lanes.state import LaneState
     from maestro.model import ReviewVerdict
-    from maestro.workflow import load_workflow
 
     config = _config(args)
     workflow = load_workflow(config.workflow_path)

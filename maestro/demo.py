@@ -14,13 +14,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from maestro.config import parse_config_file
+from maestro.config.service import parse_config_file
 from maestro.errors import InputError
 from maestro.forges.local import LocalForge
 from maestro.git import git, git_env
-from maestro.live import watching
 from maestro.model import PullState, ReviewVerdict
-from maestro.orchestrator import Orchestrator
+from maestro.operator.live import watching
+from maestro.orchestration.orchestrator import Orchestrator
 from maestro.scaffold import init_repository
 from maestro.trackers.files import FilesTracker
 

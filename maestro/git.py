@@ -1,4 +1,5 @@
-"""Short git calls through ``sh``, each in the hardened environment of :mod:`maestro.gitguard`.
+"""Short git calls through ``sh``, each in the hardened environment of
+:mod:`maestro.containment.gitguard`.
 
 Every call maestro makes runs with hooks off and the repository's program-naming config
 disarmed (the agent can write that config), and with a git identity that always works.
@@ -10,12 +11,13 @@ from pathlib import Path
 
 import sh
 
+from maestro.containment.gitguard import git_env as _guarded_env
 from maestro.errors import WorkspaceError
-from maestro.gitguard import git_env as _guarded_env
 
 
 def git_env(cwd: Path | None = None) -> dict[str, str]:
-    """The environment for one maestro git process in ``cwd`` (see :mod:`maestro.gitguard`)."""
+    """The environment for one maestro git process in ``cwd``
+    (see :mod:`~maestro.containment.gitguard`)."""
     return _guarded_env(cwd)
 
 

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from maestro.config import ServiceConfig
+from maestro.config.service import ServiceConfig
 from maestro.fsutil import read_json
 
 LOGGER_NAME = "maestro"

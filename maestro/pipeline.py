@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from maestro.config import ServiceConfig, load_config
+from maestro.config.service import ServiceConfig, load_config
 from maestro.errors import ConfigError, MaestroError
 from maestro.fsutil import read_json
 from maestro.ids import check_identifier, iso_now
@@ -109,7 +109,7 @@ def load_pipeline(path: Path) -> PipelineSpec:
     try:
         spec = PipelineSpec.model_validate(data)
     except ValidationError as exc:
-        from maestro.validation import describe_validation_error
+        from maestro.config.validation import describe_validation_error
 
         raise describe_validation_error(path, exc) from None
     names = [phase.name for phase in spec.phases]

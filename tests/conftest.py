@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from maestro.config import ServiceConfig, parse_config_file
+from maestro.config.service import ServiceConfig, parse_config_file
 from maestro.demo import build_sandbox
 from maestro.fsutil import read_json
 from maestro.trackers.files import FilesTracker

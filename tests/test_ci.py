@@ -17,7 +17,7 @@ from ruamel.yaml import YAML
 from maestro import __version__
 from maestro.ci import DISTRIBUTION
 from maestro.cli import build_parser
-from maestro.orchestrator import Orchestrator
+from maestro.orchestration.orchestrator import Orchestrator
 from tests.conftest import Sandbox
 
 

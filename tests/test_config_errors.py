@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from maestro.config import parse_config_file
+from maestro.config.service import parse_config_file
+from maestro.config.workflow import load_workflow, parse_workflow
 from maestro.errors import ConfigError
-from maestro.workflow import load_workflow, parse_workflow
 
 BAD_CONFIGS = {
     "wrong type": ('[agent]\nidle_timeout_s = "soon"\n', "agent.idle_timeout_s"),

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from maestro.daemon_lock import HOLDER_FILE, holding_loop_lock
 from maestro.errors import DaemonRunningError
+from maestro.orchestration.daemon_lock import HOLDER_FILE, holding_loop_lock
 from tests.conftest import Sandbox
 
 PATIENCE_S = 60.0

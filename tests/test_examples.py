@@ -5,8 +5,8 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from maestro.config import ServiceConfig, parse_config_file
-from maestro.workflow import load_workflow
+from maestro.config.service import ServiceConfig, parse_config_file
+from maestro.config.workflow import load_workflow
 from tests.conftest import REPO_ROOT, Sandbox
 
 

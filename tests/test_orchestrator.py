@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from maestro.ids import utc_now
-from maestro.orchestrator import Orchestrator
+from maestro.orchestration.orchestrator import Orchestrator
 from tests.conftest import Sandbox
 
 SLOW = """
@@ -295,7 +295,7 @@ def test_a_tracker_rate_limit_is_recorded_with_the_tick(sandbox: Sandbox) -> Non
         def __getattr__(self, name: str) -> object:
             return getattr(self.inner, name)
 
-    import maestro.orchestrator as module
+    import maestro.orchestration.orchestrator as module
 
     original = module.make_tracker
 

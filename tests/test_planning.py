@@ -1,4 +1,5 @@
-"""The tick's plan (maestro.planning) as a table of cases over frozen facts, plus properties.
+"""The tick's plan (orchestration/planning.py) as a table of cases over frozen facts, and
+properties.
 
 Each case starts from ``BASE`` (no lanes, no retries, nothing to do) and names only what
 differs; the expected value is the plan's JSON view, exactly as ``maestro run --dry-run
@@ -15,8 +16,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from maestro.config.workflow import ExecutionPolicy, WorkflowPolicy
 from maestro.model import Issue
-from maestro.planning import (
+from maestro.orchestration.planning import (
     STEPS,
     LaneView,
     ReviewFact,
@@ -24,8 +26,7 @@ from maestro.planning import (
     needs_recovery,
     plan_tick,
 )
-from maestro.retries import Retry
-from maestro.workflow import ExecutionPolicy, WorkflowPolicy
+from maestro.orchestration.retries import Retry
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 PAST = (NOW - timedelta(seconds=5)).isoformat()

@@ -7,7 +7,7 @@ from pathlib import Path
 from maestro.fsutil import write_json
 from maestro.ids import utc_now
 from maestro.lanes.state import LaneState
-from maestro.status import lane_snapshot
+from maestro.operator.status import lane_snapshot
 
 
 def test_tokens_add_up_over_retried_attempts(tmp_path: Path) -> None:

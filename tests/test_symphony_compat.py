@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from maestro.config.workflow import parse_workflow, render_template
 from maestro.errors import ConfigError
 from maestro.model import Issue
-from maestro.workflow import parse_workflow, render_template
 
 SYMPHONY = """\
 ---

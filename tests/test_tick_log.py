@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from maestro.tick_log import only_changed
+from maestro.orchestration.tick_log import only_changed
 
 
 def plan(**items: list[dict[str, str]]) -> dict[str, Any]:

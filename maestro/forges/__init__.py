@@ -8,8 +8,8 @@ from maestro.errors import ConfigError
 from maestro.forges.base import Forge
 
 if TYPE_CHECKING:
-    from maestro.config import ServiceConfig
-    from maestro.workflow import Workflow
+    from maestro.config.service import ServiceConfig
+    from maestro.config.workflow import Workflow
 
 __all__ = ["Forge", "make_forge"]
 

@@ -32,9 +32,9 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from maestro.containment.gitguard import git_env
 from maestro.errors import ConfigError, ForgeError, TrackerError
 from maestro.git import git
-from maestro.gitguard import git_env
 from maestro.model import (
     Check,
     CheckState,
@@ -52,8 +52,8 @@ from maestro.trackers.http import (
 )
 
 if TYPE_CHECKING:
-    from maestro.config import ServiceConfig
-    from maestro.workflow import Workflow
+    from maestro.config.service import ServiceConfig
+    from maestro.config.workflow import Workflow
 
 SERVICE = "github forge"
 #: Page sizes of the nested connections read per PR; GitHub allows at most 100.
@@ -379,7 +379,7 @@ def auth_config(token: Secret | None, url: str = "") -> list[tuple[str, str]]:
     The header is scoped to the push URL's ``scheme://host[:port]/`` (``http.<url>.
     extraHeader``), so a remote on another host never sees the token; a non-HTTP remote
     (ssh, a local path) gets no header at all. Returned as pairs for
-    :func:`maestro.gitguard.git_env`, which passes them as command-line-scope config."""
+    :func:`maestro.containment.gitguard.git_env`, which passes them as command-line-scope config."""
     parts = urlsplit(url)
     if token is None or parts.scheme not in ("http", "https") or not parts.hostname:
         return []

@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 from filelock import FileLock
 
 from maestro import faults
-from maestro.childenv import child_env
+from maestro.containment.childenv import child_env
 from maestro.errors import ForgeError, WorkspaceError
 from maestro.forges.checktree import check_tree, heal_origin
 from maestro.fsutil import read_json, write_json
@@ -349,7 +349,7 @@ class LocalForge:
 
 
 def _check_env(passthrough: Sequence[str] = ()) -> dict[str, str]:
-    """Checks run the PR's code: the allow list of :mod:`maestro.childenv`, without the
+    """Checks run the PR's code: the allow list of :mod:`maestro.containment.childenv`, without the
     lane's ``MAESTRO_*`` variables (a check belongs to no lane)."""
     env = child_env(passthrough)
     return {k: v for k, v in env.items() if not k.startswith("MAESTRO_")}

@@ -9,7 +9,7 @@ which they handle).
 
 from __future__ import annotations
 
-from maestro.config import ServiceConfig
+from maestro.config.service import ServiceConfig
 from maestro.ids import check_identifier
 
 
@@ -19,10 +19,10 @@ def require_known_issue(config: ServiceConfig, identifier: str) -> None:
     check_identifier(identifier)
     if (config.lanes_root / identifier).is_dir():
         return
+    from maestro.config.workflow import load_workflow, parse_workflow
     from maestro.errors import ConfigError
     from maestro.lanes.context import LAST_GOOD
     from maestro.trackers import make_tracker
-    from maestro.workflow import load_workflow, parse_workflow
 
     try:
         workflow = load_workflow(config.workflow_path)

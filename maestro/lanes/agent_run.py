@@ -28,7 +28,7 @@ from maestro.agents.tools import (
     dynamic_tools,
     judge,
 )
-from maestro.childenv import child_env
+from maestro.containment.childenv import child_env
 from maestro.fsutil import BoundedJournal, write_json
 from maestro.ids import iso_now
 from maestro.lanes import tokens as token_ledger
@@ -71,7 +71,7 @@ class SessionResult:
 
 
 def agent_env(ctx: LaneContext, run_id: str, attempt: int) -> dict[str, str]:
-    """The child's environment: an allow list (:mod:`maestro.childenv`), never ours."""
+    """The child's environment: an allow list (:mod:`maestro.containment.childenv`), never ours."""
     env = child_env(ctx.config.agent.env_passthrough, ctx.config.secret_env_vars())
     env["GIT_TERMINAL_PROMPT"] = "0"
     # maestro pushes on the agent's behalf (lane_open_pr); a `git push` by the agent itself

@@ -1,7 +1,7 @@
 """Running the workflow's validation commands in a lane worktree.
 
 The commands run code the agent wrote, so they get the allow-listed environment of
-:mod:`maestro.childenv`, never maestro's own."""
+:mod:`maestro.containment.childenv`, never maestro's own."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ OUTPUT_TAIL = 4000
 def run_commands(commands: list[str], cwd: Path, timeout_s: float, env: dict[str, str],
                  prefix: Sequence[str] = ()) -> tuple[bool, list[dict[str, Any]]]:
     """Run each command with a shell in ``env`` (behind ``prefix``, e.g. the bubblewrap
-    sandbox of :mod:`maestro.sandbox`); stop at the first failure.
+    sandbox of :mod:`maestro.containment.sandbox`); stop at the first failure.
 
     Returns ``(passed, records)``; a record is ``{command, exit_code, output_tail,
     duration_s}`` (exit code 124 for a timeout). Output is whatever the code under test

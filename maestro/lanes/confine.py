@@ -1,8 +1,8 @@
 """How the lane confines what runs the agent's code: the sandbox prefix for its argv.
 
 One decision for the agent and the validation commands alike: with ``[agent] sandbox =
-"bubblewrap"`` both run behind :func:`maestro.sandbox.bubblewrap_prefix` with this lane's
-control files (:func:`maestro.lanes.tamper.control_roots`) and the operator's files
+"bubblewrap"`` both run behind :func:`~maestro.containment.sandbox.bubblewrap_prefix` with this
+lane's control files (:func:`maestro.lanes.tamper.control_roots`) and the operator's files
 (:func:`operator_files`) read-only; otherwise unchanged.
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from maestro.containment.sandbox import bubblewrap_prefix
 from maestro.lanes.context import LaneContext
 from maestro.lanes.tamper import control_roots
-from maestro.sandbox import bubblewrap_prefix
 
 
 def operator_files(ctx: LaneContext) -> list[Path]:

@@ -6,13 +6,13 @@ import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from maestro.config import ServiceConfig
+from maestro.config.service import ServiceConfig
+from maestro.config.workflow import Workflow, load_workflow
 from maestro.forges import Forge, make_forge
 from maestro.ids import branch_name
 from maestro.lanes.state import LaneState
 from maestro.lanes.workspace import Workspace, worktree_path
 from maestro.trackers import Tracker, make_tracker
-from maestro.workflow import Workflow, load_workflow
 
 SNAPSHOT = "workflow.snapshot.md"
 LAST_GOOD = "workflow.last-good.md"
@@ -29,8 +29,8 @@ def remember_good_workflow(config: ServiceConfig, text: str) -> None:
 
 def current_workflow_text(config: ServiceConfig) -> str:
     """WORKFLOW.md if valid, else the last good copy (a warning is journaled by callers)."""
+    from maestro.config.workflow import parse_workflow
     from maestro.errors import ConfigError
-    from maestro.workflow import parse_workflow
 
     try:
         workflow = load_workflow(config.workflow_path)
@@ -60,7 +60,7 @@ class LaneContext:
     @functools.cached_property
     def workflow(self) -> Workflow:
         """The policy the lane started with; a running lane keeps its snapshot (§4)."""
-        from maestro.workflow import parse_workflow
+        from maestro.config.workflow import parse_workflow
 
         snapshot = self.state.path(SNAPSHOT)
         text = snapshot.read_text() if snapshot.exists() else current_workflow_text(self.config)

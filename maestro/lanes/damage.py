@@ -34,7 +34,7 @@ SUFFIX = ".damaged"
 
 
 def _snapshot_problem(path: Path) -> str | None:
-    from maestro.workflow import parse_workflow
+    from maestro.config.workflow import parse_workflow
 
     try:
         text = path.read_bytes().decode("utf-8")

@@ -21,7 +21,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from maestro.childenv import child_env
+from maestro.containment.childenv import child_env
 from maestro.git import git
 from maestro.ids import iso_now
 from maestro.lanes import litter

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from maestro.config.workflow import TrackerPolicy
 from maestro.errors import UnknownIssueError
 from maestro.fsutil import read_jsonl
 from maestro.ids import iso_now
@@ -27,7 +28,6 @@ from maestro.lanes.context import LaneContext
 from maestro.lanes.outcomes import Halt, fail_attempt, require_human
 from maestro.lanes.workspace import remove_worktree
 from maestro.model import Issue, LaneOutcome, PullState
-from maestro.workflow import TrackerPolicy
 
 #: ``work``: claim to handoff (the agent and its tools); ``review``: review, repair, land.
 Stage = Literal["work", "review"]

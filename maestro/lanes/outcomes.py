@@ -11,11 +11,11 @@ import shutil
 from typing import Any
 
 from maestro import comments
-from maestro.eligibility import ineligible_reason
 from maestro.errors import LabelMissingError, MaestroError
 from maestro.ids import iso_now, new_run_id
 from maestro.lanes.context import LaneContext
 from maestro.model import Issue, LaneOutcome
+from maestro.trackers.eligibility import ineligible_reason
 
 
 class Halt(Exception):

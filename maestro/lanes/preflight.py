@@ -16,11 +16,11 @@ import subprocess
 from pathlib import Path
 
 from maestro.agents.tools import TOOL_CONTRACT
-from maestro.config import ServiceConfig
+from maestro.config.service import ServiceConfig
+from maestro.config.workflow import Workflow
+from maestro.containment.gitguard import git_env
 from maestro.errors import ConfigError
-from maestro.gitguard import git_env
 from maestro.model import Issue
-from maestro.workflow import Workflow
 
 #: git's exit code for ``ls-remote --exit-code`` when the remote has no matching ref.
 _NO_MATCHING_REF = 2

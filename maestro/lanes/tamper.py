@@ -2,10 +2,10 @@
 
 The agent can write into the git dir its worktree shares with maestro: hooks, ``config``,
 ``config.worktree``, ``info/attributes``, the worktree's ``.git`` pointer. maestro's own git
-never runs what those name (:mod:`maestro.gitguard`), but a change there is still an attack
-or a mistake a person must see. So :func:`fingerprint` is taken before each agent or repair
-session and compared after (and before the PR tool pushes): any difference fails the attempt
-on the attention path, and the comment names the files.
+never runs what those name (:mod:`~maestro.containment.gitguard`), but a change there is
+still an attack or a mistake a person must see. So :func:`fingerprint` is taken before each
+agent or repair session and compared after (and before the PR tool pushes): any difference
+fails the attempt on the attention path, and the comment names the files.
 
 A fingerprint maps a display name (repository-relative where possible) to a digest of the
 file's content (a config file's entries, less ``branch.*``) and executable bit (``chmod +x``
@@ -20,8 +20,8 @@ import stat
 import subprocess
 from pathlib import Path
 
+from maestro.containment.gitguard import base_env
 from maestro.git import git
-from maestro.gitguard import base_env
 from maestro.lanes.context import LaneContext
 from maestro.lanes.outcomes import require_human
 

@@ -8,8 +8,8 @@ from maestro.errors import ConfigError
 from maestro.trackers.base import Tracker
 
 if TYPE_CHECKING:
-    from maestro.config import ServiceConfig
-    from maestro.workflow import Workflow
+    from maestro.config.service import ServiceConfig
+    from maestro.config.workflow import Workflow
 
 __all__ = ["Tracker", "make_tracker"]
 

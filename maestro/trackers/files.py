@@ -22,11 +22,11 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import LiteralScalarString
 
+from maestro.config.validation import short_repr
 from maestro.errors import InputError, TrackerError, UnknownIssueError
 from maestro.fsutil import write_atomic
 from maestro.ids import check_identifier, utc_now
 from maestro.model import Comment, Issue
-from maestro.validation import short_repr
 
 _FENCE = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?\n?", re.DOTALL | re.MULTILINE)
 LOCK_NAME = ".maestro-tracker.lock"

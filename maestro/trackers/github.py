@@ -41,8 +41,8 @@ from maestro.trackers.http import (
 )
 
 if TYPE_CHECKING:
-    from maestro.config import ServiceConfig
-    from maestro.workflow import Workflow
+    from maestro.config.service import ServiceConfig
+    from maestro.config.workflow import Workflow
 
 SERVICE = "github"
 LABELS_FIRST = 100

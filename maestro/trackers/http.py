@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from maestro.errors import ConfigError, RateLimitedError, TrackerError
 
 if TYPE_CHECKING:
-    from maestro.config import ServiceConfig
+    from maestro.config.service import ServiceConfig
 
 log = logging.getLogger("maestro.trackers")
 

@@ -32,8 +32,8 @@ from maestro.trackers.http import (
 )
 
 if TYPE_CHECKING:
-    from maestro.config import ServiceConfig
-    from maestro.workflow import Workflow
+    from maestro.config.service import ServiceConfig
+    from maestro.config.workflow import Workflow
 
 SERVICE = "linear"
 NESTED_FIRST = 25

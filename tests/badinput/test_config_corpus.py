@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from maestro import cli
-from maestro.config import parse_config_file
+from maestro.config.service import parse_config_file
+from maestro.config.workflow import MAX_WORKFLOW_BYTES, load_workflow
 from maestro.errors import ConfigError
-from maestro.workflow import MAX_WORKFLOW_BYTES, load_workflow
 
 CORPUS = Path(__file__).with_name("corpus")
 

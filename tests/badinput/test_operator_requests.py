@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from maestro.config import ServiceConfig
-from maestro.operator_http import OperatorServer
+from maestro.config.service import ServiceConfig
+from maestro.operator.http import OperatorServer
 
 CORPUS = Path(__file__).with_name("corpus") / "http"
 HOST = b"Host: 127.0.0.1\r\n"

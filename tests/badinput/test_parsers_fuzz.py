@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from maestro.agents.scripted import ScriptError, parse_script
-from maestro.config import parse_config_file
+from maestro.config.service import parse_config_file
+from maestro.config.workflow import parse_workflow
 from maestro.errors import ConfigError, InputError, TrackerError
 from maestro.ids import branch_name, check_identifier
 from maestro.trackers.files import FilesTracker
-from maestro.workflow import parse_workflow
 
 FUZZ = settings(max_examples=200, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,

@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from maestro.ids import utc_now
-from maestro.retries import RetryQueue, backoff_seconds
+from maestro.orchestration.retries import RetryQueue, backoff_seconds
 from tests.faults.matrix import RESUMED, FaultBox, matrix
 from tests.test_resume import SCRIPT, assert_delivered_once, drive_to_end
 

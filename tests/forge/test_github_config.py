@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from maestro.config import GithubService, ServiceConfig
+from maestro.config.service import GithubService, ServiceConfig
+from maestro.config.workflow import Workflow, parse_workflow
 from maestro.errors import ConfigError
 from maestro.forges import make_forge
 from maestro.forges.github import GitHubForge
-from maestro.workflow import Workflow, parse_workflow
 
 WORKFLOW = """+++
 version = 1

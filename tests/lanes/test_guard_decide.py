@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from maestro.config.workflow import TrackerPolicy
 from maestro.lanes.guard import GO, Stage, Stop, decide
 from maestro.model import Issue, LaneOutcome
-from maestro.workflow import TrackerPolicy
 
 POLICY = TrackerPolicy()
 ATTENTION = POLICY.needs_attention_label

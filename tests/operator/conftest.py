@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from maestro.config import ServiceConfig, parse_config_file
+from maestro.config.service import ServiceConfig, parse_config_file
 from maestro.demo import run_demo
-from maestro.operator_http import OperatorServer
+from maestro.operator.http import OperatorServer
 
 
 @pytest.fixture(scope="package")

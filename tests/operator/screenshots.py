@@ -16,13 +16,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.terminal_theme import MONOKAI
 
-from maestro.config import parse_config_file
+from maestro.config.service import parse_config_file
 from maestro.demo import build_sandbox, reviewer_pass
 from maestro.forges.local import LocalForge
-from maestro.operator_http import OperatorServer
-from maestro.orchestrator import Orchestrator
-from maestro.status import snapshot
-from maestro.status_view import render_status
+from maestro.operator.http import OperatorServer
+from maestro.operator.status import snapshot
+from maestro.operator.status_view import render_status
+from maestro.orchestration.orchestrator import Orchestrator
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_dashboard_browser import chromium_page

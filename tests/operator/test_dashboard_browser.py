@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from maestro.config import parse_config_file
+from maestro.config.service import parse_config_file
 from maestro.demo import reviewer_pass
 from maestro.forges.local import LocalForge
-from maestro.operator_http import OperatorServer
-from maestro.orchestrator import Orchestrator
+from maestro.operator.http import OperatorServer
+from maestro.orchestration.orchestrator import Orchestrator
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from maestro.config import ServiceConfig
-from maestro.live import recent_events, render
-from maestro.status import snapshot
+from maestro.config.service import ServiceConfig
+from maestro.operator.live import recent_events, render
+from maestro.operator.status import snapshot
 
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from maestro.config import ServiceConfig
-from maestro.operator_http import OperatorServer, parse_listen_address
+from maestro.config.service import ServiceConfig
+from maestro.operator.http import OperatorServer, parse_listen_address
 
 
 def request(server: OperatorServer, method: str, path: str,

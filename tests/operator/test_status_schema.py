@@ -12,9 +12,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from maestro.config import ServiceConfig
-from maestro.retries import RetryQueue
-from maestro.status import SCHEMA_VERSION, snapshot
+from maestro.config.service import ServiceConfig
+from maestro.operator.status import SCHEMA_VERSION, snapshot
+from maestro.orchestration.retries import RetryQueue
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "spec" / "status.schema.json"
 

@@ -8,9 +8,9 @@ import sys
 
 from rich.console import Console
 
-from maestro.config import ServiceConfig
-from maestro.status import snapshot
-from maestro.status_view import render_status, signals_summary
+from maestro.config.service import ServiceConfig
+from maestro.operator.status import snapshot
+from maestro.operator.status_view import render_status, signals_summary
 
 
 def rendered(config: ServiceConfig, limit: int = 20) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from maestro import logs
-from maestro.config import ServiceConfig
+from maestro.config.service import ServiceConfig
 
 
 def records(config: ServiceConfig) -> list[dict[str, Any]]:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from maestro.containment.sandbox import bubblewrap_prefix, protected_paths
 from maestro.errors import ConfigError
-from maestro.sandbox import bubblewrap_prefix, protected_paths
 from tests.conftest import Sandbox
 
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None,

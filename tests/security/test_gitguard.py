@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from maestro import gitguard
+from maestro.containment import gitguard
 from maestro.forges.local import LocalForge
 from maestro.git import git
 

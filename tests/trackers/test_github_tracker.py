@@ -6,11 +6,11 @@ import pytest
 from fakes.github_server import GitHubWorld
 from fakes.loopback import LoopbackServer
 
-from maestro.eligibility import ineligible_reason
+from maestro.config.workflow import TrackerPolicy
 from maestro.errors import LabelMissingError, TrackerError, UnknownIssueError
 from maestro.trackers.base import Tracker
+from maestro.trackers.eligibility import ineligible_reason
 from maestro.trackers.github import GitHubIssuesTracker
-from maestro.workflow import TrackerPolicy
 
 
 def operations(server: LoopbackServer) -> list[str | None]:

@@ -9,12 +9,12 @@ from fakes.github_server import TOKEN, GitHubWorld
 from fakes.linear_server import API_KEY, LinearWorld
 from fakes.loopback import LoopbackServer
 
-from maestro.config import GithubService, ServiceConfig, TrackerService
+from maestro.config.service import GithubService, ServiceConfig, TrackerService
+from maestro.config.workflow import TrackerPolicy, Workflow, WorkflowPolicy
 from maestro.errors import ConfigError
 from maestro.trackers import make_tracker
 from maestro.trackers.github import GitHubIssuesTracker
 from maestro.trackers.linear import LinearTracker
-from maestro.workflow import TrackerPolicy, Workflow, WorkflowPolicy
 
 KEY_VAR = "MAESTRO_TEST_TRACKER_KEY"
 

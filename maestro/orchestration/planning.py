@@ -1,6 +1,6 @@
 """The poll tick's decisions as a pure function: frozen facts in, a typed plan out.
 
-:class:`~maestro.orchestrator.Orchestrator` gathers every fact a tick needs first (lanes on
+The orchestrator gathers every fact a tick needs first (lanes on
 disk, refreshed issues, the retry queue, review decisions, candidates, the clock, the
 policy) into one :class:`TickFacts`; :func:`plan_tick` then runs a fixed chain of small
 named steps, in the order of the reference algorithm in ``docs/guide/operating.md``:
@@ -28,10 +28,10 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from maestro.eligibility import dispatch_order, ineligible_reason
+from maestro.config.workflow import WorkflowPolicy
 from maestro.model import Issue, LaneOutcome
-from maestro.retries import Retry
-from maestro.workflow import WorkflowPolicy
+from maestro.orchestration.retries import Retry
+from maestro.trackers.eligibility import dispatch_order, ineligible_reason
 
 __all__ = [
     "STEPS",

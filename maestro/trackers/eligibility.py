@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from maestro.config.workflow import TrackerPolicy
 from maestro.model import Issue
-from maestro.workflow import TrackerPolicy
 
 _LATE = datetime.max.replace(tzinfo=UTC)
 

@@ -24,8 +24,8 @@ from rich.table import Table
 from rich.text import Text
 
 from maestro import logs
-from maestro.config import ServiceConfig
-from maestro.status import snapshot
+from maestro.config.service import ServiceConfig
+from maestro.operator.status import snapshot
 
 #: How many log events the view keeps at the bottom.
 EVENTS_SHOWN = 8

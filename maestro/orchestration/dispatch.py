@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from maestro.config import ServiceConfig
+from maestro.config.service import ServiceConfig
 from maestro.errors import ConfigError, ForgeError
 from maestro.fsutil import read_json, write_json
 from maestro.ids import check_identifier

@@ -10,14 +10,14 @@ from datetime import datetime
 from typing import Any
 
 from maestro.comments import checkpoints
-from maestro.config import ServiceConfig
+from maestro.config.service import ServiceConfig
 from maestro.fsutil import read_json, read_jsonl
 from maestro.ids import utc_now
 from maestro.lanes import tokens as token_ledger
 from maestro.lanes.listing import list_lanes
 from maestro.lanes.state import PHASE_TARGETS, LaneState
 from maestro.model import Comment
-from maestro.retries import RetryQueue
+from maestro.orchestration.retries import RetryQueue
 
 SCHEMA_VERSION = 1
 

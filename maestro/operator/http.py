@@ -1,6 +1,6 @@
 """The operator HTTP surface: the status snapshot over loopback, and a small dashboard.
 
-It only reads lane folders (through :func:`maestro.status.snapshot`) and never drives a
+It only reads lane folders (through :func:`maestro.operator.status.snapshot`) and never drives a
 lane. The one write is ``POST /api/v1/refresh``, which creates the daemon's refresh flag
 file; the daemon breaks its sleep when it sees the file, so many requests before the next
 tick collapse into one tick by nature.
@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
-from maestro.config import ServiceConfig
+from maestro.config.service import ServiceConfig
 from maestro.errors import InputError
 from maestro.fsutil import write_atomic
 from maestro.ids import iso_now
-from maestro.status import snapshot
+from maestro.operator.status import snapshot
 
 #: Requests longer than this are refused before any parsing of the path.
 MAX_PATH = 512
@@ -35,7 +35,8 @@ _LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
 def refresh_flag(config: ServiceConfig) -> Path:
-    """The file the daemon polls for; see :meth:`maestro.orchestrator.Orchestrator.daemon`."""
+    """The file the daemon polls for; see
+    :meth:`~maestro.orchestration.orchestrator.Orchestrator.daemon`."""
     return config.state_root / "refresh.request"
 
 

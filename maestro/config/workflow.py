@@ -18,10 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from maestro.config.symphony import looks_like_symphony, translate
+from maestro.config.validation import describe_validation_error, reject_absolute, reject_secrets
 from maestro.errors import ConfigError
 from maestro.model import Issue
-from maestro.symphony_compat import looks_like_symphony, translate
-from maestro.validation import describe_validation_error, reject_absolute, reject_secrets
 
 MAX_WORKFLOW_BYTES = 1_000_000
 

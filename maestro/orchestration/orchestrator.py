@@ -20,7 +20,8 @@ from typing import Any
 
 from maestro import logs
 from maestro.classify import classify, lane_signals
-from maestro.config import ServiceConfig
+from maestro.config.service import ServiceConfig
+from maestro.config.workflow import Workflow, load_workflow
 from maestro.errors import ConfigError, MaestroError
 from maestro.forges import make_forge
 from maestro.fsutil import read_json, write_json
@@ -31,11 +32,10 @@ from maestro.lanes.listing import list_lanes
 from maestro.lanes.state import LaneState
 from maestro.lanes.workspace import remove_worktree
 from maestro.model import Classification, Issue, LaneOutcome
-from maestro.planning import LaneView, Plan, ReviewFact, TickFacts, plan_tick
-from maestro.retries import RetryQueue
-from maestro.tick_log import only_changed
+from maestro.orchestration.planning import LaneView, Plan, ReviewFact, TickFacts, plan_tick
+from maestro.orchestration.retries import RetryQueue
+from maestro.orchestration.tick_log import only_changed
 from maestro.trackers import Tracker, make_tracker
-from maestro.workflow import Workflow, load_workflow
 
 
 class Orchestrator:
@@ -129,7 +129,8 @@ class Orchestrator:
     # -- planning --------------------------------------------------------------------------
 
     def plan(self, dry_run: bool = False) -> Plan:
-        """The tick's decisions: gather the facts, then :func:`maestro.planning.plan_tick`.
+        """The tick's decisions: gather the facts, then
+        :func:`~maestro.orchestration.planning.plan_tick`.
         A dry run does not even refresh PRs (the local forge runs and caches checks when it
         does); ``maestro plan`` refreshes them read-only."""
         workflow = self.workflow()
@@ -276,7 +277,7 @@ class Orchestrator:
         """Start the lane here, or trigger its CI job in ``github-actions`` dispatch mode."""
         if self.config.dispatch.mode == "github-actions":
             if self._dispatcher is None:
-                from maestro.dispatch import ActionsDispatcher
+                from maestro.orchestration.dispatch import ActionsDispatcher
 
                 self._dispatcher = ActionsDispatcher(self.config)
             sent = self._dispatcher.dispatch(identifier)

@@ -15,8 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from maestro.config.validation import describe_validation_error, reject_secrets
 from maestro.errors import ConfigError
-from maestro.validation import describe_validation_error, reject_secrets
 
 CONFIG_NAME = "maestro.toml"
 SCRIPTED_AGENT = "python -m maestro.agents.scripted"
@@ -57,10 +57,12 @@ class AgentService(_Section):
     #: outside the agent protocol; the loop kills it and stops the lane for a human.
     lane_stall_timeout_s: float = Field(default=3600.0, gt=0)
     #: Variables of maestro's environment the agent and the validation commands may see,
-    #: beyond the minimal allow list of :mod:`maestro.childenv` (e.g. ``OPENAI_API_KEY``).
+    #: beyond the minimal allow list of :mod:`~maestro.containment.childenv`
+    #: (e.g. ``OPENAI_API_KEY``).
     env_passthrough: list[str] = Field(default_factory=list)
     #: ``"bubblewrap"`` runs the agent and the validation commands with the repository's
-    #: control files read-only (:mod:`maestro.sandbox`); ``"none"`` runs them as they are.
+    #: control files read-only (:mod:`~maestro.containment.sandbox`); ``"none"`` runs them as
+    #: they are.
     sandbox: Literal["none", "bubblewrap"] = "none"
 
     @field_validator("env_passthrough")
