@@ -29,6 +29,16 @@ from maestro.lanes.state import LaneState
 #: its agent phase again).
 FACTS = ("lease.json", "result.json", "validation.json", "pr.json", "merge.json",
          "closeout.json")
+#: The keys every writer of a fact puts in it: a fact that parses but lacks one (``{}``, a
+#: person's hand edit) would be trusted by doit and read as "no PR", "no head" downstream.
+FACT_KEYS: dict[str, tuple[str, ...]] = {
+    "lease.json": ("run_id", "attempt"),
+    "result.json": ("disposition",),
+    "validation.json": ("head", "passed"),
+    "pr.json": ("number",),
+    "merge.json": ("commit",),
+    "closeout.json": ("state",),
+}
 SNAPSHOT = "workflow.snapshot.md"
 SUFFIX = ".damaged"
 
@@ -50,14 +60,25 @@ def _snapshot_problem(path: Path) -> str | None:
     return None
 
 
+def content_problem(name: str, value: object) -> str | None:
+    """Why a lane file's parsed ``value`` cannot be what maestro wrote there, or None.
+
+    Pure: every lane file is a JSON object, and a fact holds its :data:`FACT_KEYS`."""
+    if not isinstance(value, dict):
+        return "not a JSON object"
+    missing = [key for key in FACT_KEYS.get(name, ()) if key not in value]
+    return f"missing {', '.join(missing)}" if missing else None
+
+
 def damaged_files(folder: Path) -> dict[Path, str]:
     """Every damaged JSON file of the lane folder (and its ``turns/``), with why."""
     found: dict[Path, str] = {}
     candidates = [*folder.glob("*.json"), *folder.glob("turns/*.json")]
     for path in sorted(candidates):
         problem = json_problem(path)
-        if problem is None and not isinstance(read_json(path), dict | None):
-            problem = "not a JSON object"
+        if problem is None and path.exists():
+            problem = content_problem(path.name if path.parent == folder else "",
+                                      read_json(path))
         if problem is not None:
             found[path] = problem
     snapshot = _snapshot_problem(folder / SNAPSHOT)
