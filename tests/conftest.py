@@ -62,7 +62,7 @@ class Sandbox:
     def maestro(self, *args: str, check: bool = False, timeout: float = 120,
                 env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run([sys.executable, "-m", "maestro", *args], cwd=self.repo,
-                              capture_output=True, text=True, timeout=timeout,
+                              capture_output=True, text=True, errors="replace", timeout=timeout,
                               env={**os.environ, **(env or {})})
         if check and proc.returncode != 0:
             raise AssertionError(f"maestro {' '.join(args)} exited {proc.returncode}:\n"

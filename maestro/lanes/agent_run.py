@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from maestro import __version__
+from maestro import __version__, faults
 from maestro.agents.appserver import AgentError, AppServerClient, HumanInputRequired
 from maestro.agents.server_errors import ServerErrors
 from maestro.agents.tools import (
@@ -332,6 +332,11 @@ def _tokens_from_completed(completed: dict[str, Any], tokens: dict[str, int]) ->
             tokens[key] = value
 
 
+def _session_key(run_id: str, record: Path) -> str:
+    """One agent or repair session: its run and its tool record (each round has its own)."""
+    return f"{run_id}:{record.name}"
+
+
 def _recorded_outcome(ctx: LaneContext, run_id: str, attempt: int, record: Path,
                       repair: bool) -> SessionResult | None:
     """A run killed after the agent declared its terminal path must not redo the agent's
@@ -343,6 +348,12 @@ def _recorded_outcome(ctx: LaneContext, run_id: str, attempt: int, record: Path,
     if verdict.kind in ("continue", "invalid"):
         return None
     ctx.state.journal("agent_resumed_from_record", verdict=verdict.kind, run_id=run_id)
+    kept = ControlFiles.kept(ctx, _session_key(run_id, record))
+    if kept is None:
+        ctx.state.journal("control_files_unverified", run_id=run_id,
+                          reason="no before-image kept for the recorded session")
+    else:
+        refuse_tampering(ctx, kept)
     return SessionResult(verdict=verdict, message="resumed from the recorded tool calls",
                          signals=bridge.signals.as_dict())
 
@@ -358,8 +369,13 @@ def run_agent_session(ctx: LaneContext, run_id: str, attempt: int, first_input: 
         recorded = _recorded_outcome(ctx, run_id, attempt, record, repair)
         if recorded is not None:
             return recorded
-        control = ControlFiles(ctx.worktree, ctx.config.repo_root)
+        session = _session_key(run_id, record)
+        control = ControlFiles.kept(ctx, session)
+        if control is None:  # a session run again after a kill keeps the first image
+            control = ControlFiles(ctx.worktree, ctx.config.repo_root)
+            control.keep(ctx, session)
         result = asyncio.run(_run(ctx, run_id, attempt, repair, first_input, activity, record,
                                   control))
+        faults.point("agent:session-ended")  # the tool calls are recorded, not yet checked
         refuse_tampering(ctx, control)
         return result

@@ -5,7 +5,11 @@ The agent can write into the git dir its worktree shares with maestro: hooks, ``
 never runs what those name (:mod:`~maestro.containment.gitguard`), but a change there is
 still an attack or a mistake a person must see. So :func:`fingerprint` is taken before each
 agent or repair session and compared after (and before the PR tool pushes): any difference
-fails the attempt on the attention path, and the comment names the files.
+fails the attempt on the attention path, and the comment names the files. The before-image
+is also kept in the lane folder (``control-files.json``, keyed by run and session record):
+a session run again after a kill compares with the image taken before the killed one (a
+new image would take the killed session's plant as the baseline), and a lane resumed from
+its recorded tool calls, with no session of its own, compares with it too.
 
 A fingerprint maps a display name (repository-relative where possible) to a digest of the
 file's content (a config file's entries, less ``branch.*``) and executable bit (``chmod +x``
@@ -115,16 +119,36 @@ def describe(changed: list[str]) -> str:
             + ". A person must inspect and restore them before the lane goes on.")
 
 
+IMAGE = "control-files.json"
+
+
 class ControlFiles:
     """The before-image of one session; :meth:`changed` compares the present with it."""
 
-    def __init__(self, worktree: Path, repo_root: Path) -> None:
+    def __init__(self, worktree: Path, repo_root: Path,
+                 before: Fingerprint | None = None) -> None:
         self.repo_root = repo_root
         self.roots = control_roots(worktree)
-        self.before = fingerprint(self.roots, repo_root)
+        self.before = fingerprint(self.roots, repo_root) if before is None else before
 
     def changed(self) -> list[str]:
         return changes(self.before, fingerprint(self.roots, self.repo_root))
+
+    def keep(self, ctx: LaneContext, session: str) -> None:
+        """Write the before-image to the lane folder (atomically) for a resumed run."""
+        ctx.state.write(IMAGE, {"session": session, "files": self.before})
+
+    @classmethod
+    def kept(cls, ctx: LaneContext, session: str) -> ControlFiles | None:
+        """The before-image kept for ``session`` (run id and tool record), or None."""
+        image = ctx.state.read(IMAGE)
+        if not isinstance(image, dict) or image.get("session") != session:
+            return None
+        files = image.get("files")
+        if not isinstance(files, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+            return None
+        return cls(ctx.worktree, ctx.config.repo_root, before=files)
 
 
 def refuse_tampering(ctx: LaneContext, control: ControlFiles) -> None:

@@ -116,3 +116,18 @@ def test_a_variable_the_operator_names_reaches_the_agent(sandbox: Sandbox,
     env = json.loads(dump.read_text())
     assert env["OPENAI_API_KEY"] == "sk-named"
     assert _leaks(env) == set()
+
+
+@pytest.mark.parametrize("when", ["before_the_pr_tool", "after_finalize"])
+def test_a_session_killed_before_its_check_still_has_its_plant_found_on_resume(
+        sandbox: Sandbox, tmp_path: Path, when: str) -> None:
+    trap, log = make_trap(tmp_path / "trap")
+    plant = _steps([HOOK.format(trap=trap)])
+    work = "  - write: {path: a.txt, content: a}\n  - commit: a\n  - handoff: done\n"
+    script = plant + work if when == "before_the_pr_tool" else work + plant
+    sandbox.add_issue("SEC-4", script="steps:\n" + script)
+    sandbox.lane("SEC-4", env={"MAESTRO_FAULT_KILL": "agent:session-ended"})
+    sandbox.lane("SEC-4")
+    assert runs_outside_agent(log) == []
+    assert sandbox.outcome("SEC-4") == "needs_human"
+    assert sandbox.lane_file("SEC-4", "attention.json")["error_class"] == "control_files_changed"
