@@ -58,6 +58,10 @@ def render_status(snap: dict[str, Any], console: Console | None = None) -> None:
     tick = (snap.get("last_tick") or {}).get("at") or "never"
     console.print(Text(f"maestro · {snap['project_id']} · {snap['generated_at']} · "
                        f"last tick {tick} · schema v{snap['schema_version']}", style="bold"))
+    paused = snap.get("paused")
+    if paused is not None:
+        console.print(Text(f"paused: no new lane starts (since {paused.get('at') or '?'}); "
+                           "running lanes go on; `maestro resume` releases", style="bold yellow"))
     for warning in snap.get("warnings", []):
         console.print(Text(f"warning: {warning}", style="yellow"))
     limited = ((snap.get("last_tick") or {}).get("plan") or {}).get("rate_limit")
