@@ -70,8 +70,8 @@ def _workflow_check(config: ServiceConfig) -> tuple[Check, Workflow | None]:
     except MaestroError as exc:
         return Check("WORKFLOW.md", problem=str(exc)), None
     policy = workflow.policy
-    return Check("WORKFLOW.md", f"tracker {policy.tracker.provider}, forge {policy.forge.provider}, base branch "
-                 f"{policy.forge.base_branch}"), workflow
+    return Check("WORKFLOW.md", f"tracker {policy.tracker.provider}, forge "
+                 f"{policy.forge.provider}, base branch {policy.forge.base_branch}"), workflow
 
 
 def _repository_check(config: ServiceConfig) -> Check:
