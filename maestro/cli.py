@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -51,7 +52,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         table.add_row(*row)
     console.print(table)
     console.print("[bold]origin main[/bold]:\n" + origin_log(result))
-    console.print(f"\nInspect it: cd {result.repo} && maestro status")
+    from maestro.invocation import maestro_command
+
+    me = maestro_command()
+    console.print(f"\nInspect it:\n  cd {result.repo}\n  {me} status\n  {me} logs DEMO-4\n"
+                  f"  {me} issue show DEMO-2", markup=False, highlight=False)
     return 0
 
 
@@ -167,6 +172,10 @@ def _serve_daemon(args: argparse.Namespace, config: ServiceConfig) -> int:
     from maestro.operator.live import watching
     from maestro.orchestration.orchestrator import Orchestrator
 
+    from maestro.operator.exposure import exposure_warning
+
+    if warning := exposure_warning(config.operator_http.listen_address):
+        print(f"maestro: warning: {warning}", file=sys.stderr)
     server = start_if_configured(config)  # [operator_http] listen_address; off when unset
     try:
         with watching(config):
@@ -485,6 +494,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         code = args.handler(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`maestro issue show X | head`): a normal end, not a fault.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
     except MaestroError as exc:
         print(f"maestro: error: {exc}", file=sys.stderr)
         code = exc.exit_code
