@@ -168,11 +168,10 @@ def cmd_daemon(args: argparse.Namespace) -> int:
 
 
 def _serve_daemon(args: argparse.Namespace, config: ServiceConfig) -> int:
+    from maestro.operator.exposure import exposure_warning
     from maestro.operator.http import start_if_configured
     from maestro.operator.live import watching
     from maestro.orchestration.orchestrator import Orchestrator
-
-    from maestro.operator.exposure import exposure_warning
 
     if warning := exposure_warning(config.operator_http.listen_address):
         print(f"maestro: warning: {warning}", file=sys.stderr)
