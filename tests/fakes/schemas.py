@@ -3,7 +3,7 @@
 GitHub's schema comes from the npm package ``@octokit/graphql-schema`` (its
 ``schema.graphql``, the SDL GitHub publishes), which ``.ci/run`` installs at the pinned
 version into ``.ci/node`` exactly as it installs codex, so a fresh clone runs the GitHub
-contract tests. Linear publishes no schema package, so its SDL is read from
+contract tests. No pinned package installs Linear's SDL yet, so it is read from
 ``<repo>/../shared/schemas`` (see its README) and those tests skip, saying so, where that
 folder is absent. ``../shared/schemas/github.graphql`` is the fallback for GitHub.
 """
@@ -41,7 +41,7 @@ def missing_reason(name: str) -> str | None:
                 "(npm @octokit/graphql-schema, installed by .ci/run) nor "
                 f"{path.resolve()}")
     return (f"Linear's published schema {path.resolve()} is absent (../shared/schemas not "
-            "checked out; Linear publishes no schema package to install)")
+            "checked out; no pinned package installs Linear's schema yet)")
 
 
 @functools.cache
