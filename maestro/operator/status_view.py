@@ -1,9 +1,9 @@
 """The text view of ``maestro status``: one rich table per question an operator asks.
 
-What is running now, what will be retried and when, which PRs wait on review and why, which
-lanes wait on a person and why, what finished lately, and what it cost in tokens. Active
-lanes are never truncated; only the recent runs follow ``--limit`` (the snapshot already
-cut them).
+Which lanes wait on a person and why (first: they are what needs acting on), what is
+running now, what will be retried and when, which PRs wait on review and why, what
+finished lately, and what it cost in tokens. Active lanes are never truncated; only the
+recent runs follow ``--limit`` (the snapshot already cut them).
 """
 
 from __future__ import annotations
@@ -95,6 +95,18 @@ def render_status(snap: dict[str, Any], console: Console | None = None) -> None:
         console.print(Text(f"rate limited during the last tick: {limited['operation']} waited "
                            f"{limited['wait_s']:g}s ({limited['source']})", style="yellow"))
 
+    if snap["needs_human"]:
+        human = _table("needs a human", ("issue", "why", "reason", "since",
+                                         *(("workspace",) if wide else ())))
+        for lane in snap["needs_human"]:
+            record = lane["needs_human"]
+            why = str(record.get("error_class") or "") + (
+                " (guarded)" if record.get("guarded") else "")
+            where = (lane.get("workspace_path") or "",) if wide else ()
+            human.add_row(lane["issue"], Text(why, style="bold red"),
+                          str(record.get("reason") or ""), ago(record.get("at"), now), *where)
+        console.print(human)
+
     columns = ("issue", "phase", "attempt", *(("run", "thread") if wide else ()),
                "last event", "events", "idle", "tokens")
     active = _table(f"active lanes ({len(snap['active'])})", columns)
@@ -125,18 +137,6 @@ def render_status(snap: dict[str, Any], console: Console | None = None) -> None:
                            str(record.get("reason") or ""),
                            signals_summary(record.get("signals")), _pr(lane.get("pr_url")))
         console.print(review)
-
-    if snap["needs_human"]:
-        human = _table("needs a human", ("issue", "why", "reason", "since",
-                                         *(("workspace",) if wide else ())))
-        for lane in snap["needs_human"]:
-            record = lane["needs_human"]
-            why = str(record.get("error_class") or "") + (
-                " (guarded)" if record.get("guarded") else "")
-            where = (lane.get("workspace_path") or "",) if wide else ()
-            human.add_row(lane["issue"], Text(why, style="bold red"),
-                          str(record.get("reason") or ""), ago(record.get("at"), now), *where)
-        console.print(human)
 
     waiting = [lane for lane in snap.get("retained", [])
                if not lane.get("needs_human") and lane not in snap["in_review"]]
