@@ -163,3 +163,10 @@ def test_status_says_paused(sandbox: Sandbox) -> None:
     sandbox.maestro("pause", check=True)
     assert json.loads(sandbox.maestro("status", "--json", check=True).stdout)["paused"]
     assert "paused: no new lane starts" in sandbox.maestro("status", check=True).stdout
+
+
+def test_cancel_of_an_issue_without_a_lane_only_moves_it(sandbox: Sandbox) -> None:
+    sandbox.add_issue("OPS-5")
+    assert actions.cancel(sandbox.config, "OPS-5") == "OPS-5: moved to Canceled"
+    assert sandbox.issue("OPS-5").state == "Canceled"
+    assert not (sandbox.repo / ".maestro" / "lanes" / "OPS-5").exists()
