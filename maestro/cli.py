@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,9 +25,9 @@ EXIT_LANE = {"finished": 0, "waiting": 0, "skipped": 0, "terminated": 0, "interr
 
 
 def _config(args: argparse.Namespace) -> ServiceConfig:
-    from maestro.config.service import load_config  # pydantic: only for commands that need it
+    from maestro.config.discovery import load_project  # pydantic: only for commands needing it
 
-    return load_config(args.config)
+    return load_project(args.config)
 
 
 def _print_json(value: Any) -> None:
@@ -51,15 +52,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
         table.add_row(*row)
     console.print(table)
     console.print("[bold]origin main[/bold]:\n" + origin_log(result))
-    console.print(f"\nInspect it: cd {result.repo} && maestro status")
+    from maestro.invocation import maestro_command
+
+    me = maestro_command()
+    console.print(f"\nInspect it:\n  cd {result.repo}\n  {me} status\n  {me} logs DEMO-4\n"
+                  f"  {me} issue show DEMO-2", markup=False, highlight=False)
     return 0
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from maestro.scaffold import init_repository
+    from maestro.scaffold import default_branch, init_repository, next_steps
 
     root = Path(args.path).resolve()
-    written = init_repository(root, prefix=args.prefix, base=args.base, force=args.force)
+    base = args.base or (default_branch(root) if (root / ".git").exists() else "main")
+    written = init_repository(root, prefix=args.prefix, base=base, force=args.force)
     if args.ci == "github":
         from maestro.ci import write_github_workflow
 
@@ -68,6 +74,10 @@ def cmd_init(args: argparse.Namespace) -> int:
         print(f"wrote {path.relative_to(root) if path.is_relative_to(root) else path}")
     if not written:
         print("nothing to do: maestro files already exist (use --force to overwrite)")
+        return 0
+    print(f"\nbase branch: {base}\nnext steps:")
+    for command, why in next_steps(base):
+        print(f"  {command}\n      {why}")
     return 0
 
 
@@ -158,10 +168,13 @@ def cmd_daemon(args: argparse.Namespace) -> int:
 
 
 def _serve_daemon(args: argparse.Namespace, config: ServiceConfig) -> int:
+    from maestro.operator.exposure import exposure_warning
     from maestro.operator.http import start_if_configured
     from maestro.operator.live import watching
     from maestro.orchestration.orchestrator import Orchestrator
 
+    if warning := exposure_warning(config.operator_http.listen_address):
+        print(f"maestro: warning: {warning}", file=sys.stderr)
     server = start_if_configured(config)  # [operator_http] listen_address; off when unset
     try:
         with watching(config):
@@ -233,7 +246,7 @@ def cmd_issue(args: argparse.Namespace) -> int:
         if not hasattr(tracker, "create"):
             raise InputError(f"`maestro issue new` is not supported by the {tracker.name} "
                              "tracker; create the issue there")
-        issue = tracker.create(args.title, args.description or "", state=args.state_name,
+        issue = tracker.create(args.title, _issue_text(args), state=args.state_name,
                                labels=args.label or [], blocked_by=args.blocked_by or [],
                                priority=args.priority)
         if args.json:
@@ -264,6 +277,19 @@ def cmd_issue(args: argparse.Namespace) -> int:
         print(f"{args.id}: label {args.label} {'changed' if changed else 'unchanged'}")
         return 0
     raise InputError(f"unknown issue command {action!r}")
+
+
+def _issue_text(args: argparse.Namespace) -> str:
+    """``--description``/``--body`` TEXT, or ``--body-file`` FILE (``-``: standard input)."""
+    if args.body_file is None:
+        return str(args.description or "")
+    if args.body_file == "-":
+        return sys.stdin.read()
+    try:
+        return Path(args.body_file).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"--body-file {args.body_file}: cannot read: "
+                         f"{getattr(exc, 'strerror', None) or exc}") from None
 
 
 def cmd_review(args: argparse.Namespace) -> int:
@@ -300,28 +326,46 @@ def cmd_review(args: argparse.Namespace) -> int:
 # -- parser -----------------------------------------------------------------------------------
 
 
+CONFIG_HELP = ("path to maestro.toml (default: ./tmp/maestro.toml, then maestro.toml here or "
+               "in a parent folder of the repository, then the user config dir)")
+JSON_HELP = "print JSON instead of text"
+ID_HELP = "issue identifier, e.g. MAE-12"
+
+
+def _global_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Options accepted before or after any subcommand (``maestro status --config X``);
+    absent after the subcommand, the value given before it (or the default) stands."""
+    parser.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=CONFIG_HELP)
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="maestro", description="Turn tracker issues into merged pull requests with "
         "autonomous coding agents, one resumable lane per issue.")
     parser.add_argument("--version", action="version", version=f"maestro {__version__}")
-    parser.add_argument("--config", type=Path, help="path to maestro.toml (default: "
-                        "./tmp/maestro.toml, ./maestro.toml, then the user config dir)")
+    parser.add_argument("--config", type=Path, help=CONFIG_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, handler: Callable[[argparse.Namespace], int], help_text: str
             ) -> argparse.ArgumentParser:
         command = sub.add_parser(name, help=help_text, description=help_text)
         command.set_defaults(handler=handler)
-        return command
+        return _global_options(command)
+
+    def nested(group: Any, name: str, help_text: str) -> argparse.ArgumentParser:
+        return _global_options(group.add_parser(name, help=help_text, description=help_text))
 
     demo = add("demo", cmd_demo, "run the whole lifecycle offline in a sandbox repository")
     demo.add_argument("--dir", help="folder for the sandbox (new or empty; default: a temp dir)")
 
     init = add("init", cmd_init, "write maestro.toml, WORKFLOW.md, issues/ and dodo.py")
-    init.add_argument("path", nargs="?", default=".")
+    init.add_argument("path", nargs="?", default=".",
+                      help="the git repository to set up (default: the current folder)")
     init.add_argument("--prefix", default="MAE", help="identifier prefix for new issues")
-    init.add_argument("--base", default="main", help="base branch lanes start from")
+    init.add_argument("--base", default=None,
+                      help="base branch lanes start from (default: origin's default branch, "
+                           "else the branch checked out)")
     init.add_argument("--ci", choices=["github"], help="also write a CI workflow")
     init.add_argument("--ci-package", metavar="REQ",
                       help="pip requirement the CI workflow installs maestro from: "
@@ -329,8 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--force", action="store_true", help="overwrite existing files")
 
     lane = add("lane", cmd_lane, "run one lane as far as it can go (same as doit lane:ID)")
-    lane.add_argument("issue")
-    lane.add_argument("--json", action="store_true")
+    lane.add_argument("issue", metavar="ID", help=ID_HELP)
+    lane.add_argument("--json", action="store_true", help="print the outcome record as JSON")
     lane.add_argument("--quiet", action="store_true", help="no per-phase doit output")
     lane.add_argument("--reset", action="store_true",
                       help="archive the lane's local state instead of running it")
@@ -338,73 +382,87 @@ def build_parser() -> argparse.ArgumentParser:
     run = add("run", cmd_run, "one poll tick: reconcile, retry, advance, select, dispatch")
     run.add_argument("--once", action="store_true", help="one tick (the default and only mode)")
     run.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
-    run.add_argument("--json", action="store_true")
+    run.add_argument("--json", action="store_true", help="print the plan as JSON")
 
     plan = add("plan", cmd_plan, "the selection pass without executing it")
     fmt = plan.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true")
+    fmt.add_argument("--json", action="store_true", help="print the plan as JSON")
     fmt.add_argument("--github-matrix", action="store_true",
                      help='print {"include": [{"issue": ...}]} for a GitHub Actions matrix')
 
     daemon = add("daemon", cmd_daemon, "tick forever; SIGTERM/SIGINT stop gracefully")
-    daemon.add_argument("--poll-interval-s", type=float, default=60.0)
+    daemon.add_argument("--poll-interval-s", type=float, default=60.0,
+                        help="seconds between ticks (default: 60)")
     daemon.add_argument("--max-ticks", type=int, default=None, help=argparse.SUPPRESS)
 
     status = add("status", cmd_status, "what every lane is doing")
-    status.add_argument("--json", action="store_true")
+    status.add_argument("--json", action="store_true", help="print the snapshot as JSON")
     status.add_argument("--limit", type=int, default=20, help="recent runs to show")
 
     issue = add("issue", cmd_issue, "read and edit issues of the configured tracker")
     issue_sub = issue.add_subparsers(dest="issue_command", required=True, metavar="ACTION")
-    listing = issue_sub.add_parser("list", help="list issues")
-    listing.add_argument("--state", action="append", help="only issues in this state")
-    show = issue_sub.add_parser("show", help="one issue with its comments")
-    show.add_argument("id")
-    new = issue_sub.add_parser("new", help="create an issue (files tracker)")
-    new.add_argument("--title", required=True)
-    new.add_argument("--description", default="")
-    new.add_argument("--state", dest="state_name", default="Todo")
-    new.add_argument("--label", action="append")
-    new.add_argument("--blocked-by", action="append")
-    new.add_argument("--priority", type=int)
-    move = issue_sub.add_parser("move", help="move an issue to a state")
-    move.add_argument("id")
-    move.add_argument("state_name", metavar="STATE")
+    listing = nested(issue_sub, "list", "list issues")
+    listing.add_argument("--state", action="append", help="only issues in this state "
+                         "(repeatable)")
+    show = nested(issue_sub, "show", "one issue with its comments")
+    show.add_argument("id", metavar="ID", help=ID_HELP)
+    new = nested(issue_sub, "new", "create an issue (files tracker)")
+    new.add_argument("--title", required=True, help="one line")
+    text = new.add_mutually_exclusive_group()
+    text.add_argument("--description", "--body", dest="description", default="",
+                      metavar="TEXT", help="the issue's text (Markdown)")
+    text.add_argument("--body-file", metavar="FILE",
+                      help="read the issue's text from FILE ('-' for standard input)")
+    new.add_argument("--state", dest="state_name", default="Todo", metavar="STATE",
+                     help="initial state (default: Todo)")
+    new.add_argument("--label", action="append", help="a label (repeatable)")
+    new.add_argument("--blocked-by", action="append", metavar="ID",
+                     help="an issue that must finish first (repeatable)")
+    new.add_argument("--priority", type=int, metavar="N",
+                     help="1 is the most urgent; lower runs first, none runs last")
+    move = nested(issue_sub, "move", "move an issue to a state")
+    move.add_argument("id", metavar="ID", help=ID_HELP)
+    move.add_argument("state_name", metavar="STATE", help="a state the workflow names")
     move.add_argument("--force", action="store_true",
                       help="allow a tracker state the workflow does not name")
-    comment = issue_sub.add_parser("comment", help="comment on an issue")
-    comment.add_argument("id")
-    comment.add_argument("body")
-    label = issue_sub.add_parser("label", help="add (or --remove) a label")
-    label.add_argument("id")
-    label.add_argument("label")
-    label.add_argument("--remove", action="store_true")
+    comment = nested(issue_sub, "comment", "comment on an issue")
+    comment.add_argument("id", metavar="ID", help=ID_HELP)
+    comment.add_argument("body", help="the comment's text (Markdown)")
+    label = nested(issue_sub, "label", "add (or --remove) a label")
+    label.add_argument("id", metavar="ID", help=ID_HELP)
+    label.add_argument("label", help="the label's name")
+    label.add_argument("--remove", action="store_true", help="remove the label instead")
     for command in (listing, show, new, move, comment, label):
-        command.add_argument("--json", action="store_true")
+        command.add_argument("--json", action="store_true", help=JSON_HELP)
 
     review = add("review", cmd_review, "review a lane's PR on the local forge")
     review_sub = review.add_subparsers(dest="review_command", required=True, metavar="ACTION")
-    approve = review_sub.add_parser("approve", help="approve the lane's PR")
-    approve.add_argument("id")
-    approve.add_argument("--comment", default="")
-    changes = review_sub.add_parser("request-changes", help="ask for changes")
-    changes.add_argument("id")
-    changes.add_argument("--comment", required=True)
+    approve = nested(review_sub, "approve", "approve the lane's PR")
+    approve.add_argument("id", metavar="ID", help=ID_HELP)
+    approve.add_argument("--comment", default="", help="the review's text")
+    changes = nested(review_sub, "request-changes", "ask for changes")
+    changes.add_argument("id", metavar="ID", help=ID_HELP)
+    changes.add_argument("--comment", required=True, help="what to change")
     changes.add_argument("--file", help="file the comment is about (an inline thread)")
-    changes.add_argument("--line", type=int)
-    close = review_sub.add_parser("close", help="close the PR without merging")
-    close.add_argument("id")
+    changes.add_argument("--line", type=int, help="line of --file the comment is about")
+    close = nested(review_sub, "close", "close the PR without merging")
+    close.add_argument("id", metavar="ID", help=ID_HELP)
     for command in (approve, changes, close):
-        command.add_argument("--author", default=None)
+        command.add_argument("--author", default=None, help="reviewer name (default: you)")
 
     protocol = add("protocol", cmd_protocol, "checks of the agent protocol")
-    protocol.add_argument("action", choices=["probe"])
+    protocol.add_argument("action", choices=["probe"], help="probe: check the codex binary")
     protocol.add_argument("--codex", default="codex", help="codex command to probe")
 
     assets = add("assets", cmd_assets, "the Codex skills and agent roles shipped with maestro")
-    assets.add_argument("action", choices=["install", "check"])
+    assets.add_argument("action", choices=["install", "check"],
+                        help="install into the Codex home, or check the shipped files")
     assets.add_argument("--codex-home", type=Path, default=None,
                         help="Codex home to install into (default: $CODEX_HOME or ~/.codex)")
+
+    from maestro.operator.commands import register
+
+    register(add)
     return parser
 
 
@@ -435,6 +493,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         code = args.handler(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`maestro issue show X | head`): a normal end, not a fault.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
     except MaestroError as exc:
         print(f"maestro: error: {exc}", file=sys.stderr)
         code = exc.exit_code

@@ -121,6 +121,7 @@ class BoundedJournal:
             self._handle = self.path.open("a")
             self._size = 0
         self._handle.write(line)
+        self._handle.flush()  # readers follow the journal live (``maestro logs --follow``)
         self._size += len(line)
 
     def close(self) -> None:

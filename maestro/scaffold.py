@@ -54,15 +54,45 @@ from maestro.pipeline import doit_namespace
 globals().update(doit_namespace())
 '''
 
-GITIGNORE_LINES = [".maestro/", ".worktrees/"]
+#: What maestro writes that must never be committed: the state root, the lane worktrees,
+#: and the files tracker's lock file (it sits in the issues folder, beside tracked files).
+GITIGNORE_LINES = [".maestro/", ".worktrees/", ".maestro-tracker.lock"]
 
 
-def init_repository(root: Path, prefix: str = "MAE", base: str = "main",
+def default_branch(root: Path, remote: str = "origin") -> str:
+    """The branch lanes should start from: ``remote``'s default branch as the clone
+    recorded it (``refs/remotes/origin/HEAD``), else the branch checked out (even one
+    without commits yet), else ``main``. Reads the repository only; no network."""
+    from maestro.git import git
+
+    recorded = git(root, "symbolic-ref", "--quiet", "--short", f"refs/remotes/{remote}/HEAD",
+                   check=False)
+    if recorded.startswith(f"{remote}/"):
+        return recorded.removeprefix(f"{remote}/")
+    return git(root, "symbolic-ref", "--quiet", "--short", "HEAD", check=False) or "main"
+
+
+def next_steps(base: str) -> list[tuple[str, str]]:
+    """What to run after ``maestro init``: (command line, what it is for) pairs."""
+    return [
+        ("git add -A && git commit -m 'Set up maestro' && git push",
+         f"lanes start from origin/{base}"),
+        ("maestro doctor", "check git, origin, the agent and the tracker"),
+        ("maestro issue new --title 'Fix the typo' --body 'In README.md'", "a first issue"),
+        ("maestro run --once", "one tick (or: maestro daemon)"),
+        ("maestro status", "what every lane is doing"),
+    ]
+
+
+def init_repository(root: Path, prefix: str = "MAE", base: str | None = None,
                     validation: list[str] | None = None, force: bool = False) -> list[Path]:
-    """Write the files maestro needs; existing files are kept unless ``force``."""
+    """Write the files maestro needs; existing files are kept unless ``force``. ``base``
+    defaults to :func:`default_branch`."""
     if not (root / ".git").exists():
         raise InputError(f"{root}: not a git repository (run `git init` first)")
     import json
+
+    base = base or default_branch(root)
 
     files = {
         root / "WORKFLOW.md": WORKFLOW_TEMPLATE.format(

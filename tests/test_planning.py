@@ -32,6 +32,7 @@ NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 PAST = (NOW - timedelta(seconds=5)).isoformat()
 LATER = (NOW + timedelta(seconds=60)).isoformat()
 ATTENTION = "maestro:needs-attention"
+HOLD = "dispatch paused by ada@host"
 
 
 def issue(identifier: str, state: str = "Todo", **fields: Any) -> Issue:
@@ -224,6 +225,17 @@ CASES: list[tuple[str, TickFacts, dict[str, Any]]] = [
     ("a blocked issue is skipped with its blocker",
      facts(candidates=[issue("B-1", blocked_by=("B-0",), blocker_states={"B-0": "Todo"})]),
      {"skipped": [("B-1", "blocked by B-0")]}),
+    ("paused: new work, due retries and recoveries wait with the hold's words",
+     replace(facts(lanes=[lane("P-1"), lane("P-2")],
+                   issues=[issue("P-1", "In Progress"), issue("P-2", "In Progress")],
+                   retries=[due("P-1")], candidates=[issue("P-3")]), paused=HOLD),
+     {"dispatch": [], "waiting": [{"issue": "P-1", "reason": f"held: {HOLD}"},
+                                  {"issue": "P-2", "reason": f"held: {HOLD}"},
+                                  {"issue": "P-3", "reason": f"held: {HOLD}"}]}),
+    ("paused: a person's cancel still stops the running lane",
+     replace(facts(lanes=[lane("P-4", leased=True)], issues=[issue("P-4", "Canceled")]),
+             paused=HOLD),
+     {"reconcile": [{"issue": "P-4", "action": "terminate", "state": "Canceled"}]}),
 ]
 
 
@@ -239,7 +251,8 @@ def test_plan_case(name: str, given_facts: TickFacts, expected: dict[str, Any]) 
 
 def test_steps_run_in_the_order_of_the_operating_guide() -> None:
     assert [step.__name__ for step in STEPS] == [
-        "reconcile", "drop_retries", "due_retries", "advance_reviews", "recover", "new_work"]
+        "reconcile", "drop_retries", "due_retries", "advance_reviews", "recover", "new_work",
+        "hold_dispatch"]
 
 
 def test_plan_json_keeps_its_keys() -> None:

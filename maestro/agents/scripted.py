@@ -252,6 +252,12 @@ class Agent:
     def step_tool(self, arg: dict[str, Any]) -> None:
         self.call_tool(arg["name"], dict(arg.get("args") or {}))
 
+    def step_say(self, arg: str) -> None:
+        """A message of the agent's (an ``agentMessage`` item), as a model writes one."""
+        self.notify("item/completed", {"threadId": self.thread_id, "turnId": self.turn_id,
+                                       "item": {"type": "agentMessage", "id": f"msg-{id(arg)}",
+                                                "text": str(arg)}})
+
     def step_comment(self, arg: str) -> None:
         self.call_tool("issue_comment", {"body": str(arg)})
 

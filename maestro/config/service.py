@@ -141,8 +141,14 @@ class ServiceConfig(_Section):
 
 
 def candidate_paths(cwd: Path) -> list[Path]:
+    """Where the config is looked for, in order: ``./tmp/maestro.toml``, then
+    ``maestro.toml`` in ``cwd`` and each parent up to the repository's top (so any
+    subdirectory of a project finds it), then the user config dir."""
     user_dir = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "maestro"
-    return [cwd / "tmp" / CONFIG_NAME, cwd / CONFIG_NAME, user_dir / CONFIG_NAME]
+    top = _git_toplevel(cwd)
+    folders = [cwd] if top is None else [cwd, *cwd.parents[:len(cwd.relative_to(top).parts)]]
+    return [cwd / "tmp" / CONFIG_NAME, *(f / CONFIG_NAME for f in folders),
+            user_dir / CONFIG_NAME]
 
 
 def load_config(explicit: Path | None = None, cwd: Path | None = None) -> ServiceConfig:

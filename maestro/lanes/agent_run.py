@@ -38,6 +38,7 @@ from maestro.lanes.failures import real_cause
 from maestro.lanes.guard import agent_asked_for_human
 from maestro.lanes.host import LaneToolHost
 from maestro.lanes.tamper import ControlFiles, refuse_tampering
+from maestro.lanes.transcript import item_record
 from maestro.lanes.worktree_guard import recorded_session
 from maestro.model import Issue
 
@@ -177,6 +178,8 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
     def on_event(method: str, params: dict[str, Any]) -> None:
         activity.event(method, force=method in ("turn/completed", "turn/started"))
         log(event="rpc", method=method)
+        if method == "item/completed" and (item := item_record(params)):
+            log(**item)
         if method == "thread/tokenUsage/updated":
             total = (params.get("tokenUsage") or {}).get("total") or {}
             for key in ("inputTokens", "outputTokens", "totalTokens"):

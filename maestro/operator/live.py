@@ -16,8 +16,10 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, TextIO
 
+from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.table import Table
@@ -25,6 +27,7 @@ from rich.text import Text
 
 from maestro import logs
 from maestro.config.service import ServiceConfig
+from maestro.operator.humanize import ago
 from maestro.operator.status import snapshot
 
 #: How many log events the view keeps at the bottom.
@@ -58,13 +61,26 @@ def recent_events(config: ServiceConfig, count: int = EVENTS_SHOWN) -> list[dict
     return list(found)
 
 
-def _lanes_table(snap: dict[str, Any]) -> Table:
-    table = Table(expand=True, title_justify="left",
-                  title=f"maestro · {snap['project_id']} · {snap['generated_at']}"
-                  f" · last tick {(snap.get('last_tick') or {}).get('at', 'not yet')}")
-    for column in ("issue", "phase", "state", "try", "review", "last event", "idle s",
-                   "tokens", "why"):
-        table.add_column(column, overflow="fold", no_wrap=column in ("issue", "phase"))
+#: Below this width the view leaves out the review, last event and tokens columns.
+WIDE = 110
+
+
+def _lanes_table(snap: dict[str, Any], width: int = WIDE) -> Table:
+    wide = width >= WIDE
+    try:
+        tick = ago((snap.get("last_tick") or {}).get("at"),
+                   datetime.fromisoformat(snap["generated_at"])) or "not yet"
+    except (KeyError, ValueError):
+        tick = "not yet"
+    title = f"maestro · {snap['project_id']} · last tick {tick}"
+    if snap.get("paused") is not None:
+        title += " · PAUSED (no new lanes)"
+    table = Table(expand=True, title_justify="left", title=title, box=box.SIMPLE_HEAD)
+    columns = ("issue", "phase", "state", "try", *(("review", "last event") if wide else ()),
+               "idle", *(("tokens",) if wide else ()), "why")
+    for column in columns:
+        table.add_column(column, overflow="fold",
+                         no_wrap=column in ("issue", "phase", "state", "try", "idle"))
     for lane in snap["lanes"]:
         human = lane.get("needs_human") or {}
         state = "running" if lane["running"] else ("needs_human" if human
@@ -73,13 +89,13 @@ def _lanes_table(snap: dict[str, Any]) -> Table:
         why = human.get("reason") or ("" if lane["running"] else
                                       lane.get("wait_reason") or lane.get("reason") or "")
         idle = lane.get("idle_seconds")
+        more = (review, lane.get("last_event_type") or "") if wide else ()
+        tokens = (str((lane.get("tokens") or {}).get("totalTokens", "")),) if wide else ()
         table.add_row(lane["issue"], str(lane.get("phase") or ""),
                       Text(state, style=_STYLE.get(state, "")), str(lane.get("attempt") or ""),
-                      review, lane.get("last_event_type") or "",
-                      "" if idle is None else f"{idle:.0f}",
-                      str((lane.get("tokens") or {}).get("totalTokens", "")), why)
+                      *more, "" if idle is None else f"{idle:.0f} s", *tokens, why)
     if not snap["lanes"]:
-        table.add_row("—", "no lanes yet", "", "", "", "", "", "", "")
+        table.add_row("—", "no lanes yet", *[""] * (len(columns) - 2))
     return table
 
 
@@ -108,12 +124,14 @@ def _events(records: list[dict[str, Any]]) -> Text:
     return text
 
 
-def render(snap: dict[str, Any], events: list[dict[str, Any]]) -> RenderableType:
-    """The whole view for one snapshot; a pure function, so tests can render it."""
+def render(snap: dict[str, Any], events: list[dict[str, Any]],
+           width: int = WIDE) -> RenderableType:
+    """The whole view for one snapshot, for a terminal ``width`` columns wide; a pure
+    function, so tests can render it."""
     totals = snap.get("token_totals") or {}
     tokens = Text("tokens: " + (", ".join(f"{k} {v}" for k, v in sorted(totals.items()))
                                 or "none yet"), style="dim")
-    return Group(_lanes_table(snap), _retry_table(snap), tokens, _events(events))
+    return Group(_lanes_table(snap, width), _retry_table(snap), tokens, _events(events))
 
 
 class LiveView:
@@ -133,7 +151,8 @@ class LiveView:
             now = time.monotonic()
             if self._cached is None or now - self._cached[0] >= SNAPSHOT_TTL_S:
                 try:
-                    view = render(snapshot(self.config), recent_events(self.config))
+                    view = render(snapshot(self.config), recent_events(self.config),
+                                  self.console.width)
                 except Exception as exc:  # a half-written lane must not kill the display
                     view = Text(f"maestro: cannot read the state root: {exc}", style="red")
                 self._cached = (now, view)

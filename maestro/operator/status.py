@@ -17,6 +17,7 @@ from maestro.lanes import tokens as token_ledger
 from maestro.lanes.listing import list_lanes
 from maestro.lanes.state import PHASE_TARGETS, LaneState
 from maestro.model import Comment
+from maestro.orchestration.pause import read_pause
 from maestro.orchestration.retries import RetryQueue
 
 SCHEMA_VERSION = 1
@@ -157,5 +158,6 @@ def snapshot(config: ServiceConfig, limit: int = 20) -> dict[str, Any]:
                          reverse=True)[:limit],
         "token_totals": totals,
         "last_tick": last_tick,
+        "paused": read_pause(config.state_root),
         "warnings": warnings,
     }

@@ -1,18 +1,23 @@
 """The text view of ``maestro status``: one rich table per question an operator asks.
 
-What is running now, what will be retried and when, which PRs wait on review and why, which
-lanes wait on a person and why, what finished lately, and what it cost in tokens. Active
-lanes are never truncated; only the recent runs follow ``--limit`` (the snapshot already
-cut them).
+Which lanes wait on a person and why (first: they are what needs acting on), what is
+running now, what will be retried and when, which PRs wait on review and why, what
+finished lately, and what it cost in tokens. Active lanes are never truncated; only the
+recent runs follow ``--limit`` (the snapshot already cut them).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from maestro.ids import utc_now
+from maestro.operator.humanize import ago, short_pr
 
 
 def signals_summary(signals: dict[str, Any] | None) -> str:
@@ -42,22 +47,47 @@ def signals_summary(signals: dict[str, Any] | None) -> str:
     return ", ".join(parts)
 
 
+#: Below this width the tables leave out what the JSON keeps (run and thread ids, paths).
+WIDE = 120
+
+
 def _table(title: str, columns: tuple[str, ...]) -> Table:
-    table = Table(title=title, title_justify="left", expand=False)
+    table = Table(title=title, title_justify="left", expand=False, box=box.SIMPLE_HEAD,
+                  pad_edge=False)
     for column in columns:
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold", no_wrap=column in NO_WRAP)
     return table
+
+
+#: Short columns that must never break in the middle of a word.
+NO_WRAP = frozenset({"issue", "attempt", "idle", "tokens", "since", "finished", "PR", "due"})
 
 
 def _tokens(lane: dict[str, Any]) -> str:
     return str((lane.get("tokens") or {}).get("totalTokens", ""))
 
 
+def _pr(url: str | None) -> Text:
+    """``#12``, a terminal hyperlink to the PR where the terminal supports them."""
+    return Text(short_pr(url), style=f"link {url}" if url else "")
+
+
 def render_status(snap: dict[str, Any], console: Console | None = None) -> None:
     console = console or Console()
-    tick = (snap.get("last_tick") or {}).get("at") or "never"
-    console.print(Text(f"maestro · {snap['project_id']} · {snap['generated_at']} · "
-                       f"last tick {tick} · schema v{snap['schema_version']}", style="bold"))
+    wide = console.width >= WIDE
+    try:
+        now = datetime.fromisoformat(snap["generated_at"])
+    except (KeyError, ValueError):
+        now = utc_now()
+    tick = ago((snap.get("last_tick") or {}).get("at"), now) or "never"
+    head = f"maestro · {snap['project_id']} · last tick {tick}"
+    if wide:
+        head += f" · {snap['generated_at']} · schema v{snap['schema_version']}"
+    console.print(Text(head, style="bold"))
+    paused = snap.get("paused")
+    if paused is not None:
+        console.print(Text(f"paused: no new lane starts (since {ago(paused.get('at'), now)}); "
+                           "running lanes go on; `maestro resume` releases", style="bold yellow"))
     for warning in snap.get("warnings", []):
         console.print(Text(f"warning: {warning}", style="yellow"))
     limited = ((snap.get("last_tick") or {}).get("plan") or {}).get("rate_limit")
@@ -65,22 +95,36 @@ def render_status(snap: dict[str, Any], console: Console | None = None) -> None:
         console.print(Text(f"rate limited during the last tick: {limited['operation']} waited "
                            f"{limited['wait_s']:g}s ({limited['source']})", style="yellow"))
 
-    active = _table(f"active lanes ({len(snap['active'])})",
-                    ("issue", "phase", "attempt", "run", "thread", "last event", "events",
-                     "idle s", "tokens"))
+    if snap["needs_human"]:
+        human = _table("needs a human", ("issue", "why", "reason", "since",
+                                         *(("workspace",) if wide else ())))
+        for lane in snap["needs_human"]:
+            record = lane["needs_human"]
+            why = str(record.get("error_class") or "") + (
+                " (guarded)" if record.get("guarded") else "")
+            where = (lane.get("workspace_path") or "",) if wide else ()
+            human.add_row(lane["issue"], Text(why, style="bold red"),
+                          str(record.get("reason") or ""), ago(record.get("at"), now), *where)
+        console.print(human)
+
+    columns = ("issue", "phase", "attempt", *(("run", "thread") if wide else ()),
+               "last event", "events", "idle", "tokens")
+    active = _table(f"active lanes ({len(snap['active'])})", columns)
     for lane in snap["active"]:
         idle = lane.get("idle_seconds")
+        ids = (lane.get("run_id") or "", lane.get("thread_id") or "") if wide else ()
         active.add_row(lane["issue"], str(lane.get("phase") or ""), str(lane.get("attempt") or ""),
-                       lane.get("run_id") or "", lane.get("thread_id") or "",
-                       lane.get("last_event_type") or "", str(lane.get("event_count") or 0),
-                       "" if idle is None else f"{idle:.0f}", _tokens(lane))
+                       *ids, lane.get("last_event_type") or "", str(lane.get("event_count") or 0),
+                       "" if idle is None else f"{idle:.0f} s", _tokens(lane))
     console.print(active if snap["active"] else Text("active lanes: none running", style="dim"))
 
     if snap["retrying"]:
-        retries = _table("retry queue", ("issue", "attempt", "kind", "due at", "error",
-                                         "reason"))
+        retries = _table("retry queue", ("issue", "attempt", "kind", "due", "error", "reason"))
         for item in snap["retrying"]:
-            retries.add_row(item["issue"], str(item["attempt"]), item["kind"], item["due_at"],
+            due = ago(item["due_at"], now).replace(" ago", " overdue") or item["due_at"]
+            if due == "in the future":
+                due = f"at {str(item['due_at'])[11:19]}"
+            retries.add_row(item["issue"], str(item["attempt"]), item["kind"], due,
                             item["error_class"], str(item.get("reason") or ""))
         console.print(retries)
 
@@ -91,35 +135,24 @@ def render_status(snap: dict[str, Any], console: Console | None = None) -> None:
             review.add_row(lane["issue"], Text(str(record.get("classification") or ""),
                                                style="yellow"),
                            str(record.get("reason") or ""),
-                           signals_summary(record.get("signals")), lane.get("pr_url") or "")
+                           signals_summary(record.get("signals")), _pr(lane.get("pr_url")))
         console.print(review)
-
-    if snap["needs_human"]:
-        human = _table("needs a human", ("issue", "why", "reason", "since", "workspace"))
-        for lane in snap["needs_human"]:
-            record = lane["needs_human"]
-            why = str(record.get("error_class") or "") + (
-                " (guarded)" if record.get("guarded") else "")
-            human.add_row(lane["issue"], Text(why, style="bold red"),
-                          str(record.get("reason") or ""), str(record.get("at") or ""),
-                          lane.get("workspace_path") or "")
-        console.print(human)
 
     waiting = [lane for lane in snap.get("retained", [])
                if not lane.get("needs_human") and lane not in snap["in_review"]]
     if waiting:
-        kept = _table("retained lanes", ("issue", "phase", "outcome", "waiting on", "workspace"))
+        kept = _table("retained lanes", ("issue", "phase", "outcome", "waiting on",
+                                         *(("workspace",) if wide else ())))
         for lane in waiting:
+            where = (lane.get("workspace_path") or "",) if wide else ()
             kept.add_row(lane["issue"], str(lane.get("phase") or ""), lane.get("outcome") or "",
-                         lane.get("wait_reason") or lane.get("reason") or "",
-                         lane.get("workspace_path") or "")
+                         lane.get("wait_reason") or lane.get("reason") or "", *where)
         console.print(kept)
 
     noted = [lane for lane in snap["lanes"] if lane.get("checkpoint")]
     if noted:
-        marks = Table(title="latest agent checkpoint (skill execution-state)")
-        for column in ("issue", "phase", "focus", "next action", "blockers"):
-            marks.add_column(column, overflow="fold")
+        marks = _table("latest agent checkpoint (skill execution-state)",
+                       ("issue", "phase", "focus", "next action", "blockers"))
         for lane in noted:
             mark = lane["checkpoint"]
             marks.add_row(lane["issue"], str(mark.get("phase") or ""), str(mark.get("focus") or ""),
@@ -131,8 +164,8 @@ def render_status(snap: dict[str, Any], console: Console | None = None) -> None:
         recent = _table(f"recent runs (newest {len(snap['recent'])})",
                         ("issue", "finished", "attempt", "PR", "tokens", "result"))
         for lane in snap["recent"]:
-            recent.add_row(lane["issue"], lane.get("last_event_at") or "",
-                           str(lane.get("attempt") or ""), lane.get("pr_url") or "",
+            recent.add_row(lane["issue"], ago(lane.get("last_event_at"), now),
+                           str(lane.get("attempt") or ""), _pr(lane.get("pr_url")),
                            _tokens(lane), Text(lane.get("reason") or "", style="green"))
         console.print(recent)
 

@@ -32,6 +32,7 @@ from maestro.lanes.listing import list_lanes
 from maestro.lanes.state import LaneState
 from maestro.lanes.workspace import remove_worktree
 from maestro.model import Classification, Issue, LaneOutcome
+from maestro.orchestration.pause import hold_reason
 from maestro.orchestration.planning import LaneView, Plan, ReviewFact, TickFacts, plan_tick
 from maestro.orchestration.retries import RetryQueue
 from maestro.orchestration.tick_log import only_changed
@@ -163,7 +164,8 @@ class Orchestrator:
             lanes=lanes, issues=issues, retries=retries, reviews=reviews,
             candidates=tuple(tracker.candidates(policy.tracker.startable_states)),
             now=utc_now(), policy=policy,
-            stall_timeout_s=self.config.agent.lane_stall_timeout_s)
+            stall_timeout_s=self.config.agent.lane_stall_timeout_s,
+            paused=hold_reason(self.config.state_root))
 
     def _review_facts(self, workflow: Workflow, lanes: dict[str, LaneView],
                       issues: dict[str, Issue]) -> dict[str, ReviewFact]:

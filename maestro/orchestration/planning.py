@@ -10,7 +10,9 @@ named steps, in the order of the reference algorithm in ``docs/guide/operating.m
 3. :func:`due_retries` — retries whose time has come, within the free agent slots;
 4. :func:`advance_reviews` — lanes in review start a process only when they can move;
 5. :func:`recover` — lanes a crash, a kill or a reset left unfinished resume;
-6. :func:`new_work` — startable issues in priority order, within the limits.
+6. :func:`new_work` — startable issues in priority order, within the limits;
+7. :func:`hold_dispatch` — while an operator holds dispatch (``maestro pause``), nothing
+   starts: every dispatch of the steps above waits instead (reconciling still happens).
 
 Each step takes the facts and the plan so far and returns a longer plan, so a step can be
 tested alone and nothing but the plan carries state between steps. Every lane that runs an
@@ -50,6 +52,7 @@ __all__ = [
     "drop_retries",
     "due_retries",
     "free_slots",
+    "hold_dispatch",
     "needs_recovery",
     "new_work",
     "plan_tick",
@@ -127,6 +130,8 @@ class TickFacts:
     now: datetime
     policy: WorkflowPolicy
     stall_timeout_s: float = 3600.0
+    #: ``None`` while dispatch runs; else why it is held (``maestro pause``, in words).
+    paused: str | None = None
 
     @cached_property
     def by_state(self) -> dict[str, int]:
@@ -518,9 +523,21 @@ def new_work(facts: TickFacts, plan: Plan) -> Plan:
                    skips=plan.skips + tuple(skips))
 
 
+# -- 7. an operator's hold ------------------------------------------------------------------
+
+
+def hold_dispatch(facts: TickFacts, plan: Plan) -> Plan:
+    """While paused, every planned start waits with the hold's reason; lane processes
+    already running go on, and reconciling (a person's cancel) still happens."""
+    if facts.paused is None or not plan.dispatches:
+        return plan
+    held = tuple(Waiting(item.issue, f"held: {facts.paused}") for item in plan.dispatches)
+    return replace(plan, dispatches=(), waits=plan.waits + held)
+
+
 #: The tick, in the order of ``docs/guide/operating.md`` ("The poll loop").
 STEPS: tuple[Callable[[TickFacts, Plan], Plan], ...] = (
-    reconcile, drop_retries, due_retries, advance_reviews, recover, new_work)
+    reconcile, drop_retries, due_retries, advance_reviews, recover, new_work, hold_dispatch)
 
 
 def plan_tick(facts: TickFacts) -> Plan:

@@ -88,6 +88,21 @@ class RetryQueue:
             self._save(entries)
         return entry
 
+    def expedite(self, identifier: str, attempt: int, kind: str, error_class: str,
+                 now: datetime | None = None) -> Retry:
+        """Make the retry of ``identifier`` due at ``now`` (an operator's ``maestro
+        retry``); an entry that exists keeps its attempt, kind and error class."""
+        with self._lock:
+            entries = self.load()
+            found = entries.get(identifier)
+            entry = Retry(identifier, found.attempt if found else attempt,
+                          found.kind if found else kind,
+                          (now or utc_now()).isoformat(timespec="milliseconds"),
+                          found.error_class if found else error_class, 0.0)
+            entries[identifier] = entry
+            self._save(entries)
+        return entry
+
     def release(self, identifier: str) -> None:
         with self._lock:
             entries = self.load()

@@ -626,6 +626,10 @@ class GitHubIssuesTracker(ClientMetrics):
             self._one(identifier)
         return self._node_ids[number]
 
+    def check_label(self, label: str, identifier: str | None = None) -> None:
+        """Raise :class:`LabelMissingError` unless ``label`` exists (``maestro doctor``)."""
+        self._label_id(label)
+
     def _label_id(self, label: str) -> str:
         key = label.casefold()
         if key not in self._label_ids:

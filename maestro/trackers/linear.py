@@ -542,6 +542,13 @@ class LinearTracker(ClientMetrics):
             )
         return states[state.casefold()]
 
+    def check_label(self, label: str, identifier: str | None = None) -> None:
+        """Raise :class:`LabelMissingError` unless ``label`` exists for the team of issue
+        ``identifier`` or the workspace (``maestro doctor``); labels belong to teams, so
+        without an issue there is nothing to check against."""
+        if identifier is not None:
+            self._label_id(self._raw_issue(identifier).team, label)
+
     def _label_id(self, team: _Team, label: str) -> str:
         key = (team.id, label.casefold())
         if key not in self._labels:

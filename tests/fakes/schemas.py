@@ -1,4 +1,12 @@
-"""Where the published GraphQL schemas live, and one cached build of each."""
+"""Where the published GraphQL schemas live, and one cached build of each.
+
+GitHub's schema comes from the npm package ``@octokit/graphql-schema`` (its
+``schema.graphql``, the SDL GitHub publishes), which ``.ci/run`` installs at the pinned
+version into ``.ci/node`` exactly as it installs codex, so a fresh clone runs the GitHub
+contract tests. No pinned package installs Linear's SDL yet, so it is read from
+``<repo>/../shared/schemas`` (see its README) and those tests skip, saying so, where that
+folder is absent. ``../shared/schemas/github.graphql`` is the fallback for GitHub.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +15,33 @@ from pathlib import Path
 
 from graphql import GraphQLSchema, build_schema
 
+REPO = Path(__file__).resolve().parents[2]
 #: ``<repo>/../shared/schemas`` (see its README); absent on machines without the folder.
-SCHEMAS_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "schemas"
+SCHEMAS_DIR = REPO / ".." / "shared" / "schemas"
+#: The pinned npm package ``.ci/run`` installs (keep the version in step with it).
+OCTOKIT_SCHEMA = REPO / ".ci" / "node" / "node_modules" / "@octokit" / "graphql-schema"
 
 FILES = {"linear": "linear.graphql", "github": "github.graphql"}
 
 
 def schema_path(name: str) -> Path:
+    """The SDL file used for ``name``: the npm package's for GitHub when installed."""
+    if name == "github" and (OCTOKIT_SCHEMA / "schema.graphql").is_file():
+        return OCTOKIT_SCHEMA / "schema.graphql"
     return SCHEMAS_DIR / FILES[name]
 
 
 def missing_reason(name: str) -> str | None:
     """Why the schema cannot be used here, or None when it can."""
     path = schema_path(name)
-    if not path.is_file():
-        return f"published schema {path.resolve()} is absent (../shared/schemas not checked out)"
-    return None
+    if path.is_file():
+        return None
+    if name == "github":
+        return (f"GitHub's published schema is absent: neither {OCTOKIT_SCHEMA}/schema.graphql "
+                "(npm @octokit/graphql-schema, installed by .ci/run) nor "
+                f"{path.resolve()}")
+    return (f"Linear's published schema {path.resolve()} is absent (../shared/schemas not "
+            "checked out; no pinned package installs Linear's schema yet)")
 
 
 @functools.cache

@@ -78,3 +78,11 @@ def test_run_once_without_a_terminal_prints_plain_log_lines(demo_sandbox: object
     assert proc.returncode == 0, proc.stderr
     assert "maestro: DEMO-1 dispatch: new work" in proc.stderr
     assert "┃" not in proc.stdout + proc.stderr
+
+
+def test_at_80_columns_a_lane_row_keeps_its_state_beside_its_issue(
+        finished_demo: ServiceConfig) -> None:
+    console = Console(record=True, width=80)
+    console.print(render(snapshot(finished_demo), [], width=80))
+    assert any("DEMO-2" in line and "needs_human" in line
+               for line in console.export_text().splitlines())

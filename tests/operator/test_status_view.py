@@ -45,3 +45,14 @@ def test_signals_summary_names_what_blocks_landing() -> None:
                                "max_repair_rounds": 3, "pr_state": "open"})
     assert summary == ("approvals 0/1, changes requested, 2 open threads, checks failed: unit, "
                        "repair 1/3")
+
+
+def test_at_80_columns_each_recent_run_keeps_its_row_on_one_line(
+        finished_demo: ServiceConfig) -> None:
+    console = Console(record=True, width=80)
+    render_status(snapshot(finished_demo), console)
+    lines = console.export_text().splitlines()
+    for lane in snapshot(finished_demo)["recent"]:
+        number = lane["pr_url"].rsplit("/", 1)[-1]
+        assert any(lane["issue"] in line and f"#{number}" in line
+                   and (" ago" in line or "just now" in line) for line in lines), lane["issue"]

@@ -1,0 +1,34 @@
+"""Work in a lane's worktree that exists nowhere else: what a cancel must not delete.
+
+A cancelled lane's worktree is removed (SPEC-NOTES §4) only when everything in it is also
+somewhere else: committed and on the remote. Uncommitted or untracked files, and commits no
+remote-tracking branch of the lane's remote contains, would be lost with the folder, so an
+operator's cancel keeps the worktree and says why.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from maestro.git import git, rev_parse
+
+__all__ = ["unpushed_work"]
+
+
+def unpushed_work(worktree: Path, remote: str) -> str | None:
+    """What in ``worktree`` is on no branch of ``remote``, in words, or None (nothing, or
+    no worktree at all). The remote-tracking refs are taken as they are (no fetch): a ref
+    that is behind only makes the answer more careful."""
+    if not (worktree / ".git").exists() or rev_parse(worktree, "HEAD") is None:
+        return None
+    found = []
+    changed = [line for line in git(worktree, "status", "--porcelain", check=False).splitlines()
+               if line.strip()]
+    if changed:
+        found.append(f"{len(changed)} uncommitted file{'s' * (len(changed) != 1)}")
+    ahead = git(worktree, "rev-list", "--count", "HEAD", "--not", f"--remotes={remote}",
+                check=False)
+    if ahead.isdigit() and int(ahead) > 0:
+        count = int(ahead)
+        found.append(f"{count} commit{'s' * (count != 1)} not on {remote}")
+    return ", ".join(found) or None

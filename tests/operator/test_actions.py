@@ -1,0 +1,172 @@
+"""The operator's actions (maestro/operator/actions.py) on real lanes of a sandbox."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from maestro.errors import InputError
+from maestro.fsutil import read_jsonl
+from maestro.operator import actions
+from maestro.orchestration.retries import RetryQueue
+from tests.conftest import Sandbox
+
+ATTENTION = "maestro:needs-attention"
+ASKS_FOR_HUMAN = """
+steps:
+  - attention: "a maintainer must decide"
+"""
+COMMITS_THEN_WAITS = """
+steps:
+  - write: {path: a.txt, content: "a\\n"}
+  - commit: "a"
+  - sleep: 30
+  - handoff: "done"
+"""
+
+
+def journal_events(sandbox: Sandbox, identifier: str) -> list[str]:
+    path = sandbox.repo / ".maestro" / "lanes" / identifier / "journal.jsonl"
+    return [str(entry.get("event")) for entry in read_jsonl(path)]
+
+
+def service_log(sandbox: Sandbox) -> list[dict[str, object]]:
+    return read_jsonl(sandbox.repo / ".maestro" / "logs" / "maestro.jsonl")
+
+
+@pytest.fixture
+def needs_human(sandbox: Sandbox) -> Sandbox:
+    sandbox.add_issue("OPS-1", ASKS_FOR_HUMAN)
+    sandbox.lane("OPS-1")
+    assert sandbox.outcome("OPS-1") == "needs_human"
+    return sandbox
+
+
+def test_retry_removes_the_attention_label_as_a_person_would(needs_human: Sandbox) -> None:
+    message = actions.retry(needs_human.config, "OPS-1")
+    assert "released for a retry" in message
+    assert ATTENTION not in needs_human.issue("OPS-1").labels
+
+
+def test_retry_is_journaled_in_the_lane_and_the_service_log(needs_human: Sandbox) -> None:
+    actions.retry(needs_human.config, "OPS-1")
+    assert "operator_retry" in journal_events(needs_human, "OPS-1")
+    assert any(r["event"] == "operator_retry" and r["issue"] == "OPS-1"
+               for r in service_log(needs_human))
+
+
+def test_retry_twice_changes_nothing_the_second_time(needs_human: Sandbox) -> None:
+    actions.retry(needs_human.config, "OPS-1")
+    before = needs_human.issue("OPS-1")
+    second = actions.retry(needs_human.config, "OPS-1")
+    assert "no change" in second
+    assert needs_human.issue("OPS-1") == before
+
+
+def test_a_released_lane_starts_afresh_at_the_next_run(needs_human: Sandbox) -> None:
+    actions.retry(needs_human.config, "OPS-1")
+    needs_human.lane("OPS-1")
+    assert (needs_human.repo / ".maestro" / "archive").is_dir()
+    assert "lane_reset" in journal_events(needs_human, "OPS-1")
+
+
+def test_retry_never_reopens_an_issue_a_person_closed(needs_human: Sandbox) -> None:
+    needs_human.maestro("issue", "move", "OPS-1", "Canceled", check=True)
+    with pytest.raises(InputError, match="Canceled, a person's decision"):
+        actions.retry(needs_human.config, "OPS-1")
+    assert needs_human.issue("OPS-1").state == "Canceled"
+
+
+def test_retry_makes_a_queued_retry_due_now(sandbox: Sandbox) -> None:
+    sandbox.add_issue("OPS-2", "steps:\n  - fail_turn: boom\n")
+    sandbox.lane("OPS-2")
+    assert sandbox.outcome("OPS-2") == "retry"
+    queue = RetryQueue(sandbox.config.state_root)
+    queue.schedule("OPS-2", 1, "failure", "turn_failed", 300_000)
+    before = queue.load()["OPS-2"]
+    actions.retry(sandbox.config, "OPS-2")
+    after = queue.load()["OPS-2"]
+    assert after.due_at < before.due_at and after.attempt == before.attempt
+
+
+def test_an_unknown_issue_is_bad_input_and_writes_nothing(sandbox: Sandbox) -> None:
+    for action in (actions.retry, actions.cancel):
+        with pytest.raises(InputError, match="NOPE-9: unknown issue"):
+            action(sandbox.config, "NOPE-9")
+    assert not (sandbox.repo / ".maestro" / "lanes" / "NOPE-9").exists()
+
+
+def test_cancel_moves_the_issue_and_removes_a_pushed_worktree(needs_human: Sandbox) -> None:
+    message = actions.cancel(needs_human.config, "OPS-1")
+    assert "moved to Canceled" in message and "removed the worktree" in message
+    assert needs_human.issue("OPS-1").state == "Canceled"
+    assert not (needs_human.repo / ".worktrees" / "OPS-1").exists()
+    assert needs_human.lane_file("OPS-1", "cleanup.json")["reason"] == "cancelled"
+
+
+def test_cancel_twice_does_nothing_the_second_time(needs_human: Sandbox) -> None:
+    actions.cancel(needs_human.config, "OPS-1")
+    assert "nothing to do" in actions.cancel(needs_human.config, "OPS-1")
+    assert journal_events(needs_human, "OPS-1").count("operator_cancel") == 1
+
+
+def test_cancel_keeps_a_worktree_with_unpushed_work(needs_human: Sandbox) -> None:
+    worktree = needs_human.repo / ".worktrees" / "OPS-1"
+    (worktree / "draft.txt").write_text("not committed\n")
+    message = actions.cancel(needs_human.config, "OPS-1")
+    assert "kept the worktree .worktrees/OPS-1 (1 uncommitted file)" in message
+    assert (worktree / "draft.txt").exists()
+
+
+def test_cancel_stops_the_running_lane_process(sandbox: Sandbox) -> None:
+    sandbox.add_issue("OPS-3", COMMITS_THEN_WAITS)
+    lane = subprocess.Popen([sys.executable, "-m", "maestro", "lane", "OPS-3", "--quiet"],
+                            cwd=sandbox.repo, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        tools = sandbox.repo / ".maestro" / "lanes" / "OPS-3" / "tools.jsonl"
+        for _ in range(300):  # the agent's session is under way once it used a tool
+            if tools.exists() or lane.poll() is not None:
+                break
+            time.sleep(0.1)
+        message = actions.cancel(sandbox.config, "OPS-3")
+        assert lane.wait(timeout=30) is not None
+    finally:
+        lane.kill()
+    assert "stopped the lane process" in message
+    assert sandbox.issue("OPS-3").state == "Canceled"
+    assert "1 commit not on origin" in message  # the agent's commit was never pushed
+
+
+def test_pause_holds_dispatch_until_resume(sandbox: Sandbox) -> None:
+    sandbox.add_issue("OPS-4")
+    assert "dispatch paused" in actions.pause(sandbox.config)
+    plan = json.loads(sandbox.maestro("run", "--dry-run", "--json", check=True).stdout)
+    assert plan["dispatch"] == [] and plan["waiting"][0]["issue"] == "OPS-4"
+    assert "resumed" in actions.resume(sandbox.config)
+    plan = json.loads(sandbox.maestro("run", "--dry-run", "--json", check=True).stdout)
+    assert [item["issue"] for item in plan["dispatch"]] == ["OPS-4"]
+
+
+def test_pause_and_resume_are_idempotent(sandbox: Sandbox) -> None:
+    actions.pause(sandbox.config)
+    assert "already paused" in actions.pause(sandbox.config)
+    actions.resume(sandbox.config)
+    assert "not paused" in actions.resume(sandbox.config)
+
+
+def test_status_says_paused(sandbox: Sandbox) -> None:
+    sandbox.maestro("pause", check=True)
+    assert json.loads(sandbox.maestro("status", "--json", check=True).stdout)["paused"]
+    assert "paused: no new lane starts" in sandbox.maestro("status", check=True).stdout
+
+
+def test_cancel_of_an_issue_without_a_lane_only_moves_it(sandbox: Sandbox) -> None:
+    sandbox.add_issue("OPS-5")
+    assert actions.cancel(sandbox.config, "OPS-5") == "OPS-5: moved to Canceled"
+    assert sandbox.issue("OPS-5").state == "Canceled"
+    assert not (sandbox.repo / ".maestro" / "lanes" / "OPS-5").exists()
