@@ -18,6 +18,7 @@ from typing import Any
 
 from maestro import __version__
 from maestro.agents.appserver import AgentError, AppServerClient, HumanInputRequired
+from maestro.agents.launch import agent_argv
 from maestro.agents.server_errors import ServerErrors
 from maestro.agents.tools import (
     TOOL_CONTRACT,
@@ -211,7 +212,7 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
     def on_stderr(line: str) -> None:
         log(event="stderr", line=line[:2000])
 
-    argv = [*sandbox_prefix(ctx), *service.argv()]
+    argv = [*sandbox_prefix(ctx), *agent_argv(service, policy.agent)]
     client = AppServerClient(argv, ctx.worktree, agent_env(ctx, run_id, attempt),
                              on_event, on_request, on_stderr, service.response_timeout_s)
     result = SessionResult(verdict=Verdict("invalid", "no turn ran"))
