@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from maestro import __version__
+from maestro import __version__, logs
 from maestro.agents.appserver import AgentError, AppServerClient, HumanInputRequired
 from maestro.agents.launch import agent_argv
 from maestro.agents.server_errors import ServerErrors
@@ -251,12 +251,17 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
                 "threadId": thread_id, "input": [{"type": "text", "text": text}]})
             turn_id = str((turn_started.get("turn") or {}).get("id", ""))
             activity.record["turn_id"] = turn_id
+            logs.session_event(ctx.config, "session_started" if turn == 1 else "turn_started",
+                               f"turn {turn} started", ctx.identifier, activity.record,
+                               turn=turn)
             completed = await client.wait_turn(turn_id, service.idle_timeout_s,
                                                service.turn_timeout_s)
             if tokens == before:
                 _tokens_from_completed(completed, tokens)
             status = str((completed.get("turn") or {}).get("status", "completed"))
             result.turns = turn
+            logs.session_event(ctx.config, "turn_completed", f"turn {turn} {status}",
+                               ctx.identifier, activity.record, turn=turn, status=status)
             write_json(turns_dir / f"{turn:04d}.json", {
                 "turn": turn, "thread_id": thread_id, "turn_id": turn_id, "status": status,
                 "tokens": dict(tokens),
