@@ -24,9 +24,11 @@ EXIT_LANE = {"finished": 0, "waiting": 0, "skipped": 0, "terminated": 0, "interr
 
 
 def _config(args: argparse.Namespace) -> ServiceConfig:
+    from maestro.config.paths import with_workflow
     from maestro.config.service import load_config  # pydantic: only for commands that need it
 
-    return load_config(args.config)
+    workflow = getattr(args, "workflow_arg", None) or args.workflow
+    return with_workflow(load_config(args.config), workflow)
 
 
 def _print_json(value: Any) -> None:
@@ -307,6 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"maestro {__version__}")
     parser.add_argument("--config", type=Path, help="path to maestro.toml (default: "
                         "./tmp/maestro.toml, ./maestro.toml, then the user config dir)")
+    parser.add_argument("--workflow", type=Path, help="path to WORKFLOW.md (default: "
+                        "workflow_path of maestro.toml, WORKFLOW.md at the repository root)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, handler: Callable[[argparse.Namespace], int], help_text: str
@@ -336,6 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="archive the lane's local state instead of running it")
 
     run = add("run", cmd_run, "one poll tick: reconcile, retry, advance, select, dispatch")
+    run.add_argument("workflow_arg", nargs="?", type=Path, metavar="WORKFLOW",
+                     help="path to WORKFLOW.md (as --workflow)")
     run.add_argument("--once", action="store_true", help="one tick (the default and only mode)")
     run.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     run.add_argument("--json", action="store_true")
@@ -347,6 +353,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help='print {"include": [{"issue": ...}]} for a GitHub Actions matrix')
 
     daemon = add("daemon", cmd_daemon, "tick forever; SIGTERM/SIGINT stop gracefully")
+    daemon.add_argument("workflow_arg", nargs="?", type=Path, metavar="WORKFLOW",
+                        help="path to WORKFLOW.md (as --workflow)")
     daemon.add_argument("--poll-interval-s", type=float, default=60.0)
     daemon.add_argument("--max-ticks", type=int, default=None, help=argparse.SUPPRESS)
 

@@ -271,6 +271,7 @@ class Orchestrator:
         argv = [sys.executable, "-m", "maestro"]
         if self.config.source is not None:
             argv += ["--config", str(self.config.source)]
+        argv += ["--workflow", str(self.config.workflow_path)]  # as the loop read it
         return [*argv, "lane", identifier, "--quiet"]
 
     def dispatch(self, identifier: str) -> None:
