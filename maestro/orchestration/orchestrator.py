@@ -34,6 +34,7 @@ from maestro.lanes.workspace import remove_worktree
 from maestro.model import Classification, Issue, LaneOutcome
 from maestro.orchestration.planning import LaneView, Plan, ReviewFact, TickFacts, plan_tick
 from maestro.orchestration.retries import RetryQueue
+from maestro.orchestration.startup import sweep_terminal_workspaces
 from maestro.orchestration.tick_log import only_changed
 from maestro.trackers import Tracker, make_tracker
 
@@ -350,6 +351,7 @@ class Orchestrator:
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         ticks = 0
         try:
+            sweep_terminal_workspaces(self.config, self.workflow(), self.lanes())
             while not self.stopping:
                 self.tick(wait=False)
                 ticks += 1
