@@ -6,12 +6,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import Sandbox
 
 from maestro import logs
 from maestro.config.workflow import load_workflow
 from maestro.orchestration.orchestrator import Orchestrator
 from maestro.orchestration.startup import sweep_terminal_workspaces
+from tests.conftest import Sandbox
 
 
 def worktree(box: Sandbox, identifier: str) -> Path:
