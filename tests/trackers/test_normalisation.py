@@ -76,3 +76,15 @@ def test_github_unusable_optional_metadata_becomes_null(
     issue = github.fetch(["GH-1"])["GH-1"]
     assert (issue.description, issue.created_at, issue.url) == ("", None, "")
     assert issue.labels == ("status:todo",) and issue.state == "Todo"
+
+
+def test_linear_empty_state_and_id_lists_ask_nothing(
+        linear: LinearTracker, linear_server_: LoopbackServer) -> None:
+    assert (linear.candidates([]), linear.fetch([])) == ([], {})
+    assert linear_server_.requests == []
+
+
+def test_github_empty_state_and_id_lists_ask_nothing(
+        github: GitHubIssuesTracker, github_server_: LoopbackServer) -> None:
+    assert (github.candidates([]), github.fetch([])) == ([], {})
+    assert github_server_.requests == []
