@@ -55,6 +55,10 @@ def read_symphony(data: dict[str, Any], source: Path,
     warnings: list[str] = []
     tracker = data.get("tracker")
     if isinstance(tracker, dict):
+        kind = tracker.get("kind", "files")
+        if kind not in PROVIDER_KEYS:
+            raise ConfigError(f"{source}: tracker.kind: maestro has no adapter for {kind!r} "
+                              f"(expected one of: {', '.join(PROVIDER_KEYS)})")
         data["tracker"], found = _provider_keys(dict(tracker), source)
         warnings += found
     data = _codex_command(data, source)

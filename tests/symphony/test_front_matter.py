@@ -156,3 +156,11 @@ def test_an_explicit_maestro_toml_agent_command_wins(tmp_path: Path) -> None:
     service = AgentService.model_validate({"command": "python -m maestro.agents.scripted"})
     argv = agent_argv(service, AgentPolicy(command="codex app-server"))
     assert argv[1:] == ["-m", "maestro.agents.scripted"]
+
+
+def test_a_tracker_kind_maestro_has_no_adapter_for_is_refused(tmp_path: Path) -> None:
+    text = SYMPHONY_REPO_STYLE.replace("kind: linear", "kind: jira").replace(
+        'project_slug: "orchestra-1a2b3c"', "path: issues")
+    with pytest.raises(ConfigError, match=r"tracker\.kind: maestro has no adapter for 'jira' "
+                       r"\(expected one of: linear, github, files\)"):
+        load(text, tmp_path)
