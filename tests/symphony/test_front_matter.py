@@ -10,7 +10,7 @@ import pytest
 
 from maestro.agents.launch import agent_argv
 from maestro.config.service import AgentService
-from maestro.config.workflow import AgentPolicy, parse_workflow
+from maestro.config.workflow import AgentPolicy, Workflow, parse_workflow
 from maestro.errors import ConfigError
 
 #: Written for these tests in the shape of openai/symphony's own ``elixir/WORKFLOW.md``:
@@ -56,7 +56,7 @@ Ticket `{{ issue.identifier }}`: {{ issue.title }}
 """
 
 
-def load(text: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+def load(text: str, tmp_path: Path) -> Workflow:
     return parse_workflow(text, tmp_path / "WORKFLOW.md")
 
 
