@@ -27,8 +27,9 @@ def _config(args: argparse.Namespace) -> ServiceConfig:
     from maestro.config.paths import with_workflow
     from maestro.config.service import load_config  # pydantic: only for commands that need it
 
-    workflow = getattr(args, "workflow_arg", None) or args.workflow
-    return with_workflow(load_config(args.config), workflow)
+    positional = getattr(args, "workflow_arg", None)  # a person's: must exist
+    return with_workflow(load_config(args.config), positional or args.workflow,
+                         must_exist=positional is not None)
 
 
 def _print_json(value: Any) -> None:

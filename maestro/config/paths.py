@@ -39,12 +39,17 @@ def expand_path(value: Path | str, where: str) -> Path:
     return Path(text).expanduser()
 
 
-def with_workflow(config: ServiceConfig, explicit: Path | None) -> ServiceConfig:
+def with_workflow(config: ServiceConfig, explicit: Path | None,
+                  must_exist: bool = True) -> ServiceConfig:
     """``config`` with the workflow file a command line named (``maestro daemon PATH``);
-    an explicit path that is not a file is an error, never a silent fallback."""
+    a person's explicit path that is not a file is an error, never a silent fallback.
+
+    ``must_exist=False`` is for the path the loop hands its lane processes
+    (``--workflow``): a file deleted meanwhile is then met by the lane's own fallback to
+    the last good workflow, as it would be without the option."""
     if explicit is None:
         return config
     path = expand_path(explicit, "command line").resolve()
-    if not path.is_file():
+    if must_exist and not path.is_file():
         raise ConfigError(f"{path}: workflow file not found (given on the command line)")
     return config.model_copy(update={"workflow_path": path})

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from maestro.config.paths import with_workflow
 from maestro.config.service import ServiceConfig, parse_config_file
 from maestro.errors import ConfigError
 from maestro.orchestration.orchestrator import Orchestrator
@@ -62,6 +63,13 @@ def test_lane_processes_read_the_workflow_the_loop_read(tmp_path: Path) -> None:
         update={"workflow_path": tmp_path / "flows" / "custom.md"})
     argv = Orchestrator(config).lane_command("X-1")
     assert argv[argv.index("--workflow") + 1] == str(tmp_path / "flows" / "custom.md")
+
+
+def test_the_loops_workflow_option_leaves_a_deleted_file_to_the_lanes_fallback(
+        tmp_path: Path) -> None:
+    config = with_workflow(ServiceConfig().resolved(tmp_path), tmp_path / "gone.md",
+                           must_exist=False)
+    assert config.workflow_path == tmp_path / "gone.md"
 
 
 def config_with(tmp_path: Path, line: str) -> ServiceConfig:
