@@ -27,7 +27,9 @@ EXIT_LANE = {"finished": 0, "waiting": 0, "skipped": 0, "terminated": 0, "interr
 def _config(args: argparse.Namespace) -> ServiceConfig:
     from maestro.config.discovery import load_project  # pydantic: only for commands needing it
 
-    return load_project(args.config)
+    positional = getattr(args, "workflow_arg", None)  # a person's: must exist
+    return load_project(args.config, workflow=positional or getattr(args, "workflow", None),
+                        workflow_must_exist=positional is not None)
 
 
 def _print_json(value: Any) -> None:
@@ -328,6 +330,8 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 CONFIG_HELP = ("path to maestro.toml (default: ./tmp/maestro.toml, then maestro.toml here or "
                "in a parent folder of the repository, then the user config dir)")
+WORKFLOW_HELP = ("path to WORKFLOW.md (default: workflow_path of maestro.toml, WORKFLOW.md at "
+                 "the repository root)")
 JSON_HELP = "print JSON instead of text"
 ID_HELP = "issue identifier, e.g. MAE-12"
 
@@ -336,6 +340,7 @@ def _global_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Options accepted before or after any subcommand (``maestro status --config X``);
     absent after the subcommand, the value given before it (or the default) stands."""
     parser.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=CONFIG_HELP)
+    parser.add_argument("--workflow", type=Path, default=argparse.SUPPRESS, help=WORKFLOW_HELP)
     return parser
 
 
@@ -345,6 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
         "autonomous coding agents, one resumable lane per issue.")
     parser.add_argument("--version", action="version", version=f"maestro {__version__}")
     parser.add_argument("--config", type=Path, help=CONFIG_HELP)
+    parser.add_argument("--workflow", type=Path, help=WORKFLOW_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, handler: Callable[[argparse.Namespace], int], help_text: str
@@ -380,6 +386,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="archive the lane's local state instead of running it")
 
     run = add("run", cmd_run, "one poll tick: reconcile, retry, advance, select, dispatch")
+    run.add_argument("workflow_arg", nargs="?", type=Path, metavar="WORKFLOW",
+                     help="path to WORKFLOW.md (as --workflow)")
     run.add_argument("--once", action="store_true", help="one tick (the default and only mode)")
     run.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     run.add_argument("--json", action="store_true", help="print the plan as JSON")
@@ -391,6 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help='print {"include": [{"issue": ...}]} for a GitHub Actions matrix')
 
     daemon = add("daemon", cmd_daemon, "tick forever; SIGTERM/SIGINT stop gracefully")
+    daemon.add_argument("workflow_arg", nargs="?", type=Path, metavar="WORKFLOW",
+                        help="path to WORKFLOW.md (as --workflow)")
     daemon.add_argument("--poll-interval-s", type=float, default=60.0,
                         help="seconds between ticks (default: 60)")
     daemon.add_argument("--max-ticks", type=int, default=None, help=argparse.SUPPRESS)

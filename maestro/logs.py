@@ -10,12 +10,20 @@ The file is ``<state_root>/logs/maestro.jsonl``, rotated by size. Lane processes
 daemon append to it at once; each record is one short ``O_APPEND`` write, so lines do not
 interleave (rotation itself is per process and may leave one file a little over size).
 
+Agent session fields (``thread_id``, ``turn_id`` and Symphony's ``session_id``,
+``<thread_id>-<turn_id>``) come from the lane's ``activity.json`` while it describes the
+current run; ``issue_identifier`` repeats ``issue`` under Symphony's name.
+
+A log sink that fails (a state root that cannot be written, a full disk) never stops the
+run: one warning goes to the console and maestro goes on without that sink.
+
 Secrets never reach a handler: the values of the service's secret environment variables
 are replaced by ``[redacted]`` in messages and fields before formatting.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import logging.handlers
@@ -32,8 +40,8 @@ LOGGER_NAME = "maestro"
 LOG_FILE = "maestro.jsonl"
 MAX_BYTES = 5_000_000
 BACKUPS = 5
-CONTEXT_FIELDS = ("project_id", "issue_id", "issue", "run_id", "attempt", "branch",
-                  "workspace_path", "phase")
+CONTEXT_FIELDS = ("project_id", "issue_id", "issue", "issue_identifier", "run_id", "attempt",
+                  "branch", "workspace_path", "phase", "thread_id", "turn_id", "session_id")
 REDACTED = "[redacted]"
 
 _configured: dict[str, logging.Handler] = {}
@@ -75,6 +83,29 @@ class HumanFormatter(logging.Formatter):
         level = "" if record.levelno <= logging.INFO else f"{record.levelname.lower()}: "
         prefix = f"maestro: {level}{where + ' ' if where else ''}"
         return prefix + record.getMessage()
+
+
+class _FileHandler(logging.handlers.RotatingFileHandler):
+    """The JSON lines file; a write that fails warns once on stderr instead of printing a
+    traceback per record, and the run goes on."""
+
+    warned = False
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if not _FileHandler.warned:
+            _FileHandler.warned = True
+            error = sys.exc_info()[1]
+            _sink_warning(f"log file {self.baseFilename} cannot be written ({error}); "
+                          "going on without it")
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):  # closing flushes; a failed sink stays failed
+            super().close()
+
+
+def _sink_warning(message: str) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        print(f"maestro: warning: {message}", file=sys.stderr, flush=True)
 
 
 class _ConsoleHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -130,13 +161,19 @@ def configure(config: ServiceConfig, console_level: int | None = logging.INFO) -
             logger.removeHandler(old)
             old.close()
         path = log_path(config)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        rotating = logging.handlers.RotatingFileHandler(path, maxBytes=MAX_BYTES,
-                                                        backupCount=BACKUPS, encoding="utf-8")
-        rotating.setFormatter(JsonFormatter())
-        rotating.setLevel(logging.DEBUG)
-        logger.addHandler(rotating)
         _configured.clear()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            rotating: logging.Handler = _FileHandler(path, maxBytes=MAX_BYTES,
+                                                     backupCount=BACKUPS, encoding="utf-8")
+        except OSError as exc:
+            _sink_warning(f"log file {path} cannot be opened ({exc.strerror or exc}); "
+                          "logging to the console only")
+            rotating = logging.NullHandler()  # remembered, so the warning is said once
+        else:
+            rotating.setFormatter(JsonFormatter())
+            rotating.setLevel(logging.DEBUG)
+            logger.addHandler(rotating)
         _configured[key] = rotating
     for existing in logger.handlers:
         existing.filters = [redact]
@@ -166,8 +203,13 @@ def lane_context(config: ServiceConfig, issue: str | None,
     folder = config.lanes_root / issue
     claim = _read(folder / "lease.json")
     workspace = _read(folder / "workspace.json")
+    activity = _read(folder / "activity.json")
+    if activity.get("run_id") and activity.get("run_id") == claim.get("run_id"):
+        context.update(session_fields(str(activity.get("thread_id") or ""),
+                                      str(activity.get("turn_id") or "")))
     context.update({
         "issue": issue,
+        "issue_identifier": issue,
         "issue_id": claim.get("issue_id") or issue,
         "run_id": claim.get("run_id"),
         "attempt": claim.get("attempt"),
@@ -175,6 +217,13 @@ def lane_context(config: ServiceConfig, issue: str | None,
         "workspace_path": workspace.get("path"),
     })
     return context
+
+
+def session_fields(thread_id: str, turn_id: str) -> dict[str, str | None]:
+    """``thread_id``, ``turn_id`` and ``session_id`` (``<thread_id>-<turn_id>``, Symphony
+    SPEC §4.2) of an agent session; unknown parts are ``None``."""
+    return {"thread_id": thread_id or None, "turn_id": turn_id or None,
+            "session_id": f"{thread_id}-{turn_id}" if thread_id and turn_id else None}
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -193,6 +242,16 @@ def event(config: ServiceConfig, event_name: str, message: str, *, issue: str | 
         configure(config, console_level=None)
     logger.log(level, message, extra={"maestro": lane_context(config, issue, phase),
                                       "event": event_name, "fields": fields})
+
+
+def session_event(config: ServiceConfig, event_name: str, message: str, issue: str,
+                  activity: dict[str, Any], **fields: Any) -> None:
+    """An agent session lifecycle event, carrying the session's ids from ``activity`` (the
+    lane's live ``activity.json`` record: ``thread_id``, ``turn_id``, ``phase``)."""
+    session: dict[str, Any] = session_fields(str(activity.get("thread_id") or ""),
+                                             str(activity.get("turn_id") or ""))
+    event(config, event_name, message, issue=issue, phase=activity.get("phase"),
+          **{**session, **fields})
 
 
 def log_plan(config: ServiceConfig, plan: dict[str, Any]) -> None:

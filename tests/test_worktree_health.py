@@ -47,6 +47,7 @@ WHOLE = WorktreeFacts(exists=True, ours=True, registered=True, branch=BRANCH, he
     ({"registered": False, "elsewhere": "/old/place", "elsewhere_stale": True},
      "unregister_elsewhere"),
     ({"registered": False, "exists": False, "elsewhere": "/old/place"}, "refuse"),
+    ({"exists": False, "registered": False, "not_a_folder": True}, "refuse"),
 ], ids=lambda v: str(v) if isinstance(v, str) else ",".join(map(str, v)) or "whole")
 def test_diagnose_names_one_step_towards_a_whole_worktree(change: dict[str, object],
                                                           action: str) -> None:
@@ -154,6 +155,14 @@ def test_a_folder_that_is_not_a_worktree_is_never_deleted(repo: Path) -> None:
     with pytest.raises(WorkspaceError, match="not a worktree of this repository"):
         heal(repo, path, BRANCH, lambda: from_main(repo))
     assert (path / "notes.txt").exists()
+
+
+def test_a_file_where_the_worktree_goes_is_refused_and_kept(repo: Path) -> None:
+    path = repo.parent / "wt"
+    path.write_text("a person's file\n")
+    with pytest.raises(WorkspaceError, match="not a folder is where the worktree goes"):
+        heal(repo, path, BRANCH, lambda: from_main(repo))
+    assert path.read_text() == "a person's file\n"
 
 
 def test_cleanup_prunes_a_dead_add_and_a_half_removed_folder(repo: Path) -> None:

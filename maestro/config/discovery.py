@@ -10,16 +10,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from maestro.config.paths import with_workflow
 from maestro.config.service import CONFIG_NAME, ServiceConfig, load_config
 from maestro.errors import ConfigError
 
 __all__ = ["load_project"]
 
 
-def load_project(explicit: Path | None = None, cwd: Path | None = None) -> ServiceConfig:
-    """The service config of the project around ``cwd``; :class:`ConfigError` (exit 2)
-    when there is neither a ``maestro.toml`` nor a ``WORKFLOW.md`` to work from."""
-    config = load_config(explicit, cwd)
+def load_project(explicit: Path | None = None, cwd: Path | None = None,
+                 workflow: Path | None = None,
+                 workflow_must_exist: bool = True) -> ServiceConfig:
+    """The service config of the project around ``cwd``, with the ``workflow`` file a
+    command line named (:func:`~maestro.config.paths.with_workflow`); :class:`ConfigError`
+    (exit 2) when there is neither a ``maestro.toml`` nor a ``WORKFLOW.md`` to work from."""
+    config = with_workflow(load_config(explicit, cwd), workflow, must_exist=workflow_must_exist)
     if config.source is None and not config.workflow_path.is_file():
         where = (cwd or Path.cwd()).resolve()
         raise ConfigError(

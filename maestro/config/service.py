@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from maestro.config.paths import expand_path
 from maestro.config.validation import describe_validation_error, reject_secrets
 from maestro.errors import ConfigError
 
@@ -120,14 +121,18 @@ class ServiceConfig(_Section):
     source: Path | None = Field(default=None, exclude=True)
 
     def resolved(self, base: Path) -> ServiceConfig:
-        """Make every path absolute against ``base`` (the config file's folder)."""
-        repo = (base / self.repo_root).resolve()
+        """Make every path absolute against ``base`` (the config file's folder), after
+        ``~`` and ``$VAR`` expansion (:func:`~maestro.config.paths.expand_path`)."""
+        where = str(self.source or CONFIG_NAME)
+        repo = (base / expand_path(self.repo_root, f"{where}: repo_root")).resolve()
         return self.model_copy(
             update={
                 "repo_root": repo,
-                "workflow_path": repo / self.workflow_path,
-                "workspace_root": repo / self.workspace_root,
-                "state_root": repo / self.state_root,
+                "workflow_path": repo / expand_path(self.workflow_path,
+                                                    f"{where}: workflow_path"),
+                "workspace_root": repo / expand_path(self.workspace_root,
+                                                     f"{where}: workspace_root"),
+                "state_root": repo / expand_path(self.state_root, f"{where}: state_root"),
             }
         )
 
@@ -178,6 +183,7 @@ def parse_config_file(path: Path) -> ServiceConfig:
         config = ServiceConfig.model_validate(data)
     except ValidationError as exc:
         raise describe_validation_error(path, exc) from None
+    config.source = path  # named in expansion errors
     resolved = config.resolved(path.parent.resolve())
     resolved.source = path
     return resolved

@@ -22,7 +22,8 @@ def looks_like_symphony(data: dict[str, Any]) -> bool:
     agent = data.get("agent")
     return bool(
         SYMPHONY_TOP_LEVEL & set(data)
-        or (isinstance(tracker, dict) and ({"kind", "active_states", "api_key"} & set(tracker)))
+        or (isinstance(tracker, dict) and ({"kind", "active_states", "api_key"} & set(tracker)
+                                           or isinstance(tracker.get("provider"), dict)))
         or (isinstance(agent, dict) and set(_AGENT_TO_EXECUTION) & set(agent))
     )
 
@@ -75,7 +76,8 @@ def translate(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     moved = {
         "polling": "run `maestro daemon --poll-interval-s N`",
         "workspace": "set workspace_root in maestro.toml",
-        "codex": "set [agent] command and the *_timeout_s keys in maestro.toml",
+        "codex": "codex.command is honoured; set the *_timeout_s keys under [agent] in "
+                 "maestro.toml",
         "server": "set [operator_http] listen_address in maestro.toml",
         "hooks": "maestro has no workspace hooks; use [execution] validation_commands or the "
                  "WORKFLOW body",

@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from maestro.config.symphony import looks_like_symphony, translate
+from maestro.config.symphony import looks_like_symphony
+from maestro.config.symphony_front import read_symphony
 from maestro.config.validation import describe_validation_error, reject_absolute, reject_secrets
 from maestro.errors import ConfigError
 from maestro.model import Issue
@@ -40,6 +41,9 @@ class TrackerPolicy(_Section):
     terminal_states: list[str] = Field(
         default_factory=lambda: ["Done", "Canceled", "Duplicate"], min_length=1
     )
+    #: An issue must carry every one of these labels (case-insensitively) to start or
+    #: keep running; a blank entry matches no issue (Symphony ``tracker.required_labels``).
+    required_labels: list[str] = Field(default_factory=list)
     in_progress_state: str = "In Progress"
     success_state: str = "In Review"
     completed_state: str | None = None
@@ -111,6 +115,10 @@ class AgentPolicy(_Section):
     transport: Literal["app-server"] = "app-server"
     personality: str | None = None
     service_tier: str | None = None
+    #: A shell command the lane runs with ``bash -lc`` in its worktree instead of
+    #: maestro.toml's default (Symphony ``codex.command``); maestro.toml's explicit
+    #: ``[agent] command`` still wins (:func:`maestro.agents.launch.agent_argv`).
+    command: str | None = Field(default=None, min_length=1)
 
 
 class ExecutionPolicy(_Section):
@@ -238,7 +246,7 @@ def parse_workflow(text: str, source: Path) -> Workflow:
     fmt, data, body = split_front_matter(text, source)
     warnings: list[str] = []
     if fmt == "yaml" and looks_like_symphony(data):
-        data, warnings = translate(data)
+        data, warnings = read_symphony(data, source, WorkflowPolicy)
     reject_secrets(source, data)
     try:
         policy = WorkflowPolicy.model_validate(data)

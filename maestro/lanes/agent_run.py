@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from maestro import __version__, faults
+from maestro import __version__, faults, logs
 from maestro.agents.appserver import AgentError, AppServerClient, HumanInputRequired
+from maestro.agents.launch import agent_argv
 from maestro.agents.server_errors import ServerErrors
 from maestro.agents.tools import (
     TOOL_CONTRACT,
@@ -214,7 +215,7 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
     def on_stderr(line: str) -> None:
         log(event="stderr", line=line[:2000])
 
-    argv = [*sandbox_prefix(ctx), *service.argv()]
+    argv = [*sandbox_prefix(ctx), *agent_argv(service, policy.agent)]
     client = AppServerClient(argv, ctx.worktree, agent_env(ctx, run_id, attempt),
                              on_event, on_request, on_stderr, service.response_timeout_s)
     result = SessionResult(verdict=Verdict("invalid", "no turn ran"))
@@ -253,12 +254,17 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
                 "threadId": thread_id, "input": [{"type": "text", "text": text}]})
             turn_id = str((turn_started.get("turn") or {}).get("id", ""))
             activity.record["turn_id"] = turn_id
+            logs.session_event(ctx.config, "session_started" if turn == 1 else "turn_started",
+                               f"turn {turn} started", ctx.identifier, activity.record,
+                               turn=turn)
             completed = await client.wait_turn(turn_id, service.idle_timeout_s,
                                                service.turn_timeout_s)
             if tokens == before:
                 _tokens_from_completed(completed, tokens)
             status = str((completed.get("turn") or {}).get("status", "completed"))
             result.turns = turn
+            logs.session_event(ctx.config, "turn_completed", f"turn {turn} {status}",
+                               ctx.identifier, activity.record, turn=turn, status=status)
             write_json(turns_dir / f"{turn:04d}.json", {
                 "turn": turn, "thread_id": thread_id, "turn_id": turn_id, "status": status,
                 "tokens": dict(tokens),

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from maestro.agents.launch import agent_argv
 from maestro.agents.tools import TOOL_CONTRACT
 from maestro.config.service import ServiceConfig
 from maestro.config.workflow import Workflow
@@ -99,7 +100,7 @@ def problems(config: ServiceConfig, workflow: Workflow, issue: Issue) -> list[st
     found = [
         remote_problem(config.repo_root, forge.remote, forge.base_branch,
                        remote_env(config, workflow)),
-        agent_problem(config.agent.argv()),
+        agent_problem(agent_argv(config.agent, workflow.policy.agent)),
         template_problem(workflow, config.repo_root, issue),
     ]
     return [problem for problem in found if problem]

@@ -43,6 +43,8 @@ class WorktreeFacts:
     """What git and the disk say about one lane worktree path (gathered by :func:`inspect`)."""
 
     exists: bool = False
+    #: Something that is not a folder (a file, a dangling link) is at the path.
+    not_a_folder: bool = False
     #: The folder holds nothing at all.
     empty: bool = False
     #: Its ``.git`` file names an administrative folder of this repository.
@@ -78,6 +80,9 @@ class Diagnosis:
 
 def diagnose(facts: WorktreeFacts, branch: str) -> Diagnosis:
     """The one next step towards a whole worktree on ``branch`` (pure; tested by a table)."""
+    if facts.not_a_folder:
+        return Diagnosis("refuse", "something that is not a folder is where the worktree "
+                                   "goes; move it away")
     if facts.elsewhere and not facts.registered:
         if facts.elsewhere_stale:
             return Diagnosis("unregister_elsewhere",
@@ -189,6 +194,7 @@ def inspect(repo: Path, path: Path, branch: str) -> WorktreeFacts:
     exists = path.is_dir()
     facts: dict[str, object] = {
         "exists": exists,
+        "not_a_folder": not exists and os.path.lexists(path),
         "empty": exists and not any(path.iterdir()),
         "ours": exists and _points_into(path / ".git", repo),
         "registered": mine is not None,

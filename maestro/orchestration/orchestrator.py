@@ -35,6 +35,7 @@ from maestro.model import Classification, Issue, LaneOutcome
 from maestro.orchestration.pause import hold_reason
 from maestro.orchestration.planning import LaneView, Plan, ReviewFact, TickFacts, plan_tick
 from maestro.orchestration.retries import RetryQueue
+from maestro.orchestration.startup import sweep_terminal_workspaces
 from maestro.orchestration.tick_log import only_changed
 from maestro.trackers import Tracker, make_tracker
 
@@ -273,6 +274,7 @@ class Orchestrator:
         argv = [sys.executable, "-m", "maestro"]
         if self.config.source is not None:
             argv += ["--config", str(self.config.source)]
+        argv += ["--workflow", str(self.config.workflow_path)]  # as the loop read it
         return [*argv, "lane", identifier, "--quiet"]
 
     def dispatch(self, identifier: str) -> None:
@@ -351,6 +353,7 @@ class Orchestrator:
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         ticks = 0
         try:
+            sweep_terminal_workspaces(self.config, self.workflow(), self.lanes())
             while not self.stopping:
                 self.tick(wait=False)
                 ticks += 1

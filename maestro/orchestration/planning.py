@@ -33,7 +33,7 @@ from typing import Any
 from maestro.config.workflow import WorkflowPolicy
 from maestro.model import Issue, LaneOutcome
 from maestro.orchestration.retries import Retry
-from maestro.trackers.eligibility import dispatch_order, ineligible_reason
+from maestro.trackers.eligibility import dispatch_order, ineligible_reason, missing_required_labels
 
 __all__ = [
     "STEPS",
@@ -60,6 +60,7 @@ __all__ = [
     "reconcile_action",
     "recover",
     "stale_retry_reason",
+    "state_key",
 ]
 
 #: Outcomes after which a claimed lane, not finished, still has work to do.
@@ -137,7 +138,7 @@ class TickFacts:
     def by_state(self) -> dict[str, int]:
         """``max_concurrent_agents_by_state`` keyed by casefolded state."""
         limits = self.policy.execution.max_concurrent_agents_by_state
-        return {state.casefold(): cap for state, cap in limits.items()}
+        return {state_key(state): cap for state, cap in limits.items()}
 
 
 # -- plan items -----------------------------------------------------------------------------
@@ -272,16 +273,21 @@ class Plan:
 # -- limits ---------------------------------------------------------------------------------
 
 
+def state_key(state: str) -> str:
+    """A state as the limits compare it: trimmed and casefolded (Symphony SPEC §4.2)."""
+    return state.strip().casefold()
+
+
 def agents_busy(facts: TickFacts, plan: Plan) -> Counter[str]:
     """Agents per (casefolded) state: live lane processes, then this plan's agent starts."""
     busy: Counter[str] = Counter()
     for identifier, view in facts.lanes.items():
         if view.runs_agent:
             issue = facts.issues.get(identifier)
-            busy[(view.claim_state or (issue.state if issue else "")).casefold()] += 1
+            busy[state_key(view.claim_state or (issue.state if issue else ""))] += 1
     for item in plan.dispatches:
         if item.agent:
-            busy[item.state.casefold()] += 1
+            busy[state_key(item.state)] += 1
     return busy
 
 
@@ -291,7 +297,7 @@ def free_slots(facts: TickFacts, busy: Counter[str], state: str) -> tuple[bool, 
     cap = facts.policy.execution.max_concurrent_agents
     if busy.total() >= cap:
         return False, f"no free agent slot (max_concurrent_agents={cap})"
-    key = state.casefold()
+    key = state_key(state)
     if key in facts.by_state and busy[key] >= facts.by_state[key]:
         return False, f"no free slot for state {state} ({facts.by_state[key]})"
     return True, ""
@@ -330,7 +336,9 @@ def reconcile_action(view: LaneView, issue: Issue, facts: TickFacts) -> str:
         return "" if view.outcome == LaneOutcome.TERMINATED.value else "terminate"
     active = {policy.in_progress_state.casefold(), policy.success_state.casefold(),
               *(s.casefold() for s in policy.startable_states)}
-    if issue.state.casefold() not in active and view.outcome != LaneOutcome.INTERRUPTED.value:
+    routable = not missing_required_labels(issue, policy.required_labels)
+    if (issue.state.casefold() not in active or not routable) and (
+            view.outcome != LaneOutcome.INTERRUPTED.value):
         return "interrupt"
     return ""
 
@@ -419,7 +427,7 @@ def due_retries(facts: TickFacts, plan: Plan) -> Plan:
         agent = not view.in_review
         free, why = free_slots(facts, busy, issue.state) if agent else (True, "")
         if free:
-            busy[issue.state.casefold()] += agent
+            busy[state_key(issue.state)] += agent
             plan = replace(plan, dispatches=(*plan.dispatches, Dispatch(
                 view.identifier, f"retry {retry.kind} (attempt {retry.attempt + 1})",
                 issue.state, agent)))
@@ -485,7 +493,7 @@ def recover(facts: TickFacts, plan: Plan) -> Plan:
             continue
         free, why = free_slots(facts, busy, issue.state)
         if free:
-            busy[issue.state.casefold()] += 1
+            busy[state_key(issue.state)] += 1
             plan = replace(plan, dispatches=(*plan.dispatches, Dispatch(
                 view.identifier, "recover interrupted lane", issue.state)))
         else:
@@ -517,7 +525,7 @@ def new_work(facts: TickFacts, plan: Plan) -> Plan:
             skips.append(Skip(identifier, reason))
             continue
         handled.add(identifier)
-        busy[issue.state.casefold()] += 1
+        busy[state_key(issue.state)] += 1
         started.append(Dispatch(identifier, "new work", issue.state))
     return replace(plan, dispatches=plan.dispatches + tuple(started),
                    skips=plan.skips + tuple(skips))

@@ -18,6 +18,9 @@ def ineligible_reason(issue: Issue, policy: TrackerPolicy, resuming: bool = Fals
     for label in (policy.opt_out_label, policy.needs_attention_label):
         if issue.has_label(label):
             return f"issue carries the label {label!r}"
+    missing = missing_required_labels(issue, policy.required_labels)
+    if missing:
+        return "issue lacks the required label(s) " + ", ".join(repr(m) for m in missing)
     blocking = [ref for ref in issue.blocked_by
                 if not policy.is_terminal(issue.blocker_states.get(ref, ""))]
     if blocking:
@@ -28,6 +31,15 @@ def ineligible_reason(issue: Issue, policy: TrackerPolicy, resuming: bool = Fals
         return None
     return (f"issue is {issue.state}; only {', '.join(policy.startable_states)} is picked up "
             "as new work")
+
+
+def missing_required_labels(issue: Issue, required: Iterable[str]) -> list[str]:
+    """The configured ``required_labels`` the issue lacks (Symphony SPEC §5.3.1): matched
+    ignoring case and surrounding whitespace on both sides; a blank entry matches no
+    issue, so it is always missing."""
+    present = {label.strip().casefold() for label in issue.labels}
+    return [label for label in required
+            if not label.strip() or label.strip().casefold() not in present]
 
 
 def dispatch_order(issues: Iterable[Issue]) -> list[Issue]:

@@ -27,6 +27,7 @@ from maestro.errors import InputError, TrackerError, UnknownIssueError
 from maestro.fsutil import write_atomic
 from maestro.ids import check_identifier, utc_now
 from maestro.model import Comment, Issue
+from maestro.trackers.normalise import normalise_labels
 
 _FENCE = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?\n?", re.DOTALL | re.MULTILINE)
 LOCK_NAME = ".maestro-tracker.lock"
@@ -112,7 +113,7 @@ class FilesTracker:
             title=title.strip(),
             state=state.strip(),
             description=body.strip(),
-            labels=tuple(labels),
+            labels=normalise_labels(labels),
             blocked_by=tuple(blocked_by),
             priority=priority,
             created_at=_as_datetime(path, data.get("created_at")),

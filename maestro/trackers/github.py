@@ -26,9 +26,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, WrapValidator
 
 from maestro.errors import ConfigError, LabelMissingError, TrackerError, UnknownIssueError
 from maestro.model import Comment, Issue
@@ -39,6 +39,7 @@ from maestro.trackers.http import (
     github_graphql_client,
     parse,
 )
+from maestro.trackers.normalise import dropping_bad_items, normalise_labels, or_default
 
 if TYPE_CHECKING:
     from maestro.config.service import ServiceConfig
@@ -189,7 +190,7 @@ class _PageInfo(_M):
 
 
 class _Labels(_M):
-    nodes: list[_Label]
+    nodes: Annotated[list[_Label], WrapValidator(dropping_bad_items)]
     pageInfo: _PartialPage
 
 
@@ -197,12 +198,13 @@ class _Issue(_M):
     id: str
     number: int
     title: str
-    body: str
+    # Optional metadata: an unusable value becomes None or empty (trackers/normalise.py).
+    body: Annotated[str, WrapValidator(or_default(str))] = ""
     state: str
     stateReason: str | None = None
-    createdAt: datetime
-    url: str
-    labels: _Labels | None = None
+    createdAt: Annotated[datetime | None, WrapValidator(or_default(lambda: None))] = None
+    url: Annotated[str, WrapValidator(or_default(str))] = ""
+    labels: Annotated[_Labels | None, WrapValidator(or_default(lambda: None))] = None
 
 
 class _IssuePage(_M):
@@ -601,7 +603,7 @@ class GitHubIssuesTracker(ClientMetrics):
                     title=raw.title,
                     state=self.state_of(raw),
                     description=raw.body,
-                    labels=tuple(label.name for label in _labels(raw)),
+                    labels=normalise_labels(label.name for label in _labels(raw)),
                     blocked_by=blocked_by,
                     blocker_states=blockers,
                     priority=_priority(raw),

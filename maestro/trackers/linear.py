@@ -17,9 +17,9 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, FiniteFloat, WrapValidator
 
 from maestro.errors import ConfigError, LabelMissingError, TrackerError, UnknownIssueError
 from maestro.model import Comment, Issue
@@ -30,6 +30,7 @@ from maestro.trackers.http import (
     parse,
     secret_from_env,
 )
+from maestro.trackers.normalise import dropping_bad_items, normalise_labels, or_default
 
 if TYPE_CHECKING:
     from maestro.config.service import ServiceConfig
@@ -205,8 +206,12 @@ class _Label(_M):
 
 
 class _Labels(_M):
-    nodes: list[_Label]
+    nodes: Annotated[list[_Label], WrapValidator(dropping_bad_items)]
     pageInfo: _PageInfo
+
+
+def _no_labels() -> _Labels:
+    return _Labels(nodes=[], pageInfo=_PageInfo(hasNextPage=False))
 
 
 class _RelatedIssue(_M):
@@ -234,13 +239,14 @@ class _Issue(_M):
     identifier: str
     number: float
     title: str
-    description: str | None = None
-    priority: float
-    createdAt: datetime
-    url: str
+    # Optional metadata: an unusable value becomes None or empty (trackers/normalise.py).
+    description: Annotated[str | None, WrapValidator(or_default(lambda: None))] = None
+    priority: Annotated[FiniteFloat | None, WrapValidator(or_default(lambda: None))] = None
+    createdAt: Annotated[datetime | None, WrapValidator(or_default(lambda: None))] = None
+    url: Annotated[str, WrapValidator(or_default(str))] = ""
     state: _Named
     team: _Team
-    labels: _Labels
+    labels: Annotated[_Labels, WrapValidator(or_default(_no_labels))] = _no_labels()
     inverseRelations: _Relations
 
 
@@ -609,14 +615,14 @@ class LinearTracker(ClientMetrics):
             for rel in self._all_relations(raw)
             if rel.type == "blocks"
         }
-        priority = int(raw.priority)
+        priority = int(raw.priority) if raw.priority is not None else 0
         return Issue(
             id=raw.id,
             identifier=raw.identifier,
             title=raw.title,
             state=raw.state.name,
             description=raw.description or "",
-            labels=tuple(label.name for label in self._all_labels(raw)),
+            labels=normalise_labels(label.name for label in self._all_labels(raw)),
             blocked_by=tuple(blockers),
             blocker_states=blockers,
             priority=priority if priority > 0 else None,

@@ -87,3 +87,56 @@ def test_the_file_rotates_by_size(service: ServiceConfig) -> None:
     handler = next(h for h in logger.handlers
                    if isinstance(h, logging.handlers.RotatingFileHandler))
     assert (handler.maxBytes, handler.backupCount) == (logs.MAX_BYTES, logs.BACKUPS)
+
+
+def test_agent_session_logs_carry_the_session_id(finished_demo: ServiceConfig) -> None:
+    started = [r for r in records(finished_demo)
+               if r["event"] == "session_started" and r["issue"] == "DEMO-1"]
+    assert started, "the demo's lane logs its agent session"
+    first = started[0]
+    assert first["thread_id"] and first["turn_id"]
+    assert first["session_id"] == f"{first['thread_id']}-{first['turn_id']}"
+    assert first["issue_identifier"] == "DEMO-1" and first["issue_id"]
+
+
+def write_lane(config: ServiceConfig, claim_run: str, activity_run: str) -> None:
+    lane = config.lanes_root / "ABC-1"
+    lane.mkdir(parents=True)
+    (lane / "lease.json").write_text(json.dumps({"run_id": claim_run, "issue_id": "id-1"}))
+    (lane / "activity.json").write_text(json.dumps(
+        {"run_id": activity_run, "thread_id": "th", "turn_id": "tu", "phase": "agent"}))
+
+
+def test_lane_records_carry_the_current_runs_session(service: ServiceConfig) -> None:
+    write_lane(service, "run-2", "run-2")
+    context = logs.lane_context(service, "ABC-1")
+    assert (context["session_id"], context["issue_identifier"]) == ("th-tu", "ABC-1")
+
+
+def test_a_previous_runs_session_is_not_reported_as_current(service: ServiceConfig) -> None:
+    write_lane(service, "run-2", "run-1")
+    assert logs.lane_context(service, "ABC-1")["session_id"] is None
+
+
+def test_a_log_file_that_cannot_be_opened_does_not_stop_the_run(
+        service: ServiceConfig, capsys: pytest.CaptureFixture[str]) -> None:
+    service.state_root.mkdir(parents=True)
+    (service.state_root / "logs").write_text("a file where the folder should be")
+    logs.event(service, "tick", "first")
+    logs.event(service, "tick", "second")
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "cannot be" in line]
+    assert len(warnings) == 1 and "logging to the console only" in warnings[0]
+
+
+def test_a_log_write_that_fails_warns_once_and_goes_on(
+        service: ServiceConfig, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("needs /dev/full to make every write fail")
+    monkeypatch.setattr(logs._FileHandler, "warned", False)
+    logs.log_path(service).parent.mkdir(parents=True)
+    logs.log_path(service).symlink_to("/dev/full")
+    logs.event(service, "tick", "first")
+    logs.event(service, "tick", "second")
+    err = capsys.readouterr().err
+    assert err.count("cannot be written") == 1 and "Traceback" not in err

@@ -1,0 +1,57 @@
+"""Startup sweep of terminal issues' workspaces (Symphony SPEC.md §8.6).
+
+When the loop starts, every issue in a terminal state that still has a lane worktree loses
+that worktree, so workspaces of issues finished or cancelled while no loop ran do not pile
+up. Only the folder goes: the lane branch keeps every commit the agent made, and the lane
+folder keeps its records. A lane a live process holds, or one in review (its own closeout or
+cancel path cleans up), is left alone. A tracker that cannot be read is a warning, never a
+failed start.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from maestro import logs
+from maestro.config.service import ServiceConfig
+from maestro.config.workflow import Workflow
+from maestro.errors import MaestroError
+from maestro.lanes.workspace import worktree_path
+from maestro.lanes.worktree_health import discard
+from maestro.orchestration.planning import LaneView
+from maestro.trackers import make_tracker
+
+__all__ = ["sweep_terminal_workspaces"]
+
+
+def sweep_terminal_workspaces(config: ServiceConfig, workflow: Workflow,
+                              lanes: Mapping[str, LaneView]) -> list[str]:
+    """Remove the worktrees of terminal issues; returns the identifiers swept."""
+    terminal_states = workflow.policy.tracker.terminal_states
+    try:
+        tracker = make_tracker(config, workflow)
+        try:
+            terminal = tracker.candidates(terminal_states)
+        finally:
+            tracker.close()
+    except MaestroError as exc:
+        logs.event(config, "startup_cleanup_failed", f"startup cleanup skipped: {exc}",
+                   level=logging.WARNING)
+        return []
+    swept = []
+    for issue in terminal:
+        view = lanes.get(issue.identifier)
+        if view is not None and (view.leased or (view.in_review and not view.finished)):
+            continue
+        try:
+            path = worktree_path(config.workspace_root, issue.identifier)
+        except MaestroError:
+            continue  # an identifier maestro never makes a worktree for
+        if not path.exists():
+            continue
+        discard(config.repo_root, path)
+        swept.append(issue.identifier)
+        logs.event(config, "startup_cleanup", f"workspace removed: issue is {issue.state}",
+                   issue=issue.identifier, tracker_state=issue.state)
+    return swept
