@@ -35,6 +35,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import (
@@ -84,6 +85,8 @@ class MaestroCollector(Collector):
     def __init__(self, config: ServiceConfig, recorder: Telemetry) -> None:
         self.config = config
         self.recorder = recorder
+        #: finished lane → (cleanup.json mtime_ns, outcome, token totals)
+        self._finished: dict[str, tuple[int, str, dict[str, int]]] = {}
 
     def collect(self) -> Iterator[Metric]:
         info = GaugeMetricFamily("maestro_info", "maestro's version and project",
@@ -102,16 +105,17 @@ class MaestroCollector(Collector):
         tokens: Counter[str] = Counter()
         human = 0
         now = utc_now()
-        for identifier in list_lanes(root).identifiers:
-            state = LaneState(root, identifier)
+        listed = list_lanes(root).identifiers
+        for identifier in listed:
             try:
-                phase, outcome, needs_human = self._lane(state, now)
-                totals = token_ledger.lane_total(state)
+                phase, outcome, needs_human, totals = self._lane(root, identifier, now)
             except (OSError, ValueError, TypeError, AttributeError, KeyError):
                 continue  # a damaged lane: status names it; metrics never fail a scrape
             by_phase[(phase, outcome)] += 1
             human += needs_human
             tokens.update({_token_kind(k): v for k, v in totals.items()})
+        for gone in self._finished.keys() - set(listed):
+            del self._finished[gone]
         lanes = GaugeMetricFamily("maestro_lanes", "lanes on disk by phase and outcome",
                                   labels=["phase", "outcome"])
         for (phase, outcome), count in sorted(by_phase.items()):
@@ -141,16 +145,31 @@ class MaestroCollector(Collector):
             yield GaugeMetricFamily("maestro_last_tick_timestamp_seconds",
                                     "when the last tick ended (any process)", value=stamp)
 
-    @staticmethod
-    def _lane(state: LaneState, now: datetime) -> tuple[str, str, bool]:
-        """``(phase, outcome, needs_human)`` as ``maestro status`` tells them; a finished
-        lane is read from two files only (they pile up over months)."""
-        if state.exists("cleanup.json") and not state.is_leased_elsewhere():
-            outcome = (state.read("outcome.json") or {}).get("outcome")
-            return "finished", str(outcome or "finished"), False
+    def _lane(self, root: Path, identifier: str,
+              now: datetime) -> tuple[str, str, bool, dict[str, int]]:
+        """``(phase, outcome, needs_human, tokens)`` as ``maestro status`` tells them.
+
+        A finished lane (``cleanup.json``) never changes again: it is read once and then
+        only ``stat``-ed, because finished lanes pile up over months and Prometheus
+        scrapes every few seconds."""
+        cleanup = root / identifier / "cleanup.json"
+        try:
+            stamp = cleanup.stat().st_mtime_ns
+        except FileNotFoundError:
+            stamp = None
+        if stamp is not None:
+            known = self._finished.get(identifier)
+            if known is None or known[0] != stamp:
+                state = LaneState(root, identifier)
+                outcome = str((state.read("outcome.json") or {}).get("outcome") or "finished")
+                known = (stamp, outcome, token_ledger.lane_total(state))
+                self._finished[identifier] = known
+            return "finished", known[1], False, known[2]
+        state = LaneState(root, identifier)
         lane = lane_snapshot(state, now)
         outcome = "running" if lane["running"] else str(lane["outcome"] or "none")
-        return str(lane["phase"] or "none"), outcome, bool(lane["needs_human"])
+        return (str(lane["phase"] or "none"), outcome, bool(lane["needs_human"]),
+                dict(lane["tokens"] or {}))
 
     # -- from this process -----------------------------------------------------------------
 
