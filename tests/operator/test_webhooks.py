@@ -183,3 +183,12 @@ def test_an_endpoint_without_its_secret_refuses_everything(
 
 def test_a_get_on_a_webhook_is_405(hooks: Hooks) -> None:
     assert hooks.client.get("/webhooks/github").status_code == 405
+
+
+def test_a_fresh_timestamp_header_does_not_revive_a_replayed_linear_body(hooks: Hooks) -> None:
+    body = json.dumps(linear_issue("ENG-12", signed_at_s=time.time() - 3600)).encode()
+    response = hooks.client.post("/webhooks/linear", content=body, headers={
+        "Linear-Signature": sign(LINEAR_SECRET, body),
+        "Linear-Timestamp": str(int(time.time() * 1000))})
+    assert response.status_code == 401
+    assert hooks.request() is None

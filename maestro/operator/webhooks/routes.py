@@ -200,8 +200,11 @@ def webhook_routes(config: ServiceConfig, recorder: Telemetry | None = None) -> 
         if refusal:
             raise _Refused(401, "unauthorized", refusal)
         payload = _payload(request, body)
-        signed_at = (request.headers.get(signatures.LINEAR_TIMESTAMP_HEADER)
-                     or payload.get("webhookTimestamp"))
+        # The body's time is covered by the signature; the header is not, so it is read
+        # only when the body has none (a replayer could set a fresh header at will).
+        signed_at = payload.get("webhookTimestamp")
+        if signed_at is None:
+            signed_at = request.headers.get(signatures.LINEAR_TIMESTAMP_HEADER)
         stale = signatures.linear_staleness(signed_at, time.time(), settings.linear_max_age_s)
         if stale:
             raise _Refused(401, "unauthorized", stale)

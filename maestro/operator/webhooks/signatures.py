@@ -4,9 +4,11 @@ Both services sign the raw request body with HMAC-SHA256 and send the hex digest
 
 - GitHub: ``X-Hub-Signature-256: sha256=<hex>``;
 - Linear: ``Linear-Signature: <hex>``, and a signing time in milliseconds since the epoch
-  (the ``Linear-Timestamp`` header, else the body's ``webhookTimestamp``). Linear's SDK
+  (the body's ``webhookTimestamp``, else the ``Linear-Timestamp`` header). Linear's SDK
   refuses a delivery signed more than 60 s away from now, which stops a captured delivery
-  from being replayed later; maestro does the same (``[webhooks] linear_max_age_s``).
+  from being replayed later; maestro does the same (``[webhooks] linear_max_age_s``). The
+  SDK prefers the header, but only the body is signed: a replayer can forge a fresh header,
+  not a fresh ``webhookTimestamp``, so maestro reads the body's first.
 
 Each check returns ``None`` for a good signature, else the reason to refuse, in words fit
 for a log line (never the secret, never the expected digest). Digests are compared with
