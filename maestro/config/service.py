@@ -98,6 +98,21 @@ class OperatorHttp(_Section):
     listen_address: str | None = Field(default=None, pattern=r"^[\w.:\[\]-]+:\d{1,5}$")
 
 
+class WebhooksService(_Section):
+    """Where the webhook secrets are (variable names, never values) and how much to read;
+    see :mod:`maestro.operator.webhooks`. The default names are outside the ``MAESTRO_*``
+    prefix the agent's environment lets through (they are dropped by name as well)."""
+
+    github_secret_env_var: str = Field(default="GITHUB_WEBHOOK_SECRET",
+                                       pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    linear_secret_env_var: str = Field(default="LINEAR_WEBHOOK_SECRET",
+                                       pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    #: Bytes of one delivery body; a longer one is refused unread (413).
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, le=26_214_400)
+    #: Linear deliveries signed longer ago than this are replays (Linear's SDK uses 60 s).
+    linear_max_age_s: float = Field(default=60.0, gt=0)
+
+
 class DispatchService(_Section):
     """Where the loop runs lanes: here (``local``) or as CI jobs (``github-actions``)."""
 
@@ -118,6 +133,7 @@ class ServiceConfig(_Section):
     agent: AgentService = Field(default_factory=AgentService)
     operator_http: OperatorHttp = Field(default_factory=OperatorHttp)
     dispatch: DispatchService = Field(default_factory=DispatchService)
+    webhooks: WebhooksService = Field(default_factory=WebhooksService)
     source: Path | None = Field(default=None, exclude=True)
 
     def resolved(self, base: Path) -> ServiceConfig:
@@ -142,7 +158,8 @@ class ServiceConfig(_Section):
 
     def secret_env_vars(self) -> set[str]:
         """Every variable this service reads a secret from; never passed to the agent."""
-        return {self.tracker.api_key_env_var, self.github.token_env_var}
+        return {self.tracker.api_key_env_var, self.github.token_env_var,
+                self.webhooks.github_secret_env_var, self.webhooks.linear_secret_env_var}
 
 
 def candidate_paths(cwd: Path) -> list[Path]:

@@ -31,7 +31,7 @@ from maestro.agents.tools import (
 )
 from maestro.containment.childenv import child_env
 from maestro.fsutil import BoundedJournal, write_json
-from maestro.ids import iso_now
+from maestro.ids import iso_now, utc_now
 from maestro.lanes import tokens as token_ledger
 from maestro.lanes.confine import sandbox_prefix
 from maestro.lanes.context import LaneContext
@@ -131,6 +131,8 @@ class _Activity:
             "run_id": run_id, "attempt": attempt, "phase": phase, "thread_id": "",
             "turn_id": "", "event_count": 0, "last_event_type": "", "last_event_at": "",
             "tokens": {}, "waiting_on": "", "pid": os.getpid(),
+            # the dispatch-latency clock stops here (microseconds: a start can be quick)
+            "session_started_at": utc_now().isoformat(),
         }
         self._written = 0.0
 

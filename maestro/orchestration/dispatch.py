@@ -14,10 +14,14 @@ from pathlib import Path
 
 import httpx
 
+from maestro import telemetry
 from maestro.config.service import ServiceConfig
 from maestro.errors import ConfigError, ForgeError
 from maestro.fsutil import read_json, write_json
 from maestro.ids import check_identifier
+
+#: The name this client's requests are counted under in ``GET /metrics``.
+SERVICE = "github actions"
 
 
 class ActionsDispatcher:
@@ -55,8 +59,10 @@ class ActionsDispatcher:
             response = self.client.post(self.url, headers=self._headers,
                                         json={"ref": self.ref, "inputs": {"issue": identifier}})
         except httpx.HTTPError as exc:
+            telemetry.current().record_response(SERVICE, None)
             raise ForgeError(f"workflow_dispatch for {identifier} failed: "
                              f"{type(exc).__name__}") from None
+        telemetry.current().record_response(SERVICE, response.status_code, response.headers)
         if response.status_code not in (200, 201, 204):
             raise ForgeError(f"workflow_dispatch for {identifier} was refused with HTTP "
                              f"{response.status_code}")

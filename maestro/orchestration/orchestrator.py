@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from maestro import logs
+from maestro import logs, telemetry
 from maestro.classify import classify, lane_signals
 from maestro.config.service import ServiceConfig
 from maestro.config.workflow import Workflow, load_workflow
@@ -32,8 +32,11 @@ from maestro.lanes.listing import list_lanes
 from maestro.lanes.state import LaneState
 from maestro.lanes.workspace import remove_worktree
 from maestro.model import Classification, Issue, LaneOutcome
+from maestro.orchestration.dispatch_latency import eligible_new_work
+from maestro.orchestration.dispatch_latency import settle as settle_latency
 from maestro.orchestration.pause import hold_reason
 from maestro.orchestration.planning import LaneView, Plan, ReviewFact, TickFacts, plan_tick
+from maestro.orchestration.refresh import log_request, take_request
 from maestro.orchestration.retries import RetryQueue
 from maestro.orchestration.startup import sweep_terminal_workspaces
 from maestro.orchestration.tick_log import only_changed
@@ -138,9 +141,12 @@ class Orchestrator:
         workflow = self.workflow()
         tracker = make_tracker(self.config, workflow)
         try:
-            plan = plan_tick(self.facts(tracker, workflow, dry_run))
+            facts = self.facts(tracker, workflow, dry_run)
+            plan = plan_tick(facts)
         finally:
             tracker.close()
+        if not dry_run:
+            telemetry.current().saw_eligible(eligible_new_work(facts), facts.now)
         warnings = list(plan.warnings)
         for problem in getattr(tracker, "problems", []):
             warnings.append(problem)
@@ -325,6 +331,7 @@ class Orchestrator:
 
     def tick(self, wait: bool = True) -> Plan:
         """One poll tick; with ``wait`` it returns after the dispatched lanes finished."""
+        started = time.monotonic()
         self.reap()
         plan = self.plan()
         quiet, self._reasons = only_changed(plan.as_dict(), self._reasons)
@@ -340,6 +347,8 @@ class Orchestrator:
             self.reap(wait=True)
         write_json(self.config.state_root / "last_tick.json",
                    {"at": iso_now(), "plan": plan.as_dict()})
+        settle_latency(self.config.lanes_root, telemetry.current())
+        telemetry.current().record_tick(time.monotonic() - started, len(plan.dispatches))
         return plan
 
     def daemon(self, poll_interval_s: float, max_ticks: int | None = None,
@@ -363,8 +372,8 @@ class Orchestrator:
                 while time.monotonic() < deadline and not self.stopping:
                     time.sleep(0.2)
                     self.reap()
-                    if refresh_flag is not None and refresh_flag.exists():
-                        refresh_flag.unlink(missing_ok=True)
+                    if refresh_flag is not None and (asked := take_request(refresh_flag)):
+                        log_request(self.config, asked)
                         break
         finally:
             for process in self.running.values():

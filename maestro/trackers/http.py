@@ -10,7 +10,8 @@ else becomes a :class:`~maestro.errors.TrackerError` that names the service, the
 and what went wrong — never the credential.
 
 ``requests`` counts every HTTP request sent (retries included) so tests and the benchmark
-can prove that a poll tick costs a constant number of requests.
+can prove that a poll tick costs a constant number of requests; each answer (status code
+and rate-limit headers) is also recorded in :mod:`maestro.telemetry` for ``GET /metrics``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import httpx
 import stamina
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from maestro import telemetry
 from maestro.errors import ConfigError, RateLimitedError, TrackerError
 
 if TYPE_CHECKING:
@@ -261,11 +263,14 @@ class GraphQLClient:
         try:
             response = self.client.post(self.url, json=payload, headers=self.auth_header())
         except httpx.TimeoutException:
+            telemetry.current().record_response(self.service, None)
             raise _Transient(f"timed out after {self.timeout_s:g} s") from None
         except httpx.TransportError as exc:
+            telemetry.current().record_response(self.service, None)
             raise _Transient(f"cannot reach {self.url}: {type(exc).__name__}") from None
         status = response.status_code
         headers = response.headers
+        telemetry.current().record_response(self.service, status, headers)
         if status == 429 or (status == 403 and self._is_rate_limit_403(headers)):
             self._rate_limited(operation, wait_from_headers(headers), f"HTTP {status}")
         if status >= 500:
@@ -315,6 +320,7 @@ class GraphQLClient:
     def _rate_limited(self, operation: str, wait_s: float | None, source: str) -> None:
         wait = self.retry.wait_initial_s if wait_s is None else wait_s
         event = RateLimitEvent(operation, wait, source, dt.datetime.now(dt.UTC))
+        telemetry.current().record_rate_limited(self.service)
         self.rate_limits.append(event)
         del self.rate_limits[:-20]
         log.warning(

@@ -216,13 +216,17 @@ def test_ten_megabyte_line_is_accepted(box: Any) -> None:
 
 def test_child_environment_has_no_tracker_or_forge_secrets(box: Any, tmp_path: Path) -> None:
     configure_service(box.repo, tracker={"api_key_env_var": "ACME_TRACKER_SECRET"})
+    # a webhook secret named inside the MAESTRO_* prefix the agent may see is dropped too
+    with (box.repo / "maestro.toml").open("a") as toml:
+        toml.write('\n[webhooks]\nlinear_secret_env_var = "MAESTRO_LINEAR_HOOK"\n')
     dump = tmp_path / "env.json"
     box.add_issue("T-11", script=f"""
         steps:
           - run: "python3 -c 'import json, os; print(json.dumps(dict(os.environ)))' > {dump}"
         """)
     secrets = {"LINEAR_API_KEY": "lin_1", "GITHUB_TOKEN": "ghp_2", "GH_TOKEN": "ghp_3",
-               "ACME_TRACKER_SECRET": "acme_4"}
+               "ACME_TRACKER_SECRET": "acme_4", "GITHUB_WEBHOOK_SECRET": "hook_5",
+               "MAESTRO_LINEAR_HOOK": "hook_6"}
     box.lane("T-11", env=secrets)
     env = json.loads(dump.read_text())
     assert env["MAESTRO_ISSUE"] == "T-11"

@@ -1,0 +1,50 @@
+"""The refresh request file: requests merge until the daemon takes them, none is lost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from maestro.orchestration.refresh import (
+    RefreshRequest,
+    read_request,
+    request_path,
+    request_refresh,
+    take_request,
+)
+
+
+def test_a_request_names_its_issues_and_source(tmp_path: Path) -> None:
+    assert request_refresh(tmp_path, ("ENG-1",), "linear") is False
+    taken = take_request(request_path(tmp_path))
+    assert taken is not None
+    assert (taken.issues, taken.sources) == (("ENG-1",), ("linear",))
+
+
+def test_requests_before_a_tick_merge_names_once_each(tmp_path: Path) -> None:
+    request_refresh(tmp_path, ("ENG-1",), "linear")
+    assert request_refresh(tmp_path, ("ENG-1", "MAE-2"), "github") is True
+    request_refresh(tmp_path)
+    waiting = read_request(request_path(tmp_path))
+    assert waiting is not None
+    assert waiting.issues == ("ENG-1", "MAE-2")
+    assert waiting.sources == ("linear", "github", "operator")
+
+
+def test_taking_a_request_removes_it(tmp_path: Path) -> None:
+    request_refresh(tmp_path)
+    assert take_request(request_path(tmp_path)) is not None
+    assert take_request(request_path(tmp_path)) is None
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_request_written_by_an_older_maestro_is_a_request_without_names(
+        tmp_path: Path) -> None:
+    request_path(tmp_path).write_text("2026-11-30T03:00:00+00:00\n")
+    assert take_request(request_path(tmp_path)) == RefreshRequest(
+        requested_at="2026-11-30T03:00:00+00:00")
+
+
+def test_a_damaged_request_still_asks_for_a_tick(tmp_path: Path) -> None:
+    request_path(tmp_path).write_bytes(b'{"issues": [1, "A-1", null], "sources": "x"}')
+    taken = take_request(request_path(tmp_path))
+    assert taken is not None and taken.issues == ("A-1",) and taken.sources == ()
