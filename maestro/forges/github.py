@@ -38,8 +38,8 @@ from maestro.forges.github_logs import DEFAULT_API, JobLogReader, job_id, rest_b
 from maestro.git import git
 from maestro.model import (
     Check,
-    Comment,
     CheckState,
+    Comment,
     PullRequest,
     PullState,
     Review,

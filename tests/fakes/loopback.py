@@ -1,9 +1,9 @@
 """A real HTTP server on 127.0.0.1 with scripted faults and a record of every request.
 
 ``LoopbackServer(handler)`` answers each POST with ``handler(request)``, and each GET with
-``get_handler(request)`` when one is given (a REST side beside a GraphQL endpoint). Tests queue faults
-(``server.fail(...)``, ``server.delay(...)``) that replace or delay the next answers, in
-order, which is how rate limits, 5xx, timeouts and malformed payloads are produced.
+``get_handler(request)`` when one is given (a REST side beside a GraphQL endpoint). Tests
+queue faults (``server.fail(...)``, ``server.delay(...)``) that replace or delay the next
+answers, in order, which is how rate limits, 5xx, timeouts and malformed payloads are made.
 """
 
 from __future__ import annotations
