@@ -19,6 +19,7 @@ from typing import Any
 from maestro import __version__
 from maestro.agents.appserver import AgentError, AppServerClient, HumanInputRequired
 from maestro.agents.server_errors import ServerErrors
+from maestro.agents.threads import open_thread
 from maestro.agents.tools import (
     TOOL_CONTRACT,
     SessionStopped,
@@ -147,7 +148,7 @@ class _Activity:
 
 async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
                first_input: str, activity: _Activity, tools_record: Path,
-               control: ControlFiles | None = None) -> SessionResult:
+               control: ControlFiles | None = None, resume_thread: str = "") -> SessionResult:
     service = ctx.config.agent
     policy = ctx.workflow.policy
     host = LaneToolHost(ctx, run_id, attempt, repair=repair, control=control)
@@ -238,8 +239,7 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
             thread_params["personality"] = policy.agent.personality
         if policy.agent.service_tier:
             thread_params["serviceTier"] = policy.agent.service_tier
-        started = await client.request("thread/start", thread_params)
-        thread_id = str((started.get("thread") or {}).get("id", ""))
+        thread_id = await open_thread(client, thread_params, resume_thread, log)
         activity.record["thread_id"] = thread_id
         result.thread_id = thread_id
         max_turns = policy.execution.max_turns
@@ -349,7 +349,9 @@ def _recorded_outcome(ctx: LaneContext, run_id: str, attempt: int, record: Path,
 
 def run_agent_session(ctx: LaneContext, run_id: str, attempt: int, first_input: str,
                       repair: bool = False, phase: str = "agent",
-                      tools_record: Path | None = None) -> SessionResult:
+                      tools_record: Path | None = None, resume_thread: str = "") -> SessionResult:
+    """One session; ``resume_thread``: the lane's earlier thread, continued when the agent
+    can (:mod:`maestro.agents.threads`), else a new thread."""
     token_ledger.keep_unrecorded(ctx.state)
     activity = _Activity(ctx, run_id, attempt, phase)
     activity.flush()
@@ -360,6 +362,6 @@ def run_agent_session(ctx: LaneContext, run_id: str, attempt: int, first_input: 
             return recorded
         control = ControlFiles(ctx.worktree, ctx.config.repo_root)
         result = asyncio.run(_run(ctx, run_id, attempt, repair, first_input, activity, record,
-                                  control))
+                                  control, resume_thread))
         refuse_tampering(ctx, control)
         return result
