@@ -29,6 +29,7 @@ from maestro.agents.tools import (
     dynamic_tools,
     judge,
 )
+from maestro.agents.usage import SessionUsage
 from maestro.containment.childenv import child_env
 from maestro.fsutil import BoundedJournal, write_json
 from maestro.ids import iso_now
@@ -172,6 +173,7 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
 
     bridge = ToolBridge(host, tools_record, repair=repair, on_call=on_call)
     tokens: dict[str, int] = {}
+    session_usage = SessionUsage()  # a resumed thread reports the whole thread's totals
     human_request: list[str] = []
     server_errors = ServerErrors()
 
@@ -179,10 +181,7 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
         activity.event(method, force=method in ("turn/completed", "turn/started"))
         log(event="rpc", method=method)
         if method == "thread/tokenUsage/updated":
-            total = (params.get("tokenUsage") or {}).get("total") or {}
-            for key in ("inputTokens", "outputTokens", "totalTokens"):
-                if isinstance(total.get(key), int):
-                    tokens[key] = total[key]
+            tokens.update(session_usage.update(params.get("tokenUsage") or {}))
             activity.record["tokens"] = dict(tokens)
         elif method == "account/rateLimits/updated":
             activity.record["rate_limits"] = params.get("rateLimits", params)
@@ -240,6 +239,7 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
         if policy.agent.service_tier:
             thread_params["serviceTier"] = policy.agent.service_tier
         thread_id = await open_thread(client, thread_params, resume_thread, log)
+        session_usage.open = True
         activity.record["thread_id"] = thread_id
         result.thread_id = thread_id
         max_turns = policy.execution.max_turns
