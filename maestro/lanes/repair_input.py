@@ -8,7 +8,7 @@ agent that missed a thread misses it again. So each round after the first is tol
   round did not touch, a thread still open although its file changed, a check that failed
   again after the last fix;
 * that the last round changed none of the files the feedback named, when so;
-* what was settled since (no longer open), so the agent does not redo it.
+* which threads, checks and conflicts were settled since, so the agent does not redo them.
 
 Pure: the open feedback (:func:`maestro.lanes.feedback.collect`) and the previous round's
 facts in, text out; tested by a table.
@@ -25,6 +25,7 @@ __all__ = ["PreviousRound", "item_notes", "repair_input"]
 
 #: Commits of the previous round listed at most (a round is usually one or two).
 MAX_COMMITS = 10
+SETTLED_BY_FORGE = ("thread:", "check:", "conflict")
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,10 @@ def repair_input(items: Sequence[FeedbackItem], previous: PreviousRound | None) 
         lines.append(f"It changed none of the files the feedback named ({', '.join(named)}): "
                      "this round, change what the feedback asks for.")
     open_keys = {item.key for item in items}
-    settled = [_label(key) for key, _ in previous.given if key not in open_keys]
+    # Only the forge settles threads, checks and conflicts; a review or comment merely
+    # leaves the list when the head moves, which says nothing about it being answered.
+    settled = [_label(key) for key, _ in previous.given
+               if key not in open_keys and key.startswith(SETTLED_BY_FORGE)]
     if settled:
         lines.append("Settled since: " + ", ".join(settled) + ".")
     lines += ["", "Still open now:", render(items, item_notes(items, previous))]

@@ -90,7 +90,8 @@ THREAD = FeedbackItem("thread", "thread:hello.py:2", "unresolved thread at hello
 CHECK = FeedbackItem("check", "check:ci", "failing check ci (required)", detail="FAIL x")
 OTHER = FeedbackItem("thread", "thread:b.py:9", "unresolved thread at b.py:9: typo", path="b.py")
 ROUND = PreviousRound(1, commits=("abc1234 unrelated",), files=("unrelated.txt",),
-                      given=(("thread:hello.py:2", "hello.py"), ("check:ci", "")))
+                      given=(("thread:hello.py:2", "hello.py"), ("check:ci", ""),
+                             ("review:alice", "")))
 
 
 @pytest.mark.parametrize(("name", "items", "previous", "present", "absent"), [
@@ -109,7 +110,7 @@ ROUND = PreviousRound(1, commits=("abc1234 unrelated",), files=("unrelated.txt",
      ["changed none of the files", "did not touch"]),
     ("a check that failed again says so", [CHECK], ROUND,
      ["- failing check ci (required)\n  failed again after the last round's fix\n  FAIL x",
-      "Settled since: thread hello.py:2."], []),
+      "Settled since: thread hello.py:2."], ["review alice"]),
     ("new feedback is marked new", [THREAD, OTHER], ROUND,
      ["- unresolved thread at b.py:9: typo\n  new since the last round"], []),
 ])
