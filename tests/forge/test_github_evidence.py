@@ -7,7 +7,7 @@ from __future__ import annotations
 from fakes.github_forge import TOKEN, ForgeWorld
 from forge.conftest import Remote, sh
 
-from maestro.forges.github import GitHubForge
+from maestro.forges.github import GitHubForge, _Pull, to_pull_request
 from maestro.forges.logtail import REDACTED
 from maestro.model import CheckState, ReviewVerdict
 
@@ -76,3 +76,16 @@ def test_refresh_reads_conversation_comments_and_commented_reviews(
         ("carol", "please also update the changelog")]
     assert pr.comments[0].created_at is not None
     assert [(r.author, r.verdict) for r in pr.reviews] == [("dave", ReviewVerdict.COMMENTED)]
+
+
+def test_a_commit_status_gives_its_description_and_target() -> None:
+    raw = {"id": "PR_1", "number": 1, "url": "u", "state": "OPEN", "headRefName": "b",
+           "baseRefName": "main", "headRefOid": "h",
+           "statusCheckRollup": {"state": "FAILURE", "contexts": {"nodes": [
+               {"__typename": "StatusContext", "context": "ci/jenkins", "state": "FAILURE",
+                "description": "2 tests failed", "targetUrl": "https://ci.example/7",
+                "isRequired": True}]}}}
+    [check] = to_pull_request(_Pull.model_validate(raw)).checks
+    assert (check.name, check.state, check.required) == ("ci/jenkins", CheckState.FAILURE, True)
+    assert check.summary == "2 tests failed\ndetails: https://ci.example/7"
+    assert check.details_url == "https://ci.example/7"
