@@ -420,11 +420,15 @@ def _not_found(error: GraphQLErrorItem) -> bool:
     return error.code.upper() == "NOT_FOUND" and bool(error.path) and len(error.path or []) >= 2
 
 
+def _basic(token: Secret) -> str:
+    """The token as git's ``Authorization: Basic`` value carries it (see ``auth_config``)."""
+    return base64.b64encode(f"x-access-token:{token.reveal()}".encode()).decode()
+
+
 def _scrub(text: str, token: Secret | None) -> str:
     if token is None or not token.reveal():
         return text
-    basic = base64.b64encode(f"x-access-token:{token.reveal()}".encode()).decode()
-    return text.replace(token.reveal(), "***").replace(basic, "***")
+    return text.replace(token.reveal(), "***").replace(_basic(token), "***")
 
 
 class GitHubForge:
@@ -650,7 +654,7 @@ class GitHubForge:
             if self._logs is None:
                 self._logs = JobLogReader(self.api_url, f"{self.owner}/{self.repo}",
                                           self._token.reveal())
-            logs[check.name] = self._logs.failing_tail(job)
+            logs[check.name] = self._logs.failing_tail(job, [_basic(self._token)])
         return logs
 
     def close(self) -> None:

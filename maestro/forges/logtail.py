@@ -23,7 +23,10 @@ REDACTED = "[redacted]"
 #: GitHub's token prefixes (classic, OAuth, user-to-server, server-to-server, refresh) and
 #: fine-grained personal access tokens.
 _TOKEN = re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{20,})")
-_AUTH = re.compile(r"\b(Bearer|Basic|token)(\s+)[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE)
+#: ``Bearer``/``Basic`` and a credential-looking value: 8+ characters with a digit, or 20+
+#: (so "Basic authentication failed" stays readable).
+_AUTH = re.compile(r"\b(Bearer|Basic)(\s+)(?:(?=[\w.~+/=-]*\d)[\w.~+/=-]{8,}|[\w.~+/=-]{20,})",
+                   re.IGNORECASE)
 #: ``2026-11-30T03:45:30.1234567Z `` at the start of each line of an Actions log.
 _STAMP = re.compile(r"^\ufeff?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z ", re.MULTILINE)
 

@@ -33,6 +33,8 @@ PAT = "github_pat_" + "11AB" * 8
     ("gho_" + "z" * 36, (), REDACTED),
     ("no secrets here: ghp_short", (), "no secrets here: ghp_short"),
     ("an empty secret changes nothing", ("",), "an empty secret changes nothing"),
+    ("Basic authentication failed for the token request", (),
+     "Basic authentication failed for the token request"),
 ])
 def test_redact_removes_credentials(text: str, secrets: tuple[str, ...], clean: str) -> None:
     assert redact(text, secrets) == clean
