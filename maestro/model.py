@@ -87,10 +87,15 @@ class CheckState(StrEnum):
 
 
 class Check(BaseModel):
+    """A check run or commit status on the PR head. ``required``: branch protection (or
+    maestro's policy when nothing is protected) makes it block the merge; ``details_url``:
+    where its output lives (an Actions job, a status's target), for the forge to read."""
+
     name: str
     state: CheckState
     summary: str = ""
     required: bool = True
+    details_url: str = ""
 
 
 class PullState(StrEnum):
@@ -114,6 +119,8 @@ class PullRequest(BaseModel):
     reviews: list[Review] = Field(default_factory=list)
     threads: list[ReviewThread] = Field(default_factory=list)
     checks: list[Check] = Field(default_factory=list)
+    #: conversation comments on the PR (not inline), oldest first
+    comments: list[Comment] = Field(default_factory=list)
     mergeable: bool | None = None
     conflict: str = ""
     merge_commit: str = ""

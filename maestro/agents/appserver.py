@@ -228,6 +228,15 @@ class AppServerClient:
             raise self._fatal
         raise ResponseTimeout(f"no response to {what} within {timeout:g}s")
 
+    # -- threads ---------------------------------------------------------------------------
+
+    async def resume_thread(self, thread_id: str, params: Json | None = None) -> str:
+        """Continue the earlier thread ``thread_id`` (``thread/resume``): the agent keeps the
+        conversation so far. Returns the thread's id; :class:`RpcError` when the agent does
+        not know the thread or does not serve the method (the caller starts a new one)."""
+        result = await self.request("thread/resume", {**(params or {}), "threadId": thread_id})
+        return str((result.get("thread") or {}).get("id") or thread_id)
+
     # -- turns -----------------------------------------------------------------------------
 
     async def wait_turn(self, turn_id: str, idle_timeout: float, turn_timeout: float) -> Json:

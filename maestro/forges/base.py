@@ -50,6 +50,13 @@ class Forge(Protocol):
         is a no-op (no second comment)."""
         ...
 
+    def failing_check_logs(self, pr: PullRequest) -> dict[str, str]:
+        """Evidence a refresh does not carry, read only when a repair round needs it: per
+        failing check name, the failing tail of its log (cut at line boundaries, secrets
+        redacted). A forge whose checks already carry their output returns ``{}``; a log
+        that cannot be read is a one-line note, never an error."""
+        ...
+
     def resolve_threads(self, number: int) -> None:
         """Resolve the PR's review threads (an operator's tool). A lane never calls it: a
         reviewer's thread is the reviewer's to resolve, or the forge's when it is outdated."""

@@ -34,10 +34,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from maestro.containment.gitguard import git_env
 from maestro.errors import ConfigError, ForgeError, TrackerError
+from maestro.forges.github_logs import DEFAULT_API, JobLogReader, job_id, rest_base
 from maestro.git import git
 from maestro.model import (
     Check,
     CheckState,
+    Comment,
     PullRequest,
     PullState,
     Review,
@@ -61,6 +63,8 @@ REVIEWS_LAST = 100
 THREADS_FIRST = 100
 THREAD_COMMENTS_FIRST = 20
 CONTEXTS_FIRST = 100
+#: The PR's newest conversation comments read per refresh (older ones predate the last push).
+COMMENTS_LAST = 30
 CHECK_SUMMARY_CHARS = 4000
 #: The pending check that stands for ``mergeStateStatus: BLOCKED``.
 BLOCKED_CHECK = "github: merge blocked by branch protection (required reviews or checks)"
@@ -88,17 +92,20 @@ def pr_selection(number: int) -> str:
     }}
     pageInfo {{ hasNextPage }}
   }}
+  comments(last: {COMMENTS_LAST}) {{
+    nodes {{ id author {{ login }} body createdAt }}
+  }}
   statusCheckRollup {{
     state
     contexts(first: {CONTEXTS_FIRST}) {{
       nodes {{
         __typename
         ... on CheckRun {{
-          name status conclusion title summary text
+          name status conclusion title summary text detailsUrl
           isRequired(pullRequestNumber: {number})
         }}
         ... on StatusContext {{
-          context state description
+          context state description targetUrl
           isRequired(pullRequestNumber: {number})
         }}
       }}
@@ -226,6 +233,17 @@ class _ThreadNode(_Model):
     comments: _ThreadComments = Field(default_factory=_ThreadComments)
 
 
+class _Comment(_Model):
+    id: str = ""
+    author: _Login | None = None
+    body: str = ""
+    createdAt: datetime | None = None
+
+
+class _Comments(_Model):
+    nodes: list[_Comment | None] = Field(default_factory=list)
+
+
 class _HasNext(_Model):
     hasNextPage: bool = False
 
@@ -243,9 +261,11 @@ class _Context(_Model):
     title: str | None = None
     summary: str | None = None
     text: str | None = None
+    detailsUrl: str | None = None
     context: str | None = None
     state: str | None = None
     description: str | None = None
+    targetUrl: str | None = None
     isRequired: bool = False
 
 
@@ -275,6 +295,7 @@ class _Pull(_Model):
     mergeCommit: _Oid | None = None
     reviews: _Reviews | None = None
     reviewThreads: _Threads | None = None
+    comments: _Comments | None = None
     statusCheckRollup: _Rollup | None = None
 
 
@@ -306,13 +327,16 @@ def _check_of(node: _Context) -> Check:
         parts = [node.title or "", node.summary or "", node.text or ""]
         summary = "\n".join(p for p in parts if p)
         return Check(name=node.name or "check", state=state,
-                     summary=summary[-CHECK_SUMMARY_CHARS:], required=node.isRequired)
+                     summary=summary[-CHECK_SUMMARY_CHARS:], required=node.isRequired,
+                     details_url=node.detailsUrl or "")
     raw = node.state or ""
     state = (CheckState.SUCCESS if raw == "SUCCESS" else
              CheckState.PENDING if raw in _STATUS_PENDING else CheckState.FAILURE)
+    # A commit status carries no log: its description and target are all there is.
+    parts = [node.description or "", f"details: {node.targetUrl}" if node.targetUrl else ""]
     return Check(name=node.context or "status", state=state,
-                 summary=(node.description or "")[-CHECK_SUMMARY_CHARS:],
-                 required=node.isRequired)
+                 summary="\n".join(p for p in parts if p)[-CHECK_SUMMARY_CHARS:],
+                 required=node.isRequired, details_url=node.targetUrl or "")
 
 
 def to_pull_request(raw: _Pull) -> PullRequest:
@@ -362,10 +386,14 @@ def to_pull_request(raw: _Pull) -> PullRequest:
                             summary="mergeStateStatus is BLOCKED"))
     state = {"OPEN": PullState.OPEN, "MERGED": PullState.MERGED}.get(raw.state,
                                                                     PullState.CLOSED)
+    comments = [Comment(id=c.id, body=c.body, author=c.author.login if c.author else "ghost",
+                        created_at=c.createdAt)
+                for c in (raw.comments.nodes if raw.comments else []) if c is not None]
     return PullRequest(
         number=raw.number, url=raw.url, branch=raw.headRefName, base=raw.baseRefName,
         head=raw.headRefOid, state=state, draft=raw.isDraft, title=raw.title, body=raw.body,
-        reviews=reviews, threads=threads, checks=checks, mergeable=mergeable,
+        reviews=reviews, threads=threads, checks=checks, comments=comments,
+        mergeable=mergeable,
         conflict=conflict, merge_commit=raw.mergeCommit.oid if raw.mergeCommit else "",
         extra={"node_id": raw.id, "review_decision": raw.reviewDecision,
                "merge_state_status": raw.mergeStateStatus,
@@ -392,11 +420,15 @@ def _not_found(error: GraphQLErrorItem) -> bool:
     return error.code.upper() == "NOT_FOUND" and bool(error.path) and len(error.path or []) >= 2
 
 
+def _basic(token: Secret) -> str:
+    """The token as git's ``Authorization: Basic`` value carries it (see ``auth_config``)."""
+    return base64.b64encode(f"x-access-token:{token.reveal()}".encode()).decode()
+
+
 def _scrub(text: str, token: Secret | None) -> str:
     if token is None or not token.reveal():
         return text
-    basic = base64.b64encode(f"x-access-token:{token.reveal()}".encode()).decode()
-    return text.replace(token.reveal(), "***").replace(basic, "***")
+    return text.replace(token.reveal(), "***").replace(_basic(token), "***")
 
 
 class GitHubForge:
@@ -405,7 +437,7 @@ class GitHubForge:
     name = "github"
 
     def __init__(self, client: GraphQLClient, repository: str, repo_root: Path,
-                 remote: str, token: Secret | None = None) -> None:
+                 remote: str, token: Secret | None = None, api_url: str = "") -> None:
         owner, _, repo = repository.partition("/")
         if not owner or not repo:
             raise ConfigError(f"github.repository: expected 'owner/name' (got {repository!r})")
@@ -415,6 +447,9 @@ class GitHubForge:
         self.remote = remote
         self._token = token
         self._repository_id: str | None = None
+        #: the REST API root (job logs); by default the GraphQL endpoint's parent
+        self.api_url = api_url or rest_base(DEFAULT_API, client.url)
+        self._logs: JobLogReader | None = None
 
     def __repr__(self) -> str:
         return f"GitHubForge({self.owner}/{self.repo}, remote={self.remote!r})"
@@ -605,8 +640,27 @@ class GitHubForge:
         variables = {f"t{i}": thread for i, thread in enumerate(threads)}
         self._call("MaestroForgeResolve", resolve_mutation(len(threads)), variables)
 
+    def failing_check_logs(self, pr: PullRequest) -> dict[str, str]:
+        """The failing tail of each failing Actions check run's job log, by check name,
+        read through the REST API with maestro's token and redacted (:mod:`.github_logs`).
+        Checks of other apps and commit statuses have no log: they are left out."""
+        if self._token is None:
+            return {}
+        logs: dict[str, str] = {}
+        for check in pr.checks:
+            job = job_id(check.details_url)
+            if check.state != CheckState.FAILURE or job is None:
+                continue
+            if self._logs is None:
+                self._logs = JobLogReader(self.api_url, f"{self.owner}/{self.repo}",
+                                          self._token.reveal())
+            logs[check.name] = self._logs.failing_tail(job, [_basic(self._token)])
+        return logs
+
     def close(self) -> None:
         self.client.close()
+        if self._logs is not None:
+            self._logs.close()
 
 
 def from_config(config: ServiceConfig, workflow: Workflow) -> GitHubForge:
@@ -619,4 +673,5 @@ def from_config(config: ServiceConfig, workflow: Workflow) -> GitHubForge:
         )
     client, secret = github_graphql_client(config, SERVICE)
     return GitHubForge(client, repository, config.repo_root, workflow.policy.forge.remote,
-                       token=secret)
+                       token=secret,
+                       api_url=rest_base(config.github.api_url, config.github.graphql_url))

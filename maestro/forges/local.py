@@ -248,6 +248,10 @@ class LocalForge:
                                              "threads": threads}))
         return review
 
+    def failing_check_logs(self, pr: PullRequest) -> dict[str, str]:
+        """Nothing to add: a local check's summary is already its output's tail."""
+        return {}
+
     def resolve_threads(self, number: int) -> None:
         with self._locked():
             pr = self.get(number)

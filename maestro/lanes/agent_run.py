@@ -20,6 +20,7 @@ from maestro import __version__, faults, logs
 from maestro.agents.appserver import AgentError, AppServerClient, HumanInputRequired
 from maestro.agents.launch import agent_argv
 from maestro.agents.server_errors import ServerErrors
+from maestro.agents.threads import open_thread
 from maestro.agents.tools import (
     TOOL_CONTRACT,
     SessionStopped,
@@ -29,6 +30,7 @@ from maestro.agents.tools import (
     dynamic_tools,
     judge,
 )
+from maestro.agents.usage import SessionUsage
 from maestro.containment.childenv import child_env
 from maestro.fsutil import BoundedJournal, write_json
 from maestro.ids import iso_now, utc_now
@@ -151,7 +153,7 @@ class _Activity:
 
 async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
                first_input: str, activity: _Activity, tools_record: Path,
-               control: ControlFiles | None = None) -> SessionResult:
+               control: ControlFiles | None = None, resume_thread: str = "") -> SessionResult:
     service = ctx.config.agent
     policy = ctx.workflow.policy
     host = LaneToolHost(ctx, run_id, attempt, repair=repair, control=control)
@@ -175,6 +177,7 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
 
     bridge = ToolBridge(host, tools_record, repair=repair, on_call=on_call)
     tokens: dict[str, int] = {}
+    session_usage = SessionUsage()  # a resumed thread reports the whole thread's totals
     human_request: list[str] = []
     server_errors = ServerErrors()
 
@@ -184,10 +187,7 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
         if method == "item/completed" and (item := item_record(params)):
             log(**item)
         if method == "thread/tokenUsage/updated":
-            total = (params.get("tokenUsage") or {}).get("total") or {}
-            for key in ("inputTokens", "outputTokens", "totalTokens"):
-                if isinstance(total.get(key), int):
-                    tokens[key] = total[key]
+            tokens.update(session_usage.update(params.get("tokenUsage") or {}))
             activity.record["tokens"] = dict(tokens)
         elif method == "account/rateLimits/updated":
             activity.record["rate_limits"] = params.get("rateLimits", params)
@@ -244,8 +244,8 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
             thread_params["personality"] = policy.agent.personality
         if policy.agent.service_tier:
             thread_params["serviceTier"] = policy.agent.service_tier
-        started = await client.request("thread/start", thread_params)
-        thread_id = str((started.get("thread") or {}).get("id", ""))
+        thread_id = await open_thread(client, thread_params, resume_thread, log)
+        session_usage.open = True
         activity.record["thread_id"] = thread_id
         result.thread_id = thread_id
         max_turns = policy.execution.max_turns
@@ -371,7 +371,9 @@ def _recorded_outcome(ctx: LaneContext, run_id: str, attempt: int, record: Path,
 
 def run_agent_session(ctx: LaneContext, run_id: str, attempt: int, first_input: str,
                       repair: bool = False, phase: str = "agent",
-                      tools_record: Path | None = None) -> SessionResult:
+                      tools_record: Path | None = None, resume_thread: str = "") -> SessionResult:
+    """One session; ``resume_thread``: the lane's earlier thread, continued when the agent
+    can (:mod:`maestro.agents.threads`), else a new thread."""
     token_ledger.keep_unrecorded(ctx.state)
     activity = _Activity(ctx, run_id, attempt, phase)
     activity.flush()
@@ -386,7 +388,7 @@ def run_agent_session(ctx: LaneContext, run_id: str, attempt: int, first_input: 
             control = ControlFiles(ctx.worktree, ctx.config.repo_root)
             control.keep(ctx, session)
         result = asyncio.run(_run(ctx, run_id, attempt, repair, first_input, activity, record,
-                                  control))
+                                  control, resume_thread))
         faults.point("agent:session-ended")  # the tool calls are recorded, not yet checked
         refuse_tampering(ctx, control)
         return result

@@ -14,11 +14,20 @@ from maestro.git import git
 from maestro.ids import iso_now
 from maestro.lanes.agent_run import run_agent_session
 from maestro.lanes.context import LaneContext
+from maestro.lanes.feedback import collect, render
 from maestro.lanes.gate import validate_head
 from maestro.lanes.guard import after_stopped_session, enforce
 from maestro.lanes.outcomes import Halt, lease, post_once, require_human
 from maestro.lanes.prior_work import killed_session_note
 from maestro.lanes.provenance import refuse_unless_made_by_sessions
+from maestro.lanes.repair_input import repair_input
+from maestro.lanes.repair_memory import (
+    lane_thread,
+    last_push,
+    previous_round,
+    remember_given,
+    remember_thread,
+)
 from maestro.lanes.workspace import remove_worktree
 from maestro.lanes.worktree_guard import heal_lane_worktree
 from maestro.model import Classification, LaneOutcome, PullRequest
@@ -62,22 +71,7 @@ def review(ctx: LaneContext) -> None:
 
 
 def feedback_text(pr: PullRequest, decision: Decision) -> str:
-    lines = []
-    for review_item in pr.reviews:
-        if review_item.verdict.value == "CHANGES_REQUESTED" and review_item.commit == pr.head:
-            lines.append(f"- review by {review_item.author} (changes requested): "
-                         f"{review_item.body or '(no text)'}")
-    for thread in pr.threads:
-        if thread.is_open:
-            where = f"{thread.path}:{thread.line}" if thread.path else "general"
-            lines.append(f"- unresolved thread at {where}: {thread.body}")
-    for check in pr.checks:
-        if check.state.value == "failure":
-            lines.append(f"- failing check {check.name}:\n{check.summary[-1500:]}")
-    if "conflict" in decision.feedback_kinds:
-        lines.append(f"- {pr.conflict}: merge or rebase the base branch into the lane branch "
-                     "and resolve the conflicts")
-    return "\n".join(lines) or "- (no details given)"
+    return render(collect(pr, decision))
 
 
 def with_open_requests(decision: Decision, pr: PullRequest | None) -> str:
@@ -95,19 +89,25 @@ def repair(ctx: LaneContext, pr: PullRequest, decision: Decision) -> None:
     round_no = int(record.get("repair_rounds", 0)) + 1
     run_id = f"{claim_record['run_id']}.repair{round_no}"
     issue = ctx.tracker.get(ctx.identifier)
+    head = str(record.get("validated_head", ""))
+    items = collect(pr, decision, last_push(record), ctx.forge.failing_check_logs(pr))
     text = "\n".join([
         REPAIR_MARKER, f"Issue: {issue.identifier}", f"PR: {pr.url}",
         f"Review repair round {round_no}: address this feedback on the lane branch, commit, "
         "then call issue_review_repair_complete and "
         "issue_terminal_finalize(path=\"review_repair\").",
-        "", feedback_text(pr, decision), "", "Original issue:", issue.description])
+        "", repair_input(items, previous_round(ctx, round_no, head)), "", "Original issue:",
+        issue.description])
+    remember_given(ctx, round_no, head, items)
     text += "\n\n" + note if (note := killed_session_note(ctx)) else ""
     ctx.state.journal("repair_started", round=round_no, feedback=list(decision.feedback_kinds))
     if "conflict" in decision.feedback_kinds:
         ctx.forge.fetch(ctx.workflow.policy.forge.base_branch)
     tools_record = ctx.state.path(f"repairs/{round_no:02d}-tools.jsonl")
     outcome = run_agent_session(ctx, run_id, int(claim_record["attempt"]), text, repair=True,
-                                phase="repair", tools_record=tools_record)
+                                phase="repair", tools_record=tools_record,
+                                resume_thread=lane_thread(ctx))
+    remember_thread(ctx, outcome.thread_id, "repair")
     kind = outcome.verdict.kind
     if outcome.error_class == SessionStopped.error_class:
         after_stopped_session(ctx, outcome.signals, "review")
@@ -169,6 +169,7 @@ def finish_repair(ctx: LaneContext) -> None:
     # The reviewer's threads stay as they are: a thread is settled by its reviewer, or by
     # the forge when the repair changed its lines (outdated) — never because a round ended.
     record.update({"validated_head": head, "repair_rounds": pending["round"],
+                   "pushed_at": iso_now(),
                    "repair_heads": [*record.get("repair_heads", []), head]})
     record.pop("pending_repair")
     ctx.state.write("pr.json", record)

@@ -27,6 +27,8 @@ from typing import Any
 from fakes.github_server import (
     TOKEN,
     ActorNode,
+    CommentNode,
+    CommentRec,
     GitHubRoot,
     GitHubWorld,
     PullRequestNode,
@@ -37,7 +39,7 @@ from fakes.github_server import (
     github_service,
 )
 from fakes.graphql_service import GraphQLService, ServiceError, connection
-from fakes.loopback import LoopbackServer
+from fakes.loopback import LoopbackServer, Reply, Request
 
 __all__ = ["TOKEN", "ForgeWorld", "github_forge_server", "github_forge_service"]
 
@@ -76,6 +78,9 @@ class CheckRec:
     conclusion: str | None
     required: bool
     summary: str = ""
+    #: the Actions job's log (served by the REST API); None: not an Actions check run
+    log: str | None = None
+    job: int = 0
 
 
 @dataclass
@@ -87,6 +92,8 @@ class ForgePullRec(PullRequestRec):
     threads: list[ThreadRec] = field(default_factory=list)
     #: bodies of the conversation comments posted on the PR (``addComment``)
     comments: list[str] = field(default_factory=list)
+    #: every conversation comment, maestro's and people's, oldest first
+    conversation: list[CommentRec] = field(default_factory=list)
 
 
 class ForgeWorld(GitHubWorld):
@@ -107,6 +114,9 @@ class ForgeWorld(GitHubWorld):
         #: called with the PR number when a merge is refused that way (a concurrent change)
         self.on_merge_failure: Callable[[int], None] | None = None
         self.merges: list[tuple[int, str, str]] = []  # (number, method, merge commit)
+        self._jobs = 0
+        #: the Authorization header each read of log storage came with ("" when none)
+        self.log_reads: list[str] = []
         self.deleted_refs: list[str] = []
 
     @property
@@ -154,13 +164,27 @@ class ForgeWorld(GitHubWorld):
                                          commit=self.head_of(rec)))
 
     def check(self, number: int, name: str, conclusion: str | None = "SUCCESS",
-              required: bool = True, summary: str = "") -> None:
-        """A check run on the PR's current head; ``conclusion=None`` means still running."""
+              required: bool = True, summary: str = "", log: str | None = None) -> None:
+        """A check run on the PR's current head; ``conclusion=None`` means still running;
+        ``log``: it is an Actions job with this log (``GET …/actions/jobs/{id}/logs``)."""
         head = self.head_of(self.pull(number))
         runs = [c for c in self.checks.get(head, []) if c.name != name]
+        self._jobs += 1
         runs.append(CheckRec(name, "COMPLETED" if conclusion else "IN_PROGRESS", conclusion,
-                             required, summary))
+                             required, summary, log, 7000 + self._jobs))
         self.checks[head] = runs
+
+    def job_log(self, job: int) -> str | None:
+        for runs in self.checks.values():
+            for run in runs:
+                if run.job == job:
+                    return run.log
+        return None
+
+    def comment(self, number: int, body: str, author: str = "reviewer") -> None:
+        """A person's conversation comment on the PR (not inline), written now."""
+        self.pull(number).conversation.append(
+            CommentRec(_node_id("IC"), body, author, datetime.now(UTC)))
 
     def close(self, number: int) -> None:
         rec = self.pull(number)
@@ -179,6 +203,8 @@ class CheckRunNode:
         self.id = f"CR_{rec.name}"
         self.name, self.status, self.conclusion = rec.name, rec.status, rec.conclusion
         self.title, self.summary, self.text = rec.name, rec.summary, None
+        self.detailsUrl = (f"https://github.com/acme/widgets/actions/runs/42/job/{rec.job}"
+                           if rec.log is not None else "https://ci.example.invalid/run/1")
 
     def isRequired(self, info: Any, pullRequestNumber: int | None = None,
                    pullRequestId: str | None = None) -> bool:
@@ -232,6 +258,16 @@ class ForgePullNode(PullRequestNode):
         nodes = [{"id": f"PRR_{i}", "author": ActorNode(r.author), "state": r.state,
                   "body": r.body, "submittedAt": r.submitted_at.isoformat(),
                   "commit": {"oid": r.commit}} for i, r in enumerate(self._forge_rec.reviews)]
+        if first is None and last is None:
+            raise ServiceError("You must provide a `first` or `last` value to properly "
+                               "paginate.", type="MISSING_PAGINATION_BOUNDARIES")
+        if last is not None:
+            nodes = nodes[-last:]
+        return connection(nodes, first, None, 100, 100)
+
+    def comments(self, info: Any, first: int | None = None, last: int | None = None,
+                 **_: Any) -> dict[str, Any]:
+        nodes = [CommentNode(c) for c in self._forge_rec.conversation]
         if first is None and last is None:
             raise ServiceError("You must provide a `first` or `last` value to properly "
                                "paginate.", type="MISSING_PAGINATION_BOUNDARIES")
@@ -387,6 +423,8 @@ class ForgeRoot(GitHubRoot):
         if not isinstance(rec, ForgePullRec):
             return super().addComment(info, input)
         rec.comments.append(input["body"])
+        rec.conversation.append(CommentRec(_node_id("IC"), input["body"], "maestro-bot",
+                                           datetime.now(UTC)))
         return {"clientMutationId": input.get("clientMutationId")}
 
     def closePullRequest(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
@@ -419,8 +457,34 @@ def github_forge_service(world: ForgeWorld, token: str = TOKEN) -> GraphQLServic
     return github_service(world, token, root=ForgeRoot(world))
 
 
+def github_rest(world: ForgeWorld, token: str = TOKEN) -> Callable[[Request], Reply]:
+    """The REST side the forge reads: an Actions job's log, as GitHub serves it — the API
+    (token required) redirects to storage that takes no token and must not get one."""
+    api = f"/repos/{world.default.owner}/{world.default.name}/actions/jobs/"
+
+    def handle(request: Request) -> Reply:
+        path = request.path.split("?")[0]
+        if path.startswith("/storage/job-"):
+            world.log_reads.append(request.headers.get("authorization", ""))
+            log = world.job_log(int(path.removeprefix("/storage/job-").removesuffix(".txt")))
+            return Reply(200, log or "", {"Content-Type": "text/plain"})
+        if not (path.startswith(api) and path.endswith("/logs")):
+            return Reply(404, {"message": "Not Found"})
+        if request.headers.get("authorization") != f"Bearer {token}":
+            return Reply(401, {"message": "Bad credentials"})
+        job = path.removeprefix(api).removesuffix("/logs")
+        if not job.isdigit() or world.job_log(int(job)) is None:
+            return Reply(404, {"message": "Not Found"})
+        host = request.headers.get("host", "")
+        # Another origin than the API's (``localhost`` vs ``127.0.0.1``), as on GitHub.
+        storage = "http://" + host.replace("127.0.0.1", "localhost")
+        return Reply(302, b"", {"Location": f"{storage}/storage/job-{job}.txt"})
+
+    return handle
+
+
 @contextmanager
 def github_forge_server(world: ForgeWorld, token: str = TOKEN) -> Iterator[LoopbackServer]:
-    server = LoopbackServer(github_forge_service(world, token))
+    server = LoopbackServer(github_forge_service(world, token), github_rest(world, token))
     with server.running():
         yield server

@@ -1,8 +1,9 @@
 """A real HTTP server on 127.0.0.1 with scripted faults and a record of every request.
 
-``LoopbackServer(handler)`` answers each POST with ``handler(request)``. Tests queue faults
-(``server.fail(...)``, ``server.delay(...)``) that replace or delay the next answers, in
-order, which is how rate limits, 5xx, timeouts and malformed payloads are produced.
+``LoopbackServer(handler)`` answers each POST with ``handler(request)``, and each GET with
+``get_handler(request)`` when one is given (a REST side beside a GraphQL endpoint). Tests
+queue faults (``server.fail(...)``, ``server.delay(...)``) that replace or delay the next
+answers, in order, which is how rate limits, 5xx, timeouts and malformed payloads are made.
 """
 
 from __future__ import annotations
@@ -73,8 +74,9 @@ Handler = Callable[[Request], Reply]
 class LoopbackServer:
     """Serve ``handler`` on an ephemeral loopback port in a background thread."""
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, get_handler: Handler | None = None) -> None:
         self.handler = handler
+        self.get_handler = get_handler
         self.requests: list[Request] = []
         self.faults: deque[Fault] = deque()
         self.crashes: list[str] = []
@@ -88,13 +90,20 @@ class LoopbackServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
-                request = Request("POST", self.path, {k.lower(): v for k, v in
-                                                      self.headers.items()}, body)
-                reply = outer._answer(request)
+                self._reply(outer._answer(Request("POST", self.path, {
+                    k.lower(): v for k, v in self.headers.items()}, body)))
+
+            def do_GET(self) -> None:
+                request = Request("GET", self.path, {k.lower(): v for k, v in
+                                                     self.headers.items()}, b"")
+                self._reply(outer._answer(request))
+
+            def _reply(self, reply: Reply) -> None:
                 data = reply.encoded()
                 try:
                     self.send_response(reply.status)
-                    self.send_header("Content-Type", "application/json")
+                    if "Content-Type" not in reply.headers:
+                        self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(data)))
                     for key, value in reply.headers.items():
                         self.send_header(key, value)
@@ -127,6 +136,10 @@ class LoopbackServer:
         if fault is not None and fault.reply is not None:
             return fault.reply
         try:
+            if request.method == "GET":
+                if self.get_handler is None:
+                    return Reply(405, {"message": "this fake serves POST only"})
+                return self.get_handler(request)
             return self.handler(request)
         except Exception as exc:  # a bug in a fake: answer 500 and keep it for the test
             self.crashes.append(f"{type(exc).__name__}: {exc}")

@@ -5,6 +5,7 @@ tokens of every repair session count."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -97,3 +98,28 @@ def test_a_lanes_token_total_grows_with_each_repair_session(sandbox: Sandbox) ->
     lane = sandbox.repo / ".maestro" / "lanes" / "RH-4"
     assert (lane / "turns" / "0001.json").exists()
     assert (lane / "repairs" / "01-turns" / "0001.json").exists()
+
+
+def test_the_next_round_names_the_untouched_thread_once_with_a_note(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    seen = tmp_path / "inputs.txt"
+    sandbox.add_issue("RH-5", script=SCRIPT + (
+        f"repair:\n  - save_input: {seen}\n  - write: {{path: unrelated.txt, content: \"x\\n\"}}\n"
+        "  - commit: unrelated\n  - repair_complete: \"addressed everything\"\n"))
+    sandbox.lane("RH-5")
+    request_changes(sandbox, "RH-5", "--file", "greeting.txt", "--line", "2")
+    sandbox.lane("RH-5")
+    box_review = ("review", "request-changes", "RH-5", "--author", "alice", "--comment",
+                  "still not Hello")
+    sandbox.maestro(*box_review, check=True)
+    sandbox.lane("RH-5")
+    first, second = [p for p in seen.read_text().split("\n---\n") if p.strip()]
+    assert first.count("line 2 must say Hello") == 1  # one inline comment, listed once
+    assert ("unresolved thread at greeting.txt:2: line 2 must say Hello\n"
+            "  still open: the last round did not touch greeting.txt") in second
+    assert "It changed none of the files the feedback named (greeting.txt)" in second
+    journal = [json.loads(line) for line in
+               (sandbox.repo / ".maestro/lanes/RH-5/journal.jsonl").read_text().splitlines()]
+    # The scripted agent keeps no thread between sessions: each round falls back, journaled.
+    assert [e["event"] for e in journal if e["event"].startswith("thread_")] == [
+        "thread_resume_failed", "thread_resume_failed"]

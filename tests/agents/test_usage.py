@@ -1,0 +1,34 @@
+"""A session's own token counts from thread totals (new, resumed and replayed threads)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from maestro.agents.usage import SessionUsage
+
+
+def report(total: int, last: int) -> dict[str, Any]:
+    return {"total": {"totalTokens": total}, "last": {"totalTokens": last}}
+
+
+@pytest.mark.parametrize(("name", "before_open", "reports", "counted"), [
+    ("a new thread counts its totals", [], [report(120, 120), report(240, 120)], 240),
+    ("a resumed thread's replayed total is history", [report(600, 120)],
+     [report(720, 120), report(1080, 120)], 480),
+    ("without a replay, the first report's total minus its last is history", [],
+     [report(720, 120), report(840, 120)], 240),
+    ("per-session totals stay as they are", [], [report(150, 150), report(300, 150)], 300),
+])
+def test_a_session_counts_only_its_own_tokens(name: str, before_open: list[dict[str, Any]],
+                                              reports: list[dict[str, Any]],
+                                              counted: int) -> None:
+    usage = SessionUsage()
+    for item in before_open:
+        assert usage.update(item) == {}
+    usage.open = True
+    figures: dict[str, int] = {}
+    for item in reports:
+        figures = usage.update(item)
+    assert figures == {"totalTokens": counted}
