@@ -18,6 +18,7 @@ from typing import Any
 
 from maestro import __version__
 from maestro.agents.appserver import AgentError, AppServerClient, HumanInputRequired
+from maestro.agents.items import journal_fields
 from maestro.agents.server_errors import ServerErrors
 from maestro.agents.tools import (
     TOOL_CONTRACT,
@@ -176,7 +177,7 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
 
     def on_event(method: str, params: dict[str, Any]) -> None:
         activity.event(method, force=method in ("turn/completed", "turn/started"))
-        log(event="rpc", method=method)
+        log(event="rpc", method=method, **journal_fields(method, params))
         if method == "thread/tokenUsage/updated":
             total = (params.get("tokenUsage") or {}).get("total") or {}
             for key in ("inputTokens", "outputTokens", "totalTokens"):

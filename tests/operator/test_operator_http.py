@@ -14,13 +14,14 @@ from maestro.operator.http import OperatorServer, parse_listen_address
 
 
 def request(server: OperatorServer, method: str, path: str,
-            body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+            body: bytes | None = None) -> tuple[int, http.client.HTTPMessage, bytes]:
+    """One request on a fresh connection; header names are matched case-insensitively."""
     host, port = server.address
     conn = http.client.HTTPConnection(host, port, timeout=10)
     try:
         conn.request(method, path, body=body)
         response = conn.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
+        return response.status, response.headers, response.read()
     finally:
         conn.close()
 
@@ -57,7 +58,7 @@ def test_issue_route_returns_that_lane(demo_server: OperatorServer) -> None:
 def test_unknown_issue_is_a_json_404(demo_server: OperatorServer) -> None:
     status, body = json_of(demo_server, "GET", "/api/v1/DEMO-99")
     assert status == 404
-    assert body["error"]["code"] == "not_found"
+    assert body["error"]["code"] == "issue_not_found"  # Symphony SPEC §13.7.2
     assert "DEMO-99" in body["error"]["message"]
 
 
