@@ -162,7 +162,7 @@ def _serve_daemon(args: argparse.Namespace, config: ServiceConfig) -> int:
     from maestro.operator.live import watching
     from maestro.orchestration.orchestrator import Orchestrator
 
-    server = start_if_configured(config)  # [operator_http] listen_address; off when unset
+    server = start_if_configured(config, args.port)  # off without --port or an address
     try:
         with watching(config):
             if server is not None:
@@ -349,6 +349,10 @@ def build_parser() -> argparse.ArgumentParser:
     daemon = add("daemon", cmd_daemon, "tick forever; SIGTERM/SIGINT stop gracefully")
     daemon.add_argument("--poll-interval-s", type=float, default=60.0)
     daemon.add_argument("--max-ticks", type=int, default=None, help=argparse.SUPPRESS)
+    daemon.add_argument("--port", type=int, default=None,
+                        help="serve the operator dashboard and API on this loopback port "
+                             "(0: any free port); overrides server.port and the port of "
+                             "[operator_http] listen_address")
 
     status = add("status", cmd_status, "what every lane is doing")
     status.add_argument("--json", action="store_true")

@@ -21,7 +21,7 @@ from maestro.operator.api import ISSUE_ID
 from maestro.operator.guards import json_error
 from maestro.operator.status import snapshot
 from maestro.operator.timeline import segments
-from maestro.operator.transcript import entries, read_journal
+from maestro.operator.transcript import entries, last_comment, read_journal
 from maestro.operator.views import dashboard_main, lane_main, page
 
 STATIC = Path(__file__).with_name("static")
@@ -54,7 +54,8 @@ def render_lane(config: ServiceConfig, identifier: str, limit: int) -> str | Non
     found = segments(journal, now, running_phase=lane["phase"] if lane["running"] else None,
                      needs_human=bool(lane.get("needs_human")))
     return lane_main(lane, now, found=found, story=entries(journal),
-                     validation=state.read("validation.json"), merge=state.read("merge.json"))
+                     validation=state.read("validation.json"), merge=state.read("merge.json"),
+                     said=last_comment(state.dir) if lane.get("needs_human") else None)
 
 
 async def lane_page(request: Request) -> Response:

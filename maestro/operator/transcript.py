@@ -45,6 +45,18 @@ def read_journal(lane_dir: Path) -> list[dict[str, Any]]:
     return records
 
 
+def last_comment(lane_dir: Path) -> str | None:
+    """The body of the agent's newest ``issue_comment`` (every attempt and repair round)."""
+    newest: tuple[str, str] | None = None
+    for record in sorted(lane_dir.glob("**/*tools.jsonl")):
+        for entry in read_jsonl(record):
+            if entry.get("tool") == "issue_comment" and entry.get("ok"):
+                at, body = str(entry.get("at") or ""), (entry.get("args") or {}).get("body")
+                if isinstance(body, str) and (newest is None or at >= newest[0]):
+                    newest = (at, body)
+    return newest[1] if newest else None
+
+
 def _item_entry(at: str, item: dict[str, Any]) -> Entry | None:
     kind = item.get("type")
     if kind == "agentMessage":
@@ -53,7 +65,7 @@ def _item_entry(at: str, item: dict[str, Any]) -> Entry | None:
         return Entry(at, "reasoning", "reasoning", str(item["text"]))
     if kind == "commandExecution":
         code = item.get("exit_code")
-        title = f"$ {item.get('command') or ''}"
+        title = f"$ {item.get('command') or ''}" + ("" if code is None else f"  → exit {code}")
         return Entry(at, "command", title, str(item.get("output") or ""),
                      ok=None if code is None else code == 0)
     if kind == "fileChange":

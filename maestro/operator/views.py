@@ -29,7 +29,7 @@ def link(url: Any, text: Any | None = None) -> str:
     if not isinstance(url, str) or not url:
         return esc(text)
     if urlsplit(url).scheme.lower() not in ("http", "https"):
-        return esc(text if text is not None else url)
+        return esc(url)
     return f'<a href="{esc(url)}" rel="noreferrer noopener">{esc(text or url)}</a>'
 
 
@@ -222,7 +222,7 @@ def _pr_state(lane: dict[str, Any], merge: dict[str, Any] | None) -> str:
 
 def lane_main(lane: dict[str, Any], now: datetime, *, found: list[Segment],
               story: list[Entry], validation: dict[str, Any] | None,
-              merge: dict[str, Any] | None) -> str:
+              merge: dict[str, Any] | None, said: str | None = None) -> str:
     """The lane page: header, actions, a needs-human box, timeline, checkpoint, budget,
     validation and the transcript."""
     identifier = lane["issue"]
@@ -243,7 +243,9 @@ def lane_main(lane: dict[str, Any], now: datetime, *, found: list[Segment],
         parts.append(f'<section class="needs-human"><h2>Needs a human</h2><p><b>'
                      f'{esc(record.get("error_class"))}</b>: {esc(record.get("reason"))} '
                      f'({esc(ago(record.get("at"), now))})</p><p class="next-action">Next: '
-                     f'{esc(next_action(lane))}</p></section>')
+                     f'{esc(next_action(lane))}</p>'
+                     + (f'<p>The agent\'s last comment:</p><pre class="said">{esc(said)}</pre>'
+                        if said else "") + '</section>')
     parts.append("<h2>Timeline</h2>" + _timeline(found))
     mark = lane.get("checkpoint")
     if mark:
