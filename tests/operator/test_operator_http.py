@@ -162,3 +162,27 @@ def test_a_cross_origin_refresh_is_refused(demo_server: OperatorServer,
     finally:
         conn.close()
     assert not (finished_demo.state_root / "refresh.request").exists()
+
+
+def test_state_has_symphonys_baseline_fields(demo_server: OperatorServer) -> None:
+    status, snap = json_of(demo_server, "GET", "/api/v1/state")
+    assert status == 200
+    assert snap["counts"]["running"] == len(snap["running"]) == 0
+    assert snap["counts"]["retrying"] == len(snap["retrying"])
+    totals = snap["codex_totals"]
+    assert totals["total_tokens"] == snap["token_totals"]["totalTokens"] > 0
+    assert totals["seconds_running"] > 0
+    assert "rate_limits" in snap
+
+
+def test_issue_route_has_symphonys_issue_shape(demo_server: OperatorServer) -> None:
+    _, body = json_of(demo_server, "GET", "/api/v1/DEMO-2")
+    assert (body["issue_identifier"], body["status"]) == ("DEMO-2", "needs_human")
+    assert body["attempts"] == {"restart_count": 0, "current_retry_attempt": None}
+    assert body["last_error"] and body["recent_events"][-1]["event"] == "halt"
+    assert body["logs"]["codex_session_logs"][0]["path"].endswith("journal.jsonl")
+
+
+def test_refresh_names_its_operations(demo_server: OperatorServer) -> None:
+    _, body = json_of(demo_server, "POST", "/api/v1/refresh")
+    assert body["operations"] == ["poll", "reconcile"]
