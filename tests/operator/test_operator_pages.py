@@ -60,7 +60,7 @@ def test_partial_returns_only_the_main_element(demo_server: OperatorServer) -> N
                                               ("/lanes/..", 400), ("/static/../http.py", 404)])
 def test_bad_page_requests_are_json_errors(demo_server: OperatorServer, path: str,
                                            status: int) -> None:
-    got, headers, body = fetch(demo_server, "GET", path)
+    got, _, body = fetch(demo_server, "GET", path)
     assert got == status
     assert json.loads(body)["error"]["message"]
 
