@@ -3,7 +3,7 @@
 :func:`create_app` is the one place that says what the server answers and in which order
 the guards run. Other surfaces (webhooks, metrics) bring their own route lists::
 
-    app = create_app(config, extra_routes=[*webhook_routes(config), *metric_routes()])
+    app = create_app(config, extra_routes=metric_routes(), signed_routes=webhook_routes(config))
 
 Routes (every error is ``{"error": {"code", "message"}}``; a known path with another
 method is a 405 from the table):
@@ -77,19 +77,23 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(config: ServiceConfig, *, limit: int = 20,
-               extra_routes: Sequence[BaseRoute] = (), loopback: bool = True,
+               extra_routes: Sequence[BaseRoute] = (),
+               signed_routes: Sequence[BaseRoute] = (), loopback: bool = True,
                token: str | None = None, watcher: LaneWatcher | None = None) -> Starlette:
     """The operator app over ``config``'s lane folders.
 
+    ``extra_routes`` (``/metrics``, say) are matched before the operator's own and pass the
+    same guards. ``signed_routes`` (webhooks) authenticate every delivery themselves by
+    signature: they skip the Host/Origin/token checks and may take bodies up to 1 MiB.
     ``loopback``: the listener is a loopback address, so foreign Host names are refused.
     ``token``: required on every request when set (:class:`TrustedClient`). ``watcher``:
     the change counter behind ``/events`` (one per server; made here when not given).
-    ``extra_routes`` are matched before the operator's own.
     """
     app = Starlette(
-        routes=[*extra_routes, *routes()],
-        middleware=[Middleware(SecurityHeaders), Middleware(RequestLimits),
-                    Middleware(TrustedClient, loopback=loopback, token=token)],
+        routes=[*signed_routes, *extra_routes, *routes()],
+        middleware=[Middleware(SecurityHeaders), Middleware(RequestLimits, signed=signed_routes),
+                    Middleware(TrustedClient, loopback=loopback, token=token,
+                               signed=signed_routes)],
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
     )
     app.state.config = config

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+from collections.abc import Sequence
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
 from starlette.datastructures import Headers
 from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from maestro.operator.protocol import MAX_HEAD_BYTES, error_body
@@ -25,8 +27,10 @@ from maestro.operator.protocol import MAX_HEAD_BYTES, error_body
 MAX_PATH = 512
 #: More header lines than this are refused (431), as the standard library server did.
 MAX_HEADERS = 100
-#: The largest request body any route takes (the action routes take none).
+#: The largest request body the operator's own routes take (the action routes take none).
 MAX_BODY = 4096
+#: The largest body of a self-authenticating route (a webhook delivery carries an event).
+MAX_SIGNED_BODY = 1024 * 1024
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 TOKEN_COOKIE = "maestro_operator_token"
 _BODY_METHODS = (b"POST", b"PUT", b"PATCH", b"DELETE")
@@ -85,11 +89,20 @@ class SecurityHeaders:
         await self.app(scope, receive, stamped)
 
 
-class RequestLimits:
-    """Refuse requests that are malformed or too big: 414, 505, 431, 400, 413, 411."""
+def matches_any(routes: Sequence[BaseRoute], scope: Scope) -> bool:
+    """Whether ``scope``'s path is one of ``routes`` (any method)."""
+    return any(route.matches(scope)[0] != Match.NONE for route in routes)
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class RequestLimits:
+    """Refuse requests that are malformed or too big: 414, 505, 431, 400, 413, 411.
+
+    ``signed``: routes that authenticate each request themselves (webhooks, by signature)
+    and may take bodies up to :data:`MAX_SIGNED_BODY`."""
+
+    def __init__(self, app: ASGIApp, signed: Sequence[BaseRoute] = ()) -> None:
         self.app = app
+        self.signed = tuple(signed)
 
     def refusal(self, scope: Scope) -> Response | None:
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
@@ -113,10 +126,11 @@ class RequestLimits:
             if "transfer-encoding" in headers:
                 return json_error(HTTPStatus.LENGTH_REQUIRED, "send a Content-Length",
                                   {"Connection": "close"})
+            limit = MAX_SIGNED_BODY if matches_any(self.signed, scope) else MAX_BODY
             length = headers.get("content-length", "0")
-            if not length.isdigit() or int(length) > MAX_BODY:
+            if not length.isdigit() or int(length) > limit:
                 return json_error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                                  f"bodies are limited to {MAX_BODY} bytes",
+                                  f"bodies are limited to {limit} bytes",
                                   {"Connection": "close"})
         return None
 
@@ -136,13 +150,16 @@ class TrustedClient:
     pages (a cross-site form or fetch carries the other site's origin). With a ``token``
     (required off loopback), every request shows it: ``Authorization: Bearer TOKEN``, or
     the ``SameSite=Strict`` cookie a browser gets by opening any page once with
-    ``?token=TOKEN``.
+    ``?token=TOKEN``. ``signed`` routes (webhooks) are let through: their callers are
+    services behind proxies that check each delivery's signature instead.
     """
 
-    def __init__(self, app: ASGIApp, loopback: bool, token: str | None) -> None:
+    def __init__(self, app: ASGIApp, loopback: bool, token: str | None,
+                 signed: Sequence[BaseRoute] = ()) -> None:
         self.app = app
         self.loopback = loopback
         self.token = token
+        self.signed = tuple(signed)
 
     def _has_token(self, headers: Headers) -> bool:
         assert self.token is not None
@@ -179,7 +196,9 @@ class TrustedClient:
                           {"WWW-Authenticate": "Bearer"})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        refusal = self.refusal(scope) if scope["type"] == "http" else None
+        refusal = None
+        if scope["type"] == "http" and not matches_any(self.signed, scope):
+            refusal = self.refusal(scope)
         if refusal is not None:
             await refusal(scope, receive, send)
             return

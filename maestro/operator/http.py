@@ -54,7 +54,8 @@ class OperatorServer:
     """The server in a daemon thread; ``start()`` returns the bound ``(host, port)``."""
 
     def __init__(self, config: ServiceConfig, address: str | None = None, limit: int = 20,
-                 extra_routes: Sequence[BaseRoute] = ()) -> None:
+                 extra_routes: Sequence[BaseRoute] = (),
+                 signed_routes: Sequence[BaseRoute] = ()) -> None:
         listen = address or config.operator_http.listen_address
         if not listen:
             raise InputError("operator_http.listen_address is not configured")
@@ -62,7 +63,8 @@ class OperatorServer:
         token = operator_token(config, host)
         self.socket = _bind(host, port, listen)
         self.app = create_app(config, limit=limit, extra_routes=extra_routes,
-                              loopback=is_loopback(host), token=token)
+                              signed_routes=signed_routes, loopback=is_loopback(host),
+                              token=token)
         # uvicorn's own logging setup would take over the process's loggers: keep ours.
         logging.getLogger("uvicorn.error").setLevel(logging.ERROR)
         self.server = uvicorn.Server(uvicorn.Config(

@@ -6,6 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
 
 from maestro.config.service import ServiceConfig
 from maestro.errors import InputError
@@ -63,3 +66,31 @@ def test_a_short_token_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
 
 def test_the_token_is_never_passed_to_the_agent(tmp_path: Path) -> None:
     assert "MAESTRO_OPERATOR_TOKEN" in ServiceConfig().resolved(tmp_path).secret_env_vars()
+
+
+async def _echo(request: Request) -> Response:
+    return PlainTextResponse(str(len(await request.body())))
+
+
+@pytest.fixture
+def mounted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OperatorServer]:
+    """A token-guarded server with one signed route (a webhook) and one extra route."""
+    monkeypatch.setenv("MAESTRO_OPERATOR_TOKEN", TOKEN)
+    server = OperatorServer(ServiceConfig().resolved(tmp_path), "127.0.0.1:0",
+                            extra_routes=[Route("/metrics", _echo, methods=["GET"])],
+                            signed_routes=[Route("/webhooks/github", _echo, methods=["POST"])])
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_a_signed_route_is_reached_from_a_proxy_without_the_token(
+        mounted: OperatorServer) -> None:
+    status, _, body = fetch(mounted, "POST", "/webhooks/github",
+                            {"Host": "hooks.example.org"}, body=b"x" * 50_000)
+    assert (status, body) == (200, b"50000")
+
+
+def test_an_extra_route_passes_the_same_guards(mounted: OperatorServer) -> None:
+    assert fetch(mounted, "GET", "/metrics")[0] == 401
+    assert fetch(mounted, "GET", "/metrics", {"Authorization": f"Bearer {TOKEN}"})[0] == 200
