@@ -112,4 +112,7 @@ def entries(journal: list[dict[str, Any]], limit: int = MAX_ENTRIES) -> list[Ent
                                str(record.get("result") or ""), ok=bool(record.get("ok"))))
         elif event in _LANE_EVENTS:
             found.append(_event_entry(at, record))
+    # Several processes append to one journal (lane phases, the agent session, validation):
+    # order by time, keeping the journal's order within a second.
+    found.sort(key=lambda entry: entry.at)
     return found[-limit:]
