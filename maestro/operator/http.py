@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -109,10 +108,6 @@ def start_if_configured(config: ServiceConfig, port: int | None = None) -> Opera
     listen = resolve_listen(config, port)
     if listen is None:
         return None
-    host, _ = parse_listen_address(listen)
-    if host in ("0.0.0.0", "::"):
-        print(f"maestro: warning: the operator server listens on every interface ({listen}); "
-              "anyone who reaches this machine can try its token", file=sys.stderr)
     server = OperatorServer(config, listen)
     server.start()
     return server

@@ -1,8 +1,17 @@
-"""Times as a person reads them: "3 min ago", "2 h 5 min". Pure functions, UTC in."""
+"""Times and links as a person reads them: "3 min ago", "2 h 5 min", "#12". Pure.
+
+The snapshot keeps ISO timestamps and full URLs (machines read those); the text views and
+the dashboard turn them into these short forms.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+
+__all__ = ["ago", "duration", "parse_time", "short_pr"]
+
+_PR_NUMBER = re.compile(r"/pulls?/(\d+)/?$")
 
 
 def parse_time(value: object) -> datetime | None:
@@ -13,6 +22,25 @@ def parse_time(value: object) -> datetime | None:
         return datetime.fromisoformat(value)
     except ValueError:
         return None
+
+
+def ago(at: str | None, now: datetime) -> str:
+    """``at`` (ISO 8601 with a zone) relative to ``now``: "just now", "42 s ago",
+    "3 min ago", "5 h ago", "2 d ago"; "" when absent, ``at`` itself when unreadable."""
+    if not at:
+        return ""
+    try:
+        seconds = (now - datetime.fromisoformat(at)).total_seconds()
+    except (TypeError, ValueError):
+        return str(at)
+    if seconds < 0:
+        return "in the future"
+    if seconds < 5:
+        return "just now"
+    for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)} {unit} ago"
+    return f"{int(seconds)} s ago"
 
 
 def duration(seconds: float | None) -> str:
@@ -33,19 +61,10 @@ def duration(seconds: float | None) -> str:
     return f"{secs} s"
 
 
-def ago(value: object, now: datetime) -> str:
-    """``"just now"``, ``"40 s ago"``, ``"3 min ago"``, ``"2 h ago"``, ``"3 d ago"``;
-    ``""`` for no time; a time ahead of ``now`` (clock skew) reads ``"just now"``."""
-    moment = parse_time(value)
-    if moment is None:
+def short_pr(url: str | None) -> str:
+    """``#12`` for a PR URL that ends in its number (GitHub, the local forge), else the
+    URL as it is."""
+    if not url:
         return ""
-    seconds = (now - moment).total_seconds()
-    if seconds < 5:
-        return "just now"
-    if seconds < 60:
-        return f"{int(seconds)} s ago"
-    if seconds < 3600:
-        return f"{int(seconds // 60)} min ago"
-    if seconds < 86400:
-        return f"{int(seconds // 3600)} h ago"
-    return f"{int(seconds // 86400)} d ago"
+    found = _PR_NUMBER.search(url)
+    return f"#{found.group(1)}" if found else url

@@ -73,6 +73,17 @@ def _item_entry(at: str, item: dict[str, Any]) -> Entry | None:
     return None
 
 
+_ITEM_TYPES = {"message": "agentMessage", "reasoning": "reasoning",
+               "command": "commandExecution", "file_change": "fileChange"}
+
+
+def _from_item_record(record: dict[str, Any]) -> dict[str, Any]:
+    """``{"event": "item", "item": "command", "output_tail": ...}`` in the shape of
+    :func:`maestro.agents.items.item_summary`."""
+    return {**record, "type": _ITEM_TYPES.get(str(record["item"]), ""),
+            "output": record.get("output_tail", record.get("output"))}
+
+
 def _event_entry(at: str, record: dict[str, Any]) -> Entry:
     event = str(record.get("event"))
     details = {k: v for k, v in record.items() if k not in ("at", "event")}
@@ -107,6 +118,11 @@ def entries(journal: list[dict[str, Any]], limit: int = MAX_ENTRIES) -> list[Ent
                 entry = _item_entry(at, record["item"])
                 if entry is not None:
                     found.append(entry)
+        elif event == "item" and isinstance(record.get("item"), str):
+            # The same story as separate records (``maestro logs``'s journal form).
+            entry = _item_entry(at, _from_item_record(record))
+            if entry is not None:
+                found.append(entry)
         elif event == "tool":
             found.append(Entry(at, "tool", f"tool {record.get('tool')}",
                                str(record.get("result") or ""), ok=bool(record.get("ok"))))

@@ -13,7 +13,7 @@ from html import escape
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from maestro.operator.humanize import ago, duration, parse_time
+from maestro.operator.humanize import ago, duration, parse_time, short_pr
 from maestro.operator.timeline import Segment, svg
 from maestro.operator.transcript import Entry
 
@@ -29,7 +29,7 @@ def link(url: Any, text: Any | None = None) -> str:
     if not isinstance(url, str) or not url:
         return esc(text)
     if urlsplit(url).scheme.lower() not in ("http", "https"):
-        return esc(url)
+        return esc(text or url)
     return f'<a href="{esc(url)}" rel="noreferrer noopener">{esc(text or url)}</a>'
 
 
@@ -75,7 +75,7 @@ def _issue_cell(lane: dict[str, Any]) -> str:
 
 
 def _pr_cell(lane: dict[str, Any]) -> str:
-    return f'<td>{link(lane.get("pr_url"))}</td>'
+    return f'<td>{link(lane.get("pr_url"), short_pr(lane.get("pr_url")))}</td>'
 
 
 def _row(lane: dict[str, Any], now: datetime, *cells: str) -> str:
@@ -229,7 +229,7 @@ def lane_main(lane: dict[str, Any], now: datetime, *, found: list[Segment],
     target = quote(identifier, safe="")
     parts = [f'<h1><span class="issue">{esc(identifier)}</span> '
              f'<span class="title">{esc(lane.get("title"))}</span></h1>',
-             f'<p class="meta">{link(lane.get("issue_url"), "issue")} · phase '
+             f'<p class="meta">{link(lane.get("issue_url"))} · phase '
              f'<b>{esc(lane.get("phase"))}</b> · {esc(_status_word(lane))} · attempt '
              f'{esc(lane.get("attempt"))} · last event {esc(ago(lane.get("last_event_at"), now))}'
              f'</p>',

@@ -33,7 +33,8 @@ def test_durations_read_as_a_person_says_them(seconds: float | None, text: str) 
     assert duration(seconds) == text
 
 
-@pytest.mark.parametrize(("value", "text"), [(None, ""), ("garbage", ""), (at(-30), "just now"),
+@pytest.mark.parametrize(("value", "text"), [(None, ""), ("garbage", "garbage"),
+                                              (at(-30), "in the future"),
                                               (at(2), "just now"), (at(40), "40 s ago"),
                                               (at(185), "3 min ago"), (at(7300), "2 h ago"),
                                               (at(3 * 86400 + 5), "3 d ago")])
@@ -184,3 +185,11 @@ def test_many_clients_within_an_interval_cost_one_look(tmp_path: Path) -> None:
     for _ in range(50):
         watcher.poll()
     assert watcher.looks == 1
+
+
+def test_transcript_reads_item_records_in_their_own_journal_form_too() -> None:
+    journal = [{"at": at(7), "event": "item", "item": "message", "text": "hello"},
+               {"at": at(6), "event": "item", "item": "command", "command": "make",
+                "exit_code": 0, "output_tail": "ok"}]
+    assert [(e.kind, e.title, e.body, e.ok) for e in entries(journal)] == [
+        ("message", "agent", "hello", None), ("command", "$ make  → exit 0", "ok", True)]
