@@ -22,12 +22,14 @@ INTERVAL_S = 0.5
 HISTORY = 256
 STATE_KEY = "*"  # the pseudo-lane for files of the state root (last tick, retry queue)
 
-Fingerprint = dict[str, tuple[int, int, int]]
+Fingerprint = dict[str, tuple[int, int, int, int]]
 
 
-def _folder(path: Path) -> tuple[int, int, int]:
-    """(entries, total size, newest mtime in ns) of a folder's top level; (0, 0, 0) if gone."""
-    count = size = newest = 0
+def _folder(path: Path) -> tuple[int, int, int, int]:
+    """(entries, total size, newest mtime in ns, sum of inode numbers) of a folder's top
+    level; zeros if gone. Lane files are replaced by rename (a new inode), so a rewrite
+    within the clock's granularity and of the same size still changes the sum."""
+    count = size = newest = inodes = 0
     try:
         with os.scandir(path) as entries:
             for entry in entries:
@@ -38,9 +40,10 @@ def _folder(path: Path) -> tuple[int, int, int]:
                 count += 1
                 size += info.st_size if entry.is_file(follow_symlinks=False) else 0
                 newest = max(newest, info.st_mtime_ns)
+                inodes += entry.inode()
     except OSError:
         pass
-    return count, size, newest
+    return count, size, newest, inodes
 
 
 def fingerprint(config: ServiceConfig) -> Fingerprint:

@@ -193,3 +193,19 @@ def test_transcript_reads_item_records_in_their_own_journal_form_too() -> None:
                 "exit_code": 0, "output_tail": "ok"}]
     assert [(e.kind, e.title, e.body, e.ok) for e in entries(journal)] == [
         ("message", "agent", "hello", None), ("command", "$ make  → exit 0", "ok", True)]
+
+
+def test_the_watcher_sees_a_same_size_rewrite_by_rename(tmp_path: Path) -> None:
+    config = ServiceConfig().resolved(tmp_path)
+    target = config.lanes_root / "A-1" / "activity.json"
+    target.parent.mkdir(parents=True)
+    target.write_text('{"n": 1}')
+    watcher = LaneWatcher(config, interval_s=0)
+    first = watcher.poll()
+    stat = target.stat()
+    replacement = target.with_name(".activity.tmp")
+    replacement.write_text('{"n": 2}')
+    os.utime(replacement, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    os.replace(replacement, target)  # how lane files are written (fsutil.write_atomic)
+    os.utime(target.parent, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert watcher.poll() == first + 1
