@@ -177,7 +177,7 @@ def _serve_daemon(args: argparse.Namespace, config: ServiceConfig) -> int:
 
     if warning := exposure_warning(config.operator_http.listen_address):
         print(f"maestro: warning: {warning}", file=sys.stderr)
-    server = start_if_configured(config)  # [operator_http] listen_address; off when unset
+    server = start_if_configured(config, args.port)  # off without --port or an address
     try:
         with watching(config):
             if server is not None:
@@ -404,6 +404,10 @@ def build_parser() -> argparse.ArgumentParser:
     daemon.add_argument("--poll-interval-s", type=float, default=60.0,
                         help="seconds between ticks (default: 60)")
     daemon.add_argument("--max-ticks", type=int, default=None, help=argparse.SUPPRESS)
+    daemon.add_argument("--port", type=int, default=None,
+                        help="serve the operator dashboard and API on this loopback port "
+                             "(0: any free port); overrides server.port and the port of "
+                             "[operator_http] listen_address")
 
     status = add("status", cmd_status, "what every lane is doing")
     status.add_argument("--json", action="store_true", help="print the snapshot as JSON")

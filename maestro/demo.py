@@ -53,10 +53,12 @@ Write docs/greeting.md explaining what `hello.greet` returns.
 
 ```maestro-script
 steps:
+  - say: "I will document what greet() returns in docs/greeting.md, then run the tests."
   - write:
       path: docs/greeting.md
       content: "# Greeting\\n\\n`greet(name)` returns `hello, <name>`.\\n"
   - commit: "docs: explain the greeting"
+  - run: "python3 -m unittest -q test_hello"
   - checkpoint: {phase: implement, focus: docs, next_action: handoff, verification: "unit tests"}
   - handoff: "Added docs/greeting.md"
 ```

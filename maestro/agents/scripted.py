@@ -238,6 +238,13 @@ class Agent:
                                                 "exitCode": proc.returncode,
                                                 "aggregatedOutput": proc.stdout[-2000:]}})
 
+    def step_say(self, arg: Any) -> None:
+        """A message from the agent, as Codex reports one (a completed ``agentMessage``)."""
+        self.notify("item/completed", {"threadId": self.thread_id, "turnId": self.turn_id,
+                                       "item": {"type": "agentMessage",
+                                                "id": f"msg-{uuid.uuid4().hex[:8]}",
+                                                "text": str(arg)}})
+
     def step_commit(self, arg: str) -> None:
         subprocess.run(["git", "add", "-A"], cwd=self.cwd, check=True, capture_output=True)
         staged = subprocess.run(["git", "diff", "--cached", "--quiet"], cwd=self.cwd,
@@ -251,12 +258,6 @@ class Agent:
 
     def step_tool(self, arg: dict[str, Any]) -> None:
         self.call_tool(arg["name"], dict(arg.get("args") or {}))
-
-    def step_say(self, arg: str) -> None:
-        """A message of the agent's (an ``agentMessage`` item), as a model writes one."""
-        self.notify("item/completed", {"threadId": self.thread_id, "turnId": self.turn_id,
-                                       "item": {"type": "agentMessage", "id": f"msg-{id(arg)}",
-                                                "text": str(arg)}})
 
     def step_comment(self, arg: str) -> None:
         self.call_tool("issue_comment", {"body": str(arg)})

@@ -96,6 +96,8 @@ class AgentService(_Section):
 
 class OperatorHttp(_Section):
     listen_address: str | None = Field(default=None, pattern=r"^[\w.:\[\]-]+:\d{1,5}$")
+    #: The variable holding the operator token; required for a non-loopback listen address.
+    token_env_var: str = Field(default="MAESTRO_OPERATOR_TOKEN", pattern=r"^[A-Za-z_]\w*$")
 
 
 class WebhooksService(_Section):
@@ -159,7 +161,8 @@ class ServiceConfig(_Section):
     def secret_env_vars(self) -> set[str]:
         """Every variable this service reads a secret from; never passed to the agent."""
         return {self.tracker.api_key_env_var, self.github.token_env_var,
-                self.webhooks.github_secret_env_var, self.webhooks.linear_secret_env_var}
+                self.webhooks.github_secret_env_var, self.webhooks.linear_secret_env_var,
+                self.operator_http.token_env_var}
 
 
 def candidate_paths(cwd: Path) -> list[Path]:

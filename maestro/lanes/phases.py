@@ -76,6 +76,7 @@ def claim(ctx: LaneContext) -> None:
     state.write("lease.json", {
         "run_id": run_id, "attempt": attempt, "issue_id": issue.id,
         "issue": ctx.identifier, "pid": os.getpid(), "host": socket.gethostname(),
+        "title": issue.title, "url": issue.url,  # for status and the dashboard's lane page
         "state_at_claim": issue.state,
         "acquired_at": iso_now(), "previous_failure": previous_failure,
     })

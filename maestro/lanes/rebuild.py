@@ -53,6 +53,7 @@ def rebuild_from_tracker(ctx: LaneContext) -> bool:
     state.write("lease.json", {
         "run_id": run_id, "attempt": attempt, "issue_id": issue.id, "issue": ctx.identifier,
         "pid": os.getpid(), "host": socket.gethostname(), "state_at_claim": issue.state,
+        "title": issue.title, "url": issue.url,
         "acquired_at": start.get("started_at") or iso_now(), "previous_failure": "",
         "rebuilt_from": "tracker comments"})
     completion = comments.find_in(found, kind="completion", run_id=run_id)

@@ -1,7 +1,7 @@
-"""Times and links as a person reads them in a terminal: "3 min ago", "#12".
+"""Times and links as a person reads them: "3 min ago", "2 h 5 min", "#12". Pure.
 
-The snapshot keeps ISO timestamps and full URLs (machines read those); the text views
-turn them into the short forms below so a table fits 80 columns.
+The snapshot keeps ISO timestamps and full URLs (machines read those); the text views and
+the dashboard turn them into these short forms.
 """
 
 from __future__ import annotations
@@ -9,9 +9,19 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-__all__ = ["ago", "short_pr"]
+__all__ = ["ago", "duration", "parse_time", "short_pr"]
 
 _PR_NUMBER = re.compile(r"/pulls?/(\d+)/?$")
+
+
+def parse_time(value: object) -> datetime | None:
+    """An ISO timestamp from a lane file, or ``None`` when absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def ago(at: str | None, now: datetime) -> str:
@@ -31,6 +41,24 @@ def ago(at: str | None, now: datetime) -> str:
         if seconds >= size:
             return f"{int(seconds // size)} {unit} ago"
     return f"{int(seconds)} s ago"
+
+
+def duration(seconds: float | None) -> str:
+    """``5`` -> ``"5 s"``, ``185`` -> ``"3 min 5 s"``, ``7500`` -> ``"2 h 5 min"``,
+    ``200000`` -> ``"2 d 7 h"``; ``None`` -> ``""``."""
+    if seconds is None:
+        return ""
+    total = max(0, round(seconds))
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return f"{minutes} min {secs} s" if secs and minutes < 10 else f"{minutes} min"
+    return f"{secs} s"
 
 
 def short_pr(url: str | None) -> str:

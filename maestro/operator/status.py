@@ -76,6 +76,8 @@ def lane_snapshot(state: LaneState, now: datetime) -> dict[str, Any]:
     return {
         "issue": state.identifier,
         "issue_id": claim.get("issue_id", state.identifier),
+        "title": claim.get("title"),
+        "issue_url": claim.get("url") or None,
         "run_id": claim.get("run_id"),
         "attempt": claim.get("attempt"),
         "phase": activity.get("phase") if leased else phase,

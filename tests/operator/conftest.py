@@ -1,7 +1,9 @@
-"""Fixtures for the operator surface: one finished demo shared by the read-only tests."""
+"""Fixtures for the operator surface: one finished demo shared by the read-only tests, and
+a plain loopback HTTP client (real sockets, like an operator's browser)."""
 
 from __future__ import annotations
 
+import http.client
 from collections.abc import Iterator
 
 import pytest
@@ -26,3 +28,16 @@ def demo_server(finished_demo: ServiceConfig) -> Iterator[OperatorServer]:
     yield server
     server.stop()
     (finished_demo.state_root / "refresh.request").unlink(missing_ok=True)
+
+
+def fetch(server: OperatorServer, method: str, path: str, headers: dict[str, str] | None = None,
+          body: bytes | None = None) -> tuple[int, http.client.HTTPMessage, bytes]:
+    """One request on a fresh loopback connection: status, headers (any case), body."""
+    host, port = server.address
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        conn.close()

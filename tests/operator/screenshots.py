@@ -1,4 +1,4 @@
-"""Regenerate docs/img/dashboard.png and docs/img/status.png from a demo stopped mid-run.
+"""Regenerate docs/img/dashboard.png, lane.png and status.png from a demo stopped mid-run.
 
     python tests/operator/screenshots.py
 
@@ -52,13 +52,16 @@ def main() -> None:
         try:
             with chromium_page(width=1280, height=720) as page:
                 page.goto(server.url + "/")
-                page.wait_for_selector("#lanes tr[data-issue]")
+                page.wait_for_selector("#live.on")
                 page.screenshot(path=str(DOCS_IMG / "dashboard.png"), full_page=True)
+                page.goto(server.url + "/lanes/DEMO-1")
+                page.wait_for_selector("#live.on")
+                page.screenshot(path=str(DOCS_IMG / "lane.png"), full_page=True)
                 page.goto(svg.as_uri())
                 page.locator("svg").screenshot(path=str(DOCS_IMG / "status.png"))
         finally:
             server.stop()
-    print(f"wrote {DOCS_IMG / 'dashboard.png'} and {DOCS_IMG / 'status.png'}")
+    print(f"wrote dashboard.png, lane.png and status.png in {DOCS_IMG}")
 
 
 if __name__ == "__main__":

@@ -82,3 +82,17 @@ def test_refresh_makes_the_sleeping_daemon_tick(daemon: tuple[Any, int]) -> None
     assert (status, body["queued"]) == (202, True)
     eventually(lambda: last_tick.stat().st_mtime_ns != first)
     eventually(lambda: call(port, "GET", "/api/v1/DEMO-7")[0] == 200)
+
+
+def test_port_flag_starts_the_server_without_config(sandbox: Any) -> None:
+    """Symphony's ``--port`` (SPEC §13.7) serves on loopback with no ``[operator_http]``."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "maestro", "daemon", "--poll-interval-s",
+                             "3600", "--port", str(port)], cwd=sandbox.repo,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        status, snap = eventually(lambda: call(port, "GET", "/api/v1/state"))
+        assert status == 200 and "codex_totals" in snap
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)

@@ -6,7 +6,9 @@ downloads a browser. Without either, the tests skip and say which one is missing
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -62,8 +64,13 @@ WAIT_MS = 30_000
 
 
 @pytest.fixture
-def running_demo(demo_sandbox: Any) -> Iterator[tuple[Any, Orchestrator, OperatorServer]]:
+def running_demo(demo_sandbox: Any, monkeypatch: pytest.MonkeyPatch
+                 ) -> Iterator[tuple[Any, Orchestrator, OperatorServer]]:
     """A demo after its first tick (lanes exist, reviews pending) with the server up."""
+    if importlib.util.find_spec("maestro.operator.actions") is None:
+        from tests.operator.test_operator_actions import _stand_in  # the interface
+
+        monkeypatch.setitem(sys.modules, "maestro.operator.actions", _stand_in())
     config = parse_config_file(demo_sandbox.repo / "maestro.toml")
     orchestrator = Orchestrator(config)
     orchestrator.tick(wait=True)
@@ -73,8 +80,16 @@ def running_demo(demo_sandbox: Any) -> Iterator[tuple[Any, Orchestrator, Operato
     server.stop()
 
 
+ROWS = "table.all tr[data-issue]"
+
+
 def row_text(page: Any, issue: str) -> str:
-    return str(page.locator(f'#lanes tr[data-issue="{issue}"]').inner_text())
+    return str(page.locator(f'table.all tr[data-issue="{issue}"]').inner_text())
+
+
+def mark_document(page: Any) -> None:
+    """Tag the loaded document: a reload would lose the tag."""
+    page.evaluate("() => { window.notReloaded = true; }")
 
 
 def test_dashboard_shows_the_lanes_of_a_running_demo(
@@ -82,39 +97,66 @@ def test_dashboard_shows_the_lanes_of_a_running_demo(
     _, _, server = running_demo
     with chromium_page() as page:
         page.goto(server.url + "/")
-        page.wait_for_selector('#lanes tr[data-issue="DEMO-2"]', timeout=WAIT_MS)
-        issues = page.locator("#lanes tr[data-issue]").evaluate_all(
-            "rows => rows.map(r => r.dataset.issue)")
+        page.wait_for_selector(f'{ROWS}[data-issue="DEMO-2"]', timeout=WAIT_MS)
+        issues = page.locator(ROWS).evaluate_all("rows => rows.map(r => r.dataset.issue)")
         assert issues == ["DEMO-1", "DEMO-2"]  # two agent slots in the demo's workflow
-        assert "needs_human" in row_text(page, "DEMO-2")
+        assert "DEMO-2" in page.locator("table.needs-human").inner_text()
         assert "totalTokens" in page.locator("#tokens").inner_text()
+        page.wait_for_selector("#live.on", timeout=WAIT_MS)  # subscribed to /events
+        with page.expect_response(lambda r: r.url.endswith("/api/v1/refresh")) as info:
+            page.click("#refresh")  # "tick now"
+        assert info.value.status == 202
+    assert (server.app.state.config.state_root / "refresh.request").is_file()
 
 
-def test_dashboard_updates_after_a_tick(
+def test_dashboard_updates_after_a_tick_without_a_reload(
         running_demo: tuple[Any, Orchestrator, OperatorServer]) -> None:
     sandbox, orchestrator, server = running_demo
     with chromium_page() as page:
         page.goto(server.url + "/")
-        page.wait_for_selector('#lanes tr[data-issue="DEMO-1"]', timeout=WAIT_MS)
+        page.wait_for_selector("#live.on", timeout=WAIT_MS)
         assert "finished" not in row_text(page, "DEMO-1")
+        mark_document(page)
         reviewer_pass(sandbox.repo, LocalForge(sandbox.repo, "origin"))
         orchestrator.tick(wait=True)
         page.wait_for_function(
             """() => {
-                const row = document.querySelector('#lanes tr[data-issue="DEMO-1"]');
+                const row = document.querySelector('table.all tr[data-issue="DEMO-1"]');
                 return row && row.children[1].textContent === "finished";
             }""", timeout=WAIT_MS)
-        page.wait_for_selector('#lanes tr[data-issue="DEMO-4"]', timeout=WAIT_MS)
+        page.wait_for_selector(f'{ROWS}[data-issue="DEMO-4"]', timeout=WAIT_MS)
+        assert page.evaluate("() => window.notReloaded === true")
 
 
-def test_tick_now_button_queues_a_refresh(
+def test_lane_page_follows_its_lane_live(
         running_demo: tuple[Any, Orchestrator, OperatorServer]) -> None:
-    _, orchestrator, server = running_demo
-    flag = orchestrator.config.state_root / "refresh.request"
+    sandbox, orchestrator, server = running_demo
     with chromium_page() as page:
-        page.goto(server.url + "/")
-        page.wait_for_selector("#lanes tr[data-issue]", timeout=WAIT_MS)
-        with page.expect_response(lambda r: r.url.endswith("/api/v1/refresh")) as info:
-            page.click("#refresh")
-        assert info.value.status == 202
-    assert flag.is_file()
+        page.goto(server.url + "/lanes/DEMO-1")
+        page.wait_for_selector("#live.on", timeout=WAIT_MS)
+        assert page.locator("svg.timeline rect").count() > 0
+        assert "I will document" in page.locator("ol.transcript").last.inner_text()
+        mark_document(page)
+        reviewer_pass(sandbox.repo, LocalForge(sandbox.repo, "origin"))
+        orchestrator.tick(wait=True)
+        page.wait_for_function("() => Number(document.body.dataset.updates || 0) > 0",
+                               timeout=WAIT_MS)
+        page.wait_for_function(
+            "() => document.querySelector('.pr-state').textContent.startsWith('merged')",
+            timeout=WAIT_MS)
+        assert page.evaluate("() => window.notReloaded === true")
+
+
+def test_lane_page_buttons_post_retry_and_cancel(
+        running_demo: tuple[Any, Orchestrator, OperatorServer]) -> None:
+    _, _, server = running_demo
+    with chromium_page() as page:
+        page.goto(server.url + "/lanes/DEMO-2")
+        page.wait_for_selector("#live.on", timeout=WAIT_MS)
+        for action in ("retry", "cancel"):
+            with page.expect_response(
+                    lambda r, action=action: r.url.endswith(f"/api/v1/DEMO-2/{action}")
+            ) as info:
+                page.click(f'button[data-action$="/{action}"]')
+            assert info.value.status == 200, info.value.text()
+            page.wait_for_selector("#flash.ok", timeout=WAIT_MS)

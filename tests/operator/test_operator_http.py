@@ -14,13 +14,14 @@ from maestro.operator.http import OperatorServer, parse_listen_address
 
 
 def request(server: OperatorServer, method: str, path: str,
-            body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+            body: bytes | None = None) -> tuple[int, http.client.HTTPMessage, bytes]:
+    """One request on a fresh connection; header names are matched case-insensitively."""
     host, port = server.address
     conn = http.client.HTTPConnection(host, port, timeout=10)
     try:
         conn.request(method, path, body=body)
         response = conn.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
+        return response.status, response.headers, response.read()
     finally:
         conn.close()
 
@@ -57,7 +58,7 @@ def test_issue_route_returns_that_lane(demo_server: OperatorServer) -> None:
 def test_unknown_issue_is_a_json_404(demo_server: OperatorServer) -> None:
     status, body = json_of(demo_server, "GET", "/api/v1/DEMO-99")
     assert status == 404
-    assert body["error"]["code"] == "not_found"
+    assert body["error"]["code"] == "issue_not_found"  # Symphony SPEC §13.7.2
     assert "DEMO-99" in body["error"]["message"]
 
 
@@ -161,3 +162,27 @@ def test_a_cross_origin_refresh_is_refused(demo_server: OperatorServer,
     finally:
         conn.close()
     assert not (finished_demo.state_root / "refresh.request").exists()
+
+
+def test_state_has_symphonys_baseline_fields(demo_server: OperatorServer) -> None:
+    status, snap = json_of(demo_server, "GET", "/api/v1/state")
+    assert status == 200
+    assert snap["counts"]["running"] == len(snap["running"]) == 0
+    assert snap["counts"]["retrying"] == len(snap["retrying"])
+    totals = snap["codex_totals"]
+    assert totals["total_tokens"] == snap["token_totals"]["totalTokens"] > 0
+    assert totals["seconds_running"] > 0
+    assert "rate_limits" in snap
+
+
+def test_issue_route_has_symphonys_issue_shape(demo_server: OperatorServer) -> None:
+    _, body = json_of(demo_server, "GET", "/api/v1/DEMO-2")
+    assert (body["issue_identifier"], body["status"]) == ("DEMO-2", "needs_human")
+    assert body["attempts"] == {"restart_count": 0, "current_retry_attempt": None}
+    assert body["last_error"] and body["recent_events"][-1]["event"] == "halt"
+    assert body["logs"]["codex_session_logs"][0]["path"].endswith("journal.jsonl")
+
+
+def test_refresh_names_its_operations(demo_server: OperatorServer) -> None:
+    _, body = json_of(demo_server, "POST", "/api/v1/refresh")
+    assert body["operations"] == ["poll", "reconcile"]

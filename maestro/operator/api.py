@@ -1,0 +1,168 @@
+"""The JSON API's endpoints: state, one issue, refresh, and the operator's actions.
+
+Reads go through :mod:`maestro.operator.presenter`; the writes are the daemon's refresh
+flag and the actions of :mod:`maestro.operator.actions` (retry, cancel, pause, resume:
+idempotent and journaled there). Every write route is ``POST`` and passes the same guards
+(:class:`maestro.operator.guards.TrustedClient`) as ``/api/v1/refresh``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from collections.abc import Callable
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.requests import Request
+from starlette.responses import Response
+
+from maestro.config.service import ServiceConfig
+from maestro.errors import InputError, MaestroError
+from maestro.fsutil import write_atomic
+from maestro.ids import iso_now
+from maestro.operator.guards import json_error
+from maestro.operator.presenter import issue_payload, state_payload
+from maestro.operator.status import snapshot
+
+ISSUE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+#: Names under ``/api/v1/`` that are routes, not issues, and the action suffixes.
+RESERVED = ("state", "refresh", "pause", "resume")
+LANE_ACTIONS = ("retry", "cancel")
+
+
+class IssueConvertor(Convertor[str]):
+    """Anything under ``/api/v1/`` but the reserved routes, so a ``GET`` on a write route
+    is a 405 from the route table, and a malformed identifier reaches the endpoint for a
+    clear 400 instead of a bare 404."""
+
+    regex = (f"(?!(?:{'|'.join(RESERVED)})$)"
+             f"(?!.*/(?:{'|'.join(LANE_ACTIONS)})$).+")
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("issue", IssueConvertor())
+
+
+def json_response(value: Any, status: int = 200) -> Response:
+    body = json.dumps(value, indent=2, sort_keys=True, default=str) + "\n"
+    return Response(body, status_code=status, media_type="application/json; charset=utf-8")
+
+
+def config_of(request: Request) -> ServiceConfig:
+    config: ServiceConfig = request.app.state.config
+    return config
+
+
+def refresh_flag(config: ServiceConfig) -> Path:
+    """The file the daemon polls for; see
+    :meth:`~maestro.orchestration.orchestrator.Orchestrator.daemon`."""
+    return config.state_root / "refresh.request"
+
+
+def queue_refresh(config: ServiceConfig) -> bool:
+    """Create the refresh flag; ``True`` when one was already waiting (coalesced)."""
+    flag = refresh_flag(config)
+    coalesced = flag.exists()
+    if not coalesced:
+        write_atomic(flag, iso_now() + "\n")
+    return coalesced
+
+
+def bad_identifier(identifier: str) -> Response | None:
+    if not ISSUE_ID.fullmatch(identifier) or ".." in identifier:
+        return json_error(HTTPStatus.BAD_REQUEST, "not an issue identifier: expected 1-64 "
+                          "letters, digits, '.', '_' or '-'")
+    return None
+
+
+def unknown_issue(identifier: str) -> Response:
+    return json_response({"error": {"code": "issue_not_found",
+                                    "message": f"no lane for issue {identifier}"}}, 404)
+
+
+async def state(request: Request) -> Response:
+    config = config_of(request)
+    snap = await run_in_threadpool(snapshot, config, request.app.state.limit)
+    return json_response(await run_in_threadpool(state_payload, config, snap))
+
+
+async def issue(request: Request) -> Response:
+    identifier = request.path_params["issue"]
+    refusal = bad_identifier(identifier)
+    if refusal is not None:
+        return refusal
+    config = config_of(request)
+    snap = await run_in_threadpool(snapshot, config, request.app.state.limit)
+    lane = next((item for item in snap["lanes"] if item["issue"] == identifier), None)
+    if lane is None:
+        return unknown_issue(identifier)
+    return json_response(await run_in_threadpool(issue_payload, config, snap, lane))
+
+
+async def refresh(request: Request) -> Response:
+    coalesced = queue_refresh(config_of(request))
+    return json_response({"queued": True, "coalesced": coalesced, "requested_at": iso_now(),
+                          "operations": ["poll", "reconcile"]}, 202)
+
+
+def _action(name: str) -> Callable[..., str] | None:
+    """``maestro.operator.actions.<name>``, imported when first used."""
+    try:
+        module = importlib.import_module("maestro.operator.actions")
+    except ImportError:
+        return None
+    found = getattr(module, name, None)
+    return found if callable(found) else None
+
+
+async def _run_action(request: Request, name: str, *args: str) -> Response:
+    action = _action(name)
+    if action is None:
+        return json_error(HTTPStatus.NOT_IMPLEMENTED, f"action {name} is not available")
+    config = config_of(request)
+    try:
+        message = await run_in_threadpool(action, config, *args)
+    except InputError as exc:
+        if args:
+            return json_response({"error": {"code": "issue_not_found", "message": str(exc)}},
+                                 404)
+        return json_error(HTTPStatus.BAD_REQUEST, str(exc))
+    except MaestroError as exc:
+        return json_error(HTTPStatus.CONFLICT, str(exc))
+    queue_refresh(config)  # the daemon acts on it now rather than at its next poll
+    return json_response({"ok": True, "action": name, "issue": args[0] if args else None,
+                          "message": str(message)})
+
+
+async def _lane_action(request: Request, name: str) -> Response:
+    identifier = request.path_params["issue"]
+    refusal = bad_identifier(identifier)
+    if refusal is not None:
+        return refusal
+    return await _run_action(request, name, identifier)
+
+
+async def retry(request: Request) -> Response:
+    return await _lane_action(request, "retry")
+
+
+async def cancel(request: Request) -> Response:
+    return await _lane_action(request, "cancel")
+
+
+async def pause(request: Request) -> Response:
+    return await _run_action(request, "pause")
+
+
+async def resume(request: Request) -> Response:
+    return await _run_action(request, "resume")

@@ -1,0 +1,70 @@
+"""uvicorn's HTTP/1.1 protocol, answering malformed requests in the API's JSON error shape.
+
+uvicorn answers what h11 cannot parse (a garbage request line, headers past the size limit,
+binary junk) with a plain-text 400 before any ASGI code runs. The operator API promises a
+JSON envelope ``{"error": {"code", "message"}}`` for every refusal and the status h11
+suggests (431 for oversized headers), so this subclass keeps h11's hint and writes the
+envelope. Everything else is uvicorn's own protocol.
+"""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+from typing import Any
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+#: Bytes of request head h11 buffers before refusing with 431 (uvicorn's default is 16 KiB).
+MAX_HEAD_BYTES = 16 * 1024
+
+
+class _HintingConnection(h11.Connection):
+    """An h11 connection that remembers the status its last parse error suggested."""
+
+    error_status = HTTPStatus.BAD_REQUEST
+
+    def next_event(self) -> Any:
+        try:
+            return super().next_event()
+        except h11.RemoteProtocolError as exc:
+            try:
+                self.error_status = HTTPStatus(exc.error_status_hint)
+            except ValueError:
+                self.error_status = HTTPStatus.BAD_REQUEST
+            raise
+
+
+def error_body(status: HTTPStatus, message: str) -> bytes:
+    """The API's error envelope: ``code`` is the status phrase in snake case."""
+    code = "_".join(status.phrase.lower().replace("-", " ").split())
+    return (json.dumps({"error": {"code": code, "message": message}}, indent=2) + "\n").encode()
+
+
+class JsonErrorProtocol(H11Protocol):
+    """:class:`H11Protocol` whose parse errors carry h11's status and a JSON body."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.conn = _HintingConnection(h11.SERVER, MAX_HEAD_BYTES)
+
+    def eof_received(self) -> bool:  # type: ignore[override]  # asyncio's contract
+        """A client that half-closes after its request (``shutdown(SHUT_WR)``) still gets
+        the answer, then the connection closes; uvicorn alone would drop it unanswered."""
+        if self.cycle is None or self.cycle.response_complete:
+            return False
+        self.cycle.keep_alive = False
+        return True
+
+    def send_400_response(self, msg: str) -> None:
+        status = getattr(self.conn, "error_status", HTTPStatus.BAD_REQUEST)
+        body = error_body(status, f"malformed HTTP request ({status.phrase.lower()})")
+        headers = [(b"content-type", b"application/json; charset=utf-8"),
+                   (b"content-length", str(len(body)).encode()),
+                   (b"connection", b"close")]
+        for event in (h11.Response(status_code=int(status), headers=headers,
+                                   reason=status.phrase.encode()),
+                      h11.Data(data=body), h11.EndOfMessage()):
+            self.transport.write(self.conn.send(event) or b"")
+        self.transport.close()
