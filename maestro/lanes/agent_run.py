@@ -300,6 +300,13 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
             activity.flush()
         with contextlib.suppress(OSError):
             token_ledger.record_session(ctx.state, activity.record)
+    return settle(result, bridge, failed_calls, tokens)
+
+
+def settle(result: SessionResult, bridge: ToolBridge, failed_calls: list[str],
+           tokens: dict[str, int]) -> SessionResult:
+    """The session's last word, whatever the transport: the error class of an invalid
+    disposition, and its message naming the policy violation or the real cause."""
     if result.verdict.kind == "invalid" and not result.error_class:
         result.error_class = "invalid_disposition"
     if bridge.signals.violations and result.verdict.kind == "invalid":
@@ -359,7 +366,10 @@ def run_agent_session(ctx: LaneContext, run_id: str, attempt: int, first_input: 
         if recorded is not None:
             return recorded
         control = ControlFiles(ctx.worktree, ctx.config.repo_root)
-        result = asyncio.run(_run(ctx, run_id, attempt, repair, first_input, activity, record,
-                                  control))
+        run = _run
+        if ctx.config.agent.transport == "claude-code":
+            from maestro.lanes.claude_session import run_claude as run
+        result = asyncio.run(run(ctx, run_id, attempt, repair, first_input, activity, record,
+                                 control))
         refuse_tampering(ctx, control)
         return result
