@@ -399,7 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     protocol = add("protocol", cmd_protocol, "checks of the agent protocol")
     protocol.add_argument("action", choices=["probe"])
-    protocol.add_argument("--codex", default="codex", help="codex command to probe")
+    protocol.add_argument("--codex", default=None, help="probe this codex command (app-server)")
+    protocol.add_argument("--claude", default=None, help="probe this Claude Code command")
 
     assets = add("assets", cmd_assets, "the Codex skills and agent roles shipped with maestro")
     assets.add_argument("action", choices=["install", "check"])
@@ -425,9 +426,16 @@ def cmd_assets(args: argparse.Namespace) -> int:
 
 
 def cmd_protocol(args: argparse.Namespace) -> int:
+    """Probe the named command, else the configured transport's (``codex``/``claude`` when
+    ``[agent] command`` is left at the scripted agent)."""
+    from maestro.config.service import SCRIPTED_AGENT
     from maestro.probe import probe
 
-    return probe(args.codex)
+    if args.codex or args.claude:
+        return probe(args.codex or args.claude, "app-server" if args.codex else "claude-code")
+    agent = _config(args).agent
+    default = "claude" if agent.transport == "claude-code" else "codex"
+    return probe(default if agent.command == SCRIPTED_AGENT else agent.command, agent.transport)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
