@@ -10,7 +10,11 @@ model key; its own state goes to ``CLAUDE_CONFIG_DIR`` in the test's folder.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +123,47 @@ def test_real_claude_waiting_on_a_silent_model_is_a_stall(
     assert result["error_class"] == "stalled"
     assert result["retryable"] is False
     assert sandbox.issue("CC-3").has_label("maestro:needs-attention")
+
+
+def _processes_in(folder: Path) -> list[str]:
+    """Command lines of the processes whose working folder is ``folder``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if Path(os.readlink(proc / "cwd")) == folder:
+                found.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except OSError:
+            continue
+    return found
+
+
+def test_sigterm_stops_the_real_claude_at_once_and_the_lane_resumes_later(
+        sandbox: Any, claude: Path, tmp_path: Path) -> None:
+    model = FakeAnthropic([])
+    model.script = [stall(model)]
+    sandbox.add_issue("CC-4")
+    with serve(model):
+        configure_service(sandbox.repo, agent={
+            "command": str(claude), "transport": "claude-code",
+            "env_passthrough": PASSTHROUGH})
+        lane = subprocess.Popen(
+            [sys.executable, "-m", "maestro", "lane", "CC-4", "--quiet"], cwd=sandbox.repo,
+            env={**os.environ, "ANTHROPIC_BASE_URL": model.base_url,
+                 "ANTHROPIC_API_KEY": "sk-test",
+                 "CLAUDE_CONFIG_DIR": str(tmp_path / "claude-config")},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(1200):  # the agent is waiting on the model: mid-turn
+                if model.requests or lane.poll() is not None:
+                    break
+                time.sleep(0.1)
+            assert model.requests, "claude never asked the model"
+            lane.send_signal(signal.SIGTERM)
+            lane.wait(timeout=60)
+        finally:
+            if lane.poll() is None:
+                lane.kill()
+    assert sandbox.outcome("CC-4") == "interrupted"
+    worktree = sandbox.repo / ".worktrees" / "CC-4"
+    assert worktree.is_dir()  # kept for the resumed lane
+    assert _processes_in(worktree) == []
