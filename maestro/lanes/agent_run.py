@@ -369,6 +369,8 @@ def run_agent_session(ctx: LaneContext, run_id: str, attempt: int, first_input: 
         run = _run
         if ctx.config.agent.transport == "claude-code":
             from maestro.lanes.claude_session import run_claude as run
+        elif ctx.config.agent.transport == "acp":
+            from maestro.lanes.acp_session import run_acp as run
         result = asyncio.run(run(ctx, run_id, attempt, repair, first_input, activity, record,
                                  control))
         refuse_tampering(ctx, control)

@@ -10,6 +10,7 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CI_CODEX = REPO_ROOT / ".ci" / "node" / "node_modules" / ".bin" / "codex"
 CI_CLAUDE = REPO_ROOT / ".ci" / "node" / "node_modules" / ".bin" / "claude"
+CI_CLAUDE_ACP = REPO_ROOT / ".ci" / "node" / "node_modules" / ".bin" / "claude-agent-acp"
 
 #: Small timeouts keep failure tests fast; they are generous for a healthy scripted agent.
 FAST_AGENT = {"idle_timeout_s": 20.0, "turn_timeout_s": 60.0, "response_timeout_s": 20.0,
@@ -30,6 +31,14 @@ def find_claude() -> Path | None:
     if found:
         return Path(found)
     return CI_CLAUDE if CI_CLAUDE.exists() else None
+
+
+def find_claude_acp() -> Path | None:
+    """The Claude ACP adapter: on PATH, else where ``.ci/run`` installs it."""
+    found = shutil.which("claude-agent-acp")
+    if found:
+        return Path(found)
+    return CI_CLAUDE_ACP if CI_CLAUDE_ACP.exists() else None
 
 
 def _toml_value(value: Any) -> str:
