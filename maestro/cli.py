@@ -401,6 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     protocol.add_argument("action", choices=["probe"])
     protocol.add_argument("--codex", default=None, help="probe this codex command (app-server)")
     protocol.add_argument("--claude", default=None, help="probe this Claude Code command")
+    protocol.add_argument("--acp", default=None, help="probe this ACP agent command")
 
     assets = add("assets", cmd_assets, "the Codex skills and agent roles shipped with maestro")
     assets.add_argument("action", choices=["install", "check"])
@@ -426,15 +427,17 @@ def cmd_assets(args: argparse.Namespace) -> int:
 
 
 def cmd_protocol(args: argparse.Namespace) -> int:
-    """Probe the named command, else the configured transport's (``codex``/``claude`` when
-    ``[agent] command`` is left at the scripted agent)."""
+    """Probe the named command, else the configured transport's (``codex``, ``claude`` or
+    ``claude-agent-acp`` when ``[agent] command`` is left at the scripted agent)."""
     from maestro.config.service import SCRIPTED_AGENT
     from maestro.probe import probe
 
-    if args.codex or args.claude:
-        return probe(args.codex or args.claude, "app-server" if args.codex else "claude-code")
+    named = {"app-server": args.codex, "claude-code": args.claude, "acp": args.acp}
+    for transport, command in named.items():
+        if command:
+            return probe(command, transport)
     agent = _config(args).agent
-    default = "claude" if agent.transport == "claude-code" else "codex"
+    default = {"claude-code": "claude", "acp": "claude-agent-acp"}.get(agent.transport, "codex")
     return probe(default if agent.command == SCRIPTED_AGENT else agent.command, agent.transport)
 
 

@@ -191,7 +191,7 @@ class AcpAgent:
         started = time.monotonic()
         task = asyncio.ensure_future(self.conn.prompt(session_id=session_id,
                                                       prompt=[text_block(text)]))
-        fatal = asyncio.ensure_future(self._fatal_event.wait())
+        ends = self._ends()
         try:
             while True:
                 now = time.monotonic()
@@ -201,34 +201,44 @@ class AcpAgent:
                     raise Stalled(f"no agent update for {idle_timeout:g}s during the turn")
                 if turn_left <= 0:
                     raise TurnTimeout(f"turn did not finish within {turn_timeout:g}s")
-                done, _ = await asyncio.wait({task, fatal}, timeout=min(idle_left, turn_left),
+                done, _ = await asyncio.wait({task, *ends}, timeout=min(idle_left, turn_left),
                                              return_when=asyncio.FIRST_COMPLETED)
-                if self._fatal is not None:
-                    raise self._fatal
                 if task in done:
                     return self._result(task, "session/prompt")
-                await self._check_alive()
+                self._raise_if_ended()
         finally:
-            fatal.cancel()
+            for end in ends:
+                end.cancel()
             if not task.done():
                 task.cancel()
 
     async def _call(self, awaitable: Any, timeout: float, what: str) -> Any:
         task = asyncio.ensure_future(awaitable)
-        fatal = asyncio.ensure_future(self._fatal_event.wait())
+        ends = self._ends()
         try:
-            done, _ = await asyncio.wait({task, fatal}, timeout=timeout,
+            done, _ = await asyncio.wait({task, *ends}, timeout=timeout,
                                          return_when=asyncio.FIRST_COMPLETED)
         finally:
-            fatal.cancel()
+            for end in ends:
+                end.cancel()
+        if task in done:
+            return self._result(task, what)
+        task.cancel()
+        self._raise_if_ended()
+        raise StartupError(f"no answer to {what} within {timeout:g}s")
+
+    def _ends(self) -> list[asyncio.Future[Any]]:
+        """Waiters that end any wait early: a stop (SIGTERM, a decisive refusal) or the
+        agent's exit (the connection alone may never notice it)."""
+        assert self.process is not None
+        return [asyncio.ensure_future(self._fatal_event.wait()),
+                asyncio.ensure_future(self.process.wait())]
+
+    def _raise_if_ended(self) -> None:
         if self._fatal is not None:
-            task.cancel()
             raise self._fatal
-        if task not in done:
-            task.cancel()
-            await self._check_alive()
-            raise StartupError(f"no answer to {what} within {timeout:g}s")
-        return self._result(task, what)
+        if self.process is not None and self.process.returncode is not None:
+            raise ProcessExited(f"agent exited with code {self.process.returncode}")
 
     def _result(self, task: asyncio.Future[Any], what: str) -> Any:
         try:
@@ -240,10 +250,6 @@ class AcpAgent:
                 raise ProcessExited(f"agent exited with code {self.process.returncode} "
                                     f"during {what}") from None
             raise RpcError(f"{what} failed: {exc}") from None
-
-    async def _check_alive(self) -> None:
-        if self.process is not None and self.process.returncode is not None:
-            raise ProcessExited(f"agent exited with code {self.process.returncode}")
 
     def stop(self, error: AgentError) -> None:
         if self._fatal is None:

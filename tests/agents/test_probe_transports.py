@@ -1,5 +1,6 @@
-"""``maestro protocol probe`` checks the configured transport; for Claude Code it starts a
-real headless turn with maestro's MCP tools and names the check that fails."""
+"""``maestro protocol probe`` checks the configured transport: for Claude Code it starts a
+real headless turn with maestro's MCP tools, for an ACP agent it opens a session with them;
+a failure names the check."""
 
 from __future__ import annotations
 
@@ -53,3 +54,25 @@ def test_the_real_claude_passes_the_probe(claude: Path, tmp_path: Path) -> None:
     proc = run_probe(tmp_path, "--claude", str(claude))
     assert proc.stdout.strip().splitlines()[-1] == "PROBE_OK", proc.stdout + proc.stderr
     assert "maestro MCP server connected with 7 tools" in proc.stdout
+
+
+def test_the_configured_acp_transport_is_probed(tmp_path: Path) -> None:
+    (tmp_path / "maestro.toml").write_text(
+        '[agent]\ntransport = "acp"\ncommand = "/nonexistent/acp-agent"\n')
+    proc = run_probe(tmp_path)
+    assert proc.returncode == 1
+    assert proc.stdout.strip() == (
+        "PROBE_FAILED ACP agent on PATH: '/nonexistent/acp-agent' not found on PATH (install "
+        "an ACP agent, e.g. @agentclientprotocol/claude-agent-acp, or pass --acp CMD)")
+
+
+def test_an_acp_agent_that_exits_fails_at_initialize(tmp_path: Path) -> None:
+    proc = run_probe(tmp_path, "--acp", "true")
+    assert proc.returncode == 1
+    assert proc.stdout.strip().splitlines()[-1].startswith("PROBE_FAILED initialize: ")
+
+
+@pytest.mark.slow
+def test_a_real_acp_agent_passes_the_probe(claude_acp: Path, tmp_path: Path) -> None:
+    proc = run_probe(tmp_path, "--acp", str(claude_acp))
+    assert proc.stdout.strip().splitlines()[-1] == "PROBE_OK", proc.stdout + proc.stderr
