@@ -22,6 +22,9 @@ from maestro.lanes.tamper import ControlFiles
 
 #: Stop reasons of a turn that ended as the agent meant it to (ACP ``StopReason``).
 FINISHED = {"end_turn", "max_turn_requests"}
+#: Updates that come a token at a time: liveness only, not journaled.
+QUIET_UPDATES = {"agent_message_chunk", "agent_thought_chunk", "user_message_chunk",
+                 "usage_update"}
 
 
 async def run_acp(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
@@ -32,7 +35,8 @@ async def run_acp(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
 
     def on_update(kind: str, fields: dict[str, Any]) -> None:
         activity.event(f"session/update {kind}")
-        session.log(event="acp", update=kind, **fields)
+        if kind not in QUIET_UPDATES:
+            session.log(event="acp", update=kind, **fields)
 
     def on_permission(title: str, kind: str, why: str) -> None:
         activity.record["waiting_on"] = ""

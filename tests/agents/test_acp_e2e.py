@@ -17,6 +17,7 @@ import pytest
 
 from .fake_anthropic import FakeAnthropic, bash, pr_url, serve, text, tool
 from .helpers import configure_service, read_jsonl
+from .test_claude_code_e2e import SECRETS, dump_envs
 
 pytestmark = [pytest.mark.slow]
 
@@ -36,15 +37,18 @@ def run_lane(sandbox: Any, agent: Path, model: FakeAnthropic, tmp_path: Path,
         configure_service(sandbox.repo, agent={
             "command": str(agent), "transport": "acp", "env_passthrough": PASSTHROUGH})
         return sandbox.lane(issue, timeout=240, env={
-            "ANTHROPIC_BASE_URL": model.base_url, "ANTHROPIC_API_KEY": "sk-test",
+            **SECRETS, "ANTHROPIC_BASE_URL": model.base_url, "ANTHROPIC_API_KEY": "sk-test",
             "CLAUDE_CONFIG_DIR": str(tmp_path / "claude-config"),
             "CLAUDE_CODE_MAX_RETRIES": "0"})
 
 
 def test_an_acp_agent_works_a_lane_to_review_handoff_over_two_turns(
         sandbox: Any, claude_acp: Path, tmp_path: Path) -> None:
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
     model = FakeAnthropic([
         text("I looked around; the change comes next turn."),
+        bash(dump_envs(dumps)),
         bash(COMMIT),
         tool(mcp("lane_open_pr"), {"title": "AC-1: add notes", "body": "Adds notes"}),
         tool(mcp("issue_review_handoff"), pr_url),
@@ -70,6 +74,10 @@ def test_an_acp_agent_works_a_lane_to_review_handoff_over_two_turns(
     journal = read_jsonl(Path(sandbox.repo) / ".maestro/lanes/AC-1/journal.jsonl")
     decisions = [e["decision"] for e in journal if e.get("event") == "permission"]
     assert decisions and all("allowed" in d for d in decisions), decisions
+    assert any(e.get("event") == "acp" and e.get("update") == "tool_call" for e in journal)
+    for name in ("agent.env", "mcp.env"):
+        env = (dumps / name).read_bytes().decode(errors="replace")
+        assert not [k for k, v in SECRETS.items() if k in env or v in env], name
 
 
 def test_an_acp_agent_naming_another_issue_is_refused_and_ends_the_session(
