@@ -110,9 +110,17 @@ def _sse(blocks: list[dict[str, Any]], index: int) -> bytes:
                    for name, data in events).encode()
 
 
+#: A review repair session's first prompt says so (maestro/lanes/review.py).
+REPAIR_MARK = "Review repair round"
+
+
 class FakeAnthropic:
-    def __init__(self, script: list[Step]) -> None:
+    """``script`` plays the agent phase; ``repair`` (if given) plays every session whose
+    history holds :data:`REPAIR_MARK`."""
+
+    def __init__(self, script: list[Step], repair: list[Step] | None = None) -> None:
         self.script = script
+        self.repair = repair or []
         self.requests: list[dict[str, Any]] = []
         self.port = 0
         self.release = threading.Event()
@@ -126,7 +134,9 @@ class FakeAnthropic:
             return _sse([{"type": "text", "text": "ok"}], -1)
         self.requests.append(body)
         index = taken(body)
-        step = self.script[min(index, len(self.script) - 1)]
+        script = self.repair if self.repair and REPAIR_MARK in json.dumps(
+            body.get("messages")) else self.script
+        step = script[min(index, len(script) - 1)]
         return _sse(step(body), index)
 
 

@@ -167,3 +167,35 @@ def test_sigterm_stops_the_real_claude_at_once_and_the_lane_resumes_later(
     worktree = sandbox.repo / ".worktrees" / "CC-4"
     assert worktree.is_dir()  # kept for the resumed lane
     assert _processes_in(worktree) == []
+
+
+def test_real_claude_lane_goes_through_one_repair_round_to_the_merge(
+        sandbox: Any, claude: Path, tmp_path: Path) -> None:
+    """Handoff, a reviewer asks for changes, a repair session (a new Claude session) fixes
+    and declares it over MCP, the approved PR merges with the repaired file."""
+    fix = ("printf 'Hello\\n' >> notes/CC-5.md && git commit -qam 'CC-5: say Hello'")
+    model = FakeAnthropic([
+        bash(COMMIT.replace("CC-1", "CC-5")),
+        tool(mcp("lane_open_pr"), {"title": "CC-5: add notes", "body": "Adds notes"}),
+        tool(mcp("issue_review_handoff"), pr_url),
+        tool(mcp("issue_terminal_finalize"), {"path": "review_handoff"}),
+        text("Handed off."),
+    ], repair=[
+        bash(fix),
+        tool(mcp("issue_review_repair_complete"),
+             {"pr_url": "local://origin/pulls/1", "summary": "Said Hello"}),
+        tool(mcp("issue_terminal_finalize"), {"path": "review_repair"}),
+        text("Repaired."),
+    ])
+    sandbox.add_issue("CC-5", title="Add notes for CC-5")
+    run_lane(sandbox, claude, model, tmp_path, "CC-5")
+    assert sandbox.issue("CC-5").state == "In Review"
+    sandbox.maestro("review", "request-changes", "CC-5", "--author", "alice",
+                    "--comment", "the notes must say Hello", check=True)
+    run_lane(sandbox, claude, model, tmp_path, "CC-5")
+    repair = sandbox.lane_file("CC-5", "repairs/01-turns/0001.json")
+    assert repair["signals"]["repair_complete"]["summary"] == "Said Hello"
+    sandbox.maestro("review", "approve", "CC-5", "--author", "alice", check=True)
+    run_lane(sandbox, claude, model, tmp_path, "CC-5")
+    assert sandbox.outcome("CC-5") == "finished"
+    assert "Hello" in (sandbox.origin_file("notes/CC-5.md") or "")
