@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from .fake_anthropic import FakeAnthropic, bash, pr_url, serve, text, tool
+from .fake_anthropic import FakeAnthropic, bash, pr_url, serve, stall, text, tool
 from .helpers import configure_service, read_jsonl
 from .test_claude_code_e2e import SECRETS, dump_envs
 
@@ -32,10 +32,10 @@ def mcp(name: str) -> str:
 
 
 def run_lane(sandbox: Any, agent: Path, model: FakeAnthropic, tmp_path: Path,
-             issue: str) -> subprocess.CompletedProcess[str]:
+             issue: str, **keys: Any) -> subprocess.CompletedProcess[str]:
     with serve(model):
         configure_service(sandbox.repo, agent={
-            "command": str(agent), "transport": "acp", "env_passthrough": PASSTHROUGH})
+            "command": str(agent), "transport": "acp", "env_passthrough": PASSTHROUGH, **keys})
         return sandbox.lane(issue, timeout=240, env={
             **SECRETS, "ANTHROPIC_BASE_URL": model.base_url, "ANTHROPIC_API_KEY": "sk-test",
             "CLAUDE_CONFIG_DIR": str(tmp_path / "claude-config"),
@@ -93,3 +93,14 @@ def test_an_acp_agent_naming_another_issue_is_refused_and_ends_the_session(
     assert len(failure) == 1 and "issue_comment(body='hi', issue='OTHER-9')" in failure[0]
     tools = read_jsonl(Path(sandbox.repo) / ".maestro/lanes/AC-2/tools.jsonl")
     assert [(t["tool"], t["ok"]) for t in tools] == [("issue_comment", False)]
+
+
+def test_an_acp_agent_waiting_on_a_silent_model_is_a_stall(
+        sandbox: Any, claude_acp: Path, tmp_path: Path) -> None:
+    model = FakeAnthropic([])
+    model.script = [stall(model)]
+    sandbox.add_issue("AC-3")
+    run_lane(sandbox, claude_acp, model, tmp_path, "AC-3", idle_timeout_s=3.0)
+    result = sandbox.lane_file("AC-3", "result.json")
+    assert result["error_class"] == "stalled"
+    assert sandbox.issue("AC-3").has_label("maestro:needs-attention")
