@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 #: A step gets the request body and returns the content blocks of one assistant message.
@@ -47,6 +48,30 @@ def bash(command: str) -> Step:
 def text(words: str) -> Step:
     """The final text: it ends the turn."""
     return lambda body: [{"type": "text", "text": words}]
+
+
+def environ_of(marker: bytes) -> bytes:
+    """The environments of the running processes whose command line holds ``marker``, read
+    from ``/proc`` by this (the test's) process, outside any sandbox of the agent's."""
+    found = b""
+    for proc in Path("/proc").iterdir():
+        try:
+            if marker in (proc / "cmdline").read_bytes():
+                found += (proc / "environ").read_bytes() + b"\n"
+        except OSError:
+            continue
+    return found
+
+
+def observing(into: Path, step: Step) -> Step:
+    """``step``, after writing the environment of maestro's running MCP server to ``into``
+    (place it after an MCP tool call, when the server is surely up)."""
+
+    def blocks(body: dict[str, Any]) -> list[dict[str, Any]]:
+        into.write_bytes(environ_of(b"maestro.agents.mcp_tools"))
+        return step(body)
+
+    return blocks
 
 
 def stall(model: FakeAnthropic) -> Step:

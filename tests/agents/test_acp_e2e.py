@@ -15,7 +15,16 @@ from typing import Any
 
 import pytest
 
-from .fake_anthropic import FakeAnthropic, bash, pr_url, serve, stall, text, tool
+from .fake_anthropic import (
+    FakeAnthropic,
+    bash,
+    observing,
+    pr_url,
+    serve,
+    stall,
+    text,
+    tool,
+)
 from .helpers import configure_service, read_jsonl
 from .test_claude_code_e2e import SECRETS, dump_envs
 
@@ -51,7 +60,8 @@ def test_an_acp_agent_works_a_lane_to_review_handoff_over_two_turns(
         bash(dump_envs(dumps)),
         bash(COMMIT),
         tool(mcp("lane_open_pr"), {"title": "AC-1: add notes", "body": "Adds notes"}),
-        tool(mcp("issue_review_handoff"), pr_url),
+        # The agent's shell may not see the MCP server's process: the test reads it itself.
+        observing(dumps / "mcp.env", tool(mcp("issue_review_handoff"), pr_url)),
         tool(mcp("issue_terminal_finalize"), {"path": "review_handoff"}),
         text("Opened the PR and handed it off for review."),
     ])
@@ -75,6 +85,7 @@ def test_an_acp_agent_works_a_lane_to_review_handoff_over_two_turns(
     decisions = [e["decision"] for e in journal if e.get("event") == "permission"]
     assert decisions and all("allowed" in d for d in decisions), decisions
     assert any(e.get("event") == "acp" and e.get("update") == "tool_call" for e in journal)
+    assert b"MAESTRO_ISSUE=AC-1" in (dumps / "mcp.env").read_bytes()  # the server was found
     for name in ("agent.env", "mcp.env"):
         env = (dumps / name).read_bytes().decode(errors="replace")
         assert not [k for k, v in SECRETS.items() if k in env or v in env], name

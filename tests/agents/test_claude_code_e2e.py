@@ -20,7 +20,16 @@ from typing import Any
 
 import pytest
 
-from .fake_anthropic import FakeAnthropic, bash, pr_url, serve, stall, text, tool
+from .fake_anthropic import (
+    FakeAnthropic,
+    bash,
+    observing,
+    pr_url,
+    serve,
+    stall,
+    text,
+    tool,
+)
 from .helpers import configure_service, read_jsonl
 
 pytestmark = [pytest.mark.slow]
@@ -38,10 +47,9 @@ def mcp(name: str) -> str:
 
 
 def dump_envs(folder: Path) -> str:
-    """A shell step writing the agent's environment and its MCP server's to ``folder``."""
-    return (f"env -0 > {folder}/agent.env; for c in $(grep -l maestro.agents.mcp_tools "
-            f"/proc/[0-9]*/cmdline 2>/dev/null); do cat ${{c%/cmdline}}/environ "
-            f">> {folder}/mcp.env; done; true")
+    """A shell step writing the agent's environment to ``folder`` (its MCP server's is read
+    by the test itself: :func:`observing`)."""
+    return f"env -0 > {folder}/agent.env"
 
 
 def run_lane(sandbox: Any, claude: Path, model: FakeAnthropic, tmp_path: Path, issue: str,
@@ -67,7 +75,7 @@ def test_real_claude_works_a_lane_to_review_handoff_over_two_turns(
         bash(dump_envs(dumps)),
         bash(COMMIT),
         tool(mcp("lane_open_pr"), {"title": "CC-1: add notes", "body": "Adds notes"}),
-        tool(mcp("issue_review_handoff"), pr_url),
+        observing(dumps / "mcp.env", tool(mcp("issue_review_handoff"), pr_url)),
         tool(mcp("issue_terminal_finalize"), {"path": "review_handoff"}),
         text("Opened the PR and handed it off for review."),
     ])
@@ -91,6 +99,7 @@ def test_real_claude_works_a_lane_to_review_handoff_over_two_turns(
     offered = {t.get("name") for t in model.requests[0]["tools"]}
     assert {mcp("lane_open_pr"), mcp("issue_review_handoff"), "Bash"} <= offered
     assert "maestro tool contract" in json.dumps(model.requests[0]["system"])
+    assert b"MAESTRO_ISSUE=CC-1" in (dumps / "mcp.env").read_bytes()  # the server was found
     for name in ("agent.env", "mcp.env"):
         env = (dumps / name).read_bytes().decode(errors="replace")
         assert not [k for k, v in SECRETS.items() if k in env or v in env], name
