@@ -465,8 +465,11 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--author", default=None, help="reviewer name (default: you)")
 
     protocol = add("protocol", cmd_protocol, "checks of the agent protocol")
-    protocol.add_argument("action", choices=["probe"], help="probe: check the codex binary")
-    protocol.add_argument("--codex", default="codex", help="codex command to probe")
+    protocol.add_argument("action", choices=["probe"],
+                          help="probe: check the configured agent transport")
+    protocol.add_argument("--codex", default=None, help="probe this codex command (app-server)")
+    protocol.add_argument("--claude", default=None, help="probe this Claude Code command")
+    protocol.add_argument("--acp", default=None, help="probe this ACP agent command")
 
     assets = add("assets", cmd_assets, "the Codex skills and agent roles shipped with maestro")
     assets.add_argument("action", choices=["install", "check"],
@@ -497,9 +500,18 @@ def cmd_assets(args: argparse.Namespace) -> int:
 
 
 def cmd_protocol(args: argparse.Namespace) -> int:
+    """Probe the named command, else the configured transport's (``codex``, ``claude`` or
+    ``claude-agent-acp`` when ``[agent] command`` is left at the scripted agent)."""
+    from maestro.config.service import SCRIPTED_AGENT
     from maestro.probe import probe
 
-    return probe(args.codex)
+    named = {"app-server": args.codex, "claude-code": args.claude, "acp": args.acp}
+    for transport, command in named.items():
+        if command:
+            return probe(command, transport)
+    agent = _config(args).agent
+    default = {"claude-code": "claude", "acp": "claude-agent-acp"}.get(agent.transport, "codex")
+    return probe(default if agent.command == SCRIPTED_AGENT else agent.command, agent.transport)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -1,4 +1,8 @@
-"""``maestro protocol probe``: is the installed ``codex`` an app-server maestro can drive?
+"""``maestro protocol probe``: can maestro drive the configured agent?
+
+With ``[agent] transport = "claude-code"`` the checks of :mod:`maestro.probe_claude` run,
+with ``"acp"`` those of :mod:`maestro.probe_acp`; otherwise (the app-server, below) the
+question is: is the installed ``codex`` an app-server maestro can drive?
 
 An operator runs this before pointing maestro at the real agent, and CI runs it after
 installing the pinned npm package. Each check names exactly what it verifies, so a failure
@@ -68,18 +72,18 @@ def _methods(node: Any) -> Iterator[str]:
             yield from _methods(value)
 
 
-def resolve_command(command: str) -> list[str]:
-    """``--codex`` as an argv whose first element is an existing executable."""
+def resolve_command(command: str, what: str = "codex",
+                    hint: str = "install @openai/codex or pass --codex CMD") -> list[str]:
+    """The agent command as an argv whose first element is an existing executable."""
     try:
         argv = shlex.split(command)
     except ValueError as exc:
-        raise ProbeFailed("codex command", f"cannot parse {command!r}: {exc}") from None
+        raise ProbeFailed(f"{what} command", f"cannot parse {command!r}: {exc}") from None
     if not argv:
-        raise ProbeFailed("codex command", "empty command")
+        raise ProbeFailed(f"{what} command", "empty command")
     found = shutil.which(argv[0])
     if found is None:
-        raise ProbeFailed("codex on PATH", f"{argv[0]!r} not found on PATH "
-                                           "(install @openai/codex or pass --codex CMD)")
+        raise ProbeFailed(f"{what} on PATH", f"{argv[0]!r} not found on PATH ({hint})")
     return [found, *argv[1:]]
 
 
@@ -222,10 +226,22 @@ def run_checks(command: str, say: Any = print) -> None:
             f"with {len(TOOL_NAMES)} dynamic tools (thread {info['thread_id']})")
 
 
-def probe(command: str) -> int:
-    """The CLI entry: ``PROBE_OK`` and 0, or ``PROBE_FAILED <check>: <detail>`` and 1."""
+def probe(command: str, transport: str = "app-server") -> int:
+    """The CLI entry: ``PROBE_OK`` and 0, or ``PROBE_FAILED <check>: <detail>`` and 1.
+
+    ``transport`` picks the checks: the app-server's above, Claude Code's
+    (:mod:`maestro.probe_claude`) or an ACP agent's (:mod:`maestro.probe_acp`)."""
     try:
-        run_checks(command)
+        if transport == "claude-code":
+            from maestro.probe_claude import run_checks as run_claude_checks
+
+            run_claude_checks(command)
+        elif transport == "acp":
+            from maestro.probe_acp import run_checks as run_acp_checks
+
+            run_acp_checks(command)
+        else:
+            run_checks(command)
     except ProbeFailed as exc:
         print(f"PROBE_FAILED {exc}")
         return 1

@@ -158,6 +158,15 @@ class Signals:
 
 
 @dataclass(frozen=True)
+class ToolAnswer:
+    """The outcome of one tool call, before any protocol shapes it: ``ok`` is false for a
+    refused or failed call, ``text`` is what the agent reads (``refused: …``/``failed: …``)."""
+
+    ok: bool
+    text: str
+
+
+@dataclass(frozen=True)
 class Verdict:
     """One of ``continue``, ``review_handoff``, ``manual_attention``, ``review_repair``,
     ``invalid`` with the reason."""
@@ -252,13 +261,21 @@ class ToolBridge:
             self.signals.finalize.append(args["path"])
 
     def call(self, name: str, arguments: Any) -> dict[str, Any]:
-        """Answer one tool call in the protocol's shape; never raises."""
+        """Answer one ``item/tool/call`` in the app-server's shape; never raises."""
+        answer = self.answer(name, arguments)
+        return {"success": answer.ok,
+                "contentItems": [{"type": "inputText", "text": answer.text}]}
+
+    def answer(self, name: str, arguments: Any) -> ToolAnswer:
+        """Run one tool call under the contract, whatever front it came through (the
+        app-server's ``item/tool/call``, or MCP's ``tools/call`` relayed by
+        :mod:`maestro.agents.tool_relay`); never raises."""
         args = arguments if isinstance(arguments, dict) else {}
         if self.signals.stop:
             # The session is ending; calls already in flight must not act any more.
             text = f"refused: the session was stopped ({self.signals.stop})"
             self.on_call(name, False, text)
-            return {"success": False, "contentItems": [{"type": "inputText", "text": text}]}
+            return ToolAnswer(False, text)
         try:
             if not isinstance(arguments, dict):
                 raise ToolRefused("arguments must be a JSON object")
@@ -282,7 +299,7 @@ class ToolBridge:
         except Exception as exc:  # tracker/forge failure: the agent may try again
             text, ok = f"failed: {exc}", False
         self.on_call(name, ok, text)
-        return {"success": ok, "contentItems": [{"type": "inputText", "text": text}]}
+        return ToolAnswer(ok, text)
 
     def _run(self, name: str, args: dict[str, Any]) -> str:
         if name not in TOOL_NAMES:

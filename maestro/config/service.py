@@ -49,7 +49,10 @@ class GithubService(_Section):
 
 class AgentService(_Section):
     command: str = SCRIPTED_AGENT
-    transport: Literal["app-server"] = "app-server"
+    #: ``app-server`` (Codex's protocol, also the scripted agent's), ``claude-code``
+    #: (headless ``claude -p``) or ``acp`` (any Agent Client Protocol agent); the last two
+    #: take the issue tools over MCP. docs/spec/agents.md.
+    transport: Literal["app-server", "claude-code", "acp"] = "app-server"
     idle_timeout_s: float = Field(default=300.0, gt=0)
     turn_timeout_s: float = Field(default=3600.0, gt=0)
     response_timeout_s: float = Field(default=60.0, gt=0)

@@ -311,6 +311,13 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
             activity.flush()
         with contextlib.suppress(OSError):
             token_ledger.record_session(ctx.state, activity.record)
+    return settle(result, bridge, failed_calls, tokens)
+
+
+def settle(result: SessionResult, bridge: ToolBridge, failed_calls: list[str],
+           tokens: dict[str, int]) -> SessionResult:
+    """The session's last word, whatever the transport: the error class of an invalid
+    disposition, and its message naming the policy violation or the real cause."""
     if result.verdict.kind == "invalid" and not result.error_class:
         result.error_class = "invalid_disposition"
     if bridge.signals.violations and result.verdict.kind == "invalid":
@@ -387,8 +394,21 @@ def run_agent_session(ctx: LaneContext, run_id: str, attempt: int, first_input: 
         if control is None:  # a session run again after a kill keeps the first image
             control = ControlFiles(ctx.worktree, ctx.config.repo_root)
             control.keep(ctx, session)
-        result = asyncio.run(_run(ctx, run_id, attempt, repair, first_input, activity, record,
-                                  control, resume_thread))
+        transport = ctx.config.agent.transport
+        if transport == "claude-code":
+            from maestro.lanes.claude_session import run_claude
+
+            session_run = run_claude(ctx, run_id, attempt, repair, first_input, activity,
+                                     record, control)
+        elif transport == "acp":
+            from maestro.lanes.acp_session import run_acp
+
+            session_run = run_acp(ctx, run_id, attempt, repair, first_input, activity, record,
+                                  control)
+        else:
+            session_run = _run(ctx, run_id, attempt, repair, first_input, activity, record,
+                               control, resume_thread)
+        result = asyncio.run(session_run)
         faults.point("agent:session-ended")  # the tool calls are recorded, not yet checked
         refuse_tampering(ctx, control)
         return result

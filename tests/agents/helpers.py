@@ -9,6 +9,8 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CI_CODEX = REPO_ROOT / ".ci" / "node" / "node_modules" / ".bin" / "codex"
+CI_CLAUDE = REPO_ROOT / ".ci" / "node" / "node_modules" / ".bin" / "claude"
+CI_CLAUDE_ACP = REPO_ROOT / ".ci" / "node" / "node_modules" / ".bin" / "claude-agent-acp"
 
 #: Small timeouts keep failure tests fast; they are generous for a healthy scripted agent.
 FAST_AGENT = {"idle_timeout_s": 20.0, "turn_timeout_s": 60.0, "response_timeout_s": 20.0,
@@ -23,8 +25,24 @@ def find_codex() -> Path | None:
     return CI_CODEX if CI_CODEX.exists() else None
 
 
+def find_claude() -> Path | None:
+    """The real Claude Code: on PATH, else where ``.ci/run`` installs it."""
+    found = shutil.which("claude")
+    if found:
+        return Path(found)
+    return CI_CLAUDE if CI_CLAUDE.exists() else None
+
+
+def find_claude_acp() -> Path | None:
+    """The Claude ACP adapter: on PATH, else where ``.ci/run`` installs it."""
+    found = shutil.which("claude-agent-acp")
+    if found:
+        return Path(found)
+    return CI_CLAUDE_ACP if CI_CLAUDE_ACP.exists() else None
+
+
 def _toml_value(value: Any) -> str:
-    return json.dumps(value) if isinstance(value, str) else str(value)
+    return json.dumps(value) if isinstance(value, (str, list)) else str(value)
 
 
 def configure_service(repo: Path, agent: dict[str, Any] | None = None,

@@ -1,0 +1,291 @@
+"""The Claude Code transport: one headless ``claude -p`` process per turn, on one session.
+
+``[agent] transport = "claude-code"`` drives ``claude`` (the ``[agent] command``, ``claude``
+when left at the scripted default) with streamed JSON in and out::
+
+    claude -p --input-format stream-json --output-format stream-json --verbose
+        --mcp-config <session folder>/mcp.json --strict-mcp-config
+        --permission-mode acceptEdits --allowedTools Bash,Edit,…,mcp__maestro__issue_comment,…
+        --append-system-prompt <workflow instructions + tool contract>
+        (--session-id <uuid> | --resume <uuid>)
+
+- **Tools**: maestro's issue tools come from the MCP server of
+  :mod:`maestro.agents.mcp_tools`, which the agent starts from ``mcp.json``; no other MCP
+  server is loaded (``--strict-mcp-config``).
+- **Unattended permissions**: ``acceptEdits`` lets the agent edit files under its working
+  folder (the worktree) only; the shell and maestro's tools are pre-approved by
+  ``--allowedTools``; anything else is denied without asking (``-p`` never prompts) and
+  listed in the turn's ``permission_denials``. No ``bypassPermissions``: it is refused as
+  root and would lift the worktree limit.
+- **Continuation**: maestro picks the session id for the first turn (``--session-id``) and
+  resumes it for every further turn (``--resume``): the history is Claude Code's own,
+  stored under ``$CLAUDE_CONFIG_DIR`` (or ``$HOME/.claude``) for the worktree.
+- **Stall detection**: a turn with no event on stdout and no tool call through the relay
+  for ``idle_timeout_s`` is :class:`~maestro.agents.appserver.Stalled`.
+- **Token usage**: each turn's ``result`` event carries ``usage`` for the turn; the
+  session's totals are their sum (:func:`add_usage`).
+
+The process of a turn gets one user message on stdin, then stdin closes; the turn ends
+with the ``result`` event and the process exits. Events are one JSON object per line:
+``system`` (``init`` with ``session_id``, ``mcp_servers``, ``tools``; ``api_retry``),
+``assistant``, ``user`` (tool results), ``result``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from maestro.agents.appserver import (
+    LINE_LIMIT,
+    AgentError,
+    MalformedLine,
+    ProcessExited,
+    Stalled,
+    StartupError,
+    Terminated,
+    TurnTimeout,
+    _die_with_parent,
+)
+from maestro.agents.mcp_tools import mcp_tool_names
+
+DEFAULT_COMMAND = ["claude"]
+PERMISSION_MODE = "acceptEdits"
+#: Claude Code's own tools an unattended lane pre-approves; web access is not among them.
+ALLOWED_BUILTINS = ("Bash", "Edit", "MultiEdit", "Write", "Read", "Glob", "Grep", "LS",
+                    "NotebookEdit", "TodoWrite")
+#: Always set for the child: no telemetry, no update checks, no network but the model's;
+#: and the MCP servers connected before the first model request, so maestro's tools are
+#: offered from the first step (by default Claude Code connects them in the background and
+#: then waits 5 s at most; see :func:`child_env` for the wait).
+CHILD_ENV = {"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_AUTOUPDATER": "1",
+             "MCP_CONNECTION_NONBLOCKING": "0"}
+EXIT_GRACE_S = 5.0
+
+EventHandler = Callable[[str, dict[str, Any]], None]
+
+
+def child_env(env: dict[str, str], startup_timeout: float) -> dict[str, str]:
+    """The agent's environment plus :data:`CHILD_ENV`; ``startup_timeout`` (seconds) bounds
+    the wait for the MCP tools to connect (``MCP_CONNECT_TIMEOUT_MS``, ``MCP_TIMEOUT``)."""
+    millis = str(int(startup_timeout * 1000))
+    return {**env, **CHILD_ENV, "MCP_CONNECT_TIMEOUT_MS": millis, "MCP_TIMEOUT": millis}
+
+
+def claude_argv(command: list[str], mcp_config: Path, instructions: str, session_id: str,
+                resume: bool) -> list[str]:
+    """The argv of one turn; ``resume`` continues ``session_id`` instead of starting it."""
+    allowed = ",".join([*ALLOWED_BUILTINS, *mcp_tool_names()])
+    return [*command, "-p", "--input-format", "stream-json", "--output-format", "stream-json",
+            "--verbose", "--mcp-config", str(mcp_config), "--strict-mcp-config",
+            "--permission-mode", PERMISSION_MODE, "--allowedTools", allowed,
+            "--append-system-prompt", instructions,
+            "--resume" if resume else "--session-id", session_id]
+
+
+def user_message(text: str) -> bytes:
+    """One turn's input line for ``--input-format stream-json``."""
+    return (json.dumps({"type": "user", "message": {
+        "role": "user", "content": [{"type": "text", "text": text}]}}) + "\n").encode()
+
+
+def add_usage(tokens: dict[str, int], usage: Any) -> None:
+    """Add one ``result.usage`` to the session's totals in the ledger's names.
+
+    Anthropic counts cached prompt tokens apart from ``input_tokens``; maestro's
+    ``inputTokens`` is every prompt token, cached or not, as Codex reports it."""
+    if not isinstance(usage, dict):
+        return
+
+    def count(key: str) -> int:
+        value = usage.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    prompt = (count("input_tokens") + count("cache_creation_input_tokens")
+              + count("cache_read_input_tokens"))
+    output = count("output_tokens")
+    tokens["inputTokens"] = tokens.get("inputTokens", 0) + prompt
+    tokens["outputTokens"] = tokens.get("outputTokens", 0) + output
+    tokens["totalTokens"] = tokens.get("totalTokens", 0) + prompt + output
+
+
+@dataclass
+class TurnResult:
+    """The ``result`` event of a turn, with what maestro reads from it."""
+
+    event: dict[str, Any]
+    session_id: str = ""
+    is_error: bool = False
+    text: str = ""
+    denials: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, event: dict[str, Any]) -> TurnResult:
+        denials = [str(d.get("tool_name", d)) if isinstance(d, dict) else str(d)
+                   for d in event.get("permission_denials") or []]
+        return cls(event=event, session_id=str(event.get("session_id", "")),
+                   is_error=bool(event.get("is_error")) or event.get("subtype") != "success",
+                   text=str(event.get("result", ""))[:2000], denials=denials)
+
+
+class ClaudeCodeClient:
+    """Runs turns as ``claude -p`` processes; one process at a time.
+
+    ``activity()`` returns the monotonic time of the last tool call seen elsewhere (the
+    relay), which also counts as liveness."""
+
+    def __init__(self, cwd: Path, env: dict[str, str], on_event: EventHandler,
+                 on_stderr: Callable[[str], None],
+                 activity: Callable[[], float] = lambda: 0.0) -> None:
+        self.cwd = cwd
+        self.env = env
+        self.on_event = on_event
+        self.on_stderr = on_stderr
+        self.activity = activity
+        self.process: asyncio.subprocess.Process | None = None
+        self.last_line = time.monotonic()
+        self._fatal: AgentError | None = None
+        self._fatal_event = asyncio.Event()
+
+    # -- stopping --------------------------------------------------------------------------
+
+    def stop(self, error: AgentError) -> None:
+        """End the running turn with ``error`` (a refused call, a SIGTERM) and kill it."""
+        if self._fatal is None:
+            self._fatal = error
+            self._fatal_event.set()
+        self.kill()
+
+    def terminate(self, reason: str) -> None:
+        self.stop(Terminated(reason))
+
+    def kill(self) -> None:
+        """Kill the turn's process group (the shell commands it started included)."""
+        process = self.process
+        if process is None or process.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+    # -- one turn --------------------------------------------------------------------------
+
+    async def run_turn(self, argv: list[str], text: str, idle_timeout: float,
+                       turn_timeout: float) -> TurnResult:
+        if self._fatal is not None:
+            raise self._fatal
+        try:
+            self.process = await asyncio.create_subprocess_exec(
+                *argv, cwd=str(self.cwd), env=self.env, stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                limit=LINE_LIMIT, start_new_session=True, preexec_fn=_die_with_parent)
+        except (OSError, ValueError) as exc:
+            raise StartupError(f"cannot start agent {argv[0]!r}: {exc}") from None
+        process = self.process
+        assert process.stdin is not None and process.stdout is not None
+        stderr_task = asyncio.create_task(self._read_stderr())
+        try:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                process.stdin.write(user_message(text))
+                await process.stdin.drain()
+                process.stdin.close()
+            result = await self._read_until_result(process.stdout, idle_timeout, turn_timeout)
+            try:
+                await asyncio.wait_for(process.wait(), EXIT_GRACE_S)
+            except TimeoutError:
+                self.kill()
+            return result
+        except BaseException:
+            self.kill()
+            raise
+        finally:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(process.wait(), EXIT_GRACE_S)
+            stderr_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await stderr_task
+
+    async def _read_until_result(self, stream: asyncio.StreamReader, idle_timeout: float,
+                                 turn_timeout: float) -> TurnResult:
+        started = self.last_line = time.monotonic()
+        fatal = asyncio.ensure_future(self._fatal_event.wait())
+        pending: asyncio.Task[bytes] | None = None
+        try:
+            while True:
+                now = time.monotonic()
+                idle_left = idle_timeout - (now - max(self.last_line, self.activity()))
+                turn_left = turn_timeout - (now - started)
+                if idle_left <= 0:
+                    raise Stalled(f"no agent event for {idle_timeout:g}s during the turn")
+                if turn_left <= 0:
+                    raise TurnTimeout(f"turn did not finish within {turn_timeout:g}s")
+                if pending is None:
+                    pending = asyncio.ensure_future(stream.readline())
+                done, _ = await asyncio.wait({pending, fatal}, timeout=min(idle_left, turn_left),
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if self._fatal is not None:
+                    raise self._fatal
+                if pending not in done:
+                    continue
+                try:
+                    raw = pending.result()
+                except ValueError:
+                    raise MalformedLine(f"agent sent a line longer than {LINE_LIMIT} bytes"
+                                        ) from None
+                pending = None
+                if not raw:
+                    code = await self._exit_code()
+                    raise ProcessExited(f"claude exited with code {code} before the turn's "
+                                        "result")
+                event = self._parse(raw)
+                if event is None:
+                    continue
+                self.last_line = time.monotonic()
+                kind = str(event.get("type", ""))
+                subtype = event.get("subtype")
+                self.on_event(f"{kind}/{subtype}" if subtype else kind, event)
+                if kind == "result":
+                    return TurnResult.of(event)
+        finally:
+            fatal.cancel()
+            if pending is not None:
+                pending.cancel()
+
+    async def _exit_code(self) -> int | None:
+        assert self.process is not None
+        with contextlib.suppress(TimeoutError):
+            return await asyncio.wait_for(self.process.wait(), EXIT_GRACE_S)
+        return None
+
+    @staticmethod
+    def _parse(raw: bytes) -> dict[str, Any] | None:
+        line = raw.strip()
+        if not line:
+            return None
+        try:
+            event = json.loads(line)
+        except ValueError:
+            preview = line[:120].decode(errors="replace")
+            raise MalformedLine(f"claude sent a line that is not JSON: {preview!r}") from None
+        if not isinstance(event, dict):
+            raise MalformedLine("claude sent a JSON line that is not an object")
+        return event
+
+    async def _read_stderr(self) -> None:
+        assert self.process is not None and self.process.stderr is not None
+        stream = self.process.stderr
+        while True:
+            try:
+                raw = await stream.readline()
+            except ValueError:
+                continue
+            if not raw:
+                return
+            self.on_stderr(raw.decode(errors="replace").rstrip()[:4000])

@@ -1,0 +1,135 @@
+"""The relay between an agent's MCP tool server and the lane process that holds the tokens.
+
+An agent that takes its tools over MCP (Claude Code, ACP agents) starts the tool server
+itself, as a child in its own process tree (:mod:`maestro.agents.mcp_tools`). That child
+must hold no tracker or forge credential, so it executes nothing: it relays each
+``tools/call`` over a unix socket to the lane process, which answers with the same
+:meth:`~maestro.agents.tools.ToolBridge.answer` the app-server path uses — one policy, one
+journal, one idempotency record for every transport.
+
+The socket lives in a fresh private folder (mode 0700) under the system's temporary folder
+(a unix socket path is limited to ~100 bytes). Whoever can reach it gets exactly the tools
+of this lane, bound to its issue, and nothing else — the same as the agent already has.
+
+Wire: one JSON object per line each way, request ``{"id": int, "tool": str, "arguments":
+object}``, answer ``{"id": int, "ok": bool, "text": str}``; a line that is not such a request
+gets ``ok: false`` with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import shutil
+import socket
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from maestro.agents.tools import ToolAnswer
+
+#: A tool argument may be 64 KiB of text; JSON escaping can double it.
+LINE_LIMIT = 1024 * 1024
+SOCKET_NAME = "tools.sock"
+
+Answer = Callable[[str, Any], ToolAnswer]
+
+
+class ToolRelay:
+    """The lane side: serves ``answer(tool, arguments)`` on a private unix socket.
+
+    ``last_activity`` (monotonic seconds) moves when a call arrives and when it is answered,
+    so stall detection counts a long tool call (validation before a push) as activity."""
+
+    def __init__(self, answer: Answer) -> None:
+        self.answer = answer
+        self.folder = Path(tempfile.mkdtemp(prefix="maestro-tools-"))
+        self.folder.chmod(0o700)
+        self.path = self.folder / SOCKET_NAME
+        self.last_activity = time.monotonic()
+        self.calls = 0
+        self._server: asyncio.AbstractServer | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_unix_server(self._serve, path=str(self.path),
+                                                       limit=LINE_LIMIT)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await self._server.wait_closed()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                try:
+                    raw = await reader.readline()
+                except (ValueError, ConnectionError):
+                    return
+                if not raw:
+                    return
+                self.last_activity = time.monotonic()
+                reply = self._reply(raw)
+                self.last_activity = time.monotonic()
+                writer.write((json.dumps(reply) + "\n").encode())
+                await writer.drain()
+        except ConnectionError:
+            return
+        finally:
+            writer.close()
+
+    def _reply(self, raw: bytes) -> dict[str, Any]:
+        try:
+            request = json.loads(raw)
+            if not isinstance(request, dict) or not isinstance(request.get("tool"), str):
+                raise ValueError("expected {\"tool\": str, \"arguments\": object}")
+        except ValueError as exc:
+            return {"id": None, "ok": False, "text": f"refused: malformed relay request: {exc}"}
+        self.calls += 1
+        answer = self.answer(request["tool"], request.get("arguments"))
+        return {"id": request.get("id"), "ok": answer.ok, "text": answer.text}
+
+
+class RelayClient:
+    """The tool server's side: one connection, one call at a time (blocking, small)."""
+
+    def __init__(self, path: str, timeout: float | None = None) -> None:
+        self.path = path
+        self.timeout = timeout
+        self._sock: socket.socket | None = None
+        self._file: Any = None
+        self._next = 0
+
+    def call(self, tool: str, arguments: Any) -> ToolAnswer:
+        """Relay one call; a lane that cannot be reached is a failed call, not a crash."""
+        try:
+            if self._sock is None:
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                sock.settimeout(self.timeout)
+                sock.connect(self.path)
+                self._sock, self._file = sock, sock.makefile("rwb")
+            self._next += 1
+            line = json.dumps({"id": self._next, "tool": tool, "arguments": arguments})
+            self._file.write(line.encode() + b"\n")
+            self._file.flush()
+            raw = self._file.readline(LINE_LIMIT)
+            if not raw:
+                raise ConnectionError("the lane closed the tool relay")
+            reply = json.loads(raw)
+            return ToolAnswer(bool(reply.get("ok")), str(reply.get("text", "")))
+        except (OSError, ValueError) as exc:
+            self.close()
+            return ToolAnswer(False, f"failed: maestro's lane process is unreachable: {exc}")
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            if self._file is not None:
+                self._file.close()
+            if self._sock is not None:
+                self._sock.close()
+        self._sock = self._file = None

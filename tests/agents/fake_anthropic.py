@@ -1,0 +1,212 @@
+"""A loopback model server speaking the Anthropic Messages API, for the real ``claude``.
+
+Claude Code streams ``POST /v1/messages?beta=true`` to ``ANTHROPIC_BASE_URL``. This server
+answers each request with the next step of a script, as server-sent events: a ``tool_use``
+block (Claude Code's own ``Bash``, or one of maestro's MCP tools) or a final text that ends
+the turn. Which step comes next is read from the request: every earlier answer is in its
+``messages`` as one assistant message (a resumed session re-sends the whole history), so
+the number of assistant messages is the number of steps taken. A request without tools
+(a side call) gets a short text and takes no step.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+#: A step gets the request body and returns the content blocks of one assistant message.
+Step = Callable[[dict[str, Any]], list[dict[str, Any]]]
+USAGE = {"input_tokens": 100, "output_tokens": 20}
+
+
+def taken(body: dict[str, Any]) -> int:
+    return sum(1 for m in body.get("messages", []) if m.get("role") == "assistant")
+
+
+def tool(name: str, arguments: dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]],
+         ) -> Step:
+    """A ``tool_use`` step; ``arguments`` may be computed from the request (a PR url)."""
+
+    def blocks(body: dict[str, Any]) -> list[dict[str, Any]]:
+        args = arguments(body) if callable(arguments) else arguments
+        return [{"type": "tool_use", "id": f"toolu_{taken(body):04d}", "name": name,
+                 "input": args}]
+
+    return blocks
+
+
+def bash(command: str) -> Step:
+    return tool("Bash", {"command": command, "description": "maestro test step"})
+
+
+def text(words: str) -> Step:
+    """The final text: it ends the turn."""
+    return lambda body: [{"type": "text", "text": words}]
+
+
+def environ_of(marker: bytes) -> bytes:
+    """The environments of the running processes whose command line holds ``marker``, read
+    from ``/proc`` by this (the test's) process, outside any sandbox of the agent's."""
+    found = b""
+    for proc in Path("/proc").iterdir():
+        try:
+            if marker in (proc / "cmdline").read_bytes():
+                found += (proc / "environ").read_bytes() + b"\n"
+        except OSError:
+            continue
+    return found
+
+
+def observing(into: Path, step: Step) -> Step:
+    """``step``, after writing the environment of maestro's running MCP server to ``into``
+    (place it after an MCP tool call, when the server is surely up)."""
+
+    def blocks(body: dict[str, Any]) -> list[dict[str, Any]]:
+        into.write_bytes(environ_of(b"maestro.agents.mcp_tools"))
+        return step(body)
+
+    return blocks
+
+
+def stall(model: FakeAnthropic) -> Step:
+    """Answer nothing until the test ends: the agent waits, its event stream goes quiet."""
+
+    def blocks(body: dict[str, Any]) -> list[dict[str, Any]]:
+        model.release.wait(120)
+        return text("released")(body)
+
+    return blocks
+
+
+def tool_results(body: dict[str, Any]) -> list[str]:
+    """The texts of the tool results the agent sent back so far."""
+    found = []
+    for message in body.get("messages", []):
+        content = message.get("content")
+        for block in content if isinstance(content, list) else []:
+            if isinstance(block, dict) and block.get("type") == "tool_result":
+                found.append(json.dumps(block.get("content")))
+    return found
+
+
+def pr_url(body: dict[str, Any]) -> dict[str, str]:
+    """``issue_review_handoff``'s arguments, with the url ``lane_open_pr`` returned."""
+    found = re.findall(r"local://[\w.-]+/pulls/\d+", " ".join(tool_results(body)))
+    return {"pr_url": found[-1] if found else "missing", "summary": "Added the notes"}
+
+
+def _sse(blocks: list[dict[str, Any]], index: int) -> bytes:
+    stop = "tool_use" if any(b["type"] == "tool_use" for b in blocks) else "end_turn"
+    events: list[tuple[str, dict[str, Any]]] = [
+        ("message_start", {"type": "message_start", "message": {
+            "id": f"msg_{index}", "type": "message", "role": "assistant", "model": "fake",
+            "content": [], "stop_reason": None, "stop_sequence": None,
+            "usage": {"input_tokens": USAGE["input_tokens"], "output_tokens": 1,
+                      "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}}),
+        ("ping", {"type": "ping"}),
+    ]
+    for i, block in enumerate(blocks):
+        if block["type"] == "tool_use":
+            start = {**block, "input": {}}
+            delta = {"type": "input_json_delta", "partial_json": json.dumps(block["input"])}
+        else:
+            start = {"type": "text", "text": ""}
+            delta = {"type": "text_delta", "text": block["text"]}
+        events += [
+            ("content_block_start", {"type": "content_block_start", "index": i,
+                                     "content_block": start}),
+            ("content_block_delta", {"type": "content_block_delta", "index": i,
+                                     "delta": delta}),
+            ("content_block_stop", {"type": "content_block_stop", "index": i}),
+        ]
+    events += [
+        ("message_delta", {"type": "message_delta",
+                           "delta": {"stop_reason": stop, "stop_sequence": None},
+                           "usage": {"output_tokens": USAGE["output_tokens"]}}),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+    return "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n"
+                   for name, data in events).encode()
+
+
+#: A review repair session's first prompt says so (maestro/lanes/review.py).
+REPAIR_MARK = "Review repair round"
+
+
+class FakeAnthropic:
+    """``script`` plays the agent phase; ``repair`` (if given) plays every session whose
+    history holds :data:`REPAIR_MARK`."""
+
+    def __init__(self, script: list[Step], repair: list[Step] | None = None) -> None:
+        self.script = script
+        self.repair = repair or []
+        self.requests: list[dict[str, Any]] = []
+        self.port = 0
+        self.release = threading.Event()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def respond(self, body: dict[str, Any]) -> bytes:
+        if not body.get("tools"):
+            return _sse([{"type": "text", "text": "ok"}], -1)
+        self.requests.append(body)
+        index = taken(body)
+        script = self.repair if self.repair and REPAIR_MARK in json.dumps(
+            body.get("messages")) else self.script
+        step = script[min(index, len(script) - 1)]
+        return _sse(step(body), index)
+
+
+@contextmanager
+def serve(model: FakeAnthropic) -> Iterator[FakeAnthropic]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            try:
+                body = json.loads(self.rfile.read(length) or b"{}")
+            except ValueError:
+                self.send_error(400)
+                return
+            if self.path.startswith("/v1/messages/count_tokens"):
+                self._send(json.dumps({"input_tokens": 100}).encode(), "application/json")
+            elif self.path.startswith("/v1/messages"):
+                self._send(model.respond(body), "text/event-stream")
+            else:
+                self.send_error(404)
+
+        def do_HEAD(self) -> None:
+            self.send_response(200)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def _send(self, data: bytes, kind: str) -> None:
+            self.send_response(200)
+            self.send_header("content-type", kind)
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    model.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield model
+    finally:
+        model.release.set()
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,117 @@
+"""Whole lanes with a real ACP agent (``[agent] transport = "acp"``), offline.
+
+The agent is the Claude ACP adapter (``@agentclientprotocol/claude-agent-acp``), which runs
+Claude Code inside; a loopback server plays the model (``fake_anthropic.py``). maestro is
+the ACP client: it opens the session with its MCP tools, sends the turns, and answers the
+adapter's permission requests by its unattended policy.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .fake_anthropic import (
+    FakeAnthropic,
+    bash,
+    observing,
+    pr_url,
+    serve,
+    stall,
+    text,
+    tool,
+)
+from .helpers import configure_service, read_jsonl
+from .test_claude_code_e2e import SECRETS, dump_envs
+
+pytestmark = [pytest.mark.slow]
+
+PASSTHROUGH = ["ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY", "CLAUDE_CONFIG_DIR",
+               "CLAUDE_CODE_MAX_RETRIES"]
+COMMIT = ("mkdir -p notes && printf '# AC-1\\n\\nWritten over ACP.\\n' > notes/AC-1.md && "
+          "git add notes && git commit -q -m 'AC-1: add notes'")
+
+
+def mcp(name: str) -> str:
+    return f"mcp__maestro__{name}"
+
+
+def run_lane(sandbox: Any, agent: Path, model: FakeAnthropic, tmp_path: Path,
+             issue: str, **keys: Any) -> subprocess.CompletedProcess[str]:
+    with serve(model):
+        configure_service(sandbox.repo, agent={
+            "command": str(agent), "transport": "acp", "env_passthrough": PASSTHROUGH, **keys})
+        return sandbox.lane(issue, timeout=240, env={
+            **SECRETS, "ANTHROPIC_BASE_URL": model.base_url, "ANTHROPIC_API_KEY": "sk-test",
+            "CLAUDE_CONFIG_DIR": str(tmp_path / "claude-config"),
+            "CLAUDE_CODE_MAX_RETRIES": "0"})
+
+
+def test_an_acp_agent_works_a_lane_to_review_handoff_over_two_turns(
+        sandbox: Any, claude_acp: Path, tmp_path: Path) -> None:
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    model = FakeAnthropic([
+        text("I looked around; the change comes next turn."),
+        bash(dump_envs(dumps)),
+        bash(COMMIT),
+        tool(mcp("lane_open_pr"), {"title": "AC-1: add notes", "body": "Adds notes"}),
+        # The agent's shell may not see the MCP server's process: the test reads it itself.
+        observing(dumps / "mcp.env", tool(mcp("issue_review_handoff"), pr_url)),
+        tool(mcp("issue_terminal_finalize"), {"path": "review_handoff"}),
+        text("Opened the PR and handed it off for review."),
+    ])
+    sandbox.add_issue("AC-1", title="Add notes for AC-1")
+    sandbox.edit_workflow("max_turns = 10", "max_turns = 3")
+    proc = run_lane(sandbox, claude_acp, model, tmp_path, "AC-1")
+    result = sandbox.lane_file("AC-1", "result.json")
+    assert result is not None, proc.stderr
+    assert result["disposition"] == "review_handoff", result
+    assert result["turns"] == 2
+    first, second = (sandbox.lane_file("AC-1", f"turns/000{n}.json") for n in (1, 2))
+    assert first["thread_id"] == second["thread_id"] == result["thread_id"]
+    assert "Continue working on AC-1 (turn 2 of 3)" in json.dumps(model.requests[-1])
+    assert result["tokens"]["totalTokens"] > 0
+    assert sandbox.issue("AC-1").state == "In Review"
+    pr = sandbox.lane_file("AC-1", "pr.json")
+    shown = subprocess.run(["git", "show", f"{pr['validated_head']}:notes/AC-1.md"],
+                           cwd=sandbox.origin, capture_output=True, text=True, check=True)
+    assert "Written over ACP." in shown.stdout
+    journal = read_jsonl(Path(sandbox.repo) / ".maestro/lanes/AC-1/journal.jsonl")
+    decisions = [e["decision"] for e in journal if e.get("event") == "permission"]
+    assert decisions and all("allowed" in d for d in decisions), decisions
+    assert any(e.get("event") == "acp" and e.get("update") == "tool_call" for e in journal)
+    assert b"MAESTRO_ISSUE=AC-1" in (dumps / "mcp.env").read_bytes()  # the server was found
+    for name in ("agent.env", "mcp.env"):
+        env = (dumps / name).read_bytes().decode(errors="replace")
+        assert not [k for k, v in SECRETS.items() if k in env or v in env], name
+
+
+def test_an_acp_agent_naming_another_issue_is_refused_and_ends_the_session(
+        sandbox: Any, claude_acp: Path, tmp_path: Path) -> None:
+    model = FakeAnthropic([
+        tool(mcp("issue_comment"), {"body": "hi", "issue": "OTHER-9"}),
+        text("should never be asked"),
+    ])
+    sandbox.add_issue("AC-2")
+    run_lane(sandbox, claude_acp, model, tmp_path, "AC-2")
+    assert sandbox.outcome("AC-2") == "needs_human"
+    failure = [c.body for c in sandbox.comments("AC-2") if "needs a human" in c.body]
+    assert len(failure) == 1 and "issue_comment(body='hi', issue='OTHER-9')" in failure[0]
+    tools = read_jsonl(Path(sandbox.repo) / ".maestro/lanes/AC-2/tools.jsonl")
+    assert [(t["tool"], t["ok"]) for t in tools] == [("issue_comment", False)]
+
+
+def test_an_acp_agent_waiting_on_a_silent_model_is_a_stall(
+        sandbox: Any, claude_acp: Path, tmp_path: Path) -> None:
+    model = FakeAnthropic([])
+    model.script = [stall(model)]
+    sandbox.add_issue("AC-3")
+    run_lane(sandbox, claude_acp, model, tmp_path, "AC-3", idle_timeout_s=3.0)
+    result = sandbox.lane_file("AC-3", "result.json")
+    assert result["error_class"] == "stalled"
+    assert sandbox.issue("AC-3").has_label("maestro:needs-attention")

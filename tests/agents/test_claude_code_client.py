@@ -1,0 +1,103 @@
+"""The Claude Code transport's turn reader against a stand-in ``claude`` (no binary needed):
+a turn ends at its ``result`` event, a quiet stream is a stall, an exit without a result is
+the process's failure; and the pure helpers (usage, argv) by table."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from maestro.agents.appserver import ProcessExited, Stalled
+from maestro.agents.claude_code import (
+    CHILD_ENV,
+    ClaudeCodeClient,
+    TurnResult,
+    add_usage,
+    child_env,
+    claude_argv,
+)
+
+#: Reads the turn's one input line, then plays what ``MODE`` (its first argument) says.
+STAND_IN = textwrap.dedent("""\
+    import json, sys, time
+    mode = sys.argv[1]
+    line = json.loads(sys.stdin.readline())
+    assert line["type"] == "user", line
+    print(json.dumps({"type": "system", "subtype": "init", "session_id": "s1"}), flush=True)
+    if mode == "quiet":
+        time.sleep(30)
+    if mode == "ok":
+        print(json.dumps({"type": "assistant", "message": {}}), flush=True)
+        print(json.dumps({"type": "result", "subtype": "success", "is_error": False,
+                          "session_id": "s1", "result": "done",
+                          "usage": {"input_tokens": 3, "output_tokens": 2,
+                                    "cache_read_input_tokens": 5},
+                          "permission_denials": [{"tool_name": "WebFetch"}]}), flush=True)
+    """)
+
+
+def run_turn(tmp_path: Path, mode: str, idle: float = 20.0) -> tuple[TurnResult, list[str]]:
+    script = tmp_path / "claude.py"
+    script.write_text(STAND_IN)
+    seen: list[str] = []
+
+    async def go() -> TurnResult:
+        client = ClaudeCodeClient(tmp_path, {"PATH": "/usr/bin:/bin"},
+                                  lambda kind, event: seen.append(kind), lambda line: None)
+        return await client.run_turn([sys.executable, str(script), mode], "hello", idle, 60.0)
+
+    return asyncio.run(go()), seen
+
+
+def test_a_turn_ends_at_its_result_event(tmp_path: Path) -> None:
+    result, seen = run_turn(tmp_path, "ok")
+    assert seen == ["system/init", "assistant", "result/success"]
+    assert (result.session_id, result.is_error, result.text) == ("s1", False, "done")
+    assert result.denials == ["WebFetch"]
+
+
+def test_a_quiet_event_stream_is_a_stall(tmp_path: Path) -> None:
+    with pytest.raises(Stalled):
+        run_turn(tmp_path, "quiet", idle=1.0)
+
+
+def test_an_exit_without_a_result_is_the_process_failing(tmp_path: Path) -> None:
+    with pytest.raises(ProcessExited, match="before the turn's result"):
+        run_turn(tmp_path, "exit")
+
+
+@pytest.mark.parametrize(("usages", "expected"), [
+    ([{"input_tokens": 3, "output_tokens": 2}], {"inputTokens": 3, "outputTokens": 2,
+                                                 "totalTokens": 5}),
+    ([{"input_tokens": 1, "cache_read_input_tokens": 4, "cache_creation_input_tokens": 5,
+       "output_tokens": 1}] * 2, {"inputTokens": 20, "outputTokens": 2, "totalTokens": 22}),
+    ([None, {"output_tokens": True, "input_tokens": "9"}],
+     {"inputTokens": 0, "outputTokens": 0, "totalTokens": 0}),
+])
+def test_usage_sums_over_turns_with_cached_prompt_tokens_as_input(
+        usages: list[Any], expected: dict[str, int]) -> None:
+    tokens: dict[str, int] = {}
+    for usage in usages:
+        add_usage(tokens, usage)
+    assert tokens == expected
+
+
+def test_the_first_turn_names_the_session_and_later_turns_resume_it() -> None:
+    first = claude_argv(["claude"], Path("/s/mcp.json"), "rules", "id-1", resume=False)
+    later = claude_argv(["claude"], Path("/s/mcp.json"), "rules", "id-1", resume=True)
+    assert first[-2:] == ["--session-id", "id-1"] and later[-2:] == ["--resume", "id-1"]
+    assert "bypassPermissions" not in first and "--dangerously-skip-permissions" not in first
+    allowed = first[first.index("--allowedTools") + 1].split(",")
+    assert "Bash" in allowed and "mcp__maestro__lane_open_pr" in allowed
+    assert "WebFetch" not in allowed
+
+
+def test_the_child_waits_for_the_mcp_tools_as_long_as_the_startup_timeout() -> None:
+    env = child_env({"PATH": "/bin"}, 12.5)
+    assert env["MCP_CONNECT_TIMEOUT_MS"] == "12500"
+    assert CHILD_ENV.items() <= env.items()
