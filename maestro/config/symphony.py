@@ -36,7 +36,7 @@ def _states(value: Any) -> Any:
 
 def translate(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """Return maestro front matter and the warnings for what moved elsewhere."""
-    result = {k: v for k, v in data.items() if k not in SYMPHONY_TOP_LEVEL}
+    result = {k: v for k, v in data.items() if k not in SYMPHONY_TOP_LEVEL or k == "hooks"}
     warnings: list[str] = []
     tracker = dict(result.get("tracker") or {})
     if "kind" in tracker:
@@ -77,8 +77,6 @@ def translate(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         "workspace": "set workspace_root in maestro.toml",
         "codex": "set [agent] command and the *_timeout_s keys in maestro.toml",
         "server": "set [operator_http] listen_address in maestro.toml",
-        "hooks": "maestro has no workspace hooks; use [execution] validation_commands or the "
-                 "WORKFLOW body",
     }
     for key, where in moved.items():
         if key in data:

@@ -31,6 +31,7 @@ from maestro.agents.tools import (
 from maestro.containment.childenv import child_env
 from maestro.fsutil import BoundedJournal, write_json
 from maestro.ids import iso_now
+from maestro.lanes import hooks
 from maestro.lanes import tokens as token_ledger
 from maestro.lanes.confine import sandbox_prefix
 from maestro.lanes.context import LaneContext
@@ -358,8 +359,15 @@ def run_agent_session(ctx: LaneContext, run_id: str, attempt: int, first_input: 
         recorded = _recorded_outcome(ctx, run_id, attempt, record, repair)
         if recorded is not None:
             return recorded
-        control = ControlFiles(ctx.worktree, ctx.config.repo_root)
-        result = asyncio.run(_run(ctx, run_id, attempt, repair, first_input, activity, record,
-                                  control))
-        refuse_tampering(ctx, control)
+        refused = hooks.before_run(ctx)  # the workflow's hook; fatal to this session
+        if refused:
+            return SessionResult(verdict=Verdict("invalid", refused), message=refused,
+                                 error_class="before_run_hook_failed")
+        try:
+            control = ControlFiles(ctx.worktree, ctx.config.repo_root)
+            result = asyncio.run(_run(ctx, run_id, attempt, repair, first_input, activity,
+                                      record, control))
+            refuse_tampering(ctx, control)
+        finally:
+            hooks.after_run(ctx)
         return result
