@@ -119,12 +119,14 @@ def check_template(body: str, source: Path, first_line: int = 1) -> None:
         for use in uses:
             segments = list(use.segments)
             field = segments[1] if len(segments) > 1 else None
-            if name not in TEMPLATE_NAMES or (
-                    name == "issue" and isinstance(field, str) and field not in ISSUE_FIELDS):
-                problems.append((use.span.index,
-                                 f"unknown template variable {{{{ {_shown(segments)} }}}} "
-                                 f"(known: {', '.join(TEMPLATE_NAMES)} and issue."
-                                 f"{{{', '.join(ISSUE_FIELDS)}}})"))
+            if name not in TEMPLATE_NAMES:
+                known = f"the names are {' and '.join(TEMPLATE_NAMES)}"
+            elif name == "issue" and isinstance(field, str) and field not in ISSUE_FIELDS:
+                known = f"issue has {', '.join(ISSUE_FIELDS)}"
+            else:
+                continue
+            problems.append((use.span.index, f"unknown template variable "
+                                             f"{{{{ {_shown(segments)} }}}} ({known})"))
     for name, spans in analysis.filters.items():
         if name not in ENVIRONMENT.filters:
             problems += [(span.index, f"unknown template filter {name!r}") for span in spans]
