@@ -60,6 +60,7 @@ class HookRun:
     timed_out: bool
     output_tail: str
     duration_s: float
+    timeout_ms: int
 
     @property
     def ok(self) -> bool:
@@ -67,7 +68,7 @@ class HookRun:
 
     def describe(self) -> str:
         """One reason for a comment or status: what failed, then the output's last lines."""
-        what = (f"timed out after {self.duration_s:g}s" if self.timed_out
+        what = (f"timed out (hooks.timeout_ms = {self.timeout_ms})" if self.timed_out
                 else f"exited {self.exit_code}")
         tail = self.output_tail.strip()[-500:]
         return f"workspace hook {self.name} {what}" + (f": {tail}" if tail else "")
@@ -118,7 +119,8 @@ def run_hook(ctx: LaneContext, name: HookName) -> HookRun | None:
     started = time.monotonic()
     code, timed_out, tail = run_script(script, ctx.worktree, hook_env(ctx, name), timeout_s,
                                        sandbox_prefix(ctx))
-    run = HookRun(name, code, timed_out, tail, round(time.monotonic() - started, 3))
+    run = HookRun(name, code, timed_out, tail, round(time.monotonic() - started, 3),
+                  hooks.timeout_ms)
     ctx.state.journal("hook_finished", hook=name, ok=run.ok, exit_code=code,
                       timed_out=timed_out, duration_s=run.duration_s, output_tail=tail)
     return run

@@ -1,0 +1,105 @@
+"""Workspace hooks (maestro.lanes.hooks): the runner's bounds, the ``[hooks]`` keys, and
+Symphony's failure semantics for the hooks that stop a lane. The hooks that must not stop
+one (``after_run``, ``before_remove``) are shown by tests/test_symphony_workflow_lane.py."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from maestro.config.workflow import parse_workflow
+from maestro.errors import ConfigError
+from maestro.lanes.hooks import OUTPUT_TAIL, TIMEOUT_EXIT, run_script
+from tests.conftest import Sandbox
+
+ENV = {"PATH": os.environ["PATH"]}
+
+
+def alive(pid: int) -> bool:
+    proc = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True,
+                          text=True, check=False)
+    return proc.returncode == 0 and not proc.stdout.strip().startswith("Z")
+
+
+def test_a_hook_that_times_out_is_killed_with_its_children(tmp_path: Path) -> None:
+    pidfile = tmp_path / "child.pid"
+    code, timed_out, _ = run_script(f"sleep 300 & echo $! > {pidfile}; wait", tmp_path, ENV,
+                                    timeout_s=0.5)
+    assert (code, timed_out) == (TIMEOUT_EXIT, True)
+    assert not alive(int(pidfile.read_text()))
+
+
+def test_hook_output_is_kept_as_a_bounded_tail(tmp_path: Path) -> None:
+    code, timed_out, tail = run_script(
+        "i=0; while [ $i -lt 5000 ]; do echo line$i; i=$((i+1)); done; echo end >&2; exit 3",
+        tmp_path, ENV, timeout_s=60)
+    assert (code, timed_out) == (3, False)
+    assert len(tail) == OUTPUT_TAIL
+    assert tail.endswith("line4999\nend\n")
+
+
+def test_hooks_run_in_the_given_folder(tmp_path: Path) -> None:
+    assert run_script("pwd", tmp_path, ENV, timeout_s=60)[2].strip() == str(tmp_path)
+
+
+TOML = '+++\n[hooks]\nbefore_run = "make deps"\n{extra}+++\nbody\n'
+
+
+def test_toml_front_matter_takes_the_symphony_hook_keys(tmp_path: Path) -> None:
+    workflow = parse_workflow(TOML.format(extra="timeout_ms = 1500\n"), tmp_path / "W.md")
+    hooks = workflow.policy.hooks
+    assert (hooks.before_run, hooks.after_create, hooks.timeout_ms) == ("make deps", None, 1500)
+
+
+@pytest.mark.parametrize(("extra", "said"), [
+    ("timeout_ms = 0\n", "hooks.timeout_ms: Input should be greater than 0"),
+    ("timeout_ms = \"soon\"\n", "hooks.timeout_ms: Input should be a valid integer"),
+    ("before_runn = \"x\"\n", "hooks.before_runn: unknown key"),
+])
+def test_invalid_hook_settings_are_refused(tmp_path: Path, extra: str, said: str) -> None:
+    with pytest.raises(ConfigError, match=said.replace(".", r"\.")):
+        parse_workflow(TOML.format(extra=extra), tmp_path / "W.md")
+
+
+# -- in a lane (real git, scripted agent, files tracker) --------------------------------------
+
+def with_hooks(sandbox: Sandbox, hooks: str) -> None:
+    sandbox.edit_workflow('merge_method = "merge"\n+++',
+                          f'merge_method = "merge"\n\n[hooks]\n{hooks}\n+++')
+
+
+def lane_dir(sandbox: Sandbox, identifier: str) -> Path:
+    return sandbox.repo / ".maestro" / "lanes" / identifier
+
+
+@pytest.mark.slow
+def test_a_failing_after_create_fails_the_attempt_and_discards_the_new_worktree(
+        sandbox: Sandbox) -> None:
+    with_hooks(sandbox, "after_create = \"echo bootstrap broke; exit 4\"")
+    sandbox.add_issue("HK-1")
+    sandbox.lane("HK-1")
+    assert sandbox.outcome("HK-1") == "retry"
+    result = sandbox.lane_file("HK-1", "result.json")
+    assert result["error_class"] == "after_create_hook_failed"
+    assert result["reason"] == "workspace hook after_create exited 4: bootstrap broke"
+    assert not (sandbox.repo / ".worktrees" / "HK-1").exists()
+    assert sandbox.lane_file("HK-1", "after_create.json")["due"] is True  # runs again next time
+    assert not (lane_dir(sandbox, "HK-1") / "turns").exists()  # the agent never started
+
+
+@pytest.mark.slow
+def test_a_before_run_that_times_out_fails_the_attempt_before_the_agent_starts(
+        sandbox: Sandbox) -> None:
+    with_hooks(sandbox, "before_run = \"sleep 30\"\ntimeout_ms = 300\n"
+                        "after_run = \"echo ran > ../after_run.txt\"")
+    sandbox.add_issue("HK-2")
+    sandbox.lane("HK-2")
+    assert sandbox.outcome("HK-2") == "retry"
+    result = sandbox.lane_file("HK-2", "result.json")
+    assert result["error_class"] == "before_run_hook_failed"
+    assert result["reason"] == "workspace hook before_run timed out (hooks.timeout_ms = 300)"
+    assert not (lane_dir(sandbox, "HK-2") / "turns").exists()
+    assert not (sandbox.repo / ".worktrees" / "after_run.txt").exists()  # no run, no after_run
