@@ -5,6 +5,7 @@ one (``after_run``, ``before_remove``) are shown by tests/test_symphony_workflow
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -103,3 +104,17 @@ def test_a_before_run_that_times_out_fails_the_attempt_before_the_agent_starts(
     assert result["reason"] == "workspace hook before_run timed out (hooks.timeout_ms = 300)"
     assert not (lane_dir(sandbox, "HK-2") / "turns").exists()
     assert not (sandbox.repo / ".worktrees" / "after_run.txt").exists()  # no run, no after_run
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
+def test_under_bubblewrap_a_hook_cannot_rewrite_the_repositorys_control_files(
+        sandbox: Sandbox) -> None:
+    sandbox.set_agent(sandbox="bubblewrap")
+    with_hooks(sandbox, "before_run = \"git config core.fsmonitor /bin/false 2> "
+                        "../refused.err; exit 4\"")
+    sandbox.add_issue("HK-3")
+    sandbox.lane("HK-3")
+    assert "fsmonitor" not in (sandbox.repo / ".git" / "config").read_text()
+    assert "could not write config file" in (
+        sandbox.repo / ".worktrees" / "refused.err").read_text()
