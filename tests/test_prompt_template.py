@@ -69,6 +69,8 @@ def test_maestros_own_template_variables_render_as_before() -> None:
     ("{% if attempt %}\n{{ issue.title | nope }}{% endif %}",
      "line 2: template: unknown template filter 'nope'"),
     ("a\n{% iff x %}", "line 2: template: unexpected tag 'iff'"),
+    ("{% include 'header' %}",
+     "line 1: template: partial template 'header' not found (a WORKFLOW.md body includes none)"),
 ])
 def test_unknown_names_filters_and_tags_are_refused_in_every_branch(
         body: str, message: str) -> None:

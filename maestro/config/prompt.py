@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from liquid import BoundTemplate, Environment, StrictUndefined
-from liquid.exceptions import LiquidError
+from liquid.exceptions import LiquidError, TemplateNotFoundError
 
 from maestro.errors import ConfigError
 from maestro.model import Issue
@@ -90,6 +90,8 @@ def _liquid_error(exc: LiquidError, source: Path, first_line: int) -> ConfigErro
     context = exc.context()
     line = first_line + context[0] - 1 if context else None
     message = " ".join(str(exc.message).split())  # one line, whatever Liquid said
+    if isinstance(exc, TemplateNotFoundError):
+        message = f"partial template {message!r} not found (a WORKFLOW.md body includes none)"
     return _fail(source, line, message)
 
 
@@ -113,7 +115,10 @@ def parse_template(body: str, source: Path, first_line: int = 1) -> BoundTemplat
 def check_template(body: str, source: Path, first_line: int = 1) -> None:
     """Refuse, at load time, every name and filter the template could never render: whole
     template, every branch. Raises :class:`ConfigError` naming the first one and its line."""
-    analysis = parse_template(body, source, first_line).analyze()
+    try:
+        analysis = parse_template(body, source, first_line).analyze()
+    except LiquidError as exc:  # {% include %} of a partial that cannot exist
+        raise _liquid_error(exc, source, first_line) from None
     problems: list[tuple[int, str]] = []
     for name, uses in analysis.globals.items():
         for use in uses:
