@@ -118,3 +118,17 @@ def test_under_bubblewrap_a_hook_cannot_rewrite_the_repositorys_control_files(
     assert "fsmonitor" not in (sandbox.repo / ".git" / "config").read_text()
     assert "could not write config file" in (
         sandbox.repo / ".worktrees" / "refused.err").read_text()
+
+
+@pytest.mark.slow
+def test_before_remove_runs_when_the_loop_cleans_up_a_cancelled_lane(sandbox: Sandbox) -> None:
+    with_hooks(sandbox, "before_run = \"exit 5\"\n"
+                        "before_remove = \"echo removing $MAESTRO_ISSUE > ../removed.txt; exit 1\"")
+    sandbox.add_issue("HK-4")
+    sandbox.lane("HK-4")  # fails before the agent, keeps its worktree for the retry
+    assert (sandbox.repo / ".worktrees" / "HK-4").is_dir()
+    sandbox.tracker.transition("HK-4", "Canceled")
+    sandbox.maestro("run", "--once", check=True)
+    assert sandbox.outcome("HK-4") == "terminated"
+    assert not (sandbox.repo / ".worktrees" / "HK-4").exists()
+    assert (sandbox.repo / ".worktrees" / "removed.txt").read_text() == "removing HK-4\n"
