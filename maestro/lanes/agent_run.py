@@ -355,19 +355,13 @@ def run_agent_session(ctx: LaneContext, run_id: str, attempt: int, first_input: 
     activity = _Activity(ctx, run_id, attempt, phase)
     activity.flush()
     record = tools_record or ctx.state.path("tools.jsonl")
-    with recorded_session(ctx, phase, run_id):  # a whole worktree in, a provenance record out
+    # A whole worktree in, a provenance record out; the workflow's hooks around the session.
+    with recorded_session(ctx, phase, run_id), hooks.around_session(ctx, repair):
         recorded = _recorded_outcome(ctx, run_id, attempt, record, repair)
         if recorded is not None:
             return recorded
-        refused = hooks.before_run(ctx)  # the workflow's hook; fatal to this session
-        if refused:
-            return SessionResult(verdict=Verdict("invalid", refused), message=refused,
-                                 error_class="before_run_hook_failed")
-        try:
-            control = ControlFiles(ctx.worktree, ctx.config.repo_root)
-            result = asyncio.run(_run(ctx, run_id, attempt, repair, first_input, activity,
-                                      record, control))
-            refuse_tampering(ctx, control)
-        finally:
-            hooks.after_run(ctx)
+        control = ControlFiles(ctx.worktree, ctx.config.repo_root)
+        result = asyncio.run(_run(ctx, run_id, attempt, repair, first_input, activity, record,
+                                  control))
+        refuse_tampering(ctx, control)
         return result

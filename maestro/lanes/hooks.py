@@ -3,7 +3,7 @@
 | hook | when | failure or timeout |
 | --- | --- | --- |
 | ``after_create`` | a new worktree exists (prepare) | fails the attempt; worktree discarded |
-| ``before_run`` | before every agent or repair session | fails that session (the attempt) |
+| ``before_run`` | before every agent or repair session | fails the attempt (repair: a human) |
 | ``after_run`` | after every session, however it ended | journaled and ignored |
 | ``before_remove`` | before maestro deletes the worktree | journaled and ignored |
 
@@ -31,7 +31,8 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +42,7 @@ from maestro.containment.childenv import child_env
 from maestro.ids import iso_now
 from maestro.lanes.confine import sandbox_prefix
 from maestro.lanes.context import LaneContext
-from maestro.lanes.outcomes import fail_attempt
+from maestro.lanes.outcomes import fail_attempt, require_human
 from maestro.lanes.worktree_health import discard
 
 #: Characters of a hook's output kept in the journal and in a failure's reason.
@@ -157,6 +158,24 @@ def after_create(ctx: LaneContext) -> None:
 
 
 # -- before_run / after_run (every agent session) ---------------------------------------------
+
+@contextmanager
+def around_session(ctx: LaneContext, repair: bool) -> Iterator[None]:
+    """``before_run``, the agent session, ``after_run`` (also when the session raised).
+
+    A failing ``before_run`` stops the session before it starts: the attempt fails (and is
+    retried within ``max_attempts``); in a review repair round, where there is no attempt to
+    retry, the lane takes the attention path."""
+    refused = before_run(ctx)
+    if refused:
+        if repair:
+            require_human(ctx, "before_run_hook_failed", f"review repair round: {refused}")
+        fail_attempt(ctx, "before_run_hook_failed", refused)
+    try:
+        yield
+    finally:
+        after_run(ctx)
+
 
 def before_run(ctx: LaneContext) -> str | None:
     """Run ``before_run``; the reason the session must not start, or None."""
