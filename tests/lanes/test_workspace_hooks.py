@@ -132,3 +132,19 @@ def test_before_remove_runs_when_the_loop_cleans_up_a_cancelled_lane(sandbox: Sa
     assert sandbox.outcome("HK-4") == "terminated"
     assert not (sandbox.repo / ".worktrees" / "HK-4").exists()
     assert (sandbox.repo / ".worktrees" / "removed.txt").read_text() == "removing HK-4\n"
+
+
+@pytest.mark.slow
+def test_a_failing_before_run_in_a_repair_round_takes_the_attention_path(
+        sandbox: Sandbox) -> None:
+    with_hooks(sandbox, "before_run = \"[ -f ../ran ] && exit 6; touch ../ran\"")
+    sandbox.add_issue("HK-5")
+    sandbox.lane("HK-5")
+    assert sandbox.outcome("HK-5") == "waiting"  # the first session's hook passed
+    sandbox.maestro("review", "request-changes", "HK-5", "--comment", "more", check=True)
+    sandbox.lane("HK-5")
+    assert sandbox.outcome("HK-5") == "needs_human"
+    attention = sandbox.lane_file("HK-5", "attention.json")
+    assert attention["error_class"] == "before_run_hook_failed"
+    assert attention["reason"] == "review repair round: workspace hook before_run exited 6"
+    assert not (lane_dir(sandbox, "HK-5") / "repairs" / "01-turns").exists()
