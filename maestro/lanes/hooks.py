@@ -4,7 +4,7 @@
 | --- | --- | --- |
 | ``after_create`` | a new worktree exists (prepare) | fails the attempt; worktree discarded |
 | ``before_run`` | before every agent or repair session | fails the attempt (repair: a human) |
-| ``after_run`` | after every session, however it ended | journaled and ignored |
+| ``after_run`` | after that session, however it ended | journaled and ignored |
 | ``before_remove`` | before maestro deletes the worktree | journaled and ignored |
 
 A hook runs with ``/bin/sh -c`` (not a login shell: a profile could put back the secrets the

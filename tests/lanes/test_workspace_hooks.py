@@ -148,3 +148,18 @@ def test_a_failing_before_run_in_a_repair_round_takes_the_attention_path(
     assert attention["error_class"] == "before_run_hook_failed"
     assert attention["reason"] == "review repair round: workspace hook before_run exited 6"
     assert not (lane_dir(sandbox, "HK-5") / "repairs" / "01-turns").exists()
+
+
+@pytest.mark.slow
+def test_a_run_killed_between_worktree_add_and_after_create_runs_the_hook_next_time(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    with_hooks(sandbox, "after_create = \"echo created >> ../created.log\"")
+    sandbox.add_issue("HK-6")
+    flag = tmp_path / "fired"
+    sandbox.lane("HK-6", env={"MAESTRO_FAULT_KILL": "worktree:registered",
+                              "MAESTRO_FAULT_ONCE": str(flag)})
+    assert flag.exists()
+    assert not (sandbox.repo / ".worktrees" / "created.log").exists()
+    sandbox.lane("HK-6")
+    assert sandbox.outcome("HK-6") == "waiting"
+    assert (sandbox.repo / ".worktrees" / "created.log").read_text() == "created\n"
