@@ -83,11 +83,14 @@ def test_a_missing_agent_command_is_reported_before_the_claim(sandbox: Sandbox) 
 
 
 def test_a_template_error_is_reported_before_the_claim(sandbox: Sandbox) -> None:
-    sandbox.edit_workflow("Keep the change small", "Keep {{ issue.nonsense }} small")
+    # Valid for the file (refused names fail the load: tests/test_prompt_template.py), but
+    # not for this issue, which has no blocker to index.
+    sandbox.edit_workflow("Keep the change small",
+                          "Keep {{ issue.blocked_by[0].identifier }} small")
     sandbox.add_issue("FA-5")
     sandbox.lane("FA-5")
     [comment] = failure_comments(sandbox, "FA-5")
-    assert "unknown template variable {{ issue.nonsense }}" in comment
+    assert "WORKFLOW.md: line 22: template: index out of range" in comment
     assert sandbox.issue("FA-5").state == "Todo"
 
 

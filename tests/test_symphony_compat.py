@@ -52,8 +52,14 @@ def test_machine_settings_in_a_symphony_file_are_named_not_lost(tmp_path: Path) 
     warnings = "\n".join(parse_workflow(SYMPHONY, tmp_path / "WORKFLOW.md").warnings)
     assert 'api_key_env_var = "LINEAR_API_KEY"' in warnings
     assert "polling: ignored in WORKFLOW.md; run `maestro daemon --poll-interval-s N`" in warnings
-    assert "workspace: ignored" in warnings and "hooks: ignored" in warnings
+    assert "workspace: ignored" in warnings and "hooks" not in warnings
     assert "codex: ignored" in warnings
+
+
+def test_symphony_hooks_are_kept_as_workspace_hooks(tmp_path: Path) -> None:
+    hooks = parse_workflow(SYMPHONY, tmp_path / "WORKFLOW.md").policy.hooks
+    assert hooks.after_create == "git clone git@github.com:acme/web.git ."
+    assert hooks.timeout_ms == 60_000
 
 
 def test_a_literal_api_key_in_a_symphony_file_is_refused(tmp_path: Path) -> None:

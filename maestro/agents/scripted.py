@@ -74,6 +74,7 @@ class Agent:
         self.title = ""
         self.tokens = 0
         self.turn_input = ""
+        self.instructions = ""
         #: The session was told an earlier session's work is already in the worktree.
         self.resuming = False
         self.turn_error: dict[str, Any] | None = None
@@ -135,6 +136,7 @@ class Agent:
                 continue
             elif method == "thread/start":
                 self.cwd = Path(params.get("cwd") or os.getcwd())
+                self.instructions = str(params.get("developerInstructions") or "")
                 self.thread_id = f"thr-{uuid.uuid4().hex[:12]}"
                 self.send({"id": message["id"], "result": {"thread": {"id": self.thread_id}}})
                 self.notify("thread/started", {"thread": {"id": self.thread_id}})
@@ -324,6 +326,13 @@ class Agent:
         """Append this turn's input text to a file, so tests can see what each turn got."""
         with Path(str(arg)).open("a") as handle:
             handle.write(self.turn_input + "\n---\n")
+
+    def step_save_instructions(self, arg: str) -> None:
+        """Append the thread's ``developerInstructions`` (the rendered WORKFLOW.md body and
+        what follows it) and a ``---`` line to a file: tests read the prompt each session
+        was given."""
+        with Path(str(arg)).open("a") as handle:
+            handle.write(self.instructions + "\n---\n")
 
     def step_big_line(self, arg: Any) -> None:
         """One notification of about ``arg`` bytes: clients must take multi-megabyte lines."""

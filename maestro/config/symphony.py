@@ -38,7 +38,8 @@ def _states(value: Any) -> Any:
 def translate(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """Return maestro front matter and the warnings for what moved elsewhere."""
     # ``server`` belongs to the HTTP extension: maestro.operator.listen reads server.port.
-    result = {k: v for k, v in data.items() if k not in SYMPHONY_TOP_LEVEL}
+    # ``hooks`` are maestro's too (maestro.config.hooks): kept as they are.
+    result = {k: v for k, v in data.items() if k not in SYMPHONY_TOP_LEVEL or k == "hooks"}
     warnings: list[str] = []
     tracker = dict(result.get("tracker") or {})
     if "kind" in tracker:
@@ -79,8 +80,6 @@ def translate(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         "workspace": "set workspace_root in maestro.toml",
         "codex": "codex.command is honoured; set the *_timeout_s keys under [agent] in "
                  "maestro.toml",
-        "hooks": "maestro has no workspace hooks; use [execution] validation_commands or the "
-                 "WORKFLOW body",
     }
     for key, where in moved.items():
         if key in data:

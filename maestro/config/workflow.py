@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from maestro.config.hooks import HooksPolicy
+from maestro.config.prompt import check_template, render_prompt, template_attempt
 from maestro.config.symphony import looks_like_symphony
 from maestro.config.symphony_front import read_symphony
 from maestro.config.validation import describe_validation_error, reject_absolute, reject_secrets
@@ -156,6 +158,7 @@ class WorkflowPolicy(_Section):
     execution: ExecutionPolicy = Field(default_factory=ExecutionPolicy)
     context: ContextPolicy = Field(default_factory=ContextPolicy)
     forge: ForgePolicy = Field(default_factory=ForgePolicy)
+    hooks: HooksPolicy = Field(default_factory=HooksPolicy)
 
 
 @dataclass(frozen=True)
@@ -167,11 +170,15 @@ class Workflow:
     source: Path
     front_matter_format: Literal["toml", "yaml", "none"] = "none"
     warnings: tuple[str, ...] = field(default=())
+    #: The line of ``source`` the body starts on, so template errors name the file's line.
+    body_line: int = 1
 
     def developer_instructions(self, repo_root: Path, issue: Issue, tool_contract: str,
-                               attempt: int | None = None) -> str:
-        """Body first, then the ``read_first`` files, then the tool contract (§9)."""
-        parts = [render_template(self.body, issue, self.source, attempt)]
+                               attempt: int = 1) -> str:
+        """Body first, then the ``read_first`` files, then the tool contract (§9);
+        ``attempt`` is the lane's (1-based), shown to the template as Symphony's."""
+        parts = [render_prompt(self.body, self.source, issue, template_attempt(attempt),
+                               self.body_line)]
         for relative in self.policy.context.read_first:
             path = repo_root / relative
             try:
@@ -186,27 +193,12 @@ class Workflow:
 
 
 _FRONT = re.compile(r"\A(\+\+\+|---)[ \t]*\r?\n")
-_TEMPLATE_VAR = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*\}\}")
 
 
 def render_template(text: str, issue: Issue, source: Path, attempt: int | None = None) -> str:
-    """Substitute ``{{ issue.field }}`` and ``{{ attempt }}``; an unknown variable is an
-    error, not an empty string."""
-    fields = issue.model_dump()
-
-    def substitute(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name == "attempt":
-            return "" if attempt is None else str(attempt)
-        head, _, attr = name.partition(".")
-        if head != "issue" or attr not in fields:
-            raise ConfigError(f"{source}: body: unknown template variable {{{{ {name} }}}}")
-        value = fields[attr]
-        if isinstance(value, tuple | list):
-            return ", ".join(str(v) for v in value)
-        return "" if value is None else str(value)
-
-    return _TEMPLATE_VAR.sub(substitute, text)
+    """The body as strict Liquid (:mod:`maestro.config.prompt`); ``attempt`` is the
+    template's value (nil on a first run)."""
+    return render_prompt(text, source, issue, attempt)
 
 
 def split_front_matter(text: str, source: Path) -> tuple[str, dict[str, Any], str]:
@@ -255,9 +247,11 @@ def parse_workflow(text: str, source: Path) -> Workflow:
     reject_absolute(source, "tracker.path", policy.tracker.path)
     for index, entry in enumerate(policy.context.read_first):
         reject_absolute(source, f"context.read_first[{index}]", entry)
+    body_line = text[: len(text) - len(body)].count("\n") + 1
+    check_template(body, source, body_line)
     return Workflow(policy=policy, body=body, source=source,
                     front_matter_format=fmt,  # type: ignore[arg-type]
-                    warnings=tuple(f"{source}: {w}" for w in warnings))
+                    warnings=tuple(f"{source}: {w}" for w in warnings), body_line=body_line)
 
 
 def load_workflow(path: Path) -> Workflow:

@@ -34,6 +34,7 @@ from maestro.agents.usage import SessionUsage
 from maestro.containment.childenv import child_env
 from maestro.fsutil import BoundedJournal, write_json
 from maestro.ids import iso_now, utc_now
+from maestro.lanes import hooks
 from maestro.lanes import tokens as token_ledger
 from maestro.lanes.confine import sandbox_prefix
 from maestro.lanes.context import LaneContext
@@ -385,7 +386,8 @@ def run_agent_session(ctx: LaneContext, run_id: str, attempt: int, first_input: 
     activity = _Activity(ctx, run_id, attempt, phase)
     activity.flush()
     record = tools_record or ctx.state.path("tools.jsonl")
-    with recorded_session(ctx, phase, run_id):  # a whole worktree in, a provenance record out
+    # A whole worktree in, a provenance record out; the workflow's hooks around the session.
+    with recorded_session(ctx, phase, run_id), hooks.around_session(ctx, repair):
         recorded = _recorded_outcome(ctx, run_id, attempt, record, repair)
         if recorded is not None:
             return recorded

@@ -24,6 +24,7 @@ from maestro.config.workflow import TrackerPolicy
 from maestro.errors import UnknownIssueError
 from maestro.fsutil import read_jsonl
 from maestro.ids import iso_now
+from maestro.lanes import hooks
 from maestro.lanes.context import LaneContext
 from maestro.lanes.outcomes import Halt, fail_attempt, require_human
 from maestro.lanes.workspace import remove_worktree
@@ -142,6 +143,7 @@ def stop_lane(ctx: LaneContext, stop: Stop, before: str = "") -> None:
         closed = found.url
     ctx.state.journal("guard_stop", reason=stop.reason, before=before, closed_pr=closed)
     if stop.cleanup:
+        hooks.before_remove(ctx)
         remove_worktree(ctx.config.repo_root, ctx.worktree, ctx.branch)
         if ctx.workflow.policy.forge.delete_branch_on_merge:
             ctx.forge.delete_branch(ctx.branch)

@@ -15,7 +15,7 @@ from maestro import faults
 from maestro.agents.tools import SessionStopped
 from maestro.git import git, rev_parse
 from maestro.ids import iso_now, new_run_id
-from maestro.lanes import preflight
+from maestro.lanes import hooks, preflight
 from maestro.lanes.agent_run import SessionResult, first_prompt, run_agent_session
 from maestro.lanes.change import no_change_reason
 from maestro.lanes.context import LaneContext
@@ -97,11 +97,13 @@ def prepare(ctx: LaneContext) -> None:
     if rev_parse(repo, f"refs/heads/{ctx.branch}") is None and ctx.forge.fetch(
             f"+refs/heads/{ctx.branch}:{lane_ref}"):
         base_ref = lane_ref
+    hooks.expect_new_worktree(ctx)
     workspace, base_commit = ensure_worktree(
         repo, ctx.config.workspace_root, ctx.identifier, ctx.branch, base_ref,
-        lambda step: ctx.state.journal("worktree_healed", step=step))
+        lambda step: hooks.worktree_healed(ctx, step))
     if base_ref == lane_ref:
         adopt_remote_branch(ctx, base_commit)
+    hooks.after_create(ctx)
     faults.point("prepare:after")
     ctx.state.write("workspace.json", {
         "path": workspace.relative_path, "branch": ctx.branch, "base_commit": base_commit,

@@ -12,6 +12,7 @@ from maestro.classify import Decision, classify, lane_signals
 from maestro.errors import MaestroError
 from maestro.git import git
 from maestro.ids import iso_now
+from maestro.lanes import hooks
 from maestro.lanes.agent_run import run_agent_session
 from maestro.lanes.context import LaneContext
 from maestro.lanes.feedback import collect, render
@@ -265,6 +266,7 @@ def closeout(ctx: LaneContext) -> None:
 
 
 def _remove_lane_branch(ctx: LaneContext) -> None:
+    hooks.before_remove(ctx)
     remove_worktree(ctx.config.repo_root, ctx.worktree, ctx.branch)
     faults.point("cleanup:worktree-removed")
     if ctx.workflow.policy.forge.delete_branch_on_merge:

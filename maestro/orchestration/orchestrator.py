@@ -28,6 +28,7 @@ from maestro.fsutil import read_json, write_json
 from maestro.ids import iso_now, utc_now
 from maestro.lanes.context import remember_good_workflow
 from maestro.lanes.guard import agent_asked_for_human
+from maestro.lanes.hooks import before_remove_for
 from maestro.lanes.listing import list_lanes
 from maestro.lanes.state import LaneState
 from maestro.lanes.workspace import remove_worktree
@@ -228,6 +229,7 @@ class Orchestrator:
                     from maestro.lanes.workspace import worktree_path
 
                     branch = branch_name(identifier, workflow.policy.forge.branch_prefix)
+                    before_remove_for(self.config, identifier)
                     remove_worktree(self.config.repo_root,
                                     worktree_path(self.config.workspace_root, identifier), branch)
                     state.write("cleanup.json", {"reason": "terminated",

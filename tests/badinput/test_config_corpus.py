@@ -67,6 +67,10 @@ WORKFLOW_CASES = {
     "yaml-python-tag.md": "front matter: invalid YAML",
     "yaml-syntax-error.md": "front matter: invalid YAML",
     "zero-agents.md": "execution.max_concurrent_agents: Input should be greater than or equal",
+    "template-misspelled-variable-yaml.md":
+        "line 8: template: unknown template variable {{ issue.identifer }}",
+    "template-unknown-filter-toml.md": "line 5: template: unknown template filter 'upcse'",
+    "hooks-negative-timeout.md": "hooks.timeout_ms: Input should be greater than 0",
 }
 
 

@@ -1,0 +1,165 @@
+"""Workspace hooks (maestro.lanes.hooks): the runner's bounds, the ``[hooks]`` keys, and
+Symphony's failure semantics for the hooks that stop a lane. The hooks that must not stop
+one (``after_run``, ``before_remove``) are shown by tests/test_symphony_workflow_lane.py."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from maestro.config.workflow import parse_workflow
+from maestro.errors import ConfigError
+from maestro.lanes.hooks import OUTPUT_TAIL, TIMEOUT_EXIT, run_script
+from tests.conftest import Sandbox
+
+ENV = {"PATH": os.environ["PATH"]}
+
+
+def alive(pid: int) -> bool:
+    proc = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True,
+                          text=True, check=False)
+    return proc.returncode == 0 and not proc.stdout.strip().startswith("Z")
+
+
+def test_a_hook_that_times_out_is_killed_with_its_children(tmp_path: Path) -> None:
+    pidfile = tmp_path / "child.pid"
+    code, timed_out, _ = run_script(f"sleep 300 & echo $! > {pidfile}; wait", tmp_path, ENV,
+                                    timeout_s=0.5)
+    assert (code, timed_out) == (TIMEOUT_EXIT, True)
+    assert not alive(int(pidfile.read_text()))
+
+
+def test_hook_output_is_kept_as_a_bounded_tail(tmp_path: Path) -> None:
+    code, timed_out, tail = run_script(
+        "i=0; while [ $i -lt 5000 ]; do echo line$i; i=$((i+1)); done; echo end >&2; exit 3",
+        tmp_path, ENV, timeout_s=60)
+    assert (code, timed_out) == (3, False)
+    assert len(tail) == OUTPUT_TAIL
+    assert tail.endswith("line4999\nend\n")
+
+
+def test_hooks_run_in_the_given_folder(tmp_path: Path) -> None:
+    assert run_script("pwd", tmp_path, ENV, timeout_s=60)[2].strip() == str(tmp_path)
+
+
+TOML = '+++\n[hooks]\nbefore_run = "make deps"\n{extra}+++\nbody\n'
+
+
+def test_toml_front_matter_takes_the_symphony_hook_keys(tmp_path: Path) -> None:
+    workflow = parse_workflow(TOML.format(extra="timeout_ms = 1500\n"), tmp_path / "W.md")
+    hooks = workflow.policy.hooks
+    assert (hooks.before_run, hooks.after_create, hooks.timeout_ms) == ("make deps", None, 1500)
+
+
+@pytest.mark.parametrize(("extra", "said"), [
+    ("timeout_ms = 0\n", "hooks.timeout_ms: Input should be greater than 0"),
+    ("timeout_ms = \"soon\"\n", "hooks.timeout_ms: Input should be a valid integer"),
+    ("before_runn = \"x\"\n", "hooks.before_runn: unknown key"),
+])
+def test_invalid_hook_settings_are_refused(tmp_path: Path, extra: str, said: str) -> None:
+    with pytest.raises(ConfigError, match=said.replace(".", r"\.")):
+        parse_workflow(TOML.format(extra=extra), tmp_path / "W.md")
+
+
+# -- in a lane (real git, scripted agent, files tracker) --------------------------------------
+
+def with_hooks(sandbox: Sandbox, hooks: str) -> None:
+    sandbox.edit_workflow('merge_method = "merge"\n+++',
+                          f'merge_method = "merge"\n\n[hooks]\n{hooks}\n+++')
+
+
+def lane_dir(sandbox: Sandbox, identifier: str) -> Path:
+    return sandbox.repo / ".maestro" / "lanes" / identifier
+
+
+@pytest.mark.slow
+def test_a_failing_after_create_fails_the_attempt_and_discards_the_new_worktree(
+        sandbox: Sandbox) -> None:
+    with_hooks(sandbox, "after_create = \"echo bootstrap broke; exit 4\"")
+    sandbox.add_issue("HK-1")
+    sandbox.lane("HK-1")
+    assert sandbox.outcome("HK-1") == "retry"
+    result = sandbox.lane_file("HK-1", "result.json")
+    assert result["error_class"] == "after_create_hook_failed"
+    assert result["reason"] == "workspace hook after_create exited 4: bootstrap broke"
+    assert not (sandbox.repo / ".worktrees" / "HK-1").exists()
+    assert sandbox.lane_file("HK-1", "after_create.json")["due"] is True  # runs again next time
+    assert not (lane_dir(sandbox, "HK-1") / "turns").exists()  # the agent never started
+
+
+@pytest.mark.slow
+def test_a_before_run_that_times_out_fails_the_attempt_before_the_agent_starts(
+        sandbox: Sandbox) -> None:
+    with_hooks(sandbox, "before_run = \"sleep 30\"\ntimeout_ms = 300\n"
+                        "after_run = \"echo ran > ../after_run.txt\"")
+    sandbox.add_issue("HK-2")
+    sandbox.lane("HK-2")
+    assert sandbox.outcome("HK-2") == "retry"
+    result = sandbox.lane_file("HK-2", "result.json")
+    assert result["error_class"] == "before_run_hook_failed"
+    assert result["reason"] == "workspace hook before_run timed out (hooks.timeout_ms = 300)"
+    assert not (lane_dir(sandbox, "HK-2") / "turns").exists()
+    assert not (sandbox.repo / ".worktrees" / "after_run.txt").exists()  # no run, no after_run
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
+def test_under_bubblewrap_a_hook_cannot_rewrite_the_repositorys_control_files(
+        sandbox: Sandbox) -> None:
+    sandbox.set_agent(sandbox="bubblewrap")
+    with_hooks(sandbox, "before_run = \"git config core.fsmonitor /bin/false 2> "
+                        "../refused.err; exit 4\"")
+    sandbox.add_issue("HK-3")
+    sandbox.lane("HK-3")
+    assert "fsmonitor" not in (sandbox.repo / ".git" / "config").read_text()
+    assert "could not write config file" in (
+        sandbox.repo / ".worktrees" / "refused.err").read_text()
+
+
+@pytest.mark.slow
+def test_before_remove_runs_when_the_loop_cleans_up_a_cancelled_lane(sandbox: Sandbox) -> None:
+    with_hooks(sandbox, "before_run = \"exit 5\"\n"
+                        "before_remove = \"echo removing $MAESTRO_ISSUE > ../removed.txt; exit 1\"")
+    sandbox.add_issue("HK-4")
+    sandbox.lane("HK-4")  # fails before the agent, keeps its worktree for the retry
+    assert (sandbox.repo / ".worktrees" / "HK-4").is_dir()
+    sandbox.tracker.transition("HK-4", "Canceled")
+    sandbox.maestro("run", "--once", check=True)
+    assert sandbox.outcome("HK-4") == "terminated"
+    assert not (sandbox.repo / ".worktrees" / "HK-4").exists()
+    assert (sandbox.repo / ".worktrees" / "removed.txt").read_text() == "removing HK-4\n"
+
+
+@pytest.mark.slow
+def test_a_failing_before_run_in_a_repair_round_takes_the_attention_path(
+        sandbox: Sandbox) -> None:
+    with_hooks(sandbox, "before_run = \"[ -f ../ran ] && exit 6; touch ../ran\"")
+    sandbox.add_issue("HK-5")
+    sandbox.lane("HK-5")
+    assert sandbox.outcome("HK-5") == "waiting"  # the first session's hook passed
+    sandbox.maestro("review", "request-changes", "HK-5", "--comment", "more", check=True)
+    sandbox.lane("HK-5")
+    assert sandbox.outcome("HK-5") == "needs_human"
+    attention = sandbox.lane_file("HK-5", "attention.json")
+    assert attention["error_class"] == "before_run_hook_failed"
+    assert attention["reason"] == "review repair round: workspace hook before_run exited 6"
+    assert not (lane_dir(sandbox, "HK-5") / "repairs" / "01-turns").exists()
+
+
+@pytest.mark.slow
+def test_a_run_killed_between_worktree_add_and_after_create_runs_the_hook_next_time(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    with_hooks(sandbox, "after_create = \"echo created >> ../created.log\"")
+    sandbox.add_issue("HK-6")
+    flag = tmp_path / "fired"
+    sandbox.lane("HK-6", env={"MAESTRO_FAULT_KILL": "worktree:registered",
+                              "MAESTRO_FAULT_ONCE": str(flag)})
+    assert flag.exists()
+    assert not (sandbox.repo / ".worktrees" / "created.log").exists()
+    sandbox.lane("HK-6")
+    assert sandbox.outcome("HK-6") == "waiting"
+    assert (sandbox.repo / ".worktrees" / "created.log").read_text() == "created\n"
