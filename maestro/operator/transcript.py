@@ -57,31 +57,22 @@ def last_comment(lane_dir: Path) -> str | None:
     return newest[1] if newest else None
 
 
-def _item_entry(at: str, item: dict[str, Any]) -> Entry | None:
-    kind = item.get("type")
-    if kind == "agentMessage":
-        return Entry(at, "message", "agent", str(item.get("text") or ""))
-    if kind == "reasoning" and item.get("text"):
-        return Entry(at, "reasoning", "reasoning", str(item["text"]))
-    if kind == "commandExecution":
-        code = item.get("exit_code")
-        title = f"$ {item.get('command') or ''}" + ("" if code is None else f"  → exit {code}")
-        return Entry(at, "command", title, str(item.get("output") or ""),
+def _item_entry(at: str, record: dict[str, Any]) -> Entry | None:
+    """An ``{"event": "item", ...}`` record (:func:`maestro.lanes.transcript.item_record`)."""
+    kind = record.get("item")
+    if kind == "message":
+        return Entry(at, "message", "agent", str(record.get("text") or ""))
+    if kind == "reasoning" and record.get("text"):
+        return Entry(at, "reasoning", "reasoning", str(record["text"]))
+    if kind == "command":
+        code = record.get("exit_code")
+        title = f"$ {record.get('command') or ''}" + ("" if code is None else f"  → exit {code}")
+        return Entry(at, "command", title, str(record.get("output_tail") or ""),
                      ok=None if code is None else code == 0)
-    if kind == "fileChange":
-        return Entry(at, "files", "changed files", "\n".join(map(str, item.get("paths") or [])))
+    if kind == "file_change":
+        return Entry(at, "files", "changed files",
+                     "\n".join(map(str, record.get("paths") or [])))
     return None
-
-
-_ITEM_TYPES = {"message": "agentMessage", "reasoning": "reasoning",
-               "command": "commandExecution", "file_change": "fileChange"}
-
-
-def _from_item_record(record: dict[str, Any]) -> dict[str, Any]:
-    """``{"event": "item", "item": "command", "output_tail": ...}`` in the shape of
-    :func:`maestro.agents.items.item_summary`."""
-    return {**record, "type": _ITEM_TYPES.get(str(record["item"]), ""),
-            "output": record.get("output_tail", record.get("output"))}
 
 
 def _event_entry(at: str, record: dict[str, Any]) -> Entry:
@@ -114,13 +105,8 @@ def entries(journal: list[dict[str, Any]], limit: int = MAX_ENTRIES) -> list[Ent
             elif method == "turn/started":
                 turn += 1
                 found.append(Entry(at, "turn", f"turn {turn}"))
-            elif method == "item/completed" and isinstance(record.get("item"), dict):
-                entry = _item_entry(at, record["item"])
-                if entry is not None:
-                    found.append(entry)
-        elif event == "item" and isinstance(record.get("item"), str):
-            # The same story as separate records (``maestro logs``'s journal form).
-            entry = _item_entry(at, _from_item_record(record))
+        elif event == "item":
+            entry = _item_entry(at, record)
             if entry is not None:
                 found.append(entry)
         elif event == "tool":

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from maestro.agents.items import MAX_OUTPUT, item_summary, journal_fields
 from maestro.config.service import ServiceConfig
 from maestro.errors import ConfigError
 from maestro.operator.changes import STATE_KEY, LaneWatcher
@@ -106,39 +105,14 @@ def test_timeline_svg_draws_one_rectangle_per_segment_and_escapes_labels() -> No
     assert drawn.count("<rect") == 2 and "<b>" not in drawn and "&lt;b&gt;" in drawn
 
 
-@pytest.mark.parametrize(("item", "summary"), [
-    ({"type": "agentMessage", "text": "hi"}, {"type": "agentMessage", "text": "hi"}),
-    ({"type": "commandExecution", "command": ["ls", "-a"], "exitCode": 2,
-      "aggregatedOutput": "x" * 5000, "status": "failed", "durationMs": 7},
-     {"type": "commandExecution", "command": "ls -a", "exit_code": 2, "status": "failed",
-      "duration_ms": 7, "output": "…" + "x" * (MAX_OUTPUT - 1)}),
-    ({"type": "fileChange", "changes": [{"path": "a.py", "kind": "add"}], "status": "ok"},
-     {"type": "fileChange", "status": "ok", "paths": ["a.py"]}),
-    ({"type": "dynamicToolCall", "tool": "issue_comment", "success": False},
-     {"type": "dynamicToolCall", "tool": "issue_comment", "ok": False}),
-    ({"type": "webSearch", "query": "q"}, {"type": "webSearch"}),
-    ("not a mapping", None),
-])
-def test_completed_items_are_summarised_for_the_journal(item: Any, summary: Any) -> None:
-    assert item_summary(item) == summary
-
-
-def test_only_completed_items_add_journal_fields() -> None:
-    item = {"item": {"type": "agentMessage", "text": "x"}}
-    assert journal_fields("item/started", item) == {}
-    assert journal_fields("item/completed", item) == {"item": {"type": "agentMessage",
-                                                               "text": "x"}}
-
-
 def test_transcript_keeps_the_story_and_drops_protocol_chatter() -> None:
     journal = [{"at": at(9), "event": "rpc", "method": "thread/started"},
                {"at": at(8), "event": "rpc", "method": "turn/started"},
                {"at": at(8), "event": "rpc", "method": "item/started"},
-               {"at": at(7), "event": "rpc", "method": "item/completed",
-                "item": {"type": "agentMessage", "text": "looking"}},
-               {"at": at(6), "event": "rpc", "method": "item/completed",
-                "item": {"type": "commandExecution", "command": "make", "exit_code": 1,
-                         "output": "boom"}},
+               {"at": at(7), "event": "rpc", "method": "item/completed"},
+               {"at": at(7), "event": "item", "item": "message", "text": "looking"},
+               {"at": at(6), "event": "item", "item": "command", "command": "make",
+                "exit_code": 1, "output_tail": "boom"},
                {"at": at(5), "event": "tool", "tool": "issue_comment", "ok": False,
                 "result": "refused"},
                {"at": at(4), "event": "turn_failed", "status": "failed", "reason": "quota"},
