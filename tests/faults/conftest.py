@@ -31,7 +31,9 @@ def _matrix_row(request: pytest.FixtureRequest) -> None:
     found = [v for v in (callspec.params.values() if callspec else ()) if isinstance(v, Row)]
     fixed = getattr(request.function, "matrix_row", None)
     for value in [*found, *([fixed] if fixed else [])]:
-        request.node.user_properties.append(("matrix", value))
+        # Plain values: a report's properties cross process boundaries (pytest-xdist).
+        request.node.user_properties.append(("matrix", (value.phase, value.fault,
+                                                        value.expected)))
 
 
 _results: list[tuple[Row, str]] = []
@@ -42,7 +44,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         return
     for key, value in report.user_properties:
         if key == "matrix":
-            _results.append((value, report.outcome))
+            _results.append((Row(*value), report.outcome))
 
 
 def _resume_rows(reporter: Any) -> list[tuple[Row, str]]:
