@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -584,30 +584,31 @@ class LinearTracker(ClientMetrics):
 
     def _all_labels(self, raw: _Issue) -> list[_Label]:
         """Every label of the issue: the first nested page, then the rest, page by page."""
-        labels = list(raw.labels.nodes)
-        page = raw.labels.pageInfo
-        while page.hasNextPage:
-            data = self.client.execute("MaestroIssueLabels", ISSUE_LABELS_QUERY, {
-                "id": raw.id, "first": NESTED_PAGE,
-                "after": _next_cursor(page, "MaestroIssueLabels")})
-            more = parse(_IssueLabelsData, data, SERVICE, "MaestroIssueLabels").issue.labels
-            labels.extend(more.nodes)
-            page = more.pageInfo
-        return labels
+        return self._rest_of(raw.id, raw.labels, "MaestroIssueLabels", ISSUE_LABELS_QUERY,
+                             lambda data: parse(_IssueLabelsData, data, SERVICE,
+                                                "MaestroIssueLabels").issue.labels)
 
     def _all_relations(self, raw: _Issue) -> list[_Relation]:
         """Every inverse relation of the issue, paged like :meth:`_all_labels`."""
-        relations = list(raw.inverseRelations.nodes)
-        page = raw.inverseRelations.pageInfo
+        return self._rest_of(raw.id, raw.inverseRelations, "MaestroIssueRelations",
+                             ISSUE_RELATIONS_QUERY,
+                             lambda data: parse(_IssueRelationsData, data, SERVICE,
+                                                "MaestroIssueRelations").issue.inverseRelations)
+
+    def _rest_of(self, issue_id: str, first: Any, operation: str, query: str,
+                 connection: Callable[[Any], Any]) -> list[Any]:
+        """The nodes of one nested connection of an issue (``first``: the page the issue
+        query returned; ``connection``: parses a follow-up page's response and picks the
+        connection), fetching ``NESTED_PAGE`` nodes a request until ``hasNextPage`` is false."""
+        nodes = list(first.nodes)
+        page = first.pageInfo
         while page.hasNextPage:
-            data = self.client.execute("MaestroIssueRelations", ISSUE_RELATIONS_QUERY, {
-                "id": raw.id, "first": NESTED_PAGE,
-                "after": _next_cursor(page, "MaestroIssueRelations")})
-            more = parse(_IssueRelationsData, data, SERVICE,
-                         "MaestroIssueRelations").issue.inverseRelations
-            relations.extend(more.nodes)
+            data = self.client.execute(operation, query, {
+                "id": issue_id, "first": NESTED_PAGE, "after": _next_cursor(page, operation)})
+            more = connection(data)
+            nodes.extend(more.nodes)
             page = more.pageInfo
-        return relations
+        return nodes
 
     def _issue(self, raw: _Issue) -> Issue:
         blockers = {
