@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from maestro.config.budget import BudgetPolicy
 from maestro.config.symphony import looks_like_symphony, translate
 from maestro.config.validation import describe_validation_error, reject_absolute, reject_secrets
 from maestro.errors import ConfigError
@@ -148,6 +149,7 @@ class WorkflowPolicy(_Section):
     execution: ExecutionPolicy = Field(default_factory=ExecutionPolicy)
     context: ContextPolicy = Field(default_factory=ContextPolicy)
     forge: ForgePolicy = Field(default_factory=ForgePolicy)
+    budget: BudgetPolicy = Field(default_factory=BudgetPolicy)  # maestro/config/budget.py
 
 
 @dataclass(frozen=True)

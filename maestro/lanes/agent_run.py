@@ -32,6 +32,8 @@ from maestro.containment.childenv import child_env
 from maestro.fsutil import BoundedJournal, write_json
 from maestro.ids import iso_now
 from maestro.lanes import tokens as token_ledger
+from maestro.lanes.budget import BUDGET_EXCEEDED
+from maestro.lanes.budget_watch import BudgetWatch, watch_for
 from maestro.lanes.confine import sandbox_prefix
 from maestro.lanes.context import LaneContext
 from maestro.lanes.failures import real_cause
@@ -147,7 +149,8 @@ class _Activity:
 
 async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
                first_input: str, activity: _Activity, tools_record: Path,
-               control: ControlFiles | None = None) -> SessionResult:
+               control: ControlFiles | None = None,
+               budget: BudgetWatch | None = None) -> SessionResult:
     service = ctx.config.agent
     policy = ctx.workflow.policy
     host = LaneToolHost(ctx, run_id, attempt, repair=repair, control=control)
@@ -183,6 +186,8 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
                 if isinstance(total.get(key), int):
                     tokens[key] = total[key]
             activity.record["tokens"] = dict(tokens)
+            if budget is not None:  # over budget: the turn is interrupted (budget_watch)
+                budget.observe(tokens)
         elif method == "account/rateLimits/updated":
             activity.record["rate_limits"] = params.get("rateLimits", params)
         elif method == "error":
@@ -190,6 +195,8 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
 
     async def on_request(method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method == "item/tool/call":
+            if budget is not None and (refused := budget.refusal()) is not None:
+                return refused
             answer = bridge.call(str(params.get("tool", "")), params.get("arguments"))
             if bridge.signals.stop:  # refused, and decisive: the session ends here
                 raise SessionStopped(bridge.signals.stop)
@@ -215,6 +222,8 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
     client = AppServerClient(argv, ctx.worktree, agent_env(ctx, run_id, attempt),
                              on_event, on_request, on_stderr, service.response_timeout_s)
     result = SessionResult(verdict=Verdict("invalid", "no turn ran"))
+    if budget is not None:
+        budget.attach(client, activity.record)
     loop = asyncio.get_running_loop()
     previous_term = signal.getsignal(signal.SIGTERM)
     loop.add_signal_handler(signal.SIGTERM, client.terminate, "maestro received SIGTERM")
@@ -250,6 +259,8 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
                 "threadId": thread_id, "input": [{"type": "text", "text": text}]})
             turn_id = str((turn_started.get("turn") or {}).get("id", ""))
             activity.record["turn_id"] = turn_id
+            if budget is not None:
+                budget.turn_started()
             completed = await client.wait_turn(turn_id, service.idle_timeout_s,
                                                service.turn_timeout_s)
             if tokens == before:
@@ -269,7 +280,7 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
                 break
             verdict = judge(bridge.signals, repair=repair)
             result.verdict = verdict
-            if verdict.kind != "continue":
+            if verdict.kind != "continue" or (budget is not None and budget.breach):
                 break
             try:
                 issue = host.look_again()  # a person may have stopped the lane meanwhile
@@ -311,6 +322,13 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
         if bridge.signals.refused:
             refused = "; ".join(bridge.signals.refused[-3:])
             result.message += f" (refused: {refused})"
+    if budget is not None:
+        budget.close()
+        if budget.breach is not None and result.error_class != "terminated" and (
+                result.verdict.kind in ("continue", "invalid")):
+            result.verdict = Verdict("invalid", budget.breach.describe())
+            result.error_class, result.retryable = BUDGET_EXCEEDED, False
+            result.message = budget.reason()
     result.tokens = tokens
     result.signals = bridge.signals.as_dict()
     return result
@@ -358,8 +376,13 @@ def run_agent_session(ctx: LaneContext, run_id: str, attempt: int, first_input: 
         recorded = _recorded_outcome(ctx, run_id, attempt, record, repair)
         if recorded is not None:
             return recorded
+        budget = watch_for(ctx)
+        if budget is not None and (spent := budget.exhausted()) is not None:
+            return SessionResult(verdict=Verdict("invalid", spent.describe()),
+                                 error_class=BUDGET_EXCEEDED, retryable=False,
+                                 message=budget.reason())
         control = ControlFiles(ctx.worktree, ctx.config.repo_root)
         result = asyncio.run(_run(ctx, run_id, attempt, repair, first_input, activity, record,
-                                  control))
+                                  control, budget))
         refuse_tampering(ctx, control)
         return result
