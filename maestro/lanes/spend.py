@@ -9,15 +9,16 @@ second record of spend exists to drift from the first, and no lock is taken.
   lane): a budget per issue is not renewed by releasing the issue.
 - :func:`spent_on`: every lane's (and archived lane's) tokens reported on one UTC day. A
   finished session counts on the day it ended; the running session counts on the day of
-  its last event. A folder whose ``tokens.json`` and ``activity.json`` were both last
-  written before that day began spent nothing that day, and is skipped after two ``stat``
-  calls without being read: a state root of thousands of finished lanes costs little
-  (docs/guide/budgets.md gives the measurement).
+  its last event. A folder not modified since that day began is skipped after one
+  ``stat``, and one unchanged since the last sum is not read again: a state root of
+  thousands of finished lanes costs little (``bench/bench_daily_spend.py``; the figures are
+  in docs/guide/budgets.md).
 """
 
 from __future__ import annotations
 
 import os
+import time as _time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -32,12 +33,16 @@ from maestro.lanes.state import LaneState
 __all__ = ["archived_spent", "daily_budget", "issue_spent", "spent_on", "spent_today"]
 
 ARCHIVE = "archive"
-#: The files whose modification time says a folder spent tokens lately.
-_TOUCHED_BY = (token_ledger.LEDGER, "activity.json")
+#: Seconds within which a folder's modification time is not trusted to be final.
+RACY_S = 2.0
+#: Per state root: ``{folder: (mtime_ns, day, tokens spent that day)}`` of the last sum.
+_SEEN: dict[str, dict[str, tuple[int, date, int]]] = {}
 
 
-def _folders(state_root: Path) -> Iterator[LaneState]:
-    """Every lane folder and every archived lane folder; unusable names are skipped."""
+def _folders(state_root: Path) -> Iterator[tuple[Path, str]]:
+    """``(parent, name)`` of every lane folder and archived lane folder (plain strings and
+    ``scandir`` only: building a :class:`LaneState` costs a lock object, too much for a
+    folder that is then skipped)."""
     for parent in (state_root / "lanes", state_root / ARCHIVE):
         try:
             entries = list(os.scandir(parent))
@@ -46,8 +51,8 @@ def _folders(state_root: Path) -> Iterator[LaneState]:
         for entry in entries:
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    yield LaneState(parent, entry.name)
-            except (OSError, InputError):
+                    yield parent, entry.name
+            except OSError:
                 continue
 
 
@@ -88,16 +93,6 @@ def archived_spent(state_root: Path) -> dict[str, int]:
     return totals
 
 
-def _touched_since(state: LaneState, since: float) -> bool:
-    for name in _TOUCHED_BY:
-        try:
-            if os.stat(state.path(name)).st_mtime >= since:
-                return True
-        except OSError:
-            continue
-    return False
-
-
 def _day_of(stamp: Any) -> date | None:
     if not isinstance(stamp, str) or not stamp:
         return None
@@ -126,15 +121,38 @@ def _spent_that_day(state: LaneState, day: date) -> int:
 
 
 def spent_on(state_root: Path, day: date) -> int:
-    """Tokens the whole service's agents reported on the UTC ``day``."""
-    since = datetime.combine(day, time(), UTC).timestamp()
+    """Tokens the whole service's agents reported on the UTC ``day``.
+
+    Every ledger write is an atomic rename, which moves the folder's own modification time:
+    a folder last modified before ``day`` began spent nothing that day and is not read
+    (one ``stat``), and a folder unchanged since this process last read it for ``day`` is
+    taken from :data:`_SEEN` (a daemon's ticks read only the lanes that moved). A folder
+    modified within :data:`RACY_S` of now is always read again: a file system's clock
+    ticks coarsely, so two writes may share one modification time."""
+    since_ns = int(datetime.combine(day, time(), UTC).timestamp() * 1e9)
+    racy_ns = _time.time_ns() - int(RACY_S * 1e9)
+    seen = _SEEN.setdefault(str(state_root), {})
+    kept: dict[str, tuple[int, date, int]] = {}
     total = 0
-    for state in _folders(state_root):
-        if _touched_since(state, since):
+    for parent, name in _folders(state_root):
+        folder = os.path.join(parent, name)
+        try:
+            mtime = os.stat(folder).st_mtime_ns
+        except OSError:
+            continue
+        if mtime < since_ns:
+            continue
+        cached = seen.get(folder)
+        if cached is not None and cached[:2] == (mtime, day) and mtime < racy_ns:
+            spent = cached[2]
+        else:
             try:
-                total += _spent_that_day(state, day)
-            except (OSError, ValueError, TypeError, AttributeError):
+                spent = _spent_that_day(LaneState(parent, name), day)
+            except (OSError, ValueError, TypeError, AttributeError, InputError):
                 continue  # one damaged lane never stops the tick (trust rule 6)
+        kept[folder] = (mtime, day, spent)
+        total += spent
+    _SEEN[str(state_root)] = kept
     return total
 
 
