@@ -125,7 +125,8 @@ class BudgetWatch:
             return ""
         where = (f" (earlier sessions {self.spent_before:,} + this session "
                  f"{found.spent - self.spent_before:,})"
-                 if found.budget == "max_tokens_per_issue" and self.spent_before else "")
+                 if found.budget == "max_tokens_per_issue" and self.spent_before
+                 and self._interrupted else "")
         labels = (f"; label override from {', '.join(self.limits.labels)}"
                   if self.limits.labels else "")
         stopped = ("the agent's turn was interrupted" if self._interrupted
