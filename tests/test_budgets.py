@@ -126,3 +126,28 @@ def test_the_daily_ceiling_holds_new_dispatch(sandbox: Sandbox) -> None:
         "holding_dispatch": True}
     sandbox.edit_workflow("max_tokens_per_day = 150", "max_tokens_per_day = 100000")
     assert Orchestrator(sandbox.config).plan(dry_run=True).issues() == ["BU-5"]
+
+
+def test_a_handoff_that_reached_the_ceiling_stands_and_no_repair_starts(
+        sandbox: Sandbox) -> None:
+    budget(sandbox, "max_tokens_per_issue = 1000")
+    sandbox.add_issue("BU-6", script="""
+steps:
+  - write: {path: a.txt, content: "a\\n"}
+  - commit: a
+  - tokens: 850
+  - handoff: done
+repair:
+  - append: {path: a.txt, content: "b\\n"}
+  - commit: b
+  - repair_complete: fixed
+""")
+    sandbox.lane("BU-6")  # 850 + 150 at the end of the turn: the ceiling, after the handoff
+    assert sandbox.issue("BU-6").state == "In Review"
+    sandbox.maestro("review", "request-changes", "BU-6", "--comment", "add b", check=True)
+    sandbox.lane("BU-6")
+    assert sandbox.outcome("BU-6") == "needs_human"
+    comment = failure_comment(sandbox, "BU-6")
+    assert "this issue spent 1,000 tokens of 1,000" in comment
+    assert "no new session was started" in comment
+    assert "b" not in (sandbox.repo / ".worktrees" / "BU-6" / "a.txt").read_text()
