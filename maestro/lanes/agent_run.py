@@ -265,6 +265,8 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
                                                service.turn_timeout_s)
             if tokens == before:
                 _tokens_from_completed(completed, tokens)
+                if budget is not None:
+                    budget.observe(tokens, running=False)
             status = str((completed.get("turn") or {}).get("status", "completed"))
             result.turns = turn
             write_json(turns_dir / f"{turn:04d}.json", {

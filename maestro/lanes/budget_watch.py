@@ -56,6 +56,7 @@ class BudgetWatch:
         self._client: AppServerClient | None = None
         self._record: Mapping[str, Any] = {}
         self._interrupted = False
+        self._stopped = "no new session was started"
         self._tasks: set[asyncio.Task[None]] = set()
         self._kill: asyncio.TimerHandle | None = None
 
@@ -74,16 +75,19 @@ class BudgetWatch:
         """The session's client, and its activity record (``thread_id``, ``turn_id``)."""
         self._client, self._record = client, record
 
-    def observe(self, session_tokens: Mapping[str, Any]) -> None:
+    def observe(self, session_tokens: Mapping[str, Any], running: bool = True) -> None:
         """The agent's latest absolute figures for this session; the first that reaches a
-        ceiling interrupts the turn."""
+        ceiling interrupts the turn (``running``), or, for figures read off a finished
+        turn, only ends the session before the next one."""
         if self.breach is not None or not self.limits.any:
             return
         spent = spent_of(session_tokens)
         found = breach(self.limits, self.spent_before + spent, spent)
         if found is not None:
             self._note(found)
-            self.turn_started()
+            self._stopped = "no further turn was started"
+            if running:
+                self.turn_started()
 
     def turn_started(self) -> None:
         """Interrupt the running turn once its id is known (a breach may come first)."""
@@ -91,6 +95,7 @@ class BudgetWatch:
         if self.breach is None or self._interrupted or self._client is None or not turn_id:
             return
         self._interrupted = True
+        self._stopped = "the agent's turn was interrupted"
         loop = asyncio.get_running_loop()
         task = loop.create_task(self._interrupt(self._client, turn_id))
         self._tasks.add(task)
@@ -126,12 +131,10 @@ class BudgetWatch:
         where = (f" (earlier sessions {self.spent_before:,} + this session "
                  f"{found.spent - self.spent_before:,})"
                  if found.budget == "max_tokens_per_issue" and self.spent_before
-                 and self._interrupted else "")
+                 and found.spent > self.spent_before else "")
         labels = (f"; label override from {', '.join(self.limits.labels)}"
                   if self.limits.labels else "")
-        stopped = ("the agent's turn was interrupted" if self._interrupted
-                   else "no new session was started")
-        return f"{found.describe()}{where}{labels}; {stopped}.\n\n{NEXT_STEP}"
+        return f"{found.describe()}{where}{labels}; {self._stopped}.\n\n{NEXT_STEP}"
 
     def _note(self, found: Breach) -> None:
         self.breach = found
