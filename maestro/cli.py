@@ -132,6 +132,8 @@ def _show_plan(plan: dict[str, Any], as_json: bool) -> None:
     if as_json:
         _print_json(plan)
         return
+    if plan.get("held"):  # the daily token ceiling (docs/guide/budgets.md)
+        print(plan["held"])
     for item in plan["reconcile"]:
         print(f"reconcile {item['issue']}: {item['action']} (issue is {item['state']})")
     for item in plan["dispatch"]:

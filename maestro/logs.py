@@ -271,6 +271,11 @@ def log_plan(config: ServiceConfig, plan: dict[str, Any]) -> None:
               level=logging.DEBUG, reason=item["reason"])
     for warning in plan.get("warnings", []):
         event(config, "warning", warning, level=logging.WARNING)
+    held = plan.get("held")
+    if held:
+        event(config, "budget_hold", held, level=logging.WARNING)
+    elif held == "":
+        event(config, "budget_resumed", "the daily token ceiling no longer holds dispatch")
 
 
 def phase_event(config: ServiceConfig, issue: str, phase: str, what: str,

@@ -17,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from maestro.config.workflow import ExecutionPolicy, WorkflowPolicy
+from maestro.lanes.budget import DailyBudget
 from maestro.model import Issue
 from maestro.orchestration.planning import (
     STEPS,
@@ -239,6 +240,44 @@ CASES: list[tuple[str, TickFacts, dict[str, Any]]] = [
 ]
 
 
+# -- the daily token ceiling -----------------------------------------------------------------
+
+REACHED = DailyBudget(limit=1000, spent=1000)
+HELD = REACHED.hold_reason()
+
+
+def spent(base: TickFacts, day: DailyBudget = REACHED) -> TickFacts:
+    return replace(base, budget=day)
+
+
+CASES += [
+    ("below the daily ceiling new work starts",
+     spent(facts(candidates=[issue("D-1")]), DailyBudget(1000, 999)),
+     {"dispatch": [("D-1", "new work")], "held": None}),
+    ("the daily ceiling holds new work", spent(facts(candidates=[issue("D-1")])),
+     {"dispatch": [], "skipped": [("D-1", HELD)], "held": HELD}),
+    ("the daily ceiling holds a due retry",
+     spent(facts(lanes=[lane("D-2", outcome="retry")], issues=[issue("D-2", "In Progress")],
+                 retries=[due("D-2")])),
+     {"dispatch": [], "retries_waiting": [{"issue": "D-2", "due_at": PAST, "kind": "failure",
+                                           "reason": f"due; {HELD}"}]}),
+    ("the daily ceiling holds a recovery",
+     spent(facts(lanes=[lane("D-3", outcome="interrupted")],
+                 issues=[issue("D-3", "In Progress")])),
+     {"dispatch": [], "waiting": [{"issue": "D-3", "reason": f"recovery waits: {HELD}"}]}),
+    ("the daily ceiling holds a review repair, not a landing",
+     spent(facts(lanes=[lane("D-4", in_review=True), lane("D-5", in_review=True)],
+                 issues=[issue("D-4", "In Review"), issue("D-5", "In Review")],
+                 reviews={"D-4": ReviewFact("review_repair", "changes requested"),
+                          "D-5": ReviewFact("ready_to_land", "approved")})),
+     {"dispatch": [("D-5", "advance review (ready_to_land)")],
+      "waiting": [{"issue": "D-4", "reason": f"review_repair: {HELD}"}]}),
+    ("the daily ceiling leaves running lanes alone",
+     spent(facts(lanes=[lane("D-6", leased=True)], issues=[issue("D-6", "In Progress")])),
+     {"dispatch": [], "reconcile": []}),
+]
+
+
 @pytest.mark.parametrize(("name", "given_facts", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_plan_case(name: str, given_facts: TickFacts, expected: dict[str, Any]) -> None:
     plan = plan_tick(given_facts).as_dict()
@@ -258,7 +297,7 @@ def test_steps_run_in_the_order_of_the_operating_guide() -> None:
 def test_plan_json_keeps_its_keys() -> None:
     assert set(plan_tick(facts()).as_dict()) == {
         "dispatch", "reconcile", "retries_waiting", "retries_dropped", "waiting", "skipped",
-        "warnings", "rate_limit"}
+        "warnings", "rate_limit", "held"}
 
 
 def test_recovery_needs_the_issue_owned_by_the_lane() -> None:

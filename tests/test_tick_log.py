@@ -7,7 +7,7 @@ from typing import Any
 from maestro.orchestration.tick_log import only_changed
 
 
-def plan(**items: list[dict[str, str]]) -> dict[str, Any]:
+def plan(**items: Any) -> dict[str, Any]:
     return {"dispatch": [], "reconcile": [], "retries_waiting": [], "waiting": [],
             "skipped": [], "warnings": [], **items}
 
@@ -45,3 +45,22 @@ def test_dispatches_are_always_logged() -> None:
     _, memory = only_changed(plan(dispatch=[item]), {})
     quiet, _ = only_changed(plan(dispatch=[item]), memory)
     assert quiet["dispatch"] == [item]
+
+
+HELD = "held: the daily token ceiling max_tokens_per_day=1000 is reached (UTC day)"
+
+
+def test_the_daily_hold_is_logged_once_while_it_lasts() -> None:
+    quiet, memory = only_changed(plan(held=HELD), {})
+    assert quiet["held"] == HELD
+    for _ in range(3):
+        quiet, memory = only_changed(plan(held=HELD), memory)
+        assert quiet["held"] is None
+
+
+def test_the_end_of_the_daily_hold_is_logged_once() -> None:
+    _, memory = only_changed(plan(held=HELD), {})
+    quiet, memory = only_changed(plan(held=None), memory)
+    assert quiet["held"] == ""
+    quiet, _ = only_changed(plan(held=None), memory)
+    assert quiet["held"] is None

@@ -12,10 +12,11 @@ from __future__ import annotations
 import io
 import json
 import os
+import queue
 import re
 import subprocess
 import sys
-import time
+import threading
 import uuid
 from pathlib import Path
 from typing import Any, TextIO
@@ -80,12 +81,42 @@ class Agent:
         self.turn_error: dict[str, Any] | None = None
         self.attention_label = os.environ.get("MAESTRO_NEEDS_ATTENTION_LABEL",
                                               "maestro:needs-attention")
+        #: Messages from the client, read by :meth:`_read` on its own thread so that a
+        #: ``turn/interrupt`` is seen while a step runs (as Codex sees it mid-turn).
+        self.inbox: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self.interrupted = threading.Event()
+        self._write_lock = threading.Lock()
 
     # -- wire ------------------------------------------------------------------------------
 
     def send(self, message: dict[str, Any]) -> None:
-        self.stdout.write(json.dumps(message) + "\n")
-        self.stdout.flush()
+        with self._write_lock:
+            self.stdout.write(json.dumps(message) + "\n")
+            self.stdout.flush()
+
+    def _read(self) -> None:
+        """Reader thread: answer ``turn/interrupt`` at once, queue everything else."""
+        try:
+            for line in self.stdin:
+                if not line.strip():
+                    continue
+                message = json.loads(line)
+                if message.get("method") == "turn/interrupt":
+                    self.interrupted.set()
+                    self.send({"id": message.get("id"), "result": {}})
+                    continue
+                self.inbox.put(message)
+        except ValueError:
+            pass
+        finally:
+            self.inbox.put(None)
+
+    def receive(self) -> dict[str, Any]:
+        """The next message from the client; the client gone ends the process."""
+        message = self.inbox.get()
+        if message is None:
+            sys.exit(0)
+        return message
 
     def notify(self, method: str, params: dict[str, Any]) -> None:
         self.send({"method": method, "params": params})
@@ -102,10 +133,7 @@ class Agent:
             "threadId": self.thread_id, "turnId": self.turn_id, "callId": call_id,
             "tool": tool, "arguments": arguments}})
         while True:
-            line = self.stdin.readline()
-            if not line:
-                sys.exit(0)
-            message = json.loads(line)
+            message = self.receive()
             if message.get("id") == request_id and "method" not in message:
                 result = message.get("result") or {}
                 self.notify("item/completed", {"threadId": self.thread_id,
@@ -123,10 +151,9 @@ class Agent:
     # -- protocol --------------------------------------------------------------------------
 
     def serve(self) -> None:
-        for line in self.stdin:
-            if not line.strip():
-                continue
-            message = json.loads(line)
+        threading.Thread(target=self._read, daemon=True).start()
+        while True:
+            message = self.receive()
             method = message.get("method")
             params = message.get("params") or {}
             if method == "initialize":
@@ -169,7 +196,10 @@ class Agent:
         self.notify("turn/started", {"threadId": self.thread_id,
                                      "turn": {"id": self.turn_id, "status": "inProgress"}})
         status = "completed"
+        self.interrupted.clear()
         while self.queue:
+            if self.interrupted.is_set():
+                break
             step = self.queue.pop(0)
             if step == "end_turn" or (isinstance(step, dict) and "end_turn" in step):
                 break
@@ -177,6 +207,8 @@ class Agent:
             if self.turn_error:
                 status = "failed"
                 break
+        if self.interrupted.is_set():
+            status = "interrupted"
         self.tokens += 150
         self.notify("thread/tokenUsage/updated", {
             "threadId": self.thread_id, "turnId": self.turn_id,
@@ -256,7 +288,15 @@ class Agent:
                            capture_output=True)
 
     def step_sleep(self, arg: float) -> None:
-        time.sleep(float(arg))
+        self.interrupted.wait(float(arg))  # a turn/interrupt ends the wait, as in Codex
+
+    def step_tokens(self, arg: int) -> None:
+        """Report ``arg`` more tokens now (``thread/tokenUsage/updated``, absolute totals),
+        as a model's long answer would mid-turn."""
+        self.tokens += int(arg)
+        self.notify("thread/tokenUsage/updated", {
+            "threadId": self.thread_id, "turnId": self.turn_id,
+            "tokenUsage": {"total": _usage(self.tokens), "last": _usage(int(arg))}})
 
     def step_tool(self, arg: dict[str, Any]) -> None:
         self.call_tool(arg["name"], dict(arg.get("args") or {}))
@@ -320,7 +360,7 @@ class Agent:
                                                     "turnId": self.turn_id, "delta": str(index)})
 
     def step_hang(self, arg: Any) -> None:
-        time.sleep(3600)
+        self.interrupted.wait(3600)
 
     def step_save_input(self, arg: str) -> None:
         """Append this turn's input text to a file, so tests can see what each turn got."""
@@ -347,10 +387,7 @@ class Agent:
             "threadId": self.thread_id, "turnId": self.turn_id,
             **dict(arg.get("params") or {})}})
         while True:
-            line = self.stdin.readline()
-            if not line:
-                sys.exit(0)
-            message = json.loads(line)
+            message = self.receive()
             if message.get("id") == request_id and "method" not in message:
                 break
         if arg.get("save"):

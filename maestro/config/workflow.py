@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from maestro.config.budget import BudgetPolicy
 from maestro.config.hooks import HooksPolicy
 from maestro.config.prompt import check_template, render_prompt, template_attempt
 from maestro.config.symphony import looks_like_symphony
@@ -159,6 +160,7 @@ class WorkflowPolicy(_Section):
     context: ContextPolicy = Field(default_factory=ContextPolicy)
     forge: ForgePolicy = Field(default_factory=ForgePolicy)
     hooks: HooksPolicy = Field(default_factory=HooksPolicy)
+    budget: BudgetPolicy = Field(default_factory=BudgetPolicy)  # maestro/config/budget.py
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from maestro.agents.acp import AcpAgent, add_usage
 from maestro.agents.claude_code import child_env
 from maestro.errors import ConfigError
 from maestro.lanes.agent_run import SessionResult, _Activity, agent_env
+from maestro.lanes.budget_watch import BudgetWatch
 from maestro.lanes.claude_session import agent_command
 from maestro.lanes.confine import sandbox_prefix
 from maestro.lanes.context import LaneContext
@@ -29,9 +30,11 @@ QUIET_UPDATES = {"agent_message_chunk", "agent_thought_chunk", "user_message_chu
 
 async def run_acp(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
                   first_input: str, activity: _Activity, tools_record: Path,
-                  control: ControlFiles | None = None) -> SessionResult:
+                  control: ControlFiles | None = None,
+                  budget: BudgetWatch | None = None) -> SessionResult:
     service = ctx.config.agent
-    session = ToolSession(ctx, run_id, attempt, repair, tools_record, activity, control)
+    session = ToolSession(ctx, run_id, attempt, repair, tools_record, activity, control,
+                          budget)
 
     def on_update(kind: str, fields: dict[str, Any]) -> None:
         activity.event(f"session/update {kind}")

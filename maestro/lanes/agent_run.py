@@ -36,6 +36,8 @@ from maestro.fsutil import BoundedJournal, write_json
 from maestro.ids import iso_now, utc_now
 from maestro.lanes import hooks
 from maestro.lanes import tokens as token_ledger
+from maestro.lanes.budget import BUDGET_EXCEEDED
+from maestro.lanes.budget_watch import BudgetWatch, watch_for
 from maestro.lanes.confine import sandbox_prefix
 from maestro.lanes.context import LaneContext
 from maestro.lanes.failures import real_cause
@@ -154,7 +156,8 @@ class _Activity:
 
 async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
                first_input: str, activity: _Activity, tools_record: Path,
-               control: ControlFiles | None = None, resume_thread: str = "") -> SessionResult:
+               control: ControlFiles | None = None, resume_thread: str = "",
+               budget: BudgetWatch | None = None) -> SessionResult:
     service = ctx.config.agent
     policy = ctx.workflow.policy
     host = LaneToolHost(ctx, run_id, attempt, repair=repair, control=control)
@@ -190,6 +193,8 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
         if method == "thread/tokenUsage/updated":
             tokens.update(session_usage.update(params.get("tokenUsage") or {}))
             activity.record["tokens"] = dict(tokens)
+            if budget is not None:  # over budget: the turn is interrupted (budget_watch)
+                budget.observe(tokens)
         elif method == "account/rateLimits/updated":
             activity.record["rate_limits"] = params.get("rateLimits", params)
         elif method == "error":
@@ -197,6 +202,8 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
 
     async def on_request(method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method == "item/tool/call":
+            if budget is not None and (refused := budget.refusal()) is not None:
+                return refused
             answer = bridge.call(str(params.get("tool", "")), params.get("arguments"))
             if bridge.signals.stop:  # refused, and decisive: the session ends here
                 raise SessionStopped(bridge.signals.stop)
@@ -222,6 +229,8 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
     client = AppServerClient(argv, ctx.worktree, agent_env(ctx, run_id, attempt),
                              on_event, on_request, on_stderr, service.response_timeout_s)
     result = SessionResult(verdict=Verdict("invalid", "no turn ran"))
+    if budget is not None:
+        budget.attach(client, activity.record)
     loop = asyncio.get_running_loop()
     previous_term = signal.getsignal(signal.SIGTERM)
     loop.add_signal_handler(signal.SIGTERM, client.terminate, "maestro received SIGTERM")
@@ -260,10 +269,14 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
             logs.session_event(ctx.config, "session_started" if turn == 1 else "turn_started",
                                f"turn {turn} started", ctx.identifier, activity.record,
                                turn=turn)
+            if budget is not None:
+                budget.turn_started()
             completed = await client.wait_turn(turn_id, service.idle_timeout_s,
                                                service.turn_timeout_s)
             if tokens == before:
                 _tokens_from_completed(completed, tokens)
+                if budget is not None:
+                    budget.observe(tokens, running=False)
             status = str((completed.get("turn") or {}).get("status", "completed"))
             result.turns = turn
             logs.session_event(ctx.config, "turn_completed", f"turn {turn} {status}",
@@ -281,7 +294,7 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
                 break
             verdict = judge(bridge.signals, repair=repair)
             result.verdict = verdict
-            if verdict.kind != "continue":
+            if verdict.kind != "continue" or (budget is not None and budget.breach):
                 break
             try:
                 issue = host.look_again()  # a person may have stopped the lane meanwhile
@@ -312,13 +325,14 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
             activity.flush()
         with contextlib.suppress(OSError):
             token_ledger.record_session(ctx.state, activity.record)
-    return settle(result, bridge, failed_calls, tokens)
+    return settle(result, bridge, failed_calls, tokens, budget)
 
 
 def settle(result: SessionResult, bridge: ToolBridge, failed_calls: list[str],
-           tokens: dict[str, int]) -> SessionResult:
+           tokens: dict[str, int], budget: BudgetWatch | None = None) -> SessionResult:
     """The session's last word, whatever the transport: the error class of an invalid
-    disposition, and its message naming the policy violation or the real cause."""
+    disposition, and its message naming the policy violation or the real cause; a token
+    ceiling the session reached (``budget``) is the cause when the session did not end."""
     if result.verdict.kind == "invalid" and not result.error_class:
         result.error_class = "invalid_disposition"
     if bridge.signals.violations and result.verdict.kind == "invalid":
@@ -330,6 +344,13 @@ def settle(result: SessionResult, bridge: ToolBridge, failed_calls: list[str],
         if bridge.signals.refused:
             refused = "; ".join(bridge.signals.refused[-3:])
             result.message += f" (refused: {refused})"
+    if budget is not None:
+        budget.close()
+        if budget.breach is not None and result.error_class != "terminated" and (
+                result.verdict.kind in ("continue", "invalid")):
+            result.verdict = Verdict("invalid", budget.breach.describe())
+            result.error_class, result.retryable = BUDGET_EXCEEDED, False
+            result.message = budget.reason()
     result.tokens = tokens
     result.signals = bridge.signals.as_dict()
     return result
@@ -391,6 +412,11 @@ def run_agent_session(ctx: LaneContext, run_id: str, attempt: int, first_input: 
         recorded = _recorded_outcome(ctx, run_id, attempt, record, repair)
         if recorded is not None:
             return recorded
+        budget = watch_for(ctx)
+        if budget is not None and (spent := budget.exhausted()) is not None:
+            return SessionResult(verdict=Verdict("invalid", spent.describe()),
+                                 error_class=BUDGET_EXCEEDED, retryable=False,
+                                 message=budget.reason())
         session = _session_key(run_id, record)
         control = ControlFiles.kept(ctx, session)
         if control is None:  # a session run again after a kill keeps the first image
@@ -401,15 +427,15 @@ def run_agent_session(ctx: LaneContext, run_id: str, attempt: int, first_input: 
             from maestro.lanes.claude_session import run_claude
 
             session_run = run_claude(ctx, run_id, attempt, repair, first_input, activity,
-                                     record, control)
+                                     record, control, budget)
         elif transport == "acp":
             from maestro.lanes.acp_session import run_acp
 
             session_run = run_acp(ctx, run_id, attempt, repair, first_input, activity, record,
-                                  control)
+                                  control, budget)
         else:
             session_run = _run(ctx, run_id, attempt, repair, first_input, activity, record,
-                               control, resume_thread)
+                               control, resume_thread, budget)
         result = asyncio.run(session_run)
         faults.point("agent:session-ended")  # the tool calls are recorded, not yet checked
         refuse_tampering(ctx, control)

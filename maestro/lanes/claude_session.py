@@ -22,6 +22,7 @@ from maestro.agents.claude_code import (
 from maestro.agents.mcp_tools import SERVER_NAME, mcp_config
 from maestro.config.service import SCRIPTED_AGENT
 from maestro.lanes.agent_run import SessionResult, _Activity, agent_env
+from maestro.lanes.budget_watch import BudgetWatch
 from maestro.lanes.confine import sandbox_prefix
 from maestro.lanes.context import LaneContext
 from maestro.lanes.mcp_session import ToolSession, drive
@@ -36,9 +37,11 @@ def agent_command(ctx: LaneContext, default: list[str]) -> list[str]:
 
 async def run_claude(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
                      first_input: str, activity: _Activity, tools_record: Path,
-                     control: ControlFiles | None = None) -> SessionResult:
+                     control: ControlFiles | None = None,
+                     budget: BudgetWatch | None = None) -> SessionResult:
     service = ctx.config.agent
-    session = ToolSession(ctx, run_id, attempt, repair, tools_record, activity, control)
+    session = ToolSession(ctx, run_id, attempt, repair, tools_record, activity, control,
+                          budget)
 
     def on_event(kind: str, event: dict[str, Any]) -> None:
         activity.event(kind, force=kind in ("system/init", "result"))

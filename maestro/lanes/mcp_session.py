@@ -33,6 +33,7 @@ from maestro.fsutil import BoundedJournal, write_json
 from maestro.ids import iso_now
 from maestro.lanes import tokens as token_ledger
 from maestro.lanes.agent_run import SessionResult, _Activity, continuation_prompt, settle
+from maestro.lanes.budget_watch import BudgetWatch
 from maestro.lanes.context import LaneContext
 from maestro.lanes.guard import agent_asked_for_human
 from maestro.lanes.host import LaneToolHost
@@ -48,8 +49,12 @@ class ToolSession:
 
     def __init__(self, ctx: LaneContext, run_id: str, attempt: int, repair: bool,
                  tools_record: Path, activity: _Activity,
-                 control: ControlFiles | None = None) -> None:
+                 control: ControlFiles | None = None,
+                 budget: BudgetWatch | None = None) -> None:
         self.ctx = ctx
+        #: Token ceilings: these transports report usage when a turn ends, so a ceiling
+        #: reached ends the session before its next turn (no mid-turn interrupt).
+        self.budget = budget
         self.repair = repair
         self.activity = activity
         self.host = LaneToolHost(ctx, run_id, attempt, repair=repair, control=control)
@@ -117,6 +122,8 @@ async def drive(session: ToolSession, first_input: str, start: Start, run_turn: 
                 "tokens": dict(session.tokens),
                 "turn_tokens": {k: v - before.get(k, 0) for k, v in session.tokens.items()},
                 "finished_at": iso_now(), "signals": bridge.signals.as_dict()})
+            if session.budget is not None:
+                session.budget.observe(session.tokens, running=False)
             if failed:
                 session.log(event="turn_failed", status="failed", reason=failed)
                 result.verdict = Verdict("invalid", f"turn failed: {failed}")
@@ -124,7 +131,8 @@ async def drive(session: ToolSession, first_input: str, start: Start, run_turn: 
                 break
             verdict = judge(bridge.signals, repair=session.repair)
             result.verdict = verdict
-            if verdict.kind != "continue":
+            if verdict.kind != "continue" or (session.budget is not None
+                                               and session.budget.breach is not None):
                 break
             try:
                 issue = session.host.look_again()  # a person may have stopped the lane
@@ -152,4 +160,4 @@ async def drive(session: ToolSession, first_input: str, start: Start, run_turn: 
             activity.flush()
         with contextlib.suppress(OSError):
             token_ledger.record_session(ctx.state, activity.record)
-    return settle(result, bridge, session.failed_calls, session.tokens)
+    return settle(result, bridge, session.failed_calls, session.tokens, session.budget)

@@ -17,6 +17,7 @@ from maestro.lanes import tokens as token_ledger
 from maestro.lanes.listing import list_lanes
 from maestro.lanes.state import PHASE_TARGETS, LaneState
 from maestro.model import Comment
+from maestro.operator.budget_status import add_budgets
 from maestro.orchestration.pause import read_pause
 from maestro.orchestration.retries import RetryQueue
 
@@ -146,6 +147,7 @@ def snapshot(config: ServiceConfig, limit: int = 20) -> dict[str, Any]:
             if isinstance(value, int):
                 totals[key] = totals.get(key, 0) + value
     last_tick = read_json(config.state_root / "last_tick.json")
+    budget = add_budgets(config, lanes, now, warnings)
     return {
         "schema_version": SCHEMA_VERSION,
         "generated_at": now.isoformat(timespec="seconds"),
@@ -159,6 +161,7 @@ def snapshot(config: ServiceConfig, limit: int = 20) -> dict[str, Any]:
         "recent": sorted(done, key=lambda lane: lane.get("last_event_at") or "",
                          reverse=True)[:limit],
         "token_totals": totals,
+        "budget": budget,
         "last_tick": last_tick,
         "paused": read_pause(config.state_root),
         "warnings": warnings,

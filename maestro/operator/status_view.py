@@ -172,3 +172,29 @@ def render_status(snap: dict[str, Any], console: Console | None = None) -> None:
     totals = snap.get("token_totals") or {}
     console.print("tokens: " + (", ".join(f"{k}={v}" for k, v in sorted(totals.items()))
                                 or "none yet"))
+    render_budgets(snap, console)
+
+
+def render_budgets(snap: dict[str, Any], console: Console) -> None:
+    """The day's spend against ``max_tokens_per_day``, and every unfinished lane that has a
+    per-issue ceiling: spent, ceiling, what is left (docs/guide/budgets.md)."""
+    day = snap.get("budget") or {}
+    if day.get("max_tokens_per_day") is not None:
+        line = (f"budget today (UTC): {day['spent_today']:,} of {day['max_tokens_per_day']:,}"
+                f" tokens, {day['remaining_today']:,} left")
+        if day.get("holding_dispatch"):
+            console.print(Text(line + " · ceiling reached: no new agent session starts",
+                               style="bold red"))
+        else:
+            console.print(line)
+    limited = [lane for lane in snap["lanes"] if lane.get("phase") != "finished"
+               and (lane.get("budget") or {}).get("max_tokens_per_issue") is not None]
+    if limited:
+        table = _table("token budgets per issue", ("issue", "spent", "ceiling", "left"))
+        for lane in limited:
+            budget = lane["budget"]
+            left = Text(f"{budget['remaining']:,}",
+                        style="bold red" if budget["remaining"] == 0 else "")
+            table.add_row(lane["issue"], f"{budget['spent']:,}",
+                          f"{budget['max_tokens_per_issue']:,}", left)
+        console.print(table)

@@ -30,6 +30,7 @@ from maestro.lanes.context import remember_good_workflow
 from maestro.lanes.guard import agent_asked_for_human
 from maestro.lanes.hooks import before_remove_for
 from maestro.lanes.listing import list_lanes
+from maestro.lanes.spend import daily_budget
 from maestro.lanes.state import LaneState
 from maestro.lanes.workspace import remove_worktree
 from maestro.model import Classification, Issue, LaneOutcome
@@ -168,12 +169,14 @@ class Orchestrator:
         watched = [i for i, v in lanes.items() if not v.finished]
         issues = tracker.fetch(watched) if watched else {}
         reviews = None if dry_run else self._review_facts(workflow, lanes, issues)
+        now = utc_now()
         return TickFacts(
             lanes=lanes, issues=issues, retries=retries, reviews=reviews,
             candidates=tuple(tracker.candidates(policy.tracker.startable_states)),
-            now=utc_now(), policy=policy,
+            now=now, policy=policy,
             stall_timeout_s=self.config.agent.lane_stall_timeout_s,
-            paused=hold_reason(self.config.state_root))
+            paused=hold_reason(self.config.state_root),
+            budget=daily_budget(self.config.state_root, policy.budget, now))
 
     def _review_facts(self, workflow: Workflow, lanes: dict[str, LaneView],
                       issues: dict[str, Issue]) -> dict[str, ReviewFact]:

@@ -14,6 +14,10 @@ named steps, in the order of the reference algorithm in ``docs/guide/operating.m
 7. :func:`hold_dispatch` — while an operator holds dispatch (``maestro pause``), nothing
    starts: every dispatch of the steps above waits instead (reconciling still happens).
 
+While the daily token ceiling is reached (``TickFacts.budget``, :mod:`maestro.lanes.budget`)
+steps 3, 4 (review repairs), 5 and 6 start no agent session: the items wait with the hold's
+reason, and ``Plan.held`` says it once for the whole tick.
+
 Each step takes the facts and the plan so far and returns a longer plan, so a step can be
 tested alone and nothing but the plan carries state between steps. Every lane that runs an
 agent (a lane process alive now, whoever started it; a due retry; a recovered lane; new
@@ -31,7 +35,8 @@ from functools import cached_property
 from typing import Any
 
 from maestro.config.workflow import WorkflowPolicy
-from maestro.model import Issue, LaneOutcome
+from maestro.lanes.budget import DailyBudget
+from maestro.model import Classification, Issue, LaneOutcome
 from maestro.orchestration.retries import Retry
 from maestro.trackers.eligibility import dispatch_order, ineligible_reason, missing_required_labels
 
@@ -133,6 +138,13 @@ class TickFacts:
     stall_timeout_s: float = 3600.0
     #: ``None`` while dispatch runs; else why it is held (``maestro pause``, in words).
     paused: str | None = None
+    #: Tokens spent today against ``max_tokens_per_day`` (unlimited by default).
+    budget: DailyBudget = field(default_factory=DailyBudget)
+
+    @property
+    def held(self) -> str:
+        """Why no agent session may start this tick ("" when one may)."""
+        return self.budget.hold_reason()
 
     @cached_property
     def by_state(self) -> dict[str, int]:
@@ -229,6 +241,8 @@ class Plan:
     warnings: tuple[str, ...] = ()
     #: The tracker's last request to slow down during this tick (shown in status).
     rate_limit: Mapping[str, Any] | None = field(default=None)
+    #: The daily token ceiling holds every new agent session ("" when it does not).
+    held: str = ""
 
     @property
     def dispatch(self) -> list[dict[str, str]]:
@@ -259,7 +273,8 @@ class Plan:
                 "retries_waiting": self.retries_waiting,
                 "retries_dropped": self.retries_dropped, "waiting": self.waiting,
                 "skipped": self.skipped, "warnings": list(self.warnings),
-                "rate_limit": dict(self.rate_limit) if self.rate_limit is not None else None}
+                "rate_limit": dict(self.rate_limit) if self.rate_limit is not None else None,
+                "held": self.held or None}
 
     def issues(self) -> list[str]:
         return [item.issue for item in self.dispatches]
@@ -426,6 +441,8 @@ def due_retries(facts: TickFacts, plan: Plan) -> Plan:
             continue
         agent = not view.in_review
         free, why = free_slots(facts, busy, issue.state) if agent else (True, "")
+        if agent and facts.held:
+            free, why = False, facts.held
         if free:
             busy[state_key(issue.state)] += agent
             plan = replace(plan, dispatches=(*plan.dispatches, Dispatch(
@@ -453,6 +470,8 @@ def advance_reviews(facts: TickFacts, plan: Plan) -> Plan:
                            f"{policy.needs_attention_label!r}; never merged while it does")
         else:
             fact = facts.reviews.get(view.identifier, ReviewFact("", "review pending"))
+            if fact.move == Classification.REVIEW_REPAIR.value and facts.held:
+                fact = ReviewFact("", f"{fact.move}: {facts.held}")
             if fact.move:
                 plan = replace(plan, dispatches=(*plan.dispatches, Dispatch(
                     view.identifier, f"advance review ({fact.move})", issue.state, False)))
@@ -491,7 +510,7 @@ def recover(facts: TickFacts, plan: Plan) -> Plan:
     for view, issue in _parked(facts, plan):
         if view.identifier in facts.retries or not needs_recovery(view, issue, facts.policy):
             continue
-        free, why = free_slots(facts, busy, issue.state)
+        free, why = (False, facts.held) if facts.held else free_slots(facts, busy, issue.state)
         if free:
             busy[state_key(issue.state)] += 1
             plan = replace(plan, dispatches=(*plan.dispatches, Dispatch(
@@ -520,7 +539,7 @@ def new_work(facts: TickFacts, plan: Plan) -> Plan:
             continue
         reason = ineligible_reason(issue, policy)
         if not reason:
-            reason = free_slots(facts, busy, issue.state)[1]
+            reason = facts.held or free_slots(facts, busy, issue.state)[1]
         if reason:
             skips.append(Skip(identifier, reason))
             continue
@@ -550,7 +569,7 @@ STEPS: tuple[Callable[[TickFacts, Plan], Plan], ...] = (
 
 def plan_tick(facts: TickFacts) -> Plan:
     """Run every step in order over ``facts``; the same facts always give the same plan."""
-    plan = Plan()
+    plan = Plan(held=facts.held)
     for step in STEPS:
         plan = step(facts, plan)
     return plan

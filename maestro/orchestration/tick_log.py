@@ -4,7 +4,9 @@ A daemon over a backlog of hundreds of blocked or slot-starved issues would othe
 the same ``skip`` record for each of them every few seconds. Dispatches, reconciles and
 warnings are always logged (they are events); ``skipped``, ``waiting`` and
 ``retries_waiting`` items are logged when their reason is new or changed since the last
-tick of this process.
+tick of this process. The daily token ceiling's hold (``held``) is a standing condition of
+the whole tick: it is kept in the quiet plan only on the tick it starts (its reason) or
+ends (``""``), else ``None``.
 """
 
 from __future__ import annotations
@@ -35,4 +37,7 @@ def only_changed(plan: dict[str, Any], previous: dict[tuple[str, str], str]
             if previous.get(mark) != memory[mark]:
                 kept.append(item)
         quiet[key] = kept
+    held = str(plan.get("held") or "")
+    memory[("held", "")] = held
+    quiet["held"] = None if previous.get(("held", ""), "") == held else held
     return quiet, memory

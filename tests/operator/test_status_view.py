@@ -10,7 +10,7 @@ from rich.console import Console
 
 from maestro.config.service import ServiceConfig
 from maestro.operator.status import snapshot
-from maestro.operator.status_view import render_status, signals_summary
+from maestro.operator.status_view import render_budgets, render_status, signals_summary
 
 
 def rendered(config: ServiceConfig, limit: int = 20) -> str:
@@ -56,3 +56,26 @@ def test_at_80_columns_each_recent_run_keeps_its_row_on_one_line(
         number = lane["pr_url"].rsplit("/", 1)[-1]
         assert any(lane["issue"] in line and f"#{number}" in line
                    and (" ago" in line or "just now" in line) for line in lines), lane["issue"]
+
+
+def test_budgets_show_the_day_and_each_limited_lane() -> None:
+    console = Console(record=True, width=200)
+    lanes = [{"issue": "B-1", "phase": "agent",
+              "budget": {"max_tokens_per_issue": 1000, "spent": 1200, "remaining": 0}},
+             {"issue": "B-2", "phase": "agent",
+              "budget": {"max_tokens_per_issue": None, "spent": 50, "remaining": None}}]
+    render_budgets({"lanes": lanes, "budget": {"max_tokens_per_day": 5000, "spent_today": 5000,
+                                               "remaining_today": 0,
+                                               "holding_dispatch": True}}, console)
+    text = console.export_text()
+    assert ("budget today (UTC): 5,000 of 5,000 tokens, 0 left · ceiling reached: no new agent "
+            "session starts") in text
+    assert "B-1" in text and "1,200" in text and "B-2" not in text
+
+
+def test_budgets_say_nothing_when_unlimited() -> None:
+    console = Console(record=True, width=200)
+    render_budgets({"lanes": [], "budget": {"max_tokens_per_day": None, "spent_today": 10,
+                                            "remaining_today": None,
+                                            "holding_dispatch": False}}, console)
+    assert console.export_text() == ""

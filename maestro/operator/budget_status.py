@@ -1,0 +1,56 @@
+"""Token budgets in the operator snapshot: per lane and for the service's UTC day.
+
+Shapes (``docs/spec/status.md``; the dashboard reads them as they are)::
+
+    lane["budget"] = {"max_tokens_per_issue": int | null, "spent": int,
+                      "remaining": int | null}
+    snapshot["budget"] = {"max_tokens_per_day": int | null, "spent_today": int,
+                          "remaining_today": int | null, "holding_dispatch": bool}
+
+A lane's ceiling is the one its last session resolved (``budget.json``, label overrides
+included: :mod:`maestro.lanes.budget_watch`); a lane that has not run a session since
+budgets were set shows the workflow's default. ``spent`` is the issue's whole spend, the
+figure the ceiling is enforced against (archived lane folders of the issue included).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from maestro.config.budget import BudgetPolicy
+from maestro.config.service import ServiceConfig
+from maestro.config.workflow import parse_workflow
+from maestro.errors import ConfigError
+from maestro.lanes.budget import lane_budget, spent_of
+from maestro.lanes.budget_watch import BUDGET_FILE
+from maestro.lanes.context import current_workflow_text
+from maestro.lanes.spend import archived_spent, daily_budget
+from maestro.lanes.state import LaneState
+
+__all__ = ["add_budgets", "budget_policy"]
+
+
+def budget_policy(config: ServiceConfig, warnings: list[str]) -> BudgetPolicy:
+    """``[budget]`` of the current WORKFLOW.md (or its last good copy); unlimited, with a
+    warning, when neither can be read: status never fails for want of a policy."""
+    try:
+        text = current_workflow_text(config)
+        return parse_workflow(text, config.workflow_path).policy.budget
+    except (ConfigError, OSError) as exc:
+        warnings.append(f"budgets not shown: {exc}")
+        return BudgetPolicy()
+
+
+def add_budgets(config: ServiceConfig, lanes: list[dict[str, Any]], now: datetime,
+                warnings: list[str]) -> dict[str, Any]:
+    """Set ``budget`` on every lane of the snapshot; return the snapshot's own ``budget``."""
+    policy = budget_policy(config, warnings)
+    archived = archived_spent(config.state_root)
+    for lane in lanes:
+        record = LaneState(config.lanes_root, lane["issue"]).read(BUDGET_FILE) or {}
+        limit = (record.get("max_tokens_per_issue") if record
+                 else policy.max_tokens_per_issue)
+        spent = spent_of(lane.get("tokens") or {}) + archived.get(lane["issue"], 0)
+        lane["budget"] = lane_budget(limit if isinstance(limit, int) else None, spent)
+    return daily_budget(config.state_root, policy, now).as_dict()
