@@ -220,6 +220,10 @@ def _over_budget(run: dict[str, Any]) -> None:
     run["sources"].append({**run["sources"][0], "id": "S2"})
 
 
+def _no_current(run: dict[str, Any]) -> None:
+    del run["method"]["current"]
+
+
 def _confidence(run: dict[str, Any]) -> None:
     run["verdict"]["confidence"] = "sure"
 
@@ -233,6 +237,7 @@ def _source_id(run: dict[str, Any]) -> None:
 BROKEN = {
     "unknown key": (_set("notes", "x"), "notes: unknown key", True),
     "empty question": (_set("question", ""), "question: must be a non-empty string", True),
+    "no current step": (_no_current, "method.current: missing", True),
     "bad confidence": (_confidence, "verdict.confidence: must be one of low, medium, high",
                        True),
     "bad source id": (_source_id, "sources[0].id: must look like S1 (got 'X1')", True),

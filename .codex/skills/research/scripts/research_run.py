@@ -78,7 +78,7 @@ def _shape(run: Any) -> list[str]:
             found.append("method.steps: must be a non-empty list of non-empty strings")
         elif len(set(steps)) != len(steps):
             found.append("method.steps: step names must be unique")
-        elif method.get("current") not in steps:
+        elif "current" in method and method["current"] not in steps:
             found.append(f"method.current: must be one of the steps (got "
                          f"{method.get('current')!r})")
     found += _exact_keys(run["budget"], "budget", ("max_sources", "max_steps"))
