@@ -22,7 +22,8 @@ from maestro.model import Comment
 
 SKILLS = assets.skill_dirs(ASSETS_ROOT)
 ROLES = assets.agent_files(ASSETS_ROOT)
-EXPECTED_SKILLS = {"maestro-lane", "execution-state", "scout-skeptic", "review-repair"}
+EXPECTED_SKILLS = {"maestro-lane", "execution-state", "scout-skeptic", "review-repair",
+                   "research"}
 CHECKPOINT = ASSETS_ROOT / ".codex/skills/execution-state/scripts/checkpoint.py"
 
 
@@ -37,6 +38,12 @@ def test_the_required_skills_are_shipped() -> None:
 @pytest.mark.parametrize("skill", SKILLS, ids=[s.name for s in SKILLS])
 def test_skill_front_matter_and_references_are_valid(skill: Path) -> None:
     problems = assets.check_skill(skill, ASSETS_ROOT)
+    assert not problems, report(problems)
+
+
+@pytest.mark.parametrize("skill", SKILLS, ids=[s.name for s in SKILLS])
+def test_skill_json_files_parse_and_schemas_are_valid(skill: Path) -> None:
+    problems = assets.check_skill_json(skill, ASSETS_ROOT)
     assert not problems, report(problems)
 
 

@@ -20,6 +20,7 @@ from maestro import assets
 
 LANE_SKILL = ".codex/skills/maestro-lane/SKILL.md"
 STATE_SKILL = ".codex/skills/execution-state/SKILL.md"
+RUN_SCHEMA = ".codex/skills/research/references/run.schema.json"
 SMOKE_SUITE = Path(__file__).with_name("test_smoke_assets.py")
 
 
@@ -103,3 +104,18 @@ def test_unlisted_skill_folder_fails_the_marketplace_check(copy: Path) -> None:
     (extra / "SKILL.md").write_text("---\nname: extra-skill\ndescription: x\n---\nDo x.\n")
     messages = [str(p) for p in assets.check_marketplace(copy)]
     assert any(".codex/skills/extra-skill is not listed" in m for m in messages), messages
+
+
+def test_invalid_json_schema_in_a_skill_is_reported_with_the_file_name(copy: Path) -> None:
+    path = copy / RUN_SCHEMA
+    path.write_text(path.read_text().replace('"minimum": 1', '"minimum": "one"', 1))
+    messages = [str(p) for p in assets.check_all(copy, scripts=False)]
+    assert any(m.startswith(f"{RUN_SCHEMA}: not a valid JSON Schema: properties.budget.")
+               for m in messages), messages
+
+
+def test_unparsable_json_in_a_skill_blocks_install_naming_the_file(copy: Path,
+                                                                  tmp_path: Path) -> None:
+    (copy / RUN_SCHEMA).write_text("{")
+    with pytest.raises(assets.AssetsError, match=f"{RUN_SCHEMA}: invalid JSON"):
+        assets.install(tmp_path / "codex-home", copy)

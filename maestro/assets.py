@@ -175,6 +175,36 @@ def check_skill(skill: Path, root: Path) -> list[Problem]:
     return problems
 
 
+def skill_json_files(skill: Path) -> list[Path]:
+    """The JSON files a skill ships (schemas, examples), in any of its folders."""
+    return sorted(skill.rglob("*.json"))
+
+
+def check_skill_json(skill: Path, root: Path) -> list[Problem]:
+    """Every shipped JSON file parses; every ``*.schema.json`` is a valid JSON Schema.
+
+    The schema check needs ``jsonschema`` (a test dependency): without it only the parse
+    is checked here, and :func:`check_all` reports the missing package instead.
+    """
+    problems: list[Problem] = []
+    try:
+        import jsonschema
+    except ImportError:
+        jsonschema = None
+    for path in skill_json_files(skill):
+        document, found = _load_json(path, root)
+        problems += found
+        if found or jsonschema is None or not path.name.endswith(".schema.json"):
+            continue
+        try:
+            jsonschema.Draft202012Validator.check_schema(document)
+        except jsonschema.SchemaError as exc:
+            where = ".".join(str(p) for p in exc.absolute_path) or "(root)"
+            problems.append(Problem(_rel(path, root),
+                                    f"not a valid JSON Schema: {where}: {exc.message}"))
+    return problems
+
+
 def run_scripts(skill: Path, root: Path) -> list[Problem]:
     """Every shipped script starts and answers ``--help`` (no bytecode left behind)."""
     problems: list[Problem] = []
@@ -339,6 +369,7 @@ def check_installable(root: Path) -> list[Problem]:
     problems = [] if skill_dirs(root) else [Problem(str(SKILLS_DIR), "no skills found")]
     for skill in skill_dirs(root):
         problems += check_skill(skill, root)
+        problems += check_skill_json(skill, root)
     for path in agent_files(root):
         problems += check_agent(path, root)
     return problems
