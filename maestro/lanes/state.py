@@ -77,8 +77,12 @@ class LaneState:
 
     # -- leases ----------------------------------------------------------------------------
 
-    def acquire(self) -> None:
-        """Hold the lane for this process (re-entrant); raise if another live process has it."""
+    def acquire(self, role: str = "lane") -> None:
+        """Hold the lane for this process (re-entrant); raise if another live process has it.
+
+        ``role`` is recorded in ``holder.json``: ``"lane"`` for a process running phases,
+        ``"operator"`` for a person's command (``maestro cancel``), which the poll loop's
+        reconcile must not stop as if it were the lane."""
         self.dir.mkdir(parents=True, exist_ok=True)
         try:
             self._lock.acquire()
@@ -95,7 +99,8 @@ class LaneState:
         if self._lock.lock_counter == 1:
             self.write(
                 "holder.json",
-                {"pid": os.getpid(), "host": socket.gethostname(), "since": iso_now()},
+                {"pid": os.getpid(), "host": socket.gethostname(), "since": iso_now(),
+                 "role": role},
             )
 
     def release(self) -> None:

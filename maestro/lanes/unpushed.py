@@ -12,7 +12,13 @@ from pathlib import Path
 
 from maestro.git import git, rev_parse
 
-__all__ = ["unpushed_work"]
+__all__ = ["kept_for_a_person", "unpushed_work"]
+
+
+def kept_for_a_person(cleanup: object) -> bool:
+    """Whether a lane's ``cleanup.json`` record says its worktree was kept (a cancel that
+    found unpushed work told the operator so): no automatic sweep may remove it then."""
+    return isinstance(cleanup, dict) and bool(cleanup.get("worktree_kept"))
 
 
 def unpushed_work(worktree: Path, remote: str) -> str | None:

@@ -105,7 +105,7 @@ def cancel(config: ServiceConfig, identifier: str) -> str:
             if moved:
                 _journal(config, None, "cancel", message, identifier)
             return message
-        state.acquire()
+        state.acquire(role="operator")
         try:
             return _cancel_held(config, found, target, stopped)
         finally:
@@ -231,18 +231,29 @@ def _cancel_held(config: ServiceConfig, found: _Found, target: str, stopped: str
     from maestro.model import PullState
 
     identifier, policy, state = found.identifier, found.policy, found.state
+    if state.exists("merge.json"):  # the lane process landed before it stopped
+        return f"{identifier}: the lane's PR is merged; nothing to cancel"
     done = [stopped] if stopped else []
-    issue = found.tracker.get(identifier)
-    if not policy.is_terminal(issue.state) and found.tracker.transition(identifier, target):
-        done.append(f"moved to {target}")
     ctx = LaneContext(config, identifier)
     try:
         pr = ctx.forge.find_pr(ctx.branch)
+        if pr is not None and pr.state == PullState.MERGED:
+            # Landed, but stopped before its record was written: the lane's next run closes
+            # it out; a cancel now would mark delivered work as cancelled.
+            return (f"{identifier}: the lane's PR #{pr.number} is merged; nothing to cancel"
+                    + (f" ({stopped})" if stopped else ""))
+        issue = found.tracker.get(identifier)
+        if not policy.is_terminal(issue.state) and found.tracker.transition(identifier,
+                                                                              target):
+            done.append(f"moved to {target}")
         if pr is not None and pr.state == PullState.OPEN:
             ctx.forge.close_pr(pr.number, comment=f"maestro cancel: an operator cancelled "
                                f"{identifier}. This PR is closed without merge.")
             done.append(f"closed PR #{pr.number}")
         kept = unpushed_work(ctx.worktree, ctx.workflow.policy.forge.remote)
+        if kept and not done and state.exists("cleanup.json"):
+            return (f"{identifier}: already cancelled ({issue.state}); the worktree "
+                    f"{ctx.workspace_relpath} is kept ({kept}); nothing to do")
         if kept:
             done.append(f"kept the worktree {ctx.workspace_relpath} ({kept})")
         elif ctx.worktree.exists() or rev_parse(config.repo_root, f"refs/heads/{ctx.branch}"):

@@ -32,6 +32,7 @@ from maestro.lanes.hooks import before_remove_for
 from maestro.lanes.listing import list_lanes
 from maestro.lanes.spend import daily_budget
 from maestro.lanes.state import LaneState
+from maestro.lanes.unpushed import kept_for_a_person
 from maestro.lanes.workspace import remove_worktree
 from maestro.model import Classification, Issue, LaneOutcome
 from maestro.orchestration.dispatch_latency import eligible_new_work
@@ -217,6 +218,8 @@ class Orchestrator:
             if action == "stalled":
                 self._stop_stalled(identifier, int(holder.get("pid", 0)))
                 continue
+            if holder.get("role") == "operator" and state.is_leased_elsewhere():
+                continue  # a person's command (maestro cancel) holds the lane: it decides
             if entry.signal_only or state.is_leased_elsewhere():
                 # A lane in review is only stopped here; the next tick sends it down its
                 # own cancel path (PR closed with a comment) or holds it for the person.
@@ -225,6 +228,8 @@ class Orchestrator:
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGTERM)
                 continue
+            if action == "terminate" and kept_for_a_person(state.read("cleanup.json")):
+                continue  # an operator's cancel kept this worktree and its record: both stand
             state.acquire()
             try:
                 if action == "terminate":

@@ -3,9 +3,10 @@
 When the loop starts, every issue in a terminal state that still has a lane worktree loses
 that worktree, so workspaces of issues finished or cancelled while no loop ran do not pile
 up. Only the folder goes: the lane branch keeps every commit the agent made, and the lane
-folder keeps its records. A lane a live process holds, or one in review (its own closeout or
-cancel path cleans up), is left alone. A tracker that cannot be read is a warning, never a
-failed start.
+folder keeps its records. A lane a live process holds, one in review (its own closeout or
+cancel path cleans up), or one whose worktree a cancel kept for its unpushed work is left
+alone (:func:`~maestro.lanes.unpushed.kept_for_a_person`). A tracker that cannot be read
+is a warning, never a failed start.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from maestro import logs
 from maestro.config.service import ServiceConfig
 from maestro.config.workflow import Workflow
 from maestro.errors import MaestroError
+from maestro.lanes.state import LaneState
+from maestro.lanes.unpushed import kept_for_a_person
 from maestro.lanes.workspace import worktree_path
 from maestro.lanes.worktree_health import discard
 from maestro.orchestration.planning import LaneView
@@ -50,6 +53,9 @@ def sweep_terminal_workspaces(config: ServiceConfig, workflow: Workflow,
             continue  # an identifier maestro never makes a worktree for
         if not path.exists():
             continue
+        if kept_for_a_person(LaneState(config.lanes_root, issue.identifier).read(
+                "cleanup.json")):
+            continue  # a cancel kept it for its unpushed work, and said so
         discard(config.repo_root, path)
         swept.append(issue.identifier)
         logs.event(config, "startup_cleanup", f"workspace removed: issue is {issue.state}",

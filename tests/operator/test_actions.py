@@ -122,6 +122,46 @@ def test_cancel_keeps_a_worktree_with_unpushed_work(needs_human: Sandbox) -> Non
     assert (worktree / "draft.txt").exists()
 
 
+def test_cancel_twice_with_a_kept_worktree_does_nothing_the_second_time(
+        needs_human: Sandbox) -> None:
+    (needs_human.repo / ".worktrees" / "OPS-1" / "draft.txt").write_text("not committed\n")
+    actions.cancel(needs_human.config, "OPS-1")
+    assert "nothing to do" in actions.cancel(needs_human.config, "OPS-1")
+    assert journal_events(needs_human, "OPS-1").count("operator_cancel") == 1
+
+
+def test_the_next_daemon_start_keeps_the_worktree_a_cancel_kept(needs_human: Sandbox) -> None:
+    from maestro.orchestration.orchestrator import Orchestrator
+
+    draft = needs_human.repo / ".worktrees" / "OPS-1" / "draft.txt"
+    draft.write_text("not committed\n")
+    actions.cancel(needs_human.config, "OPS-1")
+    Orchestrator(needs_human.config).daemon(0.01, max_ticks=1)
+    assert draft.exists()
+
+
+def test_the_loop_never_signals_a_cancel_command_holding_the_lane(
+        needs_human: Sandbox) -> None:
+    from maestro.lanes.state import LaneState
+    from maestro.orchestration.orchestrator import Orchestrator
+
+    needs_human.maestro("issue", "move", "OPS-1", "Canceled", check=True)
+    holder = subprocess.Popen(  # a person's command holding the lane, as cancel does
+        [sys.executable, "-c", "import sys, time, pathlib; from maestro.lanes.state import "
+         "LaneState; s = LaneState(pathlib.Path(sys.argv[1]), 'OPS-1'); "
+         "s.acquire(role='operator'); print(1, "
+         "flush=True); time.sleep(30)", str(needs_human.config.lanes_root)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "1"
+        assert LaneState(needs_human.config.lanes_root, "OPS-1").is_leased_elsewhere()
+        Orchestrator(needs_human.config).tick()
+        assert holder.poll() is None  # still running: not SIGTERMed
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def test_cancel_stops_the_running_lane_process(sandbox: Sandbox) -> None:
     sandbox.add_issue("OPS-3", COMMITS_THEN_WAITS)
     lane = subprocess.Popen([sys.executable, "-m", "maestro", "lane", "OPS-3", "--quiet"],
