@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -80,12 +81,32 @@ def read_json(path: Path) -> Any:
         return None
 
 
+#: The most of one append-only record a reader takes (its newest part): journals rotate at
+#: :data:`JOURNAL_MAX_BYTES`, so only a file grown from outside is ever cut.
+RECORD_READ_MAX_BYTES = 16_000_000
+
+
+def read_regular(path: Path, offset: int = 0, limit: int = RECORD_READ_MAX_BYTES) -> bytes:
+    """At most ``limit`` bytes of ``path`` from ``offset`` (the newest ``limit`` when more
+    are there), and only from a regular file: a lane file replaced by a FIFO, a device or a
+    link to one (``/dev/zero``) would hang or exhaust a reader, so it reads as empty.
+    Raises :class:`OSError` (``FileNotFoundError`` for an absent file)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            return b""
+        handle.seek(max(offset, info.st_size - limit))
+        return handle.read(limit)
+
+
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """The JSON-object lines of an append-only record; a torn last line, a line of garbage
     or bytes that are not UTF-8 are skipped (a journal is evidence, never a reason to stop).
-    An absent or unreadable file has no lines."""
+    An absent or unreadable file, or one that is not a regular file, has no lines; of an
+    oversized one the newest :data:`RECORD_READ_MAX_BYTES` are read."""
     try:
-        text = path.read_bytes().decode("utf-8", "replace")
+        text = read_regular(path).decode("utf-8", "replace")
     except OSError:
         return []
     records = []

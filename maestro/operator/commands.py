@@ -64,7 +64,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from maestro.operator.doctor import run_doctor
 
-    return run_doctor(args.config)
+    return run_doctor(args.config, workflow=getattr(args, "workflow", None))
 
 
 def register(add: Add) -> None:

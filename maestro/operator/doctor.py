@@ -51,11 +51,12 @@ def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           timeout=60, check=False)
 
 
-def _config_check(explicit: Path | None) -> tuple[Check, ServiceConfig | None]:
+def _config_check(explicit: Path | None, workflow: Path | None = None
+                  ) -> tuple[Check, ServiceConfig | None]:
     from maestro.config.discovery import load_project
 
     try:
-        config = load_project(explicit)
+        config = load_project(explicit, workflow=workflow)
     except MaestroError as exc:
         return Check("maestro.toml", problem=str(exc)), None
     where = str(config.source) if config.source else "none found; embedded defaults"
@@ -193,9 +194,11 @@ def _state_check(config: ServiceConfig) -> Check:
     return Check("state folder", f"{folder} (writable)")
 
 
-def checks(explicit: Path | None = None) -> Iterator[Check]:
-    """Every check in order, each yielded as soon as it ran."""
-    found, config = _config_check(explicit)
+def checks(explicit: Path | None = None, workflow_path: Path | None = None
+           ) -> Iterator[Check]:
+    """Every check in order, each yielded as soon as it ran; ``workflow_path``: the
+    WORKFLOW.md a command line named (``--workflow``), else the one ``maestro.toml`` names."""
+    found, config = _config_check(explicit, workflow_path)
     yield found
     if config is None:
         return
@@ -211,10 +214,11 @@ def checks(explicit: Path | None = None) -> Iterator[Check]:
     yield _state_check(config)
 
 
-def run_doctor(explicit: Path | None = None, say: Callable[[str], None] = print) -> int:
+def run_doctor(explicit: Path | None = None, say: Callable[[str], None] = print,
+               workflow: Path | None = None) -> int:
     """Print each check; 0 when all passed, else 1 after a line naming every problem."""
     problems = []
-    for check in checks(explicit):
+    for check in checks(explicit, workflow):
         say(check.line())
         if check.problem is not None:
             problems.append(check.name)

@@ -22,6 +22,7 @@ from rich.markup import escape
 
 from maestro.config.service import ServiceConfig
 from maestro.errors import InputError
+from maestro.fsutil import RECORD_READ_MAX_BYTES, read_regular
 from maestro.ids import check_identifier
 from maestro.lanes import tokens as token_ledger
 from maestro.lanes.state import PHASE_TARGETS, LaneState
@@ -155,10 +156,14 @@ class JournalTail:
             return
         if size < self.offset:
             self.offset, self.partial = 0, b""
-        with self.path.open("rb") as handle:
-            handle.seek(self.offset)
-            chunk = handle.read()
-        self.offset += len(chunk)
+        start = max(self.offset, size - RECORD_READ_MAX_BYTES)
+        if start > self.offset:  # grown from outside past the bound: its newest part only
+            self.partial = b""
+        try:
+            chunk = read_regular(self.path, start)
+        except OSError:
+            return
+        self.offset = start + len(chunk)
         lines = (self.partial + chunk).split(b"\n")
         self.partial = lines.pop()  # an unfinished last line waits for the next read
         for line in lines:

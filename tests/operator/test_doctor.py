@@ -68,3 +68,13 @@ def test_outside_a_project_the_config_check_fails(tmp_path: Path) -> None:
     lines: list[str] = []
     assert run_doctor(tmp_path / "nowhere.toml", say=lines.append) == 1
     assert lines[0].startswith("FAIL  maestro.toml:") and "config file not found" in lines[0]
+
+
+def test_the_workflow_named_on_the_command_line_is_the_one_checked(sandbox: Sandbox,
+                                                                   tmp_path: Path) -> None:
+    bad = tmp_path / "WORKFLOW.md"
+    bad.write_text((sandbox.repo / "WORKFLOW.md").read_text() + "\n{{ issue.titel }}\n")
+    lines: list[str] = []
+    code = run_doctor(sandbox.repo / "maestro.toml", say=lines.append, workflow=bad)
+    assert code == 1
+    assert any("titel" in line for line in failures(lines))

@@ -68,7 +68,14 @@ NOW_S = 1_800_000_000.0
     (None, False),
     ("yesterday", False),
     (True, False),
+    (float("nan"), False),                  # a signed NaN cannot be judged fresh
+    (float("inf"), False),
 ])
 def test_a_linear_delivery_is_fresh_only_within_the_window(signed_at: object,
                                                            fresh: bool) -> None:
     assert (linear_staleness(signed_at, NOW_S, 60.0) is None) is fresh
+
+
+def test_a_stale_linear_delivery_says_how_long_ago_it_was_signed() -> None:
+    said = linear_staleness(int((NOW_S - 3600) * 1000), NOW_S, 60.0)
+    assert said is not None and "signed 3600 s ago" in said

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 
 GITHUB_HEADER = "X-Hub-Signature-256"
@@ -62,12 +63,15 @@ def linear_refusal(secret: bytes, body: bytes, header: str | None) -> str | None
 
 def linear_staleness(signed_at_ms: object, now_s: float, max_age_s: float) -> str | None:
     """Why a Linear delivery signed at ``signed_at_ms`` (milliseconds since the epoch, an
-    int or a digit string) is too far from ``now_s`` to accept; ``None`` when it is not."""
+    int or a digit string) is too far from ``now_s`` to accept; ``None`` when it is not.
+    A time that is not a finite number (``NaN``, a word) cannot be judged, so it is refused."""
     if isinstance(signed_at_ms, str) and signed_at_ms.strip().isdigit():
         signed_at_ms = int(signed_at_ms.strip())
-    if isinstance(signed_at_ms, bool) or not isinstance(signed_at_ms, int | float):
-        return "no signing time (Linear-Timestamp header or webhookTimestamp field)"
+    if isinstance(signed_at_ms, bool) or not isinstance(signed_at_ms, int | float) or (
+            not math.isfinite(signed_at_ms)):
+        return "no usable signing time (Linear-Timestamp header or webhookTimestamp field)"
     age = now_s - signed_at_ms / 1000.0
-    if abs(age) > max_age_s:
-        return f"signed {age:.0f} s from now, outside {max_age_s:g} s (a replay?)"
+    if not math.isfinite(age) or abs(age) > max_age_s:
+        when = f"{age:.0f} s ago" if age >= 0 else f"{-age:.0f} s ahead"
+        return f"signed {when}, outside {max_age_s:g} s (a replay?)"
     return None
