@@ -401,7 +401,7 @@ def run_agent_session(ctx: LaneContext, run_id: str, attempt: int, first_input: 
             from maestro.lanes.claude_session import run_claude
 
             session_run = run_claude(ctx, run_id, attempt, repair, first_input, activity,
-                                     record, control)
+                                     record, control, resume_thread)
         elif transport == "acp":
             from maestro.lanes.acp_session import run_acp
 

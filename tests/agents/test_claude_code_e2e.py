@@ -19,6 +19,7 @@ import pytest
 from .claude_lanes import SECRETS, dump_envs, mcp, processes_in, sigterm_mid_turn
 from .claude_lanes import run_lane as run_any_lane
 from .fake_anthropic import (
+    REPAIR_MARK,
     FakeAnthropic,
     bash,
     observing,
@@ -124,8 +125,9 @@ def test_sigterm_stops_the_real_claude_at_once_and_the_lane_resumes_later(
 
 def test_real_claude_lane_goes_through_one_repair_round_to_the_merge(
         sandbox: Any, claude: Path, tmp_path: Path) -> None:
-    """Handoff, a reviewer asks for changes, a repair session (a new Claude session) fixes
-    and declares it over MCP, the approved PR merges with the repaired file."""
+    """Handoff, a reviewer asks for changes, a repair session (the agent phase's Claude
+    session, resumed: the model sees the earlier round) fixes and declares it over MCP, the
+    approved PR merges with the repaired file."""
     fix = ("printf 'Hello\\n' >> notes/CC-5.md && git commit -qam 'CC-5: say Hello'")
     model = FakeAnthropic([
         bash(COMMIT.replace("CC-1", "CC-5")),
@@ -148,6 +150,9 @@ def test_real_claude_lane_goes_through_one_repair_round_to_the_merge(
     run_lane(sandbox, claude, model, tmp_path, "CC-5")
     repair = sandbox.lane_file("CC-5", "repairs/01-turns/0001.json")
     assert repair["signals"]["repair_complete"]["summary"] == "Said Hello"
+    assert repair["thread_id"] == sandbox.lane_file("CC-5", "turns/0001.json")["thread_id"]
+    asked = [r for r in model.requests if REPAIR_MARK in json.dumps(r["messages"])]
+    assert asked and "Handed off." in json.dumps(asked[0]["messages"])  # the earlier round
     sandbox.maestro("review", "approve", "CC-5", "--author", "alice", check=True)
     run_lane(sandbox, claude, model, tmp_path, "CC-5")
     assert sandbox.outcome("CC-5") == "finished"
