@@ -489,7 +489,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_assets(args: argparse.Namespace) -> int:
-    from maestro.agent_assets import agent_for, install_for
+    from maestro.agent_assets import AssetAgent, agent_for, install_for
     from maestro.assets import AssetsError, assets_root, check_all
     from maestro.config.service import SCRIPTED_AGENT, load_config
 
@@ -500,8 +500,12 @@ def cmd_assets(args: argparse.Namespace) -> int:
             raise AssetsError("\n".join(str(p) for p in problems))
         print(f"assets ok ({root})")
         return 0
-    agent = args.agent
-    if agent is None:  # outside a project: the defaults (Codex)
+    # A home named on the command line names its agent; else the configured transport's
+    # (outside a project: the defaults, Codex).
+    agent: AssetAgent | None = args.agent or (
+        "codex" if args.codex_home else "claude" if args.claude_home
+        else None)
+    if agent is None:
         configured = load_config(getattr(args, "config", None)).agent
         command = None if configured.command == SCRIPTED_AGENT else configured.command
         agent = agent_for(configured.transport, command)

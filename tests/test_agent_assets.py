@@ -56,3 +56,17 @@ def test_assets_install_follows_the_configured_claude_code_transport(tmp_path: P
     assert f"installed {home / 'skills' / 'maestro-lane'}" in proc.stdout
     assert (home / "skills" / "maestro-lane" / "SKILL.md").is_file()
     assert not (tmp_path / "codex-home").exists()
+
+
+def test_a_codex_home_on_the_command_line_wins_over_the_configured_transport(
+        tmp_path: Path) -> None:
+    (tmp_path / "maestro.toml").write_text('[agent]\ntransport = "claude-code"\n')
+    home = tmp_path / "codex-home"
+    proc = subprocess.run([sys.executable, "-m", "maestro", "assets", "install",
+                           "--codex-home", str(home)], cwd=tmp_path,
+                          env={**os.environ, "CLAUDE_CONFIG_DIR": str(tmp_path / "claude")},
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert (home / "skills" / "maestro-lane" / "SKILL.md").is_file()
+    assert (home / "agents" / "scout.toml").is_file()
+    assert not (tmp_path / "claude").exists()
