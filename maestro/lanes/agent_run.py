@@ -406,7 +406,7 @@ def run_agent_session(ctx: LaneContext, run_id: str, attempt: int, first_input: 
             from maestro.lanes.acp_session import run_acp
 
             session_run = run_acp(ctx, run_id, attempt, repair, first_input, activity, record,
-                                  control)
+                                  control, resume_thread)
         else:
             session_run = _run(ctx, run_id, attempt, repair, first_input, activity, record,
                                control, resume_thread)

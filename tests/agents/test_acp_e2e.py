@@ -18,6 +18,7 @@ import pytest
 from .claude_lanes import SECRETS, dump_envs, mcp, processes_in, sigterm_mid_turn
 from .claude_lanes import run_lane as run_any_lane
 from .fake_anthropic import (
+    REPAIR_MARK,
     FakeAnthropic,
     bash,
     observing,
@@ -119,8 +120,9 @@ def test_sigterm_stops_an_acp_agent_at_once_and_the_lane_resumes_later(
 
 def test_an_acp_agent_lane_goes_through_one_repair_round_to_the_merge(
         sandbox: Any, claude_acp: Path, tmp_path: Path) -> None:
-    """Handoff, a reviewer asks for changes, a repair session (a new ACP session) fixes and
-    declares it over MCP, the approved PR merges with the repaired file."""
+    """Handoff, a reviewer asks for changes, a repair session (the agent phase's ACP
+    session, loaded: the model sees the earlier round) fixes and declares it over MCP, the
+    approved PR merges with the repaired file."""
     fix = "printf 'Hello\\n' >> notes/AC-5.md && git commit -qam 'AC-5: say Hello'"
     model = FakeAnthropic([
         bash(COMMIT.replace("AC-1", "AC-5")),
@@ -143,6 +145,9 @@ def test_an_acp_agent_lane_goes_through_one_repair_round_to_the_merge(
     run_lane(sandbox, claude_acp, model, tmp_path, "AC-5")
     repair = sandbox.lane_file("AC-5", "repairs/01-turns/0001.json")
     assert repair["signals"]["repair_complete"]["summary"] == "Said Hello"
+    assert repair["thread_id"] == sandbox.lane_file("AC-5", "turns/0001.json")["thread_id"]
+    asked = [r for r in model.requests if REPAIR_MARK in json.dumps(r["messages"])]
+    assert asked and "Written over ACP." in json.dumps(asked[0]["messages"])  # round 1's
     sandbox.maestro("review", "approve", "AC-5", "--author", "alice", check=True)
     run_lane(sandbox, claude_acp, model, tmp_path, "AC-5")
     assert sandbox.outcome("AC-5") == "finished"
