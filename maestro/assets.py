@@ -386,7 +386,7 @@ def check_all(root: Path, scripts: bool = True) -> list[Problem]:
     return problems
 
 
-def _replace_tree(source: Path, target: Path) -> None:
+def replace_tree(source: Path, target: Path) -> None:
     """Copy ``source`` over ``target`` so a reader never sees half a skill."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
@@ -415,7 +415,7 @@ def install(codex_home: Path, root: Path | None = None) -> list[Path]:
     written: list[Path] = []
     for skill in skill_dirs(root):
         target = codex_home / "skills" / skill.name
-        _replace_tree(skill, target)
+        replace_tree(skill, target)
         written.append(target)
     for role in agent_files(root):
         target = codex_home / "agents" / role.name

@@ -473,11 +473,16 @@ def build_parser() -> argparse.ArgumentParser:
     protocol.add_argument("--claude", default=None, help="probe this Claude Code command")
     protocol.add_argument("--acp", default=None, help="probe this ACP agent command")
 
-    assets = add("assets", cmd_assets, "the Codex skills and agent roles shipped with maestro")
+    assets = add("assets", cmd_assets, "the skills and agent roles shipped with maestro")
     assets.add_argument("action", choices=["install", "check"],
-                        help="install into the Codex home, or check the shipped files")
+                        help="install where the agent reads them, or check the shipped files")
+    assets.add_argument("--agent", choices=["codex", "claude"], default=None,
+                        help="the agent to install for (default: the configured transport's)")
     assets.add_argument("--codex-home", type=Path, default=None,
                         help="Codex home to install into (default: $CODEX_HOME or ~/.codex)")
+    assets.add_argument("--claude-home", type=Path, default=None,
+                        help="Claude Code home to install into "
+                             "(default: $CLAUDE_CONFIG_DIR or ~/.claude)")
 
     from maestro.operator.commands import register
 
@@ -486,7 +491,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_assets(args: argparse.Namespace) -> int:
-    from maestro.assets import AssetsError, assets_root, check_all, default_codex_home, install
+    from maestro.agent_assets import AssetAgent, agent_for, install_for
+    from maestro.assets import AssetsError, assets_root, check_all
+    from maestro.config.service import SCRIPTED_AGENT, load_config
 
     root = assets_root()
     if args.action == "check":
@@ -495,8 +502,17 @@ def cmd_assets(args: argparse.Namespace) -> int:
             raise AssetsError("\n".join(str(p) for p in problems))
         print(f"assets ok ({root})")
         return 0
-    home = args.codex_home or default_codex_home()
-    for path in install(home, root):
+    # A home named on the command line names its agent; else the configured transport's
+    # (outside a project: the defaults, Codex).
+    agent: AssetAgent | None = args.agent or (
+        "codex" if args.codex_home else "claude" if args.claude_home
+        else None)
+    if agent is None:
+        configured = load_config(getattr(args, "config", None)).agent
+        command = None if configured.command == SCRIPTED_AGENT else configured.command
+        agent = agent_for(configured.transport, command)
+    home = args.codex_home if agent == "codex" else args.claude_home
+    for path in install_for(agent, home, root):
         print(f"installed {path}")
     return 0
 

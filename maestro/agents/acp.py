@@ -142,6 +142,7 @@ class AcpAgent:
         self.activity = activity
         self.process: asyncio.subprocess.Process | None = None
         self.conn: Any = None
+        self.can_load = False  # the agent serves session/load (from initialize)
         self.last_update = time.monotonic()
         self._fatal: AgentError | None = None
         self._fatal_event = asyncio.Event()
@@ -167,20 +168,33 @@ class AcpAgent:
         self._stderr_task = asyncio.create_task(self._read_stderr())
         self.conn = ClientSideConnection(_PolicyClient(self), self.process.stdin,
                                          self.process.stdout)
-        await self._call(self.conn.initialize(
+        response = await self._call(self.conn.initialize(
             protocol_version=PROTOCOL_VERSION, client_capabilities=ClientCapabilities(),
             client_info=Implementation(name="maestro", title="maestro", version=__version__)),
             timeout, "initialize")
+        capabilities = getattr(response, "agent_capabilities", None)
+        self.can_load = bool(getattr(capabilities, "load_session", False))
 
-    async def new_session(self, socket_path: str, timeout: float) -> str:
+    @staticmethod
+    def _server(socket_path: str) -> Any:
         from acp.schema import McpServerStdio
 
         argv = server_argv(socket_path)
-        server = McpServerStdio(name=SERVER_NAME, command=argv[0], args=argv[1:], env=[])
-        response = await self._call(self.conn.new_session(cwd=str(self.cwd),
-                                                          mcp_servers=[server]),
-                                    timeout, "session/new")
+        return McpServerStdio(name=SERVER_NAME, command=argv[0], args=argv[1:], env=[])
+
+    async def new_session(self, socket_path: str, timeout: float) -> str:
+        response = await self._call(self.conn.new_session(
+            cwd=str(self.cwd), mcp_servers=[self._server(socket_path)]), timeout, "session/new")
         return str(response.session_id)
+
+    async def load_session(self, session_id: str, socket_path: str, timeout: float) -> str:
+        """Continue an earlier session (``session/load``, for agents with ``loadSession``);
+        :class:`RpcError` when the agent does not know it. The agent replays its history
+        as ``session/update`` notifications first."""
+        await self._call(self.conn.load_session(
+            cwd=str(self.cwd), session_id=session_id,
+            mcp_servers=[self._server(socket_path)]), timeout, "session/load")
+        return session_id
 
     async def prompt(self, session_id: str, text: str, idle_timeout: float,
                      turn_timeout: float) -> Any:

@@ -2,15 +2,19 @@
 
 The lane contract is :func:`maestro.lanes.mcp_session.drive`'s, shared with Claude Code;
 this module starts the agent once, opens one ACP session in the worktree with maestro's MCP
-tools, and sends one ``session/prompt`` per turn (:mod:`maestro.agents.acp`).
+tools, and sends one ``session/prompt`` per turn (:mod:`maestro.agents.acp`). A repair
+round loads the lane's earlier session when the agent serves ``session/load``, as a Codex
+repair round resumes its thread.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from maestro.agents.acp import AcpAgent, add_usage
+from maestro.agents.appserver import RpcError
 from maestro.agents.claude_code import child_env
 from maestro.errors import ConfigError
 from maestro.lanes.agent_run import SessionResult, _Activity, agent_env
@@ -31,7 +35,11 @@ QUIET_UPDATES = {"agent_message_chunk", "agent_thought_chunk", "user_message_chu
 async def run_acp(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
                   first_input: str, activity: _Activity, tools_record: Path,
                   control: ControlFiles | None = None,
+                  resume_thread: str = "",
                   budget: BudgetWatch | None = None) -> SessionResult:
+    """One attempt; ``resume_thread`` (the lane's earlier session) is loaded when the agent
+    serves ``session/load`` and still knows it, else a new session starts; ``budget``: the
+    token ceilings, checked after each turn."""
     service = ctx.config.agent
     session = ToolSession(ctx, run_id, attempt, repair, tools_record, activity, control,
                           budget)
@@ -61,8 +69,8 @@ async def run_acp(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
 
     async def start() -> str:
         await agent.start(service.startup_timeout_s)
-        state["session"] = await agent.new_session(str(session.relay.path),
-                                                   service.startup_timeout_s)
+        state["session"] = await open_session(agent, resume_thread, str(session.relay.path),
+                                              service.startup_timeout_s, session.log)
         state["instructions"] = session.instructions(ctx.tracker.get(ctx.identifier), attempt)
         return state["session"]
 
@@ -76,3 +84,18 @@ async def run_acp(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
         return "" if reason in FINISHED else f"the agent stopped the turn: {reason}"
 
     return await drive(session, first_input, start, run_turn, agent.terminate, agent.close)
+
+
+async def open_session(agent: AcpAgent, resume: str, socket_path: str, timeout: float,
+                       log: Callable[..., None]) -> str:
+    """The session to prompt: ``resume`` loaded when given and the agent can (journaled
+    ``thread_resumed``), else a new one (``thread_resume_failed`` when loading failed)."""
+    if resume and agent.can_load:
+        try:
+            loaded = await agent.load_session(resume, socket_path, timeout)
+        except RpcError as exc:
+            log(event="thread_resume_failed", thread_id=resume, error=str(exc)[:500])
+        else:
+            log(event="thread_resumed", thread_id=loaded)
+            return loaded
+    return await agent.new_session(socket_path, timeout)

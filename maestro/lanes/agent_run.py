@@ -427,12 +427,12 @@ def run_agent_session(ctx: LaneContext, run_id: str, attempt: int, first_input: 
             from maestro.lanes.claude_session import run_claude
 
             session_run = run_claude(ctx, run_id, attempt, repair, first_input, activity,
-                                     record, control, budget)
+                                     record, control, resume_thread, budget)
         elif transport == "acp":
             from maestro.lanes.acp_session import run_acp
 
             session_run = run_acp(ctx, run_id, attempt, repair, first_input, activity, record,
-                                  control, budget)
+                                  control, resume_thread, budget)
         else:
             session_run = _run(ctx, run_id, attempt, repair, first_input, activity, record,
                                control, resume_thread, budget)

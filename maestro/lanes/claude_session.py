@@ -15,10 +15,12 @@ from typing import Any
 from maestro.agents.claude_code import (
     DEFAULT_COMMAND,
     ClaudeCodeClient,
+    TurnResult,
     add_usage,
     child_env,
     claude_argv,
 )
+from maestro.agents.claude_resume import resume_unknown, session_to_resume
 from maestro.agents.mcp_tools import SERVER_NAME, mcp_config
 from maestro.config.service import SCRIPTED_AGENT
 from maestro.lanes.agent_run import SessionResult, _Activity, agent_env
@@ -38,7 +40,11 @@ def agent_command(ctx: LaneContext, default: list[str]) -> list[str]:
 async def run_claude(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
                      first_input: str, activity: _Activity, tools_record: Path,
                      control: ControlFiles | None = None,
+                     resume_thread: str = "",
                      budget: BudgetWatch | None = None) -> SessionResult:
+    """One attempt; ``resume_thread`` (the lane's earlier session) is continued when Claude
+    Code still has it (:mod:`maestro.agents.claude_resume`), else a new session starts;
+    ``budget``: the token ceilings, checked after each turn."""
     service = ctx.config.agent
     session = ToolSession(ctx, run_id, attempt, repair, tools_record, activity, control,
                           budget)
@@ -63,7 +69,8 @@ async def run_claude(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
     client = ClaudeCodeClient(ctx.worktree, env, on_event, on_stderr,
                               activity=lambda: session.relay.last_activity)
     session.stop_agent = client.stop
-    session_id = str(uuid.uuid4())
+    session_id = session_to_resume(resume_thread) or str(uuid.uuid4())
+    resuming = session_id == session_to_resume(resume_thread)
     config_path = session.relay.folder / "mcp.json"
     state: dict[str, Any] = {}
 
@@ -73,11 +80,21 @@ async def run_claude(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
         state["command"] = [*sandbox_prefix(ctx), *agent_command(ctx, DEFAULT_COMMAND)]
         return session_id
 
-    async def run_turn(turn: int, text: str) -> str:
+    async def one_turn(text: str, resume: bool) -> TurnResult:
         argv = claude_argv(state["command"], config_path, state["instructions"], session_id,
-                           resume=turn > 1)
-        result = await client.run_turn(argv, text, service.idle_timeout_s,
-                                       service.turn_timeout_s)
+                           resume=resume)
+        return await client.run_turn(argv, text, service.idle_timeout_s,
+                                     service.turn_timeout_s)
+
+    async def run_turn(turn: int, text: str) -> str:
+        result = await one_turn(text, resume=turn > 1 or resuming)
+        if turn == 1 and resuming:
+            if resume_unknown(result.event):
+                session.log(event="thread_resume_failed", thread_id=session_id,
+                            error=str(result.event.get("errors"))[:500])
+                result = await one_turn(text, resume=False)
+            else:
+                session.log(event="thread_resumed", thread_id=session_id)
         add_usage(session.tokens, result.event.get("usage"))
         for denied in result.denials:
             session.log(event="approval_declined", method=f"claude permission: {denied}")

@@ -29,6 +29,14 @@ def taken(body: dict[str, Any]) -> int:
     return sum(1 for m in body.get("messages", []) if m.get("role") == "assistant")
 
 
+def taken_since(body: dict[str, Any], mark: str) -> int:
+    """Assistant messages after the last message holding ``mark``: the steps taken by a
+    session that resumed an earlier one (its history holds the earlier session's too)."""
+    messages = body.get("messages", [])
+    last = max((i for i, m in enumerate(messages) if mark in json.dumps(m)), default=-1)
+    return sum(1 for m in messages[last + 1:] if m.get("role") == "assistant")
+
+
 def tool(name: str, arguments: dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]],
          ) -> Step:
     """A ``tool_use`` step; ``arguments`` may be computed from the request (a PR url)."""
@@ -141,7 +149,8 @@ REPAIR_MARK = "Review repair round"
 
 class FakeAnthropic:
     """``script`` plays the agent phase; ``repair`` (if given) plays every session whose
-    history holds :data:`REPAIR_MARK`."""
+    history holds :data:`REPAIR_MARK`, counting its steps from the last such message (a
+    resumed repair session carries the agent phase's history before it)."""
 
     def __init__(self, script: list[Step], repair: list[Step] | None = None) -> None:
         self.script = script
@@ -159,9 +168,10 @@ class FakeAnthropic:
             return _sse([{"type": "text", "text": "ok"}], -1)
         self.requests.append(body)
         index = taken(body)
-        script = self.repair if self.repair and REPAIR_MARK in json.dumps(
-            body.get("messages")) else self.script
-        step = script[min(index, len(script) - 1)]
+        script, step_no = self.script, index
+        if self.repair and REPAIR_MARK in json.dumps(body.get("messages")):
+            script, step_no = self.repair, taken_since(body, REPAIR_MARK)
+        step = script[min(step_no, len(script) - 1)]
         return _sse(step(body), index)
 
 

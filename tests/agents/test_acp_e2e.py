@@ -15,40 +15,29 @@ from typing import Any
 
 import pytest
 
+from .claude_lanes import SECRETS, dump_envs, mcp, processes_in, sigterm_mid_turn
+from .claude_lanes import run_lane as run_any_lane
 from .fake_anthropic import (
+    REPAIR_MARK,
     FakeAnthropic,
     bash,
     observing,
     pr_url,
-    serve,
     stall,
     text,
     tool,
 )
-from .helpers import configure_service, read_jsonl
-from .test_claude_code_e2e import SECRETS, dump_envs
+from .helpers import read_jsonl
 
 pytestmark = [pytest.mark.slow]
 
-PASSTHROUGH = ["ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY", "CLAUDE_CONFIG_DIR",
-               "CLAUDE_CODE_MAX_RETRIES"]
 COMMIT = ("mkdir -p notes && printf '# AC-1\\n\\nWritten over ACP.\\n' > notes/AC-1.md && "
           "git add notes && git commit -q -m 'AC-1: add notes'")
 
 
-def mcp(name: str) -> str:
-    return f"mcp__maestro__{name}"
-
-
 def run_lane(sandbox: Any, agent: Path, model: FakeAnthropic, tmp_path: Path,
              issue: str, **keys: Any) -> subprocess.CompletedProcess[str]:
-    with serve(model):
-        configure_service(sandbox.repo, agent={
-            "command": str(agent), "transport": "acp", "env_passthrough": PASSTHROUGH, **keys})
-        return sandbox.lane(issue, timeout=240, env={
-            **SECRETS, "ANTHROPIC_BASE_URL": model.base_url, "ANTHROPIC_API_KEY": "sk-test",
-            "CLAUDE_CONFIG_DIR": str(tmp_path / "claude-config"),
-            "CLAUDE_CODE_MAX_RETRIES": "0"})
+    return run_any_lane(sandbox, "acp", agent, model, tmp_path, issue, **keys)
 
 
 def test_an_acp_agent_works_a_lane_to_review_handoff_over_two_turns(
@@ -115,3 +104,51 @@ def test_an_acp_agent_waiting_on_a_silent_model_is_a_stall(
     result = sandbox.lane_file("AC-3", "result.json")
     assert result["error_class"] == "stalled"
     assert sandbox.issue("AC-3").has_label("maestro:needs-attention")
+
+
+def test_sigterm_stops_an_acp_agent_at_once_and_the_lane_resumes_later(
+        sandbox: Any, claude_acp: Path, tmp_path: Path) -> None:
+    model = FakeAnthropic([])
+    model.script = [stall(model)]
+    sandbox.add_issue("AC-4")
+    sigterm_mid_turn(sandbox, "acp", claude_acp, model, tmp_path, "AC-4")
+    assert sandbox.outcome("AC-4") == "interrupted"
+    worktree = sandbox.repo / ".worktrees" / "AC-4"
+    assert worktree.is_dir()  # kept for the resumed lane
+    assert processes_in(worktree) == []
+
+
+def test_an_acp_agent_lane_goes_through_one_repair_round_to_the_merge(
+        sandbox: Any, claude_acp: Path, tmp_path: Path) -> None:
+    """Handoff, a reviewer asks for changes, a repair session (the agent phase's ACP
+    session, loaded: the model sees the earlier round) fixes and declares it over MCP, the
+    approved PR merges with the repaired file."""
+    fix = "printf 'Hello\\n' >> notes/AC-5.md && git commit -qam 'AC-5: say Hello'"
+    model = FakeAnthropic([
+        bash(COMMIT.replace("AC-1", "AC-5")),
+        tool(mcp("lane_open_pr"), {"title": "AC-5: add notes", "body": "Adds notes"}),
+        tool(mcp("issue_review_handoff"), pr_url),
+        tool(mcp("issue_terminal_finalize"), {"path": "review_handoff"}),
+        text("Handed off."),
+    ], repair=[
+        bash(fix),
+        tool(mcp("issue_review_repair_complete"),
+             {"pr_url": "local://origin/pulls/1", "summary": "Said Hello"}),
+        tool(mcp("issue_terminal_finalize"), {"path": "review_repair"}),
+        text("Repaired."),
+    ])
+    sandbox.add_issue("AC-5", title="Add notes for AC-5")
+    run_lane(sandbox, claude_acp, model, tmp_path, "AC-5")
+    assert sandbox.issue("AC-5").state == "In Review"
+    sandbox.maestro("review", "request-changes", "AC-5", "--author", "alice",
+                    "--comment", "the notes must say Hello", check=True)
+    run_lane(sandbox, claude_acp, model, tmp_path, "AC-5")
+    repair = sandbox.lane_file("AC-5", "repairs/01-turns/0001.json")
+    assert repair["signals"]["repair_complete"]["summary"] == "Said Hello"
+    assert repair["thread_id"] == sandbox.lane_file("AC-5", "turns/0001.json")["thread_id"]
+    asked = [r for r in model.requests if REPAIR_MARK in json.dumps(r["messages"])]
+    assert asked and "Written over ACP." in json.dumps(asked[0]["messages"])  # round 1's
+    sandbox.maestro("review", "approve", "AC-5", "--author", "alice", check=True)
+    run_lane(sandbox, claude_acp, model, tmp_path, "AC-5")
+    assert sandbox.outcome("AC-5") == "finished"
+    assert "Hello" in (sandbox.origin_file("notes/AC-5.md") or "")

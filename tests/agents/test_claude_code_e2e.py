@@ -10,58 +10,35 @@ model key; its own state goes to ``CLAUDE_CONFIG_DIR`` in the test's folder.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from .claude_lanes import SECRETS, dump_envs, mcp, processes_in, sigterm_mid_turn
+from .claude_lanes import run_lane as run_any_lane
 from .fake_anthropic import (
+    REPAIR_MARK,
     FakeAnthropic,
     bash,
     observing,
     pr_url,
-    serve,
     stall,
     text,
     tool,
 )
-from .helpers import configure_service, read_jsonl
+from .helpers import read_jsonl
 
 pytestmark = [pytest.mark.slow]
 
-PASSTHROUGH = ["ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY", "CLAUDE_CONFIG_DIR",
-               "CLAUDE_CODE_MAX_RETRIES"]
-SECRETS = {"GITHUB_TOKEN": "ghp_claude_1", "LINEAR_API_KEY": "lin_claude_2",
-           "AWS_SECRET_ACCESS_KEY": "aws_claude_3"}
 COMMIT = ("mkdir -p notes && printf '# CC-1\\n\\nWritten by claude.\\n' > notes/CC-1.md && "
           "git add notes && git commit -q -m 'CC-1: add notes'")
 
 
-def mcp(name: str) -> str:
-    return f"mcp__maestro__{name}"
-
-
-def dump_envs(folder: Path) -> str:
-    """A shell step writing the agent's environment to ``folder`` (its MCP server's is read
-    by the test itself: :func:`observing`)."""
-    return f"env -0 > {folder}/agent.env"
-
-
 def run_lane(sandbox: Any, claude: Path, model: FakeAnthropic, tmp_path: Path, issue: str,
              **agent: Any) -> subprocess.CompletedProcess[str]:
-    with serve(model):
-        configure_service(sandbox.repo, agent={
-            "command": str(claude), "transport": "claude-code",
-            "env_passthrough": PASSTHROUGH, **agent})
-        return sandbox.lane(issue, timeout=240, env={
-            **SECRETS, "ANTHROPIC_BASE_URL": model.base_url, "ANTHROPIC_API_KEY": "sk-test",
-            "CLAUDE_CONFIG_DIR": str(tmp_path / "claude-config"),
-            "CLAUDE_CODE_MAX_RETRIES": "0"})
+    return run_any_lane(sandbox, "claude-code", claude, model, tmp_path, issue, **agent)
 
 
 def test_real_claude_works_a_lane_to_review_handoff_over_two_turns(
@@ -134,54 +111,23 @@ def test_real_claude_waiting_on_a_silent_model_is_a_stall(
     assert sandbox.issue("CC-3").has_label("maestro:needs-attention")
 
 
-def _processes_in(folder: Path) -> list[str]:
-    """Command lines of the processes whose working folder is ``folder``."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        try:
-            if Path(os.readlink(proc / "cwd")) == folder:
-                found.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode())
-        except OSError:
-            continue
-    return found
-
-
 def test_sigterm_stops_the_real_claude_at_once_and_the_lane_resumes_later(
         sandbox: Any, claude: Path, tmp_path: Path) -> None:
     model = FakeAnthropic([])
     model.script = [stall(model)]
     sandbox.add_issue("CC-4")
-    with serve(model):
-        configure_service(sandbox.repo, agent={
-            "command": str(claude), "transport": "claude-code",
-            "env_passthrough": PASSTHROUGH})
-        lane = subprocess.Popen(
-            [sys.executable, "-m", "maestro", "lane", "CC-4", "--quiet"], cwd=sandbox.repo,
-            env={**os.environ, "ANTHROPIC_BASE_URL": model.base_url,
-                 "ANTHROPIC_API_KEY": "sk-test",
-                 "CLAUDE_CONFIG_DIR": str(tmp_path / "claude-config")},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            for _ in range(1200):  # the agent is waiting on the model: mid-turn
-                if model.requests or lane.poll() is not None:
-                    break
-                time.sleep(0.1)
-            assert model.requests, "claude never asked the model"
-            lane.send_signal(signal.SIGTERM)
-            lane.wait(timeout=60)
-        finally:
-            if lane.poll() is None:
-                lane.kill()
+    sigterm_mid_turn(sandbox, "claude-code", claude, model, tmp_path, "CC-4")
     assert sandbox.outcome("CC-4") == "interrupted"
     worktree = sandbox.repo / ".worktrees" / "CC-4"
     assert worktree.is_dir()  # kept for the resumed lane
-    assert _processes_in(worktree) == []
+    assert processes_in(worktree) == []
 
 
 def test_real_claude_lane_goes_through_one_repair_round_to_the_merge(
         sandbox: Any, claude: Path, tmp_path: Path) -> None:
-    """Handoff, a reviewer asks for changes, a repair session (a new Claude session) fixes
-    and declares it over MCP, the approved PR merges with the repaired file."""
+    """Handoff, a reviewer asks for changes, a repair session (the agent phase's Claude
+    session, resumed: the model sees the earlier round) fixes and declares it over MCP, the
+    approved PR merges with the repaired file."""
     fix = ("printf 'Hello\\n' >> notes/CC-5.md && git commit -qam 'CC-5: say Hello'")
     model = FakeAnthropic([
         bash(COMMIT.replace("CC-1", "CC-5")),
@@ -204,6 +150,9 @@ def test_real_claude_lane_goes_through_one_repair_round_to_the_merge(
     run_lane(sandbox, claude, model, tmp_path, "CC-5")
     repair = sandbox.lane_file("CC-5", "repairs/01-turns/0001.json")
     assert repair["signals"]["repair_complete"]["summary"] == "Said Hello"
+    assert repair["thread_id"] == sandbox.lane_file("CC-5", "turns/0001.json")["thread_id"]
+    asked = [r for r in model.requests if REPAIR_MARK in json.dumps(r["messages"])]
+    assert asked and "Handed off." in json.dumps(asked[0]["messages"])  # the earlier round
     sandbox.maestro("review", "approve", "CC-5", "--author", "alice", check=True)
     run_lane(sandbox, claude, model, tmp_path, "CC-5")
     assert sandbox.outcome("CC-5") == "finished"
