@@ -30,7 +30,7 @@ from maestro.agents.tools import (
     dynamic_tools,
     judge,
 )
-from maestro.agents.usage import SessionUsage
+from maestro.agents.usage import THREAD_USAGE, SessionUsage
 from maestro.containment.childenv import child_env
 from maestro.fsutil import BoundedJournal, write_json
 from maestro.ids import iso_now, utc_now
@@ -181,7 +181,8 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
 
     bridge = ToolBridge(host, tools_record, repair=repair, on_call=on_call)
     tokens: dict[str, int] = {}
-    session_usage = SessionUsage()  # a resumed thread reports the whole thread's totals
+    # A resumed thread reports the whole thread's totals: the baseline is what the lane saw.
+    session_usage = SessionUsage(_thread_total(ctx, resume_thread))
     human_request: list[str] = []
     server_errors = ServerErrors()
 
@@ -255,6 +256,8 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
         if policy.agent.service_tier:
             thread_params["serviceTier"] = policy.agent.service_tier
         thread_id = await open_thread(client, thread_params, resume_thread, log)
+        if thread_id != resume_thread:
+            session_usage.new_thread()
         session_usage.open = True
         activity.record["thread_id"] = thread_id
         result.thread_id = thread_id
@@ -325,7 +328,23 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
             activity.flush()
         with contextlib.suppress(OSError):
             token_ledger.record_session(ctx.state, activity.record)
+            if result.thread_id and session_usage.last_total:
+                ctx.state.write(THREAD_USAGE, {"thread_id": result.thread_id,
+                                               "total": session_usage.last_total})
     return settle(result, bridge, failed_calls, tokens, budget)
+
+
+def _thread_total(ctx: LaneContext, thread_id: str) -> dict[str, int] | None:
+    """The last running total the lane saw on ``thread_id`` (None when it saw none)."""
+    if not thread_id:
+        return None
+    kept = ctx.state.read(THREAD_USAGE)
+    if not isinstance(kept, dict) or kept.get("thread_id") != thread_id:
+        return None
+    total = kept.get("total")
+    if not isinstance(total, dict):
+        return None
+    return {k: v for k, v in total.items() if isinstance(v, int)}
 
 
 def settle(result: SessionResult, bridge: ToolBridge, failed_calls: list[str],

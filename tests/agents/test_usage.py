@@ -32,3 +32,23 @@ def test_a_session_counts_only_its_own_tokens(name: str, before_open: list[dict[
     for item in reports:
         figures = usage.update(item)
     assert figures == {"totalTokens": counted}
+
+
+@pytest.mark.parametrize("replay_after_open", [False, True])
+def test_the_total_the_lane_saw_last_is_the_baseline_whenever_the_replay_comes(
+        replay_after_open: bool) -> None:
+    usage = SessionUsage({"totalTokens": 600})
+    if not replay_after_open:
+        usage.update(report(600, 120))
+    usage.open = True
+    if replay_after_open:  # codex's replay raced the resume answer
+        usage.update(report(600, 120))
+    assert usage.update(report(1080, 120)) == {"totalTokens": 480}
+
+
+def test_a_failed_resume_counts_the_new_threads_totals_as_they_are() -> None:
+    usage = SessionUsage({"totalTokens": 600})
+    usage.new_thread()
+    usage.open = True
+    usage.update(report(120, 120))
+    assert usage.update(report(240, 120)) == {"totalTokens": 240}
