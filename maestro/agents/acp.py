@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,10 +31,10 @@ from maestro.agents.appserver import (
     RpcError,
     Stalled,
     StartupError,
-    Terminated,
     TurnTimeout,
     _die_with_parent,
 )
+from maestro.agents.child import AgentChild, pump_stderr
 from maestro.agents.mcp_tools import SERVER_NAME, server_argv
 
 PROTOCOL_VERSION = 1
@@ -126,13 +124,14 @@ class _PolicyClient:
         return None
 
 
-class AcpAgent:
+class AcpAgent(AgentChild):
     """One ACP agent process and its connection; one prompt at a time."""
 
     def __init__(self, argv: list[str], cwd: Path, env: dict[str, str],
                  on_update: UpdateHandler, on_permission: PermissionHandler,
                  on_stderr: Callable[[str], None],
                  activity: Callable[[], float] = lambda: 0.0) -> None:
+        super().__init__()
         self.argv = argv
         self.cwd = cwd
         self.env = env
@@ -140,12 +139,9 @@ class AcpAgent:
         self.on_permission = on_permission
         self.on_stderr = on_stderr
         self.activity = activity
-        self.process: asyncio.subprocess.Process | None = None
         self.conn: Any = None
         self.can_load = False  # the agent serves session/load (from initialize)
         self.last_update = time.monotonic()
-        self._fatal: AgentError | None = None
-        self._fatal_event = asyncio.Event()
         self._stderr_task: asyncio.Task[None] | None = None
 
     def touch(self) -> None:
@@ -265,22 +261,6 @@ class AcpAgent:
                                     f"during {what}") from None
             raise RpcError(f"{what} failed: {exc}") from None
 
-    def stop(self, error: AgentError) -> None:
-        if self._fatal is None:
-            self._fatal = error
-            self._fatal_event.set()
-        self.kill()
-
-    def terminate(self, reason: str) -> None:
-        self.stop(Terminated(reason))
-
-    def kill(self) -> None:
-        process = self.process
-        if process is None or process.returncode is not None:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
-
     async def close(self) -> None:
         self.kill()
         if self.conn is not None:
@@ -296,12 +276,4 @@ class AcpAgent:
 
     async def _read_stderr(self) -> None:
         assert self.process is not None and self.process.stderr is not None
-        stream = self.process.stderr
-        while True:
-            try:
-                raw = await stream.readline()
-            except ValueError:
-                continue
-            if not raw:
-                return
-            self.on_stderr(raw.decode(errors="replace").rstrip()[:4000])
+        await pump_stderr(self.process.stderr, self.on_stderr)

@@ -36,8 +36,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,15 +44,14 @@ from typing import Any
 
 from maestro.agents.appserver import (
     LINE_LIMIT,
-    AgentError,
     MalformedLine,
     ProcessExited,
     Stalled,
     StartupError,
-    Terminated,
     TurnTimeout,
     _die_with_parent,
 )
+from maestro.agents.child import AgentChild, pump_stderr
 from maestro.agents.mcp_tools import mcp_tool_names
 
 DEFAULT_COMMAND = ["claude"]
@@ -136,7 +133,7 @@ class TurnResult:
                    text=str(event.get("result", ""))[:2000], denials=denials)
 
 
-class ClaudeCodeClient:
+class ClaudeCodeClient(AgentChild):
     """Runs turns as ``claude -p`` processes; one process at a time.
 
     ``activity()`` returns the monotonic time of the last tool call seen elsewhere (the
@@ -145,35 +142,16 @@ class ClaudeCodeClient:
     def __init__(self, cwd: Path, env: dict[str, str], on_event: EventHandler,
                  on_stderr: Callable[[str], None],
                  activity: Callable[[], float] = lambda: 0.0) -> None:
+        super().__init__()
         self.cwd = cwd
         self.env = env
         self.on_event = on_event
         self.on_stderr = on_stderr
         self.activity = activity
-        self.process: asyncio.subprocess.Process | None = None
         self.last_line = time.monotonic()
-        self._fatal: AgentError | None = None
-        self._fatal_event = asyncio.Event()
 
     # -- stopping --------------------------------------------------------------------------
 
-    def stop(self, error: AgentError) -> None:
-        """End the running turn with ``error`` (a refused call, a SIGTERM) and kill it."""
-        if self._fatal is None:
-            self._fatal = error
-            self._fatal_event.set()
-        self.kill()
-
-    def terminate(self, reason: str) -> None:
-        self.stop(Terminated(reason))
-
-    def kill(self) -> None:
-        """Kill the turn's process group (the shell commands it started included)."""
-        process = self.process
-        if process is None or process.returncode is not None:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
 
     # -- one turn --------------------------------------------------------------------------
 
@@ -280,12 +258,4 @@ class ClaudeCodeClient:
 
     async def _read_stderr(self) -> None:
         assert self.process is not None and self.process.stderr is not None
-        stream = self.process.stderr
-        while True:
-            try:
-                raw = await stream.readline()
-            except ValueError:
-                continue
-            if not raw:
-                return
-            self.on_stderr(raw.decode(errors="replace").rstrip()[:4000])
+        await pump_stderr(self.process.stderr, self.on_stderr)

@@ -1,0 +1,63 @@
+"""What every agent transport does with its child process: stop it, kill its group, and
+read its stderr, the same way for Claude Code and ACP (the app-server client keeps its own,
+which also reports a full disk).
+
+An agent runs in its own process group (``start_new_session``), so killing the group ends
+the shell commands it started too. A stop records the first reason (a refused call, a
+SIGTERM to maestro) and wakes whoever waits on the agent; later stops keep it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Callable
+
+from maestro.agents.appserver import AgentError, Terminated
+
+__all__ = ["AgentChild", "pump_stderr"]
+
+#: Characters kept of one stderr line.
+STDERR_LINE_CHARS = 4000
+
+
+async def pump_stderr(stream: asyncio.StreamReader, on_line: Callable[[str], None]) -> None:
+    """Hand each stderr line (decoded with replacement, cut) to ``on_line`` until EOF; an
+    over-long line (the stream's limit) is skipped, never fatal."""
+    while True:
+        try:
+            raw = await stream.readline()
+        except ValueError:
+            continue
+        if not raw:
+            return
+        on_line(raw.decode(errors="replace").rstrip()[:STDERR_LINE_CHARS])
+
+
+class AgentChild:
+    """The stopping half of a transport client: ``process`` is its running child."""
+
+    def __init__(self) -> None:
+        self.process: asyncio.subprocess.Process | None = None
+        self._fatal: AgentError | None = None
+        self._fatal_event = asyncio.Event()
+
+    def stop(self, error: AgentError) -> None:
+        """End the running work with ``error`` (a refused call, a SIGTERM) and kill it."""
+        if self._fatal is None:
+            self._fatal = error
+            self._fatal_event.set()
+        self.kill()
+
+    def terminate(self, reason: str) -> None:
+        self.stop(Terminated(reason))
+
+    def kill(self) -> None:
+        """Kill the child's process group (the shell commands it started included)."""
+        process = self.process
+        if process is None or process.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
