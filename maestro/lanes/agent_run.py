@@ -322,12 +322,8 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
         await client.close()
         loop.remove_signal_handler(signal.SIGTERM)
         signal.signal(signal.SIGTERM, previous_term)
-        with contextlib.suppress(OSError):  # a full disk is already the session's error
-            journal_handle.close()
-            activity.record["tokens"] = dict(tokens)  # also the figures read off turn/completed
-            activity.flush()
+        record_end(ctx, journal_handle, activity, tokens)
         with contextlib.suppress(OSError):
-            token_ledger.record_session(ctx.state, activity.record)
             if result.thread_id and session_usage.last_total:
                 ctx.state.write(THREAD_USAGE, {"thread_id": result.thread_id,
                                                "total": session_usage.last_total})
@@ -345,6 +341,19 @@ def _thread_total(ctx: LaneContext, thread_id: str) -> dict[str, int] | None:
     if not isinstance(total, dict):
         return None
     return {k: v for k, v in total.items() if isinstance(v, int)}
+
+
+def record_end(ctx: LaneContext, journal: BoundedJournal, activity: _Activity,
+               tokens: dict[str, int]) -> None:
+    """A session's last records, whatever the transport: the journal closed, the final
+    token figures in the activity record (also those read off a finished turn), and the
+    session in the lane's token ledger. A full disk is already the session's error."""
+    with contextlib.suppress(OSError):
+        journal.close()
+        activity.record["tokens"] = dict(tokens)
+        activity.flush()
+    with contextlib.suppress(OSError):
+        token_ledger.record_session(ctx.state, activity.record)
 
 
 def settle(result: SessionResult, bridge: ToolBridge, failed_calls: list[str],

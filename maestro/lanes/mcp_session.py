@@ -11,7 +11,6 @@ further turn, the turn records, SIGTERM, the journal and the token ledger.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -31,8 +30,13 @@ from maestro.agents.tools import (
 )
 from maestro.fsutil import BoundedJournal, write_json
 from maestro.ids import iso_now
-from maestro.lanes import tokens as token_ledger
-from maestro.lanes.agent_run import SessionResult, _Activity, continuation_prompt, settle
+from maestro.lanes.agent_run import (
+    SessionResult,
+    _Activity,
+    continuation_prompt,
+    record_end,
+    settle,
+)
 from maestro.lanes.budget_watch import BudgetWatch
 from maestro.lanes.context import LaneContext
 from maestro.lanes.guard import agent_asked_for_human
@@ -154,10 +158,5 @@ async def drive(session: ToolSession, first_input: str, start: Start, run_turn: 
         await session.relay.close()
         loop.remove_signal_handler(signal.SIGTERM)
         signal.signal(signal.SIGTERM, previous_term)
-        with contextlib.suppress(OSError):
-            session.journal.close()
-            activity.record["tokens"] = dict(session.tokens)
-            activity.flush()
-        with contextlib.suppress(OSError):
-            token_ledger.record_session(ctx.state, activity.record)
+        record_end(ctx, session.journal, activity, session.tokens)
     return settle(result, bridge, session.failed_calls, session.tokens, session.budget)
