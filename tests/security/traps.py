@@ -1,6 +1,8 @@
 """A trap program for planted hooks, drivers and helpers: it records who ran it.
 
-Each run appends one line to its log: the command lines of its ancestors, so a test can
+Each run appends one line to its log: the command lines of its ancestors (their NULs,
+newlines and carriage returns turned into spaces: a CI runner's ``bash -c`` script spans
+many lines, and one run must stay one line), so a test can
 tell a run inside the agent's own process tree (allowed: the agent's git is the agent's
 business) from a run inside maestro's (never allowed). Linux only (``/proc``).
 """
@@ -18,7 +20,7 @@ TRAP = """#!/bin/sh
 p=$$
 chain=""
 while [ "$p" -gt 1 ] 2>/dev/null; do
-  chain="$chain | $(tr '\\0' ' ' < /proc/$p/cmdline 2>/dev/null)"
+  chain="$chain | $(tr '\\0\\n\\r' '   ' < /proc/$p/cmdline 2>/dev/null)"
   p=$(awk '/^PPid:/{{print $2}}' /proc/$p/status 2>/dev/null)
   [ -n "$p" ] || break
 done
