@@ -12,7 +12,7 @@ token for one push) therefore runs with:
   config file) for every key that names a program: hooks point at a folder that cannot exist,
   ``core.fsmonitor`` is off, helpers are cleared, and each ``filter.*``, ``diff.*`` and
   ``merge.*`` driver the repository's config names (read with ``git config --list``, which
-  runs nothing) is neutralised;
+  runs nothing, and reused only while its source files keep their bytes) is neutralised;
 * only the protocols ``file``, ``http(s)`` and ``ssh`` (``ext::`` and friends are refused);
 * an allow-listed environment: what git needs to reach a remote, never a tracker or model key.
 
@@ -26,6 +26,8 @@ import os
 import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+
+from maestro.containment import config_listing
 
 #: Hooks are looked up here; nothing can ever be created below ``/dev/null``.
 NO_HOOKS = "/dev/null/maestro-no-hooks"
@@ -153,15 +155,10 @@ def driver_overrides(keys: Iterable[str]) -> list[tuple[str, str]]:
 
 
 def config_keys(cwd: Path) -> list[str]:
-    """The config key names git sees in ``cwd`` with system and global config off."""
-    env = {**base_env(), "GIT_CONFIG_COUNT": "0"}
-    try:
-        proc = subprocess.run(["git", "config", "--null", "--name-only", "--list"], cwd=cwd,
-                              capture_output=True, text=True,
-                              errors="replace", env=env, check=False)
-    except OSError:
-        return []
-    return [k for k in proc.stdout.split("\0") if k]
+    """The config key names git sees in ``cwd`` with system and global config off; listed by
+    git (which runs nothing) and reused while the files it came from keep their bytes
+    (:mod:`maestro.containment.config_listing` says why that is safe)."""
+    return config_listing.config_keys(cwd, {**base_env(), "GIT_CONFIG_COUNT": "0"})
 
 
 def with_config(env: dict[str, str], pairs: Iterable[tuple[str, str]]) -> dict[str, str]:

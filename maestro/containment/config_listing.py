@@ -1,0 +1,156 @@
+"""The config key names git sees in a folder, listed once per process while nothing changes.
+
+:func:`maestro.containment.gitguard.git_env` must know every ``filter.*``, ``diff.*`` and
+``merge.*`` driver the repository's config names, and the agent can add one at any time. A
+lane makes dozens of git calls, and listing the config before each one was a quarter of all
+the processes ``maestro demo`` started. This module keeps the listing and reuses it only while
+the exact bytes of every file git read it from are unchanged.
+
+Why a reuse is safe:
+
+* With system and global config off (``GIT_CONFIG_NOSYSTEM``, ``GIT_CONFIG_GLOBAL``) and no
+  ``GIT_DIR``-like variables in maestro's git environment, git reads a folder's config from a
+  fixed set of files: the folder's ``.git`` (a directory, or a file naming the git dir), the
+  git dir's ``commondir``, ``config`` and ``config.worktree`` of the git dir and of the common
+  dir. :func:`config_sources` names that set from the folder alone, without running git.
+* The fingerprint is the *content* of each of those files (or its absence), read *before*
+  git lists the config: an edit racing the listing leaves a fingerprint that no later read
+  matches, so the next call lists again. Timestamps are not used (a same-size rewrite within
+  one clock tick would keep them).
+* A listing is kept only when every file git reports as an origin is in that set, and no key
+  is an ``include``/``includeIf``: includes name files outside the set (and ``onbranch:``
+  ones depend on HEAD), so a config with includes is listed before every call, as before.
+* A folder with no ``.git`` of its own that is not a bare git dir (git would search its
+  parents), or whose ``.git`` is a symlink, is never cached.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+#: ``(path, content or None when absent)`` for each source file, in a fixed order.
+Fingerprint = tuple[tuple[str, bytes | None], ...]
+
+#: Folder → (fingerprint, key names). One process's memory; never written to disk.
+_LISTINGS: dict[str, tuple[Fingerprint, tuple[str, ...]]] = {}
+
+#: Key prefixes that pull in files outside the fixed set (compared lower-cased).
+INCLUDE_PREFIXES = ("include.", "includeif.")
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        return b"<directory>"
+    except NotADirectoryError:
+        return None
+
+
+def _pointer(content: bytes | None, base: Path, prefix: bytes = b"") -> Path | None:
+    """The path a ``.git`` file (``gitdir: X``) or a ``commondir`` file (``X``) names."""
+    if content is None:
+        return None
+    text = content.strip()
+    if prefix:
+        if not text.startswith(prefix):
+            return None
+        text = text[len(prefix):].strip()
+    if not text or b"\n" in text:
+        return None
+    return base / os.fsdecode(text)
+
+
+def config_sources(folder: Path) -> list[Path] | None:
+    """Every file whose content decides what ``git config --list`` prints in ``folder``, or
+    ``None`` when that set cannot be named without asking git (then nothing is cached)."""
+    dotgit = folder / ".git"
+    if dotgit.is_symlink():
+        return None
+    sources = [dotgit]
+    if dotgit.is_dir():
+        gitdir = dotgit
+    elif dotgit.is_file():
+        named = _pointer(_read(dotgit), folder, b"gitdir:")
+        if named is None:
+            return None
+        gitdir = named
+    elif (folder / "HEAD").is_file() and (folder / "objects").is_dir():
+        gitdir = folder  # a bare repository, e.g. the local forge's origin
+    else:
+        return None
+    commondir_file = gitdir / "commondir"
+    sources.append(commondir_file)
+    common = _pointer(_read(commondir_file), gitdir) or gitdir
+    for place in dict.fromkeys([gitdir, common]):
+        sources += [place / "config", place / "config.worktree"]
+    return sources
+
+
+def fingerprint(sources: list[Path]) -> Fingerprint:
+    return tuple((str(path), _read(path)) for path in sources)
+
+
+def _listing(folder: Path, env: Mapping[str, str]) -> tuple[list[str], set[str]] | None:
+    """``(key names, origin files)`` as git reports them, or ``None`` if git failed."""
+    try:
+        proc = subprocess.run(["git", "config", "--null", "--show-origin", "--name-only",
+                               "--list"], cwd=folder, capture_output=True, env=dict(env),
+                              check=False)
+    except OSError:
+        return None
+    fields = [f for f in proc.stdout.split(b"\0") if f]
+    keys: list[str] = []
+    origins: set[str] = set()
+    for origin, key in zip(fields[0::2], fields[1::2], strict=False):
+        keys.append(key.decode(errors="replace"))
+        kind, _, where = os.fsdecode(origin).partition(":")
+        origins.add(where if kind == "file" else f"<{kind}>")
+    return keys, origins
+
+
+def _resolved(folder: Path, name: str) -> str:
+    return os.path.realpath(folder / name)
+
+
+def cacheable(folder: Path, keys: list[str], origins: set[str], sources: list[Path]) -> bool:
+    """Whether a listing may be reused while ``sources`` keep their content. Pure but for
+    path resolution."""
+    if any(key.lower().startswith(INCLUDE_PREFIXES) for key in keys):
+        return False
+    known = {os.path.realpath(path) for path in sources}
+    return all(not origin.startswith("<") and _resolved(folder, origin) in known
+               for origin in origins)
+
+
+def config_keys(folder: Path, env: Mapping[str, str],
+                lister: Callable[[Path, Mapping[str, str]],
+                                 tuple[list[str], set[str]] | None] = _listing) -> list[str]:
+    """The config key names git sees in ``folder`` under ``env`` (which must turn system and
+    global config off); reused from this process's last listing while every source file has
+    the same bytes. ``[]`` when git cannot list (not a repository)."""
+    sources = config_sources(folder)
+    before = fingerprint(sources) if sources is not None else None
+    key = os.path.realpath(folder)
+    kept = _LISTINGS.get(key)
+    if before is not None and kept is not None and kept[0] == before:
+        return list(kept[1])
+    listed = lister(folder, env)
+    if listed is None:
+        return []
+    keys, origins = listed
+    if before is not None and sources is not None and cacheable(folder, keys, origins, sources):
+        _LISTINGS[key] = (before, tuple(keys))
+    else:
+        _LISTINGS.pop(key, None)
+    return keys
+
+
+def forget() -> None:
+    """Drop every kept listing (tests; a long-lived process after a fork)."""
+    _LISTINGS.clear()

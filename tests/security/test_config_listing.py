@@ -1,0 +1,154 @@
+"""The per-process memo of ``git config --list``: reused only while its sources keep their
+bytes, so a driver the agent adds is disarmed by maestro's very next git call."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+from maestro.containment import config_listing, gitguard
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+@pytest.fixture(autouse=True)
+def fresh_memo() -> Iterator[None]:
+    config_listing.forget()
+    yield
+    config_listing.forget()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    path = tmp_path / "repo"
+    path.mkdir()
+    git(path, "init", "-q")
+    git(path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty",
+        "-m", "root")
+    return path
+
+
+class CountingLister:
+    """The real lister, counted."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, folder: Path, env: Mapping[str, str]
+                 ) -> tuple[list[str], set[str]] | None:
+        self.calls += 1
+        return config_listing._listing(folder, env)
+
+
+def keys(folder: Path, lister: CountingLister) -> list[str]:
+    env = {**gitguard.base_env(), "GIT_CONFIG_COUNT": "0"}
+    return config_listing.config_keys(folder, env, lister)
+
+
+def drivers(folder: Path) -> dict[str, str]:
+    env = gitguard.git_env(folder)
+    count = int(env["GIT_CONFIG_COUNT"])
+    return {env[f"GIT_CONFIG_KEY_{i}"]: env[f"GIT_CONFIG_VALUE_{i}"] for i in range(count)}
+
+
+def test_an_unchanged_config_is_listed_once(repo: Path) -> None:
+    lister = CountingLister()
+    first = keys(repo, lister)
+    assert keys(repo, lister) == first
+    assert lister.calls == 1
+
+
+def test_a_driver_added_to_the_config_is_disarmed_by_the_next_call(repo: Path) -> None:
+    assert "filter.evil.clean" not in drivers(repo)
+    git(repo, "config", "filter.evil.clean", "touch /tmp/owned")
+    assert drivers(repo)["filter.evil.clean"] == ""
+
+
+def test_a_same_size_rewrite_of_the_config_is_seen(repo: Path) -> None:
+    config = repo / ".git" / "config"
+    config.write_text(config.read_text() + "[diff \"aaaa\"]\n\ttextconv = x\n")
+    assert drivers(repo)["diff.aaaa.textconv"] == ""
+    stat = config.stat()
+    config.write_text(config.read_text().replace("aaaa", "bbbb"))
+    assert config.stat().st_size == stat.st_size
+    assert drivers(repo)["diff.bbbb.textconv"] == ""
+
+
+def test_a_worktree_config_the_agent_enables_is_seen(repo: Path, tmp_path: Path) -> None:
+    lane = tmp_path / "lane"
+    git(repo, "worktree", "add", "-q", "-b", "lane", str(lane))
+    assert "merge.evil.driver" not in drivers(lane)
+    git(lane, "config", "extensions.worktreeConfig", "true")
+    git(lane, "config", "--worktree", "merge.evil.driver", "touch /tmp/owned")
+    assert drivers(lane)["merge.evil.driver"] == "exit 1"
+
+
+def test_a_worktree_repointed_at_another_git_dir_is_listed_again(repo: Path,
+                                                                tmp_path: Path) -> None:
+    lane = tmp_path / "lane"
+    git(repo, "worktree", "add", "-q", "-b", "lane", str(lane))
+    lister = CountingLister()
+    keys(lane, lister)
+    other = tmp_path / "other"
+    other.mkdir()
+    git(other, "init", "-q")
+    git(other, "config", "filter.evil.smudge", "touch /tmp/owned")
+    (lane / ".git").write_text(f"gitdir: {other / '.git'}\n")
+    assert "filter.evil.smudge" in keys(lane, lister)
+    assert lister.calls == 2
+
+
+def test_a_config_with_includes_is_listed_before_every_call(repo: Path,
+                                                            tmp_path: Path) -> None:
+    included = tmp_path / "included.cfg"
+    git(repo, "config", "include.path", str(included))
+    lister = CountingLister()
+    keys(repo, lister)
+    included.write_text("[filter \"evil\"]\n\tclean = touch /tmp/owned\n")
+    assert "filter.evil.clean" in keys(repo, lister)
+    assert lister.calls == 2
+
+
+def test_a_subfolder_is_never_cached(repo: Path) -> None:
+    sub = repo / "src"
+    sub.mkdir()
+    lister = CountingLister()
+    keys(sub, lister)
+    keys(sub, lister)
+    assert lister.calls == 2
+
+
+def test_a_bare_repository_is_cached_and_sees_changes(tmp_path: Path) -> None:
+    bare = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    lister = CountingLister()
+    keys(bare, lister)
+    keys(bare, lister)
+    assert lister.calls == 1
+    git(bare, "config", "remote.x.uploadpack", "touch /tmp/owned")
+    assert drivers(bare)["remote.x.uploadpack"] == "git-upload-pack"
+
+
+@pytest.mark.parametrize(("listed", "expected"), [
+    (["core.bare"], True),
+    (["core.bare", "include.path"], False),
+    (["core.bare", "includeIf.onbranch:x.path"], False),
+])
+def test_only_listings_without_includes_are_kept(repo: Path, listed: list[str],
+                                                 expected: bool) -> None:
+    sources = config_listing.config_sources(repo)
+    assert sources is not None
+    origins = {".git/config"}
+    assert config_listing.cacheable(repo, listed, origins, sources) is expected
+
+
+def test_a_listing_from_an_unknown_file_is_not_kept(repo: Path, tmp_path: Path) -> None:
+    sources = config_listing.config_sources(repo)
+    assert sources is not None
+    assert not config_listing.cacheable(repo, ["core.bare"], {str(tmp_path / "x")}, sources)
