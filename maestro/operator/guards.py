@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import re
 from collections.abc import Sequence
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
@@ -51,11 +52,37 @@ def is_loopback(host: str) -> bool:
         return host.lower() == "localhost"
 
 
+#: A ``Host`` header as RFC 9110 section 7.2 allows it: a name, IPv4 or bracketed IPv6
+#: address, then an optional port. Anything else (``127.0.0.1:80@evil.example``, spaces,
+#: user info) names no host this server can vouch for.
+_HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(:[0-9]{0,5})?")
+
+#: ``Sec-Fetch-Site`` values (Fetch Metadata, W3C) of requests a page on another origin made.
+FOREIGN_FETCH_SITES = ("cross-site", "same-site")
+
+
 def host_name(host_header: str) -> str:
-    """The name in a ``Host`` header without its port (``[::1]:80`` -> ``::1``)."""
+    """The name in a ``Host`` header without its port (``[::1]:80`` -> ``::1``); ``""`` for
+    a header that is not a host and optional port."""
+    if not _HOST.fullmatch(host_header):
+        return ""
     if host_header.startswith("["):
         return host_header[1:host_header.find("]")].lower()
     return host_header.rsplit(":", 1)[0].lower()
+
+
+def foreign_write(method: str, headers: Headers) -> bool:
+    """Whether a write came from a page of another origin: its ``Origin`` is not this
+    server's ``Host``, or (a browser that sent no ``Origin``) its ``Sec-Fetch-Site`` says
+    another site made it. Clients that are not browsers send neither and are let through
+    (the token, when one is set, still applies)."""
+    if method in ("GET", "HEAD"):
+        return False
+    origin = headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc.lower() != headers.get("host",
+                                                                             "").lower():
+        return True
+    return headers.get("sec-fetch-site", "").lower() in FOREIGN_FETCH_SITES
 
 
 class SecurityHeaders:
@@ -146,8 +173,9 @@ class TrustedClient:
     """Refuse foreign Host names on a loopback bind, cross-origin writes, missing tokens.
 
     On a loopback listener the Host must be a loopback name (a DNS-rebinding page carries
-    its own host name). A write that carries an Origin must come from this server's own
-    pages (a cross-site form or fetch carries the other site's origin). With a ``token``
+    its own host name; a Host that is not a name and optional port is refused too). A write
+    must come from this server's own pages: its Origin, or else its ``Sec-Fetch-Site``,
+    names no other site (:func:`foreign_write`). With a ``token``
     (required off loopback), every request shows it: ``Authorization: Bearer TOKEN``, or
     the ``SameSite=Strict`` cookie a browser gets by opening any page once with
     ``?token=TOKEN``. ``signed`` routes (webhooks) are let through: their callers are
@@ -176,9 +204,7 @@ class TrustedClient:
         if self.loopback and host_name(host) not in LOOPBACK_NAMES:
             return json_error(HTTPStatus.FORBIDDEN,
                               "this server answers loopback host names only")
-        origin = headers.get("origin")
-        if (scope["method"] not in ("GET", "HEAD") and origin is not None
-                and urlsplit(origin).netloc.lower() != host.lower()):
+        if foreign_write(scope["method"], headers):
             return json_error(HTTPStatus.FORBIDDEN, "cross-origin requests are refused")
         if self.token is None or self._has_token(headers):
             return None

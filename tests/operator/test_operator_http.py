@@ -8,8 +8,10 @@ import socket
 from typing import Any
 
 import pytest
+from starlette.datastructures import Headers
 
 from maestro.config.service import ServiceConfig
+from maestro.operator.guards import foreign_write, host_name
 from maestro.operator.http import OperatorServer, parse_listen_address
 
 
@@ -162,6 +164,57 @@ def test_a_cross_origin_refresh_is_refused(demo_server: OperatorServer,
     finally:
         conn.close()
     assert not (finished_demo.state_root / "refresh.request").exists()
+
+
+def test_a_host_with_a_loopback_prefix_but_another_name_is_refused(
+        demo_server: OperatorServer) -> None:
+    host, port = demo_server.address
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        conn.request("GET", "/state", headers={"Host": f"127.0.0.1:{port}@attacker.example"})
+        assert conn.getresponse().status == 403
+    finally:
+        conn.close()
+
+
+def test_a_write_a_browser_marks_as_cross_site_is_refused_without_an_origin(
+        demo_server: OperatorServer, finished_demo: ServiceConfig) -> None:
+    host, port = demo_server.address
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        conn.request("POST", "/api/v1/refresh", headers={"Sec-Fetch-Site": "cross-site"})
+        assert conn.getresponse().status == 403
+    finally:
+        conn.close()
+    assert not (finished_demo.state_root / "refresh.request").exists()
+
+
+@pytest.mark.parametrize(("header", "name"), [
+    ("127.0.0.1:8900", "127.0.0.1"),
+    ("localhost", "localhost"),
+    ("[::1]:8900", "::1"),
+    ("127.0.0.1:8900@attacker.example", ""),
+    ("127.0.0.1 evil", ""),
+    ("user@127.0.0.1", ""),
+])
+def test_host_names_are_read_from_well_formed_headers_only(header: str, name: str) -> None:
+    assert host_name(header) == name
+
+
+@pytest.mark.parametrize(("method", "headers", "foreign"), [
+    ("POST", {"host": "127.0.0.1:1"}, False),
+    ("POST", {"host": "127.0.0.1:1", "origin": "http://127.0.0.1:1"}, False),
+    ("POST", {"host": "127.0.0.1:1", "origin": "http://127.0.0.1:2"}, True),
+    ("POST", {"host": "127.0.0.1:1", "origin": "null"}, True),
+    ("POST", {"host": "127.0.0.1:1", "sec-fetch-site": "same-origin"}, False),
+    ("POST", {"host": "127.0.0.1:1", "sec-fetch-site": "none"}, False),
+    ("POST", {"host": "127.0.0.1:1", "sec-fetch-site": "same-site"}, True),
+    ("POST", {"host": "127.0.0.1:1", "sec-fetch-site": "cross-site"}, True),
+    ("GET", {"host": "127.0.0.1:1", "sec-fetch-site": "cross-site"}, False),
+])
+def test_writes_from_other_origins_are_recognised(method: str, headers: dict[str, str],
+                                                  foreign: bool) -> None:
+    assert foreign_write(method, Headers(headers)) is foreign
 
 
 def test_state_has_symphonys_baseline_fields(demo_server: OperatorServer) -> None:
