@@ -80,6 +80,17 @@ def test_unknown_names_filters_and_tags_are_refused_in_every_branch(
     assert "\n" not in str(caught.value)
 
 
+@pytest.mark.parametrize(("body", "line"), [
+    ("a\n{% if issue.title == %}x{% endif %}", 2),
+    ("a\n\n{{ issue.title | }}", 3),
+    ("{% for label in %}\n{% endfor %}", 1),
+    ("{% if attempt %}\nok\n{% if issue.title == %}{% endif %}{% endif %}", 3),
+])
+def test_a_bad_expression_inside_a_tag_names_its_line(body: str, line: int) -> None:
+    with pytest.raises(ConfigError, match=rf"^{SOURCE}: line {line}: template: "):
+        check_template(body, SOURCE)
+
+
 def test_a_render_error_only_the_data_reveals_is_one_line() -> None:
     with pytest.raises(ConfigError, match=r"^WORKFLOW\.md: line 1: template: index out of "
                                           r"range$"):

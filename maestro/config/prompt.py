@@ -18,6 +18,7 @@ line, ``<file>: line <n>: template: <what>``, with the line counted in the whole
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -86,9 +87,30 @@ def _fail(source: Path, line: int | None, what: str) -> ConfigError:
     return ConfigError(f"{source}: {where}template: {what}")
 
 
-def _liquid_error(exc: LiquidError, source: Path, first_line: int) -> ConfigError:
+#: A Liquid tag or output statement, for finding the one an error came from.
+_MARKUP = re.compile(r"\{%.*?%\}|\{\{.*?\}\}", re.DOTALL)
+
+
+def _failing_markup(body: str, message: str) -> int | None:
+    """Where the tag or output statement that raised ``message`` starts, for the errors
+    Liquid reports without a position (a bad expression inside a tag): the first prefix of
+    ``body`` ending after a tag that fails with the same message ends with the culprit."""
+    for markup in _MARKUP.finditer(body):
+        try:
+            ENVIRONMENT.from_string(body[:markup.end()])
+        except LiquidError as exc:
+            if str(exc.message) == message:
+                return markup.start()
+    return None
+
+
+def _liquid_error(exc: LiquidError, source: Path, first_line: int,
+                  body: str | None = None) -> ConfigError:
     context = exc.context()
     line = first_line + context[0] - 1 if context else None
+    if line is None and body is not None:
+        index = _failing_markup(body, str(exc.message))
+        line = _line(body, index, first_line) if index is not None else None
     message = " ".join(str(exc.message).split())  # one line, whatever Liquid said
     if isinstance(exc, TemplateNotFoundError):
         message = f"partial template {message!r} not found (a WORKFLOW.md body includes none)"
@@ -109,7 +131,7 @@ def parse_template(body: str, source: Path, first_line: int = 1) -> BoundTemplat
     try:
         return ENVIRONMENT.from_string(body)
     except LiquidError as exc:
-        raise _liquid_error(exc, source, first_line) from None
+        raise _liquid_error(exc, source, first_line, body) from None
 
 
 def check_template(body: str, source: Path, first_line: int = 1) -> None:
