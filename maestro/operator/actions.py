@@ -76,8 +76,8 @@ def retry(config: ServiceConfig, identifier: str) -> str:
             entry = RetryQueue(config.state_root).expedite(
                 identifier, int(claim.get("attempt") or 1), "failure",
                 str((state.read("result.json") or {}).get("error_class") or ""))
-            message = (f"{identifier}: retry of attempt {entry.attempt} made due now; the "
-                       "next tick starts it")
+            message = (f"{identifier}: retry of attempt {entry.attempt} made due now; "
+                       f"{_when_it_starts(config, 'it')}")
             _journal(config, state, "retry", message)
             _request_tick(config)
             return message
@@ -199,6 +199,14 @@ def _lane(config: ServiceConfig, identifier: str) -> Iterator[_Found]:
         tracker.close()
 
 
+def _when_it_starts(config: ServiceConfig, what: str) -> str:
+    """Which tick starts ``what``: the next, or the first after ``maestro resume`` while
+    dispatch is paused (a person's pause outranks a person's retry)."""
+    if read_pause(config.state_root) is not None:
+        return f"dispatch is paused: the first tick after `maestro resume` starts {what}"
+    return f"the next tick starts {what}"
+
+
 def _release(config: ServiceConfig, found: _Found, attention: dict[str, Any],
              labelled: bool) -> str:
     """Release a lane waiting for a human, as the recovery runbook has a person do it."""
@@ -213,7 +221,7 @@ def _release(config: ServiceConfig, found: _Found, attention: dict[str, Any],
         done.append(f"moved from {state_now} to {policy.failure_state}")
         state_now = policy.failure_state
     startable = state_now.casefold() in {s.casefold() for s in policy.startable_states}
-    after = ("the next tick starts the lane afresh (its folder is archived)" if startable
+    after = (_when_it_starts(config, "the lane afresh (its folder is archived)") if startable
              else f"the issue is {state_now}: move it to {policy.startable_states[0]} for "
                   "the lane to start again")
     message = f"{identifier}: released for a retry ({', '.join(done) or 'no change'}); {after}"

@@ -93,6 +93,13 @@ def test_retry_makes_a_queued_retry_due_now(sandbox: Sandbox) -> None:
     assert after.due_at < before.due_at and after.attempt == before.attempt
 
 
+def test_a_retry_while_paused_says_resume_starts_it(needs_human: Sandbox) -> None:
+    actions.pause(needs_human.config)
+    message = actions.retry(needs_human.config, "OPS-1")
+    assert "first tick after `maestro resume`" in message
+    assert "the next tick" not in message
+
+
 def test_an_unknown_issue_is_bad_input_and_writes_nothing(sandbox: Sandbox) -> None:
     for action in (actions.retry, actions.cancel):
         with pytest.raises(InputError, match="NOPE-9: unknown issue"):
