@@ -36,6 +36,7 @@ from maestro.agents.appserver import (
 )
 from maestro.agents.child import AgentChild, pump_stderr
 from maestro.agents.mcp_tools import SERVER_NAME, server_argv
+from maestro.containment import reaper
 
 PROTOCOL_VERSION = 1
 #: Tool kinds (ACP ``ToolKind``) the unattended policy allows: work inside the worktree.
@@ -155,7 +156,8 @@ class AcpAgent(AgentChild):
 
         try:
             self.process = await asyncio.create_subprocess_exec(
-                *self.argv, cwd=str(self.cwd), env=self.env, stdin=asyncio.subprocess.PIPE,
+                *reaper.wrap(self.argv, self.env), cwd=str(self.cwd), env=self.env,
+                stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
                 limit=LINE_LIMIT, start_new_session=True, preexec_fn=_die_with_parent)
         except (OSError, ValueError) as exc:

@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from maestro.containment import reaper
+
 #: Lines of several megabytes happen (diffs, file contents); 16 MiB leaves room.
 LINE_LIMIT = 16 * 1024 * 1024
 
@@ -136,7 +138,7 @@ class AppServerClient:
     async def start(self) -> None:
         try:
             self.process = await asyncio.create_subprocess_exec(
-                *self.argv,
+                *reaper.wrap(self.argv, self.env),
                 cwd=str(self.cwd),
                 env=self.env,
                 stdin=asyncio.subprocess.PIPE,
@@ -172,17 +174,12 @@ class AppServerClient:
                 await task
 
     def kill(self) -> None:
-        """Kill the child and its process group (the agent may have started tools)."""
+        """Kill the child, its process group and whatever left the group (the agent may
+        have started tools; :mod:`maestro.containment.reaper`)."""
         process = self.process
         if process is None or process.returncode is not None:
             return
-        import os
-        import signal
-
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
+        reaper.kill_tree(process.pid)
 
     # -- sending ---------------------------------------------------------------------------
 

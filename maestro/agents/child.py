@@ -10,12 +10,10 @@ SIGTERM to maestro) and wakes whoever waits on the agent; later stops keep it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import signal
 from collections.abc import Callable
 
 from maestro.agents.appserver import AgentError, Terminated
+from maestro.containment import reaper
 
 __all__ = ["AgentChild", "pump_stderr"]
 
@@ -55,9 +53,9 @@ class AgentChild:
         self.stop(Terminated(reason))
 
     def kill(self) -> None:
-        """Kill the child's process group (the shell commands it started included)."""
+        """Kill the child's process group and whatever left it (the shell commands it
+        started included; :mod:`maestro.containment.reaper`)."""
         process = self.process
         if process is None or process.returncode is not None:
             return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
+        reaper.kill_tree(process.pid)

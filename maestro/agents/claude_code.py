@@ -53,6 +53,7 @@ from maestro.agents.appserver import (
 )
 from maestro.agents.child import AgentChild, pump_stderr
 from maestro.agents.mcp_tools import mcp_tool_names
+from maestro.containment import reaper
 
 DEFAULT_COMMAND = ["claude"]
 PERMISSION_MODE = "acceptEdits"
@@ -161,7 +162,8 @@ class ClaudeCodeClient(AgentChild):
             raise self._fatal
         try:
             self.process = await asyncio.create_subprocess_exec(
-                *argv, cwd=str(self.cwd), env=self.env, stdin=asyncio.subprocess.PIPE,
+                *reaper.wrap(argv, self.env), cwd=str(self.cwd), env=self.env,
+                stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
                 limit=LINE_LIMIT, start_new_session=True, preexec_fn=_die_with_parent)
         except (OSError, ValueError) as exc:

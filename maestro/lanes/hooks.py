@@ -38,6 +38,7 @@ from pathlib import Path
 
 from maestro.config.hooks import HookName
 from maestro.config.service import ServiceConfig
+from maestro.containment import reaper
 from maestro.containment.childenv import child_env
 from maestro.ids import iso_now
 from maestro.lanes.confine import sandbox_prefix
@@ -80,9 +81,12 @@ def run_script(script: str, cwd: Path, env: dict[str, str], timeout_s: float,
     """Run ``script`` with ``/bin/sh -c`` in ``cwd``; returns ``(exit code, timed out, output
     tail)``. Output goes to a temporary file, so a hook that prints gigabytes costs disk for
     at most ``timeout_s``, never memory; the process group is killed on timeout and on any
-    interruption (SIGTERM in the lane process), so no hook outlives its lane."""
+    interruption (SIGTERM in the lane process), and the hook runs under
+    :mod:`maestro.containment.reaper`, so nothing it starts (``setsid`` included) outlives
+    it."""
     with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen([*prefix, "/bin/sh", "-c", script], cwd=cwd, env=env,
+        proc = subprocess.Popen(reaper.wrap([*prefix, "/bin/sh", "-c", script], env), cwd=cwd,
+                                env=env,
                                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         timed_out = False
@@ -90,9 +94,13 @@ def run_script(script: str, cwd: Path, env: dict[str, str], timeout_s: float,
             code = proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             timed_out, code = True, TIMEOUT_EXIT
+            reaper.kill_tree(proc.pid)  # still unreaped: its pid is still the hook's
+        except BaseException:
+            reaper.kill_tree(proc.pid)
+            raise
         finally:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)  # the hook's children too
+                os.killpg(proc.pid, signal.SIGKILL)  # what is left in the group, unsupervised
             proc.wait()
         size = out.seek(0, os.SEEK_END)
         out.seek(max(0, size - OUTPUT_TAIL * 4))

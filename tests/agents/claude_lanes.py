@@ -61,7 +61,8 @@ def processes_in(folder: Path) -> list[str]:
     for proc in Path("/proc").iterdir():
         try:
             if Path(os.readlink(proc / "cwd")) == folder:
-                found.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+                raw = (proc / "cmdline").read_bytes()
+                found.append(raw.replace(b"\0", b" ").decode(errors="replace"))
         except OSError:
             continue
     return found

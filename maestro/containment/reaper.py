@@ -1,0 +1,196 @@
+"""Nothing an agent, a hook or a validation command starts outlives it.
+
+Killing a child's process group is not enough: a program can leave the group with
+``setsid`` (a "daemonised" test server, a hostile agent's background pusher) and go on
+running with the lane's worktree after the lane has moved on. So every such child runs under
+this module as a small supervisor (Linux):
+
+* the supervisor makes itself a *child subreaper* (``PR_SET_CHILD_SUBREAPER``, prctl(2)):
+  whatever its descendants orphan, however often they fork or call ``setsid``, is re-parented
+  to it instead of to init, so the whole tree stays findable from its pid through
+  ``/proc/<pid>/stat``;
+* when the child exits, or the supervisor gets SIGTERM/SIGINT/SIGHUP (also sent to it when
+  the lane process dies, ``PR_SET_PDEATHSIG``), it kills every descendant it has left and
+  exits with the child's status (re-raising the child's signal), so callers see the same
+  exit as before;
+* callers that kill (a timeout, a stalled agent) use :func:`kill_tree`, which kills the
+  descendants first and the supervisor last, while it can still adopt orphans.
+
+The supervisor is this file run by path with ``python -I -S`` (standard library only), so no
+module from the agent's worktree can be imported into it, and it costs one bare interpreter
+start. Elsewhere than Linux, :func:`wrap` returns the command unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Mapping, Sequence
+
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+
+#: Rounds of "find the descendants, kill them" before giving up on a tree that keeps forking.
+KILL_ROUNDS = 200
+
+#: Exit status of a supervisor whose child could not be started (as a shell's).
+CANNOT_EXEC = 127
+
+
+def _prctl(option: int, value: int) -> bool:
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(option, value, 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def supported() -> bool:
+    """Whether this machine can supervise (Linux ``/proc``)."""
+    return sys.platform.startswith("linux") and os.path.isdir("/proc/self")
+
+
+def _parents() -> dict[int, int]:
+    """``{pid: parent pid}`` of every live (not zombie) process that can be read."""
+    found: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2:].split()
+        if len(fields) > 1 and fields[0] != b"Z":
+            found[int(entry)] = int(fields[1])
+    return found
+
+
+def descendants(root: int) -> list[int]:
+    """Every live process below ``root``, parents before children."""
+    children: dict[int, list[int]] = {}
+    for pid, parent in _parents().items():
+        children.setdefault(parent, []).append(pid)
+    order: list[int] = []
+    queue = list(children.get(root, []))
+    while queue:
+        pid = queue.pop()
+        order.append(pid)
+        queue.extend(children.get(pid, []))
+    return order
+
+
+def _reap() -> None:
+    """Collect our own dead children (the supervisor adopts them as subreaper)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def kill_descendants(root: int) -> None:
+    """SIGKILL everything below ``root`` until nothing is left (bounded): a process forked
+    between two looks is found by the next one, re-parented to ``root`` if ``root`` is a
+    subreaper."""
+    for _ in range(KILL_ROUNDS):
+        found = descendants(root)
+        if not found:
+            return
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        if root == os.getpid():
+            _reap()
+        time.sleep(0.002)
+
+
+def kill_tree(root: int) -> None:
+    """Kill ``root`` (a supervised child, or any child started in its own session) and
+    everything below it: the descendants first, then ``root``'s group and ``root``."""
+    if supported():
+        kill_descendants(root)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(root, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(root, signal.SIGKILL)
+
+
+def wrap(argv: Sequence[str], env: Mapping[str, str] | None = None) -> list[str]:
+    """``argv`` run under the supervisor, or unchanged where there is none (not Linux) or
+    where its program cannot be found (so the caller's own "cannot start" error stays)."""
+    if not argv or not supported():
+        return list(argv)
+    path = (env or os.environ).get("PATH", os.defpath)
+    if shutil.which(argv[0], path=path) is None:
+        return list(argv)
+    return [sys.executable, "-I", "-S", os.path.abspath(__file__), "--", *argv]
+
+
+def _exit_like(status: int) -> None:
+    """Leave with the child's wait status: its exit code, or death by its signal."""
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        with contextlib.suppress(OSError, ValueError):  # SIGKILL and SIGSTOP keep theirs
+            signal.signal(number, signal.SIG_DFL)
+        os.kill(os.getpid(), number)
+        os._exit(128 + number)
+    os._exit(os.waitstatus_to_exitcode(status))
+
+
+def supervise(argv: list[str]) -> None:
+    """Run ``argv`` as the only child, keep its whole tree, and leave nothing behind."""
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+    def stop(number: int, _frame: object) -> None:
+        kill_descendants(os.getpid())
+        signal.signal(number, signal.SIG_DFL)
+        os.kill(os.getpid(), number)
+
+    for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(number, stop)
+    if os.getppid() == 1:  # the caller died before the death signal was armed
+        os._exit(CANNOT_EXEC)
+    child = os.fork()
+    if child == 0:
+        try:
+            for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                signal.signal(number, signal.SIG_DFL)
+            _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            os.execvp(argv[0], argv)
+        except OSError as exc:
+            os.write(2, f"cannot start {argv[0]!r}: {exc}\n".encode(errors="replace"))
+        os._exit(CANNOT_EXEC)
+    # The child holds the caller's pipes; ours are let go so its end of them reads as before.
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)
+    while True:
+        try:
+            pid, status = os.waitpid(-1, 0)
+        except ChildProcessError:  # pragma: no cover - the child is always ours to wait for
+            os._exit(CANNOT_EXEC)
+        if pid == child:
+            break
+    kill_descendants(os.getpid())
+    _exit_like(status)
+
+
+if __name__ == "__main__":
+    arguments = sys.argv[1:]
+    if arguments[:1] == ["--"]:
+        arguments = arguments[1:]
+    if not arguments:
+        os.write(2, b"usage: reaper.py -- PROGRAM [ARG...]\n")
+        os._exit(2)
+    supervise(arguments)

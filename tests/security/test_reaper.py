@@ -1,0 +1,141 @@
+"""Nothing an agent, a hook or a validation command starts outlives it, ``setsid`` included.
+
+Each test starts a real process tree in which one program leaves its session (``setsid``,
+as a "daemonised" test server or a hostile agent's background job would) and writes its
+pid; the test then checks that pid is gone."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from maestro.containment import reaper
+from maestro.lanes.commands import run_one
+from maestro.lanes.hooks import run_script
+
+pytestmark = pytest.mark.skipif(not reaper.supported(), reason="the reaper needs Linux /proc")
+
+#: A shell line that starts a long sleep in a new session and writes its pid to $1.
+ESCAPE = "setsid sh -c 'echo $$ > \"$0\"; exec sleep 300' {pidfile} </dev/null >/dev/null 2>&1 &"
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False
+    return state[state.rfind(b")") + 2:][:1] != b"Z"
+
+
+def escapee(pidfile: Path) -> int:
+    for _ in range(500):
+        if pidfile.exists() and pidfile.read_text().strip():
+            return int(pidfile.read_text())
+        time.sleep(0.01)
+    raise AssertionError(f"the escaping process never wrote {pidfile}")
+
+
+def gone(pid: int) -> bool:
+    for _ in range(500):
+        if not alive(pid):
+            return True
+        time.sleep(0.01)
+    os.kill(pid, signal.SIGKILL)  # do not leave it behind for the next test
+    return False
+
+
+def test_a_program_that_left_the_session_ends_with_its_supervised_parent(
+        tmp_path: Path) -> None:
+    pidfile = tmp_path / "pid"
+    script = ESCAPE.format(pidfile=pidfile) + f" while [ ! -s {pidfile} ]; do :; done"
+    proc = subprocess.run(reaper.wrap(["/bin/sh", "-c", script]), check=False, timeout=60)
+    assert proc.returncode == 0
+    assert gone(escapee(pidfile))
+
+
+@pytest.mark.parametrize(("script", "returncode"), [
+    ("exit 3", 3),
+    ("kill -TERM $$", -signal.SIGTERM),
+    ("kill -KILL $$", -signal.SIGKILL),
+])
+def test_the_supervisor_exits_as_its_child_did(script: str, returncode: int) -> None:
+    proc = subprocess.run(reaper.wrap(["/bin/sh", "-c", script]), capture_output=True,
+                          check=False, timeout=60)
+    assert proc.returncode == returncode
+    assert proc.stderr == b""
+
+
+def test_output_passes_through_the_supervisor() -> None:
+    proc = subprocess.run(reaper.wrap(["/bin/sh", "-c", "echo out; echo err >&2"]),
+                          capture_output=True, text=True, check=False, timeout=60)
+    assert (proc.stdout, proc.stderr) == ("out\n", "err\n")
+
+
+def test_a_program_that_cannot_be_found_is_not_wrapped() -> None:
+    assert reaper.wrap(["no-such-program-here", "x"]) == ["no-such-program-here", "x"]
+
+
+def test_kill_tree_ends_a_supervised_tree_and_what_left_it(tmp_path: Path) -> None:
+    pidfile = tmp_path / "pid"
+    proc = subprocess.Popen(reaper.wrap(["/bin/sh", "-c",
+                                         ESCAPE.format(pidfile=pidfile) + " sleep 300"]),
+                            start_new_session=True)
+    pid = escapee(pidfile)
+    reaper.kill_tree(proc.pid)
+    assert proc.wait(timeout=30) == -signal.SIGKILL
+    assert gone(pid)
+
+
+def test_sigterm_to_the_supervisor_ends_the_whole_tree(tmp_path: Path) -> None:
+    pidfile = tmp_path / "pid"
+    proc = subprocess.Popen(reaper.wrap(["/bin/sh", "-c",
+                                         ESCAPE.format(pidfile=pidfile) + " sleep 300"]))
+    pid = escapee(pidfile)
+    proc.terminate()
+    assert proc.wait(timeout=30) == -signal.SIGTERM
+    assert gone(pid)
+
+
+def test_the_tree_ends_when_the_process_that_started_it_is_killed(tmp_path: Path) -> None:
+    pidfile = tmp_path / "pid"
+    starter = (
+        "import subprocess, sys, time\n"
+        "from maestro.containment import reaper\n"
+        f"subprocess.Popen(reaper.wrap(['/bin/sh', '-c', {ESCAPE.format(pidfile=pidfile)!r}"
+        " + ' sleep 300']))\n"
+        "time.sleep(300)\n")
+    lane = subprocess.Popen([sys.executable, "-c", starter])
+    pid = escapee(pidfile)
+    lane.kill()
+    lane.wait(timeout=30)
+    assert gone(pid)
+
+
+def test_a_hook_that_times_out_leaves_nothing_running(tmp_path: Path) -> None:
+    pidfile = tmp_path / "pid"
+    code, timed_out, _ = run_script(ESCAPE.format(pidfile=pidfile) + " sleep 300", tmp_path,
+                                    {"PATH": os.environ["PATH"]}, timeout_s=1.0)
+    assert (code, timed_out) == (124, True)
+    assert gone(escapee(pidfile))
+
+
+def test_a_validation_command_leaves_nothing_running(tmp_path: Path) -> None:
+    pidfile = tmp_path / "pid"
+    script = ESCAPE.format(pidfile=pidfile) + f" while [ ! -s {pidfile} ]; do :; done; echo ok"
+    code, output = run_one(script, tmp_path, 60, {"PATH": os.environ["PATH"]})
+    assert (code, output) == (0, "ok\n")
+    assert gone(escapee(pidfile))
+
+
+def test_a_validation_command_that_times_out_leaves_nothing_running(tmp_path: Path) -> None:
+    pidfile = tmp_path / "pid"
+    code, output = run_one(ESCAPE.format(pidfile=pidfile) + " sleep 300", tmp_path, 1.0,
+                           {"PATH": os.environ["PATH"]})
+    assert code == 124 and "timed out" in output
+    assert gone(escapee(pidfile))
