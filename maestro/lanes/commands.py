@@ -5,41 +5,14 @@ The commands run code the agent wrote, so they get the allow-listed environment 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from maestro.containment import reaper
+from maestro.containment.shell import run_shell
 
 OUTPUT_TAIL = 4000
-
-
-def run_one(command: str, cwd: Path, timeout_s: float, env: dict[str, str],
-            prefix: Sequence[str] = ()) -> tuple[int, str]:
-    """``(exit code, output)`` of one command, 124 for a timeout. It runs in its own session
-    under :mod:`maestro.containment.reaper`: on a timeout, or when it ends, nothing it
-    started is left running (a test suite's ``setsid`` server included)."""
-    argv = reaper.wrap([*prefix, "/bin/sh", "-c", command], env)
-    with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            code = proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            reaper.kill_tree(proc.pid)  # still unreaped: its pid is still the command's
-            proc.wait()
-            return 124, f"timed out after {timeout_s:g}s"
-        except BaseException:
-            reaper.kill_tree(proc.pid)
-            proc.wait()
-            raise
-        size = out.seek(0, os.SEEK_END)
-        out.seek(max(0, size - OUTPUT_TAIL * 4))
-        return code, out.read().decode(errors="replace")
 
 
 def run_commands(commands: list[str], cwd: Path, timeout_s: float, env: dict[str, str],
@@ -53,7 +26,10 @@ def run_commands(commands: list[str], cwd: Path, timeout_s: float, env: dict[str
     records: list[dict[str, Any]] = []
     for command in commands:
         started = time.monotonic()
-        code, output = run_one(command, cwd, timeout_s, env, prefix)
+        code, timed_out, output = run_shell(command, cwd, timeout_s, env, prefix)
+        if timed_out:
+            output = "\n".join(part for part in (output.rstrip("\n"),
+                                                  f"timed out after {timeout_s:g}s") if part)
         records.append({"command": command, "exit_code": code,
                         "output_tail": output[-OUTPUT_TAIL:],
                         "duration_s": round(time.monotonic() - started, 3)})

@@ -25,11 +25,6 @@ between ``git worktree add`` and the hook still runs the hook next time.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -38,8 +33,8 @@ from pathlib import Path
 
 from maestro.config.hooks import HookName
 from maestro.config.service import ServiceConfig
-from maestro.containment import reaper
 from maestro.containment.childenv import child_env
+from maestro.containment.shell import run_shell
 from maestro.ids import iso_now
 from maestro.lanes.confine import sandbox_prefix
 from maestro.lanes.context import LaneContext
@@ -50,12 +45,12 @@ from maestro.lanes.worktree_health import discard
 OUTPUT_TAIL = 2000
 #: Lane file: ``{"due": true}`` while ``after_create`` has yet to succeed for the worktree.
 DUE = "after_create.json"
-TIMEOUT_EXIT = 124
 
 
 @dataclass(frozen=True)
 class HookRun:
-    """How one hook run ended: ``exit_code`` is :data:`TIMEOUT_EXIT` after a timeout."""
+    """How one hook run ended: ``exit_code`` is 124
+    (:data:`maestro.containment.shell.TIMEOUT_EXIT`) after a timeout."""
 
     name: str
     exit_code: int
@@ -84,28 +79,8 @@ def run_script(script: str, cwd: Path, env: dict[str, str], timeout_s: float,
     interruption (SIGTERM in the lane process), and the hook runs under
     :mod:`maestro.containment.reaper`, so nothing it starts (``setsid`` included) outlives
     it."""
-    with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen(reaper.wrap([*prefix, "/bin/sh", "-c", script], env), cwd=cwd,
-                                env=env,
-                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        timed_out = False
-        try:
-            code = proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            timed_out, code = True, TIMEOUT_EXIT
-            reaper.kill_tree(proc.pid)  # still unreaped: its pid is still the hook's
-        except BaseException:
-            reaper.kill_tree(proc.pid)
-            raise
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)  # what is left in the group, unsupervised
-            proc.wait()
-        size = out.seek(0, os.SEEK_END)
-        out.seek(max(0, size - OUTPUT_TAIL * 4))
-        tail = out.read().decode("utf-8", errors="replace")[-OUTPUT_TAIL:]
-    return code, timed_out, tail
+    run = run_shell(script, cwd, env=env, timeout_s=timeout_s, prefix=prefix, keep=OUTPUT_TAIL)
+    return run.exit_code, run.timed_out, run.output
 
 
 def hook_env(ctx: LaneContext, name: HookName) -> dict[str, str]:

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from maestro.config.workflow import parse_workflow
+from maestro.containment.shell import TIMEOUT_EXIT
 from maestro.errors import ConfigError
-from maestro.lanes.hooks import OUTPUT_TAIL, TIMEOUT_EXIT, run_script
+from maestro.lanes.hooks import OUTPUT_TAIL, run_script
 from tests.conftest import Sandbox
 
 ENV = {"PATH": os.environ["PATH"]}

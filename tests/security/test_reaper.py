@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from maestro.containment import reaper
-from maestro.lanes.commands import run_one
+from maestro.containment.shell import run_shell
+from maestro.lanes.commands import run_commands
 from maestro.lanes.hooks import run_script
 
 pytestmark = pytest.mark.skipif(not reaper.supported(), reason="the reaper needs Linux /proc")
@@ -128,14 +129,16 @@ def test_a_hook_that_times_out_leaves_nothing_running(tmp_path: Path) -> None:
 def test_a_validation_command_leaves_nothing_running(tmp_path: Path) -> None:
     pidfile = tmp_path / "pid"
     script = ESCAPE.format(pidfile=pidfile) + f" while [ ! -s {pidfile} ]; do :; done; echo ok"
-    code, output = run_one(script, tmp_path, 60, {"PATH": os.environ["PATH"]})
-    assert (code, output) == (0, "ok\n")
+    code, timed_out, output = run_shell(script, tmp_path, 60, {"PATH": os.environ["PATH"]})
+    assert (code, timed_out, output) == (0, False, "ok\n")
     assert gone(escapee(pidfile))
 
 
 def test_a_validation_command_that_times_out_leaves_nothing_running(tmp_path: Path) -> None:
     pidfile = tmp_path / "pid"
-    code, output = run_one(ESCAPE.format(pidfile=pidfile) + " sleep 300", tmp_path, 1.0,
-                           {"PATH": os.environ["PATH"]})
-    assert code == 124 and "timed out" in output
+    passed, records = run_commands(["echo started; " + ESCAPE.format(pidfile=pidfile)
+                                    + " sleep 300"], tmp_path, 1.0, {"PATH": os.environ["PATH"]})
+    assert not passed
+    assert records[0]["exit_code"] == 124
+    assert records[0]["output_tail"] == "started\ntimed out after 1s"
     assert gone(escapee(pidfile))
