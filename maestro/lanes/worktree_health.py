@@ -29,6 +29,7 @@ from pathlib import Path
 from maestro import faults
 from maestro.errors import WorkspaceError
 from maestro.git import git, git_ok, rev_parse
+from maestro.gitdirs import git_dirs
 
 #: The lock reason ``git worktree add`` writes while it works; left behind, it marks a dead add.
 INITIALIZING = "initializing"
@@ -172,9 +173,10 @@ def _points_into(dotgit: Path, repo: Path) -> bool:
     if not text.startswith("gitdir:"):
         return False
     target = Path(text.removeprefix("gitdir:").strip())
-    common = Path(git(repo, "rev-parse", "--git-common-dir"))
-    common = common if common.is_absolute() else (repo / common)
-    return (common / "worktrees").resolve() in target.resolve().parents
+    dirs = git_dirs(repo)
+    if dirs is None:
+        raise WorkspaceError(f"{repo}: git finds no repository there")
+    return (dirs.common / "worktrees").resolve() in target.resolve().parents
 
 
 def tracked_missing(path: Path) -> tuple[tuple[str, ...], bool]:
@@ -212,8 +214,8 @@ def inspect(repo: Path, path: Path, branch: str) -> WorktreeFacts:
         facts["branch"] = branch_ref.removeprefix("refs/heads/") if branch_ref else None
     if mine is not None and exists and "prunable" not in mine:
         facts["head_ok"] = rev_parse(path, "HEAD") is not None
-        gitdir = git(path, "rev-parse", "--absolute-git-dir", check=False)
-        facts["index_present"] = bool(gitdir) and (Path(gitdir) / "index").exists()
+        dirs = git_dirs(path)
+        facts["index_present"] = dirs is not None and (dirs.absolute / "index").exists()
         if facts["head_ok"]:
             facts["missing"], facts["head_has_files"] = tracked_missing(path)
     return WorktreeFacts(**facts)  # type: ignore[arg-type]
@@ -267,14 +269,15 @@ def clear_stale_locks(repo: Path, path: Path, branch: str) -> list[str]:
     in the lane fails; the caller holds the lane's lease and no session is running, so no
     live git can own them. Returns the removed paths."""
     removed: list[str] = []
-    common = git(repo, "rev-parse", "--path-format=absolute", "--git-common-dir", check=False)
-    if not common:
+    repo_dirs = git_dirs(repo)
+    if repo_dirs is None:
         return removed
-    candidates: list[Path] = [Path(common) / "refs" / "heads" / f"{branch}.lock"]
+    common = repo_dirs.common
+    candidates: list[Path] = [common / "refs" / "heads" / f"{branch}.lock"]
     if path.is_dir():
-        gitdir = git(path, "rev-parse", "--absolute-git-dir", check=False)
-        if gitdir and Path(gitdir).resolve() != Path(common).resolve():
-            candidates += [Path(gitdir) / "index.lock", Path(gitdir) / "HEAD.lock"]
+        own = git_dirs(path)
+        if own is not None and own.absolute.resolve() != common.resolve():
+            candidates += [own.absolute / "index.lock", own.absolute / "HEAD.lock"]
     for lock in candidates:
         try:
             lock.unlink()
