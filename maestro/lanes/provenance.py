@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from maestro.git import git, rev_parse
+from maestro.git import git, rev_parse, rev_parse_many
 from maestro.ids import iso_now
 from maestro.lanes.context import LaneContext
 from maestro.lanes.outcomes import require_human
@@ -243,14 +243,22 @@ def _deleted(repo: Path, old: str, new: str) -> frozenset[str]:
                             "-z", old, new))
 
 
-def _span(repo: Path, record: dict[str, Any], head: str, base: str) -> SessionSpan:
-    label = f"{record.get('phase')} {record.get('run_id') or record.get('source', '')}".strip()
+def _ends(record: dict[str, Any], head: str) -> tuple[Any, Any]:
+    """A record's ``(start, end)`` commits as recorded (an open record ends at ``head``)."""
     end = record.get("end_head") or (head if record.get("start_head") else None)
-    start = record.get("start_head")
-    if not end or rev_parse(repo, str(end)) is None:
+    return record.get("start_head"), end
+
+
+def _span(repo: Path, record: dict[str, Any], head: str, base: str,
+          known: dict[str, str | None]) -> SessionSpan:
+    """``known`` maps the records' start and end names to their commits (asked in one
+    batch by :func:`gather`)."""
+    label = f"{record.get('phase')} {record.get('run_id') or record.get('source', '')}".strip()
+    start, end = _ends(record, head)
+    if not end or known.get(str(end)) is None:
         return SessionSpan(label)
     missing = frozenset(str(p) for p in record.get("missing_at_start") or ())
-    if start and rev_parse(repo, str(start)) is not None:
+    if start and known.get(str(start)) is not None:
         commits = _lines(repo, "rev-list", str(end), "--not", str(start))
         old = str(start)
     else:
@@ -265,8 +273,10 @@ def gather(repo: Path, head: str, base: str, records: Sequence[dict[str, Any]]) 
     commits = tuple(Commit(*line.split(" ", 1)) if " " in line else Commit(line)
                     for line in log)
     merge_base = git(repo, "merge-base", base, head, check=False) or base
+    names = [str(n) for r in records for n in _ends(r, head) if n]
+    known = rev_parse_many(repo, names) if names else {}
     return LaneFacts(head=head, commits=commits, deleted=_deleted(repo, merge_base, head),
-                     sessions=tuple(_span(repo, r, head, base) for r in records),
+                     sessions=tuple(_span(repo, r, head, base, known) for r in records),
                      recorded=bool(records))
 
 
@@ -282,8 +292,8 @@ def examine(ctx: LaneContext, head: str) -> Verdict:
     if rev_parse(repo, head) is None:
         forge = ctx.workflow.policy.forge
         ctx.forge.fetch(f"+refs/heads/{ctx.branch}:refs/remotes/{forge.remote}/{ctx.branch}")
-    if rev_parse(repo, head) is None:
-        return Verdict(foreign=(Commit(head, "(not available on this machine)"),))
+        if rev_parse(repo, head) is None:  # asked again only when the fetch may have brought it
+            return Verdict(foreign=(Commit(head, "(not available on this machine)"),))
     return judge(gather(repo, head, base, records))
 
 
