@@ -227,11 +227,18 @@ def accept_on_release(ctx: LaneContext) -> None:
 
 def base_commit(ctx: LaneContext) -> str | None:
     """The base branch as the remote has it (fetched now when possible), else the local one."""
+    return base_and(ctx)[0]
+
+
+def base_and(ctx: LaneContext, also: str = "") -> tuple[str | None, str | None]:
+    """:func:`base_commit`, and the commit ``also`` names (None when it names none or is
+    ""), asked in the same git process after the fetch."""
     forge = ctx.workflow.policy.forge
     repo = ctx.config.repo_root
     ctx.forge.fetch(forge.base_branch)
-    return (rev_parse(repo, f"refs/remotes/{forge.remote}/{forge.base_branch}")
-            or rev_parse(repo, forge.base_branch))
+    remote = f"refs/remotes/{forge.remote}/{forge.base_branch}"
+    found = rev_parse_many(repo, [remote, forge.base_branch, *([also] if also else [])])
+    return found[remote] or found[forge.base_branch], found.get(also) if also else None
 
 
 def _lines(repo: Path, *args: str) -> list[str]:
@@ -286,10 +293,10 @@ def examine(ctx: LaneContext, head: str) -> Verdict:
     records = all_records(ctx)
     if not records:
         return Verdict(judged=False)
-    base = base_commit(ctx)
+    base, resolved = base_and(ctx, head)
     if base is None:
         return Verdict(judged=False)
-    if rev_parse(repo, head) is None:
+    if resolved is None:
         forge = ctx.workflow.policy.forge
         ctx.forge.fetch(f"+refs/heads/{ctx.branch}:refs/remotes/{forge.remote}/{ctx.branch}")
         if rev_parse(repo, head) is None:  # asked again only when the fetch may have brought it

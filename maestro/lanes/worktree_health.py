@@ -28,7 +28,7 @@ from pathlib import Path
 
 from maestro import faults
 from maestro.errors import WorkspaceError
-from maestro.git import git, git_ok, rev_parse
+from maestro.git import git, git_ok, rev_parse, rev_parse_many
 from maestro.gitdirs import git_dirs
 
 #: The lock reason ``git worktree add`` writes while it works; left behind, it marks a dead add.
@@ -186,6 +186,19 @@ def tracked_missing(path: Path) -> tuple[tuple[str, ...], bool]:
     return tuple(n for n in names if not os.path.lexists(path / n)), bool(names)
 
 
+def _resolve(repo: Path, path: Path, ref: str) -> dict[str, str | None]:
+    """``ref`` (a branch) and the worktree's ``HEAD`` in one git process run in ``path``.
+
+    The branch is taken from the worktree's answer only when the worktree belongs to
+    ``repo`` (same common dir) and found it; otherwise ``repo`` itself is asked, so a broken
+    or repointed worktree never makes the lane branch look present or absent."""
+    found = rev_parse_many(path, [ref, "HEAD"])
+    own, main = git_dirs(path), git_dirs(repo)
+    if found[ref] is None or own is None or main is None or own.common != main.common:
+        found[ref] = rev_parse(repo, ref)
+    return found
+
+
 def inspect(repo: Path, path: Path, branch: str) -> WorktreeFacts:
     """Gather :class:`WorktreeFacts` for ``path`` (git reads only; changes nothing)."""
     ref = f"refs/heads/{branch}"
@@ -200,8 +213,10 @@ def inspect(repo: Path, path: Path, branch: str) -> WorktreeFacts:
         "empty": exists and not any(path.iterdir()),
         "ours": exists and _points_into(path / ".git", repo),
         "registered": mine is not None,
-        "branch_exists": rev_parse(repo, ref) is not None,
     }
+    checked_out = mine is not None and exists and "prunable" not in mine
+    found = _resolve(repo, path, ref) if checked_out else {}
+    facts["branch_exists"] = (found[ref] if checked_out else rev_parse(repo, ref)) is not None
     if other is not None:
         other_path = Path(other["worktree"])
         facts["elsewhere"] = str(other_path)
@@ -212,8 +227,8 @@ def inspect(repo: Path, path: Path, branch: str) -> WorktreeFacts:
         facts["prunable"] = "prunable" in mine
         branch_ref = mine.get("branch")
         facts["branch"] = branch_ref.removeprefix("refs/heads/") if branch_ref else None
-    if mine is not None and exists and "prunable" not in mine:
-        facts["head_ok"] = rev_parse(path, "HEAD") is not None
+    if checked_out:
+        facts["head_ok"] = found["HEAD"] is not None
         dirs = git_dirs(path)
         facts["index_present"] = dirs is not None and (dirs.absolute / "index").exists()
         if facts["head_ok"]:
