@@ -24,10 +24,11 @@ from maestro.errors import WorkspaceError
 NO_AUTO_MAINTENANCE: tuple[tuple[str, str], ...] = (("maintenance.auto", "false"),)
 
 
-def git_env(cwd: Path | None = None) -> dict[str, str]:
+def git_env(cwd: Path | None = None, extra: Iterable[tuple[str, str]] = ()) -> dict[str, str]:
     """The environment for one maestro git process in ``cwd``
-    (see :mod:`~maestro.containment.gitguard`), with automatic maintenance off."""
-    return _guarded_env(cwd, NO_AUTO_MAINTENANCE)
+    (see :mod:`~maestro.containment.gitguard`), with automatic maintenance off, then
+    ``extra`` config (e.g. the forge token's auth header for one push)."""
+    return _guarded_env(cwd, [*NO_AUTO_MAINTENANCE, *extra])
 
 
 def run_git(cwd: Path, args: Sequence[str], stdin: str | None = None

@@ -187,7 +187,7 @@ class LocalForge:
             if thread.is_open and thread.path and thread.commit and thread.commit != pr.head:
                 changed = subprocess.run(
                     ["git", "diff", "--quiet", thread.commit, pr.head, "--", thread.path],
-                    cwd=self.origin, capture_output=True, env=git_env(), check=False)
+                    cwd=self.origin, capture_output=True, env=git_env(self.origin), check=False)
                 thread = thread.model_copy(update={"outdated": changed.returncode == 1})
             threads.append(thread)
         return pr.model_copy(update={"threads": threads})
