@@ -32,10 +32,9 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from maestro.containment.gitguard import git_env
 from maestro.errors import ConfigError, ForgeError, TrackerError
 from maestro.forges.github_logs import DEFAULT_API, JobLogReader, job_id, rest_base
-from maestro.git import git
+from maestro.git import git, git_env
 from maestro.model import (
     Check,
     CheckState,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -23,9 +23,10 @@ from filelock import FileLock
 from maestro import faults
 from maestro.containment.childenv import child_env
 from maestro.errors import ForgeError, WorkspaceError
+from maestro.forges import check_reuse
 from maestro.forges.checktree import check_tree, heal_origin
 from maestro.fsutil import read_json, write_json
-from maestro.git import git, git_env, git_ok, rev_parse
+from maestro.git import auto_maintenance, git, git_env, git_ok, rev_parse, rev_parse_many
 from maestro.ids import iso_now
 from maestro.model import (
     Check,
@@ -155,19 +156,28 @@ class LocalForge:
         return pr
 
     def refresh(self, numbers: Sequence[int]) -> dict[int, PullRequest]:
-        result: dict[int, PullRequest] = {}
-        for number in numbers:
-            pr = self._load(number)
-            if pr is None:
-                continue
-            if pr.state == PullState.OPEN:
-                head = self.branch_head(pr.branch) or pr.head
-                pr = pr.model_copy(update={"head": head})
-                pr = self._with_outdated_threads(pr)
-                pr = self._with_checks(pr)
-                pr = self._with_mergeability(pr)
-            result[number] = pr
+        result = {n: pr for n in numbers if (pr := self._load(n)) is not None}
+        opened = [n for n, pr in result.items() if pr.state == PullState.OPEN]
+        # Every open PR's head in ONE git process, and (after the checks, which take time)
+        # every base in one more; read now, never remembered.
+        heads = self._heads(result[n].branch for n in opened)
+        for number in opened:
+            pr = result[number]
+            pr = pr.model_copy(update={"head": heads.get(pr.branch) or pr.head})
+            pr = self._with_outdated_threads(pr)
+            result[number] = self._with_checks(pr)
+        bases = self._heads(result[n].base for n in opened)
+        for number in opened:
+            result[number] = self._with_mergeability(result[number], bases.get(result[number].base))
         return result
+
+    def _heads(self, branches: Iterable[str]) -> dict[str, str | None]:
+        """``branch -> commit on origin`` (None when absent) for ``branches``, in one call."""
+        wanted = list(dict.fromkeys(branches))
+        if not wanted:
+            return {}
+        found = rev_parse_many(self.origin, [f"refs/heads/{b}" for b in wanted])
+        return {b: found[f"refs/heads/{b}"] for b in wanted}
 
     def _with_outdated_threads(self, pr: PullRequest) -> PullRequest:
         """A thread is outdated, like on GitHub, once the head changed its file since the
@@ -177,13 +187,13 @@ class LocalForge:
             if thread.is_open and thread.path and thread.commit and thread.commit != pr.head:
                 changed = subprocess.run(
                     ["git", "diff", "--quiet", thread.commit, pr.head, "--", thread.path],
-                    cwd=self.origin, capture_output=True, env=git_env(), check=False)
+                    cwd=self.origin, capture_output=True, env=git_env(self.origin), check=False)
                 thread = thread.model_copy(update={"outdated": changed.returncode == 1})
             threads.append(thread)
         return pr.model_copy(update={"threads": threads})
 
-    def _with_mergeability(self, pr: PullRequest) -> PullRequest:
-        base = self.branch_head(pr.base)
+    def _with_mergeability(self, pr: PullRequest, base: str | None) -> PullRequest:
+        """``base``: the commit of ``pr.base`` on origin, read by the caller just now."""
         if base is None:
             return pr.model_copy(update={"mergeable": False, "conflict": f"base {pr.base} missing"})
         proc = subprocess.run(
@@ -204,13 +214,28 @@ class LocalForge:
             return pr.model_copy(update={"checks": []})
         runs = dict(pr.extra.get("check_runs") or {})
         if pr.head not in runs:
-            runs[pr.head] = self._run_checks(pr.head)
+            reused = self._lane_run(pr.head)
+            runs[pr.head] = reused if reused is not None else self._run_checks(pr.head)
             with self._locked():
                 current = self._load(pr.number) or pr
-                extra = {**current.extra, "check_runs": {pr.head: runs[pr.head]}}
+                extra = {**current.extra, "check_runs": {pr.head: runs[pr.head]},
+                         "check_source": "lane validation" if reused is not None else "forge"}
                 self._save(current.model_copy(update={"extra": extra}))
         checks = [Check.model_validate(c) for c in runs[pr.head]]
         return pr.model_copy(update={"checks": checks})
+
+    def _lane_run(self, head: str) -> list[dict[str, Any]] | None:
+        """This process's own lane validation of ``head``, when it stands for the check
+        exactly (:mod:`.check_reuse`); None otherwise."""
+        if check_reuse.recall(head) is None:
+            return None
+        tree = git(self.origin, "rev-parse", "--verify", "--quiet", f"{head}^{{tree}}",
+                   check=False)
+        if not tree:
+            return None
+        return check_reuse.reusable(check_reuse.plan(
+            head, tree, self.validation_commands, self.check_timeout_s,
+            _check_env(self.env_passthrough)))
 
     def _run_checks(self, head: str) -> list[dict[str, Any]]:
         heal_origin(self.origin)
@@ -317,6 +342,9 @@ class LocalForge:
             self._save(pr.model_copy(update={
                 "state": PullState.MERGED, "merge_commit": commit, "head": head,
                 "extra": {**pr.extra, "merged_at": iso_now(), "merge_method": method}}))
+            # A merge writes objects no push's receive-pack ever counts, so a long-lived
+            # origin is packed here (a no-op until git's thresholds are reached).
+            auto_maintenance(self.origin, gc=True)
             return commit
 
     def _earlier_merge(self, pr: PullRequest, head: str, base: str) -> str:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from maestro.containment.childenv import child_env
+from maestro.forges import check_reuse
 from maestro.git import git
 from maestro.ids import iso_now
 from maestro.lanes import litter
@@ -81,8 +82,7 @@ def validate_head(ctx: LaneContext) -> Validation:
     """Run (or recall) the workflow's validation commands on the worktree's HEAD."""
     execution = ctx.workflow.policy.execution
     worktree = ctx.worktree
-    head = git(worktree, "rev-parse", "HEAD")
-    tree = git(worktree, "rev-parse", "HEAD^{tree}")
+    head, tree = git(worktree, "rev-parse", "HEAD", "HEAD^{tree}").split("\n")
     dirty = bool(git(worktree, "status", "--porcelain", "--untracked-files=no"))
     commands = list(execution.validation_commands)
     key = cache_key(commands, head, tree)
@@ -93,9 +93,14 @@ def validate_head(ctx: LaneContext) -> Validation:
         return Validation(head, tree, bool(hit["passed"]), False, list(hit["records"]),
                           cached=True)
     # What validation writes must not reach a commit, even after a kill mid-run.
-    with litter.no_new_untracked(worktree, ctx.state.path(litter.RECORD)):
+    env, prefix = validation_env(ctx), sandbox_prefix(ctx)
+    with litter.no_new_untracked(worktree, ctx.state.path(litter.RECORD)) as before:
         passed, records = run_commands(commands, worktree, execution.validation_timeout_s,
-                                       validation_env(ctx), sandbox_prefix(ctx))
+                                       env, prefix)
+    check_reuse.remember(check_reuse.LaneRun(
+        check_reuse.plan(head, tree, commands, execution.validation_timeout_s, env),
+        passed=passed, dirty=dirty, untracked=bool(before), sandboxed=bool(prefix),
+        records=tuple(records)))
     if not dirty:
         cache[key] = {"passed": passed, "records": records, "ran_at": iso_now(),
                       "sig": signature(key, passed, records)}

@@ -69,14 +69,15 @@ def sweep(worktree: Path, record: Path) -> list[str]:
 
 
 @contextmanager
-def no_new_untracked(worktree: Path, record: Path) -> Iterator[None]:
+def no_new_untracked(worktree: Path, record: Path) -> Iterator[frozenset[str]]:
     """Run the block, then remove the untracked files it created in ``worktree``; the
-    files found before are kept in ``record`` while it runs, for :func:`sweep`."""
+    files found before are kept in ``record`` while it runs, for :func:`sweep`, and given to
+    the block (what the commands saw besides the commit's files)."""
     sweep(worktree, record)
     before = untracked(worktree)
     write_json(record, {"before": sorted(before)})
     try:
-        yield
+        yield frozenset(before)
     finally:
         remove_new(worktree, before)
         record.unlink(missing_ok=True)

@@ -19,8 +19,8 @@ from maestro.agents.launch import agent_argv
 from maestro.agents.tools import TOOL_CONTRACT
 from maestro.config.service import ServiceConfig
 from maestro.config.workflow import Workflow
-from maestro.containment.gitguard import git_env
 from maestro.errors import ConfigError
+from maestro.git import git_env
 from maestro.model import Issue
 
 #: git's exit code for ``ls-remote --exit-code`` when the remote has no matching ref.

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from maestro.git import git, rev_parse
+from maestro.git import git, rev_parse, rev_parse_many
 from maestro.ids import iso_now
 from maestro.lanes.context import LaneContext
 from maestro.lanes.outcomes import require_human
@@ -227,11 +227,18 @@ def accept_on_release(ctx: LaneContext) -> None:
 
 def base_commit(ctx: LaneContext) -> str | None:
     """The base branch as the remote has it (fetched now when possible), else the local one."""
+    return base_and(ctx)[0]
+
+
+def base_and(ctx: LaneContext, also: str = "") -> tuple[str | None, str | None]:
+    """:func:`base_commit`, and the commit ``also`` names (None when it names none or is
+    ""), asked in the same git process after the fetch."""
     forge = ctx.workflow.policy.forge
     repo = ctx.config.repo_root
     ctx.forge.fetch(forge.base_branch)
-    return (rev_parse(repo, f"refs/remotes/{forge.remote}/{forge.base_branch}")
-            or rev_parse(repo, forge.base_branch))
+    remote = f"refs/remotes/{forge.remote}/{forge.base_branch}"
+    found = rev_parse_many(repo, [remote, forge.base_branch, *([also] if also else [])])
+    return found[remote] or found[forge.base_branch], found.get(also) if also else None
 
 
 def _lines(repo: Path, *args: str) -> list[str]:
@@ -243,14 +250,22 @@ def _deleted(repo: Path, old: str, new: str) -> frozenset[str]:
                             "-z", old, new))
 
 
-def _span(repo: Path, record: dict[str, Any], head: str, base: str) -> SessionSpan:
-    label = f"{record.get('phase')} {record.get('run_id') or record.get('source', '')}".strip()
+def _ends(record: dict[str, Any], head: str) -> tuple[Any, Any]:
+    """A record's ``(start, end)`` commits as recorded (an open record ends at ``head``)."""
     end = record.get("end_head") or (head if record.get("start_head") else None)
-    start = record.get("start_head")
-    if not end or rev_parse(repo, str(end)) is None:
+    return record.get("start_head"), end
+
+
+def _span(repo: Path, record: dict[str, Any], head: str, base: str,
+          known: dict[str, str | None]) -> SessionSpan:
+    """``known`` maps the records' start and end names to their commits (asked in one
+    batch by :func:`gather`)."""
+    label = f"{record.get('phase')} {record.get('run_id') or record.get('source', '')}".strip()
+    start, end = _ends(record, head)
+    if not end or known.get(str(end)) is None:
         return SessionSpan(label)
     missing = frozenset(str(p) for p in record.get("missing_at_start") or ())
-    if start and rev_parse(repo, str(start)) is not None:
+    if start and known.get(str(start)) is not None:
         commits = _lines(repo, "rev-list", str(end), "--not", str(start))
         old = str(start)
     else:
@@ -265,8 +280,10 @@ def gather(repo: Path, head: str, base: str, records: Sequence[dict[str, Any]]) 
     commits = tuple(Commit(*line.split(" ", 1)) if " " in line else Commit(line)
                     for line in log)
     merge_base = git(repo, "merge-base", base, head, check=False) or base
+    names = [str(n) for r in records for n in _ends(r, head) if n]
+    known = rev_parse_many(repo, names) if names else {}
     return LaneFacts(head=head, commits=commits, deleted=_deleted(repo, merge_base, head),
-                     sessions=tuple(_span(repo, r, head, base) for r in records),
+                     sessions=tuple(_span(repo, r, head, base, known) for r in records),
                      recorded=bool(records))
 
 
@@ -276,14 +293,14 @@ def examine(ctx: LaneContext, head: str) -> Verdict:
     records = all_records(ctx)
     if not records:
         return Verdict(judged=False)
-    base = base_commit(ctx)
+    base, resolved = base_and(ctx, head)
     if base is None:
         return Verdict(judged=False)
-    if rev_parse(repo, head) is None:
+    if resolved is None:
         forge = ctx.workflow.policy.forge
         ctx.forge.fetch(f"+refs/heads/{ctx.branch}:refs/remotes/{forge.remote}/{ctx.branch}")
-    if rev_parse(repo, head) is None:
-        return Verdict(foreign=(Commit(head, "(not available on this machine)"),))
+        if rev_parse(repo, head) is None:  # asked again only when the fetch may have brought it
+            return Verdict(foreign=(Commit(head, "(not available on this machine)"),))
     return judge(gather(repo, head, base, records))
 
 

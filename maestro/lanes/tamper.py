@@ -25,7 +25,8 @@ import subprocess
 from pathlib import Path
 
 from maestro.containment.gitguard import base_env
-from maestro.git import git
+from maestro.errors import WorkspaceError
+from maestro.gitdirs import git_dirs
 from maestro.lanes.context import LaneContext
 from maestro.lanes.outcomes import require_human
 
@@ -43,8 +44,10 @@ Fingerprint = dict[str, str]
 def control_roots(worktree: Path) -> list[Path]:
     """The paths to fingerprint for ``worktree``, resolved once before the agent runs (the
     agent could repoint ``.git`` afterwards; the same paths are read again after)."""
-    common = Path(git(worktree, "rev-parse", "--path-format=absolute", "--git-common-dir"))
-    own = Path(git(worktree, "rev-parse", "--path-format=absolute", "--git-dir"))
+    dirs = git_dirs(worktree)
+    if dirs is None:
+        raise WorkspaceError(f"{worktree}: git finds no repository there")
+    common, own = dirs.common, dirs.git_dir
     roots = [common / name for name in COMMON_ENTRIES]
     if own != common:
         roots += [own / name for name in WORKTREE_ENTRIES]

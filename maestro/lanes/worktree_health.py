@@ -28,7 +28,8 @@ from pathlib import Path
 
 from maestro import faults
 from maestro.errors import WorkspaceError
-from maestro.git import git, git_ok, rev_parse
+from maestro.git import git, git_ok, rev_parse, rev_parse_many
+from maestro.gitdirs import git_dirs
 
 #: The lock reason ``git worktree add`` writes while it works; left behind, it marks a dead add.
 INITIALIZING = "initializing"
@@ -172,9 +173,10 @@ def _points_into(dotgit: Path, repo: Path) -> bool:
     if not text.startswith("gitdir:"):
         return False
     target = Path(text.removeprefix("gitdir:").strip())
-    common = Path(git(repo, "rev-parse", "--git-common-dir"))
-    common = common if common.is_absolute() else (repo / common)
-    return (common / "worktrees").resolve() in target.resolve().parents
+    dirs = git_dirs(repo)
+    if dirs is None:
+        raise WorkspaceError(f"{repo}: git finds no repository there")
+    return (dirs.common / "worktrees").resolve() in target.resolve().parents
 
 
 def tracked_missing(path: Path) -> tuple[tuple[str, ...], bool]:
@@ -182,6 +184,19 @@ def tracked_missing(path: Path) -> tuple[tuple[str, ...], bool]:
     listing = git(path, "ls-tree", "-r", "-z", "--name-only", "HEAD", check=False)
     names = [n for n in listing.split("\0") if n]
     return tuple(n for n in names if not os.path.lexists(path / n)), bool(names)
+
+
+def _resolve(repo: Path, path: Path, ref: str) -> dict[str, str | None]:
+    """``ref`` (a branch) and the worktree's ``HEAD`` in one git process run in ``path``.
+
+    The branch is taken from the worktree's answer only when the worktree belongs to
+    ``repo`` (same common dir) and found it; otherwise ``repo`` itself is asked, so a broken
+    or repointed worktree never makes the lane branch look present or absent."""
+    found = rev_parse_many(path, [ref, "HEAD"])
+    own, main = git_dirs(path), git_dirs(repo)
+    if found[ref] is None or own is None or main is None or own.common != main.common:
+        found[ref] = rev_parse(repo, ref)
+    return found
 
 
 def inspect(repo: Path, path: Path, branch: str) -> WorktreeFacts:
@@ -198,8 +213,10 @@ def inspect(repo: Path, path: Path, branch: str) -> WorktreeFacts:
         "empty": exists and not any(path.iterdir()),
         "ours": exists and _points_into(path / ".git", repo),
         "registered": mine is not None,
-        "branch_exists": rev_parse(repo, ref) is not None,
     }
+    checked_out = mine is not None and exists and "prunable" not in mine
+    found = _resolve(repo, path, ref) if checked_out else {}
+    facts["branch_exists"] = (found[ref] if checked_out else rev_parse(repo, ref)) is not None
     if other is not None:
         other_path = Path(other["worktree"])
         facts["elsewhere"] = str(other_path)
@@ -210,10 +227,10 @@ def inspect(repo: Path, path: Path, branch: str) -> WorktreeFacts:
         facts["prunable"] = "prunable" in mine
         branch_ref = mine.get("branch")
         facts["branch"] = branch_ref.removeprefix("refs/heads/") if branch_ref else None
-    if mine is not None and exists and "prunable" not in mine:
-        facts["head_ok"] = rev_parse(path, "HEAD") is not None
-        gitdir = git(path, "rev-parse", "--absolute-git-dir", check=False)
-        facts["index_present"] = bool(gitdir) and (Path(gitdir) / "index").exists()
+    if checked_out:
+        facts["head_ok"] = found["HEAD"] is not None
+        dirs = git_dirs(path)
+        facts["index_present"] = dirs is not None and (dirs.absolute / "index").exists()
         if facts["head_ok"]:
             facts["missing"], facts["head_has_files"] = tracked_missing(path)
     return WorktreeFacts(**facts)  # type: ignore[arg-type]
@@ -267,14 +284,15 @@ def clear_stale_locks(repo: Path, path: Path, branch: str) -> list[str]:
     in the lane fails; the caller holds the lane's lease and no session is running, so no
     live git can own them. Returns the removed paths."""
     removed: list[str] = []
-    common = git(repo, "rev-parse", "--path-format=absolute", "--git-common-dir", check=False)
-    if not common:
+    repo_dirs = git_dirs(repo)
+    if repo_dirs is None:
         return removed
-    candidates: list[Path] = [Path(common) / "refs" / "heads" / f"{branch}.lock"]
+    common = repo_dirs.common
+    candidates: list[Path] = [common / "refs" / "heads" / f"{branch}.lock"]
     if path.is_dir():
-        gitdir = git(path, "rev-parse", "--absolute-git-dir", check=False)
-        if gitdir and Path(gitdir).resolve() != Path(common).resolve():
-            candidates += [Path(gitdir) / "index.lock", Path(gitdir) / "HEAD.lock"]
+        own = git_dirs(path)
+        if own is not None and own.absolute.resolve() != common.resolve():
+            candidates += [own.absolute / "index.lock", own.absolute / "HEAD.lock"]
     for lock in candidates:
         try:
             lock.unlink()

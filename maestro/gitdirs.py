@@ -1,0 +1,81 @@
+"""Where a folder's git directories are, asked once per process while its ``.git`` is the same.
+
+The git dir and common dir of the repository root and of a lane worktree are read on every
+phase (the worktree health check, the lock clean-up, the control-file fingerprint), and each
+answer costs a git process. They depend only on the folder's ``.git`` entry (a directory, or
+a file naming the worktree's administrative folder) and that folder's ``commondir`` file, so
+the answer is kept per process under the identity of those (inode, size, mtime, ctime, and
+the pointer file's content): a worktree removed and added again, or a ``.git`` file the agent
+repoints, changes the key and git is asked again. Nothing here is read from a file git did
+not write for itself, and a failed answer is never kept.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from maestro.git import run_git
+
+Identity = tuple[int, int, int, int, int] | None
+
+
+@dataclass(frozen=True)
+class GitDirs:
+    """Absolute paths: ``common`` (the repository's shared git dir), ``git_dir`` (this
+    folder's own, as ``--path-format=absolute --git-dir`` prints it) and ``absolute`` (the
+    same, canonicalised, as ``--absolute-git-dir`` prints it)."""
+
+    common: Path
+    git_dir: Path
+    absolute: Path
+
+
+_MEMO: dict[tuple[str, Identity, bytes, Identity], GitDirs] = {}
+
+
+def _identity(path: Path) -> Identity:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _key(folder: Path) -> tuple[str, Identity, bytes, Identity]:
+    """What git's answer for ``folder`` depends on, read from the disk (a few syscalls)."""
+    dotgit = folder / ".git"
+    ident = _identity(dotgit)
+    content = b""
+    admin = dotgit
+    if dotgit.is_file():
+        try:
+            content = dotgit.read_bytes()[:4096]
+        except OSError:
+            content = b"?"
+        target = content.decode(errors="replace").removeprefix("gitdir:").strip()
+        admin = Path(target) if Path(target).is_absolute() else folder / target
+    return (str(folder.resolve()), ident, content, _identity(admin / "commondir"))
+
+
+def git_dirs(folder: Path) -> GitDirs | None:
+    """The git directories of ``folder`` (a repository root or a linked worktree), or None
+    when git finds no repository there (never remembered)."""
+    key = _key(folder)
+    hit = _MEMO.get(key)
+    if hit is not None:
+        return hit
+    proc = run_git(folder, ["rev-parse", "--path-format=absolute", "--git-common-dir",
+                            "--git-dir", "--absolute-git-dir"])
+    lines = proc.stdout.splitlines()
+    if proc.returncode != 0 or len(lines) != 3:
+        return None
+    found = GitDirs(Path(lines[0]), Path(lines[1]), Path(lines[2]))
+    _MEMO[key] = found
+    return found
+
+
+def forget() -> None:
+    """Drop every remembered answer (tests; never needed for correctness)."""
+    _MEMO.clear()

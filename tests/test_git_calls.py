@@ -1,0 +1,72 @@
+"""maestro's git helpers: batched lookups answer like one call each, and the per-process
+memo of a folder's git dirs is asked again as soon as the folder's ``.git`` changes."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from maestro import gitdirs
+from maestro.git import rev_parse, rev_parse_many
+
+
+def sh(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for role in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{role}_NAME", "t")
+        monkeypatch.setenv(f"GIT_{role}_EMAIL", "t@example.invalid")
+    work = tmp_path / "repo"
+    sh(tmp_path, "init", "--quiet", "--initial-branch=main", str(work))
+    (work / "a.txt").write_text("a\n")
+    sh(work, "add", "-A")
+    sh(work, "commit", "--quiet", "-m", "a")
+    sh(work, "tag", "-a", "-m", "t", "v1")
+    return work
+
+
+@pytest.fixture(autouse=True)
+def _fresh_memo() -> Iterator[None]:
+    gitdirs.forget()
+    yield
+    gitdirs.forget()
+
+
+def test_a_batch_answers_each_name_as_rev_parse_does(repo: Path) -> None:
+    names = ["HEAD", "refs/heads/main", "v1", "refs/heads/absent", "HEAD^{tree}", "HEAD~5",
+             "main:a.txt", "--all"]
+    assert rev_parse_many(repo, names) == {n: rev_parse(repo, n) for n in names}
+
+
+def test_a_batch_outside_a_repository_finds_nothing(tmp_path: Path) -> None:
+    assert rev_parse_many(tmp_path, ["HEAD"]) == {"HEAD": None}
+
+
+def test_the_git_dirs_of_a_worktree_follow_its_git_file_when_it_is_repointed(
+        repo: Path, tmp_path: Path) -> None:
+    first, second = tmp_path / "one" / "wt", tmp_path / "two" / "wt"
+    sh(repo, "worktree", "add", "--quiet", "-b", "b1", str(first))
+    sh(repo, "worktree", "add", "--quiet", "-b", "b2", str(second))
+    before = gitdirs.git_dirs(first)
+    assert before is not None and before.common == repo / ".git"
+    (first / ".git").write_text((second / ".git").read_text())  # the agent repoints it
+    after = gitdirs.git_dirs(first)
+    assert after is not None
+    assert after.absolute == Path(sh(second, "rev-parse", "--absolute-git-dir"))
+    assert after.absolute != before.absolute
+
+
+def test_no_git_dirs_are_remembered_for_a_folder_without_a_repository(tmp_path: Path) -> None:
+    folder = tmp_path / "later"
+    folder.mkdir()
+    assert gitdirs.git_dirs(folder) is None
+    sh(tmp_path, "init", "--quiet", str(folder))
+    found = gitdirs.git_dirs(folder)
+    assert found is not None and found.common == folder / ".git"
