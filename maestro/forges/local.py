@@ -22,6 +22,7 @@ from filelock import FileLock
 
 from maestro import faults
 from maestro.containment.childenv import child_env
+from maestro.containment.shell import run_shell
 from maestro.errors import ForgeError, WorkspaceError
 from maestro.forges import check_reuse
 from maestro.forges.checktree import check_tree, heal_origin
@@ -242,15 +243,13 @@ class LocalForge:
         with check_tree(self.origin, head) as checkout:
             results = []
             for index, command in enumerate(self.validation_commands, start=1):
-                try:
-                    proc = subprocess.run(command, shell=True, cwd=checkout, capture_output=True,
-                                          text=True, errors="replace",
-                                          timeout=self.check_timeout_s, check=False,
-                                          env=_check_env(self.env_passthrough))
-                    state = CheckState.SUCCESS if proc.returncode == 0 else CheckState.FAILURE
-                    output = (proc.stdout + proc.stderr)[-CHECK_OUTPUT_CHARS:]
-                except subprocess.TimeoutExpired:
-                    state, output = CheckState.FAILURE, f"timed out after {self.check_timeout_s}s"
+                # Supervised: nothing the PR's code starts outlives its check (reaper.py).
+                code, timed_out, output = run_shell(command, checkout, self.check_timeout_s,
+                                                    _check_env(self.env_passthrough),
+                                                    keep=CHECK_OUTPUT_CHARS)
+                state = CheckState.SUCCESS if code == 0 else CheckState.FAILURE
+                if timed_out:
+                    output = f"timed out after {self.check_timeout_s}s"
                 results.append({"name": f"check {index}: {command}", "state": state.value,
                                 "summary": output, "required": True})
             return results
