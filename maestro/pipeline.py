@@ -64,7 +64,8 @@ class LaneRuns:
         from maestro.pipeline_spec import load_pipeline, pipeline_path
 
         self.config = config
-        self.pipeline = functools.partial(load_pipeline, pipeline_path(config))
+        self.pipeline = functools.partial(load_pipeline, pipeline_path(config),
+                                          config.state_root / "cache")
         self.contexts: dict[str, LaneContext] = {}
         self.halted: dict[str, LaneOutcome] = {}
         #: The outcome record of each lane halted in this process, kept in memory too: a

@@ -7,14 +7,18 @@ stamp without importing this module (:mod:`maestro.lanes.noop`).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from maestro.config.locate import file_signature
 from maestro.errors import ConfigError
+from maestro.fsutil import write_json
 from maestro.pipeline_files import condition_holds, pipeline_file, target_done
 
 if TYPE_CHECKING:
@@ -62,8 +66,34 @@ def pipeline_path(config: ServiceConfig) -> Path:
     return pipeline_file(config.repo_root)
 
 
+#: The compiled pipeline cached under ``<state_root>/cache/`` (one entry: the last path).
+CACHE_NAME = "pipeline.json"
+
+
 @functools.cache
-def load_pipeline(path: Path) -> PipelineSpec:
+def load_pipeline(path: Path, cache_dir: Path | None = None) -> PipelineSpec:
+    """The validated pipeline at ``path``; with ``cache_dir``, compiled once per change.
+
+    The cache entry is keyed by the file's stat signature (size, mtime_ns, inode,
+    ctime_ns: any write changes ctime) and by this module's own (the schema), taken before
+    the file is read; a missing, damaged or stale entry is compiled again from the file."""
+    signature = file_signature(path)
+    key = {"path": str(path), "signature": list(signature or ()),
+           "schema": list(file_signature(Path(__file__)) or ())}
+    cache = cache_dir / CACHE_NAME if cache_dir is not None and signature else None
+    if cache is not None:
+        with contextlib.suppress(OSError, ValueError, ValidationError, KeyError, TypeError):
+            entry = json.loads(cache.read_bytes())
+            if entry["key"] == key:
+                return PipelineSpec.model_validate(entry["spec"])
+    spec = _compile(path)
+    if cache is not None and file_signature(path) == signature:
+        with contextlib.suppress(OSError):
+            write_json(cache, {"key": key, "spec": spec.model_dump(by_alias=True)})
+    return spec
+
+
+def _compile(path: Path) -> PipelineSpec:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
