@@ -9,7 +9,10 @@ the local forge's check) run under ``bench/cpu_wrap.py``, which logs their share
 that share is subtracted. Measured with 10 and 200 issues in the tracker folder, and a
 ``python -c pass`` baseline in the same run.
 
-    python bench/bench_lane_cpu.py [--runs 3] [--issues 10 200]
+    python bench/bench_lane_cpu.py [--runs 3] [--issues 10 200] [--before PATH]
+
+``--before PATH`` also runs the lanes with ``PYTHONPATH=PATH`` (an older source tree),
+alternating with the current code in the same run.
 
 Prints a Markdown table of medians; asserts nothing.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import resource
 import shlex
 import statistics
@@ -71,10 +75,10 @@ def lane_sandbox(root: Path, issues: int, log: Path) -> Path:
     return repo
 
 
-def run(repo: Path, *args: str) -> tuple[float, float]:
+def run(repo: Path, env: dict[str, str], *args: str) -> tuple[float, float]:
     """(CPU s of the process tree, wall s) of one maestro command."""
     before, started = children_cpu(), time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "maestro", *args], cwd=repo,
+    proc = subprocess.run([sys.executable, "-m", "maestro", *args], cwd=repo, env=env,
                           capture_output=True, text=True, timeout=600, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"maestro {' '.join(args)} exited {proc.returncode}:\n"
@@ -82,14 +86,14 @@ def run(repo: Path, *args: str) -> tuple[float, float]:
     return children_cpu() - before, time.perf_counter() - started
 
 
-def one_lane(issues: int) -> dict[str, float]:
+def one_lane(issues: int, env: dict[str, str]) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="bench-cpu-") as tmp:
         log = Path(tmp) / "wrapped.jsonl"
         repo = lane_sandbox(Path(tmp) / "sandbox", issues, log)
-        first = run(repo, "lane", "BENCH-1", "--quiet")
+        first = run(repo, env, "lane", "BENCH-1", "--quiet")
         subprocess.run([sys.executable, "-m", "maestro", "review", "approve", "BENCH-1"],
-                       cwd=repo, capture_output=True, check=True)
-        second = run(repo, "lane", "BENCH-1", "--quiet")
+                       cwd=repo, env=env, capture_output=True, check=True)
+        second = run(repo, env, "lane", "BENCH-1", "--quiet")
         if not (repo / ".maestro" / "lanes" / "BENCH-1" / "cleanup.json").exists():
             raise SystemExit("the lane did not finish")
         records = [json.loads(line) for line in log.read_text().splitlines()]
@@ -114,16 +118,24 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--issues", type=int, nargs="+", default=[10, 200])
+    parser.add_argument("--before", type=Path, help="an older source tree to run as well")
     args = parser.parse_args()
     python = baseline(9)
     rows = [("`python -c pass`", "-", f"{python:.3f}", "-", "-", "-", "-")]
+    trees = [("", dict(os.environ))]
+    if args.before is not None:
+        trees.append((", before", {**os.environ, "PYTHONPATH": str(args.before.resolve())}))
+    results: dict[tuple[int, str], list[dict[str, float]]] = {}
     for issues in args.issues:
-        lanes = [one_lane(issues) for _ in range(args.runs)]
+        for _ in range(args.runs):
+            for label, env in trees:
+                results.setdefault((issues, label), []).append(one_lane(issues, env))
+    for (issues, label), lanes in results.items():
 
         def med(key: str, lanes: list[dict[str, float]] = lanes) -> float:
             return statistics.median(lane[key] for lane in lanes)
 
-        rows.append((f"one lane, {issues} issues", f"{med('total'):.2f}",
+        rows.append((f"one lane, {issues} issues{label}", f"{med('total'):.2f}",
                      f"{med('lane'):.2f}", f"{med('agent'):.2f}",
                      f"{med('wrapped') - med('agent'):.2f}", f"{med('validations'):.0f}",
                      f"{med('wall'):.1f}"))
