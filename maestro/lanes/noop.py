@@ -213,6 +213,9 @@ def _check(identifiers: Sequence[str], explicit: Path | None, cwd: Path) -> Fini
         if phases is not None and stamp.get("phases") != phases:
             return None
         phases = stamp.get("phases")
+        # A custom pipeline's target or condition may name a file outside the signed set.
+        if not isinstance(phases, list) or not phases or not all_done(folder, phases):
+            return None
     if not isinstance(phases, list) or not phases:
         return None
     return Finished(config, roots, phases)

@@ -146,6 +146,21 @@ def test_an_edited_pipeline_is_seen_by_the_next_run(project: Project,
     assert not vouched(project)
 
 
+def test_a_custom_target_outside_the_lane_json_files_is_still_checked(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    pipeline = project.repo / "custom.yaml"
+    pipeline.write_text(default_pipeline_path().read_text().replace(
+        "target: cleanup.json", "target: notes.md"))
+    monkeypatch.setenv("MAESTRO_PIPELINE", str(pipeline))
+    folder = finished_lane(project)
+    (folder / "notes.md").write_text("done")
+    config = parse_config_file(project.repo / "maestro.toml")
+    noop.Recorder(config, pipeline, [LANE]).record(LANE, plain_phases(load_pipeline(pipeline)))
+    assert vouched(project)
+    (folder / "notes.md").unlink()
+    assert not vouched(project)
+
+
 def test_a_lane_that_is_not_finished_is_never_stamped(project: Project) -> None:
     folder = finished_lane(project)
     (folder / "attention.json").write_text("{}")  # claim is not done while a person is asked
