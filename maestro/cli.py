@@ -84,6 +84,24 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_lane(args: argparse.Namespace) -> int:
+    from maestro.lanes.noop import lane_command
+
+    outcome: dict[str, Any] | int | None = None
+    if not (args.reset or getattr(args, "workflow", None)):  # finished: answered from a stamp
+        outcome = lane_command(args.issue, getattr(args, "config", None), args.quiet)
+    if outcome is None:
+        outcome = _run_lane(args)
+    if isinstance(outcome, int):
+        return outcome
+    if args.json:
+        _print_json(outcome)
+    else:
+        print(f"lane {args.issue}: {outcome.get('outcome')} "
+              f"(phase {outcome.get('phase') or '-'}): {outcome.get('reason', '')}")
+    return EXIT_LANE.get(str(outcome.get("outcome")), 1)
+
+
+def _run_lane(args: argparse.Namespace) -> dict[str, Any] | int:
     from maestro.pipeline import run_lane
 
     config = _config(args)
@@ -101,13 +119,7 @@ def cmd_lane(args: argparse.Namespace) -> int:
               "rebuilds from the tracker)")
         return 0
     extra = ["--reporter", "zero"] if args.quiet else []
-    outcome = run_lane(config, args.issue, extra)
-    if args.json:
-        _print_json(outcome)
-    else:
-        print(f"lane {args.issue}: {outcome.get('outcome')} "
-              f"(phase {outcome.get('phase') or '-'}): {outcome.get('reason', '')}")
-    return EXIT_LANE.get(str(outcome.get("outcome")), 1)
+    return run_lane(config, args.issue, extra)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

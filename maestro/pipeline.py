@@ -12,111 +12,38 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
-import io
 import os
 import re
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from doit.exceptions import TaskFailed
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 
-from maestro.config.service import ServiceConfig, load_config
 from maestro.errors import ConfigError, MaestroError
-from maestro.fsutil import read_json
 from maestro.ids import check_identifier, iso_now
-from maestro.lanes.state import LaneState
+from maestro.pipeline_files import PIPELINE_ENV, target_done
 
 if TYPE_CHECKING:
+    from maestro.config.service import ServiceConfig
     from maestro.lanes.context import LaneContext
+    from maestro.lanes.noop import Finished
     from maestro.lanes.outcomes import Halt
+    from maestro.lanes.state import LaneState
     from maestro.model import LaneOutcome
+    from maestro.pipeline_spec import PhaseSpec
 
 # Start-up is paid by every ``doit lane:ID`` and every poll of a finished lane, so the
-# phases, adapters, agent client and logging are imported only when a phase really runs.
+# phases, adapters, agent client, logging, pydantic (the config and the pipeline schema) and
+# ruamel.yaml are imported only when they are needed; a finished lane named alone on the
+# command line is answered from its stamp (:mod:`maestro.lanes.noop`).
 
-PIPELINE_ENV = "MAESTRO_PIPELINE"
+__all__ = ["CONFIG_ENV", "PIPELINE_ENV", "LaneRuns", "build_tasks", "doit_namespace",
+           "lane_tasks", "run_lane"]
+
 CONFIG_ENV = "MAESTRO_CONFIG"
-
-
-class Condition(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    absent: str | None = None
-    file: str | None = None
-    field: str | None = None
-    in_: list[Any] | None = Field(default=None, alias="in")
-    not_in: list[Any] | None = None
-
-    def holds(self, folder: Path) -> bool:
-        if self.absent is not None:
-            return not (folder / self.absent).exists()
-        data = read_json(folder / str(self.file)) if self.file else None
-        if not isinstance(data, dict):
-            return self.in_ is None  # a missing file fails "in" and passes "not_in"
-        value = data.get(str(self.field))
-        if self.in_ is not None and value not in self.in_:
-            return False
-        return not (self.not_in is not None and value in self.not_in)
-
-
-class PhaseSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(pattern=r"^[a-z][a-z_]*$")
-    action: str = Field(pattern=r"^[\w.]+:\w+$")
-    target: str
-    after: str | None = None
-    doc: str = ""
-    loop: str | None = None
-    done_when: list[Condition] = Field(default_factory=list)
-
-
-class PipelineSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    version: int = 1
-    pipeline: str
-    phases: list[PhaseSpec] = Field(min_length=1)
-
-
-def default_pipeline_path() -> Path:
-    packaged = Path(__file__).parent / "_pipelines" / "lane.yaml"
-    if packaged.is_file():
-        return packaged
-    return Path(__file__).resolve().parents[1] / "pipelines" / "lane.yaml"
-
-
-def pipeline_path(config: ServiceConfig) -> Path:
-    """A repository may override the lane pipeline with its own ``pipelines/lane.yaml``."""
-    if os.environ.get(PIPELINE_ENV):
-        return Path(os.environ[PIPELINE_ENV])
-    local = config.repo_root / "pipelines" / "lane.yaml"
-    return local if local.is_file() else default_pipeline_path()
-
-
-@functools.cache
-def load_pipeline(path: Path) -> PipelineSpec:
-    try:
-        data = YAML(typ="safe", pure=True).load(io.StringIO(path.read_text()))
-    except (OSError, YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read the pipeline: {exc}") from None
-    try:
-        spec = PipelineSpec.model_validate(data)
-    except ValidationError as exc:
-        from maestro.config.validation import describe_validation_error
-
-        raise describe_validation_error(path, exc) from None
-    names = [phase.name for phase in spec.phases]
-    for phase in spec.phases:
-        if phase.after is not None and phase.after not in names:
-            raise ConfigError(f"{path}: phases.{phase.name}.after: unknown phase {phase.after!r}")
-    return spec
 
 
 def resolve_action(spec: PhaseSpec) -> Callable[[LaneContext], None]:
@@ -134,7 +61,11 @@ class LaneRuns:
     """Per-process memory: lane contexts, and lanes already stopped in this run."""
 
     def __init__(self, config: ServiceConfig) -> None:
+        from maestro.pipeline_spec import load_pipeline, pipeline_path
+
         self.config = config
+        self.pipeline = functools.partial(load_pipeline, pipeline_path(config),
+                                          config.state_root / "cache")
         self.contexts: dict[str, LaneContext] = {}
         self.halted: dict[str, LaneOutcome] = {}
         #: The outcome record of each lane halted in this process, kept in memory too: a
@@ -161,8 +92,7 @@ class LaneRuns:
         except MaestroError as exc:
             self.halted[identifier] = LaneOutcome.SKIPPED
             return TaskFailed(str(exc))
-        spec = next(p for p in load_pipeline(pipeline_path(self.config)).phases
-                    if p.name == phase)
+        spec = next(p for p in self.pipeline().phases if p.name == phase)
         function = resolve_action(spec)
         write_activity_phase(ctx.state, phase)
         logs.phase_event(self.config, identifier, phase, "started")
@@ -225,29 +155,27 @@ def write_activity_phase(state: LaneState, phase: str) -> None:
     state.write("activity.json", record)
 
 
-def phase_done(folder: Path, spec: PhaseSpec) -> bool:
-    if not (folder / spec.target).exists():
-        return False
-    return all(condition.holds(folder) for condition in spec.done_when)
-
-
-def build_tasks(runs: LaneRuns, identifiers: list[str]) -> Iterator[dict[str, Any]]:
-    spec = load_pipeline(pipeline_path(runs.config))
-    last = spec.phases[-1].name
-    for phase in spec.phases:
-        yield {"basename": phase.name, "name": None, "doc": phase.doc}
+def lane_tasks(phases: Sequence[dict[str, Any]], lanes_root: Path, identifiers: list[str],
+               run_phase: Callable[[str, str, str], bool | TaskFailed]
+               ) -> Iterator[dict[str, Any]]:
+    """doit tasks from the pipeline's plain phases (:func:`maestro.pipeline_spec.plain_phases`):
+    one per phase and lane, each done when its target and ``done_when`` say so."""
+    last = phases[-1]["name"]
+    for phase in phases:
+        yield {"basename": phase["name"], "name": None, "doc": phase["doc"]}
     yield {"basename": "lane", "name": None, "doc": "run the lane as far as it can go"}
     for identifier in identifiers:
-        folder = runs.config.lanes_root / identifier
-        for phase in spec.phases:
+        folder = lanes_root / identifier
+        for phase in phases:
             yield {
-                "basename": phase.name,
+                "basename": phase["name"],
                 "name": identifier,
-                "doc": phase.doc,
-                "actions": [(runs.run_phase, [phase.name, phase.action, identifier])],
-                "targets": [str(folder / phase.target)],
-                "uptodate": [functools.partial(phase_done, folder, phase)],
-                "task_dep": [f"{phase.after}:{identifier}"] if phase.after else [],
+                "doc": phase["doc"],
+                "actions": [(run_phase, [phase["name"], phase["action"], identifier])],
+                "targets": [str(folder / phase["target"])],
+                "uptodate": [functools.partial(target_done, folder, phase["target"],
+                                               phase["done_when"])],
+                "task_dep": [f"{phase['after']}:{identifier}"] if phase["after"] else [],
                 "verbosity": 2,
             }
         yield {
@@ -257,6 +185,13 @@ def build_tasks(runs: LaneRuns, identifiers: list[str]) -> Iterator[dict[str, An
             "actions": None,
             "task_dep": [f"{last}:{identifier}"],
         }
+
+
+def build_tasks(runs: LaneRuns, identifiers: list[str]) -> Iterator[dict[str, Any]]:
+    from maestro.pipeline_spec import plain_phases
+
+    yield from lane_tasks(plain_phases(runs.pipeline()), runs.config.lanes_root, identifiers,
+                          runs.run_phase)
 
 
 _TASK_ARG = re.compile(r"^[a-z_]+:(.+)$")
@@ -282,24 +217,41 @@ def identifiers_from_argv(argv: list[str], config: ServiceConfig) -> list[str]:
     return found
 
 
-def doit_config(config: ServiceConfig) -> dict[str, Any]:
-    config.state_root.mkdir(parents=True, exist_ok=True)
-    return {"backend": "sqlite3", "dep_file": str(config.state_root / "doit.sqlite3"),
+def doit_config(state_root: Path) -> dict[str, Any]:
+    state_root.mkdir(parents=True, exist_ok=True)
+    return {"backend": "sqlite3", "dep_file": str(state_root / "doit.sqlite3"),
             "verbosity": 2, "default_tasks": [], "action_string_formatting": "new"}
+
+
+_LANE_ARG = re.compile(r"^lane:(.+)$")
 
 
 def doit_namespace(argv: list[str] | None = None) -> dict[str, Any]:
     """What a ``dodo.py`` exposes: ``DOIT_CONFIG`` and one task creator for every lane."""
+    args = list(sys.argv[1:] if argv is None else argv)
     explicit = os.environ.get(CONFIG_ENV)
+    # SIGTERM must save doit's state like SIGINT does (doit saves nothing on SIGTERM).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    named_lanes = [m.group(1) for m in map(_LANE_ARG.match, args) if m]
+    if args and len(named_lanes) == len(args):
+        from maestro.lanes.noop import check
+
+        finished = check(named_lanes, Path(explicit) if explicit else None, Path.cwd())
+        if finished is not None:
+            return _finished_namespace(finished, named_lanes, explicit)
     try:
-        config = load_config(Path(explicit) if explicit else None)
-        runs = LaneRuns(config)
-        identifiers = identifiers_from_argv(list(sys.argv[1:] if argv is None else argv),
-                                            config)
+        from maestro.config.service import load_config
         from maestro.lanes.admission import require_known_issue
         from maestro.lanes.damage import set_aside
+        from maestro.lanes.noop import Recorder
+        from maestro.lanes.state import LaneState
 
-        for identifier in named_identifiers(list(sys.argv[1:] if argv is None else argv)):
+        config = load_config(Path(explicit) if explicit else None)
+        runs = LaneRuns(config)
+        identifiers = identifiers_from_argv(args, config)
+        named = named_identifiers(args)
+        recorder = Recorder(config, runs.pipeline.args[0], named)
+        for identifier in named:
             require_known_issue(config, identifier)
             set_aside(LaneState(config.lanes_root, identifier))
     except MaestroError as exc:
@@ -307,13 +259,37 @@ def doit_namespace(argv: list[str] | None = None) -> dict[str, Any]:
         raise SystemExit(exc.exit_code) from None
 
     def task_maestro() -> Iterator[dict[str, Any]]:
-        yield from build_tasks(runs, identifiers)
+        from maestro.pipeline_spec import plain_phases
+
+        phases = plain_phases(runs.pipeline())
+        yield from lane_tasks(phases, config.lanes_root, identifiers, runs.run_phase)
+        for identifier in named:
+            recorder.record(identifier, phases)
 
     task_maestro.__doc__ = "maestro lane phases"
-    # SIGTERM must save doit's state like SIGINT does (doit saves nothing on SIGTERM).
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    return {"DOIT_CONFIG": doit_config(config), "task_maestro": task_maestro,
+    return {"DOIT_CONFIG": doit_config(config.state_root), "task_maestro": task_maestro,
             "_maestro_runs": runs}
+
+
+def _finished_namespace(finished: Finished, identifiers: list[str],
+                        explicit: str | None) -> dict[str, Any]:
+    """The namespace of lanes a stamp vouches for: the same tasks, built from the stamp;
+    doit still checks every phase. Should a file change in between and doit find a phase
+    not done, that phase runs as in a full run (config loaded then)."""
+    runs: list[LaneRuns] = []
+
+    def run_phase(phase: str, action: str, identifier: str) -> bool | TaskFailed:
+        if not runs:
+            from maestro.config.service import load_config
+
+            runs.append(LaneRuns(load_config(Path(explicit) if explicit else None)))
+        return runs[0].run_phase(phase, action, identifier)
+
+    def task_maestro() -> Iterator[dict[str, Any]]:
+        yield from lane_tasks(finished.phases, finished.lanes_root, identifiers, run_phase)
+
+    task_maestro.__doc__ = "maestro lane phases"
+    return {"DOIT_CONFIG": doit_config(finished.state_root), "task_maestro": task_maestro}
 
 
 def run_lane(config: ServiceConfig, identifier: str, extra_args: list[str] | None = None
@@ -323,6 +299,8 @@ def run_lane(config: ServiceConfig, identifier: str, extra_args: list[str] | Non
     from doit.doit_cmd import DoitMain
 
     from maestro.lanes.admission import require_known_issue
+    from maestro.lanes.noop import Recorder
+    from maestro.pipeline_spec import plain_phases
 
     require_known_issue(config, identifier)
     # SIGTERM (the daemon stopping a lane, a CI job cancelled) must unwind like SIGINT so
@@ -334,18 +312,23 @@ def run_lane(config: ServiceConfig, identifier: str, extra_args: list[str] | Non
     try:
         from maestro.lanes.damage import set_aside
 
+        recorder = Recorder(config, runs.pipeline.args[0], [identifier])
         set_aside(state)
         before = state.read("outcome.json")
 
         def task_maestro() -> Iterator[dict[str, Any]]:
             yield from build_tasks(runs, [identifier])
 
-        namespace = {"DOIT_CONFIG": doit_config(config), "task_maestro": task_maestro}
+        namespace = {"DOIT_CONFIG": doit_config(config.state_root),
+                     "task_maestro": task_maestro}
         code = DoitMain(ModuleTaskLoader(namespace)).run(
             [*(extra_args or []), f"lane:{identifier}"])
         outcome = runs.records.get(identifier) or state.read("outcome.json")
         if outcome is None or (outcome == before and identifier not in runs.halted):
             outcome = _idle_outcome(state)
+        if code == 0 and identifier not in runs.halted:
+            with contextlib.suppress(MaestroError):
+                recorder.record(identifier, plain_phases(runs.pipeline()))
         outcome["doit_exit_code"] = code
         return dict(outcome)
     finally:
@@ -354,11 +337,11 @@ def run_lane(config: ServiceConfig, identifier: str, extra_args: list[str] | Non
 
 def _idle_outcome(state: LaneState) -> dict[str, Any]:
     """A run that did nothing: the lane was already finished (or stopped before)."""
+    from maestro.lanes.noop import FINISHED_RECORD
     from maestro.model import LaneOutcome
 
     if state.exists("cleanup.json"):
-        return {"outcome": LaneOutcome.FINISHED.value, "phase": "cleanup",
-                "reason": "lane already finished"}
+        return dict(FINISHED_RECORD)
     previous = state.read("outcome.json")
     return dict(previous) if isinstance(previous, dict) else {
         "outcome": LaneOutcome.SKIPPED.value, "phase": "", "reason": "nothing to do"}

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from maestro.config.locate import CONFIG_NAME
 from maestro.config.paths import with_workflow
-from maestro.config.service import CONFIG_NAME, ServiceConfig, load_config
+from maestro.config.service import ServiceConfig, load_config
 from maestro.errors import ConfigError
 
 __all__ = ["load_project"]

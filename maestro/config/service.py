@@ -6,7 +6,6 @@ lives in ``WORKFLOW.md`` instead. Paths in the file are relative to the file's f
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import tomllib
@@ -15,11 +14,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from maestro.config.locate import CONFIG_NAME, Signature, candidate_paths, file_signature
+from maestro.config.locate import git_toplevel as _git_toplevel
 from maestro.config.paths import expand_path
 from maestro.config.validation import describe_validation_error, reject_secrets
 from maestro.errors import ConfigError
 
-CONFIG_NAME = "maestro.toml"
 SCRIPTED_AGENT = "python -m maestro.agents.scripted"
 
 
@@ -140,6 +140,9 @@ class ServiceConfig(_Section):
     dispatch: DispatchService = Field(default_factory=DispatchService)
     webhooks: WebhooksService = Field(default_factory=WebhooksService)
     source: Path | None = Field(default=None, exclude=True)
+    #: :func:`~maestro.config.locate.file_signature` of ``source`` taken before it was read:
+    #: what a cache of this validated config may be keyed by (:mod:`maestro.lanes.noop`).
+    source_signature: Signature | None = Field(default=None, exclude=True)
 
     def resolved(self, base: Path) -> ServiceConfig:
         """Make every path absolute against ``base`` (the config file's folder), after
@@ -168,17 +171,6 @@ class ServiceConfig(_Section):
                 self.operator_http.token_env_var}
 
 
-def candidate_paths(cwd: Path) -> list[Path]:
-    """Where the config is looked for, in order: ``./tmp/maestro.toml``, then
-    ``maestro.toml`` in ``cwd`` and each parent up to the repository's top (so any
-    subdirectory of a project finds it), then the user config dir."""
-    user_dir = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "maestro"
-    top = _git_toplevel(cwd)
-    folders = [cwd] if top is None else [cwd, *cwd.parents[:len(cwd.relative_to(top).parts)]]
-    return [cwd / "tmp" / CONFIG_NAME, *(f / CONFIG_NAME for f in folders),
-            user_dir / CONFIG_NAME]
-
-
 def load_config(explicit: Path | None = None, cwd: Path | None = None) -> ServiceConfig:
     """Find and parse the service config; with none found, the embedded defaults apply."""
     cwd = (cwd or Path.cwd()).resolve()
@@ -193,6 +185,7 @@ def load_config(explicit: Path | None = None, cwd: Path | None = None) -> Servic
 
 
 def parse_config_file(path: Path) -> ServiceConfig:
+    signature = file_signature(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a BOM is not junk
     except UnicodeDecodeError:
@@ -209,11 +202,5 @@ def parse_config_file(path: Path) -> ServiceConfig:
     config.source = path  # named in expansion errors
     resolved = config.resolved(path.parent.resolve())
     resolved.source = path
+    resolved.source_signature = signature
     return resolved
-
-
-def _git_toplevel(cwd: Path) -> Path | None:
-    for folder in (cwd, *cwd.parents):
-        if (folder / ".git").exists():
-            return folder
-    return None
