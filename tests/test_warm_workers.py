@@ -205,3 +205,13 @@ def test_touching_a_maestro_source_file_changes_the_fingerprint(
     before = freshness.take([])
     (package / "cli.py").write_text("x = 22\n")
     assert freshness.stale_reason(before, freshness.take([])) is not None
+
+
+def test_a_code_change_on_disk_retires_the_zygote(
+        launcher: LaneLauncher, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    launcher.prepare(tmp_path)
+    assert launcher.zygote is not None and launcher.zygote.wait_ready(30)
+    monkeypatch.setattr(freshness, "code_stamps", lambda: (("maestro/cli.py", (0, 0, 0, 0)),))
+    lane = launcher.start([*MAESTRO, "--version"], tmp_path, tmp_path / "a.log")
+    assert isinstance(lane, subprocess.Popen) and lane.wait(timeout=30) == 0
+    assert any(freshness.CODE_CHANGED in w for w in launcher.warnings)  # type: ignore[attr-defined]

@@ -27,6 +27,8 @@ from maestro.orchestration.warm.protocol import c_environ
 #: How long a dispatch waits for a new zygote's imports before starting the lane cold.
 READY_TIMEOUT_S = 10.0
 BACKOFF_S = (60.0, 600.0)
+#: Code on disk is compared at most this often: a change is seen within a second.
+CODE_CHECK_EVERY_S = 1.0
 
 
 class LaneProcess(Protocol):
@@ -56,6 +58,7 @@ class LaneLauncher:
         self.warm_starts = 0
         self._failures = 0
         self._cool_until = 0.0
+        self._code_checked_at = -CODE_CHECK_EVERY_S
 
     def prepare(self, cwd: Path) -> None:
         """Start a zygote ahead of need (at daemon start, after a failure) so its imports
@@ -133,7 +136,14 @@ class LaneLauncher:
             return f"it forked {zygote.forks} lanes (dispatch.warm_restart_after_lanes)"
         if cwd != zygote.cwd:
             return "the lanes' working directory changed"
-        return freshness.stale_reason(zygote.fingerprint, freshness.take(c_environ()))
+        if tuple(c_environ()) != zygote.fingerprint.env:  # cheap: every time
+            return "the daemon's environment changed"
+        now = time.monotonic()
+        if now - self._code_checked_at >= CODE_CHECK_EVERY_S:  # a burst of dispatches
+            self._code_checked_at = now                         # stats the files once
+            if freshness.code_stamps() != zygote.fingerprint.code:
+                return freshness.CODE_CHANGED
+        return None
 
     def _failed(self, zygote: Zygote) -> None:
         if self.zygote is zygote:
