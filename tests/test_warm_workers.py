@@ -171,6 +171,13 @@ def test_a_zygote_is_replaced_after_its_lane_quota_and_drains_its_lanes(
         launcher.close()
 
 
+def test_the_zygote_is_outside_the_daemons_process_group(launcher: LaneLauncher,
+                                                        tmp_path: Path) -> None:
+    launcher.prepare(tmp_path)  # a kill of the daemon's group finds only it and its lanes
+    assert launcher.zygote is not None
+    assert os.getpgid(launcher.zygote.pid) != os.getpgid(0)
+
+
 def test_the_zygote_exits_when_the_daemons_end_closes(launcher: LaneLauncher,
                                                       tmp_path: Path) -> None:
     launcher.prepare(tmp_path)

@@ -52,7 +52,8 @@ class Zygote:
                 self.process = subprocess.Popen(
                     [sys.executable, "-m", "maestro.orchestration.warm.zygote",
                      str(theirs.fileno())], cwd=cwd, stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL, stderr=err, pass_fds=[theirs.fileno()])
+                    stdout=subprocess.DEVNULL, stderr=err, pass_fds=[theirs.fileno()],
+                    process_group=0)  # not in the daemon's group: only lanes are
         except BaseException:
             ours.close()
             raise
@@ -121,7 +122,7 @@ class Zygote:
         request = self._next_id
         try:
             send(self.sock, {"op": "spawn", "id": request, "argv": argv, "cwd": str(cwd),
-                             "environ": c_environ()}, [log_fd])
+                             "environ": c_environ(), "pgid": os.getpgid(0)}, [log_fd])
         except OSError as exc:
             self.retire(f"its socket failed: {exc}")
             return None

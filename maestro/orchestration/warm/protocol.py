@@ -1,11 +1,11 @@
 """Messages between the daemon and its zygote: one JSON object per ``SOCK_SEQPACKET``
 datagram (boundaries kept by the socket), file descriptors as ``SCM_RIGHTS`` beside them.
 
-daemon → zygote: ``{"op": "spawn", "id": N, "argv": [...], "cwd": "...", "environ": [...]}``
-with the lane's log fd attached (``environ``: the daemon's :func:`c_environ` at dispatch,
-which must equal the zygote's own at its start, or it refuses); ``{"op": "reap", "pid": P}``
-once the daemon has seen P's exit (until then P stays a zombie, so its pid cannot be
-reused, exactly as with Popen).
+daemon → zygote: ``{"op": "spawn", "id": N, "argv": [...], "cwd": "...", "environ": [...],
+"pgid": G}`` (G: the daemon's process group, which the lane joins) with the lane's log fd
+attached (``environ``: the daemon's :func:`c_environ` at dispatch, which must equal the
+zygote's own at its start, or it refuses); ``{"op": "reap", "pid": P}`` once the daemon has
+seen P's exit (until then P stays a zombie, so its pid cannot be reused, as with Popen).
 
 zygote → daemon: ``{"op": "hello", "pid": Z}`` when the imports are done;
 ``{"op": "started", "id": N, "pid": P}`` or ``{"op": "error", "id": N, "error": "..."}``;

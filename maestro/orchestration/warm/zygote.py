@@ -7,10 +7,12 @@ with, which the daemon checks is still its own (C ``environ``, entry by entry) b
 fork; ``os.environ`` is put back as it was before the imports, should one have changed it.
 
 The zygote itself never runs lane code, holds no lock, token or connection, and refuses to
-fork while it has more than one thread. It ignores SIGINT, SIGTERM and SIGHUP (a Ctrl-C or
-a group signal reaches the lanes as it would without it, and the zygote keeps relaying
-their exit status to the daemon while they stop) and exits when the daemon's end of the
-socket closes or its parent changes.
+fork while it has more than one thread. It runs in a process group of its own and puts
+each child into the daemon's group (from both sides of the fork, so no signal to the group
+misses a started lane): the daemon's group holds the daemon and its lanes, as without it.
+It ignores SIGINT, SIGTERM and SIGHUP (it keeps relaying the lanes' exit status to the
+daemon while they stop) and exits when the daemon's end of the socket closes or its parent
+changes.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class Spawn:
     argv: list[str]
     cwd: str
     log_fd: int
+    pgid: int  # the daemon's process group, which the lane joins
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,8 @@ def serve(sock: socket.socket, parent: int, birth: Birth) -> Spawn | None:
             sys.stderr.flush()
             pid = os.fork()
             if pid == 0:
+                with contextlib.suppress(OSError):  # the parent's call below is the one
+                    os.setpgid(0, request.pgid)    # that counts; this closes the race
                 selector.close()
                 for pidfd in children.values():
                     os.close(pidfd)
@@ -118,6 +123,15 @@ def serve(sock: socket.socket, parent: int, birth: Birth) -> Spawn | None:
                 return request
             os.close(request.log_fd)
             pidfd = os.pidfd_open(pid)
+            try:
+                os.setpgid(pid, request.pgid)  # into the daemon's group, as a cold lane is
+            except OSError as exc:
+                os.kill(pid, signal.SIGKILL)
+                os.waitid(os.P_PIDFD, pidfd, os.WEXITED)
+                os.close(pidfd)
+                send(sock, {"op": "error", "id": message.get("id"),
+                            "error": f"cannot join the daemon's process group: {exc}"})
+                continue
             children[pid] = pidfd
             selector.register(pidfd, selectors.EVENT_READ, pid)
             send(sock, {"op": "started", "id": message.get("id"), "pid": pid})
@@ -128,17 +142,17 @@ def _spawn_request(message: dict[str, Any], fds: list[int], birth: Birth) -> Spa
     threads = len(os.listdir("/proc/self/task"))
     if threading.active_count() != 1 or threads != 1:
         return f"the zygote has {threads} threads; it forks only single-threaded"
-    argv, cwd = message.get("argv"), message.get("cwd")
+    argv, cwd, pgid = message.get("argv"), message.get("cwd"), message.get("pgid")
     if message.get("op") != "spawn" or len(fds) != 1:
         return "not a spawn request with exactly one log fd"
     if not (isinstance(argv, list) and argv[:3] == [sys.executable, "-m", "maestro"]
             and all(isinstance(a, str) for a in argv)):
         return "argv is not this interpreter's 'python -m maestro ...'"
-    if not isinstance(cwd, str):
-        return "cwd is malformed"
+    if not isinstance(cwd, str) or not isinstance(pgid, int) or pgid <= 0:
+        return "cwd or pgid is malformed"
     if message.get("environ") != birth.environ:
         return "the daemon's environment is not the one this zygote was started with"
-    return Spawn(argv, cwd, fds[0])
+    return Spawn(argv, cwd, fds[0], pgid)
 
 
 def become_lane(spawn: Spawn, birth: Birth) -> None:
