@@ -144,14 +144,17 @@ class Zygote:
         self.forks += 1
         return lane
 
-    def retire(self, reason: str) -> None:
-        """Stop using this zygote: it exits (its running lanes keep running and are then
-        followed through their pidfds)."""
+    def retire(self, reason: str, graceful: bool = False) -> None:
+        """Stop using this zygote. A failed one is killed at once, a closed one exits on
+        EOF (up to 5 s); lanes it forked keep running either way (they are in the daemon's
+        group, not its own) and are then followed through their pidfds."""
         if self.dead is not None:
             return
         self.dead = reason
         with contextlib.suppress(OSError):
             self.sock.close()
+        if not graceful:
+            self.process.kill()
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -161,7 +164,7 @@ class Zygote:
     def close(self) -> None:
         """Retire it gracefully: relay what is already waiting, then let it exit (EOF)."""
         self.pump()
-        self.retire("closed")
+        self.retire("closed", graceful=True)
 
 
 class WarmLane:
