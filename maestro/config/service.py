@@ -125,6 +125,9 @@ class DispatchService(_Section):
     workflow: str = Field(default="maestro.yml", pattern=r"^[\w.-]+$")
     ref: str = "main"
     redispatch_after_s: float = Field(default=900.0, gt=0)
+    #: Fork lanes from a pre-imported zygote (docs/guide: warm lane workers).
+    warm_workers: bool = False
+    warm_restart_after_lanes: int = Field(default=100, ge=1)
 
 
 class ServiceConfig(_Section):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 import sys
 import time
 from dataclasses import replace
@@ -43,6 +42,7 @@ from maestro.orchestration.refresh import log_request, take_request
 from maestro.orchestration.retries import RetryQueue
 from maestro.orchestration.startup import sweep_terminal_workspaces
 from maestro.orchestration.tick_log import only_changed
+from maestro.orchestration.warm.launcher import LaneLauncher, LaneProcess
 from maestro.trackers import Tracker, make_tracker
 
 
@@ -51,7 +51,8 @@ class Orchestrator:
         self.config = config
         self.retries = RetryQueue(config.state_root)
         self._workflow: Workflow | None = None
-        self.running: dict[str, subprocess.Popen[bytes]] = {}
+        self.running: dict[str, LaneProcess] = {}
+        self.launcher = LaneLauncher(self.warn)  # cold; the daemon may make it warm
         self._dispatcher: Any = None
         self._warned: set[str] = set()
         #: Skip and wait reasons last logged, so a steady backlog is not logged every tick.
@@ -305,11 +306,8 @@ class Orchestrator:
                        "already dispatched recently; CI owns the lane", issue=identifier)
             return
         log = self.config.state_root / "logs" / f"{identifier}.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with log.open("ab") as out:
-            self.running[identifier] = subprocess.Popen(
-                self.lane_command(identifier), cwd=self.config.repo_root, stdout=out,
-                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.running[identifier] = self.launcher.start(self.lane_command(identifier),
+                                                       self.config.repo_root, log)
 
     def reap(self, wait: bool = False) -> list[str]:
         """Collect finished lane processes and file their outcomes; returns their ids."""
@@ -371,7 +369,11 @@ class Orchestrator:
 
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         ticks = 0
+        dispatch = self.config.dispatch
+        self.launcher = LaneLauncher(self.warn, self.config.state_root / "logs",
+                                     dispatch.warm_workers, dispatch.warm_restart_after_lanes)
         try:
+            self.launcher.prepare(self.config.repo_root)
             sweep_terminal_workspaces(self.config, self.workflow(), self.lanes())
             while not self.stopping:
                 self.tick(wait=False)
@@ -390,6 +392,7 @@ class Orchestrator:
                 if process.poll() is None:
                     process.send_signal(signal.SIGTERM)
             self.reap(wait=True)
+            self.launcher.close()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
