@@ -13,14 +13,17 @@ common case, a lane process that validates, hands off and refreshes its PR. :fun
 
 * it passed (a failing run stops at the first failure; the check runs every command);
 * the commit and its tree are the check's head and tree;
-* the worktree had no change to tracked files and no untracked (not ignored) file, so the
-  commands saw the commit's files and nothing else of the agent's;
+* the worktree had no change to tracked files and no untracked file, ignored ones included,
+  so the commands saw the commit's files and nothing else of the agent's;
 * the same command list, the same timeout, and the same environment (compared by digest,
   less the lane's own ``MAESTRO_*`` names, which the check drops by design);
 * no sandbox prefix (the check runs without one).
 
-Ignored files (``.gitignore``: build caches, virtualenvs) are the one thing the worktree has
-that a fresh checkout does not; the repository itself declares them not part of the change.
+Ignored files count: an ignored file is still read by the commands, and the agent writes
+them (a ``__pycache__/*.pyc`` whose header matches its source's size and mtime is run
+instead of the source, a git-ignored ``conftest.py`` or ``local_settings.py`` changes what a
+test sees), so a run over one says nothing about the commit alone. In a Python repository
+whose agent ran its tests, the check therefore runs the commands itself.
 """
 
 from __future__ import annotations
@@ -64,6 +67,8 @@ class LaneRun:
     dirty: bool
     #: Untracked, not ignored files were in the worktree when the commands started.
     untracked: bool
+    #: Ignored files (``.gitignore``, ``info/exclude``) were there when the commands started.
+    ignored: bool
     sandboxed: bool
     records: tuple[dict[str, Any], ...] = field(default=())
 
@@ -75,6 +80,7 @@ def refusal(run: LaneRun, want: CheckPlan) -> str:
         (not run.passed, "the lane's run failed"),
         (run.dirty, "tracked files were changed when the lane's run started"),
         (run.untracked, "untracked files were in the worktree"),
+        (run.ignored, "ignored files were in the worktree"),
         (run.sandboxed, "the lane's run was sandboxed and the check is not"),
         (have.head != want.head, "another head"),
         (have.tree != want.tree, "another tree"),

@@ -94,12 +94,15 @@ def validate_head(ctx: LaneContext) -> Validation:
                           cached=True)
     # What validation writes must not reach a commit, even after a kill mid-run.
     env, prefix = validation_env(ctx), sandbox_prefix(ctx)
+    ignored = bool(git(worktree, "ls-files", "-z", "--others", "--ignored", "--exclude-standard",
+                       "--directory"))
     with litter.no_new_untracked(worktree, ctx.state.path(litter.RECORD)) as before:
         passed, records = run_commands(commands, worktree, execution.validation_timeout_s,
                                        env, prefix)
     check_reuse.remember(check_reuse.LaneRun(
         check_reuse.plan(head, tree, commands, execution.validation_timeout_s, env),
-        passed=passed, dirty=dirty, untracked=bool(before), sandboxed=bool(prefix),
+        passed=passed, dirty=dirty, untracked=bool(before), ignored=ignored,
+        sandboxed=bool(prefix),
         records=tuple(records)))
     if not dirty:
         cache[key] = {"passed": passed, "records": records, "ran_at": iso_now(),

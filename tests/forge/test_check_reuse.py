@@ -17,7 +17,7 @@ from maestro.model import CheckState
 
 PLAN = CheckPlan(head="a" * 40, tree="b" * 40, commands=("make test",), timeout_s=60.0,
                  env="e" * 64)
-RUN = LaneRun(PLAN, passed=True, dirty=False, untracked=False, sandboxed=False,
+RUN = LaneRun(PLAN, passed=True, dirty=False, untracked=False, ignored=False, sandboxed=False,
               records=({"command": "make test", "exit_code": 0, "output_tail": "ok"},))
 
 
@@ -25,6 +25,7 @@ RUN = LaneRun(PLAN, passed=True, dirty=False, untracked=False, sandboxed=False,
     ({"passed": False}, "the lane's run failed"),
     ({"dirty": True}, "tracked files were changed when the lane's run started"),
     ({"untracked": True}, "untracked files were in the worktree"),
+    ({"ignored": True}, "ignored files were in the worktree"),
     ({"sandboxed": True}, "the lane's run was sandboxed and the check is not"),
     ({"head": "c" * 40}, "another head"),
     ({"tree": "d" * 40}, "another tree"),
@@ -88,7 +89,7 @@ def _lane_run(remote: Remote, forge: LocalForge, head: str, **change: object) ->
     records = tuple({"command": c, "exit_code": 0, "output_tail": "lane output"}
                     for c in forge.validation_commands)
     base = LaneRun(dataclasses.replace(plan, **plan_keys), passed=True, dirty=False,
-                   untracked=False, sandboxed=False, records=records)
+                   untracked=False, ignored=False, sandboxed=False, records=records)
     return dataclasses.replace(base, **run_keys)
 
 
@@ -109,7 +110,8 @@ def test_the_check_takes_the_lanes_run_on_the_same_head_tree_commands_and_enviro
 
 
 @pytest.mark.parametrize("change", [
-    {"passed": False}, {"dirty": True}, {"untracked": True}, {"sandboxed": True},
+    {"passed": False}, {"dirty": True}, {"untracked": True}, {"ignored": True},
+    {"sandboxed": True},
     {"tree": "0" * 40}, {"commands": ("true",)}, {"timeout_s": 1.0}, {"env": "0" * 64},
 ], ids=lambda change: next(iter(change)))
 def test_the_check_runs_the_commands_itself_when_the_lanes_run_differs(

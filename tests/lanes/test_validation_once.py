@@ -60,3 +60,20 @@ def test_an_untracked_file_in_the_worktree_makes_the_forge_check_run_on_its_own(
     assert len(places) == 2 and Path(places[0]).name == "ONCE-2"
     assert Path(places[1]).name != "ONCE-2"  # the forge's own throw-away checkout
     assert _check_source(sandbox, "ONCE-2") == "forge"
+
+
+def test_an_ignored_file_in_the_worktree_makes_the_forge_check_run_on_its_own(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    count = tmp_path / "runs.txt"
+    sandbox.edit_workflow(VALIDATION, f'validation_commands = ["pwd >> {count}"]')
+    sandbox.add_issue("ONCE-3", script="""
+        steps:
+          - write: {path: .gitignore, content: "*.local\\n"}
+          - commit: ignore local settings
+          - write: {path: settings.local, content: "what only the worktree has"}
+          - handoff: done
+        """)
+    sandbox.lane("ONCE-3")
+    assert sandbox.outcome("ONCE-3") == "waiting"
+    assert len(_places(count)) == 2
+    assert _check_source(sandbox, "ONCE-3") == "forge"
