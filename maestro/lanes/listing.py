@@ -8,6 +8,7 @@ and the strays apart, and decide how (and how often) to warn about the strays.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,15 +34,25 @@ class LaneListing:
 def list_lanes(lanes_root: Path) -> LaneListing:
     """The lane folders under ``lanes_root`` (none when it does not exist). Plain files
     are ignored silently; folders with an unusable name are returned as strays."""
-    if not lanes_root.is_dir():
+    try:
+        with os.scandir(lanes_root) as entries:
+            # One directory read; ``is_dir`` answers from it on most filesystems (the poll
+            # tick and the operator API list the lanes often).
+            names = sorted(entry.name for entry in entries if _is_dir(entry))
+    except (FileNotFoundError, NotADirectoryError):
         return LaneListing()
     identifiers: list[str] = []
     strays: list[tuple[Path, str]] = []
-    for folder in sorted(lanes_root.iterdir()):
-        if not folder.is_dir():
-            continue
+    for name in names:
         try:
-            identifiers.append(check_identifier(folder.name))
+            identifiers.append(check_identifier(name))
         except InputError as exc:
-            strays.append((folder, str(exc)))
+            strays.append((lanes_root / name, str(exc)))
     return LaneListing(tuple(identifiers), tuple(strays))
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
