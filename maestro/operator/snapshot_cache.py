@@ -5,7 +5,7 @@ on each request (36 requests/s with 50 lanes, and the daemon's tick slowed down 
 while it was polled: the server shares the daemon's interpreter). One
 :class:`StatusCache` per server keeps, between requests:
 
-- each lane's :class:`~maestro.operator.lane_read.LaneRead`, with the ``stat`` of its
+- each lane's :class:`~maestro.lanes.lane_read.LaneRead`, with the ``stat`` of its
   folder (and of its ``tools.jsonl`` unless the lane has finished) taken *before* the read;
 - the state root's facts (retry queue, last tick, pause) with the ``stat`` of the state
   root, and the budget inputs with the ``stat`` of WORKFLOW.md, its last good copy and the
@@ -48,11 +48,11 @@ from typing import Any
 
 from maestro.config.service import ServiceConfig
 from maestro.lanes.context import LAST_GOOD
+from maestro.lanes.lane_read import LaneRead, read_lane
 from maestro.lanes.listing import list_lanes
 from maestro.lanes.spend import ARCHIVE
 from maestro.lanes.state import LaneState
 from maestro.operator.budget_status import BudgetInputs, budget_inputs
-from maestro.operator.lane_read import LaneRead, read_lane
 from maestro.operator.presenter import state_payload
 from maestro.operator.status import (
     LANE_ERRORS,

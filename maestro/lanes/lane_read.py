@@ -7,10 +7,19 @@ gathers the first kind into a :class:`LaneRead`, which a cache may keep while th
 does not change (:mod:`maestro.operator.snapshot_cache`); :func:`lane_entry` adds the
 second kind for one moment. ``lane_entry(read_lane(state), state.is_leased_elsewhere(),
 now)`` is the lane's snapshot entry.
+
+A finished lane is read from its completion marker alone: the lane's last write
+(:func:`seal_finished`, after its final outcome) keeps its read in ``cleanup.json`` under
+``"status"``. The seal holds while nothing in the folder was created, replaced or removed
+after it, i.e. while the folder's modification time is not later than the marker's change
+time (a rename sets both from the same clock). A later write (a person's retry, a lease
+taken again) voids it and the folder is read in full, as before; so does a marker copied
+to another folder (the seal names its lane).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,7 +32,13 @@ from maestro.lanes.budget_watch import BUDGET_FILE
 from maestro.lanes.state import PHASE_TARGETS, LaneState
 from maestro.model import Comment
 
-__all__ = ["LaneRead", "lane_entry", "latest_checkpoint", "read_lane", "resting_phase"]
+__all__ = ["LaneRead", "lane_entry", "latest_checkpoint", "read_lane", "resting_phase",
+           "seal_finished", "sealed_read"]
+
+MARKER = "cleanup.json"
+#: The key of the read kept in the marker, and the version of its shape.
+SEAL_KEY = "status"
+SEAL_VERSION = 1
 
 
 def resting_phase(state: LaneState) -> str:
@@ -87,9 +102,14 @@ def _stamp(value: Any) -> datetime | None:
     return stamp
 
 
-def read_lane(state: LaneState) -> LaneRead:
+def read_lane(state: LaneState, *, sealed: bool = True) -> LaneRead:
     """Every file status needs from one lane folder (``OSError``/``ValueError`` and kin
-    propagate: the caller turns a damaged lane into a warning)."""
+    propagate: the caller turns a damaged lane into a warning); a finished lane's sealed
+    read when it still holds (``sealed=False``: always the files)."""
+    if sealed:
+        found = sealed_read(state)
+        if found is not None:
+            return found
     claim = state.read("lease.json") or {}
     activity = state.read("activity.json") or {}
     outcome = state.read("outcome.json") or {}
@@ -153,3 +173,45 @@ def lane_entry(read: LaneRead, leased: bool, now: datetime) -> dict[str, Any]:
             "running": leased,
             "waiting_on": (activity.get("waiting_on") or None) if leased else None,
             "idle_seconds": idle}
+
+
+def sealed_read(state: LaneState) -> LaneRead | None:
+    """The read kept in a finished lane's marker, if the folder has not moved since it was
+    written (see the module doc); ``None`` otherwise. Reads the marker and nothing else."""
+    try:
+        folder = os.stat(state.dir)
+        marker = os.stat(state.path(MARKER))
+    except OSError:
+        return None
+    if folder.st_mtime_ns > marker.st_ctime_ns:
+        return None
+    seal = (state.read(MARKER) or {}).get(SEAL_KEY)
+    if not isinstance(seal, dict) or seal.get("version") != SEAL_VERSION:
+        return None
+    entry = seal.get("entry")
+    if not isinstance(entry, dict) or entry.get("issue") != state.identifier:
+        return None
+    activity, claim, budget = (seal.get(name) for name in ("activity", "claim", "budget"))
+    sessions = seal.get("sessions")
+    if not (isinstance(activity, dict) and isinstance(claim, dict)
+            and isinstance(budget, dict) and isinstance(sessions, list)):
+        return None
+    try:
+        last_event = _stamp(entry.get("last_activity_at"))
+    except TypeError:
+        return None
+    return LaneRead(identifier=state.identifier, entry=entry, phase="finished",
+                    activity=activity, claim=claim, sessions=sessions, budget=budget,
+                    last_event=last_event)
+
+
+def seal_finished(state: LaneState) -> None:
+    """Keep the lane's read in its completion marker; call it as a finished lane's last
+    write (nothing when the lane has no marker)."""
+    record = state.read(MARKER)
+    if record is None:
+        return
+    read = read_lane(state, sealed=False)
+    state.write(MARKER, {**record, SEAL_KEY: {
+        "version": SEAL_VERSION, "entry": read.entry, "activity": read.activity,
+        "claim": read.claim, "sessions": read.sessions, "budget": read.budget}})
