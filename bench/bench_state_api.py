@@ -14,6 +14,9 @@ for the tick to plan over.
     python bench/bench_state_api.py [--lanes 50] [--seconds 5] [--connections 4]
                                     [--baseline REV]
 
+The same connections then fetch ``/static/maestro.css`` (a small file, the same guards):
+the server's floor on this machine at this moment, against which the state rate reads.
+
 ``--baseline REV`` measures the code of commit ``REV`` (its ``maestro/`` package taken with
 ``git archive``) in the same run, on the same lanes, first. Prints a Markdown table;
 asserts nothing.
@@ -39,10 +42,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchlib import ROOT, commit, empty_sandbox, finished_lane, maestro, table, write_issues
 
-from maestro.lanes.lane_read import seal_finished, sealed_read
-from maestro.lanes.state import LaneState
-from maestro.trackers.files import FilesTracker
-
 TICKS = 15
 
 
@@ -51,6 +50,10 @@ TICKS = 15
 
 def build_lanes(repo: Path, count: int) -> None:
     """``count`` lane folders copied from two real lanes (finished, waiting for review)."""
+    from maestro.lanes.lane_read import seal_finished, sealed_read
+    from maestro.lanes.state import LaneState
+    from maestro.trackers.files import FilesTracker
+
     finished_lane(repo, "BENCH-1")
     FilesTracker(repo / "issues", "BENCH").create("waiting lane", "Add a note.",
                                                   identifier="BENCH-2")
@@ -133,9 +136,9 @@ def _get(sock: socket.socket, request: bytes, buffer: bytearray) -> int:
 class Poller:
     """``connections`` threads, each a keep-alive connection sending requests back to back."""
 
-    def __init__(self, port: int, connections: int) -> None:
-        self.request = (f"GET /api/v1/state HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                        f"Accept: application/json\r\n\r\n").encode()
+    def __init__(self, port: int, connections: int, path: str = "/api/v1/state") -> None:
+        self.request = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                        f"Accept: */*\r\n\r\n").encode()
         self.port = port
         self.done = 0
         self.failed = 0
@@ -204,6 +207,9 @@ def measure(tree: Path, repo: Path, seconds: float, connections: int) -> dict[st
             polled = ticks()
             time.sleep(max(0.0, seconds - (time.perf_counter() - poller.started)))
         rate = poller.done / poller.elapsed
+        with Poller(port, connections, "/static/maestro.css") as floor:
+            time.sleep(seconds / 2)
+        floor_rate = floor.done / floor.elapsed
         proc.stdin.write("quit\n")
         proc.stdin.flush()
         proc.wait(timeout=30)
@@ -211,7 +217,7 @@ def measure(tree: Path, repo: Path, seconds: float, connections: int) -> dict[st
         if proc.poll() is None:
             proc.kill()
     return {"package": hello["package"], "lanes": lanes, "rate": rate,
-            "failed": poller.failed, "idle": idle, "polled": polled}
+            "failed": poller.failed, "idle": idle, "polled": polled, "floor": floor_rate}
 
 
 def baseline_tree(rev: str, into: Path) -> Path:
@@ -246,14 +252,18 @@ def main() -> int:
             idle, polled = found["idle"], found["polled"]
             assert isinstance(idle, dict) and isinstance(polled, dict)
             print(f"{label}: {found}", file=sys.stderr)
+            floor = found["floor"]
+            assert isinstance(floor, float)
             rows.append((label, found["lanes"], f"{found['rate']:.0f}", found["failed"],
+                         f"{floor:.0f}",
                          f"{idle['wall_ms']:.1f}", f"{polled['wall_ms']:.1f}",
                          f"{polled['wall_ms'] / idle['wall_ms']:.2f}",
                          f"{polled['cpu_ms'] / idle['cpu_ms']:.2f}"))
     print(table(f"GET /api/v1/state, {args.connections} keep-alive connections, "
                 f"{args.seconds:g} s; tick = Orchestrator.plan() over 500 issues, median of "
                 f"{TICKS} ({dt.date.today()}, commit {commit()})",
-                ["code", "lanes", "requests/s", "failed", "tick ms idle", "tick ms polled",
+                ["code", "lanes", "requests/s", "failed", "static file requests/s",
+                 "tick ms idle", "tick ms polled",
                  "polled / idle (wall)", "polled / idle (CPU)"], rows))
     return 0
 

@@ -83,8 +83,10 @@ def _stat(path: Path | str) -> Stat:
 
 
 def _settled(stats: tuple[Stat, ...], taken_ns: int) -> bool:
-    """Whether none of ``stats`` was modified within :data:`RACY_S` of ``taken_ns``."""
-    return all(s is None or max(s[2], s[3]) < taken_ns - _RACY_NS for s in stats)
+    """Whether any later write must change each of ``stats``: a write sets both the
+    modification and the change time to the clock's now (at least ``taken_ns`` less one
+    tick), so one of them older than :data:`RACY_S` before ``taken_ns`` is bound to move."""
+    return all(s is None or min(s[2], s[3]) < taken_ns - _RACY_NS for s in stats)
 
 
 def encode_json(value: Any) -> bytes:
