@@ -16,6 +16,9 @@ for the tick to plan over.
 
 The same connections then fetch ``/static/maestro.css`` (a small file, the same guards):
 the server's floor on this machine at this moment, against which the state rate reads.
+The child's CPU time over each window, per request served, is the cost of a request
+independent of how busy the machine is (1000 / that figure: requests/s one free core
+could serve).
 
 ``--baseline REV`` measures the code of commit ``REV`` (its ``maestro/`` package taken with
 ``git archive``) in the same run, on the same lanes, first. Prints a Markdown table;
@@ -94,6 +97,9 @@ def child(repo: Path) -> int:
           flush=True)
     for line in sys.stdin:
         words = line.split()
+        if words == ["cpu"]:  # the process's CPU seconds so far (the server thread's work)
+            print(json.dumps({"cpu_s": time.process_time()}), flush=True)
+            continue
         if not words or words[0] != "tick":
             break
         walls, cpus = [], []
@@ -194,30 +200,37 @@ def measure(tree: Path, repo: Path, seconds: float, connections: int) -> dict[st
         hello = json.loads(proc.stdout.readline())
         port = int(hello["port"])
 
-        def ticks() -> dict[str, float]:
+        def ask(command: str) -> dict[str, float]:
             assert proc.stdin is not None and proc.stdout is not None
-            proc.stdin.write(f"tick {TICKS}\n")
+            proc.stdin.write(command + "\n")
             proc.stdin.flush()
             return dict(json.loads(proc.stdout.readline()))
 
+        def serve(path: str, window: float) -> tuple[float, float, int]:
+            """Requests/s, server CPU ms per request and failures of one window."""
+            before = ask("cpu")["cpu_s"]
+            with Poller(port, connections, path) as poller:
+                time.sleep(window)
+            spent = ask("cpu")["cpu_s"] - before
+            return (poller.done / poller.elapsed, spent * 1000 / max(1, poller.done),
+                    poller.failed)
+
         lanes = lanes_in_answer(port)
-        idle = ticks()
-        with Poller(port, connections) as poller:
+        idle = ask(f"tick {TICKS}")
+        rate, cpu_ms, failed = serve("/api/v1/state", seconds)
+        floor_rate, floor_cpu_ms, _ = serve("/static/maestro.css", seconds / 2)
+        with Poller(port, connections):
             time.sleep(0.5)
-            polled = ticks()
-            time.sleep(max(0.0, seconds - (time.perf_counter() - poller.started)))
-        rate = poller.done / poller.elapsed
-        with Poller(port, connections, "/static/maestro.css") as floor:
-            time.sleep(seconds / 2)
-        floor_rate = floor.done / floor.elapsed
+            polled = ask(f"tick {TICKS}")
         proc.stdin.write("quit\n")
         proc.stdin.flush()
         proc.wait(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
-    return {"package": hello["package"], "lanes": lanes, "rate": rate,
-            "failed": poller.failed, "idle": idle, "polled": polled, "floor": floor_rate}
+    return {"package": hello["package"], "lanes": lanes, "rate": rate, "cpu_ms": cpu_ms,
+            "failed": failed, "idle": idle, "polled": polled, "floor": floor_rate,
+            "floor_cpu_ms": floor_cpu_ms}
 
 
 def baseline_tree(rev: str, into: Path) -> Path:
@@ -252,17 +265,17 @@ def main() -> int:
             idle, polled = found["idle"], found["polled"]
             assert isinstance(idle, dict) and isinstance(polled, dict)
             print(f"{label}: {found}", file=sys.stderr)
-            floor = found["floor"]
-            assert isinstance(floor, float)
             rows.append((label, found["lanes"], f"{found['rate']:.0f}", found["failed"],
-                         f"{floor:.0f}",
+                         f"{found['cpu_ms']:.2f}", f"{found['floor']:.0f}",
+                         f"{found['floor_cpu_ms']:.2f}",
                          f"{idle['wall_ms']:.1f}", f"{polled['wall_ms']:.1f}",
                          f"{polled['wall_ms'] / idle['wall_ms']:.2f}",
                          f"{polled['cpu_ms'] / idle['cpu_ms']:.2f}"))
     print(table(f"GET /api/v1/state, {args.connections} keep-alive connections, "
                 f"{args.seconds:g} s; tick = Orchestrator.plan() over 500 issues, median of "
                 f"{TICKS} ({dt.date.today()}, commit {commit()})",
-                ["code", "lanes", "requests/s", "failed", "static file requests/s",
+                ["code", "lanes", "requests/s", "failed", "server CPU ms per request",
+                 "static file requests/s", "its CPU ms per request",
                  "tick ms idle", "tick ms polled",
                  "polled / idle (wall)", "polled / idle (CPU)"], rows))
     return 0
