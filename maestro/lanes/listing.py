@@ -15,7 +15,7 @@ from pathlib import Path
 from maestro.errors import InputError
 from maestro.ids import check_identifier
 
-__all__ = ["LaneListing", "list_lanes"]
+__all__ = ["LaneListing", "folder_names", "list_lanes", "listing_of"]
 
 
 @dataclass(frozen=True)
@@ -35,12 +35,21 @@ def list_lanes(lanes_root: Path) -> LaneListing:
     """The lane folders under ``lanes_root`` (none when it does not exist). Plain files
     are ignored silently; folders with an unusable name are returned as strays."""
     try:
-        with os.scandir(lanes_root) as entries:
-            # One directory read; ``is_dir`` answers from it on most filesystems (the poll
-            # tick and the operator API list the lanes often).
-            names = sorted(entry.name for entry in entries if _is_dir(entry))
+        names = folder_names(lanes_root)
     except (FileNotFoundError, NotADirectoryError):
         return LaneListing()
+    return listing_of(lanes_root, names)
+
+
+def folder_names(lanes_root: Path) -> list[str]:
+    """The names of the folders under ``lanes_root``, sorted: one directory read, as
+    ``is_dir`` answers from it on most filesystems (``OSError`` when it cannot be read)."""
+    with os.scandir(lanes_root) as entries:
+        return sorted(entry.name for entry in entries if _is_dir(entry))
+
+
+def listing_of(lanes_root: Path, names: list[str]) -> LaneListing:
+    """The listing of those folder names: lanes and strays apart."""
     identifiers: list[str] = []
     strays: list[tuple[Path, str]] = []
     for name in names:

@@ -49,7 +49,7 @@ from typing import Any
 from maestro.config.service import ServiceConfig
 from maestro.lanes.context import LAST_GOOD
 from maestro.lanes.lane_read import LaneRead, read_lane
-from maestro.lanes.listing import list_lanes
+from maestro.lanes.listing import LaneListing, folder_names, list_lanes, listing_of
 from maestro.lanes.spend import ARCHIVE
 from maestro.lanes.state import LaneState
 from maestro.operator.budget_status import BudgetInputs, budget_inputs
@@ -116,8 +116,16 @@ class _Lane:
 class _Document:
     key: tuple[Any, ...]
     snap: Snapshot
+    #: Whether anything in it but ``generated_at`` depends on the clock: a lane is held
+    #: (``idle_seconds``) or an agent session has no end (``seconds_running``).
+    clocked: bool
     #: The state body around its ``generated_at`` value: ``(head, tail)``.
     body: tuple[bytes, bytes] | None = None
+
+
+def _clocked(lanes: list[_Lane]) -> bool:
+    return any(lane.leased or any(not s.get("ended_at") for s in lane.read.sessions)
+               for lane in lanes)
 
 
 class StatusCache:
@@ -134,6 +142,7 @@ class StatusCache:
         self._facts: tuple[tuple[Stat, ...], bool, StateFacts] | None = None
         self._budgets: tuple[tuple[Stat, ...], bool, BudgetInputs] | None = None
         self._doc: _Document | None = None
+        self._listing: tuple[list[str], LaneListing] | None = None
         self._looked_ns = -1  # monotonic time the last look at the disk began
 
     # -- inputs ----------------------------------------------------------------------------
@@ -190,13 +199,24 @@ class StatusCache:
         self._budgets = (stats, _settled(stats, taken), inputs)
         return inputs
 
+    def _list(self, root: Path) -> LaneListing:
+        """:func:`list_lanes`, reused while the folder names are the same (it is a function
+        of the names alone; checking each name is most of its cost)."""
+        try:
+            names = folder_names(root)
+        except OSError:
+            return list_lanes(root)
+        if self._listing is None or self._listing[0] != names:
+            self._listing = (names, listing_of(root, names))
+        return self._listing[1]
+
     # -- the document ----------------------------------------------------------------------
 
     def _current(self, limit: int) -> _Document:
         now = datetime.fromtimestamp(int(time.time()), UTC)
         root = self.config.lanes_root
         prefix = str(root) + os.sep
-        listing = list_lanes(root)
+        listing = self._list(root)
         warnings = listing.warnings()
         lanes: list[_Lane] = []
         for identifier in listing.identifiers:
@@ -207,15 +227,15 @@ class StatusCache:
             del self._lanes[gone]
         facts = self._state_facts()
         budgets = self._budget_inputs()
-        clocked = any(lane.leased or any(not s.get("ended_at") for s in lane.read.sessions)
-                      for lane in lanes)
-        key = (limit, now.date(), now if clocked else None, tuple(warnings), facts, budgets,
-               tuple((lane.read, lane.leased) for lane in lanes))
+        key = (limit, now.date(), tuple(warnings), facts, budgets,
+               tuple([(lane.read, lane.leased) for lane in lanes]))
         document = self._doc
-        if document is None or document.key != key:
+        if (document is None or document.key != key
+                or (document.clocked and document.snap.now != now)):
             pairs = [(lane.read, lane.leased) for lane in lanes]
             doc = assemble(self.config, pairs, facts, now, limit, list(warnings), budgets)
-            document = _Document(key, Snapshot(doc, {r.identifier: r for r, _ in pairs}, now))
+            document = _Document(key, Snapshot(doc, {r.identifier: r for r, _ in pairs}, now),
+                                 _clocked(lanes))
             self._doc = document
         elif document.snap.now != now:
             # Nothing but the clock moved, and nothing in the document depends on it.
