@@ -252,8 +252,10 @@ class StatusCache:
         document = self._doc
         if document is not None and self._looked_ns >= asked_ns and document.key[0] == limit:
             return document
-        self._looked_ns = time.monotonic_ns()
-        return self._current(limit)
+        started = time.monotonic_ns()
+        document = self._current(limit)
+        self._looked_ns = started  # only a look that completed can stand in for another
+        return document
 
     def snapshot(self, limit: int = 20) -> Snapshot:
         """The snapshot as of now; every lane change before the call is in it."""
