@@ -207,11 +207,16 @@ def sealed_read(state: LaneState) -> LaneRead | None:
 
 def seal_finished(state: LaneState) -> None:
     """Keep the lane's read in its completion marker; call it as a finished lane's last
-    write (nothing when the lane has no marker)."""
+    write (nothing when the lane has no marker). A lane file status cannot read leaves
+    the marker as it is: status then reads the folder, and says what is damaged, as
+    before; finishing the lane never fails for it (``OSError`` on writing propagates)."""
     record = state.read(MARKER)
     if record is None:
         return
-    read = read_lane(state, sealed=False)
+    try:
+        read = read_lane(state, sealed=False)
+    except (ValueError, TypeError, AttributeError, KeyError):
+        return
     state.write(MARKER, {**record, SEAL_KEY: {
         "version": SEAL_VERSION, "entry": read.entry, "activity": read.activity,
         "claim": read.claim, "sessions": read.sessions, "budget": read.budget}})

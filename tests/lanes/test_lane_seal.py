@@ -77,3 +77,12 @@ def test_a_lane_without_a_marker_is_not_sealed(tmp_path: Path) -> None:
     assert not state.exists("cleanup.json")
     assert sealed_read(state) is None
 
+
+
+def test_a_lane_file_status_cannot_read_leaves_the_marker_unsealed(tmp_path: Path) -> None:
+    state = LaneState(tmp_path, "SEAL-4")
+    state.write("activity.json", {"last_event_at": 5})  # not a time: status reports it
+    state.write("cleanup.json", {"reason": "delivered"})
+    seal_finished(state)
+    assert state.read("cleanup.json") == {"reason": "delivered"}
+    assert sealed_read(state) is None
