@@ -132,6 +132,9 @@ class LaneRuns:
         try:
             ctx.state.write("outcome.json", record)
             ctx.state.journal("halt", **record)
+            from maestro.lanes.lane_read import seal_finished
+
+            seal_finished(ctx.state)  # the last write: status then reads the marker alone
         except OSError as exc:
             print(f"lane {ctx.identifier}: cannot record the outcome: {exc}", file=sys.stderr)
         logs.phase_event(self.config, ctx.identifier, phase, "halted", halt.outcome.value,

@@ -8,13 +8,14 @@ and the strays apart, and decide how (and how often) to warn about the strays.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from maestro.errors import InputError
 from maestro.ids import check_identifier
 
-__all__ = ["LaneListing", "list_lanes"]
+__all__ = ["LaneListing", "folder_names", "list_lanes", "listing_of"]
 
 
 @dataclass(frozen=True)
@@ -33,15 +34,34 @@ class LaneListing:
 def list_lanes(lanes_root: Path) -> LaneListing:
     """The lane folders under ``lanes_root`` (none when it does not exist). Plain files
     are ignored silently; folders with an unusable name are returned as strays."""
-    if not lanes_root.is_dir():
+    try:
+        names = folder_names(lanes_root)
+    except (FileNotFoundError, NotADirectoryError):
         return LaneListing()
+    return listing_of(lanes_root, names)
+
+
+def folder_names(lanes_root: Path) -> list[str]:
+    """The names of the folders under ``lanes_root``, sorted: one directory read, as
+    ``is_dir`` answers from it on most filesystems (``OSError`` when it cannot be read)."""
+    with os.scandir(lanes_root) as entries:
+        return sorted(entry.name for entry in entries if _is_dir(entry))
+
+
+def listing_of(lanes_root: Path, names: list[str]) -> LaneListing:
+    """The listing of those folder names: lanes and strays apart."""
     identifiers: list[str] = []
     strays: list[tuple[Path, str]] = []
-    for folder in sorted(lanes_root.iterdir()):
-        if not folder.is_dir():
-            continue
+    for name in names:
         try:
-            identifiers.append(check_identifier(folder.name))
+            identifiers.append(check_identifier(name))
         except InputError as exc:
-            strays.append((folder, str(exc)))
+            strays.append((lanes_root / name, str(exc)))
     return LaneListing(tuple(identifiers), tuple(strays))
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False

@@ -21,6 +21,7 @@ from filelock import FileLock, Timeout
 from maestro.errors import LaneLeasedError
 from maestro.fsutil import append_jsonl, read_json, warn_once, write_json
 from maestro.ids import check_identifier, iso_now
+from maestro.lanes.lease_probe import flock_held
 
 #: Files that belong to one attempt; a retry moves them to ``attempts/<n>/``.
 ATTEMPT_FILES = ("result.json", "validation.json", "tools.jsonl", "turns", "agent.json")
@@ -44,7 +45,15 @@ class LaneState:
     def __init__(self, lanes_root: Path, identifier: str) -> None:
         self.identifier = check_identifier(identifier)
         self.dir = lanes_root / identifier
-        self._lock = FileLock(str(self.dir / "lane.lock"), timeout=0)
+        self._file_lock: FileLock | None = None
+
+    @property
+    def _lock(self) -> FileLock:
+        """The lane's lock object, made when first used: most readers of a lane (status,
+        the tick) never take it, and building one costs more than reading the lane."""
+        if self._file_lock is None:
+            self._file_lock = FileLock(str(self.dir / "lane.lock"), timeout=0)
+        return self._file_lock
 
     def path(self, name: str) -> Path:
         return self.dir / name
@@ -104,19 +113,22 @@ class LaneState:
             )
 
     def release(self) -> None:
-        if self._lock.is_locked:
+        if self.held:
             self._lock.release(force=True)
 
     @property
     def held(self) -> bool:
-        return self._lock.is_locked
+        return self._file_lock is not None and self._file_lock.is_locked
 
     def is_leased_elsewhere(self) -> bool:
         """True when a live process other than this one holds the lane lock."""
-        if self._lock.is_locked:
+        if self._file_lock is not None and self._file_lock.is_locked:
             return False
         if not self.dir.exists():
             return False
+        held = flock_held(self.dir / "lane.lock")
+        if held is not None:
+            return held
         probe = FileLock(str(self.dir / "lane.lock"), timeout=0)
         try:
             probe.acquire()

@@ -9,7 +9,6 @@ idempotent and journaled there). Every write route is ``POST`` and passes the sa
 from __future__ import annotations
 
 import importlib
-import json
 import re
 from collections.abc import Callable
 from http import HTTPStatus
@@ -26,8 +25,8 @@ from maestro.errors import InputError, MaestroError
 from maestro.fsutil import write_atomic
 from maestro.ids import iso_now
 from maestro.operator.guards import json_error
-from maestro.operator.presenter import issue_payload, state_payload
-from maestro.operator.status import snapshot
+from maestro.operator.presenter import issue_payload
+from maestro.operator.snapshot_cache import StatusCache, encode_json
 
 ISSUE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 #: Names under ``/api/v1/`` that are routes, not issues, and the action suffixes.
@@ -53,9 +52,11 @@ class IssueConvertor(Convertor[str]):
 register_url_convertor("issue", IssueConvertor())
 
 
+JSON_TYPE = "application/json; charset=utf-8"
+
+
 def json_response(value: Any, status: int = 200) -> Response:
-    body = json.dumps(value, indent=2, sort_keys=True, default=str) + "\n"
-    return Response(body, status_code=status, media_type="application/json; charset=utf-8")
+    return Response(encode_json(value), status_code=status, media_type=JSON_TYPE)
 
 
 def config_of(request: Request) -> ServiceConfig:
@@ -90,10 +91,15 @@ def unknown_issue(identifier: str) -> Response:
                                     "message": f"no lane for issue {identifier}"}}, 404)
 
 
+def status_cache(request: Request) -> StatusCache:
+    """The server's snapshot cache (:mod:`maestro.operator.snapshot_cache`)."""
+    cache: StatusCache = request.app.state.status
+    return cache
+
+
 async def state(request: Request) -> Response:
-    config = config_of(request)
-    snap = await run_in_threadpool(snapshot, config, request.app.state.limit)
-    return json_response(await run_in_threadpool(state_payload, config, snap))
+    body = await run_in_threadpool(status_cache(request).state_body, request.app.state.limit)
+    return Response(body, media_type=JSON_TYPE)
 
 
 async def issue(request: Request) -> Response:
@@ -102,11 +108,12 @@ async def issue(request: Request) -> Response:
     if refusal is not None:
         return refusal
     config = config_of(request)
-    snap = await run_in_threadpool(snapshot, config, request.app.state.limit)
-    lane = next((item for item in snap["lanes"] if item["issue"] == identifier), None)
+    snap = await run_in_threadpool(status_cache(request).snapshot, request.app.state.limit)
+    lane = next((item for item in snap.doc["lanes"] if item["issue"] == identifier), None)
     if lane is None:
         return unknown_issue(identifier)
-    return json_response(await run_in_threadpool(issue_payload, config, snap, lane))
+    return json_response(await run_in_threadpool(issue_payload, config, snap.doc, lane,
+                                                 snap.reads.get(identifier)))
 
 
 async def refresh(request: Request) -> Response:

@@ -37,6 +37,7 @@ from maestro.config.service import ServiceConfig
 from maestro.operator import api, pages
 from maestro.operator.changes import LaneWatcher
 from maestro.operator.guards import RequestLimits, SecurityHeaders, TrustedClient, json_error
+from maestro.operator.snapshot_cache import StatusCache
 from maestro.operator.sse import events
 
 
@@ -99,5 +100,6 @@ def create_app(config: ServiceConfig, *, limit: int = 20,
     app.state.config = config
     app.state.limit = limit
     app.state.watcher = watcher or LaneWatcher(config)
+    app.state.status = StatusCache(config)  # every read endpoint's snapshot
     app.state.stopping = threading.Event()  # set by the server: event streams end
     return app

@@ -15,6 +15,8 @@ figure the ceiling is enforced against (archived lane folders of the issue inclu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +30,7 @@ from maestro.lanes.context import current_workflow_text
 from maestro.lanes.spend import archived_spent, daily_budget
 from maestro.lanes.state import LaneState
 
-__all__ = ["add_budgets", "budget_policy"]
+__all__ = ["BudgetInputs", "add_budgets", "budget_inputs", "budget_policy"]
 
 
 def budget_policy(config: ServiceConfig, warnings: list[str]) -> BudgetPolicy:
@@ -42,15 +44,38 @@ def budget_policy(config: ServiceConfig, warnings: list[str]) -> BudgetPolicy:
         return BudgetPolicy()
 
 
-def add_budgets(config: ServiceConfig, lanes: list[dict[str, Any]], now: datetime,
-                warnings: list[str]) -> dict[str, Any]:
-    """Set ``budget`` on every lane of the snapshot; return the snapshot's own ``budget``."""
+@dataclass(frozen=True)
+class BudgetInputs:
+    """What budgets read beside the lanes: the policy (and the warning when it could not be
+    read) and the spend of archived lane folders per issue. A cache keeps one while
+    WORKFLOW.md and the archive folder are unchanged."""
+
+    policy: BudgetPolicy
+    warnings: tuple[str, ...] = ()
+    archived: dict[str, int] = field(default_factory=dict)
+
+
+def budget_inputs(config: ServiceConfig) -> BudgetInputs:
+    warnings: list[str] = []
     policy = budget_policy(config, warnings)
-    archived = archived_spent(config.state_root)
+    return BudgetInputs(policy, tuple(warnings), archived_spent(config.state_root))
+
+
+def add_budgets(config: ServiceConfig, lanes: list[dict[str, Any]], now: datetime,
+                warnings: list[str], records: Mapping[str, dict[str, Any]] | None = None,
+                inputs: BudgetInputs | None = None) -> dict[str, Any]:
+    """Set ``budget`` on every lane of the snapshot; return the snapshot's own ``budget``.
+
+    ``records``: each lane's ``budget.json`` already read (by issue; read here otherwise);
+    ``inputs``: the policy and archived spend already read (read here otherwise)."""
+    inputs = inputs or budget_inputs(config)
+    warnings.extend(inputs.warnings)
+    policy = inputs.policy
     for lane in lanes:
-        record = LaneState(config.lanes_root, lane["issue"]).read(BUDGET_FILE) or {}
+        record = (records.get(lane["issue"]) if records is not None else
+                  LaneState(config.lanes_root, lane["issue"]).read(BUDGET_FILE)) or {}
         limit = (record.get("max_tokens_per_issue") if record
                  else policy.max_tokens_per_issue)
-        spent = spent_of(lane.get("tokens") or {}) + archived.get(lane["issue"], 0)
+        spent = spent_of(lane.get("tokens") or {}) + inputs.archived.get(lane["issue"], 0)
         lane["budget"] = lane_budget(limit if isinstance(limit, int) else None, spent)
     return daily_budget(config.state_root, policy, now).as_dict()

@@ -19,6 +19,7 @@ from maestro.ids import utc_now
 from maestro.lanes.state import LaneState
 from maestro.operator.api import ISSUE_ID
 from maestro.operator.guards import json_error
+from maestro.operator.snapshot_cache import StatusCache
 from maestro.operator.status import snapshot
 from maestro.operator.timeline import segments
 from maestro.operator.transcript import entries, last_comment, read_journal
@@ -37,13 +38,16 @@ def _html(request: Request, title: str, main: str, lane: str | None = None) -> R
 
 async def dashboard(request: Request) -> Response:
     config: ServiceConfig = request.app.state.config
-    snap = await run_in_threadpool(snapshot, config, request.app.state.limit)
-    return _html(request, f"maestro · {config.id}", dashboard_main(snap, utc_now()))
+    cache: StatusCache = request.app.state.status
+    snap = await run_in_threadpool(cache.snapshot, request.app.state.limit)
+    return _html(request, f"maestro · {config.id}", dashboard_main(snap.doc, utc_now()))
 
 
-def render_lane(config: ServiceConfig, identifier: str, limit: int) -> str | None:
-    """The lane page's ``<main>``, or ``None`` when there is no such lane."""
-    snap = snapshot(config, limit)
+def render_lane(config: ServiceConfig, identifier: str, limit: int,
+                cache: StatusCache | None = None) -> str | None:
+    """The lane page's ``<main>``, or ``None`` when there is no such lane (the snapshot
+    from ``cache`` when given, else read now)."""
+    snap = cache.snapshot(limit).doc if cache is not None else snapshot(config, limit)
     lane: dict[str, Any] | None = next(
         (item for item in snap["lanes"] if item["issue"] == identifier), None)
     if lane is None:
@@ -63,7 +67,8 @@ async def lane_page(request: Request) -> Response:
     if not ISSUE_ID.fullmatch(identifier) or ".." in identifier:
         return json_error(HTTPStatus.BAD_REQUEST, "not an issue identifier")
     config: ServiceConfig = request.app.state.config
-    main = await run_in_threadpool(render_lane, config, identifier, request.app.state.limit)
+    main = await run_in_threadpool(render_lane, config, identifier, request.app.state.limit,
+                                   request.app.state.status)
     if main is None:
         return json_error(HTTPStatus.NOT_FOUND, f"no lane for issue {identifier}")
     return _html(request, f"{identifier} · maestro", main, lane=identifier)

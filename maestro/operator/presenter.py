@@ -10,12 +10,14 @@ Symphony client and a maestro client read the same document. The few files read 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from maestro.config.service import ServiceConfig
 from maestro.fsutil import read_jsonl
 from maestro.ids import utc_now
+from maestro.lanes.lane_read import LaneRead
 from maestro.lanes.state import LaneState
 
 #: Symphony names for the token counters maestro keeps in the agent's own (camelCase) names.
@@ -38,20 +40,26 @@ def _seconds(start: Any, end: Any) -> float:
         return 0.0
 
 
-def seconds_running(state: LaneState, now: datetime) -> float:
+def seconds_running(state: LaneState | LaneRead, now: datetime) -> float:
     """Agent session time of one lane (``sessions.json``), an open session counted to now."""
+    if isinstance(state, LaneRead):
+        sessions: list[Any] = state.sessions
+    else:
+        sessions = (state.read("sessions.json") or {}).get("sessions") or []
     total = 0.0
-    for session in (state.read("sessions.json") or {}).get("sessions") or []:
+    for session in sessions:
         if session.get("started_at"):
             total += _seconds(session["started_at"], session.get("ended_at") or now.isoformat())
     return total
 
 
-def running_row(config: ServiceConfig, lane: dict[str, Any]) -> dict[str, Any]:
-    """One running lane as Symphony's ``running`` row, maestro's names kept beside."""
+def running_row(config: ServiceConfig, lane: dict[str, Any],
+                read: LaneRead | None = None) -> dict[str, Any]:
+    """One running lane as Symphony's ``running`` row, maestro's names kept beside
+    (``read``: the lane's files as the snapshot read them; read now when not given)."""
     state = LaneState(config.lanes_root, lane["issue"])
-    activity = state.read("activity.json") or {}
-    claim = state.read("lease.json") or {}
+    activity = read.activity if read else state.read("activity.json") or {}
+    claim = read.claim if read else state.read("lease.json") or {}
     turns = state.path("turns")
     thread, turn = activity.get("thread_id") or "", activity.get("turn_id") or ""
     return {
@@ -79,33 +87,47 @@ def retry_row(item: dict[str, Any], lane: dict[str, Any] | None) -> dict[str, An
             "error": item.get("reason") or item.get("error_class")}
 
 
-def latest_rate_limits(config: ServiceConfig, lanes: list[dict[str, Any]]) -> Any:
+def latest_rate_limits(config: ServiceConfig, lanes: list[dict[str, Any]],
+                       reads: Mapping[str, LaneRead] | None = None) -> Any:
     """The newest ``account/rateLimits/updated`` payload any lane's agent reported."""
     newest: tuple[str, Any] | None = None
     for lane in lanes:
-        activity = LaneState(config.lanes_root, lane["issue"]).read("activity.json") or {}
+        read = reads.get(lane["issue"]) if reads is not None else None
+        activity = (read.activity if read else
+                    LaneState(config.lanes_root, lane["issue"]).read("activity.json") or {})
         at = str(activity.get("last_event_at") or "")
         if activity.get("rate_limits") is not None and (newest is None or at > newest[0]):
             newest = (at, activity["rate_limits"])
     return newest[1] if newest else None
 
 
-def state_payload(config: ServiceConfig, snap: dict[str, Any]) -> dict[str, Any]:
-    """``GET /api/v1/state``: the snapshot plus Symphony's baseline fields."""
-    now = utc_now()
+def state_payload(config: ServiceConfig, snap: dict[str, Any],
+                  reads: Mapping[str, LaneRead] | None = None,
+                  now: datetime | None = None) -> dict[str, Any]:
+    """``GET /api/v1/state``: the snapshot plus Symphony's baseline fields.
+
+    ``reads``: the lanes' files as the snapshot read them (by issue), so nothing is read
+    twice; without them each lane's files are read again now. ``now``: the moment open
+    agent sessions are counted to (the clock when not given)."""
+    now = now or utc_now()
     by_issue = {lane["issue"]: lane for lane in snap["lanes"]}
     totals = symphony_tokens(snap.get("token_totals"))
-    runtime = sum(seconds_running(LaneState(config.lanes_root, lane["issue"]), now)
-                  for lane in snap["lanes"])
+
+    def lane_of(lane: dict[str, Any]) -> LaneState | LaneRead:
+        read = reads.get(lane["issue"]) if reads is not None else None
+        return read or LaneState(config.lanes_root, lane["issue"])
+
+    runtime = sum(seconds_running(lane_of(lane), now) for lane in snap["lanes"])
     return {
         **snap,
         "counts": {"running": len(snap["active"]), "retrying": len(snap["retrying"]),
                    "needs_human": len(snap["needs_human"]),
                    "in_review": len(snap["in_review"]), "lanes": len(snap["lanes"])},
-        "running": [running_row(config, lane) for lane in snap["active"]],
+        "running": [running_row(config, lane, (reads or {}).get(lane["issue"]))
+                    for lane in snap["active"]],
         "retrying": [retry_row(item, by_issue.get(item["issue"])) for item in snap["retrying"]],
         "codex_totals": {**totals, "seconds_running": round(runtime, 1)},
-        "rate_limits": latest_rate_limits(config, snap["active"] or snap["lanes"]),
+        "rate_limits": latest_rate_limits(config, snap["active"] or snap["lanes"], reads),
     }
 
 
@@ -122,9 +144,10 @@ def lane_status(lane: dict[str, Any]) -> str:
     return "in_review" if lane.get("review") else str(lane.get("outcome") or "idle")
 
 
-def issue_payload(config: ServiceConfig, snap: dict[str, Any],
-                  lane: dict[str, Any]) -> dict[str, Any]:
-    """``GET /api/v1/<issue_identifier>``: Symphony's issue shape, maestro's lane inside."""
+def issue_payload(config: ServiceConfig, snap: dict[str, Any], lane: dict[str, Any],
+                  read: LaneRead | None = None) -> dict[str, Any]:
+    """``GET /api/v1/<issue_identifier>``: Symphony's issue shape, maestro's lane inside
+    (``read``: the lane's files as the snapshot read them)."""
     state = LaneState(config.lanes_root, lane["issue"])
     journal = state.path("journal.jsonl")
     recent = read_jsonl(journal)[-RECENT_EVENTS:] if journal.is_file() else []
@@ -140,7 +163,7 @@ def issue_payload(config: ServiceConfig, snap: dict[str, Any],
         "workspace": {"path": lane.get("workspace_path")},
         "attempts": {"restart_count": max(0, int(attempt) - 1),
                      "current_retry_attempt": (lane.get("retry") or {}).get("attempt")},
-        "running": running_row(config, lane) if lane["running"] else None,
+        "running": running_row(config, lane, read) if lane["running"] else None,
         "retry": lane.get("retry"),
         "logs": {"codex_session_logs": [{"label": "journal", "path": str(journal),
                                          "url": f"/lanes/{lane['issue']}"}]},

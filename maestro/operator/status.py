@@ -6,127 +6,99 @@ facts (lease, activity heartbeat, outcome, review classification) in its own fol
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from maestro.comments import checkpoints
 from maestro.config.service import ServiceConfig
-from maestro.fsutil import read_json, read_jsonl
+from maestro.fsutil import read_json
 from maestro.ids import utc_now
-from maestro.lanes import tokens as token_ledger
+from maestro.lanes.lane_read import (
+    LaneRead,
+    lane_entry,
+    latest_checkpoint,
+    read_lane,
+    resting_phase,
+)
 from maestro.lanes.listing import list_lanes
-from maestro.lanes.state import PHASE_TARGETS, LaneState
-from maestro.model import Comment
-from maestro.operator.budget_status import add_budgets
+from maestro.lanes.state import LaneState
+from maestro.operator.budget_status import BudgetInputs, add_budgets
 from maestro.orchestration.pause import read_pause
-from maestro.orchestration.retries import RetryQueue
+from maestro.orchestration.retries import Retry, RetryQueue
+
+__all__ = ["SCHEMA_VERSION", "StateFacts", "assemble", "lane_snapshot", "latest_checkpoint",
+           "read_lanes", "read_state_facts", "resting_phase", "snapshot"]
 
 SCHEMA_VERSION = 1
 
 
-def _phase(state: LaneState) -> str:
-    """The first phase whose target is missing: where the lane stands."""
-    for phase, target in PHASE_TARGETS.items():
-        if not state.exists(target):
-            return phase
-    return "finished"
-
-
-def latest_checkpoint(state: LaneState) -> dict[str, Any] | None:
-    """The newest ``maestro-checkpoint`` block the agent posted (skill ``execution-state``).
-
-    Read from the lane's own record of ``issue_comment`` calls (``tools.jsonl`` of the current
-    attempt, of repair rounds and of archived attempts), so status needs no tracker access.
-    """
-    found: tuple[str, dict[str, Any]] | None = None
-    for record in sorted(state.dir.glob("**/*tools.jsonl")):
-        for entry in read_jsonl(record):
-            if not (entry.get("ok") and entry.get("tool") == "issue_comment"):
-                continue
-            body = str((entry.get("args") or {}).get("body", ""))
-            blocks = checkpoints([Comment(id="", body=body)])
-            at = str(entry.get("at") or "")
-            if blocks and (found is None or at >= found[0]):
-                found = (at, {**blocks[-1], "posted_at": at or None})
-    return found[1] if found else None
-
-
 def lane_snapshot(state: LaneState, now: datetime) -> dict[str, Any]:
-    claim = state.read("lease.json") or {}
-    activity = state.read("activity.json") or {}
-    outcome = state.read("outcome.json") or {}
-    review = state.read("review.json") or {}
-    pr = state.read("pr.json") or {}
-    attention = state.read("attention.json")
-    workspace = state.read("workspace.json") or {}
-    result = state.read("result.json") or {}
-    last_at = activity.get("last_event_at")
-    idle = None
-    if last_at:
+    """One lane's snapshot entry, read from its folder now."""
+    return lane_entry(read_lane(state), state.is_leased_elsewhere(), now)
+
+
+@dataclass(frozen=True)
+class StateFacts:
+    """What the state root says beside the lanes: the retry queue (as snapshot rows),
+    ``last_tick.json`` and the pause record. Equal facts compare equal."""
+
+    retries: tuple[Retry, ...] = ()
+    last_tick: Any = None
+    paused: dict[str, Any] | None = None
+
+
+def read_state_facts(config: ServiceConfig) -> StateFacts:
+    return StateFacts(retries=tuple(RetryQueue(config.state_root).load().values()),
+                      last_tick=read_json(config.state_root / "last_tick.json"),
+                      paused=read_pause(config.state_root))
+
+
+def read_lanes(config: ServiceConfig, identifiers: Sequence[str],
+               warnings: list[str]) -> list[tuple[LaneRead, bool]]:
+    """``(read, leased)`` of every lane that can be read; a damaged one becomes a warning."""
+    root = config.lanes_root
+    found = []
+    for identifier in identifiers:
         try:
-            idle = round((now - datetime.fromisoformat(last_at)).total_seconds(), 1)
-        except ValueError:
-            idle = None
-    leased = state.is_leased_elsewhere()
-    phase = "finished" if state.read("cleanup.json") is not None else _phase(state)
-    if phase != "finished" and outcome.get("phase") and str(outcome.get("at") or "") >= str(
-            activity.get("last_event_at") or ""):
-        # A lane that stopped (waiting for review, needing a human) stands where it halted;
-        # the first missing target would name the phase after it.
-        phase = str(outcome["phase"])
-    return {
-        "issue": state.identifier,
-        "issue_id": claim.get("issue_id", state.identifier),
-        "title": claim.get("title"),
-        "issue_url": claim.get("url") or None,
-        "run_id": claim.get("run_id"),
-        "attempt": claim.get("attempt"),
-        "phase": activity.get("phase") if leased else phase,
-        "running": leased,
-        "outcome": outcome.get("outcome"),
-        "wait_reason": outcome.get("wait_reason") or (
-            outcome.get("reason") if outcome.get("outcome") == "waiting" else None),
-        "reason": outcome.get("reason"),
-        "waiting_on": (activity.get("waiting_on") or None) if leased else None,
-        "thread_id": activity.get("thread_id") or result.get("thread_id"),
-        "branch": workspace.get("branch"),
-        "workspace_path": workspace.get("path"),
-        "last_activity_at": last_at,
-        "last_event_type": activity.get("last_event_type"),
-        "last_event_at": last_at,
-        "event_count": activity.get("event_count", 0),
-        "idle_seconds": idle if leased else None,
-        # Every session of the lane (agent phase of each attempt, each repair round):
-        # the total never goes down (maestro/lanes/tokens.py).
-        "tokens": token_ledger.lane_total(state),
-        "token_sessions": token_ledger.sessions(state),
-        "refused_calls": [str(c) for c in (result.get("signals") or {}).get("refused") or []],
-        "pr_url": pr.get("url"),
-        "review": {"classification": review.get("classification"),
-                   "reason": review.get("reason"),
-                   "signals": review.get("signals")} if review else None,
-        "needs_human": attention,
-        "checkpoint": latest_checkpoint(state),
-    }
+            state = LaneState(root, identifier)
+            found.append((read_lane(state), state.is_leased_elsewhere()))
+        except LANE_ERRORS as exc:
+            warnings.append(unreadable(root, identifier, exc))
+    return found
+
+
+#: What a damaged lane file raises while it is read; the lane is then skipped with a warning.
+LANE_ERRORS = (OSError, ValueError, TypeError, AttributeError, KeyError)
+
+
+def unreadable(root: Path, identifier: str, exc: Exception) -> str:
+    # A damaged lane file must not hide every other lane from the operator.
+    return (f"{root / identifier}: lane state unreadable, not shown "
+            f"({type(exc).__name__}: {exc})")
 
 
 def snapshot(config: ServiceConfig, limit: int = 20) -> dict[str, Any]:
+    """The snapshot, every file read now (``maestro status``; the server keeps a cache of
+    the same document: :mod:`maestro.operator.snapshot_cache`)."""
     now = utc_now()
-    root = config.lanes_root
-    listing = list_lanes(root)
+    listing = list_lanes(config.lanes_root)
     warnings = listing.warnings()
-    lanes = []
-    for identifier in listing.identifiers:
-        try:
-            lanes.append(lane_snapshot(LaneState(root, identifier), now))
-        except (OSError, ValueError, TypeError, AttributeError, KeyError) as exc:
-            # A damaged lane file must not hide every other lane from the operator.
-            warnings.append(f"{root / identifier}: lane state unreadable, not shown "
-                            f"({type(exc).__name__}: {exc})")
+    reads = read_lanes(config, listing.identifiers, warnings)
+    return assemble(config, reads, read_state_facts(config), now, limit, warnings)
+
+
+def assemble(config: ServiceConfig, reads: Sequence[tuple[LaneRead, bool]],
+             facts: StateFacts, now: datetime, limit: int, warnings: list[str],
+             budgets: BudgetInputs | None = None) -> dict[str, Any]:
+    """The snapshot document from lane reads and state facts; reads nothing itself but the
+    budget inputs when ``budgets`` is not given (see :func:`budget_inputs`)."""
+    lanes = [lane_entry(read, leased, now) for read, leased in reads]
     retries = [
         {"issue": r.identifier, "attempt": r.attempt, "kind": r.kind, "due_at": r.due_at,
          "error_class": r.error_class}
-        for r in RetryQueue(config.state_root).load().values()
+        for r in facts.retries
     ]
     queued = {item["issue"]: item for item in retries}
     for lane in lanes:
@@ -146,8 +118,9 @@ def snapshot(config: ServiceConfig, limit: int = 20) -> dict[str, Any]:
         for key, value in (lane["tokens"] or {}).items():
             if isinstance(value, int):
                 totals[key] = totals.get(key, 0) + value
-    last_tick = read_json(config.state_root / "last_tick.json")
-    budget = add_budgets(config, lanes, now, warnings)
+    budget = add_budgets(config, lanes, now, warnings,
+                         records={read.identifier: read.budget for read, _ in reads},
+                         inputs=budgets)
     return {
         "schema_version": SCHEMA_VERSION,
         "generated_at": now.isoformat(timespec="seconds"),
@@ -162,7 +135,7 @@ def snapshot(config: ServiceConfig, limit: int = 20) -> dict[str, Any]:
                          reverse=True)[:limit],
         "token_totals": totals,
         "budget": budget,
-        "last_tick": last_tick,
-        "paused": read_pause(config.state_root),
+        "last_tick": facts.last_tick,
+        "paused": facts.paused,
         "warnings": warnings,
     }

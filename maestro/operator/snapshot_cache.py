@@ -1,0 +1,284 @@
+"""The server's snapshot, kept between requests and re-read only where the disk changed.
+
+``GET /api/v1/state`` used to read every file of every lane and encode the document anew
+on each request (36 requests/s with 50 lanes, and the daemon's tick slowed down five times
+while it was polled: the server shares the daemon's interpreter). One
+:class:`StatusCache` per server keeps, between requests:
+
+- each lane's :class:`~maestro.lanes.lane_read.LaneRead`, with the ``stat`` of its
+  folder (and of its ``tools.jsonl`` unless the lane has finished) taken *before* the read;
+- the state root's facts (retry queue, last tick, pause) with the ``stat`` of the state
+  root, and the budget inputs with the ``stat`` of WORKFLOW.md, its last good copy and the
+  archive folder;
+- the last document, and its JSON bytes.
+
+A request costs one ``scandir`` of the lanes folder and one or two ``stat`` calls per lane
+when nothing moved. Why that is enough to see every change (no stale snapshot):
+
+- maestro writes lane and state files by atomic rename (:func:`maestro.fsutil.write_atomic`)
+  and creates, archives and removes them by name: each changes the folder's own
+  modification and change times. The only files maestro appends to that status reads are
+  ``tools.jsonl`` (``stat``-ed for every unfinished lane) and the files of a lane whose
+  process is alive, which is re-read on every request while it is held.
+- a lane that becomes held is seen, because taking the lease writes ``holder.json``; a held
+  lane whose process dies (no file changes) is seen, because a held lane is re-read (its
+  lock probed) on every request.
+- timestamps are coarse (a clock tick; seconds on some filesystems): a folder modified
+  less than :data:`RACY_S` before it was ``stat``-ed is read again on the next request too,
+  so a second write in the same tick as the first is never missed.
+
+A re-read that finds what the cache holds keeps the cached object, so the document (and
+its bytes) are rebuilt only when something it says changed, or when its clock-dependent
+fields move: ``generated_at`` each second (patched into the cached bytes when nothing else
+depends on the clock), ``idle_seconds`` and agent time while a lane runs or a session is
+open. Nothing is trusted that the plain reading would not trust: the cache only decides
+*when* to read, never *what* a file says.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from maestro.config.service import ServiceConfig
+from maestro.lanes.context import LAST_GOOD
+from maestro.lanes.lane_read import LaneRead, read_lane
+from maestro.lanes.listing import LaneListing, folder_names, list_lanes, listing_of
+from maestro.lanes.spend import ARCHIVE
+from maestro.lanes.state import LaneState
+from maestro.operator.budget_status import BudgetInputs, budget_inputs
+from maestro.operator.presenter import state_payload
+from maestro.operator.status import (
+    LANE_ERRORS,
+    StateFacts,
+    assemble,
+    read_state_facts,
+    unreadable,
+)
+
+__all__ = ["RACY_S", "Snapshot", "StatusCache", "encode_json"]
+
+#: Seconds within which a modification time is not trusted to be final (as in
+#: :mod:`maestro.lanes.spend`): covers coarse clocks and 1-2 s filesystem timestamps.
+RACY_S = 2.0
+_RACY_NS = int(RACY_S * 1e9)
+
+Stat = tuple[int, int, int, int] | None
+_GENERATED = '\n  "generated_at": '
+
+
+def _stat(path: Path | str) -> Stat:
+    """``(inode, size, mtime_ns, ctime_ns)``, or ``None`` when absent or unreadable."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
+
+
+def _settled(stats: tuple[Stat, ...], taken_ns: int) -> bool:
+    """Whether any later write must change each of ``stats``: a write sets both the
+    modification and the change time to the clock's now (at least ``taken_ns`` less one
+    tick), so one of them older than :data:`RACY_S` before ``taken_ns`` is bound to move."""
+    return all(s is None or min(s[2], s[3]) < taken_ns - _RACY_NS for s in stats)
+
+
+def encode_json(value: Any) -> bytes:
+    """The API's JSON encoding (indented, sorted keys), as bytes with a final newline."""
+    return (json.dumps(value, indent=2, sort_keys=True, default=str) + "\n").encode()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One moment's snapshot: ``doc`` (docs/spec/status.md), the lane reads it was built
+    from (by issue) and its ``now`` (whole seconds, UTC)."""
+
+    doc: dict[str, Any]
+    reads: dict[str, LaneRead]
+    now: datetime
+
+
+@dataclass
+class _Lane:
+    stats: tuple[Stat, ...]
+    read: LaneRead
+    leased: bool
+    settled: bool
+
+
+@dataclass
+class _Document:
+    key: tuple[Any, ...]
+    snap: Snapshot
+    #: Whether anything in it but ``generated_at`` depends on the clock: a lane is held
+    #: (``idle_seconds``) or an agent session has no end (``seconds_running``).
+    clocked: bool
+    #: The state body around its ``generated_at`` value: ``(head, tail)``.
+    body: tuple[bytes, bytes] | None = None
+
+
+def _clocked(lanes: list[_Lane]) -> bool:
+    return any(lane.leased or any(not s.get("ended_at") for s in lane.read.sessions)
+               for lane in lanes)
+
+
+class StatusCache:
+    """The snapshot of one server's lane folders; thread-safe (one refresh at a time).
+
+    ``snapshot(limit)`` -> :class:`Snapshot`; ``state_body(limit)`` -> the bytes of
+    ``GET /api/v1/state``. ``reads`` counts lane folders read, for tests and benchmarks."""
+
+    def __init__(self, config: ServiceConfig) -> None:
+        self.config = config
+        self.reads = 0
+        self._lock = threading.Lock()
+        self._lanes: dict[str, _Lane] = {}
+        self._facts: tuple[tuple[Stat, ...], bool, StateFacts] | None = None
+        self._budgets: tuple[tuple[Stat, ...], bool, BudgetInputs] | None = None
+        self._doc: _Document | None = None
+        self._listing: tuple[list[str], LaneListing] | None = None
+        self._looked_ns = -1  # monotonic time the last look at the disk began
+
+    # -- inputs ----------------------------------------------------------------------------
+
+    def _lane(self, root: Path, prefix: str, identifier: str,
+              warnings: list[str]) -> _Lane | None:
+        folder = prefix + identifier  # plain strings: this runs per lane and request
+        known = self._lanes.get(identifier)
+        taken = time.time_ns()
+        top = _stat(folder)
+        if (known is not None and known.settled and not known.leased
+                and known.stats[0] == top and known.read.phase == "finished"):
+            return known  # a finished lane: its folder alone says whether it moved
+        stats = (top, _stat(folder + os.sep + "tools.jsonl"))
+        if (known is not None and known.settled and not known.leased
+                and known.stats == stats):
+            return known
+        self.reads += 1
+        try:
+            state = LaneState(root, identifier)
+            read = read_lane(state)
+            leased = state.is_leased_elsewhere()
+        except LANE_ERRORS as exc:
+            self._lanes.pop(identifier, None)
+            warnings.append(unreadable(root, identifier, exc))
+            return None
+        if known is not None and known.read == read:
+            read = known.read  # same facts: the document built from them still holds
+        lane = _Lane(stats, read, leased, _settled(stats, taken))
+        self._lanes[identifier] = lane
+        return lane
+
+    def _state_facts(self) -> StateFacts:
+        taken = time.time_ns()
+        stats = (_stat(self.config.state_root),)
+        if self._facts is not None and self._facts[1] and self._facts[0] == stats:
+            return self._facts[2]
+        facts = read_state_facts(self.config)
+        if self._facts is not None and self._facts[2] == facts:
+            facts = self._facts[2]
+        self._facts = (stats, _settled(stats, taken), facts)
+        return facts
+
+    def _budget_inputs(self) -> BudgetInputs:
+        taken = time.time_ns()
+        root = self.config.state_root
+        stats = (_stat(self.config.workflow_path), _stat(root / LAST_GOOD),
+                 _stat(root / ARCHIVE))
+        if self._budgets is not None and self._budgets[1] and self._budgets[0] == stats:
+            return self._budgets[2]
+        inputs = budget_inputs(self.config)
+        if self._budgets is not None and self._budgets[2] == inputs:
+            inputs = self._budgets[2]
+        self._budgets = (stats, _settled(stats, taken), inputs)
+        return inputs
+
+    def _list(self, root: Path) -> LaneListing:
+        """:func:`list_lanes`, reused while the folder names are the same (it is a function
+        of the names alone; checking each name is most of its cost)."""
+        try:
+            names = folder_names(root)
+        except OSError:
+            return list_lanes(root)
+        if self._listing is None or self._listing[0] != names:
+            self._listing = (names, listing_of(root, names))
+        return self._listing[1]
+
+    # -- the document ----------------------------------------------------------------------
+
+    def _current(self, limit: int) -> _Document:
+        now = datetime.fromtimestamp(int(time.time()), UTC)
+        root = self.config.lanes_root
+        prefix = str(root) + os.sep
+        listing = self._list(root)
+        warnings = listing.warnings()
+        lanes: list[_Lane] = []
+        for identifier in listing.identifiers:
+            lane = self._lane(root, prefix, identifier, warnings)
+            if lane is not None:
+                lanes.append(lane)
+        for gone in self._lanes.keys() - set(listing.identifiers):
+            del self._lanes[gone]
+        facts = self._state_facts()
+        budgets = self._budget_inputs()
+        key = (limit, now.date(), tuple(warnings), facts, budgets,
+               tuple([(lane.read, lane.leased) for lane in lanes]))
+        document = self._doc
+        if (document is None or document.key != key
+                or (document.clocked and document.snap.now != now)):
+            pairs = [(lane.read, lane.leased) for lane in lanes]
+            doc = assemble(self.config, pairs, facts, now, limit, list(warnings), budgets)
+            document = _Document(key, Snapshot(doc, {r.identifier: r for r, _ in pairs}, now),
+                                 _clocked(lanes))
+            self._doc = document
+        elif document.snap.now != now:
+            # Nothing but the clock moved, and nothing in the document depends on it.
+            snap = document.snap
+            doc = {**snap.doc, "generated_at": now.isoformat(timespec="seconds")}
+            document.snap = Snapshot(doc, snap.reads, now)
+        return document
+
+    def _fresh(self, limit: int, asked_ns: int) -> _Document:
+        """The document of a look at the disk that began after ``asked_ns``: the caller's
+        own, or that of a caller that went first while this one waited for the lock (every
+        change made before this caller asked is in both). Concurrent requests thus share
+        one look instead of queueing one each."""
+        document = self._doc
+        if document is not None and self._looked_ns >= asked_ns and document.key[0] == limit:
+            return document
+        started = time.monotonic_ns()
+        document = self._current(limit)
+        self._looked_ns = started  # only a look that completed can stand in for another
+        return document
+
+    def snapshot(self, limit: int = 20) -> Snapshot:
+        """The snapshot as of now; every lane change before the call is in it."""
+        asked = time.monotonic_ns()
+        with self._lock:
+            return self._fresh(limit, asked).snap
+
+    def state_body(self, limit: int = 20) -> bytes:
+        """``GET /api/v1/state`` (:func:`~maestro.operator.presenter.state_payload`) as
+        bytes, encoded once per document."""
+        asked = time.monotonic_ns()
+        with self._lock:
+            document = self._fresh(limit, asked)
+            snap = document.snap
+            stamp = json.dumps(snap.doc["generated_at"]).encode()
+            if document.body is None:
+                body = encode_json(state_payload(self.config, snap.doc, snap.reads,
+                                                 snap.now))
+                # Top-level keys alone sit at an indent of two; strings never hold a raw
+                # newline, so this is the document's own field, whatever the lanes say.
+                head, marker, rest = body.partition(_GENERATED.encode())
+                if not marker or not rest.startswith(stamp):  # pragma: no cover - shape
+                    return body
+                document.body = (head + marker, rest[len(stamp):])
+            head, tail = document.body
+            return head + stamp + tail
