@@ -9,6 +9,7 @@ holds ``title``, ``state``, ``labels``, ``blocked_by``, ``priority``, ``created_
 from __future__ import annotations
 
 import io
+import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -64,10 +65,17 @@ class FilesTracker:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def _paths(self) -> list[Path]:
-        if not self.folder.is_dir():
+    def _names(self) -> list[str]:
+        """The issue files' names (``*.md``, not hidden), sorted."""
+        try:
+            with os.scandir(self.folder) as found:
+                return sorted(e.name for e in found
+                              if e.name.endswith(".md") and not e.name.startswith("."))
+        except OSError:  # absent or unreadable: no issues, as with Path.glob
             return []
-        return sorted(p for p in self.folder.glob("*.md") if not p.name.startswith("."))
+
+    def _paths(self) -> list[Path]:
+        return [self.folder / name for name in self._names()]
 
     def _path(self, identifier: str) -> Path:
         return self.folder / f"{check_identifier(identifier)}.md"
@@ -126,7 +134,7 @@ class FilesTracker:
     def _load(self, path: Path) -> Issue:
         """Parse one issue file, reusing the last parse while the file is unchanged
         (see :mod:`maestro.trackers.parse_cache`)."""
-        return self._cache.load(path, self._parse)
+        return self._cache.load(path.name, self._parse)
 
     def _find(self, identifier: str) -> Issue | None:
         """The issue named ``identifier`` from its own file alone (``<ID>.md``), or None
@@ -141,11 +149,11 @@ class FilesTracker:
         one typo in one issue does not stop the work on all the others."""
         issues: dict[str, Issue] = {}
         self.problems = []
-        for path, result in self._cache.scan(self._paths(), self._parse).items():
+        for name, result in self._cache.scan(self._names(), self._parse).items():
             if isinstance(result, TrackerError):
                 self.problems.append(str(result))
             else:
-                issues[path.stem] = result
+                issues[name[:-3]] = result
         return issues
 
     def _with_blockers(self, issue: Issue, every: dict[str, Issue] | None = None) -> Issue:
@@ -233,7 +241,7 @@ class FilesTracker:
                 write_atomic(path, new_text)
                 # The next read reuses this parse once the file is confirmed to still hold
                 # these bytes (read_at=0: never trusted on its stat alone).
-                self._cache.remember(path, new_text.encode(), self._parse, path.stat(), 0)
+                self._cache.remember(path.name, new_text.encode(), self._parse, path.stat(), 0)
 
     def transition(self, identifier: str, state: str) -> bool:
         with self._editing(identifier) as data:

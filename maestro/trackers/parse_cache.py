@@ -73,81 +73,86 @@ def read_bytes(path: Path) -> bytes:
 
 
 class ParseCache:
-    """The parses of one issue folder; see the module docstring for when they are reused."""
+    """The parses of one issue folder, by file name; see the module docstring for when
+    they are reused. Paths are built only to parse (a tick over thousands of unchanged
+    files pays one ``stat`` each and no ``pathlib``)."""
 
-    def __init__(self, disk: Path | None) -> None:
+    def __init__(self, folder: Path, disk: Path | None) -> None:
+        self.folder = folder
         self.disk = disk
-        self.entries: dict[Path, Entry] = {}
+        self.entries: dict[str, Entry] = {}
+        self._prefix = os.path.join(folder, "")
         self._disk_read = False
         self._dirty = False
         #: how many files this process parsed (tests and benchmarks count them)
         self.parses = 0
 
-    def load(self, path: Path, parse: Parse) -> Issue:
-        """The issue in ``path``, parsed again only when the file changed. Raises
+    def load(self, name: str, parse: Parse) -> Issue:
+        """The issue in the file ``name``, parsed again only when the file changed. Raises
         ``FileNotFoundError`` for a missing file and the parse's ``TrackerError``."""
-        entry = self._fresh(path, parse)
+        entry = self._fresh(name, parse, time.time_ns())
         if isinstance(entry.result, TrackerError):
             raise entry.result
         return entry.result
 
-    def _fresh(self, path: Path, parse: Parse) -> Entry:
-        read_at = time.time_ns()
-        st = path.stat()
+    def _fresh(self, name: str, parse: Parse, read_at: int) -> Entry:
+        """The entry for ``name``; ``read_at`` (ns) was taken before the file's stat."""
+        st = os.stat(self._prefix + name)
         key = stat_key(st)
-        entry = self.entries.get(path)
+        entry = self.entries.get(name)
         if entry is not None and entry.key == key and entry.raw is None:
             return entry
         try:
-            raw = read_bytes(path)
+            raw = read_bytes(self.folder / name)
         except TrackerError as exc:
-            return self._store(path, Entry(key, exc), settled(st, read_at))
+            return self._store(name, Entry(key, exc), settled(st, read_at))
         if entry is not None and entry.key == key and entry.raw == raw:
             if settled(st, read_at):
                 entry.raw = None
                 self._dirty = True
             return entry
-        return self.remember(path, raw, parse, st, read_at)
+        return self.remember(name, raw, parse, st, read_at)
 
-    def remember(self, path: Path, raw: bytes, parse: Parse, st: os.stat_result,
+    def remember(self, name: str, raw: bytes, parse: Parse, st: os.stat_result,
                  read_at: int) -> Entry:
-        """Parse ``raw``, which was read from ``path`` after ``st`` was taken at
+        """Parse ``raw``, which was read from the file ``name`` after ``st`` was taken at
         ``read_at``, and keep the result (also used after maestro's own writes)."""
         self.parses += 1
         try:
-            result: Issue | TrackerError = parse(path, raw)
+            result: Issue | TrackerError = parse(self.folder / name, raw)
         except TrackerError as exc:
             result = exc
-        return self._store(path, Entry(stat_key(st), result, raw), settled(st, read_at))
+        return self._store(name, Entry(stat_key(st), result, raw), settled(st, read_at))
 
-    def _store(self, path: Path, entry: Entry, is_settled: bool) -> Entry:
+    def _store(self, name: str, entry: Entry, is_settled: bool) -> Entry:
         if is_settled:
             entry.raw = None
         elif entry.raw is None:
             # unsettled and nothing to confirm it by: use once, keep nothing
-            self.entries.pop(path, None)
+            self.entries.pop(name, None)
             return entry
-        self.entries[path] = entry
+        self.entries[name] = entry
         self._dirty = True
         return entry
 
-    def forget(self, path: Path) -> None:
-        if self.entries.pop(path, None) is not None:
+    def forget(self, name: str) -> None:
+        if self.entries.pop(name, None) is not None:
             self._dirty = True
 
     # -- a whole folder ----------------------------------------------------------------------
 
-    def scan(self, paths: Iterable[Path], parse: Parse) -> dict[Path, Issue | TrackerError]:
+    def scan(self, names: Iterable[str], parse: Parse) -> dict[str, Issue | TrackerError]:
         """Every file of a folder listing; entries of files no longer listed drop out, and
         the cache on disk is brought up to date when anything changed."""
         if not self._disk_read:
             self._disk_read = True
             self._read_disk()
-        results: dict[Path, Issue | TrackerError] = {}
-        for path in paths:
+        read_at = time.time_ns()
+        results: dict[str, Issue | TrackerError] = {}
+        for name in names:
             try:
-                results[path] = self._fresh(path, parse).result
-            except FileNotFoundError:
+                results[name] = self._fresh(name, parse, read_at).result
+            except (FileNotFoundError, NotADirectoryError):
                 continue
         for gone in self.entries.keys() - results.keys():
             self.forget(gone)
@@ -161,18 +166,18 @@ class ParseCache:
             return
         try:
             document = json.loads(self.disk.read_bytes())
-            entries = _decode(document, self.disk)
-        except (OSError, ValueError, TypeError, KeyError, IndexError):
+            entries = _decode(document, self.disk, self.folder)
+        except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
             return  # absent or damaged: rebuilt by this scan
-        for path, entry in entries.items():
-            self.entries.setdefault(path, entry)
+        for name, entry in entries.items():
+            self.entries.setdefault(name, entry)
 
     def _write_disk(self) -> None:
         if self.disk is None:
             return
-        entries = {str(path): [*entry.key, _payload(entry.result)]
-                   for path, entry in self.entries.items() if entry.raw is None}
-        document = {"format": FORMAT, "entries": entries}
+        entries = {name: [*entry.key, _payload(entry.result)]
+                   for name, entry in self.entries.items() if entry.raw is None}
+        document = {"format": FORMAT, "folder": str(self.folder), "entries": entries}
         with contextlib.suppress(OSError):
             self.disk.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.disk.parent, prefix=f".{self.disk.name}.",
@@ -193,21 +198,28 @@ def _payload(result: Issue | TrackerError) -> dict[str, Any]:
     return {"issue": result.model_dump(mode="json", exclude={"blocker_states"})}
 
 
-def _decode(document: Any, disk: Path) -> dict[Path, Entry]:
+def _decode(document: Any, disk: Path, folder: Path) -> dict[str, Entry]:
     """The entries of a cache document; anything unexpected raises (the caller then
     ignores the whole file)."""
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ValueError(f"{disk}: not a format {FORMAT} cache")
-    entries: dict[Path, Entry] = {}
-    for name, row in document["entries"].items():
-        *key, payload = row
-        if len(key) != 5 or not all(type(part) is int for part in key):
+    if document.get("folder") != str(folder):
+        raise ValueError(f"{disk}: the cache of another folder")
+    rows = document.get("entries")
+    if not isinstance(rows, dict):
+        raise ValueError(f"{disk}: entries: expected a mapping")
+    entries: dict[str, Entry] = {}
+    for name, row in rows.items():
+        if not isinstance(row, list) or len(row) != 6 or not isinstance(row[5], dict):
+            raise ValueError(f"{disk}: {name}: expected [5 stat numbers, payload]")
+        key, payload = row[:5], row[5]
+        if not all(type(part) is int for part in key):
             raise ValueError(f"{disk}: {name}: bad key")
-        if "error" in payload and isinstance(payload["error"], str):
+        if isinstance(payload.get("error"), str):
             result: Issue | TrackerError = TrackerError(payload["error"])
         else:
             result = Issue.model_validate(payload["issue"])
-        entries[Path(name)] = Entry((key[0], key[1], key[2], key[3], key[4]), result)
+        entries[name] = Entry((key[0], key[1], key[2], key[3], key[4]), result)
     return entries
 
 
@@ -222,7 +234,7 @@ def cache_for(folder: Path, cache_dir: Path | None) -> ParseCache:
         disk = cache_dir / f"files-tracker-{digest}.json"
     cache = _CACHES.get(folder)
     if cache is None or (disk is not None and cache.disk not in (None, disk)):
-        cache = _CACHES[folder] = ParseCache(disk)
+        cache = _CACHES[folder] = ParseCache(folder, disk)
     elif disk is not None and cache.disk is None:
         cache.disk, cache._disk_read = disk, False  # a tracker that may keep it on disk
     return cache
