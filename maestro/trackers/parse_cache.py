@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -84,13 +85,16 @@ class ParseCache:
         self._prefix = os.path.join(folder, "")
         self._disk_read = False
         self._dirty = False
+        #: the daemon's operator threads read issues while its tick scans the folder
+        self._lock = threading.RLock()
         #: how many files this process parsed (tests and benchmarks count them)
         self.parses = 0
 
     def load(self, name: str, parse: Parse) -> Issue:
         """The issue in the file ``name``, parsed again only when the file changed. Raises
         ``FileNotFoundError`` for a missing file and the parse's ``TrackerError``."""
-        entry = self._fresh(name, parse, time.time_ns())
+        with self._lock:
+            entry = self._fresh(name, parse, time.time_ns())
         if isinstance(entry.result, TrackerError):
             raise entry.result
         return entry.result
@@ -117,12 +121,13 @@ class ParseCache:
                  read_at: int) -> Entry:
         """Parse ``raw``, which was read from the file ``name`` after ``st`` was taken at
         ``read_at``, and keep the result (also used after maestro's own writes)."""
-        self.parses += 1
-        try:
-            result: Issue | TrackerError = parse(self.folder / name, raw)
-        except TrackerError as exc:
-            result = exc
-        return self._store(name, Entry(stat_key(st), result, raw), settled(st, read_at))
+        with self._lock:
+            self.parses += 1
+            try:
+                result: Issue | TrackerError = parse(self.folder / name, raw)
+            except TrackerError as exc:
+                result = exc
+            return self._store(name, Entry(stat_key(st), result, raw), settled(st, read_at))
 
     def _store(self, name: str, entry: Entry, is_settled: bool) -> Entry:
         if is_settled:
@@ -144,22 +149,23 @@ class ParseCache:
     def scan(self, names: Iterable[str], parse: Parse) -> dict[str, Issue | TrackerError]:
         """Every file of a folder listing; entries of files no longer listed drop out, and
         the cache on disk is brought up to date when anything changed."""
-        if not self._disk_read:
-            self._disk_read = True
-            self._read_disk()
-        read_at = time.time_ns()
-        results: dict[str, Issue | TrackerError] = {}
-        for name in names:
-            try:
-                results[name] = self._fresh(name, parse, read_at).result
-            except (FileNotFoundError, NotADirectoryError):
-                continue
-        for gone in self.entries.keys() - results.keys():
-            self.forget(gone)
-        if self._dirty:
-            self._dirty = False
-            self._write_disk()
-        return results
+        with self._lock:
+            if not self._disk_read:
+                self._disk_read = True
+                self._read_disk()
+            read_at = time.time_ns()
+            results: dict[str, Issue | TrackerError] = {}
+            for name in names:
+                try:
+                    results[name] = self._fresh(name, parse, read_at).result
+                except (FileNotFoundError, NotADirectoryError):
+                    continue
+            for gone in self.entries.keys() - results.keys():
+                self.forget(gone)
+            if self._dirty:
+                self._dirty = False
+                self._write_disk()
+            return results
 
     def _read_disk(self) -> None:
         if self.disk is None:
