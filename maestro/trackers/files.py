@@ -12,7 +12,7 @@ import io
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -241,7 +241,9 @@ class FilesTracker:
                 write_atomic(path, new_text)
                 # The next read reuses this parse once the file is confirmed to still hold
                 # these bytes (read_at=0: never trusted on its stat alone).
-                self._cache.remember(path.name, new_text.encode(), self._parse, path.stat(), 0)
+                with suppress(OSError):  # gone already: the next read finds out
+                    self._cache.remember(path.name, new_text.encode(), self._parse,
+                                         path.stat(), 0)
 
     def transition(self, identifier: str, state: str) -> bool:
         with self._editing(identifier) as data:

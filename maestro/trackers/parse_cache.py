@@ -22,13 +22,16 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
 import json
 import os
+import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +40,13 @@ from maestro.model import Issue
 
 #: Files changed less than this many ns before being read are confirmed by content.
 RACY_NS = 2_000_000_000
-#: Bumped whenever the entry shape or the parse rules change (old caches are then ignored).
+#: Bumped whenever the entry shape changes (old caches are then ignored).
 FORMAT = 1
+#: The modules that turn a file's bytes into an ``Issue``: a cache written by other code
+#: (an upgrade, a branch switch) is ignored, since its parses may differ.
+PARSER_MODULES = ("maestro.trackers.files", "maestro.trackers.frontmatter",
+                  "maestro.trackers.normalise", "maestro.trackers.parse_cache",
+                  "maestro.model", "maestro.ids", "maestro.config.validation")
 
 StatKey = tuple[int, int, int, int, int]
 Parse = Callable[[Path, bytes], Issue]
@@ -183,7 +191,8 @@ class ParseCache:
             return
         entries = {name: [*entry.key, _payload(entry.result)]
                    for name, entry in self.entries.items() if entry.raw is None}
-        document = {"format": FORMAT, "folder": str(self.folder), "entries": entries}
+        document = {"format": FORMAT, "folder": str(self.folder), "code": code_fingerprint(),
+                    "entries": entries}
         with contextlib.suppress(OSError):
             self.disk.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.disk.parent, prefix=f".{self.disk.name}.",
@@ -211,6 +220,8 @@ def _decode(document: Any, disk: Path, folder: Path) -> dict[str, Entry]:
         raise ValueError(f"{disk}: not a format {FORMAT} cache")
     if document.get("folder") != str(folder):
         raise ValueError(f"{disk}: the cache of another folder")
+    if document.get("code") != code_fingerprint():
+        raise ValueError(f"{disk}: written by other parsing code")
     rows = document.get("entries")
     if not isinstance(rows, dict):
         raise ValueError(f"{disk}: entries: expected a mapping")
@@ -227,6 +238,19 @@ def _decode(document: Any, disk: Path, folder: Path) -> dict[str, Entry]:
             result = Issue.model_validate(payload["issue"])
         entries[name] = Entry((key[0], key[1], key[2], key[3], key[4]), result)
     return entries
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """A digest of the source of :data:`PARSER_MODULES` as loaded in this process."""
+    digest = hashlib.sha256()
+    for name in PARSER_MODULES:
+        module = sys.modules.get(name) or importlib.import_module(name)
+        source = getattr(module, "__file__", None)
+        digest.update(name.encode())
+        with contextlib.suppress(OSError, TypeError):
+            digest.update(Path(source).read_bytes())  # type: ignore[arg-type]
+    return digest.hexdigest()[:16]
 
 
 _CACHES: dict[Path, ParseCache] = {}

@@ -191,3 +191,13 @@ def test_a_write_round_trips_a_simple_file_byte_for_byte_but_the_change(folder: 
     assert lane.get("T-1").labels == ("a", "b")
     lane.transition("T-1", "In Progress")
     assert path.read_text() == text.replace("state: Todo", "state: In Progress")
+
+
+@pytest.mark.usefixtures("settled_at_once")
+def test_a_cache_written_by_other_parsing_code_is_not_used(
+        folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tracker(folder).all_issues()
+    parse_cache.forget_all()
+    monkeypatch.setattr(parse_cache, "code_fingerprint", lambda: "after an upgrade")
+    tracker(folder).all_issues()
+    assert parses(folder) == 3
