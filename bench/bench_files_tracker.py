@@ -11,7 +11,9 @@ the process around the call alone (imports excluded):
 "before" runs the tracker module as it was at ``--before`` (read with ``git show`` and
 installed in place of ``maestro.trackers.files`` in the child process); "after" runs the
 working tree, once with the parse cache on disk warm (written by the previous process) and
-once cold (the cache file deleted before each run: the first process ever).
+once cold (the cache file deleted before each run: the first process ever). The "before"
+runs come first, so the issue files are older than the cache's 2 s settling time when the
+"after" warm-up writes the cache (a file that young is confirmed by content, not cached).
 
     python bench/bench_files_tracker.py [--issues 1000 5000] [--runs 5] [--before 84e11b8]
 
