@@ -17,6 +17,7 @@ record into it.
 from __future__ import annotations
 
 import bisect
+import heapq
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -184,9 +185,12 @@ class Telemetry:
                      if (now - at).total_seconds() > PENDING_LIMIT_S]
             for issue in stale:
                 del self._eligible_since[issue]
-            while len(self._eligible_since) > PENDING_MAX:
-                del self._eligible_since[min(self._eligible_since,
-                                             key=self._eligible_since.__getitem__)]
+            excess = len(self._eligible_since) - PENDING_MAX
+            # the oldest first, ties in sighting order (nsmallest is a stable sort): one
+            # pass, where a min() per excess entry was quadratic in a large backlog
+            for issue in heapq.nsmallest(excess, self._eligible_since,
+                                         key=self._eligible_since.__getitem__):
+                del self._eligible_since[issue]
 
     def waiting_for_agent(self) -> dict[str, datetime]:
         """Issues seen eligible whose agent start has not been observed yet."""

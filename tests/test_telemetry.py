@@ -81,3 +81,13 @@ def test_issues_whose_agent_never_starts_are_forgotten_after_a_day() -> None:
     recorder.saw_eligible(["A-1"], T0)
     recorder.saw_eligible(["B-2"], T0 + timedelta(hours=25))
     assert set(recorder.waiting_for_agent()) == {"B-2"}
+
+
+def test_past_the_table_limit_the_oldest_sightings_go_first(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("maestro.telemetry.PENDING_MAX", 3)
+    recorder = Telemetry()
+    recorder.saw_eligible(["NEW-1"], T0 + timedelta(minutes=5))
+    recorder.saw_eligible(["OLD-1", "OLD-2", "OLD-3", "OLD-4"], T0)
+    # at equal times the first sighted goes first, as one removal at a time did
+    assert set(recorder.waiting_for_agent()) == {"NEW-1", "OLD-3", "OLD-4"}

@@ -19,7 +19,8 @@ def make_tracker(config: ServiceConfig, workflow: Workflow) -> Tracker:
     if policy.provider == "files":
         from maestro.trackers.files import FilesTracker
 
-        return FilesTracker(config.repo_root / policy.path, policy.issue_prefix)
+        return FilesTracker(config.repo_root / policy.path, policy.issue_prefix,
+                            cache_dir=config.state_root / "cache")
     if policy.provider == "linear":
         from maestro.trackers import linear
 

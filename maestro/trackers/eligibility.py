@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from maestro.config.workflow import TrackerPolicy
 from maestro.model import Issue
@@ -11,23 +13,56 @@ from maestro.model import Issue
 _LATE = datetime.max.replace(tzinfo=UTC)
 
 
+@dataclass(frozen=True)
+class _Rules:
+    """A policy's names folded once: a tick asks about thousands of issues."""
+
+    terminal: frozenset[str]
+    startable: frozenset[str]
+    in_progress: str
+    #: (label as configured, folded) for the opt-out and needs-attention labels
+    refusing: tuple[tuple[str, str], ...]
+    required: tuple[str, ...]
+
+
+@lru_cache(maxsize=16)
+def _rules_of(terminal: tuple[str, ...], startable: tuple[str, ...], in_progress: str,
+              refusing: tuple[str, ...], required: tuple[str, ...]) -> _Rules:
+    return _Rules(frozenset(s.casefold() for s in terminal),
+                  frozenset(s.casefold() for s in startable), in_progress.casefold(),
+                  tuple((label, label.casefold()) for label in refusing), required)
+
+
+def _rules(policy: TrackerPolicy) -> _Rules:
+    return _rules_of(tuple(policy.terminal_states), tuple(policy.startable_states),
+                     policy.in_progress_state,
+                     (policy.opt_out_label, policy.needs_attention_label),
+                     tuple(policy.required_labels))
+
+
 def ineligible_reason(issue: Issue, policy: TrackerPolicy, resuming: bool = False) -> str | None:
     """Why ``issue`` may not start (or resume) a lane now; ``None`` when it may."""
-    if policy.is_terminal(issue.state):
+    rules = _rules(policy)
+    state = issue.state.casefold()
+    if state in rules.terminal:
         return f"issue is {issue.state} (terminal)"
-    for label in (policy.opt_out_label, policy.needs_attention_label):
-        if issue.has_label(label):
-            return f"issue carries the label {label!r}"
-    missing = missing_required_labels(issue, policy.required_labels)
-    if missing:
-        return "issue lacks the required label(s) " + ", ".join(repr(m) for m in missing)
-    blocking = [ref for ref in issue.blocked_by
-                if not policy.is_terminal(issue.blocker_states.get(ref, ""))]
-    if blocking:
-        return "blocked by " + ", ".join(blocking)
-    if policy.is_startable(issue.state):
+    if issue.labels:
+        present = {label.casefold() for label in issue.labels}
+        for label, folded in rules.refusing:
+            if folded in present:
+                return f"issue carries the label {label!r}"
+    if rules.required:
+        missing = missing_required_labels(issue, rules.required)
+        if missing:
+            return "issue lacks the required label(s) " + ", ".join(repr(m) for m in missing)
+    if issue.blocked_by:
+        blocking = [ref for ref in issue.blocked_by
+                    if issue.blocker_states.get(ref, "").casefold() not in rules.terminal]
+        if blocking:
+            return "blocked by " + ", ".join(blocking)
+    if state in rules.startable:
         return None
-    if resuming and issue.state.casefold() == policy.in_progress_state.casefold():
+    if resuming and state == rules.in_progress:
         return None
     return (f"issue is {issue.state}; only {', '.join(policy.startable_states)} is picked up "
             "as new work")

@@ -9,9 +9,10 @@ holds ``title``, ``state``, ``labels``, ``blocked_by``, ``priority``, ``created_
 from __future__ import annotations
 
 import io
+import os
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -27,11 +28,15 @@ from maestro.errors import InputError, TrackerError, UnknownIssueError
 from maestro.fsutil import write_atomic
 from maestro.ids import check_identifier, utc_now
 from maestro.model import Comment, Issue
+from maestro.trackers.frontmatter import decode as _decode
+from maestro.trackers.frontmatter import read_front_matter
+from maestro.trackers.frontmatter import split as _split
 from maestro.trackers.normalise import normalise_labels
+from maestro.trackers.parse_cache import cache_for, read_bytes
 
-_FENCE = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?\n?", re.DOTALL | re.MULTILINE)
 LOCK_NAME = ".maestro-tracker.lock"
-_PARSED: dict[Path, tuple[tuple[int, int, int], Issue | TrackerError]] = {}
+#: the comments of the files asked for, with the bytes they were read from
+_COMMENTS: dict[Path, tuple[bytes, tuple[Comment, ...]]] = {}
 
 
 def _yaml() -> YAML:
@@ -47,49 +52,55 @@ class FilesTracker:
 
     name = "files"
 
-    def __init__(self, folder: Path, issue_prefix: str = "MAE") -> None:
+    def __init__(self, folder: Path, issue_prefix: str = "MAE",
+                 cache_dir: Path | None = None) -> None:
+        """``cache_dir`` (the service's state root, never the repository): where the
+        parses of the folder are kept between processes; None keeps them in memory only."""
         self.folder = folder
         self.issue_prefix = issue_prefix
+        self._cache = cache_for(folder, cache_dir)
         self._lock = FileLock(str(folder / LOCK_NAME), timeout=30)
         #: Files the last read could not use, each named with what is wrong with it.
         self.problems: list[str] = []
 
     # -- reading ---------------------------------------------------------------------------
 
-    def _paths(self) -> list[Path]:
-        if not self.folder.is_dir():
+    def _names(self) -> list[str]:
+        """The issue files' names (``*.md``, not hidden), sorted."""
+        try:
+            with os.scandir(self.folder) as found:
+                return sorted(e.name for e in found
+                              if e.name.endswith(".md") and not e.name.startswith("."))
+        except OSError:  # absent or unreadable: no issues, as with Path.glob
             return []
-        return sorted(p for p in self.folder.glob("*.md") if not p.name.startswith("."))
+
+    def _paths(self) -> list[Path]:
+        return [self.folder / name for name in self._names()]
 
     def _path(self, identifier: str) -> Path:
         return self.folder / f"{check_identifier(identifier)}.md"
 
     def _read(self, path: Path) -> tuple[CommentedMap, str]:
+        """The front matter for an edit (round-trip: comments and key order survive)."""
+        text = _decode(path, read_bytes(path))
+        front, body = _split(path, text)
         try:
-            # utf-8-sig: an editor's "UTF-8 with BOM" is read like plain UTF-8.
-            text = path.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError:
-            raise TrackerError(f"{path}: expected UTF-8 Markdown, found binary data") from None
-        except FileNotFoundError:
-            raise
-        except OSError as exc:
-            raise TrackerError(f"{path}: cannot read: {exc.strerror or exc}") from None
-        match = _FENCE.match(text)
-        if not match:
-            raise TrackerError(
-                f"{path}: expected YAML front matter between '---' lines at the top of the file"
-            )
-        try:
-            data = _yaml().load(match.group(1))
+            data = _yaml().load(front)
         except YAMLError as exc:
             raise TrackerError(f"{path}: front matter: invalid YAML: {exc}") from None
         if data is None:
             data = CommentedMap()
         if not isinstance(data, CommentedMap):
             raise TrackerError(f"{path}: front matter: expected a mapping of keys")
-        return data, text[match.end() :]
+        return data, body
 
-    def _issue(self, path: Path, data: CommentedMap, body: str) -> Issue:
+    def _parse(self, path: Path, raw: bytes) -> Issue:
+        """One issue from the file's bytes, through the fast reader (reads need no
+        round trip)."""
+        front, body = _split(path, _decode(path, raw))
+        return self._issue(path, read_front_matter(path, front), body)
+
+    def _issue(self, path: Path, data: Mapping[str, Any], body: str) -> Issue:
         identifier = path.stem
         try:
             check_identifier(identifier)
@@ -121,42 +132,40 @@ class FilesTracker:
         )
 
     def _load(self, path: Path) -> Issue:
-        """Parse one issue file, reusing the last parse while the file is unchanged (a tick
-        over thousands of issues then reads only what people edited)."""
-        stat = path.stat()
-        key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
-        cached = _PARSED.get(path)
-        if cached is not None and cached[0] == key:
-            result = cached[1]
-        else:
-            try:
-                data, body = self._read(path)
-                result = self._issue(path, data, body)
-            except TrackerError as exc:
-                result = exc
-            _PARSED[path] = (key, result)
-        if isinstance(result, TrackerError):
-            raise result
-        return result
+        """Parse one issue file, reusing the last parse while the file is unchanged
+        (see :mod:`maestro.trackers.parse_cache`)."""
+        return self._cache.load(path.name, self._parse)
+
+    def _find(self, identifier: str) -> Issue | None:
+        """The issue named ``identifier`` from its own file alone (``<ID>.md``), or None
+        when the name is unusable, the file is absent or it cannot be read."""
+        try:
+            return self._load(self._path(identifier))
+        except (InputError, TrackerError, FileNotFoundError, NotADirectoryError):
+            return None
 
     def _all(self) -> dict[str, Issue]:
         """Every readable issue. A broken file is reported in ``problems`` and left out, so
         one typo in one issue does not stop the work on all the others."""
         issues: dict[str, Issue] = {}
         self.problems = []
-        for path in self._paths():
-            try:
-                issues[path.stem] = self._load(path)
-            except FileNotFoundError:
-                continue
-            except TrackerError as exc:
-                self.problems.append(str(exc))
+        for name, result in self._cache.scan(self._names(), self._parse).items():
+            if isinstance(result, TrackerError):
+                self.problems.append(str(result))
+            else:
+                issues[name[:-3]] = result
         return issues
 
-    def _with_blockers(self, issue: Issue, every: dict[str, Issue]) -> Issue:
+    def _with_blockers(self, issue: Issue, every: dict[str, Issue] | None = None) -> Issue:
+        """``issue`` with the states of its blockers; without ``every``, each blocker is
+        read from its own file (O(blockers), not O(issues))."""
         if not issue.blocked_by:
             return issue
-        states = {ref: every[ref].state for ref in issue.blocked_by if ref in every}
+        states = {}
+        for ref in issue.blocked_by:
+            blocker = every.get(ref) if every is not None else self._find(ref)
+            if blocker is not None:
+                states[ref] = blocker.state
         return issue.model_copy(update={"blocker_states": states})
 
     def candidates(self, states: Sequence[str]) -> list[Issue]:
@@ -169,17 +178,17 @@ class FilesTracker:
         ]
 
     def fetch(self, identifiers: Sequence[str]) -> dict[str, Issue]:
-        every = self._all()
-        return {i: self._with_blockers(every[i], every) for i in identifiers if i in every}
+        found = {i: self._find(i) for i in identifiers}
+        return {i: self._with_blockers(issue) for i, issue in found.items() if issue}
 
     def get(self, identifier: str) -> Issue:
         path = self._path(identifier)
-        if not path.is_file():
-            raise UnknownIssueError(f"issue {identifier!r} not found in {self.folder}")
-        issue = self._load(path)
-        if issue.blocked_by:
-            return self._with_blockers(issue, self._all())
-        return issue
+        try:
+            if path.is_file():
+                return self._with_blockers(self._load(path))
+        except FileNotFoundError:
+            pass
+        raise UnknownIssueError(f"issue {identifier!r} not found in {self.folder}")
 
     def all_issues(self) -> list[Issue]:
         every = self._all()
@@ -189,8 +198,15 @@ class FilesTracker:
         path = self._path(identifier)
         if not path.is_file():
             raise UnknownIssueError(f"issue {identifier!r} not found in {self.folder}")
-        data, _ = self._read(path)
-        raw = data.get("comments") or []
+        content = read_bytes(path)
+        seen = _COMMENTS.get(path)
+        if seen is None or seen[0] != content:
+            seen = _COMMENTS[path] = (content, tuple(self._comments(path, content)))
+        return list(seen[1])
+
+    def _comments(self, path: Path, content: bytes) -> list[Comment]:
+        front, _ = _split(path, _decode(path, content))
+        raw = read_front_matter(path, front).get("comments") or []
         if not isinstance(raw, list):
             raise TrackerError(f"{path}: comments: expected a list")
         result = []
@@ -223,6 +239,11 @@ class FilesTracker:
             new_text = f"---\n{out.getvalue()}---\n{body}"
             if new_text != text:
                 write_atomic(path, new_text)
+                # The next read reuses this parse once the file is confirmed to still hold
+                # these bytes (read_at=0: never trusted on its stat alone).
+                with suppress(OSError):  # gone already: the next read finds out
+                    self._cache.remember(path.name, new_text.encode(), self._parse,
+                                         path.stat(), 0)
 
     def transition(self, identifier: str, state: str) -> bool:
         with self._editing(identifier) as data:
@@ -310,7 +331,7 @@ class FilesTracker:
         return None
 
 
-def _string_list(path: Path, data: CommentedMap, key: str) -> list[str]:
+def _string_list(path: Path, data: Mapping[str, Any], key: str) -> list[str]:
     value = data.get(key)
     if value is None:
         return []

@@ -1,0 +1,112 @@
+"""The plain front-matter reader agrees with ruamel.yaml wherever it answers at all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ruamel.yaml import YAML
+
+from maestro.errors import TrackerError
+from maestro.trackers.frontmatter import simple_mapping, split
+
+CORPUS = Path(__file__).resolve().parents[1] / "badinput" / "corpus" / "issues"
+
+
+def ruamel(front: str) -> Any:
+    """What the tracker read before the plain reader existed (raises on invalid YAML)."""
+    return YAML(typ="rt", pure=True).load(front) or {}
+
+
+def typed(value: Any) -> Any:
+    """``value`` with every scalar tagged by its plain type, so ``1 != True``."""
+    if isinstance(value, dict):
+        return ("map", [(typed(k), typed(v)) for k, v in value.items()])
+    if isinstance(value, list):
+        return ("seq", [typed(v) for v in value])
+    if value is None or isinstance(value, bool):
+        return value
+    for kind in (int, float, str):
+        if isinstance(value, kind):
+            return (kind.__name__, kind(value))
+    return (type(value).__name__, repr(value))
+
+
+SIMPLE = """\
+# written by a person
+title: Fix the login page (Safari)   # keep this comment
+state: In Progress
+priority: 2
+labels: [bug, 'good first issue', "ui"]
+blocked_by:
+  - WEB-1
+  - 'WEB-2'
+created_at: '2026-11-01T10:00:00+00:00'
+empty:
+"""
+
+
+def test_the_simple_shape_is_read_as_ruamel_reads_it() -> None:
+    assert simple_mapping(SIMPLE) == {
+        "title": "Fix the login page (Safari)", "state": "In Progress", "priority": 2,
+        "labels": ["bug", "good first issue", "ui"], "blocked_by": ["WEB-1", "WEB-2"],
+        "created_at": "2026-11-01T10:00:00+00:00", "empty": None}
+    assert typed(simple_mapping(SIMPLE)) == typed(ruamel(SIMPLE))
+
+
+@pytest.mark.parametrize("front", [
+    "state: yes\n", "state: No\n", "state: null\n", "state: ~\n", "priority: 010\n",
+    "priority: 1.5\n", "priority: +5\n", "priority: 0x1F\n", "created_at: 2026-11-01\n",
+    "title: a: b\n", "title: a#b\n", "title: [a, b,]\n", "labels: ['a, b']\n",
+    "title:\tx\n", "title: x\n  continued\n", "title: x\ntitle: y\n", "'title': x\n",
+    "Title: x\n", "title: |\n  block\n", "title: &a x\n", "title: !tag x\n",
+    "title: {a: 1}\n", "comments:\n  - id: 1\n", "title: \x07\n", "labels:\n- a\n  - b\n",
+    "title: résumé\n", "- a\n", "title: \"a\\tb\"\n",
+], ids=repr)
+def test_anything_outside_the_simple_shape_goes_to_ruamel(front: str) -> None:
+    assert simple_mapping(front) is None
+
+
+def test_every_issue_of_the_bad_input_corpus_reads_the_same() -> None:
+    for path in sorted(CORPUS.glob("*.md")):
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        try:
+            front, _ = split(path, text.replace("\r\n", "\n"))
+        except TrackerError:  # no fences: never reaches a reader
+            continue
+        simple = simple_mapping(front)
+        assert simple is None or typed(simple) == typed(ruamel(front)), path
+
+
+WORDS = ["Todo", "In Progress", "it's", "x'y", "a  b", "Fix (the) thing!", "yes", "No", "on",
+         "NULL", "True", "y", "0", "-3", "12", "010", "1.5", "+5", "1_000", "0o7", ".inf",
+         "2026-11-01", "a: b", "a #b", "a#b", "'q'", "'it''s'", "'a, b'", '"dq"', '"a\\"b"',
+         "[a, b]", "[]", "[ ]", "[a,]", "['a, b']", "[x, 'y', 3]", "&x a", "*x", "!t a", "|",
+         ">", "{a: 1}", "é", "- x", ":", "@x", "%x", "?x", "=", "<<", "a:", "", " "]
+GOOD = ["Todo", "In Progress", "it's", "a  b", "Fix (the) thing!", "0", "-3", "12", "'q'",
+        "'it''s'", '"dq"', "[a, b]", "[]", "[x, 'y', 3]", ""]
+KEYS = ["True", "Title", "y", "a b", "null"]
+GOOD_KEYS = ["title", "state", "labels", "blocked_by", "priority", "x_y"]
+#: most draws from the simple shape, so the reader answers often enough to be checked
+WORD = st.one_of(*[st.sampled_from(GOOD)] * 3, st.sampled_from(WORDS))
+KEY = st.one_of(st.sampled_from(GOOD_KEYS), st.sampled_from(GOOD_KEYS), st.sampled_from(KEYS))
+COMMENT = st.sampled_from(["", "", " # c", "# c", "  #c"])
+ENTRY = st.one_of(
+    st.builds(lambda k, sep, v, c: [f"{k}:{sep}{v}{c}"], KEY,
+              st.sampled_from([" ", " ", "  ", ""]), WORD, COMMENT),
+    st.builds(lambda k, c, i, items: [f"{k}:{c}"] + [f"{i}- {v}" for v in items], KEY, COMMENT,
+              st.sampled_from(["", "  ", "    "]), st.lists(WORD, max_size=3)),
+    st.sampled_from([[""], ["# note"], ["  # note"]]),
+    st.sampled_from([["  more words"], ["-"], ["\t"], ["..."], ["key"], ["  - x"]]),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(entries=st.lists(ENTRY, max_size=6))
+def test_the_plain_reader_never_disagrees_with_ruamel(entries: list[list[str]]) -> None:
+    front = "\n".join(line for entry in entries for line in entry) + "\n"
+    simple = simple_mapping(front)
+    assert simple is None or typed(simple) == typed(ruamel(front))  # ruamel must not raise
