@@ -47,6 +47,14 @@ FIXED_OVERRIDES: tuple[tuple[str, str], ...] = (
     # the shared config: a write to a control file that other lanes' sessions would see.
     ("branch.autoSetupMerge", "false"),
     ("tag.gpgSign", "false"),
+    # A nested repository (a gitlink the agent committed, or any folder with its own .git)
+    # has its own config, whose drivers the overrides below never see: maestro's git never
+    # looks inside one (status and diff, fetch, push, checkout and merge alike).
+    ("diff.ignoreSubmodules", "all"),
+    ("submodule.recurse", "false"),
+    ("fetch.recurseSubmodules", "false"),
+    ("push.recurseSubmodules", "no"),
+    ("status.submoduleSummary", "false"),
     ("protocol.allow", "never"),
     ("protocol.file.allow", "always"),
     ("protocol.http.allow", "always"),

@@ -142,6 +142,29 @@ def test_a_planted_filter_driver_does_not_run_in_maestros_checkout(
     assert (tmp_path / "guarded" / "a.txt").read_text() == "a\n"
 
 
+def test_a_nested_repositorys_filter_driver_does_not_run_in_maestros_status(
+        repo: Path, tmp_path: Path) -> None:
+    trap, log = make_trap(tmp_path / "trap")
+    nested = repo / "sub"
+    plain(repo, "init", "-q", str(nested))
+    plain(nested, "config", "filter.trapf.clean", f"{trap} filter")
+    (nested / ".gitattributes").write_text("* filter=trapf\n")
+    (nested / "f.txt").write_text("f\n")
+    plain(nested, "add", "-A")
+    plain(nested, "commit", "-qm", "nested")
+    plain(repo, "add", "sub")
+    plain(repo, "commit", "-qm", "a gitlink the agent committed")
+    (nested / "f.txt").touch()
+    plain(repo, "status", "--porcelain")
+    assert runs(log)  # plain git goes into the nested repository and runs its driver
+    before = len(runs(log))
+    (nested / "f.txt").touch()
+    for args in (["status", "--porcelain", "--untracked-files=no"], ["diff", "--name-only"],
+                 ["diff", "--name-only", "HEAD"]):
+        git(repo, *args)
+    assert len(runs(log)) == before
+
+
 DRIVER_CASES = [
     (["filter.lfs.smudge"], [("filter.lfs.clean", ""), ("filter.lfs.smudge", ""),
                              ("filter.lfs.process", ""), ("filter.lfs.required", "false")]),
