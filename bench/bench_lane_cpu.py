@@ -66,8 +66,11 @@ def lane_sandbox(root: Path, issues: int, log: Path) -> Path:
     workflow.write_text(text)
     config = repo / "maestro.toml"
     agent = "python -m maestro.agents.scripted"
+    # This interpreter, not whichever ``python`` is first on PATH (maestro rewrites a bare
+    # ``python`` only when it is the command's first word, and here the wrapper is).
+    inner = shlex.join([sys.executable, "-m", "maestro.agents.scripted"])
     config.write_text(config.read_text().replace(
-        f'command = "{agent}"', f"command = {json.dumps(wrapped(log, 'agent', agent))}"))
+        f'command = "{agent}"', f"command = {json.dumps(wrapped(log, 'agent', inner))}"))
     subprocess.run(["git", "commit", "-qam", "bench: wrapped commands"], cwd=repo,
                    check=True)
     subprocess.run(["git", "push", "-q", "origin", "HEAD"], cwd=repo, check=True,
