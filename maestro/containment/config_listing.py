@@ -13,9 +13,11 @@ Why a reuse is safe:
   fixed set of files: the folder's ``.git`` (a directory, or a file naming the git dir), the
   git dir's ``commondir``, ``config`` and ``config.worktree`` of the git dir and of the common
   dir. :func:`config_sources` names that set from the folder alone, without running git.
-* The fingerprint is the *content* of each of those files (or its absence), read *before*
-  git lists the config: an edit racing the listing leaves a fingerprint that no later read
-  matches, so the next call lists again. Timestamps are not used (a same-size rewrite within
+* The fingerprint is the *content* of each of those files (or its absence), read before
+  git lists the config, and what is kept are the key names *of those very bytes* (handed
+  to ``git config --file -``), never of what git read a moment later: a file switched
+  A -> B -> A around the listing cannot pair A's fingerprint with B's keys, and any later
+  change shows in the next fingerprint. Timestamps are not used (a same-size rewrite within
   one clock tick would keep them).
 * A listing is kept only when every file git reports as an origin is in that set, and no key
   is an ``include``/``includeIf``: includes name files outside the set (and ``onbranch:``
@@ -114,6 +116,26 @@ def _listing(folder: Path, env: Mapping[str, str]) -> tuple[list[str], set[str]]
     return keys, origins
 
 
+def snapshot_keys(taken: Fingerprint, env: Mapping[str, str]) -> list[str] | None:
+    """The key names in the config files of ``taken`` (their bytes as read, given to git on
+    stdin), all of them together; None if git cannot parse one. ``config.worktree`` counts
+    even where git would not read it: a needless override disarms nothing that runs."""
+    names: list[str] = []
+    for path, content in taken:
+        if content is None or not path.endswith(("/config", "/config.worktree")):
+            continue
+        try:
+            proc = subprocess.run(["git", "config", "--null", "--name-only", "--file", "-",
+                                   "--list"], input=content, cwd="/", capture_output=True,
+                                  env=dict(env), check=False)
+        except OSError:
+            return None
+        if proc.returncode != 0:
+            return None
+        names += [f.decode(errors="replace") for f in proc.stdout.split(b"\0") if f]
+    return names
+
+
 def _resolved(folder: Path, name: str) -> str:
     return os.path.realpath(folder / name)
 
@@ -144,10 +166,15 @@ def config_keys(folder: Path, env: Mapping[str, str],
     if listed is None:
         return []
     keys, origins = listed
+    _LISTINGS.pop(key, None)
     if before is not None and sources is not None and cacheable(folder, keys, origins, sources):
-        _LISTINGS[key] = (before, tuple(keys))
-    else:
-        _LISTINGS.pop(key, None)
+        # What is kept are the keys of the very bytes fingerprinted, not of what git read
+        # a moment later: a file switched A -> B -> A around the listing cannot pair A's
+        # fingerprint with B's keys.
+        kept_keys = snapshot_keys(before, env)
+        if kept_keys is not None and not any(k.lower().startswith(INCLUDE_PREFIXES)
+                                             for k in kept_keys):
+            _LISTINGS[key] = (before, tuple(kept_keys))
     return keys
 
 

@@ -152,3 +152,22 @@ def test_a_listing_from_an_unknown_file_is_not_kept(repo: Path, tmp_path: Path) 
     sources = config_listing.config_sources(repo)
     assert sources is not None
     assert not config_listing.cacheable(repo, ["core.bare"], {str(tmp_path / "x")}, sources)
+
+
+def test_a_config_switched_away_and_back_around_the_listing_keeps_the_drivers_seen(
+        repo: Path) -> None:
+    config = repo / ".git" / "config"
+    clean = config.read_text()
+    planted = clean + "[filter \"evil\"]\n\tclean = touch /tmp/owned\n"
+    config.write_text(planted)
+
+    def flipping(folder: Path, env: Mapping[str, str]) -> tuple[list[str], set[str]] | None:
+        config.write_text(clean)  # git lists the clean config...
+        try:
+            return config_listing._listing(folder, env)
+        finally:
+            config.write_text(planted)  # ...and the plant is back before maestro looks again
+
+    env = {**gitguard.base_env(), "GIT_CONFIG_COUNT": "0"}
+    config_listing.config_keys(repo, env, flipping)
+    assert drivers(repo)["filter.evil.clean"] == ""
