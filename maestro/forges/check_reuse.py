@@ -13,8 +13,10 @@ common case, a lane process that validates, hands off and refreshes its PR. :fun
 
 * it passed (a failing run stops at the first failure; the check runs every command);
 * the commit and its tree are the check's head and tree;
-* the worktree had no change to tracked files and no untracked file, ignored ones included,
-  so the commands saw the commit's files and nothing else of the agent's;
+* the worktree had no change to tracked files (index entries flagged skip-worktree or
+  assume-unchanged count as changes: ``git status`` hides them), no untracked file, ignored
+  ones included, and no nested repository (a gitlink's files are not in the commit), so
+  the commands saw the commit's files and nothing else of the agent's;
 * the same command list, the same timeout, and the same environment (compared by digest,
   less the lane's own ``MAESTRO_*`` names, which the check drops by design);
 * no sandbox prefix (the check runs without one).
@@ -67,7 +69,8 @@ class LaneRun:
     dirty: bool
     #: Untracked, not ignored files were in the worktree when the commands started.
     untracked: bool
-    #: Ignored files (``.gitignore``, ``info/exclude``) were there when the commands started.
+    #: Ignored files (``.gitignore``, ``info/exclude``) or a nested repository (a gitlink)
+    #: were there when the commands started.
     ignored: bool
     sandboxed: bool
     records: tuple[dict[str, Any], ...] = field(default=())
@@ -80,7 +83,7 @@ def refusal(run: LaneRun, want: CheckPlan) -> str:
         (not run.passed, "the lane's run failed"),
         (run.dirty, "tracked files were changed when the lane's run started"),
         (run.untracked, "untracked files were in the worktree"),
-        (run.ignored, "ignored files were in the worktree"),
+        (run.ignored, "ignored files or a nested repository were in the worktree"),
         (run.sandboxed, "the lane's run was sandboxed and the check is not"),
         (have.head != want.head, "another head"),
         (have.tree != want.tree, "another tree"),

@@ -78,12 +78,29 @@ def cache_key(commands: list[str], head: str, tree: str) -> str:
     return "\n".join([head, tree, *commands])
 
 
+def index_facts(listing: str) -> tuple[bool, bool]:
+    """From ``git ls-files -v -s -z``: ``(hidden, nested)``. ``hidden``: an entry is flagged
+    skip-worktree (``S``) or assume-unchanged (lower case) or is otherwise not plainly
+    cached, so ``git status`` would not show what the worktree holds instead of the commit.
+    ``nested``: a gitlink (mode 160000), a repository whose files are not in the commit.
+    Pure."""
+    hidden = nested = False
+    for entry in listing.split("\0"):
+        if not entry:
+            continue
+        tag, _, rest = entry.partition(" ")
+        hidden = hidden or tag != "H"
+        nested = nested or rest.startswith("160000 ")
+    return hidden, nested
+
+
 def validate_head(ctx: LaneContext) -> Validation:
     """Run (or recall) the workflow's validation commands on the worktree's HEAD."""
     execution = ctx.workflow.policy.execution
     worktree = ctx.worktree
     head, tree = git(worktree, "rev-parse", "HEAD", "HEAD^{tree}").split("\n")
-    dirty = bool(git(worktree, "status", "--porcelain", "--untracked-files=no"))
+    hidden, nested = index_facts(git(worktree, "ls-files", "-v", "-s", "-z"))
+    dirty = hidden or bool(git(worktree, "status", "--porcelain", "--untracked-files=no"))
     commands = list(execution.validation_commands)
     key = cache_key(commands, head, tree)
     cache: dict[str, Any] = ctx.state.read(CACHE) or {}
@@ -101,7 +118,7 @@ def validate_head(ctx: LaneContext) -> Validation:
                                        env, prefix)
     check_reuse.remember(check_reuse.LaneRun(
         check_reuse.plan(head, tree, commands, execution.validation_timeout_s, env),
-        passed=passed, dirty=dirty, untracked=bool(before), ignored=ignored,
+        passed=passed, dirty=dirty, untracked=bool(before), ignored=ignored or nested,
         sandboxed=bool(prefix),
         records=tuple(records)))
     if not dirty:

@@ -13,6 +13,7 @@ from forge.conftest import Remote, sh
 from maestro.forges import check_reuse
 from maestro.forges.check_reuse import CheckPlan, LaneRun, refusal
 from maestro.forges.local import LocalForge, _check_env
+from maestro.lanes.gate import index_facts
 from maestro.model import CheckState
 
 PLAN = CheckPlan(head="a" * 40, tree="b" * 40, commands=("make test",), timeout_s=60.0,
@@ -25,7 +26,7 @@ RUN = LaneRun(PLAN, passed=True, dirty=False, untracked=False, ignored=False, sa
     ({"passed": False}, "the lane's run failed"),
     ({"dirty": True}, "tracked files were changed when the lane's run started"),
     ({"untracked": True}, "untracked files were in the worktree"),
-    ({"ignored": True}, "ignored files were in the worktree"),
+    ({"ignored": True}, "ignored files or a nested repository were in the worktree"),
     ({"sandboxed": True}, "the lane's run was sandboxed and the check is not"),
     ({"head": "c" * 40}, "another head"),
     ({"tree": "d" * 40}, "another tree"),
@@ -134,3 +135,15 @@ def test_the_check_runs_the_commands_itself_for_a_head_the_lane_did_not_validate
     pr = forge.refresh([number])[number]
     assert pr.head == newer
     assert _runs(counted) == 1
+
+
+@pytest.mark.parametrize(("listing", "facts"), [
+    ("H 100644 aaaa 0\ta.txt\0", (False, False)),
+    ("H 100644 aaaa 0\ta.txt\0S 100644 bbbb 0\ttest_hello.py\0", (True, False)),
+    ("h 100644 aaaa 0\ta.txt\0", (True, False)),
+    ("H 160000 cccc 0\tsub\0", (False, True)),
+    ("", (False, False)),
+])
+def test_index_entries_git_status_would_hide_are_found(listing: str,
+                                                       facts: tuple[bool, bool]) -> None:
+    assert index_facts(listing) == facts

@@ -77,3 +77,20 @@ def test_an_ignored_file_in_the_worktree_makes_the_forge_check_run_on_its_own(
     assert sandbox.outcome("ONCE-3") == "waiting"
     assert len(_places(count)) == 2
     assert _check_source(sandbox, "ONCE-3") == "forge"
+
+
+def test_a_change_hidden_from_git_status_is_an_uncommitted_change(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    count = tmp_path / "runs.txt"
+    sandbox.edit_workflow(VALIDATION, f'validation_commands = ["pwd >> {count}"]')
+    sandbox.add_issue("ONCE-4", script="""
+        steps:
+          - write: {path: a.txt, content: "committed"}
+          - commit: a
+          - run: git update-index --skip-worktree a.txt
+          - write: {path: a.txt, content: "what only the worktree has"}
+          - handoff: done
+        """)
+    sandbox.lane("ONCE-4")
+    assert sandbox.lane_file("ONCE-4", "result.json")["error_class"] == "uncommitted_changes"
+    assert sandbox.lane_file("ONCE-4", "pr.json") is None
