@@ -78,11 +78,13 @@ def foreign_write(method: str, headers: Headers) -> bool:
     (the token, when one is set, still applies)."""
     if method in ("GET", "HEAD"):
         return False
-    origin = headers.get("origin")
-    if origin is not None and urlsplit(origin).netloc.lower() != headers.get("host",
-                                                                             "").lower():
-        return True
-    return headers.get("sec-fetch-site", "").lower() in FOREIGN_FETCH_SITES
+    origins = headers.getlist("origin")
+    host = headers.get("host", "").lower()
+    if len(origins) > 1 or any(urlsplit(o).netloc.lower() != host for o in origins):
+        return True  # two Origin headers: no browser sends them, so nobody may rely on one
+    sites = [site.strip().lower() for line in headers.getlist("sec-fetch-site")
+             for site in line.split(",")]
+    return len(sites) > 1 or any(site in FOREIGN_FETCH_SITES for site in sites)
 
 
 class SecurityHeaders:

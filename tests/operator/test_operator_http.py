@@ -211,10 +211,17 @@ def test_host_names_are_read_from_well_formed_headers_only(header: str, name: st
     ("POST", {"host": "127.0.0.1:1", "sec-fetch-site": "same-site"}, True),
     ("POST", {"host": "127.0.0.1:1", "sec-fetch-site": "cross-site"}, True),
     ("GET", {"host": "127.0.0.1:1", "sec-fetch-site": "cross-site"}, False),
+    ("POST", [("host", "127.0.0.1:1"), ("origin", "http://127.0.0.1:1"),
+              ("origin", "http://attacker.example")], True),
+    ("POST", [("host", "127.0.0.1:1"), ("sec-fetch-site", "same-origin"),
+              ("sec-fetch-site", "cross-site")], True),
+    ("POST", {"host": "127.0.0.1:1", "sec-fetch-site": "same-origin, cross-site"}, True),
 ])
-def test_writes_from_other_origins_are_recognised(method: str, headers: dict[str, str],
-                                                  foreign: bool) -> None:
-    assert foreign_write(method, Headers(headers)) is foreign
+def test_writes_from_other_origins_are_recognised(
+        method: str, headers: dict[str, str] | list[tuple[str, str]], foreign: bool) -> None:
+    raw = list(headers.items()) if isinstance(headers, dict) else headers
+    scope = {"type": "http", "headers": [(k.encode(), v.encode()) for k, v in raw]}
+    assert foreign_write(method, Headers(scope=scope)) is foreign
 
 
 def test_state_has_symphonys_baseline_fields(demo_server: OperatorServer) -> None:
