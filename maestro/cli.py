@@ -84,6 +84,16 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_lane(args: argparse.Namespace) -> int:
+    from maestro.containment.reaper import adopt_orphans, sweep_orphans
+
+    adopt_orphans()  # nothing the lane's agent, hooks or validation start outlives it
+    try:
+        return _lane_command(args)
+    finally:
+        sweep_orphans()
+
+
+def _lane_command(args: argparse.Namespace) -> int:
     from maestro.lanes.noop import lane_command
 
     outcome: dict[str, Any] | int | None = None

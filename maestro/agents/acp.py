@@ -162,6 +162,7 @@ class AcpAgent(AgentChild):
                 limit=LINE_LIMIT, start_new_session=True, preexec_fn=_die_with_parent)
         except (OSError, ValueError) as exc:
             raise StartupError(f"cannot start agent {self.argv[0]!r}: {exc}") from None
+        reaper.supervised(self.process.pid)
         assert self.process.stdin is not None and self.process.stdout is not None
         self._stderr_task = asyncio.create_task(self._read_stderr())
         self.conn = ClientSideConnection(_PolicyClient(self), self.process.stdin,

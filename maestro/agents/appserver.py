@@ -150,6 +150,7 @@ class AppServerClient:
             )
         except (OSError, ValueError) as exc:
             raise StartupError(f"cannot start agent {self.argv[0]!r}: {exc}") from None
+        reaper.supervised(self.process.pid)
         self._tasks = [
             asyncio.create_task(self._read_stdout()),
             asyncio.create_task(self._read_stderr()),

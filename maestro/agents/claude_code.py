@@ -168,6 +168,7 @@ class ClaudeCodeClient(AgentChild):
                 limit=LINE_LIMIT, start_new_session=True, preexec_fn=_die_with_parent)
         except (OSError, ValueError) as exc:
             raise StartupError(f"cannot start agent {argv[0]!r}: {exc}") from None
+        reaper.supervised(self.process.pid)
         process = self.process
         assert process.stdin is not None and process.stdout is not None
         stderr_task = asyncio.create_task(self._read_stderr())

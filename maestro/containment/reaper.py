@@ -14,7 +14,10 @@ this module as a small supervisor (Linux):
   exits with the child's status (re-raising the child's signal), so callers see the same
   exit as before;
 * callers that kill (a timeout, a stalled agent) use :func:`kill_tree`, which kills the
-  descendants first and the supervisor last, while it can still adopt orphans.
+  descendants first and the supervisor last, while it can still adopt orphans;
+* a program that kills its own supervisor (same user, ``kill -9``) leaves its tree to the
+  next subreaper up: the lane command makes itself one (:func:`adopt_orphans`) and sweeps
+  what it adopted after every supervised run and agent session (:func:`sweep_orphans`).
 
 The supervisor is this file run by path with ``python -I -S`` (standard library only), so no
 module from the agent's worktree can be imported into it, and it costs one bare interpreter
@@ -123,6 +126,64 @@ def kill_tree(root: int) -> None:
         os.killpg(root, signal.SIGKILL)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.kill(root, signal.SIGKILL)
+
+
+# -- the lane process's side: what a killed supervisor leaves ----------------------------
+
+#: Supervisors this process started and has not seen end (never swept as orphans).
+_SUPERVISED: set[int] = set()
+#: Whether this process adopts orphans (``maestro lane``; never a test runner or library).
+_ADOPTING = False
+
+
+def adopt_orphans() -> bool:
+    """Make this process a child subreaper, for the command that runs a lane: a program
+    that kills its own supervisor (``kill -9`` of its parent) leaves its tree to the next
+    subreaper up, and that is now the lane process, which :func:`sweep_orphans` clears after
+    every supervised run. Returns whether that is in force (Linux)."""
+    global _ADOPTING
+    _ADOPTING = supported() and _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    return _ADOPTING
+
+
+def supervised(pid: int) -> None:
+    """Note a supervisor this process just started, so no sweep takes it for an orphan."""
+    _SUPERVISED.add(pid)
+
+
+def orphans() -> list[int]:
+    """Children of this process it did not start: adopted, because their own parents died.
+    A child in this process's session is one of its own (git); one in another session is
+    adopted unless it is a supervisor this process started."""
+    me, session = os.getpid(), os.getsid(0)
+    children = [pid for pid, parent in _parents().items() if parent == me]
+    _SUPERVISED.intersection_update(children)
+    found = []
+    for pid in children:
+        if pid in _SUPERVISED:
+            continue
+        with contextlib.suppress(OSError):
+            if os.getsid(pid) != session:
+                found.append(pid)
+    return found
+
+
+def sweep_orphans() -> int:
+    """Kill every adopted orphan and what is below it; returns how many were found."""
+    if not _ADOPTING:
+        return 0
+    found = orphans()
+    for pid in found:
+        kill_tree(pid)
+        for _ in range(500):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if done:
+                break
+            time.sleep(0.002)
+    return len(found)
 
 
 def wrap(argv: Sequence[str], env: Mapping[str, str] | None = None) -> list[str]:

@@ -44,6 +44,7 @@ def run_shell(command: str, cwd: Path, timeout_s: float, env: dict[str, str],
     with tempfile.TemporaryFile() as out:
         proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
+        reaper.supervised(proc.pid)
         timed_out = False
         try:
             code = proc.wait(timeout=timeout_s)
@@ -55,6 +56,7 @@ def run_shell(command: str, cwd: Path, timeout_s: float, env: dict[str, str],
             reaper.kill_tree(proc.pid)
             proc.wait()
             raise
+        reaper.sweep_orphans()
         size = out.seek(0, os.SEEK_END)
         out.seek(max(0, size - keep * 4))
         return ShellRun(code, timed_out, out.read().decode(errors="replace")[-keep:])

@@ -31,6 +31,7 @@ from maestro.agents.tools import (
     judge,
 )
 from maestro.agents.usage import THREAD_USAGE, SessionUsage
+from maestro.containment import reaper
 from maestro.containment.childenv import child_env
 from maestro.fsutil import BoundedJournal, write_json
 from maestro.ids import iso_now, utc_now
@@ -348,6 +349,7 @@ def record_end(ctx: LaneContext, journal: BoundedJournal, activity: _Activity,
     """A session's last records, whatever the transport: the journal closed, the final
     token figures in the activity record (also those read off a finished turn), and the
     session in the lane's token ledger. A full disk is already the session's error."""
+    reaper.sweep_orphans()  # what a killed supervisor left behind (reaper.py)
     with contextlib.suppress(OSError):
         journal.close()
         activity.record["tokens"] = dict(tokens)

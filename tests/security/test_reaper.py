@@ -142,3 +142,26 @@ def test_a_validation_command_that_times_out_leaves_nothing_running(tmp_path: Pa
     assert records[0]["exit_code"] == 124
     assert records[0]["output_tail"] == "started\ntimed out after 1s"
     assert gone(escapee(pidfile))
+
+
+LANE_PROCESS = """
+import sys
+from pathlib import Path
+from maestro.containment import reaper
+from maestro.containment.shell import run_shell
+reaper.adopt_orphans()
+script = sys.argv[1]
+code, _, output = run_shell(script, Path(sys.argv[2]), 60, {"PATH": "/usr/bin:/bin"})
+print(code, flush=True)
+"""
+
+
+def test_a_program_that_kills_its_supervisor_still_leaves_nothing_running(
+        tmp_path: Path) -> None:
+    pidfile = tmp_path / "pid"
+    script = (ESCAPE.format(pidfile=pidfile) + f" while [ ! -s {pidfile} ]; do :; done;"
+              " kill -9 $PPID; sleep 300")
+    lane = subprocess.run([sys.executable, "-c", LANE_PROCESS, script, str(tmp_path)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert lane.stdout.strip() == "-9"
+    assert gone(escapee(pidfile))
