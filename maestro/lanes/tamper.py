@@ -133,9 +133,14 @@ class ControlFiles:
         self.repo_root = repo_root
         self.roots = control_roots(worktree)
         self.before = fingerprint(self.roots, repo_root) if before is None else before
+        #: Every change seen during the session, even one undone since: a change the PR
+        #: tool refused still ends the attempt for a person after the agent reverts it.
+        self.seen: list[str] = []
 
     def changed(self) -> list[str]:
-        return changes(self.before, fingerprint(self.roots, self.repo_root))
+        now = changes(self.before, fingerprint(self.roots, self.repo_root))
+        self.seen += [name for name in now if name not in self.seen]
+        return now
 
     def keep(self, ctx: LaneContext, session: str) -> None:
         """Write the before-image to the lane folder (atomically) for a resumed run."""
@@ -156,7 +161,8 @@ class ControlFiles:
 
 def refuse_tampering(ctx: LaneContext, control: ControlFiles) -> None:
     """After a session: any change to the control files ends the attempt for a human."""
-    changed = control.changed()
+    control.changed()
+    changed = control.seen
     if changed:
         ctx.state.journal("control_files_changed", files=changed)
         require_human(ctx, "control_files_changed", describe(changed))

@@ -65,6 +65,20 @@ def test_the_pr_tool_refuses_to_push_after_the_control_files_changed(
     assert "control files" in tools and ".git/hooks/pre-push" in tools
 
 
+def test_a_refused_plant_the_agent_undoes_still_needs_a_person(sandbox: Sandbox,
+                                                                 tmp_path: Path) -> None:
+    trap, _ = make_trap(tmp_path / "trap")
+    undo = 'rm "$(git rev-parse --git-common-dir)/hooks/pre-push"'
+    sandbox.add_issue("SEC-9", script="steps:\n" + _steps([HOOK.format(trap=trap)])
+                      + "  - write: {path: a.txt, content: a}\n  - commit: a\n"
+                      + "  - handoff: done\n" + _steps([undo]) + "  - handoff: again\n")
+    sandbox.lane("SEC-9")
+    assert sandbox.outcome("SEC-9") == "needs_human"
+    attention = sandbox.lane_file("SEC-9", "attention.json")
+    assert attention["error_class"] == "control_files_changed"
+    assert ".git/hooks/pre-push" in attention["reason"]
+
+
 def _leaks(dump: dict[str, str]) -> set[str]:
     return {k for k in SECRETS if k in dump} | {
         k for k, v in dump.items() if v in SECRETS.values()}
