@@ -36,7 +36,7 @@ def wait_for(predicate, timeout: float = 60.0) -> None:  # type: ignore[no-untyp
 def test_global_limit_caps_dispatch_with_ten_eligible_issues(sandbox: Sandbox) -> None:
     sandbox.edit_workflow("max_concurrent_agents = 2", "max_concurrent_agents = 3")
     for n in range(10):
-        sandbox.add_issue(f"CC-{n}", script=SLOW)
+        sandbox.add_issue(f"CC-{n}", script=SLOW.replace("slow.txt", f"slow-{n}.txt"))
     orchestrator = Orchestrator(sandbox.config)
     plan = orchestrator.tick(wait=False)
     try:
@@ -54,7 +54,7 @@ def test_per_state_limit_holds(sandbox: Sandbox) -> None:
     sandbox.edit_workflow("[execution]",
                           "[execution.max_concurrent_agents_by_state]\nTodo = 1\n\n[execution]")
     for n in range(4):
-        sandbox.add_issue(f"PS-{n}", script=SLOW)
+        sandbox.add_issue(f"PS-{n}", script=SLOW.replace("slow.txt", f"slow-{n}.txt"))
     orchestrator = Orchestrator(sandbox.config)
     plan = orchestrator.tick(wait=False)
     try:
@@ -216,7 +216,9 @@ def test_lanes_waiting_for_review_cost_no_lane_process(sandbox: Sandbox) -> None
 
 def test_daemon_killed_with_its_lanes_recovers_on_restart(sandbox: Sandbox) -> None:
     for n in range(3):
-        sandbox.add_issue(f"KD-{n}", script=SLOW)
+        # One file per issue: a lane started after another landed would find its change
+        # already on main and have nothing to commit.
+        sandbox.add_issue(f"KD-{n}", script=SLOW.replace("slow.txt", f"slow-{n}.txt"))
     daemon = subprocess.Popen([sys.executable, "-m", "maestro", "daemon",
                                "--poll-interval-s", "0.3"], cwd=sandbox.repo,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
