@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,24 +18,11 @@ from maestro.orchestration.warm import freshness
 from maestro.orchestration.warm.client import WarmLane
 from maestro.orchestration.warm.launcher import LaneLauncher
 from tests.conftest import Sandbox
+from tests.test_orchestrator import SLOW as ORCHESTRATOR_SLOW
+from tests.test_orchestrator import wait_for
 
 MAESTRO = [sys.executable, "-m", "maestro"]
-SLOW = """
-steps:
-  - write: {path: slow.txt, content: "slow\\n"}
-  - commit: "slow"
-  - sleep: 30
-  - handoff: "slow work"
-"""
-
-
-def wait_for(predicate, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition did not hold in time")
+SLOW = ORCHESTRATOR_SLOW.replace("sleep: 4", "sleep: 30")
 
 
 @pytest.fixture

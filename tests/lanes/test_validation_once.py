@@ -43,40 +43,36 @@ def test_a_clean_head_is_validated_once_for_the_lane_and_the_forge_check(
     assert _check_source(sandbox, "ONCE-1") == "lane validation"
 
 
-def test_an_untracked_file_in_the_worktree_makes_the_forge_check_run_on_its_own(
-        sandbox: Sandbox, tmp_path: Path) -> None:
-    count = tmp_path / "runs.txt"
-    sandbox.edit_workflow(VALIDATION, f'validation_commands = ["pwd >> {count}"]')
-    sandbox.add_issue("ONCE-2", script="""
+MORE_THAN_THE_COMMIT = {
+    "untracked": """
         steps:
           - write: {path: a.txt, content: a}
           - commit: a
           - write: {path: notes.txt, content: "not committed"}
           - handoff: done
-        """)
+        """,
+    "ignored": """
+        steps:
+          - write: {path: .gitignore, content: "*.local\\n"}
+          - commit: ignore local settings
+          - write: {path: settings.local, content: "what only the worktree has"}
+          - handoff: done
+        """,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(MORE_THAN_THE_COMMIT))
+def test_a_worktree_holding_more_than_the_commit_makes_the_forge_check_run_on_its_own(
+        sandbox: Sandbox, tmp_path: Path, kind: str) -> None:
+    count = tmp_path / "runs.txt"
+    sandbox.edit_workflow(VALIDATION, f'validation_commands = ["pwd >> {count}"]')
+    sandbox.add_issue("ONCE-2", script=MORE_THAN_THE_COMMIT[kind])
     sandbox.lane("ONCE-2")
     assert sandbox.outcome("ONCE-2") == "waiting"
     places = _places(count)
     assert len(places) == 2 and Path(places[0]).name == "ONCE-2"
     assert Path(places[1]).name != "ONCE-2"  # the forge's own throw-away checkout
     assert _check_source(sandbox, "ONCE-2") == "forge"
-
-
-def test_an_ignored_file_in_the_worktree_makes_the_forge_check_run_on_its_own(
-        sandbox: Sandbox, tmp_path: Path) -> None:
-    count = tmp_path / "runs.txt"
-    sandbox.edit_workflow(VALIDATION, f'validation_commands = ["pwd >> {count}"]')
-    sandbox.add_issue("ONCE-3", script="""
-        steps:
-          - write: {path: .gitignore, content: "*.local\\n"}
-          - commit: ignore local settings
-          - write: {path: settings.local, content: "what only the worktree has"}
-          - handoff: done
-        """)
-    sandbox.lane("ONCE-3")
-    assert sandbox.outcome("ONCE-3") == "waiting"
-    assert len(_places(count)) == 2
-    assert _check_source(sandbox, "ONCE-3") == "forge"
 
 
 def test_a_change_hidden_from_git_status_is_an_uncommitted_change(
