@@ -11,6 +11,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+#: ``(device, inode, size, mtime_ns, ctime_ns)``: a file's identity for caches keyed by stat.
+#: ctime cannot be set from user space, so any write, rename over or ``touch`` changes it;
+#: device and inode tell a replaced file from the one read.
+StatIdentity = tuple[int, int, int, int, int]
+
+
+def stat_identity(info: os.stat_result) -> StatIdentity:
+    """The :data:`StatIdentity` of a ``stat``/``lstat`` result."""
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+
 
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Write to a temporary sibling, fsync it, then rename over ``path``."""

@@ -16,9 +16,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from maestro.fsutil import StatIdentity, stat_identity
 from maestro.git import run_git
 
-Identity = tuple[int, int, int, int, int] | None
+Identity = StatIdentity | None
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def _identity(path: Path) -> Identity:
         st = os.lstat(path)
     except OSError:
         return None
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    return stat_identity(st)
 
 
 def _key(folder: Path) -> tuple[str, Identity, bytes, Identity]:

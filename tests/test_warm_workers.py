@@ -204,7 +204,7 @@ def test_a_code_change_on_disk_retires_the_zygote(
         launcher: LaneLauncher, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     launcher.prepare(tmp_path)
     assert launcher.zygote is not None and launcher.zygote.wait_ready(30)
-    monkeypatch.setattr(freshness, "code_stamps", lambda: (("maestro/cli.py", (0, 0, 0, 0)),))
+    monkeypatch.setattr(freshness, "code_stamps", lambda: (("maestro/cli.py", (0, 0, 0, 0, 0)),))
     lane = launcher.start([*MAESTRO, "--version"], tmp_path, tmp_path / "a.log")
     assert isinstance(lane, subprocess.Popen) and lane.wait(timeout=30) == 0
     assert any(freshness.CODE_CHANGED in w for w in launcher.warnings)  # type: ignore[attr-defined]

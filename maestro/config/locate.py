@@ -17,15 +17,15 @@ import tomllib
 from pathlib import Path
 
 from maestro.config.paths import expand_path
+from maestro.fsutil import StatIdentity, stat_identity
 
 __all__ = ["CONFIG_NAME", "candidate_paths", "file_signature", "find_config", "git_toplevel",
            "raw_roots"]
 
 CONFIG_NAME = "maestro.toml"
 
-#: ``(size, mtime_ns, inode, ctime_ns)`` of a file: ctime cannot be set from user space, so
-#: any write, rename over or ``touch`` changes it.
-Signature = tuple[int, int, int, int]
+#: A regular file's :data:`maestro.fsutil.StatIdentity`.
+Signature = StatIdentity
 
 
 def file_signature(path: Path) -> Signature | None:
@@ -36,7 +36,7 @@ def file_signature(path: Path) -> Signature | None:
         return None
     if not stat.S_ISREG(info.st_mode):
         return None
-    return (info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)
+    return stat_identity(info)
 
 
 def git_toplevel(cwd: Path) -> Path | None:

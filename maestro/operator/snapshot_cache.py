@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from maestro.config.service import ServiceConfig
+from maestro.fsutil import StatIdentity, stat_identity
 from maestro.lanes.context import LAST_GOOD
 from maestro.lanes.lane_read import LaneRead, read_lane
 from maestro.lanes.listing import LaneListing, folder_names, list_lanes, listing_of
@@ -69,17 +70,17 @@ __all__ = ["RACY_S", "Snapshot", "StatusCache", "encode_json"]
 RACY_S = 2.0
 _RACY_NS = int(RACY_S * 1e9)
 
-Stat = tuple[int, int, int, int] | None
+Stat = StatIdentity | None
 _GENERATED = '\n  "generated_at": '
 
 
 def _stat(path: Path | str) -> Stat:
-    """``(inode, size, mtime_ns, ctime_ns)``, or ``None`` when absent or unreadable."""
+    """The :data:`~maestro.fsutil.StatIdentity`, or ``None`` when absent or unreadable."""
     try:
         info = os.stat(path)
     except OSError:
         return None
-    return info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
+    return stat_identity(info)
 
 
 def _settled(stats: tuple[Stat, ...], taken_ns: int) -> bool:

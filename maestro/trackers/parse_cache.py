@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from maestro.errors import TrackerError
+from maestro.fsutil import StatIdentity, stat_identity
 from maestro.model import Issue
 
 #: Files changed less than this many ns before being read are confirmed by content.
@@ -48,12 +49,12 @@ PARSER_MODULES = ("maestro.trackers.files", "maestro.trackers.frontmatter",
                   "maestro.trackers.normalise", "maestro.trackers.parse_cache",
                   "maestro.model", "maestro.ids", "maestro.config.validation")
 
-StatKey = tuple[int, int, int, int, int]
+StatKey = StatIdentity
 Parse = Callable[[Path, bytes], Issue]
 
 
 def stat_key(st: os.stat_result) -> StatKey:
-    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+    return stat_identity(st)
 
 
 def settled(st: os.stat_result, read_at_ns: int) -> bool:

@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import maestro
+from maestro.fsutil import StatIdentity, stat_identity
 
 #: Top-level dependencies the zygote preloads; their install folders are watched.
 DEPENDENCIES = ("doit", "pydantic", "pydantic_core", "sh", "httpx", "ruamel", "yaml")
 
-Stamp = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
+Stamp = StatIdentity
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,6 @@ def _stamps(paths: Iterable[Path]) -> Iterable[tuple[str, Stamp]]:
         try:
             st = path.stat()
         except OSError:
-            yield str(path), (-1, -1, -1, -1)
+            yield str(path), (-1, -1, -1, -1, -1)
             continue
-        yield str(path), (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+        yield str(path), stat_identity(st)
