@@ -21,6 +21,13 @@ def _places(count: Path) -> list[str]:
     return count.read_text().splitlines() if count.exists() else []
 
 
+def counting_validation(sandbox: Sandbox, tmp_path: Path) -> Path:
+    """Make the validation command log where it ran, one line per run; return the log."""
+    count = tmp_path / "runs.txt"
+    sandbox.edit_workflow(VALIDATION, f'validation_commands = ["pwd >> {count}"]')
+    return count
+
+
 def _check_source(sandbox: Sandbox, identifier: str) -> str:
     number = sandbox.lane_file(identifier, "pr.json")["number"]
     path = sandbox.origin / "maestro-forge" / "pulls" / f"{number}.json"
@@ -29,8 +36,7 @@ def _check_source(sandbox: Sandbox, identifier: str) -> str:
 
 def test_a_clean_head_is_validated_once_for_the_lane_and_the_forge_check(
         sandbox: Sandbox, tmp_path: Path) -> None:
-    count = tmp_path / "runs.txt"
-    sandbox.edit_workflow(VALIDATION, f'validation_commands = ["pwd >> {count}"]')
+    count = counting_validation(sandbox, tmp_path)
     sandbox.add_issue("ONCE-1", script="""
         steps:
           - write: {path: a.txt, content: a}
@@ -64,8 +70,7 @@ MORE_THAN_THE_COMMIT = {
 @pytest.mark.parametrize("kind", sorted(MORE_THAN_THE_COMMIT))
 def test_a_worktree_holding_more_than_the_commit_makes_the_forge_check_run_on_its_own(
         sandbox: Sandbox, tmp_path: Path, kind: str) -> None:
-    count = tmp_path / "runs.txt"
-    sandbox.edit_workflow(VALIDATION, f'validation_commands = ["pwd >> {count}"]')
+    count = counting_validation(sandbox, tmp_path)
     sandbox.add_issue("ONCE-2", script=MORE_THAN_THE_COMMIT[kind])
     sandbox.lane("ONCE-2")
     assert sandbox.outcome("ONCE-2") == "waiting"
@@ -77,8 +82,7 @@ def test_a_worktree_holding_more_than_the_commit_makes_the_forge_check_run_on_it
 
 def test_a_change_hidden_from_git_status_is_an_uncommitted_change(
         sandbox: Sandbox, tmp_path: Path) -> None:
-    count = tmp_path / "runs.txt"
-    sandbox.edit_workflow(VALIDATION, f'validation_commands = ["pwd >> {count}"]')
+    counting_validation(sandbox, tmp_path)
     sandbox.add_issue("ONCE-4", script="""
         steps:
           - write: {path: a.txt, content: "committed"}

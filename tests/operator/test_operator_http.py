@@ -15,13 +15,14 @@ from maestro.operator.guards import foreign_write, host_name
 from maestro.operator.http import OperatorServer, parse_listen_address
 
 
-def request(server: OperatorServer, method: str, path: str,
-            body: bytes | None = None) -> tuple[int, http.client.HTTPMessage, bytes]:
+def request(server: OperatorServer, method: str, path: str, body: bytes | None = None,
+            headers: dict[str, str] | None = None
+            ) -> tuple[int, http.client.HTTPMessage, bytes]:
     """One request on a fresh connection; header names are matched case-insensitively."""
     host, port = server.address
     conn = http.client.HTTPConnection(host, port, timeout=10)
     try:
-        conn.request(method, path, body=body)
+        conn.request(method, path, body=body, headers=headers or {})
         response = conn.getresponse()
         return response.status, response.headers, response.read()
     finally:
@@ -156,36 +157,25 @@ def test_a_foreign_host_name_is_refused_on_loopback(demo_server: OperatorServer)
 
 def test_a_cross_origin_refresh_is_refused(demo_server: OperatorServer,
                                            finished_demo: ServiceConfig) -> None:
-    host, port = demo_server.address
-    conn = http.client.HTTPConnection(host, port, timeout=10)
-    try:
-        conn.request("POST", "/api/v1/refresh", headers={"Origin": "http://attacker.example"})
-        assert conn.getresponse().status == 403
-    finally:
-        conn.close()
+    status, _, _ = request(demo_server, "POST", "/api/v1/refresh",
+                           headers={"Origin": "http://attacker.example"})
+    assert status == 403
     assert not (finished_demo.state_root / "refresh.request").exists()
 
 
 def test_a_host_with_a_loopback_prefix_but_another_name_is_refused(
         demo_server: OperatorServer) -> None:
-    host, port = demo_server.address
-    conn = http.client.HTTPConnection(host, port, timeout=10)
-    try:
-        conn.request("GET", "/state", headers={"Host": f"127.0.0.1:{port}@attacker.example"})
-        assert conn.getresponse().status == 403
-    finally:
-        conn.close()
+    port = demo_server.address[1]
+    status, _, _ = request(demo_server, "GET", "/state",
+                           headers={"Host": f"127.0.0.1:{port}@attacker.example"})
+    assert status == 403
 
 
 def test_a_write_a_browser_marks_as_cross_site_is_refused_without_an_origin(
         demo_server: OperatorServer, finished_demo: ServiceConfig) -> None:
-    host, port = demo_server.address
-    conn = http.client.HTTPConnection(host, port, timeout=10)
-    try:
-        conn.request("POST", "/api/v1/refresh", headers={"Sec-Fetch-Site": "cross-site"})
-        assert conn.getresponse().status == 403
-    finally:
-        conn.close()
+    status, _, _ = request(demo_server, "POST", "/api/v1/refresh",
+                           headers={"Sec-Fetch-Site": "cross-site"})
+    assert status == 403
     assert not (finished_demo.state_root / "refresh.request").exists()
 
 
