@@ -2,7 +2,8 @@
 
 Each run appends one line to its log: the command lines of its ancestors (their NULs,
 newlines and carriage returns turned into spaces: a CI runner's ``bash -c`` script spans
-many lines, and one run must stay one line), so a test can
+many lines, and one run must stay one line; the line is written with ``printf '%s'``, as
+``echo`` in ``dash`` would turn a ``\\n`` inside an argument into a line break), so a test can
 tell a run inside the agent's own process tree (allowed: the agent's git is the agent's
 business) from a run inside maestro's (never allowed). Linux only (``/proc``).
 """
@@ -24,7 +25,7 @@ while [ "$p" -gt 1 ] 2>/dev/null; do
   p=$(awk '/^PPid:/{{print $2}}' /proc/$p/status 2>/dev/null)
   [ -n "$p" ] || break
 done
-echo "$chain" >> {log}
+printf '%s\\n' "$chain" >> {log}
 if [ "$1" = filter ]; then exec cat; fi
 exit 0
 """
@@ -50,9 +51,12 @@ def runs(log: Path) -> list[str]:
     """The recorded runs, a line each.
 
     An ancestor's command line may hold any bytes (CI runners pass binary arguments), so
-    undecodable bytes are replaced rather than failing the read.
+    undecodable bytes are replaced rather than failing the read, and only ``\\n`` ends a
+    run: ``str.splitlines`` would also split at form feeds and Unicode separators.
     """
-    return log.read_text(errors="replace").splitlines() if log.exists() else []
+    if not log.exists():
+        return []
+    return [line for line in log.read_text(errors="replace").split("\n") if line]
 
 
 def runs_outside_agent(log: Path) -> list[str]:
