@@ -229,6 +229,18 @@ def doit_config(state_root: Path) -> dict[str, Any]:
 _LANE_ARG = re.compile(r"^lane:(.+)$")
 
 
+def _adopt_what_phases_leave() -> None:
+    """Make this doit process the lane's subreaper, as ``maestro lane`` is: a program that
+    kills its own supervisor leaves its tree to this process, which kills it after every
+    supervised run and, for what is left, when doit exits (containment/reaper.py)."""
+    import atexit
+
+    from maestro.containment.reaper import adopt_orphans, sweep_orphans
+
+    if adopt_orphans():
+        atexit.register(sweep_orphans)
+
+
 def doit_namespace(argv: list[str] | None = None) -> dict[str, Any]:
     """What a ``dodo.py`` exposes: ``DOIT_CONFIG`` and one task creator for every lane."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -242,6 +254,7 @@ def doit_namespace(argv: list[str] | None = None) -> dict[str, Any]:
         finished = check(named_lanes, Path(explicit) if explicit else None, Path.cwd())
         if finished is not None:
             return _finished_namespace(finished, named_lanes, explicit)
+    _adopt_what_phases_leave()
     try:
         from maestro.config.service import load_config
         from maestro.lanes.admission import require_known_issue
