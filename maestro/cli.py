@@ -143,7 +143,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from maestro.operator.live import watching
     from maestro.orchestration.daemon_lock import holding_loop_lock
 
-    with holding_loop_lock(orchestrator.config.state_root, "maestro run --once"), \
+    with holding_loop_lock(orchestrator.config.state_root, "maestro run --once",
+                           orchestrator.config.repo_root), \
             watching(orchestrator.config, enabled=not args.json):
         plan = orchestrator.tick(wait=True)
     _show_plan(plan.as_dict(), args.json)
@@ -189,7 +190,7 @@ def cmd_daemon(args: argparse.Namespace) -> int:
     config = _config(args)
     from maestro.orchestration.daemon_lock import holding_loop_lock
 
-    with holding_loop_lock(config.state_root, "maestro daemon"):
+    with holding_loop_lock(config.state_root, "maestro daemon", config.repo_root):
         return _serve_daemon(args, config)
 
 

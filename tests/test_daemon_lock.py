@@ -58,6 +58,19 @@ def test_dry_run_beside_a_daemon_shows_the_plan(
     assert [item["issue"] for item in json.loads(plan.stdout)["dispatch"]] == ["DL-2"]
 
 
+def test_a_config_with_another_state_root_on_the_same_repository_exits_3(
+        sandbox: Sandbox, first_daemon: subprocess.Popen[bytes]) -> None:
+    sandbox.add_issue("DL-3")
+    other = sandbox.repo / "other.toml"
+    config = (sandbox.repo / "maestro.toml").read_text()
+    assert 'state_root = ".maestro"' in config
+    other.write_text(config.replace('state_root = ".maestro"', 'state_root = ".other-state"'))
+    tick = sandbox.maestro("--config", str(other), "run", "--once", timeout=PATIENCE_S)
+    assert tick.returncode == 3
+    assert f"pid {first_daemon.pid}" in tick.stderr
+    assert sandbox.issue("DL-3").state == "Todo"
+
+
 def test_lock_of_a_killed_daemon_is_taken_over(
         sandbox: Sandbox, first_daemon: subprocess.Popen[bytes]) -> None:
     first_daemon.kill()

@@ -1,10 +1,19 @@
-"""One poll loop per repository: an OS lock on ``<state_root>/daemon.lock``.
+"""One poll loop per repository: OS locks on ``<state_root>/daemon.lock`` and on
+``<git common dir>/maestro-daemon.lock``.
 
-Two daemons (or a daemon and a ``maestro run --once``) over the same state root would both
-plan the same tick and dispatch the same issues. The lock is a kernel file lock, so it is
-released when its holder dies, however it dies; ``daemon.json`` beside it names the holder
-(pid, host, command, since) so the refusal can say who holds it. Read-only commands
-(``run --once --dry-run``, ``plan``, ``status``) take no lock.
+Two daemons (or a daemon and a ``maestro run --once``) over the same repository would both
+plan the same tick and dispatch the same issues. The state root's lock stops two loops over
+one state root; the lock in the repository's common git dir (shared by every linked
+worktree and every config that names the repository, whatever its ``state_root``) stops two
+configs with different state roots. Each is a kernel file lock, so it is released when its
+holder dies, however it dies; a holder file beside each (``daemon.json``,
+``maestro-daemon.json``) names the holder (pid, host, command, since, state root) so the
+refusal can say who holds it. Read-only commands (``run --once --dry-run``, ``plan``,
+``status``) take no lock.
+
+The common git dir is writable by the agent (without the bubblewrap sandbox): the lock there
+keeps honest operators from running two loops, it is not a defence against the agent, which
+could at most make a daemon refuse to start while its own session runs.
 """
 
 from __future__ import annotations
@@ -21,42 +30,69 @@ from maestro.errors import DaemonRunningError
 from maestro.fsutil import read_json, write_json
 from maestro.ids import iso_now
 
-__all__ = ["HOLDER_FILE", "LOCK_FILE", "holding_loop_lock"]
+__all__ = ["HOLDER_FILE", "LOCK_FILE", "REPOSITORY_HOLDER_FILE", "REPOSITORY_LOCK_FILE",
+           "holding_loop_lock"]
 
 LOCK_FILE = "daemon.lock"
 HOLDER_FILE = "daemon.json"
+REPOSITORY_LOCK_FILE = "maestro-daemon.lock"
+REPOSITORY_HOLDER_FILE = "maestro-daemon.json"
 
 
-def _holder(state_root: Path) -> str:
+def _holder(holder_file: Path) -> str:
     try:
-        data = read_json(state_root / HOLDER_FILE)
+        data = read_json(holder_file)
     except ValueError:
         data = None
     if not isinstance(data, dict) or not data.get("pid"):
         return "another process"
+    where = f", state root {data['state_root']}" if data.get("state_root") else ""
     return (f"pid {data.get('pid')} on {data.get('host', '?')} "
-            f"({data.get('command', 'maestro')}, since {data.get('since', '?')})")
+            f"({data.get('command', 'maestro')}, since {data.get('since', '?')}{where})")
 
 
 @contextlib.contextmanager
-def holding_loop_lock(state_root: Path, command: str) -> Iterator[None]:
-    """Hold the poll-loop lock of ``state_root`` for the ``with`` block.
-
-    Raises :class:`DaemonRunningError` (exit 3) naming the holder's pid when another live
-    process holds it."""
-    state_root.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(state_root / LOCK_FILE), timeout=0)
+def _holding(folder: Path, lock_name: str, holder_name: str, command: str,
+             state_root: Path) -> Iterator[None]:
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(folder / lock_name), timeout=0)
     try:
         lock.acquire()
     except Timeout:
         raise DaemonRunningError(
-            f"{state_root / LOCK_FILE}: a maestro poll loop already runs for this repository "
-            f"({_holder(state_root)}); stop it first, or use `maestro run --once --dry-run` "
-            "to see its plan") from None
+            f"{folder / lock_name}: a maestro poll loop already runs for this repository "
+            f"({_holder(folder / holder_name)}); stop it first, or use "
+            "`maestro run --once --dry-run` to see its plan") from None
     try:
-        write_json(state_root / HOLDER_FILE, {"pid": os.getpid(), "host": socket.gethostname(),
-                                             "command": command, "since": iso_now()})
+        write_json(folder / holder_name, {"pid": os.getpid(), "host": socket.gethostname(),
+                                          "command": command, "since": iso_now(),
+                                          "state_root": str(state_root)})
         yield
     finally:
-        (state_root / HOLDER_FILE).unlink(missing_ok=True)
+        (folder / holder_name).unlink(missing_ok=True)
         lock.release()
+
+
+def _common_git_dir(repository: Path) -> Path | None:
+    from maestro.gitdirs import git_dirs
+
+    found = git_dirs(repository)
+    return found.common if found is not None else None
+
+
+@contextlib.contextmanager
+def holding_loop_lock(state_root: Path, command: str,
+                      repository: Path | None = None) -> Iterator[None]:
+    """Hold the poll-loop locks of ``state_root`` and, when given and a git repository, of
+    ``repository`` for the ``with`` block.
+
+    Raises :class:`DaemonRunningError` (exit 3) naming the holder's pid when another live
+    process holds either."""
+    with _holding(state_root, LOCK_FILE, HOLDER_FILE, command, state_root):
+        common = _common_git_dir(repository) if repository is not None else None
+        if common is None:
+            yield
+            return
+        with _holding(common, REPOSITORY_LOCK_FILE, REPOSITORY_HOLDER_FILE, command,
+                      state_root):
+            yield
