@@ -6,7 +6,9 @@ P P … -- argv``: the whole file system as before, except that the repository's
 mounted read-only over themselves. Objects, refs and the index stay writable, so the agent
 still commits; a hook or a config change it tries to plant fails with "Read-only file
 system". Missing ``hooks/`` and ``info/`` folders are created first so they can be
-protected too. Linux only; Debian's package is ``bubblewrap``.
+protected too. Other lanes' worktrees and a local ``origin`` can be mounted read-only as
+well (``foreign``), with the lane's own worktree writable inside them. Linux only; Debian's
+package is ``bubblewrap``.
 """
 
 from __future__ import annotations
@@ -46,9 +48,20 @@ def protected_paths(roots: Iterable[Path]) -> list[Path]:
     return out
 
 
-def bubblewrap_prefix(roots: Iterable[Path], binary: str | None = None) -> list[str]:
-    """The argv prefix that runs a program with ``roots`` read-only."""
+def bubblewrap_prefix(roots: Iterable[Path], binary: str | None = None, *,
+                      foreign: Iterable[Path] = (), own: Iterable[Path] = ()) -> list[str]:
+    """The argv prefix that runs a program with ``roots`` read-only.
+
+    ``foreign`` folders (other lanes' worktrees, a local ``origin``) are mounted read-only
+    first, then the ``own`` folders inside them (the lane's worktree) writable again, then
+    ``roots`` read-only over both: bwrap applies its mounts in order, the last one wins."""
     argv = [binary or bwrap_binary(), "--dev-bind", "/", "/", "--die-with-parent"]
+    for path in foreign:
+        if path.is_dir():
+            argv += ["--ro-bind", str(path), str(path)]
+    for path in own:
+        if path.is_dir():
+            argv += ["--bind", str(path), str(path)]
     for path in protected_paths(roots):
         argv += ["--ro-bind", str(path), str(path)]
     return [*argv, "--"]

@@ -49,3 +49,26 @@ def test_under_bubblewrap_the_agent_commits_but_cannot_plant_a_hook(sandbox: San
     assert "Read-only file system" in refused and "could not write config file" in refused
     assert sandbox.outcome("BW-1") == "waiting"
     assert sandbox.origin_file("a.txt", "maestro/bw-1") == "a"
+
+
+@needs_bwrap
+def test_under_bubblewrap_the_agent_cannot_push_to_a_local_origin_or_touch_another_lane(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    sandbox.set_agent(sandbox="bubblewrap")
+    other = sandbox.repo / ".worktrees" / "BW-0"
+    other.mkdir(parents=True)
+    said = tmp_path / "said"
+    sandbox.add_issue("BW-2", script=f"""
+        steps:
+          - write: {{path: a.txt, content: a}}
+          - commit: a
+          - run: "git push {sandbox.origin} HEAD:refs/heads/main 2> {said}.push; echo $? >> {said}.push; (echo x > {other}/planted) 2> {said}.other; true"
+          - handoff: done
+        """)  # noqa: E501
+    sandbox.lane("BW-2")
+    assert "Read-only file system" in Path(f"{said}.other").read_text()
+    assert not (other / "planted").exists()
+    pushed = Path(f"{said}.push").read_text()
+    assert pushed.splitlines()[-1] != "0", pushed
+    assert sandbox.origin_file("a.txt") is None  # main on origin is untouched
+    assert sandbox.origin_file("a.txt", "maestro/bw-2") == "a"  # maestro's own push works
