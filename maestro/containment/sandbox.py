@@ -1,7 +1,8 @@
 """The optional OS sandbox: the agent and the validation commands under bubblewrap.
 
-With ``[agent] sandbox = "bubblewrap"`` each is started as ``bwrap --dev-bind / / --ro-bind
-P P … -- argv``: the whole file system as before, except that the repository's control files
+With ``[agent] sandbox = "bubblewrap"`` each is started as ``bwrap --dev-bind / /
+--unshare-pid --proc /proc --ro-bind P P … -- argv``: in a pid namespace of its own, with
+the whole file system as before, except that the repository's control files
 (the common ``config``, ``hooks/``, ``info/``, the worktree's git pointer and config) are
 mounted read-only over themselves. Objects, refs and the index stay writable, so the agent
 still commits; a hook or a config change it tries to plant fails with "Read-only file
@@ -55,7 +56,11 @@ def bubblewrap_prefix(roots: Iterable[Path], binary: str | None = None, *,
     ``foreign`` folders (other lanes' worktrees, a local ``origin``) are mounted read-only
     first, then the ``own`` folders inside them (the lane's worktree) writable again, then
     ``roots`` read-only over both: bwrap applies its mounts in order, the last one wins."""
-    argv = [binary or bwrap_binary(), "--dev-bind", "/", "/", "--die-with-parent"]
+    # A pid namespace of its own, with its own /proc: the agent neither sees nor signals
+    # maestro's processes (nor reads their environment), and whatever it starts ends with
+    # the namespace when its first process exits.
+    argv = [binary or bwrap_binary(), "--dev-bind", "/", "/", "--die-with-parent",
+            "--unshare-pid", "--proc", "/proc"]
     for path in foreign:
         if path.is_dir():
             argv += ["--ro-bind", str(path), str(path)]

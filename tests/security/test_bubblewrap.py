@@ -52,7 +52,7 @@ def test_under_bubblewrap_the_agent_commits_but_cannot_plant_a_hook(sandbox: San
 
 
 @needs_bwrap
-def test_under_bubblewrap_the_agent_cannot_push_to_a_local_origin_or_touch_another_lane(
+def test_under_bubblewrap_the_agent_cannot_push_to_origin_touch_another_lane_or_see_maestro(
         sandbox: Sandbox, tmp_path: Path) -> None:
     sandbox.set_agent(sandbox="bubblewrap")
     other = sandbox.repo / ".worktrees" / "BW-0"
@@ -62,13 +62,15 @@ def test_under_bubblewrap_the_agent_cannot_push_to_a_local_origin_or_touch_anoth
         steps:
           - write: {{path: a.txt, content: a}}
           - commit: a
-          - run: "git push {sandbox.origin} HEAD:refs/heads/main 2> {said}.push; echo $? >> {said}.push; (echo x > {other}/planted) 2> {said}.other; true"
+          - run: "git push {sandbox.origin} HEAD:refs/heads/main 2> {said}.push; echo $? >> {said}.push; (echo x > {other}/planted) 2> {said}.other; cat /proc/[0-9]*/environ | grep -c -a lin_api_secret > {said}.env; true"
           - handoff: done
         """)  # noqa: E501
-    sandbox.lane("BW-2")
+    sandbox.lane("BW-2", env={"LINEAR_API_KEY": "lin_api_secret"})
     assert "Read-only file system" in Path(f"{said}.other").read_text()
     assert not (other / "planted").exists()
     pushed = Path(f"{said}.push").read_text()
     assert pushed.splitlines()[-1] != "0", pushed
     assert sandbox.origin_file("a.txt") is None  # main on origin is untouched
     assert sandbox.origin_file("a.txt", "maestro/bw-2") == "a"  # maestro's own push works
+    # In a pid namespace of its own, no maestro process (nor its token) is in its /proc.
+    assert Path(f"{said}.env").read_text().strip() == "0"
