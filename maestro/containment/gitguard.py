@@ -94,6 +94,19 @@ GIT_ENV_PREFIXES = ("LC_", "GIT_TRACE")
 NEUTRAL_IDENTITY = {"name": "maestro", "email": "maestro@localhost"}
 
 
+#: What locates the operator's own git config, besides :data:`GIT_ENV_NAMES`.
+CONFIG_LOCATION_NAMES = ("XDG_CONFIG_HOME", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM",
+                         "GIT_CONFIG_NOSYSTEM")
+
+
+def _identity_lookup_env() -> dict[str, str]:
+    """The environment of the identity lookup: the allow list plus what locates the
+    operator's config, never a token (git is an ordinary, dumpable process: a same-user
+    program can read its ``/proc/<pid>/environ`` while it runs)."""
+    env = {k: v for k, v in os.environ.items() if allowed(k) or k in CONFIG_LOCATION_NAMES}
+    return {**env, "GIT_CONFIG_PARAMETERS": "", "GIT_CONFIG_COUNT": "0"}
+
+
 @functools.cache
 def operator_identity() -> dict[str, str]:
     """``{"name", "email"}``: the operator's git identity, read once from their own system
@@ -104,8 +117,7 @@ def operator_identity() -> dict[str, str]:
         try:
             proc = subprocess.run(["git", "config", "--get", f"user.{key}"], cwd="/",
                                   capture_output=True, text=True, errors="replace", check=False,
-                                  env={**os.environ, "GIT_CONFIG_PARAMETERS": "",
-                                       "GIT_CONFIG_COUNT": "0"})
+                                  env=_identity_lookup_env())
         except OSError:
             break
         if proc.returncode == 0 and proc.stdout.strip():

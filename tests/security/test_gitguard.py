@@ -8,6 +8,7 @@ did not run.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ import pytest
 from maestro.containment import gitguard
 from maestro.forges.local import LocalForge
 from maestro.git import git
+from tests.conftest import Sandbox
 
 from .traps import make_trap, runs
 
@@ -221,3 +223,24 @@ def test_maestros_own_branch_from_a_remote_ref_writes_no_config(repo: Path) -> N
     plain(repo, "fetch", "-q", "origin")
     git(repo, "branch", "lane", "refs/remotes/origin/main")
     assert (repo / ".git" / "config").read_text() == config
+
+
+@pytest.mark.slow
+def test_no_git_process_of_a_lane_sees_a_secret(sandbox: Sandbox, tmp_path: Path) -> None:
+    # git is an ordinary, dumpable program: a same-user agent can read the environment of
+    # every git process maestro starts, so none may hold a token (the identity lookup too).
+    shim, seen = tmp_path / "shim", tmp_path / "git-environments"
+    shim.mkdir()
+    real = shutil.which("git")
+    assert real is not None
+    (shim / "git").write_text(f"#!/bin/sh\nenv >> {seen}\nexec {real} \"$@\"\n")
+    (shim / "git").chmod(0o755)
+    sandbox.add_issue("GS-1")
+    sandbox.lane("GS-1", env={"PATH": f"{shim}:{os.environ['PATH']}",
+                              "LINEAR_API_KEY": "lin_api_guard", "GITHUB_TOKEN": "ghp_guard",
+                              "AWS_SECRET_ACCESS_KEY": "aws_guard"})
+    assert sandbox.outcome("GS-1") == "waiting"
+    environments = seen.read_text()
+    assert environments.count("\nPATH=") > 10  # the shim saw maestro's git calls
+    for secret in ("lin_api_guard", "ghp_guard", "aws_guard"):
+        assert secret not in environments
