@@ -17,11 +17,12 @@ from maestro.orchestration.orchestrator import Orchestrator
 from maestro.orchestration.warm import freshness
 from maestro.orchestration.warm.client import WarmLane
 from maestro.orchestration.warm.launcher import LaneLauncher
+from maestro.orchestration.warm.protocol import maestro_command
 from tests.conftest import Sandbox
 from tests.test_orchestrator import SLOW as ORCHESTRATOR_SLOW
 from tests.test_orchestrator import wait_for
 
-MAESTRO = [sys.executable, "-m", "maestro"]
+MAESTRO = maestro_command()
 SLOW = ORCHESTRATOR_SLOW.replace("sleep: 4", "sleep: 30")
 
 

@@ -7,9 +7,8 @@ the whole file system as before, except that the repository's control files
 mounted read-only over themselves. Objects, refs and the index stay writable, so the agent
 still commits; a hook or a config change it tries to plant fails with "Read-only file
 system". Missing ``hooks/`` and ``info/`` folders are created first so they can be
-protected too. Other lanes' worktrees and a local ``origin`` can be mounted read-only as
-well (``foreign``), with the lane's own worktree writable inside them. Linux only; Debian's
-package is ``bubblewrap``.
+protected too. Wider folders can be layered under them (``layers``): the lane decides which
+(maestro/lanes/confine.py). Linux only; Debian's package is ``bubblewrap``.
 """
 
 from __future__ import annotations
@@ -49,24 +48,27 @@ def protected_paths(roots: Iterable[Path]) -> list[Path]:
     return out
 
 
+#: One bind of :func:`bubblewrap_prefix`'s layers: ``("ro" | "rw", folder)``.
+Layer = tuple[str, Path]
+
+
 def bubblewrap_prefix(roots: Iterable[Path], binary: str | None = None, *,
-                      foreign: Iterable[Path] = (), own: Iterable[Path] = ()) -> list[str]:
+                      layers: Iterable[Layer] = ()) -> list[str]:
     """The argv prefix that runs a program with ``roots`` read-only.
 
-    ``foreign`` folders (other lanes' worktrees, a local ``origin``) are mounted read-only
-    first, then the ``own`` folders inside them (the lane's worktree) writable again, then
-    ``roots`` read-only over both: bwrap applies its mounts in order, the last one wins."""
+    ``layers`` are bound first, in order (``ro``: read-only, ``rw``: writable again inside
+    an earlier read-only one; a folder that does not exist is skipped), then ``roots``
+    read-only over them all: bwrap applies its mounts in order, the last one wins."""
     # A pid namespace of its own, with its own /proc: the agent neither sees nor signals
     # maestro's processes (nor reads their environment), and whatever it starts ends with
     # the namespace when its first process exits.
+    # No capabilities (bwrap started by root keeps them all, and CAP_SYS_ADMIN would let the
+    # agent unmount the read-only binds below).
     argv = [binary or bwrap_binary(), "--dev-bind", "/", "/", "--die-with-parent",
-            "--unshare-pid", "--proc", "/proc"]
-    for path in foreign:
+            "--unshare-pid", "--proc", "/proc", "--cap-drop", "ALL"]
+    for mode, path in layers:
         if path.is_dir():
-            argv += ["--ro-bind", str(path), str(path)]
-    for path in own:
-        if path.is_dir():
-            argv += ["--bind", str(path), str(path)]
+            argv += ["--ro-bind" if mode == "ro" else "--bind", str(path), str(path)]
     for path in protected_paths(roots):
         argv += ["--ro-bind", str(path), str(path)]
     return [*argv, "--"]

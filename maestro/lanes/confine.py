@@ -2,18 +2,22 @@
 
 One decision for the agent and the validation commands alike: with ``[agent] sandbox =
 "bubblewrap"`` both run behind :func:`~maestro.containment.sandbox.bubblewrap_prefix` with this
-lane's control files (:func:`maestro.lanes.tamper.control_roots`), the operator's files
-(:func:`operator_files`), other lanes' worktrees and a local ``origin``
-(:func:`foreign_folders`) read-only; otherwise unchanged.
+lane's control files (:func:`maestro.lanes.tamper.control_roots`) and the operator's files
+(:func:`operator_files`) read-only, over the layers of :func:`sandbox_layers` (the
+repository root, other lanes' worktrees, a local ``origin`` and maestro's own code
+read-only; the git dir and this lane's worktree writable); otherwise unchanged.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
-from maestro.containment.sandbox import bubblewrap_prefix
+from maestro.containment.sandbox import Layer, bubblewrap_prefix
+from maestro.errors import WorkspaceError
 from maestro.git import git
+from maestro.gitdirs import git_dirs
 from maestro.lanes.context import LaneContext
 from maestro.lanes.tamper import control_roots
 
@@ -44,21 +48,43 @@ def local_remote_folder(repo_root: Path, remote: str) -> Path | None:
     return folder.resolve() if folder.is_dir() else None
 
 
-def foreign_folders(ctx: LaneContext) -> list[Path]:
-    """What belongs to other lanes or to the server side: the workspace root (every lane's
-    worktree; this lane's is made writable again) unless the repository itself lies inside
-    it, and the forge remote's folder when it is local (so ``git push /path/to/origin``
-    fails at the write: the agent never pushes, see docs/spec/security.md)."""
+def maestros_own_code() -> list[Path]:
+    """What maestro's own processes import or run, outside the repository: the Python
+    installation and environment (a ``.pth`` file there runs in every interpreter), the
+    user's site-packages when it exists, and the folder maestro is imported from."""
+    import site
+
+    import maestro
+
+    found = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix),
+             Path(maestro.__file__).resolve().parent.parent}
+    user_site = site.getusersitepackages()
+    if isinstance(user_site, str):
+        found.add(Path(user_site))
+    return sorted(path.resolve() for path in found)
+
+
+def sandbox_layers(ctx: LaneContext) -> list[Layer]:
+    """The binds under the control files, in order: read-only, what belongs to the operator,
+    to other lanes, to the server side or to maestro itself (the repository root with its
+    ``dodo.py`` and config, every lane's worktree, a local ``origin``, maestro's code);
+    then writable again, what the lane's work needs (the repository's git dir, for objects
+    and refs, and this lane's worktree); then read-only again, the other lanes' worktree
+    admin folders (their ``HEAD`` and index) inside that git dir, this lane's own writable."""
     config = ctx.config
-    repo = config.repo_root.resolve()
-    found: list[Path] = []
-    workspaces = config.workspace_root.resolve()
-    if not repo.is_relative_to(workspaces):
-        found.append(workspaces)
+    read_only = [config.repo_root.resolve(), config.workspace_root.resolve(),
+                 *maestros_own_code()]
     origin = local_remote_folder(config.repo_root, ctx.workflow.policy.forge.remote)
-    if origin is not None and not repo.is_relative_to(origin):
-        found.append(origin)
-    return found
+    if origin is not None:
+        read_only.append(origin)
+    layers: list[Layer] = [("ro", path) for path in read_only]
+    dirs = git_dirs(ctx.worktree)
+    if dirs is None:
+        raise WorkspaceError(f"{ctx.worktree}: git finds no repository there")
+    layers += [("rw", dirs.common), ("rw", ctx.worktree)]
+    if dirs.git_dir != dirs.common:
+        layers += [("ro", dirs.common / "worktrees"), ("rw", dirs.git_dir)]
+    return layers
 
 
 def sandbox_prefix(ctx: LaneContext) -> list[str]:
@@ -66,4 +92,4 @@ def sandbox_prefix(ctx: LaneContext) -> list[str]:
     if ctx.config.agent.sandbox != "bubblewrap":
         return []
     return bubblewrap_prefix([*control_roots(ctx.worktree), *operator_files(ctx)],
-                             foreign=foreign_folders(ctx), own=[ctx.worktree])
+                             layers=sandbox_layers(ctx))

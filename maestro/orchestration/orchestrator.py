@@ -43,6 +43,7 @@ from maestro.orchestration.retries import RetryQueue
 from maestro.orchestration.startup import sweep_terminal_workspaces
 from maestro.orchestration.tick_log import only_changed
 from maestro.orchestration.warm.launcher import LaneLauncher, LaneProcess
+from maestro.orchestration.warm.protocol import maestro_command
 from maestro.trackers import Tracker, make_tracker
 
 
@@ -288,7 +289,7 @@ class Orchestrator:
         self.retries.release(identifier)
 
     def lane_command(self, identifier: str) -> list[str]:
-        argv = [sys.executable, "-m", "maestro"]
+        argv = maestro_command()
         if self.config.source is not None:
             argv += ["--config", str(self.config.source)]
         argv += ["--workflow", str(self.config.workflow_path)]  # as the loop read it

@@ -4,6 +4,7 @@ commits still work; a missing bwrap is a clear error."""
 from __future__ import annotations
 
 import shutil
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -52,17 +53,18 @@ def test_under_bubblewrap_the_agent_commits_but_cannot_plant_a_hook(sandbox: San
 
 
 @needs_bwrap
-def test_under_bubblewrap_the_agent_cannot_push_to_origin_touch_another_lane_or_see_maestro(
+def test_under_bubblewrap_the_agent_cannot_reach_origin_other_lanes_maestros_code_or_processes(
         sandbox: Sandbox, tmp_path: Path) -> None:
     sandbox.set_agent(sandbox="bubblewrap")
     other = sandbox.repo / ".worktrees" / "BW-0"
     other.mkdir(parents=True)
     said = tmp_path / "said"
+    purelib = sysconfig.get_paths()["purelib"]  # maestro's own environment
     sandbox.add_issue("BW-2", script=f"""
         steps:
           - write: {{path: a.txt, content: a}}
           - commit: a
-          - run: "git push {sandbox.origin} HEAD:refs/heads/main 2> {said}.push; echo $? >> {said}.push; (echo x > {other}/planted) 2> {said}.other; cat /proc/[0-9]*/environ | grep -c -a lin_api_secret > {said}.env; true"
+          - run: "git push {sandbox.origin} HEAD:refs/heads/main 2> {said}.push; echo $? >> {said}.push; (echo x > {other}/planted) 2> {said}.other; cat /proc/[0-9]*/environ | grep -c -a lin_api_secret > {said}.env; grep CapEff /proc/self/status > {said}.caps; (echo x >> {sandbox.repo}/dodo.py) 2> {said}.dodo; (touch {purelib}/zz_planted.pth) 2> {said}.pth; true"
           - handoff: done
         """)  # noqa: E501
     sandbox.lane("BW-2", env={"LINEAR_API_KEY": "lin_api_secret"})
@@ -74,3 +76,9 @@ def test_under_bubblewrap_the_agent_cannot_push_to_origin_touch_another_lane_or_
     assert sandbox.origin_file("a.txt", "maestro/bw-2") == "a"  # maestro's own push works
     # In a pid namespace of its own, no maestro process (nor its token) is in its /proc.
     assert Path(f"{said}.env").read_text().strip() == "0"
+    # Nor what maestro itself runs later: the repository's dodo.py, its Python environment.
+    assert "Read-only file system" in Path(f"{said}.dodo").read_text()
+    assert "Read-only file system" in Path(f"{said}.pth").read_text()
+    assert not Path(purelib, "zz_planted.pth").exists()
+    # No capability either (maestro run as root): nothing to unmount the read-only binds with.
+    assert Path(f"{said}.caps").read_text().split() == ["CapEff:", "0000000000000000"]

@@ -50,7 +50,7 @@ class Zygote:
             log.parent.mkdir(parents=True, exist_ok=True)
             with log.open("ab") as err:
                 self.process = subprocess.Popen(
-                    [sys.executable, "-m", "maestro.orchestration.warm.zygote",
+                    [sys.executable, "-P", "-m", "maestro.orchestration.warm.zygote",
                      str(theirs.fileno())], cwd=cwd, stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL, stderr=err, pass_fds=[theirs.fileno()],
                     process_group=0)  # not in the daemon's group: only lanes are

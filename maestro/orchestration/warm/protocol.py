@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import socket
+import sys
 from typing import Any
 
 #: Bytes read per datagram; a spawn request carries the whole environment (a few KiB).
@@ -47,6 +48,14 @@ def receive(sock: socket.socket) -> tuple[dict[str, Any] | None, list[int]]:
     if not isinstance(message, dict):
         raise ValueError("zygote message is not a JSON object")
     return message, list(fds)
+
+
+def maestro_command() -> list[str]:
+    """``python -P -m maestro``: how a lane process starts cold, and what a warm one must be
+    asked for. ``-P`` keeps the working directory (the repository root, which the agent can
+    write without the sandbox) off ``sys.path``, so a ``maestro/`` folder there is never
+    imported in maestro's place."""
+    return [sys.executable, "-P", "-m", "maestro"]
 
 
 def c_environ() -> list[str]:

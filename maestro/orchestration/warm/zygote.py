@@ -29,7 +29,13 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from maestro.orchestration.warm.protocol import c_environ, receive, returncode_of, send
+from maestro.orchestration.warm.protocol import (
+    c_environ,
+    maestro_command,
+    receive,
+    returncode_of,
+    send,
+)
 
 #: What a lane process imports on its way to the agent: the CLI, the config models
 #: (pydantic), the pipeline and phases (doit, sh, httpx, ruamel.yaml come with them).
@@ -145,9 +151,9 @@ def _spawn_request(message: dict[str, Any], fds: list[int], birth: Birth) -> Spa
     argv, cwd, pgid = message.get("argv"), message.get("cwd"), message.get("pgid")
     if message.get("op") != "spawn" or len(fds) != 1:
         return "not a spawn request with exactly one log fd"
-    if not (isinstance(argv, list) and argv[:3] == [sys.executable, "-m", "maestro"]
+    if not (isinstance(argv, list) and argv[:4] == maestro_command()
             and all(isinstance(a, str) for a in argv)):
-        return "argv is not this interpreter's 'python -m maestro ...'"
+        return "argv is not this interpreter's 'python -P -m maestro ...'"
     if not isinstance(cwd, str) or not isinstance(pgid, int) or pgid <= 0:
         return "cwd or pgid is malformed"
     if message.get("environ") != birth.environ:
@@ -173,7 +179,7 @@ def become_lane(spawn: Spawn, birth: Birth) -> None:
     if dict(os.environ) != birth.env:  # an import changed it: undo (C environ follows)
         os.environ.clear()
         os.environ.update(birth.env)
-    sys.argv = ["-m", *spawn.argv[3:]]
+    sys.argv = ["-m", *spawn.argv[len(maestro_command()):]]
     runpy.run_module("maestro", run_name="__main__", alter_sys=True)
     sys.exit(0)
 
