@@ -145,7 +145,11 @@ def base_env() -> dict[str, str]:
     """maestro's environment cut to what git needs, with config isolation on."""
     env = {k: v for k, v in os.environ.items() if allowed(k)}
     env.update(identity_env())
+    # GIT_NO_REPLACE_OBJECTS: refs/replace/ is writable by the agent (the shared git dir), and
+    # a replacement would make maestro's own checks (provenance, lost files) read another
+    # commit or tree than the one it pushes.
     env.update({"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
+                "GIT_NO_REPLACE_OBJECTS": "1",
                 "GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "GIT_EDITOR": "true",
                 "GIT_ASKPASS": "", "SSH_ASKPASS": ""})
     return env

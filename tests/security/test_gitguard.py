@@ -244,3 +244,17 @@ def test_no_git_process_of_a_lane_sees_a_secret(sandbox: Sandbox, tmp_path: Path
     assert environments.count("\nPATH=") > 10  # the shim saw maestro's git calls
     for secret in ("lin_api_guard", "ghp_guard", "aws_guard"):
         assert secret not in environments
+
+
+def test_a_replace_ref_the_agent_planted_does_not_change_what_maestros_git_reads(
+        repo: Path) -> None:
+    # refs/replace/ lives in the shared git dir: a replacement would show maestro's own
+    # checks another tree than the commit it pushes.
+    real = git(repo, "rev-parse", "HEAD")
+    (repo / "a.txt").unlink()
+    plain(repo, "commit", "-qam", "everything deleted")
+    decoy = plain(repo, "rev-parse", "HEAD").stdout.strip()
+    plain(repo, "reset", "-q", "--hard", real)
+    plain(repo, "replace", real, decoy)
+    assert "a.txt" not in plain(repo, "ls-tree", "--name-only", "HEAD").stdout  # git is fooled
+    assert git(repo, "ls-tree", "--name-only", "HEAD").split() == ["a.txt"]  # maestro's is not
