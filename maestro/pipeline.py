@@ -298,6 +298,7 @@ def _finished_namespace(finished: Finished, identifiers: list[str],
         if not runs:
             from maestro.config.service import load_config
 
+            _adopt_what_phases_leave()
             runs.append(LaneRuns(load_config(Path(explicit) if explicit else None)))
         return runs[0].run_phase(phase, action, identifier)
 
