@@ -12,7 +12,11 @@ from pathlib import Path
 import pytest
 
 from maestro.errors import DaemonRunningError
-from maestro.orchestration.daemon_lock import HOLDER_FILE, holding_loop_lock
+from maestro.orchestration.daemon_lock import (
+    HOLDER_FILE,
+    REPOSITORY_LOCK_FILE,
+    holding_loop_lock,
+)
 from tests.conftest import Sandbox
 
 PATIENCE_S = 60.0
@@ -93,3 +97,18 @@ def test_lock_held_refuses_in_the_same_process(tmp_path: Path) -> None:
           holding_loop_lock(tmp_path, "second")):
         pass
     assert refused.value.exit_code == 3
+
+
+def test_a_lock_that_cannot_be_opened_is_a_one_line_error_naming_it(sandbox: Sandbox) -> None:
+    (sandbox.repo / ".git" / REPOSITORY_LOCK_FILE).mkdir()
+    tick = sandbox.maestro("run", "--once", timeout=PATIENCE_S)
+    assert tick.returncode != 0
+    [line] = tick.stderr.strip().splitlines()
+    assert line.startswith("maestro: error: ") and REPOSITORY_LOCK_FILE in line
+
+
+def test_a_later_holders_description_is_left_when_the_loop_ends(tmp_path: Path) -> None:
+    with holding_loop_lock(tmp_path, "first"):
+        # The lock file was removed and a second loop took a new one: its holder file.
+        (tmp_path / HOLDER_FILE).write_text(json.dumps({"pid": 999_999_999}))
+    assert json.loads((tmp_path / HOLDER_FILE).read_text())["pid"] == 999_999_999

@@ -11,9 +11,13 @@ holder dies, however it dies; a holder file beside each (``daemon.json``,
 refusal can say who holds it. Read-only commands (``run --once --dry-run``, ``plan``,
 ``status``) take no lock.
 
-The common git dir is writable by the agent (without the bubblewrap sandbox): the lock there
-keeps honest operators from running two loops, it is not a defence against the agent, which
-could at most make a daemon refuse to start while its own session runs.
+The common git dir is writable by the agent (the sandbox keeps it writable for objects and
+refs): the lock there keeps honest operators from running two loops, it is not a defence
+against the agent, which could at most make a daemon refuse to start while its own session
+runs, or remove the lock file so that a second loop starts (the provenance check then stops
+the lanes for a person).
+A lock that cannot be opened (permissions, a folder or a symbolic link loop in its place)
+is a one-line error naming it.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from maestro.errors import DaemonRunningError
+from maestro.errors import DaemonRunningError, WorkspaceError
 from maestro.fsutil import read_json, write_json
 from maestro.ids import iso_now
 
@@ -54,23 +58,42 @@ def _holder(holder_file: Path) -> str:
 @contextlib.contextmanager
 def _holding(folder: Path, lock_name: str, holder_name: str, command: str,
              state_root: Path) -> Iterator[None]:
-    folder.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(folder / lock_name), timeout=0)
+    lock_path = folder / lock_name
     try:
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(lock_path), timeout=0)
         lock.acquire()
     except Timeout:
         raise DaemonRunningError(
-            f"{folder / lock_name}: a maestro poll loop already runs for this repository "
+            f"{lock_path}: a maestro poll loop already runs for this repository "
             f"({_holder(folder / holder_name)}); stop it first, or use "
             "`maestro run --once --dry-run` to see its plan") from None
+    except OSError as exc:
+        raise WorkspaceError(f"{lock_path}: cannot take the poll-loop lock "
+                             f"({exc.strerror or exc}); expected a regular file this user "
+                             "can open for writing") from None
+    me = os.getpid()
     try:
-        write_json(folder / holder_name, {"pid": os.getpid(), "host": socket.gethostname(),
-                                          "command": command, "since": iso_now(),
-                                          "state_root": str(state_root)})
+        with contextlib.suppress(OSError):  # the lock holds without its description
+            write_json(folder / holder_name, {"pid": me, "host": socket.gethostname(),
+                                              "command": command, "since": iso_now(),
+                                              "state_root": str(state_root)})
         yield
     finally:
-        (folder / holder_name).unlink(missing_ok=True)
+        _forget_holder(folder / holder_name, me)
         lock.release()
+
+
+def _forget_holder(holder_file: Path, pid: int) -> None:
+    """Remove the holder file if it still describes ``pid``: a later holder's (its lock
+    file was removed and made anew) is left alone."""
+    try:
+        data = read_json(holder_file)
+    except (ValueError, OSError):
+        return
+    if isinstance(data, dict) and data.get("pid") == pid:
+        with contextlib.suppress(OSError):
+            holder_file.unlink()
 
 
 def _common_git_dir(repository: Path) -> Path | None:
