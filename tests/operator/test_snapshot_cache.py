@@ -153,7 +153,9 @@ def test_the_cached_document_is_the_one_read_afresh(lanes: ServiceConfig) -> Non
 def test_a_folder_is_trusted_only_once_a_later_write_must_change_its_stat(
         mtime_age_s: float, ctime_age_s: float, settled: bool) -> None:
     now = time.time_ns()
-    stat = (1, 2, now - int(mtime_age_s * 1e9), now - int(ctime_age_s * 1e9))
+    # (device, inode, size, mtime_ns, ctime_ns), as fsutil.stat_identity builds it; 4 KiB
+    # is a folder's size, far below any clock reading
+    stat = (1, 2, 4096, now - int(mtime_age_s * 1e9), now - int(ctime_age_s * 1e9))
     assert _settled((stat,), now) is settled
 
 
