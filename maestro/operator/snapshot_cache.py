@@ -335,13 +335,16 @@ class StatusCache:
         with self._lock:
             return self._body(limit, asked)
 
-    def quick_state_body(self, limit: int = 20) -> bytes | None:
+    def quick_state_body(self, limit: int, asked_ns: int) -> bytes | None:
         """:meth:`state_body` when it costs ``stat`` calls alone, else ``None``: another
         caller holds the lock, or something changed and must be read (call
         :meth:`state_body` then, from a worker thread). For a caller on an event loop,
         which must not wait for the disk, and to whom a worker thread costs more than an
-        unchanged answer (``bench/bench_state_api.py``). Never stale: it is the same look."""
-        asked = time.monotonic_ns()
+        unchanged answer (``bench/bench_state_api.py``). Never stale: it is the same look.
+
+        ``asked_ns``: :func:`time.monotonic_ns` when the request was taken up; a look that
+        began after it may answer it (:meth:`_fresh`)."""
+        asked = asked_ns
         if not self._lock.acquire(blocking=False):
             return None
         try:

@@ -173,7 +173,7 @@ def test_a_lane_run_to_its_end_is_read_from_its_marker(finished_demo: ServiceCon
 def test_a_quick_look_answers_what_a_full_look_answers(lanes: ServiceConfig) -> None:
     cache = StatusCache(lanes)
     full = json.loads(cache.state_body())
-    quick = json.loads(cache.quick_state_body() or b"null")
+    quick = json.loads(cache.quick_state_body(20, time.monotonic_ns()) or b"null")
     full.pop("generated_at")
     quick.pop("generated_at")
     assert quick == full
@@ -186,7 +186,7 @@ def test_a_quick_look_leaves_a_changed_lane_to_a_full_look(lanes: ServiceConfig)
         "outcome.json", {"outcome": "needs_human", "phase": "agent", "reason": "stuck",
                          "at": "y"})
     reads = cache.reads
-    assert cache.quick_state_body() is None
+    assert cache.quick_state_body(20, time.monotonic_ns()) is None
     assert cache.reads == reads  # it read nothing
     lane = next(lane for lane in json.loads(cache.state_body())["lanes"]
                 if lane["issue"] == "C-1")
@@ -197,8 +197,8 @@ def test_a_quick_look_does_not_wait_for_another_look(lanes: ServiceConfig) -> No
     cache = StatusCache(lanes)
     cache.state_body()
     with cache._lock:  # another thread's look in progress
-        assert cache.quick_state_body() is None
-    assert cache.quick_state_body() is not None
+        assert cache.quick_state_body(20, time.monotonic_ns()) is None
+    assert cache.quick_state_body(20, time.monotonic_ns()) is not None
 
 
 def test_a_lane_folder_behind_a_symbolic_link_is_listed_afresh(

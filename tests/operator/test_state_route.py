@@ -3,14 +3,17 @@ router's answer: the same headers, the guards before it, a route given for it fi
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
+import pytest
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from maestro.config.service import ServiceConfig
 from maestro.operator.http import OperatorServer
+from maestro.orchestration import tick_priority
 from tests.operator.conftest import fetch
 
 
@@ -42,5 +45,32 @@ def test_a_route_given_for_the_state_path_is_the_one_that_answers(tmp_path: Path
     server.start()
     try:
         assert fetch(server, "GET", "/api/v1/state")[2] == b"mine"
+    finally:
+        server.stop()
+
+
+def test_while_a_tick_plans_the_state_is_read_off_the_event_loop(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unchanged document is answered on the loop, except while the tick plans: then a
+    worker thread's hand-offs let the tick have the interpreter first."""
+    server = OperatorServer(ServiceConfig().resolved(tmp_path), "127.0.0.1:0")
+    server.start()
+    try:
+        cache = server.app.state.status
+        fetch(server, "GET", "/api/v1/state")  # the first look reads
+        readers: list[threading.Thread] = []
+        full_look = cache.state_body
+
+        def recorded(limit: int) -> bytes:
+            readers.append(threading.current_thread())
+            return bytes(full_look(limit))
+
+        monkeypatch.setattr(cache, "state_body", recorded)
+        assert fetch(server, "GET", "/api/v1/state")[0] == 200
+        assert readers == []
+        with tick_priority.planning():
+            assert fetch(server, "GET", "/api/v1/state")[0] == 200
+        assert len(readers) == 1
+        assert readers[0].name != "maestro-operator-http"
     finally:
         server.stop()
