@@ -1,10 +1,14 @@
 """``GET /api/v1/state`` answered before the router (maestro/operator/state_route.py) is the
-router's answer: the same headers, the guards before it, a route given for it first."""
+router's answer: the same headers, the guards before it, a route given for it first; and
+the server's connections send answers at once (maestro/operator/protocol.py)."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.requests import Request
@@ -13,6 +17,7 @@ from starlette.routing import Route
 
 from maestro.config.service import ServiceConfig
 from maestro.operator.http import OperatorServer
+from maestro.operator.protocol import send_at_once
 from maestro.orchestration import tick_priority
 from tests.operator.conftest import fetch
 
@@ -74,3 +79,20 @@ def test_while_a_tick_plans_the_state_is_read_off_the_event_loop(
         assert readers[0].name != "maestro-operator-http"
     finally:
         server.stop()
+
+
+def test_the_servers_connections_send_small_answers_at_once() -> None:
+    """Nagle's algorithm off: a small body is not held back until the client acknowledges
+    the head (uvicorn writes them apart; the client may wait 40 ms to acknowledge)."""
+    with socket.create_server(("127.0.0.1", 0)) as listener, \
+            socket.create_connection(listener.getsockname()[:2]):
+        accepted, _ = listener.accept()
+        with accepted:
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
+
+            class Transport(asyncio.BaseTransport):
+                def get_extra_info(self, name: str, default: Any = None) -> Any:
+                    return accepted if name == "socket" else default
+
+            send_at_once(Transport())
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
