@@ -4,7 +4,8 @@ uvicorn answers what h11 cannot parse (a garbage request line, headers past the 
 binary junk) with a plain-text 400 before any ASGI code runs. The operator API promises a
 JSON envelope ``{"error": {"code", "message"}}`` for every refusal and the status h11
 suggests (431 for oversized headers), so this subclass keeps h11's hint and writes the
-envelope. Everything else is uvicorn's own protocol.
+envelope, and turns Nagle's algorithm off on each connection (:func:`send_at_once`).
+Everything else is uvicorn's own protocol.
 """
 
 from __future__ import annotations
