@@ -19,7 +19,8 @@ the server's floor on this machine at this moment, against which the state rate 
 The tick is timed idle, while polled flat out (every connection back to back) and while
 polled at a steady 100 requests/s. The child's CPU time over each window, per request
 served, is the cost of a request independent of how busy the machine is (1000 / that
-figure: requests/s one free core could serve).
+figure: requests/s one free core could serve); the poller's own CPU per request is shown
+beside it (the poller is Python too: when its figure is the larger, it sets the rate).
 
 ``--baseline REV`` measures the code of commit ``REV`` (its ``maestro/`` package taken with
 ``git archive``) in the same run, on the same lanes, first. Prints a Markdown table;
@@ -216,19 +217,22 @@ def measure(tree: Path, repo: Path, seconds: float, connections: int) -> dict[st
             proc.stdin.flush()
             return dict(json.loads(proc.stdout.readline()))
 
-        def serve(path: str, window: float) -> tuple[float, float, int]:
-            """Requests/s, server CPU ms per request and failures of one window."""
-            before = ask("cpu")["cpu_s"]
+        def serve(path: str, window: float) -> tuple[float, float, int, float]:
+            """Requests/s, server CPU ms per request, failures and the client's (this
+            process's) CPU ms per request of one window."""
+            before, client = ask("cpu")["cpu_s"], time.process_time()
             with Poller(port, connections, path) as poller:
                 time.sleep(window)
+            client = time.process_time() - client
             spent = ask("cpu")["cpu_s"] - before
-            return (poller.done / poller.elapsed, spent * 1000 / max(1, poller.done),
-                    poller.failed)
+            done = max(1, poller.done)
+            return (poller.done / poller.elapsed, spent * 1000 / done, poller.failed,
+                    client * 1000 / done)
 
         lanes = lanes_in_answer(port)
         idle = ask(f"tick {TICKS}")
-        rate, cpu_ms, failed = serve("/api/v1/state", seconds)
-        floor_rate, floor_cpu_ms, _ = serve("/static/maestro.css", seconds / 2)
+        rate, cpu_ms, failed, client_ms = serve("/api/v1/state", seconds)
+        floor_rate, floor_cpu_ms, _, _ = serve("/static/maestro.css", seconds / 2)
         with Poller(port, connections):
             time.sleep(0.5)
             polled = ask(f"tick {TICKS}")
@@ -247,7 +251,8 @@ def measure(tree: Path, repo: Path, seconds: float, connections: int) -> dict[st
         if proc.poll() is None:
             proc.kill()
     return {"package": hello["package"], "lanes": lanes, "rate": rate, "cpu_ms": cpu_ms,
-            "failed": failed, "idle": idle, "polled": polled, "floor": floor_rate,
+            "client_ms": client_ms, "failed": failed, "idle": idle, "polled": polled,
+            "floor": floor_rate,
             "paced": polled_paced, "paced_rate": paced_rate,
             "floor_cpu_ms": floor_cpu_ms}
 
@@ -286,7 +291,8 @@ def main() -> int:
             assert isinstance(paced, dict)
             print(f"{label}: {found}", file=sys.stderr)
             rows.append((label, found["lanes"], f"{found['rate']:.0f}", found["failed"],
-                         f"{found['cpu_ms']:.2f}", f"{found['floor']:.0f}",
+                         f"{found['cpu_ms']:.2f}", f"{found['client_ms']:.2f}",
+                         f"{found['floor']:.0f}",
                          f"{found['floor_cpu_ms']:.2f}",
                          f"{idle['wall_ms']:.0f}",
                          f"{polled['wall_ms']:.0f} ({polled['wall_ms'] / idle['wall_ms']:.2f})",
@@ -297,7 +303,7 @@ def main() -> int:
                 f"{args.seconds:g} s; tick = Orchestrator.plan() over 500 issues, median of "
                 f"{TICKS} ({dt.date.today()}, commit {commit()})",
                 ["code", "lanes", "requests/s", "failed", "server CPU ms per request",
-                 "static file requests/s", "its CPU ms per request",
+                 "client CPU ms per request", "static file requests/s", "its CPU ms per request",
                  "tick ms idle", "tick ms polled flat out (x idle)", "its CPU x idle",
                  f"tick ms polled at {PACED}/s (x idle)"], rows))
     return 0

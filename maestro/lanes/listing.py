@@ -15,7 +15,7 @@ from pathlib import Path
 from maestro.errors import InputError
 from maestro.ids import check_identifier
 
-__all__ = ["LaneListing", "folder_names", "list_lanes", "listing_of"]
+__all__ = ["LaneListing", "folder_names", "folder_scan", "list_lanes", "listing_of"]
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,20 @@ def list_lanes(lanes_root: Path) -> LaneListing:
 def folder_names(lanes_root: Path) -> list[str]:
     """The names of the folders under ``lanes_root``, sorted: one directory read, as
     ``is_dir`` answers from it on most filesystems (``OSError`` when it cannot be read)."""
+    return folder_scan(lanes_root)[0]
+
+
+def folder_scan(lanes_root: Path) -> tuple[list[str], bool]:
+    """:func:`folder_names`, and whether any entry is a symbolic link (its target may
+    change without the folder changing; ``OSError`` when it cannot be read)."""
+    names: list[str] = []
+    links = False
     with os.scandir(lanes_root) as entries:
-        return sorted(entry.name for entry in entries if _is_dir(entry))
+        for entry in entries:
+            links = links or entry.is_symlink()
+            if _is_dir(entry):
+                names.append(entry.name)
+    return sorted(names), links
 
 
 def listing_of(lanes_root: Path, names: list[str]) -> LaneListing:

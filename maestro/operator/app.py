@@ -18,6 +18,10 @@ method is a 405 from the table):
 ``/api/v1/<ID>/retry``, ``cancel`` POST   lane actions
 ``/api/v1/pause``, ``resume``      POST   hold or release new dispatch
 =================================  =====  ============================================
+
+A ``GET`` of the state document (compact JSON) is answered inside the guards by
+:class:`~maestro.operator.state_route.StateRoute`, before the router: it is what pollers
+ask for, and the router's layers cost more than the answer.
 """
 
 from __future__ import annotations
@@ -32,13 +36,21 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Scope
 
 from maestro.config.service import ServiceConfig
 from maestro.operator import api, pages
 from maestro.operator.changes import LaneWatcher
-from maestro.operator.guards import RequestLimits, SecurityHeaders, TrustedClient, json_error
+from maestro.operator.guards import (
+    RequestLimits,
+    SecurityHeaders,
+    TrustedClient,
+    json_error,
+    matches_any,
+)
 from maestro.operator.snapshot_cache import StatusCache
 from maestro.operator.sse import events
+from maestro.operator.state_route import STATE_PATHS, StateRoute
 
 
 def routes() -> list[BaseRoute]:
@@ -77,6 +89,11 @@ async def _server_error(request: Request, exc: Exception) -> Response:
                       f"the server failed: {type(exc).__name__}")
 
 
+def _get(path: str) -> Scope:
+    """The scope of a ``GET`` of ``path``, as far as route matching reads it."""
+    return {"type": "http", "method": "GET", "path": path, "root_path": ""}
+
+
 def create_app(config: ServiceConfig, *, limit: int = 20,
                extra_routes: Sequence[BaseRoute] = (),
                signed_routes: Sequence[BaseRoute] = (), loopback: bool = True,
@@ -90,16 +107,21 @@ def create_app(config: ServiceConfig, *, limit: int = 20,
     ``token``: required on every request when set (:class:`TrustedClient`). ``watcher``:
     the change counter behind ``/events`` (one per server; made here when not given).
     """
+    status = StatusCache(config)  # every read endpoint's snapshot
+    middleware = [Middleware(SecurityHeaders), Middleware(RequestLimits, signed=signed_routes),
+                  Middleware(TrustedClient, loopback=loopback, token=token,
+                             signed=signed_routes)]
+    if not any(matches_any([*signed_routes, *extra_routes], _get(path))
+               for path in STATE_PATHS):  # a route given here would come first
+        middleware.append(Middleware(StateRoute, cache=status, limit=limit))
     app = Starlette(
         routes=[*signed_routes, *extra_routes, *routes()],
-        middleware=[Middleware(SecurityHeaders), Middleware(RequestLimits, signed=signed_routes),
-                    Middleware(TrustedClient, loopback=loopback, token=token,
-                               signed=signed_routes)],
+        middleware=middleware,
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
     )
     app.state.config = config
     app.state.limit = limit
     app.state.watcher = watcher or LaneWatcher(config)
-    app.state.status = StatusCache(config)  # every read endpoint's snapshot
+    app.state.status = status
     app.state.stopping = threading.Event()  # set by the server: event streams end
     return app

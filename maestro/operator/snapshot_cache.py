@@ -10,10 +10,15 @@ while it was polled: the server shares the daemon's interpreter). One
 - the state root's facts (retry queue, last tick, pause) with the ``stat`` of the state
   root, and the budget inputs with the ``stat`` of WORKFLOW.md, its last good copy and the
   archive folder;
-- the last document, and its JSON bytes.
+- the lanes folder's listing, with the ``stat`` of the folder taken before the scan;
+- the last document, and its JSON bytes (compact, split around ``generated_at``).
 
-A request costs one ``scandir`` of the lanes folder and one or two ``stat`` calls per lane
-when nothing moved. Why that is enough to see every change (no stale snapshot):
+A request costs one ``stat`` of the lanes folder and one or two per lane when nothing
+moved. Why that is enough to see every change (no stale snapshot):
+
+- a lane folder created, removed or renamed changes the lanes folder's modification and
+  change times, so its listing holds while they do; a folder holding a symbolic link is
+  scanned again on every request (the link's target may go without the folder changing).
 
 - maestro writes lane and state files by atomic rename (:func:`maestro.fsutil.write_atomic`)
   and creates, archives and removes them by name: each changes the folder's own
@@ -33,6 +38,10 @@ fields move: ``generated_at`` each second (patched into the cached bytes when no
 depends on the clock), ``idle_seconds`` and agent time while a lane runs or a session is
 open. Nothing is trusted that the plain reading would not trust: the cache only decides
 *when* to read, never *what* a file says.
+
+:meth:`StatusCache.quick_state_body` is the same look for a caller on the server's event
+loop: it answers when the look costs ``stat`` calls alone and declines (``None``) when a
+file must be read, a document built, or another look holds the lock.
 """
 
 from __future__ import annotations
@@ -50,7 +59,7 @@ from maestro.config.service import ServiceConfig
 from maestro.fsutil import StatIdentity, stat_identity
 from maestro.lanes.context import LAST_GOOD
 from maestro.lanes.lane_read import LaneRead, read_lane
-from maestro.lanes.listing import LaneListing, folder_names, list_lanes, listing_of
+from maestro.lanes.listing import LaneListing, folder_scan, list_lanes, listing_of
 from maestro.lanes.spend import ARCHIVE
 from maestro.lanes.state import LaneState
 from maestro.operator.budget_status import BudgetInputs, budget_inputs
@@ -71,7 +80,8 @@ RACY_S = 2.0
 _RACY_NS = int(RACY_S * 1e9)
 
 Stat = StatIdentity | None
-_GENERATED = '\n  "generated_at": '
+#: Where the modification and change times sit in a :data:`~maestro.fsutil.StatIdentity`.
+_MTIME, _CTIME = 3, 4
 
 
 def _stat(path: Path | str) -> Stat:
@@ -87,12 +97,35 @@ def _settled(stats: tuple[Stat, ...], taken_ns: int) -> bool:
     """Whether any later write must change each of ``stats``: a write sets both the
     modification and the change time to the clock's now (at least ``taken_ns`` less one
     tick), so one of them older than :data:`RACY_S` before ``taken_ns`` is bound to move."""
-    return all(s is None or min(s[2], s[3]) < taken_ns - _RACY_NS for s in stats)
+    return all(s is None or min(s[_MTIME], s[_CTIME]) < taken_ns - _RACY_NS for s in stats)
 
 
 def encode_json(value: Any) -> bytes:
     """The API's JSON encoding (indented, sorted keys), as bytes with a final newline."""
     return (json.dumps(value, indent=2, sort_keys=True, default=str) + "\n").encode()
+
+
+_COMPACT = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+
+
+def compact_around(value: dict[str, Any], key: str) -> tuple[bytes, bytes]:
+    """``value`` as compact JSON (sorted keys, final newline), split where the top-level
+    ``key``'s value goes: ``head + json(value[key]) + tail`` is the whole document.
+
+    Each top-level member is encoded on its own, so the split point is known, not searched
+    for (a lane's text may hold any string). Compact because the state document is large
+    (156 KB against 230 KB indented for 50 lanes) and polled: every byte is copied by the
+    server and parsed by the client on each request."""
+    members = [f"{_COMPACT.encode(name)}:" + ("" if name == key else _COMPACT.encode(item))
+               for name, item in sorted(value.items())]
+    split = sorted(value).index(key)
+    head = "{" + ",".join(members[:split + 1])
+    tail = "".join("," + member for member in members[split + 1:]) + "}\n"
+    return head.encode(), tail.encode()
+
+
+class _NeedsReading(Exception):
+    """A quick look found something to read (:meth:`StatusCache.quick_state_body`)."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +157,16 @@ class _Document:
     body: tuple[bytes, bytes] | None = None
 
 
+@dataclass(frozen=True)
+class _Listing:
+    """The lanes folder's listing with the folder's ``stat`` taken before the scan."""
+
+    stat: Stat
+    names: list[str]
+    listing: LaneListing
+    settled: bool
+
+
 def _clocked(lanes: list[_Lane]) -> bool:
     return any(lane.leased or any(not s.get("ended_at") for s in lane.read.sessions)
                for lane in lanes)
@@ -143,16 +186,23 @@ class StatusCache:
         self._facts: tuple[tuple[Stat, ...], bool, StateFacts] | None = None
         self._budgets: tuple[tuple[Stat, ...], bool, BudgetInputs] | None = None
         self._doc: _Document | None = None
-        self._listing: tuple[list[str], LaneListing] | None = None
+        self._listing: _Listing | None = None
         self._looked_ns = -1  # monotonic time the last look at the disk began
+        self._quick = False  # set by quick_state_body: a look that must not read files
+
+    def _reading(self) -> None:
+        """Called before any file is read or any document built: a quick look stops here."""
+        if self._quick:
+            raise _NeedsReading
 
     # -- inputs ----------------------------------------------------------------------------
 
-    def _lane(self, root: Path, prefix: str, identifier: str,
+    def _lane(self, root: Path, prefix: str, identifier: str, taken: int,
               warnings: list[str]) -> _Lane | None:
+        """One lane, re-read unless its stats say nothing moved (``taken``: the wall
+        clock in ns before any of this look's ``stat`` calls)."""
         folder = prefix + identifier  # plain strings: this runs per lane and request
         known = self._lanes.get(identifier)
-        taken = time.time_ns()
         top = _stat(folder)
         if (known is not None and known.settled and not known.leased
                 and known.stats[0] == top and known.read.phase == "finished"):
@@ -161,6 +211,7 @@ class StatusCache:
         if (known is not None and known.settled and not known.leased
                 and known.stats == stats):
             return known
+        self._reading()
         self.reads += 1
         try:
             state = LaneState(root, identifier)
@@ -181,6 +232,7 @@ class StatusCache:
         stats = (_stat(self.config.state_root),)
         if self._facts is not None and self._facts[1] and self._facts[0] == stats:
             return self._facts[2]
+        self._reading()
         facts = read_state_facts(self.config)
         if self._facts is not None and self._facts[2] == facts:
             facts = self._facts[2]
@@ -194,34 +246,45 @@ class StatusCache:
                  _stat(root / ARCHIVE))
         if self._budgets is not None and self._budgets[1] and self._budgets[0] == stats:
             return self._budgets[2]
+        self._reading()
         inputs = budget_inputs(self.config)
         if self._budgets is not None and self._budgets[2] == inputs:
             inputs = self._budgets[2]
         self._budgets = (stats, _settled(stats, taken), inputs)
         return inputs
 
-    def _list(self, root: Path) -> LaneListing:
-        """:func:`list_lanes`, reused while the folder names are the same (it is a function
-        of the names alone; checking each name is most of its cost)."""
+    def _list(self, root: Path, taken: int) -> LaneListing:
+        """:func:`list_lanes`, reused while the folder's own ``stat`` is settled and the
+        same: a folder created, removed or renamed in it changes its modification time.
+        A symbolic link among the entries may change what it points to without that, so
+        a folder holding one is listed again each time."""
+        top = _stat(root)
+        known = self._listing
+        if known is not None and known.settled and known.stat == top:
+            return known.listing
         try:
-            names = folder_names(root)
+            names, links = folder_scan(root)
         except OSError:
+            self._listing = None
             return list_lanes(root)
-        if self._listing is None or self._listing[0] != names:
-            self._listing = (names, listing_of(root, names))
-        return self._listing[1]
+        listing = (known.listing if known is not None and known.names == names
+                   else listing_of(root, names))
+        self._listing = _Listing(top, names, listing,
+                                 not links and _settled((top,), taken))
+        return listing
 
     # -- the document ----------------------------------------------------------------------
 
     def _current(self, limit: int) -> _Document:
-        now = datetime.fromtimestamp(int(time.time()), UTC)
+        taken = time.time_ns()
+        now = datetime.fromtimestamp(taken // 1_000_000_000, UTC)
         root = self.config.lanes_root
         prefix = str(root) + os.sep
-        listing = self._list(root)
+        listing = self._list(root, taken)
         warnings = listing.warnings()
         lanes: list[_Lane] = []
         for identifier in listing.identifiers:
-            lane = self._lane(root, prefix, identifier, warnings)
+            lane = self._lane(root, prefix, identifier, taken, warnings)
             if lane is not None:
                 lanes.append(lane)
         for gone in self._lanes.keys() - set(listing.identifiers):
@@ -233,6 +296,7 @@ class StatusCache:
         document = self._doc
         if (document is None or document.key != key
                 or (document.clocked and document.snap.now != now)):
+            self._reading()
             pairs = [(lane.read, lane.leased) for lane in lanes]
             doc = assemble(self.config, pairs, facts, now, limit, list(warnings), budgets)
             document = _Document(key, Snapshot(doc, {r.identifier: r for r, _ in pairs}, now),
@@ -266,20 +330,38 @@ class StatusCache:
 
     def state_body(self, limit: int = 20) -> bytes:
         """``GET /api/v1/state`` (:func:`~maestro.operator.presenter.state_payload`) as
-        bytes, encoded once per document."""
+        compact JSON bytes, encoded once per document."""
         asked = time.monotonic_ns()
         with self._lock:
-            document = self._fresh(limit, asked)
-            snap = document.snap
-            stamp = json.dumps(snap.doc["generated_at"]).encode()
-            if document.body is None:
-                body = encode_json(state_payload(self.config, snap.doc, snap.reads,
-                                                 snap.now))
-                # Top-level keys alone sit at an indent of two; strings never hold a raw
-                # newline, so this is the document's own field, whatever the lanes say.
-                head, marker, rest = body.partition(_GENERATED.encode())
-                if not marker or not rest.startswith(stamp):  # pragma: no cover - shape
-                    return body
-                document.body = (head + marker, rest[len(stamp):])
-            head, tail = document.body
-            return head + stamp + tail
+            return self._body(limit, asked)
+
+    def quick_state_body(self, limit: int, asked_ns: int) -> bytes | None:
+        """:meth:`state_body` when it costs ``stat`` calls alone, else ``None``: another
+        caller holds the lock, or something changed and must be read (call
+        :meth:`state_body` then, from a worker thread). For a caller on an event loop,
+        which must not wait for the disk, and to whom a worker thread costs more than an
+        unchanged answer (``bench/bench_state_api.py``). Never stale: it is the same look.
+
+        ``asked_ns``: :func:`time.monotonic_ns` when the request was taken up; a look that
+        began after it may answer it (:meth:`_fresh`)."""
+        asked = asked_ns
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            self._quick = True
+            return self._body(limit, asked)
+        except _NeedsReading:
+            return None
+        finally:
+            self._quick = False
+            self._lock.release()
+
+    def _body(self, limit: int, asked_ns: int) -> bytes:
+        document = self._fresh(limit, asked_ns)
+        snap = document.snap
+        if document.body is None:
+            self._reading()
+            document.body = compact_around(
+                state_payload(self.config, snap.doc, snap.reads, snap.now), "generated_at")
+        head, tail = document.body
+        return head + json.dumps(snap.doc["generated_at"]).encode() + tail

@@ -34,6 +34,7 @@ from maestro.lanes.state import LaneState
 from maestro.lanes.unpushed import kept_for_a_person
 from maestro.lanes.workspace import remove_worktree
 from maestro.model import Classification, Issue, LaneOutcome
+from maestro.orchestration import tick_priority
 from maestro.orchestration.dispatch_latency import eligible_new_work
 from maestro.orchestration.dispatch_latency import settle as settle_latency
 from maestro.orchestration.pause import hold_reason
@@ -143,6 +144,10 @@ class Orchestrator:
         :func:`~maestro.orchestration.planning.plan_tick`.
         A dry run does not even refresh PRs (the local forge runs and caches checks when it
         does); ``maestro plan`` refreshes them read-only."""
+        with tick_priority.planning():  # the operator server stands back meanwhile
+            return self._plan(dry_run)
+
+    def _plan(self, dry_run: bool) -> Plan:
         workflow = self.workflow()
         tracker = make_tracker(self.config, workflow)
         try:

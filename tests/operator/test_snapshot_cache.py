@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,7 @@ from maestro.lanes.lane_read import read_lane, sealed_read
 from maestro.lanes.state import LaneState
 from maestro.operator.http import OperatorServer
 from maestro.operator.presenter import state_payload
-from maestro.operator.snapshot_cache import RACY_S, StatusCache, _settled
+from maestro.operator.snapshot_cache import RACY_S, StatusCache, _settled, compact_around
 from maestro.operator.status import snapshot
 from tests.operator.conftest import fetch
 
@@ -153,7 +154,9 @@ def test_the_cached_document_is_the_one_read_afresh(lanes: ServiceConfig) -> Non
 def test_a_folder_is_trusted_only_once_a_later_write_must_change_its_stat(
         mtime_age_s: float, ctime_age_s: float, settled: bool) -> None:
     now = time.time_ns()
-    stat = (1, 2, now - int(mtime_age_s * 1e9), now - int(ctime_age_s * 1e9))
+    # (device, inode, size, mtime_ns, ctime_ns), as fsutil.stat_identity builds it; 4 KiB
+    # is a folder's size, far below any clock reading
+    stat = (1, 2, 4096, now - int(mtime_age_s * 1e9), now - int(ctime_age_s * 1e9))
     assert _settled((stat,), now) is settled
 
 
@@ -165,3 +168,62 @@ def test_a_lane_run_to_its_end_is_read_from_its_marker(finished_demo: ServiceCon
     for identifier in done:
         state = LaneState(finished_demo.lanes_root, identifier)
         assert sealed_read(state) == read_lane(state, sealed=False)
+
+
+def test_a_quick_look_answers_what_a_full_look_answers(lanes: ServiceConfig) -> None:
+    cache = StatusCache(lanes)
+    full = json.loads(cache.state_body())
+    quick = json.loads(cache.quick_state_body(20, time.monotonic_ns()) or b"null")
+    full.pop("generated_at")
+    quick.pop("generated_at")
+    assert quick == full
+
+
+def test_a_quick_look_leaves_a_changed_lane_to_a_full_look(lanes: ServiceConfig) -> None:
+    cache = StatusCache(lanes)
+    cache.state_body()
+    LaneState(lanes.lanes_root, "C-1").write(
+        "outcome.json", {"outcome": "needs_human", "phase": "agent", "reason": "stuck",
+                         "at": "y"})
+    reads = cache.reads
+    assert cache.quick_state_body(20, time.monotonic_ns()) is None
+    assert cache.reads == reads  # it read nothing
+    lane = next(lane for lane in json.loads(cache.state_body())["lanes"]
+                if lane["issue"] == "C-1")
+    assert lane["outcome"] == "needs_human"
+
+
+def test_a_quick_look_does_not_wait_for_another_look(lanes: ServiceConfig) -> None:
+    cache = StatusCache(lanes)
+    cache.state_body()
+    with cache._lock:  # another thread's look in progress
+        assert cache.quick_state_body(20, time.monotonic_ns()) is None
+    assert cache.quick_state_body(20, time.monotonic_ns()) is not None
+
+
+def test_a_lane_folder_behind_a_symbolic_link_is_listed_afresh(
+        server: OperatorServer, lanes: ServiceConfig, tmp_path: Path) -> None:
+    """Its target can go without the lanes folder changing: a cached listing would keep it
+    as a lane with no files instead of dropping it."""
+    elsewhere = tmp_path / "elsewhere"
+    LaneState(elsewhere, "C-9").write("lease.json", {"issue_id": "C-9", "title": "linked"})
+    (lanes.lanes_root / "C-9").symlink_to(elsewhere / "C-9")
+    age(lanes.state_root)
+    age(elsewhere)
+    assert (lane_of(server, "C-9") or {})["title"] == "linked"
+    shutil.rmtree(elsewhere)
+    assert lane_of(server, "C-9") is None
+
+
+@pytest.mark.parametrize("doc", [
+    {"generated_at": "then"},
+    {"a": [1, {"b": None}], "generated_at": "then", "z": 2.5},
+    {"lanes": [{"generated_at": "a lane's own"}], "generated_at": "then"},  # nested key
+    {"a": '\n  "generated_at": "forged"', "generated_at": "then"},  # agent-written text
+    {"generated_at": "then", "title": 'x","generated_at":"forged'},
+])
+def test_the_compact_body_splits_at_the_documents_own_generated_at(doc: dict[str, Any]) -> None:
+    head, tail = compact_around(doc, "generated_at")
+    body = head + b'"now"' + tail
+    expected = {**doc, "generated_at": "now"}
+    assert body == (json.dumps(expected, sort_keys=True, separators=(",", ":")) + "\n").encode()
