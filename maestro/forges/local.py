@@ -11,6 +11,7 @@ overwritten.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -40,6 +41,9 @@ from maestro.model import (
 )
 
 CHECK_OUTPUT_CHARS = 4000
+
+#: A branch name given alone to ``git fetch`` (no refspec syntax, no option, no ref path).
+_PLAIN_BRANCH = re.compile(r"(?!-)(?!refs/)[A-Za-z0-9._/-]+")
 
 
 def origin_path(repo_root: Path, remote: str) -> Path:
@@ -110,7 +114,24 @@ class LocalForge:
         return rev_parse(self.origin, f"refs/heads/{branch}")
 
     def fetch(self, *refspecs: str) -> bool:
+        if len(refspecs) == 1 and self._tracking_is_current(refspecs[0]):
+            return True
         return git_ok(self.repo_root, "fetch", "--quiet", self.remote, *refspecs)
+
+    def _tracking_is_current(self, refspec: str) -> bool:
+        """Whether fetching the plain branch name ``refspec`` would change nothing a caller
+        reads: ``refs/remotes/<remote>/<branch>`` already names ``origin``'s branch head.
+
+        Two ``rev-parse`` calls instead of a fetch (which is four processes: ``fetch``, the
+        ``sh`` that starts ``upload-pack``, ``upload-pack`` and the connectivity
+        ``rev-list``); a lane fetches its base five or six times. Only for a plain branch
+        name; a differing or missing ref, or anything else, is fetched as before (and the
+        fetch's ``FETCH_HEAD`` is read by no caller)."""
+        if not _PLAIN_BRANCH.fullmatch(refspec):
+            return False
+        theirs = self.branch_head(refspec)
+        return theirs is not None and theirs == rev_parse(
+            self.repo_root, f"refs/remotes/{self.remote}/{refspec}")
 
     def push(self, worktree: Path, branch: str) -> str:
         head = git(worktree, "rev-parse", "HEAD")
