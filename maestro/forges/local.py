@@ -27,6 +27,7 @@ from maestro.containment.shell import run_shell
 from maestro.errors import ForgeError, WorkspaceError
 from maestro.forges import check_reuse
 from maestro.forges.checktree import check_tree, heal_origin
+from maestro.forges.ref_files import read_branch
 from maestro.fsutil import read_json, write_json
 from maestro.git import auto_maintenance, git, git_env, git_ok, rev_parse, rev_parse_many
 from maestro.ids import iso_now
@@ -122,16 +123,18 @@ class LocalForge:
         """Whether fetching the plain branch name ``refspec`` would change nothing a caller
         reads: ``refs/remotes/<remote>/<branch>`` already names ``origin``'s branch head.
 
-        Two ``rev-parse`` calls instead of a fetch (which is four processes: ``fetch``, the
-        ``sh`` that starts ``upload-pack``, ``upload-pack`` and the connectivity
-        ``rev-list``); a lane fetches its base five or six times. Only for a plain branch
-        name; a differing or missing ref, or anything else, is fetched as before (and the
+        Both refs are read from their files (:mod:`.ref_files`), without a process, where
+        a fetch is four (``fetch``, the ``sh`` that starts ``upload-pack``, ``upload-pack``
+        and the connectivity ``rev-list``); a lane fetches its base five or six times.
+        Only for a plain branch name and a repository whose ``.git`` is a folder; a
+        differing or unreadable ref, or anything else, is fetched as before (and the
         fetch's ``FETCH_HEAD`` is read by no caller)."""
-        if not _PLAIN_BRANCH.fullmatch(refspec):
+        dotgit = self.repo_root / ".git"
+        if not _PLAIN_BRANCH.fullmatch(refspec) or dotgit.is_symlink() or not dotgit.is_dir():
             return False
-        theirs = self.branch_head(refspec)
-        return theirs is not None and theirs == rev_parse(
-            self.repo_root, f"refs/remotes/{self.remote}/{refspec}")
+        theirs = read_branch(self.origin, f"refs/heads/{refspec}")
+        return theirs is not None and theirs == read_branch(
+            dotgit, f"refs/remotes/{self.remote}/{refspec}")
 
     def push(self, worktree: Path, branch: str) -> str:
         head = git(worktree, "rev-parse", "HEAD")

@@ -82,3 +82,11 @@ def test_a_branch_origin_does_not_have_is_fetched_and_fails(
     assert subprocess.run(["git", "rev-parse", "--verify", "--quiet",
                            "refs/remotes/origin/nowhere"], cwd=remote.clone,
                           check=False).returncode != 0
+
+
+def test_packed_refs_on_both_sides_still_spare_the_fetch(
+        remote: Remote, fetches: list[tuple[str, ...]]) -> None:
+    sh(remote.origin, "pack-refs", "--all", "--prune")
+    sh(remote.clone, "pack-refs", "--all", "--prune")
+    assert LocalForge(remote.clone, "origin").fetch("main") is True
+    assert fetches == []
