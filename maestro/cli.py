@@ -320,6 +320,7 @@ def _issue_text(args: argparse.Namespace) -> str:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
+    from maestro.config.template_checks import TemplateChecks
     from maestro.config.workflow import load_workflow
     from maestro.forges.local import LocalForge
     from maestro.ids import branch_name
@@ -327,7 +328,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     from maestro.model import ReviewVerdict
 
     config = _config(args)
-    workflow = load_workflow(config.workflow_path)
+    workflow = load_workflow(config.workflow_path, TemplateChecks.of_state(config.state_root))
     if workflow.policy.forge.provider != "local":
         raise InputError("`maestro review` records reviews on the local forge; review GitHub "
                          "PRs on GitHub")

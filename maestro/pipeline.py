@@ -257,6 +257,7 @@ def doit_namespace(argv: list[str] | None = None) -> dict[str, Any]:
     _adopt_what_phases_leave()
     try:
         from maestro.config.service import load_config
+        from maestro.config.template_checks import TemplateChecks
         from maestro.lanes.admission import require_known_issue
         from maestro.lanes.damage import set_aside
         from maestro.lanes.noop import Recorder
@@ -269,7 +270,8 @@ def doit_namespace(argv: list[str] | None = None) -> dict[str, Any]:
         recorder = Recorder(config, runs.pipeline.args[0], named)
         for identifier in named:
             require_known_issue(config, identifier)
-            set_aside(LaneState(config.lanes_root, identifier))
+            set_aside(LaneState(config.lanes_root, identifier),
+                      TemplateChecks.of_state(config.state_root))
     except MaestroError as exc:
         print(f"maestro: error: {exc}", file=sys.stderr)
         raise SystemExit(exc.exit_code) from None
@@ -327,10 +329,11 @@ def run_lane(config: ServiceConfig, identifier: str, extra_args: list[str] | Non
     state = runs.context(identifier).state
     state.acquire()
     try:
+        from maestro.config.template_checks import TemplateChecks
         from maestro.lanes.damage import set_aside
 
         recorder = Recorder(config, runs.pipeline.args[0], [identifier])
-        set_aside(state)
+        set_aside(state, TemplateChecks.of_state(config.state_root))
         before = state.read("outcome.json")
 
         def task_maestro() -> Iterator[dict[str, Any]]:

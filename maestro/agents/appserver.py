@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from maestro.agents.errors import AgentError as AgentError
 from maestro.containment import reaper
 
 #: Lines of several megabytes happen (diffs, file contents); 16 MiB leaves room.
@@ -26,13 +27,6 @@ LINE_LIMIT = 16 * 1024 * 1024
 Json = dict[str, Any]
 RequestHandler = Callable[[str, Json], Awaitable[Json]]
 EventHandler = Callable[[str, Json], None]
-
-
-class AgentError(Exception):
-    """A failure of the agent child or its protocol; ``error_class`` names it in state."""
-
-    error_class = "agent_error"
-    retryable = True
 
 
 class StartupError(AgentError):

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from maestro import faults
-from maestro.agents.appserver import AgentError
+from maestro.agents.errors import AgentError
 from maestro.errors import LabelMissingError
 from maestro.fsutil import append_jsonl, read_jsonl
 from maestro.ids import iso_now

@@ -18,15 +18,17 @@ line, ``<file>: line <n>: template: <what>``, with the line counted in the whole
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
-from typing import Any
-
-from liquid import BoundTemplate, Environment, StrictUndefined
-from liquid.exceptions import LiquidError, TemplateNotFoundError
+from typing import TYPE_CHECKING, Any
 
 from maestro.errors import ConfigError
 from maestro.model import Issue
+
+if TYPE_CHECKING:  # Liquid is imported when a template is parsed, not with this module
+    from liquid import BoundTemplate, Environment
+    from liquid.exceptions import LiquidError
 
 #: Symphony's normalized issue (SPEC §4.1.1, ``tracker/issue.ex``): every field the template
 #: may name. Fields maestro's trackers do not supply are nil.
@@ -35,7 +37,22 @@ ISSUE_FIELDS = ("id", "native_ref", "identifier", "title", "description", "prior
                 "created_at", "updated_at")
 TEMPLATE_NAMES = ("issue", "attempt")
 
-ENVIRONMENT = Environment(undefined=StrictUndefined, strict_filters=True)
+
+
+@functools.cache
+def environment() -> Environment:
+    """The strict Liquid environment, built (and Liquid imported, about a tenth of a
+    lane process's start-up) on first use: a process that only reads the policy of an
+    already checked body (:mod:`maestro.config.template_checks`) never pays for it."""
+    from liquid import Environment, StrictUndefined
+
+    return Environment(undefined=StrictUndefined, strict_filters=True)
+
+
+def _liquid_error_type() -> type[LiquidError]:
+    from liquid.exceptions import LiquidError
+
+    return LiquidError
 
 
 class Labels(tuple[str, ...]):
@@ -97,8 +114,8 @@ def _failing_markup(body: str, message: str) -> int | None:
     ``body`` ending after a tag that fails with the same message ends with the culprit."""
     for markup in _MARKUP.finditer(body):
         try:
-            ENVIRONMENT.from_string(body[:markup.end()])
-        except LiquidError as exc:
+            environment().from_string(body[:markup.end()])
+        except _liquid_error_type() as exc:
             if str(exc.message) == message:
                 return markup.start()
     return None
@@ -106,6 +123,8 @@ def _failing_markup(body: str, message: str) -> int | None:
 
 def _liquid_error(exc: LiquidError, source: Path, first_line: int,
                   body: str | None = None) -> ConfigError:
+    from liquid.exceptions import TemplateNotFoundError
+
     context = exc.context()
     line = first_line + context[0] - 1 if context else None
     if line is None and body is not None:
@@ -129,8 +148,8 @@ def parse_template(body: str, source: Path, first_line: int = 1) -> BoundTemplat
     """Parse ``body`` (which starts on line ``first_line`` of ``source``); raises
     :class:`ConfigError` for a syntax error (an unknown tag, an unclosed ``{% if %}``)."""
     try:
-        return ENVIRONMENT.from_string(body)
-    except LiquidError as exc:
+        return environment().from_string(body)
+    except _liquid_error_type() as exc:
         raise _liquid_error(exc, source, first_line, body) from None
 
 
@@ -139,7 +158,7 @@ def check_template(body: str, source: Path, first_line: int = 1) -> None:
     template, every branch. Raises :class:`ConfigError` naming the first one and its line."""
     try:
         analysis = parse_template(body, source, first_line).analyze()
-    except LiquidError as exc:  # {% include %} of a partial that cannot exist
+    except _liquid_error_type() as exc:  # {% include %} of a partial that cannot exist
         raise _liquid_error(exc, source, first_line) from None
     problems: list[tuple[int, str]] = []
     for name, uses in analysis.globals.items():
@@ -155,7 +174,7 @@ def check_template(body: str, source: Path, first_line: int = 1) -> None:
             problems.append((use.span.index, f"unknown template variable "
                                              f"{{{{ {_shown(segments)} }}}} ({known})"))
     for name, spans in analysis.filters.items():
-        if name not in ENVIRONMENT.filters:
+        if name not in environment().filters:
             problems += [(span.index, f"unknown template filter {name!r}") for span in spans]
     if problems:
         index, what = min(problems)
@@ -169,5 +188,5 @@ def render_prompt(body: str, source: Path, issue: Issue, attempt: int | None,
     template = parse_template(body, source, first_line)
     try:
         return str(template.render(issue=issue_variables(issue), attempt=attempt))
-    except LiquidError as exc:
+    except _liquid_error_type() as exc:
         raise _liquid_error(exc, source, first_line) from None

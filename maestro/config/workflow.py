@@ -23,6 +23,7 @@ from maestro.config.hooks import HooksPolicy
 from maestro.config.prompt import check_template, render_prompt, template_attempt
 from maestro.config.symphony import looks_like_symphony
 from maestro.config.symphony_front import read_symphony
+from maestro.config.template_checks import TemplateChecks
 from maestro.config.validation import describe_validation_error, reject_absolute, reject_secrets
 from maestro.errors import ConfigError
 from maestro.model import Issue
@@ -236,7 +237,8 @@ def split_front_matter(text: str, source: Path) -> tuple[str, dict[str, Any], st
     return "yaml", loaded, body
 
 
-def parse_workflow(text: str, source: Path) -> Workflow:
+def parse_workflow(text: str, source: Path, checks: TemplateChecks | None = None) -> Workflow:
+    """``checks``: bodies that already passed the template check (which is then skipped)."""
     fmt, data, body = split_front_matter(text, source)
     warnings: list[str] = []
     if fmt == "yaml" and looks_like_symphony(data):
@@ -250,13 +252,16 @@ def parse_workflow(text: str, source: Path) -> Workflow:
     for index, entry in enumerate(policy.context.read_first):
         reject_absolute(source, f"context.read_first[{index}]", entry)
     body_line = text[: len(text) - len(body)].count("\n") + 1
-    check_template(body, source, body_line)
+    if checks is None or not checks.passed(body):
+        check_template(body, source, body_line)
+        if checks is not None:
+            checks.remember(body)
     return Workflow(policy=policy, body=body, source=source,
                     front_matter_format=fmt,  # type: ignore[arg-type]
                     warnings=tuple(f"{source}: {w}" for w in warnings), body_line=body_line)
 
 
-def load_workflow(path: Path) -> Workflow:
+def load_workflow(path: Path, checks: TemplateChecks | None = None) -> Workflow:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -275,4 +280,4 @@ def load_workflow(path: Path) -> Workflow:
         raise ConfigError(f"{path}: expected UTF-8 Markdown text, found binary data") from None
     if "\x00" in text:
         raise ConfigError(f"{path}: expected Markdown text, found NUL bytes")
-    return parse_workflow(text, path)
+    return parse_workflow(text, path, checks)

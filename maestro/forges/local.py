@@ -11,6 +11,7 @@ overwritten.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ from maestro.containment.shell import run_shell
 from maestro.errors import ForgeError, WorkspaceError
 from maestro.forges import check_reuse
 from maestro.forges.checktree import check_tree, heal_origin
+from maestro.forges.ref_files import read_branch
 from maestro.fsutil import read_json, write_json
 from maestro.git import auto_maintenance, git, git_env, git_ok, rev_parse, rev_parse_many
 from maestro.ids import iso_now
@@ -40,6 +42,9 @@ from maestro.model import (
 )
 
 CHECK_OUTPUT_CHARS = 4000
+
+#: A branch name given alone to ``git fetch`` (no refspec syntax, no option, no ref path).
+_PLAIN_BRANCH = re.compile(r"(?!-)(?!refs/)[A-Za-z0-9._/-]+")
 
 
 def origin_path(repo_root: Path, remote: str) -> Path:
@@ -110,7 +115,26 @@ class LocalForge:
         return rev_parse(self.origin, f"refs/heads/{branch}")
 
     def fetch(self, *refspecs: str) -> bool:
+        if len(refspecs) == 1 and self._tracking_is_current(refspecs[0]):
+            return True
         return git_ok(self.repo_root, "fetch", "--quiet", self.remote, *refspecs)
+
+    def _tracking_is_current(self, refspec: str) -> bool:
+        """Whether fetching the plain branch name ``refspec`` would change nothing a caller
+        reads: ``refs/remotes/<remote>/<branch>`` already names ``origin``'s branch head.
+
+        Both refs are read from their files (:mod:`.ref_files`), without a process, where
+        a fetch is four (``fetch``, the ``sh`` that starts ``upload-pack``, ``upload-pack``
+        and the connectivity ``rev-list``); a lane fetches its base five or six times.
+        Only for a plain branch name and a repository whose ``.git`` is a folder; a
+        differing or unreadable ref, or anything else, is fetched as before (and the
+        fetch's ``FETCH_HEAD`` is read by no caller)."""
+        dotgit = self.repo_root / ".git"
+        if not _PLAIN_BRANCH.fullmatch(refspec) or dotgit.is_symlink() or not dotgit.is_dir():
+            return False
+        theirs = read_branch(self.origin, f"refs/heads/{refspec}")
+        return theirs is not None and theirs == read_branch(
+            dotgit, f"refs/remotes/{self.remote}/{refspec}")
 
     def push(self, worktree: Path, branch: str) -> str:
         head = git(worktree, "rev-parse", "HEAD")

@@ -19,13 +19,14 @@ def require_known_issue(config: ServiceConfig, identifier: str) -> None:
     check_identifier(identifier)
     if (config.lanes_root / identifier).is_dir():
         return
+    from maestro.config.template_checks import TemplateChecks
     from maestro.config.workflow import load_workflow, parse_workflow
     from maestro.errors import ConfigError
     from maestro.lanes.context import LAST_GOOD
     from maestro.trackers import make_tracker
 
     try:
-        workflow = load_workflow(config.workflow_path)
+        workflow = load_workflow(config.workflow_path, TemplateChecks.of_state(config.state_root))
     except ConfigError:  # a broken WORKFLOW.md: the last good copy, as the lanes use
         fallback = config.state_root / LAST_GOOD
         if not fallback.is_file():

@@ -19,11 +19,14 @@ from typing import Any
 
 from maestro.config.budget import BudgetPolicy
 
-__all__ = ["BUDGET_EXCEEDED", "Breach", "DailyBudget", "Limits", "breach", "lane_budget",
-           "limits_for", "spent_of"]
+__all__ = ["BUDGET_EXCEEDED", "BUDGET_FILE", "Breach", "DailyBudget", "Limits", "breach",
+           "lane_budget", "limits_for", "spent_of"]
 
 #: The ``error_class`` of a session stopped (or refused) for its budget.
 BUDGET_EXCEEDED = "budget_exceeded"
+
+#: The lane file holding the lane's limits, spend before the run and any breach.
+BUDGET_FILE = "budget.json"
 
 
 @dataclass(frozen=True)

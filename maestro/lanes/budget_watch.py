@@ -30,13 +30,12 @@ from typing import Any
 
 from maestro.agents.appserver import AgentError, AppServerClient
 from maestro.ids import iso_now
-from maestro.lanes.budget import Breach, Limits, breach, limits_for, spent_of
+from maestro.lanes.budget import BUDGET_FILE, Breach, Limits, breach, limits_for, spent_of
 from maestro.lanes.context import LaneContext
 from maestro.lanes.spend import issue_spent
 
 __all__ = ["BUDGET_FILE", "BudgetWatch", "watch_for"]
 
-BUDGET_FILE = "budget.json"
 #: Seconds the agent gets to end an interrupted turn before it is killed.
 INTERRUPT_GRACE_S = 10.0
 NEXT_STEP = ("To go on, give the issue a label with a larger budget ([budget.labels] in "

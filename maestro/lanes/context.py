@@ -60,11 +60,13 @@ class LaneContext:
     @functools.cached_property
     def workflow(self) -> Workflow:
         """The policy the lane started with; a running lane keeps its snapshot (§4)."""
+        from maestro.config.template_checks import TemplateChecks
         from maestro.config.workflow import parse_workflow
 
         snapshot = self.state.path(SNAPSHOT)
         text = snapshot.read_text() if snapshot.exists() else current_workflow_text(self.config)
-        return parse_workflow(text, self.config.workflow_path)
+        return parse_workflow(text, self.config.workflow_path,
+                              TemplateChecks.of_state(self.config.state_root))
 
     def take_snapshot(self) -> None:
         from maestro.fsutil import write_atomic

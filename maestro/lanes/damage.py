@@ -19,10 +19,14 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from maestro.errors import ConfigError
 from maestro.fsutil import json_problem, read_json, warn_once
 from maestro.lanes.state import LaneState
+
+if TYPE_CHECKING:
+    from maestro.config.template_checks import TemplateChecks
 
 #: Files whose content a later side effect relies on; damage to one re-derives them all
 #: (``result.json`` and ``validation.json`` too: without them a lane in review would run
@@ -43,14 +47,14 @@ SNAPSHOT = "workflow.snapshot.md"
 SUFFIX = ".damaged"
 
 
-def _snapshot_problem(path: Path) -> str | None:
+def _snapshot_problem(path: Path, checks: TemplateChecks | None = None) -> str | None:
     from maestro.config.workflow import parse_workflow
 
     try:
         text = path.read_bytes().decode("utf-8")
         if not text.strip():
             return "empty"  # would parse as the defaults: no validation commands at all
-        parse_workflow(text, path)
+        parse_workflow(text, path, checks)
     except FileNotFoundError:
         return None
     except UnicodeDecodeError:
@@ -70,8 +74,9 @@ def content_problem(name: str, value: object) -> str | None:
     return f"missing {', '.join(missing)}" if missing else None
 
 
-def damaged_files(folder: Path) -> dict[Path, str]:
-    """Every damaged JSON file of the lane folder (and its ``turns/``), with why."""
+def damaged_files(folder: Path, checks: TemplateChecks | None = None) -> dict[Path, str]:
+    """Every damaged JSON file of the lane folder (and its ``turns/``), with why;
+    ``checks``: workflow bodies whose template check passed (see :func:`set_aside`)."""
     found: dict[Path, str] = {}
     candidates = [*folder.glob("*.json"), *folder.glob("turns/*.json")]
     for path in sorted(candidates):
@@ -81,20 +86,21 @@ def damaged_files(folder: Path) -> dict[Path, str]:
                                       read_json(path))
         if problem is not None:
             found[path] = problem
-    snapshot = _snapshot_problem(folder / SNAPSHOT)
+    snapshot = _snapshot_problem(folder / SNAPSHOT, checks)
     if snapshot is not None:
         found[folder / SNAPSHOT] = snapshot
     return found
 
 
-def set_aside(state: LaneState) -> list[str]:
+def set_aside(state: LaneState, checks: TemplateChecks | None = None) -> list[str]:
     """Rename damaged files to ``<name>.damaged``; returns the names set aside.
+    ``checks`` (the state root's) spares re-checking a snapshot body that passed before.
 
     Safe to call while no other process works the lane (the caller holds its lock, or
     the lane is about to be claimed); an intact lane costs one read of each small file."""
     if not state.dir.is_dir():
         return []
-    damaged = damaged_files(state.dir)
+    damaged = damaged_files(state.dir, checks)
     if any(path.name in FACTS for path in damaged) and (state.dir / "lease.json").exists():
         damaged.setdefault(state.dir / "lease.json",
                            "set aside so the claim rebuilds the lane from the tracker")

@@ -36,7 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from maestro.git import git, rev_parse, rev_parse_many
+from maestro.git import rev_parse, rev_parse_many
+from maestro.git_memo import git_fixed
 from maestro.ids import iso_now
 from maestro.lanes.context import LaneContext
 from maestro.lanes.outcomes import require_human
@@ -242,7 +243,9 @@ def base_and(ctx: LaneContext, also: str = "") -> tuple[str | None, str | None]:
 
 
 def _lines(repo: Path, *args: str) -> list[str]:
-    return [line for line in git(repo, *args).split("\0" if "-z" in args else "\n") if line]
+    """git's output lines; asked of git once per process for hashes (:mod:`maestro.git_memo`)."""
+    return [line for line in git_fixed(repo, *args).split("\0" if "-z" in args else "\n")
+            if line]
 
 
 def _deleted(repo: Path, old: str, new: str) -> frozenset[str]:
@@ -270,7 +273,7 @@ def _span(repo: Path, record: dict[str, Any], head: str, base: str,
         old = str(start)
     else:
         commits = _lines(repo, "rev-list", str(end), "--not", base)
-        old = git(repo, "merge-base", base, str(end), check=False) or base
+        old = git_fixed(repo, "merge-base", base, str(end), check=False) or base
     return SessionSpan(label, frozenset(commits), _deleted(repo, old, str(end)), missing)
 
 
@@ -279,7 +282,7 @@ def gather(repo: Path, head: str, base: str, records: Sequence[dict[str, Any]]) 
     log = _lines(repo, "log", "--reverse", "--format=%H %s", head, "--not", base)
     commits = tuple(Commit(*line.split(" ", 1)) if " " in line else Commit(line)
                     for line in log)
-    merge_base = git(repo, "merge-base", base, head, check=False) or base
+    merge_base = git_fixed(repo, "merge-base", base, head, check=False) or base
     names = [str(n) for r in records for n in _ends(r, head) if n]
     known = rev_parse_many(repo, names) if names else {}
     return LaneFacts(head=head, commits=commits, deleted=_deleted(repo, merge_base, head),

@@ -13,7 +13,6 @@ from maestro.errors import MaestroError
 from maestro.git import git
 from maestro.ids import iso_now
 from maestro.lanes import hooks
-from maestro.lanes.agent_run import run_agent_session
 from maestro.lanes.context import LaneContext
 from maestro.lanes.feedback import collect, render
 from maestro.lanes.gate import validate_head
@@ -104,6 +103,8 @@ def repair(ctx: LaneContext, pr: PullRequest, decision: Decision) -> None:
     ctx.state.journal("repair_started", round=round_no, feedback=list(decision.feedback_kinds))
     if "conflict" in decision.feedback_kinds:
         ctx.forge.fetch(ctx.workflow.policy.forge.base_branch)
+    from maestro.lanes.agent_run import run_agent_session  # asyncio: only a repair needs it
+
     tools_record = ctx.state.path(f"repairs/{round_no:02d}-tools.jsonl")
     outcome = run_agent_session(ctx, run_id, int(claim_record["attempt"]), text, repair=True,
                                 phase="repair", tools_record=tools_record,

@@ -24,8 +24,7 @@ from maestro.config.budget import BudgetPolicy
 from maestro.config.service import ServiceConfig
 from maestro.config.workflow import parse_workflow
 from maestro.errors import ConfigError
-from maestro.lanes.budget import lane_budget, spent_of
-from maestro.lanes.budget_watch import BUDGET_FILE
+from maestro.lanes.budget import BUDGET_FILE, lane_budget, spent_of
 from maestro.lanes.context import current_workflow_text
 from maestro.lanes.spend import archived_spent, daily_budget
 from maestro.lanes.state import LaneState

@@ -38,11 +38,13 @@ from maestro.orchestration.warm.protocol import (
 )
 
 #: What a lane process imports on its way to the agent: the CLI, the config models
-#: (pydantic), the pipeline and phases (doit, sh, httpx, ruamel.yaml come with them).
+#: (pydantic), the pipeline and phases (doit, sh, httpx, ruamel.yaml come with them), and
+#: Liquid, which renders the prompt (imported on first use otherwise).
 PRELOAD = ("maestro.cli", "maestro.config.discovery", "maestro.config.service",
            "maestro.config.workflow", "maestro.pipeline", "maestro.lanes.phases",
            "maestro.lanes.context", "maestro.lanes.agent_run", "maestro.agents",
-           "doit", "doit.cmd_run", "doit.loader", "pydantic", "sh", "httpx", "asyncio")
+           "doit", "doit.cmd_run", "doit.loader", "pydantic", "sh", "httpx", "asyncio",
+           "liquid")
 
 #: Dispositions the zygote changes and every child restores.
 SHIELDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)

@@ -1,0 +1,94 @@
+"""git answers about commits named by hash are asked once per process; anything naming a
+ref is asked every time (maestro.git_memo)."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from maestro import git_memo
+from maestro.git_memo import fixed, git_fixed
+
+SHA1 = "a" * 40
+SHA256 = "b" * 64
+
+
+def sh(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for role in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{role}_NAME", "t")
+        monkeypatch.setenv(f"GIT_{role}_EMAIL", "t@example.invalid")
+    work = tmp_path / "repo"
+    sh(tmp_path, "init", "--quiet", "--initial-branch=main", str(work))
+    for name in ("a", "b"):
+        (work / f"{name}.txt").write_text(f"{name}\n")
+        sh(work, "add", "-A")
+        sh(work, "commit", "--quiet", "-m", name)
+    return work
+
+
+@pytest.fixture(autouse=True)
+def _fresh_memo() -> Iterator[None]:
+    git_memo.forget()
+    yield
+    git_memo.forget()
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
+    """Every git process git_fixed starts (still real git)."""
+    seen: list[tuple[str, ...]] = []
+    real = git_memo.run_git
+
+    def counting(cwd: Path, args: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
+        seen.append(tuple(args))
+        return real(cwd, args)
+
+    monkeypatch.setattr(git_memo, "run_git", counting)
+    return seen
+
+
+@pytest.mark.parametrize(("args", "kept"), [
+    (("log", "--reverse", "--format=%H %s", SHA1, "--not", SHA1), True),
+    (("merge-base", SHA1, SHA256), True),
+    (("diff", "--name-only", "-z", SHA1, SHA1), True),
+    (("log", "HEAD", "--not", SHA1), False),
+    (("rev-list", "main"), False),
+    (("merge-base", SHA1[:12], SHA1), False),
+    (("log",), False),
+])
+def test_only_calls_naming_commits_by_full_hash_are_kept(args: tuple[str, ...],
+                                                         kept: bool) -> None:
+    assert fixed(args) is kept
+
+
+def test_the_same_question_about_hashes_starts_one_git_process(
+        repo: Path, calls: list[tuple[str, ...]]) -> None:
+    head, base = sh(repo, "rev-parse", "HEAD"), sh(repo, "rev-parse", "HEAD~1")
+    answers = [git_fixed(repo, "log", "--format=%s", head, "--not", base) for _ in range(3)]
+    assert answers == ["b"] * 3
+    assert len(calls) == 1
+
+
+def test_a_question_naming_a_ref_is_asked_again_after_the_ref_moves(
+        repo: Path, calls: list[tuple[str, ...]]) -> None:
+    base = sh(repo, "rev-parse", "HEAD~1")
+    assert git_fixed(repo, "log", "--format=%s", "main", "--not", base) == "b"
+    sh(repo, "reset", "--quiet", "--hard", base)
+    assert git_fixed(repo, "log", "--format=%s", "main", "--not", base) == ""
+    assert len(calls) == 2
+
+
+def test_a_failed_question_is_asked_again(repo: Path, calls: list[tuple[str, ...]]) -> None:
+    missing = "c" * 40
+    assert git_fixed(repo, "merge-base", missing, missing, check=False) == ""
+    assert git_fixed(repo, "merge-base", missing, missing, check=False) == ""
+    assert len(calls) == 2
