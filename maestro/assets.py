@@ -27,6 +27,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from maestro.containment.childenv import child_env
 from maestro.errors import MaestroError
 
 SKILLS_DIR = Path(".codex/skills")
@@ -206,14 +207,15 @@ def check_skill_json(skill: Path, root: Path) -> list[Problem]:
 
 
 def run_scripts(skill: Path, root: Path) -> list[Problem]:
-    """Every shipped script starts and answers ``--help`` (no bytecode left behind)."""
+    """Every shipped script starts and answers ``--help`` (no bytecode left behind), with the
+    allow-listed environment of code an agent may have written (containment/childenv.py)."""
     problems: list[Problem] = []
     for script in skill_scripts(skill):
         try:
             proc = subprocess.run([sys.executable, "-B", str(script), "--help"],
                                   capture_output=True, text=True,
                                   errors="replace", timeout=SCRIPT_TIMEOUT_S,
-                                  cwd=skill, check=False)
+                                  cwd=skill, check=False, env=child_env())
         except subprocess.TimeoutExpired:
             problems.append(Problem(_rel(script, root),
                                     f"`--help` did not finish in {SCRIPT_TIMEOUT_S}s"))
