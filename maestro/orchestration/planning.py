@@ -532,6 +532,8 @@ def new_work(facts: TickFacts, plan: Plan) -> Plan:
     started: list[Dispatch] = []
     # asked once per tick, not per candidate: a backlog of thousands is mostly skips
     why_not, held = eligibility(policy), facts.held
+    #: free_slots' answer per issue state, valid until the next start changes ``busy``
+    no_slot: dict[str, str] = {}
     for issue in dispatch_order(facts.candidates):
         identifier = issue.identifier
         lane = facts.lanes.get(identifier)
@@ -541,12 +543,15 @@ def new_work(facts: TickFacts, plan: Plan) -> Plan:
             continue
         reason = why_not(issue)
         if not reason:
-            reason = held or free_slots(facts, busy, issue.state)[1]
+            reason = held or no_slot.get(issue.state)
+            if reason is None:
+                reason = no_slot[issue.state] = free_slots(facts, busy, issue.state)[1]
         if reason:
             skips.append(Skip(identifier, reason))
             continue
         handled.add(identifier)
         busy[state_key(issue.state)] += 1
+        no_slot.clear()
         started.append(Dispatch(identifier, "new work", issue.state))
     return replace(plan, dispatches=plan.dispatches + tuple(started),
                    skips=plan.skips + tuple(skips))
