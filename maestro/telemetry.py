@@ -21,7 +21,7 @@ import heapq
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 #: Upper bounds (seconds) of the tick-duration histogram: a tick is a few requests.
 TICK_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -181,8 +181,8 @@ class Telemetry:
         with self._lock:
             for issue in issues:
                 self._eligible_since.setdefault(issue, now)
-            stale = [i for i, at in self._eligible_since.items()
-                     if (now - at).total_seconds() > PENDING_LIMIT_S]
+            oldest = now - timedelta(seconds=PENDING_LIMIT_S)  # one subtraction, not one each
+            stale = [i for i, at in self._eligible_since.items() if at < oldest]
             for issue in stale:
                 del self._eligible_since[issue]
             excess = len(self._eligible_since) - PENDING_MAX

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from maestro.config.workflow import ExecutionPolicy, WorkflowPolicy
+from maestro.config.workflow import ExecutionPolicy, TrackerPolicy, WorkflowPolicy
 from maestro.lanes.budget import DailyBudget
 from maestro.model import Issue
 from maestro.orchestration.planning import (
@@ -63,6 +63,12 @@ def facts(lanes: list[LaneView] = (), issues: list[Issue] = (),  # type: ignore[
         policy=policy(limit, **by_state), stall_timeout_s=3600.0)
 
 
+def two_startable_states(result: TickFacts) -> TickFacts:
+    """``result`` with both Todo and Ready startable."""
+    tracker = TrackerPolicy(startable_states=["Todo", "Ready"])
+    return replace(result, policy=result.policy.model_copy(update={"tracker": tracker}))
+
+
 def due(identifier: str, attempt: int = 1) -> Retry:
     return Retry(identifier, attempt, "failure", PAST)
 
@@ -80,6 +86,13 @@ CASES: list[tuple[str, TickFacts, dict[str, Any]]] = [
     ("new work within the per-state limit",
      facts(candidates=[issue("A-1"), issue("A-2")], todo=1),
      {"dispatch": [("A-1", "new work")],
+      "skipped": [("A-2", "no free slot for state Todo (1)")]}),
+    ("a full state skips its issues while another state still starts",
+     two_startable_states(facts(
+         candidates=[issue("A-1", priority=1), issue("A-2", priority=2),
+                     issue("B-3", "Ready", priority=3), issue("B-4", "Ready", priority=4)],
+         limit=3, todo=1)),
+     {"dispatch": [("A-1", "new work"), ("B-3", "new work"), ("B-4", "new work")],
       "skipped": [("A-2", "no free slot for state Todo (1)")]}),
     ("priority first, then identifier",
      facts(candidates=[issue("A-2", priority=2), issue("A-1"), issue("A-3", priority=1)],

@@ -18,15 +18,15 @@ from pathlib import Path
 from maestro.fsutil import read_json
 from maestro.orchestration.planning import TickFacts
 from maestro.telemetry import Telemetry
-from maestro.trackers.eligibility import ineligible_reason
+from maestro.trackers.eligibility import eligibility
 
 
 def eligible_new_work(facts: TickFacts) -> list[str]:
     """Candidates a tick could start as new work if a slot were free: eligible by the
     workflow's rules and without a lane folder yet."""
-    policy = facts.policy.tracker
+    why_not = eligibility(facts.policy.tracker)
     return [issue.identifier for issue in facts.candidates
-            if issue.identifier not in facts.lanes and not ineligible_reason(issue, policy)]
+            if issue.identifier not in facts.lanes and not why_not(issue)]
 
 
 def agent_started_at(lanes_root: Path, issue: str) -> datetime | None:

@@ -37,6 +37,7 @@ from maestro.model import Classification, Issue, LaneOutcome
 from maestro.orchestration import tick_priority
 from maestro.orchestration.dispatch_latency import eligible_new_work
 from maestro.orchestration.dispatch_latency import settle as settle_latency
+from maestro.orchestration.heap import freeze_startup_objects
 from maestro.orchestration.pause import hold_reason
 from maestro.orchestration.planning import LaneView, Plan, ReviewFact, TickFacts, plan_tick
 from maestro.orchestration.refresh import log_request, take_request
@@ -50,6 +51,7 @@ from maestro.trackers import Tracker, make_tracker
 
 class Orchestrator:
     def __init__(self, config: ServiceConfig) -> None:
+        freeze_startup_objects()  # a process that ticks: see maestro/orchestration/heap.py
         self.config = config
         self.retries = RetryQueue(config.state_root)
         self._workflow: Workflow | None = None

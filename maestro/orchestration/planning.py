@@ -38,7 +38,7 @@ from maestro.config.workflow import WorkflowPolicy
 from maestro.lanes.budget import DailyBudget
 from maestro.model import Classification, Issue, LaneOutcome
 from maestro.orchestration.retries import Retry
-from maestro.trackers.eligibility import dispatch_order, ineligible_reason, missing_required_labels
+from maestro.trackers.eligibility import dispatch_order, eligibility, missing_required_labels
 
 __all__ = [
     "STEPS",
@@ -530,6 +530,10 @@ def new_work(facts: TickFacts, plan: Plan) -> Plan:
     handled = plan.handled()
     skips: list[Skip] = []
     started: list[Dispatch] = []
+    # asked once per tick, not per candidate: a backlog of thousands is mostly skips
+    why_not, held = eligibility(policy), facts.held
+    #: free_slots' answer per issue state, valid until the next start changes ``busy``
+    no_slot: dict[str, str] = {}
     for issue in dispatch_order(facts.candidates):
         identifier = issue.identifier
         lane = facts.lanes.get(identifier)
@@ -537,14 +541,17 @@ def new_work(facts: TickFacts, plan: Plan) -> Plan:
             continue
         if lane and lane.needs_human and issue.has_label(policy.needs_attention_label):
             continue
-        reason = ineligible_reason(issue, policy)
+        reason = why_not(issue)
         if not reason:
-            reason = facts.held or free_slots(facts, busy, issue.state)[1]
+            reason = held or no_slot.get(issue.state)
+            if reason is None:
+                reason = no_slot[issue.state] = free_slots(facts, busy, issue.state)[1]
         if reason:
             skips.append(Skip(identifier, reason))
             continue
         handled.add(identifier)
         busy[state_key(issue.state)] += 1
+        no_slot.clear()
         started.append(Dispatch(identifier, "new work", issue.state))
     return replace(plan, dispatches=plan.dispatches + tuple(started),
                    skips=plan.skips + tuple(skips))

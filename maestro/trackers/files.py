@@ -68,11 +68,10 @@ class FilesTracker:
     def _names(self) -> list[str]:
         """The issue files' names (``*.md``, not hidden), sorted."""
         try:
-            with os.scandir(self.folder) as found:
-                return sorted(e.name for e in found
-                              if e.name.endswith(".md") and not e.name.startswith("."))
+            found = os.listdir(self.folder)
         except OSError:  # absent or unreadable: no issues, as with Path.glob
             return []
+        return sorted(name for name in found if name.endswith(".md") and name[0] != ".")
 
     def _paths(self) -> list[Path]:
         return [self.folder / name for name in self._names()]

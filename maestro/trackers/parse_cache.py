@@ -12,10 +12,15 @@ was read keeps the bytes it was parsed from and is confirmed by content until it
 only settled entries are written to disk.
 
 The cache on disk (one JSON file per issue folder, under the service's state root, never in
-the repository the agent writes) is an optimisation only: a missing, unreadable, corrupt or
+the repository the agent writes; one flat row per file, see
+:mod:`maestro.trackers.issue_rows`) is an optimisation only: a missing, unreadable, corrupt or
 foreign file is ignored and rebuilt, a failed write is ignored, and every entry is checked
 against the file's stat before use. Writes are atomic renames, so concurrent processes only
-ever replace one whole cache with another whole cache.
+ever replace one whole cache with another whole cache. It is JSON, not pickle or marshal:
+the state root may sit inside the repository's folder (``.maestro/``), where an agent
+without a sandbox could write, and ``json.loads`` yields only strings, numbers and lists
+whoever wrote the file, while unpickling runs code and marshal is documented as unsafe on
+crafted data.
 """
 
 from __future__ import annotations
@@ -38,15 +43,17 @@ from typing import Any
 from maestro.errors import TrackerError
 from maestro.fsutil import StatIdentity, stat_identity
 from maestro.model import Issue
+from maestro.trackers.issue_rows import from_row, to_row
 
 #: Files changed less than this many ns before being read are confirmed by content.
 RACY_NS = 2_000_000_000
 #: Bumped whenever the entry shape changes (old caches are then ignored).
-FORMAT = 1
+FORMAT = 2
 #: The modules that turn a file's bytes into an ``Issue``: a cache written by other code
 #: (an upgrade, a branch switch) is ignored, since its parses may differ.
 PARSER_MODULES = ("maestro.trackers.files", "maestro.trackers.frontmatter",
                   "maestro.trackers.normalise", "maestro.trackers.parse_cache",
+                  "maestro.trackers.issue_rows",
                   "maestro.model", "maestro.ids", "maestro.config.validation")
 
 StatKey = StatIdentity
@@ -63,7 +70,7 @@ def settled(st: os.stat_result, read_at_ns: int) -> bool:
     return max(st.st_mtime_ns, st.st_ctime_ns) < read_at_ns - RACY_NS
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     key: StatKey
     result: Issue | TrackerError
@@ -108,9 +115,12 @@ class ParseCache:
             raise entry.result
         return entry.result
 
-    def _fresh(self, name: str, parse: Parse, read_at: int) -> Entry:
-        """The entry for ``name``; ``read_at`` (ns) was taken before the file's stat."""
-        st = os.stat(self._prefix + name)
+    def _fresh(self, name: str, parse: Parse, read_at: int,
+               st: os.stat_result | None = None) -> Entry:
+        """The entry for ``name``; ``read_at`` (ns) was taken before the file's stat
+        ``st`` (taken here when not given)."""
+        if st is None:
+            st = os.stat(self._prefix + name)
         key = stat_key(st)
         entry = self.entries.get(name)
         if entry is not None and entry.key == key and entry.raw is None:
@@ -164,11 +174,20 @@ class ParseCache:
                 self._read_disk()
             read_at = time.time_ns()
             results: dict[str, Issue | TrackerError] = {}
+            entries, prefix = self.entries, self._prefix
             for name in names:
                 try:
-                    results[name] = self._fresh(name, parse, read_at).result
+                    st = os.stat(prefix + name)
                 except (FileNotFoundError, NotADirectoryError):
                     continue
+                # the common case inline (thousands of unchanged files): see _fresh
+                entry = entries.get(name)
+                if entry is None or entry.raw is not None or entry.key != stat_key(st):
+                    try:
+                        entry = self._fresh(name, parse, read_at, st)
+                    except (FileNotFoundError, NotADirectoryError):
+                        continue
+                results[name] = entry.result
             for gone in self.entries.keys() - results.keys():
                 self.forget(gone)
             if self._dirty:
@@ -190,28 +209,22 @@ class ParseCache:
     def _write_disk(self) -> None:
         if self.disk is None:
             return
-        entries = {name: [*entry.key, _payload(entry.result)]
-                   for name, entry in self.entries.items() if entry.raw is None}
+        rows = [row for name, entry in sorted(self.entries.items()) if entry.raw is None
+                and (row := to_row(name, entry.key, entry.result)) is not None]
         document = {"format": FORMAT, "folder": str(self.folder), "code": code_fingerprint(),
-                    "entries": entries}
+                    "rows": rows}
         with contextlib.suppress(OSError):
             self.disk.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.disk.parent, prefix=f".{self.disk.name}.",
                                        suffix=".tmp")
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(document, handle, separators=(",", ":"))
+                    handle.write(json.dumps(document, separators=(",", ":")))
                 os.replace(tmp, self.disk)
             except BaseException:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
                 raise
-
-
-def _payload(result: Issue | TrackerError) -> dict[str, Any]:
-    if isinstance(result, TrackerError):
-        return {"error": str(result)}
-    return {"issue": result.model_dump(mode="json", exclude={"blocker_states"})}
 
 
 def _decode(document: Any, disk: Path, folder: Path) -> dict[str, Entry]:
@@ -223,21 +236,13 @@ def _decode(document: Any, disk: Path, folder: Path) -> dict[str, Entry]:
         raise ValueError(f"{disk}: the cache of another folder")
     if document.get("code") != code_fingerprint():
         raise ValueError(f"{disk}: written by other parsing code")
-    rows = document.get("entries")
-    if not isinstance(rows, dict):
-        raise ValueError(f"{disk}: entries: expected a mapping")
+    rows = document.get("rows")
+    if not isinstance(rows, list):
+        raise ValueError(f"{disk}: rows: expected a list")
     entries: dict[str, Entry] = {}
-    for name, row in rows.items():
-        if not isinstance(row, list) or len(row) != 6 or not isinstance(row[5], dict):
-            raise ValueError(f"{disk}: {name}: expected [5 stat numbers, payload]")
-        key, payload = row[:5], row[5]
-        if not all(type(part) is int for part in key):
-            raise ValueError(f"{disk}: {name}: bad key")
-        if isinstance(payload.get("error"), str):
-            result: Issue | TrackerError = TrackerError(payload["error"])
-        else:
-            result = Issue.model_validate(payload["issue"])
-        entries[name] = Entry((key[0], key[1], key[2], key[3], key[4]), result)
+    for row in rows:
+        name, key, result = from_row(row)
+        entries[name] = Entry(key, result)
     return entries
 
 

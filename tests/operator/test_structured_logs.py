@@ -140,3 +140,22 @@ def test_a_log_write_that_fails_warns_once_and_goes_on(
     logs.event(service, "tick", "second")
     err = capsys.readouterr().err
     assert err.count("cannot be written") == 1 and "Traceback" not in err
+
+
+def test_an_issue_without_a_lane_folder_has_only_its_name(service: ServiceConfig) -> None:
+    context = logs.lane_context(service, "ABC-9", phase="plan")
+    named = {"project_id": service.id, "issue": "ABC-9", "issue_identifier": "ABC-9",
+             "issue_id": "ABC-9", "phase": "plan"}
+    assert context == {**dict.fromkeys(logs.CONTEXT_FIELDS), **named}
+
+
+def test_records_past_the_size_limit_roll_over_whole_and_once(
+        service: ServiceConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(logs, "MAX_BYTES", 2000)
+    for number in range(20):
+        logs.event(service, "skip", f"skipped {number}", issue=f"ABC-{number}")
+    folder = logs.log_path(service).parent
+    lines = [json.loads(line)["message"] for path in sorted(folder.glob("maestro.jsonl*"))
+             for line in path.read_text().splitlines()]
+    assert len(list(folder.glob("maestro.jsonl.*"))) >= 2
+    assert sorted(lines) == sorted(f"skipped {number}" for number in range(20))

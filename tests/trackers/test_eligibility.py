@@ -8,7 +8,7 @@ import pytest
 
 from maestro.config.workflow import TrackerPolicy
 from maestro.model import Issue
-from maestro.trackers.eligibility import ineligible_reason
+from maestro.trackers.eligibility import eligibility, ineligible_reason
 
 READY = Issue(id="A-1", identifier="A-1", title="t", state="Todo", labels=("bug",),
               blocked_by=("A-0",), blocker_states={"A-0": "Done"})
@@ -41,6 +41,8 @@ def test_ineligible_reason(change: dict[str, Any], policy: dict[str, Any], resum
                            expected: str | None) -> None:
     issue = READY.model_copy(update=change)
     assert ineligible_reason(issue, TrackerPolicy(**policy), resuming) == expected
+    if not resuming:  # the tick's form, names folded once, answers the same
+        assert eligibility(TrackerPolicy(**policy))(issue) == expected
 
 
 def test_the_policy_of_each_call_decides_even_after_another_policy() -> None:

@@ -54,10 +54,10 @@ def parses(folder: Path) -> int:
     return parse_cache.cache_for(folder, None).parses
 
 
-def disk_entries(folder: Path) -> dict[str, object]:
+def disk_entries(folder: Path) -> dict[str, list[object]]:
+    """The rows of the cache on disk by file name."""
     (cache,) = (folder.parent / ".maestro" / "cache").glob("files-tracker-*.json")
-    entries: dict[str, object] = json.loads(cache.read_text())["entries"]
-    return entries
+    return {row[0]: row for row in json.loads(cache.read_text())["rows"]}
 
 
 @pytest.mark.usefixtures("settled_at_once")
@@ -87,6 +87,19 @@ def test_an_edit_in_place_with_the_same_size_and_mtime_is_read_again(folder: Pat
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert path.stat().st_size == before.st_size and path.stat().st_ino == before.st_ino
     assert tracker(folder).get("T-1").state == "Done"
+
+
+@pytest.mark.usefixtures("settled_at_once")
+def test_a_fresh_process_scanning_the_folder_sees_an_edit_that_kept_size_and_mtime(
+        folder: Path) -> None:
+    path = folder / "T-2.md"
+    tracker(folder).all_issues()
+    before = path.stat()
+    write(folder, "T-2", state="Done")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    parse_cache.forget_all()
+    states = {i.identifier: i.state for i in tracker(folder).all_issues()}
+    assert states == {"T-1": "Todo", "T-2": "Done", "T-3": "Todo"}
 
 
 def test_when_the_stat_cannot_tell_two_versions_apart_the_content_does(
@@ -122,9 +135,8 @@ def test_files_changed_moments_before_the_read_stay_off_disk(folder: Path) -> No
 
 @pytest.mark.usefixtures("settled_at_once")
 @pytest.mark.parametrize("damage", [
-    b"", b"not json", b"\xff\xfe", b"[]", b'{"format": 99, "entries": {}}',
-    b'{"format": 1, "entries": {"x": [1, 2]}}', b'{"format": 1, "entries": []}',
-    b'{"format": 1, "entries": {"x": [1, 2, 3, 4, "5", {"issue": {}}]}}',
+    b"", b"not json", b"\xff\xfe", b"[]", b'{"format": 99, "rows": []}',
+    b'{"format": 1, "entries": {"x": [1, 2, 3, 4, 5, {"issue": {}}]}}',
 ], ids=repr)
 def test_a_damaged_cache_file_is_ignored_and_rebuilt(folder: Path, damage: bytes) -> None:
     expected = tracker(folder).all_issues()
@@ -140,9 +152,9 @@ def test_a_cache_entry_for_another_file_version_is_not_used(folder: Path) -> Non
     tracker(folder).all_issues()
     (cache,) = (folder.parent / ".maestro" / "cache").glob("files-tracker-*.json")
     document = json.loads(cache.read_text())
-    for row in document["entries"].values():
-        row[-1]["issue"]["state"] = "Done"  # a stale parse under a stat that no longer holds
-        row[1] -= 1
+    for row in document["rows"]:
+        row[7] = "Done"  # a stale parse under a stat that no longer holds
+        row[2] -= 1
     cache.write_text(json.dumps(document))
     parse_cache.forget_all()
     assert {i.state for i in tracker(folder).all_issues()} == {"Todo"}
