@@ -32,11 +32,15 @@ from typing import Any
 from maestro.orchestration.warm.protocol import c_environ, receive, returncode_of, send
 
 #: What a lane process imports on its way to the agent: the CLI, the config models
-#: (pydantic), the pipeline and phases (doit, sh, httpx, ruamel.yaml come with them).
+#: (pydantic), the pipeline and phases (doit, sh, httpx, ruamel.yaml come with them), the
+#: embedded tracker and forge, the review phases doit loads with the pipeline, and the
+#: sqlite3 backend of doit's database (each import left to the lane is paid per dispatch).
 PRELOAD = ("maestro.cli", "maestro.config.discovery", "maestro.config.service",
-           "maestro.config.workflow", "maestro.pipeline", "maestro.lanes.phases",
+           "maestro.config.workflow", "maestro.pipeline", "maestro.pipeline_spec",
+           "maestro.lanes.phases", "maestro.lanes.review", "maestro.lanes.noop",
            "maestro.lanes.context", "maestro.lanes.agent_run", "maestro.agents",
-           "doit", "doit.cmd_run", "doit.loader", "pydantic", "sh", "httpx", "asyncio")
+           "maestro.trackers.files", "maestro.forges.local", "doit", "doit.cmd_run",
+           "doit.loader", "pydantic", "sh", "httpx", "asyncio", "sqlite3")
 
 #: Dispositions the zygote changes and every child restores.
 SHIELDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
