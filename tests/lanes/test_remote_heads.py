@@ -34,3 +34,10 @@ def test_answers_are_kept_per_repository_and_remote(tmp_path: Path) -> None:
     assert remote_heads.take(tmp_path, "upstream", "main") is None
     assert remote_heads.take(tmp_path / "other", "origin", "main") is None
     assert remote_heads.take(tmp_path, "origin", "main") == SHA
+
+
+def test_an_old_answer_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    remote_heads.remember(tmp_path, "origin", "main", f"{SHA}\trefs/heads/main\n")
+    later = remote_heads.time.monotonic() + remote_heads.FRESH_S + 1
+    monkeypatch.setattr(remote_heads.time, "monotonic", lambda: later)
+    assert remote_heads.take(tmp_path, "origin", "main") is None
