@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from maestro.orchestration.refresh import (
@@ -10,6 +11,7 @@ from maestro.orchestration.refresh import (
     request_path,
     request_refresh,
     take_request,
+    wait_for_request,
 )
 
 
@@ -48,3 +50,21 @@ def test_a_damaged_request_still_asks_for_a_tick(tmp_path: Path) -> None:
     request_path(tmp_path).write_bytes(b'{"issues": [1, "A-1", null], "sources": "x"}')
     taken = take_request(request_path(tmp_path))
     assert taken is not None and taken.issues == ("A-1",) and taken.sources == ()
+
+
+def test_a_request_written_in_the_process_wakes_the_sleeping_loop(tmp_path: Path) -> None:
+    wait_for_request(0)  # nothing left over from another test
+    writer = threading.Timer(0.05, request_refresh, (tmp_path, ("ENG-1",), "github"))
+    writer.start()
+    try:
+        assert wait_for_request(120) is True  # long before the timeout: woken, not timed out
+    finally:
+        writer.join()
+    taken = take_request(request_path(tmp_path))
+    assert taken is not None and taken.issues == ("ENG-1",)
+
+
+def test_a_wake_is_used_once(tmp_path: Path) -> None:
+    request_refresh(tmp_path)
+    assert wait_for_request(0) is True
+    assert wait_for_request(0) is False

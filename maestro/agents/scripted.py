@@ -21,9 +21,6 @@ import uuid
 from pathlib import Path
 from typing import Any, TextIO
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-
 _BLOCK = re.compile(r"```maestro-script[ \t]*\r?\n(.*?)```", re.DOTALL)
 _ISSUE = re.compile(r"^Issue:\s*(\S+)", re.MULTILINE)
 _PR = re.compile(r"^PR:\s*(\S+)", re.MULTILINE)
@@ -43,6 +40,11 @@ def parse_script(text: str) -> dict[str, list[Any]]:
     match = _BLOCK.search(text)
     if not match:
         return {"steps": [], "repair": [], "default": [True]}
+    # Imported here, not at the top: ruamel.yaml is 40 % of this program's start-up, and an
+    # issue without a script (or a session before its first turn) never needs it.
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
     try:
         loaded = YAML(typ="safe", pure=True).load(io.StringIO(match.group(1)))
     except YAMLError as exc:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import sys
 import time
@@ -191,6 +190,8 @@ def wrap(argv: Sequence[str], env: Mapping[str, str] | None = None) -> list[str]
     where its program cannot be found (so the caller's own "cannot start" error stays)."""
     if not argv or not supported():
         return list(argv)
+    import shutil  # here: the supervisor (this file run as a program) never needs it
+
     path = (env or os.environ).get("PATH", os.defpath)
     if shutil.which(argv[0], path=path) is None:
         return list(argv)

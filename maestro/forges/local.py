@@ -25,7 +25,7 @@ from maestro import faults
 from maestro.containment.childenv import child_env
 from maestro.containment.shell import run_shell
 from maestro.errors import ForgeError, WorkspaceError
-from maestro.forges import check_reuse
+from maestro.forges import check_reuse, merge_memo
 from maestro.forges.checktree import check_tree, heal_origin
 from maestro.forges.ref_files import read_branch
 from maestro.fsutil import read_json, write_json
@@ -221,17 +221,20 @@ class LocalForge:
         """``base``: the commit of ``pr.base`` on origin, read by the caller just now."""
         if base is None:
             return pr.model_copy(update={"mergeable": False, "conflict": f"base {pr.base} missing"})
-        proc = subprocess.run(
-            ["git", "merge-tree", "--write-tree", "--name-only", "--no-messages", base, pr.head],
-            cwd=self.origin, capture_output=True, text=True,
-            errors="replace", env=git_env(self.origin), check=False,
-        )
-        if proc.returncode == 0:
-            return pr.model_copy(update={"mergeable": True, "conflict": ""})
-        files = [line for line in proc.stdout.splitlines()[1:] if line.strip()]
-        return pr.model_copy(update={
-            "mergeable": False,
-            "conflict": "merge conflict with " + pr.base + " in: " + ", ".join(files or ["?"])})
+        answer = merge_memo.recall(self.origin, base, pr.head)
+        if answer is None:
+            inputs = merge_memo.snapshot(self.origin)
+            proc = subprocess.run(
+                ["git", "merge-tree", "--write-tree", "--name-only", "--no-messages", base,
+                 pr.head], cwd=self.origin, capture_output=True, text=True,
+                errors="replace", env=git_env(self.origin), check=False,
+            )
+            files = [line for line in proc.stdout.splitlines()[1:] if line.strip()]
+            answer = (True, "") if proc.returncode == 0 else (
+                False, "merge conflict with " + pr.base + " in: " + ", ".join(files or ["?"]))
+            if proc.returncode in (0, 1):  # clean or conflicted; a git error is asked again
+                merge_memo.keep(self.origin, base, pr.head, answer, inputs)
+        return pr.model_copy(update={"mergeable": answer[0], "conflict": answer[1]})
 
     def _with_checks(self, pr: PullRequest) -> PullRequest:
         """Run the validation commands once per head (like CI on push) and keep the result."""

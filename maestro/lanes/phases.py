@@ -33,6 +33,7 @@ from maestro.lanes.outcomes import (
 from maestro.lanes.prior_work import resume_note_for
 from maestro.lanes.provenance import accept_on_release, refuse_unless_made_by_sessions
 from maestro.lanes.rebuild import rebuild_from_tracker
+from maestro.lanes.remote_heads import fetch_would_change_nothing
 from maestro.lanes.workspace import ensure_worktree
 from maestro.lanes.worktree_guard import adopt_remote_branch, heal_lane_worktree
 from maestro.model import LaneOutcome
@@ -89,8 +90,9 @@ def prepare(ctx: LaneContext) -> None:
     faults.point("prepare:before")
     forge = ctx.workflow.policy.forge
     repo = ctx.config.repo_root
-    ctx.forge.fetch(forge.base_branch)
     remote_ref = f"refs/remotes/{forge.remote}/{forge.base_branch}"
+    if not fetch_would_change_nothing(ctx, remote_ref):
+        ctx.forge.fetch(forge.base_branch)
     base_ref = remote_ref if rev_parse(repo, remote_ref) else forge.base_branch
     # A lane branch already on the remote (another runner pushed it) is where work resumes.
     lane_ref = f"refs/remotes/{forge.remote}/{ctx.branch}"

@@ -21,6 +21,7 @@ from maestro.config.service import ServiceConfig
 from maestro.config.workflow import Workflow
 from maestro.errors import ConfigError
 from maestro.git import git_env
+from maestro.lanes import remote_heads
 from maestro.model import Issue
 
 #: git's exit code for ``ls-remote --exit-code`` when the remote has no matching ref.
@@ -61,6 +62,7 @@ def remote_problem(repo_root: Path, remote: str, base_branch: str,
     except OSError as exc:
         return f"cannot run git: {exc}"
     if proc.returncode == 0:
+        remote_heads.remember(repo_root, remote, base_branch, proc.stdout)
         return None
     if proc.returncode == _NO_MATCHING_REF:
         return (f"the base branch {base_branch!r} does not exist on git remote {remote!r} "

@@ -27,6 +27,7 @@ from maestro.ids import iso_now
 from maestro.operator.guards import json_error
 from maestro.operator.presenter import issue_payload
 from maestro.operator.snapshot_cache import StatusCache, encode_json
+from maestro.orchestration.refresh import wake_loop
 
 ISSUE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 #: Names under ``/api/v1/`` that are routes, not issues, and the action suffixes.
@@ -76,6 +77,7 @@ def queue_refresh(config: ServiceConfig) -> bool:
     coalesced = flag.exists()
     if not coalesced:
         write_atomic(flag, iso_now() + "\n")
+    wake_loop()
     return coalesced
 
 

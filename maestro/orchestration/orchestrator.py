@@ -40,7 +40,7 @@ from maestro.orchestration.dispatch_latency import settle as settle_latency
 from maestro.orchestration.heap import freeze_startup_objects
 from maestro.orchestration.pause import hold_reason
 from maestro.orchestration.planning import LaneView, Plan, ReviewFact, TickFacts, plan_tick
-from maestro.orchestration.refresh import log_request, take_request
+from maestro.orchestration.refresh import log_request, take_request, wait_for_request
 from maestro.orchestration.retries import RetryQueue
 from maestro.orchestration.startup import sweep_terminal_workspaces
 from maestro.orchestration.tick_log import only_changed
@@ -389,8 +389,8 @@ class Orchestrator:
                 if max_ticks is not None and ticks >= max_ticks:
                     break
                 deadline = time.monotonic() + poll_interval_s
-                while time.monotonic() < deadline and not self.stopping:
-                    time.sleep(0.2)
+                while (left := deadline - time.monotonic()) > 0 and not self.stopping:
+                    wait_for_request(min(0.2, left))
                     self.reap()
                     if refresh_flag is not None and (asked := take_request(refresh_flag)):
                         log_request(self.config, asked)

@@ -14,6 +14,12 @@ File shape (JSON)::
 Any other content (an older maestro wrote a bare timestamp) is a request without names.
 The daemon takes a request by renaming the file first, so a request written while it
 reads lands in a new file and makes another tick, never a lost one.
+
+The file is the request; a writer in the daemon's own process (the operator API and the
+webhooks run in its server thread) also wakes the sleeping loop at once
+(:func:`wait_for_request`), so a refresh starts its tick within milliseconds instead of
+at the loop's next look at the file (every 0.2 s, which stays the way it sees requests
+written by other processes).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ REQUEST_NAME = "refresh.request"
 MAX_NAMES = 100
 
 _writing = threading.Lock()  # request writers in one process (the HTTP server's threads)
+_written = threading.Event()  # set after a request file is written in this process
 
 
 @dataclass(frozen=True)
@@ -84,7 +91,23 @@ def request_refresh(state_root: Path, issues: tuple[str, ...] = (),
         write_atomic(path, json.dumps({"requested_at": merged.requested_at,
                                        "issues": list(merged.issues),
                                        "sources": list(merged.sources)}) + "\n")
+    wake_loop()
     return waiting is not None
+
+
+def wake_loop() -> None:
+    """Tell a loop in this process that a request file was just written (call after the
+    write: the loop reads the file when it wakes)."""
+    _written.set()
+
+
+def wait_for_request(timeout_s: float) -> bool:
+    """Sleep up to ``timeout_s`` seconds, less when a writer in this process calls
+    :func:`wake_loop`; returns whether one did. The caller then takes the file, which
+    stays the request: a wake with no file (taken already) is only an early look."""
+    woken = _written.wait(timeout_s)
+    _written.clear()
+    return woken
 
 
 def take_request(path: Path) -> RefreshRequest | None:

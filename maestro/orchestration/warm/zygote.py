@@ -38,13 +38,16 @@ from maestro.orchestration.warm.protocol import (
 )
 
 #: What a lane process imports on its way to the agent: the CLI, the config models
-#: (pydantic), the pipeline and phases (doit, sh, httpx, ruamel.yaml come with them), and
-#: Liquid, which renders the prompt (imported on first use otherwise).
+#: (pydantic), the pipeline and phases (doit, sh, httpx, ruamel.yaml come with them), the
+#: embedded tracker and forge, the review phases doit loads with the pipeline, the sqlite3
+#: backend of doit's database, and Liquid, which renders the prompt (each import left to the
+#: lane is paid per dispatch).
 PRELOAD = ("maestro.cli", "maestro.config.discovery", "maestro.config.service",
-           "maestro.config.workflow", "maestro.pipeline", "maestro.lanes.phases",
+           "maestro.config.workflow", "maestro.pipeline", "maestro.pipeline_spec",
+           "maestro.lanes.phases", "maestro.lanes.review", "maestro.lanes.noop",
            "maestro.lanes.context", "maestro.lanes.agent_run", "maestro.agents",
-           "doit", "doit.cmd_run", "doit.loader", "pydantic", "sh", "httpx", "asyncio",
-           "liquid")
+           "maestro.trackers.files", "maestro.forges.local", "doit", "doit.cmd_run",
+           "doit.loader", "pydantic", "sh", "httpx", "asyncio", "sqlite3", "liquid")
 
 #: Dispositions the zygote changes and every child restores.
 SHIELDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)

@@ -1,0 +1,69 @@
+"""The local forge's mergeability answers, kept while nothing they depend on changes.
+
+Every poll tick asks the local forge whether each open PR merges cleanly into its base
+(``git merge-tree`` in ``origin``: one git process per PR in review), and a refresh-
+triggered dispatch waits for that tick. The answer for two commits is fixed by the
+commits themselves (content-addressed: the trees, the ``.gitattributes`` they hold and the
+history between them cannot change) and by what git reads besides them in ``origin``: its
+``config`` and ``info/attributes`` (maestro's git reads no global or system config and has
+no merge driver, see :mod:`maestro.containment.gitguard`). So an answer is keyed by
+``(origin, base commit, head commit)`` and stored with the stat identity (device, inode,
+size, mtime, ctime) of those two files; any change to either, or a new commit on either
+side, asks git again. Only full 40-hex commit names are kept (a name that is not a commit
+id could move). The memo lives in the process's memory, bounded to :data:`LIMIT` answers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from pathlib import Path
+
+from maestro.fsutil import StatIdentity, stat_identity
+
+#: Answers kept per process (oldest dropped first): far more than the PRs in review.
+LIMIT = 2048
+_COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+#: ``(mergeable, conflict text)`` as the local forge records it.
+Answer = tuple[bool, str]
+_Key = tuple[Path, str, str]
+_memo: OrderedDict[_Key, tuple[tuple[StatIdentity | None, ...], Answer]] = OrderedDict()
+
+
+def _inputs(origin: Path) -> tuple[StatIdentity | None, ...]:
+    """The stat identity of each file in ``origin`` that can change a merge's result."""
+    found: list[StatIdentity | None] = []
+    for name in ("config", "info/attributes"):
+        try:
+            found.append(stat_identity((origin / name).stat()))
+        except OSError:
+            found.append(None)
+    return tuple(found)
+
+
+def recall(origin: Path, base: str, head: str) -> Answer | None:
+    """The answer for merging ``head`` into ``base`` if it is known and still holds."""
+    if not (_COMMIT.fullmatch(base) and _COMMIT.fullmatch(head)):
+        return None
+    kept = _memo.get((origin, base, head))
+    if kept is None or kept[0] != _inputs(origin):
+        return None
+    return kept[1]
+
+
+def keep(origin: Path, base: str, head: str, answer: Answer,
+         inputs: tuple[StatIdentity | None, ...]) -> None:
+    """Remember ``answer``; ``inputs`` is :func:`snapshot` taken before git was asked, so a
+    change made while git ran is never stored as seen."""
+    if not (_COMMIT.fullmatch(base) and _COMMIT.fullmatch(head)):
+        return
+    _memo[(origin, base, head)] = (inputs, answer)
+    _memo.move_to_end((origin, base, head))
+    while len(_memo) > LIMIT:
+        _memo.popitem(last=False)
+
+
+def snapshot(origin: Path) -> tuple[StatIdentity | None, ...]:
+    """The inputs' identities now (take it before asking git)."""
+    return _inputs(origin)
