@@ -51,13 +51,14 @@ def local_remote_folder(repo_root: Path, remote: str) -> Path | None:
 def maestros_own_code() -> list[Path]:
     """What maestro's own processes import or run, outside the repository: the Python
     installation and environment (a ``.pth`` file there runs in every interpreter), the
-    user's site-packages when it exists, and the folder maestro is imported from."""
+    user's site-packages when it exists, and maestro's package folder (an editable install's
+    checkout may be a folder the agent needs, such as the home folder)."""
     import site
 
     import maestro
 
     found = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix),
-             Path(maestro.__file__).resolve().parent.parent}
+             Path(maestro.__file__).resolve().parent}  # the package, never its parent folder
     user_site = site.getusersitepackages()
     if isinstance(user_site, str):
         found.add(Path(user_site))
