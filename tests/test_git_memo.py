@@ -64,6 +64,9 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
     (("rev-list", "main"), False),
     (("merge-base", SHA1[:12], SHA1), False),
     (("log",), False),
+    (("log", "--all", "--not", SHA1), False),  # names every ref
+    (("rev-list", "--branches", SHA1), False),
+    (("log", "--since=1.hour.ago", SHA1), False),  # reads the clock
 ])
 def test_only_calls_naming_commits_by_full_hash_are_kept(args: tuple[str, ...],
                                                          kept: bool) -> None:
@@ -92,3 +95,16 @@ def test_a_failed_question_is_asked_again(repo: Path, calls: list[tuple[str, ...
     assert git_fixed(repo, "merge-base", missing, missing, check=False) == ""
     assert git_fixed(repo, "merge-base", missing, missing, check=False) == ""
     assert len(calls) == 2
+
+
+def test_a_shallow_file_the_agent_writes_or_removes_changes_the_question(
+        repo: Path, calls: list[tuple[str, ...]]) -> None:
+    # .git/shallow cuts a commit's history short: its answers must not outlive the file.
+    first, head = sh(repo, "rev-list", "--max-parents=0", "HEAD"), sh(repo, "rev-parse", "HEAD")
+    whole = git_fixed(repo, "rev-list", head)
+    shallow = repo / ".git" / "shallow"
+    shallow.write_text(f"{head}\n")
+    assert git_fixed(repo, "rev-list", head) == head
+    shallow.unlink()
+    assert git_fixed(repo, "rev-list", head) == whole
+    assert first in whole
