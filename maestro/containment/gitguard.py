@@ -40,6 +40,9 @@ FIXED_OVERRIDES: tuple[tuple[str, str], ...] = (
     ("core.askPass", ""),
     ("core.gitProxy", ""),
     ("core.pager", "cat"),
+    # git reads ~/.config/git/attributes by default even with the global config off, and the
+    # home folder is the agent's to write: a `merge=union` there turned conflicts into merges.
+    ("core.attributesFile", os.devnull),
     ("credential.helper", ""),
     ("diff.external", ""),
     ("commit.gpgSign", "false"),

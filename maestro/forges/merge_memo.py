@@ -5,12 +5,14 @@ Every poll tick asks the local forge whether each open PR merges cleanly into it
 triggered dispatch waits for that tick. The answer for two commits is fixed by the
 commits themselves (content-addressed: the trees, the ``.gitattributes`` they hold and the
 history between them cannot change) and by what git reads besides them in ``origin``: its
-``config`` and ``info/attributes`` (maestro's git reads no global or system config and has
-no merge driver, see :mod:`maestro.containment.gitguard`). So an answer is keyed by
-``(origin, base commit, head commit)`` and stored with the stat identity (device, inode,
-size, mtime, ctime) of those two files; any change to either, or a new commit on either
-side, asks git again. Only full 40-hex commit names are kept (a name that is not a commit
-id could move). The memo lives in the process's memory, bounded to :data:`LIMIT` answers.
+``config``, ``info/attributes``, ``shallow`` and ``info/grafts`` (maestro's git reads no
+global or system config, no attributes file in the home folder, and has no merge driver,
+see :mod:`maestro.containment.gitguard`). So an answer is keyed by ``(origin, base commit,
+head commit)`` and stored with the stat identity (device, inode, size, mtime, ctime) of
+those files, and never kept while origin's config includes other files; any change to one
+of them, or a new commit on either side, asks git again. Only full commit names are kept
+(a name that is not a commit id could move). The memo lives in the process's memory,
+bounded to :data:`LIMIT` answers.
 """
 
 from __future__ import annotations
@@ -31,14 +33,30 @@ _Key = tuple[Path, str, str]
 _memo: OrderedDict[_Key, tuple[tuple[StatIdentity | None, ...], Answer]] = OrderedDict()
 
 
-def _inputs(origin: Path) -> tuple[StatIdentity | None, ...]:
-    """The stat identity of each file in ``origin`` that can change a merge's result."""
+#: Files in ``origin`` that can change a merge's result besides the two commits: its config,
+#: its attributes, and the files that cut or rewire history.
+INPUT_FILES = ("config", "info/attributes", "shallow", "info/grafts")
+
+
+def _inputs(origin: Path) -> tuple[StatIdentity | None, ...] | None:
+    """The stat identity of each of :data:`INPUT_FILES` (None for an absent one); None as a
+    whole when the answer cannot be kept: a config that includes other files (their
+    content can change while the config's stat does not) or a file that cannot be read."""
     found: list[StatIdentity | None] = []
-    for name in ("config", "info/attributes"):
+    for name in INPUT_FILES:
         try:
             found.append(stat_identity((origin / name).stat()))
-        except OSError:
+        except FileNotFoundError:
             found.append(None)
+        except OSError:
+            return None
+    try:
+        if b"include" in (origin / "config").read_bytes().lower():
+            return None
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return None
     return tuple(found)
 
 
@@ -47,16 +65,17 @@ def recall(origin: Path, base: str, head: str) -> Answer | None:
     if not (_COMMIT.fullmatch(base) and _COMMIT.fullmatch(head)):
         return None
     kept = _memo.get((origin, base, head))
-    if kept is None or kept[0] != _inputs(origin):
+    inputs = _inputs(origin)
+    if kept is None or inputs is None or kept[0] != inputs:
         return None
     return kept[1]
 
 
 def keep(origin: Path, base: str, head: str, answer: Answer,
-         inputs: tuple[StatIdentity | None, ...]) -> None:
+         inputs: tuple[StatIdentity | None, ...] | None) -> None:
     """Remember ``answer``; ``inputs`` is :func:`snapshot` taken before git was asked, so a
     change made while git ran is never stored as seen."""
-    if not (_COMMIT.fullmatch(base) and _COMMIT.fullmatch(head)):
+    if inputs is None or not (_COMMIT.fullmatch(base) and _COMMIT.fullmatch(head)):
         return
     _memo[(origin, base, head)] = (inputs, answer)
     _memo.move_to_end((origin, base, head))
@@ -64,6 +83,6 @@ def keep(origin: Path, base: str, head: str, answer: Answer,
         _memo.popitem(last=False)
 
 
-def snapshot(origin: Path) -> tuple[StatIdentity | None, ...]:
-    """The inputs' identities now (take it before asking git)."""
+def snapshot(origin: Path) -> tuple[StatIdentity | None, ...] | None:
+    """The inputs' identities now (take it before asking git); None: do not keep."""
     return _inputs(origin)

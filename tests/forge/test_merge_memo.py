@@ -46,6 +46,42 @@ def test_a_change_to_origins_attributes_asks_git_again(remote: Remote) -> None:
     assert forge._with_mergeability(pr, base).mergeable is True
 
 
+def test_nothing_is_remembered_while_origins_config_includes_another_file(
+        remote: Remote, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The included file can change (core.attributesFile, say) while origin's config does not.
+    forge = LocalForge(remote.clone, "origin")
+    base, pr = conflicting(remote)
+    extra = remote.origin / "extra.config"
+    extra.write_text("")
+    with (remote.origin / "config").open("a") as config:
+        config.write(f"[include]\n\tpath = {extra}\n")
+    forge._with_mergeability(pr, base)
+    assert merge_memo.recall(remote.origin, base, pr.head) is None
+
+
+def test_a_shallow_file_in_origin_asks_git_again(remote: Remote) -> None:
+    forge = LocalForge(remote.clone, "origin")
+    base, pr = conflicting(remote)
+    forge._with_mergeability(pr, base)
+    assert merge_memo.recall(remote.origin, base, pr.head) is not None
+    (remote.origin / "shallow").write_text(f"{pr.head}\n")
+    assert merge_memo.recall(remote.origin, base, pr.head) is None
+
+
+def test_attributes_in_the_home_folder_do_not_change_a_merge(
+        remote: Remote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # git reads ~/.config/git/attributes even with the global config off; the home folder
+    # is the agent's to write (gitguard points core.attributesFile at /dev/null).
+    home = tmp_path / "home"
+    (home / ".config" / "git").mkdir(parents=True)
+    (home / ".config" / "git" / "attributes").write_text("* merge=union\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    forge = LocalForge(remote.clone, "origin")
+    base, pr = conflicting(remote)
+    assert forge._with_mergeability(pr, base).mergeable is False
+
+
 def test_only_commit_ids_are_remembered(tmp_path: Path) -> None:
     sha = "a" * 40
     merge_memo.keep(tmp_path, "main", sha, (True, ""), merge_memo.snapshot(tmp_path))
