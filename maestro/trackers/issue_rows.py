@@ -16,8 +16,10 @@ out::
 damaged or hand-made row raises ``ValueError`` (the cache file is then ignored) and can
 never yield an ``Issue`` whose fields have another type than validation gives. Why that
 is safe: a row holds only JSON data (strings, integers, lists), read with ``json.loads``,
-which never runs code, whoever wrote the file; and its values are those the issue file
-itself would give, which the agent could edit just as well.
+which never runs code, whoever wrote the file; and its values are checked to be what the
+parser could give for that file name (a valid identifier, non-empty stripped title and
+state, normalised labels), so a hand-made row says nothing the issue file itself could not,
+and the agent could edit that just as well (without the sandbox).
 :func:`trusted_construction_works` checks once per process that this construction still
 equals validation (a pydantic upgrade that changed its internals turns the fast path off).
 """
@@ -28,9 +30,11 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from maestro.errors import TrackerError
+from maestro.errors import InputError, TrackerError
 from maestro.fsutil import StatIdentity
+from maestro.ids import check_identifier
 from maestro.model import Issue
+from maestro.trackers.normalise import normalise_labels
 
 __all__ = ["ERROR_ROW", "ISSUE_ROW", "from_row", "to_row", "trusted_construction_works"]
 
@@ -90,12 +94,28 @@ def from_row(row: Any) -> tuple[str, StatIdentity, Issue | TrackerError]:
     if stamp is not None and stamp.tzinfo is None:
         raise ValueError(f"{name}: created_at without a time zone")  # never parsed so
     stem = name[:-3]
+    _as_the_parser_gives(name, stem, title, state, description, labels)
     return name, key, trusted_issue({
         "id": stem, "identifier": stem, "title": title, "state": state,
         "description": description, "labels": tuple(labels) if labels else (),
         "blocked_by": tuple(blocked_by) if blocked_by else (), "blocker_states": {},
         "priority": priority,
         "created_at": stamp, "url": f"issues/{name}"})
+
+
+def _as_the_parser_gives(name: str, stem: str, title: str, state: str, description: str,
+                         labels: list[str]) -> None:
+    """``ValueError`` unless the values are what ``FilesTracker._issue`` could have produced
+    (a valid identifier for the file name, non-empty stripped title and state, a stripped
+    body, normalised labels): a hand-made row never carries what no issue file parses to."""
+    try:
+        check_identifier(stem)
+    except InputError:
+        raise ValueError(f"{name}: not an issue identifier") from None
+    if not (title and title == title.strip() and state and state == state.strip()
+            and description == description.strip()
+            and tuple(labels) == normalise_labels(labels)):
+        raise ValueError(f"{name}: not what an issue file parses to")
 
 
 def trusted_issue(fields: dict[str, Any]) -> Issue:

@@ -84,5 +84,17 @@ def test_a_row_not_exactly_as_written_is_refused(row: Any) -> None:
         from_row(row)
 
 
+@pytest.mark.parametrize("row", [
+    damaged(0, "--help.md"), damaged(0, "../x.md"), damaged(6, ""), damaged(6, " padded "),
+    damaged(7, ""), damaged(7, "Todo "), damaged(8, " body "), damaged(9, ["URGENT"]),
+    damaged(9, ["a", "a"]),
+], ids=repr)
+def test_a_row_holding_what_no_issue_file_parses_to_is_refused(row: Any) -> None:
+    # The cache on disk is writable by the agent without the sandbox: a hand-made row may
+    # not carry an identifier or a value the parser would have refused or normalised.
+    with pytest.raises(ValueError):
+        from_row(row)
+
+
 def test_the_fast_construction_matches_validation_with_this_pydantic() -> None:
     assert trusted_construction_works()
