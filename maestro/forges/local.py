@@ -126,15 +126,18 @@ class LocalForge:
         Both refs are read from their files (:mod:`.ref_files`), without a process, where
         a fetch is four (``fetch``, the ``sh`` that starts ``upload-pack``, ``upload-pack``
         and the connectivity ``rev-list``); a lane fetches its base five or six times.
-        Only for a plain branch name and a repository whose ``.git`` is a folder; a
-        differing or unreadable ref, or anything else, is fetched as before (and the
-        fetch's ``FETCH_HEAD`` is read by no caller)."""
+        Only for a plain branch name and a repository whose ``.git`` is a folder, and when
+        the commit is in the repository; a differing or unreadable ref, or anything else,
+        is fetched as before (and the fetch's ``FETCH_HEAD`` is read by no caller)."""
         dotgit = self.repo_root / ".git"
         if not _PLAIN_BRANCH.fullmatch(refspec) or dotgit.is_symlink() or not dotgit.is_dir():
             return False
         theirs = read_branch(self.origin, f"refs/heads/{refspec}")
-        return theirs is not None and theirs == read_branch(
-            dotgit, f"refs/remotes/{self.remote}/{refspec}")
+        # The commit must be here too: a ref file can name a commit whose objects a fetch
+        # would still bring (one git process, against a fetch's four).
+        return (theirs is not None
+                and theirs == read_branch(dotgit, f"refs/remotes/{self.remote}/{refspec}")
+                and git_ok(self.repo_root, "cat-file", "-e", f"{theirs}^{{commit}}"))
 
     def push(self, worktree: Path, branch: str) -> str:
         head = git(worktree, "rev-parse", "HEAD")

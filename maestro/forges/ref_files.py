@@ -8,13 +8,15 @@ reader cannot tell, it answers ``None`` and the caller fetches as before.
 git's files backend keeps a ref either as a loose file ``<git dir>/<ref>`` holding the
 hash, or as a line ``<hash> <ref>`` of ``<git dir>/packed-refs``; a loose file wins (git
 writes the packed line before it removes the loose file, so one of the two always holds the
-current value). Anything else (a symbolic ref, a lock in the way, a reftable repository, a
-damaged file) is ``None``. Nothing read here is trusted on its own: the caller only acts on
-two reads that agree, and the ref git would write is the one it compares.
+current value). Anything else (a symbolic ref, a symbolic link, a lock in the way, a
+reftable repository, a damaged file) is ``None``. Nothing read here is trusted on its own:
+the caller only acts on two reads that agree, and the ref git would write is the one it
+compares.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -51,6 +53,10 @@ def read_branch(git_dir: Path, ref: str) -> str | None:
     """The hash ``ref`` (``refs/...``) names in ``git_dir``, or None when it is absent or
     this reader cannot tell."""
     if not ref.startswith("refs/") or ".." in ref.split("/"):
+        return None
+    # git writes ref files, never symbolic links: a link (the ref, or a folder on its way)
+    # could make two refs one file, e.g. a tracking ref that follows origin's own branch.
+    if os.path.realpath(git_dir / ref) != os.path.join(os.path.realpath(git_dir), ref):
         return None
     found, value = _loose(git_dir, ref)
     if found:

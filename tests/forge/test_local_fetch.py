@@ -67,6 +67,29 @@ def test_a_tracking_ref_moved_in_the_repository_is_fetched_back(
     assert tracking(remote) == truth
 
 
+def test_a_tracking_ref_linked_to_origins_branch_file_is_fetched(
+        remote: Remote, tmp_path: Path, fetches: list[tuple[str, ...]]) -> None:
+    # A symbolic link would make the two reads one file, whatever origin's branch becomes.
+    sh(remote.clone, "pack-refs", "--all")
+    ref = remote.clone / ".git" / "refs" / "remotes" / "origin" / "main"
+    ref.parent.mkdir(parents=True, exist_ok=True)
+    ref.unlink(missing_ok=True)
+    ref.symlink_to(remote.origin / "refs" / "heads" / "main")
+    push_from_elsewhere(remote, tmp_path)
+    assert LocalForge(remote.clone, "origin").fetch("main") is True
+    assert len(fetches) == 1
+
+
+def test_a_tracking_ref_naming_a_commit_not_here_is_fetched(
+        remote: Remote, tmp_path: Path, fetches: list[tuple[str, ...]]) -> None:
+    # A ref file written by hand to origin's new head, without its objects.
+    moved = push_from_elsewhere(remote, tmp_path)
+    (remote.clone / ".git" / "refs" / "remotes" / "origin" / "main").write_text(moved + "\n")
+    assert LocalForge(remote.clone, "origin").fetch("main") is True
+    assert len(fetches) == 1
+    assert sh(remote.clone, "cat-file", "-t", moved) == "commit"
+
+
 @pytest.mark.parametrize("refspec", ["+refs/heads/main:refs/remotes/origin/main",
                                      "refs/heads/main", "-v"])
 def test_anything_but_a_plain_branch_name_is_fetched(
