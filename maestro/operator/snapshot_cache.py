@@ -14,7 +14,7 @@ while it was polled: the server shares the daemon's interpreter). One
 - the last document, and its JSON bytes (compact, split around ``generated_at``).
 
 A request costs one ``stat`` of the lanes folder and one or two per lane when nothing
-moved. Why that is enough to see every change (no stale snapshot):
+moved. Why that is enough to see every change maestro makes (no stale snapshot):
 
 - a lane folder created, removed or renamed changes the lanes folder's modification and
   change times, so its listing holds while they do; a folder holding a symbolic link is
@@ -28,6 +28,10 @@ moved. Why that is enough to see every change (no stale snapshot):
 - a lane that becomes held is seen, because taking the lease writes ``holder.json``; a held
   lane whose process dies (no file changes) is seen, because a held lane is re-read (its
   lock probed) on every request.
+- a file rewritten in place (same inode, the folder untouched: ``cat > outcome.json`` by a
+  person) is not among maestro's writes and is not seen until the lane folder changes;
+  edit lane files through maestro's commands (``maestro retry``, ``cancel``), which write
+  by rename.
 - timestamps are coarse (a clock tick; seconds on some filesystems): a folder modified
   less than :data:`RACY_S` before it was ``stat``-ed is read again on the next request too,
   so a second write in the same tick as the first is never missed.
