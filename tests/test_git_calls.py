@@ -3,7 +3,6 @@ memo of a folder's git dirs is asked again as soon as the folder's ``.git`` chan
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,23 +10,12 @@ import pytest
 
 from maestro import gitdirs
 from maestro.git import rev_parse, rev_parse_many
-
-
-def sh(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                          check=True).stdout.strip()
+from tests.gitrepo import sh, small_repo
 
 
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for role in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{role}_NAME", "t")
-        monkeypatch.setenv(f"GIT_{role}_EMAIL", "t@example.invalid")
-    work = tmp_path / "repo"
-    sh(tmp_path, "init", "--quiet", "--initial-branch=main", str(work))
-    (work / "a.txt").write_text("a\n")
-    sh(work, "add", "-A")
-    sh(work, "commit", "--quiet", "-m", "a")
+    work = small_repo(tmp_path, monkeypatch)
     sh(work, "tag", "-a", "-m", "t", "v1")
     return work
 

@@ -11,28 +11,15 @@ import pytest
 
 from maestro import git_memo
 from maestro.git_memo import fixed, git_fixed
+from tests.gitrepo import sh, small_repo
 
 SHA1 = "a" * 40
 SHA256 = "b" * 64
 
 
-def sh(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                          check=True).stdout.strip()
-
-
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for role in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{role}_NAME", "t")
-        monkeypatch.setenv(f"GIT_{role}_EMAIL", "t@example.invalid")
-    work = tmp_path / "repo"
-    sh(tmp_path, "init", "--quiet", "--initial-branch=main", str(work))
-    for name in ("a", "b"):
-        (work / f"{name}.txt").write_text(f"{name}\n")
-        sh(work, "add", "-A")
-        sh(work, "commit", "--quiet", "-m", name)
-    return work
+    return small_repo(tmp_path, monkeypatch, ("a", "b"))
 
 
 @pytest.fixture(autouse=True)
