@@ -176,6 +176,17 @@ def test_cleanup_prunes_a_dead_add_and_a_half_removed_folder(repo: Path) -> None
     remove_worktree(repo, path, BRANCH)  # idempotent: nothing left, nothing fails
 
 
+def test_cleanup_removes_the_branch_lock_a_killed_branch_delete_left(repo: Path) -> None:
+    """A kill during cleanup's own `git branch -D` left the ref lock; every later cleanup
+    failed on it until the lane needed a person (found by the chaos test)."""
+    path = repo.parent / "wt"
+    run(repo, "worktree", "add", "-q", "-b", BRANCH, str(path), "main")
+    (repo / ".git" / "refs" / "heads" / f"{BRANCH}.lock").write_text("")
+    remove_worktree(repo, path, BRANCH)
+    assert run(repo, "branch", "--list", BRANCH) == ""
+    assert not (repo / ".git" / "refs" / "heads" / f"{BRANCH}.lock").exists()
+
+
 def test_a_stale_index_lock_left_by_a_killed_git_is_removed_before_a_session(
         repo: Path) -> None:
     """A kill -9 inside the agent's `git add` left index.lock; every later commit failed."""

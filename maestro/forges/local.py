@@ -43,6 +43,9 @@ from maestro.model import (
 
 CHECK_OUTPUT_CHARS = 4000
 
+#: ``(repository, commit)`` pairs known to be in the repository (see ``_has_commit``).
+_COMMITS_HERE: set[tuple[str, str]] = set()
+
 #: A branch name given alone to ``git fetch`` (no refspec syntax, no option, no ref path).
 _PLAIN_BRANCH = re.compile(r"(?!-)(?!refs/)[A-Za-z0-9._/-]+")
 
@@ -137,7 +140,17 @@ class LocalForge:
         # would still bring (one git process, against a fetch's four).
         return (theirs is not None
                 and theirs == read_branch(dotgit, f"refs/remotes/{self.remote}/{refspec}")
-                and git_ok(self.repo_root, "cat-file", "-e", f"{theirs}^{{commit}}"))
+                and self._has_commit(theirs))
+
+    def _has_commit(self, commit: str) -> bool:
+        """Whether ``commit`` is in the repository; a yes is kept for the process (a commit
+        a ref names is not pruned), a no is asked again."""
+        key = (str(self.repo_root), commit)
+        if key not in _COMMITS_HERE:
+            if not git_ok(self.repo_root, "cat-file", "-e", f"{commit}^{{commit}}"):
+                return False
+            _COMMITS_HERE.add(key)
+        return True
 
     def push(self, worktree: Path, branch: str) -> str:
         head = git(worktree, "rev-parse", "HEAD")

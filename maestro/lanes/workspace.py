@@ -14,7 +14,7 @@ from pathlib import Path
 from maestro.errors import WorkspaceError
 from maestro.git import auto_maintenance, git, rev_parse
 from maestro.ids import check_identifier
-from maestro.lanes.worktree_health import discard, heal
+from maestro.lanes.worktree_health import clear_stale_locks, discard, heal
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,10 @@ def remove_worktree(repo_root: Path, path: Path, branch: str) -> None:
     """Remove the worktree and its local branch; absent pieces are fine (idempotent).
 
     What a dead process left is pruned, not retried: git's lock of a killed ``worktree add``
-    is lifted, a half-removed folder is deleted, a registration without a folder pruned."""
+    is lifted, a half-removed folder is deleted, a registration without a folder pruned,
+    and the lane's own ref and index lock files a killed git left are removed (every caller
+    holds the lane's lease, so no live git of this lane can own them)."""
+    clear_stale_locks(repo_root, path, branch)
     discard(repo_root, path)
     if rev_parse(repo_root, f"refs/heads/{branch}"):
         git(repo_root, "branch", "-D", branch)
