@@ -16,6 +16,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from urllib.parse import urlparse
 
 from maestro.containment.gitguard import git_env as _guarded_env
 from maestro.errors import WorkspaceError
@@ -110,6 +111,17 @@ def _is_relative_path_url(url: str) -> bool:
         return False
     head = url.split("/", 1)[0]
     return ":" not in head
+
+
+def local_url_path(repo_root: Path, url: str) -> Path | None:
+    """The path a remote URL names on this machine (``/srv/x.git``, ``../x.git`` resolved
+    from ``repo_root`` as git does, ``file:///srv/x.git``); None for a network URL
+    (``scheme://``, ``host:path``) or an empty one. The path need not exist."""
+    if url.startswith("file://"):
+        url = urlparse(url).path
+    elif not url or "://" in url or (":" in url.split("/", 1)[0] and not url.startswith("/")):
+        return None
+    return Path(url) if Path(url).is_absolute() else (repo_root / url).resolve()
 
 
 def relative_remote_rewrites(repo_root: Path) -> dict[str, str]:

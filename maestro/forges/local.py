@@ -17,7 +17,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from filelock import FileLock
 
@@ -29,7 +28,15 @@ from maestro.forges import check_reuse, merge_memo
 from maestro.forges.checktree import check_tree, heal_origin
 from maestro.forges.ref_files import read_branch
 from maestro.fsutil import read_json, write_json
-from maestro.git import auto_maintenance, git, git_env, git_ok, rev_parse, rev_parse_many
+from maestro.git import (
+    auto_maintenance,
+    git,
+    git_env,
+    git_ok,
+    local_url_path,
+    rev_parse,
+    rev_parse_many,
+)
 from maestro.ids import iso_now
 from maestro.model import (
     Check,
@@ -59,10 +66,8 @@ def origin_path(repo_root: Path, remote: str) -> Path:
             f"{repo_root}: git remote {remote!r} is not configured; the local forge needs a "
             "bare repository as that remote (see `maestro init`)"
         ) from None
-    path = Path(urlparse(url).path) if url.startswith("file://") else Path(url)
-    if not path.is_absolute():
-        path = (repo_root / path).resolve()
-    if not path.is_dir():
+    path = local_url_path(repo_root, url)
+    if path is None or not path.is_dir():
         raise ForgeError(
             f"git remote {remote!r} is {url!r}, which is not a local folder; the local forge "
             "works with a bare repository on this machine (use provider = 'github' otherwise)"

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from urllib.parse import urlparse
 
 from maestro.containment.sandbox import Layer, bubblewrap_prefix
 from maestro.errors import WorkspaceError
-from maestro.git import git
+from maestro.git import git, local_url_path
 from maestro.gitdirs import git_dirs
 from maestro.lanes.context import LaneContext
 from maestro.lanes.tamper import control_roots
@@ -37,15 +36,11 @@ def operator_files(ctx: LaneContext) -> list[Path]:
 
 
 def local_remote_folder(repo_root: Path, remote: str) -> Path | None:
-    """The folder a remote's URL names when it is a path on this machine (``/srv/x.git``,
-    ``../x.git``, ``file:///srv/x.git``); None for a network URL or no such remote."""
+    """The folder a remote's URL names when it is a path on this machine
+    (:func:`maestro.git.local_url_path`); None for a network URL or no such remote."""
     url = git(repo_root, "remote", "get-url", remote, check=False).strip()
-    if url.startswith("file://"):
-        url = urlparse(url).path
-    elif not url or "://" in url or (":" in url.split("/", 1)[0] and not url.startswith("/")):
-        return None
-    folder = Path(url) if Path(url).is_absolute() else (repo_root / url)
-    return folder.resolve() if folder.is_dir() else None
+    folder = local_url_path(repo_root, url)
+    return folder.resolve() if folder is not None and folder.is_dir() else None
 
 
 def maestros_own_code() -> list[Path]:
