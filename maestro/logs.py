@@ -287,6 +287,13 @@ def log_plan(config: ServiceConfig, plan: dict[str, Any]) -> None:
     for item in plan.get("skipped", []):
         event(config, "skip", f"skipped: {item['reason']}", issue=item["issue"],
               level=logging.DEBUG, reason=item["reason"])
+    for key, kind in (("retries_waiting_more", "retry_waiting_more"),
+                      ("skipped_more", "skip_more")):
+        more: dict[str, int] = plan.get(key) or {}
+        if more:
+            counted = "; ".join(f"{reason} ({count})" for reason, count in more.items())
+            event(config, kind, f"and {sum(more.values())} more: {counted}",
+                  level=logging.DEBUG, reasons=more)
     for warning in plan.get("warnings", []):
         event(config, "warning", warning, level=logging.WARNING)
     held = plan.get("held")

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from maestro.orchestration.tick_log import only_changed
+from maestro.orchestration.tick_log import (
+    LOGGED_PER_KEY,
+    OTHER_REASONS,
+    REASONS_PER_SUMMARY,
+    only_changed,
+)
 
 
 def plan(**items: Any) -> dict[str, Any]:
@@ -64,3 +69,34 @@ def test_the_end_of_the_daily_hold_is_logged_once() -> None:
     assert quiet["held"] == ""
     quiet, _ = only_changed(plan(held=None), memory)
     assert quiet["held"] is None
+
+
+def blocked(n: int, reason: str = "blocked by A-0") -> list[dict[str, Any]]:
+    return [{"issue": f"A-{i}", "reason": reason} for i in range(1, n + 1)]
+
+
+def test_a_first_tick_over_a_large_backlog_logs_a_bounded_number_of_skips() -> None:
+    quiet, _ = only_changed(plan(skipped=blocked(5000)), {})
+    assert len(quiet["skipped"]) == LOGGED_PER_KEY
+
+
+def test_the_skips_left_out_are_counted_by_reason() -> None:
+    items = blocked(30) + [{"issue": f"B-{i}", "reason": "not in an active state"}
+                           for i in range(15)]
+    quiet, _ = only_changed(plan(skipped=items), {})
+    assert quiet["skipped_more"] == {"blocked by A-0": 10, "not in an active state": 15}
+
+
+def test_the_skips_left_out_are_not_logged_on_the_next_tick() -> None:
+    _, memory = only_changed(plan(skipped=blocked(50)), {})
+    quiet, _ = only_changed(plan(skipped=blocked(50)), memory)
+    assert quiet["skipped"] == [] and "skipped_more" not in quiet
+
+
+def test_a_summary_names_only_the_most_common_reasons() -> None:
+    items = [{"issue": f"A-{i}", "reason": f"blocked by B-{i}"} for i in range(200)]
+    quiet, _ = only_changed(plan(skipped=items), {})
+    summary = quiet["skipped_more"]
+    assert len(summary) == REASONS_PER_SUMMARY + 1
+    assert sum(summary.values()) == 200 - LOGGED_PER_KEY
+    assert summary[OTHER_REASONS] == 200 - LOGGED_PER_KEY - REASONS_PER_SUMMARY

@@ -159,3 +159,14 @@ def test_records_past_the_size_limit_roll_over_whole_and_once(
              for line in path.read_text().splitlines()]
     assert len(list(folder.glob("maestro.jsonl.*"))) >= 2
     assert sorted(lines) == sorted(f"skipped {number}" for number in range(20))
+
+
+def test_skips_left_out_of_a_tick_are_one_record_counting_them_by_reason(
+        service: ServiceConfig) -> None:
+    logs.log_plan(service, {"skipped": [{"issue": "ABC-1", "reason": "blocked by ABC-0"}],
+                            "skipped_more": {"blocked by ABC-0": 4980,
+                                             "not in an active state": 19}})
+    summary = [r for r in records(service) if r["event"] == "skip_more"]
+    assert len(summary) == 1
+    assert summary[0]["message"] == ("and 4999 more: blocked by ABC-0 (4980); "
+                                     "not in an active state (19)")
