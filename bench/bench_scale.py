@@ -10,7 +10,13 @@ one merge on origin. The validation command is ``true`` so the CPU is maestro's 
 (plus the scripted agent's interpreter), not a test suite's. A paired ``python -c pass`` is
 timed in the same run as the machine's baseline.
 
+``--launch`` says how lanes start: ``cold`` (a fresh interpreter per lane, as ``maestro run
+--once`` starts them) and/or ``warm`` (forked by a warm lane worker, as ``maestro daemon``
+starts them with ``[dispatch] warm_workers``). A warm cell's CPU includes its zygote's, imports
+and all, spread over the cell's N lanes.
+
 Run: python bench/bench_scale.py [--sizes 10,100,200] [--concurrency 1,2,4]
+[--launch cold,warm]
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from maestro.config.service import parse_config_file
 from maestro.demo import reviewer_pass
 from maestro.forges.local import LocalForge
 from maestro.orchestration.orchestrator import Orchestrator
+from maestro.orchestration.warm.launcher import LaneLauncher
 from maestro.trackers.files import FilesTracker
 
 PREFIX = "SCALE"
@@ -59,7 +66,7 @@ def merges_on_origin(origin: Path) -> int:
     return int(out.strip())
 
 
-def run_cell(size: int, concurrency: int) -> dict[str, float | int | bool]:
+def run_cell(size: int, concurrency: int, warm: bool) -> dict[str, float | int | bool]:
     with tempfile.TemporaryDirectory() as tmp:
         repo, origin = empty_sandbox(Path(tmp) / "box")
         configure(repo, concurrency)
@@ -71,6 +78,11 @@ def run_cell(size: int, concurrency: int) -> dict[str, float | int | bool]:
         forge = LocalForge(repo, "origin")
         cpu_before, _ = children_cpu()
         started = time.monotonic()
+        if warm:  # as Orchestrator.daemon does
+            orchestrator.launcher = LaneLauncher(
+                orchestrator.warn, config.state_root / "logs", True,
+                config.dispatch.warm_restart_after_lanes)
+            orchestrator.launcher.prepare(config.repo_root)
         ticks = 0
         while True:
             ticks += 1
@@ -82,19 +94,25 @@ def run_cell(size: int, concurrency: int) -> dict[str, float | int | bool]:
             if not plan.dispatch and not reviewed and not plan.retries_waiting:
                 raise SystemExit(f"N={size} C={concurrency}: stuck after {ticks} ticks: "
                                  f"{sorted(set(states))}")
+        orchestrator.launcher.close()  # the zygote exits and is reaped: its CPU counts
         wall = time.monotonic() - started
         cpu_after, peak = children_cpu()
         merges = merges_on_origin(origin)
         return {"wall_s": wall, "lanes_per_min": size / wall * 60,
                 "cpu_per_lane_s": (cpu_after - cpu_before) / size, "peak_rss_mib": peak // 1024,
-                "one_merge_each": merges == size, "ticks": ticks}
+                "one_merge_each": merges == size, "ticks": ticks,
+                "warm_starts": orchestrator.launcher.warm_starts}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10,100,200")
     parser.add_argument("--concurrency", default="1,2,4")
+    parser.add_argument("--launch", default="cold,warm")
     args = parser.parse_args()
+    launches = args.launch.split(",")
+    if set(launches) - {"cold", "warm"}:
+        raise SystemExit(f"--launch: expected cold and/or warm, got {args.launch!r}")
     sizes = [int(n) for n in args.sizes.split(",")]
     levels = [int(n) for n in args.concurrency.split(",")]
     wall = sorted(wall_times([sys.executable, "-c", "pass"], Path.cwd(), 9))[4]
@@ -104,18 +122,19 @@ def main() -> None:
     baseline = (children_cpu()[0] - before) / 9
     print(f"commit {commit()}; python -c pass: median wall {wall * 1000:.0f} ms, "
           f"CPU {baseline * 1000:.0f} ms")
-    print("| N | concurrency | lanes/min | CPU per lane s | CPU per lane / python -c pass "
-          "| peak child RSS MiB | all Done, one merge each | ticks |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for size in sizes:
-        for level in levels:
-            cell = run_cell(size, level)
-            print(f"| {size} | {level} | {cell['lanes_per_min']:.1f} "
-                  f"| {cell['cpu_per_lane_s']:.2f} "
-                  f"| {cell['cpu_per_lane_s'] / baseline:.0f}x "
-                  f"| {cell['peak_rss_mib']} | {'yes' if cell['one_merge_each'] else 'NO'} "
-                  f"| {cell['ticks']} |", flush=True)
-
+    print("| N | concurrency | lanes start | lanes/min | CPU per lane s "
+          "| CPU per lane / python -c pass | peak child RSS MiB | all Done, one merge each "
+          "| ticks |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    cells = [(size, level, launch) for size in sizes for level in levels for launch in launches]
+    for size, level, launch in cells:
+        cell = run_cell(size, level, launch == "warm")
+        started = launch if launch == "cold" else f"warm ({cell['warm_starts']} forked)"
+        print(f"| {size} | {level} | {started} | {cell['lanes_per_min']:.1f} "
+              f"| {cell['cpu_per_lane_s']:.2f} "
+              f"| {cell['cpu_per_lane_s'] / baseline:.0f}x "
+              f"| {cell['peak_rss_mib']} | {'yes' if cell['one_merge_each'] else 'NO'} "
+              f"| {cell['ticks']} |", flush=True)
 
 if __name__ == "__main__":
     main()
