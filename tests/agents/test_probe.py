@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from maestro.probe import ProbeFailed, check_schema
+from maestro.agents.probes.appserver import ProbeFailed, check_schema
 
 
 def run_probe(command: str) -> subprocess.CompletedProcess[str]:

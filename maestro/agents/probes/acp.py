@@ -21,9 +21,9 @@ from typing import Any
 
 from maestro.agents.acp import PROTOCOL_VERSION, AcpAgent
 from maestro.agents.appserver import AgentError
+from maestro.agents.probes.appserver import ProbeFailed, _isolated_env, resolve_command
 from maestro.agents.tool_relay import ToolRelay
 from maestro.agents.tools import ToolAnswer
-from maestro.probe import ProbeFailed, _isolated_env, resolve_command
 
 TIMEOUT_S = 60.0
 

@@ -1,8 +1,9 @@
 """``maestro protocol probe``: can maestro drive the configured agent?
 
-With ``[agent] transport = "claude-code"`` the checks of :mod:`maestro.probe_claude` run,
-with ``"acp"`` those of :mod:`maestro.probe_acp`; otherwise (the app-server, below) the
-question is: is the installed ``codex`` an app-server maestro can drive?
+With ``[agent] transport = "claude-code"`` the checks of
+:mod:`maestro.agents.probes.claude_code` run, with ``"acp"`` those of
+:mod:`maestro.agents.probes.acp`; otherwise (the app-server, below) the question
+is: is the installed ``codex`` an app-server maestro can drive?
 
 An operator runs this before pointing maestro at the real agent, and CI runs it after
 installing the pinned npm package. Each check names exactly what it verifies, so a failure
@@ -230,14 +231,15 @@ def probe(command: str, transport: str = "app-server") -> int:
     """The CLI entry: ``PROBE_OK`` and 0, or ``PROBE_FAILED <check>: <detail>`` and 1.
 
     ``transport`` picks the checks: the app-server's above, Claude Code's
-    (:mod:`maestro.probe_claude`) or an ACP agent's (:mod:`maestro.probe_acp`)."""
+    (:mod:`maestro.agents.probes.claude_code`) or an ACP agent's
+    (:mod:`maestro.agents.probes.acp`)."""
     try:
         if transport == "claude-code":
-            from maestro.probe_claude import run_checks as run_claude_checks
+            from maestro.agents.probes.claude_code import run_checks as run_claude_checks
 
             run_claude_checks(command)
         elif transport == "acp":
-            from maestro.probe_acp import run_checks as run_acp_checks
+            from maestro.agents.probes.acp import run_checks as run_acp_checks
 
             run_acp_checks(command)
         else:

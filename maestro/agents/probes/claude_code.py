@@ -32,9 +32,9 @@ from maestro.agents.claude_code import (
     claude_argv,
 )
 from maestro.agents.mcp_tools import SERVER_NAME, mcp_config, mcp_tool_names
+from maestro.agents.probes.appserver import ProbeFailed, _isolated_env, _version, resolve_command
 from maestro.agents.tool_relay import ToolRelay
 from maestro.agents.tools import ToolAnswer
-from maestro.probe import ProbeFailed, _isolated_env, _version, resolve_command
 
 TURN_TIMEOUT_S = 90.0
 
