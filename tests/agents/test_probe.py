@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from maestro.agents.probes.appserver import ProbeFailed, check_schema
+from maestro.agents.probes.appserver import check_schema
+from maestro.agents.probes.common import ProbeFailed
 
 
 def run_probe(command: str) -> subprocess.CompletedProcess[str]:

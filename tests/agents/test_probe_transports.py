@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from maestro.agents.probes.appserver import ProbeFailed
 from maestro.agents.probes.claude_code import check_init
+from maestro.agents.probes.common import ProbeFailed
 
 
 def run_probe(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
