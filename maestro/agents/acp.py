@@ -32,11 +32,11 @@ from maestro.agents.appserver import (
     Stalled,
     StartupError,
     TurnTimeout,
-    _die_with_parent,
 )
 from maestro.agents.child import AgentChild, pump_stderr
 from maestro.agents.mcp_tools import SERVER_NAME, server_argv
 from maestro.containment import reaper
+from maestro.containment.prctl import die_with_parent
 
 PROTOCOL_VERSION = 1
 #: Tool kinds (ACP ``ToolKind``) the unattended policy allows: work inside the worktree.
@@ -159,7 +159,7 @@ class AcpAgent(AgentChild):
                 *reaper.wrap(self.argv, self.env), cwd=str(self.cwd), env=self.env,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-                limit=LINE_LIMIT, start_new_session=True, preexec_fn=_die_with_parent)
+                limit=LINE_LIMIT, start_new_session=True, preexec_fn=die_with_parent)
         except (OSError, ValueError) as exc:
             raise StartupError(f"cannot start agent {self.argv[0]!r}: {exc}") from None
         reaper.supervised(self.process.pid)

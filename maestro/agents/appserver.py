@@ -20,6 +20,7 @@ from typing import Any
 
 from maestro.agents.errors import AgentError as AgentError
 from maestro.containment import reaper
+from maestro.containment.prctl import die_with_parent
 
 #: Lines of several megabytes happen (diffs, file contents); 16 MiB leaves room.
 LINE_LIMIT = 16 * 1024 * 1024
@@ -65,19 +66,6 @@ class HumanInputRequired(AgentError):
 
     error_class = "human_input_required"
     retryable = False
-
-
-def _die_with_parent() -> None:
-    """Linux: the agent gets SIGKILL when the lane process dies (even by ``kill -9``), so a
-    resumed lane never races an orphaned agent in the same worktree."""
-    import ctypes
-    import signal
-
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 class RecordingFailed(AgentError):
@@ -140,7 +128,7 @@ class AppServerClient:
                 stderr=asyncio.subprocess.PIPE,
                 limit=LINE_LIMIT,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
         except (OSError, ValueError) as exc:
             raise StartupError(f"cannot start agent {self.argv[0]!r}: {exc}") from None

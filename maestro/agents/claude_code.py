@@ -49,11 +49,11 @@ from maestro.agents.appserver import (
     Stalled,
     StartupError,
     TurnTimeout,
-    _die_with_parent,
 )
 from maestro.agents.child import AgentChild, pump_stderr
 from maestro.agents.mcp_tools import mcp_tool_names
 from maestro.containment import reaper
+from maestro.containment.prctl import die_with_parent
 
 DEFAULT_COMMAND = ["claude"]
 PERMISSION_MODE = "acceptEdits"
@@ -165,7 +165,7 @@ class ClaudeCodeClient(AgentChild):
                 *reaper.wrap(argv, self.env), cwd=str(self.cwd), env=self.env,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-                limit=LINE_LIMIT, start_new_session=True, preexec_fn=_die_with_parent)
+                limit=LINE_LIMIT, start_new_session=True, preexec_fn=die_with_parent)
         except (OSError, ValueError) as exc:
             raise StartupError(f"cannot start agent {argv[0]!r}: {exc}") from None
         reaper.supervised(self.process.pid)
