@@ -33,8 +33,9 @@ from maestro.agents.appserver import (
     StartupError,
     TurnTimeout,
 )
-from maestro.agents.child import AgentChild, pump_stderr
+from maestro.agents.child import AgentChild
 from maestro.agents.mcp_tools import SERVER_NAME, server_argv
+from maestro.agents.stderr_lines import pump_stderr
 from maestro.containment import reaper
 from maestro.containment.prctl import die_with_parent
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from maestro.agents.errors import AgentError as AgentError
+from maestro.agents.stderr_lines import pump_stderr
 from maestro.containment import reaper
 from maestro.containment.prctl import die_with_parent
 
@@ -342,16 +343,7 @@ class AppServerClient:
 
     async def _read_stderr(self) -> None:
         assert self.process is not None and self.process.stderr is not None
-        stream = self.process.stderr
-        while True:
-            try:
-                raw = await stream.readline()
-            except ValueError:
-                continue
-            if not raw:
-                return
-            try:
-                self.on_stderr(raw.decode(errors="replace").rstrip()[:4000])
-            except OSError as exc:
-                self._handler_failed(exc)
-                return
+        try:
+            await pump_stderr(self.process.stderr, self.on_stderr)
+        except OSError as exc:
+            self._handler_failed(exc)
