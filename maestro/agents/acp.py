@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from maestro.agents.appserver import (
-    LINE_LIMIT,
     AgentError,
     ProcessExited,
     RpcError,
@@ -35,9 +34,7 @@ from maestro.agents.appserver import (
 )
 from maestro.agents.child import AgentChild
 from maestro.agents.mcp_tools import SERVER_NAME, server_argv
-from maestro.agents.stderr_lines import pump_stderr
-from maestro.containment import reaper
-from maestro.containment.prctl import die_with_parent
+from maestro.agents.spawn import pump_stderr, spawn
 
 PROTOCOL_VERSION = 1
 #: Tool kinds (ACP ``ToolKind``) the unattended policy allows: work inside the worktree.
@@ -156,14 +153,9 @@ class AcpAgent(AgentChild):
         from maestro import __version__
 
         try:
-            self.process = await asyncio.create_subprocess_exec(
-                *reaper.wrap(self.argv, self.env), cwd=str(self.cwd), env=self.env,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-                limit=LINE_LIMIT, start_new_session=True, preexec_fn=die_with_parent)
+            self.process = await spawn(self.argv, self.cwd, self.env)
         except (OSError, ValueError) as exc:
             raise StartupError(f"cannot start agent {self.argv[0]!r}: {exc}") from None
-        reaper.supervised(self.process.pid)
         assert self.process.stdin is not None and self.process.stdout is not None
         self._stderr_task = asyncio.create_task(self._read_stderr())
         self.conn = ClientSideConnection(_PolicyClient(self), self.process.stdin,

@@ -19,12 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from maestro.agents.errors import AgentError as AgentError
-from maestro.agents.stderr_lines import pump_stderr
+from maestro.agents.spawn import LINE_LIMIT, pump_stderr, spawn
 from maestro.containment import reaper
-from maestro.containment.prctl import die_with_parent
-
-#: Lines of several megabytes happen (diffs, file contents); 16 MiB leaves room.
-LINE_LIMIT = 16 * 1024 * 1024
 
 Json = dict[str, Any]
 RequestHandler = Callable[[str, Json], Awaitable[Json]]
@@ -120,20 +116,9 @@ class AppServerClient:
 
     async def start(self) -> None:
         try:
-            self.process = await asyncio.create_subprocess_exec(
-                *reaper.wrap(self.argv, self.env),
-                cwd=str(self.cwd),
-                env=self.env,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                limit=LINE_LIMIT,
-                start_new_session=True,
-                preexec_fn=die_with_parent,
-            )
+            self.process = await spawn(self.argv, self.cwd, self.env)
         except (OSError, ValueError) as exc:
             raise StartupError(f"cannot start agent {self.argv[0]!r}: {exc}") from None
-        reaper.supervised(self.process.pid)
         self._tasks = [
             asyncio.create_task(self._read_stdout()),
             asyncio.create_task(self._read_stderr()),

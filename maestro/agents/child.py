@@ -1,5 +1,5 @@
 """What every agent transport does with its child process: stop it and kill its group, the
-same way for Claude Code and ACP (its stderr is read by :mod:`.stderr_lines`).
+same way for Claude Code and ACP (it is started, and its stderr read, by :mod:`.spawn`).
 
 An agent runs in its own process group (``start_new_session``), so killing the group ends
 the shell commands it started too. A stop records the first reason (a refused call, a

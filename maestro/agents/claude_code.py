@@ -43,7 +43,6 @@ from pathlib import Path
 from typing import Any
 
 from maestro.agents.appserver import (
-    LINE_LIMIT,
     MalformedLine,
     ProcessExited,
     Stalled,
@@ -52,9 +51,7 @@ from maestro.agents.appserver import (
 )
 from maestro.agents.child import AgentChild
 from maestro.agents.mcp_tools import mcp_tool_names
-from maestro.agents.stderr_lines import pump_stderr
-from maestro.containment import reaper
-from maestro.containment.prctl import die_with_parent
+from maestro.agents.spawn import LINE_LIMIT, pump_stderr, spawn
 
 DEFAULT_COMMAND = ["claude"]
 PERMISSION_MODE = "acceptEdits"
@@ -162,14 +159,9 @@ class ClaudeCodeClient(AgentChild):
         if self._fatal is not None:
             raise self._fatal
         try:
-            self.process = await asyncio.create_subprocess_exec(
-                *reaper.wrap(argv, self.env), cwd=str(self.cwd), env=self.env,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-                limit=LINE_LIMIT, start_new_session=True, preexec_fn=die_with_parent)
+            self.process = await spawn(argv, self.cwd, self.env)
         except (OSError, ValueError) as exc:
             raise StartupError(f"cannot start agent {argv[0]!r}: {exc}") from None
-        reaper.supervised(self.process.pid)
         process = self.process
         assert process.stdin is not None and process.stdout is not None
         stderr_task = asyncio.create_task(self._read_stderr())
