@@ -28,9 +28,8 @@ from maestro.agents.appserver import (
     AgentError,
     ProcessExited,
     RpcError,
-    Stalled,
     StartupError,
-    TurnTimeout,
+    turn_wait,
 )
 from maestro.agents.child import AgentChild
 from maestro.agents.mcp_tools import SERVER_NAME, server_argv
@@ -200,14 +199,10 @@ class AcpAgent(AgentChild):
         ends = self._ends()
         try:
             while True:
-                now = time.monotonic()
-                idle_left = idle_timeout - (now - max(self.last_update, self.activity()))
-                turn_left = turn_timeout - (now - started)
-                if idle_left <= 0:
-                    raise Stalled(f"no agent update for {idle_timeout:g}s during the turn")
-                if turn_left <= 0:
-                    raise TurnTimeout(f"turn did not finish within {turn_timeout:g}s")
-                done, _ = await asyncio.wait({task, *ends}, timeout=min(idle_left, turn_left),
+                wait = turn_wait(time.monotonic(), started,
+                                 max(self.last_update, self.activity()), idle_timeout,
+                                 turn_timeout, "agent update")
+                done, _ = await asyncio.wait({task, *ends}, timeout=wait,
                                              return_when=asyncio.FIRST_COMPLETED)
                 if task in done:
                     return self._result(task, "session/prompt")

@@ -58,6 +58,23 @@ class Stalled(AgentError):
     retryable = False
 
 
+def turn_wait(now: float, started: float, last_activity: float, idle_timeout: float,
+              turn_timeout: float, quiet: str) -> float:
+    """Seconds a turn may wait before looking again: the nearer of its idle deadline
+    (``last_activity`` + ``idle_timeout``) and its turn deadline (``started`` +
+    ``turn_timeout``); all monotonic seconds. Raises :class:`Stalled` (first) when nothing
+    came for ``idle_timeout`` (``quiet`` names what: ``"agent event"``) and
+    :class:`TurnTimeout` when the turn has run ``turn_timeout``. The same rule for every
+    transport."""
+    idle_left = idle_timeout - (now - last_activity)
+    turn_left = turn_timeout - (now - started)
+    if idle_left <= 0:
+        raise Stalled(f"no {quiet} for {idle_timeout:g}s during the turn")
+    if turn_left <= 0:
+        raise TurnTimeout(f"turn did not finish within {turn_timeout:g}s")
+    return min(idle_left, turn_left)
+
+
 class HumanInputRequired(AgentError):
     """The agent asked a question only a person can answer; an unattended run cannot."""
 
@@ -214,15 +231,10 @@ class AppServerClient:
         started = time.monotonic()
         try:
             while True:
-                now = time.monotonic()
-                idle_left = idle_timeout - (now - self.last_activity)
-                turn_left = turn_timeout - (now - started)
-                if idle_left <= 0:
-                    raise Stalled(f"no protocol activity for {idle_timeout:g}s during the turn")
-                if turn_left <= 0:
-                    raise TurnTimeout(f"turn did not finish within {turn_timeout:g}s")
+                wait = turn_wait(time.monotonic(), started, self.last_activity, idle_timeout,
+                                 turn_timeout, "protocol activity")
                 try:
-                    return await self._await(future, min(idle_left, turn_left), "turn")
+                    return await self._await(future, wait, "turn")
                 except ResponseTimeout:
                     continue
         finally:

@@ -45,9 +45,8 @@ from typing import Any
 from maestro.agents.appserver import (
     MalformedLine,
     ProcessExited,
-    Stalled,
     StartupError,
-    TurnTimeout,
+    turn_wait,
 )
 from maestro.agents.child import AgentChild
 from maestro.agents.mcp_tools import mcp_tool_names
@@ -193,16 +192,12 @@ class ClaudeCodeClient(AgentChild):
         pending: asyncio.Task[bytes] | None = None
         try:
             while True:
-                now = time.monotonic()
-                idle_left = idle_timeout - (now - max(self.last_line, self.activity()))
-                turn_left = turn_timeout - (now - started)
-                if idle_left <= 0:
-                    raise Stalled(f"no agent event for {idle_timeout:g}s during the turn")
-                if turn_left <= 0:
-                    raise TurnTimeout(f"turn did not finish within {turn_timeout:g}s")
+                wait = turn_wait(time.monotonic(), started,
+                                 max(self.last_line, self.activity()), idle_timeout,
+                                 turn_timeout, "agent event")
                 if pending is None:
                     pending = asyncio.ensure_future(stream.readline())
-                done, _ = await asyncio.wait({pending, fatal}, timeout=min(idle_left, turn_left),
+                done, _ = await asyncio.wait({pending, fatal}, timeout=wait,
                                              return_when=asyncio.FIRST_COMPLETED)
                 if self._fatal is not None:
                     raise self._fatal
