@@ -17,7 +17,7 @@ import pytest
 from smoke import ASSETS_ROOT
 
 from maestro import assets
-from maestro.comments import checkpoints
+from maestro.lanes.comments import checkpoints
 from maestro.model import Comment
 
 SKILLS = assets.skill_dirs(ASSETS_ROOT)

@@ -544,8 +544,8 @@ def cmd_assets(args: argparse.Namespace) -> int:
 def cmd_protocol(args: argparse.Namespace) -> int:
     """Probe the named command, else the configured transport's (``codex``, ``claude`` or
     ``claude-agent-acp`` when ``[agent] command`` is left at the scripted agent)."""
+    from maestro.agents.probes import probe
     from maestro.config.service import SCRIPTED_AGENT
-    from maestro.probe import probe
 
     named = {"app-server": args.codex, "claude-code": args.claude, "acp": args.acp}
     for transport, command in named.items():

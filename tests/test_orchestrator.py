@@ -236,7 +236,7 @@ def test_daemon_killed_with_its_lanes_recovers_on_restart(sandbox: Sandbox) -> N
                     sandbox.approve(f"KD-{n}")
         if all(sandbox.issue(f"KD-{n}").state == "Done" for n in range(3)):
             break
-    from maestro import comments
+    from maestro.lanes import comments
 
     for n in range(3):
         assert sandbox.issue(f"KD-{n}").state == "Done"

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from maestro import comments
 from maestro.fsutil import read_json
+from maestro.lanes import comments
 from maestro.lanes.provenance import Commit, LaneFacts, SessionSpan, judge
 from tests.conftest import Sandbox
 from tests.test_phases import doit

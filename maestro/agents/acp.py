@@ -25,18 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from maestro.agents.appserver import (
-    LINE_LIMIT,
     AgentError,
     ProcessExited,
     RpcError,
-    Stalled,
     StartupError,
-    TurnTimeout,
-    _die_with_parent,
+    turn_wait,
 )
-from maestro.agents.child import AgentChild, pump_stderr
+from maestro.agents.child import AgentChild
 from maestro.agents.mcp_tools import SERVER_NAME, server_argv
-from maestro.containment import reaper
+from maestro.agents.spawn import pump_stderr, spawn
 
 PROTOCOL_VERSION = 1
 #: Tool kinds (ACP ``ToolKind``) the unattended policy allows: work inside the worktree.
@@ -155,14 +152,9 @@ class AcpAgent(AgentChild):
         from maestro import __version__
 
         try:
-            self.process = await asyncio.create_subprocess_exec(
-                *reaper.wrap(self.argv, self.env), cwd=str(self.cwd), env=self.env,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-                limit=LINE_LIMIT, start_new_session=True, preexec_fn=_die_with_parent)
+            self.process = await spawn(self.argv, self.cwd, self.env)
         except (OSError, ValueError) as exc:
             raise StartupError(f"cannot start agent {self.argv[0]!r}: {exc}") from None
-        reaper.supervised(self.process.pid)
         assert self.process.stdin is not None and self.process.stdout is not None
         self._stderr_task = asyncio.create_task(self._read_stderr())
         self.conn = ClientSideConnection(_PolicyClient(self), self.process.stdin,
@@ -207,14 +199,10 @@ class AcpAgent(AgentChild):
         ends = self._ends()
         try:
             while True:
-                now = time.monotonic()
-                idle_left = idle_timeout - (now - max(self.last_update, self.activity()))
-                turn_left = turn_timeout - (now - started)
-                if idle_left <= 0:
-                    raise Stalled(f"no agent update for {idle_timeout:g}s during the turn")
-                if turn_left <= 0:
-                    raise TurnTimeout(f"turn did not finish within {turn_timeout:g}s")
-                done, _ = await asyncio.wait({task, *ends}, timeout=min(idle_left, turn_left),
+                wait = turn_wait(time.monotonic(), started,
+                                 max(self.last_update, self.activity()), idle_timeout,
+                                 turn_timeout, "agent update")
+                done, _ = await asyncio.wait({task, *ends}, timeout=wait,
                                              return_when=asyncio.FIRST_COMPLETED)
                 if task in done:
                     return self._result(task, "session/prompt")

@@ -19,10 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from maestro.agents.errors import AgentError as AgentError
+from maestro.agents.spawn import LINE_LIMIT, pump_stderr, spawn
 from maestro.containment import reaper
-
-#: Lines of several megabytes happen (diffs, file contents); 16 MiB leaves room.
-LINE_LIMIT = 16 * 1024 * 1024
 
 Json = dict[str, Any]
 RequestHandler = Callable[[str, Json], Awaitable[Json]]
@@ -60,24 +58,28 @@ class Stalled(AgentError):
     retryable = False
 
 
+def turn_wait(now: float, started: float, last_activity: float, idle_timeout: float,
+              turn_timeout: float, quiet: str) -> float:
+    """Seconds a turn may wait before looking again: the nearer of its idle deadline
+    (``last_activity`` + ``idle_timeout``) and its turn deadline (``started`` +
+    ``turn_timeout``); all monotonic seconds. Raises :class:`Stalled` (first) when nothing
+    came for ``idle_timeout`` (``quiet`` names what: ``"agent event"``) and
+    :class:`TurnTimeout` when the turn has run ``turn_timeout``. The same rule for every
+    transport."""
+    idle_left = idle_timeout - (now - last_activity)
+    turn_left = turn_timeout - (now - started)
+    if idle_left <= 0:
+        raise Stalled(f"no {quiet} for {idle_timeout:g}s during the turn")
+    if turn_left <= 0:
+        raise TurnTimeout(f"turn did not finish within {turn_timeout:g}s")
+    return min(idle_left, turn_left)
+
+
 class HumanInputRequired(AgentError):
     """The agent asked a question only a person can answer; an unattended run cannot."""
 
     error_class = "human_input_required"
     retryable = False
-
-
-def _die_with_parent() -> None:
-    """Linux: the agent gets SIGKILL when the lane process dies (even by ``kill -9``), so a
-    resumed lane never races an orphaned agent in the same worktree."""
-    import ctypes
-    import signal
-
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 class RecordingFailed(AgentError):
@@ -131,20 +133,9 @@ class AppServerClient:
 
     async def start(self) -> None:
         try:
-            self.process = await asyncio.create_subprocess_exec(
-                *reaper.wrap(self.argv, self.env),
-                cwd=str(self.cwd),
-                env=self.env,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                limit=LINE_LIMIT,
-                start_new_session=True,
-                preexec_fn=_die_with_parent,
-            )
+            self.process = await spawn(self.argv, self.cwd, self.env)
         except (OSError, ValueError) as exc:
             raise StartupError(f"cannot start agent {self.argv[0]!r}: {exc}") from None
-        reaper.supervised(self.process.pid)
         self._tasks = [
             asyncio.create_task(self._read_stdout()),
             asyncio.create_task(self._read_stderr()),
@@ -240,15 +231,10 @@ class AppServerClient:
         started = time.monotonic()
         try:
             while True:
-                now = time.monotonic()
-                idle_left = idle_timeout - (now - self.last_activity)
-                turn_left = turn_timeout - (now - started)
-                if idle_left <= 0:
-                    raise Stalled(f"no protocol activity for {idle_timeout:g}s during the turn")
-                if turn_left <= 0:
-                    raise TurnTimeout(f"turn did not finish within {turn_timeout:g}s")
+                wait = turn_wait(time.monotonic(), started, self.last_activity, idle_timeout,
+                                 turn_timeout, "protocol activity")
                 try:
-                    return await self._await(future, min(idle_left, turn_left), "turn")
+                    return await self._await(future, wait, "turn")
                 except ResponseTimeout:
                     continue
         finally:
@@ -354,16 +340,7 @@ class AppServerClient:
 
     async def _read_stderr(self) -> None:
         assert self.process is not None and self.process.stderr is not None
-        stream = self.process.stderr
-        while True:
-            try:
-                raw = await stream.readline()
-            except ValueError:
-                continue
-            if not raw:
-                return
-            try:
-                self.on_stderr(raw.decode(errors="replace").rstrip()[:4000])
-            except OSError as exc:
-                self._handler_failed(exc)
-                return
+        try:
+            await pump_stderr(self.process.stderr, self.on_stderr)
+        except OSError as exc:
+            self._handler_failed(exc)

@@ -1,6 +1,5 @@
-"""What every agent transport does with its child process: stop it, kill its group, and
-read its stderr, the same way for Claude Code and ACP (the app-server client keeps its own,
-which also reports a full disk).
+"""What every agent transport does with its child process: stop it and kill its group, the
+same way for Claude Code and ACP (it is started, and its stderr read, by :mod:`.spawn`).
 
 An agent runs in its own process group (``start_new_session``), so killing the group ends
 the shell commands it started too. A stop records the first reason (a refused call, a
@@ -10,28 +9,11 @@ SIGTERM to maestro) and wakes whoever waits on the agent; later stops keep it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 from maestro.agents.appserver import AgentError, Terminated
 from maestro.containment import reaper
 
-__all__ = ["AgentChild", "pump_stderr"]
-
-#: Characters kept of one stderr line.
-STDERR_LINE_CHARS = 4000
-
-
-async def pump_stderr(stream: asyncio.StreamReader, on_line: Callable[[str], None]) -> None:
-    """Hand each stderr line (decoded with replacement, cut) to ``on_line`` until EOF; an
-    over-long line (the stream's limit) is skipped, never fatal."""
-    while True:
-        try:
-            raw = await stream.readline()
-        except ValueError:
-            continue
-        if not raw:
-            return
-        on_line(raw.decode(errors="replace").rstrip()[:STDERR_LINE_CHARS])
+__all__ = ["AgentChild"]
 
 
 class AgentChild:

@@ -43,17 +43,14 @@ from pathlib import Path
 from typing import Any
 
 from maestro.agents.appserver import (
-    LINE_LIMIT,
     MalformedLine,
     ProcessExited,
-    Stalled,
     StartupError,
-    TurnTimeout,
-    _die_with_parent,
+    turn_wait,
 )
-from maestro.agents.child import AgentChild, pump_stderr
+from maestro.agents.child import AgentChild
 from maestro.agents.mcp_tools import mcp_tool_names
-from maestro.containment import reaper
+from maestro.agents.spawn import LINE_LIMIT, pump_stderr, spawn
 
 DEFAULT_COMMAND = ["claude"]
 PERMISSION_MODE = "acceptEdits"
@@ -161,14 +158,9 @@ class ClaudeCodeClient(AgentChild):
         if self._fatal is not None:
             raise self._fatal
         try:
-            self.process = await asyncio.create_subprocess_exec(
-                *reaper.wrap(argv, self.env), cwd=str(self.cwd), env=self.env,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-                limit=LINE_LIMIT, start_new_session=True, preexec_fn=_die_with_parent)
+            self.process = await spawn(argv, self.cwd, self.env)
         except (OSError, ValueError) as exc:
             raise StartupError(f"cannot start agent {argv[0]!r}: {exc}") from None
-        reaper.supervised(self.process.pid)
         process = self.process
         assert process.stdin is not None and process.stdout is not None
         stderr_task = asyncio.create_task(self._read_stderr())
@@ -200,16 +192,12 @@ class ClaudeCodeClient(AgentChild):
         pending: asyncio.Task[bytes] | None = None
         try:
             while True:
-                now = time.monotonic()
-                idle_left = idle_timeout - (now - max(self.last_line, self.activity()))
-                turn_left = turn_timeout - (now - started)
-                if idle_left <= 0:
-                    raise Stalled(f"no agent event for {idle_timeout:g}s during the turn")
-                if turn_left <= 0:
-                    raise TurnTimeout(f"turn did not finish within {turn_timeout:g}s")
+                wait = turn_wait(time.monotonic(), started,
+                                 max(self.last_line, self.activity()), idle_timeout,
+                                 turn_timeout, "agent event")
                 if pending is None:
                     pending = asyncio.ensure_future(stream.readline())
-                done, _ = await asyncio.wait({pending, fatal}, timeout=min(idle_left, turn_left),
+                done, _ = await asyncio.wait({pending, fatal}, timeout=wait,
                                              return_when=asyncio.FIRST_COMPLETED)
                 if self._fatal is not None:
                     raise self._fatal

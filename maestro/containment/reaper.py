@@ -19,9 +19,10 @@ this module as a small supervisor (Linux):
   next subreaper up: the lane command makes itself one (:func:`adopt_orphans`) and sweeps
   what it adopted after every supervised run and agent session (:func:`sweep_orphans`).
 
-The supervisor is this file run by path with ``python -I -S`` (standard library only), so no
-module from the agent's worktree can be imported into it, and it costs one bare interpreter
-start. Elsewhere than Linux, :func:`wrap` returns the command unchanged.
+The supervisor is this file run by path with ``python -I -S`` (the standard library and,
+after it on ``sys.path``, this folder for :mod:`~maestro.containment.prctl`), so no module
+from the agent's worktree can be imported into it, and it costs one bare interpreter start.
+Elsewhere than Linux, :func:`wrap` returns the command unchanged.
 """
 
 from __future__ import annotations
@@ -33,24 +34,21 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 
-PR_SET_PDEATHSIG = 1
-PR_SET_CHILD_SUBREAPER = 36
+if __package__:
+    from maestro.containment.prctl import PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG, prctl
+else:  # the supervisor, run by path under ``python -I -S``: this folder, after the stdlib
+    sys.path.append(os.path.dirname(os.path.abspath(__file__)))
+    from prctl import (  # type: ignore[no-redef]
+        PR_SET_CHILD_SUBREAPER,
+        PR_SET_PDEATHSIG,
+        prctl,
+    )
 
 #: Rounds of "find the descendants, kill them" before giving up on a tree that keeps forking.
 KILL_ROUNDS = 200
 
 #: Exit status of a supervisor whose child could not be started (as a shell's).
 CANNOT_EXEC = 127
-
-
-def _prctl(option: int, value: int) -> bool:
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        return int(libc.prctl(option, value, 0, 0, 0)) == 0
-    except (OSError, AttributeError):
-        return False
 
 
 def supported() -> bool:
@@ -141,7 +139,7 @@ def adopt_orphans() -> bool:
     subreaper up, and that is now the lane process, which :func:`sweep_orphans` clears after
     every supervised run. Returns whether that is in force (Linux)."""
     global _ADOPTING
-    _ADOPTING = supported() and _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    _ADOPTING = supported() and prctl(PR_SET_CHILD_SUBREAPER, 1) == 0
     return _ADOPTING
 
 
@@ -211,8 +209,8 @@ def _exit_like(status: int) -> None:
 
 def supervise(argv: list[str]) -> None:
     """Run ``argv`` as the only child, keep its whole tree, and leave nothing behind."""
-    _prctl(PR_SET_CHILD_SUBREAPER, 1)
-    _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    prctl(PR_SET_CHILD_SUBREAPER, 1)
+    prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
     def stop(number: int, _frame: object) -> None:
         kill_descendants(os.getpid())
@@ -228,7 +226,7 @@ def supervise(argv: list[str]) -> None:
         try:
             for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 signal.signal(number, signal.SIG_DFL)
-            _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
             os.execvp(argv[0], argv)
         except OSError as exc:
             os.write(2, f"cannot start {argv[0]!r}: {exc}\n".encode(errors="replace"))

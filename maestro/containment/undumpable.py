@@ -24,18 +24,7 @@ from __future__ import annotations
 
 import sys
 
-PR_SET_DUMPABLE = 4
-PR_GET_DUMPABLE = 3
-
-
-def _prctl(option: int, value: int = 0) -> int:
-    """``prctl(option, value)``'s result, or -1 where it cannot be called."""
-    try:
-        import ctypes
-
-        return int(ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0))
-    except (OSError, AttributeError):
-        return -1
+from maestro.containment.prctl import PR_GET_DUMPABLE, PR_SET_DUMPABLE, prctl
 
 
 def hide_this_process() -> bool:
@@ -43,9 +32,9 @@ def hide_this_process() -> bool:
     ``prctl`` (macOS, or a seccomp profile that forbids it) keeps today's behaviour."""
     if not sys.platform.startswith("linux"):
         return False
-    return _prctl(PR_SET_DUMPABLE, 0) == 0
+    return prctl(PR_SET_DUMPABLE, 0) == 0
 
 
 def is_hidden() -> bool:
     """Whether this process is non-dumpable (``PR_GET_DUMPABLE`` answers 0)."""
-    return sys.platform.startswith("linux") and _prctl(PR_GET_DUMPABLE) == 0
+    return sys.platform.startswith("linux") and prctl(PR_GET_DUMPABLE) == 0

@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from maestro.comments import checkpoints
 from maestro.fsutil import read_jsonl
 from maestro.ids import utc_now
 from maestro.lanes import tokens as token_ledger
 from maestro.lanes.budget import BUDGET_FILE  # not budget_watch: that one imports asyncio
+from maestro.lanes.comments import checkpoints
 from maestro.lanes.state import PHASE_TARGETS, LaneState
 from maestro.model import Comment
 

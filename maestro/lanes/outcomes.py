@@ -10,9 +10,9 @@ from __future__ import annotations
 import shutil
 from typing import Any
 
-from maestro import comments
 from maestro.errors import LabelMissingError, MaestroError
 from maestro.ids import iso_now, new_run_id
+from maestro.lanes import comments
 from maestro.lanes.context import LaneContext
 from maestro.model import Issue, LaneOutcome
 from maestro.trackers.eligibility import ineligible_reason

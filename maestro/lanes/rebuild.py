@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import socket
 
-from maestro import comments
 from maestro.ids import iso_now
+from maestro.lanes import comments
 from maestro.lanes.context import LaneContext
 from maestro.lanes.outcomes import Halt
 from maestro.lanes.provenance import trust_published_head

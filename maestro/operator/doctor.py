@@ -120,7 +120,8 @@ def _agent_checks(config: ServiceConfig) -> Iterator[Check]:
     if Path(argv[0]).name != "codex":
         yield Check("agent probe", "only codex app-server has a probe", skipped=True)
         return
-    from maestro.probe import ProbeFailed, run_checks
+    from maestro.agents.probes.appserver import run_checks
+    from maestro.agents.probes.common import ProbeFailed
 
     try:
         run_checks(argv[0], say=lambda line: None)

@@ -38,6 +38,7 @@ from maestro.trackers.http import (
     GraphQLErrorItem,
     github_graphql_client,
     parse,
+    parse_or_skip,
 )
 from maestro.trackers.normalise import dropping_bad_items, normalise_labels, or_default
 
@@ -562,12 +563,9 @@ class GitHubIssuesTracker(ClientMetrics):
     def _parse_issue(self, node: Any, operation: str) -> _Issue | None:
         """One issue of a response, or None (named in ``problems``) when its payload does
         not have the shape maestro reads: one odd issue never stops a tick."""
-        try:
-            return parse(_Issue, node, SERVICE, operation)
-        except TrackerError as exc:
-            number = node.get("number") if isinstance(node, dict) else None
-            self.problems.append(f"github: issue #{number or '?'} skipped: {exc}")
-            return None
+        number = node.get("number") if isinstance(node, dict) else None
+        return parse_or_skip(_Issue, node, SERVICE, operation, f"#{number or '?'}",
+                             self.problems)
 
     def _issues(self, raws: list[_Issue]) -> list[Issue]:
         """Domain issues with blocker states; unknown blockers are read in one more query.

@@ -340,6 +340,18 @@ def parse(model: type[ModelT], data: Any, service: str, operation: str) -> Model
         ) from None
 
 
+
+def parse_or_skip(model: type[ModelT], node: Any, service: str, operation: str, name: str,
+                  problems: list[str]) -> ModelT | None:
+    """One issue of a page as :func:`parse` reads it, or None when its payload does not have
+    that shape: ``"<service>: issue <name> skipped: <why>"`` goes to ``problems`` instead,
+    so one odd issue never stops a tick."""
+    try:
+        return parse(model, node, service, operation)
+    except TrackerError as exc:
+        problems.append(f"{service}: issue {name} skipped: {exc}")
+        return None
+
 def _describe(error: GraphQLErrorItem) -> str:
     where = ".".join(str(p) for p in error.path or [])
     code = f"[{error.code}] " if error.code else ""

@@ -28,6 +28,7 @@ from maestro.trackers.http import (
     GraphQLClient,
     client_for,
     parse,
+    parse_or_skip,
     secret_from_env,
 )
 from maestro.trackers.normalise import dropping_bad_items, normalise_labels, or_default
@@ -575,12 +576,9 @@ class LinearTracker(ClientMetrics):
     def _parse_issue(self, node: dict[str, Any], operation: str) -> _Issue | None:
         """One issue of a page, or None (with a warning naming it) when its payload does
         not have the shape maestro reads: one odd issue never stops a tick."""
-        try:
-            return parse(_Issue, node, SERVICE, operation)
-        except TrackerError as exc:
-            name = node.get("identifier") if isinstance(node, dict) else None
-            self.problems.append(f"linear: issue {name or '(no identifier)'} skipped: {exc}")
-            return None
+        name = node.get("identifier") if isinstance(node, dict) else None
+        return parse_or_skip(_Issue, node, SERVICE, operation, name or "(no identifier)",
+                             self.problems)
 
     def _all_labels(self, raw: _Issue) -> list[_Label]:
         """Every label of the issue: the first nested page, then the rest, page by page."""

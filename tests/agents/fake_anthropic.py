@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from .model_server import ScriptedModel, serve, sse, stalled
+
+__all__ = ["REPAIR_MARK", "FakeAnthropic", "bash", "observing", "pr_url", "serve", "stall",
+           "taken", "taken_since", "text", "tool", "tool_results"]
 
 #: A step gets the request body and returns the content blocks of one assistant message.
 Step = Callable[[dict[str, Any]], list[dict[str, Any]]]
@@ -85,11 +87,7 @@ def observing(into: Path, step: Step) -> Step:
 def stall(model: FakeAnthropic) -> Step:
     """Answer nothing until the test ends: the agent waits, its event stream goes quiet."""
 
-    def blocks(body: dict[str, Any]) -> list[dict[str, Any]]:
-        model.release.wait(120)
-        return text("released")(body)
-
-    return blocks
+    return stalled(model, text("released"))
 
 
 def tool_results(body: dict[str, Any]) -> list[str]:
@@ -139,29 +137,28 @@ def _sse(blocks: list[dict[str, Any]], index: int) -> bytes:
                            "usage": {"output_tokens": USAGE["output_tokens"]}}),
         ("message_stop", {"type": "message_stop"}),
     ]
-    return "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n"
-                   for name, data in events).encode()
+    return sse(events)
 
 
 #: A review repair session's first prompt says so (maestro/lanes/review.py).
 REPAIR_MARK = "Review repair round"
 
 
-class FakeAnthropic:
+class FakeAnthropic(ScriptedModel[list[dict[str, Any]]]):
     """``script`` plays the agent phase; ``repair`` (if given) plays every session whose
     history holds :data:`REPAIR_MARK`, counting its steps from the last such message (a
     resumed repair session carries the agent phase's history before it)."""
 
     def __init__(self, script: list[Step], repair: list[Step] | None = None) -> None:
-        self.script = script
+        super().__init__(script)
         self.repair = repair or []
-        self.requests: list[dict[str, Any]] = []
-        self.port = 0
-        self.release = threading.Event()
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def answer(self, path: str, body: dict[str, Any]) -> tuple[bytes, str] | None:
+        if path.startswith("/v1/messages/count_tokens"):
+            return json.dumps({"input_tokens": 100}).encode(), "application/json"
+        if path.startswith("/v1/messages"):
+            return self.respond(body), "text/event-stream"
+        return None
 
     def respond(self, body: dict[str, Any]) -> bytes:
         if not body.get("tools"):
@@ -173,50 +170,3 @@ class FakeAnthropic:
             script, step_no = self.repair, taken_since(body, REPAIR_MARK)
         step = script[min(step_no, len(script) - 1)]
         return _sse(step(body), index)
-
-
-@contextmanager
-def serve(model: FakeAnthropic) -> Iterator[FakeAnthropic]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            try:
-                body = json.loads(self.rfile.read(length) or b"{}")
-            except ValueError:
-                self.send_error(400)
-                return
-            if self.path.startswith("/v1/messages/count_tokens"):
-                self._send(json.dumps({"input_tokens": 100}).encode(), "application/json")
-            elif self.path.startswith("/v1/messages"):
-                self._send(model.respond(body), "text/event-stream")
-            else:
-                self.send_error(404)
-
-        def do_HEAD(self) -> None:
-            self.send_response(200)
-            self.send_header("content-length", "0")
-            self.end_headers()
-
-        def _send(self, data: bytes, kind: str) -> None:
-            self.send_response(200)
-            self.send_header("content-type", kind)
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    model.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield model
-    finally:
-        model.release.set()
-        server.shutdown()
-        server.server_close()

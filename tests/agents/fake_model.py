@@ -13,12 +13,13 @@ thread picks up where the last turn stopped.
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from .model_server import ScriptedModel, serve, sse, stalled
+
+__all__ = ["FakeModel", "call", "message", "outputs", "serve", "stall", "taken"]
 
 #: A step gets the request body and returns one output item.
 Step = Callable[[dict[str, Any]], dict[str, Any]]
@@ -53,11 +54,7 @@ def message(text: str) -> Step:
 def stall(model: FakeModel) -> Step:
     """Answer nothing until the test ends: codex waits on the model, the protocol goes quiet."""
 
-    def item(body: dict[str, Any]) -> dict[str, Any]:
-        model.release.wait(120)
-        return message("released")(body)
-
-    return item
+    return stalled(model, message("released"))
 
 
 def outputs(body: dict[str, Any]) -> list[str]:
@@ -70,12 +67,11 @@ def outputs(body: dict[str, Any]) -> list[str]:
     return found
 
 
-class FakeModel:
-    def __init__(self, script: list[Step]) -> None:
-        self.script = script
-        self.requests: list[dict[str, Any]] = []
-        self.port = 0
-        self.release = threading.Event()
+class FakeModel(ScriptedModel[dict[str, Any]]):
+    def answer(self, path: str, body: dict[str, Any]) -> tuple[bytes, str] | None:
+        if not path.endswith("/responses"):
+            return None
+        return self.respond(body), "text/event-stream"
 
     def respond(self, body: dict[str, Any]) -> bytes:
         self.requests.append(body)
@@ -83,14 +79,12 @@ class FakeModel:
         step = self.script[min(index, len(self.script) - 1)]
         item = step(body)
         usage = {"input_tokens": 100, "output_tokens": 20, "total_tokens": 120}
-        events = [
+        return sse([
             ("response.created", {"type": "response.created", "response": {"id": f"r{index}"}}),
             ("response.output_item.done", {"type": "response.output_item.done", "item": item}),
             ("response.completed", {"type": "response.completed",
                                     "response": {"id": f"r{index}", "usage": usage}}),
-        ]
-        return "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n"
-                       for name, data in events).encode()
+        ])
 
     def codex_home(self, home: Path, approval_policy: str = "never",
                    sandbox_mode: str = "danger-full-access") -> Path:
@@ -111,40 +105,3 @@ requires_openai_auth = false
 """)
         return codex_home
 
-
-@contextmanager
-def serve(model: FakeModel) -> Iterator[FakeModel]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            try:
-                body = json.loads(self.rfile.read(length) or b"{}")
-            except ValueError:
-                self.send_error(400)
-                return
-            if not self.path.endswith("/responses"):
-                self.send_error(404)
-                return
-            data = model.respond(body)
-            self.send_response(200)
-            self.send_header("content-type", "text/event-stream")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self) -> None:
-            self.send_error(404)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    model.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield model
-    finally:
-        model.release.set()
-        server.shutdown()
-        server.server_close()

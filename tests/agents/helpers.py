@@ -8,37 +8,33 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CI_CODEX = REPO_ROOT / ".ci" / "node" / "node_modules" / ".bin" / "codex"
-CI_CLAUDE = REPO_ROOT / ".ci" / "node" / "node_modules" / ".bin" / "claude"
-CI_CLAUDE_ACP = REPO_ROOT / ".ci" / "node" / "node_modules" / ".bin" / "claude-agent-acp"
+#: Where ``.ci/run`` installs the npm agents.
+CI_BIN = REPO_ROOT / ".ci" / "node" / "node_modules" / ".bin"
 
 #: Small timeouts keep failure tests fast; they are generous for a healthy scripted agent.
 FAST_AGENT = {"idle_timeout_s": 20.0, "turn_timeout_s": 60.0, "response_timeout_s": 20.0,
               "startup_timeout_s": 20.0}
 
 
-def find_codex() -> Path | None:
-    """The real codex: on PATH, else where ``.ci/run`` installs it."""
-    found = shutil.which("codex")
+def find_agent(name: str) -> Path | None:
+    """The real agent executable ``name``: on PATH, else where ``.ci/run`` installs it."""
+    found = shutil.which(name)
     if found:
         return Path(found)
-    return CI_CODEX if CI_CODEX.exists() else None
+    return CI_BIN / name if (CI_BIN / name).exists() else None
+
+
+def find_codex() -> Path | None:
+    return find_agent("codex")
 
 
 def find_claude() -> Path | None:
-    """The real Claude Code: on PATH, else where ``.ci/run`` installs it."""
-    found = shutil.which("claude")
-    if found:
-        return Path(found)
-    return CI_CLAUDE if CI_CLAUDE.exists() else None
+    return find_agent("claude")
 
 
 def find_claude_acp() -> Path | None:
-    """The Claude ACP adapter: on PATH, else where ``.ci/run`` installs it."""
-    found = shutil.which("claude-agent-acp")
-    if found:
-        return Path(found)
-    return CI_CLAUDE_ACP if CI_CLAUDE_ACP.exists() else None
+    """The Claude ACP adapter."""
+    return find_agent("claude-agent-acp")
 
 
 def _toml_value(value: Any) -> str:

@@ -18,9 +18,9 @@ import jsonschema
 import pytest
 
 from maestro.agents.appserver import AppServerClient, RpcError
+from maestro.agents.probes.appserver import REQUIRED_METHODS, _methods, check_schema
 from maestro.agents.tools import TOOL_NAMES, dynamic_tools
 from maestro.lanes.agent_run import APPROVAL_DECLINES
-from maestro.probe import REQUIRED_METHODS, _methods, check_schema
 
 from .helpers import find_codex
 

@@ -38,6 +38,16 @@ def agent_command(codex: Path, home: Path) -> str:
         "env", f"HOME={home}", f"CODEX_HOME={home / '.codex'}", str(codex), "app-server"])
 
 
+def use_codex(sandbox: Any, model: FakeModel, codex: Path, tmp_path: Path,
+              policies: dict[str, str] | None = None, **agent: Any) -> None:
+    """Make the sandbox's lanes run the real ``codex``, whose isolated HOME sends it to
+    ``model`` (``policies``: :meth:`FakeModel.codex_home`'s); ``agent``: further ``[agent]``
+    keys."""
+    home = tmp_path / "codex-home"
+    model.codex_home(home, **(policies or {}))
+    configure_service(sandbox.repo, agent={"command": agent_command(codex, home), **agent})
+
+
 def test_real_codex_runs_a_lane_to_review_handoff(sandbox: Any, codex: Path,
                                                   tmp_path: Path) -> None:
     model = FakeModel([
@@ -49,9 +59,7 @@ def test_real_codex_runs_a_lane_to_review_handoff(sandbox: Any, codex: Path,
     ])
     sandbox.add_issue("E2E-1", title="Add notes for E2E-1")
     with serve(model):
-        model.codex_home(tmp_path / "codex-home")
-        configure_service(sandbox.repo, agent={
-            "command": agent_command(codex, tmp_path / "codex-home")})
+        use_codex(sandbox, model, codex, tmp_path)
         proc = sandbox.lane("E2E-1", timeout=180)
     result = sandbox.lane_file("E2E-1", "result.json")
     assert result is not None, proc.stderr
@@ -84,9 +92,7 @@ def test_real_codex_continuation_turn_on_the_same_thread(sandbox: Any, codex: Pa
     sandbox.add_issue("E2E-1", title="Add notes for E2E-1")
     sandbox.edit_workflow("max_turns = 10", "max_turns = 3")
     with serve(model):
-        model.codex_home(tmp_path / "codex-home")
-        configure_service(sandbox.repo, agent={
-            "command": agent_command(codex, tmp_path / "codex-home")})
+        use_codex(sandbox, model, codex, tmp_path)
         sandbox.lane("E2E-1", timeout=180)
     result = sandbox.lane_file("E2E-1", "result.json")
     assert result["disposition"] == "review_handoff", result
@@ -104,9 +110,7 @@ def test_real_codex_waiting_on_a_silent_model_is_a_stall(sandbox: Any, codex: Pa
     model.script = [stall(model)]
     sandbox.add_issue("E2E-2")
     with serve(model):
-        model.codex_home(tmp_path / "codex-home")
-        configure_service(sandbox.repo, agent={
-            "command": agent_command(codex, tmp_path / "codex-home"), "idle_timeout_s": 2.0})
+        use_codex(sandbox, model, codex, tmp_path, idle_timeout_s=2.0)
         sandbox.lane("E2E-2", timeout=180)
     result = sandbox.lane_file("E2E-2", "result.json")
     assert result["error_class"] == "stalled"
@@ -130,10 +134,8 @@ def test_real_codex_approval_request_is_declined_and_the_turn_goes_on(
     ])
     sandbox.add_issue("E2E-3")
     with serve(model):
-        model.codex_home(tmp_path / "codex-home", approval_policy="on-request",
-                         sandbox_mode="read-only")
-        configure_service(sandbox.repo, agent={
-            "command": agent_command(codex, tmp_path / "codex-home")})
+        use_codex(sandbox, model, codex, tmp_path,
+                  policies={"approval_policy": "on-request", "sandbox_mode": "read-only"})
         sandbox.lane("E2E-3", timeout=180)
     journal = read_jsonl(Path(sandbox.repo) / ".maestro/lanes/E2E-3/journal.jsonl")
     declined = [e for e in journal if e.get("event") == "approval_declined"]

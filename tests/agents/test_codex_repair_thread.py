@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from .fake_model import FakeModel, call, message, serve
-from .helpers import configure_service, read_jsonl
-from .test_codex_e2e import COMMIT, agent_command, pr_url
+from .helpers import read_jsonl
+from .test_codex_e2e import COMMIT, pr_url, use_codex
 
 pytestmark = [pytest.mark.codex, pytest.mark.slow]
 
@@ -45,9 +45,7 @@ def test_the_second_repair_round_runs_on_the_same_codex_thread(sandbox: Any, cod
     ])
     sandbox.add_issue("E2E-1", title="Add notes for E2E-1")
     with serve(model):
-        model.codex_home(tmp_path / "codex-home")
-        configure_service(sandbox.repo, agent={
-            "command": agent_command(codex, tmp_path / "codex-home")})
+        use_codex(sandbox, model, codex, tmp_path)
         sandbox.lane("E2E-1", timeout=180)
         for n in (1, 2):
             sandbox.maestro("review", "request-changes", "E2E-1", "--author", "alice",

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from maestro.probe import ProbeFailed, check_schema
+from maestro.agents.probes.appserver import check_schema
+from maestro.agents.probes.common import ProbeFailed
 
 
 def run_probe(command: str) -> subprocess.CompletedProcess[str]:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from maestro.probe import ProbeFailed
-from maestro.probe_claude import check_init
+from maestro.agents.probes.claude_code import check_init
+from maestro.agents.probes.common import ProbeFailed
 
 
 def run_probe(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -37,8 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from maestro import comments
 from maestro.ids import branch_name
+from maestro.lanes import comments
 from maestro.trackers.files import FilesTracker
 from tests.chaos.scenario import PREFIX, Chaos, git, tree_of
 

@@ -37,6 +37,7 @@ from fakes.github_server import (
     RepositoryNode,
     _node_id,
     github_service,
+    page,
 )
 from fakes.graphql_service import GraphQLService, ServiceError, connection
 from fakes.loopback import LoopbackServer, Reply, Request
@@ -258,22 +259,11 @@ class ForgePullNode(PullRequestNode):
         nodes = [{"id": f"PRR_{i}", "author": ActorNode(r.author), "state": r.state,
                   "body": r.body, "submittedAt": r.submitted_at.isoformat(),
                   "commit": {"oid": r.commit}} for i, r in enumerate(self._forge_rec.reviews)]
-        if first is None and last is None:
-            raise ServiceError("You must provide a `first` or `last` value to properly "
-                               "paginate.", type="MISSING_PAGINATION_BOUNDARIES")
-        if last is not None:
-            nodes = nodes[-last:]
-        return connection(nodes, first, None, 100, 100)
+        return page(nodes, first, None, last)
 
     def comments(self, info: Any, first: int | None = None, last: int | None = None,
                  **_: Any) -> dict[str, Any]:
-        nodes = [CommentNode(c) for c in self._forge_rec.conversation]
-        if first is None and last is None:
-            raise ServiceError("You must provide a `first` or `last` value to properly "
-                               "paginate.", type="MISSING_PAGINATION_BOUNDARIES")
-        if last is not None:
-            nodes = nodes[-last:]
-        return connection(nodes, first, None, 100, 100)
+        return page([CommentNode(c) for c in self._forge_rec.conversation], first, None, last)
 
     def _outdated(self, thread: ThreadRec) -> bool:
         """Like GitHub: the head changed the thread's file since it was written (the fake
@@ -329,11 +319,7 @@ class ForgeRepositoryNode(RepositoryNode):
                 and (not states or p.state in states)]
         recs.sort(key=lambda p: p.created_at,
                   reverse=bool(orderBy and orderBy.get("direction") == "DESC"))
-        if first is None:
-            raise ServiceError("You must provide a `first` or `last` value to properly "
-                               "paginate.", type="MISSING_PAGINATION_BOUNDARIES")
-        return connection([ForgePullNode(self._world, self._repo, p) for p in recs],
-                          first, after, 100, 100)
+        return page([ForgePullNode(self._world, self._repo, p) for p in recs], first, after)
 
     def ref(self, info: Any, qualifiedName: str) -> dict[str, Any] | None:
         name = qualifiedName.removeprefix("refs/heads/")

@@ -158,10 +158,15 @@ class GitHubWorld:
 # -- resolvers ----------------------------------------------------------------------------
 
 
-def _page(items: list[Any], first: int | None, after: str | None) -> dict[str, Any]:
-    if first is None:
+def page(items: list[Any], first: int | None, after: str | None,
+         last: int | None = None) -> dict[str, Any]:
+    """A connection page as GitHub pages: ``first`` or ``last`` is required (``last``: the
+    newest ``last`` items), at most :data:`MAX_FIRST` a page."""
+    if first is None and last is None:
         raise ServiceError("You must provide a `first` or `last` value to properly paginate.",
                            type="MISSING_PAGINATION_BOUNDARIES")
+    if last is not None:
+        items = items[-last:]
     return connection(items, first, after, MAX_FIRST, MAX_FIRST)
 
 
@@ -206,12 +211,12 @@ class IssueNode:
 
     def labels(self, info: Any, first: int | None = None, after: str | None = None,
                **_: Any) -> dict[str, Any]:
-        return _page([LabelNode(self._repo.labels[x]) for x in self._rec.label_ids],
+        return page([LabelNode(self._repo.labels[x]) for x in self._rec.label_ids],
                      first, after)
 
     def comments(self, info: Any, first: int | None = None, after: str | None = None,
                  **_: Any) -> dict[str, Any]:
-        return _page([CommentNode(c) for c in self._rec.comments], first, after)
+        return page([CommentNode(c) for c in self._rec.comments], first, after)
 
 
 class PullRequestNode:
@@ -230,7 +235,7 @@ class PullRequestNode:
 
     def labels(self, info: Any, first: int | None = None, after: str | None = None,
                **_: Any) -> dict[str, Any]:
-        return _page([LabelNode(self._repo.labels[x]) for x in self._rec.label_ids],
+        return page([LabelNode(self._repo.labels[x]) for x in self._rec.label_ids],
                      first, after)
 
 
@@ -278,7 +283,7 @@ class RepositoryNode:
                      if any(self._repo.labels[x].name.casefold() in wanted for x in i.label_ids)]
         order = orderBy or {"field": "CREATED_AT", "direction": "ASC"}
         found.sort(key=lambda i: i.created_at, reverse=order.get("direction") == "DESC")
-        return _page([IssueNode(self._repo, i) for i in found], first, after)
+        return page([IssueNode(self._repo, i) for i in found], first, after)
 
     def label(self, info: Any, name: str) -> LabelNode | None:
         for rec in self._repo.labels.values():
@@ -290,7 +295,7 @@ class RepositoryNode:
                query: str | None = None, **_: Any) -> dict[str, Any]:
         found = [x for x in self._repo.labels.values()
                  if not query or query.casefold() in x.name.casefold()]
-        return _page([LabelNode(x) for x in found], first, after)
+        return page([LabelNode(x) for x in found], first, after)
 
 
 class GitHubRoot:

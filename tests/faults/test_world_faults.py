@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from maestro import comments
 from maestro.fsutil import write_atomic
+from maestro.lanes import comments
 from tests.faults.matrix import FaultBox, Row, deliver, matrix, row, signature
 from tests.test_resume import assert_delivered_once
 

@@ -15,6 +15,7 @@ from graphql import GraphQLSchema
 
 from maestro.forges.github import GitHubForge
 from maestro.trackers.http import GraphQLClient, RetryPolicy
+from tests.conftest import Sandbox
 
 REPOSITORY = "acme/widgets"
 #: Real backoff shapes, every wait shrunk a thousandfold.
@@ -93,3 +94,28 @@ def forge(server: LoopbackServer, remote: Remote) -> Iterator[GitHubForge]:
                           token=Secret(TOKEN))
     yield adapter
     adapter.close()
+
+
+# -- whole lanes against the fake GitHub ---------------------------------------------------
+
+#: The variable the lanes' ``[github] token_env_var`` names.
+TOKEN_VAR = "FAKE_GITHUB_TOKEN"
+
+
+@pytest.fixture
+def github_box(sandbox: Sandbox, github_schema: GraphQLSchema
+               ) -> Iterator[tuple[Sandbox, ForgeWorld, LoopbackServer]]:
+    """The sandbox with ``provider = "github"`` pointed at a fake GitHub on its origin."""
+    world = ForgeWorld(sandbox.origin, REPOSITORY)
+    with github_forge_server(world) as server:
+        sandbox.edit_workflow('provider = "local"', 'provider = "github"')
+        config = sandbox.repo / "maestro.toml"
+        config.write_text(config.read_text() + f'\n[github]\ntoken_env_var = "{TOKEN_VAR}"\n'
+                          f'graphql_url = "{server.url}"\nrepository = "{REPOSITORY}"\n')
+        yield sandbox, world, server
+
+
+def lane(box: Sandbox, identifier: str) -> str:
+    """Run ``maestro lane`` with the fake's token; its outcome."""
+    box.lane(identifier, env={TOKEN_VAR: TOKEN})
+    return str(box.outcome(identifier))

@@ -8,20 +8,18 @@ document against the published schema. The issue side is the files tracker.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fakes.github_forge import TOKEN, ForgeWorld, github_forge_server
+from fakes.github_forge import TOKEN, ForgeWorld
 from fakes.graphql_service import GraphQLService
 from fakes.loopback import LoopbackServer
-from graphql import GraphQLSchema
 
 from tests.conftest import Sandbox
+from tests.forge.conftest import lane
 
 pytestmark = pytest.mark.slow
 
-TOKEN_VAR = "FAKE_GITHUB_TOKEN"
 SCRIPT = """
 steps:
   - write: {path: feature.txt, content: "feature\\n"}
@@ -32,23 +30,6 @@ repair:
   - commit: "address review"
   - repair_complete: "review addressed"
 """
-
-
-@pytest.fixture
-def github_box(sandbox: Sandbox, github_schema: GraphQLSchema
-               ) -> Iterator[tuple[Sandbox, ForgeWorld, LoopbackServer]]:
-    world = ForgeWorld(sandbox.origin, "acme/widgets")
-    with github_forge_server(world) as server:
-        sandbox.edit_workflow('provider = "local"', 'provider = "github"')
-        config = sandbox.repo / "maestro.toml"
-        config.write_text(config.read_text() + f'\n[github]\ntoken_env_var = "{TOKEN_VAR}"\n'
-                          f'graphql_url = "{server.url}"\nrepository = "acme/widgets"\n')
-        yield sandbox, world, server
-
-
-def lane(box: Sandbox, identifier: str) -> str:
-    box.lane(identifier, env={TOKEN_VAR: TOKEN})
-    return str(box.outcome(identifier))
 
 
 def files_with(root: Path, needle: str) -> list[Path]:

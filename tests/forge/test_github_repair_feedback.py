@@ -4,18 +4,17 @@ open after the last round — an outdated one is not repeated, an untouched one 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fakes.github_forge import TOKEN, ForgeWorld, github_forge_server
-from graphql import GraphQLSchema
+from fakes.github_forge import TOKEN, ForgeWorld
+from fakes.loopback import LoopbackServer
 
 from tests.conftest import Sandbox
+from tests.forge.conftest import lane
 
 pytestmark = pytest.mark.slow
 
-TOKEN_VAR = "FAKE_GITHUB_TOKEN"
 SCRIPT = """
 steps:
   - write: {path: feature.txt, content: "feature\\n"}
@@ -30,30 +29,13 @@ repair:
 """
 
 
-@pytest.fixture
-def github_box(sandbox: Sandbox, github_schema: GraphQLSchema
-               ) -> Iterator[tuple[Sandbox, ForgeWorld]]:
-    world = ForgeWorld(sandbox.origin, "acme/widgets")
-    with github_forge_server(world) as server:
-        sandbox.edit_workflow('provider = "local"', 'provider = "github"')
-        config = sandbox.repo / "maestro.toml"
-        config.write_text(config.read_text() + f'\n[github]\ntoken_env_var = "{TOKEN_VAR}"\n'
-                          f'graphql_url = "{server.url}"\nrepository = "acme/widgets"\n')
-        yield sandbox, world
-
-
-def lane(box: Sandbox, identifier: str) -> str:
-    box.lane(identifier, env={TOKEN_VAR: TOKEN})
-    return str(box.outcome(identifier))
-
-
 def inputs(path: Path) -> list[str]:
     return [part for part in path.read_text().split("\n---\n") if part.strip()]
 
 
 def test_the_failing_job_log_and_the_pr_conversation_reach_the_agent(
-        github_box: tuple[Sandbox, ForgeWorld], tmp_path: Path) -> None:
-    box, world = github_box
+        github_box: tuple[Sandbox, ForgeWorld, LoopbackServer], tmp_path: Path) -> None:
+    box, world, _ = github_box
     seen = tmp_path / "inputs.txt"
     box.add_issue("GHR-1", script=SCRIPT % seen)
     assert lane(box, "GHR-1") == "waiting"
@@ -77,8 +59,8 @@ def test_the_failing_job_log_and_the_pr_conversation_reach_the_agent(
 
 
 def test_a_thread_outdated_by_the_repair_is_not_repeated_an_untouched_one_is(
-        github_box: tuple[Sandbox, ForgeWorld], tmp_path: Path) -> None:
-    box, world = github_box
+        github_box: tuple[Sandbox, ForgeWorld, LoopbackServer], tmp_path: Path) -> None:
+    box, world, _ = github_box
     seen = tmp_path / "inputs.txt"
     box.add_issue("GHR-2", script=SCRIPT % seen)
     assert lane(box, "GHR-2") == "waiting"

@@ -13,24 +13,11 @@ from starlette.datastructures import Headers
 from maestro.config.service import ServiceConfig
 from maestro.operator.guards import foreign_write, host_name
 from maestro.operator.http import OperatorServer, parse_listen_address
-
-
-def request(server: OperatorServer, method: str, path: str, body: bytes | None = None,
-            headers: dict[str, str] | None = None
-            ) -> tuple[int, http.client.HTTPMessage, bytes]:
-    """One request on a fresh connection; header names are matched case-insensitively."""
-    host, port = server.address
-    conn = http.client.HTTPConnection(host, port, timeout=10)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        response = conn.getresponse()
-        return response.status, response.headers, response.read()
-    finally:
-        conn.close()
+from tests.operator.conftest import fetch
 
 
 def json_of(server: OperatorServer, method: str, path: str) -> tuple[int, Any]:
-    status, headers, body = request(server, method, path)
+    status, headers, body = fetch(server, method, path)
     assert headers["Content-Type"].startswith("application/json")
     return status, json.loads(body)
 
@@ -100,7 +87,7 @@ def test_refresh_requests_before_a_tick_coalesce(demo_server: OperatorServer) ->
 
 
 def test_get_on_refresh_is_405(demo_server: OperatorServer) -> None:
-    status, headers, _ = request(demo_server, "GET", "/api/v1/refresh")
+    status, headers, _ = fetch(demo_server, "GET", "/api/v1/refresh")
     assert status == 405
     assert headers["Allow"] == "POST"
 
@@ -118,14 +105,14 @@ def test_post_to_a_read_only_route_is_405(demo_server: OperatorServer) -> None:
 
 
 def test_dashboard_is_html(demo_server: OperatorServer) -> None:
-    status, headers, body = request(demo_server, "GET", "/")
+    status, headers, body = fetch(demo_server, "GET", "/")
     assert status == 200
     assert headers["Content-Type"].startswith("text/html")
     assert b"api/v1/state" in body
 
 
 def test_head_sends_headers_without_a_body(demo_server: OperatorServer) -> None:
-    status, headers, body = request(demo_server, "HEAD", "/state")
+    status, headers, body = fetch(demo_server, "HEAD", "/state")
     assert status == 200
     assert int(headers["Content-Length"]) > 0
     assert body == b""
@@ -157,8 +144,8 @@ def test_a_foreign_host_name_is_refused_on_loopback(demo_server: OperatorServer)
 
 def test_a_cross_origin_refresh_is_refused(demo_server: OperatorServer,
                                            finished_demo: ServiceConfig) -> None:
-    status, _, _ = request(demo_server, "POST", "/api/v1/refresh",
-                           headers={"Origin": "http://attacker.example"})
+    status, _, _ = fetch(demo_server, "POST", "/api/v1/refresh",
+                         headers={"Origin": "http://attacker.example"})
     assert status == 403
     assert not (finished_demo.state_root / "refresh.request").exists()
 
@@ -166,15 +153,15 @@ def test_a_cross_origin_refresh_is_refused(demo_server: OperatorServer,
 def test_a_host_with_a_loopback_prefix_but_another_name_is_refused(
         demo_server: OperatorServer) -> None:
     port = demo_server.address[1]
-    status, _, _ = request(demo_server, "GET", "/state",
-                           headers={"Host": f"127.0.0.1:{port}@attacker.example"})
+    status, _, _ = fetch(demo_server, "GET", "/state",
+                         headers={"Host": f"127.0.0.1:{port}@attacker.example"})
     assert status == 403
 
 
 def test_a_write_a_browser_marks_as_cross_site_is_refused_without_an_origin(
         demo_server: OperatorServer, finished_demo: ServiceConfig) -> None:
-    status, _, _ = request(demo_server, "POST", "/api/v1/refresh",
-                           headers={"Sec-Fetch-Site": "cross-site"})
+    status, _, _ = fetch(demo_server, "POST", "/api/v1/refresh",
+                         headers={"Sec-Fetch-Site": "cross-site"})
     assert status == 403
     assert not (finished_demo.state_root / "refresh.request").exists()
 

@@ -1,8 +1,6 @@
-"""``maestro protocol probe``: can maestro drive the configured agent?
+"""``maestro protocol probe`` for the app-server transport (the default).
 
-With ``[agent] transport = "claude-code"`` the checks of :mod:`maestro.probe_claude` run,
-with ``"acp"`` those of :mod:`maestro.probe_acp`; otherwise (the app-server, below) the
-question is: is the installed ``codex`` an app-server maestro can drive?
+The question: is the installed ``codex`` an app-server maestro can drive?
 
 An operator runs this before pointing maestro at the real agent, and CI runs it after
 installing the pinned npm package. Each check names exactly what it verifies, so a failure
@@ -23,9 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shlex
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -34,6 +29,13 @@ from typing import Any
 
 from maestro import __version__
 from maestro.agents.appserver import AgentError, AppServerClient
+from maestro.agents.probes.common import (
+    ProbeFailed,
+    agent_failed,
+    agent_version,
+    isolated_env,
+    resolve_command,
+)
 from maestro.agents.tools import TOOL_NAMES, dynamic_tools
 
 #: Methods maestro's client depends on, by the schema file that must list them.
@@ -46,14 +48,6 @@ REQUIRED_METHODS: dict[str, tuple[str, ...]] = {
 }
 SCHEMA_TIMEOUT_S = 60.0
 HANDSHAKE_TIMEOUT_S = 30.0
-
-
-class ProbeFailed(Exception):
-    """One check failed; the message is the line the operator sees."""
-
-    def __init__(self, check: str, detail: str) -> None:
-        super().__init__(f"{check}: {detail}")
-        self.check = check
 
 
 def _methods(node: Any) -> Iterator[str]:
@@ -72,49 +66,13 @@ def _methods(node: Any) -> Iterator[str]:
             yield from _methods(value)
 
 
-def resolve_command(command: str, what: str = "codex",
-                    hint: str = "install @openai/codex or pass --codex CMD") -> list[str]:
-    """The agent command as an argv whose first element is an existing executable."""
-    try:
-        argv = shlex.split(command)
-    except ValueError as exc:
-        raise ProbeFailed(f"{what} command", f"cannot parse {command!r}: {exc}") from None
-    if not argv:
-        raise ProbeFailed(f"{what} command", "empty command")
-    found = shutil.which(argv[0])
-    if found is None:
-        raise ProbeFailed(f"{what} on PATH", f"{argv[0]!r} not found on PATH ({hint})")
-    return [found, *argv[1:]]
-
-
-def _version(argv: list[str]) -> str:
-    """``codex --version`` for the report; informational, never a failed check."""
-    try:
-        proc = subprocess.run([*argv, "--version"], capture_output=True, text=True,
-                              errors="replace",
-                              timeout=30, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return "version unknown"
-    return proc.stdout.strip().splitlines()[0] if proc.stdout.strip() else "version unknown"
-
-
-def _isolated_env(home: Path) -> dict[str, str]:
-    """Our environment with an empty HOME and CODEX_HOME and no secrets at all."""
-    codex_home = home / ".codex"
-    codex_home.mkdir(parents=True, exist_ok=True)
-    keep = ("PATH", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
-    env = {k: v for k, v in os.environ.items() if k in keep}
-    env.update({"HOME": str(home), "CODEX_HOME": str(codex_home)})
-    return env
-
-
 def check_schema(argv: list[str], work: Path) -> dict[str, Any]:
     """Generate the schema, check the methods and the shapes; return the parsed files."""
     out = work / "schema"
     try:
         proc = subprocess.run([*argv, "app-server", "generate-json-schema", "--experimental",
                                "--out", str(out)], capture_output=True, text=True, errors="replace",
-                              timeout=SCHEMA_TIMEOUT_S, env=_isolated_env(work / "home"),
+                              timeout=SCHEMA_TIMEOUT_S, env=isolated_env(work / "home"),
                               check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ProbeFailed("generate-json-schema", str(exc)) from None
@@ -181,7 +139,7 @@ async def _handshake(argv: list[str], work: Path) -> dict[str, str]:
     async def refuse(method: str, params: dict[str, Any]) -> dict[str, Any]:
         raise LookupError(f"the probe serves no {method}")
 
-    client = AppServerClient([*argv, "app-server"], cwd, _isolated_env(work / "home"),
+    client = AppServerClient([*argv, "app-server"], cwd, isolated_env(work / "home"),
                              lambda method, params: None, refuse, stderr.append,
                              response_timeout=HANDSHAKE_TIMEOUT_S)
     step = "start app-server"
@@ -198,9 +156,7 @@ async def _handshake(argv: list[str], work: Path) -> dict[str, str]:
             "cwd": str(cwd), "dynamicTools": dynamic_tools(),
             "developerInstructions": "maestro protocol probe: no turn will be started."})
     except AgentError as exc:
-        tail = " | ".join(line for line in stderr[-3:] if line)
-        raise ProbeFailed(step, f"{exc.error_class}: {exc}"
-                                + (f" (stderr: {tail[-300:]})" if tail else "")) from None
+        raise agent_failed(step, exc, stderr) from None
     finally:
         await client.close()
     thread_id = (started.get("thread") or {}).get("id")
@@ -212,8 +168,9 @@ async def _handshake(argv: list[str], work: Path) -> dict[str, str]:
 
 def run_checks(command: str, say: Any = print) -> None:
     """Every check in order; raises :class:`ProbeFailed` at the first that fails."""
-    argv = resolve_command(command)
-    say(f"ok   codex on PATH: {argv[0]} ({_version(argv)})")
+    argv = resolve_command(command, what="codex",
+                           hint="install @openai/codex or pass --codex CMD")
+    say(f"ok   codex on PATH: {argv[0]} ({agent_version(argv)})")
     with tempfile.TemporaryDirectory(prefix="maestro-probe-") as tmp:
         work = Path(tmp)
         check_schema(argv, work)
@@ -224,26 +181,3 @@ def run_checks(command: str, say: Any = print) -> None:
         info = asyncio.run(_handshake(argv, work))
         say(f"ok   handshake: initialize ({info['user_agent']}), initialized, thread/start "
             f"with {len(TOOL_NAMES)} dynamic tools (thread {info['thread_id']})")
-
-
-def probe(command: str, transport: str = "app-server") -> int:
-    """The CLI entry: ``PROBE_OK`` and 0, or ``PROBE_FAILED <check>: <detail>`` and 1.
-
-    ``transport`` picks the checks: the app-server's above, Claude Code's
-    (:mod:`maestro.probe_claude`) or an ACP agent's (:mod:`maestro.probe_acp`)."""
-    try:
-        if transport == "claude-code":
-            from maestro.probe_claude import run_checks as run_claude_checks
-
-            run_claude_checks(command)
-        elif transport == "acp":
-            from maestro.probe_acp import run_checks as run_acp_checks
-
-            run_acp_checks(command)
-        else:
-            run_checks(command)
-    except ProbeFailed as exc:
-        print(f"PROBE_FAILED {exc}")
-        return 1
-    print("PROBE_OK")
-    return 0

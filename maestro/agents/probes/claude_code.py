@@ -32,9 +32,15 @@ from maestro.agents.claude_code import (
     claude_argv,
 )
 from maestro.agents.mcp_tools import SERVER_NAME, mcp_config, mcp_tool_names
+from maestro.agents.probes.common import (
+    ProbeFailed,
+    agent_failed,
+    agent_version,
+    isolated_env,
+    resolve_command,
+)
 from maestro.agents.tool_relay import ToolRelay
 from maestro.agents.tools import ToolAnswer
-from maestro.probe import ProbeFailed, _isolated_env, _version, resolve_command
 
 TURN_TIMEOUT_S = 90.0
 
@@ -54,7 +60,7 @@ async def _start_turn(argv: list[str], work: Path) -> tuple[dict[str, Any], dict
     stderr: list[str] = []
     cwd = work / "worktree"
     cwd.mkdir()
-    env = _isolated_env(work / "home")
+    env = isolated_env(work / "home")
     env.update({"CLAUDE_CONFIG_DIR": str(work / "home" / ".claude"),
                 "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{_closed_port()}",
                 "ANTHROPIC_API_KEY": "maestro-probe-no-key", "CLAUDE_CODE_MAX_RETRIES": "0"})
@@ -72,10 +78,8 @@ async def _start_turn(argv: list[str], work: Path) -> tuple[dict[str, Any], dict
             result = await client.run_turn(turn, "maestro protocol probe: say nothing.",
                                            TURN_TIMEOUT_S, TURN_TIMEOUT_S)
         except AgentError as exc:
-            tail = " | ".join(line for line in stderr[-3:] if line)
             if "system/init" not in events:
-                raise ProbeFailed("headless start", f"{exc.error_class}: {exc}"
-                                  + (f" (stderr: {tail[-300:]})" if tail else "")) from None
+                raise agent_failed("headless start", exc, stderr) from None
             raise ProbeFailed("result event", f"{exc.error_class}: {exc}") from None
     finally:
         client.kill()
@@ -104,7 +108,7 @@ def check_init(init: dict[str, Any]) -> None:
 def run_checks(command: str, say: Any = print) -> None:
     argv = resolve_command(command, what="claude",
                            hint="install @anthropic-ai/claude-code or pass --claude CMD")
-    say(f"ok   claude on PATH: {argv[0]} ({_version(argv)})")
+    say(f"ok   claude on PATH: {argv[0]} ({agent_version(argv)})")
     with tempfile.TemporaryDirectory(prefix="maestro-probe-") as tmp:
         init, result = asyncio.run(_start_turn(argv, Path(tmp)))
     check_init(init)

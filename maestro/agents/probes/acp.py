@@ -21,9 +21,9 @@ from typing import Any
 
 from maestro.agents.acp import PROTOCOL_VERSION, AcpAgent
 from maestro.agents.appserver import AgentError
+from maestro.agents.probes.common import agent_failed, isolated_env, resolve_command
 from maestro.agents.tool_relay import ToolRelay
 from maestro.agents.tools import ToolAnswer
-from maestro.probe import ProbeFailed, _isolated_env, resolve_command
 
 TIMEOUT_S = 60.0
 
@@ -34,7 +34,7 @@ async def _open_session(argv: list[str], work: Path) -> str:
     stderr: list[str] = []
     cwd = work / "worktree"
     cwd.mkdir()
-    env = _isolated_env(work / "home")
+    env = isolated_env(work / "home")
     env["CLAUDE_CONFIG_DIR"] = str(work / "home" / ".claude")
     agent = AcpAgent(argv, cwd, env, lambda kind, fields: None,
                      lambda title, kind, why: None, stderr.append)
@@ -44,9 +44,7 @@ async def _open_session(argv: list[str], work: Path) -> str:
         step = "session/new with maestro's MCP tools"
         return await agent.new_session(str(relay.path), TIMEOUT_S)
     except AgentError as exc:
-        tail = " | ".join(line for line in stderr[-3:] if line)
-        raise ProbeFailed(step, f"{exc.error_class}: {exc}"
-                          + (f" (stderr: {tail[-300:]})" if tail else "")) from None
+        raise agent_failed(step, exc, stderr) from None
     finally:
         await agent.close()
         await relay.close()
