@@ -61,6 +61,22 @@ def test_a_warm_lane_completes_like_a_cold_one(sandbox: Sandbox) -> None:
     assert sandbox.lane_file("WL-1", "holder.json")["pid"] == lane.pid
 
 
+def test_the_daemon_forks_its_lanes_from_a_warm_worker_by_default(sandbox: Sandbox) -> None:
+    sandbox.add_issue("WL-1")
+    orchestrator = Orchestrator(sandbox.config)
+    orchestrator.daemon(0.01, max_ticks=1)
+    assert (orchestrator.launcher.warm_starts, orchestrator.launcher.cold_starts) == (1, 0)
+
+
+def test_warm_workers_false_starts_every_lane_cold(sandbox: Sandbox) -> None:
+    sandbox.add_issue("WL-1")
+    config = sandbox.config.model_copy(update={
+        "dispatch": sandbox.config.dispatch.model_copy(update={"warm_workers": False})})
+    orchestrator = Orchestrator(config)
+    orchestrator.daemon(0.01, max_ticks=1)
+    assert (orchestrator.launcher.warm_starts, orchestrator.launcher.cold_starts) == (0, 1)
+
+
 def test_the_daemon_learns_a_warm_lanes_exit_status_and_its_output_goes_to_the_log(
         launcher: LaneLauncher, tmp_path: Path) -> None:
     log = tmp_path / "lane.log"

@@ -126,7 +126,7 @@ class DispatchService(_Section):
     ref: str = "main"
     redispatch_after_s: float = Field(default=900.0, gt=0)
     #: Fork lanes from a pre-imported zygote (docs/guide: warm lane workers).
-    warm_workers: bool = False
+    warm_workers: bool = True
     warm_restart_after_lanes: int = Field(default=100, ge=1)
 
 
