@@ -4,11 +4,14 @@ people and maestro write, ruamel.yaml for everything else.
 ruamel.yaml's pure-Python round-trip loader costs about 0.7 ms for a ten-line document,
 which is most of a tick over thousands of issue files. Most front matters are flat
 ``key: value`` lines, flow lists (``[a, b]``) and block lists (``- a``) of plain words,
-quoted strings and decimal integers. :func:`simple_mapping` reads exactly that shape and
-answers None for anything else (block scalars, nested mappings, anchors, tags, tabs, plain
+quoted strings and decimal integers, plus the ``comments`` list maestro appends (a block
+list of flat mappings whose values are such scalars or literal ``|`` blocks: once a lane
+has commented, every read of its issue met it, and each fell back to ruamel.yaml at 3-5 ms).
+:func:`simple_mapping` reads exactly that shape and
+answers None for anything else (other block scalars, nested mappings, anchors, tags, tabs, plain
 scalars YAML could resolve to a bool, null, float, date or octal, duplicate keys...), which
 then goes through ruamel.yaml as before. Within the shape it accepts, it yields the same
-values as ruamel.yaml (``tests/trackers/test_front_matter.py`` checks that as a property),
+values as ruamel.yaml (``tests/trackers/test_files_front_matter.py`` checks that as a property),
 so which reader ran never changes an issue.
 
 Writes never use this module's reader: they need ruamel.yaml's round trip (comments, key
@@ -100,6 +103,10 @@ _FLOW_ITEMS = re.compile(rf"{_FLOW_ITEM}(?:,{_FLOW_ITEM})*")
 _NON_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD"
                             "\U00010000-\U0010FFFF]")
 _BLANK = re.compile(r"[ ]*(?:#.*)?")
+#: the first line of an item of a list of mappings (``  - id: 1``)
+_MAP_ITEM = re.compile(rf"(?P<indent>[ ]*)-[ ]+{_KEY}:.*")
+#: a key whose value is a literal block scalar with the default (clip) chomping
+_LITERAL = re.compile(rf"(?P<key>{_KEY}):[ ]+\|")
 #: plain scalars YAML 1.1 or 1.2 reads as something other than a string
 _SPECIAL = frozenset({"null", "true", "false", "yes", "no", "on", "off", "y", "n"})
 
@@ -109,9 +116,13 @@ def simple_mapping(front: str) -> dict[str, Any] | None:
     if "\t" in front or _NON_PRINTABLE.search(front):
         return None
     data: dict[str, Any] = {}
-    open_list: list[Scalar] | None = None
+    open_list: list[Any] | None = None
     list_indent: int | None = None
-    for line in front.split("\n"):
+    lines = front.split("\n")
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        index += 1
         if _BLANK.fullmatch(line):
             continue
         item = _ITEM.fullmatch(line)
@@ -123,7 +134,16 @@ def simple_mapping(front: str) -> dict[str, Any] | None:
             value = _scalar(item.group("value"))
             if value is _NOT_SIMPLE:
                 return None
-            open_list.append(value)  # type: ignore[arg-type]
+            open_list.append(value)
+            continue
+        if _MAP_ITEM.fullmatch(line) is not None:
+            if open_list is None or open_list:  # only right under its key, never mixed
+                return None
+            mappings = _mapping_list(lines, index - 1)
+            if mappings is None:
+                return None
+            open_list.extend(mappings[0])
+            index, open_list = mappings[1], None
             continue
         match = _LINE.fullmatch(line)
         if match is None or match.group("key") in data or match.group("key") in _SPECIAL:
@@ -150,10 +170,10 @@ def simple_mapping(front: str) -> dict[str, Any] | None:
 class _Pending:
     """A key without a value: null, or the block list that follows it."""
 
-    def __init__(self, items: list[Scalar]) -> None:
+    def __init__(self, items: list[Any]) -> None:
         self.items = items
 
-    def close(self) -> list[Scalar] | None:
+    def close(self) -> list[Any] | None:
         return self.items or None
 
 
@@ -171,6 +191,82 @@ def _scalar(token: str) -> Scalar | object:
     if token.casefold() in _SPECIAL:
         return _NOT_SIMPLE
     return token
+
+
+def _mapping_list(lines: list[str], start: int) -> tuple[list[dict[str, Any]], int] | None:
+    """The block list of flat mappings whose first item starts at ``lines[start]``, as
+    maestro writes ``comments`` (``  - id: 1`` then ``    author: maestro``, ``    body: |``
+    and the body's lines): each value a simple scalar or a literal block. Returns the
+    items and the index of the first line after the list, or None for anything else."""
+    first = _MAP_ITEM.fullmatch(lines[start])
+    assert first is not None
+    indent = len(first.group("indent"))
+    key_indent = indent + 2
+    items: list[dict[str, Any]] = []
+    index = start
+    while index < len(lines):
+        line = lines[index]
+        item = _MAP_ITEM.fullmatch(line)
+        if item is not None and len(item.group("indent")) == indent:
+            items.append({})
+            entry = line[key_indent:]
+        elif items and _at_indent(line, key_indent):
+            entry = line[key_indent:]
+        else:
+            break
+        index += 1
+        value: object
+        literal = _LITERAL.fullmatch(entry)
+        if literal is not None:
+            key = literal.group("key")
+            block = _literal(lines, index, key_indent)
+            if block is None:
+                return None
+            value, index = block
+        else:
+            match = _LINE.fullmatch(entry)
+            if match is None or match.group("value") is None or match.group("flow") is not None:
+                return None
+            key, value = match.group("key"), _scalar(match.group("value"))
+            if value is _NOT_SIMPLE:
+                return None
+        if key in items[-1] or key in _SPECIAL:
+            return None
+        items[-1][key] = value
+    return items, index
+
+
+def _at_indent(line: str, indent: int) -> bool:
+    """Whether ``line`` starts with exactly ``indent`` spaces and then text."""
+    return line[:indent] == " " * indent and line[indent:indent + 1] not in ("", " ")
+
+
+def _literal(lines: list[str], start: int, parent: int) -> tuple[str, int] | None:
+    """A literal block scalar (``|``: clip chomping, indentation found from its first
+    line) whose lines start at ``lines[start]`` under a key indented by ``parent``; its
+    text and the index of the first line after it (trailing empty lines stay unread).
+    None when it holds a line of spaces only or no text (left to ruamel.yaml)."""
+    content: list[str] = []
+    indent: int | None = None
+    index = end = start
+    while index < len(lines):
+        line = lines[index]
+        if line:
+            lead = len(line) - len(line.lstrip(" "))
+            if lead == len(line):
+                return None
+            if indent is None:
+                if lead <= parent:
+                    break
+                indent = lead
+            elif lead < indent:
+                break
+            end = index + 1
+        content.append(line[indent or 0:])
+        index += 1
+    if indent is None:
+        return None
+    return "\n".join(content[:end - start]) + "\n", end
 
 
 def _flow(inner: str) -> list[Scalar] | None:
