@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -9,10 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import LiteralScalarString
 
 from maestro.errors import TrackerError
 from maestro.trackers.files import FilesTracker
-from maestro.trackers.frontmatter import decode, simple_mapping, split
+from maestro.trackers.files import _yaml as _tracker_yaml
+from maestro.trackers.frontmatter import decode, round_trip_mapping, simple_mapping, split
 
 CORPUS = Path(__file__).resolve().parents[1] / "badinput" / "corpus" / "issues"
 
@@ -211,3 +215,89 @@ def test_comments_the_tracker_writes_read_the_same_either_way(body: str, tmp_pat
     assert simple is None or typed(simple) == typed(ruamel(front))
     if body.strip() and "\t" not in body and not body.startswith(" "):
         assert simple is not None  # maestro's own comments take the quick path
+
+
+def _dump(data: Any) -> str:
+    out = io.StringIO()
+    _tracker_yaml().dump(data, out)
+    return out.getvalue()
+
+
+def _edit(data: Any, state: str, label: str, body: str) -> None:
+    """What the tracker's writes do to a document: a state, a label, a comment."""
+    data["state"] = state
+    if isinstance(data.get("labels"), list):
+        data["labels"].append(label)
+    comments = data.get("comments")
+    if not isinstance(comments, list):
+        comments = data["comments"] = CommentedSeq()
+    entry = CommentedMap()
+    entry.update({"id": len(comments) + 1, "author": "maestro", "at": "2026-11-30T12:00:00"})
+    entry["body"] = LiteralScalarString(body.rstrip("\n") + "\n")
+    comments.append(entry)
+
+
+def _documents_agree(front: str, state: str, label: str, body: str) -> bool:
+    """False when the quick loader declines; else asserts both dumps, before and after an
+    edit, are ruamel.yaml's own."""
+    quick = round_trip_mapping(front)
+    if quick is None:
+        return False
+    loaded = _tracker_yaml().load(front)
+    assert _dump(quick) == _dump(loaded)
+    _edit(quick, state, label, body)
+    _edit(loaded, state, label, body)
+    assert _dump(quick) == _dump(loaded)
+    return True
+
+
+def test_the_quick_round_trip_document_dumps_as_ruamel_loads_it() -> None:
+    assert _documents_agree(COMMENTS.replace("  \n", "\n"), "Done", "x", "**maestro** hi")
+    assert _documents_agree(SIMPLE.split("\n", 1)[1].replace("   # keep this comment", ""),
+                            "In Progress", "bug", "one\n\ntwo")
+
+
+@pytest.mark.parametrize("front", [SIMPLE, "title: x\n\nstate: y\n", "title: x  # c\n",
+                                   "labels:\n  - a  # c\n", "c:\n  - id: 1  # c\n"], ids=repr)
+def test_comments_and_blank_lines_keep_ruamels_loader(front: str) -> None:
+    assert round_trip_mapping(front) is None
+
+
+STATES = st.sampled_from(["Todo", "In Progress", "Human Review", "Done", "yes", "it's", "a: b"])
+
+
+#: entries without comments or blank lines, so the quick loader answers often
+RT_KEY = st.sampled_from(GOOD_KEYS)
+RT_WORD = st.sampled_from(GOOD)
+RT_ENTRY = st.one_of(
+    st.builds(lambda k, v: [f"{k}: {v}"], RT_KEY, RT_WORD),
+    st.builds(lambda k, i, items: [f"{k}:"] + [f"{i}- {v}" for v in items], RT_KEY,
+              st.sampled_from(["", "  ", "    "]), st.lists(RT_WORD, max_size=3)),
+    st.builds(lambda k, items: [f"{k}: [{', '.join(items)}]"], RT_KEY,
+              st.lists(st.sampled_from(GOOD[:-1]), max_size=3)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(entries=st.lists(RT_ENTRY, max_size=4,
+                        unique_by=lambda entry: entry[0].partition(":")[0]), state=STATES,
+       label=st.sampled_from(GOOD),
+       body=st.lists(BODY_LINE, min_size=1, max_size=4).map("\n".join))
+def test_the_quick_round_trip_document_never_dumps_otherwise(
+        entries: list[list[str]], state: str, label: str, body: str) -> None:
+    front = "\n".join(line for entry in entries for line in entry) + "\n"
+    _documents_agree(front, state, label, body)
+
+
+@settings(max_examples=300, deadline=None)
+@given(indent=st.sampled_from(["", "  ", "    "]),
+       items=st.lists(st.lists(MAP_ENTRY, min_size=1, max_size=4), min_size=1, max_size=3),
+       extra=st.sampled_from(["", "    ", "      ", "        ", "   "]),
+       state=STATES, body=st.lists(BODY_LINE, min_size=1, max_size=4).map("\n".join))
+def test_the_quick_round_trip_of_comment_lists_never_dumps_otherwise(
+        indent: str, items: list[list[tuple[str, tuple[bool, Any]]]], extra: str, state: str,
+        body: str) -> None:
+    lines = ["title: x", "state: Todo", "labels: []", "comments:"]
+    for entries in items:
+        lines += _item(indent, entries, indent + extra)
+    _documents_agree("\n".join(lines) + "\n", state, "bug", body)
