@@ -314,9 +314,6 @@ def _finished_namespace(finished: Finished, identifiers: list[str],
 def run_lane(config: ServiceConfig, identifier: str, extra_args: list[str] | None = None
              ) -> dict[str, Any]:
     """Run ``lane:<ID>`` through doit in this process; returns the lane's outcome record."""
-    from doit.cmd_base import ModuleTaskLoader
-    from doit.doit_cmd import DoitMain
-
     from maestro.lanes.admission import require_known_issue
     from maestro.lanes.noop import Recorder
     from maestro.pipeline_spec import plain_phases
@@ -341,8 +338,7 @@ def run_lane(config: ServiceConfig, identifier: str, extra_args: list[str] | Non
 
         namespace = {"DOIT_CONFIG": doit_config(config.state_root),
                      "task_maestro": task_maestro}
-        code = DoitMain(ModuleTaskLoader(namespace)).run(
-            [*(extra_args or []), f"lane:{identifier}"])
+        code = _run_doit(namespace, extra_args or [], f"lane:{identifier}")
         outcome = runs.records.get(identifier) or state.read("outcome.json")
         if outcome is None or (outcome == before and identifier not in runs.halted):
             outcome = _idle_outcome(state)
@@ -353,6 +349,20 @@ def run_lane(config: ServiceConfig, identifier: str, extra_args: list[str] | Non
         return dict(outcome)
     finally:
         runs.close()
+
+
+def _run_doit(namespace: dict[str, Any], extra_args: list[str], task: str) -> int:
+    """doit's exit code for ``task``: without doit's command line when the only option is a
+    built-in reporter (:mod:`maestro.doit_run`), else through ``DoitMain`` as before."""
+    from maestro.doit_run import REPORTERS, run_tasks
+
+    if not extra_args or (len(extra_args) == 2 and extra_args[0] == "--reporter"
+                          and extra_args[1] in REPORTERS):
+        return run_tasks(namespace, [task], extra_args[1] if extra_args else "console")
+    from doit.cmd_base import ModuleTaskLoader
+    from doit.doit_cmd import DoitMain
+
+    return int(DoitMain(ModuleTaskLoader(namespace)).run([*extra_args, task]))
 
 
 def _idle_outcome(state: LaneState) -> dict[str, Any]:

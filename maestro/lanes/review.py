@@ -7,27 +7,15 @@ same lane and worktree when the feedback is actionable, and lands only the valid
 from __future__ import annotations
 
 from maestro import faults
-from maestro.agents.tools import SessionStopped
 from maestro.classify import Decision, classify, lane_signals
 from maestro.errors import MaestroError
 from maestro.git import git
 from maestro.ids import iso_now
 from maestro.lanes import hooks
 from maestro.lanes.context import LaneContext
-from maestro.lanes.feedback import collect, render
-from maestro.lanes.gate import validate_head
-from maestro.lanes.guard import after_stopped_session, enforce
+from maestro.lanes.guard import enforce
 from maestro.lanes.outcomes import Halt, lease, post_once, require_human
-from maestro.lanes.prior_work import killed_session_note
 from maestro.lanes.provenance import refuse_unless_made_by_sessions
-from maestro.lanes.repair_input import repair_input
-from maestro.lanes.repair_memory import (
-    lane_thread,
-    last_push,
-    previous_round,
-    remember_given,
-    remember_thread,
-)
 from maestro.lanes.workspace import remove_worktree
 from maestro.lanes.worktree_guard import heal_lane_worktree
 from maestro.model import Classification, LaneOutcome, PullRequest
@@ -71,6 +59,8 @@ def review(ctx: LaneContext) -> None:
 
 
 def feedback_text(pr: PullRequest, decision: Decision) -> str:
+    from maestro.lanes.feedback import collect, render
+
     return render(collect(pr, decision))
 
 
@@ -83,6 +73,22 @@ def with_open_requests(decision: Decision, pr: PullRequest | None) -> str:
 
 
 def repair(ctx: LaneContext, pr: PullRequest, decision: Decision) -> None:
+    # What only a repair round needs is imported here: the review wait and the land half
+    # never run one, and each lane process paid for these imports.
+    from maestro.agents.tools import SessionStopped
+    from maestro.lanes.feedback import collect
+    from maestro.lanes.gate import validate_head
+    from maestro.lanes.guard import after_stopped_session
+    from maestro.lanes.prior_work import killed_session_note
+    from maestro.lanes.repair_input import repair_input
+    from maestro.lanes.repair_memory import (
+        lane_thread,
+        last_push,
+        previous_round,
+        remember_given,
+        remember_thread,
+    )
+
     enforce(ctx, "review", "the repair round")
     record = dict(ctx.state.read("pr.json") or {})
     claim_record = lease(ctx)

@@ -29,7 +29,7 @@ from maestro.fsutil import write_atomic
 from maestro.ids import check_identifier, utc_now
 from maestro.model import Comment, Issue
 from maestro.trackers.frontmatter import decode as _decode
-from maestro.trackers.frontmatter import read_front_matter
+from maestro.trackers.frontmatter import read_front_matter, round_trip_mapping
 from maestro.trackers.frontmatter import split as _split
 from maestro.trackers.normalise import normalise_labels
 from maestro.trackers.parse_cache import cache_for, read_bytes
@@ -80,9 +80,14 @@ class FilesTracker:
         return self.folder / f"{check_identifier(identifier)}.md"
 
     def _read(self, path: Path) -> tuple[CommentedMap, str]:
-        """The front matter for an edit (round-trip: comments and key order survive)."""
+        """The front matter for an edit (round-trip: comments and key order survive). The
+        simple shape without comments or blank lines is built without ruamel.yaml's loader
+        (:func:`round_trip_mapping`: the same document, a tenth of the CPU)."""
         text = _decode(path, read_bytes(path))
         front, body = _split(path, text)
+        quick = round_trip_mapping(front)
+        if isinstance(quick, CommentedMap):
+            return quick, body
         try:
             data = _yaml().load(front)
         except YAMLError as exc:

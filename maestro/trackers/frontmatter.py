@@ -4,15 +4,20 @@ people and maestro write, ruamel.yaml for everything else.
 ruamel.yaml's pure-Python round-trip loader costs about 0.7 ms for a ten-line document,
 which is most of a tick over thousands of issue files. Most front matters are flat
 ``key: value`` lines, flow lists (``[a, b]``) and block lists (``- a``) of plain words,
-quoted strings and decimal integers. :func:`simple_mapping` reads exactly that shape and
-answers None for anything else (block scalars, nested mappings, anchors, tags, tabs, plain
+quoted strings and decimal integers, plus the ``comments`` list maestro appends (a block
+list of flat mappings whose values are such scalars or literal ``|`` blocks: once a lane
+has commented, every read of its issue met it, and each fell back to ruamel.yaml at 3-5 ms).
+:func:`simple_mapping` reads exactly that shape and
+answers None for anything else (other block scalars, nested mappings, anchors, tags, tabs, plain
 scalars YAML could resolve to a bool, null, float, date or octal, duplicate keys...), which
 then goes through ruamel.yaml as before. Within the shape it accepts, it yields the same
-values as ruamel.yaml (``tests/trackers/test_front_matter.py`` checks that as a property),
+values as ruamel.yaml (``tests/trackers/test_files_front_matter.py`` checks that as a property),
 so which reader ran never changes an issue.
 
-Writes never use this module's reader: they need ruamel.yaml's round trip (comments, key
-order and quoting survive).
+Writes keep ruamel.yaml's round trip (comments, key order and quoting survive): every
+write is dumped by ruamel.yaml, and the document it edits is ruamel.yaml's loader's
+unless :func:`round_trip_mapping` can build the very same document (the simple shape
+without a YAML comment or a blank line), which is a tenth of the CPU.
 """
 
 from __future__ import annotations
@@ -100,20 +105,110 @@ _FLOW_ITEMS = re.compile(rf"{_FLOW_ITEM}(?:,{_FLOW_ITEM})*")
 _NON_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD"
                             "\U00010000-\U0010FFFF]")
 _BLANK = re.compile(r"[ ]*(?:#.*)?")
+#: the first line of an item of a list of mappings (``  - id: 1``)
+_MAP_ITEM = re.compile(rf"(?P<indent>[ ]*)-[ ]+{_KEY}:.*")
+#: a key whose value is a literal block scalar with the default (clip) chomping
+_LITERAL = re.compile(rf"(?P<key>{_KEY}):[ ]+\|")
 #: plain scalars YAML 1.1 or 1.2 reads as something other than a string
 _SPECIAL = frozenset({"null", "true", "false", "yes", "no", "on", "off", "y", "n"})
 
 
 def simple_mapping(front: str) -> dict[str, Any] | None:
     """The front matter read as the simple shape, or None when it is not that shape."""
+    return _read_simple(front, _PLAIN_STYLE)
+
+
+def round_trip_mapping(front: str) -> Any | None:
+    """The front matter as ruamel.yaml's round-trip loader (``preserve_quotes``) builds it
+    (a ``CommentedMap``, quoted strings as its quoted string types, lists with their flow
+    or block style, literal blocks as ``LiteralScalarString``) for the simple shape without
+    a YAML comment or a blank line, which would be formatting to keep; None otherwise.
+    Dumping it, edited or not, gives ruamel.yaml's bytes for a document it loaded itself
+    (``tests/trackers/test_files_front_matter.py`` holds the two equal as a property), at
+    a tenth of the load's cost."""
+    return _read_simple(front, _RoundTripStyle())
+
+
+class _PlainStyle:
+    """Values as plain Python objects (what :func:`simple_mapping` answers)."""
+
+    round_trip = False
+
+    def scalar(self, token: str, value: Any) -> Any:
+        return value
+
+    def literal(self, text: str) -> Any:
+        return text
+
+    def document(self, data: dict[str, Any], flow: set[str]) -> Any:
+        return data
+
+
+class _RoundTripStyle(_PlainStyle):
+    """Values as ruamel.yaml's round-trip loader makes them (imported on first use)."""
+
+    round_trip = True
+
+    def __init__(self) -> None:
+        from ruamel.yaml.scalarstring import (
+            DoubleQuotedScalarString,
+            LiteralScalarString,
+            SingleQuotedScalarString,
+        )
+
+        self._quoted = {"'": SingleQuotedScalarString, '"': DoubleQuotedScalarString}
+        self._literal = LiteralScalarString
+
+    def scalar(self, token: str, value: Any) -> Any:
+        quoted = self._quoted.get(token[:1])
+        return quoted(value) if quoted is not None else value
+
+    def literal(self, text: str) -> Any:
+        return self._literal(text)
+
+    def document(self, data: dict[str, Any], flow: set[str]) -> Any:
+        from ruamel.yaml.comments import CommentedSeq
+
+        doc = CommentedMap()
+        for key, value in data.items():
+            if isinstance(value, list):
+                seq = CommentedSeq(CommentedMap(item) if isinstance(item, dict) else item
+                                   for item in value)
+                for item in seq:
+                    if isinstance(item, CommentedMap):
+                        item.fa.set_block_style()
+                if key in flow:
+                    if seq:  # ruamel.yaml leaves an empty ``[]`` without a style
+                        seq.fa.set_flow_style()
+                else:
+                    seq.fa.set_block_style()
+                value = seq
+            doc[key] = value
+        doc.fa.set_block_style()
+        return doc
+
+
+_PLAIN_STYLE = _PlainStyle()
+
+
+def _read_simple(front: str, style: _PlainStyle) -> Any | None:
     if "\t" in front or _NON_PRINTABLE.search(front):
         return None
     data: dict[str, Any] = {}
-    open_list: list[Scalar] | None = None
+    flow: set[str] = set()
+    open_list: list[Any] | None = None
     list_indent: int | None = None
-    for line in front.split("\n"):
+    lines = front.split("\n")
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        index += 1
         if _BLANK.fullmatch(line):
+            if style.round_trip and (line or index < len(lines)):
+                return None  # a blank line or a YAML comment: ruamel.yaml keeps those
             continue
+        if style.round_trip and "#" in line:
+            return None
         item = _ITEM.fullmatch(line)
         if item is not None:
             indent = len(item.group("indent"))
@@ -123,7 +218,16 @@ def simple_mapping(front: str) -> dict[str, Any] | None:
             value = _scalar(item.group("value"))
             if value is _NOT_SIMPLE:
                 return None
-            open_list.append(value)  # type: ignore[arg-type]
+            open_list.append(style.scalar(item.group("value"), value))
+            continue
+        if _MAP_ITEM.fullmatch(line) is not None:
+            if open_list is None or open_list:  # only right under its key, never mixed
+                return None
+            mappings = _mapping_list(lines, index - 1, style)
+            if mappings is None:
+                return None
+            open_list.extend(mappings[0])
+            index, open_list = mappings[1], None
             continue
         match = _LINE.fullmatch(line)
         if match is None or match.group("key") in data or match.group("key") in _SPECIAL:
@@ -131,29 +235,30 @@ def simple_mapping(front: str) -> dict[str, Any] | None:
         open_list, list_indent = None, None
         key = match.group("key")
         if match.group("flow") is not None:
-            items = _flow(match.group("flow"))
+            items = _flow(match.group("flow"), style)
             if items is None:
                 return None
             data[key] = items
+            flow.add(key)
         elif match.group("value") is not None:
             value = _scalar(match.group("value"))
             if value is _NOT_SIMPLE:
                 return None
-            data[key] = value
+            data[key] = style.scalar(match.group("value"), value)
         else:
             open_list = []
             data[key] = _Pending(open_list)
-    return {key: value.close() if isinstance(value, _Pending) else value
-            for key, value in data.items()}
+    return style.document({key: value.close() if isinstance(value, _Pending) else value
+                           for key, value in data.items()}, flow)
 
 
 class _Pending:
     """A key without a value: null, or the block list that follows it."""
 
-    def __init__(self, items: list[Scalar]) -> None:
+    def __init__(self, items: list[Any]) -> None:
         self.items = items
 
-    def close(self) -> list[Scalar] | None:
+    def close(self) -> list[Any] | None:
         return self.items or None
 
 
@@ -173,15 +278,96 @@ def _scalar(token: str) -> Scalar | object:
     return token
 
 
-def _flow(inner: str) -> list[Scalar] | None:
+def _mapping_list(lines: list[str], start: int, style: _PlainStyle
+                  ) -> tuple[list[dict[str, Any]], int] | None:
+    """The block list of flat mappings whose first item starts at ``lines[start]``, as
+    maestro writes ``comments`` (``  - id: 1`` then ``    author: maestro``, ``    body: |``
+    and the body's lines): each value a simple scalar or a literal block. Returns the
+    items and the index of the first line after the list, or None for anything else."""
+    first = _MAP_ITEM.fullmatch(lines[start])
+    assert first is not None
+    indent = len(first.group("indent"))
+    key_indent = indent + 2
+    items: list[dict[str, Any]] = []
+    index = start
+    while index < len(lines):
+        line = lines[index]
+        item = _MAP_ITEM.fullmatch(line)
+        if item is not None and len(item.group("indent")) == indent:
+            items.append({})
+            entry = line[key_indent:]
+        elif items and _at_indent(line, key_indent):
+            entry = line[key_indent:]
+        else:
+            break
+        index += 1
+        value: object
+        literal = _LITERAL.fullmatch(entry)
+        if literal is not None:
+            key = literal.group("key")
+            block = _literal(lines, index, key_indent)
+            if block is None:
+                return None
+            value, index = block
+            value = style.literal(value)
+        else:
+            match = _LINE.fullmatch(entry)
+            if style.round_trip and "#" in entry:
+                return None
+            if match is None or match.group("value") is None or match.group("flow") is not None:
+                return None
+            key, value = match.group("key"), _scalar(match.group("value"))
+            if value is _NOT_SIMPLE:
+                return None
+            value = style.scalar(match.group("value"), value)
+        if key in items[-1] or key in _SPECIAL:
+            return None
+        items[-1][key] = value
+    return items, index
+
+
+def _at_indent(line: str, indent: int) -> bool:
+    """Whether ``line`` starts with exactly ``indent`` spaces and then text."""
+    return line[:indent] == " " * indent and line[indent:indent + 1] not in ("", " ")
+
+
+def _literal(lines: list[str], start: int, parent: int) -> tuple[str, int] | None:
+    """A literal block scalar (``|``: clip chomping, indentation found from its first
+    line) whose lines start at ``lines[start]`` under a key indented by ``parent``; its
+    text and the index of the first line after it (trailing empty lines stay unread).
+    None when it holds a line of spaces only or no text (left to ruamel.yaml)."""
+    content: list[str] = []
+    indent: int | None = None
+    index = end = start
+    while index < len(lines):
+        line = lines[index]
+        if line:
+            lead = len(line) - len(line.lstrip(" "))
+            if lead == len(line):
+                return None
+            if indent is None:
+                if lead <= parent:
+                    break
+                indent = lead
+            elif lead < indent:
+                break
+            end = index + 1
+        content.append(line[indent or 0:])
+        index += 1
+    if indent is None:
+        return None
+    return "\n".join(content[:end - start]) + "\n", end
+
+
+def _flow(inner: str, style: _PlainStyle) -> list[Any] | None:
     if not inner.strip(" "):
         return []
     if not _FLOW_ITEMS.fullmatch(inner):
         return None
-    items: list[Scalar] = []
+    items: list[Any] = []
     for part in inner.split(","):
         value = _scalar(part.strip(" "))
         if value is _NOT_SIMPLE:
             return None
-        items.append(value)  # type: ignore[arg-type]
+        items.append(style.scalar(part.strip(" "), value))
     return items

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -9,9 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import LiteralScalarString
 
 from maestro.errors import TrackerError
-from maestro.trackers.frontmatter import simple_mapping, split
+from maestro.trackers.files import FilesTracker
+from maestro.trackers.files import _yaml as _tracker_yaml
+from maestro.trackers.frontmatter import decode, round_trip_mapping, simple_mapping, split
 
 CORPUS = Path(__file__).resolve().parents[1] / "badinput" / "corpus" / "issues"
 
@@ -63,7 +68,8 @@ def test_the_simple_shape_is_read_as_ruamel_reads_it() -> None:
     "title: a: b\n", "title: a#b\n", "title: [a, b,]\n", "labels: ['a, b']\n",
     "title:\tx\n", "title: x\n  continued\n", "title: x\ntitle: y\n", "'title': x\n",
     "Title: x\n", "title: |\n  block\n", "title: &a x\n", "title: !tag x\n",
-    "title: {a: 1}\n", "comments:\n  - id: 1\n", "title: \x07\n", "labels:\n- a\n  - b\n",
+    "title: {a: 1}\n", "comments:\n  - id: 1\n    x:\n      a: b\n", "title: \x07\n",
+    "labels:\n- a\n  - b\n",
     "title: résumé\n", "- a\n", "title: \"a\\tb\"\n",
 ], ids=repr)
 def test_anything_outside_the_simple_shape_goes_to_ruamel(front: str) -> None:
@@ -110,3 +116,188 @@ def test_the_plain_reader_never_disagrees_with_ruamel(entries: list[list[str]]) 
     front = "\n".join(line for entry in entries for line in entry) + "\n"
     simple = simple_mapping(front)
     assert simple is None or typed(simple) == typed(ruamel(front))  # ruamel must not raise
+
+
+COMMENTS = ("""\
+title: A lane
+state: Human Review
+comments:
+  - id: 1
+    author: maestro
+    at: '2026-11-30T12:37:18+00:00'
+    body: |
+      **maestro** · ready for review
+
+        - indented more: kept, with its # and 'quotes'
+      last line""" "  " """
+  - id: 2
+    author: Ann
+    body: |
+      one line
+labels: [x]
+""")
+
+
+def test_maestros_comment_list_is_read_as_ruamel_reads_it() -> None:
+    simple = simple_mapping(COMMENTS)
+    assert simple is not None
+    assert simple["comments"][0]["body"] == (
+        "**maestro** · ready for review\n\n  - indented more: kept, with its # and 'quotes'\n"
+        "last line  \n")
+    assert typed(simple) == typed(ruamel(COMMENTS))
+
+
+@pytest.mark.parametrize("front", [
+    "c:\n  - body: |\n      a\n      \n      b\n",  # a line of spaces only
+    "c:\n  - body: |-\n      a\n", "c:\n  - body: |2\n        a\n", "c:\n  - body: >\n      a\n",
+    "c:\n  - body: |\n", "c:\n  - body: |\nx: y\n", "c:\n  -  id: 1\n     at: x\n",
+    "c:\n  - id: 1\n     at: x\n", "c:\n  - id: 1\n  - x\n", "c:\n  - x\n  - id: 1\n",
+    "c:\n  - id: 1\n    id: 2\n", "c:\n  - id: [a]\n", "c:\n  - id: 1\n\n    at: x\n",
+], ids=repr)
+def test_comment_lists_outside_maestros_shape_go_to_ruamel(front: str) -> None:
+    assert simple_mapping(front) is None
+
+
+BODY_LINE = st.sampled_from(["text", "", "  more", "# hash", "a: b", "- item", "'q' \"d\"",
+                             "trailing  ", "---", "...", "é ü", "   ", "x #y", "|", "key:"])
+BODY = st.lists(BODY_LINE, min_size=1, max_size=5)
+MAP_VALUE = st.one_of(
+    st.builds(lambda w: (False, w), WORD),
+    st.builds(lambda lines: (True, lines), BODY))
+MAP_ENTRY = st.tuples(st.sampled_from(["id", "author", "at", "body", "x_y", "id", "body", "True"]),
+                      MAP_VALUE)
+
+
+def _item(indent: str, entries: list[tuple[str, tuple[bool, Any]]], body_indent: str) -> list[str]:
+    lines: list[str] = []
+    for number, (key, (literal, value)) in enumerate(entries):
+        lead = f"{indent}- " if number == 0 else f"{indent}  "
+        if literal:
+            lines.append(f"{lead}{key}: |")
+            lines.extend(f"{body_indent}{line}" if line else "" for line in value)
+        else:
+            lines.append(f"{lead}{key}: {value}")
+    return lines
+
+
+@settings(max_examples=400, deadline=None)
+@given(indent=st.sampled_from(["", "  ", "    "]),
+       items=st.lists(st.lists(MAP_ENTRY, min_size=1, max_size=4), min_size=1, max_size=3),
+       extra=st.sampled_from(["", "    ", "      ", "        ", "   "]),
+       after=st.lists(ENTRY, max_size=2))
+def test_the_comment_list_reader_never_disagrees_with_ruamel(
+        indent: str, items: list[list[tuple[str, tuple[bool, Any]]]], extra: str,
+        after: list[list[str]]) -> None:
+    lines = ["title: x", "comments:"]
+    for entries in items:
+        lines += _item(indent, entries, indent + extra)
+    lines += [line for entry in after for line in entry]
+    front = "\n".join(lines) + "\n"
+    simple = simple_mapping(front)
+    if simple is None:
+        return
+    assert typed(simple) == typed(ruamel(front))  # ruamel must not raise either
+
+
+@pytest.mark.parametrize("body", [
+    "**maestro** · ready for review\n\n- `run_id`: r-1\n\n<!-- maestro:state {\"a\": 1} -->",
+    "  starts indented\nthen not", "trailing spaces   \n\n\nafter blank lines", "---\n...",
+    "tab\there", "ends with newlines\n\n\n", "", "é and 🎉",
+], ids=repr)
+def test_comments_the_tracker_writes_read_the_same_either_way(body: str, tmp_path: Path) -> None:
+    tracker = FilesTracker(tmp_path, "T")
+    tracker.create("Title", "Body.", identifier="T-1")
+    tracker.comment("T-1", "first comment")
+    tracker.comment("T-1", body)
+    path = tmp_path / "T-1.md"
+    front, _ = split(path, decode(path, path.read_bytes()))
+    simple = simple_mapping(front)
+    assert simple is None or typed(simple) == typed(ruamel(front))
+    if body.strip() and "\t" not in body and not body.startswith(" "):
+        assert simple is not None  # maestro's own comments take the quick path
+
+
+def _dump(data: Any) -> str:
+    out = io.StringIO()
+    _tracker_yaml().dump(data, out)
+    return out.getvalue()
+
+
+def _edit(data: Any, state: str, label: str, body: str) -> None:
+    """What the tracker's writes do to a document: a state, a label, a comment."""
+    data["state"] = state
+    if isinstance(data.get("labels"), list):
+        data["labels"].append(label)
+    comments = data.get("comments")
+    if not isinstance(comments, list):
+        comments = data["comments"] = CommentedSeq()
+    entry = CommentedMap()
+    entry.update({"id": len(comments) + 1, "author": "maestro", "at": "2026-11-30T12:00:00"})
+    entry["body"] = LiteralScalarString(body.rstrip("\n") + "\n")
+    comments.append(entry)
+
+
+def _documents_agree(front: str, state: str, label: str, body: str) -> bool:
+    """False when the quick loader declines; else asserts both dumps, before and after an
+    edit, are ruamel.yaml's own."""
+    quick = round_trip_mapping(front)
+    if quick is None:
+        return False
+    loaded = _tracker_yaml().load(front)
+    assert _dump(quick) == _dump(loaded)
+    _edit(quick, state, label, body)
+    _edit(loaded, state, label, body)
+    assert _dump(quick) == _dump(loaded)
+    return True
+
+
+def test_the_quick_round_trip_document_dumps_as_ruamel_loads_it() -> None:
+    assert _documents_agree(COMMENTS.replace("  \n", "\n"), "Done", "x", "**maestro** hi")
+    assert _documents_agree(SIMPLE.split("\n", 1)[1].replace("   # keep this comment", ""),
+                            "In Progress", "bug", "one\n\ntwo")
+
+
+@pytest.mark.parametrize("front", [SIMPLE, "title: x\n\nstate: y\n", "title: x  # c\n",
+                                   "labels:\n  - a  # c\n", "c:\n  - id: 1  # c\n"], ids=repr)
+def test_comments_and_blank_lines_keep_ruamels_loader(front: str) -> None:
+    assert round_trip_mapping(front) is None
+
+
+STATES = st.sampled_from(["Todo", "In Progress", "Human Review", "Done", "yes", "it's", "a: b"])
+
+
+#: entries without comments or blank lines, so the quick loader answers often
+RT_KEY = st.sampled_from(GOOD_KEYS)
+RT_WORD = st.sampled_from(GOOD)
+RT_ENTRY = st.one_of(
+    st.builds(lambda k, v: [f"{k}: {v}"], RT_KEY, RT_WORD),
+    st.builds(lambda k, i, items: [f"{k}:"] + [f"{i}- {v}" for v in items], RT_KEY,
+              st.sampled_from(["", "  ", "    "]), st.lists(RT_WORD, max_size=3)),
+    st.builds(lambda k, items: [f"{k}: [{', '.join(items)}]"], RT_KEY,
+              st.lists(st.sampled_from(GOOD[:-1]), max_size=3)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(entries=st.lists(RT_ENTRY, max_size=4,
+                        unique_by=lambda entry: entry[0].partition(":")[0]), state=STATES,
+       label=st.sampled_from(GOOD),
+       body=st.lists(BODY_LINE, min_size=1, max_size=4).map("\n".join))
+def test_the_quick_round_trip_document_never_dumps_otherwise(
+        entries: list[list[str]], state: str, label: str, body: str) -> None:
+    front = "\n".join(line for entry in entries for line in entry) + "\n"
+    _documents_agree(front, state, label, body)
+
+
+@settings(max_examples=300, deadline=None)
+@given(indent=st.sampled_from(["", "  ", "    "]),
+       items=st.lists(st.lists(MAP_ENTRY, min_size=1, max_size=4), min_size=1, max_size=3),
+       extra=st.sampled_from(["", "    ", "      ", "        ", "   "]),
+       state=STATES, body=st.lists(BODY_LINE, min_size=1, max_size=4).map("\n".join))
+def test_the_quick_round_trip_of_comment_lists_never_dumps_otherwise(
+        indent: str, items: list[list[tuple[str, tuple[bool, Any]]]], extra: str, state: str,
+        body: str) -> None:
+    lines = ["title: x", "state: Todo", "labels: []", "comments:"]
+    for entries in items:
+        lines += _item(indent, entries, indent + extra)
+    _documents_agree("\n".join(lines) + "\n", state, "bug", body)
