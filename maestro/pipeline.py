@@ -317,6 +317,7 @@ def run_lane(config: ServiceConfig, identifier: str, extra_args: list[str] | Non
     from doit.cmd_base import ModuleTaskLoader
     from doit.doit_cmd import DoitMain
 
+    from maestro.doit_plugins import one_scan
     from maestro.lanes.admission import require_known_issue
     from maestro.lanes.noop import Recorder
     from maestro.pipeline_spec import plain_phases
@@ -341,8 +342,9 @@ def run_lane(config: ServiceConfig, identifier: str, extra_args: list[str] | Non
 
         namespace = {"DOIT_CONFIG": doit_config(config.state_root),
                      "task_maestro": task_maestro}
-        code = DoitMain(ModuleTaskLoader(namespace)).run(
-            [*(extra_args or []), f"lane:{identifier}"])
+        with one_scan():  # doit's three plugin look-ups share one metadata scan
+            code = DoitMain(ModuleTaskLoader(namespace)).run(
+                [*(extra_args or []), f"lane:{identifier}"])
         outcome = runs.records.get(identifier) or state.read("outcome.json")
         if outcome is None or (outcome == before and identifier not in runs.halted):
             outcome = _idle_outcome(state)
