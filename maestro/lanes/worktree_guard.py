@@ -84,8 +84,9 @@ def recorded_session(ctx: LaneContext, phase: str, run_id: str) -> Iterator[None
     swept = litter.sweep(worktree, ctx.state.path(litter.RECORD))
     if swept:
         ctx.state.journal("validation_litter_swept", files=swept[:20])
-    missing, _ = tracked_missing(worktree)
-    provenance.begin_session(ctx, phase, run_id, rev_parse(worktree, "HEAD"), missing)
+    head = rev_parse(worktree, "HEAD")
+    missing, _ = tracked_missing(worktree, head)  # HEAD's file list by its hash: kept
+    provenance.begin_session(ctx, phase, run_id, head, missing)
     try:
         yield
     finally:

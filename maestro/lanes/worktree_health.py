@@ -29,6 +29,7 @@ from pathlib import Path
 from maestro import faults
 from maestro.errors import WorkspaceError
 from maestro.git import git, git_ok, rev_parse, rev_parse_many
+from maestro.git_memo import fixed, git_fixed
 from maestro.gitdirs import git_dirs
 
 #: The lock reason ``git worktree add`` writes while it works; left behind, it marks a dead add.
@@ -179,9 +180,16 @@ def _points_into(dotgit: Path, repo: Path) -> bool:
     return (dirs.common / "worktrees").resolve() in target.resolve().parents
 
 
-def tracked_missing(path: Path) -> tuple[tuple[str, ...], bool]:
-    """Files of ``HEAD`` that are not on disk, and whether ``HEAD`` has files at all."""
-    listing = git(path, "ls-tree", "-r", "-z", "--name-only", "HEAD", check=False)
+def tracked_missing(path: Path, head: str | None = None) -> tuple[tuple[str, ...], bool]:
+    """Files of ``HEAD`` that are not on disk, and whether ``HEAD`` has files at all.
+
+    ``head``: the commit ``HEAD`` was just read as; its file list is then fixed by the hash
+    and kept for the process (:mod:`maestro.git_memo`), while the disk is looked at anew on
+    every call (a worktree is checked at prepare and again as each session starts)."""
+    if head is not None and fixed(("ls-tree", head)):
+        listing = git_fixed(path, "ls-tree", "-r", "-z", "--name-only", head, check=False)
+    else:
+        listing = git(path, "ls-tree", "-r", "-z", "--name-only", "HEAD", check=False)
     names = [n for n in listing.split("\0") if n]
     return tuple(n for n in names if not os.path.lexists(path / n)), bool(names)
 
@@ -232,7 +240,7 @@ def inspect(repo: Path, path: Path, branch: str) -> WorktreeFacts:
         dirs = git_dirs(path)
         facts["index_present"] = dirs is not None and (dirs.absolute / "index").exists()
         if facts["head_ok"]:
-            facts["missing"], facts["head_has_files"] = tracked_missing(path)
+            facts["missing"], facts["head_has_files"] = tracked_missing(path, found["HEAD"])
     return WorktreeFacts(**facts)  # type: ignore[arg-type]
 
 
