@@ -15,7 +15,7 @@ from maestro import faults
 from maestro.agents.tools import SessionStopped
 from maestro.git import git
 from maestro.ids import iso_now, new_run_id
-from maestro.lanes import hooks, preflight
+from maestro.lanes import fresh_worktree, hooks, preflight
 from maestro.lanes.agent_run import SessionResult, first_prompt, run_agent_session
 from maestro.lanes.change import no_change_reason
 from maestro.lanes.context import LaneContext
@@ -90,12 +90,15 @@ def prepare(ctx: LaneContext) -> None:
     faults.point("prepare:before")
     start = start_point(ctx)  # fetches what must be fetched
     base_ref = start.ref
+    new = not ctx.worktree.is_dir()
     hooks.expect_new_worktree(ctx)
     workspace, base_commit = ensure_worktree(
         ctx.config.repo_root, ctx.config.workspace_root, ctx.identifier, ctx.branch,
         base_ref, lambda step: hooks.worktree_healed(ctx, step), start.commit)
     if start.from_remote_lane:
         adopt_remote_branch(ctx, base_commit)
+    elif new:
+        fresh_worktree.created(workspace.path, ctx.branch, base_commit)
     hooks.after_create(ctx)
     faults.point("prepare:after")
     ctx.state.write("workspace.json", {
