@@ -64,7 +64,7 @@ def resume_note_for(ctx: LaneContext) -> str:
     """:func:`resume_note` for this lane's worktree against its base branch; "" without
     asking git for a worktree prepare has just made at the base commit, untouched since
     (:mod:`maestro.lanes.fresh_worktree`)."""
-    if fresh_worktree.untouched(ctx.worktree):
+    if fresh_worktree.untouched(ctx.worktree, keep=True):
         return ""
     base = base_commit(ctx)
     if base is None or not ctx.worktree.is_dir():

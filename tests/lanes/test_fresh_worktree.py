@@ -3,12 +3,13 @@ anything could have changed it (maestro.lanes.fresh_worktree)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from maestro.lanes import fresh_worktree
+from maestro.lanes import fresh_worktree, hooks
 from tests.gitrepo import sh, small_repo
 
 BRANCH = "maestro/abc-1"
@@ -71,3 +72,26 @@ def test_a_lane_branch_with_commits_of_its_own_is_never_recorded(
     sh(worktree, "commit", "--quiet", "--allow-empty", "-m", "earlier work")
     fresh_worktree.created(worktree, BRANCH, base)
     assert not fresh_worktree.untouched(worktree)
+
+
+def test_the_note_keeps_the_record_for_the_session_start_which_uses_it_up(
+        made: tuple[Path, str]) -> None:
+    worktree, base = made
+    assert fresh_worktree.untouched(worktree, keep=True) == base
+    assert fresh_worktree.untouched(worktree) == base
+    assert fresh_worktree.untouched(worktree, keep=True) is None
+
+
+def test_a_record_found_changed_is_dropped_even_when_asked_to_keep(
+        made: tuple[Path, str]) -> None:
+    worktree, _ = made
+    (worktree / "left-behind.txt").write_text("x\n")
+    assert fresh_worktree.untouched(worktree, keep=True) is None
+    (worktree / "left-behind.txt").unlink()
+    assert fresh_worktree.untouched(worktree) is None
+
+
+def test_running_any_hook_script_forgets_the_record(made: tuple[Path, str]) -> None:
+    worktree, _ = made
+    hooks.run_script("true", worktree, {"PATH": os.environ["PATH"]}, 30.0)
+    assert fresh_worktree.untouched(worktree) is None
