@@ -259,13 +259,17 @@ def discard(repo: Path, path: Path) -> None:
     git_ok(repo, "worktree", "prune")
 
 
-def _add(repo: Path, path: Path, branch: str, start: Callable[[], tuple[str, str] | None]
-         ) -> None:
+def _add(repo: Path, path: Path, branch: str, start: Callable[[], tuple[str, str] | None],
+         branch_exists: bool | None = None) -> None:
+    """``branch_exists``: what the caller's inspection just found (only ``worktree prune``,
+    which never deletes a branch, runs before it is used); None: asked here."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists() and not any(path.iterdir()):
         path.rmdir()
     git_ok(repo, "worktree", "prune")
-    if rev_parse(repo, f"refs/heads/{branch}") is None:
+    if branch_exists is None:
+        branch_exists = rev_parse(repo, f"refs/heads/{branch}") is not None
+    if not branch_exists:
         _restore_branch(repo, branch, start)
     # Registered first, checked out second: a kill in between (as one inside git's own add)
     # leaves a worktree with no index and no files, which :func:`diagnose` recreates.
@@ -328,7 +332,7 @@ def heal(repo: Path, path: Path, branch: str,
         if verdict.action == "unregister_elsewhere" and facts.elsewhere:
             discard(repo, Path(facts.elsewhere))
         elif verdict.action == "create":
-            _add(repo, path, branch, start)
+            _add(repo, path, branch, start, facts.branch_exists)
         elif verdict.action == "recreate":
             discard(repo, path)
             _add(repo, path, branch, start)
