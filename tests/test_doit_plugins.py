@@ -4,10 +4,15 @@
 from __future__ import annotations
 
 import importlib.metadata
+import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import doit.plugin
+import pytest
 from doit.plugin import PluginDict
 
+from maestro import doit_plugins
 from maestro.doit_plugins import one_scan
 
 POINT = importlib.metadata.EntryPoint(name="fancy", value="fancy.reporter:Reporter",
@@ -47,3 +52,34 @@ def test_doits_own_look_up_is_back_after_the_run() -> None:
     with one_scan(lambda: importlib.metadata.EntryPoints([])):
         assert doit.plugin.entry_points_impl is not original
     assert doit.plugin.entry_points_impl is original
+
+
+@pytest.fixture
+def nothing_ahead() -> Iterator[None]:
+    doit_plugins._AHEAD.clear()
+    yield
+    doit_plugins._AHEAD.clear()
+
+
+def test_a_scan_made_ahead_is_used_while_the_path_folders_are_unchanged(
+        nothing_ahead: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importlib.metadata, "entry_points",
+                        lambda: importlib.metadata.EntryPoints([POINT]))
+    doit_plugins.scan_ahead()
+    monkeypatch.setattr(importlib.metadata, "entry_points",
+                        lambda: importlib.metadata.EntryPoints([]))
+    assert list(doit_plugins.current_scan().select(group="doit.REPORTER")) == [POINT]
+
+
+def test_a_distribution_installed_since_the_scan_ahead_is_found(
+        nothing_ahead: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    monkeypatch.setattr(sys, "path", [str(site)])
+    monkeypatch.setattr(importlib.metadata, "entry_points",
+                        lambda: importlib.metadata.EntryPoints([]))
+    doit_plugins.scan_ahead()
+    (site / "fancy-1.0.dist-info").mkdir()  # what an install does to the folder
+    monkeypatch.setattr(importlib.metadata, "entry_points",
+                        lambda: importlib.metadata.EntryPoints([POINT]))
+    assert list(doit_plugins.current_scan().select(group="doit.REPORTER")) == [POINT]

@@ -90,13 +90,17 @@ def main(argv: list[str]) -> None:
 
 
 def _build_ahead() -> None:
-    """Work every lane does first and that depends on nothing but maestro's code: the
-    command-line parser (a lane forked after a build takes it instead of building one)."""
+    """Work every lane does first and that depends on nothing but what the zygote is
+    retired for changing: the command-line parser (maestro's code; a lane forked after a
+    build takes it instead of building one) and the installed distributions' entry points
+    doit looks its plugins up in (used while ``sys.path``'s folders are unchanged)."""
     try:
         from maestro.cli import build_parser_ahead
-    except ImportError:  # reported with the preloads; the lane builds its own
+        from maestro.doit_plugins import scan_ahead
+    except ImportError:  # reported with the preloads; the lane does it itself
         return
     build_parser_ahead()
+    scan_ahead()
 
 
 def serve(sock: socket.socket, parent: int, birth: Birth) -> Spawn | None:
