@@ -1,12 +1,13 @@
 """git's answers about commits named by hash only, kept for the life of the process.
 
 A commit hash fixes its whole history and tree, so ``git log A --not B``, ``git merge-base
-A B``, ``git rev-list A --not B`` and ``git diff --name-only A B`` give the same answer for
-as long as A and B are the same hashes, and git reads the history as the commits say: a
-``shallow`` file or ``info/grafts`` in the git dir (which the agent can write) cuts or
-rewires it, so their identity is part of every key (replace refs are off for maestro's git,
-``GIT_NO_REPLACE_OBJECTS``). A lane asks some of them more than once (the
-provenance guard runs at ``lane_open_pr`` and again at handoff, on the same head and base),
+A B``, ``git rev-list A --not B``, ``git diff --name-only A B`` and ``git ls-tree -r A``
+give the same answer for as long as A and B are the same hashes, and git reads the history
+as the commits say: a ``shallow`` file or ``info/grafts`` in the git dir (which the agent
+can write) cuts or rewires it, so their identity is part of every key (replace refs are off
+for maestro's git, ``GIT_NO_REPLACE_OBJECTS``). A lane asks some of them more than once (the
+provenance guard runs at ``lane_open_pr`` and again at handoff, on the same head and base;
+the worktree check lists ``HEAD``'s files at prepare and again as each session starts),
 and each answer is a git process. :func:`git_fixed` keeps them.
 
 What is kept, and why that is exact:
@@ -41,7 +42,7 @@ _HASH = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 LIMIT = 512
 
 #: Options whose answer depends only on the commits named (no ref, no clock, no config).
-SAFE_OPTIONS = frozenset({"--not", "--no-renames", "--name-only", "--reverse", "-z"})
+SAFE_OPTIONS = frozenset({"--not", "--no-renames", "--name-only", "--reverse", "-r", "-z"})
 SAFE_OPTION_PREFIXES = ("--format=", "--diff-filter=")
 
 #: git-dir files that change how git reads a commit's history.

@@ -362,7 +362,10 @@ def _run_doit(namespace: dict[str, Any], extra_args: list[str], task: str) -> in
     from doit.cmd_base import ModuleTaskLoader
     from doit.doit_cmd import DoitMain
 
-    return int(DoitMain(ModuleTaskLoader(namespace)).run([*extra_args, task]))
+    from maestro.doit_plugins import one_scan
+
+    with one_scan():  # doit's three plugin look-ups share one metadata scan
+        return int(DoitMain(ModuleTaskLoader(namespace)).run([*extra_args, task]))
 
 
 def _idle_outcome(state: LaneState) -> dict[str, Any]:

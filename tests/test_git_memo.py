@@ -11,6 +11,7 @@ import pytest
 
 from maestro import git_memo
 from maestro.git_memo import fixed, git_fixed
+from maestro.lanes.worktree_health import tracked_missing
 from tests.gitrepo import sh, small_repo
 
 SHA1 = "a" * 40
@@ -95,3 +96,22 @@ def test_a_shallow_file_the_agent_writes_or_removes_changes_the_question(
     shallow.unlink()
     assert git_fixed(repo, "rev-list", head) == whole
     assert first in whole
+
+
+def test_heads_file_list_is_asked_once_and_the_disk_looked_at_every_time(
+        repo: Path, calls: list[tuple[str, ...]]) -> None:
+    head = sh(repo, "rev-parse", "HEAD")
+    assert tracked_missing(repo, head) == ((), True)
+    (repo / "a.txt").unlink()  # what a person or a killed checkout may do meanwhile
+    assert tracked_missing(repo, head) == (("a.txt",), True)
+    assert [c[0] for c in calls] == ["ls-tree"]
+
+
+def test_the_file_list_of_a_ref_name_is_asked_every_time(repo: Path) -> None:
+    before = tracked_missing(repo)
+    (repo / "c.txt").write_text("c\n")
+    sh(repo, "add", "-A")
+    sh(repo, "commit", "--quiet", "-m", "c")
+    (repo / "c.txt").unlink()
+    assert before == ((), True)
+    assert tracked_missing(repo) == (("c.txt",), True)

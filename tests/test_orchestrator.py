@@ -324,3 +324,17 @@ def test_a_broken_issue_file_is_reported_and_the_others_still_run(sandbox: Sandb
     plan = Orchestrator(sandbox.config).plan(dry_run=True)
     assert plan.issues() == ["BR-1"]
     assert any("BR-2.md" in warning for warning in plan.warnings)
+
+
+def test_new_work_starts_before_the_prs_in_review_are_refreshed(
+        sandbox: Sandbox, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    sandbox.add_issue("EARLY-1")
+    orchestrator = Orchestrator(sandbox.config)
+    order: list[str] = []
+    monkeypatch.setattr(orchestrator, "dispatch", lambda issue: order.append(issue))
+    monkeypatch.setattr(orchestrator, "_review_facts",
+                        lambda *args: order.append("refresh") or {})
+    plan = orchestrator.tick(wait=False)
+    assert order[-1] == "refresh" and "EARLY-1" in order
+    assert order.count("EARLY-1") == 1  # started once, though the plan lists it
+    assert "EARLY-1" in [item["issue"] for item in plan.dispatch]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from maestro.lanes import remote_heads
 from maestro.lanes.preflight import agent_problem, remote_problem
 
 
@@ -48,3 +49,24 @@ def test_an_agent_command_is_looked_up_like_exec_does(tmp_path: Path) -> None:
     assert agent_problem(["no-such-agent-xyz"]) is not None
     assert agent_problem([str(tmp_path / "missing" / "agent")]) is not None
     assert agent_problem([]) == "agent.command is empty"
+
+
+def test_the_lane_branch_asked_alongside_is_remembered_absent(tmp_path: Path) -> None:
+    work = bare_with_main(tmp_path)
+    assert remote_problem(work, "origin", "main", lane_branch="maestro/abc-1") is None
+    assert remote_heads.take(work, "origin", "main") is not None
+    assert remote_heads.take_absent(work, "origin", "maestro/abc-1")
+
+
+def test_a_lane_branch_on_the_remote_is_remembered_with_its_commit(tmp_path: Path) -> None:
+    work = bare_with_main(tmp_path)
+    subprocess.run(["git", "push", "-q", "origin", "main:maestro/abc-1"], cwd=work, check=True)
+    assert remote_problem(work, "origin", "main", lane_branch="maestro/abc-1") is None
+    assert not remote_heads.take_absent(work, "origin", "maestro/abc-1")
+
+
+def test_a_missing_base_is_named_even_when_the_lane_branch_exists(tmp_path: Path) -> None:
+    work = bare_with_main(tmp_path)
+    subprocess.run(["git", "push", "-q", "origin", "main:maestro/abc-1"], cwd=work, check=True)
+    problem = remote_problem(work, "origin", "trunk", lane_branch="maestro/abc-1")
+    assert problem is not None and "'trunk' does not exist on git remote 'origin'" in problem

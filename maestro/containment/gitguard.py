@@ -115,17 +115,28 @@ def operator_identity() -> dict[str, str]:
     """``{"name", "email"}``: the operator's git identity, read once from their own system
     and global config (outside any repository, so no repository can choose it), else a
     neutral one, so commits work on a fresh CI runner."""
-    found: dict[str, str] = {}
-    for key in ("name", "email"):
-        try:
-            proc = subprocess.run(["git", "config", "--get", f"user.{key}"], cwd="/",
-                                  capture_output=True, text=True, errors="replace", check=False,
-                                  env=_identity_lookup_env())
-        except OSError:
-            break
-        if proc.returncode == 0 and proc.stdout.strip():
-            found[key] = proc.stdout.strip()
+    try:  # both keys in one process; a key set twice counts as ``git config --get`` does
+        proc = subprocess.run(["git", "config", "--null", "--get-regexp",
+                               r"^user\.(name|email)$"], cwd="/", capture_output=True,
+                              text=True, errors="replace", check=False,
+                              env=_identity_lookup_env())
+    except OSError:
+        return dict(NEUTRAL_IDENTITY)
+    found = last_values(proc.stdout) if proc.returncode == 0 else {}
+    found = {key: value for key, value in found.items() if value}
     return found if len(found) == 2 else dict(NEUTRAL_IDENTITY)
+
+
+def last_values(listing: str) -> dict[str, str]:
+    r"""``{"name", "email"}`` from ``git config --null --get-regexp`` output for the two
+    user keys (``key\nvalue\0`` records): the last value of each, stripped, as ``git config
+    --get`` answers for a key set more than once. Pure."""
+    found: dict[str, str] = {}
+    for record in listing.split("\0"):
+        key, _, value = record.partition("\n")
+        if key in ("user.name", "user.email"):
+            found[key.removeprefix("user.")] = value.strip()
+    return found
 
 
 def identity_env(base: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -36,6 +36,7 @@ from maestro.config.service import ServiceConfig
 from maestro.containment.childenv import child_env
 from maestro.containment.shell import run_shell
 from maestro.ids import iso_now
+from maestro.lanes import fresh_worktree
 from maestro.lanes.confine import sandbox_prefix
 from maestro.lanes.context import LaneContext
 from maestro.lanes.outcomes import fail_attempt, require_human
@@ -79,6 +80,7 @@ def run_script(script: str, cwd: Path, env: dict[str, str], timeout_s: float,
     interruption (SIGTERM in the lane process), and the hook runs under
     :mod:`maestro.containment.reaper`, so nothing it starts (``setsid`` included) outlives
     it."""
+    fresh_worktree.forget()  # foreign code is about to run: no worktree is as prepare made it
     run = run_shell(script, cwd, env=env, timeout_s=timeout_s, prefix=prefix, keep=OUTPUT_TAIL)
     return run.exit_code, run.timed_out, run.output
 

@@ -13,9 +13,9 @@ import socket
 
 from maestro import faults
 from maestro.agents.tools import SessionStopped
-from maestro.git import git, rev_parse
+from maestro.git import git
 from maestro.ids import iso_now, new_run_id
-from maestro.lanes import hooks, preflight
+from maestro.lanes import fresh_worktree, hooks, preflight
 from maestro.lanes.agent_run import SessionResult, first_prompt, run_agent_session
 from maestro.lanes.change import no_change_reason
 from maestro.lanes.context import LaneContext
@@ -33,7 +33,7 @@ from maestro.lanes.outcomes import (
 from maestro.lanes.prior_work import resume_note_for
 from maestro.lanes.provenance import accept_on_release, refuse_unless_made_by_sessions
 from maestro.lanes.rebuild import rebuild_from_tracker
-from maestro.lanes.remote_heads import fetch_would_change_nothing
+from maestro.lanes.start_point import start_point
 from maestro.lanes.workspace import ensure_worktree
 from maestro.lanes.worktree_guard import adopt_remote_branch, heal_lane_worktree
 from maestro.model import LaneOutcome
@@ -82,29 +82,23 @@ def claim(ctx: LaneContext) -> None:
         "acquired_at": iso_now(), "previous_failure": previous_failure,
     })
     state.journal("claimed", run_id=run_id, attempt=attempt)
-    if found := preflight.problems(ctx.config, ctx.workflow, issue):
+    if found := preflight.problems(ctx.config, ctx.workflow, issue, ctx.branch):
         require_human(ctx, "preflight_failed", "; ".join(found))
 
 
 def prepare(ctx: LaneContext) -> None:
     faults.point("prepare:before")
-    forge = ctx.workflow.policy.forge
-    repo = ctx.config.repo_root
-    remote_ref = f"refs/remotes/{forge.remote}/{forge.base_branch}"
-    if not fetch_would_change_nothing(ctx, remote_ref):
-        ctx.forge.fetch(forge.base_branch)
-    base_ref = remote_ref if rev_parse(repo, remote_ref) else forge.base_branch
-    # A lane branch already on the remote (another runner pushed it) is where work resumes.
-    lane_ref = f"refs/remotes/{forge.remote}/{ctx.branch}"
-    if rev_parse(repo, f"refs/heads/{ctx.branch}") is None and ctx.forge.fetch(
-            f"+refs/heads/{ctx.branch}:{lane_ref}"):
-        base_ref = lane_ref
+    start = start_point(ctx)  # fetches what must be fetched
+    base_ref = start.ref
+    new = not ctx.worktree.is_dir()
     hooks.expect_new_worktree(ctx)
     workspace, base_commit = ensure_worktree(
-        repo, ctx.config.workspace_root, ctx.identifier, ctx.branch, base_ref,
-        lambda step: hooks.worktree_healed(ctx, step))
-    if base_ref == lane_ref:
+        ctx.config.repo_root, ctx.config.workspace_root, ctx.identifier, ctx.branch,
+        base_ref, lambda step: hooks.worktree_healed(ctx, step), start.commit)
+    if start.from_remote_lane:
         adopt_remote_branch(ctx, base_commit)
+    elif new:
+        fresh_worktree.created(workspace.path, ctx.branch, base_commit)
     hooks.after_create(ctx)
     faults.point("prepare:after")
     ctx.state.write("workspace.json", {

@@ -47,13 +47,19 @@ def remote_env(config: ServiceConfig, workflow: Workflow) -> dict[str, str]:
 
 
 def remote_problem(repo_root: Path, remote: str, base_branch: str,
-                   env: dict[str, str] | None = None) -> str | None:
+                   env: dict[str, str] | None = None, lane_branch: str | None = None
+                   ) -> str | None:
     """Why lanes cannot start from ``remote``/``base_branch``, or None.
 
-    Run from the repository root, so a relative remote URL resolves as git resolves it."""
+    Run from the repository root, so a relative remote URL resolves as git resolves it.
+    ``lane_branch``: asked for in the same call, so prepare knows whether origin has it
+    (:mod:`maestro.lanes.remote_heads`); its absence is no problem."""
+    patterns = [f"refs/heads/{base_branch}"]
+    if lane_branch is not None and lane_branch != base_branch:
+        patterns.append(f"refs/heads/{lane_branch}")
     try:
         proc = subprocess.run(
-            ["git", "ls-remote", "--exit-code", remote, f"refs/heads/{base_branch}"],
+            ["git", "ls-remote", "--exit-code", remote, *patterns],
             cwd=repo_root, capture_output=True, text=True,
             errors="replace", env=env or git_env(repo_root),
             stdin=subprocess.DEVNULL, timeout=REMOTE_TIMEOUT_S, check=False)
@@ -61,16 +67,33 @@ def remote_problem(repo_root: Path, remote: str, base_branch: str,
         return f"git remote {remote!r} did not answer within {REMOTE_TIMEOUT_S:g}s"
     except OSError as exc:
         return f"cannot run git: {exc}"
-    if proc.returncode == 0:
+    if proc.returncode == 0 and _base_listed(proc.stdout, patterns):
         remote_heads.remember(repo_root, remote, base_branch, proc.stdout)
+        if len(patterns) > 1 and lane_branch is not None:
+            remote_heads.remember(repo_root, remote, lane_branch, proc.stdout)
         return None
-    if proc.returncode == _NO_MATCHING_REF:
+    if proc.returncode in (0, _NO_MATCHING_REF):  # 0: only the lane branch matched
         return (f"the base branch {base_branch!r} does not exist on git remote {remote!r} "
                 "(set forge.base_branch in WORKFLOW.md to a branch that exists)")
     words = (proc.stderr or proc.stdout).strip().splitlines()
     detail = " ".join(line.strip() for line in words[:3]) or f"exit code {proc.returncode}"
     detail = _CREDENTIALS.sub("://", detail)  # the text goes into a tracker comment
     return f"git remote {remote!r} cannot be read: {detail}"
+
+
+def _base_listed(output: str, patterns: list[str]) -> bool:
+    """Whether a line of ``ls-remote`` output matched the base pattern (``patterns[0]``),
+    as ``--exit-code`` alone would say when the base was asked for alone: git matches a
+    pattern against the end of a ref name; a line naming exactly the lane branch is the
+    lane pattern's."""
+    base, others = patterns[0], patterns[1:]
+    for line in output.splitlines():
+        ref = line.partition("\t")[2].strip()
+        if ref in others:
+            continue
+        if ref == base or ref.endswith("/" + base):
+            return True
+    return False
 
 
 def agent_problem(argv: list[str], env_path: str | None = None) -> str | None:
@@ -96,12 +119,14 @@ def template_problem(workflow: Workflow, repo_root: Path, issue: Issue) -> str |
     return None
 
 
-def problems(config: ServiceConfig, workflow: Workflow, issue: Issue) -> list[str]:
-    """Every preflight fault, in the order a person would fix them (empty: all clear)."""
+def problems(config: ServiceConfig, workflow: Workflow, issue: Issue,
+             lane_branch: str | None = None) -> list[str]:
+    """Every preflight fault, in the order a person would fix them (empty: all clear).
+    ``lane_branch``: also read from the remote, for prepare (no problem when absent)."""
     forge = workflow.policy.forge
     found = [
         remote_problem(config.repo_root, forge.remote, forge.base_branch,
-                       remote_env(config, workflow)),
+                       remote_env(config, workflow), lane_branch),
         agent_problem(agent_argv(config.agent, workflow.policy.agent)),
         template_problem(workflow, config.repo_root, issue),
     ]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from maestro.git import git
+from maestro.lanes import fresh_worktree
 from maestro.lanes.context import LaneContext
 from maestro.lanes.provenance import all_records, base_commit
 
@@ -60,7 +61,11 @@ def prior_work(worktree: Path, base: str) -> PriorWork:
 
 
 def resume_note_for(ctx: LaneContext) -> str:
-    """:func:`resume_note` for this lane's worktree against its base branch."""
+    """:func:`resume_note` for this lane's worktree against its base branch; "" without
+    asking git for a worktree prepare has just made at the base commit, untouched since
+    (:mod:`maestro.lanes.fresh_worktree`)."""
+    if fresh_worktree.untouched(ctx.worktree, keep=True):
+        return ""
     base = base_commit(ctx)
     if base is None or not ctx.worktree.is_dir():
         return ""

@@ -8,6 +8,12 @@ rewrite the ref with the value it has (the objects are there: the ref points at 
 prepare skips it. An answer is used once, by the first fetch after it, for at most
 :data:`FRESH_S` seconds, and lives only in this process's memory: a later phase, a resumed
 lane, another process (or ``maestro doctor``'s own read) fetches as before.
+
+The same ``ls-remote`` asks for the lane branch too. When origin has none (a new lane),
+prepare does not fetch it (the fetch would find nothing and change nothing: four git
+processes, ``fetch``, the ``sh`` that starts ``upload-pack``, ``upload-pack`` and the
+remote-URL look-up); the same once-only, :data:`FRESH_S` rule applies. When origin has it
+(another runner pushed it), prepare fetches it as before.
 """
 
 from __future__ import annotations
@@ -15,37 +21,45 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from maestro.git import rev_parse
-from maestro.lanes.context import LaneContext
-
 #: An answer older than this (monotonic seconds) is not used: the fetch happens.
 FRESH_S = 5.0
 
+#: ``(repo root, remote, branch) -> (when, commit)``; commit ``""``: origin had no such branch.
 _answers: dict[tuple[Path, str, str], tuple[float, str]] = {}
 
 
-def remember(repo_root: Path, remote: str, branch: str, ls_remote_output: str) -> None:
-    """Keep the commit ``git ls-remote REMOTE refs/heads/BRANCH`` printed (if any)."""
+def head_in(ls_remote_output: str, branch: str) -> str | None:
+    """The commit ``git ls-remote`` printed for exactly ``refs/heads/BRANCH``, or None."""
     wanted = f"refs/heads/{branch}"
     for line in ls_remote_output.splitlines():
         sha, _, ref = line.partition("\t")
-        if ref.strip() == wanted and sha:
-            _answers[(repo_root, remote, branch)] = (time.monotonic(), sha.strip())
-            return
+        if ref.strip() == wanted and sha.strip():
+            return sha.strip()
+    return None
 
 
-def take(repo_root: Path, remote: str, branch: str) -> str | None:
-    """The remembered commit of ``remote``'s ``branch`` if read within :data:`FRESH_S`
-    seconds; forgotten as it is handed out."""
+def remember(repo_root: Path, remote: str, branch: str, ls_remote_output: str) -> None:
+    """Keep the commit ``git ls-remote REMOTE refs/heads/BRANCH`` printed, or that it
+    printed none (the remote has no such branch)."""
+    _answers[(repo_root, remote, branch)] = (time.monotonic(),
+                                             head_in(ls_remote_output, branch) or "")
+
+
+def _take(repo_root: Path, remote: str, branch: str) -> str | None:
     answer = _answers.pop((repo_root, remote, branch), None)
     if answer is None or time.monotonic() - answer[0] > FRESH_S:
         return None
     return answer[1]
 
 
-def fetch_would_change_nothing(ctx: LaneContext, remote_ref: str) -> bool:
-    """Whether the base branch's remote-tracking ref already holds the commit the claim's
-    preflight just read from the remote (then prepare need not fetch it)."""
-    forge = ctx.workflow.policy.forge
-    known = take(ctx.config.repo_root, forge.remote, forge.base_branch)
-    return known is not None and rev_parse(ctx.config.repo_root, remote_ref) == known
+def take(repo_root: Path, remote: str, branch: str) -> str | None:
+    """The remembered commit of ``remote``'s ``branch`` if read within :data:`FRESH_S`
+    seconds (None when unknown, stale, or the branch was absent); forgotten as it is
+    handed out."""
+    return _take(repo_root, remote, branch) or None
+
+
+def take_absent(repo_root: Path, remote: str, branch: str) -> bool:
+    """Whether ``remote`` had no ``branch`` when read within :data:`FRESH_S` seconds;
+    the answer is forgotten as it is handed out (unknown or stale: False)."""
+    return _take(repo_root, remote, branch) == ""

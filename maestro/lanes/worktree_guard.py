@@ -14,7 +14,7 @@ from pathlib import Path
 
 from maestro.errors import MaestroError
 from maestro.git import git_ok, rev_parse
-from maestro.lanes import litter, provenance
+from maestro.lanes import fresh_worktree, litter, provenance
 from maestro.lanes.context import LaneContext
 from maestro.lanes.worktree_health import choose_start, heal, tracked_missing
 
@@ -78,14 +78,17 @@ def heal_lane_worktree(ctx: LaneContext) -> Path:
 
 @contextmanager
 def recorded_session(ctx: LaneContext, phase: str, run_id: str) -> Iterator[None]:
-    """Heal the worktree, then record the session's start and end heads in
+    """Heal the worktree (unless prepare has just made it and nothing touched it since:
+    :mod:`~maestro.lanes.fresh_worktree`), then record the session's start and end heads in
     ``sessions.json`` (the end also when the session raised)."""
-    worktree = heal_lane_worktree(ctx)
+    head = fresh_worktree.untouched(ctx.worktree)
+    worktree = ctx.worktree if head else heal_lane_worktree(ctx)
     swept = litter.sweep(worktree, ctx.state.path(litter.RECORD))
     if swept:
         ctx.state.journal("validation_litter_swept", files=swept[:20])
-    missing, _ = tracked_missing(worktree)
-    provenance.begin_session(ctx, phase, run_id, rev_parse(worktree, "HEAD"), missing)
+    head = head or rev_parse(worktree, "HEAD")
+    missing, _ = tracked_missing(worktree, head)  # HEAD's file list by its hash: kept
+    provenance.begin_session(ctx, phase, run_id, head, missing)
     try:
         yield
     finally:

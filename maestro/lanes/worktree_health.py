@@ -29,6 +29,7 @@ from pathlib import Path
 from maestro import faults
 from maestro.errors import WorkspaceError
 from maestro.git import git, git_ok, rev_parse, rev_parse_many
+from maestro.git_memo import fixed, git_fixed
 from maestro.gitdirs import git_dirs
 
 #: The lock reason ``git worktree add`` writes while it works; left behind, it marks a dead add.
@@ -179,9 +180,16 @@ def _points_into(dotgit: Path, repo: Path) -> bool:
     return (dirs.common / "worktrees").resolve() in target.resolve().parents
 
 
-def tracked_missing(path: Path) -> tuple[tuple[str, ...], bool]:
-    """Files of ``HEAD`` that are not on disk, and whether ``HEAD`` has files at all."""
-    listing = git(path, "ls-tree", "-r", "-z", "--name-only", "HEAD", check=False)
+def tracked_missing(path: Path, head: str | None = None) -> tuple[tuple[str, ...], bool]:
+    """Files of ``HEAD`` that are not on disk, and whether ``HEAD`` has files at all.
+
+    ``head``: the commit ``HEAD`` was just read as; its file list is then fixed by the hash
+    and kept for the process (:mod:`maestro.git_memo`), while the disk is looked at anew on
+    every call (a worktree is checked at prepare and again as each session starts)."""
+    if head is not None and fixed(("ls-tree", head)):
+        listing = git_fixed(path, "ls-tree", "-r", "-z", "--name-only", head, check=False)
+    else:
+        listing = git(path, "ls-tree", "-r", "-z", "--name-only", "HEAD", check=False)
     names = [n for n in listing.split("\0") if n]
     return tuple(n for n in names if not os.path.lexists(path / n)), bool(names)
 
@@ -232,7 +240,7 @@ def inspect(repo: Path, path: Path, branch: str) -> WorktreeFacts:
         dirs = git_dirs(path)
         facts["index_present"] = dirs is not None and (dirs.absolute / "index").exists()
         if facts["head_ok"]:
-            facts["missing"], facts["head_has_files"] = tracked_missing(path)
+            facts["missing"], facts["head_has_files"] = tracked_missing(path, found["HEAD"])
     return WorktreeFacts(**facts)  # type: ignore[arg-type]
 
 
@@ -251,13 +259,17 @@ def discard(repo: Path, path: Path) -> None:
     git_ok(repo, "worktree", "prune")
 
 
-def _add(repo: Path, path: Path, branch: str, start: Callable[[], tuple[str, str] | None]
-         ) -> None:
+def _add(repo: Path, path: Path, branch: str, start: Callable[[], tuple[str, str] | None],
+         branch_exists: bool | None = None) -> None:
+    """``branch_exists``: what the caller's inspection just found (only ``worktree prune``,
+    which never deletes a branch, runs before it is used); None: asked here."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists() and not any(path.iterdir()):
         path.rmdir()
     git_ok(repo, "worktree", "prune")
-    if rev_parse(repo, f"refs/heads/{branch}") is None:
+    if branch_exists is None:
+        branch_exists = rev_parse(repo, f"refs/heads/{branch}") is not None
+    if not branch_exists:
         _restore_branch(repo, branch, start)
     # Registered first, checked out second: a kill in between (as one inside git's own add)
     # leaves a worktree with no index and no files, which :func:`diagnose` recreates.
@@ -320,7 +332,7 @@ def heal(repo: Path, path: Path, branch: str,
         if verdict.action == "unregister_elsewhere" and facts.elsewhere:
             discard(repo, Path(facts.elsewhere))
         elif verdict.action == "create":
-            _add(repo, path, branch, start)
+            _add(repo, path, branch, start, facts.branch_exists)
         elif verdict.action == "recreate":
             discard(repo, path)
             _add(repo, path, branch, start)

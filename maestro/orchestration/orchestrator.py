@@ -37,6 +37,7 @@ from maestro.model import Classification, Issue, LaneOutcome
 from maestro.orchestration import tick_priority
 from maestro.orchestration.dispatch_latency import eligible_new_work
 from maestro.orchestration.dispatch_latency import settle as settle_latency
+from maestro.orchestration.early_start import first_starts
 from maestro.orchestration.heap import freeze_startup_objects
 from maestro.orchestration.pause import hold_reason
 from maestro.orchestration.planning import LaneView, Plan, ReviewFact, TickFacts, plan_tick
@@ -62,6 +63,8 @@ class Orchestrator:
         #: Skip and wait reasons last logged, so a steady backlog is not logged every tick.
         self._reasons: dict[tuple[str, str], str] = {}
         self.stopping = False
+        #: Issues this tick started before its review refresh (early_start.py).
+        self.started_early: set[str] = set()
 
     # -- policy ----------------------------------------------------------------------------
 
@@ -141,19 +144,20 @@ class Orchestrator:
 
     # -- planning --------------------------------------------------------------------------
 
-    def plan(self, dry_run: bool = False) -> Plan:
+    def plan(self, dry_run: bool = False, start_early: bool = False) -> Plan:
         """The tick's decisions: gather the facts, then
         :func:`~maestro.orchestration.planning.plan_tick`.
         A dry run does not even refresh PRs (the local forge runs and caches checks when it
-        does); ``maestro plan`` refreshes them read-only."""
+        does); ``maestro plan`` refreshes them read-only. ``start_early``: new work starts
+        before the PRs are refreshed (:mod:`~maestro.orchestration.early_start`)."""
         with tick_priority.planning():  # the operator server stands back meanwhile
-            return self._plan(dry_run)
+            return self._plan(dry_run, start_early)
 
-    def _plan(self, dry_run: bool) -> Plan:
+    def _plan(self, dry_run: bool, start_early: bool = False) -> Plan:
         workflow = self.workflow()
         tracker = make_tracker(self.config, workflow)
         try:
-            facts = self.facts(tracker, workflow, dry_run)
+            facts = self.facts(tracker, workflow, dry_run, start_early)
             plan = plan_tick(facts)
         finally:
             tracker.close()
@@ -169,8 +173,10 @@ class Orchestrator:
             "source": limited.source, "at": limited.at.isoformat()}
         return replace(plan, warnings=tuple(warnings), rate_limit=rate_limit)
 
-    def facts(self, tracker: Tracker, workflow: Workflow, dry_run: bool = False) -> TickFacts:
-        """Read everything the tick decides from, once, before any decision."""
+    def facts(self, tracker: Tracker, workflow: Workflow, dry_run: bool = False,
+              start_early: bool = False) -> TickFacts:
+        """Read everything the tick decides from, once, before any decision (with
+        ``start_early``, new work starts before the PRs in review are refreshed)."""
         policy = workflow.policy
         lanes = self.lanes()
         retries = self.retries.load()
@@ -178,15 +184,22 @@ class Orchestrator:
             self.warn_once(problem)
         watched = [i for i, v in lanes.items() if not v.finished]
         issues = tracker.fetch(watched) if watched else {}
-        reviews = None if dry_run else self._review_facts(workflow, lanes, issues)
         now = utc_now()
-        return TickFacts(
-            lanes=lanes, issues=issues, retries=retries, reviews=reviews,
+        facts = TickFacts(
+            lanes=lanes, issues=issues, retries=retries, reviews=None,
             candidates=tuple(tracker.candidates(policy.tracker.startable_states)),
             now=now, policy=policy,
             stall_timeout_s=self.config.agent.lane_stall_timeout_s,
             paused=hold_reason(self.config.state_root),
             budget=daily_budget(self.config.state_root, policy.budget, now))
+        if start_early and not dry_run:
+            for identifier in first_starts(facts):
+                if not self.stopping:
+                    self.dispatch(identifier)
+                    self.started_early.add(identifier)
+        if dry_run:
+            return facts
+        return replace(facts, reviews=self._review_facts(workflow, lanes, issues))
 
     def _review_facts(self, workflow: Workflow, lanes: dict[str, LaneView],
                       issues: dict[str, Issue]) -> dict[str, ReviewFact]:
@@ -349,7 +362,8 @@ class Orchestrator:
         """One poll tick; with ``wait`` it returns after the dispatched lanes finished."""
         started = time.monotonic()
         self.reap()
-        plan = self.plan()
+        self.started_early = set()
+        plan = self.plan(start_early=True)
         quiet, self._reasons = only_changed(plan.as_dict(), self._reasons)
         logs.log_plan(self.config, quiet)
         self.apply_reconcile(plan)
@@ -358,7 +372,8 @@ class Orchestrator:
         for item in plan.dispatch:
             if self.stopping:
                 break
-            self.dispatch(item["issue"])
+            if item["issue"] not in self.started_early:  # see early_start.py
+                self.dispatch(item["issue"])
         if wait:
             self.reap(wait=True)
         write_json(self.config.state_root / "last_tick.json",

@@ -41,3 +41,32 @@ def test_an_old_answer_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     later = remote_heads.time.monotonic() + remote_heads.FRESH_S + 1
     monkeypatch.setattr(remote_heads.time, "monotonic", lambda: later)
     assert remote_heads.take(tmp_path, "origin", "main") is None
+
+
+@pytest.mark.parametrize(("output", "absent"), [
+    ("", True),
+    (f"{SHA}\trefs/heads/main\n", True),  # only the base was listed
+    (f"{SHA}\trefs/heads/maestro/abc-1-old\n", True),
+    (f"{SHA}\trefs/heads/maestro/abc-1\n", False),
+])
+def test_a_branch_the_remote_did_not_list_is_known_absent(
+        tmp_path: Path, output: str, absent: bool) -> None:
+    remote_heads.remember(tmp_path, "origin", "maestro/abc-1", output)
+    assert remote_heads.take_absent(tmp_path, "origin", "maestro/abc-1") is absent
+
+
+def test_absence_is_used_once(tmp_path: Path) -> None:
+    remote_heads.remember(tmp_path, "origin", "maestro/abc-1", "")
+    assert remote_heads.take_absent(tmp_path, "origin", "maestro/abc-1")
+    assert not remote_heads.take_absent(tmp_path, "origin", "maestro/abc-1")
+
+
+def test_an_old_absence_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    remote_heads.remember(tmp_path, "origin", "maestro/abc-1", "")
+    later = remote_heads.time.monotonic() + remote_heads.FRESH_S + 1
+    monkeypatch.setattr(remote_heads.time, "monotonic", lambda: later)
+    assert not remote_heads.take_absent(tmp_path, "origin", "maestro/abc-1")
+
+
+def test_nothing_was_asked_is_not_absence(tmp_path: Path) -> None:
+    assert not remote_heads.take_absent(tmp_path, "origin", "maestro/abc-1")

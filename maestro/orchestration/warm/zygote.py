@@ -83,9 +83,24 @@ def main(argv: list[str]) -> None:
             importlib.import_module(name)
         except ImportError as exc:  # a lane would fail the same way, later and louder
             print(f"maestro zygote: cannot preload {name}: {exc}", file=sys.stderr)
+    _build_ahead()
     spawn = serve(sock, os.getppid(), birth)
     if spawn is not None:
         become_lane(spawn, birth)
+
+
+def _build_ahead() -> None:
+    """Work every lane does first and that depends on nothing but what the zygote is
+    retired for changing: the command-line parser (maestro's code; a lane forked after a
+    build takes it instead of building one) and the installed distributions' entry points
+    doit looks its plugins up in (used while ``sys.path``'s folders are unchanged)."""
+    try:
+        from maestro.cli import build_parser_ahead
+        from maestro.doit_plugins import scan_ahead
+    except ImportError:  # reported with the preloads; the lane does it itself
+        return
+    build_parser_ahead()
+    scan_ahead()
 
 
 def serve(sock: socket.socket, parent: int, birth: Birth) -> Spawn | None:

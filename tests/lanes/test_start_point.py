@@ -1,0 +1,113 @@
+"""Where prepare starts the lane branch: the same choice as before, with fewer git calls
+(maestro.lanes.start_point)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from maestro.lanes import remote_heads
+from maestro.lanes.start_point import start_point
+from tests.gitrepo import sh, small_repo
+
+BRANCH = "maestro/abc-1"
+
+
+class Forge:
+    """Records fetches; runs them for real against the repository's ``origin``."""
+
+    def __init__(self, repo: Path) -> None:
+        self.repo = repo
+        self.fetched: list[str] = []
+
+    def fetch(self, *refspecs: str) -> bool:
+        self.fetched += refspecs
+        try:
+            sh(self.repo, "fetch", "--quiet", "origin", *refspecs)
+        except Exception:
+            return False
+        return True
+
+
+@pytest.fixture(autouse=True)
+def _no_answers() -> Iterator[None]:
+    remote_heads._answers.clear()
+    yield
+    remote_heads._answers.clear()
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    work = small_repo(tmp_path, monkeypatch, ("a",))
+    sh(tmp_path, "init", "--quiet", "--bare", "--initial-branch=main", str(tmp_path / "o.git"))
+    sh(work, "remote", "add", "origin", str(tmp_path / "o.git"))
+    sh(work, "push", "--quiet", "origin", "main")
+    sh(work, "fetch", "--quiet", "origin")
+    return work
+
+
+def context(repo: Path) -> Any:
+    forge = SimpleNamespace(remote="origin", base_branch="main")
+    return SimpleNamespace(workflow=SimpleNamespace(policy=SimpleNamespace(forge=forge)),
+                           config=SimpleNamespace(repo_root=repo), branch=BRANCH,
+                           forge=Forge(repo))
+
+
+def ls_remote(repo: Path) -> str:
+    return sh(repo, "ls-remote", "origin", "refs/heads/main", f"refs/heads/{BRANCH}")
+
+
+def test_a_base_origin_still_has_is_not_fetched_and_its_commit_is_handed_on(
+        repo: Path) -> None:
+    ctx = context(repo)
+    remote_heads.remember(repo, "origin", "main", ls_remote(repo))
+    remote_heads.remember(repo, "origin", BRANCH, ls_remote(repo))
+    point = start_point(ctx)
+    assert ctx.forge.fetched == []
+    assert point.ref == "refs/remotes/origin/main"
+    assert point.commit == sh(repo, "rev-parse", "origin/main")
+    assert not point.from_remote_lane
+
+
+def test_without_the_claims_answers_both_fetches_happen(repo: Path) -> None:
+    ctx = context(repo)
+    point = start_point(ctx)
+    assert ctx.forge.fetched == ["main", f"+refs/heads/{BRANCH}:refs/remotes/origin/{BRANCH}"]
+    assert point.ref == "refs/remotes/origin/main"
+
+
+def test_a_base_that_moved_on_origin_is_fetched_and_read_again(repo: Path) -> None:
+    ctx = context(repo)
+    (repo / "b.txt").write_text("b\n")
+    sh(repo, "add", "-A")
+    sh(repo, "commit", "--quiet", "-m", "b")
+    sh(repo, "push", "--quiet", "origin", "HEAD:main")
+    sh(repo, "update-ref", "refs/remotes/origin/main", "HEAD~1")  # the ref lags behind
+    remote_heads.remember(repo, "origin", "main", ls_remote(repo))
+    remote_heads.remember(repo, "origin", BRANCH, ls_remote(repo))
+    point = start_point(ctx)
+    assert ctx.forge.fetched == ["main"]
+    assert point.commit == sh(repo, "rev-parse", "HEAD")
+
+
+def test_a_lane_branch_pushed_by_another_runner_is_where_work_resumes(repo: Path) -> None:
+    ctx = context(repo)
+    sh(repo, "push", "--quiet", "origin", f"main:{BRANCH}")
+    remote_heads.remember(repo, "origin", "main", ls_remote(repo))
+    remote_heads.remember(repo, "origin", BRANCH, ls_remote(repo))
+    point = start_point(ctx)
+    assert ctx.forge.fetched == [f"+refs/heads/{BRANCH}:refs/remotes/origin/{BRANCH}"]
+    assert point.from_remote_lane and point.commit is None
+
+
+def test_a_local_lane_branch_is_never_replaced_by_the_remote_one(repo: Path) -> None:
+    ctx = context(repo)
+    sh(repo, "branch", BRANCH)
+    sh(repo, "push", "--quiet", "origin", f"main:{BRANCH}")
+    point = start_point(ctx)
+    assert ctx.forge.fetched == ["main"]
+    assert not point.from_remote_lane
