@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -225,3 +226,36 @@ def test_a_code_change_on_disk_retires_the_zygote(
     lane = launcher.start([*MAESTRO, "--version"], tmp_path, tmp_path / "a.log")
     assert isinstance(lane, subprocess.Popen) and lane.wait(timeout=30) == 0
     assert any(freshness.CODE_CHANGED in w for w in launcher.warnings)  # type: ignore[attr-defined]
+
+
+def _zygote_loading(path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A ``sitecustomize`` module every interpreter started with this environment loads
+    (the zygote included), written well before the zygote starts."""
+    path.mkdir()
+    module = path / "sitecustomize.py"
+    module.write_text("VERSION = 1\n")
+    time.sleep(0.2)  # older than the zygote by more than the file clock's slack
+    monkeypatch.setenv("PYTHONPATH", str(path))
+    return module
+
+
+def test_a_zygote_forks_while_the_code_it_loaded_is_unchanged(
+        launcher: LaneLauncher, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _zygote_loading(tmp_path / "path", monkeypatch)
+    launcher.prepare(tmp_path)
+    lane = launcher.start([*MAESTRO, "--version"], tmp_path, tmp_path / "lane.log")
+    assert isinstance(lane, WarmLane)
+    assert lane.wait(timeout=30) == 0
+
+
+def test_a_zygote_forks_nothing_once_a_module_it_loaded_changed_on_disk(
+        launcher: LaneLauncher, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    module = _zygote_loading(tmp_path / "path", monkeypatch)
+    launcher.prepare(tmp_path)
+    assert launcher.zygote is not None and launcher.zygote.wait_ready(30)
+    module.write_text("VERSION = 2\n")  # a cold lane started now would run this
+    lane = launcher.start([*MAESTRO, "--version"], tmp_path, tmp_path / "lane.log")
+    assert not isinstance(lane, WarmLane)
+    assert lane.wait(timeout=30) == 0
+    assert any(f"{module} changed on disk" in warning
+               for warning in launcher.warnings)  # type: ignore[attr-defined]

@@ -38,9 +38,12 @@ class Zygote:
 
     def __init__(self, cwd: Path, log: Path) -> None:
         self.cwd = cwd
+        started_ns = time.time_ns()  # before it imports: see warm/loaded_code.py
         self.fingerprint = freshness.take(c_environ())  # before it imports: never stale-fresh
         self.ready = False
         self.dead: str | None = None
+        #: Why it refused a fork because its code is older than the disk's (it drains).
+        self.stale: str | None = None
         self.forks = 0
         self.lanes: dict[int, WarmLane] = {}
         self._replies: dict[int, dict[str, Any]] = {}
@@ -51,7 +54,7 @@ class Zygote:
             with log.open("ab") as err:
                 self.process = subprocess.Popen(
                     [sys.executable, "-P", "-m", "maestro.orchestration.warm.zygote",
-                     str(theirs.fileno())], cwd=cwd, stdin=subprocess.DEVNULL,
+                     str(theirs.fileno()), str(started_ns)], cwd=cwd, stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL, stderr=err, pass_fds=[theirs.fileno()],
                     process_group=0)  # not in the daemon's group: only lanes are
         except BaseException:
@@ -135,6 +138,9 @@ class Zygote:
             self.pump(remaining)
         reply = self._replies.pop(request, None)
         if reply is None:
+            return None
+        if reply.get("op") != "started" and reply.get("stale") is True:
+            self.stale = str(reply.get("error"))  # still relays its lanes' exits
             return None
         if reply.get("op") != "started":
             self.retire(f"it refused to fork: {reply.get('error')}")

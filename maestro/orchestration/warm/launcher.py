@@ -101,7 +101,11 @@ class LaneLauncher:
         if zygote is None or zygote is not before:
             return None  # none, or one started just now: it imports while this lane runs cold
         lane = zygote.spawn(argv, cwd, log_fd) if zygote.wait_ready(READY_TIMEOUT_S) else None
-        if lane is None:
+        if lane is None and zygote.stale is not None:  # routine: drained like a code change
+            self.warn(f"warm workers: zygote {zygote.pid} retired: {zygote.stale}")
+            self.draining.append(zygote)
+            self.zygote = None
+        elif lane is None:
             self._failed(zygote)
         else:
             self._failures = 0

@@ -26,9 +26,11 @@ import signal
 import socket
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
+from maestro.orchestration.warm import loaded_code
 from maestro.orchestration.warm.protocol import (
     c_environ,
     maestro_command,
@@ -84,7 +86,8 @@ def main(argv: list[str]) -> None:
         except ImportError as exc:  # a lane would fail the same way, later and louder
             print(f"maestro zygote: cannot preload {name}: {exc}", file=sys.stderr)
     _build_ahead()
-    spawn = serve(sock, os.getppid(), birth)
+    since_ns = int(argv[2]) if len(argv) > 2 and argv[2].isdigit() else time.time_ns()
+    spawn = serve(sock, os.getppid(), birth, loaded_code.take(since_ns))
     if spawn is not None:
         become_lane(spawn, birth)
 
@@ -103,7 +106,8 @@ def _build_ahead() -> None:
     scan_ahead()
 
 
-def serve(sock: socket.socket, parent: int, birth: Birth) -> Spawn | None:
+def serve(sock: socket.socket, parent: int, birth: Birth,
+          loaded: loaded_code.LoadedCode | None = None) -> Spawn | None:
     """Answer requests until the daemon goes away (None), or return in a forked child."""
     children: dict[int, int] = {}  # pid -> pidfd, until the daemon says it saw the exit
     selector = selectors.DefaultSelector()
@@ -129,6 +133,13 @@ def serve(sock: socket.socket, parent: int, birth: Birth) -> Spawn | None:
                 if pidfd is not None:
                     os.waitid(os.P_PIDFD, pidfd, os.WEXITED)
                     os.close(pidfd)
+                continue
+            stale = loaded_code.changed(loaded) if loaded is not None else None
+            if stale is not None:  # the daemon drains this zygote and starts the lane cold
+                for fd in fds:
+                    os.close(fd)
+                send(sock, {"op": "error", "id": message.get("id"), "error": stale,
+                            "stale": True})
                 continue
             request = _spawn_request(message, fds, birth)
             if isinstance(request, str):
