@@ -290,7 +290,7 @@ class FilesTracker:
             entry["id"] = number
             entry["author"] = author
             entry["at"] = now
-            entry["body"] = LiteralScalarString(body.rstrip("\n") + "\n")
+            entry["body"] = _comment_body(body)
             comments.append(entry)
         return Comment(id=str(number), body=body, author=author, created_at=_parse_iso(now))
 
@@ -333,6 +333,20 @@ class FilesTracker:
 
     def close(self) -> None:
         return None
+
+
+#: What a YAML literal block (``|``) carries as it is: printable characters, tab and ``\n``.
+#: No ``\r`` (read back as ``\n``), no NEL/LS/PS (line breaks to YAML), no control bytes.
+_LITERAL_SAFE = re.compile("[\t\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe"
+                           "\uff00-\ufffd\U00010000-\U0010ffff]*")
+
+
+def _comment_body(body: str) -> str:
+    """A comment body as written: a literal block when it reads back as the same text,
+    else a plain string, which the emitter double-quotes with escapes (a literal block
+    holding a NUL or a U+2028 was written, then refused on the next read)."""
+    text = body.rstrip("\n") + "\n"
+    return LiteralScalarString(text) if _LITERAL_SAFE.fullmatch(text) else text
 
 
 def _string_list(path: Path, data: Mapping[str, Any], key: str) -> list[str]:

@@ -104,6 +104,9 @@ _FLOW_ITEMS = re.compile(rf"{_FLOW_ITEM}(?:,{_FLOW_ITEM})*")
 #: characters YAML does not allow in a document (ruamel.yaml refuses them)
 _NON_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD"
                             "\U00010000-\U0010FFFF]")
+#: characters YAML reads as line breaks besides ``\n`` and ``\r`` (NEL, LS, PS): ruamel
+#: folds and trims around them inside scalars, which the simple reader does not model
+_OTHER_BREAKS = re.compile("[\x85\u2028\u2029]")
 _BLANK = re.compile(r"[ ]*(?:#.*)?")
 #: the first line of an item of a list of mappings (``  - id: 1``)
 _MAP_ITEM = re.compile(rf"(?P<indent>[ ]*)-[ ]+{_KEY}:.*")
@@ -192,7 +195,7 @@ _PLAIN_STYLE = _PlainStyle()
 
 
 def _read_simple(front: str, style: _PlainStyle) -> Any | None:
-    if "\t" in front or _NON_PRINTABLE.search(front):
+    if "\t" in front or _NON_PRINTABLE.search(front) or _OTHER_BREAKS.search(front):
         return None
     data: dict[str, Any] = {}
     flow: set[str] = set()

@@ -301,3 +301,27 @@ def test_the_quick_round_trip_of_comment_lists_never_dumps_otherwise(
     for entries in items:
         lines += _item(indent, entries, indent + extra)
     _documents_agree("\n".join(lines) + "\n", state, "bug", body)
+
+
+@pytest.mark.parametrize("char", ["\x85", "\u2028", "\u2029"], ids=repr)
+@pytest.mark.parametrize("template", ["title: 'Fix{c}it'\n", "labels: ['x {c}y']\n",
+                                      "comments:\n  - id: 1\n    body: |\n      a{c}b\n"])
+def test_yaml_line_breaks_besides_newline_leave_both_quick_readers(
+        char: str, template: str) -> None:
+    front = template.format(c=char)
+    assert simple_mapping(front) is None and round_trip_mapping(front) is None
+
+
+@pytest.mark.parametrize("body", [
+    "line one\u2028line two", "nel\x85here", "para\u2029graph", "nul\x00byte",
+    "carriage\r\nreturn", "bell\x07", "bom\ufeffinside", "  indented\u2028and broken",
+], ids=repr)
+def test_a_comment_body_reads_back_as_written_through_later_writes(
+        body: str, tmp_path: Path) -> None:
+    tracker = FilesTracker(tmp_path, "T")
+    tracker.create("Title", "Body.", identifier="T-1")
+    tracker.comment("T-1", body)
+    for label in ("a", "b"):
+        tracker.add_label("T-1", label)
+        tracker.remove_label("T-1", label)
+    assert [comment.body for comment in tracker.comments("T-1")] == [body]
