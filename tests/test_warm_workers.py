@@ -4,6 +4,7 @@ start, never a lost lane."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -101,6 +102,23 @@ def test_a_warm_lane_shares_the_daemons_process_group_and_dies_by_its_signal(
         assert lane.wait(timeout=30) == -signal.SIGKILL
     finally:
         orchestrator.launcher.close()
+
+
+def test_the_log_says_how_a_lane_process_ended(sandbox: Sandbox) -> None:
+    sandbox.add_issue("WL-2", script=SLOW)
+    orchestrator = warm_orchestrator(sandbox)
+    try:
+        orchestrator.tick(wait=False)
+        wait_for(lambda: sandbox.issue("WL-2").state == "In Progress")
+        orchestrator.running["WL-2"].send_signal(signal.SIGKILL)
+        orchestrator.reap(wait=True)
+    finally:
+        orchestrator.launcher.close()
+    log = sandbox.repo / ".maestro" / "logs" / "maestro.jsonl"
+    ends = [record for line in log.read_text().splitlines()
+            if (record := json.loads(line))["event"] == "lane_exit"]
+    assert [(e["returncode"], e["message"].split(":")[0]) for e in ends] == [
+        (-signal.SIGKILL, "lane process ended (killed by SIGKILL)")]
 
 
 def test_a_warm_lane_gets_the_environment_a_cold_lane_gets(

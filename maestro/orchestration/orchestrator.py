@@ -336,18 +336,24 @@ class Orchestrator:
         for identifier, process in list(self.running.items()):
             if wait:
                 process.wait()
-            if process.poll() is None:
+            if (returncode := process.poll()) is None:
                 continue
             del self.running[identifier]
             done.append(identifier)
-            self.after_lane(identifier)
+            self.after_lane(identifier, returncode)
         return done
 
-    def after_lane(self, identifier: str) -> None:
+    def after_lane(self, identifier: str, returncode: int | None = None) -> None:
+        """File a lane process's end; ``returncode`` as Popen reports it (negative: killed
+        by that signal; 255: a warm lane whose zygote died before relaying its status)."""
         state = LaneState(self.config.lanes_root, identifier)
         outcome = state.read("outcome.json") or {}
-        logs.event(self.config, "lane_exit", f"lane process ended: {outcome.get('outcome')}",
-                   issue=identifier, phase=outcome.get("phase"), outcome=outcome.get("outcome"))
+        ended = f"exit {returncode}" if returncode is None or returncode >= 0 else (
+            f"killed by {_signal_name(-returncode)}")
+        logs.event(self.config, "lane_exit",
+                   f"lane process ended ({ended}): {outcome.get('outcome')}",
+                   issue=identifier, phase=outcome.get("phase"), outcome=outcome.get("outcome"),
+                   returncode=returncode)
         if outcome.get("outcome") == LaneOutcome.RETRY.value:
             workflow = self.workflow()
             claim = state.read("lease.json") or {}
@@ -433,3 +439,10 @@ def _record(state: LaneState, name: str) -> dict[str, Any]:
 def read_plan(state_root: Path) -> dict[str, Any] | None:
     data = read_json(state_root / "last_tick.json")
     return data if isinstance(data, dict) else None
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
