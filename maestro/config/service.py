@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
 from maestro.config.locate import CONFIG_NAME, Signature, candidate_paths, file_signature
 from maestro.config.locate import git_toplevel as _git_toplevel
@@ -126,7 +126,7 @@ class DispatchService(_Section):
     ref: str = "main"
     redispatch_after_s: float = Field(default=900.0, gt=0)
     #: Fork lanes from a pre-imported zygote (docs/guide: warm lane workers).
-    warm_workers: bool = True
+    warm_workers: StrictBool = True
     warm_restart_after_lanes: int = Field(default=100, ge=1)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
@@ -149,8 +149,8 @@ class ForgePolicy(_Section):
     required_approvals: int = Field(default=1, ge=0)
     #: An approval counts only for the head it was given on: code an agent pushed after a
     #: review (a repair round, a conflict merge) is never landed on an older approval.
-    dismiss_stale_approvals: bool = True
-    delete_branch_on_merge: bool = True
+    dismiss_stale_approvals: StrictBool = True
+    delete_branch_on_merge: StrictBool = True
 
 
 class WorkflowPolicy(_Section):
