@@ -221,7 +221,10 @@ def identifiers_from_argv(argv: list[str], config: ServiceConfig) -> list[str]:
 
 
 def doit_config(state_root: Path) -> dict[str, Any]:
+    from maestro.doit_db import set_aside_if_unreadable
+
     state_root.mkdir(parents=True, exist_ok=True)
+    set_aside_if_unreadable(state_root / "doit.sqlite3")
     return {"backend": "sqlite3", "dep_file": str(state_root / "doit.sqlite3"),
             "verbosity": 2, "default_tasks": [], "action_string_formatting": "new"}
 
