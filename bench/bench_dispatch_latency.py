@@ -58,9 +58,9 @@ class Daemon:
 
     def start(self, root: Path, issues: int) -> None:
         self.repo, _ = empty_sandbox(root)
-        if self.warm:
-            with (self.repo / "maestro.toml").open("a") as handle:
-                handle.write("\n[dispatch]\nwarm_workers = true\n")
+        with (self.repo / "maestro.toml").open("a") as handle:  # said either way: the
+            flag = "true" if self.warm else "false"              # default changed
+            handle.write(f"\n[dispatch]\nwarm_workers = {flag}\n")
         self.tracker = FilesTracker(self.repo / "issues", "LAT")
         for n in range(issues):
             self.tracker.create(f"latency {n}", "Add a note.", state="Backlog",
