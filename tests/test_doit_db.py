@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from maestro.doit_db import set_aside_if_unreadable
 from maestro.pipeline import doit_config
+from maestro.pipeline.doit_db import set_aside_if_unreadable
 
 
 def database(path: Path) -> Path:

@@ -1,5 +1,5 @@
 """doit's plugin look-ups within one lane run share one metadata scan
-(maestro.doit_plugins)."""
+(maestro.pipeline.doit_plugins)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import doit.plugin
 import pytest
 from doit.plugin import PluginDict
 
-from maestro import doit_plugins
-from maestro.doit_plugins import one_scan
+from maestro.pipeline import doit_plugins
+from maestro.pipeline.doit_plugins import one_scan
 
 POINT = importlib.metadata.EntryPoint(name="fancy", value="fancy.reporter:Reporter",
                                       group="doit.REPORTER")

@@ -1,4 +1,4 @@
-"""maestro.doit_run: doit's ``run`` without its command line answers as ``DoitMain`` does."""
+"""maestro.pipeline.doit_run: doit's ``run`` without its command line answers as ``DoitMain``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from doit.cmd_base import ModuleTaskLoader
 from doit.doit_cmd import DoitMain
 from doit.exceptions import TaskFailed
 
-from maestro.doit_run import run_tasks
+from maestro.pipeline.doit_run import run_tasks
 
 
 def _namespace(tmp: Path, action: Callable[[], Any], log: list[str],

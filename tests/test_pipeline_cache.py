@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from maestro.errors import ConfigError
-from maestro.pipeline_files import default_pipeline_path
-from maestro.pipeline_spec import CACHE_NAME, load_pipeline
+from maestro.pipeline.files import default_pipeline_path
+from maestro.pipeline.spec import CACHE_NAME, load_pipeline
 
 
 @pytest.fixture(autouse=True)

@@ -40,7 +40,7 @@ from typing import Any
 from maestro.config.locate import file_signature, find_config, raw_roots
 from maestro.fsutil import json_problem, read_json, write_json
 from maestro.ids import check_identifier, iso_now
-from maestro.pipeline_files import pipeline_file, target_done
+from maestro.pipeline.files import pipeline_file, target_done
 
 STAMP_VERSION = 1
 HOLDER = "holder.json"
@@ -50,7 +50,7 @@ LOCK = "lane.lock"
 FINISHED_RECORD = {"outcome": "finished", "phase": "cleanup", "reason": "lane already finished"}
 #: Modules whose rules the stamp stands for: an upgraded maestro re-checks every lane.
 _PACKAGE = Path(__file__).resolve().parents[1]
-CODE_FILES = ("pipeline_spec.py", "pipeline_files.py", "lanes/damage.py", "lanes/noop.py",
+CODE_FILES = ("pipeline/spec.py", "pipeline/files.py", "lanes/damage.py", "lanes/noop.py",
               "config/workflow.py", "config/service.py")
 
 

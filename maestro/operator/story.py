@@ -82,7 +82,7 @@ def describe(record: dict[str, Any]) -> str | None:
 
 def _phases(config: ServiceConfig, state: LaneState) -> list[str]:
     """Phases done as the pipeline judges them (target present and its ``done_when``)."""
-    from maestro.pipeline_spec import load_pipeline, phase_done, pipeline_path
+    from maestro.pipeline.spec import load_pipeline, phase_done, pipeline_path
 
     spec = load_pipeline(pipeline_path(config))
     return [phase.name for phase in spec.phases if phase_done(state.dir, phase)]

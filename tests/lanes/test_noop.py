@@ -15,8 +15,8 @@ import pytest
 from maestro.config.service import parse_config_file
 from maestro.lanes import noop
 from maestro.model import LaneOutcome
-from maestro.pipeline_files import default_pipeline_path
-from maestro.pipeline_spec import load_pipeline, plain_phases
+from maestro.pipeline.files import default_pipeline_path
+from maestro.pipeline.spec import load_pipeline, plain_phases
 from tests.conftest import REPO_ROOT, Sandbox
 
 LANE = "T-1"

@@ -45,7 +45,7 @@ from maestro.orchestration.warm.protocol import (
 #: backend of doit's database, and Liquid, which renders the prompt (each import left to the
 #: lane is paid per dispatch).
 PRELOAD = ("maestro.cli", "maestro.config.discovery", "maestro.config.service",
-           "maestro.config.workflow", "maestro.pipeline", "maestro.pipeline_spec",
+           "maestro.config.workflow", "maestro.pipeline", "maestro.pipeline.spec",
            "maestro.lanes.phases", "maestro.lanes.review", "maestro.lanes.noop",
            "maestro.lanes.context", "maestro.lanes.agent_run", "maestro.agents",
            "maestro.trackers.files", "maestro.forges.local", "doit", "doit.cmd_run",
@@ -99,7 +99,7 @@ def _build_ahead() -> None:
     doit looks its plugins up in (used while ``sys.path``'s folders are unchanged)."""
     try:
         from maestro.cli import build_parser_ahead
-        from maestro.doit_plugins import scan_ahead
+        from maestro.pipeline.doit_plugins import scan_ahead
     except ImportError:  # reported with the preloads; the lane does it itself
         return
     build_parser_ahead()

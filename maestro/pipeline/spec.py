@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from maestro.config.locate import file_signature
 from maestro.errors import ConfigError
 from maestro.fsutil import write_json
-from maestro.pipeline_files import condition_holds, pipeline_file, target_done
+from maestro.pipeline.files import condition_holds, pipeline_file, target_done
 
 if TYPE_CHECKING:
     from maestro.config.service import ServiceConfig

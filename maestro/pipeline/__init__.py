@@ -24,7 +24,7 @@ from doit.exceptions import TaskFailed
 
 from maestro.errors import ConfigError, MaestroError
 from maestro.ids import check_identifier, iso_now
-from maestro.pipeline_files import PIPELINE_ENV, target_done
+from maestro.pipeline.files import PIPELINE_ENV, target_done
 
 if TYPE_CHECKING:
     from maestro.config.service import ServiceConfig
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from maestro.lanes.outcomes import Halt
     from maestro.lanes.state import LaneState
     from maestro.model import LaneOutcome
-    from maestro.pipeline_spec import PhaseSpec
+    from maestro.pipeline.spec import PhaseSpec
 
 # Start-up is paid by every ``doit lane:ID`` and every poll of a finished lane, so the
 # phases, adapters, agent client, logging, pydantic (the config and the pipeline schema) and
@@ -61,7 +61,7 @@ class LaneRuns:
     """Per-process memory: lane contexts, and lanes already stopped in this run."""
 
     def __init__(self, config: ServiceConfig) -> None:
-        from maestro.pipeline_spec import load_pipeline, pipeline_path
+        from maestro.pipeline.spec import load_pipeline, pipeline_path
 
         self.config = config
         self.pipeline = functools.partial(load_pipeline, pipeline_path(config),
@@ -161,7 +161,7 @@ def write_activity_phase(state: LaneState, phase: str) -> None:
 def lane_tasks(phases: Sequence[dict[str, Any]], lanes_root: Path, identifiers: list[str],
                run_phase: Callable[[str, str, str], bool | TaskFailed]
                ) -> Iterator[dict[str, Any]]:
-    """doit tasks from the pipeline's plain phases (:func:`maestro.pipeline_spec.plain_phases`):
+    """doit tasks from the pipeline's plain phases (:func:`maestro.pipeline.spec.plain_phases`):
     one per phase and lane, each done when its target and ``done_when`` say so."""
     last = phases[-1]["name"]
     for phase in phases:
@@ -191,7 +191,7 @@ def lane_tasks(phases: Sequence[dict[str, Any]], lanes_root: Path, identifiers: 
 
 
 def build_tasks(runs: LaneRuns, identifiers: list[str]) -> Iterator[dict[str, Any]]:
-    from maestro.pipeline_spec import plain_phases
+    from maestro.pipeline.spec import plain_phases
 
     yield from lane_tasks(plain_phases(runs.pipeline()), runs.config.lanes_root, identifiers,
                           runs.run_phase)
@@ -221,7 +221,7 @@ def identifiers_from_argv(argv: list[str], config: ServiceConfig) -> list[str]:
 
 
 def doit_config(state_root: Path) -> dict[str, Any]:
-    from maestro.doit_db import set_aside_if_unreadable
+    from maestro.pipeline.doit_db import set_aside_if_unreadable
 
     state_root.mkdir(parents=True, exist_ok=True)
     set_aside_if_unreadable(state_root / "doit.sqlite3")
@@ -280,7 +280,7 @@ def doit_namespace(argv: list[str] | None = None) -> dict[str, Any]:
         raise SystemExit(exc.exit_code) from None
 
     def task_maestro() -> Iterator[dict[str, Any]]:
-        from maestro.pipeline_spec import plain_phases
+        from maestro.pipeline.spec import plain_phases
 
         phases = plain_phases(runs.pipeline())
         yield from lane_tasks(phases, config.lanes_root, identifiers, runs.run_phase)
@@ -319,7 +319,7 @@ def run_lane(config: ServiceConfig, identifier: str, extra_args: list[str] | Non
     """Run ``lane:<ID>`` through doit in this process; returns the lane's outcome record."""
     from maestro.lanes.admission import require_known_issue
     from maestro.lanes.noop import Recorder
-    from maestro.pipeline_spec import plain_phases
+    from maestro.pipeline.spec import plain_phases
 
     require_known_issue(config, identifier)
     # SIGTERM (the daemon stopping a lane, a CI job cancelled) must unwind like SIGINT so
@@ -356,8 +356,8 @@ def run_lane(config: ServiceConfig, identifier: str, extra_args: list[str] | Non
 
 def _run_doit(namespace: dict[str, Any], extra_args: list[str], task: str) -> int:
     """doit's exit code for ``task``: without doit's command line when the only option is a
-    built-in reporter (:mod:`maestro.doit_run`), else through ``DoitMain`` as before."""
-    from maestro.doit_run import REPORTERS, run_tasks
+    built-in reporter (:mod:`maestro.pipeline.doit_run`), else through ``DoitMain`` as before."""
+    from maestro.pipeline.doit_run import REPORTERS, run_tasks
 
     if not extra_args or (len(extra_args) == 2 and extra_args[0] == "--reporter"
                           and extra_args[1] in REPORTERS):
@@ -365,7 +365,7 @@ def _run_doit(namespace: dict[str, Any], extra_args: list[str], task: str) -> in
     from doit.cmd_base import ModuleTaskLoader
     from doit.doit_cmd import DoitMain
 
-    from maestro.doit_plugins import one_scan
+    from maestro.pipeline.doit_plugins import one_scan
 
     with one_scan():  # doit's three plugin look-ups share one metadata scan
         return int(DoitMain(ModuleTaskLoader(namespace)).run([*extra_args, task]))

@@ -1,6 +1,6 @@
 """Which ``lane.yaml`` a lane uses, and whether a phase's files say it is done.
 
-Kept apart from the pydantic schema (:mod:`maestro.pipeline_spec`) so that a finished
+Kept apart from the pydantic schema (:mod:`maestro.pipeline.spec`) so that a finished
 lane's no-op run (:mod:`maestro.lanes.noop`) can ask both without importing pydantic or
 ruamel.yaml. A condition is the plain mapping the schema validated (``absent``, ``file``,
 ``field``, ``in``, ``not_in``): one implementation serves both.
@@ -19,10 +19,14 @@ PIPELINE_ENV = "MAESTRO_PIPELINE"
 
 
 def default_pipeline_path() -> Path:
-    packaged = Path(__file__).parent / "_pipelines" / "lane.yaml"
+    """The wheel ships ``pipelines/`` as ``maestro/_pipelines`` (pyproject force-include);
+    a source checkout has it beside the ``maestro`` package. This module lives in
+    ``maestro/pipeline/``, hence ``parents[1]`` is the package and ``parents[2]`` the checkout."""
+    here = Path(__file__).resolve()
+    packaged = here.parents[1] / "_pipelines" / "lane.yaml"
     if packaged.is_file():
         return packaged
-    return Path(__file__).resolve().parents[1] / "pipelines" / "lane.yaml"
+    return here.parents[2] / "pipelines" / "lane.yaml"
 
 
 def pipeline_file(repo_root: Path) -> Path:
