@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from maestro import gitdirs
+from maestro.git import dirs as gitdirs
 from maestro.git import rev_parse, rev_parse_many
 from tests.gitrepo import sh, small_repo
 

@@ -1,5 +1,5 @@
 """git answers about commits named by hash are asked once per process; anything naming a
-ref is asked every time (maestro.git_memo)."""
+ref is asked every time (maestro.git.memo)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from maestro import git_memo
-from maestro.git_memo import fixed, git_fixed
+from maestro.git import memo as git_memo
+from maestro.git.memo import fixed, git_fixed
 from maestro.lanes.worktree_health import tracked_missing
 from tests.gitrepo import sh, small_repo
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from maestro.containment.sandbox import Layer, bubblewrap_prefix
 from maestro.errors import WorkspaceError
 from maestro.git import git, local_url_path
-from maestro.gitdirs import git_dirs
+from maestro.git.dirs import git_dirs
 from maestro.lanes.context import LaneContext
 from maestro.lanes.tamper import control_roots
 

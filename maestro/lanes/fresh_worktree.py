@@ -22,7 +22,7 @@ conditions:
   by anyone shows; anything unreadable means "not fresh", and the full look runs.
 
 The files of ``HEAD`` missing on disk are still looked for at the session start (no git
-process: the list is kept by commit, :mod:`maestro.git_memo`), and the control files are
+process: the list is kept by commit, :mod:`maestro.git.memo`), and the control files are
 fingerprinted as before.
 
 The record never says more than "the worktree prepare made": it is never written to disk,
@@ -40,7 +40,7 @@ from pathlib import Path
 
 from maestro.forges.ref_files import read_branch
 from maestro.fsutil import StatIdentity, stat_identity
-from maestro.gitdirs import git_dirs
+from maestro.git.dirs import git_dirs
 
 Signature = tuple[StatIdentity | None, ...]
 

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from maestro.git import rev_parse, rev_parse_many
-from maestro.git_memo import git_fixed
+from maestro.git.memo import git_fixed
 from maestro.ids import iso_now
 from maestro.lanes.context import LaneContext
 from maestro.lanes.outcomes import require_human
@@ -243,7 +243,7 @@ def base_and(ctx: LaneContext, also: str = "") -> tuple[str | None, str | None]:
 
 
 def _lines(repo: Path, *args: str) -> list[str]:
-    """git's output lines; asked of git once per process for hashes (:mod:`maestro.git_memo`)."""
+    """git's output lines; asked of git once per process for hashes (:mod:`maestro.git.memo`)."""
     return [line for line in git_fixed(repo, *args).split("\0" if "-z" in args else "\n")
             if line]
 

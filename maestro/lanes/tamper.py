@@ -26,7 +26,7 @@ from pathlib import Path
 
 from maestro.containment.gitguard import base_env
 from maestro.errors import WorkspaceError
-from maestro.gitdirs import git_dirs
+from maestro.git.dirs import git_dirs
 from maestro.lanes.context import LaneContext
 from maestro.lanes.outcomes import require_human
 

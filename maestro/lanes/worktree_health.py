@@ -29,8 +29,8 @@ from pathlib import Path
 from maestro import faults
 from maestro.errors import WorkspaceError
 from maestro.git import git, git_ok, rev_parse, rev_parse_many
-from maestro.git_memo import fixed, git_fixed
-from maestro.gitdirs import git_dirs
+from maestro.git.dirs import git_dirs
+from maestro.git.memo import fixed, git_fixed
 
 #: The lock reason ``git worktree add`` writes while it works; left behind, it marks a dead add.
 INITIALIZING = "initializing"
@@ -184,7 +184,7 @@ def tracked_missing(path: Path, head: str | None = None) -> tuple[tuple[str, ...
     """Files of ``HEAD`` that are not on disk, and whether ``HEAD`` has files at all.
 
     ``head``: the commit ``HEAD`` was just read as; its file list is then fixed by the hash
-    and kept for the process (:mod:`maestro.git_memo`), while the disk is looked at anew on
+    and kept for the process (:mod:`maestro.git.memo`), while the disk is looked at anew on
     every call (a worktree is checked at prepare and again as each session starts)."""
     if head is not None and fixed(("ls-tree", head)):
         listing = git_fixed(path, "ls-tree", "-r", "-z", "--name-only", head, check=False)

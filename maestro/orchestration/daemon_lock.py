@@ -97,7 +97,7 @@ def _forget_holder(holder_file: Path, pid: int) -> None:
 
 
 def _common_git_dir(repository: Path) -> Path | None:
-    from maestro.gitdirs import git_dirs
+    from maestro.git.dirs import git_dirs
 
     found = git_dirs(repository)
     return found.common if found is not None else None

@@ -33,7 +33,7 @@ from pathlib import Path
 from maestro.errors import WorkspaceError
 from maestro.fsutil import StatIdentity, stat_identity
 from maestro.git import run_git
-from maestro.gitdirs import git_dirs
+from maestro.git.dirs import git_dirs
 
 #: A full SHA-1 or SHA-256 object name.
 _HASH = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
