@@ -3,26 +3,21 @@
 A zygote imported maestro (and its dependencies) once; a lane forked from it runs that
 code. So the daemon takes a fingerprint of the code BEFORE it starts the zygote (a change
 after that shows as a difference, never as a stale match) and compares it before every
-fork: any maestro source file added, removed or changed (path, size, mtime, ctime, inode),
-or any change of the folder a preloaded dependency lives in (pip replaces files and renames
-``*.dist-info`` folders, which changes the folder's mtime), retires the zygote. The
-environment is compared as a whole: a warm lane must get exactly what a cold one would.
+fork: any maestro source file added, removed or changed (path, size, mtime, ctime, inode)
+retires the zygote. Dependencies are the zygote's own check, exact for every module it
+loaded (:mod:`maestro.orchestration.warm.loaded_code`). The environment is compared as a
+whole: a warm lane must get exactly what a cold one would.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import maestro
 from maestro.fsutil import StatIdentity, stat_identity
-
-#: Top-level dependencies the zygote preloads; their install folders are watched.
-DEPENDENCIES = ("doit", "pydantic", "pydantic_core", "sh", "httpx", "ruamel", "yaml")
 
 Stamp = StatIdentity
 
@@ -35,7 +30,7 @@ class Fingerprint:
 
 def take(environ: Iterable[str]) -> Fingerprint:
     """The code and environment a zygote started now would have. Cost: one ``stat`` per
-    maestro source file and watched folder (about 160; 5-40 ms on a loaded machine)."""
+    maestro source file (about 200; 5-40 ms on a loaded machine)."""
     return Fingerprint(code_stamps(), tuple(environ))
 
 
@@ -61,26 +56,7 @@ def _watched_paths() -> list[Path]:
     for folder, dirs, files in os.walk(package):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
         paths += [Path(folder) / f for f in sorted(files) if f.endswith((".py", ".yaml"))]
-    for name in DEPENDENCIES:
-        for location in _locations(name):
-            where = Path(location)
-            paths += [where if where.is_dir() else where.parent, where.parent]
     return paths
-
-
-def _locations(name: str) -> list[str]:
-    """Where a top-level module is installed, without importing it (``sh`` replaces its
-    own module object, so an imported one is asked for its file instead)."""
-    module = sys.modules.get(name)
-    if module is not None and getattr(module, "__file__", None):
-        return [str(module.__file__)]
-    try:
-        spec = importlib.util.find_spec(name)
-    except (ImportError, ValueError):
-        return []
-    if spec is None:
-        return []
-    return [*(spec.submodule_search_locations or []), *([spec.origin] if spec.origin else [])]
 
 
 def _stamps(paths: Iterable[Path]) -> Iterable[tuple[str, Stamp]]:
