@@ -365,10 +365,7 @@ def _run_doit(namespace: dict[str, Any], extra_args: list[str], task: str) -> in
     from doit.cmd_base import ModuleTaskLoader
     from doit.doit_cmd import DoitMain
 
-    from maestro.pipeline.doit_plugins import one_scan
-
-    with one_scan():  # doit's three plugin look-ups share one metadata scan
-        return int(DoitMain(ModuleTaskLoader(namespace)).run([*extra_args, task]))
+    return int(DoitMain(ModuleTaskLoader(namespace)).run([*extra_args, task]))
 
 
 def _idle_outcome(state: LaneState) -> dict[str, Any]:

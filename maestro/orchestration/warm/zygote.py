@@ -95,15 +95,12 @@ def main(argv: list[str]) -> None:
 def _build_ahead() -> None:
     """Work every lane does first and that depends on nothing but what the zygote is
     retired for changing: the command-line parser (maestro's code; a lane forked after a
-    build takes it instead of building one) and the installed distributions' entry points
-    doit looks its plugins up in (used while ``sys.path``'s folders are unchanged)."""
+    build takes it instead of building one)."""
     try:
         from maestro.cli import build_parser_ahead
-        from maestro.pipeline.doit_plugins import scan_ahead
     except ImportError:  # reported with the preloads; the lane does it itself
         return
     build_parser_ahead()
-    scan_ahead()
 
 
 def serve(sock: socket.socket, parent: int, birth: Birth,
@@ -182,7 +179,7 @@ def _spawn_request(message: dict[str, Any], fds: list[int], birth: Birth) -> Spa
     argv, cwd, pgid = message.get("argv"), message.get("cwd"), message.get("pgid")
     if message.get("op") != "spawn" or len(fds) != 1:
         return "not a spawn request with exactly one log fd"
-    if not (isinstance(argv, list) and argv[:4] == maestro_command()
+    if not (isinstance(argv, list) and argv[:len(maestro_command())] == maestro_command()
             and all(isinstance(a, str) for a in argv)):
         return "argv is not this interpreter's 'python -P -m maestro ...'"
     if not isinstance(cwd, str) or not isinstance(pgid, int) or pgid <= 0:
