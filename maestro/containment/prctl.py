@@ -17,14 +17,13 @@ from __future__ import annotations
 import signal
 
 PR_SET_PDEATHSIG = 1
-PR_GET_DUMPABLE = 3
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 
 
 def prctl(option: int, value: int = 0) -> int:
     """``prctl(option, value, 0, 0, 0)``'s result (0 on success for the ``PR_SET_*``
-    options above, the flag for ``PR_GET_DUMPABLE``), or -1 where it cannot be called."""
+    options above), or -1 where it cannot be called."""
     try:
         import ctypes
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import sys
 
-from maestro.containment.prctl import PR_GET_DUMPABLE, PR_SET_DUMPABLE, prctl
+from maestro.containment.prctl import PR_SET_DUMPABLE, prctl
 
 
 def hide_this_process() -> bool:
@@ -33,8 +33,3 @@ def hide_this_process() -> bool:
     if not sys.platform.startswith("linux"):
         return False
     return prctl(PR_SET_DUMPABLE, 0) == 0
-
-
-def is_hidden() -> bool:
-    """Whether this process is non-dumpable (``PR_GET_DUMPABLE`` answers 0)."""
-    return sys.platform.startswith("linux") and prctl(PR_GET_DUMPABLE) == 0
