@@ -65,8 +65,10 @@ def recall(origin: Path, base: str, head: str) -> Answer | None:
     if not (_COMMIT.fullmatch(base) and _COMMIT.fullmatch(head)):
         return None
     kept = _memo.get((origin, base, head))
+    if kept is None:  # a miss reads nothing: the caller's snapshot is the one read
+        return None
     inputs = _inputs(origin)
-    if kept is None or inputs is None or kept[0] != inputs:
+    if inputs is None or kept[0] != inputs:
         return None
     return kept[1]
 
