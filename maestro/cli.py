@@ -199,6 +199,7 @@ def _serve_daemon(args: argparse.Namespace, config: ServiceConfig) -> int:
     from maestro.operator.http import start_if_configured
     from maestro.operator.live import watching
     from maestro.orchestration.orchestrator import Orchestrator
+    from maestro.orchestration.refresh import request_path
 
     if warning := exposure_warning(config.operator_http.listen_address):
         print(f"maestro: warning: {warning}", file=sys.stderr)
@@ -208,7 +209,7 @@ def _serve_daemon(args: argparse.Namespace, config: ServiceConfig) -> int:
             if server is not None:
                 print(f"maestro: operator dashboard at {server.url}/")
             Orchestrator(config).daemon(args.poll_interval_s, max_ticks=args.max_ticks,
-                                        refresh_flag=config.state_root / "refresh.request")
+                                        refresh_flag=request_path(config.state_root))
     finally:
         if server is not None:
             server.stop()

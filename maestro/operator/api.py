@@ -22,12 +22,11 @@ from starlette.responses import Response
 
 from maestro.config.service import ServiceConfig
 from maestro.errors import InputError, MaestroError
-from maestro.fsutil import write_atomic
 from maestro.ids import iso_now
 from maestro.operator.guards import json_error
 from maestro.operator.presenter import issue_payload
 from maestro.operator.snapshot_cache import StatusCache, encode_json
-from maestro.orchestration.refresh import wake_loop
+from maestro.orchestration.refresh import request_path, request_refresh
 
 ISSUE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 #: Names under ``/api/v1/`` that are routes, not issues, and the action suffixes.
@@ -68,17 +67,14 @@ def config_of(request: Request) -> ServiceConfig:
 def refresh_flag(config: ServiceConfig) -> Path:
     """The file the daemon polls for; see
     :meth:`~maestro.orchestration.orchestrator.Orchestrator.daemon`."""
-    return config.state_root / "refresh.request"
+    return request_path(config.state_root)
 
 
 def queue_refresh(config: ServiceConfig) -> bool:
-    """Create the refresh flag; ``True`` when one was already waiting (coalesced)."""
-    flag = refresh_flag(config)
-    coalesced = flag.exists()
-    if not coalesced:
-        write_atomic(flag, iso_now() + "\n")
-    wake_loop()
-    return coalesced
+    """Ask the daemon for a tick (the operator's request, as webhooks ask with
+    :func:`~maestro.orchestration.refresh.request_refresh`); ``True`` when one was already
+    waiting (coalesced)."""
+    return request_refresh(config.state_root)
 
 
 def bad_identifier(identifier: str) -> Response | None:
