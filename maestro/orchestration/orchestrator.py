@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from maestro import logs, telemetry
-from maestro.classify import classify, lane_signals
 from maestro.config.service import ServiceConfig
 from maestro.config.workflow import Workflow, load_workflow
 from maestro.errors import ConfigError, MaestroError
 from maestro.forges import make_forge
 from maestro.fsutil import read_json, write_json
 from maestro.ids import iso_now, utc_now
+from maestro.lanes.classify import classify, lane_signals
 from maestro.lanes.context import remember_good_workflow
 from maestro.lanes.guard import agent_asked_for_human
 from maestro.lanes.hooks import before_remove_for
