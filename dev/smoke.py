@@ -1,6 +1,6 @@
 """Helpers for the maintainer smoke tests of the shipped Codex assets.
 
-The checks themselves live in :mod:`maestro.assets`; this module holds what only the tests
+The checks themselves live in :mod:`maestro.assets.shipped`; this module holds what only the tests
 need: which asset tree to check, a throwaway lane repository, and a tiny client for the
 real ``codex app-server``. It imports nothing from ``tests/`` because ``nox -s smoke`` runs
 this folder on its own against an installed maestro.
