@@ -516,7 +516,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_assets(args: argparse.Namespace) -> int:
-    from maestro.agent_assets import AssetAgent, agent_for, install_for
+    from maestro.assets.homes import AssetAgent, agent_for, install_for
     from maestro.assets.shipped import AssetsError, assets_root, check_all
     from maestro.config.service import SCRIPTED_AGENT, load_config
 

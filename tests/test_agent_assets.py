@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from maestro.agent_assets import agent_for, install_claude
+from maestro.assets.homes import agent_for, install_claude
 from maestro.assets.shipped import AssetsError, assets_root, skill_dirs
 
 
