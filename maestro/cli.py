@@ -63,7 +63,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from maestro.scaffold import default_branch, init_repository, next_steps
+    from maestro.scaffold.repository import default_branch, init_repository, next_steps
 
     root = Path(args.path).resolve()
     base = args.base or (default_branch(root) if (root / ".git").exists() else "main")

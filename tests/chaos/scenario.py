@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from maestro.demo import HELLO, TEST_HELLO
-from maestro.scaffold import init_repository
+from maestro.scaffold.repository import init_repository
 from maestro.trackers.files import FilesTracker
 
 PREFIX = "CHAOS"
