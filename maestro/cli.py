@@ -69,7 +69,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     base = args.base or (default_branch(root) if (root / ".git").exists() else "main")
     written = init_repository(root, prefix=args.prefix, base=base, force=args.force)
     if args.ci == "github":
-        from maestro.ci import write_github_workflow
+        from maestro.scaffold.ci import write_github_workflow
 
         written.append(write_github_workflow(root, force=args.force, package=args.ci_package))
     for path in written:
