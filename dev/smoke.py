@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from maestro.demo import build_sandbox
 from maestro.fsutil import read_json
+from maestro.scaffold.demo import build_sandbox
 from maestro.trackers.files import FilesTracker
 
 #: The asset tree under test: the checkout, unless MAESTRO_ASSETS_ROOT points at a copy

@@ -43,7 +43,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from maestro.demo import origin_log, run_demo, summary_rows
+    from maestro.scaffold.demo import origin_log, run_demo, summary_rows
 
     result = run_demo(Path(args.dir) if args.dir else None)
     console = Console()
