@@ -41,12 +41,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from maestro import logs, telemetry
+from maestro import telemetry
 from maestro.config.service import ServiceConfig
 from maestro.config.workflow import load_workflow
 from maestro.errors import MaestroError
 from maestro.fsutil import read_json
 from maestro.lanes.listing import list_lanes
+from maestro.observability import logs
 from maestro.operator.webhooks import signatures
 from maestro.operator.webhooks.events import Affected, Naming, github_affected, linear_affected
 from maestro.orchestration.refresh import request_refresh
