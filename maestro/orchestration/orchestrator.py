@@ -17,7 +17,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from maestro import telemetry
 from maestro.config.service import ServiceConfig
 from maestro.config.workflow import Workflow, load_workflow
 from maestro.errors import ConfigError, MaestroError
@@ -34,7 +33,7 @@ from maestro.lanes.state import LaneState
 from maestro.lanes.unpushed import kept_for_a_person
 from maestro.lanes.workspace import remove_worktree
 from maestro.model import Classification, Issue, LaneOutcome
-from maestro.observability import logs
+from maestro.observability import logs, telemetry
 from maestro.orchestration import tick_priority
 from maestro.orchestration.dispatch_latency import eligible_new_work
 from maestro.orchestration.dispatch_latency import settle as settle_latency
