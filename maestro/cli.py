@@ -54,7 +54,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         table.add_row(*row)
     console.print(table)
     console.print("[bold]origin main[/bold]:\n" + origin_log(result))
-    from maestro.invocation import maestro_command
+    from maestro.process.invocation import maestro_command
 
     me = maestro_command()
     console.print(f"\nInspect it:\n  cd {result.repo}\n  {me} status\n  {me} logs DEMO-4\n"

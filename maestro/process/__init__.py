@@ -1,0 +1,7 @@
+"""This maestro process itself, not the children it starts (those are ``containment/``).
+
+- :mod:`~maestro.process.invocation`: how a person runs this very ``maestro`` again, for
+  the commands maestro prints.
+
+Standard library only and nothing imported here: any layer may use a module of it.
+"""
