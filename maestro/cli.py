@@ -583,8 +583,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     except KeyboardInterrupt:
         print("maestro: interrupted", file=sys.stderr)
         code = 130
-    if argv is None:  # this process's own entry point (maestro/process_exit.py)
-        from maestro.process_exit import skip_heap_teardown
+    if argv is None:  # this process's own entry point (maestro/process/exit.py)
+        from maestro.process.exit import skip_heap_teardown
 
         skip_heap_teardown()
     sys.exit(code)
