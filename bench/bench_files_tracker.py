@@ -94,9 +94,9 @@ def log_and_record(orchestrator: Any, plan: Any) -> float:
     """Wall seconds of what ``Orchestrator.tick`` does with a plan besides acting on it:
     log the decisions new to this process (all of them, on a first tick) and write
     ``last_tick.json``."""
-    from maestro import logs
     from maestro.fsutil import write_json
     from maestro.ids import iso_now
+    from maestro.observability import logs
     from maestro.orchestration.tick_log import only_changed
 
     started = time.perf_counter()

@@ -17,10 +17,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from maestro.config.service import parse_config_file
-from maestro.demo import build_sandbox
 from maestro.forges.local import LocalForge
 from maestro.model import ReviewVerdict
 from maestro.pipeline import run_lane
+from maestro.scaffold.demo import build_sandbox
 from maestro.trackers.files import FilesTracker
 
 TRACKER_CALLS = ("candidates", "fetch", "get", "transition", "comment", "comments", "add_label",

@@ -34,10 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import commit, empty_sandbox, wall_times
 
 from maestro.config.service import parse_config_file
-from maestro.demo import reviewer_pass
 from maestro.forges.local import LocalForge
 from maestro.orchestration.orchestrator import Orchestrator
 from maestro.orchestration.warm.launcher import LaneLauncher
+from maestro.scaffold.demo import reviewer_pass
 from maestro.trackers.files import FilesTracker
 
 PREFIX = "SCALE"

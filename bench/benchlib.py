@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from maestro.demo import build_sandbox  # noqa: E402
+from maestro.scaffold.demo import build_sandbox  # noqa: E402
 from maestro.trackers.files import FilesTracker  # noqa: E402
 
 

@@ -1,6 +1,6 @@
 """Helpers for the maintainer smoke tests of the shipped Codex assets.
 
-The checks themselves live in :mod:`maestro.assets`; this module holds what only the tests
+The checks themselves live in :mod:`maestro.assets.shipped`; this module holds what only the tests
 need: which asset tree to check, a throwaway lane repository, and a tiny client for the
 real ``codex app-server``. It imports nothing from ``tests/`` because ``nox -s smoke`` runs
 this folder on its own against an installed maestro.
@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from maestro.demo import build_sandbox
 from maestro.fsutil import read_json
+from maestro.scaffold.demo import build_sandbox
 from maestro.trackers.files import FilesTracker
 
 #: The asset tree under test: the checkout, unless MAESTRO_ASSETS_ROOT points at a copy

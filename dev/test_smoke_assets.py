@@ -1,6 +1,6 @@
 """Static smoke checks of every shipped skill, agent role and plugin.
 
-Each test runs one check from :mod:`maestro.assets` on the asset tree under test and
+Each test runs one check from :mod:`maestro.assets.shipped` on the asset tree under test and
 prints the problems it found, one line per file, so a failure says what to fix.
 """
 
@@ -16,18 +16,18 @@ import jsonschema
 import pytest
 from smoke import ASSETS_ROOT
 
-from maestro import assets
+from maestro.assets import shipped
 from maestro.lanes.comments import checkpoints
 from maestro.model import Comment
 
-SKILLS = assets.skill_dirs(ASSETS_ROOT)
-ROLES = assets.agent_files(ASSETS_ROOT)
+SKILLS = shipped.skill_dirs(ASSETS_ROOT)
+ROLES = shipped.agent_files(ASSETS_ROOT)
 EXPECTED_SKILLS = {"maestro-lane", "execution-state", "scout-skeptic", "review-repair",
                    "research"}
 CHECKPOINT = ASSETS_ROOT / ".codex/skills/execution-state/scripts/checkpoint.py"
 
 
-def report(problems: list[assets.Problem]) -> str:
+def report(problems: list[shipped.Problem]) -> str:
     return "\n".join(str(p) for p in problems)
 
 
@@ -37,25 +37,25 @@ def test_the_required_skills_are_shipped() -> None:
 
 @pytest.mark.parametrize("skill", SKILLS, ids=[s.name for s in SKILLS])
 def test_skill_front_matter_and_references_are_valid(skill: Path) -> None:
-    problems = assets.check_skill(skill, ASSETS_ROOT)
+    problems = shipped.check_skill(skill, ASSETS_ROOT)
     assert not problems, report(problems)
 
 
 @pytest.mark.parametrize("skill", SKILLS, ids=[s.name for s in SKILLS])
 def test_skill_json_files_parse_and_schemas_are_valid(skill: Path) -> None:
-    problems = assets.check_skill_json(skill, ASSETS_ROOT)
+    problems = shipped.check_skill_json(skill, ASSETS_ROOT)
     assert not problems, report(problems)
 
 
 @pytest.mark.parametrize("skill", SKILLS, ids=[s.name for s in SKILLS])
 def test_skill_scripts_run(skill: Path) -> None:
-    problems = assets.run_scripts(skill, ASSETS_ROOT)
+    problems = shipped.run_scripts(skill, ASSETS_ROOT)
     assert not problems, report(problems)
 
 
 @pytest.mark.parametrize("role", ROLES, ids=[r.stem for r in ROLES])
 def test_agent_role_is_valid(role: Path) -> None:
-    problems = assets.check_agent(role, ASSETS_ROOT)
+    problems = shipped.check_agent(role, ASSETS_ROOT)
     assert not problems, report(problems)
 
 
@@ -64,24 +64,24 @@ def test_scout_and_skeptic_roles_are_shipped() -> None:
 
 
 def test_config_example_is_unattended_and_holds_no_credentials() -> None:
-    problems = assets.check_config_example(ASSETS_ROOT)
+    problems = shipped.check_config_example(ASSETS_ROOT)
     assert not problems, report(problems)
 
 
 def test_marketplace_validates_against_its_schema() -> None:
-    schema = json.loads((ASSETS_ROOT / assets.MARKETPLACE_SCHEMA).read_text())
-    document = json.loads((ASSETS_ROOT / assets.MARKETPLACE).read_text())
+    schema = json.loads((ASSETS_ROOT / shipped.MARKETPLACE_SCHEMA).read_text())
+    document = json.loads((ASSETS_ROOT / shipped.MARKETPLACE).read_text())
     jsonschema.Draft202012Validator.check_schema(schema)
     jsonschema.Draft202012Validator(schema).validate(document)
 
 
 def test_marketplace_agrees_with_the_files_it_lists() -> None:
-    problems = assets.check_marketplace(ASSETS_ROOT)
+    problems = shipped.check_marketplace(ASSETS_ROOT)
     assert not problems, report(problems)
 
 
 def test_marketplace_lists_every_shipped_skill_with_a_version() -> None:
-    document = json.loads((ASSETS_ROOT / assets.MARKETPLACE).read_text())
+    document = json.loads((ASSETS_ROOT / shipped.MARKETPLACE).read_text())
     listed = {entry["name"]: entry["version"] for plugin in document["plugins"]
               for entry in plugin["skills"]}
     assert set(listed) == {skill.name for skill in SKILLS}
@@ -146,10 +146,10 @@ def test_assets_install_twice_replaces_its_copies_and_keeps_other_skills(tmp_pat
     mine = home / "skills" / "my-own-skill"
     mine.mkdir(parents=True)
     (mine / "SKILL.md").write_text("---\nname: my-own-skill\ndescription: mine\n---\nMine.\n")
-    assets.install(home, ASSETS_ROOT)
+    shipped.install(home, ASSETS_ROOT)
     stale = home / "skills" / "maestro-lane" / "stale.txt"
     stale.write_text("left over")
-    assets.install(home, ASSETS_ROOT)
+    shipped.install(home, ASSETS_ROOT)
     assert not stale.exists()
     assert (mine / "SKILL.md").exists()
     assert not list((home / "skills").glob(".*")), "no staging folders left behind"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from smoke import ASSETS_ROOT, app_server_call, find_codex, run_codex
 
-from maestro import assets
+from maestro.assets import shipped
 
 CODEX = find_codex()
 pytestmark = [
@@ -21,7 +21,7 @@ pytestmark = [
     pytest.mark.skipif(CODEX is None, reason="the real codex is not installed (not on PATH, "
                        "not in .ci/node, not in /tmp/codexnpm)"),
 ]
-SHIPPED = {skill.name for skill in assets.skill_dirs(ASSETS_ROOT)}
+SHIPPED = {skill.name for skill in shipped.skill_dirs(ASSETS_ROOT)}
 
 
 def install(codex_home: Path) -> None:
@@ -70,7 +70,7 @@ def test_real_codex_loads_the_config_example_as_unattended(tmp_path: Path) -> No
     assert CODEX is not None
     home = tmp_path / "codex-home"
     home.mkdir()
-    shutil.copyfile(ASSETS_ROOT / assets.CONFIG_EXAMPLE, home / "config.toml")
+    shutil.copyfile(ASSETS_ROOT / shipped.CONFIG_EXAMPLE, home / "config.toml")
     result = app_server_call(CODEX, home, tmp_path, "config/read", {"cwd": str(tmp_path)})
     config = result["config"]
     assert config.get("approval_policy") == "never", config

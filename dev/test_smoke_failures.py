@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from smoke import ASSETS_ROOT
 
-from maestro import assets
+from maestro.assets import shipped
 
 LANE_SKILL = ".codex/skills/maestro-lane/SKILL.md"
 STATE_SKILL = ".codex/skills/execution-state/SKILL.md"
@@ -51,19 +51,19 @@ def run_smoke_suite(root: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_unbroken_copy_passes(copy: Path) -> None:
-    assert assets.check_all(copy) == []
+    assert shipped.check_all(copy) == []
 
 
 def test_broken_front_matter_is_reported_with_the_file_name(copy: Path) -> None:
     break_front_matter(copy)
-    messages = [str(p) for p in assets.check_all(copy)]
+    messages = [str(p) for p in shipped.check_all(copy)]
     assert any(m.startswith(f"{LANE_SKILL}: front matter: invalid YAML") for m in messages), \
         messages
 
 
 def test_missing_referenced_file_is_reported_with_the_file_name(copy: Path) -> None:
     remove_referenced_script(copy)
-    messages = [str(p) for p in assets.check_all(copy)]
+    messages = [str(p) for p in shipped.check_all(copy)]
     assert f"{STATE_SKILL}: references 'scripts/checkpoint.py', which does not exist" \
         in messages
 
@@ -85,16 +85,16 @@ def test_smoke_suite_fails_on_a_missing_referenced_file_naming_the_file(copy: Pa
 
 def test_install_refuses_broken_assets_and_names_the_file(copy: Path, tmp_path: Path) -> None:
     break_front_matter(copy)
-    with pytest.raises(assets.AssetsError, match=LANE_SKILL):
-        assets.install(tmp_path / "codex-home", copy)
+    with pytest.raises(shipped.AssetsError, match=LANE_SKILL):
+        shipped.install(tmp_path / "codex-home", copy)
     assert not (tmp_path / "codex-home").exists()
 
 
 def test_marketplace_entry_without_a_version_fails_the_schema(copy: Path) -> None:
-    path = copy / assets.MARKETPLACE
+    path = copy / shipped.MARKETPLACE
     path.write_text(path.read_text().replace('"version": "0.1.0", "path"', '"path"', 1))
-    messages = [str(p) for p in assets.check_marketplace(copy)]
-    assert any(m.startswith(f"{assets.MARKETPLACE}: schema: plugins.0.skills.0:")
+    messages = [str(p) for p in shipped.check_marketplace(copy)]
+    assert any(m.startswith(f"{shipped.MARKETPLACE}: schema: plugins.0.skills.0:")
                and "'version' is a required property" in m for m in messages), messages
 
 
@@ -102,14 +102,14 @@ def test_unlisted_skill_folder_fails_the_marketplace_check(copy: Path) -> None:
     extra = copy / ".codex/skills/extra-skill"
     extra.mkdir()
     (extra / "SKILL.md").write_text("---\nname: extra-skill\ndescription: x\n---\nDo x.\n")
-    messages = [str(p) for p in assets.check_marketplace(copy)]
+    messages = [str(p) for p in shipped.check_marketplace(copy)]
     assert any(".codex/skills/extra-skill is not listed" in m for m in messages), messages
 
 
 def test_invalid_json_schema_in_a_skill_is_reported_with_the_file_name(copy: Path) -> None:
     path = copy / RUN_SCHEMA
     path.write_text(path.read_text().replace('"minimum": 1', '"minimum": "one"', 1))
-    messages = [str(p) for p in assets.check_all(copy, scripts=False)]
+    messages = [str(p) for p in shipped.check_all(copy, scripts=False)]
     assert any(m.startswith(f"{RUN_SCHEMA}: not a valid JSON Schema: properties.budget.")
                for m in messages), messages
 
@@ -117,5 +117,5 @@ def test_invalid_json_schema_in_a_skill_is_reported_with_the_file_name(copy: Pat
 def test_unparsable_json_in_a_skill_blocks_install_naming_the_file(copy: Path,
                                                                   tmp_path: Path) -> None:
     (copy / RUN_SCHEMA).write_text("{")
-    with pytest.raises(assets.AssetsError, match=f"{RUN_SCHEMA}: invalid JSON"):
-        assets.install(tmp_path / "codex-home", copy)
+    with pytest.raises(shipped.AssetsError, match=f"{RUN_SCHEMA}: invalid JSON"):
+        shipped.install(tmp_path / "codex-home", copy)

@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 from smoke import ASSETS_ROOT
 
-from maestro import assets
+from maestro.assets import shipped
 
 SKILL = ASSETS_ROOT / ".codex/skills/research"
 SCRIPT = SKILL / "scripts/research_run.py"
@@ -263,7 +263,7 @@ def test_validate_names_the_key_of_a_hand_edited_run(concluded: Path, case: str)
 
 def test_installed_copy_carries_the_runner_and_the_schema(tmp_path: Path) -> None:
     home = tmp_path / "codex-home"
-    assets.install(home, ASSETS_ROOT)
+    shipped.install(home, ASSETS_ROOT)
     installed = home / "skills" / "research"
     assert (installed / "references/run.schema.json").read_text() == \
         (SKILL / "references/run.schema.json").read_text()

@@ -43,7 +43,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from maestro.demo import origin_log, run_demo, summary_rows
+    from maestro.scaffold.demo import origin_log, run_demo, summary_rows
 
     result = run_demo(Path(args.dir) if args.dir else None)
     console = Console()
@@ -54,7 +54,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         table.add_row(*row)
     console.print(table)
     console.print("[bold]origin main[/bold]:\n" + origin_log(result))
-    from maestro.invocation import maestro_command
+    from maestro.process.invocation import maestro_command
 
     me = maestro_command()
     console.print(f"\nInspect it:\n  cd {result.repo}\n  {me} status\n  {me} logs DEMO-4\n"
@@ -63,13 +63,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from maestro.scaffold import default_branch, init_repository, next_steps
+    from maestro.scaffold.repository import default_branch, init_repository, next_steps
 
     root = Path(args.path).resolve()
     base = args.base or (default_branch(root) if (root / ".git").exists() else "main")
     written = init_repository(root, prefix=args.prefix, base=base, force=args.force)
     if args.ci == "github":
-        from maestro.ci import write_github_workflow
+        from maestro.scaffold.ci import write_github_workflow
 
         written.append(write_github_workflow(root, force=args.force, package=args.ci_package))
     for path in written:
@@ -516,8 +516,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_assets(args: argparse.Namespace) -> int:
-    from maestro.agent_assets import AssetAgent, agent_for, install_for
-    from maestro.assets import AssetsError, assets_root, check_all
+    from maestro.assets.homes import AssetAgent, agent_for, install_for
+    from maestro.assets.shipped import AssetsError, assets_root, check_all
     from maestro.config.service import SCRIPTED_AGENT, load_config
 
     root = assets_root()
@@ -583,8 +583,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     except KeyboardInterrupt:
         print("maestro: interrupted", file=sys.stderr)
         code = 130
-    if argv is None:  # this process's own entry point (maestro/process_exit.py)
-        from maestro.process_exit import skip_heap_teardown
+    if argv is None:  # this process's own entry point (maestro/process/exit.py)
+        from maestro.process.exit import skip_heap_teardown
 
         skip_heap_teardown()
     sys.exit(code)

@@ -9,17 +9,26 @@ import stat
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-#: ``(device, inode, size, mtime_ns, ctime_ns)``: a file's identity for caches keyed by stat.
-#: ctime cannot be set from user space, so any write, rename over or ``touch`` changes it;
-#: device and inode tell a replaced file from the one read.
-StatIdentity = tuple[int, int, int, int, int]
+
+class StatIdentity(NamedTuple):
+    """A file's identity for caches keyed by stat. ctime cannot be set from user space, so
+    any write, rename over or ``touch`` changes it; device and inode tell a replaced file
+    from the one read. A tuple, so it compares equal to (and is written to JSON as) the
+    plain ``(dev, ino, size, mtime_ns, ctime_ns)`` of earlier caches."""
+
+    dev: int
+    ino: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
 
 
 def stat_identity(info: os.stat_result) -> StatIdentity:
-    """The :data:`StatIdentity` of a ``stat``/``lstat`` result."""
-    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+    """The :class:`StatIdentity` of a ``stat``/``lstat`` result."""
+    return StatIdentity(info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns,
+                        info.st_ctime_ns)
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:

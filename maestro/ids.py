@@ -1,7 +1,8 @@
 """Issue identifiers become folder and branch names, so they are checked before use.
 
 A tracker is outside input: an identifier such as ``../x`` or ``/etc`` must never become a
-path, and one with shell metacharacters must never reach a command line.
+path, and one with shell metacharacters must never reach a command line. Also here: the
+shape of a full git object name, which caches trust as a key only when it names one commit.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from datetime import UTC, datetime
 from maestro.errors import InputError
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+#: A full git object name, SHA-1 (40 hex digits) or SHA-256 (64), lower case as git prints
+#: it; use ``fullmatch``. An abbreviation or a ref name may mean another commit tomorrow.
+FULL_HASH = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 
 
 def check_identifier(identifier: str) -> str:

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from maestro.config.service import ServiceConfig, parse_config_file
-from maestro.demo import build_sandbox
 from maestro.fsutil import read_json
+from maestro.scaffold.demo import build_sandbox
 from maestro.trackers.files import FilesTracker
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

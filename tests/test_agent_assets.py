@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from maestro.agent_assets import agent_for, install_claude
-from maestro.assets import AssetsError, assets_root, skill_dirs
+from maestro.assets.homes import agent_for, install_claude
+from maestro.assets.shipped import AssetsError, assets_root, skill_dirs
 
 
 @pytest.mark.parametrize(("transport", "command", "agent"), [

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from maestro.fsutil import read_jsonl
-from maestro.logs import log_path
+from maestro.observability.logs import log_path
 from maestro.operator.status import snapshot
 from maestro.orchestration.orchestrator import Orchestrator
 from tests.conftest import Sandbox

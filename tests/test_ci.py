@@ -15,9 +15,9 @@ import pytest
 from ruamel.yaml import YAML
 
 from maestro import __version__
-from maestro.ci import DISTRIBUTION
 from maestro.cli import build_parser
 from maestro.orchestration.orchestrator import Orchestrator
+from maestro.scaffold.ci import DISTRIBUTION
 from tests.conftest import Sandbox
 
 

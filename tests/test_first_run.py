@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from maestro.cli import build_parser
-from maestro.invocation import maestro_command
 from maestro.operator.exposure import exposure_warning
+from maestro.process.invocation import maestro_command
 from tests.conftest import Sandbox
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from maestro.errors import InputError, WorkspaceError
-from maestro.ids import branch_name, check_identifier
+from maestro.ids import FULL_HASH, branch_name, check_identifier
 from maestro.lanes.workspace import worktree_path
 
 HOSTILE = ["../x", "..", "/etc/passwd", "a/b", "a\\b", "x;rm -rf ~", "a b", "a\nb", "",
@@ -39,3 +39,12 @@ def test_a_symlinked_lane_folder_is_refused(tmp_path: Path) -> None:
 
 def test_worktree_path_stays_inside_the_root(tmp_path: Path) -> None:
     assert worktree_path(tmp_path, "ABC-1").parent == tmp_path.resolve()
+
+
+@pytest.mark.parametrize(("name", "full"), [
+    ("a" * 40, True), ("0123456789abcdef" * 4, True),  # SHA-1, SHA-256
+    ("a" * 39, False), ("a" * 41, False), ("a" * 63, False), ("a" * 65, False),
+    ("A" * 40, False), ("g" * 40, False), ("HEAD", False), ("", False),
+])
+def test_only_a_full_object_name_is_a_full_hash(name: str, full: bool) -> None:
+    assert (FULL_HASH.fullmatch(name) is not None) is full

@@ -9,8 +9,13 @@ from pathlib import Path
 import pytest
 
 from maestro.fsutil import write_json
+from maestro.observability.telemetry import (
+    Histogram,
+    RateLimit,
+    Telemetry,
+    rate_limits_from_headers,
+)
 from maestro.orchestration.dispatch_latency import settle
-from maestro.telemetry import Histogram, RateLimit, Telemetry, rate_limits_from_headers
 
 T0 = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
 
@@ -85,7 +90,7 @@ def test_issues_whose_agent_never_starts_are_forgotten_after_a_day() -> None:
 
 def test_past_the_table_limit_the_oldest_sightings_go_first(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("maestro.telemetry.PENDING_MAX", 3)
+    monkeypatch.setattr("maestro.observability.telemetry.PENDING_MAX", 3)
     recorder = Telemetry()
     recorder.saw_eligible(["NEW-1"], T0 + timedelta(minutes=5))
     recorder.saw_eligible(["OLD-1", "OLD-2", "OLD-3", "OLD-4"], T0)

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from maestro import faults
 from maestro.agents.errors import AgentError
 from maestro.errors import LabelMissingError
 from maestro.fsutil import append_jsonl, read_jsonl
 from maestro.ids import iso_now
+from maestro.process import faults
 
 MAX_BODY_CHARS = 65_536
 TERMINAL_PATHS = ("review_handoff", "manual_attention", "review_repair")

@@ -24,7 +24,7 @@ __all__ = ["CONFIG_NAME", "candidate_paths", "file_signature", "find_config", "g
 
 CONFIG_NAME = "maestro.toml"
 
-#: A regular file's :data:`maestro.fsutil.StatIdentity`.
+#: A regular file's :class:`maestro.fsutil.StatIdentity`.
 Signature = StatIdentity
 
 

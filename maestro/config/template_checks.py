@@ -50,7 +50,7 @@ def rules_fingerprint() -> str:
     origin = spec.origin if spec is not None else None
     if origin:
         with contextlib.suppress(OSError):
-            digest.update(repr((origin, stat_identity(os.stat(origin)))).encode())
+            digest.update(repr((origin, tuple(stat_identity(os.stat(origin))))).encode())
     return digest.hexdigest()
 
 

@@ -20,7 +20,6 @@ from typing import Any
 
 from filelock import FileLock
 
-from maestro import faults
 from maestro.containment.childenv import child_env
 from maestro.containment.shell import run_shell
 from maestro.errors import ForgeError, WorkspaceError
@@ -47,6 +46,7 @@ from maestro.model import (
     ReviewThread,
     ReviewVerdict,
 )
+from maestro.process import faults
 
 CHECK_OUTPUT_CHARS = 4000
 

@@ -17,15 +17,14 @@ bounded to :data:`LIMIT` answers.
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
 from pathlib import Path
 
 from maestro.fsutil import StatIdentity, stat_identity
+from maestro.ids import FULL_HASH
 
 #: Answers kept per process (oldest dropped first): far more than the PRs in review.
 LIMIT = 2048
-_COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 #: ``(mergeable, conflict text)`` as the local forge records it.
 Answer = tuple[bool, str]
@@ -62,7 +61,7 @@ def _inputs(origin: Path) -> tuple[StatIdentity | None, ...] | None:
 
 def recall(origin: Path, base: str, head: str) -> Answer | None:
     """The answer for merging ``head`` into ``base`` if it is known and still holds."""
-    if not (_COMMIT.fullmatch(base) and _COMMIT.fullmatch(head)):
+    if not (FULL_HASH.fullmatch(base) and FULL_HASH.fullmatch(head)):
         return None
     kept = _memo.get((origin, base, head))
     if kept is None:  # a miss reads nothing: the caller's snapshot is the one read
@@ -77,7 +76,7 @@ def keep(origin: Path, base: str, head: str, answer: Answer,
          inputs: tuple[StatIdentity | None, ...] | None) -> None:
     """Remember ``answer``; ``inputs`` is :func:`snapshot` taken before git was asked, so a
     change made while git ran is never stored as seen."""
-    if inputs is None or not (_COMMIT.fullmatch(base) and _COMMIT.fullmatch(head)):
+    if inputs is None or not (FULL_HASH.fullmatch(base) and FULL_HASH.fullmatch(head)):
         return
     _memo[(origin, base, head)] = (inputs, answer)
     _memo.move_to_end((origin, base, head))

@@ -20,8 +20,10 @@ import os
 import re
 from pathlib import Path
 
-#: A full object name (SHA-1 or SHA-256).
-_HASH = re.compile(rb"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+from maestro.ids import FULL_HASH
+
+#: :data:`~maestro.ids.FULL_HASH` over the bytes read from a ref file.
+_HASH = re.compile(FULL_HASH.pattern.encode())
 
 
 def _loose(git_dir: Path, ref: str) -> tuple[bool, str | None]:

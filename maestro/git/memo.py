@@ -27,16 +27,13 @@ repository's program-naming config disarmed).
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from maestro.errors import WorkspaceError
 from maestro.fsutil import StatIdentity, stat_identity
 from maestro.git import run_git
 from maestro.git.dirs import git_dirs
-
-#: A full SHA-1 or SHA-256 object name.
-_HASH = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+from maestro.ids import FULL_HASH as _HASH
 
 #: At most this many answers are kept (a long-lived process starts over beyond it).
 LIMIT = 512

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from maestro import __version__, faults, logs
+from maestro import __version__
 from maestro.agents.appserver import AgentError, AppServerClient, HumanInputRequired
 from maestro.agents.launch import agent_argv
 from maestro.agents.server_errors import ServerErrors
@@ -48,6 +48,8 @@ from maestro.lanes.tamper import ControlFiles, refuse_tampering
 from maestro.lanes.transcript import item_record
 from maestro.lanes.worktree_guard import recorded_session
 from maestro.model import Issue
+from maestro.observability import logs
+from maestro.process import faults
 
 ACTIVITY_MIN_INTERVAL_S = 0.25
 #: Unattended policy: every approval request is declined, each in the shape its schema

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from maestro.classify import Decision
+from maestro.lanes.classify import Decision
 from maestro.model import CheckState, PullRequest, ReviewVerdict
 
 __all__ = ["FeedbackItem", "collect", "render"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import socket
 
-from maestro import faults
 from maestro.agents.tools import SessionStopped
 from maestro.git import git
 from maestro.ids import iso_now, new_run_id
@@ -37,6 +36,7 @@ from maestro.lanes.start_point import start_point
 from maestro.lanes.workspace import ensure_worktree
 from maestro.lanes.worktree_guard import adopt_remote_branch, heal_lane_worktree
 from maestro.model import LaneOutcome
+from maestro.process import faults
 
 
 def claim(ctx: LaneContext) -> None:

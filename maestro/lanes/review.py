@@ -6,12 +6,11 @@ same lane and worktree when the feedback is actionable, and lands only the valid
 
 from __future__ import annotations
 
-from maestro import faults
-from maestro.classify import Decision, classify, lane_signals
 from maestro.errors import MaestroError
 from maestro.git import git
 from maestro.ids import iso_now
 from maestro.lanes import hooks
+from maestro.lanes.classify import Decision, classify, lane_signals
 from maestro.lanes.context import LaneContext
 from maestro.lanes.guard import enforce
 from maestro.lanes.outcomes import Halt, lease, post_once, require_human
@@ -19,6 +18,7 @@ from maestro.lanes.provenance import refuse_unless_made_by_sessions
 from maestro.lanes.workspace import remove_worktree
 from maestro.lanes.worktree_guard import heal_lane_worktree
 from maestro.model import Classification, LaneOutcome, PullRequest
+from maestro.process import faults
 
 REPAIR_MARKER = "maestro:review-repair"
 

@@ -26,11 +26,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from maestro import faults
 from maestro.errors import WorkspaceError
 from maestro.git import git, git_ok, rev_parse, rev_parse_many
 from maestro.git.dirs import git_dirs
 from maestro.git.memo import fixed, git_fixed
+from maestro.process import faults
 
 #: The lock reason ``git worktree add`` writes while it works; left behind, it marks a dead add.
 INITIALIZING = "initializing"

@@ -33,13 +33,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from maestro import logs
 from maestro.config.service import ServiceConfig
 from maestro.config.workflow import TrackerPolicy, Workflow
 from maestro.errors import InputError, MaestroError, UnknownIssueError
 from maestro.ids import check_identifier, iso_now
 from maestro.lanes.state import LaneState
 from maestro.model import Issue, LaneOutcome
+from maestro.observability import logs
 from maestro.orchestration.pause import clear_pause, read_pause, write_pause
 from maestro.orchestration.retries import RetryQueue
 from maestro.trackers import Tracker

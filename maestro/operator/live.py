@@ -25,8 +25,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from maestro import logs
 from maestro.config.service import ServiceConfig
+from maestro.observability import logs
 from maestro.operator.humanize import ago
 from maestro.operator.status import snapshot
 

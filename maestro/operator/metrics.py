@@ -3,8 +3,8 @@
 One custom collector (:class:`MaestroCollector`) builds every family when Prometheus
 scrapes, from two sources: the lane folders and the retry queue on disk (the same facts
 ``maestro status`` reads, so any process can serve them) and this process's
-:mod:`maestro.telemetry` counters (requests, ticks, webhook deliveries, dispatch latency:
-meaningful in the daemon, which records them). Each app gets its own
+:mod:`maestro.observability.telemetry` counters (requests, ticks, webhook deliveries,
+dispatch latency: meaningful in the daemon, which records them). Each app gets its own
 :class:`~prometheus_client.CollectorRegistry`; nothing is registered in the client's global
 one, so two apps (or two tests) never see each other's series.
 
@@ -50,17 +50,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from maestro import __version__, telemetry
+from maestro import __version__
 from maestro.config.service import ServiceConfig
 from maestro.fsutil import read_json
 from maestro.ids import utc_now
 from maestro.lanes import tokens as token_ledger
 from maestro.lanes.listing import list_lanes
 from maestro.lanes.state import LaneState
+from maestro.observability import telemetry
+from maestro.observability.telemetry import Histogram, Telemetry
 from maestro.operator.status import lane_snapshot
 from maestro.orchestration.dispatch_latency import settle
 from maestro.orchestration.retries import RetryQueue
-from maestro.telemetry import Histogram, Telemetry
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
@@ -233,7 +234,7 @@ def registry_for(config: ServiceConfig, recorder: Telemetry | None = None) -> Co
 
 def metrics_routes(config: ServiceConfig, recorder: Telemetry | None = None) -> list[Route]:
     """``GET /metrics`` for an app to mount; ``recorder`` defaults to this process's
-    :func:`maestro.telemetry.current`."""
+    :func:`maestro.observability.telemetry.current`."""
     registry = registry_for(config, recorder)
 
     async def scrape(request: Request) -> Response:

@@ -84,12 +84,10 @@ RACY_S = 2.0
 _RACY_NS = int(RACY_S * 1e9)
 
 Stat = StatIdentity | None
-#: Where the modification and change times sit in a :data:`~maestro.fsutil.StatIdentity`.
-_MTIME, _CTIME = 3, 4
 
 
 def _stat(path: Path | str) -> Stat:
-    """The :data:`~maestro.fsutil.StatIdentity`, or ``None`` when absent or unreadable."""
+    """The :class:`~maestro.fsutil.StatIdentity`, or ``None`` when absent or unreadable."""
     try:
         info = os.stat(path)
     except OSError:
@@ -101,7 +99,7 @@ def _settled(stats: tuple[Stat, ...], taken_ns: int) -> bool:
     """Whether any later write must change each of ``stats``: a write sets both the
     modification and the change time to the clock's now (at least ``taken_ns`` less one
     tick), so one of them older than :data:`RACY_S` before ``taken_ns`` is bound to move."""
-    return all(s is None or min(s[_MTIME], s[_CTIME]) < taken_ns - _RACY_NS for s in stats)
+    return all(s is None or min(s.mtime_ns, s.ctime_ns) < taken_ns - _RACY_NS for s in stats)
 
 
 def encode_json(value: Any) -> bytes:

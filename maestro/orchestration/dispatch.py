@@ -14,11 +14,11 @@ from pathlib import Path
 
 import httpx
 
-from maestro import telemetry
 from maestro.config.service import ServiceConfig
 from maestro.errors import ConfigError, ForgeError
 from maestro.fsutil import read_json, write_json
 from maestro.ids import check_identifier
+from maestro.observability import telemetry
 
 #: The name this client's requests are counted under in ``GET /metrics``.
 SERVICE = "github actions"

@@ -1,7 +1,8 @@
 """Dispatch latency: from the tick that first sees an issue startable to its agent starting.
 
 Two moments in two processes. The loop knows when a tick found an issue eligible
-(:func:`eligible_new_work`, recorded with :meth:`~maestro.telemetry.Telemetry.saw_eligible`);
+(:func:`eligible_new_work`, recorded with
+:meth:`~maestro.observability.telemetry.Telemetry.saw_eligible`);
 the lane process knows when its agent session began and writes it as
 ``session_started_at`` in the lane's ``activity.json``. :func:`settle` joins the two by
 reading that file for each issue still waiting, so the daemon observes the whole wait —
@@ -16,8 +17,8 @@ from datetime import datetime
 from pathlib import Path
 
 from maestro.fsutil import read_json
+from maestro.observability.telemetry import Telemetry
 from maestro.orchestration.planning import TickFacts
-from maestro.telemetry import Telemetry
 from maestro.trackers.eligibility import eligibility
 
 

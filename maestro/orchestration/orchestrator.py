@@ -17,14 +17,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from maestro import logs, telemetry
-from maestro.classify import classify, lane_signals
 from maestro.config.service import ServiceConfig
 from maestro.config.workflow import Workflow, load_workflow
 from maestro.errors import ConfigError, MaestroError
 from maestro.forges import make_forge
 from maestro.fsutil import read_json, write_json
 from maestro.ids import iso_now, utc_now
+from maestro.lanes.classify import classify, lane_signals
 from maestro.lanes.context import remember_good_workflow
 from maestro.lanes.guard import agent_asked_for_human
 from maestro.lanes.hooks import before_remove_for
@@ -34,6 +33,7 @@ from maestro.lanes.state import LaneState
 from maestro.lanes.unpushed import kept_for_a_person
 from maestro.lanes.workspace import remove_worktree
 from maestro.model import Classification, Issue, LaneOutcome
+from maestro.observability import logs, telemetry
 from maestro.orchestration import tick_priority
 from maestro.orchestration.dispatch_latency import eligible_new_work
 from maestro.orchestration.dispatch_latency import settle as settle_latency

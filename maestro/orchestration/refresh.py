@@ -30,10 +30,10 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from maestro import logs
 from maestro.config.service import ServiceConfig
 from maestro.fsutil import write_atomic
 from maestro.ids import iso_now
+from maestro.observability import logs
 
 REQUEST_NAME = "refresh.request"
 #: At most this many issue names are kept in one request; more are one whole tick anyway.

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from maestro import logs
 from maestro.config.service import ServiceConfig
 from maestro.config.workflow import Workflow
 from maestro.errors import MaestroError
@@ -22,6 +21,7 @@ from maestro.lanes.state import LaneState
 from maestro.lanes.unpushed import kept_for_a_person
 from maestro.lanes.workspace import worktree_path
 from maestro.lanes.worktree_health import discard
+from maestro.observability import logs
 from maestro.orchestration.planning import LaneView
 from maestro.trackers import make_tracker
 

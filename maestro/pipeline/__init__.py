@@ -80,9 +80,9 @@ class LaneRuns:
         return self.contexts[identifier]
 
     def run_phase(self, phase: str, action: str, identifier: str) -> bool | TaskFailed:
-        from maestro import logs
         from maestro.lanes.outcomes import Halt
         from maestro.model import LaneOutcome
+        from maestro.observability import logs
 
         if identifier in self.halted:
             return True
@@ -121,7 +121,7 @@ class LaneRuns:
         return True
 
     def _halt(self, ctx: LaneContext, phase: str, halt: Halt) -> bool | TaskFailed:
-        from maestro import logs
+        from maestro.observability import logs
 
         self.halted[ctx.identifier] = halt.outcome
         claim = ctx.state.read("lease.json") or {}

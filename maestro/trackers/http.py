@@ -11,7 +11,8 @@ and what went wrong — never the credential.
 
 ``requests`` counts every HTTP request sent (retries included) so tests and the benchmark
 can prove that a poll tick costs a constant number of requests; each answer (status code
-and rate-limit headers) is also recorded in :mod:`maestro.telemetry` for ``GET /metrics``.
+and rate-limit headers) is also recorded in :mod:`maestro.observability.telemetry` for
+``GET /metrics``.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ import httpx
 import stamina
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from maestro import telemetry
 from maestro.errors import ConfigError, RateLimitedError, TrackerError
+from maestro.observability import telemetry
 
 if TYPE_CHECKING:
     from maestro.config.service import ServiceConfig

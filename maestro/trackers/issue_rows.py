@@ -73,7 +73,7 @@ def from_row(row: Any) -> tuple[str, StatIdentity, Issue | TrackerError]:
             and type(ino) is int and type(size) is int and type(mtime) is int
             and type(ctime) is int):
         raise ValueError("bad file name or stat")
-    key = (dev, ino, size, mtime, ctime)
+    key = StatIdentity(dev, ino, size, mtime, ctime)
     if len(row) == ERROR_ROW:
         if type(row[6]) is not str:
             raise ValueError(f"{name}: bad error")

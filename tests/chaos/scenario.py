@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from maestro.demo import HELLO, TEST_HELLO
-from maestro.scaffold import init_repository
+from maestro.scaffold.demo import HELLO, TEST_HELLO
+from maestro.scaffold.repository import init_repository
 from maestro.trackers.files import FilesTracker
 
 PREFIX = "CHAOS"

@@ -1,6 +1,6 @@
 """Run ``maestro`` with test-only faults that must live inside the lane process.
 
-``maestro.faults`` can only kill the process. The faults here change how the world answers
+``maestro.process.faults`` can only kill the process. The faults here change how the world answers
 instead, so they are installed by this wrapper around ``maestro.cli.main`` and configured
 by environment variables; production code carries none of them:
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from maestro.classify import Decision
+from maestro.lanes.classify import Decision
 from maestro.lanes.feedback import FeedbackItem, collect, render
 from maestro.lanes.repair_input import PreviousRound, repair_input
 from maestro.model import (

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from maestro.config.service import ServiceConfig, parse_config_file
-from maestro.demo import run_demo
 from maestro.operator.http import OperatorServer
+from maestro.scaffold.demo import run_demo
 
 
 @pytest.fixture(scope="package")

@@ -17,12 +17,12 @@ from rich.console import Console
 from rich.terminal_theme import MONOKAI
 
 from maestro.config.service import parse_config_file
-from maestro.demo import build_sandbox, reviewer_pass
 from maestro.forges.local import LocalForge
 from maestro.operator.http import OperatorServer
 from maestro.operator.status import snapshot
 from maestro.operator.status_view import render_status
 from maestro.orchestration.orchestrator import Orchestrator
+from maestro.scaffold.demo import build_sandbox, reviewer_pass
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_dashboard_browser import chromium_page

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from maestro.config.service import parse_config_file
-from maestro.demo import reviewer_pass
 from maestro.forges.local import LocalForge
 from maestro.operator.http import OperatorServer
 from maestro.orchestration.orchestrator import Orchestrator
+from maestro.scaffold.demo import reviewer_pass
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]

@@ -14,13 +14,13 @@ from fakes.loopback import LoopbackServer, Reply
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
-from maestro import telemetry
 from maestro.config.service import ServiceConfig
+from maestro.observability import telemetry
+from maestro.observability.telemetry import Telemetry
 from maestro.operator.metrics import metrics_routes
 from maestro.operator.status import snapshot
 from maestro.orchestration.orchestrator import Orchestrator
 from maestro.orchestration.retries import RetryQueue
-from maestro.telemetry import Telemetry
 from maestro.trackers.http import GraphQLClient, RetryPolicy
 from tests.conftest import Sandbox
 from tests.operator.uvicorn_server import serving

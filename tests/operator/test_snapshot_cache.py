@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from maestro.config.service import ServiceConfig
+from maestro.fsutil import StatIdentity
 from maestro.lanes.lane_read import read_lane, sealed_read
 from maestro.lanes.state import LaneState
 from maestro.operator.http import OperatorServer
@@ -154,9 +155,9 @@ def test_the_cached_document_is_the_one_read_afresh(lanes: ServiceConfig) -> Non
 def test_a_folder_is_trusted_only_once_a_later_write_must_change_its_stat(
         mtime_age_s: float, ctime_age_s: float, settled: bool) -> None:
     now = time.time_ns()
-    # (device, inode, size, mtime_ns, ctime_ns), as fsutil.stat_identity builds it; 4 KiB
-    # is a folder's size, far below any clock reading
-    stat = (1, 2, 4096, now - int(mtime_age_s * 1e9), now - int(ctime_age_s * 1e9))
+    # 4 KiB is a folder's size, far below any clock reading
+    stat = StatIdentity(dev=1, ino=2, size=4096, mtime_ns=now - int(mtime_age_s * 1e9),
+                        ctime_ns=now - int(ctime_age_s * 1e9))
     assert _settled((stat,), now) is settled
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from maestro import logs
 from maestro.config.service import ServiceConfig
+from maestro.observability import logs
 
 
 def records(config: ServiceConfig) -> list[dict[str, Any]]:

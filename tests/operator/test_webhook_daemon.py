@@ -20,8 +20,8 @@ import httpx
 import pytest
 
 from maestro.fsutil import read_json, read_jsonl
+from maestro.observability.telemetry import Telemetry
 from maestro.operator.webhooks import webhook_routes
-from maestro.telemetry import Telemetry
 from tests.conftest import Sandbox
 from tests.operator.uvicorn_server import serving
 

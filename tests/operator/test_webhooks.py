@@ -18,9 +18,9 @@ import pytest
 
 from maestro.config.service import ServiceConfig
 from maestro.fsutil import read_json, read_jsonl, write_json
+from maestro.observability.telemetry import Telemetry
 from maestro.operator.webhooks import webhook_routes
 from maestro.orchestration.refresh import request_path
-from maestro.telemetry import Telemetry
 from tests.operator.uvicorn_server import serving
 
 GITHUB_SECRET = "gh-hook-secret"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from maestro import logs
 from maestro.config.workflow import load_workflow
+from maestro.observability import logs
 from maestro.orchestration.orchestrator import Orchestrator
 from maestro.orchestration.startup import sweep_terminal_workspaces
 from tests.conftest import Sandbox

@@ -41,16 +41,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from maestro import logs, telemetry
 from maestro.config.service import ServiceConfig
 from maestro.config.workflow import load_workflow
 from maestro.errors import MaestroError
 from maestro.fsutil import read_json
 from maestro.lanes.listing import list_lanes
+from maestro.observability import logs, telemetry
+from maestro.observability.telemetry import Telemetry
 from maestro.operator.webhooks import signatures
 from maestro.operator.webhooks.events import Affected, Naming, github_affected, linear_affected
 from maestro.orchestration.refresh import request_refresh
-from maestro.telemetry import Telemetry
 
 _PRINTABLE = re.compile(r"[^\w.:-]")
 
@@ -131,7 +131,8 @@ def naming(config: ServiceConfig) -> Naming:
 
 def webhook_routes(config: ServiceConfig, recorder: Telemetry | None = None) -> list[Route]:
     """The two webhook routes for an app to mount. Secrets are read from the environment
-    now, once; ``recorder`` defaults to this process's :func:`maestro.telemetry.current`."""
+    now, once; ``recorder`` defaults to this process's
+    :func:`maestro.observability.telemetry.current`."""
     counts = recorder or telemetry.current()
     settings = config.webhooks
 

@@ -64,6 +64,6 @@ def _stamps(paths: Iterable[Path]) -> Iterable[tuple[str, Stamp]]:
         try:
             st = path.stat()
         except OSError:
-            yield str(path), (-1, -1, -1, -1, -1)
+            yield str(path), StatIdentity(-1, -1, -1, -1, -1)
             continue
         yield str(path), stat_identity(st)

@@ -59,7 +59,7 @@ def changed(loaded: LoadedCode) -> str | None:
             now = stat_identity(os.stat(path))
         except OSError:
             return f"{path} is gone since the zygote loaded it"
-        if now != stamp or now[4] >= loaded.since_ns - CLOCK_SLACK_NS:
+        if now != stamp or now.ctime_ns >= loaded.since_ns - CLOCK_SLACK_NS:
             return f"{path} changed on disk since the zygote started"
     return None
 

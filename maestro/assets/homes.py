@@ -4,7 +4,7 @@ The skills are one format for every agent that reads skills (a folder with a ``S
 of YAML front matter and instructions), but each agent looks in its own home:
 
 - Codex (``app-server``) reads ``$CODEX_HOME/skills/`` (else ``~/.codex``), and its agent
-  roles from ``agents/*.toml`` there (:func:`maestro.assets.install`);
+  roles from ``agents/*.toml`` there (:func:`maestro.assets.shipped.install`);
 - Claude Code (``claude-code``, and ``acp`` when the agent is Claude's ACP adapter, which
   runs Claude Code inside) reads user skills from ``$CLAUDE_CONFIG_DIR/skills/`` (else
   ``~/.claude/skills/``). The Codex roles are Codex's TOML format, so they are not copied.
@@ -20,7 +20,7 @@ import shlex
 from pathlib import Path
 from typing import Literal
 
-from maestro.assets import (
+from maestro.assets.shipped import (
     AssetsError,
     assets_root,
     check_installable,

@@ -21,7 +21,7 @@ from maestro.git import git, git_env
 from maestro.model import PullState, ReviewVerdict
 from maestro.operator.live import watching
 from maestro.orchestration.orchestrator import Orchestrator
-from maestro.scaffold import init_repository
+from maestro.scaffold.repository import init_repository
 from maestro.trackers.files import FilesTracker
 
 HELLO = '''\

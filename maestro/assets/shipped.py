@@ -68,7 +68,7 @@ def assets_root() -> Path:
     The wheel carries them under ``maestro/_assets`` (see ``force-include`` in
     pyproject.toml); an editable install or a plain checkout finds them beside the package.
     """
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # maestro/, not maestro/assets/
     for candidate in (package / "_assets", package.parent):
         if (candidate / SKILLS_DIR).is_dir():
             return candidate
