@@ -81,6 +81,19 @@ def _parents() -> dict[int, int]:
     return found
 
 
+def has_children() -> bool:
+    """Whether this process has a child, living or exited and not yet waited for; cheap
+    (one ``waitid``, nothing consumed) where :func:`_parents` reads every process of the
+    machine. A process without a child has no descendant at all: every descendant's parent
+    is a child of ours or one of theirs, and an orphan below a subreaper is re-parented to
+    it (becoming its child) before its parent's exit can be waited for."""
+    try:
+        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return False
+    return True
+
+
 def descendants(root: int) -> list[int]:
     """Every live process below ``root``, parents before children."""
     children: dict[int, list[int]] = {}
@@ -111,6 +124,8 @@ def kill_descendants(root: int) -> None:
     between two looks is found by the next one, re-parented to ``root`` if ``root`` is a
     subreaper."""
     for _ in range(KILL_ROUNDS):
+        if root == os.getpid() and not has_children():
+            return  # nothing below us: no need to read every process of the machine
         found = descendants(root)
         if not found:
             return
@@ -166,6 +181,9 @@ def orphans() -> list[int]:
     """Children of this process it did not start: adopted, because their own parents died.
     A child in this process's session is one of its own (git); one in another session is
     adopted unless it is a supervisor this process started."""
+    if not has_children():
+        _SUPERVISED.clear()  # as the scan below would find: none of them is alive
+        return []
     me, session = os.getpid(), os.getsid(0)
     children = [pid for pid, parent in _parents().items() if parent == me]
     _SUPERVISED.intersection_update(children)
