@@ -29,3 +29,41 @@ def test_only_the_process_entry_skips_the_heap_teardown(tmp_path: Path, argv: st
     # atexit handlers still run after the freeze, and the command did its work
     assert f"frozen at exit: {frozen}" in proc.stdout
     assert (tmp_path / "repo" / "maestro.toml").is_file()
+
+
+FORKED = """
+import atexit, sys, threading
+from maestro.process_exit import leave_forked
+
+class Noisy:
+    def __del__(self):
+        print("module teardown", file=sys.stderr, flush=True)
+
+HELD = Noisy()  # a module global: only the module teardown frees it
+ready = threading.Event()
+
+def late():
+    ready.wait()
+    print("thread finished", file=sys.stderr, flush=True)
+
+threading.Thread(target=late).start()
+atexit.register(lambda: print("atexit ran", file=sys.stderr, flush=True))
+sys.stdout.write("buffered, not flushed")
+ready.set()
+leave_forked({code!r})
+"""
+
+
+@pytest.mark.parametrize(("code", "status", "message"), [
+    (None, 0, []), (0, 0, []), (3, 3, []), (256 + 7, 7, []),
+    ("no such lane", 1, ["no such lane"]),
+])
+def test_a_forked_lane_leaves_like_the_interpreter_without_its_module_teardown(
+        code: object, status: int, message: list[str]) -> None:
+    proc = subprocess.run([sys.executable, "-c", FORKED.format(code=code)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == status
+    # the exit message, then threads joined and atexit run in the interpreter's order;
+    # no module teardown (HELD's __del__), and stdout's buffer still flushed
+    assert proc.stderr.splitlines() == [*message, "thread finished", "atexit ran"]
+    assert proc.stdout == "buffered, not flushed"

@@ -192,11 +192,13 @@ def driver_overrides(keys: Iterable[str]) -> list[tuple[str, str]]:
     return out
 
 
-def config_keys(cwd: Path) -> list[str]:
+def config_keys(cwd: Path, base: Mapping[str, str] | None = None) -> list[str]:
     """The config key names git sees in ``cwd`` with system and global config off; listed by
     git (which runs nothing) and reused while the files it came from keep their bytes
-    (:mod:`maestro.containment.config_listing` says why that is safe)."""
-    return config_listing.config_keys(cwd, {**base_env(), "GIT_CONFIG_COUNT": "0"})
+    (:mod:`maestro.containment.config_listing` says why that is safe). ``base``: a
+    :func:`base_env` the caller just built (else one is built here)."""
+    env = {**(base_env() if base is None else base), "GIT_CONFIG_COUNT": "0"}
+    return config_listing.config_keys(cwd, env)
 
 
 def with_config(env: dict[str, str], pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -214,10 +216,10 @@ def git_env(cwd: Path | None = None, extra: Iterable[tuple[str, str]] = ()) -> d
     """The whole environment of one maestro git process run in ``cwd``: allow-listed,
     isolated from system/global config, every program-naming key disarmed, then ``extra``
     (e.g. the forge token's auth header for one push)."""
-    env = base_env()
+    env = base_env()  # one per call: the config listing below runs in the same one
     env["GIT_CONFIG_COUNT"] = "0"
     pairs = list(FIXED_OVERRIDES)
     if cwd is not None:
-        pairs += driver_overrides(config_keys(cwd))
+        pairs += driver_overrides(config_keys(cwd, env))
     return with_config(env, [*pairs, *extra])
 

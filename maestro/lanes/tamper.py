@@ -57,16 +57,37 @@ def control_roots(worktree: Path) -> list[Path]:
     return roots
 
 
+#: Config file bytes → :func:`config_entries`' answer for them. The answer is a function of
+#: the bytes alone (git parses exactly those, from stdin, with includes off), so it is kept
+#: for the process: a lane reads the same config before and after each session and before
+#: the PR tool's push, one git process each. Bounded: cleared past :data:`ENTRIES_KEPT`.
+_ENTRIES: dict[bytes, bytes | None] = {}
+ENTRIES_KEPT = 32
+
+
 def config_entries(path: Path) -> bytes | None:
     """A git config file's entries, sorted, without ``branch.*`` (upstream tracking, which
     maestro's own git writes for other lanes at any time and which maestro's pushes, always
-    to an explicit remote and refspec, never read). ``None`` when git cannot parse it."""
-    proc = subprocess.run(["git", "config", "--file", str(path), "--no-includes", "--null",
-                           "--list"], capture_output=True, env=base_env(), check=False)
-    if proc.returncode != 0:
+    to an explicit remote and refspec, never read). ``None`` when git cannot parse it or
+    the file cannot be read."""
+    try:
+        content = path.read_bytes()
+    except OSError:
         return None
-    entries = [e for e in proc.stdout.split(b"\0") if e and not e.lower().startswith(b"branch.")]
-    return b"\0".join(sorted(entries))
+    if content in _ENTRIES:
+        return _ENTRIES[content]
+    proc = subprocess.run(["git", "config", "--file", "-", "--no-includes", "--null",
+                           "--list"], input=content, cwd="/", capture_output=True,
+                          env=base_env(), check=False)
+    entries: bytes | None = None
+    if proc.returncode == 0:
+        kept = [e for e in proc.stdout.split(b"\0")
+                if e and not e.lower().startswith(b"branch.")]
+        entries = b"\0".join(sorted(kept))
+    if len(_ENTRIES) >= ENTRIES_KEPT:
+        _ENTRIES.clear()
+    _ENTRIES[content] = entries
+    return entries
 
 
 def _digest(path: Path, info: os.stat_result) -> str:

@@ -165,3 +165,31 @@ def test_a_program_that_kills_its_supervisor_still_leaves_nothing_running(
                           capture_output=True, text=True, timeout=120, check=False)
     assert lane.stdout.strip() == "-9"
     assert gone(escapee(pidfile))
+
+
+CHILDLESS = """
+import os, subprocess, sys
+from maestro.containment import reaper
+
+def every_process():
+    raise AssertionError("read every process of the machine")
+
+real, reaper._parents = reaper._parents, every_process
+reaper.supervised(12345)
+print(reaper.has_children(), reaper.orphans(), sorted(reaper._SUPERVISED))
+reaper.kill_descendants(os.getpid())
+child = subprocess.Popen(["sleep", "300"])
+reaper._parents = real
+print(reaper.has_children())
+reaper.kill_descendants(os.getpid())
+print(reaper.descendants(os.getpid()), child.wait(timeout=30) in (0, -9))
+"""
+
+
+def test_a_process_without_children_is_answered_without_reading_every_process() -> None:
+    proc = subprocess.run([sys.executable, "-c", CHILDLESS], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    # childless: no orphan, no supervisor left, nothing to kill, and /proc never walked;
+    # with a child the walk is back and the child is killed
+    assert proc.stdout.splitlines() == ["False [] []", "True", "[] True"]

@@ -38,6 +38,7 @@ from maestro.orchestration.warm.protocol import (
     returncode_of,
     send,
 )
+from maestro.process_exit import leave_forked
 
 #: What a lane process imports on its way to the agent: the CLI, the config models
 #: (pydantic), the pipeline and phases (doit, sh, httpx, ruamel.yaml come with them), the
@@ -190,8 +191,10 @@ def _spawn_request(message: dict[str, Any], fds: list[int], birth: Birth) -> Spa
 
 
 def become_lane(spawn: Spawn, birth: Birth) -> None:
-    """Turn this forked child into ``python -m maestro ...``; returns only by SystemExit
-    (the lane's exit code), after the interpreter's normal shutdown like a cold lane."""
+    """Turn this forked child into ``python -m maestro ...``; ends with the lane's exit
+    status through :func:`maestro.process_exit.leave_forked` (threads, ``atexit`` and
+    stream flushes as a cold lane's exit, without the module teardown that would copy the
+    pages it shares with the zygote), or by an exception other than ``SystemExit``."""
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(spawn.log_fd, 1)
@@ -208,8 +211,11 @@ def become_lane(spawn: Spawn, birth: Birth) -> None:
         os.environ.clear()
         os.environ.update(birth.env)
     sys.argv = ["-m", *spawn.argv[len(maestro_command()):]]
-    runpy.run_module("maestro", run_name="__main__", alter_sys=True)
-    sys.exit(0)
+    try:
+        runpy.run_module("maestro", run_name="__main__", alter_sys=True)
+    except SystemExit as exc:  # any other exception: the interpreter's own exit, unchanged
+        leave_forked(exc.code)
+    leave_forked(0)
 
 
 if __name__ == "__main__":
