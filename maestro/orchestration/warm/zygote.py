@@ -38,7 +38,7 @@ from maestro.orchestration.warm.protocol import (
     returncode_of,
     send,
 )
-from maestro.process_exit import leave_forked
+from maestro.process.exit import leave_forked
 
 #: What a lane process imports on its way to the agent: the CLI, the config models
 #: (pydantic), the pipeline and phases (doit, sh, httpx, ruamel.yaml come with them), the
@@ -192,7 +192,7 @@ def _spawn_request(message: dict[str, Any], fds: list[int], birth: Birth) -> Spa
 
 def become_lane(spawn: Spawn, birth: Birth) -> None:
     """Turn this forked child into ``python -m maestro ...``; ends with the lane's exit
-    status through :func:`maestro.process_exit.leave_forked` (threads, ``atexit`` and
+    status through :func:`maestro.process.exit.leave_forked` (threads, ``atexit`` and
     stream flushes as a cold lane's exit, without the module teardown that would copy the
     pages it shares with the zygote), or by an exception other than ``SystemExit``."""
     null = os.open(os.devnull, os.O_RDONLY)
