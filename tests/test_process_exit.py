@@ -33,7 +33,7 @@ def test_only_the_process_entry_skips_the_heap_teardown(tmp_path: Path, argv: st
 
 FORKED = """
 import atexit, sys, threading
-from maestro.process_exit import leave_forked
+from maestro.process.exit import leave_forked
 
 class Noisy:
     def __del__(self):
