@@ -570,6 +570,10 @@ def build_parser_ahead() -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = _BUILT.pop() if _BUILT else build_parser()
     args = parser.parse_args(argv)
+    if argv is None and args.handler is cmd_lane:  # this process's own lane (process_start.py)
+        from maestro.process_start import pause_collector
+
+        pause_collector()
     try:
         code = args.handler(args)
         sys.stdout.flush()

@@ -20,13 +20,14 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from doit.exceptions import TaskFailed
-
 from maestro.errors import ConfigError, MaestroError
 from maestro.ids import check_identifier, iso_now
 from maestro.pipeline.files import PIPELINE_ENV, target_done
+from maestro.process_start import startup_over
 
 if TYPE_CHECKING:
+    from doit.exceptions import TaskFailed
+
     from maestro.config.service import ServiceConfig
     from maestro.lanes.context import LaneContext
     from maestro.lanes.noop import Finished
@@ -36,9 +37,10 @@ if TYPE_CHECKING:
     from maestro.pipeline.spec import PhaseSpec
 
 # Start-up is paid by every ``doit lane:ID`` and every poll of a finished lane, so the
-# phases, adapters, agent client, logging, pydantic (the config and the pipeline schema) and
-# ruamel.yaml are imported only when they are needed; a finished lane named alone on the
-# command line is answered from its stamp (:mod:`maestro.lanes.noop`).
+# phases, adapters, agent client, logging, pydantic (the config and the pipeline schema),
+# ruamel.yaml and doit itself are imported only when they are needed; a finished lane named
+# alone on the command line is answered from its stamp (:mod:`maestro.lanes.noop`), and
+# ``maestro lane ID`` then imports no doit at all.
 
 __all__ = ["CONFIG_ENV", "PIPELINE_ENV", "LaneRuns", "build_tasks", "doit_namespace",
            "lane_tasks", "run_lane"]
@@ -80,10 +82,13 @@ class LaneRuns:
         return self.contexts[identifier]
 
     def run_phase(self, phase: str, action: str, identifier: str) -> bool | TaskFailed:
+        from doit.exceptions import TaskFailed
+
         from maestro import logs
         from maestro.lanes.outcomes import Halt
         from maestro.model import LaneOutcome
 
+        startup_over()  # the collector runs again from here (maestro/process_start.py)
         if identifier in self.halted:
             return True
         ctx = self.context(identifier)
@@ -121,6 +126,8 @@ class LaneRuns:
         return True
 
     def _halt(self, ctx: LaneContext, phase: str, halt: Halt) -> bool | TaskFailed:
+        from doit.exceptions import TaskFailed
+
         from maestro import logs
 
         self.halted[ctx.identifier] = halt.outcome
