@@ -17,10 +17,14 @@ the start-up objects again; the collections left measured 1-4 ms per lane proces
 Reference counting frees objects as usual throughout; only reference cycles that became
 garbage during start-up (a few dozen objects) stay until exit.
 
-Only a process's own entry pauses the collector (``maestro.cli.main`` without ``argv``,
-for the ``lane`` command): a test calling ``main(argv)`` or running a phase in its own
-interpreter never finds its collector paused or its heap frozen, because
-:func:`startup_over` acts only when :func:`pause_collector` switched the collector off.
+Only a process's own entry pauses the collector: ``maestro.cli.main`` without ``argv``
+for the ``lane`` command (``maestro lane ID``, the lanes ``maestro run`` and the daemon
+start), and ``maestro.pipeline.doit_namespace`` without ``argv`` (a ``dodo.py`` in
+``doit lane:ID``'s own process, after doit's imports). A test calling ``main(argv)`` or
+running a phase in its own interpreter never finds its collector paused or its heap
+frozen, because :func:`startup_over` acts only when :func:`pause_collector` switched the
+collector off. A process that never starts a phase (a finished lane, ``doit list``)
+exits with the collector still paused: it is short, and exit skips the teardown anyway.
 """
 
 from __future__ import annotations

@@ -5,8 +5,10 @@ phase on, its start-up objects frozen; a caller's interpreter is never touched
 from __future__ import annotations
 
 import gc
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -62,3 +64,25 @@ def test_a_collector_this_module_did_not_pause_is_left_alone() -> None:
     process_start.startup_over()
     assert gc.isenabled()
     assert gc.get_freeze_count() == frozen
+
+
+DODO = """
+import gc, sys
+sys.argv = ["doit", "list"]
+from maestro.pipeline import doit_namespace
+try:
+    doit_namespace({argv})
+except SystemExit:
+    pass
+print("collector on:", gc.isenabled())
+"""
+
+
+@pytest.mark.parametrize(("argv", "enabled"), [("", False), ("['list']", True)],
+                         ids=["dodo.py in doit's process", "called with argv"])
+def test_only_doits_own_process_pauses_the_collector(tmp_path: Path, argv: str,
+                                                    enabled: bool) -> None:
+    proc = subprocess.run([sys.executable, "-c", DODO.format(argv=argv)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, check=True,
+                          env={**os.environ, "MAESTRO_CONFIG": str(tmp_path / "absent.toml")})
+    assert proc.stdout.strip() == f"collector on: {enabled}"

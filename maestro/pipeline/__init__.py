@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from maestro.errors import ConfigError, MaestroError
 from maestro.ids import check_identifier, iso_now
 from maestro.pipeline.files import PIPELINE_ENV, target_done
-from maestro.process_start import startup_over
+from maestro.process_start import pause_collector, startup_over
 
 if TYPE_CHECKING:
     from doit.exceptions import TaskFailed
@@ -253,6 +253,8 @@ def _adopt_what_phases_leave() -> None:
 
 def doit_namespace(argv: list[str] | None = None) -> dict[str, Any]:
     """What a ``dodo.py`` exposes: ``DOIT_CONFIG`` and one task creator for every lane."""
+    if argv is None:  # doit's own process (dodo.py): no collections until a phase starts
+        pause_collector()
     args = list(sys.argv[1:] if argv is None else argv)
     explicit = os.environ.get(CONFIG_ENV)
     # SIGTERM must save doit's state like SIGINT does (doit saves nothing on SIGTERM).
