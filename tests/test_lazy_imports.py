@@ -1,5 +1,5 @@
 """Each lane path imports only what it uses: a fresh interpreter imports a path's modules
-and reports which heavy packages came along (docs/performance.md, "Cold lane start-up").
+and reports which heavy packages came along (docs/performance.md, "Lane CPU: cold start-up").
 
 A lane process is started cold by ``maestro lane ID``, ``maestro run --once``, ``doit
 lane:ID`` or a person; every package imported there is paid again by every lane. These
