@@ -371,7 +371,11 @@ def _global_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line; with ``only`` naming a command, that command's parser alone
+    (maestro/cli_subset.py), or the whole one if ``only`` names no command."""
+    from maestro.cli_subset import LEFT_OUT
+
     parser = argparse.ArgumentParser(
         prog="maestro", description="Turn tracker issues into merged pull requests with "
         "autonomous coding agents, one resumable lane per issue.")
@@ -382,6 +386,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add(name: str, handler: Callable[[argparse.Namespace], int], help_text: str
             ) -> argparse.ArgumentParser:
+        if only is not None and name != only:
+            return LEFT_OUT
         command = sub.add_parser(name, help=help_text, description=help_text)
         command.set_defaults(handler=handler)
         return _global_options(command)
@@ -512,6 +518,8 @@ def build_parser() -> argparse.ArgumentParser:
     from maestro.operator.commands import register
 
     register(add)
+    if only is not None and only not in sub.choices:
+        return build_parser()
     return parser
 
 
@@ -568,8 +576,15 @@ def build_parser_ahead() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = _BUILT.pop() if _BUILT else build_parser()
+    from maestro.cli_subset import command_named
+
+    given = sys.argv[1:] if argv is None else argv
+    parser = _BUILT.pop() if _BUILT else build_parser(command_named(given))
     args = parser.parse_args(argv)
+    if argv is None and args.handler is cmd_lane:  # this process's own lane (process/start.py)
+        from maestro.process.start import pause_collector
+
+        pause_collector()
     try:
         code = args.handler(args)
         sys.stdout.flush()

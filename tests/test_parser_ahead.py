@@ -23,9 +23,9 @@ def test_the_next_command_takes_the_parser_built_ahead_and_the_one_after_builds_
     real = cli.build_parser
     built: list[int] = []
 
-    def counting() -> object:
+    def counting(only: str | None = None) -> object:
         built.append(1)
-        return real()
+        return real(only)
 
     monkeypatch.setattr(cli, "build_parser", counting)
     for _ in range(2):

@@ -20,13 +20,14 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from doit.exceptions import TaskFailed
-
 from maestro.errors import ConfigError, MaestroError
 from maestro.ids import check_identifier, iso_now
 from maestro.pipeline.files import PIPELINE_ENV, target_done
+from maestro.process.start import pause_collector, startup_over
 
 if TYPE_CHECKING:
+    from doit.exceptions import TaskFailed
+
     from maestro.config.service import ServiceConfig
     from maestro.lanes.context import LaneContext
     from maestro.lanes.noop import Finished
@@ -36,9 +37,10 @@ if TYPE_CHECKING:
     from maestro.pipeline.spec import PhaseSpec
 
 # Start-up is paid by every ``doit lane:ID`` and every poll of a finished lane, so the
-# phases, adapters, agent client, logging, pydantic (the config and the pipeline schema) and
-# ruamel.yaml are imported only when they are needed; a finished lane named alone on the
-# command line is answered from its stamp (:mod:`maestro.lanes.noop`).
+# phases, adapters, agent client, logging, pydantic (the config and the pipeline schema),
+# ruamel.yaml and doit itself are imported only when they are needed; a finished lane named
+# alone on the command line is answered from its stamp (:mod:`maestro.lanes.noop`), and
+# ``maestro lane ID`` then imports no doit at all.
 
 __all__ = ["CONFIG_ENV", "PIPELINE_ENV", "LaneRuns", "build_tasks", "doit_namespace",
            "lane_tasks", "run_lane"]
@@ -80,10 +82,13 @@ class LaneRuns:
         return self.contexts[identifier]
 
     def run_phase(self, phase: str, action: str, identifier: str) -> bool | TaskFailed:
+        from doit.exceptions import TaskFailed
+
         from maestro.lanes.outcomes import Halt
         from maestro.model import LaneOutcome
         from maestro.observability import logs
 
+        startup_over()  # the collector runs again from here (maestro/process/start.py)
         if identifier in self.halted:
             return True
         ctx = self.context(identifier)
@@ -121,6 +126,8 @@ class LaneRuns:
         return True
 
     def _halt(self, ctx: LaneContext, phase: str, halt: Halt) -> bool | TaskFailed:
+        from doit.exceptions import TaskFailed
+
         from maestro.observability import logs
 
         self.halted[ctx.identifier] = halt.outcome
@@ -246,6 +253,8 @@ def _adopt_what_phases_leave() -> None:
 
 def doit_namespace(argv: list[str] | None = None) -> dict[str, Any]:
     """What a ``dodo.py`` exposes: ``DOIT_CONFIG`` and one task creator for every lane."""
+    if argv is None:  # doit's own process (dodo.py): no collections until a phase starts
+        pause_collector()
     args = list(sys.argv[1:] if argv is None else argv)
     explicit = os.environ.get(CONFIG_ENV)
     # SIGTERM must save doit's state like SIGINT does (doit saves nothing on SIGTERM).

@@ -101,9 +101,13 @@ _LINE = re.compile(rf"(?P<key>{_KEY}):(?:[ ]+(?P<value>{_VALUE}|\[(?P<flow>[^\]\
                    rf"[ ]*{_COMMENT}")
 _ITEM = re.compile(rf"(?P<indent>[ ]*)-[ ]+(?P<value>{_VALUE}){_COMMENT}")
 _FLOW_ITEMS = re.compile(rf"{_FLOW_ITEM}(?:,{_FLOW_ITEM})*")
-#: characters YAML does not allow in a document (ruamel.yaml refuses them)
-_NON_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD"
-                            "\U00010000-\U0010FFFF]")
+#: characters YAML does not allow in a document (ruamel.yaml refuses them): everything
+#: outside YAML's printable set (tab, LF, CR, x20-x7E, x85, xA0-uD7FF, uE000-uFFFD and
+#: above uFFFF), written as the class of what is refused, which compiles in a tenth of the
+#: time of the negated class of what is allowed (0.6 against 5.8 ms, paid by every
+#: process that reads an issue; tests/trackers/test_files_front_matter.py holds it to ruamel.yaml)
+_NON_PRINTABLE = re.compile("[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x84\x86-\x9F\uD800-\uDFFF"
+                            "\uFFFE\uFFFF]")
 #: characters YAML reads as line breaks besides ``\n`` and ``\r`` (NEL, LS, PS): ruamel
 #: folds and trims around them inside scalars, which the simple reader does not model
 _OTHER_BREAKS = re.compile("[\x85\u2028\u2029]")

@@ -11,12 +11,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.reader import Reader
 from ruamel.yaml.scalarstring import LiteralScalarString
 
 from maestro.errors import TrackerError
 from maestro.trackers.files import FilesTracker
 from maestro.trackers.files import _yaml as _tracker_yaml
-from maestro.trackers.frontmatter import decode, round_trip_mapping, simple_mapping, split
+from maestro.trackers.frontmatter import (
+    _NON_PRINTABLE,
+    decode,
+    round_trip_mapping,
+    simple_mapping,
+    split,
+)
 
 CORPUS = Path(__file__).resolve().parents[1] / "badinput" / "corpus" / "issues"
 
@@ -52,6 +59,12 @@ blocked_by:
 created_at: '2026-11-01T10:00:00+00:00'
 empty:
 """
+
+
+def test_the_characters_refused_are_those_ruamel_refuses() -> None:
+    every_character = "".join(map(chr, range(0x110000)))
+    assert (_NON_PRINTABLE.findall(every_character)
+            == Reader.NON_PRINTABLE.findall(every_character))
 
 
 def test_the_simple_shape_is_read_as_ruamel_reads_it() -> None:
