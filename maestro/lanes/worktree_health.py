@@ -69,6 +69,9 @@ class WorktreeFacts:
     elsewhere: str | None = None
     #: ... and that worktree is gone from disk or locked by a dead add (safe to unregister).
     elsewhere_stale: bool = False
+    #: ``git worktree prune`` could change what ``git worktree add`` does for this path
+    #: (see :func:`prune_matters`).
+    prune_matters: bool = True
 
 
 @dataclass(frozen=True)
@@ -216,6 +219,7 @@ def inspect(repo: Path, path: Path, branch: str) -> WorktreeFacts:
                   and not _same_path(e.get("worktree", ""), repo)), None)
     exists = path.is_dir()
     facts: dict[str, object] = {
+        "prune_matters": prune_matters(repo, path, entries),
         "exists": exists,
         "not_a_folder": not exists and os.path.lexists(path),
         "empty": exists and not any(path.iterdir()),
@@ -259,14 +263,36 @@ def discard(repo: Path, path: Path) -> None:
     git_ok(repo, "worktree", "prune")
 
 
+def prune_matters(repo: Path, path: Path, entries: list[dict[str, str]]) -> bool:
+    """Whether ``git worktree prune`` before adding the worktree at ``path`` could change
+    what the add does; ``entries``: git's list of worktrees, read just before.
+
+    The add refuses a path registered to a worktree, or a branch checked out in one, both
+    judged from that list (:func:`diagnose` decides on them before any add), and it names
+    the worktree's administrative folder after the path's last part, with a number added
+    while that folder exists. Prune removes only registrations of worktrees that are gone:
+    the ones the list marks ``prunable``, and administrative folders git cannot read, which
+    the list leaves out. So prune changes nothing the add sees when no entry is prunable
+    and no folder of this path's name is in ``worktrees/`` (an unreadable one there would
+    have been pruned and its name reused). Otherwise, or when the git dir is unknown, it
+    matters: it runs as it always did. Reads one directory entry."""
+    if any("prunable" in entry for entry in entries):
+        return True
+    dirs = git_dirs(repo)
+    return dirs is None or os.path.lexists(dirs.common / "worktrees" / path.name)
+
+
 def _add(repo: Path, path: Path, branch: str, start: Callable[[], tuple[str, str] | None],
-         branch_exists: bool | None = None) -> None:
+         branch_exists: bool | None = None, prune: bool = True) -> None:
     """``branch_exists``: what the caller's inspection just found (only ``worktree prune``,
-    which never deletes a branch, runs before it is used); None: asked here."""
+    which never deletes a branch, runs before it is used); None: asked here. ``prune``:
+    False when the inspection found that pruning changes nothing for this add
+    (:func:`prune_matters`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists() and not any(path.iterdir()):
         path.rmdir()
-    git_ok(repo, "worktree", "prune")
+    if prune:
+        git_ok(repo, "worktree", "prune")
     if branch_exists is None:
         branch_exists = rev_parse(repo, f"refs/heads/{branch}") is not None
     if not branch_exists:
@@ -332,7 +358,7 @@ def heal(repo: Path, path: Path, branch: str,
         if verdict.action == "unregister_elsewhere" and facts.elsewhere:
             discard(repo, Path(facts.elsewhere))
         elif verdict.action == "create":
-            _add(repo, path, branch, start, facts.branch_exists)
+            _add(repo, path, branch, start, facts.branch_exists, facts.prune_matters)
         elif verdict.action == "recreate":
             discard(repo, path)
             _add(repo, path, branch, start)
