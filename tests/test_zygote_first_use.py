@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,47 @@ def test_a_failing_warm_up_is_only_skipped(monkeypatch: pytest.MonkeyPatch) -> N
 
     monkeypatch.setattr(workflow, "parse_workflow", broken)
     first_use.warm()  # no exception: the lane does the work itself then
+
+
+@pytest.fixture
+def forgetful() -> Iterator[None]:
+    from maestro.containment import config_listing
+    from maestro.git import dirs
+
+    config_listing.forget()
+    dirs.forget()
+    yield
+    config_listing.forget()
+    dirs.forget()
+
+
+def test_knowing_the_repository_answers_a_lanes_first_git_questions_without_git(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forgetful: None) -> None:
+    from maestro.containment import config_listing, gitguard
+    from maestro.git.dirs import git_dirs
+    from maestro.orchestration.warm import first_use
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    first_use.know_repository(tmp_path)
+    assert gitguard.operator_identity.cache_info().currsize == 0  # the lane reads its own
+
+    def no_git(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"a git process: {args}")
+
+    monkeypatch.setattr(subprocess, "run", no_git)
+    env = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null"}
+    assert "core.bare" in config_listing.config_keys(tmp_path, env)
+    dirs = git_dirs(tmp_path)
+    assert dirs is not None and dirs.common == (tmp_path / ".git").resolve()
+
+
+def test_a_config_changed_after_the_zygote_asked_is_listed_again(
+        tmp_path: Path, forgetful: None) -> None:
+    from maestro.containment import gitguard
+    from maestro.orchestration.warm import first_use
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    first_use.know_repository(tmp_path)
+    subprocess.run(["git", "config", "filter.evil.clean", "touch /tmp/owned"], cwd=tmp_path,
+                   check=True)
+    assert "filter.evil.clean" in gitguard.config_keys(tmp_path)

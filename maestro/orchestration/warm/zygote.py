@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from maestro.orchestration.warm import loaded_code
@@ -98,8 +99,9 @@ def main(argv: list[str]) -> None:
 def _build_ahead() -> None:
     """Work every lane does first and that depends on nothing but what the zygote is
     retired for changing: the command-line parser (maestro's code; a lane forked after a
-    build takes it instead of building one), and the libraries' first-use set-up of a
-    workflow parse and a prompt render, done on maestro's own text
+    build takes it instead of building one), the libraries' first-use set-up of a
+    workflow parse and a prompt render, done on maestro's own text, and git's answers a
+    lane asks first about the repository, kept in the memos that check them on every use
     (:mod:`~maestro.orchestration.warm.first_use`)."""
     try:
         from maestro.cli import build_parser_ahead
@@ -108,6 +110,7 @@ def _build_ahead() -> None:
         return
     build_parser_ahead()
     first_use.warm()
+    first_use.know_repository(Path.cwd())  # the daemon starts its zygotes in repo_root
 
 
 def serve(sock: socket.socket, parent: int, birth: Birth,
