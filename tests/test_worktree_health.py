@@ -246,3 +246,22 @@ def test_an_unreadable_administrative_folder_of_the_same_name_is_pruned_and_its_
     heal(repo, path, BRANCH, lambda: from_main(repo))
     assert prunes == [("worktree", "prune")]
     assert (path / ".git").read_text().strip().endswith("/.git/worktrees/wt")
+
+
+def test_a_lane_branch_the_caller_just_read_is_not_read_again_by_the_first_inspection(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import maestro.lanes.worktree_health as health
+
+    asked: list[str] = []
+    real = health.rev_parse
+
+    def recording(cwd: Path, name: str) -> str | None:
+        asked.append(name)
+        return real(cwd, name)
+
+    monkeypatch.setattr(health, "rev_parse", recording)
+    path = repo.parent / "wt"
+    heal(repo, path, BRANCH, lambda: from_main(repo), branch_exists=False)
+    assert f"refs/heads/{BRANCH}" not in asked
+    assert files(path) == ["README.md", "src/app.py"]
+    assert run(repo, "rev-parse", BRANCH) == run(repo, "rev-parse", "main")

@@ -210,8 +210,11 @@ def _resolve(repo: Path, path: Path, ref: str) -> dict[str, str | None]:
     return found
 
 
-def inspect(repo: Path, path: Path, branch: str) -> WorktreeFacts:
-    """Gather :class:`WorktreeFacts` for ``path`` (git reads only; changes nothing)."""
+def inspect(repo: Path, path: Path, branch: str,
+            branch_exists: bool | None = None) -> WorktreeFacts:
+    """Gather :class:`WorktreeFacts` for ``path`` (git reads only; changes nothing).
+    ``branch_exists``: whether the local lane branch exists, when the caller has just read
+    it with nothing but maestro's own code run since (None: read here if needed)."""
     ref = f"refs/heads/{branch}"
     entries = worktree_entries(repo)
     mine = next((e for e in entries if _same_path(e.get("worktree", ""), path)), None)
@@ -228,7 +231,11 @@ def inspect(repo: Path, path: Path, branch: str) -> WorktreeFacts:
     }
     checked_out = mine is not None and exists and "prunable" not in mine
     found = _resolve(repo, path, ref) if checked_out else {}
-    facts["branch_exists"] = (found[ref] if checked_out else rev_parse(repo, ref)) is not None
+    if checked_out:
+        facts["branch_exists"] = found[ref] is not None
+    else:
+        facts["branch_exists"] = (branch_exists if branch_exists is not None
+                                  else rev_parse(repo, ref) is not None)
     if other is not None:
         other_path = Path(other["worktree"])
         facts["elsewhere"] = str(other_path)
@@ -341,15 +348,19 @@ def clear_stale_locks(repo: Path, path: Path, branch: str) -> list[str]:
 
 
 def heal(repo: Path, path: Path, branch: str,
-         start: Callable[[], tuple[str, str] | None], rounds: int = 4) -> list[str]:
+         start: Callable[[], tuple[str, str] | None], rounds: int = 4,
+         branch_exists: bool | None = None) -> list[str]:
     """Act on :func:`diagnose` until the worktree is whole; returns what was done, in words.
+    ``branch_exists``: the caller's fresh reading of the local lane branch, used by the
+    first inspection only (every later one follows an action and reads git again).
 
     ``start`` is called only when the lane branch has to be created or restored; it returns
     ``(label, commit)`` or None. Raises :class:`WorkspaceError` when the worktree cannot be
     made whole (a foreign folder, another branch checked out, nothing to restore from)."""
     done = [f"removed a stale lock: {lock}" for lock in clear_stale_locks(repo, path, branch)]
     for _ in range(rounds):
-        facts = inspect(repo, path, branch)
+        facts = inspect(repo, path, branch, branch_exists)
+        branch_exists = None
         verdict = diagnose(facts, branch)
         if verdict.action == "whole":
             return done
