@@ -43,19 +43,15 @@ def test_a_failing_warm_up_is_only_skipped(monkeypatch: pytest.MonkeyPatch) -> N
 @pytest.fixture
 def forgetful() -> Iterator[None]:
     from maestro.containment import config_listing
-    from maestro.git import dirs
 
     config_listing.forget()
-    dirs.forget()
     yield
     config_listing.forget()
-    dirs.forget()
 
 
-def test_knowing_the_repository_answers_a_lanes_first_git_questions_without_git(
+def test_knowing_the_repository_answers_a_lanes_first_config_listing_without_git(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forgetful: None) -> None:
     from maestro.containment import config_listing, gitguard
-    from maestro.git.dirs import git_dirs
     from maestro.orchestration.warm import first_use
 
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
@@ -68,8 +64,6 @@ def test_knowing_the_repository_answers_a_lanes_first_git_questions_without_git(
     monkeypatch.setattr(subprocess, "run", no_git)
     env = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null"}
     assert "core.bare" in config_listing.config_keys(tmp_path, env)
-    dirs = git_dirs(tmp_path)
-    assert dirs is not None and dirs.common == (tmp_path / ".git").resolve()
 
 
 def test_a_config_changed_after_the_zygote_asked_is_listed_again(

@@ -55,24 +55,18 @@ def warm() -> None:
 
 
 def know_repository(root: Path) -> None:
-    """Ask git, once, what every lane forked from this zygote asks first about ``root``
-    (the lanes' repository, the zygote's working directory): the config key names its
-    guarded environment is built from and the repository's git dirs. Each answer goes
-    into the per-process memo a lane would have put it in itself
-    (:mod:`maestro.containment.config_listing`, :mod:`maestro.git.dirs`), so a lane
-    forked later finds it there and asks git only when that memo's own key (the bytes of
-    every config file; the identity of ``.git`` and ``commondir``) no longer matches what
-    is on disk at that moment, exactly as for an answer it had got itself. git only lists
-    and resolves (hooks off, drivers disarmed, as for every maestro git call). The
-    operator's identity read on the way is dropped again: a lane reads it itself, as
-    before. Never raises."""
+    """List, once, the config key names every lane forked from this zygote asks for first
+    in ``root`` (the lanes' repository, the zygote's working directory): what its guarded
+    git environment is built from. The answer goes into the per-process memo a lane would
+    have put it in itself (:mod:`maestro.containment.config_listing`), so a lane forked
+    later finds it there and lists again only when that memo's own key, the bytes of every
+    config file read at that moment, no longer matches, exactly as for an answer it had got
+    itself. git only lists (it runs nothing). The operator's identity read on the way (for
+    the environment) is dropped again: a lane reads it itself, as before. Never raises."""
     from maestro.containment import gitguard
 
     try:
-        from maestro.git.dirs import git_dirs
-
         gitguard.config_keys(root)
-        git_dirs(root)
     except Exception:  # the lane asks itself
         pass
     finally:

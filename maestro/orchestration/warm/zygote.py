@@ -100,8 +100,8 @@ def _build_ahead() -> None:
     """Work every lane does first and that depends on nothing but what the zygote is
     retired for changing: the command-line parser (maestro's code; a lane forked after a
     build takes it instead of building one), the libraries' first-use set-up of a
-    workflow parse and a prompt render, done on maestro's own text, and git's answers a
-    lane asks first about the repository, kept in the memos that check them on every use
+    workflow parse and a prompt render, done on maestro's own text, and the repository's
+    config listing a lane asks for first, kept in the memo that checks it on every use
     (:mod:`~maestro.orchestration.warm.first_use`)."""
     try:
         from maestro.cli import build_parser_ahead
