@@ -31,8 +31,10 @@ def stat_identity(info: os.stat_result) -> StatIdentity:
                         info.st_ctime_ns)
 
 
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write to a temporary sibling, fsync it, then rename over ``path``."""
+def write_atomic(path: Path, data: str | bytes, durable: bool = True) -> None:
+    """Write to a temporary sibling, fsync it, then rename over ``path``. ``durable=False``
+    keeps the rename (readers see the old or the new bytes, never a part) but skips both
+    fsyncs: for a file whose loss in a crash costs nothing (a wake-up request)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     raw = data.encode() if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -40,12 +42,15 @@ def write_atomic(path: Path, data: str | bytes) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(raw)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    if not durable:
+        return
     with contextlib.suppress(OSError):
         dir_fd = os.open(path.parent, os.O_RDONLY)
         try:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
+
+import pytest
 
 from maestro.orchestration.refresh import (
     RefreshRequest,
@@ -68,3 +71,15 @@ def test_a_wake_is_used_once(tmp_path: Path) -> None:
     request_refresh(tmp_path)
     assert wait_for_request(0) is True
     assert wait_for_request(0) is False
+
+
+def test_a_request_is_renamed_into_place_without_an_fsync(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request asks for a tick now; a daemon started after a crash ticks anyway, so its
+    fsyncs only delayed the tick (they ran before the loop was woken)."""
+    synced: list[int] = []
+    monkeypatch.setattr(os, "fsync", synced.append)
+    request_refresh(tmp_path, ("ENG-1",), "github")
+    assert synced == []
+    assert [p.name for p in tmp_path.iterdir()] == ["refresh.request"]  # no temporary left
+    assert read_request(request_path(tmp_path)) is not None

@@ -199,3 +199,69 @@ def test_a_stale_index_lock_left_by_a_killed_git_is_removed_before_a_session(
     assert any("index.lock" in step for step in done)
     (path / "new.txt").write_text("x\n")
     run(path, "add", "-A")
+
+
+def _prunes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
+    """Record each ``git worktree prune`` maestro runs (and still run it)."""
+    import maestro.lanes.worktree_health as health
+
+    seen: list[tuple[str, ...]] = []
+    real = health.git_ok
+
+    def recording(cwd: Path, *args: str) -> bool:
+        if args[:2] == ("worktree", "prune"):
+            seen.append(args)
+        return real(cwd, *args)
+
+    monkeypatch.setattr(health, "git_ok", recording)
+    return seen
+
+
+def test_a_new_worktree_is_added_without_a_prune_when_none_would_change_the_add(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    prunes = _prunes(monkeypatch)
+    path = repo.parent / "wt"
+    assert inspect(repo, path, BRANCH).prune_matters is False
+    heal(repo, path, BRANCH, lambda: from_main(repo))
+    assert prunes == []
+    assert files(path) == ["README.md", "src/app.py"]
+
+
+def test_a_stale_registration_of_another_worktree_is_still_pruned_before_the_add(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    gone = repo.parent / "gone"
+    run(repo, "worktree", "add", "-q", "-b", "other", str(gone), "main")
+    subprocess.run(["rm", "-rf", str(gone)], check=True)
+    prunes = _prunes(monkeypatch)
+    heal(repo, repo.parent / "wt", BRANCH, lambda: from_main(repo))
+    assert prunes == [("worktree", "prune")]
+    assert [Path(e["worktree"]).name for e in worktree_entries(repo)] == ["repo", "wt"]
+
+
+def test_an_unreadable_administrative_folder_of_the_same_name_is_pruned_and_its_name_reused(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (repo / ".git" / "worktrees" / "wt").mkdir(parents=True)  # a dead add's first step
+    prunes = _prunes(monkeypatch)
+    path = repo.parent / "wt"
+    heal(repo, path, BRANCH, lambda: from_main(repo))
+    assert prunes == [("worktree", "prune")]
+    assert (path / ".git").read_text().strip().endswith("/.git/worktrees/wt")
+
+
+def test_a_lane_branch_the_caller_just_read_is_not_read_again_by_the_first_inspection(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import maestro.lanes.worktree_health as health
+
+    asked: list[str] = []
+    real = health.rev_parse
+
+    def recording(cwd: Path, name: str) -> str | None:
+        asked.append(name)
+        return real(cwd, name)
+
+    monkeypatch.setattr(health, "rev_parse", recording)
+    path = repo.parent / "wt"
+    heal(repo, path, BRANCH, lambda: from_main(repo), branch_exists=False)
+    assert f"refs/heads/{BRANCH}" not in asked
+    assert files(path) == ["README.md", "src/app.py"]
+    assert run(repo, "rev-parse", BRANCH) == run(repo, "rev-parse", "main")

@@ -24,6 +24,17 @@ Why a reuse is safe:
   ones depend on HEAD), so a config with includes is listed before every call, as before.
 * A folder with no ``.git`` of its own that is not a bare git dir (git would search its
   parents), or whose ``.git`` is a symlink, is never cached.
+
+A linked worktree may borrow a listing kept for another folder (:func:`_borrowed`; a
+lane's new worktree borrows the repository root's, saving the two git processes of its
+first listing): only when its ``.git`` is a file and every config file among its sources
+that exists is, by real path, a config file of the kept fingerprint with the very same
+bytes, read now. The keys git would list there are then names in those bytes, all of
+which the kept keys hold (a ``config.worktree`` of the other folder adds names, and a
+needless override disarms nothing that runs); a config with includes is never kept, so
+never borrowed; and any byte changed since, an ``extensions.worktreeConfig`` turned on
+(a change of the shared config) or a ``config.worktree`` planted in the worktree's own
+git dir (a file the kept fingerprint lacks) makes git list the folder as before.
 """
 
 from __future__ import annotations
@@ -162,6 +173,10 @@ def config_keys(folder: Path, env: Mapping[str, str],
     kept = _LISTINGS.get(key)
     if before is not None and kept is not None and kept[0] == before:
         return list(kept[1])
+    if before is not None and (folder / ".git").is_file() and (
+            borrowed := _borrowed(before)) is not None:
+        _LISTINGS[key] = (before, borrowed)
+        return list(borrowed)
     listed = lister(folder, env)
     if listed is None:
         return []
@@ -176,6 +191,26 @@ def config_keys(folder: Path, env: Mapping[str, str],
                                              for k in kept_keys):
             _LISTINGS[key] = (before, tuple(kept_keys))
     return keys
+
+
+def _config_files(taken: Fingerprint) -> dict[str, bytes]:
+    """Real path -> bytes of the config files that exist in ``taken``."""
+    return {os.path.realpath(path): content for path, content in taken
+            if content is not None and path.endswith(("/config", "/config.worktree"))}
+
+
+def _borrowed(before: Fingerprint) -> tuple[str, ...] | None:
+    """The keys of a kept listing whose config files include, path for path and byte for
+    byte, every config file of ``before`` (at least one); None when none does. See the
+    module's docstring for why that is what git would list."""
+    mine = _config_files(before)
+    if not mine:
+        return None
+    for taken, names in list(_LISTINGS.values()):
+        theirs = _config_files(taken)
+        if all(theirs.get(path) == content for path, content in mine.items()):
+            return names
+    return None
 
 
 def forget() -> None:

@@ -94,7 +94,8 @@ def prepare(ctx: LaneContext) -> None:
     hooks.expect_new_worktree(ctx)
     workspace, base_commit = ensure_worktree(
         ctx.config.repo_root, ctx.config.workspace_root, ctx.identifier, ctx.branch,
-        base_ref, lambda step: hooks.worktree_healed(ctx, step), start.commit)
+        base_ref, lambda step: hooks.worktree_healed(ctx, step), start.commit,
+        start.lane_branch_exists)
     if start.from_remote_lane:
         adopt_remote_branch(ctx, base_commit)
     elif new:

@@ -6,8 +6,9 @@ branch starts from that ref (the local base branch when the ref is missing), or 
 origin's lane branch when a runner pushed one and there is no local lane branch. What
 changed is only how often git is asked: the remote-tracking ref and the local lane branch
 are read in ONE process (``cat-file --batch-check``) instead of three ``rev-parse`` runs
-for the ref (skip test, choice, worktree) and one for the branch, and the commit found is
-handed to the worktree step instead of being read again. Nothing runs between those
+for the ref (skip test, choice, worktree) and one for the branch, and the commit found
+(and whether the lane branch exists) is handed to the worktree step instead of being read
+again. Nothing runs between those
 reads but maestro's own code in this process (no hook, no agent: ``after_create`` runs
 later, and every session start checks the worktree itself), and a fetch re-reads the ref.
 """
@@ -30,6 +31,8 @@ class StartPoint:
     ref: str
     commit: str | None
     lane_ref: str
+    #: Whether the local lane branch existed when read with ``ref`` (None: not read).
+    lane_branch_exists: bool | None = None
 
     @property
     def from_remote_lane(self) -> bool:
@@ -48,11 +51,12 @@ def start_point(ctx: LaneContext) -> StartPoint:
     if known is None or heads[remote_ref] != known:
         ctx.forge.fetch(forge.base_branch)
         heads[remote_ref] = rev_parse(repo, remote_ref)
-    point = (StartPoint(remote_ref, heads[remote_ref], lane_ref) if heads[remote_ref]
-             else StartPoint(forge.base_branch, None, lane_ref))
+    has_lane = heads[local_lane] is not None
+    point = (StartPoint(remote_ref, heads[remote_ref], lane_ref, has_lane)
+             if heads[remote_ref] else StartPoint(forge.base_branch, None, lane_ref, has_lane))
     # A lane branch already on the remote (another runner pushed it) is where work resumes.
     absent = remote_heads.take_absent(repo, forge.remote, ctx.branch)
     if heads[local_lane] is None and not absent and ctx.forge.fetch(
             f"+refs/heads/{ctx.branch}:{lane_ref}"):
-        point = StartPoint(lane_ref, None, lane_ref)
+        point = StartPoint(lane_ref, None, lane_ref, has_lane)
     return point

@@ -51,6 +51,7 @@ def worktree_path(workspace_root: Path, identifier: str) -> Path:
 def ensure_worktree(
     repo_root: Path, workspace_root: Path, identifier: str, branch: str, base_ref: str,
     report: Callable[[str], None] | None = None, base_commit: str | None = None,
+    branch_exists: bool | None = None,
 ) -> tuple[Workspace, str]:
     """Create, reuse or heal the lane's worktree on ``branch``; returns it and the base commit.
 
@@ -58,13 +59,15 @@ def ensure_worktree(
     killed ``git worktree add`` left half-created is removed and added again, so no agent
     ever works in a checkout that is missing files. A new branch starts at ``base_ref``;
     ``report`` hears each repair in words. ``base_commit``: what ``base_ref`` names, when
-    the caller has just read it (else it is read here)."""
+    the caller has just read it (else it is read here); ``branch_exists``: whether the
+    local ``branch`` exists, likewise (:func:`~maestro.lanes.worktree_health.heal`)."""
     path = worktree_path(workspace_root, identifier)
     base = base_commit or rev_parse(repo_root, base_ref)
     if base is None:
         raise WorkspaceError(f"base {base_ref!r} does not name a commit in {repo_root}")
     workspace_root.mkdir(parents=True, exist_ok=True)
-    for step in heal(repo_root, path, branch, lambda: (base_ref, base)):
+    for step in heal(repo_root, path, branch, lambda: (base_ref, base),
+                     branch_exists=branch_exists):
         if report is not None:
             report(step)
     return Workspace(repo_root, path, branch), base

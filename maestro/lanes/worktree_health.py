@@ -69,6 +69,9 @@ class WorktreeFacts:
     elsewhere: str | None = None
     #: ... and that worktree is gone from disk or locked by a dead add (safe to unregister).
     elsewhere_stale: bool = False
+    #: ``git worktree prune`` could change what ``git worktree add`` does for this path
+    #: (see :func:`prune_matters`).
+    prune_matters: bool = True
 
 
 @dataclass(frozen=True)
@@ -207,8 +210,11 @@ def _resolve(repo: Path, path: Path, ref: str) -> dict[str, str | None]:
     return found
 
 
-def inspect(repo: Path, path: Path, branch: str) -> WorktreeFacts:
-    """Gather :class:`WorktreeFacts` for ``path`` (git reads only; changes nothing)."""
+def inspect(repo: Path, path: Path, branch: str,
+            branch_exists: bool | None = None) -> WorktreeFacts:
+    """Gather :class:`WorktreeFacts` for ``path`` (git reads only; changes nothing).
+    ``branch_exists``: whether the local lane branch exists, when the caller has just read
+    it with nothing but maestro's own code run since (None: read here if needed)."""
     ref = f"refs/heads/{branch}"
     entries = worktree_entries(repo)
     mine = next((e for e in entries if _same_path(e.get("worktree", ""), path)), None)
@@ -216,6 +222,7 @@ def inspect(repo: Path, path: Path, branch: str) -> WorktreeFacts:
                   and not _same_path(e.get("worktree", ""), repo)), None)
     exists = path.is_dir()
     facts: dict[str, object] = {
+        "prune_matters": prune_matters(repo, path, entries),
         "exists": exists,
         "not_a_folder": not exists and os.path.lexists(path),
         "empty": exists and not any(path.iterdir()),
@@ -224,7 +231,11 @@ def inspect(repo: Path, path: Path, branch: str) -> WorktreeFacts:
     }
     checked_out = mine is not None and exists and "prunable" not in mine
     found = _resolve(repo, path, ref) if checked_out else {}
-    facts["branch_exists"] = (found[ref] if checked_out else rev_parse(repo, ref)) is not None
+    if checked_out:
+        facts["branch_exists"] = found[ref] is not None
+    else:
+        facts["branch_exists"] = (branch_exists if branch_exists is not None
+                                  else rev_parse(repo, ref) is not None)
     if other is not None:
         other_path = Path(other["worktree"])
         facts["elsewhere"] = str(other_path)
@@ -259,14 +270,36 @@ def discard(repo: Path, path: Path) -> None:
     git_ok(repo, "worktree", "prune")
 
 
+def prune_matters(repo: Path, path: Path, entries: list[dict[str, str]]) -> bool:
+    """Whether ``git worktree prune`` before adding the worktree at ``path`` could change
+    what the add does; ``entries``: git's list of worktrees, read just before.
+
+    The add refuses a path registered to a worktree, or a branch checked out in one, both
+    judged from that list (:func:`diagnose` decides on them before any add), and it names
+    the worktree's administrative folder after the path's last part, with a number added
+    while that folder exists. Prune removes only registrations of worktrees that are gone:
+    the ones the list marks ``prunable``, and administrative folders git cannot read, which
+    the list leaves out. So prune changes nothing the add sees when no entry is prunable
+    and no folder of this path's name is in ``worktrees/`` (an unreadable one there would
+    have been pruned and its name reused). Otherwise, or when the git dir is unknown, it
+    matters: it runs as it always did. Reads one directory entry."""
+    if any("prunable" in entry for entry in entries):
+        return True
+    dirs = git_dirs(repo)
+    return dirs is None or os.path.lexists(dirs.common / "worktrees" / path.name)
+
+
 def _add(repo: Path, path: Path, branch: str, start: Callable[[], tuple[str, str] | None],
-         branch_exists: bool | None = None) -> None:
+         branch_exists: bool | None = None, prune: bool = True) -> None:
     """``branch_exists``: what the caller's inspection just found (only ``worktree prune``,
-    which never deletes a branch, runs before it is used); None: asked here."""
+    which never deletes a branch, runs before it is used); None: asked here. ``prune``:
+    False when the inspection found that pruning changes nothing for this add
+    (:func:`prune_matters`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists() and not any(path.iterdir()):
         path.rmdir()
-    git_ok(repo, "worktree", "prune")
+    if prune:
+        git_ok(repo, "worktree", "prune")
     if branch_exists is None:
         branch_exists = rev_parse(repo, f"refs/heads/{branch}") is not None
     if not branch_exists:
@@ -315,15 +348,19 @@ def clear_stale_locks(repo: Path, path: Path, branch: str) -> list[str]:
 
 
 def heal(repo: Path, path: Path, branch: str,
-         start: Callable[[], tuple[str, str] | None], rounds: int = 4) -> list[str]:
+         start: Callable[[], tuple[str, str] | None], rounds: int = 4,
+         branch_exists: bool | None = None) -> list[str]:
     """Act on :func:`diagnose` until the worktree is whole; returns what was done, in words.
+    ``branch_exists``: the caller's fresh reading of the local lane branch, used by the
+    first inspection only (every later one follows an action and reads git again).
 
     ``start`` is called only when the lane branch has to be created or restored; it returns
     ``(label, commit)`` or None. Raises :class:`WorkspaceError` when the worktree cannot be
     made whole (a foreign folder, another branch checked out, nothing to restore from)."""
     done = [f"removed a stale lock: {lock}" for lock in clear_stale_locks(repo, path, branch)]
     for _ in range(rounds):
-        facts = inspect(repo, path, branch)
+        facts = inspect(repo, path, branch, branch_exists)
+        branch_exists = None
         verdict = diagnose(facts, branch)
         if verdict.action == "whole":
             return done
@@ -332,7 +369,7 @@ def heal(repo: Path, path: Path, branch: str,
         if verdict.action == "unregister_elsewhere" and facts.elsewhere:
             discard(repo, Path(facts.elsewhere))
         elif verdict.action == "create":
-            _add(repo, path, branch, start, facts.branch_exists)
+            _add(repo, path, branch, start, facts.branch_exists, facts.prune_matters)
         elif verdict.action == "recreate":
             discard(repo, path)
             _add(repo, path, branch, start)

@@ -71,6 +71,7 @@ def test_a_base_origin_still_has_is_not_fetched_and_its_commit_is_handed_on(
     assert point.ref == "refs/remotes/origin/main"
     assert point.commit == sh(repo, "rev-parse", "origin/main")
     assert not point.from_remote_lane
+    assert point.lane_branch_exists is False  # read in the same process: handed on too
 
 
 def test_without_the_claims_answers_both_fetches_happen(repo: Path) -> None:
@@ -111,3 +112,4 @@ def test_a_local_lane_branch_is_never_replaced_by_the_remote_one(repo: Path) -> 
     point = start_point(ctx)
     assert ctx.forge.fetched == ["main"]
     assert not point.from_remote_lane
+    assert point.lane_branch_exists is True

@@ -171,3 +171,40 @@ def test_a_config_switched_away_and_back_around_the_listing_keeps_the_drivers_se
     env = {**gitguard.base_env(), "GIT_CONFIG_COUNT": "0"}
     config_listing.config_keys(repo, env, flipping)
     assert drivers(repo)["filter.evil.clean"] == ""
+
+
+@pytest.fixture
+def lane(repo: Path, tmp_path: Path) -> Path:
+    path = tmp_path / "lane"
+    git(repo, "worktree", "add", "-q", "-b", "lane", str(path))
+    return path
+
+
+def test_a_new_worktree_borrows_the_listing_kept_for_its_repository(repo: Path,
+                                                                   lane: Path) -> None:
+    git(repo, "config", "diff.tool.textconv", "cat")
+    lister = CountingLister()
+    first = keys(repo, lister)
+    assert keys(lane, lister) == first
+    assert keys(lane, lister) == first  # and keeps it as its own
+    assert lister.calls == 1
+    assert drivers(lane)["diff.tool.textconv"] == ""
+
+
+def test_a_shared_config_changed_after_the_listing_is_not_borrowed(repo: Path,
+                                                                   lane: Path) -> None:
+    lister = CountingLister()
+    keys(repo, lister)
+    git(repo, "config", "filter.evil.clean", "touch /tmp/owned")
+    assert "filter.evil.clean" in keys(lane, lister)
+    assert lister.calls == 2
+
+
+def test_a_config_in_the_worktrees_own_git_dir_is_not_borrowed(repo: Path,
+                                                               lane: Path) -> None:
+    lister = CountingLister()
+    keys(repo, lister)
+    own = Path(git(lane, "rev-parse", "--absolute-git-dir"))
+    (own / "config.worktree").write_text("[merge \"evil\"]\n\tdriver = touch /tmp/owned\n")
+    keys(lane, lister)  # git reads it only with extensions.worktreeConfig; asked either way
+    assert lister.calls == 2

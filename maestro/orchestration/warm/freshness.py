@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 import maestro
 from maestro.fsutil import StatIdentity, stat_identity
@@ -50,20 +49,42 @@ def stale_reason(started: Fingerprint, now: Fingerprint) -> str | None:
 CODE_CHANGED = "maestro or a dependency changed on disk"
 
 
-def _watched_paths() -> list[Path]:
-    package = Path(maestro.__file__).resolve().parent
-    paths: list[Path] = []  # files only: a new __pycache__ must not retire the zygote
-    for folder, dirs, files in os.walk(package):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        paths += [Path(folder) / f for f in sorted(files) if f.endswith((".py", ".yaml"))]
+def _watched_paths() -> list[str]:
+    """maestro's ``.py`` and ``.yaml`` files, folder by folder: a folder's files by name,
+    then its sub-folders by name (``__pycache__`` left out: a new one must not retire the
+    zygote). Plain strings and ``scandir``: this runs before a warm fork, and ``os.walk``
+    with a ``Path`` per file took 5-15 ms of the dispatch for about 200 files."""
+    paths: list[str] = []
+
+    def walk(folder: str) -> None:
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError:
+            return
+        paths.extend(e.path for e in entries
+                     if e.name.endswith((".py", ".yaml")) and not _is_dir(e))
+        for entry in entries:
+            if entry.name != "__pycache__" and _is_dir(entry):
+                walk(entry.path)
+
+    walk(os.path.realpath(os.path.dirname(maestro.__file__)))
     return paths
 
 
-def _stamps(paths: Iterable[Path]) -> Iterable[tuple[str, Stamp]]:
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    """As ``os.walk`` sorts an entry: a folder, or a symlink to one."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _stamps(paths: Iterable[str]) -> Iterable[tuple[str, Stamp]]:
     for path in dict.fromkeys(paths):
         try:
-            st = path.stat()
+            st = os.stat(path)
         except OSError:
-            yield str(path), StatIdentity(-1, -1, -1, -1, -1)
+            yield path, StatIdentity(-1, -1, -1, -1, -1)
             continue
-        yield str(path), stat_identity(st)
+        yield path, stat_identity(st)

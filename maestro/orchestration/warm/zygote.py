@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from maestro.orchestration.warm import loaded_code
@@ -43,14 +44,17 @@ from maestro.process.exit import leave_forked
 #: What a lane process imports on its way to the agent: the CLI, the config models
 #: (pydantic), the pipeline and phases (doit, sh, httpx, ruamel.yaml come with them), the
 #: embedded tracker and forge, the review phases doit loads with the pipeline, the sqlite3
-#: backend of doit's database, and Liquid, which renders the prompt (each import left to the
-#: lane is paid per dispatch).
+#: backend of doit's database, Liquid, which renders the prompt, and what ``run_lane``
+#: imports before the claim (admission, damage, doit's runner and database, the decoder of
+#: WORKFLOW.md) (each import left to the lane is paid per dispatch).
 PRELOAD = ("maestro.cli", "maestro.config.discovery", "maestro.config.service",
            "maestro.config.workflow", "maestro.pipeline", "maestro.pipeline.spec",
            "maestro.lanes.phases", "maestro.lanes.review", "maestro.lanes.noop",
            "maestro.lanes.context", "maestro.lanes.agent_run", "maestro.agents",
            "maestro.trackers.files", "maestro.forges.local", "doit", "doit.cmd_run",
-           "doit.loader", "pydantic", "sh", "httpx", "asyncio", "sqlite3", "liquid")
+           "doit.loader", "pydantic", "sh", "httpx", "asyncio", "sqlite3", "liquid",
+           "maestro.lanes.admission", "maestro.lanes.damage", "maestro.pipeline.doit_run",
+           "maestro.pipeline.doit_db", "encodings.utf_8_sig")
 
 #: Dispositions the zygote changes and every child restores.
 SHIELDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -96,12 +100,18 @@ def main(argv: list[str]) -> None:
 def _build_ahead() -> None:
     """Work every lane does first and that depends on nothing but what the zygote is
     retired for changing: the command-line parser (maestro's code; a lane forked after a
-    build takes it instead of building one)."""
+    build takes it instead of building one), the libraries' first-use set-up of a
+    workflow parse and a prompt render, done on maestro's own text, and the repository's
+    config listing a lane asks for first, kept in the memo that checks it on every use
+    (:mod:`~maestro.orchestration.warm.first_use`)."""
     try:
         from maestro.cli import build_parser_ahead
+        from maestro.orchestration.warm import first_use
     except ImportError:  # reported with the preloads; the lane does it itself
         return
     build_parser_ahead()
+    first_use.warm()
+    first_use.know_repository(Path.cwd())  # the daemon starts its zygotes in repo_root
 
 
 def serve(sock: socket.socket, parent: int, birth: Birth,
