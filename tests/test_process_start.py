@@ -68,7 +68,7 @@ def test_a_collector_this_module_did_not_pause_is_left_alone() -> None:
 
 DODO = """
 import gc, sys
-sys.argv = ["doit", "list"]
+sys.argv = {sys_argv}
 from maestro.pipeline import doit_namespace
 try:
     doit_namespace({argv})
@@ -78,11 +78,18 @@ print("collector on:", gc.isenabled())
 """
 
 
-@pytest.mark.parametrize(("argv", "enabled"), [("", False), ("['list']", True)],
-                         ids=["dodo.py in doit's process", "called with argv"])
-def test_only_doits_own_process_pauses_the_collector(tmp_path: Path, argv: str,
-                                                    enabled: bool) -> None:
-    proc = subprocess.run([sys.executable, "-c", DODO.format(argv=argv)], cwd=tmp_path,
+@pytest.mark.parametrize(("sys_argv", "argv", "enabled"), [
+    ('["doit", "lane:T-1"]', "", False),
+    ('["doit", "lane:T-1", "lane:T-2"]', "", False),
+    ('["doit", "list"]', "", True),
+    ('["doit", "lane:T-1", "churn"]', "", True),
+    ('["doit", "lane:T-1"]', "['lane:T-1']", True),
+], ids=["doit's process, one lane", "doit's process, two lanes", "doit list",
+        "a user's own task beside a lane", "called with argv"])
+def test_only_doits_own_process_running_lanes_alone_pauses_the_collector(
+        tmp_path: Path, sys_argv: str, argv: str, enabled: bool) -> None:
+    code = DODO.format(sys_argv=sys_argv, argv=argv)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120, check=True,
                           env={**os.environ, "MAESTRO_CONFIG": str(tmp_path / "absent.toml")})
     assert proc.stdout.strip() == f"collector on: {enabled}"

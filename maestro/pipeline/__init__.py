@@ -253,13 +253,16 @@ def _adopt_what_phases_leave() -> None:
 
 def doit_namespace(argv: list[str] | None = None) -> dict[str, Any]:
     """What a ``dodo.py`` exposes: ``DOIT_CONFIG`` and one task creator for every lane."""
-    if argv is None:  # doit's own process (dodo.py): no collections until a phase starts
-        pause_collector()
     args = list(sys.argv[1:] if argv is None else argv)
+    named_lanes = [m.group(1) for m in map(_LANE_ARG.match, args) if m]
+    if argv is None and args and len(named_lanes) == len(args):
+        # doit's own process running lane tasks only: no collections until a phase
+        # starts. A run that names any other task (a user's own in dodo.py) keeps the
+        # collector on throughout: only a lane phase would switch it back on.
+        pause_collector()
     explicit = os.environ.get(CONFIG_ENV)
     # SIGTERM must save doit's state like SIGINT does (doit saves nothing on SIGTERM).
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    named_lanes = [m.group(1) for m in map(_LANE_ARG.match, args) if m]
     if args and len(named_lanes) == len(args):
         from maestro.lanes.noop import check
 
