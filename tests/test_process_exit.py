@@ -67,3 +67,38 @@ def test_a_forked_lane_leaves_like_the_interpreter_without_its_module_teardown(
     # no module teardown (HELD's __del__), and stdout's buffer still flushed
     assert proc.stderr.splitlines() == [*message, "thread finished", "atexit ran"]
     assert proc.stdout == "buffered, not flushed"
+
+
+CLOSED_STDOUT = """
+import sys
+from maestro.process.exit import leave_forked
+{close}
+leave_forked(0)
+"""
+
+
+@pytest.mark.parametrize("close", ["sys.stdout.close()", "sys.stdout = None"],
+                         ids=["closed", "none"])
+def test_a_closed_or_missing_stdout_is_no_failed_flush(close: str) -> None:
+    proc = subprocess.run([sys.executable, "-c", CLOSED_STDOUT.format(close=close)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert (proc.returncode, proc.stderr) == (0, "")
+
+
+INTERRUPTED = """
+import sys, threading
+from maestro.process.exit import leave_forked
+
+def interrupt_the_wait():
+    raise KeyboardInterrupt  # as a SIGTERM turned into SIGINT's handler would
+
+threading._shutdown = interrupt_the_wait
+leave_forked(3)
+"""
+
+
+def test_an_interrupt_while_waiting_for_threads_keeps_the_lanes_status() -> None:
+    proc = subprocess.run([sys.executable, "-c", INTERRUPTED],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 3
+    assert proc.stderr.startswith("Exception ignored while the lane exited: KeyboardInterrupt")

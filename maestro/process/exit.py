@@ -67,16 +67,38 @@ def exit_status(code: object) -> tuple[int, str | None]:
 
 def leave_forked(code: object) -> NoReturn:
     """End a forked lane process with ``SystemExit(code)``'s status without tearing its
-    modules down (see the module docstring)."""
+    modules down (see the module docstring).
+
+    As ``Py_FinalizeEx``: an exception while it waits for threads or runs the ``atexit``
+    handlers (a SIGTERM turned into ``KeyboardInterrupt`` arriving then) is reported as
+    ignored and the exit goes on with ``code``'s status; a closed or missing stdout is not
+    flushed and is no failure (exit 120 only when a flush fails)."""
     status, message = exit_status(code)
     if message is not None:
         print(message, file=sys.stderr)
-    threading._shutdown()  # type: ignore[attr-defined]  # as Py_FinalizeEx, first
-    atexit._run_exitfuncs()
-    try:
-        sys.stdout.flush()
-    except (OSError, ValueError, AttributeError):
+    for stage in (threading._shutdown,  # type: ignore[attr-defined]  # first, as CPython
+                  atexit._run_exitfuncs):
+        try:
+            stage()
+        except BaseException as exc:  # the interpreter's own exit ignores it too
+            _report_ignored(exc)
+    if not _flushed(sys.stdout):
         status = 120  # as CPython when it cannot flush stdout at exit
-    with contextlib.suppress(OSError, ValueError, AttributeError):
-        sys.stderr.flush()
+    _flushed(sys.stderr)
     os._exit(status)
+
+
+def _flushed(stream: object) -> bool:
+    """Flush ``stream`` unless it is missing or closed; False only when a flush failed."""
+    if stream is None or getattr(stream, "closed", False):
+        return True
+    try:
+        stream.flush()  # type: ignore[attr-defined]
+    except (OSError, ValueError, AttributeError):
+        return False
+    return True
+
+
+def _report_ignored(exc: BaseException) -> None:
+    with contextlib.suppress(BaseException):
+        print(f"Exception ignored while the lane exited: {exc!r}", file=sys.stderr)

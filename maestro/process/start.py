@@ -19,13 +19,14 @@ garbage during start-up (a few dozen objects) stay until exit.
 
 Only a process's own entry pauses the collector: ``maestro.cli.main`` without ``argv``
 for the ``lane`` command (``maestro lane ID``, the lanes ``maestro run`` and the daemon
-start), and ``maestro.pipeline.doit_namespace`` without ``argv`` when every task doit was asked for
-is a lane (``doit lane:ID ...``; a run that names any other task, say a user's own in
-``dodo.py``, keeps the collector on, since only a lane phase would switch it back on). A test calling ``main(argv)`` or
-running a phase in its own interpreter never finds its collector paused or its heap
-frozen, because :func:`startup_over` acts only when :func:`pause_collector` switched the
-collector off. A process that never starts a phase (a finished lane, ``doit list``)
-exits with the collector still paused: it is short, and exit skips the teardown anyway.
+start), and ``maestro.pipeline.doit_namespace`` without ``argv`` when every task doit
+was asked for is a lane (``doit lane:ID ...``; a run that names any other task, say a
+user's own in ``dodo.py``, keeps the collector on, since only a lane phase would switch
+it back on). A test calling ``main(argv)`` or running a phase in its own interpreter
+never finds its collector paused or its heap frozen, because :func:`startup_over` acts
+only when :func:`pause_collector` switched the collector off. A process that never
+starts a phase (a finished lane, ``doit list``) exits with the collector still paused:
+it is short, and exit skips the teardown anyway.
 """
 
 from __future__ import annotations
