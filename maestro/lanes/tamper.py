@@ -57,10 +57,12 @@ def control_roots(worktree: Path) -> list[Path]:
     return roots
 
 
-#: Config file bytes → :func:`config_entries`' answer for them. The answer is a function of
-#: the bytes alone (git parses exactly those, from stdin, with includes off), so it is kept
-#: for the process: a lane reads the same config before and after each session and before
-#: the PR tool's push, one git process each. Bounded: cleared past :data:`ENTRIES_KEPT`.
+#: SHA-256 of config file bytes → :func:`config_entries`' answer for them. The answer is a
+#: function of the bytes alone (git parses exactly those, from stdin, with includes off),
+#: so it is kept for the process: a lane reads the same config before and after each
+#: session and before the PR tool's push, one git process each. Keyed by digest, not by
+#: the bytes, so an agent's huge config is not held twice; bounded: cleared past
+#: :data:`ENTRIES_KEPT`.
 _ENTRIES: dict[bytes, bytes | None] = {}
 ENTRIES_KEPT = 32
 
@@ -74,8 +76,9 @@ def config_entries(path: Path) -> bytes | None:
         content = path.read_bytes()
     except OSError:
         return None
-    if content in _ENTRIES:
-        return _ENTRIES[content]
+    key = hashlib.sha256(content).digest()
+    if key in _ENTRIES:
+        return _ENTRIES[key]
     proc = subprocess.run(["git", "config", "--file", "-", "--no-includes", "--null",
                            "--list"], input=content, cwd="/", capture_output=True,
                           env=base_env(), check=False)
@@ -86,7 +89,7 @@ def config_entries(path: Path) -> bytes | None:
         entries = b"\0".join(sorted(kept))
     if len(_ENTRIES) >= ENTRIES_KEPT:
         _ENTRIES.clear()
-    _ENTRIES[content] = entries
+    _ENTRIES[key] = entries
     return entries
 
 
