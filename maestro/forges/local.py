@@ -22,6 +22,7 @@ from typing import Any
 from filelock import FileLock
 
 from maestro.containment.childenv import child_env
+from maestro.containment.gitguard import LOCAL_RECEIVE_PACK
 from maestro.containment.shell import run_shell
 from maestro.errors import ForgeError, WorkspaceError
 from maestro.forges import check_reuse, merge_memo
@@ -171,7 +172,8 @@ class LocalForge:
                 # From the repository root, where git resolves a relative remote URL
                 # (``../origin.git``); the worktree shares its objects, so HEAD's commit
                 # is pushed by name.
-                git(self.repo_root, "push", "--force", "--quiet", self.remote,
+                git(self.repo_root, "push", "--force", "--quiet",
+                    f"--receive-pack={LOCAL_RECEIVE_PACK}", self.remote,
                     f"{head}:refs/heads/{branch}")
             except WorkspaceError as exc:
                 raise ForgeError(f"push of {branch} to {self.remote} was rejected: {exc}") from None
