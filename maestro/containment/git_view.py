@@ -33,6 +33,8 @@ loose ``main`` would shadow a packed one, so it is refused.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path, PurePosixPath
 
 from maestro.containment.sandbox import Layer
@@ -50,6 +52,13 @@ def ref_folder(common: Path, branch: str) -> Path:
     return common / "refs" / "heads" / parent
 
 
+def create_empty(path: Path) -> None:
+    """Create ``path`` as an empty file unless something is there already; never through a
+    symbolic link (one planted there would make this create a file elsewhere)."""
+    with contextlib.suppress(FileExistsError):  # a symbolic link, dangling or not, too
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644))
+
+
 def lane_git_layers(common: Path, git_dir: Path, branch: str) -> list[Layer]:
     """The binds, in order, that give a lane's sandbox its view of ``common`` (the
     repository's common git dir): all read-only, then writable again what the lane's git
@@ -61,13 +70,13 @@ def lane_git_layers(common: Path, git_dir: Path, branch: str) -> list[Layer]:
     (common / "objects" / "info").mkdir(parents=True, exist_ok=True)
     folder.mkdir(parents=True, exist_ok=True)
     reflog.parent.mkdir(parents=True, exist_ok=True)
-    reflog.touch(exist_ok=True)
+    create_empty(reflog)
     layers: list[Layer] = [("ro", common), ("rw", common / "objects"),
                            ("ro", common / "objects" / "info")]
     if git_dir != common:
         layers.append(("rw", git_dir))
         # Bound read-only by the caller only if it exists: an absent one could be created.
-        (git_dir / "config.worktree").touch(exist_ok=True)
+        create_empty(git_dir / "config.worktree")
     layers.append(("rw", folder))
     layers += [("ro", entry) for entry in sorted(folder.iterdir())
                if entry.name not in (leaf, f"{leaf}.lock") and not entry.is_symlink()]

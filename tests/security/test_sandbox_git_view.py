@@ -144,3 +144,19 @@ def test_the_empty_config_worktree_the_sandbox_makes_is_no_change_to_the_control
     assert changes(before, fingerprint(roots, repo)) == []
     (own / "config.worktree").write_text("[core]\n\tfsmonitor = /bin/false\n")
     assert changes(before, fingerprint(roots, repo)) == [".git/worktrees/DEMO-1/config.worktree"]
+
+
+def test_the_sandbox_never_makes_its_mount_points_through_a_planted_link(
+        tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    sh(tmp_path, "init", "--quiet", "--initial-branch=main", str(repo))
+    sh(repo, "-c", "user.name=t", "-c", "user.email=t@x", "commit", "-q", "--allow-empty",
+       "-m", "a")
+    sh(repo, "worktree", "add", "--quiet", "-b", BRANCH, str(repo / ".worktrees" / "DEMO-1"))
+    own, logs = repo / ".git" / "worktrees" / "DEMO-1", repo / ".git" / "logs" / "refs" / "heads"
+    (logs / BRANCH).unlink()
+    (logs / BRANCH).symlink_to(tmp_path / "planted-reflog")
+    (own / "config.worktree").symlink_to(tmp_path / "planted-config")
+    lane_git_layers(repo / ".git", own, BRANCH)
+    assert not (tmp_path / "planted-reflog").exists()
+    assert not (tmp_path / "planted-config").exists()
