@@ -43,6 +43,9 @@ FIXED_OVERRIDES: tuple[tuple[str, str], ...] = (
     # git reads ~/.config/git/attributes by default even with the global config off, and the
     # home folder is the agent's to write: a `merge=union` there turned conflicts into merges.
     ("core.attributesFile", os.devnull),
+    # Run (through the shell) to list an alternate object store's refs, when the repository
+    # has one (``objects/info/alternates``, which the agent can write without the sandbox).
+    ("core.alternateRefsCommand", "true"),
     ("credential.helper", ""),
     ("diff.external", ""),
     ("commit.gpgSign", "false"),
@@ -81,6 +84,12 @@ DRIVER_OVERRIDES: dict[tuple[str, str], str] = {
     ("remote", "receivepack"): "git-receive-pack",
     ("remote", "uploadpack"): "git-upload-pack",
 }
+
+#: The program maestro's push runs in a local ``origin`` (``git push --receive-pack``): git
+#: hands a local remote's receive-pack none of the ``GIT_CONFIG_*`` overrides above, so the
+#: one key of ``origin``'s own config that names a program besides its hooks (the server
+#: side's policy) is overridden on its command line.
+LOCAL_RECEIVE_PACK = "git -c core.alternateRefsCommand=true receive-pack"
 
 #: What maestro's git may see of maestro's environment (exact names, then prefixes).
 GIT_ENV_NAMES = frozenset({

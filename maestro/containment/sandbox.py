@@ -4,11 +4,12 @@ With ``[agent] sandbox = "bubblewrap"`` each is started as ``bwrap --dev-bind / 
 --unshare-pid --proc /proc --ro-bind P P … -- argv``: in a pid namespace of its own, with
 the whole file system as before, except that the repository's control files
 (the common ``config``, ``hooks/``, ``info/``, the worktree's git pointer and config) are
-mounted read-only over themselves. Objects, refs and the index stay writable, so the agent
-still commits; a hook or a config change it tries to plant fails with "Read-only file
-system". Missing ``hooks/`` and ``info/`` folders are created first so they can be
-protected too. Wider folders can be layered under them (``layers``): the lane decides which
-(maestro/lanes/confine.py). Linux only; Debian's package is ``bubblewrap``.
+mounted read-only over themselves; a hook or a config change it tries to plant fails with
+"Read-only file system". Missing ``hooks/`` and ``info/`` folders are created first so they
+can be protected too. Wider folders and files can be layered under them (``layers``): the
+lane decides which (maestro/lanes/confine.py; what of the git dir stays writable for its
+commits: maestro/containment/git_view.py), and so does the local forge's check
+(maestro/forges/check_sandbox.py). Linux only; Debian's package is ``bubblewrap``.
 """
 
 from __future__ import annotations
@@ -57,8 +58,9 @@ def bubblewrap_prefix(roots: Iterable[Path], binary: str | None = None, *,
     """The argv prefix that runs a program with ``roots`` read-only.
 
     ``layers`` are bound first, in order (``ro``: read-only, ``rw``: writable again inside
-    an earlier read-only one; a folder that does not exist is skipped), then ``roots``
-    read-only over them all: bwrap applies its mounts in order, the last one wins."""
+    an earlier read-only one; a folder or file that does not exist is skipped, and so is a
+    symbolic link), then ``roots`` read-only over them all: bwrap applies its mounts in
+    order, the last one wins."""
     # A pid namespace of its own, with its own /proc: the agent neither sees nor signals
     # maestro's processes (nor reads their environment), and whatever it starts ends with
     # the namespace when its first process exits.
@@ -67,7 +69,7 @@ def bubblewrap_prefix(roots: Iterable[Path], binary: str | None = None, *,
     argv = [binary or bwrap_binary(), "--dev-bind", "/", "/", "--die-with-parent",
             "--unshare-pid", "--proc", "/proc", "--cap-drop", "ALL"]
     for mode, path in layers:
-        if path.is_dir():
+        if not path.is_symlink() and (path.is_dir() or path.is_file()):
             argv += ["--ro-bind" if mode == "ro" else "--bind", str(path), str(path)]
     for path in protected_paths(roots):
         argv += ["--ro-bind", str(path), str(path)]

@@ -17,12 +17,13 @@ __all__ = ["Forge", "make_forge"]
 def make_forge(config: ServiceConfig, workflow: Workflow) -> Forge:
     policy = workflow.policy.forge
     if policy.provider == "local":
+        from maestro.forges.check_sandbox import check_sandbox
         from maestro.forges.local import LocalForge
 
         return LocalForge(config.repo_root, policy.remote,
                           workflow.policy.execution.validation_commands,
                           workflow.policy.execution.validation_timeout_s,
-                          config.agent.env_passthrough)
+                          config.agent.env_passthrough, check_sandbox(config, workflow))
     if policy.provider == "github":
         from maestro.forges.github import from_config
 

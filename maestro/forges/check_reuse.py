@@ -19,7 +19,8 @@ common case, a lane process that validates, hands off and refreshes its PR. :fun
   the commands saw the commit's files and nothing else of the agent's;
 * the same command list, the same timeout, and the same environment (compared by digest,
   less the lane's own ``MAESTRO_*`` names, which the check drops by design);
-* no sandbox prefix (the check runs without one).
+* the same confinement: a sandboxed run for a check in the sandbox
+  (:mod:`.check_sandbox`, when the agent has one), an unsandboxed run for one without.
 
 Ignored files count: an ignored file is still read by the commands, and the agent writes
 them (a ``__pycache__/*.pyc`` whose header matches its source's size and mtime is run
@@ -57,6 +58,8 @@ class CheckPlan:
     commands: tuple[str, ...]
     timeout_s: float
     env: str  #: :func:`env_digest` of the check's environment
+    #: The check runs behind the bubblewrap sandbox (:mod:`.check_sandbox`).
+    in_sandbox: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,10 @@ def refusal(run: LaneRun, want: CheckPlan) -> str:
         (run.dirty, "tracked files were changed when the lane's run started"),
         (run.untracked, "untracked files were in the worktree"),
         (run.ignored, "ignored files or a nested repository were in the worktree"),
-        (run.sandboxed, "the lane's run was sandboxed and the check is not"),
+        (run.sandboxed and not want.in_sandbox,
+         "the lane's run was sandboxed and the check is not"),
+        (want.in_sandbox and not run.sandboxed,
+         "the check is sandboxed and the lane's run was not"),
         (have.head != want.head, "another head"),
         (have.tree != want.tree, "another tree"),
         (have.commands != want.commands, "other commands"),
@@ -130,5 +136,6 @@ def reusable(want: CheckPlan) -> list[dict[str, Any]] | None:
 
 
 def plan(head: str, tree: str, commands: Sequence[str], timeout_s: float,
-         env: Mapping[str, str]) -> CheckPlan:
-    return CheckPlan(head, tree, tuple(commands), float(timeout_s), env_digest(env))
+         env: Mapping[str, str], *, in_sandbox: bool = False) -> CheckPlan:
+    return CheckPlan(head, tree, tuple(commands), float(timeout_s), env_digest(env),
+                     in_sandbox)

@@ -2,7 +2,8 @@
 
 A PR record is a JSON file in ``<origin>/maestro-forge/pulls/``; reviews are recorded by
 ``maestro review``; checks are the workflow's validation commands run on the PR head in a
-throw-away checkout that registers nothing in ``origin`` (:mod:`.checktree`); merging is a
+throw-away checkout that registers nothing in ``origin`` (:mod:`.checktree`), behind the
+agent's bubblewrap sandbox when it has one (:mod:`.check_sandbox`); merging is a
 real git merge made with ``git merge-tree`` and ``git commit-tree`` and published with a
 compare-and-swap ``update-ref``, so a base that moved under us is detected rather than
 overwritten.
@@ -21,9 +22,11 @@ from typing import Any
 from filelock import FileLock
 
 from maestro.containment.childenv import child_env
+from maestro.containment.gitguard import LOCAL_RECEIVE_PACK
 from maestro.containment.shell import run_shell
 from maestro.errors import ForgeError, WorkspaceError
 from maestro.forges import check_reuse, merge_memo
+from maestro.forges.check_sandbox import CheckSandbox
 from maestro.forges.checktree import check_tree, heal_origin
 from maestro.forges.ref_files import read_branch
 from maestro.fsutil import read_json, write_json
@@ -79,8 +82,12 @@ class LocalForge:
     name = "local"
 
     def __init__(self, repo_root: Path, remote: str, validation_commands: Sequence[str] = (),
-                 check_timeout_s: float = 900.0, env_passthrough: Sequence[str] = ()) -> None:
+                 check_timeout_s: float = 900.0, env_passthrough: Sequence[str] = (),
+                 sandbox: CheckSandbox | None = None) -> None:
         self.repo_root = repo_root
+        #: Where the checks run the PR's code: behind bubblewrap when the agent is
+        #: (:mod:`.check_sandbox`), else unconfined.
+        self.sandbox = sandbox
         self.env_passthrough = list(env_passthrough)
         self.remote = remote
         self.origin = origin_path(repo_root, remote)
@@ -165,7 +172,8 @@ class LocalForge:
                 # From the repository root, where git resolves a relative remote URL
                 # (``../origin.git``); the worktree shares its objects, so HEAD's commit
                 # is pushed by name.
-                git(self.repo_root, "push", "--force", "--quiet", self.remote,
+                git(self.repo_root, "push", "--force", "--quiet",
+                    f"--receive-pack={LOCAL_RECEIVE_PACK}", self.remote,
                     f"{head}:refs/heads/{branch}")
             except WorkspaceError as exc:
                 raise ForgeError(f"push of {branch} to {self.remote} was rejected: {exc}") from None
@@ -284,17 +292,18 @@ class LocalForge:
             return None
         return check_reuse.reusable(check_reuse.plan(
             head, tree, self.validation_commands, self.check_timeout_s,
-            _check_env(self.env_passthrough)))
+            _check_env(self.env_passthrough), in_sandbox=self.sandbox is not None))
 
     def _run_checks(self, head: str) -> list[dict[str, Any]]:
         heal_origin(self.origin)
         with check_tree(self.origin, head) as checkout:
+            prefix = self.sandbox.prefix(checkout) if self.sandbox is not None else []
             results = []
             for index, command in enumerate(self.validation_commands, start=1):
                 # Supervised: nothing the PR's code starts outlives its check (reaper.py).
                 code, timed_out, output = run_shell(command, checkout, self.check_timeout_s,
                                                     _check_env(self.env_passthrough),
-                                                    keep=CHECK_OUTPUT_CHARS)
+                                                    prefix, keep=CHECK_OUTPUT_CHARS)
                 state = CheckState.SUCCESS if code == 0 else CheckState.FAILURE
                 if timed_out:
                     output = f"timed out after {self.check_timeout_s}s"

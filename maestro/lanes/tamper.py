@@ -13,7 +13,10 @@ its recorded tool calls, with no session of its own, compares with it too.
 
 A fingerprint maps a display name (repository-relative where possible) to a digest of the
 file's content (a config file's entries, less ``branch.*``) and executable bit (``chmod +x``
-on a sample hook arms it), or of a symlink's target. Absent files are not in the map.
+on a sample hook arms it), or of a symlink's target. Absent files are not in the map, and
+neither is a config file without entries: git reads nothing from it, and the bubblewrap
+sandbox creates an empty ``config.worktree`` so that it can bind it read-only
+(:mod:`maestro.containment.git_view`).
 """
 
 from __future__ import annotations
@@ -99,6 +102,8 @@ def _digest(path: Path, info: os.stat_result) -> str:
     if not stat.S_ISREG(info.st_mode):
         return f"mode:{stat.S_IFMT(info.st_mode):o}"
     content = config_entries(path) if path.name in CONFIG_FILES else None
+    if content == b"":
+        return ""  # no entries: as if absent (see the module docstring)
     sha = hashlib.sha256(path.read_bytes() if content is None else content).hexdigest()
     return f"{'x' if info.st_mode & 0o111 else '-'}:{sha}"
 
@@ -127,10 +132,11 @@ def fingerprint(roots: list[Path], repo_root: Path) -> Fingerprint:
         for path in _walk(root):
             try:
                 info = path.lstat()
-                out[display_name(path, repo_root)] = (
-                    "dir" if stat.S_ISDIR(info.st_mode) else _digest(path, info))
+                digest = "dir" if stat.S_ISDIR(info.st_mode) else _digest(path, info)
             except OSError:
                 continue
+            if digest:
+                out[display_name(path, repo_root)] = digest
     return out
 
 

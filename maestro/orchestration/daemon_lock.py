@@ -11,9 +11,10 @@ holder dies, however it dies; a holder file beside each (``daemon.json``,
 refusal can say who holds it. Read-only commands (``run --once --dry-run``, ``plan``,
 ``status``) take no lock.
 
-The common git dir is writable by the agent (the sandbox keeps it writable for objects and
-refs): the lock there keeps honest operators from running two loops, it is not a defence
-against the agent, which could at most make a daemon refuse to start while its own session
+The common git dir is writable by an agent without the bubblewrap sandbox (with it, only
+the objects and the lane's own ref and worktree files are): the lock there keeps honest
+operators from running two loops, it is not a defence against such an agent, which could at
+most make a daemon refuse to start while its own session
 runs, or remove the lock file so that a second loop starts (the provenance check then stops
 the lanes for a person).
 A lock that cannot be opened (permissions, a folder or a symbolic link loop in its place)

@@ -47,6 +47,12 @@ def test_an_identical_lane_run_is_accepted() -> None:
     assert refusal(RUN, PLAN) == ""
 
 
+def test_a_check_in_the_sandbox_takes_only_a_sandboxed_lane_run() -> None:
+    in_sandbox = dataclasses.replace(PLAN, in_sandbox=True)
+    assert refusal(RUN, in_sandbox) == "the check is sandboxed and the lane's run was not"
+    assert refusal(dataclasses.replace(RUN, sandboxed=True), in_sandbox) == ""
+
+
 def test_the_environment_digest_ignores_only_the_lanes_own_variables() -> None:
     base = {"PATH": "/bin", "HOME": "/h"}
     assert check_reuse.env_digest({**base, "MAESTRO_ISSUE": "X-1"}) == check_reuse.env_digest(base)

@@ -3,7 +3,6 @@ commits still work; a missing bwrap is a clear error."""
 
 from __future__ import annotations
 
-import shutil
 import sysconfig
 from pathlib import Path
 
@@ -12,9 +11,8 @@ import pytest
 from maestro.containment.sandbox import bubblewrap_prefix, protected_paths
 from maestro.errors import ConfigError
 from tests.conftest import Sandbox
-
-needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None,
-                                 reason="bubblewrap is not installed (apt-get install bubblewrap)")
+from tests.gitrepo import sh
+from tests.security.bwrap_support import needs_bwrap
 
 
 def test_only_existing_control_files_are_protected_and_hooks_info_are_created(
@@ -47,7 +45,8 @@ def test_under_bubblewrap_the_agent_commits_but_cannot_plant_a_hook(sandbox: San
     assert not (sandbox.repo / ".git" / "hooks" / "pre-push").exists()
     assert "fsmonitor" not in (sandbox.repo / ".git" / "config").read_text()
     refused = (sandbox.repo / ".worktrees" / "BW-1" / "planted.err").read_text()
-    assert "Read-only file system" in refused and "could not write config file" in refused
+    assert "pre-push: Read-only file system" in refused
+    assert "config file" in refused and refused.count("Read-only file system") == 2
     assert sandbox.outcome("BW-1") == "waiting"
     assert sandbox.origin_file("a.txt", "maestro/bw-1") == "a"
 
@@ -60,11 +59,12 @@ def test_under_bubblewrap_the_agent_cannot_reach_origin_other_lanes_maestros_cod
     other.mkdir(parents=True)
     said = tmp_path / "said"
     purelib = sysconfig.get_paths()["purelib"]  # maestro's own environment
+    main_before = sh(sandbox.repo, "rev-parse", "main")
     sandbox.add_issue("BW-2", script=f"""
         steps:
           - write: {{path: a.txt, content: a}}
           - commit: a
-          - run: "git push {sandbox.origin} HEAD:refs/heads/main 2> {said}.push; echo $? >> {said}.push; (echo x > {other}/planted) 2> {said}.other; cat /proc/[0-9]*/environ | grep -c -a lin_api_secret > {said}.env; grep CapEff /proc/self/status > {said}.caps; (echo x >> {sandbox.repo}/dodo.py) 2> {said}.dodo; (touch {purelib}/zz_planted.pth) 2> {said}.pth; true"
+          - run: "git push {sandbox.origin} HEAD:refs/heads/main 2> {said}.push; echo $? >> {said}.push; (echo x > {other}/planted) 2> {said}.other; cat /proc/[0-9]*/environ | grep -c -a lin_api_secret > {said}.env; grep CapEff /proc/self/status > {said}.caps; (echo x >> {sandbox.repo}/dodo.py) 2> {said}.dodo; (touch {purelib}/zz_planted.pth) 2> {said}.pth; git update-ref refs/heads/main HEAD 2> {said}.main; true"
           - handoff: done
         """)  # noqa: E501
     sandbox.lane("BW-2", env={"LINEAR_API_KEY": "lin_api_secret"})
@@ -80,5 +80,8 @@ def test_under_bubblewrap_the_agent_cannot_reach_origin_other_lanes_maestros_cod
     assert "Read-only file system" in Path(f"{said}.dodo").read_text()
     assert "Read-only file system" in Path(f"{said}.pth").read_text()
     assert not Path(purelib, "zz_planted.pth").exists()
+    # Nor the operator's own branch, in the git dir its worktree shares (git_view.py).
+    assert "Read-only file system" in Path(f"{said}.main").read_text()
+    assert sh(sandbox.repo, "rev-parse", "main") == main_before
     # No capability either (maestro run as root): nothing to unmount the read-only binds with.
     assert Path(f"{said}.caps").read_text().split() == ["CapEff:", "0000000000000000"]

@@ -71,6 +71,32 @@ def test_the_local_origins_own_hook_runs_as_server_policy_without_secrets(
     assert dump.exists() and "ghp_origin_hook" not in dump.read_text()
 
 
+def test_an_alternate_refs_command_planted_in_the_local_origin_does_not_run_in_maestros_push(
+        repo: Path, tmp_path: Path) -> None:
+    trap, log = make_trap(tmp_path / "trap")
+    plain(tmp_path / "origin.git", "config", "core.alternateRefsCommand", str(trap))
+    plain(repo, "push", "-q", "origin", "main:refs/heads/plain")
+    before = len(runs(log))
+    assert before
+    LocalForge(repo, "origin").push(repo, "guarded")
+    assert len(runs(log)) == before
+
+
+def test_an_alternate_refs_command_planted_in_the_repository_does_not_run_in_maestros_fetch(
+        repo: Path, tmp_path: Path) -> None:
+    trap, log = make_trap(tmp_path / "trap")
+    plain(tmp_path, "init", "-q", "--bare", str(tmp_path / "elsewhere.git"))
+    (repo / ".git" / "objects" / "info" / "alternates").write_text(
+        f"{tmp_path / 'elsewhere.git' / 'objects'}\n")
+    plain(repo, "config", "core.alternateRefsCommand", str(trap))
+    plain(tmp_path / "origin.git", "update-ref", "refs/heads/moved", "main")
+    plain(repo, "fetch", "-q", "origin", "main")
+    before = len(runs(log))
+    assert before
+    git(repo, "fetch", "--quiet", "origin", "moved")
+    assert len(runs(log)) == before
+
+
 def test_a_planted_fsmonitor_does_not_run_in_maestros_status(repo: Path,
                                                              tmp_path: Path) -> None:
     trap, log = make_trap(tmp_path / "trap")
