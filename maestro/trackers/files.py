@@ -28,6 +28,7 @@ from maestro.errors import InputError, TrackerError, UnknownIssueError
 from maestro.fsutil import write_atomic
 from maestro.ids import check_identifier, utc_now
 from maestro.model import Comment, Issue
+from maestro.statenames import same_state, state_key, state_keys
 from maestro.trackers.frontmatter import decode as _decode
 from maestro.trackers.frontmatter import read_front_matter, round_trip_mapping
 from maestro.trackers.frontmatter import split as _split
@@ -173,12 +174,12 @@ class FilesTracker:
         return issue.model_copy(update={"blocker_states": states})
 
     def candidates(self, states: Sequence[str]) -> list[Issue]:
-        wanted = {s.casefold() for s in states}
+        wanted = state_keys(states)
         every = self._all()
         return [
             self._with_blockers(issue, every)
             for issue in every.values()
-            if issue.state.casefold() in wanted
+            if state_key(issue.state) in wanted
         ]
 
     def fetch(self, identifiers: Sequence[str]) -> dict[str, Issue]:
@@ -251,7 +252,7 @@ class FilesTracker:
 
     def transition(self, identifier: str, state: str) -> bool:
         with self._editing(identifier) as data:
-            if str(data.get("state", "")).casefold() == state.casefold():
+            if same_state(str(data.get("state", "")), state):
                 return False
             data["state"] = state
             return True
@@ -262,7 +263,7 @@ class FilesTracker:
             if not isinstance(labels, list):
                 labels = CommentedSeq()
                 data["labels"] = labels
-            if any(str(x).casefold() == label.casefold() for x in labels):
+            if any(same_state(str(x), label) for x in labels):
                 return False
             labels.append(label)
             return True
@@ -272,7 +273,7 @@ class FilesTracker:
             labels = data.get("labels")
             if not isinstance(labels, list):
                 return False
-            keep = [x for x in labels if str(x).casefold() != label.casefold()]
+            keep = [x for x in labels if not same_state(str(x), label)]
             if len(keep) == len(labels):
                 return False
             labels[:] = keep

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, WrapValidator
 
 from maestro.errors import ConfigError, LabelMissingError, TrackerError, UnknownIssueError
 from maestro.model import Comment, Issue
+from maestro.statenames import same_state, state_key, state_keys
 from maestro.trackers.http import (
     ClientMetrics,
     GraphQLClient,
@@ -332,7 +333,7 @@ class GitHubIssuesTracker(ClientMetrics):
         self.closed_states = {reason.upper(): state for reason, state in closed.items()}
         self.page_size = min(page_size, MAX_PAGE)
         self.refresh_batch_size = refresh_batch_size
-        self._status_labels = {label.casefold() for label in self.state_labels.values()}
+        self._status_labels = state_keys(self.state_labels.values())
         self._label_ids: dict[str, str] = {}
         self._node_ids: dict[int, str] = {}
         #: Issues skipped and blockers that could not be resolved by the last read, each
@@ -368,21 +369,21 @@ class GitHubIssuesTracker(ClientMetrics):
         if raw.state == "CLOSED":
             reason = (raw.stateReason or "COMPLETED").upper()
             return self.closed_states.get(reason, self.closed_states.get("COMPLETED", "Done"))
-        names = {label.name.casefold() for label in _labels(raw)}
+        names = state_keys(label.name for label in _labels(raw))
         for state, label in self.state_labels.items():
-            if label.casefold() in names:
+            if state_key(label) in names:
                 return state
         return self.unlabeled_state
 
     def _label_for(self, state: str) -> str | None:
         for name, label in self.state_labels.items():
-            if name.casefold() == state.casefold():
+            if same_state(name, state):
                 return label
         return None
 
     def _close_reason(self, state: str) -> str | None:
         for reason, name in self.closed_states.items():
-            if name.casefold() == state.casefold():
+            if same_state(name, state):
                 return reason
         return None
 
@@ -395,7 +396,7 @@ class GitHubIssuesTracker(ClientMetrics):
             label = self._label_for(state)
             if label is not None:
                 found = self._list(labels=[label], states=["OPEN"])
-            elif state.casefold() == self.unlabeled_state.casefold():
+            elif same_state(state, self.unlabeled_state):
                 found = self._list(labels=None, states=["OPEN"])
             elif self._close_reason(state) is not None:
                 found = self._list(labels=None, states=["CLOSED"])
@@ -404,9 +405,9 @@ class GitHubIssuesTracker(ClientMetrics):
                     f"github: state {state!r} has no mapping; add it to tracker.state_labels "
                     "or tracker.closed_states in WORKFLOW.md"
                 )
-            wanted = state.casefold()
+            wanted = state_key(state)
             for raw in found:
-                if self.state_of(raw).casefold() == wanted:
+                if state_key(self.state_of(raw)) == wanted:
                     raws[raw.number] = raw
         return self._issues(list(raws.values()))
 
@@ -455,12 +456,12 @@ class GitHubIssuesTracker(ClientMetrics):
 
     def transition(self, identifier: str, state: str) -> bool:
         raw = self._one(identifier)
-        if self.state_of(raw).casefold() == state.casefold():
+        if same_state(self.state_of(raw), state):
             return False
         target_label = self._label_for(state)
         reason = self._close_reason(state)
         if target_label is None and reason is None and (
-            state.casefold() != self.unlabeled_state.casefold()
+            not same_state(state, self.unlabeled_state)
         ):
             raise TrackerError(
                 f"github: state {state!r} has no mapping; add it to tracker.state_labels or "
@@ -471,8 +472,8 @@ class GitHubIssuesTracker(ClientMetrics):
         # issue unlabelled (never startable), not carrying two contradictory states.
         stale = [
             label.id for label in _labels(raw)
-            if label.name.casefold() in self._status_labels
-            and (target_label is None or label.name.casefold() != target_label.casefold())
+            if state_key(label.name) in self._status_labels
+            and (target_label is None or not same_state(label.name, target_label))
         ]
         if stale:
             self._mutate_labels("MaestroRemoveLabels", raw.id, stale)
@@ -499,14 +500,14 @@ class GitHubIssuesTracker(ClientMetrics):
 
     def add_label(self, identifier: str, label: str) -> bool:
         raw = self._one(identifier)
-        if any(x.name.casefold() == label.casefold() for x in _labels(raw)):
+        if any(same_state(x.name, label) for x in _labels(raw)):
             return False
         self._mutate_labels("MaestroAddLabels", raw.id, [self._label_id(label)])
         return True
 
     def remove_label(self, identifier: str, label: str) -> bool:
         raw = self._one(identifier)
-        present = [x.id for x in _labels(raw) if x.name.casefold() == label.casefold()]
+        present = [x.id for x in _labels(raw) if same_state(x.name, label)]
         if not present:
             return False
         self._mutate_labels("MaestroRemoveLabels", raw.id, present)
@@ -631,7 +632,7 @@ class GitHubIssuesTracker(ClientMetrics):
         self._label_id(label)
 
     def _label_id(self, label: str) -> str:
-        key = label.casefold()
+        key = state_key(label)
         if key not in self._label_ids:
             data = self.client.execute("MaestroLabel", LABEL_QUERY,
                                        {**self._repo_vars, "label": label}, tolerate=_not_found)
@@ -663,7 +664,7 @@ def _labels(raw: _Issue) -> list[_Label]:
 def _priority(raw: _Issue) -> int | None:
     """GitHub has no priority field; a ``priority:<n>`` label (1 = most urgent) stands in."""
     for label in _labels(raw):
-        name = label.name.casefold()
+        name = state_key(label.name)
         if name.startswith("priority:") and name[9:].strip().isdigit():
             return int(name[9:].strip())
     return None

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, FiniteFloat, WrapValidator
 
 from maestro.errors import ConfigError, LabelMissingError, TrackerError, UnknownIssueError
 from maestro.model import Comment, Issue
+from maestro.statenames import same_state, state_key
 from maestro.trackers.http import (
     ClientMetrics,
     GraphQLClient,
@@ -439,7 +440,7 @@ class LinearTracker(ClientMetrics):
 
     def transition(self, identifier: str, state: str) -> bool:
         raw = self._raw_issue(identifier, refresh=True)
-        if raw.state.name.casefold() == state.casefold():
+        if same_state(raw.state.name, state):
             return False
         state_id = self._state_id(raw.team, state)
         data = self.client.execute(
@@ -461,7 +462,7 @@ class LinearTracker(ClientMetrics):
 
     def add_label(self, identifier: str, label: str) -> bool:
         raw = self._raw_issue(identifier, refresh=True)
-        if any(existing.name.casefold() == label.casefold()
+        if any(same_state(existing.name, label)
                for existing in self._all_labels(raw)):
             return False
         label_id = self._label_id(raw.team, label)
@@ -475,7 +476,7 @@ class LinearTracker(ClientMetrics):
 
     def remove_label(self, identifier: str, label: str) -> bool:
         raw = self._raw_issue(identifier, refresh=True)
-        present = [x for x in self._all_labels(raw) if x.name.casefold() == label.casefold()]
+        present = [x for x in self._all_labels(raw) if same_state(x.name, label)]
         if not present:
             return False
         data = self.client.execute(
@@ -539,15 +540,15 @@ class LinearTracker(ClientMetrics):
         if team.id not in self._states:
             data = self.client.execute("MaestroWorkflowStates", STATES_QUERY, {"teamId": team.id})
             nodes = parse(_StatesData, data, SERVICE, "MaestroWorkflowStates").workflowStates.nodes
-            self._states[team.id] = {node.name.casefold(): node.id for node in nodes}
+            self._states[team.id] = {state_key(node.name): node.id for node in nodes}
         states = self._states[team.id]
-        if state.casefold() not in states:
+        if state_key(state) not in states:
             known = ", ".join(sorted(states)) or "none"
             raise TrackerError(
                 f"linear: team {team.key} has no workflow state named {state!r} "
                 f"(known, case-insensitive: {known})"
             )
-        return states[state.casefold()]
+        return states[state_key(state)]
 
     def check_label(self, label: str, identifier: str | None = None) -> None:
         """Raise :class:`LabelMissingError` unless ``label`` exists for the team of issue
@@ -557,11 +558,11 @@ class LinearTracker(ClientMetrics):
             self._label_id(self._raw_issue(identifier).team, label)
 
     def _label_id(self, team: _Team, label: str) -> str:
-        key = (team.id, label.casefold())
+        key = (team.id, state_key(label))
         if key not in self._labels:
             data = self.client.execute("MaestroLabels", LABELS_QUERY, {"name": label})
             nodes = parse(_LabelsData, data, SERVICE, "MaestroLabels").issueLabels.nodes
-            usable = [n for n in nodes if n.name.casefold() == label.casefold()
+            usable = [n for n in nodes if same_state(n.name, label)
                       and (n.team is None or n.team.id == team.id)]
             # A team label wins over a workspace label of the same name.
             usable.sort(key=lambda n: n.team is None)
