@@ -42,6 +42,7 @@ from maestro.trackers.http import (
     parse_or_skip,
 )
 from maestro.trackers.normalise import dropping_bad_items, normalise_labels, or_default
+from maestro.trackers.paging import PageWalk
 
 if TYPE_CHECKING:
     from maestro.config.service import ServiceConfig
@@ -435,6 +436,7 @@ class GitHubIssuesTracker(ClientMetrics):
         number = self._number(identifier)
         result: list[Comment] = []
         after: str | None = None
+        walk = PageWalk(SERVICE, "MaestroComments")
         while True:
             data = self.client.execute(
                 "MaestroComments", COMMENTS_QUERY,
@@ -448,9 +450,9 @@ class GitHubIssuesTracker(ClientMetrics):
                 )
             page = issue.comments
             result.extend(_comment(c) for c in page.nodes)
-            if not page.pageInfo.hasNextPage:
+            after = walk.next(page.pageInfo.hasNextPage, page.pageInfo.endCursor)
+            if after is None:
                 return result
-            after = _next_cursor(page.pageInfo, "MaestroComments")
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -521,6 +523,7 @@ class GitHubIssuesTracker(ClientMetrics):
     def _list(self, labels: list[str] | None, states: list[str]) -> list[_Issue]:
         result: list[_Issue] = []
         after: str | None = None
+        walk = PageWalk(SERVICE, "MaestroIssues")
         while True:
             data = self.client.execute(
                 "MaestroIssues", CANDIDATES_QUERY,
@@ -532,9 +535,9 @@ class GitHubIssuesTracker(ClientMetrics):
                 raw = self._parse_issue(node, "MaestroIssues")
                 if raw is not None:
                     result.append(raw)
-            if not page.pageInfo.hasNextPage:
+            after = walk.next(page.pageInfo.hasNextPage, page.pageInfo.endCursor)
+            if after is None:
                 return result
-            after = _next_cursor(page.pageInfo, "MaestroIssues")
 
     def _by_number(self, numbers: list[int]) -> dict[int, _Issue]:
         """Issues by number in batches; missing numbers and pull requests are left out."""
@@ -703,12 +706,6 @@ def _not_found(error: GraphQLErrorItem) -> bool:
 def _comment(raw: _Comment) -> Comment:
     return Comment(id=raw.id, body=raw.body, author=raw.author.login if raw.author else "",
                    created_at=raw.createdAt)
-
-
-def _next_cursor(page: _PageInfo, operation: str) -> str:
-    if not page.endCursor:
-        raise TrackerError(f"github: {operation}: hasNextPage without an endCursor")
-    return page.endCursor
 
 
 def from_config(config: ServiceConfig, workflow: Workflow) -> GitHubIssuesTracker:

@@ -33,6 +33,7 @@ from maestro.trackers.http import (
     secret_from_env,
 )
 from maestro.trackers.normalise import dropping_bad_items, normalise_labels, or_default
+from maestro.trackers.paging import PageWalk
 
 if TYPE_CHECKING:
     from maestro.config.service import ServiceConfig
@@ -423,6 +424,7 @@ class LinearTracker(ClientMetrics):
         issue_id = self._raw_issue(identifier).id
         result: list[Comment] = []
         after: str | None = None
+        walk = PageWalk(SERVICE, "MaestroComments")
         while True:
             data = self.client.execute(
                 "MaestroComments", COMMENTS_QUERY,
@@ -430,9 +432,9 @@ class LinearTracker(ClientMetrics):
             )
             page = parse(_CommentsData, data, SERVICE, "MaestroComments").issue.comments
             result.extend(_comment(c) for c in page.nodes)
-            if not page.pageInfo.hasNextPage:
+            after = walk.next(page.pageInfo.hasNextPage, page.pageInfo.endCursor)
+            if after is None:
                 break
-            after = _next_cursor(page.pageInfo, "MaestroComments")
         result.sort(key=lambda c: (c.created_at is None, c.created_at))
         return result
 
@@ -498,6 +500,7 @@ class LinearTracker(ClientMetrics):
         """Every page of an ``issues`` connection; a page without a cursor is an error."""
         result: list[_Issue] = []
         after: str | None = None
+        walk = PageWalk(SERVICE, operation)
         while True:
             data = self.client.execute(operation, document, {**variables, "after": after})
             page = parse(_IssuesData, data, SERVICE, operation).issues
@@ -507,9 +510,9 @@ class LinearTracker(ClientMetrics):
                     continue
                 self._raw[raw.identifier.upper()] = raw
                 result.append(raw)
-            if not page.pageInfo.hasNextPage:
+            after = walk.next(page.pageInfo.hasNextPage, page.pageInfo.endCursor)
+            if after is None:
                 return result
-            after = _next_cursor(page.pageInfo, operation)
 
     def _refresh_filter(self, identifiers: Iterable[str]) -> dict[str, Any] | None:
         """Project scope plus (team key, numbers) groups: identifiers need no id lookup."""
@@ -600,13 +603,14 @@ class LinearTracker(ClientMetrics):
         query returned; ``connection``: parses a follow-up page's response and picks the
         connection), fetching ``NESTED_PAGE`` nodes a request until ``hasNextPage`` is false."""
         nodes = list(first.nodes)
-        page = first.pageInfo
-        while page.hasNextPage:
+        walk = PageWalk(SERVICE, operation)
+        after = walk.next(first.pageInfo.hasNextPage, first.pageInfo.endCursor)
+        while after is not None:
             data = self.client.execute(operation, query, {
-                "id": issue_id, "first": NESTED_PAGE, "after": _next_cursor(page, operation)})
+                "id": issue_id, "first": NESTED_PAGE, "after": after})
             more = connection(data)
             nodes.extend(more.nodes)
-            page = more.pageInfo
+            after = walk.next(more.pageInfo.hasNextPage, more.pageInfo.endCursor)
         return nodes
 
     def _issue(self, raw: _Issue) -> Issue:
@@ -641,12 +645,6 @@ def _comment(raw: _Comment) -> Comment:
         id=raw.id, body=raw.body, author=raw.user.name if raw.user else "",
         created_at=raw.createdAt,
     )
-
-
-def _next_cursor(page: _PageInfo, operation: str) -> str:
-    if not page.endCursor:
-        raise TrackerError(f"linear: {operation}: hasNextPage without an endCursor")
-    return page.endCursor
 
 
 def from_config(config: ServiceConfig, workflow: Workflow) -> LinearTracker:
