@@ -14,17 +14,21 @@ import pytest
 from fakes.loopback import LoopbackServer, Reply, Request
 
 from maestro.errors import TrackerError
+from maestro.orchestration.orchestrator import Orchestrator
 from maestro.trackers import paging
+from maestro.trackers.files import FilesTracker
 from maestro.trackers.github import GitHubIssuesTracker
-from maestro.trackers.linear import LinearTracker
 from maestro.trackers.http import GraphQLClient, Secret, client_for
+from maestro.trackers.linear import LinearTracker
 from maestro.trackers.paging import PageWalk
+from tests.conftest import Sandbox
 
 
 def make_client(service: str, url: str, secret: str, scheme: str) -> GraphQLClient:
     return client_for(service, url, Secret(secret), scheme, 5.0, 1, 0.0)
 
 Cursor = Callable[[], str]
+Serve = Callable[[Callable[[Request], Reply]], LoopbackServer]
 
 
 def _same() -> Cursor:
@@ -53,7 +57,7 @@ def _github_issues(page: dict[str, object]) -> dict[str, object]:
 
 
 @pytest.fixture
-def serve() -> Iterator[Callable[[Callable[[Request], Reply]], LoopbackServer]]:
+def serve() -> Iterator[Serve]:
     servers: list[LoopbackServer] = []
 
     def start(handler: Callable[[Request], Reply]) -> LoopbackServer:
@@ -67,26 +71,26 @@ def serve() -> Iterator[Callable[[Callable[[Request], Reply]], LoopbackServer]]:
         server.stop()
 
 
-def test_linear_candidates_stop_when_the_cursor_repeats(serve) -> None:  # type: ignore[no-untyped-def]
+def test_linear_candidates_stop_when_the_cursor_repeats(serve: Serve) -> None:
     server = serve(_endless(_linear_issues, _same()))
     tracker = LinearTracker(make_client("linear", server.url, "k", ""), "proj", page_size=50)
-    with pytest.raises(TrackerError, match="MaestroCandidates.*'c1' again"):
+    with pytest.raises(TrackerError, match=r"MaestroCandidates.*'c1' again"):
         tracker.candidates(["Todo"])
     assert len(server.requests) == 2
 
 
-def test_github_candidates_stop_when_the_cursor_repeats(serve) -> None:  # type: ignore[no-untyped-def]
+def test_github_candidates_stop_when_the_cursor_repeats(serve: Serve) -> None:
     server = serve(_endless(_github_issues, _same()))
     tracker = GitHubIssuesTracker(make_client("github", server.url, "t", "bearer"),
                                   "acme/widgets", issue_prefix="GH",
                                   state_labels={"Todo": "status:todo"})
-    with pytest.raises(TrackerError, match="MaestroIssues.*again"):
+    with pytest.raises(TrackerError, match=r"MaestroIssues.*again"):
         tracker.candidates(["Todo"])
     assert len(server.requests) == 2
 
 
 def test_a_read_with_ever_new_cursors_stops_at_the_page_cap(
-        serve, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+        serve: Serve, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(paging, "MAX_PAGES", 5)
     server = serve(_endless(_linear_issues, _fresh()))
     tracker = LinearTracker(make_client("linear", server.url, "k", ""), "proj", page_size=50)
@@ -113,5 +117,21 @@ def test_a_page_walk_follows_new_cursors_and_refuses_endless_ones(case: str) -> 
         if want is None or want in {"a", "b"}:
             assert walk.next(has_next, cursor) == want
         else:
-            with pytest.raises(TrackerError, match=f"svc: Op: .*{want}"):
+            with pytest.raises(TrackerError, match=rf"svc: Op: .*{want}"):
                 walk.next(has_next, cursor)
+
+
+def test_a_failed_tracker_read_skips_the_tick_not_the_daemon(
+        sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    reads: list[int] = []
+
+    def endless(self: FilesTracker, states: object) -> list[object]:
+        reads.append(1)
+        PageWalk("files", "Candidates", max_pages=1).next(True, "c")
+        return []
+
+    monkeypatch.setattr(FilesTracker, "candidates", endless)
+    Orchestrator(sandbox.config).daemon(0.01, max_ticks=2)
+    assert len(reads) >= 2  # the second tick ran: the first one's error did not end the daemon
+    warnings = (sandbox.config.state_root / "warnings.log").read_text()
+    assert "tick skipped, the tracker read failed: files: Candidates: more than 1 pages" in warnings
