@@ -11,11 +11,11 @@ from __future__ import annotations
 import io
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from filelock import FileLock
 from ruamel.yaml import YAML
@@ -32,10 +32,14 @@ from maestro.statenames import same_state, state_key, state_keys
 from maestro.trackers.frontmatter import decode as _decode
 from maestro.trackers.frontmatter import read_front_matter, round_trip_mapping
 from maestro.trackers.frontmatter import split as _split
+from maestro.trackers.guarded_write import look, replace_unless_changed
 from maestro.trackers.normalise import normalise_labels
 from maestro.trackers.parse_cache import cache_for, read_bytes
 
 LOCK_NAME = ".maestro-tracker.lock"
+#: Read-modify-write rounds an edit may take when a person keeps changing the file meanwhile.
+EDIT_ATTEMPTS = 20
+_T = TypeVar("_T")
 #: the comments of the files asked for, with the bytes they were read from
 _COMMENTS: dict[Path, tuple[bytes, tuple[Comment, ...]]] = {}
 
@@ -80,11 +84,11 @@ class FilesTracker:
     def _path(self, identifier: str) -> Path:
         return self.folder / f"{check_identifier(identifier)}.md"
 
-    def _read(self, path: Path) -> tuple[CommentedMap, str]:
-        """The front matter for an edit (round-trip: comments and key order survive). The
-        simple shape without comments or blank lines is built without ruamel.yaml's loader
-        (:func:`round_trip_mapping`: the same document, a tenth of the CPU)."""
-        text = _decode(path, read_bytes(path))
+    def _read(self, path: Path, text: str) -> tuple[CommentedMap, str]:
+        """The front matter of ``text`` (the file's content) for an edit (round-trip:
+        comments and key order survive). The simple shape without comments or blank lines
+        is built without ruamel.yaml's loader (:func:`round_trip_mapping`: the same
+        document, a tenth of the CPU)."""
         front, body = _split(path, text)
         quick = round_trip_mapping(front)
         if isinstance(quick, CommentedMap):
@@ -230,35 +234,51 @@ class FilesTracker:
 
     # -- writing ---------------------------------------------------------------------------
 
-    @contextmanager
-    def _editing(self, identifier: str) -> Iterator[CommentedMap]:
+    def _edit(self, identifier: str, change: Callable[[CommentedMap], _T]) -> _T:
+        """Apply ``change`` to the issue's front matter and write the file back.
+
+        maestro's own writers take the lock; a person's edit (which does not) is detected
+        before the rename (:mod:`maestro.trackers.guarded_write`) and the read-modify-write
+        is redone on the new content, up to :data:`EDIT_ATTEMPTS` times."""
         path = self._path(identifier)
         with self._lock:
-            if not path.is_file():
-                raise UnknownIssueError(f"issue {identifier!r} not found in {self.folder}")
-            data, body = self._read(path)
-            text = path.read_text(encoding="utf-8")
-            yield data
-            out = io.StringIO()
-            _yaml().dump(data, out)
-            new_text = f"---\n{out.getvalue()}---\n{body}"
-            if new_text != text:
-                write_atomic(path, new_text)
+            for _ in range(EDIT_ATTEMPTS):
+                try:
+                    seen = look(path)
+                    if seen is None:
+                        continue  # changed while being read
+                    text = _decode(path, seen.data)
+                    data, body = self._read(path, text)
+                    result = change(data)
+                    out = io.StringIO()
+                    _yaml().dump(data, out)
+                    new_text = f"---\n{out.getvalue()}---\n{body}"
+                    if new_text == text:
+                        return result
+                    if not replace_unless_changed(path, seen, new_text.encode()):
+                        continue  # someone edited it meanwhile: redo on their version
+                except (FileNotFoundError, IsADirectoryError):
+                    raise UnknownIssueError(
+                        f"issue {identifier!r} not found in {self.folder}") from None
                 # The next read reuses this parse once the file is confirmed to still hold
                 # these bytes (read_at=0: never trusted on its stat alone).
                 with suppress(OSError):  # gone already: the next read finds out
                     self._cache.remember(path.name, new_text.encode(), self._parse,
                                          path.stat(), 0)
+                return result
+        raise TrackerError(f"{path}: the file kept changing while maestro edited it "
+                           f"({EDIT_ATTEMPTS} attempts); nothing was written, try again")
 
     def transition(self, identifier: str, state: str) -> bool:
-        with self._editing(identifier) as data:
+        def change(data: CommentedMap) -> bool:
             if same_state(str(data.get("state", "")), state):
                 return False
             data["state"] = state
             return True
+        return self._edit(identifier, change)
 
     def add_label(self, identifier: str, label: str) -> bool:
-        with self._editing(identifier) as data:
+        def change(data: CommentedMap) -> bool:
             labels = data.get("labels")
             if not isinstance(labels, list):
                 labels = CommentedSeq()
@@ -267,9 +287,10 @@ class FilesTracker:
                 return False
             labels.append(label)
             return True
+        return self._edit(identifier, change)
 
     def remove_label(self, identifier: str, label: str) -> bool:
-        with self._editing(identifier) as data:
+        def change(data: CommentedMap) -> bool:
             labels = data.get("labels")
             if not isinstance(labels, list):
                 return False
@@ -278,10 +299,11 @@ class FilesTracker:
                 return False
             labels[:] = keep
             return True
+        return self._edit(identifier, change)
 
     def comment(self, identifier: str, body: str, author: str = "maestro") -> Comment:
         now = utc_now().isoformat(timespec="seconds")
-        with self._editing(identifier) as data:
+        def change(data: CommentedMap) -> int:
             comments = data.get("comments")
             if not isinstance(comments, list):
                 comments = CommentedSeq()
@@ -293,6 +315,8 @@ class FilesTracker:
             entry["at"] = now
             entry["body"] = _comment_body(body)
             comments.append(entry)
+            return number
+        number = self._edit(identifier, change)
         return Comment(id=str(number), body=body, author=author, created_at=_parse_iso(now))
 
     def create(
