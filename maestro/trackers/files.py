@@ -24,13 +24,13 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import LiteralScalarString
 
 from maestro.config.validation import short_repr
-from maestro.errors import InputError, TrackerError, UnknownIssueError
+from maestro.errors import InputError, IssueFileError, TrackerError, UnknownIssueError
 from maestro.fsutil import write_atomic
 from maestro.ids import check_identifier, utc_now
 from maestro.model import Comment, Issue
 from maestro.statenames import same_state, state_key, state_keys
 from maestro.trackers.frontmatter import decode as _decode
-from maestro.trackers.frontmatter import read_front_matter, round_trip_mapping
+from maestro.trackers.frontmatter import read_front_matter, round_trip_mapping, yaml_problem
 from maestro.trackers.frontmatter import split as _split
 from maestro.trackers.guarded_write import look, replace_unless_changed
 from maestro.trackers.normalise import normalise_labels
@@ -96,11 +96,12 @@ class FilesTracker:
         try:
             data = _yaml().load(front)
         except YAMLError as exc:
-            raise TrackerError(f"{path}: front matter: invalid YAML: {exc}") from None
+            raise IssueFileError(
+                f"{path}: front matter: invalid YAML: {yaml_problem(exc)}") from None
         if data is None:
             data = CommentedMap()
         if not isinstance(data, CommentedMap):
-            raise TrackerError(f"{path}: front matter: expected a mapping of keys")
+            raise IssueFileError(f"{path}: front matter: expected a mapping of keys")
         return data, body
 
     def _parse(self, path: Path, raw: bytes) -> Issue:
@@ -114,18 +115,18 @@ class FilesTracker:
         try:
             check_identifier(identifier)
         except InputError as exc:
-            raise TrackerError(f"{path}: {exc}") from None
+            raise IssueFileError(f"{path}: {exc}") from None
         title = data.get("title")
         state = data.get("state")
         if not isinstance(title, str) or not title.strip():
-            raise TrackerError(f"{path}: title: expected a non-empty string")
+            raise IssueFileError(f"{path}: title: expected a non-empty string")
         if not isinstance(state, str) or not state.strip():
-            raise TrackerError(f"{path}: state: expected a state name such as 'Todo'")
+            raise IssueFileError(f"{path}: state: expected a state name such as 'Todo'")
         labels = _string_list(path, data, "labels")
         blocked_by = _string_list(path, data, "blocked_by")
         priority = data.get("priority")
         if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)):
-            raise TrackerError(
+            raise IssueFileError(
                 f"{path}: priority: expected an integer (got {short_repr(priority)})")
         return Issue(
             id=identifier,
@@ -197,7 +198,7 @@ class FilesTracker:
                 return self._with_blockers(self._load(path))
         except FileNotFoundError:
             pass
-        raise UnknownIssueError(f"issue {identifier!r} not found in {self.folder}")
+        raise UnknownIssueError(f"issue {short_repr(identifier)} not found in {self.folder}")
 
     def all_issues(self) -> list[Issue]:
         every = self._all()
@@ -206,7 +207,7 @@ class FilesTracker:
     def comments(self, identifier: str) -> list[Comment]:
         path = self._path(identifier)
         if not path.is_file():
-            raise UnknownIssueError(f"issue {identifier!r} not found in {self.folder}")
+            raise UnknownIssueError(f"issue {short_repr(identifier)} not found in {self.folder}")
         content = read_bytes(path)
         seen = _COMMENTS.get(path)
         if seen is None or seen[0] != content:
@@ -217,11 +218,11 @@ class FilesTracker:
         front, _ = _split(path, _decode(path, content))
         raw = read_front_matter(path, front).get("comments") or []
         if not isinstance(raw, list):
-            raise TrackerError(f"{path}: comments: expected a list")
+            raise IssueFileError(f"{path}: comments: expected a list")
         result = []
         for index, item in enumerate(raw):
             if not isinstance(item, dict) or not isinstance(item.get("body"), str):
-                raise TrackerError(f"{path}: comments[{index}]: expected a mapping with a body")
+                raise IssueFileError(f"{path}: comments[{index}]: expected a mapping with a body")
             result.append(
                 Comment(
                     id=str(item.get("id", index + 1)),
@@ -259,7 +260,7 @@ class FilesTracker:
                         continue  # someone edited it meanwhile: redo on their version
                 except (FileNotFoundError, IsADirectoryError):
                     raise UnknownIssueError(
-                        f"issue {identifier!r} not found in {self.folder}") from None
+                        f"issue {short_repr(identifier)} not found in {self.folder}") from None
                 # The next read reuses this parse once the file is confirmed to still hold
                 # these bytes (read_at=0: never trusted on its stat alone).
                 with suppress(OSError):  # gone already: the next read finds out
@@ -342,7 +343,7 @@ class FilesTracker:
                 identifier = f"{self.issue_prefix}-{max(numbers, default=0) + 1}"
             path = self._path(identifier)
             if path.exists():
-                raise InputError(f"issue {identifier!r} already exists at {path}")
+                raise InputError(f"issue {short_repr(identifier)} already exists at {path}")
             data = CommentedMap()
             data["title"] = title.strip()
             data["state"] = state
@@ -381,7 +382,7 @@ def _string_list(path: Path, data: Mapping[str, Any], key: str) -> list[str]:
     if isinstance(value, str):
         return [value]
     if not isinstance(value, list) or not all(isinstance(x, str | int) for x in value):
-        raise TrackerError(f"{path}: {key}: expected a list of strings (got {short_repr(value)})")
+        raise IssueFileError(f"{path}: {key}: expected a list of strings (got {short_repr(value)})")
     return [str(x) for x in value]
 
 
@@ -400,5 +401,5 @@ def _as_datetime(path: Path, value: Any) -> datetime | None:
     try:
         return _parse_iso(str(value))
     except ValueError:
-        raise TrackerError(
+        raise IssueFileError(
             f"{path}: created_at: expected an ISO 8601 time (got {short_repr(value)})") from None

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, WrapValidator
 
+from maestro.config.validation import short_repr
 from maestro.errors import ConfigError, LabelMissingError, TrackerError, UnknownIssueError
 from maestro.model import Comment, Issue
 from maestro.statenames import same_state, state_key, state_keys
@@ -361,7 +362,7 @@ class GitHubIssuesTracker(ClientMetrics):
         number = self.number(identifier)
         if number is None:
             raise UnknownIssueError(
-                f"github: {identifier!r} is not an issue of {self.owner}/{self.repo}; "
+                f"github: {short_repr(identifier)} is not an issue of {self.owner}/{self.repo}; "
                 f"expected {self.issue_prefix}-<number>"
             )
         return number
@@ -428,7 +429,7 @@ class GitHubIssuesTracker(ClientMetrics):
         found = self.fetch([self.identifier(number)])
         if not found:
             raise UnknownIssueError(
-                f"github: issue {identifier!r} not found in {self.owner}/{self.repo}"
+                f"github: issue {short_repr(identifier)} not found in {self.owner}/{self.repo}"
             )
         return next(iter(found.values()))
 
@@ -446,7 +447,7 @@ class GitHubIssuesTracker(ClientMetrics):
             issue = parse(_CommentsData, data, SERVICE, "MaestroComments").repository.issue
             if issue is None:
                 raise UnknownIssueError(
-                    f"github: issue {identifier!r} not found in {self.owner}/{self.repo}"
+                    f"github: issue {short_repr(identifier)} not found in {self.owner}/{self.repo}"
                 )
             page = issue.comments
             result.extend(_comment(c) for c in page.nodes)
@@ -620,7 +621,7 @@ class GitHubIssuesTracker(ClientMetrics):
         found = self._by_number([number])
         if number not in found:
             raise UnknownIssueError(
-                f"github: issue {identifier!r} not found in {self.owner}/{self.repo}"
+                f"github: issue {short_repr(identifier)} not found in {self.owner}/{self.repo}"
             )
         return found[number]
 

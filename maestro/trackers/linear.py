@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, FiniteFloat, WrapValidator
 
+from maestro.config.validation import short_repr
 from maestro.errors import ConfigError, LabelMissingError, TrackerError, UnknownIssueError
 from maestro.model import Comment, Issue
 from maestro.statenames import same_state, state_key
@@ -535,7 +536,7 @@ class LinearTracker(ClientMetrics):
         stale = refresh or key not in self._raw
         if stale and identifier not in self.fetch([identifier]):
             raise UnknownIssueError(
-                f"linear: issue {identifier!r} not found in project {self.project_slug!r}"
+                f"linear: issue {short_repr(identifier)} not found in project {self.project_slug!r}"
             )
         return self._raw[key]
 
