@@ -239,12 +239,27 @@ def _tracker(args: argparse.Namespace) -> Any:
     return make_tracker(config, load_workflow(config.workflow_path))
 
 
+def _default_list_states(args: argparse.Namespace, tracker: Any) -> list[str]:
+    """No ``--state``: the files tracker lists its folder; a service tracker is asked for
+    the workflow's non-terminal states (maestro/trackers/listing.py), and told so."""
+    if hasattr(tracker, "all_issues"):
+        return []
+    from maestro.config.workflow import load_workflow
+    from maestro.trackers.listing import default_list_states
+
+    states = default_list_states(load_workflow(_config(args).workflow_path).policy.tracker)
+    print(f"maestro: listing issues in {', '.join(states)} (the workflow's non-terminal "
+          "states); --state STATE lists others", file=sys.stderr)
+    return states
+
+
 def cmd_issue(args: argparse.Namespace) -> int:
     tracker = _tracker(args)
     action = args.issue_command
     if action == "list":
+        states = args.state or _default_list_states(args, tracker)
         issues = (tracker.all_issues() if hasattr(tracker, "all_issues") and not args.state
-                  else tracker.candidates(args.state or []))
+                  else tracker.candidates(states))
         if args.json:
             _print_json([i.model_dump(mode="json") for i in issues])
         else:

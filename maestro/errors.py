@@ -43,6 +43,14 @@ class TrackerError(MaestroError):
     """The tracker refused or failed a request."""
 
 
+class IssueFileError(TrackerError):
+    """An issue file of the files tracker is not a usable issue (invalid YAML, a field of
+    the wrong type): bad input a person can fix, so exit 2; still a ``TrackerError``, so a
+    tick skips the one file and plans the rest."""
+
+    exit_code = 2
+
+
 class RateLimitedError(TrackerError):
     """The tracker or forge asked us to slow down; ``retry_after`` is in seconds."""
 

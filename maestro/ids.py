@@ -19,16 +19,22 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 FULL_HASH = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 
 
+def _clip(identifier: object) -> str:
+    """The identifier as echoed in an error: a repr cut to 80 characters."""
+    text = repr(identifier)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def check_identifier(identifier: str) -> str:
     """Return ``identifier`` if it is safe as one path segment and one branch component."""
     if not isinstance(identifier, str) or not _SAFE_ID.fullmatch(identifier):
         raise InputError(
-            f"issue identifier {identifier!r} is not usable as a lane name: expected 1-64 "
+            f"issue identifier {_clip(identifier)} is not usable as a lane name: expected 1-64 "
             "characters of letters, digits, '.', '_' or '-', starting with a letter or digit"
         )
     if ".." in identifier or identifier.endswith((".", ".lock")):
         raise InputError(
-            f"issue identifier {identifier!r} is not usable as a lane name: "
+            f"issue identifier {_clip(identifier)} is not usable as a lane name: "
             "'..', a trailing '.' and a '.lock' suffix are not allowed"
         )
     return identifier

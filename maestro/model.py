@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from maestro.statenames import state_key
+
 
 class Comment(BaseModel):
     """A tracker comment; ``id`` is whatever the tracker uses to name it."""
@@ -42,8 +44,8 @@ class Issue(BaseModel):
     url: str = ""
 
     def has_label(self, label: str) -> bool:
-        wanted = label.casefold()
-        return any(existing.casefold() == wanted for existing in self.labels)
+        wanted = state_key(label)
+        return any(state_key(existing) == wanted for existing in self.labels)
 
 
 class ReviewVerdict(StrEnum):

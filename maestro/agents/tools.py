@@ -26,6 +26,7 @@ from maestro.errors import LabelMissingError
 from maestro.fsutil import append_jsonl, read_jsonl
 from maestro.ids import iso_now
 from maestro.process import faults
+from maestro.statenames import same_state
 
 MAX_BODY_CHARS = 65_536
 TERMINAL_PATHS = ("review_handoff", "manual_attention", "review_repair")
@@ -110,6 +111,9 @@ class ToolHost(Protocol):
     identifier: str
     success_state: str
     needs_attention_label: str
+
+    def resolve_state(self, state: str) -> str | None:
+        """The one configured spelling ``state`` means (maestro/statenames.py), or None."""
 
     def is_forbidden_state(self, state: str) -> bool: ...
 
@@ -210,6 +214,11 @@ def judge(signals: Signals, repair: bool = False) -> Verdict:
     return Verdict(expected)
 
 
+def _clip(text: str, width: int = 60) -> str:
+    """``text`` cut to ``width`` characters, to echo an agent's value in a refusal."""
+    return text[:width] + "…" if len(text) > width else text
+
+
 def _brief(args: dict[str, Any], width: int = 60) -> str:
     """``key='value', ...`` with long values cut, to name a call in a comment."""
     parts = []
@@ -249,9 +258,8 @@ class ToolBridge:
     def _note(self, name: str, args: dict[str, Any]) -> None:
         if name == "issue_comment":
             self.signals.comments += 1
-        elif name == "issue_label_add" and args.get("label", "").casefold() == (
-            self.host.needs_attention_label.casefold()
-        ):
+        elif name == "issue_label_add" and same_state(
+                str(args.get("label", "")), self.host.needs_attention_label):
             self.signals.attention_label = True
         elif name == "issue_review_handoff":
             self.signals.handoff = {"pr_url": args["pr_url"], "summary": args["summary"]}
@@ -291,8 +299,7 @@ class ToolBridge:
                 self.signals.stop = self.signals.stop or named
         except LabelMissingError as exc:
             text, ok = f"failed: {exc}", False
-            if str(args.get("label", "")).casefold() == (
-                    self.host.needs_attention_label.casefold()):
+            if same_state(str(args.get("label", "")), self.host.needs_attention_label):
                 # The agent asked for a human the right way; the tracker lacks the label.
                 # maestro's attention path then parks the issue in its guarded state.
                 self.signals.attention_label_missing = True
@@ -353,13 +360,19 @@ class ToolBridge:
                                   "use repository-relative paths")
             return f"comment {host.post_comment(body)} posted"
         if name == "issue_transition":
-            state = args["state"]
-            if host.is_forbidden_state(state):
+            # Resolve first, judge the resolved state, write only its configured spelling:
+            # " Done" or "DONE\t" is Done, never a new state that later reads as Done.
+            resolved = host.resolve_state(args["state"])
+            if resolved is None:
+                raise ToolRefused(f"state {_clip(args['state'])!r} is not a state of this "
+                                  "workflow (WORKFLOW.md tracker states)")
+            if host.is_forbidden_state(resolved) or host.is_forbidden_state(args["state"]):
                 self._log(name, args, False, "policy violation: forbidden transition")
                 raise PolicyViolation(
-                    f"state {state!r} is reachable only through maestro (review handoff or "
+                    f"state {resolved!r} is reachable only through maestro (review handoff or "
                     "delivery), never by a direct transition"
                 )
+            state = resolved
             changed = host.transition(state)
             return f"moved to {state}" if changed else f"already in {state}"
         if name == "issue_label_add":

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from maestro.statenames import same_state
+
 SYMPHONY_TOP_LEVEL = {"polling", "workspace", "hooks", "codex", "server"}
 _AGENT_TO_EXECUTION = ("max_concurrent_agents", "max_retry_backoff_ms",
                        "max_concurrent_agents_by_state", "max_turns")
@@ -50,7 +52,7 @@ def translate(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         if isinstance(active, list):
             # maestro never picks up In Progress as new work; it resumes its own lanes.
             tracker["startable_states"] = [s for s in active
-                                           if str(s).casefold() != in_progress.casefold()]
+                                           if not same_state(str(s), in_progress)]
     if "terminal_states" in tracker:
         tracker["terminal_states"] = _states(tracker["terminal_states"])
     api_key = tracker.pop("api_key", None)

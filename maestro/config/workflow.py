@@ -27,6 +27,7 @@ from maestro.config.template_checks import TemplateChecks
 from maestro.config.validation import describe_validation_error, reject_absolute, reject_secrets
 from maestro.errors import ConfigError
 from maestro.model import Issue
+from maestro.statenames import resolve_state, state_key, state_keys
 
 MAX_WORKFLOW_BYTES = 1_000_000
 
@@ -74,11 +75,11 @@ class TrackerPolicy(_Section):
 
     @model_validator(mode="after")
     def _states_are_consistent(self) -> TrackerPolicy:
-        terminal = {s.casefold() for s in self.terminal_states}
+        terminal = state_keys(self.terminal_states)
         for name in ("in_progress_state", "success_state"):
-            if getattr(self, name).casefold() in terminal:
+            if state_key(getattr(self, name)) in terminal:
                 raise ValueError(f"{name} must not be one of terminal_states")
-        clash = terminal & {s.casefold() for s in self.startable_states}
+        clash = terminal & state_keys(self.startable_states)
         if clash:
             raise ValueError(f"startable_states and terminal_states overlap: {sorted(clash)}")
         return self
@@ -88,7 +89,7 @@ class TrackerPolicy(_Section):
         if self.completed_state:
             return self.completed_state
         for state in self.terminal_states:
-            if state.casefold() == "done":
+            if state_key(state) == "done":
                 return state
         return None
 
@@ -100,19 +101,19 @@ class TrackerPolicy(_Section):
                  *self.closed_states.values()]
         unique: dict[str, str] = {}
         for name in names:
-            unique.setdefault(name.casefold(), name)
+            unique.setdefault(state_key(name), name)
         return list(unique.values())
 
     def named_state(self, state: str) -> str | None:
-        """The policy's spelling of ``state`` (matched case-insensitively), or None."""
-        wanted = state.strip().casefold()
-        return next((name for name in self.named_states() if name.casefold() == wanted), None)
+        """The policy's spelling of ``state`` (matched by :func:`maestro.statenames.state_key`:
+        case, whitespace and Unicode forms do not matter), or None."""
+        return resolve_state(state, self.named_states())
 
     def is_terminal(self, state: str) -> bool:
-        return state.casefold() in {s.casefold() for s in self.terminal_states}
+        return state_key(state) in state_keys(self.terminal_states)
 
     def is_startable(self, state: str) -> bool:
-        return state.casefold() in {s.casefold() for s in self.startable_states}
+        return state_key(state) in state_keys(self.startable_states)
 
 
 class AgentPolicy(_Section):

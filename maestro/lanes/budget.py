@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from maestro.config.budget import BudgetPolicy
+from maestro.statenames import state_key, state_keys
 
 __all__ = ["BUDGET_EXCEEDED", "BUDGET_FILE", "Breach", "DailyBudget", "Limits", "breach",
            "lane_budget", "limits_for", "spent_of"]
@@ -51,8 +52,8 @@ def limits_for(policy: BudgetPolicy, labels: Iterable[str]) -> Limits:
 
     Labels match case-insensitively. When several labels set the same key, the largest
     value wins (a label exists to grant more; two of them never grant less than either)."""
-    carried = {label.casefold() for label in labels}
-    matched = sorted(name for name in policy.labels if name.casefold() in carried)
+    carried = state_keys(labels)
+    matched = sorted(name for name in policy.labels if state_key(name) in carried)
     found: dict[str, int | None] = {}
     for key in ("max_tokens_per_issue", "max_tokens_per_run"):
         overrides = [value for name in matched

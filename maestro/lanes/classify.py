@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from maestro.model import CheckState, Classification, PullRequest, PullState, ReviewVerdict
+from maestro.statenames import same_state
 
 if TYPE_CHECKING:
     from maestro.config.workflow import WorkflowPolicy
@@ -129,10 +130,10 @@ def signals_from(
     common = {
         "has_pr_record": has_pr_record,
         "issue_state": issue_state,
-        "issue_is_success_state": issue_state.casefold() == success_state.casefold(),
+        "issue_is_success_state": same_state(issue_state, success_state),
         "issue_is_terminal": is_terminal,
         "issue_is_completed_state": bool(completed_state)
-        and issue_state.casefold() == (completed_state or "").casefold(),
+        and same_state(issue_state, completed_state or ""),
         "validated_head": validated_head,
         "required_approvals": required_approvals,
         "repair_rounds": repair_rounds,

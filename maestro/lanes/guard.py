@@ -29,6 +29,7 @@ from maestro.lanes.context import LaneContext
 from maestro.lanes.outcomes import Halt, fail_attempt, require_human
 from maestro.lanes.workspace import remove_worktree
 from maestro.model import Issue, LaneOutcome, PullState
+from maestro.statenames import same_state, state_key, state_keys
 
 #: ``work``: claim to handoff (the agent and its tools); ``review``: review, repair, land.
 Stage = Literal["work", "review"]
@@ -66,9 +67,9 @@ def active_states(policy: TrackerPolicy, stage: Stage) -> frozenset[str]:
     already in the success state (a handoff resumed after its transition). In review it is
     the success state only."""
     if stage == "review":
-        return frozenset({policy.success_state.casefold()})
-    return frozenset({policy.in_progress_state.casefold(), policy.success_state.casefold(),
-                      *(s.casefold() for s in policy.startable_states)})
+        return state_keys([policy.success_state])
+    return state_keys([policy.in_progress_state, policy.success_state,
+                       *policy.startable_states])
 
 
 def decide(issue: Issue | None, policy: TrackerPolicy, stage: Stage,
@@ -86,7 +87,7 @@ def decide(issue: Issue | None, policy: TrackerPolicy, stage: Stage,
     if issue.has_label(policy.needs_attention_label) and not own_attention:
         return Stop(LaneOutcome.TERMINATED,
                     f"issue carries the label {policy.needs_attention_label!r}")
-    if issue.state.casefold() not in active_states(policy, stage):
+    if state_key(issue.state) not in active_states(policy, stage):
         # SPEC-NOTES §4 and the daemon's reconcile: non-terminal but inactive is
         # ``interrupted`` (a person moving it back to In Progress resumes the lane).
         return Stop(LaneOutcome.INTERRUPTED, f"issue moved to {issue.state} during the run")
@@ -128,8 +129,8 @@ def agent_asked_for_human(tools_record: Path, label: str) -> bool:
     the manual-attention path): the label on the issue is then the agent's request, not a
     person's stop, and a run killed before the attention path finished must resume it."""
     return any(entry.get("ok") and entry.get("tool") == "issue_label_add"
-               and str((entry.get("args") or {}).get("label", "")).casefold()
-               == label.casefold() for entry in read_jsonl(tools_record))
+               and same_state(str((entry.get("args") or {}).get("label", "")), label)
+               for entry in read_jsonl(tools_record))
 
 
 def stop_lane(ctx: LaneContext, stop: Stop, before: str = "") -> None:

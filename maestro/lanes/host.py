@@ -13,8 +13,10 @@ from maestro.lanes.context import LaneContext
 from maestro.lanes.guard import LaneGuard, Stop
 from maestro.lanes.prcheck import refuse_unvalidated
 from maestro.lanes.provenance import refuse_unless_made_by_sessions
+from maestro.lanes.state_policy import is_forbidden_state
 from maestro.lanes.tamper import ControlFiles
 from maestro.model import Issue, PullState
+from maestro.statenames import same_state
 
 #: Per run, the ids of same-text comments seen before each agent comment was posted.
 COMMENT_INTENTS = "comment-intents.json"
@@ -48,14 +50,12 @@ class LaneToolHost:
         assert issue is not None  # a gone issue is a stop
         return issue
 
+    def resolve_state(self, state: str) -> str | None:
+        """The configured spelling of ``state``, or None (maestro/statenames.py)."""
+        return self.ctx.workflow.policy.tracker.named_state(state)
+
     def is_forbidden_state(self, state: str) -> bool:
-        tracker = self.ctx.workflow.policy.tracker
-        forbidden = {tracker.success_state.casefold()}
-        forbidden |= {s.casefold() for s in tracker.terminal_states}
-        completed = tracker.resolved_completed_state()
-        if completed:
-            forbidden.add(completed.casefold())
-        return state.casefold() in forbidden
+        return is_forbidden_state(self.ctx.workflow.policy.tracker, state)
 
     def post_comment(self, body: str) -> str:
         """Post once per run: a comment the crashed previous process already posted (but
@@ -88,7 +88,7 @@ class LaneToolHost:
     def add_label(self, label: str) -> bool:
         self.look_again()
         changed = self.ctx.tracker.add_label(self.identifier, label)
-        if label.casefold() == self.needs_attention_label.casefold():
+        if same_state(label, self.needs_attention_label):
             self.attention_added = True
         return changed
 

@@ -37,6 +37,7 @@ from maestro.lanes.workspace import ensure_worktree
 from maestro.lanes.worktree_guard import adopt_remote_branch, heal_lane_worktree
 from maestro.model import LaneOutcome
 from maestro.process import faults
+from maestro.statenames import same_state
 
 
 def claim(ctx: LaneContext) -> None:
@@ -46,7 +47,7 @@ def claim(ctx: LaneContext) -> None:
     if attention:
         issue = ctx.tracker.get(ctx.identifier)
         guarded = bool(attention.get("guarded")) and (
-            issue.state.casefold() == policy.tracker.in_progress_state.casefold())
+            same_state(issue.state, policy.tracker.in_progress_state))
         if issue.has_label(policy.tracker.needs_attention_label) or guarded:
             raise Halt(LaneOutcome.NEEDS_HUMAN,
                        f"waiting for a human ({attention.get('error_class')}): "

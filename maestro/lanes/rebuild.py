@@ -15,6 +15,7 @@ from maestro.lanes.context import LaneContext
 from maestro.lanes.outcomes import Halt
 from maestro.lanes.provenance import trust_published_head
 from maestro.model import LaneOutcome
+from maestro.statenames import same_state
 
 
 def rebuild_from_tracker(ctx: LaneContext) -> bool:
@@ -36,7 +37,7 @@ def rebuild_from_tracker(ctx: LaneContext) -> bool:
     run_id, attempt = str(start["run_id"]), int(start.get("attempt", 1))
     state = ctx.state
     failure = comments.find_in(found, kind="failure", run_id=run_id)
-    if failure is not None and issue.state.casefold() == policy.in_progress_state.casefold():
+    if failure is not None and same_state(issue.state, policy.in_progress_state):
         # The terminal-guarded fallback (SPEC-NOTES §3): the run stopped for a human but the
         # label was missing, so only the comment and the guard state remain. Rebuilding
         # the lane from its start comment would dispatch the agent again.
@@ -66,7 +67,7 @@ def rebuild_from_tracker(ctx: LaneContext) -> bool:
                                         "commands": []})
         trust_published_head(ctx, found, run_id, head)
         pr = ctx.forge.find_pr(ctx.branch)
-        if pr is not None and issue.state.casefold() != policy.in_progress_state.casefold():
+        if pr is not None and not same_state(issue.state, policy.in_progress_state):
             repairs = [b for b in found if b.get("kind") == "repair"
                        and str(b.get("run_id", "")).startswith(f"{run_id}.repair")]
             state.write("pr.json", {

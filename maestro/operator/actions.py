@@ -42,6 +42,7 @@ from maestro.model import Issue, LaneOutcome
 from maestro.observability import logs
 from maestro.orchestration.pause import clear_pause, read_pause, write_pause
 from maestro.orchestration.retries import RetryQueue
+from maestro.statenames import same_state, state_key, state_keys
 from maestro.trackers import Tracker
 from maestro.trackers.eligibility import ineligible_reason
 
@@ -141,10 +142,10 @@ def cancelled_state(policy: TrackerPolicy) -> str:
     """The terminal state a cancel moves the issue to: the first terminal state named like
     "Canceled"/"Cancelled", else the first terminal state that is not the completed one."""
     for state in policy.terminal_states:
-        if state.casefold().startswith("cancel"):
+        if state_key(state).startswith("cancel"):
             return state
-    done = (policy.resolved_completed_state() or "").casefold()
-    return next((s for s in policy.terminal_states if s.casefold() != done),
+    done = state_key(policy.resolved_completed_state() or "")
+    return next((s for s in policy.terminal_states if state_key(s) != done),
                 policy.terminal_states[0])
 
 
@@ -214,13 +215,13 @@ def _release(config: ServiceConfig, found: _Found, attention: dict[str, Any],
     done = []
     if labelled and found.tracker.remove_label(identifier, policy.needs_attention_label):
         done.append(f"removed {policy.needs_attention_label!r}")
-    guarded = found.issue.state.casefold() == policy.in_progress_state.casefold() and (
+    guarded = same_state(found.issue.state, policy.in_progress_state) and (
         attention.get("guarded") or found.state.exists("terminal-guarded.json"))
     state_now = found.issue.state
     if guarded and found.tracker.transition(identifier, policy.failure_state):
         done.append(f"moved from {state_now} to {policy.failure_state}")
         state_now = policy.failure_state
-    startable = state_now.casefold() in {s.casefold() for s in policy.startable_states}
+    startable = state_key(state_now) in state_keys(policy.startable_states)
     after = (_when_it_starts(config, "the lane afresh (its folder is archived)") if startable
              else f"the issue is {state_now}: move it to {policy.startable_states[0]} for "
                   "the lane to start again")

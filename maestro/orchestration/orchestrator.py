@@ -19,7 +19,7 @@ from typing import Any
 
 from maestro.config.service import ServiceConfig
 from maestro.config.workflow import Workflow, load_workflow
-from maestro.errors import ConfigError, MaestroError
+from maestro.errors import ConfigError, MaestroError, TrackerError
 from maestro.forges import make_forge
 from maestro.fsutil import read_json, write_json
 from maestro.ids import iso_now, utc_now
@@ -405,7 +405,10 @@ class Orchestrator:
             self.launcher.prepare(self.config.repo_root)
             sweep_terminal_workspaces(self.config, self.workflow(), self.lanes())
             while not self.stopping:
-                self.tick(wait=False)
+                try:
+                    self.tick(wait=False)
+                except TrackerError as exc:  # this tick's read failed; the next one retries
+                    self.warn(f"tick skipped, the tracker read failed: {exc}")
                 ticks += 1
                 if max_ticks is not None and ticks >= max_ticks:
                     break

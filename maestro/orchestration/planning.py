@@ -34,10 +34,12 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+from maestro import statenames
 from maestro.config.workflow import WorkflowPolicy
 from maestro.lanes.budget import DailyBudget
 from maestro.model import Classification, Issue, LaneOutcome
 from maestro.orchestration.retries import Retry
+from maestro.statenames import same_state, state_keys
 from maestro.trackers.eligibility import dispatch_order, eligibility, missing_required_labels
 
 __all__ = [
@@ -289,8 +291,9 @@ class Plan:
 
 
 def state_key(state: str) -> str:
-    """A state as the limits compare it: trimmed and casefolded (Symphony SPEC §4.2)."""
-    return state.strip().casefold()
+    """A state as the limits compare it (Symphony SPEC §4.2: trimmed, lowercased), by the
+    one comparison of state names, :func:`maestro.statenames.state_key`."""
+    return statenames.state_key(state)
 
 
 def agents_busy(facts: TickFacts, plan: Plan) -> Counter[str]:
@@ -349,10 +352,10 @@ def reconcile_action(view: LaneView, issue: Issue, facts: TickFacts) -> str:
         return "stalled"
     if policy.is_terminal(issue.state):
         return "" if view.outcome == LaneOutcome.TERMINATED.value else "terminate"
-    active = {policy.in_progress_state.casefold(), policy.success_state.casefold(),
-              *(s.casefold() for s in policy.startable_states)}
+    active = state_keys([policy.in_progress_state, policy.success_state,
+                         *policy.startable_states])
     routable = not missing_required_labels(issue, policy.required_labels)
-    if (issue.state.casefold() not in active or not routable) and (
+    if (state_key(issue.state) not in active or not routable) and (
             view.outcome != LaneOutcome.INTERRUPTED.value):
         return "interrupt"
     return ""
@@ -497,12 +500,12 @@ def needs_recovery(view: LaneView, issue: Issue, policy: WorkflowPolicy) -> bool
     if issue.has_label(tracker.needs_attention_label) and not (
             view.asked_for_human and not view.needs_human):
         return False
-    if issue.state.casefold() == tracker.in_progress_state.casefold():
+    if same_state(issue.state, tracker.in_progress_state):
         return view.outcome in UNFINISHED_OUTCOMES
     # In the success state only a lane that died without a word (no outcome) resumes: one
     # that halted there (e.g. a person moved the issue mid-run: ``interrupted``) stays put,
     # or every tick would start it again.
-    return issue.state.casefold() == tracker.success_state.casefold() and not view.outcome
+    return same_state(issue.state, tracker.success_state) and not view.outcome
 
 
 def recover(facts: TickFacts, plan: Plan) -> Plan:

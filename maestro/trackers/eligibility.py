@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from maestro.config.workflow import TrackerPolicy
 from maestro.model import Issue
+from maestro.statenames import state_key, state_keys
 
 _LATE = datetime.max.replace(tzinfo=UTC)
 
@@ -28,9 +29,8 @@ class _Rules:
 @lru_cache(maxsize=16)
 def _rules_of(terminal: tuple[str, ...], startable: tuple[str, ...], in_progress: str,
               refusing: tuple[str, ...], required: tuple[str, ...]) -> _Rules:
-    return _Rules(frozenset(s.casefold() for s in terminal),
-                  frozenset(s.casefold() for s in startable), in_progress.casefold(),
-                  tuple((label, label.casefold()) for label in refusing), required)
+    return _Rules(state_keys(terminal), state_keys(startable), state_key(in_progress),
+                  tuple((label, state_key(label)) for label in refusing), required)
 
 
 def _rules(policy: TrackerPolicy) -> _Rules:
@@ -53,11 +53,11 @@ def eligibility(policy: TrackerPolicy) -> Callable[[Issue], str | None]:
 
 
 def _reason(issue: Issue, policy: TrackerPolicy, rules: _Rules, resuming: bool) -> str | None:
-    state = issue.state.casefold()
+    state = state_key(issue.state)
     if state in rules.terminal:
         return f"issue is {issue.state} (terminal)"
     if issue.labels:
-        present = {label.casefold() for label in issue.labels}
+        present = state_keys(issue.labels)
         for label, folded in rules.refusing:
             if folded in present:
                 return f"issue carries the label {label!r}"
@@ -67,7 +67,7 @@ def _reason(issue: Issue, policy: TrackerPolicy, rules: _Rules, resuming: bool) 
             return "issue lacks the required label(s) " + ", ".join(repr(m) for m in missing)
     if issue.blocked_by:
         blocking = [ref for ref in issue.blocked_by
-                    if issue.blocker_states.get(ref, "").casefold() not in rules.terminal]
+                    if state_key(issue.blocker_states.get(ref, "")) not in rules.terminal]
         if blocking:
             return "blocked by " + ", ".join(blocking)
     if state in rules.startable:
@@ -82,9 +82,9 @@ def missing_required_labels(issue: Issue, required: Iterable[str]) -> list[str]:
     """The configured ``required_labels`` the issue lacks (Symphony SPEC §5.3.1): matched
     ignoring case and surrounding whitespace on both sides; a blank entry matches no
     issue, so it is always missing."""
-    present = {label.strip().casefold() for label in issue.labels}
+    present = state_keys(issue.labels)
     return [label for label in required
-            if not label.strip() or label.strip().casefold() not in present]
+            if not state_key(label) or state_key(label) not in present]
 
 
 def dispatch_order(issues: Iterable[Issue]) -> list[Issue]:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import io
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from filelock import FileLock
 from ruamel.yaml import YAML
@@ -24,17 +24,22 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import LiteralScalarString
 
 from maestro.config.validation import short_repr
-from maestro.errors import InputError, TrackerError, UnknownIssueError
+from maestro.errors import InputError, IssueFileError, TrackerError, UnknownIssueError
 from maestro.fsutil import write_atomic
 from maestro.ids import check_identifier, utc_now
 from maestro.model import Comment, Issue
+from maestro.statenames import same_state, state_key, state_keys
 from maestro.trackers.frontmatter import decode as _decode
-from maestro.trackers.frontmatter import read_front_matter, round_trip_mapping
+from maestro.trackers.frontmatter import read_front_matter, round_trip_mapping, yaml_problem
 from maestro.trackers.frontmatter import split as _split
+from maestro.trackers.guarded_write import look, replace_unless_changed
 from maestro.trackers.normalise import normalise_labels
 from maestro.trackers.parse_cache import cache_for, read_bytes
 
 LOCK_NAME = ".maestro-tracker.lock"
+#: Read-modify-write rounds an edit may take when a person keeps changing the file meanwhile.
+EDIT_ATTEMPTS = 20
+_T = TypeVar("_T")
 #: the comments of the files asked for, with the bytes they were read from
 _COMMENTS: dict[Path, tuple[bytes, tuple[Comment, ...]]] = {}
 
@@ -79,11 +84,11 @@ class FilesTracker:
     def _path(self, identifier: str) -> Path:
         return self.folder / f"{check_identifier(identifier)}.md"
 
-    def _read(self, path: Path) -> tuple[CommentedMap, str]:
-        """The front matter for an edit (round-trip: comments and key order survive). The
-        simple shape without comments or blank lines is built without ruamel.yaml's loader
-        (:func:`round_trip_mapping`: the same document, a tenth of the CPU)."""
-        text = _decode(path, read_bytes(path))
+    def _read(self, path: Path, text: str) -> tuple[CommentedMap, str]:
+        """The front matter of ``text`` (the file's content) for an edit (round-trip:
+        comments and key order survive). The simple shape without comments or blank lines
+        is built without ruamel.yaml's loader (:func:`round_trip_mapping`: the same
+        document, a tenth of the CPU)."""
         front, body = _split(path, text)
         quick = round_trip_mapping(front)
         if isinstance(quick, CommentedMap):
@@ -91,11 +96,12 @@ class FilesTracker:
         try:
             data = _yaml().load(front)
         except YAMLError as exc:
-            raise TrackerError(f"{path}: front matter: invalid YAML: {exc}") from None
+            raise IssueFileError(
+                f"{path}: front matter: invalid YAML: {yaml_problem(exc)}") from None
         if data is None:
             data = CommentedMap()
         if not isinstance(data, CommentedMap):
-            raise TrackerError(f"{path}: front matter: expected a mapping of keys")
+            raise IssueFileError(f"{path}: front matter: expected a mapping of keys")
         return data, body
 
     def _parse(self, path: Path, raw: bytes) -> Issue:
@@ -109,18 +115,18 @@ class FilesTracker:
         try:
             check_identifier(identifier)
         except InputError as exc:
-            raise TrackerError(f"{path}: {exc}") from None
+            raise IssueFileError(f"{path}: {exc}") from None
         title = data.get("title")
         state = data.get("state")
         if not isinstance(title, str) or not title.strip():
-            raise TrackerError(f"{path}: title: expected a non-empty string")
+            raise IssueFileError(f"{path}: title: expected a non-empty string")
         if not isinstance(state, str) or not state.strip():
-            raise TrackerError(f"{path}: state: expected a state name such as 'Todo'")
+            raise IssueFileError(f"{path}: state: expected a state name such as 'Todo'")
         labels = _string_list(path, data, "labels")
         blocked_by = _string_list(path, data, "blocked_by")
         priority = data.get("priority")
         if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)):
-            raise TrackerError(
+            raise IssueFileError(
                 f"{path}: priority: expected an integer (got {short_repr(priority)})")
         return Issue(
             id=identifier,
@@ -173,12 +179,12 @@ class FilesTracker:
         return issue.model_copy(update={"blocker_states": states})
 
     def candidates(self, states: Sequence[str]) -> list[Issue]:
-        wanted = {s.casefold() for s in states}
+        wanted = state_keys(states)
         every = self._all()
         return [
             self._with_blockers(issue, every)
             for issue in every.values()
-            if issue.state.casefold() in wanted
+            if state_key(issue.state) in wanted
         ]
 
     def fetch(self, identifiers: Sequence[str]) -> dict[str, Issue]:
@@ -192,7 +198,7 @@ class FilesTracker:
                 return self._with_blockers(self._load(path))
         except FileNotFoundError:
             pass
-        raise UnknownIssueError(f"issue {identifier!r} not found in {self.folder}")
+        raise UnknownIssueError(f"issue {short_repr(identifier)} not found in {self.folder}")
 
     def all_issues(self) -> list[Issue]:
         every = self._all()
@@ -201,7 +207,7 @@ class FilesTracker:
     def comments(self, identifier: str) -> list[Comment]:
         path = self._path(identifier)
         if not path.is_file():
-            raise UnknownIssueError(f"issue {identifier!r} not found in {self.folder}")
+            raise UnknownIssueError(f"issue {short_repr(identifier)} not found in {self.folder}")
         content = read_bytes(path)
         seen = _COMMENTS.get(path)
         if seen is None or seen[0] != content:
@@ -212,11 +218,11 @@ class FilesTracker:
         front, _ = _split(path, _decode(path, content))
         raw = read_front_matter(path, front).get("comments") or []
         if not isinstance(raw, list):
-            raise TrackerError(f"{path}: comments: expected a list")
+            raise IssueFileError(f"{path}: comments: expected a list")
         result = []
         for index, item in enumerate(raw):
             if not isinstance(item, dict) or not isinstance(item.get("body"), str):
-                raise TrackerError(f"{path}: comments[{index}]: expected a mapping with a body")
+                raise IssueFileError(f"{path}: comments[{index}]: expected a mapping with a body")
             result.append(
                 Comment(
                     id=str(item.get("id", index + 1)),
@@ -229,58 +235,76 @@ class FilesTracker:
 
     # -- writing ---------------------------------------------------------------------------
 
-    @contextmanager
-    def _editing(self, identifier: str) -> Iterator[CommentedMap]:
+    def _edit(self, identifier: str, change: Callable[[CommentedMap], _T]) -> _T:
+        """Apply ``change`` to the issue's front matter and write the file back.
+
+        maestro's own writers take the lock; a person's edit (which does not) is detected
+        before the rename (:mod:`maestro.trackers.guarded_write`) and the read-modify-write
+        is redone on the new content, up to :data:`EDIT_ATTEMPTS` times."""
         path = self._path(identifier)
         with self._lock:
-            if not path.is_file():
-                raise UnknownIssueError(f"issue {identifier!r} not found in {self.folder}")
-            data, body = self._read(path)
-            text = path.read_text(encoding="utf-8")
-            yield data
-            out = io.StringIO()
-            _yaml().dump(data, out)
-            new_text = f"---\n{out.getvalue()}---\n{body}"
-            if new_text != text:
-                write_atomic(path, new_text)
+            for _ in range(EDIT_ATTEMPTS):
+                try:
+                    seen = look(path)
+                    if seen is None:
+                        continue  # changed while being read
+                    text = _decode(path, seen.data)
+                    data, body = self._read(path, text)
+                    result = change(data)
+                    out = io.StringIO()
+                    _yaml().dump(data, out)
+                    new_text = f"---\n{out.getvalue()}---\n{body}"
+                    if new_text == text:
+                        return result
+                    if not replace_unless_changed(path, seen, new_text.encode()):
+                        continue  # someone edited it meanwhile: redo on their version
+                except (FileNotFoundError, IsADirectoryError):
+                    raise UnknownIssueError(
+                        f"issue {short_repr(identifier)} not found in {self.folder}") from None
                 # The next read reuses this parse once the file is confirmed to still hold
                 # these bytes (read_at=0: never trusted on its stat alone).
                 with suppress(OSError):  # gone already: the next read finds out
                     self._cache.remember(path.name, new_text.encode(), self._parse,
                                          path.stat(), 0)
+                return result
+        raise TrackerError(f"{path}: the file kept changing while maestro edited it "
+                           f"({EDIT_ATTEMPTS} attempts); nothing was written, try again")
 
     def transition(self, identifier: str, state: str) -> bool:
-        with self._editing(identifier) as data:
-            if str(data.get("state", "")).casefold() == state.casefold():
+        def change(data: CommentedMap) -> bool:
+            if same_state(str(data.get("state", "")), state):
                 return False
             data["state"] = state
             return True
+        return self._edit(identifier, change)
 
     def add_label(self, identifier: str, label: str) -> bool:
-        with self._editing(identifier) as data:
+        def change(data: CommentedMap) -> bool:
             labels = data.get("labels")
             if not isinstance(labels, list):
                 labels = CommentedSeq()
                 data["labels"] = labels
-            if any(str(x).casefold() == label.casefold() for x in labels):
+            if any(same_state(str(x), label) for x in labels):
                 return False
             labels.append(label)
             return True
+        return self._edit(identifier, change)
 
     def remove_label(self, identifier: str, label: str) -> bool:
-        with self._editing(identifier) as data:
+        def change(data: CommentedMap) -> bool:
             labels = data.get("labels")
             if not isinstance(labels, list):
                 return False
-            keep = [x for x in labels if str(x).casefold() != label.casefold()]
+            keep = [x for x in labels if not same_state(str(x), label)]
             if len(keep) == len(labels):
                 return False
             labels[:] = keep
             return True
+        return self._edit(identifier, change)
 
     def comment(self, identifier: str, body: str, author: str = "maestro") -> Comment:
         now = utc_now().isoformat(timespec="seconds")
-        with self._editing(identifier) as data:
+        def change(data: CommentedMap) -> int:
             comments = data.get("comments")
             if not isinstance(comments, list):
                 comments = CommentedSeq()
@@ -292,6 +316,8 @@ class FilesTracker:
             entry["at"] = now
             entry["body"] = _comment_body(body)
             comments.append(entry)
+            return number
+        number = self._edit(identifier, change)
         return Comment(id=str(number), body=body, author=author, created_at=_parse_iso(now))
 
     def create(
@@ -317,7 +343,7 @@ class FilesTracker:
                 identifier = f"{self.issue_prefix}-{max(numbers, default=0) + 1}"
             path = self._path(identifier)
             if path.exists():
-                raise InputError(f"issue {identifier!r} already exists at {path}")
+                raise InputError(f"issue {short_repr(identifier)} already exists at {path}")
             data = CommentedMap()
             data["title"] = title.strip()
             data["state"] = state
@@ -356,7 +382,7 @@ def _string_list(path: Path, data: Mapping[str, Any], key: str) -> list[str]:
     if isinstance(value, str):
         return [value]
     if not isinstance(value, list) or not all(isinstance(x, str | int) for x in value):
-        raise TrackerError(f"{path}: {key}: expected a list of strings (got {short_repr(value)})")
+        raise IssueFileError(f"{path}: {key}: expected a list of strings (got {short_repr(value)})")
     return [str(x) for x in value]
 
 
@@ -375,5 +401,5 @@ def _as_datetime(path: Path, value: Any) -> datetime | None:
     try:
         return _parse_iso(str(value))
     except ValueError:
-        raise TrackerError(
+        raise IssueFileError(
             f"{path}: created_at: expected an ISO 8601 time (got {short_repr(value)})") from None

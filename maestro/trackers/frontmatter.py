@@ -31,7 +31,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 
-from maestro.errors import TrackerError
+from maestro.errors import IssueFileError
 
 _FENCE = re.compile(r"\A---[ \t]*\n(.*?)^---[ \t]*\n?", re.DOTALL | re.MULTILINE)
 
@@ -44,7 +44,7 @@ def decode(path: Path, raw: bytes) -> str:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise TrackerError(f"{path}: expected UTF-8 Markdown, found binary data") from None
+        raise IssueFileError(f"{path}: expected UTF-8 Markdown, found binary data") from None
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text
@@ -54,10 +54,23 @@ def split(path: Path, text: str) -> tuple[str, str]:
     """``(front matter, body)``; a file without the ``---`` fences is an error."""
     match = _FENCE.match(text)
     if not match:
-        raise TrackerError(
+        raise IssueFileError(
             f"{path}: expected YAML front matter between '---' lines at the top of the file"
         )
     return match.group(1), text[match.end():]
+
+
+def yaml_problem(exc: YAMLError) -> str:
+    """ruamel.yaml's multi-line error as one line: what is wrong and where (``line L
+    column C`` of the front matter), the quoted source lines left out."""
+    problem = getattr(exc, "problem", None) or getattr(exc, "context", None)
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    text = " ".join(str(problem or exc).split())
+    if len(text) > 120:
+        text = text[:117] + "..."
+    if mark is not None:
+        text += f" (front matter line {mark.line + 1}, column {mark.column + 1})"
+    return text
 
 
 def read_front_matter(path: Path, front: str) -> Mapping[str, Any]:
@@ -68,11 +81,11 @@ def read_front_matter(path: Path, front: str) -> Mapping[str, Any]:
     try:
         data = _round_trip().load(front)
     except YAMLError as exc:
-        raise TrackerError(f"{path}: front matter: invalid YAML: {exc}") from None
+        raise IssueFileError(f"{path}: front matter: invalid YAML: {yaml_problem(exc)}") from None
     if data is None:
         return {}
     if not isinstance(data, CommentedMap):
-        raise TrackerError(f"{path}: front matter: expected a mapping of keys")
+        raise IssueFileError(f"{path}: front matter: expected a mapping of keys")
     return data
 
 

@@ -30,8 +30,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, WrapValidator
 
+from maestro.config.validation import short_repr
 from maestro.errors import ConfigError, LabelMissingError, TrackerError, UnknownIssueError
 from maestro.model import Comment, Issue
+from maestro.statenames import same_state, state_key, state_keys
 from maestro.trackers.http import (
     ClientMetrics,
     GraphQLClient,
@@ -41,6 +43,7 @@ from maestro.trackers.http import (
     parse_or_skip,
 )
 from maestro.trackers.normalise import dropping_bad_items, normalise_labels, or_default
+from maestro.trackers.paging import PageWalk
 
 if TYPE_CHECKING:
     from maestro.config.service import ServiceConfig
@@ -332,7 +335,7 @@ class GitHubIssuesTracker(ClientMetrics):
         self.closed_states = {reason.upper(): state for reason, state in closed.items()}
         self.page_size = min(page_size, MAX_PAGE)
         self.refresh_batch_size = refresh_batch_size
-        self._status_labels = {label.casefold() for label in self.state_labels.values()}
+        self._status_labels = state_keys(self.state_labels.values())
         self._label_ids: dict[str, str] = {}
         self._node_ids: dict[int, str] = {}
         #: Issues skipped and blockers that could not be resolved by the last read, each
@@ -359,7 +362,7 @@ class GitHubIssuesTracker(ClientMetrics):
         number = self.number(identifier)
         if number is None:
             raise UnknownIssueError(
-                f"github: {identifier!r} is not an issue of {self.owner}/{self.repo}; "
+                f"github: {short_repr(identifier)} is not an issue of {self.owner}/{self.repo}; "
                 f"expected {self.issue_prefix}-<number>"
             )
         return number
@@ -368,21 +371,21 @@ class GitHubIssuesTracker(ClientMetrics):
         if raw.state == "CLOSED":
             reason = (raw.stateReason or "COMPLETED").upper()
             return self.closed_states.get(reason, self.closed_states.get("COMPLETED", "Done"))
-        names = {label.name.casefold() for label in _labels(raw)}
+        names = state_keys(label.name for label in _labels(raw))
         for state, label in self.state_labels.items():
-            if label.casefold() in names:
+            if state_key(label) in names:
                 return state
         return self.unlabeled_state
 
     def _label_for(self, state: str) -> str | None:
         for name, label in self.state_labels.items():
-            if name.casefold() == state.casefold():
+            if same_state(name, state):
                 return label
         return None
 
     def _close_reason(self, state: str) -> str | None:
         for reason, name in self.closed_states.items():
-            if name.casefold() == state.casefold():
+            if same_state(name, state):
                 return reason
         return None
 
@@ -395,7 +398,7 @@ class GitHubIssuesTracker(ClientMetrics):
             label = self._label_for(state)
             if label is not None:
                 found = self._list(labels=[label], states=["OPEN"])
-            elif state.casefold() == self.unlabeled_state.casefold():
+            elif same_state(state, self.unlabeled_state):
                 found = self._list(labels=None, states=["OPEN"])
             elif self._close_reason(state) is not None:
                 found = self._list(labels=None, states=["CLOSED"])
@@ -404,9 +407,9 @@ class GitHubIssuesTracker(ClientMetrics):
                     f"github: state {state!r} has no mapping; add it to tracker.state_labels "
                     "or tracker.closed_states in WORKFLOW.md"
                 )
-            wanted = state.casefold()
+            wanted = state_key(state)
             for raw in found:
-                if self.state_of(raw).casefold() == wanted:
+                if state_key(self.state_of(raw)) == wanted:
                     raws[raw.number] = raw
         return self._issues(list(raws.values()))
 
@@ -426,7 +429,7 @@ class GitHubIssuesTracker(ClientMetrics):
         found = self.fetch([self.identifier(number)])
         if not found:
             raise UnknownIssueError(
-                f"github: issue {identifier!r} not found in {self.owner}/{self.repo}"
+                f"github: issue {short_repr(identifier)} not found in {self.owner}/{self.repo}"
             )
         return next(iter(found.values()))
 
@@ -434,6 +437,7 @@ class GitHubIssuesTracker(ClientMetrics):
         number = self._number(identifier)
         result: list[Comment] = []
         after: str | None = None
+        walk = PageWalk(SERVICE, "MaestroComments")
         while True:
             data = self.client.execute(
                 "MaestroComments", COMMENTS_QUERY,
@@ -443,24 +447,24 @@ class GitHubIssuesTracker(ClientMetrics):
             issue = parse(_CommentsData, data, SERVICE, "MaestroComments").repository.issue
             if issue is None:
                 raise UnknownIssueError(
-                    f"github: issue {identifier!r} not found in {self.owner}/{self.repo}"
+                    f"github: issue {short_repr(identifier)} not found in {self.owner}/{self.repo}"
                 )
             page = issue.comments
             result.extend(_comment(c) for c in page.nodes)
-            if not page.pageInfo.hasNextPage:
+            after = walk.next(page.pageInfo.hasNextPage, page.pageInfo.endCursor)
+            if after is None:
                 return result
-            after = _next_cursor(page.pageInfo, "MaestroComments")
 
     # -- writing ---------------------------------------------------------------------------
 
     def transition(self, identifier: str, state: str) -> bool:
         raw = self._one(identifier)
-        if self.state_of(raw).casefold() == state.casefold():
+        if same_state(self.state_of(raw), state):
             return False
         target_label = self._label_for(state)
         reason = self._close_reason(state)
         if target_label is None and reason is None and (
-            state.casefold() != self.unlabeled_state.casefold()
+            not same_state(state, self.unlabeled_state)
         ):
             raise TrackerError(
                 f"github: state {state!r} has no mapping; add it to tracker.state_labels or "
@@ -471,8 +475,8 @@ class GitHubIssuesTracker(ClientMetrics):
         # issue unlabelled (never startable), not carrying two contradictory states.
         stale = [
             label.id for label in _labels(raw)
-            if label.name.casefold() in self._status_labels
-            and (target_label is None or label.name.casefold() != target_label.casefold())
+            if state_key(label.name) in self._status_labels
+            and (target_label is None or not same_state(label.name, target_label))
         ]
         if stale:
             self._mutate_labels("MaestroRemoveLabels", raw.id, stale)
@@ -499,14 +503,14 @@ class GitHubIssuesTracker(ClientMetrics):
 
     def add_label(self, identifier: str, label: str) -> bool:
         raw = self._one(identifier)
-        if any(x.name.casefold() == label.casefold() for x in _labels(raw)):
+        if any(same_state(x.name, label) for x in _labels(raw)):
             return False
         self._mutate_labels("MaestroAddLabels", raw.id, [self._label_id(label)])
         return True
 
     def remove_label(self, identifier: str, label: str) -> bool:
         raw = self._one(identifier)
-        present = [x.id for x in _labels(raw) if x.name.casefold() == label.casefold()]
+        present = [x.id for x in _labels(raw) if same_state(x.name, label)]
         if not present:
             return False
         self._mutate_labels("MaestroRemoveLabels", raw.id, present)
@@ -520,6 +524,7 @@ class GitHubIssuesTracker(ClientMetrics):
     def _list(self, labels: list[str] | None, states: list[str]) -> list[_Issue]:
         result: list[_Issue] = []
         after: str | None = None
+        walk = PageWalk(SERVICE, "MaestroIssues")
         while True:
             data = self.client.execute(
                 "MaestroIssues", CANDIDATES_QUERY,
@@ -531,9 +536,9 @@ class GitHubIssuesTracker(ClientMetrics):
                 raw = self._parse_issue(node, "MaestroIssues")
                 if raw is not None:
                     result.append(raw)
-            if not page.pageInfo.hasNextPage:
+            after = walk.next(page.pageInfo.hasNextPage, page.pageInfo.endCursor)
+            if after is None:
                 return result
-            after = _next_cursor(page.pageInfo, "MaestroIssues")
 
     def _by_number(self, numbers: list[int]) -> dict[int, _Issue]:
         """Issues by number in batches; missing numbers and pull requests are left out."""
@@ -616,7 +621,7 @@ class GitHubIssuesTracker(ClientMetrics):
         found = self._by_number([number])
         if number not in found:
             raise UnknownIssueError(
-                f"github: issue {identifier!r} not found in {self.owner}/{self.repo}"
+                f"github: issue {short_repr(identifier)} not found in {self.owner}/{self.repo}"
             )
         return found[number]
 
@@ -631,7 +636,7 @@ class GitHubIssuesTracker(ClientMetrics):
         self._label_id(label)
 
     def _label_id(self, label: str) -> str:
-        key = label.casefold()
+        key = state_key(label)
         if key not in self._label_ids:
             data = self.client.execute("MaestroLabel", LABEL_QUERY,
                                        {**self._repo_vars, "label": label}, tolerate=_not_found)
@@ -663,7 +668,7 @@ def _labels(raw: _Issue) -> list[_Label]:
 def _priority(raw: _Issue) -> int | None:
     """GitHub has no priority field; a ``priority:<n>`` label (1 = most urgent) stands in."""
     for label in _labels(raw):
-        name = label.name.casefold()
+        name = state_key(label.name)
         if name.startswith("priority:") and name[9:].strip().isdigit():
             return int(name[9:].strip())
     return None
@@ -702,12 +707,6 @@ def _not_found(error: GraphQLErrorItem) -> bool:
 def _comment(raw: _Comment) -> Comment:
     return Comment(id=raw.id, body=raw.body, author=raw.author.login if raw.author else "",
                    created_at=raw.createdAt)
-
-
-def _next_cursor(page: _PageInfo, operation: str) -> str:
-    if not page.endCursor:
-        raise TrackerError(f"github: {operation}: hasNextPage without an endCursor")
-    return page.endCursor
 
 
 def from_config(config: ServiceConfig, workflow: Workflow) -> GitHubIssuesTracker:

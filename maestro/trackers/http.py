@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import stamina
+import stamina.instrumentation
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from maestro.errors import ConfigError, RateLimitedError, TrackerError
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
     from maestro.config.service import ServiceConfig
 
 log = logging.getLogger("maestro.trackers")
+# stamina's own hooks print a bare "stamina.retry_scheduled" line per retry to stderr;
+# maestro logs each retry itself, in its words (:meth:`GraphQLClient._say_retry`).
+stamina.instrumentation.set_on_retry_hooks([])
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -230,6 +234,7 @@ class GraphQLClient:
                 return False
             return exc.wait_s * policy.time_scale
 
+        tried = 0
         try:
             for attempt in stamina.retry_context(
                 on=backoff,
@@ -239,18 +244,27 @@ class GraphQLClient:
                 wait_max=policy.wait_max_s * policy.time_scale,
                 wait_jitter=policy.wait_jitter_s * policy.time_scale,
             ):
+                tried = attempt.num
                 with attempt:
-                    return self._once(operation, payload, tolerate)
+                    try:
+                        return self._once(operation, payload, tolerate)
+                    except _Transient as exc:
+                        self._say_retry(operation, exc, tried)
+                        raise
         except _Transient as exc:
+            why = (f"; the wait is longer than max_rate_limit_wait_s "
+                   f"({policy.max_rate_limit_wait_s:g} s)"
+                   if exc.wait_s is not None and exc.wait_s > policy.max_rate_limit_wait_s
+                   else "")
             if exc.rate_limited:
                 raise RateLimitedError(
                     f"{self.service}: {operation}: rate limited ({exc.message}); "
-                    f"gave up after {policy.attempts} attempt(s)",
+                    f"gave up after {tried} attempt(s){why}",
                     retry_after=exc.wait_s,
                 ) from None
             raise TrackerError(
                 f"{self.service}: {operation}: {exc.message}; gave up after "
-                f"{policy.attempts} attempt(s)"
+                f"{tried} attempt(s){why}"
             ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -324,11 +338,25 @@ class GraphQLClient:
         telemetry.current().record_rate_limited(self.service)
         self.rate_limits.append(event)
         del self.rate_limits[:-20]
-        log.warning(
-            "%s: %s: rate limited (%s); waiting %.1f s before retrying",
-            self.service, operation, source, wait,
-        )
         raise _Transient(f"{source}, asked to wait {wait:.1f} s", wait_s=wait, rate_limited=True)
+
+
+    def _say_retry(self, operation: str, exc: _Transient, tried: int) -> None:
+        """Log a rate limit truthfully: a wait only when a retry follows it."""
+        policy = self.retry
+        if not exc.rate_limited or exc.wait_s is None:
+            if tried < policy.attempts:
+                log.debug("%s: %s: %s; retrying (attempt %d of %d)", self.service, operation,
+                          exc.message, tried + 1, policy.attempts)
+            return
+        if exc.wait_s > policy.max_rate_limit_wait_s:
+            log.warning("%s: %s: rate limited; asked to wait %.1f s, longer than "
+                        "max_rate_limit_wait_s (%g s): not retrying",
+                        self.service, operation, exc.wait_s, policy.max_rate_limit_wait_s)
+        elif tried < policy.attempts:
+            log.warning("%s: %s: rate limited (%s); waiting %.1f s before attempt %d of %d",
+                        self.service, operation, exc.message, exc.wait_s, tried + 1,
+                        policy.attempts)
 
 
 def parse(model: type[ModelT], data: Any, service: str, operation: str) -> ModelT:

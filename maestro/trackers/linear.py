@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, FiniteFloat, WrapValidator
 
+from maestro.config.validation import short_repr
 from maestro.errors import ConfigError, LabelMissingError, TrackerError, UnknownIssueError
 from maestro.model import Comment, Issue
+from maestro.statenames import same_state, state_key
 from maestro.trackers.http import (
     ClientMetrics,
     GraphQLClient,
@@ -32,6 +34,7 @@ from maestro.trackers.http import (
     secret_from_env,
 )
 from maestro.trackers.normalise import dropping_bad_items, normalise_labels, or_default
+from maestro.trackers.paging import PageWalk
 
 if TYPE_CHECKING:
     from maestro.config.service import ServiceConfig
@@ -422,6 +425,7 @@ class LinearTracker(ClientMetrics):
         issue_id = self._raw_issue(identifier).id
         result: list[Comment] = []
         after: str | None = None
+        walk = PageWalk(SERVICE, "MaestroComments")
         while True:
             data = self.client.execute(
                 "MaestroComments", COMMENTS_QUERY,
@@ -429,9 +433,9 @@ class LinearTracker(ClientMetrics):
             )
             page = parse(_CommentsData, data, SERVICE, "MaestroComments").issue.comments
             result.extend(_comment(c) for c in page.nodes)
-            if not page.pageInfo.hasNextPage:
+            after = walk.next(page.pageInfo.hasNextPage, page.pageInfo.endCursor)
+            if after is None:
                 break
-            after = _next_cursor(page.pageInfo, "MaestroComments")
         result.sort(key=lambda c: (c.created_at is None, c.created_at))
         return result
 
@@ -439,7 +443,7 @@ class LinearTracker(ClientMetrics):
 
     def transition(self, identifier: str, state: str) -> bool:
         raw = self._raw_issue(identifier, refresh=True)
-        if raw.state.name.casefold() == state.casefold():
+        if same_state(raw.state.name, state):
             return False
         state_id = self._state_id(raw.team, state)
         data = self.client.execute(
@@ -461,7 +465,7 @@ class LinearTracker(ClientMetrics):
 
     def add_label(self, identifier: str, label: str) -> bool:
         raw = self._raw_issue(identifier, refresh=True)
-        if any(existing.name.casefold() == label.casefold()
+        if any(same_state(existing.name, label)
                for existing in self._all_labels(raw)):
             return False
         label_id = self._label_id(raw.team, label)
@@ -475,7 +479,7 @@ class LinearTracker(ClientMetrics):
 
     def remove_label(self, identifier: str, label: str) -> bool:
         raw = self._raw_issue(identifier, refresh=True)
-        present = [x for x in self._all_labels(raw) if x.name.casefold() == label.casefold()]
+        present = [x for x in self._all_labels(raw) if same_state(x.name, label)]
         if not present:
             return False
         data = self.client.execute(
@@ -497,6 +501,7 @@ class LinearTracker(ClientMetrics):
         """Every page of an ``issues`` connection; a page without a cursor is an error."""
         result: list[_Issue] = []
         after: str | None = None
+        walk = PageWalk(SERVICE, operation)
         while True:
             data = self.client.execute(operation, document, {**variables, "after": after})
             page = parse(_IssuesData, data, SERVICE, operation).issues
@@ -506,9 +511,9 @@ class LinearTracker(ClientMetrics):
                     continue
                 self._raw[raw.identifier.upper()] = raw
                 result.append(raw)
-            if not page.pageInfo.hasNextPage:
+            after = walk.next(page.pageInfo.hasNextPage, page.pageInfo.endCursor)
+            if after is None:
                 return result
-            after = _next_cursor(page.pageInfo, operation)
 
     def _refresh_filter(self, identifiers: Iterable[str]) -> dict[str, Any] | None:
         """Project scope plus (team key, numbers) groups: identifiers need no id lookup."""
@@ -531,7 +536,7 @@ class LinearTracker(ClientMetrics):
         stale = refresh or key not in self._raw
         if stale and identifier not in self.fetch([identifier]):
             raise UnknownIssueError(
-                f"linear: issue {identifier!r} not found in project {self.project_slug!r}"
+                f"linear: issue {short_repr(identifier)} not found in project {self.project_slug!r}"
             )
         return self._raw[key]
 
@@ -539,15 +544,15 @@ class LinearTracker(ClientMetrics):
         if team.id not in self._states:
             data = self.client.execute("MaestroWorkflowStates", STATES_QUERY, {"teamId": team.id})
             nodes = parse(_StatesData, data, SERVICE, "MaestroWorkflowStates").workflowStates.nodes
-            self._states[team.id] = {node.name.casefold(): node.id for node in nodes}
+            self._states[team.id] = {state_key(node.name): node.id for node in nodes}
         states = self._states[team.id]
-        if state.casefold() not in states:
+        if state_key(state) not in states:
             known = ", ".join(sorted(states)) or "none"
             raise TrackerError(
                 f"linear: team {team.key} has no workflow state named {state!r} "
                 f"(known, case-insensitive: {known})"
             )
-        return states[state.casefold()]
+        return states[state_key(state)]
 
     def check_label(self, label: str, identifier: str | None = None) -> None:
         """Raise :class:`LabelMissingError` unless ``label`` exists for the team of issue
@@ -557,11 +562,11 @@ class LinearTracker(ClientMetrics):
             self._label_id(self._raw_issue(identifier).team, label)
 
     def _label_id(self, team: _Team, label: str) -> str:
-        key = (team.id, label.casefold())
+        key = (team.id, state_key(label))
         if key not in self._labels:
             data = self.client.execute("MaestroLabels", LABELS_QUERY, {"name": label})
             nodes = parse(_LabelsData, data, SERVICE, "MaestroLabels").issueLabels.nodes
-            usable = [n for n in nodes if n.name.casefold() == label.casefold()
+            usable = [n for n in nodes if same_state(n.name, label)
                       and (n.team is None or n.team.id == team.id)]
             # A team label wins over a workspace label of the same name.
             usable.sort(key=lambda n: n.team is None)
@@ -599,13 +604,14 @@ class LinearTracker(ClientMetrics):
         query returned; ``connection``: parses a follow-up page's response and picks the
         connection), fetching ``NESTED_PAGE`` nodes a request until ``hasNextPage`` is false."""
         nodes = list(first.nodes)
-        page = first.pageInfo
-        while page.hasNextPage:
+        walk = PageWalk(SERVICE, operation)
+        after = walk.next(first.pageInfo.hasNextPage, first.pageInfo.endCursor)
+        while after is not None:
             data = self.client.execute(operation, query, {
-                "id": issue_id, "first": NESTED_PAGE, "after": _next_cursor(page, operation)})
+                "id": issue_id, "first": NESTED_PAGE, "after": after})
             more = connection(data)
             nodes.extend(more.nodes)
-            page = more.pageInfo
+            after = walk.next(more.pageInfo.hasNextPage, more.pageInfo.endCursor)
         return nodes
 
     def _issue(self, raw: _Issue) -> Issue:
@@ -640,12 +646,6 @@ def _comment(raw: _Comment) -> Comment:
         id=raw.id, body=raw.body, author=raw.user.name if raw.user else "",
         created_at=raw.createdAt,
     )
-
-
-def _next_cursor(page: _PageInfo, operation: str) -> str:
-    if not page.endCursor:
-        raise TrackerError(f"linear: {operation}: hasNextPage without an endCursor")
-    return page.endCursor
 
 
 def from_config(config: ServiceConfig, workflow: Workflow) -> LinearTracker:

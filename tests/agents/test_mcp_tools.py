@@ -38,8 +38,12 @@ class Host:
     def __init__(self) -> None:
         self.calls: list[str] = []
 
+    def resolve_state(self, state: str) -> str | None:
+        return {"todo": "Todo", "in progress": "In Progress", "in review": "In Review",
+                "done": "Done"}.get(" ".join(state.split()).casefold())
+
     def is_forbidden_state(self, state: str) -> bool:
-        return state.casefold() in {"in review", "done"}
+        return state in {"In Review", "Done"}
 
     def post_comment(self, body: str) -> str:
         self.calls.append(f"comment {body}")

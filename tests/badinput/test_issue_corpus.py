@@ -18,6 +18,7 @@ import pytest
 
 from maestro.errors import InputError, TrackerError
 from maestro.trackers.files import FilesTracker
+from tests.conftest import Sandbox
 
 CORPUS = Path(__file__).with_name("corpus") / "issues"
 
@@ -60,6 +61,24 @@ def test_broken_issue_file_gets_one_message_naming_file_and_field(stem: str) -> 
     assert message.startswith(str(CORPUS / f"{stem}.md"))
     assert CASES[stem] in message
     assert len(message) < 500
+    assert "\n" not in message  # one line (ruamel.yaml's errors quote the source over several)
+    assert caught.value.exit_code == 2  # bad input (README: exit 2)
+
+
+def test_an_invalid_yaml_issue_file_is_one_line_and_exit_2_on_the_command_line(
+        sandbox: Sandbox) -> None:
+    (sandbox.repo / "issues" / "DEMO-9.md").write_text(
+        (CORPUS / "yaml-error.md").read_text())
+    proc = sandbox.maestro("issue", "show", "DEMO-9")
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1 and "invalid YAML" in proc.stderr
+    assert "line" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_an_overlong_identifier_is_cut_short_in_the_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as caught:
+        FilesTracker(tmp_path, "X").get("A" * 5000)
+    assert len(str(caught.value)) < 300 and "AAAA..." in str(caught.value)
 
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)

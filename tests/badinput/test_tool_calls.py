@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from maestro.agents.tools import MAX_BODY_CHARS, TOOL_NAMES, ToolBridge
+from maestro.statenames import resolve_state
 
 ISSUE = "ABC-1"
 
@@ -31,8 +32,12 @@ class RecordingHost:
         self.repo = repo
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
 
+    def resolve_state(self, state: str) -> str | None:
+        return resolve_state(state, ["Todo", "In Progress", "In Review", "Done", "Canceled",
+                                     "Duplicate"])
+
     def is_forbidden_state(self, state: str) -> bool:
-        return state.casefold() in {"in review", "done", "canceled", "duplicate"}
+        return state in {"In Review", "Done", "Canceled", "Duplicate"}
 
     def post_comment(self, body: str) -> str:
         self.calls.append(("post_comment", (body,)))
@@ -95,6 +100,21 @@ HOSTILE_CALLS: dict[str, tuple[str, Any, str]] = {
                                     "reachable only through maestro"),
     "terminal state by transition": ("issue_transition", {"state": "DONE"},
                                      "reachable only through maestro"),
+    # Disguised spellings are the state they imitate (finding 4: they were stored as given).
+    "terminal state, leading space": ("issue_transition", {"state": " Done"},
+                                      "'Done' is reachable only through maestro"),
+    "terminal state, trailing tab": ("issue_transition", {"state": "Canceled\t"},
+                                     "'Canceled' is reachable only through maestro"),
+    "terminal state, no-break space": ("issue_transition", {"state": "Done\u00a0"},
+                                       "'Done' is reachable only through maestro"),
+    "terminal state, zero-width space": ("issue_transition", {"state": "Do\u200bne"},
+                                         "'Done' is reachable only through maestro"),
+    "terminal state, full-width letters": ("issue_transition",
+                                           {"state": "\uff24\uff2f\uff2e\uff25"},
+                                           "'Done' is reachable only through maestro"),
+    "success state, trailing space": ("issue_transition", {"state": "In Review "},
+                                      "'In Review' is reachable only through maestro"),
+    "unknown state": ("issue_transition", {"state": "Shipped"}, "not a state of this workflow"),
     "handoff without a PR": ("issue_review_handoff", {"pr_url": "https://evil", "summary": "s"},
                              "no PR yet"),
     "unknown finalize path": ("issue_terminal_finalize", {"path": "merge_now"},
@@ -126,7 +146,15 @@ def test_a_call_for_another_issue_is_journaled_as_a_policy_violation(
 
 #: Refusals that are policy violations: decisive, the session ends (docs/spec/tools.md).
 VIOLATIONS = {"another issue", "another issue, case-twisted", "another issue as a number",
-              "success state by transition", "terminal state by transition"}
+              "success state by transition", "terminal state by transition",
+              *(case for case in HOSTILE_CALLS if case.startswith(("terminal state, ",
+                                                                   "success state, ")))}
+
+
+def test_a_state_is_written_in_its_configured_spelling(bridge: ToolBridge) -> None:
+    answer = bridge.call("issue_transition", {"state": "  in\u00a0 PROGRESS "})
+    assert answer["success"] is True
+    assert bridge.host.calls == [("transition", ("In Progress",))]  # type: ignore[attr-defined]
 
 
 def test_refusals_that_break_no_policy_do_not_stop_a_later_valid_call(

@@ -14,6 +14,9 @@ pytestmark = pytest.mark.slow
 CASES = {
     "a forbidden transition": ("{name: issue_transition, args: {state: Done}}",
                                "issue_transition(state='Done')"),
+    # finding 4: a terminal state disguised by whitespace is the state it imitates
+    "a disguised terminal transition": ("{name: issue_transition, args: {state: \" Done\\t\"}}",
+                                        "issue_transition(state=' Done\\t')"),
     "another issue": ("{name: issue_comment, args: {body: hi, issue: OTHER-9}}",
                       "issue_comment(body='hi', issue='OTHER-9')"),
 }

@@ -92,6 +92,37 @@ def test_429_asking_longer_than_the_bound_gives_up_at_once(server: LoopbackServe
     assert c.requests == 1
 
 
+def test_a_wait_beyond_the_bound_is_reported_as_a_refusal_not_as_waiting(
+        server: LoopbackServer, caplog: pytest.LogCaptureFixture) -> None:
+    server.fail(429, {}, {"Retry-After": "99999"})
+    c = client(server, RetryPolicy(attempts=5, time_scale=0.001, max_rate_limit_wait_s=60))
+    with caplog.at_level(logging.WARNING, logger="maestro.trackers"), \
+            pytest.raises(RateLimitedError) as caught:
+        c.execute("MaestroPing", DOC)
+    message = str(caught.value)
+    assert "gave up after 1 attempt(s)" in message
+    assert "longer than max_rate_limit_wait_s (60 s)" in message
+    assert "waiting" not in caplog.text and "not retrying" in caplog.text
+
+
+def test_the_last_attempt_announces_no_wait(server: LoopbackServer,
+                                            caplog: pytest.LogCaptureFixture) -> None:
+    server.fail(429, {}, {"Retry-After": "1"}, times=2)
+    c = client(server, RetryPolicy(attempts=2, time_scale=0.001))
+    with caplog.at_level(logging.WARNING, logger="maestro.trackers"), \
+            pytest.raises(RateLimitedError, match="gave up after 2 attempt"):
+        c.execute("MaestroPing", DOC)
+    assert caplog.text.count("waiting") == 1 and "before attempt 2 of 2" in caplog.text
+
+
+def test_retries_leave_no_stamina_log_lines(server: LoopbackServer,
+                                            caplog: pytest.LogCaptureFixture) -> None:
+    server.fail(500, {}, times=1)
+    with caplog.at_level(logging.DEBUG):
+        client(server).execute("MaestroPing", DOC)
+    assert "stamina" not in caplog.text
+
+
 def test_429_on_every_attempt_is_a_rate_limited_error(server: LoopbackServer) -> None:
     server.fail(429, {}, {"Retry-After": "1"}, times=3)
     c = client(server)
