@@ -67,12 +67,13 @@ def write_json(path: Path, value: Any) -> None:
 _REPORTED: set[Path] = set()
 
 
-def warn_once(path: Path, why: str) -> None:
-    """One warning line on stderr per unreadable path and process."""
+def warn_once(path: Path, why: str, action: str = "treated as absent") -> None:
+    """One warning line on stderr per unreadable path and process; ``action`` says what is
+    done instead (a file that is not simply absent-when-damaged names its own)."""
     if path not in _REPORTED:
         _REPORTED.add(path)
-        action = "" if why.endswith("skipped") else "; treated as absent"
-        print(f"maestro: warning: {path}: {why}{action}", file=sys.stderr)
+        tail = "" if why.endswith("skipped") or not action else f"; {action}"
+        print(f"maestro: warning: {path}: {why}{tail}", file=sys.stderr)
 
 
 def json_problem(path: Path) -> str | None:

@@ -28,6 +28,7 @@ from maestro.orchestration.planning import (
     plan_tick,
 )
 from maestro.orchestration.retries import Retry
+from maestro.orchestration.skip_backoff import SkipStreak
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 PAST = (NOW - timedelta(seconds=5)).isoformat()
@@ -291,6 +292,45 @@ CASES += [
 ]
 
 
+# -- lanes whose runs keep ending skipped ----------------------------------------------------
+
+SKIP_REASON = "issue is Done (terminal)"
+
+
+def skipped(identifier: str, count: int, ago_s: float, **fields: Any) -> LaneView:
+    """A lane whose last ``count`` runs ended skipped, the last ``ago_s`` seconds ago."""
+    return lane(identifier, outcome="skipped", skips=SkipStreak(
+        count, SKIP_REASON, NOW - timedelta(seconds=ago_s)), **fields)
+
+
+def delivered(view: LaneView) -> TickFacts:
+    return facts(lanes=[view], issues=[issue(view.identifier, "Done")],
+                 reviews={view.identifier: ReviewFact("delivered", "merged")})
+
+
+def backs_off(count: int, due_in_s: float) -> str:
+    due = (NOW + timedelta(seconds=due_in_s)).strftime("%Y-%m-%d %H:%M:%S")
+    return (f"backing off: its last {count} runs ended skipped ({SKIP_REASON}); next try "
+            f"after {due} UTC; a person should look at the lane (`maestro status`, "
+            "`maestro logs ID`)")
+
+
+CASES += [
+    ("a lane skipped once is planned again",
+     delivered(skipped("S-1", 1, 10, in_review=True)),
+     {"dispatch": [("S-1", "advance review (delivered)")]}),
+    ("a lane skipped twice in a row for the same reason backs off, saying why",
+     delivered(skipped("S-1", 2, 10, in_review=True)),
+     {"dispatch": [], "waiting": [{"issue": "S-1", "reason": backs_off(2, 50)}]}),
+    ("a lane that backed off long enough is planned again",
+     delivered(skipped("S-1", 2, 61, in_review=True)),
+     {"dispatch": [("S-1", "advance review (delivered)")]}),
+    ("new work whose lane keeps being skipped backs off and frees its slot",
+     facts(lanes=[skipped("S-2", 3, 10)], candidates=[issue("S-2"), issue("S-3")], limit=1),
+     {"dispatch": [("S-3", "new work")], "skipped": [("S-2", backs_off(3, 110))]}),
+]
+
+
 @pytest.mark.parametrize(("name", "given_facts", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_plan_case(name: str, given_facts: TickFacts, expected: dict[str, Any]) -> None:
     plan = plan_tick(given_facts).as_dict()
@@ -303,8 +343,8 @@ def test_plan_case(name: str, given_facts: TickFacts, expected: dict[str, Any]) 
 
 def test_steps_run_in_the_order_of_the_operating_guide() -> None:
     assert [step.__name__ for step in STEPS] == [
-        "reconcile", "drop_retries", "due_retries", "advance_reviews", "recover", "new_work",
-        "hold_dispatch"]
+        "reconcile", "drop_retries", "due_retries", "advance_reviews", "recover",
+        "back_off_skips", "new_work", "hold_dispatch"]
 
 
 def test_plan_json_keeps_its_keys() -> None:

@@ -84,6 +84,9 @@ def agent_env(ctx: LaneContext, run_id: str, attempt: int) -> dict[str, str]:
     """The child's environment: an allow list (:mod:`maestro.containment.childenv`), never ours."""
     env = child_env(ctx.config.agent.env_passthrough, ctx.config.secret_env_vars())
     env["GIT_TERMINAL_PROMPT"] = "0"
+    # A worktree removed mid-session has no .git: the agent's git must fail there, not walk
+    # up and commit to the operator's repository (whose HEAD the session would then end at).
+    env["GIT_CEILING_DIRECTORIES"] = str(ctx.config.workspace_root.resolve())
     # maestro pushes on the agent's behalf (lane_open_pr); a `git push` by the agent itself
     # fails, because the remote's push URL is replaced for the child's git commands only.
     remote = ctx.workflow.policy.forge.remote

@@ -11,7 +11,7 @@ from maestro.git import git
 from maestro.lanes.change import no_change_reason
 from maestro.lanes.context import LaneContext
 from maestro.lanes.guard import LaneGuard, Stop
-from maestro.lanes.prcheck import refuse_unvalidated
+from maestro.lanes.prcheck import refuse_control_changes, refuse_unvalidated
 from maestro.lanes.provenance import refuse_unless_made_by_sessions
 from maestro.lanes.state_policy import is_forbidden_state
 from maestro.lanes.tamper import ControlFiles
@@ -94,6 +94,7 @@ class LaneToolHost:
 
     def open_pr(self, title: str, body: str) -> str:
         self.look_again()
+        refuse_control_changes(self.control)
         empty = no_change_reason(self.ctx)
         if empty:
             raise ToolRefused(empty)

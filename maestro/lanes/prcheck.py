@@ -11,15 +11,22 @@ from __future__ import annotations
 from maestro.agents.tools import ToolRefused
 from maestro.lanes.context import LaneContext
 from maestro.lanes.gate import validate_head
-from maestro.lanes.tamper import ControlFiles, describe
+from maestro.lanes.tamper import ControlFiles
+
+
+def refuse_control_changes(control: ControlFiles | None) -> None:
+    """Raise :class:`ToolRefused` when the control files differ from the session's
+    before-image. The PR tool asks first, before any git runs in the worktree: a worktree
+    whose ``.git`` vanished would have git answer for the operator's repository instead."""
+    if control is not None:
+        changed = control.changed()
+        if changed:
+            raise ToolRefused(control.refusal(changed))
 
 
 def refuse_unvalidated(ctx: LaneContext, control: ControlFiles | None) -> None:
     """Raise :class:`ToolRefused` naming what is wrong; return when the push may go."""
-    if control is not None:
-        changed = control.changed()
-        if changed:
-            raise ToolRefused(describe(changed))
+    refuse_control_changes(control)
     checked = validate_head(ctx)
     ctx.state.journal("pr_validation", head=checked.head, passed=checked.passed,
                       cached=checked.cached)
@@ -27,7 +34,4 @@ def refuse_unvalidated(ctx: LaneContext, control: ControlFiles | None) -> None:
         raise ToolRefused("validation failed on the lane HEAD, nothing was pushed: "
                           + checked.failure())
     # Validation ran code the agent wrote: it may have changed the control files itself.
-    if control is not None:
-        changed = control.changed()
-        if changed:
-            raise ToolRefused(describe(changed))
+    refuse_control_changes(control)

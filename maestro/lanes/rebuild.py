@@ -2,19 +2,26 @@
 
 Local state is a cache: maestro's comment blocks on the issue and the forge's PR for the
 lane branch say how far the lane got, and the targets are rewritten from them.
+
+A lane whose issue is terminal is rebuilt only when maestro itself delivered it: its run's
+``closeout`` comment block is on the issue and the forge says the lane's PR is merged (a
+merged lane whose state files were damaged then closes out and cleans up as ``finished``,
+instead of being skipped as "issue is Done" on every tick). Any other terminal issue was a
+person's decision and is never rebuilt.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+from typing import Any
 
 from maestro.ids import iso_now
 from maestro.lanes import comments
 from maestro.lanes.context import LaneContext
 from maestro.lanes.outcomes import Halt
 from maestro.lanes.provenance import trust_published_head
-from maestro.model import LaneOutcome
+from maestro.model import LaneOutcome, PullState
 from maestro.statenames import same_state
 
 
@@ -24,11 +31,13 @@ def rebuild_from_tracker(ctx: LaneContext) -> bool:
     is a cache). Returns False when the issue carries no run of maestro's."""
     policy = ctx.workflow.policy.tracker
     issue = ctx.tracker.get(ctx.identifier)
-    if policy.is_startable(issue.state) or policy.is_terminal(issue.state):
+    if policy.is_startable(issue.state):
         return False
     found = comments.blocks(ctx.tracker.comments(ctx.identifier))
     starts = [b for b in found if b.get("kind") == "start"]
     if not starts:
+        return False
+    if policy.is_terminal(issue.state) and not _delivered(ctx, found, str(starts[-1]["run_id"])):
         return False
     for label in (policy.opt_out_label, policy.needs_attention_label):
         if issue.has_label(label):
@@ -85,3 +94,12 @@ def rebuild_from_tracker(ctx: LaneContext) -> bool:
         state.write("closeout.json", {"state": closeout_block.get("state"), "rebuilt": True})
     state.journal("rebuilt_from_tracker", run_id=run_id, attempt=attempt)
     return True
+
+
+def _delivered(ctx: LaneContext, found: list[dict[str, Any]], run_id: str) -> bool:
+    """Whether maestro delivered run ``run_id``: its closeout block is on the issue and
+    the forge's PR for the lane branch is merged (both, so neither alone is trusted)."""
+    if comments.find_in(found, kind="closeout", run_id=run_id) is None:
+        return False
+    pr = ctx.forge.find_pr(ctx.branch)
+    return pr is not None and pr.state == PullState.MERGED

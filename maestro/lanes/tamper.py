@@ -11,6 +11,16 @@ a session run again after a kill compares with the image taken before the killed
 new image would take the killed session's plant as the baseline), and a lane resumed from
 its recorded tool calls, with no session of its own, compares with it too.
 
+A worktree that *vanished* is not tampering: a person's ``rm -rf .worktrees/ID`` or
+``git worktree remove``/``prune`` mid-session takes the worktree's ``.git`` pointer (and
+perhaps its administrative files) away, and nothing the agent could plant is left behind.
+:func:`only_vanished` tells that apart (pure): every change is the removal of the pointer or
+of the worktree's own administrative files, and the pointer is among them. The PR tool still
+refuses to push (nothing is whole to push from), the attempt goes on to its ordinary end, and
+the next session rebuilds the worktree from the lane branch (``worktree_health``). A pointer
+or administrative file that is *added* or *altered* (a ``.git`` file or folder planted in the
+recreated folder, a ``gitdir`` repointed) is still tampering.
+
 A fingerprint maps a display name (repository-relative where possible) to a digest of the
 file's content (a config file's entries, less ``branch.*``) and executable bit (``chmod +x``
 on a sample hook arms it), or of a symlink's target. Absent files are not in the map, and
@@ -146,6 +156,27 @@ def changes(before: Fingerprint, after: Fingerprint) -> list[str]:
                   if before.get(name) != after.get(name))
 
 
+def only_vanished(changed: list[str], after: Fingerprint, pointer: str,
+                  own_prefix: str) -> bool:
+    """Pure: whether ``changed`` is only the lane worktree going away: the ``pointer`` (the
+    worktree's ``.git`` display name) is among the changes, and every change is a name that
+    is absent ``after`` and is the pointer or lies below ``own_prefix`` (the worktree's own
+    git dir, e.g. ``.git/worktrees/ID``; "" for a main worktree, which has none)."""
+    if pointer not in changed:
+        return False
+
+    def link(name: str) -> bool:
+        return name == pointer or (bool(own_prefix) and (
+            name == own_prefix or name.startswith(own_prefix + "/")))
+
+    return all(name not in after and link(name) for name in changed)
+
+
+VANISHED = ("the lane's worktree was removed during the session (its .git link to the "
+            "repository is gone), so nothing was pushed; maestro rebuilds the worktree from "
+            "the lane branch before the next session")
+
+
 def describe(changed: list[str]) -> str:
     return ("the agent changed the repository's control files (hooks, git config or "
             "attributes), which maestro does not accept: " + ", ".join(changed)
@@ -166,11 +197,24 @@ class ControlFiles:
         #: Every change seen during the session, even one undone since: a change the PR
         #: tool refused still ends the attempt for a person after the agent reverts it.
         self.seen: list[str] = []
+        #: Whether any change seen was more than the worktree vanishing (:func:`only_vanished`).
+        self.tampered = False
+        self.pointer = display_name(worktree / ".git", repo_root)
+        dirs = git_dirs(worktree)
+        own = dirs.git_dir if dirs is not None and dirs.git_dir != dirs.common else None
+        self.own_prefix = display_name(own, repo_root) if own is not None else ""
 
     def changed(self) -> list[str]:
-        now = changes(self.before, fingerprint(self.roots, self.repo_root))
+        after = fingerprint(self.roots, self.repo_root)
+        now = changes(self.before, after)
         self.seen += [name for name in now if name not in self.seen]
+        if now and not only_vanished(now, after, self.pointer, self.own_prefix):
+            self.tampered = True
         return now
+
+    def refusal(self, changed: list[str]) -> str:
+        """The PR tool's answer to ``changed`` (see :meth:`changed`)."""
+        return describe(changed) if self.tampered else VANISHED
 
     def keep(self, ctx: LaneContext, session: str) -> None:
         """Write the before-image to the lane folder (atomically) for a resumed run."""
@@ -190,9 +234,13 @@ class ControlFiles:
 
 
 def refuse_tampering(ctx: LaneContext, control: ControlFiles) -> None:
-    """After a session: any change to the control files ends the attempt for a human."""
+    """After a session: any change to the control files ends the attempt for a human, unless
+    the worktree only vanished (journaled; the next session rebuilds it)."""
     control.changed()
     changed = control.seen
+    if changed and not control.tampered:
+        ctx.state.journal("worktree_vanished", files=changed)
+        return
     if changed:
         ctx.state.journal("control_files_changed", files=changed)
         require_human(ctx, "control_files_changed", describe(changed))

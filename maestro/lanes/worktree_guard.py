@@ -80,7 +80,8 @@ def heal_lane_worktree(ctx: LaneContext) -> Path:
 def recorded_session(ctx: LaneContext, phase: str, run_id: str) -> Iterator[None]:
     """Heal the worktree (unless prepare has just made it and nothing touched it since:
     :mod:`~maestro.lanes.fresh_worktree`), then record the session's start and end heads in
-    ``sessions.json`` (the end also when the session raised)."""
+    ``sessions.json`` (the end also when the session raised; the end is the lane branch's
+    commit, :func:`branch_head`)."""
     head = fresh_worktree.untouched(ctx.worktree)
     worktree = ctx.worktree if head else heal_lane_worktree(ctx)
     swept = litter.sweep(worktree, ctx.state.path(litter.RECORD))
@@ -92,8 +93,16 @@ def recorded_session(ctx: LaneContext, phase: str, run_id: str) -> Iterator[None
     try:
         yield
     finally:
-        provenance.end_session(ctx, rev_parse(worktree, "HEAD") if worktree.exists()
-                               else None)
+        provenance.end_session(ctx, branch_head(ctx))
+
+
+def branch_head(ctx: LaneContext) -> str | None:
+    """The lane branch's commit, read in the repository maestro works from. Never the
+    worktree's ``HEAD``: a worktree removed mid-session (and its folder made again by the
+    agent's next write) has no ``.git`` of its own, and git asked there walks up to the
+    operator's repository and answers with *its* ``HEAD`` — recorded as the session's end,
+    that credited the session with a stranger's commit and none of its own."""
+    return rev_parse(ctx.config.repo_root, f"refs/heads/{ctx.branch}")
 
 
 def adopt_remote_branch(ctx: LaneContext, head: str) -> None:

@@ -117,8 +117,9 @@ def pause(config: ServiceConfig) -> str:
     """Hold new dispatch; running lanes go on."""
     held = read_pause(config.state_root)
     if held is not None:
-        return f"dispatch already paused since {held.get('at') or '?'}; `maestro resume` " \
-               "releases it"
+        since = (f"(its marker is damaged: {held['damaged']})" if held.get("damaged")
+                 else f"since {held.get('at') or '?'}")
+        return f"dispatch already paused {since}; `maestro resume` releases it"
     write_pause(config.state_root)
     message = "dispatch paused: no lane starts until `maestro resume`; running lanes go on"
     _journal(config, None, "pause", message)

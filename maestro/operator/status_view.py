@@ -86,7 +86,9 @@ def render_status(snap: dict[str, Any], console: Console | None = None) -> None:
     console.print(Text(head, style="bold"))
     paused = snap.get("paused")
     if paused is not None:
-        console.print(Text(f"paused: no new lane starts (since {ago(paused.get('at'), now)}); "
+        since = (f"its marker is damaged: {paused['damaged']}" if paused.get("damaged")
+                 else f"since {ago(paused.get('at'), now) or '?'}")
+        console.print(Text(f"paused: no new lane starts ({since}); "
                            "running lanes go on; `maestro resume` releases", style="bold yellow"))
     for warning in snap.get("warnings", []):
         console.print(Text(f"warning: {warning}", style="yellow"))

@@ -43,6 +43,7 @@ from maestro.orchestration.pause import hold_reason
 from maestro.orchestration.planning import LaneView, Plan, ReviewFact, TickFacts, plan_tick
 from maestro.orchestration.refresh import log_request, take_request, wait_for_request
 from maestro.orchestration.retries import RetryQueue
+from maestro.orchestration.skip_backoff import streak_of
 from maestro.orchestration.startup import sweep_terminal_workspaces
 from maestro.orchestration.tick_log import only_changed
 from maestro.orchestration.warm.launcher import LaneLauncher, LaneProcess
@@ -123,7 +124,8 @@ class Orchestrator:
 
     def _view(self, state: LaneState, alive: bool,
               attention_label: str | None = None) -> LaneView:
-        outcome = _record(state, "outcome.json").get("outcome", "")
+        ended = _record(state, "outcome.json")
+        outcome = ended.get("outcome", "")
         claim = _record(state, "lease.json")
         number = _record(state, "pr.json").get("number")
         leased = alive or state.is_leased_elsewhere()
@@ -140,7 +142,8 @@ class Orchestrator:
             pr_number=number if isinstance(number, int) and number > 0 else None,
             last_event_at=last_event_at, merged=state.exists("merge.json"),
             asked_for_human=not leased and attention_label is not None and
-            agent_asked_for_human(state.path("tools.jsonl"), attention_label))
+            agent_asked_for_human(state.path("tools.jsonl"), attention_label),
+            skips=streak_of(ended))
 
     # -- planning --------------------------------------------------------------------------
 

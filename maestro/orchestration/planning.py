@@ -10,6 +10,8 @@ named steps, in the order of the reference algorithm in ``docs/guide/operating.m
 3. :func:`due_retries` — retries whose time has come, within the free agent slots;
 4. :func:`advance_reviews` — lanes in review start a process only when they can move;
 5. :func:`recover` — lanes a crash, a kill or a reset left unfinished resume;
+   :func:`back_off_skips` — a lane whose runs keep ending skipped for the same reason
+   waits instead (:mod:`~maestro.orchestration.skip_backoff`);
 6. :func:`new_work` — startable issues in priority order, within the limits;
 7. :func:`hold_dispatch` — while an operator holds dispatch (``maestro pause``), nothing
    starts: every dispatch of the steps above waits instead (reconciling still happens).
@@ -39,6 +41,7 @@ from maestro.config.workflow import WorkflowPolicy
 from maestro.lanes.budget import DailyBudget
 from maestro.model import Classification, Issue, LaneOutcome
 from maestro.orchestration.retries import Retry
+from maestro.orchestration.skip_backoff import SkipStreak, backing_off
 from maestro.statenames import same_state, state_keys
 from maestro.trackers.eligibility import dispatch_order, eligibility, missing_required_labels
 
@@ -56,6 +59,7 @@ __all__ = [
     "Waiting",
     "advance_reviews",
     "agents_busy",
+    "back_off_skips",
     "drop_retries",
     "due_retries",
     "free_slots",
@@ -101,6 +105,8 @@ class LaneView:
     #: The attempt's tool record shows the agent adding the needs-attention label itself:
     #: that label does not block recovery until the lane has run the attention path.
     asked_for_human: bool = False
+    #: Runs in a row that ended skipped for the same reason (``outcome.json``).
+    skips: SkipStreak = field(default_factory=SkipStreak)
 
     @property
     def in_flight(self) -> bool:
@@ -524,6 +530,23 @@ def recover(facts: TickFacts, plan: Plan) -> Plan:
     return plan
 
 
+def back_off_skips(facts: TickFacts, plan: Plan) -> Plan:
+    """Planned starts of lanes whose runs keep ending skipped for the same reason wait
+    (before new work, so the slots they would have taken go to new work)."""
+    kept: list[Dispatch] = []
+    waits: list[Waiting] = []
+    for item in plan.dispatches:
+        view = facts.lanes.get(item.issue)
+        why = backing_off(view.skips, facts.now) if view is not None else ""
+        if why:
+            waits.append(Waiting(item.issue, why))
+        else:
+            kept.append(item)
+    if not waits:
+        return plan
+    return replace(plan, dispatches=tuple(kept), waits=plan.waits + tuple(waits))
+
+
 # -- 6. new work ----------------------------------------------------------------------------
 
 
@@ -544,7 +567,7 @@ def new_work(facts: TickFacts, plan: Plan) -> Plan:
             continue
         if lane and lane.needs_human and issue.has_label(policy.needs_attention_label):
             continue
-        reason = why_not(issue)
+        reason = why_not(issue) or (backing_off(lane.skips, facts.now) if lane else None)
         if not reason:
             reason = held or no_slot.get(issue.state)
             if reason is None:
@@ -574,7 +597,8 @@ def hold_dispatch(facts: TickFacts, plan: Plan) -> Plan:
 
 #: The tick, in the order of ``docs/guide/operating.md`` ("The poll loop").
 STEPS: tuple[Callable[[TickFacts, Plan], Plan], ...] = (
-    reconcile, drop_retries, due_retries, advance_reviews, recover, new_work, hold_dispatch)
+    reconcile, drop_retries, due_retries, advance_reviews, recover, back_off_skips, new_work,
+    hold_dispatch)
 
 
 def plan_tick(facts: TickFacts) -> Plan:

@@ -128,13 +128,16 @@ class LaneRuns:
     def _halt(self, ctx: LaneContext, phase: str, halt: Halt) -> bool | TaskFailed:
         from doit.exceptions import TaskFailed
 
+        from maestro.lanes.outcome_streak import repeats
         from maestro.observability import logs
 
         self.halted[ctx.identifier] = halt.outcome
         claim = ctx.state.read("lease.json") or {}
         record = {"outcome": halt.outcome.value, "phase": phase, "reason": halt.reason,
                   "at": iso_now(), "run_id": claim.get("run_id"),
-                  "attempt": claim.get("attempt"), **halt.details}
+                  "attempt": claim.get("attempt"), **halt.details,
+                  "repeats": repeats(ctx.state.read("outcome.json"), halt.outcome.value,
+                                     halt.reason)}
         self.records[ctx.identifier] = record
         try:
             ctx.state.write("outcome.json", record)

@@ -7,6 +7,12 @@ ordered writes, a disk error, a stray write) made every lane run stop before its
 task with doit's traceback and exit 0 as if there were nothing to do: the lanes stood
 still while looking idle. It is now moved aside, named in a warning, and doit starts a
 new one. A database that is only busy (another lane writing) is left alone.
+
+For the same reason a database that cannot be written (a full disk, ``ulimit -f``, a
+read-only state folder) never ends a lane run with doit's traceback: one that cannot be
+opened is replaced by one in memory for this run (:func:`open_dependencies`), and one that
+cannot be saved when the run ends is named in one warning line (:func:`save_or_warn`). The
+run's progress is in the lane files either way; the next run only re-checks them.
 """
 
 from __future__ import annotations
@@ -15,9 +21,56 @@ import contextlib
 import sqlite3
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
-__all__ = ["set_aside_if_unreadable"]
+__all__ = ["open_dependencies", "save_or_warn", "set_aside_if_unreadable"]
+
+D = TypeVar("D")
+IN_MEMORY = ":memory:"
+
+
+def _why(exc: BaseException) -> str:
+    """The error in a few words (doit's own wrapper carries the first line of its own)."""
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, sqlite3.Error | OSError):
+        exc = cause
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def open_dependencies(open_at: Callable[[str], D], dep_file: str) -> D:
+    """``open_at(dep_file)`` (doit's ``Dependency``); when SQLite cannot open or create the
+    file (``sqlite3.Error``, doit's ``DatabaseException`` around it, ``OSError``), a warning
+    line and ``open_at(":memory:")``: this run works without the cache."""
+    from doit.dependency import DatabaseException
+
+    if dep_file == IN_MEMORY:
+        return open_at(dep_file)
+    try:
+        return open_at(dep_file)
+    except (sqlite3.Error, DatabaseException, OSError) as exc:
+        print(f"maestro: warning: {dep_file} could not be opened ({_why(exc)}); this run "
+              "keeps doit's records in memory and resumes from the lane files",
+              file=sys.stderr)
+    return open_at(IN_MEMORY)
+
+
+def save_or_warn(dep_manager: Any, dep_file: str) -> None:
+    """Make ``dep_manager.close()`` (doit's save at the end of a run) warn in one line
+    instead of raising, so doit's runner still runs teardowns and reports the result."""
+    close = dep_manager.close
+
+    def close_or_warn() -> None:
+        try:
+            close()
+        except (sqlite3.Error, OSError) as exc:
+            print(f"maestro: warning: {dep_file} could not be saved ({_why(exc)}); this "
+                  "run's progress is in the lane files, which the next run resumes from",
+                  file=sys.stderr)
+
+    dep_manager.close = close_or_warn
 
 
 def set_aside_if_unreadable(path: Path, busy_timeout_s: float = 5.0) -> Path | None:

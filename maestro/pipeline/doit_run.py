@@ -54,6 +54,8 @@ def run_tasks(namespace: Mapping[str, Any], selected: Sequence[str],
     from doit.runner import Runner
     from doit.task import Stream
 
+    from maestro.pipeline.doit_db import open_dependencies, save_or_warn
+
     reporters = dict(zip(REPORTERS, (ConsoleReporter, ExecutedOnlyReporter, JsonReporter,
                                      ZeroReporter, ErrorOnlyReporter), strict=True))
     backends = {"dbm": DbmDB, "json": JsonDB, "sqlite3": SqliteDB}
@@ -72,8 +74,16 @@ def run_tasks(namespace: Mapping[str, Any], selected: Sequence[str],
             raise InvalidDodoFile(
                 "`action_string_formatting` must be one of `old`, `both`, `new`")
         PythonAction.pm_pdb = False
-        dep_manager = Dependency(backends[backend], config.get("dep_file", ".doit.db"),
-                                 checker_cls=CHECKERS[checker], codec_cls=JSONCodec)
+        dep_file = config.get("dep_file", ".doit.db")
+
+        def open_at(name: str) -> Any:
+            return Dependency(backends[backend], name, checker_cls=CHECKERS[checker],
+                              codec_cls=JSONCodec)
+
+        # doit's database is a cache of the lane files: a disk that refuses it is a warning
+        dep_manager = (open_dependencies(open_at, dep_file) if backend == "sqlite3"
+                       else open_at(dep_file))
+        save_or_warn(dep_manager, dep_file)
         Globals.dep_manager = dep_manager
         command_names = sorted(cmd.get_name() for cmd in doit_cmd.DoitMain.DOIT_CMDS)
         tasks = loader.load_tasks(dict(namespace), command_names, allow_delayed=True,
