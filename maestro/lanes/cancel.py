@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from maestro.trackers import Tracker
 
 __all__ = ["INTENT", "cancelled_state", "finish", "finish_recorded_cancels", "honour",
-           "pending", "record_intent"]
+           "pending", "record_intent", "withdraw"]
 
 INTENT = "cancel.json"
 #: Seconds a finisher waits for the lane lock another short-lived holder has.
@@ -79,9 +79,11 @@ def pending(state: LaneState) -> bool:
     return state.exists(INTENT) and not state.exists("cleanup.json")
 
 
-def _withdraw(state: LaneState, why: str) -> None:
-    state.remove(INTENT)
-    state.journal("operator_cancel_withdrawn", reason=why)
+def withdraw(state: LaneState, why: str) -> None:
+    """Drop a recorded intent that turned out moot (journaled when there was one)."""
+    if state.exists(INTENT):
+        state.remove(INTENT)
+        state.journal("operator_cancel_withdrawn", reason=why)
 
 
 def _journal(config: ServiceConfig, state: LaneState, message: str, by: str) -> None:
@@ -123,14 +125,14 @@ def finish(ctx: LaneContext, *, stopped: str = "", by: str = BY_OPERATOR) -> str
     config, identifier, state = ctx.config, ctx.identifier, ctx.state
     policy, tracker = ctx.workflow.policy.tracker, ctx.tracker
     if state.exists("merge.json"):  # the lane process landed before it stopped
-        _withdraw(state, "the lane's PR is merged")
+        withdraw(state, "the lane's PR is merged")
         return f"{identifier}: the lane's PR is merged; nothing to cancel"
     done = [stopped] if stopped else []
     pr = ctx.forge.find_pr(ctx.branch)
     if pr is not None and pr.state == PullState.MERGED:
         # Landed, but stopped before its record was written: the lane's next run closes
         # it out; a cancel now would mark delivered work as cancelled.
-        _withdraw(state, f"the lane's PR #{pr.number} is merged")
+        withdraw(state, f"the lane's PR #{pr.number} is merged")
         return (f"{identifier}: the lane's PR #{pr.number} is merged; nothing to cancel"
                 + (f" ({stopped})" if stopped else ""))
     issue = tracker.get(identifier)

@@ -46,6 +46,7 @@ from maestro.lanes.cancel import (
     finish,
     finish_unstarted,
     record_intent,
+    withdraw,
 )
 from maestro.lanes.state import LaneState
 from maestro.model import Issue, LaneOutcome
@@ -102,29 +103,38 @@ def retry(config: ServiceConfig, identifier: str) -> str:
 def cancel(config: ServiceConfig, identifier: str) -> str:
     """Stop the lane, move its issue to the cancelled state, clean up what is safe. The
     intent is recorded first (:mod:`maestro.lanes.cancel`): killed at any point after that,
-    the cancel is finished by the next tick, the lane's next start, or this command again."""
+    the cancel is finished by the next tick, the lane's next start, or this command again.
+    A lane's intent is recorded before the tracker is even asked (a slow tracker must not
+    widen the window in which a kill loses the cancel)."""
     from maestro.lanes.context import LaneContext
 
-    with _lane(config, identifier) as found:
-        policy, issue, state = found.policy, found.issue, found.state
-        if state.exists("merge.json"):
-            return f"{identifier}: the lane's PR is merged; nothing to cancel"
-        started = state.dir.is_dir()
-        if not started and policy.is_terminal(issue.state):
-            return f"{identifier}: already {issue.state}; nothing to cancel"
-        record_intent(state, "maestro cancel")  # from here on the cancel is never lost
-        if not started:  # no lane yet: cancelling is the tracker move alone
-            return finish_unstarted(config, state, found.tracker, policy, BY_OPERATOR)
-        stopped = _stop_process(state)
-        acquire_waiting(state, role="operator")
-        ctx = LaneContext(config, identifier)
-        try:
-            message = finish(ctx, stopped=stopped, by=BY_OPERATOR)
-        finally:
-            ctx.close()
-            state.release()
-        RetryQueue(config.state_root).release(identifier)
-        return message
+    early = LaneState(config.lanes_root, check_identifier(identifier))
+    if early.dir.is_dir() and not (early.exists("merge.json") or early.exists("cleanup.json")):
+        record_intent(early, "maestro cancel")
+    try:
+        with _lane(config, identifier) as found:
+            policy, issue, state = found.policy, found.issue, found.state
+            if state.exists("merge.json"):
+                return f"{identifier}: the lane's PR is merged; nothing to cancel"
+            started = state.dir.is_dir()
+            if not started and policy.is_terminal(issue.state):
+                return f"{identifier}: already {issue.state}; nothing to cancel"
+            record_intent(state, "maestro cancel")  # from here on the cancel is never lost
+            if not started:  # no lane yet: cancelling is the tracker move alone
+                return finish_unstarted(config, state, found.tracker, policy, BY_OPERATOR)
+            stopped = _stop_process(state)
+            acquire_waiting(state, role="operator")
+            ctx = LaneContext(config, identifier)
+            try:
+                message = finish(ctx, stopped=stopped, by=BY_OPERATOR)
+            finally:
+                ctx.close()
+                state.release()
+    except InputError:  # the tracker does not know the issue: there is nothing to cancel
+        withdraw(early, "the tracker does not have the issue")
+        raise
+    RetryQueue(config.state_root).release(identifier)
+    return message
 
 
 def pause(config: ServiceConfig) -> str:
