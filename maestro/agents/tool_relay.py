@@ -8,8 +8,12 @@ must hold no tracker or forge credential, so it executes nothing: it relays each
 journal, one idempotency record for every transport.
 
 The socket lives in a fresh private folder (mode 0700) under the system's temporary folder
-(a unix socket path is limited to ~100 bytes). Whoever can reach it gets exactly the tools
-of this lane, bound to its issue, and nothing else — the same as the agent already has.
+(a unix socket path is limited to ~100 bytes). Every process of the same user can reach it,
+another lane's agent too (the bubblewrap sandbox shares ``/tmp``), so a connection is
+answered only when the process that made it (``SO_PEERCRED``) is this lane process or runs
+below it (:func:`maestro.containment.lineage.descends_from`): this lane's agent and the
+tool server it started. Anything else gets a refusal for each request, and moves neither
+the call count nor the activity clock.
 
 Wire: one JSON object per line each way, request ``{"id": int, "tool": str, "arguments":
 object}``, answer ``{"id": int, "ok": bool, "text": str}``; a line that is not such a request
@@ -21,8 +25,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import shutil
 import socket
+import struct
 import tempfile
 import time
 from collections.abc import Callable
@@ -30,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from maestro.agents.tools import ToolAnswer
+from maestro.containment import lineage
 
 #: A tool argument may be 64 KiB of text; JSON escaping can double it.
 LINE_LIMIT = 1024 * 1024
@@ -65,6 +72,7 @@ class ToolRelay:
         shutil.rmtree(self.folder, ignore_errors=True)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        refusal = foreign_peer(writer.get_extra_info("socket"))
         try:
             while True:
                 try:
@@ -73,9 +81,12 @@ class ToolRelay:
                     return
                 if not raw:
                     return
-                self.last_activity = time.monotonic()
-                reply = self._reply(raw)
-                self.last_activity = time.monotonic()
+                if refusal is not None:  # no activity either: not this lane's agent
+                    reply: dict[str, Any] = {"id": None, "ok": False, "text": refusal}
+                else:
+                    self.last_activity = time.monotonic()
+                    reply = self._reply(raw)
+                    self.last_activity = time.monotonic()
                 writer.write((json.dumps(reply) + "\n").encode())
                 await writer.drain()
         except ConnectionError:
@@ -93,6 +104,24 @@ class ToolRelay:
         self.calls += 1
         answer = self.answer(request["tool"], request.get("arguments"))
         return {"id": request.get("id"), "ok": answer.ok, "text": answer.text}
+
+
+def foreign_peer(sock: Any) -> str | None:
+    """Why the process at the other end of the unix socket ``sock`` may not use this
+    lane's tools (it is not this process or one below it), or None. Where the kernel does
+    not say who connected (not Linux), everyone may, as before."""
+    if sock is None or not hasattr(socket, "SO_PEERCRED") or not lineage.supported():
+        return None
+    try:
+        pid, _, _ = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                                         struct.calcsize("3i")))
+    except OSError:
+        return None
+    if pid > 0 and lineage.descends_from(pid, os.getpid()):
+        return None
+    return (f"refused: this tool relay serves the agent of the lane process {os.getpid()} "
+            f"only; process {pid} is another lane's or none; an agent acts on its own "
+            "issue only")
 
 
 class RelayClient:

@@ -24,7 +24,7 @@ from maestro.config.workflow import TrackerPolicy
 from maestro.errors import UnknownIssueError
 from maestro.fsutil import read_jsonl
 from maestro.ids import iso_now
-from maestro.lanes import hooks
+from maestro.lanes import cancel, hooks
 from maestro.lanes.context import LaneContext
 from maestro.lanes.outcomes import Halt, fail_attempt, require_human
 from maestro.lanes.workspace import remove_worktree
@@ -114,6 +114,9 @@ class LaneGuard:
         return self._read[1]
 
     def check(self, own_attention: bool = False) -> Decision:
+        if cancel.pending(self.ctx.state):  # a person's cancel, recorded before it acted
+            return Stop(LaneOutcome.TERMINATED, "an operator cancelled the issue",
+                        cleanup=True)
         return decide(self.issue(), self.ctx.workflow.policy.tracker, self.stage,
                       own_attention)
 
@@ -135,7 +138,9 @@ def agent_asked_for_human(tools_record: Path, label: str) -> bool:
 
 def stop_lane(ctx: LaneContext, stop: Stop, before: str = "") -> None:
     """Close the lane's open PR with a comment saying why, clean up a cancelled lane, and
-    end the run; always raises :class:`Halt`. Every step is idempotent."""
+    end the run; always raises :class:`Halt`. Every step is idempotent. A recorded cancel
+    is finished instead (the issue moved too: :func:`maestro.lanes.cancel.honour`)."""
+    cancel.honour(ctx)
     why = f"maestro stopped the lane for {ctx.identifier}: {stop.reason}"
     found = ctx.forge.find_pr(ctx.branch)
     closed = None

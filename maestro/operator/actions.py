@@ -13,7 +13,9 @@ They act the way a person would and respect a person's decisions (DESIGN.md, tru
   person does (remove the needs-attention label; a *guarded* issue, left In Progress,
   goes back to the failure state), or makes a queued retry due now. An issue a person
   closed or opted out of maestro is refused, never reopened.
-* **cancel** stops the lane's live process first (SIGTERM, as the loop's reconcile does),
+* **cancel** records its intent in the lane folder first (:mod:`maestro.lanes.cancel`:
+  killed at any later point, the next tick, the lane's next start or the command run again
+  finishes it), stops the lane's live process (SIGTERM, as the loop's reconcile does),
   then, holding the lane, moves the issue to the tracker's cancelled state, closes the
   lane's open PR with a comment, and removes the worktree unless it holds work found
   nowhere else (:func:`~maestro.lanes.unpushed.unpushed_work`), which is kept and named.
@@ -36,7 +38,16 @@ from typing import Any
 from maestro.config.service import ServiceConfig
 from maestro.config.workflow import TrackerPolicy, Workflow
 from maestro.errors import InputError, MaestroError, UnknownIssueError
-from maestro.ids import check_identifier, iso_now
+from maestro.ids import check_identifier
+from maestro.lanes.cancel import (
+    BY_OPERATOR,
+    acquire_waiting,
+    cancelled_state,
+    finish,
+    finish_unstarted,
+    record_intent,
+    withdraw,
+)
 from maestro.lanes.state import LaneState
 from maestro.model import Issue, LaneOutcome
 from maestro.observability import logs
@@ -91,26 +102,40 @@ def retry(config: ServiceConfig, identifier: str) -> str:
 
 
 def cancel(config: ServiceConfig, identifier: str) -> str:
-    """Stop the lane, move its issue to the cancelled state, clean up what is safe."""
-    with _lane(config, identifier) as found:
-        policy, issue, state = found.policy, found.issue, found.state
-        if state.exists("merge.json"):
-            return f"{identifier}: the lane's PR is merged; nothing to cancel"
-        stopped = _stop_process(state)
-        target = cancelled_state(policy)
-        if not state.dir.is_dir():  # no lane yet: cancelling is the tracker move alone
-            moved = (not policy.is_terminal(issue.state)
-                     and found.tracker.transition(identifier, target))
-            message = (f"{identifier}: moved to {target}" if moved
-                       else f"{identifier}: already {issue.state}; nothing to cancel")
-            if moved:
-                _journal(config, None, "cancel", message, identifier)
-            return message
-        state.acquire(role="operator")
-        try:
-            return _cancel_held(config, found, target, stopped)
-        finally:
-            state.release()
+    """Stop the lane, move its issue to the cancelled state, clean up what is safe. The
+    intent is recorded first (:mod:`maestro.lanes.cancel`): killed at any point after that,
+    the cancel is finished by the next tick, the lane's next start, or this command again.
+    A lane's intent is recorded before the tracker is even asked (a slow tracker must not
+    widen the window in which a kill loses the cancel)."""
+    from maestro.lanes.context import LaneContext
+
+    early = LaneState(config.lanes_root, check_identifier(identifier))
+    if early.dir.is_dir() and not (early.exists("merge.json") or early.exists("cleanup.json")):
+        record_intent(early, "maestro cancel")
+    try:
+        with _lane(config, identifier) as found:
+            policy, issue, state = found.policy, found.issue, found.state
+            if state.exists("merge.json"):
+                return f"{identifier}: the lane's PR is merged; nothing to cancel"
+            started = state.dir.is_dir()
+            if not started and policy.is_terminal(issue.state):
+                return f"{identifier}: already {issue.state}; nothing to cancel"
+            record_intent(state, "maestro cancel")  # from here on the cancel is never lost
+            if not started:  # no lane yet: cancelling is the tracker move alone
+                return finish_unstarted(config, state, found.tracker, policy, BY_OPERATOR)
+            stopped = _stop_process(state)
+            acquire_waiting(state, role="operator")
+            ctx = LaneContext(config, identifier)
+            try:
+                message = finish(ctx, stopped=stopped, by=BY_OPERATOR)
+            finally:
+                ctx.close()
+                state.release()
+    except InputError:  # the tracker does not know the issue: there is nothing to cancel
+        withdraw(early, "the tracker does not have the issue")
+        raise
+    RetryQueue(config.state_root).release(identifier)
+    return message
 
 
 def pause(config: ServiceConfig) -> str:
@@ -137,17 +162,6 @@ def resume(config: ServiceConfig) -> str:
 
 
 # -- rules ---------------------------------------------------------------------------------------
-
-
-def cancelled_state(policy: TrackerPolicy) -> str:
-    """The terminal state a cancel moves the issue to: the first terminal state named like
-    "Canceled"/"Cancelled", else the first terminal state that is not the completed one."""
-    for state in policy.terminal_states:
-        if state_key(state).startswith("cancel"):
-            return state
-    done = state_key(policy.resolved_completed_state() or "")
-    return next((s for s in policy.terminal_states if state_key(s) != done),
-                policy.terminal_states[0])
 
 
 def _person_decided(issue: Issue, policy: TrackerPolicy) -> str:
@@ -229,59 +243,6 @@ def _release(config: ServiceConfig, found: _Found, attention: dict[str, Any],
     message = f"{identifier}: released for a retry ({', '.join(done) or 'no change'}); {after}"
     _journal(config, found.state, "retry", message)
     _request_tick(config)
-    return message
-
-
-def _cancel_held(config: ServiceConfig, found: _Found, target: str, stopped: str) -> str:
-    """The cancel itself, with the lane held by this process."""
-    from maestro.git import rev_parse
-    from maestro.lanes.context import LaneContext
-    from maestro.lanes.unpushed import unpushed_work
-    from maestro.lanes.workspace import remove_worktree
-    from maestro.model import PullState
-
-    identifier, policy, state = found.identifier, found.policy, found.state
-    if state.exists("merge.json"):  # the lane process landed before it stopped
-        return f"{identifier}: the lane's PR is merged; nothing to cancel"
-    done = [stopped] if stopped else []
-    ctx = LaneContext(config, identifier)
-    try:
-        pr = ctx.forge.find_pr(ctx.branch)
-        if pr is not None and pr.state == PullState.MERGED:
-            # Landed, but stopped before its record was written: the lane's next run closes
-            # it out; a cancel now would mark delivered work as cancelled.
-            return (f"{identifier}: the lane's PR #{pr.number} is merged; nothing to cancel"
-                    + (f" ({stopped})" if stopped else ""))
-        issue = found.tracker.get(identifier)
-        if not policy.is_terminal(issue.state) and found.tracker.transition(identifier,
-                                                                              target):
-            done.append(f"moved to {target}")
-        if pr is not None and pr.state == PullState.OPEN:
-            ctx.forge.close_pr(pr.number, comment=f"maestro cancel: an operator cancelled "
-                               f"{identifier}. This PR is closed without merge.")
-            done.append(f"closed PR #{pr.number}")
-        kept = unpushed_work(ctx.worktree, ctx.workflow.policy.forge.remote)
-        if kept and not done and state.exists("cleanup.json"):
-            return (f"{identifier}: already cancelled ({issue.state}); the worktree "
-                    f"{ctx.workspace_relpath} is kept ({kept}); nothing to do")
-        if kept:
-            done.append(f"kept the worktree {ctx.workspace_relpath} ({kept})")
-        elif ctx.worktree.exists() or rev_parse(config.repo_root, f"refs/heads/{ctx.branch}"):
-            remove_worktree(config.repo_root, ctx.worktree, ctx.branch)
-            done.append("removed the worktree")
-    finally:
-        ctx.close()
-    RetryQueue(config.state_root).release(identifier)
-    if not done and state.exists("cleanup.json"):
-        return f"{identifier}: already cancelled ({issue.state}); nothing to do"
-    done = done or [f"the issue is {issue.state}"]
-    reason = f"cancelled by an operator (maestro cancel): {', '.join(done)}"
-    state.write("outcome.json", {"outcome": LaneOutcome.TERMINATED.value, "phase": "cancel",
-                                 "reason": reason, "at": iso_now()})
-    state.write("cleanup.json", {"reason": "cancelled", "detail": reason,
-                                 "worktree_kept": kept, "cleaned_at": iso_now()})
-    message = f"{identifier}: {reason}"
-    _journal(config, state, "cancel", message)
     return message
 
 

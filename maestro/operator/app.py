@@ -48,6 +48,7 @@ from maestro.operator.guards import (
     json_error,
     matches_any,
 )
+from maestro.operator.peer_guard import AgentRefusal
 from maestro.operator.snapshot_cache import StatusCache
 from maestro.operator.sse import events
 from maestro.operator.state_route import STATE_PATHS, StateRoute
@@ -104,13 +105,17 @@ def create_app(config: ServiceConfig, *, limit: int = 20,
     same guards. ``signed_routes`` (webhooks) authenticate every delivery themselves by
     signature: they skip the Host/Origin/token checks and may take bodies up to 1 MiB.
     ``loopback``: the listener is a loopback address, so foreign Host names are refused.
-    ``token``: required on every request when set (:class:`TrustedClient`). ``watcher``:
+    ``token``: required on every request when set (:class:`TrustedClient`). A write from a
+    process a lane started is refused (:class:`~maestro.operator.peer_guard.AgentRefusal`).
+    ``watcher``:
     the change counter behind ``/events`` (one per server; made here when not given).
     """
     status = StatusCache(config)  # every read endpoint's snapshot
     middleware = [Middleware(SecurityHeaders), Middleware(RequestLimits, signed=signed_routes),
                   Middleware(TrustedClient, loopback=loopback, token=token,
-                             signed=signed_routes)]
+                             signed=signed_routes),
+                  Middleware(AgentRefusal, config=config, loopback=loopback,
+                             token=token is not None, signed=tuple(signed_routes))]
     if not any(matches_any([*signed_routes, *extra_routes], _get(path))
                for path in STATE_PATHS):  # a route given here would come first
         middleware.append(Middleware(StateRoute, cache=status, limit=limit))

@@ -23,6 +23,7 @@ from maestro.errors import ConfigError, MaestroError, TrackerError
 from maestro.forges import make_forge
 from maestro.fsutil import read_json, write_json
 from maestro.ids import iso_now, utc_now
+from maestro.lanes.cancel import finish_recorded_cancels
 from maestro.lanes.classify import classify, lane_signals
 from maestro.lanes.context import remember_good_workflow
 from maestro.lanes.guard import agent_asked_for_human
@@ -371,6 +372,8 @@ class Orchestrator:
         """One poll tick; with ``wait`` it returns after the dispatched lanes finished."""
         started = time.monotonic()
         self.reap()
+        # A person's cancel recorded by a command that died half-way is finished first.
+        finish_recorded_cancels(self.config, self.warn, self.retries.release)
         self.started_early = set()
         plan = self.plan(start_early=True)
         quiet, self._reasons = only_changed(plan.as_dict(), self._reasons)

@@ -84,6 +84,7 @@ class LaneRuns:
     def run_phase(self, phase: str, action: str, identifier: str) -> bool | TaskFailed:
         from doit.exceptions import TaskFailed
 
+        from maestro.lanes.cancel import honour as honour_cancel
         from maestro.lanes.outcomes import Halt
         from maestro.model import LaneOutcome
         from maestro.observability import logs
@@ -102,6 +103,7 @@ class LaneRuns:
         write_activity_phase(ctx.state, phase)
         logs.phase_event(self.config, identifier, phase, "started")
         try:
+            honour_cancel(ctx)  # a person's recorded cancel comes first (lanes/cancel.py)
             function(ctx)
         except Halt as halt:
             return self._halt(ctx, phase, halt)

@@ -1,0 +1,239 @@
+"""A person's cancel: recorded before it acts, finished by whoever comes next.
+
+``maestro cancel`` (and the dashboard's button) stops the lane's process, then moves the
+issue, closes the PR and removes the worktree. Killed half-way (after the SIGTERM, before
+the tracker moved the issue), it used to leave an In Progress issue whose lane the next tick
+resumed, and a PR was opened for work a person had cancelled. So the cancel first writes its
+*intent*, ``cancel.json`` in the lane's folder (atomically: the intent is whole or absent),
+and only then acts. Whoever meets a recorded intent finishes it, idempotently:
+
+* the person's command itself, re-run (it records again and finishes what is left);
+* the poll loop, before it plans a tick (:func:`finish_recorded_cancels`): it stops a lane
+  process still holding the lane (SIGTERM, as its reconcile does) and finishes once the
+  lane is free;
+* the lane process, before each phase (:func:`honour`), whether started by the loop, by
+  ``maestro lane`` or by ``doit lane:ID``: it finishes the cancel and halts terminated.
+
+An intent is pending while ``cancel.json`` exists and ``cleanup.json`` does not (the cancel
+writes that last). A cancel found moot (the PR merged meanwhile) withdraws it. A lane reset
+archives it with the rest of the folder. An issue that had no lane gets a folder for the
+intent alone, removed again once the issue moved.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from maestro.config.workflow import TrackerPolicy
+from maestro.errors import MaestroError
+from maestro.fsutil import write_json
+from maestro.ids import iso_now
+from maestro.lanes.listing import list_lanes
+from maestro.lanes.state import LaneState
+from maestro.model import LaneOutcome
+from maestro.observability import logs
+from maestro.statenames import state_key
+
+if TYPE_CHECKING:
+    from maestro.config.service import ServiceConfig
+    from maestro.lanes.context import LaneContext
+    from maestro.trackers import Tracker
+
+__all__ = ["INTENT", "cancelled_state", "finish", "finish_recorded_cancels", "honour",
+           "pending", "record_intent", "withdraw"]
+
+INTENT = "cancel.json"
+#: Seconds a finisher waits for the lane lock another short-lived holder has.
+LOCK_WAIT_S = 20.0
+#: Who finished a cancel, for the journal and the message.
+BY_OPERATOR = "an operator (maestro cancel)"
+BY_LOOP = "the poll loop, finishing an operator's recorded cancel"
+BY_LANE = "the lane, finishing an operator's recorded cancel"
+
+
+def cancelled_state(policy: TrackerPolicy) -> str:
+    """The terminal state a cancel moves the issue to: the first terminal state named like
+    "Canceled"/"Cancelled", else the first terminal state that is not the completed one."""
+    for state in policy.terminal_states:
+        if state_key(state).startswith("cancel"):
+            return state
+    done = state_key(policy.resolved_completed_state() or "")
+    return next((s for s in policy.terminal_states if state_key(s) != done),
+                policy.terminal_states[0])
+
+
+def record_intent(state: LaneState, via: str) -> None:
+    """Write the intent (before anything else the cancel does) and journal it."""
+    write_json(state.path(INTENT), {"requested_at": iso_now(), "via": via, "pid": os.getpid()})
+    state.journal("operator_cancel_requested", via=via)
+
+
+def pending(state: LaneState) -> bool:
+    """Whether a recorded cancel is not finished yet (an unreadable intent counts: a
+    person's cancel is never dropped for a damaged file)."""
+    return state.exists(INTENT) and not state.exists("cleanup.json")
+
+
+def withdraw(state: LaneState, why: str) -> None:
+    """Drop a recorded intent that turned out moot (journaled when there was one)."""
+    if state.exists(INTENT):
+        state.remove(INTENT)
+        state.journal("operator_cancel_withdrawn", reason=why)
+
+
+def _journal(config: ServiceConfig, state: LaneState, message: str, by: str) -> None:
+    if state.dir.is_dir():
+        state.journal("operator_cancel", message=message, finished_by=by)
+    logs.event(config, "operator_cancel", message, issue=state.identifier, action="cancel",
+               finished_by=by)
+
+
+def finish_unstarted(config: ServiceConfig, state: LaneState, tracker: Tracker,
+                     policy: TrackerPolicy, by: str) -> str:
+    """The cancel of an issue with no lane: the tracker move alone, then the intent and its
+    folder go again (the issue never had a lane, and gets none)."""
+    identifier = state.identifier
+    issue = tracker.get(identifier)
+    target = cancelled_state(policy)
+    moved = not policy.is_terminal(issue.state) and tracker.transition(identifier, target)
+    message = (f"{identifier}: moved to {target}" if moved
+               else f"{identifier}: already {issue.state}; nothing to cancel")
+    if moved:
+        _journal(config, state, message, by)
+    state.remove(INTENT)
+    for name in ("journal.jsonl", "holder.json", "lane.lock"):
+        state.remove(name)
+    with contextlib.suppress(OSError):
+        state.dir.rmdir()  # only if nothing else arrived meanwhile
+    return message
+
+
+def finish(ctx: LaneContext, *, stopped: str = "", by: str = BY_OPERATOR) -> str:
+    """The cancel itself, with the lane held by the caller; every step is skipped when done
+    already, so running it again after a kill finishes what is left. The caller drops a
+    queued retry of the lane (the retry queue is the loop's)."""
+    from maestro.git import rev_parse
+    from maestro.lanes.unpushed import unpushed_work
+    from maestro.lanes.workspace import remove_worktree
+    from maestro.model import PullState
+
+    config, identifier, state = ctx.config, ctx.identifier, ctx.state
+    policy, tracker = ctx.workflow.policy.tracker, ctx.tracker
+    if state.exists("merge.json"):  # the lane process landed before it stopped
+        withdraw(state, "the lane's PR is merged")
+        return f"{identifier}: the lane's PR is merged; nothing to cancel"
+    done = [stopped] if stopped else []
+    pr = ctx.forge.find_pr(ctx.branch)
+    if pr is not None and pr.state == PullState.MERGED:
+        # Landed, but stopped before its record was written: the lane's next run closes
+        # it out; a cancel now would mark delivered work as cancelled.
+        withdraw(state, f"the lane's PR #{pr.number} is merged")
+        return (f"{identifier}: the lane's PR #{pr.number} is merged; nothing to cancel"
+                + (f" ({stopped})" if stopped else ""))
+    issue = tracker.get(identifier)
+    target = cancelled_state(policy)
+    if not policy.is_terminal(issue.state) and tracker.transition(identifier, target):
+        done.append(f"moved to {target}")
+    if pr is not None and pr.state == PullState.OPEN:
+        ctx.forge.close_pr(pr.number, comment=f"maestro cancel: an operator cancelled "
+                           f"{identifier}. This PR is closed without merge.")
+        done.append(f"closed PR #{pr.number}")
+    kept = unpushed_work(ctx.worktree, ctx.workflow.policy.forge.remote)
+    if kept and not done and state.exists("cleanup.json"):
+        return (f"{identifier}: already cancelled ({issue.state}); the worktree "
+                f"{ctx.workspace_relpath} is kept ({kept}); nothing to do")
+    if kept:
+        done.append(f"kept the worktree {ctx.workspace_relpath} ({kept})")
+    elif ctx.worktree.exists() or rev_parse(config.repo_root, f"refs/heads/{ctx.branch}"):
+        remove_worktree(config.repo_root, ctx.worktree, ctx.branch)
+        done.append("removed the worktree")
+    if not done and state.exists("cleanup.json"):
+        return f"{identifier}: already cancelled ({issue.state}); nothing to do"
+    done = done or [f"the issue is {issue.state}"]
+    reason = f"cancelled by {by}: {', '.join(done)}"
+    state.write("outcome.json", {"outcome": LaneOutcome.TERMINATED.value, "phase": "cancel",
+                                 "reason": reason, "at": iso_now()})
+    state.write("cleanup.json", {"reason": "cancelled", "detail": reason,
+                                 "worktree_kept": kept, "cleaned_at": iso_now()})
+    message = f"{identifier}: {reason}"
+    _journal(config, state, message, by)
+    return message
+
+
+def honour(ctx: LaneContext) -> None:
+    """Before a phase: finish a recorded cancel and halt the lane terminated (a moot one,
+    the PR merged, is withdrawn and the lane goes on to close out)."""
+    from maestro.lanes.outcomes import Halt
+
+    if not pending(ctx.state):
+        return
+    message = finish(ctx, by=BY_LANE)
+    if ctx.state.exists(INTENT):  # not withdrawn: the lane stops here
+        raise Halt(LaneOutcome.TERMINATED, message.partition(": ")[2] or message)
+
+
+def _stop_holder(state: LaneState) -> None:
+    """SIGTERM the lane process holding a lane with a pending cancel, as the loop's
+    reconcile does; never a person's command holding it (``role`` operator)."""
+    holder = state.read("holder.json") or {}
+    pid = int(holder.get("pid") or 0)
+    if holder.get("role") == "operator" or pid <= 0 or holder.get("host") not in (
+            None, socket.gethostname()):
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGTERM)
+
+
+def acquire_waiting(state: LaneState, role: str = "lane", wait_s: float = LOCK_WAIT_S) -> None:
+    """Take the lane lock, waiting up to ``wait_s`` for a short-lived holder (the loop
+    finishing the same cancel); raises :class:`MaestroError` when it stays held."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            state.acquire(role=role)
+            return
+        except MaestroError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def finish_recorded_cancels(config: ServiceConfig, warn: Callable[[str], None],
+                            release: Callable[[str], None]) -> list[str]:
+    """The poll loop's part, before it plans: every pending cancel whose lane is free is
+    finished now (and ``release(identifier)`` drops its queued retry); a lane process still
+    holding one is sent SIGTERM and finished at a later tick (or finishes it itself).
+    Returns the messages; a failure is a warning and the intent stays for the next tick."""
+    from maestro.lanes.context import LaneContext
+
+    messages = []
+    for identifier in list_lanes(config.lanes_root).identifiers:
+        state = LaneState(config.lanes_root, identifier)
+        if not pending(state):
+            continue
+        if state.is_leased_elsewhere():
+            _stop_holder(state)
+            continue
+        ctx = LaneContext(config, identifier)
+        try:
+            state.acquire()
+            try:
+                if not state.exists("lease.json"):
+                    messages.append(finish_unstarted(config, state, ctx.tracker,
+                                                     ctx.workflow.policy.tracker, BY_LOOP))
+                else:
+                    messages.append(finish(ctx, by=BY_LOOP))
+                release(identifier)
+            finally:
+                state.release()
+        except Exception as exc:  # one lane's failure never stops the tick
+            warn(f"{identifier}: the recorded cancel is not finished yet: {exc}")
+        finally:
+            ctx.close()
+    return messages

@@ -1,0 +1,169 @@
+"""Which local process is at the other end of a TCP connection to the operator server.
+
+A connection from this machine shows up twice in the kernel's socket tables
+(``/proc/net/tcp`` and ``tcp6``, of the network namespace this process is in): the server's
+accepted socket, and the client's own socket, whose *local* address is the client address
+the server sees and whose *remote* address is the server's. That row carries the client
+socket's inode; the processes holding it have a ``socket:[INODE]`` link among their
+``/proc/<pid>/fd`` entries. So :func:`identify` answers, for ``(client, server)``:
+
+* ``remote``: no such row, the client is on another machine (or network namespace);
+* ``closed``: the row's inode is 0, the client let go of its socket before the answer;
+* ``hidden``: nobody this process can inspect holds it (another user's process, or one that
+  made itself non-dumpable, as ``sshd`` does for a tunnel, while this one has no
+  ``CAP_SYS_PTRACE`` over it);
+* ``process``: these pids hold it;
+* ``unknown``: the tables cannot be read.
+
+Linux only; elsewhere every peer is ``unknown``. A look costs one read of each table and a
+scan of every process's descriptors: the operator server does it for writes only.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import sys
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["Peer", "TcpRow", "current_inode", "descriptors_hidden", "identify", "parse_table",
+           "socket_holders"]
+
+Address = tuple[str, int]
+IP = ipaddress.IPv4Address | ipaddress.IPv6Address
+PeerKind = Literal["remote", "closed", "hidden", "process", "unknown"]
+
+
+@dataclass(frozen=True)
+class TcpRow:
+    """One socket of ``/proc/net/tcp{,6}``: its two ends and its inode (0: no owner)."""
+
+    local: tuple[IP, int]
+    remote: tuple[IP, int]
+    inode: int
+
+
+@dataclass(frozen=True)
+class Peer:
+    """Who is at the other end: see the module's docstring for ``kind``."""
+
+    kind: PeerKind
+    pids: tuple[int, ...] = ()
+    inode: int = 0
+
+
+def _plain(ip: IP) -> IP:
+    """An IPv4-mapped IPv6 address as the IPv4 one (a dual-stack listener sees those)."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+def _address(text: str) -> tuple[IP, int]:
+    """``0100007F:1F90`` (IPv4) or 32 hex digits and a port (IPv6): each 32-bit word of
+    the address is printed in the machine's byte order, the port as a number."""
+    host, _, port = text.partition(":")
+    raw = bytes.fromhex(host)
+    if sys.byteorder == "little":
+        raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+    ip: IP = (ipaddress.IPv4Address(raw) if len(raw) == 4 else ipaddress.IPv6Address(raw))
+    return _plain(ip), int(port, 16)
+
+
+def parse_table(text: str) -> list[TcpRow]:
+    """The rows of one ``/proc/net/tcp`` or ``tcp6`` text (its heading line skipped; a
+    malformed line too)."""
+    rows = []
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) < 10:
+            continue
+        try:
+            rows.append(TcpRow(_address(fields[1]), _address(fields[2]), int(fields[9])))
+        except ValueError:
+            continue
+    return rows
+
+
+def _rows() -> list[TcpRow] | None:
+    """Every TCP socket of this network namespace; None when neither table can be read."""
+    rows: list[TcpRow] = []
+    readable = False
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name, encoding="ascii") as handle:
+                rows += parse_table(handle.read())
+            readable = True
+        except OSError:
+            continue
+    return rows if readable else None
+
+
+def client_inode(rows: list[TcpRow], client: Address, server: Address) -> int | None:
+    """The inode of the client's socket of the connection ``client`` -> ``server``; None
+    when the client's end is not in ``rows`` (it is not on this machine)."""
+    want_local = (_plain(ipaddress.ip_address(client[0])), client[1])
+    want_remote = (_plain(ipaddress.ip_address(server[0])), server[1])
+    for row in rows:
+        if row.local == want_local and row.remote == want_remote:
+            return row.inode
+    return None
+
+
+def descriptors_hidden(pid: int) -> bool:
+    """Whether ``pid``'s descriptors cannot be listed by this process (it is alive, but
+    another user's or non-dumpable)."""
+    try:
+        os.listdir(f"/proc/{pid}/fd")
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def current_inode(client: Address, server: Address) -> int | None:
+    """The client socket's inode now (see :func:`client_inode`)."""
+    rows = _rows()
+    return None if rows is None else client_inode(rows, client, server)
+
+
+def socket_holders(inode: int) -> tuple[int, ...]:
+    """The pids with a descriptor on socket ``inode`` that this process may inspect."""
+    target = f"socket:[{inode}]"
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        folder = f"/proc/{entry}/fd"
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue  # gone, another user's, or non-dumpable
+        for name in names:
+            try:
+                if os.readlink(f"{folder}/{name}") == target:
+                    found.append(int(entry))
+                    break
+            except OSError:
+                continue
+    return tuple(found)
+
+
+def identify(client: Address, server: Address) -> Peer:
+    """Who holds the client end of ``client`` -> ``server`` (``(host, port)`` pairs as the
+    server sees them)."""
+    rows = _rows() if os.path.isdir("/proc/self/fd") else None
+    if rows is None:
+        return Peer("unknown")
+    try:
+        inode = client_inode(rows, client, server)
+    except ValueError:  # not an IP address (a unix socket's path)
+        return Peer("unknown")
+    if inode is None:
+        return Peer("remote")
+    if inode == 0:
+        return Peer("closed")
+    holders = socket_holders(inode)
+    return Peer("process", holders, inode) if holders else Peer("hidden", (), inode)

@@ -1,0 +1,188 @@
+"""No agent drives the operator API: a write from a process a lane started is refused (403),
+journaled as refused, and has no effect; the operator's own programs still act.
+
+The server runs in this process on a loopback port; the clients are real processes, started
+the way a lane starts its agent (under maestro's supervisor, and under bubblewrap) or the
+way a person runs ``curl``."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from maestro.config.service import ServiceConfig
+from maestro.containment import lineage, reaper
+from maestro.operator.http import OperatorServer
+from maestro.operator.peer import Peer, parse_table
+from maestro.operator.peer_guard import Sender, refusal_reason
+from maestro.orchestration.pause import read_pause
+from tests.conftest import Sandbox
+
+pytestmark = pytest.mark.skipif(not lineage.supported(), reason="reads /proc (Linux only)")
+needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None,
+                                 reason="bubblewrap is not installed (apt-get install bubblewrap)")
+
+#: ``python -c CLIENT URL``: one POST, prints ``STATUS BODY``.
+CLIENT = """
+import sys, urllib.error, urllib.request
+request = urllib.request.Request(sys.argv[1], method="POST", data=b"")
+try:
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        print(answer.status, answer.read().decode())
+except urllib.error.HTTPError as error:
+    print(error.code, error.read().decode())
+"""
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> ServiceConfig:
+    config = ServiceConfig().resolved(tmp_path)
+    (config.lanes_root / "VICTIM-1").mkdir(parents=True)
+    (config.lanes_root / "AGENT-2").mkdir(parents=True)
+    return config
+
+
+@pytest.fixture
+def server(config: ServiceConfig, monkeypatch: pytest.MonkeyPatch) -> Iterator[OperatorServer]:
+    monkeypatch.delenv("MAESTRO_OPERATOR_TOKEN", raising=False)
+    server = OperatorServer(config, "127.0.0.1:0")
+    server.start()
+    yield server
+    server.stop()
+
+
+def post(url: str, *, supervised: bool, issue: str = "AGENT-2") -> tuple[int, str]:
+    """POST ``url`` from a new process, under a lane's supervisor or as a person would."""
+    argv = [sys.executable, "-c", CLIENT, url]
+    env = {"PATH": os.environ.get("PATH", os.defpath), "MAESTRO_ISSUE": issue}
+    done = subprocess.run(reaper.wrap(argv, env) if supervised else argv, env=env,
+                          capture_output=True, text=True, timeout=120, check=True)
+    status, _, body = done.stdout.strip().partition(" ")
+    return int(status), body
+
+
+def journal(config: ServiceConfig, issue: str) -> list[dict[str, object]]:
+    path = config.lanes_root / issue / "journal.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_an_agents_pause_is_refused_and_dispatch_goes_on(
+        server: OperatorServer, config: ServiceConfig) -> None:
+    status, body = post(f"{server.url}/api/v1/pause", supervised=True)
+    assert status == 403
+    assert "a process a lane started" in body and "working on AGENT-2" in body
+    assert read_pause(config.state_root) is None
+
+
+def test_an_agents_cancel_of_another_issue_is_journaled_as_refused_in_both_lanes(
+        server: OperatorServer, config: ServiceConfig) -> None:
+    status, _ = post(f"{server.url}/api/v1/VICTIM-1/cancel", supervised=True)
+    assert status == 403
+    for lane in ("VICTIM-1", "AGENT-2"):
+        events = [entry["event"] for entry in journal(config, lane)]
+        assert events == ["operator_refused"], lane
+    assert not any(entry["event"] == "operator_cancel" for entry in journal(config, "VICTIM-1"))
+    log = (config.state_root / "logs" / "maestro.jsonl").read_text()
+    assert '"operator_refused"' in log and '"operator_cancel"' not in log
+
+
+def test_a_persons_own_client_still_pauses(server: OperatorServer,
+                                           config: ServiceConfig) -> None:
+    status, body = post(f"{server.url}/api/v1/pause", supervised=False)
+    assert (status, json.loads(body)["ok"]) == (200, True)
+    assert read_pause(config.state_root) is not None
+
+
+def test_a_supervised_child_runs_in_containment_its_own_process_does_not() -> None:
+    argv = [sys.executable, "-c", "import time; time.sleep(60)"]
+    supervisor = subprocess.Popen(reaper.wrap(argv))
+    try:
+        child = 0
+        for _ in range(1000):  # the supervisor forks its child at once
+            child = next((pid for pid in reaper.descendants(supervisor.pid)), 0)
+            if child and lineage.command_line(child)[1:2] == ["-c"]:
+                break
+        assert lineage.supervisors_beyond(child) == [supervisor.pid]
+        assert lineage.contained_processes()[child] == [supervisor.pid]
+        assert os.getpid() not in lineage.contained_processes()
+        # Inside one supervised command (a test suite run as validation), peers are equals.
+        assert lineage.supervisors_beyond(child, reference=child) == []
+        assert lineage.supervisors_beyond(os.getpid()) == []
+    finally:
+        reaper.kill_tree(supervisor.pid)
+        supervisor.wait()
+
+
+LANE = {9: [3]}  # pid 9 runs under a lane's supervisor, pid 3
+
+
+@pytest.mark.parametrize(("sender", "loopback", "token", "refused"), [
+    (Sender(Peer("process", (7,)), {7: []}), True, False, None),
+    (Sender(Peer("process", (7, 9)), {7: [], **LANE}), True, True, "a process a lane started"),
+    (Sender(Peer("hidden"), {}), True, False, None),  # an ssh tunnel's sshd, another user
+    (Sender(Peer("hidden"), {}, LANE), True, False, "cannot rule out"),
+    (Sender(Peer("hidden"), {}, LANE), True, True, None),
+    (Sender(Peer("closed"), {}), True, False, "let go of its connection"),
+    (Sender(Peer("closed"), {}), True, True, None),
+    (Sender(Peer("unknown"), {}), True, False, "cannot read"),
+    (Sender(Peer("remote"), {}), False, True, None),
+])
+def test_who_may_write(sender: Sender, loopback: bool, token: bool,
+                       refused: str | None) -> None:
+    reason = refusal_reason(sender, loopback=loopback, token=token)
+    assert (reason is None) if refused is None else (refused in str(reason))
+
+
+@needs_bwrap
+def test_a_bubblewrapped_agent_cannot_cancel_another_issue_or_pause(
+        sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The breaker's attack (FINDINGS 1), through a whole lane under the sandbox."""
+    monkeypatch.delenv("MAESTRO_OPERATOR_TOKEN", raising=False)
+    sandbox.set_agent(sandbox="bubblewrap")
+    sandbox.add_issue("DEMO-1")
+    server = OperatorServer(sandbox.config, "127.0.0.1:0")
+    server.start()
+    said = tmp_path / "said"
+    client = tmp_path / "client.py"
+    client.write_text(CLIENT)
+    try:
+        sandbox.add_issue("DEMO-2", script=f"""
+            steps:
+              - run: "python3 {client} {server.url}/api/v1/DEMO-1/cancel > {said}.cancel; python3 {client} {server.url}/api/v1/pause > {said}.pause"
+              - handoff: done
+            """)  # noqa: E501
+        sandbox.lane("DEMO-2")
+    finally:
+        server.stop()
+    assert Path(f"{said}.cancel").read_text().startswith("403 ")
+    assert Path(f"{said}.pause").read_text().startswith("403 ")
+    assert sandbox.issue("DEMO-1").state == "Todo"
+    assert read_pause(sandbox.config.state_root) is None
+
+
+HEAD = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"  # noqa: E501
+
+
+@pytest.mark.skipif(sys.byteorder != "little", reason="the sample rows are a little-endian "
+                    "kernel's")
+@pytest.mark.parametrize(("line", "local", "remote", "inode"), [
+    ("0: 0100007F:1F90 0100007F:A2B4 01 00000000:00000000 00:00000000 00000000 0 0 4242 1",
+     ("127.0.0.1", 8080), ("127.0.0.1", 41652), 4242),
+    ("0: 00000000000000000000000001000000:1F90 00000000000000000000000001000000:0050 06 "
+     "00000000:00000000 03:00000000 00000000 0 0 0 3", ("::1", 8080), ("::1", 80), 0),
+    ("0: 0000000000000000FFFF00000100007F:1F90 0000000000000000FFFF00000100007F:0050 01 "
+     "00000000:00000000 00:00000000 00000000 0 0 7 1", ("127.0.0.1", 8080), ("127.0.0.1", 80),
+     7),  # an IPv4-mapped address reads as the IPv4 one
+])
+def test_a_socket_table_row_reads_as_its_two_ends_and_inode(
+        line: str, local: tuple[str, int], remote: tuple[str, int], inode: int) -> None:
+    [row] = parse_table(HEAD + line + "\n" + "garbage line\n")
+    assert ((str(row.local[0]), row.local[1]), (str(row.remote[0]), row.remote[1]),
+            row.inode) == (local, remote, inode)
