@@ -75,7 +75,8 @@ def leave_forked(code: object) -> NoReturn:
     flushed and is no failure (exit 120 only when a flush fails)."""
     status, message = exit_status(code)
     if message is not None:
-        print(message, file=sys.stderr)
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            sys.stderr.write(message + "\n")  # one write, whole even beside a thread's
     for stage in (threading._shutdown,  # type: ignore[attr-defined]  # first, as CPython
                   atexit._run_exitfuncs):
         try:
