@@ -51,8 +51,14 @@ def write_atomic(path: Path, data: str | bytes, durable: bool = True) -> None:
         raise
     if not durable:
         return
+    sync_folder(path.parent)
+
+
+def sync_folder(folder: Path) -> None:
+    """Make a rename into ``folder`` durable (fsync of the folder itself); a file system
+    that cannot sync a folder is left as it is."""
     with contextlib.suppress(OSError):
-        dir_fd = os.open(path.parent, os.O_RDONLY)
+        dir_fd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
         finally:

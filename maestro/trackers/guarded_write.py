@@ -23,6 +23,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from maestro.fsutil import sync_folder
+
 __all__ = ["Seen", "look", "replace_unless_changed"]
 
 
@@ -69,10 +71,5 @@ def replace_unless_changed(path: Path, seen: Seen, data: bytes) -> bool:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    sync_folder(path.parent)
     return True
