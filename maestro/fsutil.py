@@ -8,6 +8,7 @@ import os
 import stat
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -140,15 +141,22 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
         text = read_regular(path).decode("utf-8", "replace")
     except OSError:
         return []
-    records = []
-    for line in text.splitlines():
+    return json_objects(text.splitlines())
+
+
+def json_objects(texts: Iterable[str]) -> list[dict[str, Any]]:
+    """Each text that parses as a JSON object, in order; anything else (garbage, a torn
+    line, an array) is skipped: records written by maestro or an agent are evidence,
+    never a reason to stop."""
+    found = []
+    for text in texts:
         try:
-            entry = json.loads(line)
+            value = json.loads(text)
         except ValueError:
             continue
-        if isinstance(entry, dict):
-            records.append(entry)
-    return records
+        if isinstance(value, dict):
+            found.append(value)
+    return found
 
 
 JOURNAL_MAX_BYTES = 4_000_000

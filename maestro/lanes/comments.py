@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from maestro.fsutil import json_objects
 from maestro.model import Comment
 
 _BLOCK = re.compile(r"<!-- maestro:state (\{.*?\}) -->", re.DOTALL)
@@ -62,13 +63,5 @@ def find_in(found: Iterable[dict[str, Any]], **match: Any) -> dict[str, Any] | N
 
 def checkpoints(comments: Iterable[Comment]) -> list[dict[str, Any]]:
     """Agent progress checkpoints (the ``execution-state`` skill), oldest first."""
-    result = []
-    for comment in comments:
-        for raw in _CHECKPOINT.findall(comment.body):
-            try:
-                value = json.loads(raw)
-            except ValueError:
-                continue
-            if isinstance(value, dict):
-                result.append(value)
-    return result
+    return json_objects(raw for comment in comments
+                        for raw in _CHECKPOINT.findall(comment.body))
