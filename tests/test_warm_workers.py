@@ -277,3 +277,15 @@ def test_a_zygote_forks_nothing_once_a_module_it_loaded_changed_on_disk(
     assert lane.wait(timeout=30) == 0
     assert any(f"{module} changed on disk" in warning
                for warning in launcher.warnings)  # type: ignore[attr-defined]
+
+
+def test_the_fingerprint_lists_a_linked_folder_but_never_walks_into_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "maestro"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "sub" / "a.py").write_text("")
+    (package / "sub" / "loop").symlink_to(package)  # os.walk would not follow it either
+    monkeypatch.setattr(freshness.maestro, "__file__", str(package / "__init__.py"))
+    assert [Path(p).relative_to(package).as_posix() for p in freshness._watched_paths()] == [
+        "__init__.py", "sub/a.py"]

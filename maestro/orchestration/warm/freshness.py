@@ -64,8 +64,8 @@ def _watched_paths() -> list[str]:
             return
         paths.extend(e.path for e in entries
                      if e.name.endswith((".py", ".yaml")) and not _is_dir(e))
-        for entry in entries:
-            if entry.name != "__pycache__" and _is_dir(entry):
+        for entry in entries:  # into real folders only, as ``os.walk`` (no link loops)
+            if entry.name != "__pycache__" and _is_dir(entry) and not entry.is_symlink():
                 walk(entry.path)
 
     walk(os.path.realpath(os.path.dirname(maestro.__file__)))
@@ -73,7 +73,8 @@ def _watched_paths() -> list[str]:
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:
-    """As ``os.walk`` sorts an entry: a folder, or a symlink to one."""
+    """As ``os.walk`` sorts an entry: a folder, or a symlink to one (listed as a folder,
+    never entered)."""
     try:
         return entry.is_dir()
     except OSError:
@@ -81,7 +82,7 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
 
 
 def _stamps(paths: Iterable[str]) -> Iterable[tuple[str, Stamp]]:
-    for path in dict.fromkeys(paths):
+    for path in paths:  # the walk lists each path once
         try:
             st = os.stat(path)
         except OSError:
