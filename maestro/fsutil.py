@@ -8,7 +8,7 @@ import os
 import stat
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -37,7 +37,14 @@ def write_atomic(path: Path, data: str | bytes, durable: bool = True) -> None:
     keeps the rename (readers see the old or the new bytes, never a part) but skips both
     fsyncs: for a file whose loss in a crash costs nothing (a wake-up request)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    raw = data.encode() if isinstance(data, str) else data
+    replace_via_temp(path, data.encode() if isinstance(data, str) else data, durable)
+
+
+def replace_via_temp(path: Path, raw: bytes, durable: bool = True,
+                     still_wanted: Callable[[], bool] | None = None) -> bool:
+    """:func:`write_atomic`'s steps in an existing folder; ``still_wanted``, asked after
+    the temporary file is written and right before the rename, can call the write off
+    (the temporary file is removed, ``path`` untouched, False returned)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -45,14 +52,17 @@ def write_atomic(path: Path, data: str | bytes, durable: bool = True) -> None:
             handle.flush()
             if durable:
                 os.fsync(handle.fileno())
+        if still_wanted is not None and not still_wanted():
+            os.unlink(tmp)
+            return False
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    if not durable:
-        return
-    sync_folder(path.parent)
+    if durable:
+        sync_folder(path.parent)
+    return True
 
 
 def sync_folder(folder: Path) -> None:

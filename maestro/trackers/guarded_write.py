@@ -17,13 +17,11 @@ inode). Both are far narrower than the whole read-modify-write they replace.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from maestro.fsutil import sync_folder
+from maestro.fsutil import replace_via_temp
 
 __all__ = ["Seen", "look", "replace_unless_changed"]
 
@@ -56,20 +54,7 @@ def look(path: Path) -> Seen | None:
 
 def replace_unless_changed(path: Path, seen: Seen, data: bytes) -> bool:
     """Write ``data`` to a temporary sibling, fsync it, then rename it over ``path`` if
-    ``path`` is still exactly ``seen``; False (nothing replaced) when it is not."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if look(path) != seen:  # the last look, as close to the rename as it can be
-            os.unlink(tmp)
-            return False
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    sync_folder(path.parent)
-    return True
+    ``path`` is still exactly ``seen``; False (nothing replaced) when it is not. The last
+    look is as close to the rename as it can be (:func:`maestro.fsutil.replace_via_temp`);
+    no folder is created (a folder removed meanwhile raises ``FileNotFoundError``)."""
+    return replace_via_temp(path, data, still_wanted=lambda: look(path) == seen)
