@@ -256,7 +256,8 @@ class FilesTracker:
                     new_text = f"---\n{out.getvalue()}---\n{body}"
                     if new_text == text:
                         return result
-                    if not replace_unless_changed(path, seen, new_text.encode()):
+                    raw = new_text.encode()
+                    if not replace_unless_changed(path, seen, raw):
                         continue  # someone edited it meanwhile: redo on their version
                 except (FileNotFoundError, IsADirectoryError):
                     raise UnknownIssueError(
@@ -264,7 +265,7 @@ class FilesTracker:
                 # The next read reuses this parse once the file is confirmed to still hold
                 # these bytes (read_at=0: never trusted on its stat alone).
                 with suppress(OSError):  # gone already: the next read finds out
-                    self._cache.remember(path.name, new_text.encode(), self._parse,
+                    self._cache.remember(path.name, raw, self._parse,
                                          path.stat(), 0)
                 return result
         raise TrackerError(f"{path}: the file kept changing while maestro edited it "
