@@ -107,6 +107,10 @@ class _Transient(Exception):
         self.wait_s = wait_s
         self.rate_limited = rate_limited
 
+    def waits_longer_than(self, limit_s: float) -> bool:
+        """The service asked for a wait longer than ``limit_s`` (its hint, if any)."""
+        return self.wait_s is not None and self.wait_s > limit_s
+
 
 class GraphQLErrorItem(BaseModel):
     """One entry of a GraphQL ``errors`` list; services add their own keys."""
@@ -230,7 +234,7 @@ class GraphQLClient:
                 return False
             if exc.wait_s is None:
                 return True
-            if exc.wait_s > policy.max_rate_limit_wait_s:
+            if exc.waits_longer_than(policy.max_rate_limit_wait_s):
                 return False
             return exc.wait_s * policy.time_scale
 
@@ -254,7 +258,7 @@ class GraphQLClient:
         except _Transient as exc:
             why = (f"; the wait is longer than max_rate_limit_wait_s "
                    f"({policy.max_rate_limit_wait_s:g} s)"
-                   if exc.wait_s is not None and exc.wait_s > policy.max_rate_limit_wait_s
+                   if exc.waits_longer_than(policy.max_rate_limit_wait_s)
                    else "")
             if exc.rate_limited:
                 raise RateLimitedError(
@@ -349,7 +353,7 @@ class GraphQLClient:
                 log.debug("%s: %s: %s; retrying (attempt %d of %d)", self.service, operation,
                           exc.message, tried + 1, policy.attempts)
             return
-        if exc.wait_s > policy.max_rate_limit_wait_s:
+        if exc.waits_longer_than(policy.max_rate_limit_wait_s):
             log.warning("%s: %s: rate limited; asked to wait %.1f s, longer than "
                         "max_rate_limit_wait_s (%g s): not retrying",
                         self.service, operation, exc.wait_s, policy.max_rate_limit_wait_s)
