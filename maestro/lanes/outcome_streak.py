@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["repeats"]
+__all__ = ["recorded_repeats", "repeats"]
 
 
 def repeats(previous: Mapping[str, Any] | None, outcome: str, reason: str) -> int:
@@ -20,5 +20,10 @@ def repeats(previous: Mapping[str, Any] | None, outcome: str, reason: str) -> in
     ``reason``, else 1 (a record written before the count existed counts as one)."""
     if not previous or previous.get("outcome") != outcome or previous.get("reason") != reason:
         return 1
-    count = previous.get("repeats", 1)
-    return (count if isinstance(count, int) and count > 0 else 1) + 1
+    return recorded_repeats(previous) + 1
+
+
+def recorded_repeats(record: Mapping[str, Any]) -> int:
+    """Pure: the record's ``repeats``; 1 when it has none or an unusable one."""
+    count = record.get("repeats", 1)
+    return count if isinstance(count, int) and count > 0 else 1

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from maestro.lanes.outcome_streak import recorded_repeats
 from maestro.model import LaneOutcome
 
 __all__ = ["FREE_REPEATS", "MAX_WAIT_S", "SkipStreak", "backing_off", "streak_of",
@@ -41,15 +42,13 @@ def streak_of(record: Mapping[str, Any]) -> SkipStreak:
     """Pure: the streak an ``outcome.json`` record says (none unless it is ``skipped``)."""
     if record.get("outcome") != LaneOutcome.SKIPPED.value:
         return SkipStreak()
-    count = record.get("repeats", 1)
     try:
         at: datetime | None = datetime.fromisoformat(str(record.get("at")))
     except ValueError:
         at = None
     if at is not None and at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
-    return SkipStreak(count if isinstance(count, int) and count > 0 else 1,
-                      str(record.get("reason", "")), at)
+    return SkipStreak(recorded_repeats(record), str(record.get("reason", "")), at)
 
 
 def wait_seconds(count: int) -> float:
