@@ -20,7 +20,8 @@ user may read, even of a process that made itself non-dumpable.
 from __future__ import annotations
 
 import os
-import sys
+
+from maestro.containment.reaper import supported
 
 __all__ = [
     "ancestors",
@@ -38,11 +39,6 @@ __all__ = [
 MAX_DEPTH = 512
 #: The supervisor's program, as the tail of its path (:func:`maestro.containment.reaper.wrap`).
 SUPERVISOR_TAIL = os.path.join("maestro", "containment", "reaper.py")
-
-
-def supported() -> bool:
-    """Whether ancestry can be read here (Linux ``/proc``)."""
-    return sys.platform.startswith("linux") and os.path.isdir("/proc/self")
 
 
 def parent_of(pid: int) -> int | None:
