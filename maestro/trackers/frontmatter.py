@@ -14,10 +14,11 @@ then goes through ruamel.yaml as before. Within the shape it accepts, it yields 
 values as ruamel.yaml (``tests/trackers/test_files_front_matter.py`` checks that as a property),
 so which reader ran never changes an issue.
 
-Writes keep ruamel.yaml's round trip (comments, key order and quoting survive): every
-write is dumped by ruamel.yaml, and the document it edits is ruamel.yaml's loader's
-unless :func:`round_trip_mapping` can build the very same document (the simple shape
-without a YAML comment or a blank line), which is a tenth of the CPU.
+Writes keep ruamel.yaml's round trip (comments, key order and quoting survive): the
+document an edit changes is ruamel.yaml's loader's unless :func:`round_trip_mapping` can
+build the very same document (the simple shape without a YAML comment or a blank line),
+which is a tenth of the CPU; such a document is written back by re-emitting only the keys
+the edit changed (:mod:`maestro.trackers.frontmatter_splice`), any other by a whole dump.
 """
 
 from __future__ import annotations
