@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from maestro.containment import config_listing
+from maestro.containment.git_ceiling import ceiling_for
 
 #: Hooks are looked up here; nothing can ever be created below ``/dev/null``.
 NO_HOOKS = "/dev/null/maestro-no-hooks"
@@ -229,6 +230,9 @@ def git_env(cwd: Path | None = None, extra: Iterable[tuple[str, str]] = ()) -> d
     env["GIT_CONFIG_COUNT"] = "0"
     pairs = list(FIXED_OVERRIDES)
     if cwd is not None:
+        ceiling = ceiling_for(cwd)  # in a lane's worktree: never walk up out of it
+        if ceiling is not None:
+            env["GIT_CEILING_DIRECTORIES"] = ceiling
         pairs += driver_overrides(config_keys(cwd, env))
     return with_config(env, [*pairs, *extra])
 

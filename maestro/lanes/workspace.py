@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from maestro.containment.git_ceiling import stop_at
 from maestro.errors import WorkspaceError
 from maestro.git import auto_maintenance, git, rev_parse
 from maestro.ids import check_identifier
@@ -38,6 +39,7 @@ def worktree_path(workspace_root: Path, identifier: str) -> Path:
     """The lane's folder; refuses anything that would land outside ``workspace_root``."""
     check_identifier(identifier)
     root = workspace_root.resolve()
+    stop_at(root)  # maestro's git in this worktree never walks up out of it
     candidate = root / identifier
     if candidate.is_symlink():
         raise WorkspaceError(
