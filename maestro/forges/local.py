@@ -36,6 +36,7 @@ from maestro.git import (
     git_env,
     git_ok,
     local_url_path,
+    remove_ref,
     rev_parse,
     rev_parse_many,
 )
@@ -429,8 +430,9 @@ class LocalForge:
         return ""
 
     def delete_branch(self, branch: str) -> None:
-        if self.branch_head(branch) is not None:
-            git(self.origin, "update-ref", "-d", f"refs/heads/{branch}")
+        """Delete ``branch`` on origin; an absent branch is fine (:func:`remove_ref`)."""
+        ref = f"refs/heads/{branch}"
+        remove_ref(self.origin, ref, "update-ref", "-d", ref)
 
     def close(self) -> None:
         return None

@@ -259,15 +259,36 @@ def inspect(repo: Path, path: Path, branch: str,
 
 
 def discard(repo: Path, path: Path) -> None:
-    """Remove whatever is registered or left at ``path``: unlock (a dead add's lock), remove,
-    delete the folder, prune. Each step may find nothing to do; none of them retries."""
-    git_ok(repo, "worktree", "unlock", str(path))
-    git_ok(repo, "worktree", "remove", "--force", "--force", str(path))
+    """Remove whatever is registered or left at ``path``: remove (``--force`` twice also
+    removes a locked worktree, a dead add's included), delete the folder, prune. Each step
+    may find nothing to do; none of them retries.
+
+    When git refuses the remove (a folder whose ``.git`` is gone or repointed), the lock is
+    lifted so that the prune, which keeps locked entries, unregisters it once its folder is
+    deleted. A remove that worked leaves nothing of ``path`` to unlock or prune; the prune
+    then runs only when other entries are left in the ``worktrees`` folder (git drops the
+    folder with its last entry, and prune acts on nothing else)."""
+    dirs = git_dirs(repo)  # asked before the remove changes the git dir's times
+    removed = git_ok(repo, "worktree", "remove", "--force", "--force", str(path))
+    if not removed:
+        git_ok(repo, "worktree", "unlock", str(path))
     if path.is_symlink() or path.is_file():
         path.unlink()
     elif path.exists():
         shutil.rmtree(path, ignore_errors=True)
-    git_ok(repo, "worktree", "prune")
+    if not removed or dirs is None or _has_entries(dirs.common / "worktrees"):
+        git_ok(repo, "worktree", "prune")
+
+
+def _has_entries(folder: Path) -> bool:
+    """Whether ``folder`` holds anything; True when it cannot be read (then prune runs)."""
+    try:
+        with os.scandir(folder) as entries:
+            return any(True for _ in entries)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
 
 
 def prune_matters(repo: Path, path: Path, entries: list[dict[str, str]]) -> bool:
