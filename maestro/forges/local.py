@@ -213,15 +213,20 @@ class LocalForge:
     def refresh(self, numbers: Sequence[int]) -> dict[int, PullRequest]:
         result = {n: pr for n in numbers if (pr := self._load(n)) is not None}
         opened = [n for n, pr in result.items() if pr.state == PullState.OPEN]
-        # Every open PR's head in ONE git process, and (after the checks, which take time)
-        # every base in one more; read now, never remembered.
-        heads = self._heads(result[n].branch for n in opened)
+        # Every open PR's head and base in ONE git process; the bases once more after a
+        # check ran the commands (they take time, and run the PR's code), else nothing but
+        # maestro's own reads ran since. Read now, never remembered.
+        bases = heads = self._heads([*(result[n].branch for n in opened),
+                                     *(result[n].base for n in opened)])
+        ran = False
         for number in opened:
             pr = result[number]
             pr = pr.model_copy(update={"head": heads.get(pr.branch) or pr.head})
             pr = self._with_outdated_threads(pr)
-            result[number] = self._with_checks(pr)
-        bases = self._heads(result[n].base for n in opened)
+            result[number], checked = self._with_checks(pr)
+            ran = ran or checked
+        if ran:
+            bases = self._heads(result[n].base for n in opened)
         for number in opened:
             result[number] = self._with_mergeability(result[number], bases.get(result[number].base))
         return result
@@ -266,13 +271,16 @@ class LocalForge:
                 merge_memo.keep(self.origin, base, pr.head, answer, inputs)
         return pr.model_copy(update={"mergeable": answer[0], "conflict": answer[1]})
 
-    def _with_checks(self, pr: PullRequest) -> PullRequest:
-        """Run the validation commands once per head (like CI on push) and keep the result."""
+    def _with_checks(self, pr: PullRequest) -> tuple[PullRequest, bool]:
+        """Run the validation commands once per head (like CI on push) and keep the result;
+        also whether the commands ran now (not kept, not the lane's own run)."""
         if not self.validation_commands:
-            return pr.model_copy(update={"checks": []})
+            return pr.model_copy(update={"checks": []}), False
         runs = dict(pr.extra.get("check_runs") or {})
+        ran = False
         if pr.head not in runs:
             reused = self._lane_run(pr.head)
+            ran = reused is None
             runs[pr.head] = reused if reused is not None else self._run_checks(pr.head)
             with self._locked():
                 current = self._load(pr.number) or pr
@@ -280,7 +288,7 @@ class LocalForge:
                          "check_source": "lane validation" if reused is not None else "forge"}
                 self._save(current.model_copy(update={"extra": extra}))
         checks = [Check.model_validate(c) for c in runs[pr.head]]
-        return pr.model_copy(update={"checks": checks})
+        return pr.model_copy(update={"checks": checks}), ran
 
     def _lane_run(self, head: str) -> list[dict[str, Any]] | None:
         """This process's own lane validation of ``head``, when it stands for the check

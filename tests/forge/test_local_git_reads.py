@@ -3,8 +3,13 @@ own answer, is not asked again before the next outward step."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
 from forge.conftest import Remote, sh
 
+from maestro.forges import local
 from maestro.forges.local import LocalForge
 
 BRANCH = "maestro/x-1"
@@ -18,3 +23,51 @@ def test_deleting_a_branch_removes_it_on_origin_and_a_missing_one_is_fine(
     assert remote.head(f"refs/heads/{BRANCH}") is None
     forge.delete_branch(BRANCH)  # idempotent
     assert remote.head("refs/heads/main") is not None
+
+
+def _batches(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The names of each ``rev_parse_many`` batch the forge asks (still real git)."""
+    seen: list[list[str]] = []
+    real = local.rev_parse_many
+
+    def recording(cwd: Path, refs: Iterable[str]) -> dict[str, str | None]:
+        names = list(refs)
+        seen.append(names)
+        return real(cwd, names)
+
+    monkeypatch.setattr(local, "rev_parse_many", recording)
+    return seen
+
+
+def _open_pr(remote: Remote, forge: LocalForge) -> int:
+    remote.commit("feature.txt", "feature\n", "feature")
+    forge.push(remote.clone, BRANCH)
+    return forge.open_pr(BRANCH, "main", "feature", "").number
+
+
+def test_a_refresh_with_its_check_kept_reads_heads_and_bases_in_one_process(
+        remote: Remote, monkeypatch: pytest.MonkeyPatch) -> None:
+    forge = LocalForge(remote.clone, "origin", ["true"])
+    number = _open_pr(remote, forge)
+    forge.refresh([number])  # runs the check and keeps it
+    batches = _batches(monkeypatch)
+    pr = forge.refresh([number])[number]
+    assert batches == [[f"refs/heads/{BRANCH}", "refs/heads/main"]]
+    assert pr.mergeable is True
+    assert [c.state.value for c in pr.checks] == ["success"]
+
+
+def test_a_refresh_that_runs_the_check_reads_the_bases_again_after_it(
+        remote: Remote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The check moves origin's base (as a slow check lets a person do): the PR conflicts.
+    other = tmp_path / "other"
+    sh(tmp_path, "clone", "--quiet", str(remote.origin), str(other))
+    (other / "feature.txt").write_text("theirs\n")
+    sh(other, "add", "feature.txt")
+    sh(other, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "theirs")
+    forge = LocalForge(remote.clone, "origin", [f"git -C {other} push --quiet origin main"])
+    number = _open_pr(remote, forge)
+    batches = _batches(monkeypatch)
+    pr = forge.refresh([number])[number]
+    assert batches == [[f"refs/heads/{BRANCH}", "refs/heads/main"], ["refs/heads/main"]]
+    assert pr.mergeable is False
