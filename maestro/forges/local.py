@@ -165,8 +165,8 @@ class LocalForge:
             _COMMITS_HERE.add(key)
         return True
 
-    def push(self, worktree: Path, branch: str) -> str:
-        head = git(worktree, "rev-parse", "HEAD")
+    def push(self, worktree: Path, branch: str, head: str | None = None) -> str:
+        head = head or git(worktree, "rev-parse", "HEAD")
         if self.branch_head(branch) != head:
             heal_origin(self.origin)  # a stale check worktree would make origin refuse it
             try:

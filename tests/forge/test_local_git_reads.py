@@ -71,3 +71,23 @@ def test_a_refresh_that_runs_the_check_reads_the_bases_again_after_it(
     pr = forge.refresh([number])[number]
     assert batches == [[f"refs/heads/{BRANCH}", "refs/heads/main"], ["refs/heads/main"]]
     assert pr.mergeable is False
+
+
+def test_a_push_given_the_head_its_caller_just_read_pushes_it_without_reading_head(
+        remote: Remote, monkeypatch: pytest.MonkeyPatch) -> None:
+    head = remote.commit("feature.txt", "feature\n", "feature")
+    asked: list[tuple[str, ...]] = []
+    real = local.git
+
+    def recording(cwd: Path, *args: str, check: bool = True) -> str:
+        asked.append(args)
+        return real(cwd, *args, check=check)
+
+    monkeypatch.setattr(local, "git", recording)
+    forge = LocalForge(remote.clone, "origin")
+    asked.clear()
+    assert forge.push(remote.clone, BRANCH, head) == head
+    assert ("rev-parse", "HEAD") not in asked
+    assert remote.head(f"refs/heads/{BRANCH}") == head
+    assert forge.push(remote.clone, BRANCH) == head  # unsaid: HEAD is read
+    assert ("rev-parse", "HEAD") in asked
