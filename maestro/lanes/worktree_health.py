@@ -28,7 +28,7 @@ from pathlib import Path
 
 from maestro.errors import WorkspaceError
 from maestro.git import git, git_ok, rev_parse, rev_parse_many
-from maestro.git.dirs import git_dirs
+from maestro.git.dirs import git_dirs, held
 from maestro.git.memo import fixed, git_fixed
 from maestro.process import faults
 
@@ -377,7 +377,16 @@ def heal(repo: Path, path: Path, branch: str,
 
     ``start`` is called only when the lane branch has to be created or restored; it returns
     ``(label, commit)`` or None. Raises :class:`WorkspaceError` when the worktree cannot be
-    made whole (a foreign folder, another branch checked out, nothing to restore from)."""
+    made whole (a foreign folder, another branch checked out, nothing to restore from).
+
+    The repository's git dirs are asked once for the whole healing (:func:`held`): only
+    maestro's own git runs in it, and none of it moves them."""
+    with held(repo):
+        return _heal(repo, path, branch, start, rounds, branch_exists)
+
+
+def _heal(repo: Path, path: Path, branch: str, start: Callable[[], tuple[str, str] | None],
+          rounds: int, branch_exists: bool | None) -> list[str]:
     done = [f"removed a stale lock: {lock}" for lock in clear_stale_locks(repo, path, branch)]
     for _ in range(rounds):
         facts = inspect(repo, path, branch, branch_exists)
