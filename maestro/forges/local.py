@@ -370,13 +370,14 @@ class LocalForge:
                 return pr.merge_commit
             if pr.state != PullState.OPEN:
                 raise ForgeError(f"pull request #{number} is {pr.state.value}; cannot merge it")
-            head = self.branch_head(pr.branch)
+            # Head and base read afresh under the lock, in one process (one moment).
+            found = self._heads([pr.branch, pr.base])
+            head, base = found[pr.branch], found[pr.base]
             if head != expected_head:
                 raise ForgeError(
                     f"pull request #{number}: head is {head}, expected {expected_head}; "
                     "refusing to merge a head that was not validated"
                 )
-            base = self.branch_head(pr.base)
             if base is None:
                 raise ForgeError(f"base branch {pr.base!r} does not exist on {self.remote}")
             commit = self._earlier_merge(pr, head, base)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from forge.conftest import Remote, sh
 
+from maestro.errors import ForgeError
 from maestro.forges import local
 from maestro.forges.local import LocalForge
 
@@ -91,3 +92,27 @@ def test_a_push_given_the_head_its_caller_just_read_pushes_it_without_reading_he
     assert remote.head(f"refs/heads/{BRANCH}") == head
     assert forge.push(remote.clone, BRANCH) == head  # unsaid: HEAD is read
     assert ("rev-parse", "HEAD") in asked
+
+
+def test_a_merge_reads_head_and_base_in_one_process_and_merges_the_expected_head(
+        remote: Remote, monkeypatch: pytest.MonkeyPatch) -> None:
+    forge = LocalForge(remote.clone, "origin")
+    number = _open_pr(remote, forge)
+    head = remote.head(f"refs/heads/{BRANCH}")
+    assert head is not None
+    batches = _batches(monkeypatch)
+    commit = forge.merge(number, head, "merge")
+    assert batches == [[f"refs/heads/{BRANCH}", "refs/heads/main"]]
+    assert remote.head("refs/heads/main") == commit
+    assert sh(remote.origin, "rev-parse", f"{commit}^2") == head
+
+
+def test_a_merge_refuses_a_head_that_moved_since_it_was_validated(remote: Remote) -> None:
+    forge = LocalForge(remote.clone, "origin")
+    number = _open_pr(remote, forge)
+    validated = remote.head(f"refs/heads/{BRANCH}")
+    assert validated is not None
+    remote.commit("later.txt", "later\n", "later")
+    forge.push(remote.clone, BRANCH)
+    with pytest.raises(ForgeError, match="not validated"):
+        forge.merge(number, validated, "merge")
