@@ -167,7 +167,7 @@ def main() -> int:
         merged: collections.Counter[str] = collections.Counter()
         for r in lanes:
             merged.update(r.git)
-        top = ", ".join(f"{name} {count / args.runs:g}" for name, count in merged.most_common(12))
+        top = ", ".join(f"{name} {count / args.runs:g}" for name, count in merged.most_common())
         print(f"{side}: {top}")
     print()
     calls = per_call(args.calls)

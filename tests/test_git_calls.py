@@ -3,7 +3,8 @@ memo of a folder's git dirs is asked again as soon as the folder's ``.git`` chan
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -58,3 +59,33 @@ def test_no_git_dirs_are_remembered_for_a_folder_without_a_repository(tmp_path: 
     sh(tmp_path, "init", "--quiet", str(folder))
     found = gitdirs.git_dirs(folder)
     assert found is not None and found.common == folder / ".git"
+
+
+def _asks(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The folder of each git process :func:`gitdirs.git_dirs` starts (still real git)."""
+    seen: list[Path] = []
+    real = gitdirs.run_git
+
+    def recording(cwd: Path, args: Sequence[str], stdin: str | None = None
+                  ) -> subprocess.CompletedProcess[str]:
+        seen.append(cwd)
+        return real(cwd, args, stdin)
+
+    monkeypatch.setattr(gitdirs, "run_git", recording)
+    return seen
+
+
+def test_a_held_repository_is_asked_once_though_a_worktree_add_changes_its_git_dir(
+        repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    asks = _asks(monkeypatch)
+    wt = tmp_path / "wt"
+    with gitdirs.held(repo):
+        first = gitdirs.git_dirs(repo)
+        sh(repo, "worktree", "add", "--quiet", "-b", "b1", str(wt))  # makes .git/worktrees
+        assert gitdirs.git_dirs(repo) == first
+        assert gitdirs.git_dirs(wt) is not None  # other folders are asked as always
+    assert asks == [repo, wt]
+    assert gitdirs.git_dirs(repo) == first  # as the hold last saw the folder: remembered
+    sh(repo, "worktree", "remove", str(wt))
+    assert gitdirs.git_dirs(repo) == first
+    assert asks == [repo, wt, repo]  # outside the hold: keyed on the git dir's times again

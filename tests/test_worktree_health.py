@@ -187,6 +187,66 @@ def test_cleanup_removes_the_branch_lock_a_killed_branch_delete_left(repo: Path)
     assert not (repo / ".git" / "refs" / "heads" / f"{BRANCH}.lock").exists()
 
 
+def _worktree_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the ``git worktree`` subcommand of each check-free git call (and still run it)."""
+    import maestro.lanes.worktree_health as health
+
+    seen: list[str] = []
+    real = health.git_ok
+
+    def recording(cwd: Path, *args: str) -> bool:
+        if args[:1] == ("worktree",):
+            seen.append(args[1])
+        return real(cwd, *args)
+
+    monkeypatch.setattr(health, "git_ok", recording)
+    return seen
+
+
+def test_cleanup_of_the_only_worktree_neither_unlocks_nor_prunes(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = repo.parent / "wt"
+    run(repo, "worktree", "add", "-q", "-b", BRANCH, str(path), "main")
+    run(repo, "worktree", "lock", str(path))
+    calls = _worktree_calls(monkeypatch)
+    remove_worktree(repo, path, BRANCH)
+    assert calls == ["remove"]
+    assert [Path(e["worktree"]) for e in worktree_entries(repo)] == [repo.resolve()]
+    assert not path.exists()
+    assert run(repo, "branch", "--list", BRANCH) == ""
+
+
+def test_cleanup_still_prunes_the_stale_registration_of_another_worktree(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    gone = repo.parent / "gone"
+    run(repo, "worktree", "add", "-q", "-b", "other", str(gone), "main")
+    subprocess.run(["rm", "-rf", str(gone)], check=True)
+    path = repo.parent / "wt"
+    run(repo, "worktree", "add", "-q", "-b", BRANCH, str(path), "main")
+    calls = _worktree_calls(monkeypatch)
+    remove_worktree(repo, path, BRANCH)
+    assert calls == ["remove", "prune"]
+    assert [Path(e["worktree"]) for e in worktree_entries(repo)] == [repo.resolve()]
+
+
+def test_a_locked_worktree_git_refuses_to_remove_is_unlocked_deleted_and_pruned(
+        repo: Path) -> None:
+    path = repo.parent / "wt"
+    run(repo, "worktree", "add", "-q", "-b", BRANCH, str(path), "main")
+    run(repo, "worktree", "lock", str(path))
+    (path / ".git").unlink()  # git's remove validates the folder's .git and refuses
+    remove_worktree(repo, path, BRANCH)
+    assert [Path(e["worktree"]) for e in worktree_entries(repo)] == [repo.resolve()]
+    assert not path.exists()
+    assert run(repo, "branch", "--list", BRANCH) == ""
+
+
+def test_cleanup_of_a_branch_git_cannot_delete_says_why(repo: Path) -> None:
+    run(repo, "checkout", "-q", "-b", BRANCH)  # the operator's own checkout holds it
+    with pytest.raises(WorkspaceError, match="branch -D"):
+        remove_worktree(repo, repo.parent / "wt", BRANCH)
+
+
 def test_a_stale_index_lock_left_by_a_killed_git_is_removed_before_a_session(
         repo: Path) -> None:
     """A kill -9 inside the agent's `git add` left index.lock; every later commit failed."""

@@ -13,8 +13,10 @@ from maestro.model import PullRequest
 class Forge(Protocol):
     name: str
 
-    def push(self, worktree: Path, branch: str) -> str:
-        """Push the worktree's HEAD to the lane branch; returns the pushed commit."""
+    def push(self, worktree: Path, branch: str, head: str | None = None) -> str:
+        """Push the worktree's HEAD to the lane branch; returns the pushed commit. ``head``:
+        that HEAD, when the caller has just read it with nothing but maestro's own code run
+        since (None: read here)."""
         ...
 
     def fetch(self, *refspecs: str) -> bool:

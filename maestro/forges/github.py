@@ -483,9 +483,10 @@ class GitHubForge:
 
     # -- git -------------------------------------------------------------------------------
 
-    def push(self, worktree: Path, branch: str) -> str:
-        """Force-push HEAD to the lane branch (maestro owns it); returns the pushed commit."""
-        head = git(worktree, "rev-parse", "HEAD")
+    def push(self, worktree: Path, branch: str, head: str | None = None) -> str:
+        """Force-push HEAD to the lane branch (maestro owns it); returns the pushed commit.
+        ``head``: HEAD as the caller has just read it (None: read here)."""
+        head = head or git(worktree, "rev-parse", "HEAD")
         # From the repository root, where git resolves a relative remote URL; the worktree
         # shares its objects, so HEAD's commit is pushed by name.
         url = git(self.repo_root, "remote", "get-url", "--push", self.remote, check=False)

@@ -36,6 +36,7 @@ from maestro.git import (
     git_env,
     git_ok,
     local_url_path,
+    remove_ref,
     rev_parse,
     rev_parse_many,
 )
@@ -164,8 +165,8 @@ class LocalForge:
             _COMMITS_HERE.add(key)
         return True
 
-    def push(self, worktree: Path, branch: str) -> str:
-        head = git(worktree, "rev-parse", "HEAD")
+    def push(self, worktree: Path, branch: str, head: str | None = None) -> str:
+        head = head or git(worktree, "rev-parse", "HEAD")
         if self.branch_head(branch) != head:
             heal_origin(self.origin)  # a stale check worktree would make origin refuse it
             try:
@@ -212,15 +213,20 @@ class LocalForge:
     def refresh(self, numbers: Sequence[int]) -> dict[int, PullRequest]:
         result = {n: pr for n in numbers if (pr := self._load(n)) is not None}
         opened = [n for n, pr in result.items() if pr.state == PullState.OPEN]
-        # Every open PR's head in ONE git process, and (after the checks, which take time)
-        # every base in one more; read now, never remembered.
-        heads = self._heads(result[n].branch for n in opened)
+        # Every open PR's head and base in ONE git process; the bases once more after a
+        # check ran the commands (they take time, and run the PR's code), else nothing but
+        # maestro's own reads ran since. Read now, never remembered.
+        bases = heads = self._heads([*(result[n].branch for n in opened),
+                                     *(result[n].base for n in opened)])
+        ran = False
         for number in opened:
             pr = result[number]
             pr = pr.model_copy(update={"head": heads.get(pr.branch) or pr.head})
             pr = self._with_outdated_threads(pr)
-            result[number] = self._with_checks(pr)
-        bases = self._heads(result[n].base for n in opened)
+            result[number], checked = self._with_checks(pr)
+            ran = ran or checked
+        if ran:
+            bases = self._heads(result[n].base for n in opened)
         for number in opened:
             result[number] = self._with_mergeability(result[number], bases.get(result[number].base))
         return result
@@ -265,13 +271,16 @@ class LocalForge:
                 merge_memo.keep(self.origin, base, pr.head, answer, inputs)
         return pr.model_copy(update={"mergeable": answer[0], "conflict": answer[1]})
 
-    def _with_checks(self, pr: PullRequest) -> PullRequest:
-        """Run the validation commands once per head (like CI on push) and keep the result."""
+    def _with_checks(self, pr: PullRequest) -> tuple[PullRequest, bool]:
+        """Run the validation commands once per head (like CI on push) and keep the result;
+        also whether the commands ran now (not kept, not the lane's own run)."""
         if not self.validation_commands:
-            return pr.model_copy(update={"checks": []})
+            return pr.model_copy(update={"checks": []}), False
         runs = dict(pr.extra.get("check_runs") or {})
+        ran = False
         if pr.head not in runs:
             reused = self._lane_run(pr.head)
+            ran = reused is None
             runs[pr.head] = reused if reused is not None else self._run_checks(pr.head)
             with self._locked():
                 current = self._load(pr.number) or pr
@@ -279,7 +288,7 @@ class LocalForge:
                          "check_source": "lane validation" if reused is not None else "forge"}
                 self._save(current.model_copy(update={"extra": extra}))
         checks = [Check.model_validate(c) for c in runs[pr.head]]
-        return pr.model_copy(update={"checks": checks})
+        return pr.model_copy(update={"checks": checks}), ran
 
     def _lane_run(self, head: str) -> list[dict[str, Any]] | None:
         """This process's own lane validation of ``head``, when it stands for the check
@@ -361,13 +370,14 @@ class LocalForge:
                 return pr.merge_commit
             if pr.state != PullState.OPEN:
                 raise ForgeError(f"pull request #{number} is {pr.state.value}; cannot merge it")
-            head = self.branch_head(pr.branch)
+            # Head and base read afresh under the lock, in one process (one moment).
+            found = self._heads([pr.branch, pr.base])
+            head, base = found[pr.branch], found[pr.base]
             if head != expected_head:
                 raise ForgeError(
                     f"pull request #{number}: head is {head}, expected {expected_head}; "
                     "refusing to merge a head that was not validated"
                 )
-            base = self.branch_head(pr.base)
             if base is None:
                 raise ForgeError(f"base branch {pr.base!r} does not exist on {self.remote}")
             commit = self._earlier_merge(pr, head, base)
@@ -429,8 +439,9 @@ class LocalForge:
         return ""
 
     def delete_branch(self, branch: str) -> None:
-        if self.branch_head(branch) is not None:
-            git(self.origin, "update-ref", "-d", f"refs/heads/{branch}")
+        """Delete ``branch`` on origin; an absent branch is fine (:func:`remove_ref`)."""
+        ref = f"refs/heads/{branch}"
+        remove_ref(self.origin, ref, "update-ref", "-d", ref)
 
     def close(self) -> None:
         return None

@@ -59,6 +59,19 @@ def git_ok(cwd: Path, *args: str) -> bool:
     return run_git(cwd, args).returncode == 0
 
 
+def remove_ref(cwd: Path, ref: str, *args: str) -> None:
+    """Run ``git *args``, a command that deletes ``ref`` (``branch -D``, ``update-ref -d``);
+    a ref already gone is fine. Raises as :func:`git` does when git fails and ``ref`` still
+    names a commit.
+
+    One process where asking first and deleting after is two: the look before guarded no
+    value (both commands delete whatever the ref names), only its presence, and a failure
+    asks it still."""
+    proc = run_git(cwd, args)
+    if proc.returncode != 0 and rev_parse(cwd, ref) is not None:
+        raise WorkspaceError(f"git {' '.join(args)} failed in {cwd}: {proc.stderr.strip()}")
+
+
 def rev_parse(cwd: Path, ref: str) -> str | None:
     """The commit ``ref`` names in ``cwd``, or None when it names none."""
     return git(cwd, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False) or None

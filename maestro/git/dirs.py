@@ -13,6 +13,9 @@ not write for itself, and a failed answer is never kept.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +37,36 @@ class GitDirs:
 
 
 _MEMO: dict[tuple[str, Identity, bytes, Identity], GitDirs] = {}
+
+
+@dataclass
+class _Hold:
+    """The folder :func:`held` holds (resolved) and its answer once asked."""
+
+    folder: str
+    dirs: GitDirs | None = None
+
+
+_HELD: ContextVar[_Hold | None] = ContextVar("held_git_dirs", default=None)
+
+
+@contextmanager
+def held(folder: Path) -> Iterator[None]:
+    """Inside the block, :func:`git_dirs` of ``folder`` is asked (or taken from the memo)
+    once and then given as it was, whatever ``folder/.git``'s times do meanwhile.
+
+    For a block that runs only maestro's own git in a repository (the worktree health
+    check's healing): git's own writes there (``worktree add`` making ``worktrees/``, a
+    ref lock) change the git dir's mtime and ctime, which the process memo is keyed on,
+    but never where the git dirs are. The held answer is also remembered under the
+    folder's identity as each ask finds it, so a later ask after the block finds it while
+    nothing changed since. Other folders (a worktree the block removes and adds again) are
+    asked as always; the hold ends with the block."""
+    token = _HELD.set(_Hold(str(folder.resolve())))
+    try:
+        yield
+    finally:
+        _HELD.reset(token)
 
 
 def _identity(path: Path) -> Identity:
@@ -64,8 +97,16 @@ def git_dirs(folder: Path) -> GitDirs | None:
     """The git directories of ``folder`` (a repository root or a linked worktree), or None
     when git finds no repository there (never remembered)."""
     key = _key(folder)
+    hold = _HELD.get()
+    if hold is not None and hold.folder != key[0]:
+        hold = None
+    if hold is not None and hold.dirs is not None:
+        _MEMO[key] = hold.dirs  # true of the folder as it is now, for later asks
+        return hold.dirs
     hit = _MEMO.get(key)
     if hit is not None:
+        if hold is not None:
+            hold.dirs = hit
         return hit
     proc = run_git(folder, ["rev-parse", "--path-format=absolute", "--git-common-dir",
                             "--git-dir", "--absolute-git-dir"])
@@ -74,6 +115,8 @@ def git_dirs(folder: Path) -> GitDirs | None:
         return None
     found = GitDirs(Path(lines[0]), Path(lines[1]), Path(lines[2]))
     _MEMO[key] = found
+    if hold is not None:
+        hold.dirs = found
     return found
 
 

@@ -194,7 +194,8 @@ def handoff(ctx: LaneContext) -> None:
     empty = no_change_reason(ctx)
     if empty:
         fail_attempt(ctx, "no_change", empty)
-    ctx.forge.push(ctx.worktree, ctx.branch)
+    # HEAD as read above: only maestro's reads (provenance, the guard's issue) ran since.
+    ctx.forge.push(ctx.worktree, ctx.branch, head)
     faults.point("handoff:pushed")
     found = ctx.forge.find_pr(ctx.branch)
     if found is None or found.state.value != "open":

@@ -31,7 +31,7 @@ this file existed) is not judged.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -231,15 +231,15 @@ def base_commit(ctx: LaneContext) -> str | None:
     return base_and(ctx)[0]
 
 
-def base_and(ctx: LaneContext, also: str = "") -> tuple[str | None, str | None]:
-    """:func:`base_commit`, and the commit ``also`` names (None when it names none or is
-    ""), asked in the same git process after the fetch."""
+def base_and(ctx: LaneContext, *also: str) -> tuple[str | None, dict[str, str | None]]:
+    """:func:`base_commit`, and the commit each of ``also`` names (None where it names
+    none), asked in the same git process after the fetch."""
     forge = ctx.workflow.policy.forge
     repo = ctx.config.repo_root
     ctx.forge.fetch(forge.base_branch)
     remote = f"refs/remotes/{forge.remote}/{forge.base_branch}"
-    found = rev_parse_many(repo, [remote, forge.base_branch, *([also] if also else [])])
-    return found[remote] or found[forge.base_branch], found.get(also) if also else None
+    found = rev_parse_many(repo, [remote, forge.base_branch, *also])
+    return found[remote] or found[forge.base_branch], {name: found[name] for name in also}
 
 
 def _lines(repo: Path, *args: str) -> list[str]:
@@ -260,7 +260,7 @@ def _ends(record: dict[str, Any], head: str) -> tuple[Any, Any]:
 
 
 def _span(repo: Path, record: dict[str, Any], head: str, base: str,
-          known: dict[str, str | None]) -> SessionSpan:
+          known: Mapping[str, str | None]) -> SessionSpan:
     """``known`` maps the records' start and end names to their commits (asked in one
     batch by :func:`gather`)."""
     label = f"{record.get('phase')} {record.get('run_id') or record.get('source', '')}".strip()
@@ -277,14 +277,23 @@ def _span(repo: Path, record: dict[str, Any], head: str, base: str,
     return SessionSpan(label, frozenset(commits), _deleted(repo, old, str(end)), missing)
 
 
-def gather(repo: Path, head: str, base: str, records: Sequence[dict[str, Any]]) -> LaneFacts:
-    """Read what :func:`judge` needs from git (an open record's range ends at ``head``)."""
+def record_names(records: Sequence[dict[str, Any]], head: str) -> list[str]:
+    """The start and end commits the records name (an open record ends at ``head``)."""
+    return [str(n) for r in records for n in _ends(r, head) if n]
+
+
+def gather(repo: Path, head: str, base: str, records: Sequence[dict[str, Any]],
+           known: Mapping[str, str | None] | None = None) -> LaneFacts:
+    """Read what :func:`judge` needs from git (an open record's range ends at ``head``).
+    ``known``: the commit each of :func:`record_names` names, when the caller has just
+    asked (None: asked here)."""
     log = _lines(repo, "log", "--reverse", "--format=%H %s", head, "--not", base)
     commits = tuple(Commit(*line.split(" ", 1)) if " " in line else Commit(line)
                     for line in log)
     merge_base = git_fixed(repo, "merge-base", base, head, check=False) or base
-    names = [str(n) for r in records for n in _ends(r, head) if n]
-    known = rev_parse_many(repo, names) if names else {}
+    if known is None:
+        names = record_names(records, head)
+        known = rev_parse_many(repo, names) if names else {}
     return LaneFacts(head=head, commits=commits, deleted=_deleted(repo, merge_base, head),
                      sessions=tuple(_span(repo, r, head, base, known) for r in records),
                      recorded=bool(records))
@@ -296,15 +305,19 @@ def examine(ctx: LaneContext, head: str) -> Verdict:
     records = all_records(ctx)
     if not records:
         return Verdict(judged=False)
-    base, resolved = base_and(ctx, head)
+    # The records' commits are asked in the base's batch: nothing but git reads of hashes
+    # runs before gather uses them, unless the fetch below runs (then gather asks again).
+    base, known = base_and(ctx, head, *record_names(records, head))
     if base is None:
         return Verdict(judged=False)
-    if resolved is None:
+    found: Mapping[str, str | None] | None = known
+    if known[head] is None:
         forge = ctx.workflow.policy.forge
         ctx.forge.fetch(f"+refs/heads/{ctx.branch}:refs/remotes/{forge.remote}/{ctx.branch}")
         if rev_parse(repo, head) is None:  # asked again only when the fetch may have brought it
             return Verdict(foreign=(Commit(head, "(not available on this machine)"),))
-    return judge(gather(repo, head, base, records))
+        found = None
+    return judge(gather(repo, head, base, records, found))
 
 
 def refuse_unless_made_by_sessions(ctx: LaneContext, head: str, where: str) -> None:

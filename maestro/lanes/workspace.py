@@ -13,7 +13,7 @@ from pathlib import Path
 
 from maestro.containment.git_ceiling import stop_at
 from maestro.errors import WorkspaceError
-from maestro.git import auto_maintenance, git, rev_parse
+from maestro.git import auto_maintenance, git, remove_ref, rev_parse
 from maestro.ids import check_identifier
 from maestro.lanes.worktree_health import clear_stale_locks, discard, heal
 
@@ -84,8 +84,7 @@ def remove_worktree(repo_root: Path, path: Path, branch: str) -> None:
     holds the lane's lease, so no live git of this lane can own them)."""
     clear_stale_locks(repo_root, path, branch)
     discard(repo_root, path)
-    if rev_parse(repo_root, f"refs/heads/{branch}"):
-        git(repo_root, "branch", "-D", branch)
+    remove_ref(repo_root, f"refs/heads/{branch}", "branch", "-D", branch)
     # maestro's fetches run with git's auto-maintenance off (maestro.git); a finished lane
     # is where the repository gets it, once.
     auto_maintenance(repo_root)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from maestro.errors import WorkspaceError
 from maestro.git import git, git_ok, rev_parse, rev_parse_many
-from maestro.git.dirs import git_dirs
+from maestro.git.dirs import git_dirs, held
 from maestro.git.memo import fixed, git_fixed
 from maestro.process import faults
 
@@ -259,15 +259,36 @@ def inspect(repo: Path, path: Path, branch: str,
 
 
 def discard(repo: Path, path: Path) -> None:
-    """Remove whatever is registered or left at ``path``: unlock (a dead add's lock), remove,
-    delete the folder, prune. Each step may find nothing to do; none of them retries."""
-    git_ok(repo, "worktree", "unlock", str(path))
-    git_ok(repo, "worktree", "remove", "--force", "--force", str(path))
+    """Remove whatever is registered or left at ``path``: remove (``--force`` twice also
+    removes a locked worktree, a dead add's included), delete the folder, prune. Each step
+    may find nothing to do; none of them retries.
+
+    When git refuses the remove (a folder whose ``.git`` is gone or repointed), the lock is
+    lifted so that the prune, which keeps locked entries, unregisters it once its folder is
+    deleted. A remove that worked leaves nothing of ``path`` to unlock or prune; the prune
+    then runs only when other entries are left in the ``worktrees`` folder (git drops the
+    folder with its last entry, and prune acts on nothing else)."""
+    dirs = git_dirs(repo)  # asked before the remove changes the git dir's times
+    removed = git_ok(repo, "worktree", "remove", "--force", "--force", str(path))
+    if not removed:
+        git_ok(repo, "worktree", "unlock", str(path))
     if path.is_symlink() or path.is_file():
         path.unlink()
     elif path.exists():
         shutil.rmtree(path, ignore_errors=True)
-    git_ok(repo, "worktree", "prune")
+    if not removed or dirs is None or _has_entries(dirs.common / "worktrees"):
+        git_ok(repo, "worktree", "prune")
+
+
+def _has_entries(folder: Path) -> bool:
+    """Whether ``folder`` holds anything; True when it cannot be read (then prune runs)."""
+    try:
+        with os.scandir(folder) as entries:
+            return any(True for _ in entries)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
 
 
 def prune_matters(repo: Path, path: Path, entries: list[dict[str, str]]) -> bool:
@@ -356,7 +377,16 @@ def heal(repo: Path, path: Path, branch: str,
 
     ``start`` is called only when the lane branch has to be created or restored; it returns
     ``(label, commit)`` or None. Raises :class:`WorkspaceError` when the worktree cannot be
-    made whole (a foreign folder, another branch checked out, nothing to restore from)."""
+    made whole (a foreign folder, another branch checked out, nothing to restore from).
+
+    The repository's git dirs are asked once for the whole healing (:func:`held`): only
+    maestro's own git runs in it, and none of it moves them."""
+    with held(repo):
+        return _heal(repo, path, branch, start, rounds, branch_exists)
+
+
+def _heal(repo: Path, path: Path, branch: str, start: Callable[[], tuple[str, str] | None],
+          rounds: int, branch_exists: bool | None) -> list[str]:
     done = [f"removed a stale lock: {lock}" for lock in clear_stale_locks(repo, path, branch)]
     for _ in range(rounds):
         facts = inspect(repo, path, branch, branch_exists)
