@@ -35,10 +35,24 @@ def whole_dump(*_args: object) -> None:
     return None
 
 
-def timed(write: Callable[[], object], splice_on: bool) -> float:
+def move(tracker: FilesTracker, number: int) -> object:
+    return tracker.transition("B-1", "In Progress" if number % 2 else "Human Review")
+
+
+def label(tracker: FilesTracker, number: int) -> object:
+    return (tracker.add_label("B-1", "x") if number % 2
+            else tracker.remove_label("B-1", "x"))
+
+
+def comment(tracker: FilesTracker, number: int) -> object:
+    return tracker.comment("B-1", f"more {number}")
+
+
+def timed(write: Callable[[FilesTracker, int], object], tracker: FilesTracker, number: int,
+          splice_on: bool) -> float:
     files.splice = SPLICE if splice_on else whole_dump  # type: ignore[assignment]
     started = time.process_time()
-    write()
+    write(tracker, number)
     return time.process_time() - started
 
 
@@ -53,25 +67,13 @@ def main() -> int:
             tracker.create("A benchmark issue", "Its body.", labels=["bug"], identifier="B-1")
             for number in range(comments):
                 tracker.comment("B-1", f"**maestro** · comment {number}\n\n- `run_id`: r-1")
-            kinds: dict[str, Callable[[int], object]] = {
-                "state move": lambda n: tracker.transition(
-                    "B-1", "In Progress" if n % 2 else "Human Review"),
-                "label": lambda n: (tracker.add_label("B-1", "x") if n % 2
-                                    else tracker.remove_label("B-1", "x")),
-            }
-            for kind, write in kinds.items():
+            # comments last: they grow the issue, so both ways alternate on the same size
+            for kind, write in (("state move", move), ("label", label), ("comment", comment)):
                 times: dict[bool, list[float]] = {True: [], False: []}
                 for number in range(args.writes):
                     for splice_on in (number % 2 == 0, number % 2 == 1):
-                        times[splice_on].append(timed(lambda: write(number), splice_on))
+                        times[splice_on].append(timed(write, tracker, number, splice_on))
                 rows.append(_row(comments, kind, times))
-            # comments last: they grow the issue, so both ways alternate on the same size
-            times = {True: [], False: []}
-            for number in range(args.writes):
-                for splice_on in (number % 2 == 0, number % 2 == 1):
-                    times[splice_on].append(timed(lambda: tracker.comment("B-1", "more"),
-                                                  splice_on))
-            rows.append(_row(comments, "comment", times))
     files.splice = SPLICE
     print(table(f"Files-tracker writes, splice against whole dump (`{commit()}`)",
                 ["comments on the issue", "write", "whole dump ms", "splice ms", "ratio"],
