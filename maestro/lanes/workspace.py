@@ -39,7 +39,7 @@ def worktree_path(workspace_root: Path, identifier: str) -> Path:
     """The lane's folder; refuses anything that would land outside ``workspace_root``."""
     check_identifier(identifier)
     root = workspace_root.resolve()
-    stop_at(root)  # maestro's git in this worktree never walks up out of it
+    stop_at(workspace_root)  # maestro's git in this worktree never walks up out of it
     candidate = root / identifier
     if candidate.is_symlink():
         raise WorkspaceError(
