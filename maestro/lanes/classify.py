@@ -53,6 +53,19 @@ class Decision:
     feedback_kinds: tuple[str, ...] = field(default=())
 
 
+def merged(issue_state: str, is_terminal: bool, is_completed_state: bool) -> Decision:
+    """Rules 4 and 5 (docs/spec/review-lifecycle.md): a merged PR is delivered unless a
+    person moved its issue to a terminal state other than the completed one (``Canceled``,
+    ``Duplicate``), a contradiction only a person can settle. The review phase asks it of
+    the PR it finds merged; closeout asks it again of the issue as it is right before the
+    move to the completed state, since a person's cancel can land between the last look
+    and the merge."""
+    if is_terminal and not is_completed_state:
+        return Decision(Classification.MANUAL_INTERVENTION_REQUIRED,
+                        f"PR merged but the issue was moved to {issue_state}")
+    return Decision(Classification.DELIVERED, "the PR is merged")
+
+
 def classify(s: ReviewSignals) -> Decision:
     C = Classification
     if not s.has_pr_record:
@@ -63,10 +76,7 @@ def classify(s: ReviewSignals) -> Decision:
     if not s.branch_matches:
         return Decision(C.MANUAL_INTERVENTION_REQUIRED, "the PR's head branch is not the lane's")
     if s.pr_state == PullState.MERGED.value:
-        if s.issue_is_terminal and not s.issue_is_completed_state:
-            return Decision(C.MANUAL_INTERVENTION_REQUIRED,
-                            f"PR merged but the issue was moved to {s.issue_state}")
-        return Decision(C.DELIVERED, "the PR is merged")
+        return merged(s.issue_state, s.issue_is_terminal, s.issue_is_completed_state)
     if s.issue_is_terminal:
         if s.issue_is_completed_state:
             return Decision(C.MANUAL_INTERVENTION_REQUIRED,

@@ -10,7 +10,7 @@ from maestro.errors import MaestroError
 from maestro.git import git
 from maestro.ids import iso_now
 from maestro.lanes import hooks
-from maestro.lanes.classify import Decision, classify, lane_signals
+from maestro.lanes.classify import Decision, classify, lane_signals, merged
 from maestro.lanes.context import LaneContext
 from maestro.lanes.guard import enforce
 from maestro.lanes.outcomes import Halt, lease, post_once, require_human
@@ -19,6 +19,7 @@ from maestro.lanes.workspace import remove_worktree
 from maestro.lanes.worktree_guard import heal_lane_worktree
 from maestro.model import Classification, LaneOutcome, PullRequest
 from maestro.process import faults
+from maestro.statenames import same_state
 
 REPAIR_MARKER = "maestro:review-repair"
 
@@ -262,6 +263,12 @@ def closeout(ctx: LaneContext) -> None:
     record = ctx.state.read("pr.json") or {}
     claim_record = lease(ctx)
     faults.point("closeout:before")
+    current = ctx.tracker.get(ctx.identifier).state  # a person's cancel may have landed
+    decision = merged(current, policy.is_terminal(current), same_state(current, completed))
+    if decision.classification == Classification.MANUAL_INTERVENTION_REQUIRED:
+        require_human(ctx, "manual_intervention_required",
+                      f"{decision.reason}; maestro leaves the issue in {current!r} and does "
+                      f"not move it to {completed!r}")
     ctx.tracker.transition(ctx.identifier, completed)
     faults.point("closeout:transitioned")
     post_once(ctx, "closeout", str(claim_record["run_id"]), "delivered", {
