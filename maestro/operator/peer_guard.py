@@ -35,7 +35,7 @@ from maestro.ids import check_identifier
 from maestro.lanes.state import LaneState
 from maestro.observability import logs
 from maestro.operator.guards import json_error, matches_any
-from maestro.operator.peer import Peer, current_inode, descriptors_hidden, identify
+from maestro.operator.peer import Peer, current_inode, identify, thread_holds
 
 __all__ = ["AgentRefusal", "Sender", "refusal_reason"]
 
@@ -89,8 +89,15 @@ def examine(client: tuple[str, int], server: tuple[str, int]) -> Sender:
     confined = {pid: lineage.supervisors_beyond(pid) for pid in peer.pids}
     suspects: dict[int, list[int]] = {}
     if peer.kind == "hidden":
-        suspects = {pid: sups for pid, sups in lineage.contained_processes().items()
-                    if descriptors_hidden(pid)}
+        # Nobody's main descriptor table showed the socket: look at every thread of each
+        # process a lane started (one may keep a table of its own); one whose descriptors
+        # cannot be listed might be the sender.
+        for pid, sups in lineage.contained_processes().items():
+            holds = thread_holds(pid, peer.inode)
+            if holds:
+                confined[pid] = sups
+            elif holds is None:
+                suspects[pid] = sups
         if current_inode(client, server) != peer.inode:
             # Its holders left while we looked, maybe before the scan above saw them.
             peer = Peer("closed")

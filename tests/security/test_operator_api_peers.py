@@ -68,6 +68,23 @@ def post(url: str, *, supervised: bool, issue: str = "AGENT-2") -> tuple[int, st
     return int(status), body
 
 
+#: ``python -c THREAD_CLIENT URL``: one POST from a thread with a descriptor table of its own
+#: (``unshare(CLONE_FILES)``), which ``/proc/<pid>/fd`` does not show; prints ``STATUS``.
+THREAD_CLIENT = """
+import ctypes, socket, sys, threading, urllib.parse
+url, said = urllib.parse.urlsplit(sys.argv[1]), []
+def send():
+    assert ctypes.CDLL(None, use_errno=True).unshare(0x400) == 0  # CLONE_FILES
+    with socket.create_connection((url.hostname, url.port)) as conn:
+        conn.sendall(f"POST {url.path} HTTP/1.1\\r\\nHost: {url.netloc}\\r\\n"
+                     "Content-Length: 0\\r\\nConnection: close\\r\\n\\r\\n".encode())
+        said.append(conn.makefile("rb").readline().split()[1].decode())
+thread = threading.Thread(target=send)
+thread.start()
+thread.join()
+print(said[0])
+"""
+
 def journal(config: ServiceConfig, issue: str) -> list[dict[str, object]]:
     path = config.lanes_root / issue / "journal.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
@@ -99,6 +116,15 @@ def test_a_persons_own_client_still_pauses(server: OperatorServer,
     assert (status, json.loads(body)["ok"]) == (200, True)
     assert read_pause(config.state_root) is not None
 
+
+def test_an_agent_sending_from_a_thread_with_its_own_descriptor_table_is_refused(
+        server: OperatorServer, config: ServiceConfig) -> None:
+    argv = [sys.executable, "-c", THREAD_CLIENT, f"{server.url}/api/v1/pause"]
+    env = {"PATH": os.environ.get("PATH", os.defpath), "MAESTRO_ISSUE": "AGENT-2"}
+    done = subprocess.run(reaper.wrap(argv, env), env=env, capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.strip() == "403"
+    assert read_pause(config.state_root) is None
 
 def test_a_supervised_child_runs_in_containment_its_own_process_does_not() -> None:
     argv = [sys.executable, "-c", "import time; time.sleep(60)"]
