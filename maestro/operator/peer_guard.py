@@ -66,13 +66,17 @@ def refusal_reason(sender: Sender, *, loopback: bool, token: bool) -> str | None
                     f"under maestro's supervisor pid {supervisors[0]}{lane}); agents, "
                     "validation commands and hooks cannot drive maestro's operator surfaces")
     kind = sender.peer.kind
-    if kind in ("process", "remote") or token:
+    if kind == "process" or (kind == "remote" and not loopback) or token:
         return None  # off loopback the server always has a token (listen.operator_token)
     for pid, supervisors in sender.suspects.items():
         return (f"refused: a process a lane started (pid {pid}, under maestro's supervisor "
                 f"pid {supervisors[0]}{lane}) hides its descriptors, so maestro cannot rule "
                 "out that it sent this request; set a token ([operator_http] "
                 "token_env_var) to act from a client maestro cannot inspect")
+    if kind == "remote":  # a loopback client is on this machine: its socket is gone
+        return ("refused: the client's socket is no longer in this machine's tables (it "
+                "reset the connection) before maestro could tell which process sent this "
+                "request")
     if kind == "closed":
         return ("refused: the client let go of its connection before maestro could tell "
                 "which process sent this request")

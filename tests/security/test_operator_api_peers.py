@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,7 +23,7 @@ from maestro.config.service import ServiceConfig
 from maestro.containment import lineage, reaper
 from maestro.operator.http import OperatorServer
 from maestro.operator.peer import Peer, parse_table
-from maestro.operator.peer_guard import Sender, refusal_reason
+from maestro.operator.peer_guard import Sender, examine, refusal_reason
 from maestro.orchestration.pause import read_pause
 from tests.conftest import Sandbox
 
@@ -159,12 +161,25 @@ LANE = {9: [3]}  # pid 9 runs under a lane's supervisor, pid 3
     (Sender(Peer("closed"), {}), True, True, None),
     (Sender(Peer("unknown"), {}), True, False, "cannot read"),
     (Sender(Peer("remote"), {}), False, True, None),
+    (Sender(Peer("remote"), {}), True, False, "no longer in this machine's tables"),
 ])
 def test_who_may_write(sender: Sender, loopback: bool, token: bool,
                        refused: str | None) -> None:
     reason = refusal_reason(sender, loopback=loopback, token=token)
     assert (reason is None) if refused is None else (refused in str(reason))
 
+
+def test_a_loopback_client_that_reset_its_connection_before_the_look_is_refused() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = socket.create_connection(listener.getsockname())
+        accepted, _ = listener.accept()
+        with accepted:
+            here = client.getsockname()[:2]
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            client.close()  # a reset: the client's row leaves the table at once
+            sender = examine(here, accepted.getsockname()[:2])
+    reason = refusal_reason(sender, loopback=True, token=False)
+    assert "no longer in this machine's tables" in str(reason)
 
 @needs_bwrap
 def test_a_bubblewrapped_agent_cannot_cancel_another_issue_or_pause(
