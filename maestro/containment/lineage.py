@@ -33,6 +33,7 @@ __all__ = [
     "supervisors_above",
     "supervisors_beyond",
     "supported",
+    "whole_ancestry",
 ]
 
 #: An ancestry longer than this is a loop in a racing ``/proc`` read (pid reuse): stop.
@@ -91,13 +92,30 @@ def supervisors_above(pid: int) -> list[int]:
     return [each for each in ancestors(pid) if is_supervisor(command_line(each))]
 
 
-def supervisors_beyond(pid: int, reference: int | None = None) -> list[int]:
+def whole_ancestry(pid: int, tries: int = 3) -> list[int] | None:
+    """:func:`ancestors`, but only a chain that reaches a process whose parent is 0: None
+    when ``pid`` is gone, or when an ancestor kept ending during the walk (its children
+    then belong to a subreaper further up, such as a supervisor, that a cut chain misses).
+    A walk cut by an ending ancestor is taken again, up to ``tries`` times."""
+    for _ in range(tries):
+        chain = ancestors(pid)
+        if parent_of(chain[-1]) == 0:
+            return chain
+    return None
+
+
+def supervisors_beyond(pid: int, reference: int | None = None) -> list[int] | None:
     """The supervisors above ``pid`` that are not above ``reference`` (this process by
     default): the lane containment ``pid`` runs in and ``reference`` does not. Empty for
     the operator's own programs; also empty when both run inside one supervised command
-    (maestro's own test suite run as a lane's validation talks to a server it started)."""
+    (maestro's own test suite run as a lane's validation talks to a server it started).
+    None when ``pid``'s ancestry cannot be read whole (:func:`whole_ancestry`): whether it
+    runs under a supervisor is then not known."""
+    chain = whole_ancestry(pid)
+    if chain is None:
+        return None
     mine = set(supervisors_above(os.getpid() if reference is None else reference))
-    return [each for each in supervisors_above(pid) if each not in mine]
+    return [each for each in chain if each not in mine and is_supervisor(command_line(each))]
 
 
 def processes() -> dict[int, int]:

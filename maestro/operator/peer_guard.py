@@ -50,7 +50,7 @@ class Sender:
     descriptors (any of them may be the sender)."""
 
     peer: Peer
-    confined: dict[int, list[int]]
+    confined: dict[int, list[int] | None]  # None: its ancestry could not be read whole
     suspects: dict[int, list[int]] = field(default_factory=dict)
     issue: str | None = None  # the lane the sending agent works on, when readable
 
@@ -65,9 +65,14 @@ def refusal_reason(sender: Sender, *, loopback: bool, token: bool) -> str | None
             return (f"refused: this request comes from a process a lane started (pid {pid}, "
                     f"under maestro's supervisor pid {supervisors[0]}{lane}); agents, "
                     "validation commands and hooks cannot drive maestro's operator surfaces")
+    unknown = [pid for pid, supervisors in sender.confined.items() if supervisors is None]
     kind = sender.peer.kind
-    if kind == "process" or (kind == "remote" and not loopback) or token:
+    if (kind == "process" and not unknown) or (kind == "remote" and not loopback) or token:
         return None  # off loopback the server always has a token (listen.operator_token)
+    for pid in unknown:
+        return (f"refused: the process holding the client's socket (pid {pid}) or one of "
+                "its ancestors ended while maestro looked, so maestro cannot tell whether a "
+                "lane started it")
     for pid, supervisors in sender.suspects.items():
         return (f"refused: a process a lane started (pid {pid}, under maestro's supervisor "
                 f"pid {supervisors[0]}{lane}) hides its descriptors, so maestro cannot rule "
@@ -90,7 +95,8 @@ def examine(client: tuple[str, int], server: tuple[str, int]) -> Sender:
     """Identify the sender of a request on ``client`` -> ``server`` (blocking: reads
     ``/proc``)."""
     peer = identify(client, server)
-    confined = {pid: lineage.supervisors_beyond(pid) for pid in peer.pids}
+    confined: dict[int, list[int] | None] = {
+        pid: lineage.supervisors_beyond(pid) for pid in peer.pids}
     suspects: dict[int, list[int]] = {}
     if peer.kind == "hidden":
         # Nobody's main descriptor table showed the socket: look at every thread of each

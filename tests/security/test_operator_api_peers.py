@@ -148,6 +148,14 @@ def test_a_supervised_child_runs_in_containment_its_own_process_does_not() -> No
         supervisor.wait()
 
 
+def test_a_process_that_ended_has_no_known_supervisors() -> None:
+    """The holder of a client's socket that ends before its ancestry is read is not taken
+    for a process no lane started (its walk would stop at itself)."""
+    ended = subprocess.Popen([sys.executable, "-c", ""])
+    ended.wait()
+    assert lineage.supervisors_beyond(ended.pid) is None
+    assert lineage.supervisors_beyond(os.getpid()) == []
+
 LANE = {9: [3]}  # pid 9 runs under a lane's supervisor, pid 3
 
 
@@ -161,6 +169,8 @@ LANE = {9: [3]}  # pid 9 runs under a lane's supervisor, pid 3
     (Sender(Peer("closed"), {}), True, True, None),
     (Sender(Peer("unknown"), {}), True, False, "cannot read"),
     (Sender(Peer("remote"), {}), False, True, None),
+    (Sender(Peer("process", (7,)), {7: None}), True, False, "ended while maestro looked"),
+    (Sender(Peer("process", (7,)), {7: None}), True, True, None),
     (Sender(Peer("remote"), {}), True, False, "no longer in this machine's tables"),
 ])
 def test_who_may_write(sender: Sender, loopback: bool, token: bool,
