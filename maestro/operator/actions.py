@@ -253,11 +253,15 @@ def _holder(state: LaneState) -> str:
 
 def _stop_process(state: LaneState) -> str:
     """End the live process holding the lane ("" when none did): SIGTERM, as the loop's
-    reconcile does, so the lane unwinds and saves its state; SIGKILL if it does not end."""
+    reconcile does, so the lane unwinds and saves its state; SIGKILL if it does not end.
+    Never a holder finishing a cancel itself (``role`` operator: another ``maestro
+    cancel``, the poll loop, this very process): the caller waits for it instead."""
     if not state.is_leased_elsewhere():
         return ""
     holder = state.read("holder.json") or {}
     pid = int(holder.get("pid") or 0)
+    if holder.get("role") == "operator" or pid == os.getpid():
+        return ""
     if pid <= 0 or holder.get("host") not in (None, socket.gethostname()):
         raise MaestroError(f"{state.identifier}: leased by {_holder(state)}, which this "
                            "machine cannot stop; stop that process, then cancel again")
