@@ -121,15 +121,19 @@ def cancel(config: ServiceConfig, identifier: str) -> str:
             if not started and policy.is_terminal(issue.state):
                 return f"{identifier}: already {issue.state}; nothing to cancel"
             record_intent(state, "maestro cancel")  # from here on the cancel is never lost
-            if not started:  # no lane yet: cancelling is the tracker move alone
-                return finish_unstarted(config, state, found.tracker, policy, BY_OPERATOR)
-            stopped = _stop_process(state)
+            stopped = _stop_process(state)  # a lane the loop started meanwhile too
             acquire_waiting(state, role="operator")
-            ctx = LaneContext(config, identifier)
             try:
-                message = finish(ctx, stopped=stopped, by=BY_OPERATOR)
+                if not state.exists("lease.json"):  # no lane: the tracker move alone
+                    message = finish_unstarted(config, state, found.tracker, policy,
+                                               BY_OPERATOR)
+                else:
+                    ctx = LaneContext(config, identifier)
+                    try:
+                        message = finish(ctx, stopped=stopped, by=BY_OPERATOR)
+                    finally:
+                        ctx.close()
             finally:
-                ctx.close()
                 state.release()
     except InputError:  # the tracker does not know the issue: there is nothing to cancel
         withdraw(early, "the tracker does not have the issue")

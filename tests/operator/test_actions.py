@@ -250,3 +250,16 @@ def test_cancel_of_an_issue_without_a_lane_only_moves_it(sandbox: Sandbox) -> No
     assert actions.cancel(sandbox.config, "OPS-5") == "OPS-5: moved to Canceled"
     assert sandbox.issue("OPS-5").state == "Canceled"
     assert not (sandbox.repo / ".maestro" / "lanes" / "OPS-5").exists()
+
+
+def test_a_cancel_run_again_after_it_was_killed_before_any_lane_only_moves_the_issue(
+        sandbox: Sandbox) -> None:
+    """The folder holding only the first run's intent is no lane: the second run finishes
+    as the first would have (and as the poll loop does), leaving no lane record behind."""
+    from maestro.lanes.cancel import record_intent
+    from maestro.lanes.state import LaneState
+
+    sandbox.add_issue("OPS-6")
+    record_intent(LaneState(sandbox.config.lanes_root, "OPS-6"), "maestro cancel")
+    assert actions.cancel(sandbox.config, "OPS-6") == "OPS-6: moved to Canceled"
+    assert not (sandbox.repo / ".maestro" / "lanes" / "OPS-6").exists()
