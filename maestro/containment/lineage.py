@@ -144,6 +144,10 @@ def contained_processes(reference: int | None = None) -> dict[int, list[int]]:
             if current in supervisors:
                 chain.append(current)
             parent = parents.get(current, 0)
+            if parent > 0 and parent not in parents:
+                # It ended during the scan: ``current`` moved up to a subreaper (maybe the
+                # supervisor) meanwhile; ask for its parent again rather than stop here.
+                parent = parent_of(current) or 0
             if parent <= 0 or parent == current:
                 break
             current = parent

@@ -156,6 +156,26 @@ def test_a_process_that_ended_has_no_known_supervisors() -> None:
     assert lineage.supervisors_beyond(ended.pid) is None
     assert lineage.supervisors_beyond(os.getpid()) == []
 
+def test_a_process_whose_parent_ended_during_the_scan_is_still_found_in_containment(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scan read the child's parent, which then ended before its own line was read:
+    the child now belongs to the supervisor (a subreaper), and is found under it."""
+    argv = [sys.executable, "-c", "import time; time.sleep(60)"]
+    supervisor = subprocess.Popen(reaper.wrap(argv))
+    try:
+        child = 0
+        for _ in range(1000):  # the supervisor forks its child at once
+            child = next((pid for pid in reaper.descendants(supervisor.pid)), 0)
+            if child and lineage.command_line(child)[1:2] == ["-c"]:
+                break
+        scan = lineage.processes()
+        ended = max(scan) + 100_000  # a parent no longer in /proc when its line was read
+        monkeypatch.setattr(lineage, "processes", lambda: {**scan, child: ended})
+        assert lineage.contained_processes()[child] == [supervisor.pid]
+    finally:
+        reaper.kill_tree(supervisor.pid)
+        supervisor.wait()
+
 LANE = {9: [3]}  # pid 9 runs under a lane's supervisor, pid 3
 
 
