@@ -93,13 +93,17 @@ def supervisors_above(pid: int) -> list[int]:
 
 
 def whole_ancestry(pid: int, tries: int = 3) -> list[int] | None:
-    """:func:`ancestors`, but only a chain that reaches a process whose parent is 0: None
-    when ``pid`` is gone, or when an ancestor kept ending during the walk (its children
-    then belong to a subreaper further up, such as a supervisor, that a cut chain misses).
-    A walk cut by an ending ancestor is taken again, up to ``tries`` times."""
+    """:func:`ancestors`, but only a chain that ends at a process whose parent is 0, or at
+    one this process cannot read while its child still names it as parent (another user's
+    process under ``/proc``'s ``hidepid``: it is alive, since an ending process hands its
+    children to a subreaper first). None when ``pid`` is gone, or when an ancestor kept
+    ending during the walk (its children then belong to a subreaper further up, such as a
+    supervisor, that a cut chain misses); a cut walk is taken again, up to ``tries`` times."""
     for _ in range(tries):
         chain = ancestors(pid)
         if parent_of(chain[-1]) == 0:
+            return chain
+        if len(chain) > 1 and parent_of(chain[-2]) == chain[-1]:
             return chain
     return None
 
