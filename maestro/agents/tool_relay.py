@@ -109,14 +109,15 @@ class ToolRelay:
 def foreign_peer(sock: Any) -> str | None:
     """Why the process at the other end of the unix socket ``sock`` may not use this
     lane's tools (it is not this process or one below it), or None. Where the kernel does
-    not say who connected (not Linux), everyone may, as before."""
-    if sock is None or not hasattr(socket, "SO_PEERCRED") or not lineage.supported():
+    not say who connected (not Linux), everyone may, as before; where it could but did not
+    (no socket, a failed ``SO_PEERCRED``), nobody may."""
+    if not hasattr(socket, "SO_PEERCRED") or not lineage.supported():
         return None
     try:
         pid, _, _ = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
                                                          struct.calcsize("3i")))
-    except OSError:
-        return None
+    except (OSError, AttributeError) as exc:
+        return f"refused: this tool relay cannot tell which process connected ({exc})"
     if pid > 0 and lineage.descends_from(pid, os.getpid()):
         return None
     return (f"refused: this tool relay serves the agent of the lane process {os.getpid()} "

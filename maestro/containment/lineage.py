@@ -33,6 +33,7 @@ __all__ = [
     "supervisors_above",
     "supervisors_beyond",
     "supported",
+    "whole_ancestry",
 ]
 
 #: An ancestry longer than this is a loop in a racing ``/proc`` read (pid reuse): stop.
@@ -91,13 +92,34 @@ def supervisors_above(pid: int) -> list[int]:
     return [each for each in ancestors(pid) if is_supervisor(command_line(each))]
 
 
-def supervisors_beyond(pid: int, reference: int | None = None) -> list[int]:
+def whole_ancestry(pid: int, tries: int = 3) -> list[int] | None:
+    """:func:`ancestors`, but only a chain that ends at a process whose parent is 0, or at
+    one this process cannot read while its child still names it as parent (another user's
+    process under ``/proc``'s ``hidepid``: it is alive, since an ending process hands its
+    children to a subreaper first). None when ``pid`` is gone, or when an ancestor kept
+    ending during the walk (its children then belong to a subreaper further up, such as a
+    supervisor, that a cut chain misses); a cut walk is taken again, up to ``tries`` times."""
+    for _ in range(tries):
+        chain = ancestors(pid)
+        if parent_of(chain[-1]) == 0:
+            return chain
+        if len(chain) > 1 and parent_of(chain[-2]) == chain[-1]:
+            return chain
+    return None
+
+
+def supervisors_beyond(pid: int, reference: int | None = None) -> list[int] | None:
     """The supervisors above ``pid`` that are not above ``reference`` (this process by
     default): the lane containment ``pid`` runs in and ``reference`` does not. Empty for
     the operator's own programs; also empty when both run inside one supervised command
-    (maestro's own test suite run as a lane's validation talks to a server it started)."""
+    (maestro's own test suite run as a lane's validation talks to a server it started).
+    None when ``pid``'s ancestry cannot be read whole (:func:`whole_ancestry`): whether it
+    runs under a supervisor is then not known."""
+    chain = whole_ancestry(pid)
+    if chain is None:
+        return None
     mine = set(supervisors_above(os.getpid() if reference is None else reference))
-    return [each for each in supervisors_above(pid) if each not in mine]
+    return [each for each in chain if each not in mine and is_supervisor(command_line(each))]
 
 
 def processes() -> dict[int, int]:
@@ -126,6 +148,10 @@ def contained_processes(reference: int | None = None) -> dict[int, list[int]]:
             if current in supervisors:
                 chain.append(current)
             parent = parents.get(current, 0)
+            if parent > 0 and parent not in parents:
+                # It ended during the scan: ``current`` moved up to a subreaper (maybe the
+                # supervisor) meanwhile; ask for its parent again rather than stop here.
+                parent = parent_of(current) or 0
             if parent <= 0 or parent == current:
                 break
             current = parent

@@ -9,8 +9,9 @@ records. So when the operator asked for the sandbox, every check command runs be
 :func:`~maestro.containment.sandbox.bubblewrap_prefix` with what the lane's sandbox keeps
 read-only (:mod:`maestro.containment.operator_view`: the repository root and its git dir,
 every lane's worktree, a local ``origin``, maestro's own code, the operator's files), plus
-the other check folders present, read-only too; only the check's own tree is writable. The
-environment is the same allow list as without the sandbox (``LocalForge``'s ``_check_env``).
+the folder of every check (:func:`~maestro.forges.checktree.checks_root`), read-only too;
+only the check's own tree is writable. The environment is the same allow list as without
+the sandbox (``LocalForge``'s ``_check_env``).
 There is no separate switch: the check is confined exactly when the agent is.
 """
 
@@ -21,7 +22,6 @@ from typing import TYPE_CHECKING
 
 from maestro.containment.operator_view import operator_files, read_only_folders
 from maestro.containment.sandbox import Layer, bubblewrap_prefix
-from maestro.forges.checktree import PREFIX
 from maestro.git.dirs import git_dirs
 
 if TYPE_CHECKING:
@@ -39,14 +39,14 @@ class CheckSandbox:
 
     def layers(self, tree: Path) -> list[Layer]:
         """Read-only: the lane sandbox's folders, the repository's common git dir (wherever
-        it is), the other check folders and this check's own (its index, its owner lock);
+        it is), the folder of every check and this check's own (its index, its owner lock);
         writable: ``tree``, the checkout the commands run in."""
         folders = read_only_folders(self.config, self.workflow)
         dirs = git_dirs(self.config.repo_root)
         if dirs is not None:
             folders.append(dirs.common)
         own = tree.parent
-        folders += sorted(p for p in own.parent.glob(f"{PREFIX}*") if p != own)
+        folders.append(own.parent)  # every check folder, those made later too
         return [*(("ro", path) for path in folders), ("ro", own), ("rw", tree)]
 
     def prefix(self, tree: Path) -> list[str]:

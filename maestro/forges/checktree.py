@@ -8,7 +8,9 @@ leaves nothing that matters:
   temporary index (``GIT_INDEX_FILE``) beside it, not ``git worktree add`` (a kill inside
   that left ``origin/worktrees/tree`` with an all-zero HEAD, and from then on every push to
   origin failed with ``bad object worktrees/tree/HEAD``);
-* the temporary folder (``<tmp>/maestro-checks-*``) holds an ``owner.lock`` that its process
+* the temporary folder (``<tmp>/maestro-checks.<uid>/maestro-checks-*``: one private
+  folder per user, which every lane's sandbox binds read-only, so an agent cannot rewrite
+  another lane's check while it runs, :func:`checks_root`) holds an ``owner.lock`` that its process
   keeps ``flock``-ed; the kernel drops the lock when the process dies, so a later check
   run finds folders whose owner is gone (:func:`sweep_stale`) and removes them.
 
@@ -20,10 +22,12 @@ creating and locking it) counts as dead once older than :data:`GRACE_S`.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import re
 import shutil
+import stat
 import subprocess
 import tempfile
 import time
@@ -41,13 +45,27 @@ GRACE_S = 60.0
 _ADMIN_NAME = re.compile(r"tree\d*")
 
 
+def checks_root() -> Path:
+    """The folder check folders are made in (created 0700 when absent); ``ForgeError`` when
+    it is not this user's private folder (a symbolic link, another user's folder)."""
+    root = Path(tempfile.gettempdir()) / f"maestro-checks.{os.getuid()}"
+    with contextlib.suppress(FileExistsError):
+        root.mkdir(mode=0o700)
+    info = os.lstat(root)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise ForgeError(f"{root}: expected a folder only this user can use, for the local "
+                         "forge's checks; remove it")
+    return root
+
+
 @contextmanager
 def check_tree(origin: Path, head: str) -> Iterator[Path]:
     """Yield a fresh folder holding ``head``'s files (from bare ``origin``); removed after.
 
     Raises :class:`ForgeError` naming ``head`` when git cannot check it out."""
-    sweep_stale()
-    tmp = Path(tempfile.mkdtemp(prefix=PREFIX))
+    root = checks_root()
+    sweep_stale(root)
+    tmp = Path(tempfile.mkdtemp(prefix=PREFIX, dir=root))
     owner = os.open(tmp / OWNER_FILE, os.O_CREAT | os.O_RDWR, 0o600)
     try:
         fcntl.flock(owner, fcntl.LOCK_EX)
@@ -102,9 +120,9 @@ def _younger_than_grace(path: Path) -> bool:
 
 
 def sweep_stale(root: Path | None = None) -> list[Path]:
-    """Remove the ``maestro-checks-*`` folders under ``root`` (the temp dir) whose owner is
-    dead; return them."""
-    root = Path(tempfile.gettempdir()) if root is None else root
+    """Remove the ``maestro-checks-*`` folders under ``root`` (:func:`checks_root`) whose
+    owner is dead; return them."""
+    root = checks_root() if root is None else root
     removed = []
     try:
         candidates = sorted(p for p in root.iterdir() if p.name.startswith(PREFIX))

@@ -222,7 +222,7 @@ def finish_recorded_cancels(config: ServiceConfig, warn: Callable[[str], None],
             continue
         ctx = LaneContext(config, identifier)
         try:
-            state.acquire()
+            state.acquire(role="operator")  # finishing a person's cancel: never to be stopped
             try:
                 if not state.exists("lease.json"):
                     messages.append(finish_unstarted(config, state, ctx.tracker,

@@ -16,6 +16,7 @@ from maestro.containment.git_view import lane_git_layers
 from maestro.containment.operator_view import operator_files, read_only_folders
 from maestro.containment.sandbox import Layer, bubblewrap_prefix
 from maestro.errors import WorkspaceError
+from maestro.forges.checktree import checks_root
 from maestro.git.dirs import git_dirs
 from maestro.lanes.context import LaneContext
 from maestro.lanes.tamper import control_roots
@@ -28,6 +29,7 @@ def sandbox_layers(ctx: LaneContext) -> list[Layer]:
     lane's worktree; then the repository's common git dir read-only but for what this
     lane's commits write (:func:`~maestro.containment.git_view.lane_git_layers`)."""
     layers: list[Layer] = [("ro", path) for path in read_only_folders(ctx.config, ctx.workflow)]
+    layers.append(("ro", checks_root()))  # the local forge's checks of other lanes' PRs
     dirs = git_dirs(ctx.worktree)
     if dirs is None:
         raise WorkspaceError(f"{ctx.worktree}: git finds no repository there")

@@ -121,15 +121,19 @@ def cancel(config: ServiceConfig, identifier: str) -> str:
             if not started and policy.is_terminal(issue.state):
                 return f"{identifier}: already {issue.state}; nothing to cancel"
             record_intent(state, "maestro cancel")  # from here on the cancel is never lost
-            if not started:  # no lane yet: cancelling is the tracker move alone
-                return finish_unstarted(config, state, found.tracker, policy, BY_OPERATOR)
-            stopped = _stop_process(state)
+            stopped = _stop_process(state)  # a lane the loop started meanwhile too
             acquire_waiting(state, role="operator")
-            ctx = LaneContext(config, identifier)
             try:
-                message = finish(ctx, stopped=stopped, by=BY_OPERATOR)
+                if not state.exists("lease.json"):  # no lane: the tracker move alone
+                    message = finish_unstarted(config, state, found.tracker, policy,
+                                               BY_OPERATOR)
+                else:
+                    ctx = LaneContext(config, identifier)
+                    try:
+                        message = finish(ctx, stopped=stopped, by=BY_OPERATOR)
+                    finally:
+                        ctx.close()
             finally:
-                ctx.close()
                 state.release()
     except InputError:  # the tracker does not know the issue: there is nothing to cancel
         withdraw(early, "the tracker does not have the issue")
@@ -253,11 +257,15 @@ def _holder(state: LaneState) -> str:
 
 def _stop_process(state: LaneState) -> str:
     """End the live process holding the lane ("" when none did): SIGTERM, as the loop's
-    reconcile does, so the lane unwinds and saves its state; SIGKILL if it does not end."""
+    reconcile does, so the lane unwinds and saves its state; SIGKILL if it does not end.
+    Never a holder finishing a cancel itself (``role`` operator: another ``maestro
+    cancel``, the poll loop, this very process): the caller waits for it instead."""
     if not state.is_leased_elsewhere():
         return ""
     holder = state.read("holder.json") or {}
     pid = int(holder.get("pid") or 0)
+    if holder.get("role") == "operator" or pid == os.getpid():
+        return ""
     if pid <= 0 or holder.get("host") not in (None, socket.gethostname()):
         raise MaestroError(f"{state.identifier}: leased by {_holder(state)}, which this "
                            "machine cannot stop; stop that process, then cancel again")

@@ -21,14 +21,15 @@ scan of every process's descriptors: the operator server does it for writes only
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import sys
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Peer", "TcpRow", "current_inode", "descriptors_hidden", "identify", "parse_table",
-           "socket_holders"]
+__all__ = ["Peer", "TcpRow", "current_inode", "identify", "parse_table",
+           "socket_holders", "thread_holds"]
 
 Address = tuple[str, int]
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -111,15 +112,29 @@ def client_inode(rows: list[TcpRow], client: Address, server: Address) -> int | 
     return None
 
 
-def descriptors_hidden(pid: int) -> bool:
-    """Whether ``pid``'s descriptors cannot be listed by this process (it is alive, but
-    another user's or non-dumpable)."""
+def thread_holds(pid: int, inode: int) -> bool | None:
+    """Whether a thread of ``pid`` has a descriptor on socket ``inode``, looking at every
+    thread's own table (``/proc/<pid>/task/<tid>/fd``: a thread that called
+    ``unshare(CLONE_FILES)`` holds descriptors ``/proc/<pid>/fd`` does not list). None when
+    they cannot be listed (another user's process, or a non-dumpable one); False when it is
+    gone."""
+    target = f"socket:[{inode}]"
     try:
-        os.listdir(f"/proc/{pid}/fd")
-    except PermissionError:
-        return True
+        tasks = os.listdir(f"/proc/{pid}/task")
     except OSError:
         return False
+    for task in tasks:
+        folder = f"/proc/{pid}/task/{task}/fd"
+        try:
+            names = os.listdir(folder)
+        except PermissionError:
+            return None
+        except OSError:
+            continue  # this thread ended
+        for name in names:
+            with contextlib.suppress(OSError):
+                if os.readlink(f"{folder}/{name}") == target:
+                    return True
     return False
 
 

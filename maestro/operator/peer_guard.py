@@ -35,7 +35,7 @@ from maestro.ids import check_identifier
 from maestro.lanes.state import LaneState
 from maestro.observability import logs
 from maestro.operator.guards import json_error, matches_any
-from maestro.operator.peer import Peer, current_inode, descriptors_hidden, identify
+from maestro.operator.peer import Peer, current_inode, identify, thread_holds
 
 __all__ = ["AgentRefusal", "Sender", "refusal_reason"]
 
@@ -50,7 +50,7 @@ class Sender:
     descriptors (any of them may be the sender)."""
 
     peer: Peer
-    confined: dict[int, list[int]]
+    confined: dict[int, list[int] | None]  # None: its ancestry could not be read whole
     suspects: dict[int, list[int]] = field(default_factory=dict)
     issue: str | None = None  # the lane the sending agent works on, when readable
 
@@ -65,14 +65,23 @@ def refusal_reason(sender: Sender, *, loopback: bool, token: bool) -> str | None
             return (f"refused: this request comes from a process a lane started (pid {pid}, "
                     f"under maestro's supervisor pid {supervisors[0]}{lane}); agents, "
                     "validation commands and hooks cannot drive maestro's operator surfaces")
+    unknown = [pid for pid, supervisors in sender.confined.items() if supervisors is None]
     kind = sender.peer.kind
-    if kind in ("process", "remote") or token:
+    if (kind == "process" and not unknown) or (kind == "remote" and not loopback) or token:
         return None  # off loopback the server always has a token (listen.operator_token)
+    for pid in unknown:
+        return (f"refused: the process holding the client's socket (pid {pid}) or one of "
+                "its ancestors ended while maestro looked, so maestro cannot tell whether a "
+                "lane started it")
     for pid, supervisors in sender.suspects.items():
         return (f"refused: a process a lane started (pid {pid}, under maestro's supervisor "
                 f"pid {supervisors[0]}{lane}) hides its descriptors, so maestro cannot rule "
                 "out that it sent this request; set a token ([operator_http] "
                 "token_env_var) to act from a client maestro cannot inspect")
+    if kind == "remote":  # a loopback client is on this machine: its socket is gone
+        return ("refused: the client's socket is no longer in this machine's tables (it "
+                "reset the connection) before maestro could tell which process sent this "
+                "request")
     if kind == "closed":
         return ("refused: the client let go of its connection before maestro could tell "
                 "which process sent this request")
@@ -86,11 +95,19 @@ def examine(client: tuple[str, int], server: tuple[str, int]) -> Sender:
     """Identify the sender of a request on ``client`` -> ``server`` (blocking: reads
     ``/proc``)."""
     peer = identify(client, server)
-    confined = {pid: lineage.supervisors_beyond(pid) for pid in peer.pids}
+    confined: dict[int, list[int] | None] = {
+        pid: lineage.supervisors_beyond(pid) for pid in peer.pids}
     suspects: dict[int, list[int]] = {}
     if peer.kind == "hidden":
-        suspects = {pid: sups for pid, sups in lineage.contained_processes().items()
-                    if descriptors_hidden(pid)}
+        # Nobody's main descriptor table showed the socket: look at every thread of each
+        # process a lane started (one may keep a table of its own); one whose descriptors
+        # cannot be listed might be the sender.
+        for pid, sups in lineage.contained_processes().items():
+            holds = thread_holds(pid, peer.inode)
+            if holds:
+                confined[pid] = sups
+            elif holds is None:
+                suspects[pid] = sups
         if current_inode(client, server) != peer.inode:
             # Its holders left while we looked, maybe before the scan above saw them.
             peer = Peer("closed")

@@ -169,6 +169,39 @@ def test_the_loop_never_signals_a_cancel_command_holding_the_lane(
         holder.wait()
 
 
+def test_a_cancel_waits_for_another_cancel_holding_the_lane_and_never_signals_it(
+        needs_human: Sandbox) -> None:
+    holder = subprocess.Popen(  # the poll loop or a second command finishing the cancel
+        [sys.executable, "-c", "import sys, time, pathlib; from maestro.lanes.state import "
+         "LaneState; s = LaneState(pathlib.Path(sys.argv[1]), 'OPS-1'); "
+         "s.acquire(role='operator'); print(1, flush=True)\n"
+         "while not s.exists('cancel.json'): time.sleep(0.01)\n"
+         "time.sleep(1); s.release()", str(needs_human.config.lanes_root)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "1"
+        message = actions.cancel(needs_human.config, "OPS-1")
+        assert holder.wait(timeout=30) == 0  # it let go by itself: no SIGTERM
+    finally:
+        holder.kill()
+        holder.wait()
+    assert "stopped the lane process" not in message
+    assert needs_human.issue("OPS-1").state == "Canceled"
+
+def test_the_loop_finishing_a_recorded_cancel_holds_the_lane_as_an_operator(
+        needs_human: Sandbox) -> None:
+    """So a person's ``maestro cancel`` (or the dashboard's, in the daemon's own process)
+    meeting it waits instead of sending SIGTERM to the daemon."""
+    from maestro.lanes.cancel import record_intent
+    from maestro.lanes.state import LaneState
+    from maestro.orchestration.orchestrator import Orchestrator
+
+    state = LaneState(needs_human.config.lanes_root, "OPS-1")
+    record_intent(state, "maestro cancel")
+    Orchestrator(needs_human.config).tick()
+    assert needs_human.issue("OPS-1").state == "Canceled"
+    assert (state.read("holder.json") or {}).get("role") == "operator"
+
 def test_cancel_stops_the_running_lane_process(sandbox: Sandbox) -> None:
     sandbox.add_issue("OPS-3", COMMITS_THEN_WAITS)
     lane = subprocess.Popen([sys.executable, "-m", "maestro", "lane", "OPS-3", "--quiet"],
@@ -217,3 +250,16 @@ def test_cancel_of_an_issue_without_a_lane_only_moves_it(sandbox: Sandbox) -> No
     assert actions.cancel(sandbox.config, "OPS-5") == "OPS-5: moved to Canceled"
     assert sandbox.issue("OPS-5").state == "Canceled"
     assert not (sandbox.repo / ".maestro" / "lanes" / "OPS-5").exists()
+
+
+def test_a_cancel_run_again_after_it_was_killed_before_any_lane_only_moves_the_issue(
+        sandbox: Sandbox) -> None:
+    """The folder holding only the first run's intent is no lane: the second run finishes
+    as the first would have (and as the poll loop does), leaving no lane record behind."""
+    from maestro.lanes.cancel import record_intent
+    from maestro.lanes.state import LaneState
+
+    sandbox.add_issue("OPS-6")
+    record_intent(LaneState(sandbox.config.lanes_root, "OPS-6"), "maestro cancel")
+    assert actions.cancel(sandbox.config, "OPS-6") == "OPS-6: moved to Canceled"
+    assert not (sandbox.repo / ".maestro" / "lanes" / "OPS-6").exists()

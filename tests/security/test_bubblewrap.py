@@ -10,6 +10,7 @@ import pytest
 
 from maestro.containment.sandbox import bubblewrap_prefix, protected_paths
 from maestro.errors import ConfigError
+from maestro.forges.checktree import checks_root
 from tests.conftest import Sandbox
 from tests.gitrepo import sh
 from tests.security.bwrap_support import needs_bwrap
@@ -60,11 +61,12 @@ def test_under_bubblewrap_the_agent_cannot_reach_origin_other_lanes_maestros_cod
     said = tmp_path / "said"
     purelib = sysconfig.get_paths()["purelib"]  # maestro's own environment
     main_before = sh(sandbox.repo, "rev-parse", "main")
+    checks = checks_root()  # where the local forge checks other lanes' PRs meanwhile
     sandbox.add_issue("BW-2", script=f"""
         steps:
           - write: {{path: a.txt, content: a}}
           - commit: a
-          - run: "git push {sandbox.origin} HEAD:refs/heads/main 2> {said}.push; echo $? >> {said}.push; (echo x > {other}/planted) 2> {said}.other; cat /proc/[0-9]*/environ | grep -c -a lin_api_secret > {said}.env; grep CapEff /proc/self/status > {said}.caps; (echo x >> {sandbox.repo}/dodo.py) 2> {said}.dodo; (touch {purelib}/zz_planted.pth) 2> {said}.pth; git update-ref refs/heads/main HEAD 2> {said}.main; true"
+          - run: "git push {sandbox.origin} HEAD:refs/heads/main 2> {said}.push; echo $? >> {said}.push; (echo x > {other}/planted) 2> {said}.other; cat /proc/[0-9]*/environ | grep -c -a lin_api_secret > {said}.env; grep CapEff /proc/self/status > {said}.caps; (echo x >> {sandbox.repo}/dodo.py) 2> {said}.dodo; (touch {purelib}/zz_planted.pth) 2> {said}.pth; git update-ref refs/heads/main HEAD 2> {said}.main; (mkdir {checks}/maestro-checks-x) 2> {said}.checks; true"
           - handoff: done
         """)  # noqa: E501
     sandbox.lane("BW-2", env={"LINEAR_API_KEY": "lin_api_secret"})
@@ -85,3 +87,5 @@ def test_under_bubblewrap_the_agent_cannot_reach_origin_other_lanes_maestros_cod
     assert sh(sandbox.repo, "rev-parse", "main") == main_before
     # No capability either (maestro run as root): nothing to unmount the read-only binds with.
     assert Path(f"{said}.caps").read_text().split() == ["CapEff:", "0000000000000000"]
+    # Nor the local forge's checks of other lanes' PRs, made before or after it started.
+    assert "Read-only file system" in Path(f"{said}.checks").read_text()

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,7 +23,7 @@ from maestro.config.service import ServiceConfig
 from maestro.containment import lineage, reaper
 from maestro.operator.http import OperatorServer
 from maestro.operator.peer import Peer, parse_table
-from maestro.operator.peer_guard import Sender, refusal_reason
+from maestro.operator.peer_guard import Sender, examine, refusal_reason
 from maestro.orchestration.pause import read_pause
 from tests.conftest import Sandbox
 
@@ -68,6 +70,23 @@ def post(url: str, *, supervised: bool, issue: str = "AGENT-2") -> tuple[int, st
     return int(status), body
 
 
+#: ``python -c THREAD_CLIENT URL``: one POST from a thread with a descriptor table of its own
+#: (``unshare(CLONE_FILES)``), which ``/proc/<pid>/fd`` does not show; prints ``STATUS``.
+THREAD_CLIENT = """
+import ctypes, socket, sys, threading, urllib.parse
+url, said = urllib.parse.urlsplit(sys.argv[1]), []
+def send():
+    assert ctypes.CDLL(None, use_errno=True).unshare(0x400) == 0  # CLONE_FILES
+    with socket.create_connection((url.hostname, url.port)) as conn:
+        conn.sendall(f"POST {url.path} HTTP/1.1\\r\\nHost: {url.netloc}\\r\\n"
+                     "Content-Length: 0\\r\\nConnection: close\\r\\n\\r\\n".encode())
+        said.append(conn.makefile("rb").readline().split()[1].decode())
+thread = threading.Thread(target=send)
+thread.start()
+thread.join()
+print(said[0])
+"""
+
 def journal(config: ServiceConfig, issue: str) -> list[dict[str, object]]:
     path = config.lanes_root / issue / "journal.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
@@ -100,6 +119,15 @@ def test_a_persons_own_client_still_pauses(server: OperatorServer,
     assert read_pause(config.state_root) is not None
 
 
+def test_an_agent_sending_from_a_thread_with_its_own_descriptor_table_is_refused(
+        server: OperatorServer, config: ServiceConfig) -> None:
+    argv = [sys.executable, "-c", THREAD_CLIENT, f"{server.url}/api/v1/pause"]
+    env = {"PATH": os.environ.get("PATH", os.defpath), "MAESTRO_ISSUE": "AGENT-2"}
+    done = subprocess.run(reaper.wrap(argv, env), env=env, capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.strip() == "403"
+    assert read_pause(config.state_root) is None
+
 def test_a_supervised_child_runs_in_containment_its_own_process_does_not() -> None:
     argv = [sys.executable, "-c", "import time; time.sleep(60)"]
     supervisor = subprocess.Popen(reaper.wrap(argv))
@@ -120,6 +148,34 @@ def test_a_supervised_child_runs_in_containment_its_own_process_does_not() -> No
         supervisor.wait()
 
 
+def test_a_process_that_ended_has_no_known_supervisors() -> None:
+    """The holder of a client's socket that ends before its ancestry is read is not taken
+    for a process no lane started (its walk would stop at itself)."""
+    ended = subprocess.Popen([sys.executable, "-c", ""])
+    ended.wait()
+    assert lineage.supervisors_beyond(ended.pid) is None
+    assert lineage.supervisors_beyond(os.getpid()) == []
+
+def test_a_process_whose_parent_ended_during_the_scan_is_still_found_in_containment(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scan read the child's parent, which then ended before its own line was read:
+    the child now belongs to the supervisor (a subreaper), and is found under it."""
+    argv = [sys.executable, "-c", "import time; time.sleep(60)"]
+    supervisor = subprocess.Popen(reaper.wrap(argv))
+    try:
+        child = 0
+        for _ in range(1000):  # the supervisor forks its child at once
+            child = next((pid for pid in reaper.descendants(supervisor.pid)), 0)
+            if child and lineage.command_line(child)[1:2] == ["-c"]:
+                break
+        scan = lineage.processes()
+        ended = max(scan) + 100_000  # a parent no longer in /proc when its line was read
+        monkeypatch.setattr(lineage, "processes", lambda: {**scan, child: ended})
+        assert lineage.contained_processes()[child] == [supervisor.pid]
+    finally:
+        reaper.kill_tree(supervisor.pid)
+        supervisor.wait()
+
 LANE = {9: [3]}  # pid 9 runs under a lane's supervisor, pid 3
 
 
@@ -133,12 +189,27 @@ LANE = {9: [3]}  # pid 9 runs under a lane's supervisor, pid 3
     (Sender(Peer("closed"), {}), True, True, None),
     (Sender(Peer("unknown"), {}), True, False, "cannot read"),
     (Sender(Peer("remote"), {}), False, True, None),
+    (Sender(Peer("process", (7,)), {7: None}), True, False, "ended while maestro looked"),
+    (Sender(Peer("process", (7,)), {7: None}), True, True, None),
+    (Sender(Peer("remote"), {}), True, False, "no longer in this machine's tables"),
 ])
 def test_who_may_write(sender: Sender, loopback: bool, token: bool,
                        refused: str | None) -> None:
     reason = refusal_reason(sender, loopback=loopback, token=token)
     assert (reason is None) if refused is None else (refused in str(reason))
 
+
+def test_a_loopback_client_that_reset_its_connection_before_the_look_is_refused() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = socket.create_connection(listener.getsockname())
+        accepted, _ = listener.accept()
+        with accepted:
+            here = client.getsockname()[:2]
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            client.close()  # a reset: the client's row leaves the table at once
+            sender = examine(here, accepted.getsockname()[:2])
+    reason = refusal_reason(sender, loopback=True, token=False)
+    assert "no longer in this machine's tables" in str(reason)
 
 @needs_bwrap
 def test_a_bubblewrapped_agent_cannot_cancel_another_issue_or_pause(

@@ -59,3 +59,14 @@ def test_only_the_lanes_own_agent_gets_answers_from_its_relay() -> None:
         assert lane.stdin is not None
         lane.stdin.close()
         lane.wait(timeout=60)
+
+
+def test_a_connection_whose_peer_the_kernel_does_not_name_is_refused() -> None:
+    import socket
+
+    from maestro.agents.tool_relay import foreign_peer
+
+    mine, _ = socket.socketpair()
+    mine.close()  # SO_PEERCRED on it fails
+    assert str(foreign_peer(mine)).startswith("refused: this tool relay cannot tell")
+    assert str(foreign_peer(None)).startswith("refused")
