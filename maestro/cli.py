@@ -254,6 +254,8 @@ def _default_list_states(args: argparse.Namespace, tracker: Any) -> list[str]:
 
 
 def cmd_issue(args: argparse.Namespace) -> int:
+    from maestro.operator.terminal_text import visible
+
     tracker = _tracker(args)
     action = args.issue_command
     if action == "list":
@@ -265,7 +267,7 @@ def cmd_issue(args: argparse.Namespace) -> int:
         else:
             for issue in issues:
                 labels = f"  [{', '.join(issue.labels)}]" if issue.labels else ""
-                print(f"{issue.identifier:<12} {issue.state:<12} {issue.title}{labels}")
+                print(visible(f"{issue.identifier:<12} {issue.state:<12} {issue.title}{labels}"))
         for problem in getattr(tracker, "problems", []):
             print(f"maestro: warning: issue skipped: {problem}", file=sys.stderr)
         return 0
@@ -276,14 +278,17 @@ def cmd_issue(args: argparse.Namespace) -> int:
             _print_json({**issue.model_dump(mode="json"),
                          "comments": [c.model_dump(mode="json") for c in notes]})
         else:
-            print(f"{issue.identifier}: {issue.title}\nstate: {issue.state}")
+            # Titles, descriptions and comments are others' text (the agent comments too):
+            # shown on the terminal, never obeyed by it (operator/terminal_text.py).
+            print(visible(f"{issue.identifier}: {issue.title}\nstate: {issue.state}"))
             if issue.labels:
-                print("labels: " + ", ".join(issue.labels))
+                print(visible("labels: " + ", ".join(issue.labels)))
             if issue.blocked_by:
-                print("blocked by: " + ", ".join(issue.blocked_by))
-            print(f"\n{issue.description}\n")
+                print(visible("blocked by: " + ", ".join(issue.blocked_by)))
+            print(visible(f"\n{issue.description}\n"))
             for note in notes:
-                print(f"--- comment {note.id} by {note.author} at {note.created_at}\n{note.body}")
+                print(visible(f"--- comment {note.id} by {note.author} at {note.created_at}\n"
+                              f"{note.body}"))
         return 0
     if action == "new":
         if not hasattr(tracker, "create"):

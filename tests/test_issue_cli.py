@@ -40,3 +40,14 @@ def test_multiline_title_is_refused(sandbox: Sandbox) -> None:
     proc = sandbox.maestro("issue", "new", "--title", "two\nlines")
     assert proc.returncode == 2
     assert "one non-empty line" in proc.stderr
+
+
+def test_issue_show_prints_an_agents_terminal_sequences_without_sending_them(
+        sandbox: Sandbox) -> None:
+    created = json.loads(sandbox.maestro("issue", "new", "--title", "Escapes", "--json",
+                                         check=True).stdout)
+    sandbox.maestro("issue", "comment", created["identifier"],
+                    "done\x1b]0;PWN\x07\x1b[2J\u202e", check=True)
+    out = sandbox.maestro("issue", "show", created["identifier"], check=True).stdout
+    assert "\x1b" not in out and "\u202e" not in out
+    assert "done␛]0;PWN␇␛[2J\ufffd" in out

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from rich import box
 from rich.console import Console, Group, RenderableType
@@ -29,6 +29,7 @@ from maestro.config.service import ServiceConfig
 from maestro.observability import logs
 from maestro.operator.humanize import ago
 from maestro.operator.status import snapshot
+from maestro.operator.terminal_text import plain, visible_data
 
 #: How many log events the view keeps at the bottom.
 EVENTS_SHOWN = 8
@@ -93,7 +94,7 @@ def _lanes_table(snap: dict[str, Any], width: int = WIDE) -> Table:
         tokens = (str((lane.get("tokens") or {}).get("totalTokens", "")),) if wide else ()
         table.add_row(lane["issue"], str(lane.get("phase") or ""),
                       Text(state, style=_STYLE.get(state, "")), str(lane.get("attempt") or ""),
-                      *more, "" if idle is None else f"{idle:.0f} s", *tokens, why)
+                      *more, "" if idle is None else f"{idle:.0f} s", *tokens, plain(why))
     if not snap["lanes"]:
         table.add_row("—", "no lanes yet", *[""] * (len(columns) - 2))
     return table
@@ -107,7 +108,7 @@ def _retry_table(snap: dict[str, Any]) -> Table | Text:
         table.add_column(column)
     for item in snap["retrying"]:
         table.add_row(item["issue"], str(item["attempt"]), item["kind"], item["due_at"],
-                      item["error_class"])
+                      plain(item["error_class"]))
     return table
 
 
@@ -128,6 +129,8 @@ def render(snap: dict[str, Any], events: list[dict[str, Any]],
            width: int = WIDE) -> RenderableType:
     """The whole view for one snapshot, for a terminal ``width`` columns wide; a pure
     function, so tests can render it."""
+    snap = cast(dict[str, Any], visible_data(snap))  # others' text is shown, not obeyed
+    events = cast(list[dict[str, Any]], visible_data(events))
     totals = snap.get("token_totals") or {}
     tokens = Text("tokens: " + (", ".join(f"{k} {v}" for k, v in sorted(totals.items()))
                                 or "none yet"), style="dim")

@@ -9,7 +9,7 @@ recent runs follow ``--limit`` (the snapshot already cut them).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from rich import box
 from rich.console import Console
@@ -18,6 +18,7 @@ from rich.text import Text
 
 from maestro.ids import utc_now
 from maestro.operator.humanize import ago, short_pr
+from maestro.operator.terminal_text import plain, visible_data
 
 
 def signals_summary(signals: dict[str, Any] | None) -> str:
@@ -74,6 +75,7 @@ def _pr(url: str | None) -> Text:
 
 def render_status(snap: dict[str, Any], console: Console | None = None) -> None:
     console = console or Console()
+    snap = cast(dict[str, Any], visible_data(snap))  # others' text is shown, not obeyed
     wide = console.width >= WIDE
     try:
         now = datetime.fromisoformat(snap["generated_at"])
@@ -106,7 +108,7 @@ def render_status(snap: dict[str, Any], console: Console | None = None) -> None:
                 " (guarded)" if record.get("guarded") else "")
             where = (lane.get("workspace_path") or "",) if wide else ()
             human.add_row(lane["issue"], Text(why, style="bold red"),
-                          str(record.get("reason") or ""), ago(record.get("at"), now), *where)
+                          plain(record.get("reason") or ""), ago(record.get("at"), now), *where)
         console.print(human)
 
     columns = ("issue", "phase", "attempt", *(("run", "thread") if wide else ()),
@@ -127,7 +129,7 @@ def render_status(snap: dict[str, Any], console: Console | None = None) -> None:
             if due == "in the future":
                 due = f"at {str(item['due_at'])[11:19]}"
             retries.add_row(item["issue"], str(item["attempt"]), item["kind"], due,
-                            item["error_class"], str(item.get("reason") or ""))
+                            plain(item["error_class"]), plain(item.get("reason") or ""))
         console.print(retries)
 
     if snap["in_review"]:
@@ -136,8 +138,8 @@ def render_status(snap: dict[str, Any], console: Console | None = None) -> None:
             record = lane.get("review") or {}
             review.add_row(lane["issue"], Text(str(record.get("classification") or ""),
                                                style="yellow"),
-                           str(record.get("reason") or ""),
-                           signals_summary(record.get("signals")), _pr(lane.get("pr_url")))
+                           plain(record.get("reason") or ""),
+                           plain(signals_summary(record.get("signals"))), _pr(lane.get("pr_url")))
         console.print(review)
 
     waiting = [lane for lane in snap.get("retained", [])
@@ -148,7 +150,7 @@ def render_status(snap: dict[str, Any], console: Console | None = None) -> None:
         for lane in waiting:
             where = (lane.get("workspace_path") or "",) if wide else ()
             kept.add_row(lane["issue"], str(lane.get("phase") or ""), lane.get("outcome") or "",
-                         lane.get("wait_reason") or lane.get("reason") or "", *where)
+                         plain(lane.get("wait_reason") or lane.get("reason") or ""), *where)
         console.print(kept)
 
     noted = [lane for lane in snap["lanes"] if lane.get("checkpoint")]
@@ -157,9 +159,9 @@ def render_status(snap: dict[str, Any], console: Console | None = None) -> None:
                        ("issue", "phase", "focus", "next action", "blockers"))
         for lane in noted:
             mark = lane["checkpoint"]
-            marks.add_row(lane["issue"], str(mark.get("phase") or ""), str(mark.get("focus") or ""),
-                          str(mark.get("next_action") or ""),
-                          "; ".join(str(b) for b in mark.get("blockers") or []))
+            marks.add_row(lane["issue"], plain(mark.get("phase") or ""),
+                          plain(mark.get("focus") or ""), plain(mark.get("next_action") or ""),
+                          plain("; ".join(str(b) for b in mark.get("blockers") or [])))
         console.print(marks)
 
     if snap["recent"]:

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 
 from maestro.config.service import ServiceConfig
 from maestro.errors import InputError
@@ -26,6 +25,7 @@ from maestro.fsutil import RECORD_READ_MAX_BYTES, read_regular
 from maestro.ids import check_identifier
 from maestro.lanes import tokens as token_ledger
 from maestro.lanes.state import PHASE_TARGETS, LaneState
+from maestro.operator.terminal_text import markup_safe as escape
 
 __all__ = ["JournalTail", "describe", "show_story", "summary"]
 

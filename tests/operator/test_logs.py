@@ -15,6 +15,7 @@ from tests.conftest import Sandbox
 SAYS_RUNS_HANDS_OFF = """
 steps:
   - say: "I will add a.txt"
+  - say: "\\e]0;PWN\\a\\e[2J\\r[bold]✓ validate[/bold]"
   - write: {path: a.txt, content: "a\\n"}
   - run: "exit 3"
   - commit: "a"
@@ -34,6 +35,12 @@ def told(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
 def test_the_story_shows_the_agents_messages(told: Sandbox) -> None:
     out = told.maestro("logs", "LOG-1", check=True).stdout
     assert "agent: I will add a.txt" in out
+
+
+def test_an_agents_terminal_sequences_and_markup_are_shown_not_obeyed(told: Sandbox) -> None:
+    out = told.maestro("logs", "LOG-1", check=True).stdout
+    assert "\x1b" not in out and "\r" not in out
+    assert "agent: ␛]0;PWN␇␛[2J [bold]✓ validate[/bold]" in out  # one line: CR is a space
 
 
 def test_the_story_shows_each_command_with_its_exit_code(told: Sandbox) -> None:
