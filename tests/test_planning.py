@@ -210,9 +210,11 @@ CASES: list[tuple[str, TickFacts, dict[str, Any]]] = [
      replace(facts(lanes=[lane("V-1", in_review=True)], issues=[issue("V-1", "In Review")]),
              reviews=None),
      {"waiting": [{"issue": "V-1", "reason": "review (not refreshed in a dry run)"}]}),
-    ("a finished lane is left alone",
+    ("a finished lane whose issue was moved back is not run again, and says how to",
      facts(lanes=[lane("F-1", finished=True)], candidates=[issue("F-1")]),
-     {"dispatch": [], "skipped": []}),
+     {"dispatch": [], "skipped": [("F-1", "its lane finished before the issue was moved "
+                                   "back to Todo; `maestro retry F-1` archives that lane "
+                                   "and starts a new one")]}),
     ("a merged lane closing out is not stopped when its issue is Done",
      facts(lanes=[lane("M-1", leased=True, in_review=True, merged=True),
                   lane("M-2", leased=True, in_review=True)],

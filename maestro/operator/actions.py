@@ -77,7 +77,9 @@ def retry(config: ServiceConfig, identifier: str) -> str:
         if state.is_leased_elsewhere():
             return f"{identifier}: already running ({_holder(state)}); nothing to retry"
         if state.exists("cleanup.json"):
-            return f"{identifier}: the lane is finished; nothing to retry"
+            if not policy.is_startable(issue.state):
+                return f"{identifier}: the lane is finished; nothing to retry"
+            return _start_afresh(config, found)
         attention = state.read("attention.json")
         labelled = issue.has_label(policy.needs_attention_label)
         if attention is not None or labelled:
@@ -245,6 +247,29 @@ def _release(config: ServiceConfig, found: _Found, attention: dict[str, Any],
              else f"the issue is {state_now}: move it to {policy.startable_states[0]} for "
                   "the lane to start again")
     message = f"{identifier}: released for a retry ({', '.join(done) or 'no change'}); {after}"
+    _journal(config, found.state, "retry", message)
+    _request_tick(config)
+    return message
+
+
+def _start_afresh(config: ServiceConfig, found: _Found) -> str:
+    """A finished lane whose issue a person moved back to a startable state: archive its
+    folder (as ``maestro lane ID --reset`` does; its tokens still count for the issue's
+    budget) so the next tick starts a new lane."""
+    from maestro.lanes.context import LaneContext
+    from maestro.lanes.outcomes import reset_lane
+
+    ctx = LaneContext(config, found.identifier)
+    ctx.state.acquire()
+    try:
+        reset_lane(ctx, f"a person's retry: the issue is {found.issue.state} again")
+    finally:
+        ctx.state.release()
+    why = ineligible_reason(found.issue, found.policy)
+    after = (f"it does not start yet: {why}" if why
+             else _when_it_starts(config, "a new lane"))
+    message = (f"{found.identifier}: its finished lane is archived (the issue is "
+               f"{found.issue.state} again); {after}")
     _journal(config, found.state, "retry", message)
     _request_tick(config)
     return message

@@ -563,7 +563,10 @@ def new_work(facts: TickFacts, plan: Plan) -> Plan:
     for issue in dispatch_order(facts.candidates):
         identifier = issue.identifier
         lane = facts.lanes.get(identifier)
-        if identifier in handled or (lane and (lane.leased or lane.finished)):
+        if identifier in handled or (lane and lane.leased):
+            continue
+        if lane and lane.finished:  # a person moved the issue back after the lane ended
+            skips.append(Skip(identifier, reopened(identifier, issue.state)))
             continue
         if lane and lane.needs_human and issue.has_label(policy.needs_attention_label):
             continue
@@ -581,6 +584,14 @@ def new_work(facts: TickFacts, plan: Plan) -> Plan:
         started.append(Dispatch(identifier, "new work", issue.state))
     return replace(plan, dispatches=plan.dispatches + tuple(started),
                    skips=plan.skips + tuple(skips))
+
+
+def reopened(identifier: str, state: str) -> str:
+    """The skip reason of an issue in a startable state whose lane has finished (merged,
+    or cancelled): maestro never runs a finished lane again on its own, since only a
+    person knows whether the reopen asks for new work; the reason says how to ask."""
+    return (f"its lane finished before the issue was moved back to {state}; "
+            f"`maestro retry {identifier}` archives that lane and starts a new one")
 
 
 # -- 7. an operator's hold ------------------------------------------------------------------

@@ -37,6 +37,13 @@ def journal_events(sandbox: Sandbox, identifier: str) -> list[str]:
 def service_log(sandbox: Sandbox) -> list[dict[str, object]]:
     return read_jsonl(sandbox.repo / ".maestro" / "logs" / "maestro.jsonl")
 
+STAMPS = """
+steps:
+  - run: "date +%s%N > stamp.txt"
+  - commit: "stamp"
+  - handoff: "stamped"
+"""
+
 
 @pytest.fixture
 def needs_human(sandbox: Sandbox) -> Sandbox:
@@ -263,3 +270,22 @@ def test_a_cancel_run_again_after_it_was_killed_before_any_lane_only_moves_the_i
     record_intent(LaneState(sandbox.config.lanes_root, "OPS-6"), "maestro cancel")
     assert actions.cancel(sandbox.config, "OPS-6") == "OPS-6: moved to Canceled"
     assert not (sandbox.repo / ".maestro" / "lanes" / "OPS-6").exists()
+
+
+def test_retry_of_a_finished_lane_whose_issue_was_reopened_starts_a_new_lane(
+        sandbox: Sandbox) -> None:
+    sandbox.add_issue("OPS-9", STAMPS)  # a new change in every lane
+    sandbox.lane("OPS-9")
+    sandbox.approve("OPS-9")
+    sandbox.lane("OPS-9")
+    assert sandbox.outcome("OPS-9") == "finished"
+    with pytest.raises(InputError, match="move it back to Todo to work it again"):
+        actions.retry(sandbox.config, "OPS-9")  # still Done
+    sandbox.maestro("issue", "move", "OPS-9", "Todo", check=True)  # a person reopens it
+
+    message = actions.retry(sandbox.config, "OPS-9")
+    assert "its finished lane is archived" in message
+    sandbox.lane("OPS-9")
+    assert sandbox.outcome("OPS-9") == "waiting"  # a new lane, in review again
+    assert any(path.name.startswith("OPS-9-")
+               for path in (sandbox.repo / ".maestro" / "archive").iterdir())
