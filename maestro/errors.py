@@ -73,5 +73,14 @@ class ForgeError(MaestroError):
     """The forge refused or failed a request (push, PR, merge)."""
 
 
+class ForeignHeadError(ForgeError):
+    """A push would have dropped commits on the remote lane branch that maestro did not
+    push (a person's or another tool's): nothing was pushed. ``head`` is the remote's."""
+
+    def __init__(self, message: str, head: str) -> None:
+        super().__init__(message)
+        self.head = head
+
+
 class WorkspaceError(MaestroError):
     """A git worktree could not be created, inspected or removed."""

@@ -93,6 +93,12 @@ class StopSession(ToolRefused):
     stopped it) — raised by the host's look-again guard."""
 
 
+class HaltSession(StopSession):
+    """The host settled the lane during the call (it took the attention path: a commit no
+    session made, a remote head maestro did not push): the session ends, and the lane ends
+    as the host decided, not as a failed attempt."""
+
+
 class PolicyViolation(StopSession):
     """Refused as a breach of policy (another issue, a state only maestro may set); the
     attempt goes the attention way with the call named."""
@@ -146,6 +152,8 @@ class Signals:
     refused: list[str] = field(default_factory=list)
     #: Set when a call stopped the session (:class:`StopSession`): the refused call and why.
     stop: str = ""
+    #: Set when the host settled the lane during a call (:class:`HaltSession`).
+    halted: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -158,6 +166,7 @@ class Signals:
             "violations": self.violations,
             "refused": self.refused,
             "stop": self.stop,
+            "halted": self.halted,
         }
 
 
@@ -297,6 +306,8 @@ class ToolBridge:
                 self.signals.violations.append(named)
             if isinstance(exc, StopSession):
                 self.signals.stop = self.signals.stop or named
+            if isinstance(exc, HaltSession):
+                self.signals.halted = self.signals.halted or named
         except LabelMissingError as exc:
             text, ok = f"failed: {exc}", False
             if same_state(str(args.get("label", "")), self.host.needs_attention_label):

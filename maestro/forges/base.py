@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -13,10 +13,15 @@ from maestro.model import PullRequest
 class Forge(Protocol):
     name: str
 
-    def push(self, worktree: Path, branch: str, head: str | None = None) -> str:
+    def push(self, worktree: Path, branch: str, head: str | None = None,
+             replaceable: Collection[str] = ()) -> str:
         """Push the worktree's HEAD to the lane branch; returns the pushed commit. ``head``:
         that HEAD, when the caller has just read it with nothing but maestro's own code run
-        since (None: read here)."""
+        since (None: read here). The remote's head of the branch is replaced only when the
+        push contains it (a fast-forward) or it is one of ``replaceable`` (heads maestro
+        pushed before: an amend or rebase of the lane's own work), and only if it is still
+        that head when the push lands (``--force-with-lease``); otherwise
+        :class:`~maestro.errors.ForeignHeadError` and nothing is pushed."""
         ...
 
     def fetch(self, *refspecs: str) -> bool:

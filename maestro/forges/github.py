@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import base64
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,9 +32,9 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from maestro.errors import ConfigError, ForgeError, TrackerError
+from maestro.errors import ConfigError, ForeignHeadError, ForgeError, TrackerError
 from maestro.forges.github_logs import DEFAULT_API, JobLogReader, job_id, rest_base
-from maestro.git import git, git_env
+from maestro.git import git, git_env, git_ok
 from maestro.model import (
     Check,
     CheckState,
@@ -483,22 +483,59 @@ class GitHubForge:
 
     # -- git -------------------------------------------------------------------------------
 
-    def push(self, worktree: Path, branch: str, head: str | None = None) -> str:
-        """Force-push HEAD to the lane branch (maestro owns it); returns the pushed commit.
-        ``head``: HEAD as the caller has just read it (None: read here)."""
+    def push(self, worktree: Path, branch: str, head: str | None = None,
+             replaceable: Collection[str] = ()) -> str:
+        """Push HEAD to the lane branch; returns the pushed commit. ``head``: HEAD as the
+        caller has just read it (None: read here). A fast-forward is pushed as it is; any
+        other push replaces only a head maestro pushed before (``replaceable``), and only
+        while it is still that head (``--force-with-lease``): see the protocol."""
         head = head or git(worktree, "rev-parse", "HEAD")
         # From the repository root, where git resolves a relative remote URL; the worktree
         # shares its objects, so HEAD's commit is pushed by name.
         url = git(self.repo_root, "remote", "get-url", "--push", self.remote, check=False)
-        proc = subprocess.run(
-            ["git", "push", "--force", "--quiet", self.remote, f"{head}:refs/heads/{branch}"],
-            cwd=self.repo_root, capture_output=True, text=True, errors="replace",
-            env=git_env(self.repo_root, auth_config(self._token, url or self.remote)),
-            check=False, stdin=subprocess.DEVNULL)
-        if proc.returncode != 0:
-            detail = _scrub((proc.stderr or proc.stdout).strip(), self._token)
-            raise ForgeError(f"push of {branch} to {self.remote} was rejected: {detail}")
+        env = git_env(self.repo_root, auth_config(self._token, url or self.remote))
+        target = f"{head}:refs/heads/{branch}"
+        refused = self._git_push(env, target)
+        if refused is None:
+            return head  # new, unchanged, or a fast-forward
+        theirs = self._remote_head(env, branch)
+        contained = theirs is None or theirs == head or git_ok(
+            self.repo_root, "merge-base", "--is-ancestor", theirs, head)
+        if contained:  # not a question of dropping commits: the push failed as such
+            raise ForgeError(f"push of {branch} to {self.remote} was rejected: {refused}")
+        assert theirs is not None
+        if theirs not in replaceable:
+            raise ForeignHeadError(
+                f"{self.remote}'s {branch} is at {theirs[:12]}, which maestro did not "
+                f"push and {head[:12]} does not contain; pushing would drop it", theirs)
+        refused = self._git_push(env, target, f"--force-with-lease=refs/heads/{branch}:{theirs}")
+        if refused is not None:
+            raise ForgeError(f"push of {branch} to {self.remote} was rejected: {refused}")
         return head
+
+    def _git_push(self, env: dict[str, str], target: str, *options: str) -> str | None:
+        """Run one ``git push``; None when it landed, else git's words (token scrubbed)."""
+        proc = subprocess.run(
+            ["git", "push", "--quiet", *options, self.remote, target],
+            cwd=self.repo_root, capture_output=True, text=True, errors="replace",
+            env=env, check=False, stdin=subprocess.DEVNULL)
+        if proc.returncode == 0:
+            return None
+        return _scrub((proc.stderr or proc.stdout).strip(), self._token)
+
+    def _remote_head(self, env: dict[str, str], branch: str) -> str | None:
+        """The remote's head of ``branch`` now (``git ls-remote``), None when it has none."""
+        proc = subprocess.run(
+            ["git", "ls-remote", self.remote, f"refs/heads/{branch}"],
+            cwd=self.repo_root, capture_output=True, text=True, errors="replace",
+            env=env, check=False, stdin=subprocess.DEVNULL)
+        if proc.returncode != 0:
+            return None
+        for line in proc.stdout.splitlines():
+            sha, _, ref = line.partition("\t")
+            if ref.strip() == f"refs/heads/{branch}" and sha.strip():
+                return sha.strip()
+        return None
 
     def fetch(self, *refspecs: str) -> bool:
         url = git(self.repo_root, "remote", "get-url", self.remote, check=False)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from filelock import FileLock
 from maestro.containment.childenv import child_env
 from maestro.containment.gitguard import LOCAL_RECEIVE_PACK
 from maestro.containment.shell import run_shell
-from maestro.errors import ForgeError, WorkspaceError
+from maestro.errors import ForeignHeadError, ForgeError, WorkspaceError
 from maestro.forges import check_reuse, merge_memo
 from maestro.forges.check_sandbox import CheckSandbox
 from maestro.forges.checktree import check_tree, heal_origin
@@ -165,15 +165,23 @@ class LocalForge:
             _COMMITS_HERE.add(key)
         return True
 
-    def push(self, worktree: Path, branch: str, head: str | None = None) -> str:
+    def push(self, worktree: Path, branch: str, head: str | None = None,
+             replaceable: Collection[str] = ()) -> str:
         head = head or git(worktree, "rev-parse", "HEAD")
-        if self.branch_head(branch) != head:
+        theirs = self.branch_head(branch)
+        if theirs != head:
+            if theirs is not None and theirs not in replaceable and not git_ok(
+                    self.repo_root, "merge-base", "--is-ancestor", theirs, head):
+                raise ForeignHeadError(
+                    f"{self.remote}'s {branch} is at {theirs[:12]}, which maestro did not push "
+                    f"and {head[:12]} does not contain; pushing would drop it", theirs)
             heal_origin(self.origin)  # a stale check worktree would make origin refuse it
             try:
                 # From the repository root, where git resolves a relative remote URL
                 # (``../origin.git``); the worktree shares its objects, so HEAD's commit
-                # is pushed by name.
-                git(self.repo_root, "push", "--force", "--quiet",
+                # is pushed by name. The lease: only over the head just judged.
+                git(self.repo_root, "push", "--quiet",
+                    f"--force-with-lease=refs/heads/{branch}:{theirs or ''}",
                     f"--receive-pack={LOCAL_RECEIVE_PACK}", self.remote,
                     f"{head}:refs/heads/{branch}")
             except WorkspaceError as exc:

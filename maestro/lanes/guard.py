@@ -170,6 +170,11 @@ def after_stopped_session(ctx: LaneContext, signals: dict[str, Any], stage: Stag
     A policy violation (another issue, a forbidden transition) takes the attention path
     with the refused call named. A guard stop is confirmed by a fresh look and stops the
     lane; if the issue is active again by now, the attempt failed and may be retried."""
+    if signals.get("halted"):  # the host already took the attention path in that call
+        record = ctx.state.read("attention.json") or {}
+        error_class = str(record.get("error_class") or "halted")
+        raise Halt(LaneOutcome.NEEDS_HUMAN, f"{error_class}: {record.get('reason') or ''}",
+                   failed=True, error_class=error_class)
     violations = [str(v) for v in signals.get("violations") or []]
     if violations:
         require_human(ctx, "policy_violation",

@@ -6,13 +6,15 @@ import hashlib
 from pathlib import Path
 from typing import Literal
 
-from maestro.agents.tools import StopSession, ToolRefused
+from maestro.agents.tools import HaltSession, StopSession, ToolRefused
 from maestro.git import git
 from maestro.lanes.change import no_change_reason
 from maestro.lanes.context import LaneContext
 from maestro.lanes.guard import LaneGuard, Stop
+from maestro.lanes.outcomes import Halt
 from maestro.lanes.prcheck import refuse_control_changes, refuse_unvalidated
 from maestro.lanes.provenance import refuse_unless_made_by_sessions
+from maestro.lanes.push_guard import push_lane
 from maestro.lanes.state_policy import is_forbidden_state
 from maestro.lanes.tamper import ControlFiles
 from maestro.model import Issue, PullState
@@ -93,6 +95,14 @@ class LaneToolHost:
         return changed
 
     def open_pr(self, title: str, body: str) -> str:
+        """Push the lane branch and open (or move) its PR; the checks before the push may
+        send the lane to a person, which ends the session (:class:`HaltSession`)."""
+        try:
+            return self._open_pr(title, body)
+        except Halt as halt:
+            raise HaltSession(halt.reason) from None
+
+    def _open_pr(self, title: str, body: str) -> str:
         self.look_again()
         refuse_control_changes(self.control)
         empty = no_change_reason(self.ctx)
@@ -103,7 +113,7 @@ class LaneToolHost:
         refuse_unless_made_by_sessions(self.ctx, head, "lane_open_pr")
         refuse_unvalidated(self.ctx, self.control)
         self.look_again()  # validation takes time: a person may have decided meanwhile
-        self.ctx.forge.push(self.ctx.worktree, self.ctx.branch)
+        push_lane(self.ctx, self.ctx.worktree, "lane_open_pr")
         pr = self.ctx.forge.open_pr(self.ctx.branch, forge_policy.base_branch, title, body)
         return pr.url
 

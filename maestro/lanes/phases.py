@@ -31,6 +31,7 @@ from maestro.lanes.outcomes import (
 )
 from maestro.lanes.prior_work import resume_note_for
 from maestro.lanes.provenance import accept_on_release, refuse_unless_made_by_sessions
+from maestro.lanes.push_guard import push_lane
 from maestro.lanes.rebuild import rebuild_from_tracker
 from maestro.lanes.start_point import start_point
 from maestro.lanes.workspace import ensure_worktree
@@ -195,7 +196,7 @@ def handoff(ctx: LaneContext) -> None:
     if empty:
         fail_attempt(ctx, "no_change", empty)
     # HEAD as read above: only maestro's reads (provenance, the guard's issue) ran since.
-    ctx.forge.push(ctx.worktree, ctx.branch, head)
+    push_lane(ctx, ctx.worktree, "handoff", head)
     faults.point("handoff:pushed")
     found = ctx.forge.find_pr(ctx.branch)
     if found is None or found.state.value != "open":

@@ -15,6 +15,7 @@ from maestro.lanes.context import LaneContext
 from maestro.lanes.guard import enforce
 from maestro.lanes.outcomes import Halt, lease, post_once, require_human
 from maestro.lanes.provenance import refuse_unless_made_by_sessions
+from maestro.lanes.push_guard import push_lane
 from maestro.lanes.workspace import remove_worktree
 from maestro.lanes.worktree_guard import heal_lane_worktree
 from maestro.model import Classification, LaneOutcome, PullRequest
@@ -166,7 +167,7 @@ def finish_repair(ctx: LaneContext) -> None:
     pending = record["pending_repair"]
     refuse_unless_made_by_sessions(ctx, str(pending["head"]), "repair push")
     enforce(ctx, "review", "pushing the repair")
-    head = ctx.forge.push(heal_lane_worktree(ctx), ctx.branch)
+    head = push_lane(ctx, heal_lane_worktree(ctx), "repair push")
     if head != pending["head"]:
         require_human(ctx, "head_moved", "the lane HEAD moved after the repair was validated")
     found = ctx.forge.find_pr(ctx.branch)

@@ -242,3 +242,25 @@ def test_a_cancel_that_lands_after_the_merge_is_not_overwritten_by_closeout(
     assert "moved to Canceled" in sandbox.lane_file("LC-8", "attention.json")["reason"]
     assert sandbox.lane_file("LC-8", "closeout.json") is None
     assert merges(sandbox) == 1
+
+
+def test_a_retry_after_a_persons_push_never_drops_their_commit(sandbox: Sandbox,
+                                                             tmp_path: Path) -> None:
+    from maestro.operator import actions
+
+    handed_off(sandbox, "LC-9", SCRIPT, tmp_path)
+    sandbox.approve("LC-9")
+    branch = "refs/heads/maestro/lc-9"
+    head = git(sandbox.origin, "rev-parse", branch)
+    theirs = git(sandbox.origin, "commit-tree", f"{head}^{{tree}}", "-p", head, "-m",
+                 "a reviewer's fix-up, pushed by hand")
+    git(sandbox.origin, "update-ref", branch, theirs, head)
+    sandbox.lane("LC-9")
+    assert sandbox.outcome("LC-9") == "needs_human"  # not the validated head
+    actions.retry(sandbox.config, "LC-9")  # what the runbook says; the lane starts afresh
+
+    sandbox.lane("LC-9")
+    assert sandbox.outcome("LC-9") == "needs_human"
+    assert sandbox.lane_file("LC-9", "attention.json")["error_class"] == "foreign_remote_head"
+    assert ref(sandbox.origin, branch) == theirs  # the person's commit is still there
+    assert merges(sandbox) == 0
