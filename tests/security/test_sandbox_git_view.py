@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from maestro.containment.git_view import lane_git_layers, ref_folder
+from maestro.containment.object_import import import_objects
 from maestro.containment.sandbox import bubblewrap_prefix
 from maestro.errors import ConfigError
 from maestro.lanes.tamper import changes, control_roots, fingerprint
@@ -81,6 +82,7 @@ def test_the_lane_commits_amends_and_rebases_inside_the_sandbox(lane: Lane) -> N
                     "git commit -q -m d; git rebase -q main; "
                     "GIT_SEQUENCE_EDITOR=true git rebase -q -i main")
     assert done.returncode == 0, done.stderr
+    assert import_objects(lane.repo, lane.worktree, BRANCH, settle=True) is not None
     subjects = sh(lane.worktree, "log", "--format=%s", "main..HEAD").splitlines()
     assert subjects == ["d", "c2", "the lane's"]
     assert sh(lane.repo, "rev-parse", BRANCH) == sh(lane.worktree, "rev-parse", "HEAD")
