@@ -11,8 +11,9 @@ but here, once, to copy what the lane made into the shared store:
    piped into ``git pack-objects --local``, both reading the private store with the shared
    one as its alternate: every object the heads, the worktree's index and the reflogs (a
    commit amended or rebased away stays reachable for the agent's ``HEAD@{1}``) reach that
-   the shared store lacks (the walk stops at what the remote-tracking refs and tags hold; the sandboxes can
-   write neither, so another lane cannot make this one skip its own commits);
+   the shared store lacks (the walk stops at what the remote-tracking refs and tags hold;
+   the sandboxes can write neither, so another lane cannot make this one skip its own
+   commits);
 3. ``git index-pack --stdin --strict`` in the repository: it names every object by the hash
    of its content and refuses a pack whose objects point at objects it lacks;
 4. each head must now be a commit in the shared store. A swapped object was stored under

@@ -231,7 +231,7 @@ def test_an_object_swapped_in_the_private_store_never_enters_the_shared_store(
                     "echo $G")
     assert done.returncode == 0, done.stderr
     good = done.stdout.split()[-1]
-    with pytest.raises(ObjectImportError, match="refused|not among"):
+    with pytest.raises(ObjectImportError, match=r"refused|not among"):
         import_objects(lane.repo, lane.worktree, BRANCH, settle=True)
     absent = subprocess.run(["git", "cat-file", "-e", good], cwd=lane.repo, check=False)
     assert absent.returncode != 0  # never under the name it claimed
