@@ -146,8 +146,10 @@ def import_objects(repo: Path, worktree: Path, branch: str, *, settle: bool) -> 
                                         f"{STEP_TIMEOUT_S:.0f} s") from None
             if indexed.returncode != 0:
                 said = indexed.stderr.decode(errors="replace").strip()[-500:]
-                raise ObjectImportError(f"the shared object store refused the lane's objects "
-                                        f"(git index-pack --strict): {said}")
+                raise ObjectImportError(
+                    "the shared object store refused the lane's objects (a file in its "
+                    "private store holds other content than its name says, or is gone; "
+                    f"git index-pack --strict: {said})")
     found = rev_parse_many(repo, heads)
     missing = [head for head, commit in found.items() if commit != head]
     if missing:
