@@ -16,8 +16,10 @@ but here, once, to copy what the lane made into the shared store:
    commits);
 3. ``git index-pack --stdin --strict`` in the repository: it names every object by the hash
    of its content and refuses a pack whose objects point at objects it lacks;
-4. each head must now be a commit in the shared store. A swapped object was stored under
-   its true name, so the head it claimed to be is missing: :class:`ObjectImportError`.
+4. each head the walk found must now be a commit in the shared store. A swapped object was
+   stored under its true name, so the head it claimed to be is missing:
+   :class:`ObjectImportError`. (A head no store holds is a lost ref, which the worktree's
+   healing restores, as without the sandbox.)
 
 Steps 2 and 3 run only when the store holds anything (a sandboxed run wrote objects since
 the last import); without the sandbox there is no store, and nothing runs at all. The
@@ -57,7 +59,8 @@ class ObjectImportError(WorkspaceError):
 
 @dataclass(frozen=True)
 class Imported:
-    """What an import did: ``objects`` taken in (0: nothing new), ``heads`` verified."""
+    """What an import did: ``objects`` taken in (0: nothing new), ``heads`` verified in the
+    shared store."""
 
     objects: int
     heads: tuple[str, ...]
@@ -66,41 +69,42 @@ class Imported:
 def _heads(cwd: Path, branch: str, worktree_head: bool) -> list[str]:
     """The commit names the lane branch (and the worktree's ``HEAD``) hold, from refs only."""
     names = ["HEAD", f"refs/heads/{branch}"] if worktree_head else [f"refs/heads/{branch}"]
-    proc = run_git(cwd, ["rev-parse", "--revs-only", *names])
+    proc = run_git(cwd, ["rev-parse", "--revs-only", *names, "--"])
     return list(dict.fromkeys(line for line in proc.stdout.split() if line))
 
 
-def _pack(cwd: Path, store: Path, common: Path, heads: list[str], out: IO[bytes]) -> None:
-    """Steps 2 of the module docstring: the pack of the lane's new objects, into ``out``."""
+def _step(argv: list[str], cwd: Path, env: dict[str, str], stdin: IO[bytes] | None,
+          out: IO[bytes], what: str) -> None:
+    """One git process of the import, bounded by :data:`STEP_TIMEOUT_S`, writing ``out``;
+    :class:`ObjectImportError` with git's words when it fails."""
+    try:
+        proc = subprocess.run(argv, cwd=cwd, env=env, stdin=stdin or subprocess.DEVNULL,
+                              stdout=out, stderr=subprocess.PIPE, timeout=STEP_TIMEOUT_S,
+                              check=False)
+    except subprocess.TimeoutExpired:
+        raise ObjectImportError(f"{what} took longer than {STEP_TIMEOUT_S:.0f} s") from None
+    if proc.returncode != 0:
+        said = proc.stderr.decode(errors="replace").strip()[-500:]
+        raise ObjectImportError(f"{what} failed: {said or f'exit {proc.returncode}'}")
+
+
+def _pack(cwd: Path, store: Path, common: Path, heads: list[str], out: IO[bytes]) -> set[str]:
+    """Step 2 of the module docstring: the pack of the lane's new objects, into ``out``.
+    Returns the heads the walk found an object for (a name the private store holds)."""
     env = {**git_env(cwd), "GIT_OBJECT_DIRECTORY": str(store),
            "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(common / "objects")}
     indexed = ["--indexed-objects"] if (cwd / ".git").exists() else []
     walk = ["git", *IMPORT_CONFIG, "rev-list", "--objects", "--no-object-names",
             "--missing=allow-any", "--ignore-missing", "--reflog", *indexed, *heads,
             "--not", "--remotes", "--tags"]
-    with tempfile.TemporaryFile() as walk_err, tempfile.TemporaryFile() as pack_err:
-        lister = subprocess.Popen(walk, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.PIPE, stderr=walk_err)
-        assert lister.stdout is not None
-        try:
-            packer = subprocess.run(["git", *IMPORT_CONFIG, "pack-objects", "--local",
-                                     "--stdout", "-q"], cwd=cwd, env=env, stdin=lister.stdout,
-                                    stdout=out, stderr=pack_err, timeout=STEP_TIMEOUT_S,
-                                    check=False)
-            listed = lister.wait(timeout=STEP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            lister.kill()
-            lister.wait()
-            raise ObjectImportError("reading the lane's private objects took longer than "
-                                    f"{STEP_TIMEOUT_S:.0f} s") from None
-        finally:
-            lister.stdout.close()
-        for code, err in ((listed, walk_err), (packer.returncode, pack_err)):
-            if code != 0:
-                err.seek(0)
-                said = err.read().decode(errors="replace").strip()[-500:]
-                raise ObjectImportError(f"git could not read the lane's private objects: "
-                                        f"{said or f'exit {code}'}")
+    with tempfile.TemporaryFile() as listing:
+        _step(walk, cwd, env, None, listing, "reading the lane's private objects")
+        listing.seek(0)
+        listed = {line.strip().decode() for line in listing} & set(heads)
+        os.lseek(listing.fileno(), 0, os.SEEK_SET)
+        _step(["git", *IMPORT_CONFIG, "pack-objects", "--local", "--stdout", "-q"], cwd, env,
+              listing, out, "packing the lane's private objects")
+    return listed
 
 
 def _count(pack: IO[bytes]) -> int:
@@ -132,7 +136,7 @@ def import_objects(repo: Path, worktree: Path, branch: str, *, settle: bool) -> 
     cwd = worktree if in_worktree else repo
     heads = _heads(cwd, branch, in_worktree)
     with tempfile.TemporaryFile() as pack:
-        _pack(cwd, store, common, heads, pack)
+        listed = _pack(cwd, store, common, heads, pack)
         count = _count(pack)
         if count:
             os.lseek(pack.fileno(), 0, os.SEEK_SET)
@@ -150,7 +154,9 @@ def import_objects(repo: Path, worktree: Path, branch: str, *, settle: bool) -> 
                     "the shared object store refused the lane's objects (a file in its "
                     "private store holds other content than its name says, or is gone; "
                     f"git index-pack --strict: {said})")
-    found = rev_parse_many(repo, heads)
+    # A head no store holds at all is a lost ref, for the worktree's healing; one the private
+    # store gave that is not in the shared store now came under another name.
+    found = rev_parse_many(repo, sorted(listed))
     missing = [head for head, commit in found.items() if commit != head]
     if missing:
         raise ObjectImportError(
@@ -158,7 +164,7 @@ def import_objects(repo: Path, worktree: Path, branch: str, *, settle: bool) -> 
             "gave: a file there holds other content than its name says, or is gone")
     if settle:
         private_objects.empty(store)
-    return Imported(count, tuple(heads))
+    return Imported(count, tuple(sorted(listed)))
 
 
 def _common_of(git_dir: Path) -> Path:
