@@ -1,7 +1,10 @@
 """Under bubblewrap the lane's git work still commits, amends and rebases, and nothing else of
 the repository's common git dir is writable: the operator's ``main``, ``HEAD``, index,
 ``packed-refs``, remote-tracking refs, ``objects/info/alternates``, ``commondir``, other
-lanes' refs and the worktree's own config files (``maestro/containment/git_view.py``)."""
+lanes' refs and the worktree's own config files (``maestro/containment/git_view.py``), nor
+the shared object store: what the sandbox writes into ``objects/`` lands in the lane's
+private store, and only a hashing import takes it further
+(``maestro/containment/private_objects.py``, ``object_import.py``)."""
 
 from __future__ import annotations
 
