@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from maestro.containment import private_objects
 from maestro.containment.object_import import Imported, ObjectImportError, import_objects
+from maestro.errors import WorkspaceError
 from maestro.ids import iso_now
 from maestro.lanes.context import LaneContext
 from maestro.lanes.outcomes import require_human
@@ -39,8 +40,14 @@ def take_lane_objects(ctx: LaneContext, *, settle: bool = True) -> Imported | No
     sandboxed process of the lane can be running. Raises ``Halt`` (needs a human) on a
     refusal."""
     try:
-        imported = import_objects(ctx.config.repo_root, ctx.worktree, ctx.branch,
-                                  settle=settle)
+        worktree = ctx.worktree
+    except WorkspaceError:
+        return None  # the phase itself says what is wrong with the lane's folder
+    git_dir = private_objects.own_git_dir(worktree)
+    if git_dir is None or not private_objects.pending(private_objects.store_of(git_dir)):
+        return None  # without the sandbox: filesystem reads only, as before
+    try:
+        imported = import_objects(ctx.config.repo_root, worktree, ctx.branch, settle=settle)
     except ObjectImportError as exc:
         kept = _set_aside(ctx) if settle else ""
         ctx.state.journal("objects_refused", reason=str(exc), kept=kept)
