@@ -241,3 +241,21 @@ def test_an_object_swapped_in_the_private_store_never_enters_the_shared_store(
     assert "mismatch" not in subprocess.run(["git", "fsck", "--no-dangling"], cwd=lane.repo,
                                             capture_output=True, text=True).stderr
     assert sh(lane.repo, "show", "main:a.txt") == "a"
+
+
+def test_a_link_planted_in_place_of_the_private_store_is_replaced_before_binding(
+        tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    sh(tmp_path, "init", "--quiet", "--initial-branch=main", str(repo))
+    sh(repo, "-c", "user.name=t", "-c", "user.email=t@x", "commit", "-q", "--allow-empty",
+       "-m", "a")
+    sh(repo, "worktree", "add", "--quiet", "-b", BRANCH, str(repo / ".worktrees" / "DEMO-1"))
+    common, own = repo / ".git", repo / ".git" / "worktrees" / "DEMO-1"
+    # Bound writable at objects/ by the next sandbox, a link would make the shared store so.
+    (own / "maestro-objects").symlink_to(common / "objects")
+    layers = lane_git_layers(common, own, BRANCH)
+    store = own / "maestro-objects"
+    assert store.is_dir() and not store.is_symlink()
+    assert ("rw", store, common / "objects") in layers
+    assert (store / "info" / "alternates").read_text() == f"{own / 'maestro-shared-objects'}\n"
+    assert not (common / "objects" / "info" / "alternates").exists()
