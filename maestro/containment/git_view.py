@@ -8,8 +8,13 @@ is known and small, and everything else in the common git dir is the operator's:
 :func:`lane_git_layers` binds the common git dir read-only and opens exactly these again,
 derived from the lane's branch and its worktree's own git dir:
 
-* ``objects/`` (new objects and packs), but not ``objects/info/`` (alternates, the commit
-  graph: what git trusts about objects it does not read);
+* in place of ``objects/``, the lane's private object store
+  (:mod:`maestro.containment.private_objects`): new objects and packs land there, never in
+  the shared store, which the sandbox reads read-only through the private store's
+  alternate (git does not hash an object again when it reads it, so a file written into
+  the shared store would be trusted under its name by every lane and the operator);
+  maestro takes the lane's objects into the shared store by hashing each
+  (:mod:`maestro.containment.object_import`);
 * the worktree's own git dir (its ``HEAD``, index, reflog, rebase state); its ``config.worktree``,
   ``commondir`` and ``gitdir`` are bound read-only after these by the caller (the control
   files of :func:`maestro.lanes.tamper.control_roots`);
@@ -19,7 +24,7 @@ derived from the lane's branch and its worktree's own git dir:
   read-only over itself, so it can be neither rewritten nor renamed over nor removed;
 * the branch's reflog file (git appends to it in place).
 
-Binds need their mount points to exist, so ``objects/info/``, the ref folder, an empty
+Binds need their mount points to exist, so the private store, the ref folder, an empty
 reflog (git treats it as one without entries) and an empty ``config.worktree`` (git reads it
 only with ``extensions.worktreeConfig``; the tamper check counts a config file without
 entries as absent) are created first.
@@ -37,6 +42,7 @@ import contextlib
 import os
 from pathlib import Path, PurePosixPath
 
+from maestro.containment.private_objects import store_layers
 from maestro.containment.sandbox import Layer
 from maestro.errors import ConfigError
 
@@ -71,12 +77,12 @@ def lane_git_layers(common: Path, git_dir: Path, branch: str) -> list[Layer]:
     folder.mkdir(parents=True, exist_ok=True)
     reflog.parent.mkdir(parents=True, exist_ok=True)
     create_empty(reflog)
-    layers: list[Layer] = [("ro", common), ("rw", common / "objects"),
-                           ("ro", common / "objects" / "info")]
+    layers: list[Layer] = [("ro", common)]
     if git_dir != common:
         layers.append(("rw", git_dir))
         # Bound read-only by the caller only if it exists: an absent one could be created.
         create_empty(git_dir / "config.worktree")
+    layers += store_layers(common, git_dir)
     layers.append(("rw", folder))
     layers += [("ro", entry) for entry in sorted(folder.iterdir())
                if entry.name not in (leaf, f"{leaf}.lock") and not entry.is_symlink()]

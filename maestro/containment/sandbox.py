@@ -49,8 +49,14 @@ def protected_paths(roots: Iterable[Path]) -> list[Path]:
     return out
 
 
-#: One bind of :func:`bubblewrap_prefix`'s layers: ``("ro" | "rw", folder)``.
-Layer = tuple[str, Path]
+#: One bind of :func:`bubblewrap_prefix`'s layers: ``("ro" | "rw", folder)`` binds a folder
+#: (or file) over itself; ``("ro" | "rw", source, target)`` shows ``source`` at ``target``.
+Layer = tuple[str, Path] | tuple[str, Path, Path]
+
+
+def _bindable(path: Path) -> bool:
+    """An existing folder or file that is no symbolic link (bwrap would follow one)."""
+    return not path.is_symlink() and (path.is_dir() or path.is_file())
 
 
 def bubblewrap_prefix(roots: Iterable[Path], binary: str | None = None, *,
@@ -59,8 +65,9 @@ def bubblewrap_prefix(roots: Iterable[Path], binary: str | None = None, *,
 
     ``layers`` are bound first, in order (``ro``: read-only, ``rw``: writable again inside
     an earlier read-only one; a folder or file that does not exist is skipped, and so is a
-    symbolic link), then ``roots`` read-only over them all: bwrap applies its mounts in
-    order, the last one wins."""
+    symbolic link, as source or as target), then ``roots`` read-only over them all: bwrap
+    applies its mounts in order, the last one wins, and takes each source from the file
+    system as it was before any of them."""
     # A pid namespace of its own, with its own /proc: the agent neither sees nor signals
     # maestro's processes (nor reads their environment), and whatever it starts ends with
     # the namespace when its first process exits.
@@ -68,9 +75,10 @@ def bubblewrap_prefix(roots: Iterable[Path], binary: str | None = None, *,
     # agent unmount the read-only binds below).
     argv = [binary or bwrap_binary(), "--dev-bind", "/", "/", "--die-with-parent",
             "--unshare-pid", "--proc", "/proc", "--cap-drop", "ALL"]
-    for mode, path in layers:
-        if not path.is_symlink() and (path.is_dir() or path.is_file()):
-            argv += ["--ro-bind" if mode == "ro" else "--bind", str(path), str(path)]
+    for layer in layers:
+        source, target = layer[1], layer[-1]
+        if _bindable(source) and _bindable(target):
+            argv += ["--ro-bind" if layer[0] == "ro" else "--bind", str(source), str(target)]
     for path in protected_paths(roots):
         argv += ["--ro-bind", str(path), str(path)]
     return [*argv, "--"]

@@ -11,6 +11,7 @@ from maestro.git import git
 from maestro.lanes.change import no_change_reason
 from maestro.lanes.context import LaneContext
 from maestro.lanes.guard import LaneGuard, Stop
+from maestro.lanes.lane_objects import take_lane_objects
 from maestro.lanes.outcomes import Halt
 from maestro.lanes.prcheck import refuse_control_changes, refuse_unvalidated
 from maestro.lanes.provenance import refuse_unless_made_by_sessions
@@ -105,6 +106,7 @@ class LaneToolHost:
     def _open_pr(self, title: str, body: str) -> str:
         self.look_again()
         refuse_control_changes(self.control)
+        take_lane_objects(self.ctx, settle=False)  # the session is still running
         empty = no_change_reason(self.ctx)
         if empty:
             raise ToolRefused(empty)

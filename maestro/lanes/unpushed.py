@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from maestro.containment import private_objects
+from maestro.containment.private_objects import own_git_dir, store_of
 from maestro.git import git, rev_parse
 
 __all__ = ["kept_for_a_person", "unpushed_work"]
@@ -25,9 +27,17 @@ def unpushed_work(worktree: Path, remote: str) -> str | None:
     """What in ``worktree`` is on no branch of ``remote``, in words, or None (nothing, or
     no worktree at all). The remote-tracking refs are taken as they are (no fetch): a ref
     that is behind only makes the answer more careful."""
-    if not (worktree / ".git").exists() or rev_parse(worktree, "HEAD") is None:
+    if not (worktree / ".git").exists():
         return None
+    # A sandboxed session's objects not yet taken into the shared store (object_import):
+    # maestro's git does not see its commits, so only this says they exist.
+    pending = (git_dir := own_git_dir(worktree)) is not None and private_objects.pending(
+        store_of(git_dir))
+    if rev_parse(worktree, "HEAD") is None:
+        return "a sandboxed session's commits not yet imported" if pending else None
     found = []
+    if pending:
+        found.append("a sandboxed session's commits not yet imported")
     changed = [line for line in git(worktree, "status", "--porcelain", check=False).splitlines()
                if line.strip()]
     if changed:

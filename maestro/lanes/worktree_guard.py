@@ -16,6 +16,7 @@ from maestro.errors import MaestroError
 from maestro.git import git_ok, rev_parse
 from maestro.lanes import fresh_worktree, litter, provenance
 from maestro.lanes.context import LaneContext
+from maestro.lanes.lane_objects import take_lane_objects
 from maestro.lanes.worktree_health import choose_start, heal, tracked_missing
 
 
@@ -93,7 +94,10 @@ def recorded_session(ctx: LaneContext, phase: str, run_id: str) -> Iterator[None
     try:
         yield
     finally:
-        provenance.end_session(ctx, branch_head(ctx))
+        try:
+            take_lane_objects(ctx)  # the session's commits, hashed into the shared store
+        finally:
+            provenance.end_session(ctx, branch_head(ctx))
 
 
 def branch_head(ctx: LaneContext) -> str | None:

@@ -85,6 +85,7 @@ class LaneRuns:
         from doit.exceptions import TaskFailed
 
         from maestro.lanes.cancel import honour as honour_cancel
+        from maestro.lanes.lane_objects import take_lane_objects
         from maestro.lanes.outcomes import Halt
         from maestro.model import LaneOutcome
         from maestro.observability import logs
@@ -103,6 +104,9 @@ class LaneRuns:
         write_activity_phase(ctx.state, phase)
         logs.phase_event(self.config, identifier, phase, "started")
         try:
+            # A sandboxed lane killed before its objects were imported: they come first, so
+            # the cancel, the healing and the phase all see the lane's commits.
+            take_lane_objects(ctx)
             honour_cancel(ctx)  # a person's recorded cancel comes first (lanes/cancel.py)
             function(ctx)
         except Halt as halt:

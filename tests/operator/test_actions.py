@@ -136,6 +136,18 @@ def test_cancel_keeps_a_worktree_with_unpushed_work(needs_human: Sandbox) -> Non
     assert (worktree / "draft.txt").exists()
 
 
+def test_cancel_keeps_a_worktree_whose_sandboxed_commits_are_not_imported_yet(
+        needs_human: Sandbox) -> None:
+    # A sandboxed session killed before maestro hashed its objects into the shared store:
+    # only its private store holds them (maestro/containment/private_objects.py).
+    store = needs_human.repo / ".git" / "worktrees" / "OPS-1" / "maestro-objects" / "ab"
+    store.mkdir(parents=True)
+    (store / "cdef").write_bytes(b"x")
+    message = actions.cancel(needs_human.config, "OPS-1")
+    assert "a sandboxed session's commits not yet imported" in message
+    assert (needs_human.repo / ".worktrees" / "OPS-1").is_dir()
+
+
 def test_cancel_twice_with_a_kept_worktree_does_nothing_the_second_time(
         needs_human: Sandbox) -> None:
     (needs_human.repo / ".worktrees" / "OPS-1" / "draft.txt").write_text("not committed\n")

@@ -3,6 +3,7 @@ commits still work; a missing bwrap is a clear error."""
 
 from __future__ import annotations
 
+import subprocess
 import sysconfig
 from pathlib import Path
 
@@ -89,3 +90,58 @@ def test_under_bubblewrap_the_agent_cannot_reach_origin_other_lanes_maestros_cod
     assert Path(f"{said}.caps").read_text().split() == ["CapEff:", "0000000000000000"]
     # Nor the local forge's checks of other lanes' PRs, made before or after it started.
     assert "Read-only file system" in Path(f"{said}.checks").read_text()
+
+
+#: ``p NAME``: the loose object file of NAME in the sandbox's ``objects/`` (its private store).
+LOOSE = ("o=$(git rev-parse --path-format=absolute --git-common-dir)/objects; "
+         "p() { echo $o/$(echo $1 | cut -c1-2)/$(echo $1 | cut -c3-); }; ")
+
+
+@needs_bwrap
+def test_an_agent_that_swaps_an_object_stops_for_a_person_and_no_one_else_reads_it(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    sandbox.set_agent(sandbox="bubblewrap")
+    readme = sh(sandbox.repo, "show", "main:README.md")
+    # Its own new blob, and (in its view) the blob of main's README, given other content.
+    swap = (LOOSE + "e=$(echo evil | git hash-object -w --stdin); "
+            "for b in $(git rev-parse HEAD:c.txt main:README.md); do mkdir -p $(dirname $(p $b)); "
+            "chmod u+w $(p $b) 2>/dev/null; cp $(p $e) $(p $b); done; git rev-parse HEAD:c.txt")
+    sandbox.add_issue("BW-3", script=f"""
+        steps:
+          - write: {{path: c.txt, content: good}}
+          - commit: c
+          - run: "{swap} > {tmp_path}/swapped"
+          - handoff: done
+        """)
+    sandbox.lane("BW-3")
+    assert sandbox.outcome("BW-3") == "needs_human"
+    attention = sandbox.lane_file("BW-3", "attention.json")
+    assert attention["error_class"] == "objects_refused"
+    assert "not among the objects" in attention["reason"] or "refused" in attention["reason"]
+    swapped = (tmp_path / "swapped").read_text().strip()
+    claimed = subprocess.run(["git", "cat-file", "-e", swapped], cwd=sandbox.repo, check=False)
+    assert claimed.returncode != 0  # the swapped blob never entered under its name
+    assert sandbox.origin_file("c.txt", "maestro/bw-3") is None  # nothing was pushed
+    # Another lane's worktree, the operator's checkout: main's README as it was.
+    sh(sandbox.repo, "worktree", "add", "-q", "--detach", str(sandbox.root / "other"), "main")
+    assert (sandbox.root / "other" / "README.md").read_text().strip() == readme
+
+
+@needs_bwrap
+def test_a_sandboxed_lane_killed_before_its_objects_were_imported_delivers_them_on_resume(
+        sandbox: Sandbox) -> None:
+    sandbox.set_agent(sandbox="bubblewrap")
+    sandbox.add_issue("BW-4", script="""
+        steps:
+          - write: {path: a.txt, content: a}
+          - commit: a
+          - handoff: done
+          - write: {path: b.txt, content: b}
+          - commit: b
+        """)
+    sandbox.lane("BW-4", env={"MAESTRO_FAULT_KILL": "agent:session-ended"})
+    store = sandbox.repo / ".git" / "worktrees" / "BW-4" / "maestro-objects"
+    assert any(p.name != "info" for p in store.iterdir())  # b, only in the private store
+    sandbox.lane("BW-4")
+    assert sandbox.origin_file("b.txt", "maestro/bw-4") == "b"
+    assert sandbox.outcome("BW-4") == "waiting"
