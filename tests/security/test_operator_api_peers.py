@@ -7,6 +7,7 @@ way a person runs ``curl``."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -128,7 +129,9 @@ def test_an_agent_sending_from_a_thread_with_its_own_descriptor_table_is_refused
     assert done.stdout.strip() == "403"
     assert read_pause(config.state_root) is None
 
-def test_a_supervised_child_runs_in_containment_its_own_process_does_not() -> None:
+@contextlib.contextmanager
+def supervised_sleeper() -> Iterator[tuple[int, int]]:
+    """``(supervisor pid, its child's pid)``: a program run as a lane runs its agent."""
     argv = [sys.executable, "-c", "import time; time.sleep(60)"]
     supervisor = subprocess.Popen(reaper.wrap(argv))
     try:
@@ -137,15 +140,20 @@ def test_a_supervised_child_runs_in_containment_its_own_process_does_not() -> No
             child = next((pid for pid in reaper.descendants(supervisor.pid)), 0)
             if child and lineage.command_line(child)[1:2] == ["-c"]:
                 break
-        assert lineage.supervisors_beyond(child) == [supervisor.pid]
-        assert lineage.contained_processes()[child] == [supervisor.pid]
+        yield supervisor.pid, child
+    finally:
+        reaper.kill_tree(supervisor.pid)
+        supervisor.wait()
+
+
+def test_a_supervised_child_runs_in_containment_its_own_process_does_not() -> None:
+    with supervised_sleeper() as (supervisor, child):
+        assert lineage.supervisors_beyond(child) == [supervisor]
+        assert lineage.contained_processes()[child] == [supervisor]
         assert os.getpid() not in lineage.contained_processes()
         # Inside one supervised command (a test suite run as validation), peers are equals.
         assert lineage.supervisors_beyond(child, reference=child) == []
         assert lineage.supervisors_beyond(os.getpid()) == []
-    finally:
-        reaper.kill_tree(supervisor.pid)
-        supervisor.wait()
 
 
 def test_a_process_that_ended_has_no_known_supervisors() -> None:
@@ -156,25 +164,17 @@ def test_a_process_that_ended_has_no_known_supervisors() -> None:
     assert lineage.supervisors_beyond(ended.pid) is None
     assert lineage.supervisors_beyond(os.getpid()) == []
 
+
 def test_a_process_whose_parent_ended_during_the_scan_is_still_found_in_containment(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The scan read the child's parent, which then ended before its own line was read:
     the child now belongs to the supervisor (a subreaper), and is found under it."""
-    argv = [sys.executable, "-c", "import time; time.sleep(60)"]
-    supervisor = subprocess.Popen(reaper.wrap(argv))
-    try:
-        child = 0
-        for _ in range(1000):  # the supervisor forks its child at once
-            child = next((pid for pid in reaper.descendants(supervisor.pid)), 0)
-            if child and lineage.command_line(child)[1:2] == ["-c"]:
-                break
+    with supervised_sleeper() as (supervisor, child):
         scan = lineage.processes()
         ended = max(scan) + 100_000  # a parent no longer in /proc when its line was read
         monkeypatch.setattr(lineage, "processes", lambda: {**scan, child: ended})
-        assert lineage.contained_processes()[child] == [supervisor.pid]
-    finally:
-        reaper.kill_tree(supervisor.pid)
-        supervisor.wait()
+        assert lineage.contained_processes()[child] == [supervisor]
+
 
 LANE = {9: [3]}  # pid 9 runs under a lane's supervisor, pid 3
 
