@@ -151,13 +151,19 @@ def test_the_empty_config_worktree_the_sandbox_makes_is_no_change_to_the_control
     assert changes(before, fingerprint(roots, repo)) == [".git/worktrees/DEMO-1/config.worktree"]
 
 
-def test_the_sandbox_never_makes_its_mount_points_through_a_planted_link(
-        tmp_path: Path) -> None:
+def repository_with_lane_worktree(tmp_path: Path) -> Path:
+    """A repository with one commit and the lane worktree ``.worktrees/DEMO-1``."""
     repo = tmp_path / "repo"
     sh(tmp_path, "init", "--quiet", "--initial-branch=main", str(repo))
     sh(repo, "-c", "user.name=t", "-c", "user.email=t@x", "commit", "-q", "--allow-empty",
        "-m", "a")
     sh(repo, "worktree", "add", "--quiet", "-b", BRANCH, str(repo / ".worktrees" / "DEMO-1"))
+    return repo
+
+
+def test_the_sandbox_never_makes_its_mount_points_through_a_planted_link(
+        tmp_path: Path) -> None:
+    repo = repository_with_lane_worktree(tmp_path)
     own, logs = repo / ".git" / "worktrees" / "DEMO-1", repo / ".git" / "logs" / "refs" / "heads"
     (logs / BRANCH).unlink()
     (logs / BRANCH).symlink_to(tmp_path / "planted-reflog")
@@ -245,11 +251,7 @@ def test_an_object_swapped_in_the_private_store_never_enters_the_shared_store(
 
 def test_a_link_planted_in_place_of_the_private_store_is_replaced_before_binding(
         tmp_path: Path) -> None:
-    repo = tmp_path / "repo"
-    sh(tmp_path, "init", "--quiet", "--initial-branch=main", str(repo))
-    sh(repo, "-c", "user.name=t", "-c", "user.email=t@x", "commit", "-q", "--allow-empty",
-       "-m", "a")
-    sh(repo, "worktree", "add", "--quiet", "-b", BRANCH, str(repo / ".worktrees" / "DEMO-1"))
+    repo = repository_with_lane_worktree(tmp_path)
     common, own = repo / ".git", repo / ".git" / "worktrees" / "DEMO-1"
     # Bound writable at objects/ by the next sandbox, a link would make the shared store so.
     (own / "maestro-objects").symlink_to(common / "objects")
