@@ -241,11 +241,12 @@ class Orchestrator:
             identifier, action, item = entry.issue, entry.action, entry.as_dict()
             state = LaneState(self.config.lanes_root, identifier)
             holder = state.read("holder.json") or {}
+            if holder.get("role") == "operator" and state.is_leased_elsewhere():
+                continue  # a person's command (maestro cancel) holds the lane: it decides,
+                # even when the lane looks stalled (a hung lane is when people cancel)
             if action == "stalled":
                 self._stop_stalled(identifier, int(holder.get("pid", 0)))
                 continue
-            if holder.get("role") == "operator" and state.is_leased_elsewhere():
-                continue  # a person's command (maestro cancel) holds the lane: it decides
             if entry.signal_only or state.is_leased_elsewhere():
                 # A lane in review is only stopped here; the next tick sends it down its
                 # own cancel path (PR closed with a comment) or holds it for the person.

@@ -188,6 +188,26 @@ def test_the_loop_never_signals_a_cancel_command_holding_the_lane(
         holder.wait()
 
 
+def test_the_loop_never_kills_a_cancel_command_holding_a_lane_that_looks_stalled(
+        needs_human: Sandbox) -> None:
+    from maestro.orchestration.orchestrator import Orchestrator
+    from maestro.orchestration.planning import Plan, Reconcile
+
+    holder = subprocess.Popen(  # a person's cancel of a hung lane, holding it
+        [sys.executable, "-c", "import sys, time, pathlib; from maestro.lanes.state import "
+         "LaneState; s = LaneState(pathlib.Path(sys.argv[1]), 'OPS-1'); "
+         "s.acquire(role='operator'); print(1, flush=True); time.sleep(30)",
+         str(needs_human.config.lanes_root)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "1"
+        stalled = Plan(reconciles=(Reconcile("OPS-1", "stalled", "In Progress"),))
+        Orchestrator(needs_human.config).apply_reconcile(stalled)
+        assert holder.poll() is None  # not SIGKILLed
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def test_a_cancel_waits_for_another_cancel_holding_the_lane_and_never_signals_it(
         needs_human: Sandbox) -> None:
     holder = subprocess.Popen(  # the poll loop or a second command finishing the cancel
