@@ -12,7 +12,8 @@ person, who merges the commit into the lane branch or removes it on purpose.
 
 The heads maestro pushed are written down before each push (``pushed.json``; a push that
 then fails leaves a head that is the lane's own commit anyway), besides those ``pr.json``
-already names (the validated head, each repair's head, a pending repair's head).
+already names (the validated head, each repair's head, a pending repair's head), in the
+lane folder and in the issue's archived lane folders.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from maestro.errors import ForeignHeadError
+from maestro.fsutil import read_json
 from maestro.git import git
 from maestro.lanes.context import LaneContext
 from maestro.lanes.outcomes import require_human
@@ -28,14 +30,29 @@ PUSHED = "pushed.json"
 
 
 def own_heads(ctx: LaneContext) -> set[str]:
-    """Every head this lane's pushes may replace on the remote."""
-    record = ctx.state.read("pr.json") or {}
-    pending = record.get("pending_repair") or {}
-    heads = {str(record.get("validated_head") or ""), str(pending.get("head") or ""),
-             *map(str, record.get("repair_heads") or []),
-             *map(str, (ctx.state.read(PUSHED) or {}).get("heads") or [])}
+    """Every head this lane's pushes may replace on the remote: those the lane folder
+    names, and those of the issue's archived lane folders (``maestro retry`` of a lane that
+    had pushed archives it; its new run may amend what the old one pushed), as provenance
+    counts their sessions."""
+    archive = ctx.config.state_root / "archive"
+    folders = sorted(archive.glob(f"{ctx.identifier}-run-*")) if archive.is_dir() else []
+    heads: set[str] = set()
+    for folder in [*folders, ctx.state.dir]:
+        heads |= _heads_in(folder)
     heads.discard("")
     return heads
+
+
+def _heads_in(folder: Path) -> set[str]:
+    """The heads one lane folder says maestro pushed (``pushed.json``, ``pr.json``)."""
+    record = read_json(folder / "pr.json")
+    record = record if isinstance(record, dict) else {}
+    pending = record.get("pending_repair")
+    pending = pending if isinstance(pending, dict) else {}
+    pushed = read_json(folder / PUSHED)
+    pushed = pushed if isinstance(pushed, dict) else {}
+    return {str(record.get("validated_head") or ""), str(pending.get("head") or ""),
+            *map(str, record.get("repair_heads") or []), *map(str, pushed.get("heads") or [])}
 
 
 def push_lane(ctx: LaneContext, worktree: Path, where: str, head: str | None = None) -> str:

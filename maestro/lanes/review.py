@@ -264,12 +264,17 @@ def closeout(ctx: LaneContext) -> None:
     record = ctx.state.read("pr.json") or {}
     claim_record = lease(ctx)
     faults.point("closeout:before")
-    current = ctx.tracker.get(ctx.identifier).state  # a person's cancel may have landed
+    current = ctx.tracker.get(ctx.identifier).state  # a person may have decided meanwhile
     decision = merged(current, policy.is_terminal(current), same_state(current, completed))
-    if decision.classification == Classification.MANUAL_INTERVENTION_REQUIRED:
+    reason = decision.reason
+    if policy.is_startable(current):  # reopened after the merge: only a person knows why
+        reason = f"PR merged but the issue was moved back to {current}"
+    elif decision.classification != Classification.MANUAL_INTERVENTION_REQUIRED:
+        reason = ""
+    if reason:
         require_human(ctx, "manual_intervention_required",
-                      f"{decision.reason}; maestro leaves the issue in {current!r} and does "
-                      f"not move it to {completed!r}")
+                      f"{reason}; maestro leaves the issue in {current!r} and does not move "
+                      f"it to {completed!r}")
     ctx.tracker.transition(ctx.identifier, completed)
     faults.point("closeout:transitioned")
     post_once(ctx, "closeout", str(claim_record["run_id"]), "delivered", {

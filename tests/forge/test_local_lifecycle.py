@@ -226,20 +226,22 @@ def test_a_head_pushed_outside_maestro_stops_for_a_human(sandbox: Sandbox,
     assert_lane_kept(sandbox, "LC-7")
 
 
-def test_a_cancel_that_lands_after_the_merge_is_not_overwritten_by_closeout(
-        sandbox: Sandbox, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("decided", "said"), [("Canceled", "moved to Canceled"),
+                                               ("Todo", "moved back to Todo")])
+def test_a_persons_move_that_lands_after_the_merge_is_not_overwritten_by_closeout(
+        sandbox: Sandbox, tmp_path: Path, decided: str, said: str) -> None:
     handed_off(sandbox, "LC-8", SCRIPT, tmp_path)
     sandbox.approve("LC-8")
     env = {"MAESTRO_FAULT_KILL": "closeout:before",
            "MAESTRO_FAULT_ONCE": str(tmp_path / "fired")}
     assert sandbox.lane("LC-8", env=env).returncode == -9  # merged, not yet closed out
-    sandbox.maestro("issue", "move", "LC-8", "Canceled", check=True)  # a person, meanwhile
+    sandbox.maestro("issue", "move", "LC-8", decided, check=True)  # a person, meanwhile
 
     sandbox.lane("LC-8", env=env)
     assert sandbox.outcome("LC-8") == "needs_human"
-    assert sandbox.issue("LC-8").state == "Canceled"
+    assert sandbox.issue("LC-8").state == decided
     assert "maestro:needs-attention" in sandbox.issue("LC-8").labels
-    assert "moved to Canceled" in sandbox.lane_file("LC-8", "attention.json")["reason"]
+    assert said in sandbox.lane_file("LC-8", "attention.json")["reason"]
     assert sandbox.lane_file("LC-8", "closeout.json") is None
     assert merges(sandbox) == 1
 
