@@ -69,6 +69,15 @@ class UnknownIssueError(TrackerError):
     exit_code = 2
 
 
+class IssueStateChanged(TrackerError):
+    """A conditional transition found the issue in a state that forbids it (read right
+    before the write); nothing was written. ``state`` is the state found."""
+
+    def __init__(self, message: str, state: str) -> None:
+        super().__init__(message)
+        self.state = state
+
+
 class ForgeError(MaestroError):
     """The forge refused or failed a request (push, PR, merge)."""
 

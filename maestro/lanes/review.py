@@ -6,7 +6,8 @@ same lane and worktree when the feedback is actionable, and lands only the valid
 
 from __future__ import annotations
 
-from maestro.errors import MaestroError
+from maestro.config.workflow import TrackerPolicy
+from maestro.errors import IssueStateChanged, MaestroError
 from maestro.git import git
 from maestro.ids import iso_now
 from maestro.lanes import hooks
@@ -264,18 +265,21 @@ def closeout(ctx: LaneContext) -> None:
     record = ctx.state.read("pr.json") or {}
     claim_record = lease(ctx)
     faults.point("closeout:before")
-    current = ctx.tracker.get(ctx.identifier).state  # a person may have decided meanwhile
-    decision = merged(current, policy.is_terminal(current), same_state(current, completed))
-    reason = decision.reason
-    if policy.is_startable(current):  # reopened after the merge: only a person knows why
-        reason = f"PR merged but the issue was moved back to {current}"
-    elif decision.classification != Classification.MANUAL_INTERVENTION_REQUIRED:
-        reason = ""
-    if reason:
+    # A person may have decided meanwhile: judged on a fresh read, then again on the read
+    # the tracker makes right before its write (the files tracker: under its lock).
+    def decided(state: str) -> bool:
+        return bool(_person_decided_after_merge(policy, state, completed))
+
+    current = ctx.tracker.get(ctx.identifier).state
+    try:
+        if decided(current):
+            raise IssueStateChanged(f"issue is {current}", current)
+        ctx.tracker.transition(ctx.identifier, completed, unless=decided)
+    except IssueStateChanged as moved:
         require_human(ctx, "manual_intervention_required",
-                      f"{reason}; maestro leaves the issue in {current!r} and does not move "
-                      f"it to {completed!r}")
-    ctx.tracker.transition(ctx.identifier, completed)
+                      f"{_person_decided_after_merge(policy, moved.state, completed)}; "
+                      f"maestro leaves the issue in {moved.state!r} and does not move it to "
+                      f"{completed!r}")
     faults.point("closeout:transitioned")
     post_once(ctx, "closeout", str(claim_record["run_id"]), "delivered", {
         "run_id": claim_record["run_id"], "pr_url": record.get("url"),
@@ -283,6 +287,18 @@ def closeout(ctx: LaneContext) -> None:
         "state": completed})
     faults.point("closeout:after")
     ctx.state.write("closeout.json", {"state": completed, "closed_at": iso_now()})
+
+
+def _person_decided_after_merge(policy: TrackerPolicy, state: str, completed: str) -> str:
+    """Why an issue in ``state`` after its PR merged is a person's decision closeout must
+    keep ("" when it may move to ``completed``): rule 4 (another terminal state) or a move
+    back to a startable state (a reopen only a person can explain)."""
+    if policy.is_startable(state):
+        return f"PR merged but the issue was moved back to {state}"
+    decision = merged(state, policy.is_terminal(state), same_state(state, completed))
+    if decision.classification == Classification.MANUAL_INTERVENTION_REQUIRED:
+        return decision.reason
+    return ""
 
 
 def _remove_lane_branch(ctx: LaneContext) -> None:

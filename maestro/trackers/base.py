@@ -7,7 +7,7 @@ can run again safely.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 from maestro.model import Comment, Issue
@@ -29,8 +29,13 @@ class Tracker(Protocol):
         """One issue; raises ``UnknownIssueError`` when it does not exist."""
         ...
 
-    def transition(self, identifier: str, state: str) -> bool:
-        """Move the issue to ``state``; returns False when it was already there (no-op)."""
+    def transition(self, identifier: str, state: str,
+                   unless: Callable[[str], bool] | None = None) -> bool:
+        """Move the issue to ``state``; returns False when it was already there (no-op).
+        ``unless``: judged on the issue's state as read right before the write (the files
+        tracker: in the same locked read-modify-write; Linear and GitHub: the read that
+        precedes the mutation); when true nothing is written and
+        :class:`~maestro.errors.IssueStateChanged` is raised."""
         ...
 
     def comment(self, identifier: str, body: str) -> Comment: ...

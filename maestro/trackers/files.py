@@ -24,7 +24,13 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import LiteralScalarString
 
 from maestro.config.validation import short_repr
-from maestro.errors import InputError, IssueFileError, TrackerError, UnknownIssueError
+from maestro.errors import (
+    InputError,
+    IssueFileError,
+    IssueStateChanged,
+    TrackerError,
+    UnknownIssueError,
+)
 from maestro.fsutil import write_atomic
 from maestro.ids import check_identifier, utc_now
 from maestro.model import Comment, Issue
@@ -290,9 +296,13 @@ class FilesTracker:
         raise TrackerError(f"{path}: the file kept changing while maestro edited it "
                            f"({EDIT_ATTEMPTS} attempts); nothing was written, try again")
 
-    def transition(self, identifier: str, state: str) -> bool:
+    def transition(self, identifier: str, state: str,
+                   unless: Callable[[str], bool] | None = None) -> bool:
         def change(data: CommentedMap) -> bool:
-            if same_state(str(data.get("state", "")), state):
+            current = str(data.get("state", ""))
+            if unless is not None and unless(current):
+                raise IssueStateChanged(f"issue {identifier} is {current}", current)
+            if same_state(current, state):
                 return False
             data["state"] = state
             return True

@@ -24,14 +24,20 @@ same number of requests whatever the number of lanes. GraphQL has every write ma
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, WrapValidator
 
 from maestro.config.validation import short_repr
-from maestro.errors import ConfigError, LabelMissingError, TrackerError, UnknownIssueError
+from maestro.errors import (
+    ConfigError,
+    IssueStateChanged,
+    LabelMissingError,
+    TrackerError,
+    UnknownIssueError,
+)
 from maestro.model import Comment, Issue
 from maestro.statenames import same_state, state_key, state_keys
 from maestro.trackers.http import (
@@ -457,9 +463,13 @@ class GitHubIssuesTracker(ClientMetrics):
 
     # -- writing ---------------------------------------------------------------------------
 
-    def transition(self, identifier: str, state: str) -> bool:
+    def transition(self, identifier: str, state: str,
+                   unless: Callable[[str], bool] | None = None) -> bool:
         raw = self._one(identifier)
-        if same_state(self.state_of(raw), state):
+        current = self.state_of(raw)
+        if unless is not None and unless(current):
+            raise IssueStateChanged(f"issue {identifier} is {current}", current)
+        if same_state(current, state):
             return False
         target_label = self._label_for(state)
         reason = self._close_reason(state)

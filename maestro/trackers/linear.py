@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import BaseModel, ConfigDict, FiniteFloat, WrapValidator
 
 from maestro.config.validation import short_repr
-from maestro.errors import ConfigError, LabelMissingError, TrackerError, UnknownIssueError
+from maestro.errors import (
+    ConfigError,
+    IssueStateChanged,
+    LabelMissingError,
+    TrackerError,
+    UnknownIssueError,
+)
 from maestro.model import Comment, Issue
 from maestro.statenames import same_state, state_key
 from maestro.trackers.http import (
@@ -441,8 +447,11 @@ class LinearTracker(ClientMetrics):
 
     # -- writing ---------------------------------------------------------------------------
 
-    def transition(self, identifier: str, state: str) -> bool:
+    def transition(self, identifier: str, state: str,
+                   unless: Callable[[str], bool] | None = None) -> bool:
         raw = self._raw_issue(identifier, refresh=True)
+        if unless is not None and unless(raw.state.name):
+            raise IssueStateChanged(f"issue {identifier} is {raw.state.name}", raw.state.name)
         if same_state(raw.state.name, state):
             return False
         state_id = self._state_id(raw.team, state)

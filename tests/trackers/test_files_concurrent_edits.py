@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from maestro.errors import TrackerError
+from maestro.errors import IssueStateChanged, TrackerError
 from maestro.trackers import files
 from maestro.trackers.files import EDIT_ATTEMPTS, FilesTracker
 from maestro.trackers.guarded_write import Seen, look, replace_unless_changed
@@ -87,3 +87,15 @@ def test_a_replace_happens_when_the_file_is_as_read(issue: Path) -> None:
     assert seen is not None
     assert replace_unless_changed(issue, seen, b"maestro's version") is True
     assert issue.read_bytes() == b"maestro's version"
+
+
+def test_a_conditional_transition_judges_the_state_read_right_before_its_write(
+        tmp_path: Path) -> None:
+    tracker = FilesTracker(tmp_path, "T")
+    tracker.create("Title", "Body.", state="In Review", identifier="T-1")
+    assert tracker.get("T-1").state == "In Review"  # what the caller saw
+    path = tmp_path / "T-1.md"
+    path.write_text(path.read_text().replace("state: In Review", "state: Canceled"))  # a person
+    with pytest.raises(IssueStateChanged):
+        tracker.transition("T-1", "Done", unless=lambda state: state == "Canceled")
+    assert tracker.get("T-1").state == "Canceled"

@@ -7,7 +7,7 @@ from fakes.github_server import GitHubWorld
 from fakes.loopback import LoopbackServer
 
 from maestro.config.workflow import TrackerPolicy
-from maestro.errors import LabelMissingError, TrackerError, UnknownIssueError
+from maestro.errors import IssueStateChanged, LabelMissingError, TrackerError, UnknownIssueError
 from maestro.trackers.base import Tracker
 from maestro.trackers.eligibility import ineligible_reason
 from maestro.trackers.github import GitHubIssuesTracker
@@ -173,6 +173,15 @@ def test_transition_swaps_the_state_label(
     assert github.transition("GH-1", "In Progress") is True
     assert github_world.labels_of(1) == ["bug", "status:in-progress"]
     assert github.get("GH-1").state == "In Progress"
+
+
+def test_a_conditional_transition_writes_nothing_when_the_fresh_state_forbids_it(
+        github: GitHubIssuesTracker, github_world: GitHubWorld) -> None:
+    github_world.add_issue("task", labels=["status:todo"])
+    with pytest.raises(IssueStateChanged) as raised:
+        github.transition("GH-1", "Done", unless=lambda state: state == "Todo")
+    assert raised.value.state == "Todo"
+    assert github_world.labels_of(1) == ["status:todo"]
 
 
 def test_transition_to_the_current_state_is_a_no_op(

@@ -6,7 +6,13 @@ import pytest
 from fakes.linear_server import LinearWorld
 from fakes.loopback import LoopbackServer
 
-from maestro.errors import LabelMissingError, RateLimitedError, TrackerError, UnknownIssueError
+from maestro.errors import (
+    IssueStateChanged,
+    LabelMissingError,
+    RateLimitedError,
+    TrackerError,
+    UnknownIssueError,
+)
 from maestro.trackers.base import Tracker
 from maestro.trackers.linear import LinearTracker
 
@@ -115,6 +121,15 @@ def test_transition_moves_the_issue_to_the_named_state(
     linear_world.add_issue("task", "Todo")
     assert linear.transition("ENG-1", "In Progress") is True
     assert linear_world.state_of("ENG-1") == "In Progress"
+
+
+def test_a_conditional_transition_writes_nothing_when_the_fresh_state_forbids_it(
+        linear: LinearTracker, linear_world: LinearWorld) -> None:
+    linear_world.add_issue("task", "Canceled")
+    with pytest.raises(IssueStateChanged) as raised:
+        linear.transition("ENG-1", "Done", unless=lambda state: state == "Canceled")
+    assert raised.value.state == "Canceled"
+    assert linear_world.state_of("ENG-1") == "Canceled"
 
 
 def test_transition_to_the_current_state_is_a_no_op(
