@@ -13,6 +13,7 @@ from typing import Any
 from maestro.errors import LabelMissingError, MaestroError
 from maestro.ids import iso_now, new_run_id
 from maestro.lanes import comments
+from maestro.lanes.archive import ARCHIVE
 from maestro.lanes.context import LaneContext
 from maestro.model import Issue, LaneOutcome
 from maestro.trackers.eligibility import ineligible_reason
@@ -122,7 +123,7 @@ def check_eligible(ctx: LaneContext, issue: Issue, retry: bool) -> None:
 def reset_lane(ctx: LaneContext, why: str) -> None:
     """Archive the whole lane folder so the issue starts over as a fresh lane."""
     state = ctx.state
-    archive = ctx.config.state_root / "archive" / f"{ctx.identifier}-{new_run_id()}"
+    archive = ctx.config.state_root / ARCHIVE / f"{ctx.identifier}-{new_run_id()}"
     archive.mkdir(parents=True, exist_ok=True)
     for entry in list(state.dir.iterdir()):
         if entry.name in ("lane.lock", "holder.json"):

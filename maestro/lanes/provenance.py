@@ -39,6 +39,7 @@ from typing import Any
 from maestro.git import rev_parse, rev_parse_many
 from maestro.git.memo import git_fixed
 from maestro.ids import iso_now
+from maestro.lanes import archive
 from maestro.lanes.context import LaneContext
 from maestro.lanes.outcomes import require_human
 
@@ -145,11 +146,9 @@ def _write(ctx: LaneContext, records: list[dict[str, Any]]) -> None:
 
 def all_records(ctx: LaneContext) -> list[dict[str, Any]]:
     """This lane's records, archived lane folders first (oldest run first), then current."""
-    archive = ctx.config.state_root / "archive"
     older: list[dict[str, Any]] = []
-    if archive.is_dir():
-        for folder in sorted(archive.glob(f"{ctx.identifier}-run-*")):
-            older += _records_of(folder / RECORDS)
+    for folder in archive.lane_folders(ctx.config.state_root, ctx.identifier):
+        older += _records_of(folder / RECORDS)
     return older + _records_of(ctx.state.path(RECORDS))
 
 

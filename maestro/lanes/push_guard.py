@@ -23,6 +23,7 @@ from pathlib import Path
 from maestro.errors import ForeignHeadError
 from maestro.fsutil import read_json
 from maestro.git import git
+from maestro.lanes import archive
 from maestro.lanes.context import LaneContext
 from maestro.lanes.outcomes import require_human
 
@@ -34,10 +35,9 @@ def own_heads(ctx: LaneContext) -> set[str]:
     names, and those of the issue's archived lane folders (``maestro retry`` of a lane that
     had pushed archives it; its new run may amend what the old one pushed), as provenance
     counts their sessions."""
-    archive = ctx.config.state_root / "archive"
-    folders = sorted(archive.glob(f"{ctx.identifier}-run-*")) if archive.is_dir() else []
     heads: set[str] = set()
-    for folder in [*folders, ctx.state.dir]:
+    for folder in [*archive.lane_folders(ctx.config.state_root, ctx.identifier),
+                   ctx.state.dir]:
         heads |= _heads_in(folder)
     heads.discard("")
     return heads

@@ -27,12 +27,12 @@ from typing import Any
 from maestro.config.budget import BudgetPolicy
 from maestro.errors import InputError
 from maestro.lanes import tokens as token_ledger
+from maestro.lanes.archive import ARCHIVE, issue_of
 from maestro.lanes.budget import DailyBudget, spent_of
 from maestro.lanes.state import LaneState
 
 __all__ = ["archived_spent", "daily_budget", "issue_spent", "spent_on", "spent_today"]
 
-ARCHIVE = "archive"
 #: Seconds within which a folder's modification time is not trusted to be final.
 RACY_S = 2.0
 #: Per state root: ``{folder: (mtime_ns, day, tokens spent that day)}`` of the last sum.
@@ -69,8 +69,8 @@ def _archived(state_root: Path, identifier: str = "") -> Iterator[tuple[str, Lan
     except OSError:
         return
     for entry in entries:
-        issue, marker, _ = entry.name.rpartition("-run-")
-        if not marker or (identifier and issue != identifier):
+        issue = issue_of(entry.name)
+        if issue is None or (identifier and issue != identifier):
             continue
         try:
             if entry.is_dir(follow_symlinks=False):

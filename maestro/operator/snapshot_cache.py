@@ -61,10 +61,10 @@ from typing import Any
 
 from maestro.config.service import ServiceConfig
 from maestro.fsutil import StatIdentity, stat_identity
+from maestro.lanes.archive import ARCHIVE
 from maestro.lanes.context import LAST_GOOD
 from maestro.lanes.lane_read import LaneRead, read_lane
 from maestro.lanes.listing import LaneListing, folder_scan, list_lanes, listing_of
-from maestro.lanes.spend import ARCHIVE
 from maestro.lanes.state import LaneState
 from maestro.operator.budget_status import BudgetInputs, budget_inputs
 from maestro.operator.presenter import state_payload
