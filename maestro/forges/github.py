@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from maestro.errors import ConfigError, ForeignHeadError, ForgeError, TrackerError
 from maestro.forges.github_logs import DEFAULT_API, JobLogReader, job_id, rest_base
-from maestro.git import git, git_env, git_ok
+from maestro.git import git, git_env, git_ok, listed_head
 from maestro.model import (
     Check,
     CheckState,
@@ -529,13 +529,7 @@ class GitHubForge:
             ["git", "ls-remote", self.remote, f"refs/heads/{branch}"],
             cwd=self.repo_root, capture_output=True, text=True, errors="replace",
             env=env, check=False, stdin=subprocess.DEVNULL)
-        if proc.returncode != 0:
-            return None
-        for line in proc.stdout.splitlines():
-            sha, _, ref = line.partition("\t")
-            if ref.strip() == f"refs/heads/{branch}" and sha.strip():
-                return sha.strip()
-        return None
+        return listed_head(proc.stdout, branch) if proc.returncode == 0 else None
 
     def fetch(self, *refspecs: str) -> bool:
         url = git(self.repo_root, "remote", "get-url", self.remote, check=False)

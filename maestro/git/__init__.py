@@ -98,6 +98,16 @@ def rev_parse_many(cwd: Path, refs: Iterable[str]) -> dict[str, str | None]:
     return result
 
 
+def listed_head(ls_remote_output: str, branch: str) -> str | None:
+    """The commit ``git ls-remote`` printed for exactly ``refs/heads/BRANCH``, or None."""
+    wanted = f"refs/heads/{branch}"
+    for line in ls_remote_output.splitlines():
+        sha, _, ref = line.partition("\t")
+        if ref.strip() == wanted and sha.strip():
+            return sha.strip()
+    return None
+
+
 def remote_url(repo: Path, remote: str) -> str:
     return git(repo, "remote", "get-url", remote)
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from maestro.git import listed_head
+
 #: An answer older than this (monotonic seconds) is not used: the fetch happens.
 FRESH_S = 5.0
 
@@ -28,21 +30,11 @@ FRESH_S = 5.0
 _answers: dict[tuple[Path, str, str], tuple[float, str]] = {}
 
 
-def head_in(ls_remote_output: str, branch: str) -> str | None:
-    """The commit ``git ls-remote`` printed for exactly ``refs/heads/BRANCH``, or None."""
-    wanted = f"refs/heads/{branch}"
-    for line in ls_remote_output.splitlines():
-        sha, _, ref = line.partition("\t")
-        if ref.strip() == wanted and sha.strip():
-            return sha.strip()
-    return None
-
-
 def remember(repo_root: Path, remote: str, branch: str, ls_remote_output: str) -> None:
     """Keep the commit ``git ls-remote REMOTE refs/heads/BRANCH`` printed, or that it
     printed none (the remote has no such branch)."""
     _answers[(repo_root, remote, branch)] = (time.monotonic(),
-                                             head_in(ls_remote_output, branch) or "")
+                                             listed_head(ls_remote_output, branch) or "")
 
 
 def _take(repo_root: Path, remote: str, branch: str) -> str | None:
