@@ -265,15 +265,12 @@ def closeout(ctx: LaneContext) -> None:
     record = ctx.state.read("pr.json") or {}
     claim_record = lease(ctx)
     faults.point("closeout:before")
-    # A person may have decided meanwhile: judged on a fresh read, then again on the read
-    # the tracker makes right before its write (the files tracker: under its lock).
+    # A person may have decided meanwhile: judged on the read the tracker makes right
+    # before its write (the files tracker: within its locked edit).
     def decided(state: str) -> bool:
         return bool(_person_decided_after_merge(policy, state, completed))
 
-    current = ctx.tracker.get(ctx.identifier).state
     try:
-        if decided(current):
-            raise IssueStateChanged(f"issue is {current}", current)
         ctx.tracker.transition(ctx.identifier, completed, unless=decided)
     except IssueStateChanged as moved:
         require_human(ctx, "manual_intervention_required",
