@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from ruamel.yaml.reader import Reader
 from ruamel.yaml.scalarstring import LiteralScalarString
 
 from maestro.errors import TrackerError
-from maestro.trackers.files import FilesTracker
+from maestro.trackers.files import FilesTracker, _dump
 from maestro.trackers.files import _yaml as _tracker_yaml
 from maestro.trackers.frontmatter import (
     _NON_PRINTABLE,
@@ -228,12 +227,6 @@ def test_comments_the_tracker_writes_read_the_same_either_way(body: str, tmp_pat
     assert simple is None or typed(simple) == typed(ruamel(front))
     if body.strip() and "\t" not in body and not body.startswith(" "):
         assert simple is not None  # maestro's own comments take the quick path
-
-
-def _dump(data: Any) -> str:
-    out = io.StringIO()
-    _tracker_yaml().dump(data, out)
-    return out.getvalue()
 
 
 def _edit(data: Any, state: str, label: str, body: str) -> None:
