@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from maestro.git import git, run_git
 from maestro.lanes.workspace import worktree_path
-
-
-def sh(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
-                          text=True).stdout.strip()
+from tests.gitrepo import sh, small_repo
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    sh(repo, "init", "-q", "-b", "main")
-    (repo / "README.md").write_text("hi\n")
-    sh(repo, "add", "-A")
-    sh(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    repo = small_repo(tmp_path, monkeypatch)
     (repo / "operators-notes.txt").write_text("untracked, the operator's\n")
     return repo
 
