@@ -44,6 +44,8 @@ import subprocess
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from maestro.containment.exec_path import find_program
+
 #: ``(path, content or None when absent)`` for each source file, in a fixed order.
 Fingerprint = tuple[tuple[str, bytes | None], ...]
 
@@ -109,10 +111,15 @@ def fingerprint(sources: list[Path]) -> Fingerprint:
     return tuple((str(path), _read(path)) for path in sources)
 
 
+def _git(env: Mapping[str, str]) -> str:
+    """git along ``env``'s ``PATH`` (see :func:`maestro.git.git_program`)."""
+    return find_program("git", env.get("PATH")) or "git"
+
+
 def _listing(folder: Path, env: Mapping[str, str]) -> tuple[list[str], set[str]] | None:
     """``(key names, origin files)`` as git reports them, or ``None`` if git failed."""
     try:
-        proc = subprocess.run(["git", "config", "--null", "--show-origin", "--name-only",
+        proc = subprocess.run([_git(env), "config", "--null", "--show-origin", "--name-only",
                                "--list"], cwd=folder, capture_output=True, env=dict(env),
                               check=False)
     except OSError:
@@ -136,7 +143,7 @@ def snapshot_keys(taken: Fingerprint, env: Mapping[str, str]) -> list[str] | Non
         if content is None or not path.endswith(("/config", "/config.worktree")):
             continue
         try:
-            proc = subprocess.run(["git", "config", "--null", "--name-only", "--file", "-",
+            proc = subprocess.run([_git(env), "config", "--null", "--name-only", "--file", "-",
                                    "--list"], input=content, cwd="/", capture_output=True,
                                   env=dict(env), check=False)
         except OSError:

@@ -14,10 +14,10 @@ commits: maestro/containment/git_view.py), and so does the local forge's check
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
+from maestro.containment.exec_path import find_program
 from maestro.errors import ConfigError
 
 MODES = ("none", "bubblewrap")
@@ -26,7 +26,7 @@ ENSURE_DIRS = ("hooks", "info")
 
 
 def bwrap_binary() -> str:
-    found = shutil.which("bwrap")
+    found = find_program("bwrap")
     if found is None:
         raise ConfigError("[agent] sandbox = \"bubblewrap\": the bwrap program is not on PATH "
                           "(Debian/Ubuntu: apt-get install bubblewrap), or set sandbox = "

@@ -14,10 +14,11 @@ belongs instead (:func:`auto_maintenance`, after a lane's clean-up and a local m
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlparse
 
+from maestro.containment.exec_path import find_program
 from maestro.containment.gitguard import git_env as _guarded_env
 from maestro.errors import WorkspaceError
 
@@ -37,12 +38,21 @@ def run_git(cwd: Path, args: Sequence[str], stdin: str | None = None
     """One git process in ``cwd``: text output (undecodable bytes replaced), stdin closed
     unless ``stdin`` is given; never raises for git's exit code. ``OSError`` (no git) is
     raised as :class:`WorkspaceError`."""
+    env = git_env(cwd)
     try:
-        return subprocess.run(["git", *args], cwd=cwd, env=git_env(cwd), input=stdin,
+        return subprocess.run([git_program(env), *args], cwd=cwd, env=env, input=stdin,
                               stdin=None if stdin is not None else subprocess.DEVNULL,
                               capture_output=True, text=True, errors="replace", check=False)
     except OSError as exc:
         raise WorkspaceError(f"git {' '.join(args)} could not start in {cwd}: {exc}") from None
+
+
+def git_program(env: Mapping[str, str]) -> str:
+    """git's absolute path along ``env``'s ``PATH`` (already cut to absolute entries by
+    the guarded environment): one lookup per process instead of an ``execve`` per ``PATH``
+    entry on each call; plain ``git`` when it is not found, so the caller's "could not
+    start" error stays."""
+    return find_program("git", env.get("PATH")) or "git"
 
 
 def git(cwd: Path, *args: str, check: bool = True) -> str:
