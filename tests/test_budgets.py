@@ -151,3 +151,21 @@ repair:
     assert "this issue spent 1,000 tokens of 1,000" in comment
     assert "no new session was started" in comment
     assert "b" not in (sandbox.repo / ".worktrees" / "BU-6" / "a.txt").read_text()
+
+
+#: 5,000 tokens, then a report 4,900 lower (as a line forged into the agent's stdout would be).
+LOWERED = """
+steps:
+  - tokens: 5000
+  - tokens: -4900
+"""
+
+
+def test_a_lower_token_report_never_lowers_what_a_session_spent(sandbox: Sandbox) -> None:
+    sandbox.add_issue("BU-9", script=LOWERED)
+    sandbox.lane("BU-9")
+    spent = sandbox.lane_file("BU-9", "result.json")["tokens"]["totalTokens"]
+    assert spent >= 5000
+    [session] = json.loads((sandbox.repo / ".maestro/lanes/BU-9/tokens.json").read_text()
+                           )["sessions"].values()
+    assert session["tokens"]["totalTokens"] == spent

@@ -34,6 +34,7 @@ from maestro.agents.appserver import (
 from maestro.agents.child import AgentChild
 from maestro.agents.mcp_tools import SERVER_NAME, server_argv
 from maestro.agents.spawn import pump_stderr, spawn
+from maestro.agents.turn_usage import figure
 
 PROTOCOL_VERSION = 1
 #: Tool kinds (ACP ``ToolKind``) the unattended policy allows: work inside the worktree.
@@ -64,15 +65,24 @@ def permission_choice(title: str, kind: str, options: list[tuple[str, str]]
     return None, why + " (no fitting option: cancelled)"
 
 
-def add_usage(tokens: dict[str, int], usage: Any) -> None:
-    """Add a ``PromptResponse.usage`` (one turn) to the session's totals."""
+def turn_counts(usage: Any) -> dict[str, int]:
+    """A ``PromptResponse.usage`` (one turn) in the ledger's names; a figure that is not a
+    non-negative integer counts 0 (:func:`~maestro.agents.turn_usage.figure`: the agent's
+    stream is not to be trusted with lowering its own count)."""
     if usage is None:
-        return
-    for key, attr in (("inputTokens", "input_tokens"), ("outputTokens", "output_tokens"),
-                      ("totalTokens", "total_tokens")):
-        value = getattr(usage, attr, None)
-        if isinstance(value, int):
-            tokens[key] = tokens.get(key, 0) + value
+        return {}
+    return {key: figure(getattr(usage, attr, None)) for key, attr in (
+        ("inputTokens", "input_tokens"), ("outputTokens", "output_tokens"),
+        ("totalTokens", "total_tokens"))}
+
+
+def context_used(fields: dict[str, Any]) -> int:
+    """The tokens in the agent's context a ``usage_update`` reports (``used``; its fields as
+    :class:`_PolicyClient` hands them on), 0 when absent or not a count. A model request
+    sent at least that many prompt tokens: the lower bound of a turn that ends without its
+    own usage."""
+    text = str(fields.get("used", ""))
+    return figure(int(text)) if text.isdigit() else 0
 
 
 class _PolicyClient:

@@ -4,13 +4,15 @@
 when left at the scripted default) with streamed JSON in and out::
 
     claude -p --input-format stream-json --output-format stream-json --verbose
-        --mcp-config <session folder>/mcp.json --strict-mcp-config
+        --mcp-config '{"mcpServers": {"maestro": …}}' --strict-mcp-config
         --permission-mode acceptEdits --allowedTools Bash,Edit,…,mcp__maestro__issue_comment,…
         --append-system-prompt <workflow instructions + tool contract>
         (--session-id <uuid> | --resume <uuid>)
 
 - **Tools**: maestro's issue tools come from the MCP server of
-  :mod:`maestro.agents.mcp_tools`, which the agent starts from ``mcp.json``; no other MCP
+  :mod:`maestro.agents.mcp_tools`, which the agent starts as its command line says
+  (``--mcp-config`` given the JSON itself: a file would be read again by every turn's
+  process, and any process of the same user could rewrite it in between); no other MCP
   server is loaded (``--strict-mcp-config``).
 - **Unattended permissions**: ``acceptEdits`` lets the agent edit files under its working
   folder (the worktree) only; the shell and maestro's tools are pre-approved by
@@ -22,8 +24,12 @@ when left at the scripted default) with streamed JSON in and out::
   stored under ``$CLAUDE_CONFIG_DIR`` (or ``$HOME/.claude``) for the worktree.
 - **Stall detection**: a turn with no event on stdout and no tool call through the relay
   for ``idle_timeout_s`` is :class:`~maestro.agents.appserver.Stalled`.
-- **Token usage**: each turn's ``result`` event carries ``usage`` for the turn; the
-  session's totals are their sum (:func:`add_usage`).
+- **Token usage**: counted while the turn runs, from each model request's usage in the
+  ``assistant`` events, and raised, never lowered, by the ``result`` event's ``usage`` for
+  the turn (:class:`~maestro.agents.turn_usage.TurnUsage`, ``usage`` of the client: a
+  killed turn counts what it spent, a forged ``result`` cannot lower the count); what
+  the process prints after its ``result`` until it exits counts too. The session's totals
+  are the sum over its turns.
 
 The process of a turn gets one user message on stdin, then stdin closes; the turn ends
 with the ``result`` event and the process exits. Events are one JSON object per line:
@@ -51,6 +57,7 @@ from maestro.agents.appserver import (
 from maestro.agents.child import AgentChild
 from maestro.agents.mcp_tools import mcp_tool_names
 from maestro.agents.spawn import LINE_LIMIT, pump_stderr, spawn
+from maestro.agents.turn_usage import TurnUsage
 
 DEFAULT_COMMAND = ["claude"]
 PERMISSION_MODE = "acceptEdits"
@@ -75,12 +82,14 @@ def child_env(env: dict[str, str], startup_timeout: float) -> dict[str, str]:
     return {**env, **CHILD_ENV, "MCP_CONNECT_TIMEOUT_MS": millis, "MCP_TIMEOUT": millis}
 
 
-def claude_argv(command: list[str], mcp_config: Path, instructions: str, session_id: str,
-                resume: bool) -> list[str]:
-    """The argv of one turn; ``resume`` continues ``session_id`` instead of starting it."""
+def claude_argv(command: list[str], mcp_config: dict[str, Any], instructions: str,
+                session_id: str, resume: bool) -> list[str]:
+    """The argv of one turn; ``mcp_config`` (:func:`~maestro.agents.mcp_tools.mcp_config`)
+    goes on the command line as JSON; ``resume`` continues ``session_id`` instead of
+    starting it."""
     allowed = ",".join([*ALLOWED_BUILTINS, *mcp_tool_names()])
     return [*command, "-p", "--input-format", "stream-json", "--output-format", "stream-json",
-            "--verbose", "--mcp-config", str(mcp_config), "--strict-mcp-config",
+            "--verbose", "--mcp-config", json.dumps(mcp_config), "--strict-mcp-config",
             "--permission-mode", PERMISSION_MODE, "--allowedTools", allowed,
             "--append-system-prompt", instructions,
             "--resume" if resume else "--session-id", session_id]
@@ -90,26 +99,6 @@ def user_message(text: str) -> bytes:
     """One turn's input line for ``--input-format stream-json``."""
     return (json.dumps({"type": "user", "message": {
         "role": "user", "content": [{"type": "text", "text": text}]}}) + "\n").encode()
-
-
-def add_usage(tokens: dict[str, int], usage: Any) -> None:
-    """Add one ``result.usage`` to the session's totals in the ledger's names.
-
-    Anthropic counts cached prompt tokens apart from ``input_tokens``; maestro's
-    ``inputTokens`` is every prompt token, cached or not, as Codex reports it."""
-    if not isinstance(usage, dict):
-        return
-
-    def count(key: str) -> int:
-        value = usage.get(key)
-        return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-    prompt = (count("input_tokens") + count("cache_creation_input_tokens")
-              + count("cache_read_input_tokens"))
-    output = count("output_tokens")
-    tokens["inputTokens"] = tokens.get("inputTokens", 0) + prompt
-    tokens["outputTokens"] = tokens.get("outputTokens", 0) + output
-    tokens["totalTokens"] = tokens.get("totalTokens", 0) + prompt + output
 
 
 @dataclass
@@ -147,6 +136,8 @@ class ClaudeCodeClient(AgentChild):
         self.on_stderr = on_stderr
         self.activity = activity
         self.last_line = time.monotonic()
+        #: the running turn's tokens, read by ``on_event`` as each event arrives
+        self.usage = TurnUsage()
 
     # -- stopping --------------------------------------------------------------------------
 
@@ -162,6 +153,7 @@ class ClaudeCodeClient(AgentChild):
         except (OSError, ValueError) as exc:
             raise StartupError(f"cannot start agent {argv[0]!r}: {exc}") from None
         process = self.process
+        self.usage = TurnUsage()
         assert process.stdin is not None and process.stdout is not None
         stderr_task = asyncio.create_task(self._read_stderr())
         try:
@@ -171,6 +163,7 @@ class ClaudeCodeClient(AgentChild):
                 process.stdin.close()
             result = await self._read_until_result(process.stdout, idle_timeout, turn_timeout)
             try:
+                await asyncio.wait_for(self._drain(process.stdout), EXIT_GRACE_S)
                 await asyncio.wait_for(process.wait(), EXIT_GRACE_S)
             except TimeoutError:
                 self.kill()
@@ -217,6 +210,7 @@ class ClaudeCodeClient(AgentChild):
                 if event is None:
                     continue
                 self.last_line = time.monotonic()
+                self.usage.see(event)
                 kind = str(event.get("type", ""))
                 subtype = event.get("subtype")
                 self.on_event(f"{kind}/{subtype}" if subtype else kind, event)
@@ -226,6 +220,22 @@ class ClaudeCodeClient(AgentChild):
             fatal.cancel()
             if pending is not None:
                 pending.cancel()
+
+    async def _drain(self, stream: asyncio.StreamReader) -> None:
+        """Read what the process prints after its ``result`` until it closes stdout, for
+        the usage only: a ``result`` line from another process of the agent may have come
+        first, while the real turn goes on (the caller bounds the wait)."""
+        while True:
+            try:
+                raw = await stream.readline()
+            except ValueError:  # an over-long line: skipped
+                continue
+            if not raw:
+                return
+            with contextlib.suppress(MalformedLine):
+                event = self._parse(raw)
+                if event is not None:
+                    self.usage.see(event)
 
     async def _exit_code(self) -> int | None:
         assert self.process is not None

@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from maestro.agents.turn_usage import figure
+
 __all__ = ["KEYS", "THREAD_USAGE", "SessionUsage"]
 
 #: The lane file holding the last ``total`` seen per thread: ``{"thread_id", "total"}``.
@@ -44,16 +46,17 @@ class SessionUsage:
     def update(self, usage: Mapping[str, Any]) -> dict[str, int]:
         total = usage.get("total") or {}
         last = usage.get("last") or {}
-        self.last_total = {key: total[key] for key in KEYS if isinstance(total.get(key), int)}
+        self.last_total = ({key: figure(total[key]) for key in KEYS if key in total}
+                           if isinstance(total, dict) else {})
         if self.known is not None:
             return {key: max(0, value - self.known.get(key, 0))
                     for key, value in self.last_total.items()}
         if not self.open:
-            self.baseline = {key: total[key] for key in KEYS if isinstance(total.get(key), int)}
+            self.baseline = dict(self.last_total)
             return {}
         if self.baseline is None:
             self.baseline = {
-                key: max(0, total[key] - int(last.get(key) or 0)) if isinstance(last, dict)
-                else 0 for key in KEYS if isinstance(total.get(key), int)}
-        return {key: max(0, total[key] - self.baseline.get(key, 0)) for key in KEYS
-                if isinstance(total.get(key), int)}
+                key: max(0, value - figure(last.get(key))) if isinstance(last, dict) else 0
+                for key, value in self.last_total.items()}
+        return {key: max(0, value - self.baseline.get(key, 0))
+                for key, value in self.last_total.items()}

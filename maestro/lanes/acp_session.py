@@ -13,9 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from maestro.agents.acp import AcpAgent, add_usage
+from maestro.agents.acp import AcpAgent, context_used, turn_counts
 from maestro.agents.appserver import RpcError
 from maestro.agents.claude_code import child_env
+from maestro.agents.turn_usage import plus
 from maestro.errors import ConfigError
 from maestro.lanes.agent_run import SessionResult, _Activity, agent_env
 from maestro.lanes.budget_watch import BudgetWatch
@@ -39,12 +40,18 @@ async def run_acp(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
                   budget: BudgetWatch | None = None) -> SessionResult:
     """One attempt; ``resume_thread`` (the lane's earlier session) is loaded when the agent
     serves ``session/load`` and still knows it, else a new session starts; ``budget``: the
-    token ceilings, checked after each turn."""
+    token ceilings, checked after each turn. A turn counts its ``PromptResponse.usage``;
+    one that ends without it (the agent killed, the turn timed out) counts the largest
+    context a ``usage_update`` reported in it as prompt tokens, a lower bound."""
     service = ctx.config.agent
     session = ToolSession(ctx, run_id, attempt, repair, tools_record, activity, control,
                           budget)
 
+    turn_context = {"used": 0}  # the most tokens a usage_update put in the running turn
+
     def on_update(kind: str, fields: dict[str, Any]) -> None:
+        if kind == "usage_update":
+            turn_context["used"] = max(turn_context["used"], context_used(fields))
         activity.event(f"session/update {kind}")
         if kind not in QUIET_UPDATES:
             session.log(event="acp", update=kind, **fields)
@@ -77,9 +84,18 @@ async def run_acp(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
     async def run_turn(turn: int, text: str) -> str:
         if turn == 1:  # ACP has no system prompt: the instructions open the first turn
             text = f"{state['instructions']}\n\n{text}"
-        response = await agent.prompt(state["session"], text, service.idle_timeout_s,
-                                      service.turn_timeout_s)
-        add_usage(session.tokens, response.usage)
+        turn_context["used"] = 0
+        response = None
+        try:
+            response = await agent.prompt(state["session"], text, service.idle_timeout_s,
+                                          service.turn_timeout_s)
+        finally:  # a turn without its own usage (killed, timed out) counts its lower bound
+            counts = turn_counts(response.usage) if response is not None else {}
+            if not any(counts.values()) and turn_context["used"]:
+                counts = {"inputTokens": turn_context["used"],
+                          "totalTokens": turn_context["used"]}
+            session.tokens.update(plus(session.tokens, counts))
+            activity.record["tokens"] = dict(session.tokens)
         reason = str(response.stop_reason)
         return "" if reason in FINISHED else f"the agent stopped the turn: {reason}"
 

@@ -30,6 +30,7 @@ from maestro.agents.tools import (
     dynamic_tools,
     judge,
 )
+from maestro.agents.turn_usage import figure, grown
 from maestro.agents.usage import THREAD_USAGE, SessionUsage
 from maestro.containment import reaper
 from maestro.containment.childenv import child_env
@@ -198,7 +199,9 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
         if method == "item/completed" and (item := item_record(params)):
             log(**item)
         if method == "thread/tokenUsage/updated":
-            tokens.update(session_usage.update(params.get("tokenUsage") or {}))
+            # a session's count only grows: a lower report (forged into codex's stdout by
+            # a process of the agent) never lowers it (maestro.agents.turn_usage)
+            tokens.update(grown(tokens, session_usage.update(params.get("tokenUsage") or {})))
             activity.record["tokens"] = dict(tokens)
             if budget is not None:  # over budget: the turn is interrupted (budget_watch)
                 budget.observe(tokens)
@@ -402,9 +405,9 @@ def _tokens_from_completed(completed: dict[str, Any], tokens: dict[str, int]) ->
     names = {"inputTokens": "input_tokens", "outputTokens": "output_tokens",
              "totalTokens": "total_tokens"}
     for key, snake in names.items():
-        value = total.get(key, total.get(snake))
-        if isinstance(value, int):
-            tokens[key] = value
+        value = figure(total.get(key, total.get(snake)))
+        if value:
+            tokens[key] = max(tokens.get(key, 0), value)
 
 
 def _session_key(run_id: str, record: Path) -> str:

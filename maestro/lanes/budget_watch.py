@@ -11,7 +11,8 @@ While the session runs, every ``thread/tokenUsage/updated`` goes through
 turn within ``grace_s``, kills it; from then on the session's tool calls are refused (no
 side effect after the budget is spent), no further turn starts, and the session ends with
 ``error_class`` ``budget_exceeded`` — not retryable, so the lane takes the attention path
-with :meth:`BudgetWatch.reason` (the figures) in its comment.
+with :meth:`BudgetWatch.reason` (the figures) in its comment. Claude Code has no interrupt:
+its session stops the turn's process at once with :class:`BudgetReached`.
 
 ``budget.json``::
 
@@ -30,7 +31,15 @@ from typing import Any
 
 from maestro.agents.appserver import AgentError, AppServerClient
 from maestro.ids import iso_now
-from maestro.lanes.budget import BUDGET_FILE, Breach, Limits, breach, limits_for, spent_of
+from maestro.lanes.budget import (
+    BUDGET_EXCEEDED,
+    BUDGET_FILE,
+    Breach,
+    Limits,
+    breach,
+    limits_for,
+    spent_of,
+)
 from maestro.lanes.context import LaneContext
 from maestro.lanes.spend import issue_spent
 
@@ -38,6 +47,15 @@ __all__ = ["BUDGET_FILE", "BudgetWatch", "watch_for"]
 
 #: Seconds the agent gets to end an interrupted turn before it is killed.
 INTERRUPT_GRACE_S = 10.0
+
+
+class BudgetReached(AgentError):
+    """A token ceiling was reached while a turn ran and the turn was stopped for it (a
+    transport without ``turn/interrupt``); the session ends with :meth:`BudgetWatch.reason`
+    as its cause, as every budget stop does."""
+
+    error_class = BUDGET_EXCEEDED
+    retryable = False
 NEXT_STEP = ("To go on, give the issue a label with a larger budget ([budget.labels] in "
              "WORKFLOW.md) or raise the ceiling, then remove the needs-attention label.")
 
@@ -100,6 +118,14 @@ class BudgetWatch:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         self._kill = loop.call_later(self.grace_s, self._client.kill)
+
+    def turn_stopped(self, turn_id: str) -> None:
+        """The transport stopped the running turn ``turn_id`` for the breach itself (it has
+        no interrupt)."""
+        if self.breach is not None and not self._interrupted:
+            self._interrupted = True
+            self._stopped = "the agent's turn was stopped"
+            self.ctx.state.journal("budget_interrupt", turn_id=turn_id, **asdict(self.breach))
 
     async def _interrupt(self, client: AppServerClient, turn_id: str) -> None:
         self.ctx.state.journal("budget_interrupt", turn_id=turn_id,

@@ -2,12 +2,15 @@
 
 The lane contract is :func:`maestro.lanes.mcp_session.drive`'s, shared with ACP; this
 module starts one ``claude -p`` per turn on one session (:mod:`maestro.agents.claude_code`)
-and reads the tokens and permission denials off each turn's ``result``.
+and reads the permission denials off each turn's ``result``. Tokens are counted as each
+event arrives (:mod:`maestro.agents.turn_usage`), so the lane's heartbeat and ledger hold a
+turn's spend even when the turn never ends, and the token ceilings are checked after every
+model request: the first that is reached stops the turn at once (Claude Code has no
+interrupt of its own).
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,15 +19,15 @@ from maestro.agents.claude_code import (
     DEFAULT_COMMAND,
     ClaudeCodeClient,
     TurnResult,
-    add_usage,
     child_env,
     claude_argv,
 )
 from maestro.agents.claude_resume import resume_unknown, session_to_resume
 from maestro.agents.mcp_tools import SERVER_NAME, mcp_config
+from maestro.agents.turn_usage import plus
 from maestro.config.service import SCRIPTED_AGENT
 from maestro.lanes.agent_run import SessionResult, _Activity, agent_env
-from maestro.lanes.budget_watch import BudgetWatch
+from maestro.lanes.budget_watch import BudgetReached, BudgetWatch
 from maestro.lanes.confine import sandbox_prefix
 from maestro.lanes.context import LaneContext
 from maestro.lanes.mcp_session import ToolSession, drive
@@ -44,12 +47,26 @@ async def run_claude(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
                      budget: BudgetWatch | None = None) -> SessionResult:
     """One attempt; ``resume_thread`` (the lane's earlier session) is continued when Claude
     Code still has it (:mod:`maestro.agents.claude_resume`), else a new session starts;
-    ``budget``: the token ceilings, checked after each turn."""
+    ``budget``: the token ceilings, checked after each model request."""
     service = ctx.config.agent
     session = ToolSession(ctx, run_id, attempt, repair, tools_record, activity, control,
                           budget)
+    before_turn: dict[str, int] = {}  # the session's tokens before the running turn
+
+    def count_tokens() -> None:
+        """The session's tokens: the turns before, plus the running turn's so far."""
+        now = plus(before_turn, client.usage.counts())
+        session.tokens.clear()
+        session.tokens.update(now)
+        activity.record["tokens"] = dict(now)
+        if budget is not None and budget.breach is None:
+            budget.observe(now, running=False)
+            if budget.breach is not None:
+                budget.turn_stopped(str(activity.record.get("turn_id") or ""))
+                client.stop(BudgetReached(budget.breach.describe()))
 
     def on_event(kind: str, event: dict[str, Any]) -> None:
+        count_tokens()
         activity.event(kind, force=kind in ("system/init", "result"))
         session.log(event="claude", type=kind)
         if kind == "system/init":
@@ -71,31 +88,35 @@ async def run_claude(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
     session.stop_agent = client.stop
     session_id = session_to_resume(resume_thread) or str(uuid.uuid4())
     resuming = session_id == session_to_resume(resume_thread)
-    config_path = session.relay.folder / "mcp.json"
     state: dict[str, Any] = {}
 
     async def start() -> str:
-        config_path.write_text(json.dumps(mcp_config(str(session.relay.path))))
         state["instructions"] = session.instructions(ctx.tracker.get(ctx.identifier), attempt)
         state["command"] = [*sandbox_prefix(ctx), *agent_command(ctx, DEFAULT_COMMAND)]
         return session_id
 
     async def one_turn(text: str, resume: bool) -> TurnResult:
-        argv = claude_argv(state["command"], config_path, state["instructions"], session_id,
-                           resume=resume)
+        argv = claude_argv(state["command"], mcp_config(str(session.relay.path)),
+                           state["instructions"], session_id, resume=resume)
         return await client.run_turn(argv, text, service.idle_timeout_s,
                                      service.turn_timeout_s)
 
     async def run_turn(turn: int, text: str) -> str:
-        result = await one_turn(text, resume=turn > 1 or resuming)
-        if turn == 1 and resuming:
-            if resume_unknown(result.event):
-                session.log(event="thread_resume_failed", thread_id=session_id,
-                            error=str(result.event.get("errors"))[:500])
-                result = await one_turn(text, resume=False)
-            else:
-                session.log(event="thread_resumed", thread_id=session_id)
-        add_usage(session.tokens, result.event.get("usage"))
+        before_turn.clear()
+        before_turn.update(session.tokens)
+        try:
+            result = await one_turn(text, resume=turn > 1 or resuming)
+            if turn == 1 and resuming:
+                if resume_unknown(result.event):
+                    session.log(event="thread_resume_failed", thread_id=session_id,
+                                error=str(result.event.get("errors"))[:500])
+                    count_tokens()
+                    before_turn.update(session.tokens)  # the failed resume's request too
+                    result = await one_turn(text, resume=False)
+                else:
+                    session.log(event="thread_resumed", thread_id=session_id)
+        finally:
+            count_tokens()  # what the process printed after its result, or before it died
         for denied in result.denials:
             session.log(event="approval_declined", method=f"claude permission: {denied}")
         if result.is_error:

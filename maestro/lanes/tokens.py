@@ -37,7 +37,8 @@ def session_key(record: dict[str, Any]) -> str:
 def _counts(tokens: Any) -> dict[str, int]:
     if not isinstance(tokens, dict):
         return {}
-    return {k: v for k, v in tokens.items() if isinstance(v, int) and not isinstance(v, bool)}
+    return {k: v for k, v in tokens.items()  # never a negative count (a forged report)
+            if isinstance(v, int) and not isinstance(v, bool) and v >= 0}
 
 
 def ledger(state: LaneState) -> dict[str, dict[str, Any]]:

@@ -95,6 +95,27 @@ def test_an_acp_agent_naming_another_issue_is_refused_and_ends_the_session(
     assert [(t["tool"], t["ok"]) for t in tools] == [("issue_comment", False)]
 
 
+#: A shell step that kills the ACP adapter running it; the pattern is split in two so that
+#: the shell's own command line does not match it.
+KILL_ADAPTER = ("p=$PPID; while [ \"$p\" -gt 1 ]; do if tr '\\0' ' ' < /proc/$p/cmdline | "
+                "grep -q -- \"claude-agent-\"\"acp\"; then kill -9 $p; break; fi; "
+                "p=$(awk '{print $4}' /proc/$p/stat); done; sleep 5")
+
+
+def test_an_acp_turn_killed_before_its_response_counts_the_context_it_reported(
+        sandbox: Any, claude_acp: Path, tmp_path: Path) -> None:
+    model = FakeAnthropic([bash("echo one"), bash(KILL_ADAPTER), text("never asked")])
+    sandbox.add_issue("AC-9")
+    run_lane(sandbox, claude_acp, model, tmp_path, "AC-9")
+    result = sandbox.lane_file("AC-9", "result.json")
+    assert result["retryable"] is True and result["disposition"] == "failed", result
+    assert len(model.requests) == 2
+    assert result["tokens"]["inputTokens"] >= 100  # at least one request's prompt
+    ledger = sandbox.lane_file("AC-9", "tokens.json")["sessions"]
+    assert [entry["tokens"]["inputTokens"] for entry in ledger.values()] == [
+        result["tokens"]["inputTokens"]]
+
+
 def test_an_acp_agent_waiting_on_a_silent_model_is_a_stall(
         sandbox: Any, claude_acp: Path, tmp_path: Path) -> None:
     model = FakeAnthropic([])

@@ -82,6 +82,42 @@ def test_real_claude_works_a_lane_to_review_handoff_over_two_turns(
         assert not [k for k, v in SECRETS.items() if k in env or v in env], name
 
 
+#: A shell step that kills the ``claude`` process running it (a runaway or hostile agent);
+#: the pattern is split in two so that the shell's own command line does not match it.
+KILL_CLAUDE = ("p=$PPID; while [ \"$p\" -gt 1 ]; do if tr '\\0' ' ' < /proc/$p/cmdline | "
+               "grep -q -- \"--input-forma\"\"t\"; then kill -9 $p; break; fi; "
+               "p=$(awk '{print $4}' /proc/$p/stat); done; sleep 5")
+
+
+def test_a_claude_turn_killed_before_its_result_still_counts_the_requests_it_made(
+        sandbox: Any, claude: Path, tmp_path: Path) -> None:
+    model = FakeAnthropic([bash("echo one"), bash(KILL_CLAUDE), text("never asked")])
+    sandbox.add_issue("CC-9")
+    run_lane(sandbox, claude, model, tmp_path, "CC-9")
+    result = sandbox.lane_file("CC-9", "result.json")
+    assert result["error_class"] == "process_exited", result
+    assert len(model.requests) == 2
+    assert result["tokens"]["inputTokens"] >= 2 * 100  # both requests' prompts
+    ledger = sandbox.lane_file("CC-9", "tokens.json")["sessions"]
+    assert [entry["tokens"]["inputTokens"] for entry in ledger.values()] == [
+        result["tokens"]["inputTokens"]]
+
+
+def test_a_claude_turn_is_stopped_at_the_request_that_reaches_the_token_ceiling(
+        sandbox: Any, claude: Path, tmp_path: Path) -> None:
+    model = FakeAnthropic([bash("echo one"), bash("echo two"), bash("echo three"),
+                           bash("touch late.txt"), text("never asked")])
+    sandbox.add_issue("CC-10")
+    sandbox.edit_workflow("[forge]", "[budget]\nmax_tokens_per_run = 250\n\n[forge]")
+    run_lane(sandbox, claude, model, tmp_path, "CC-10")
+    result = sandbox.lane_file("CC-10", "result.json")
+    assert result["error_class"] == "budget_exceeded", result
+    assert len(model.requests) == 3  # the third request reached 250: no fourth was made
+    assert not (sandbox.repo / ".worktrees" / "CC-10" / "late.txt").exists()
+    comment = [c.body for c in sandbox.comments("CC-10") if "needs a human" in c.body]
+    assert len(comment) == 1 and "the agent's turn was stopped" in comment[0]
+
+
 def test_real_claude_naming_another_issue_is_refused_and_ends_the_session(
         sandbox: Any, claude: Path, tmp_path: Path) -> None:
     model = FakeAnthropic([

@@ -52,3 +52,11 @@ def test_a_failed_resume_counts_the_new_threads_totals_as_they_are() -> None:
     usage.open = True
     usage.update(report(120, 120))
     assert usage.update(report(240, 120)) == {"totalTokens": 240}
+
+
+def test_a_negative_or_non_integer_total_counts_nothing() -> None:
+    usage = SessionUsage()
+    usage.open = True
+    assert usage.update({"total": {"totalTokens": -900, "inputTokens": "9"}}) == {
+        "totalTokens": 0, "inputTokens": 0}
+    assert usage.update({"total": ["not", "a", "mapping"]}) == {}

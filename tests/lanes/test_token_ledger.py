@@ -50,3 +50,12 @@ def test_a_lane_without_a_ledger_counts_its_archived_attempts(tmp_path: Path) ->
                {"tokens": {"totalTokens": 300}})
     write_json(state.dir / "result.json", {"tokens": {"totalTokens": 150}})
     assert tokens.lane_total(state) == {"totalTokens": 450}
+
+
+def test_a_negative_figure_in_a_session_is_never_counted(tmp_path: Path) -> None:
+    state = LaneState(tmp_path, "TOK-9")
+    tokens.record_session(state, activity("run-1", "agent", "thr-a", 150))
+    forged = {**activity("run-2", "agent", "thr-b", 0),
+              "tokens": {"totalTokens": -5_000_000, "inputTokens": -5_000_000}}
+    tokens.record_session(state, forged)
+    assert tokens.lane_total(state) == {"totalTokens": 150, "inputTokens": 140}

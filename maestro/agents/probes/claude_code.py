@@ -18,7 +18,6 @@ neither the operator's configuration nor their credentials take part.
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
 import tempfile
 from pathlib import Path
@@ -70,10 +69,8 @@ async def _start_turn(argv: list[str], work: Path) -> tuple[dict[str, Any], dict
 
     client = ClaudeCodeClient(cwd, child_env(env, 60.0), on_event, stderr.append)
     try:
-        config = relay.folder / "mcp.json"
-        config.write_text(json.dumps(mcp_config(str(relay.path))))
-        turn = claude_argv(argv, config, "maestro protocol probe", "00000000-0000-4000-8000-"
-                           "000000000001", resume=False)
+        turn = claude_argv(argv, mcp_config(str(relay.path)), "maestro protocol probe",
+                           "00000000-0000-4000-8000-000000000001", resume=False)
         try:
             result = await client.run_turn(turn, "maestro protocol probe: say nothing.",
                                            TURN_TIMEOUT_S, TURN_TIMEOUT_S)
