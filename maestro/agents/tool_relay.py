@@ -37,6 +37,7 @@ from typing import Any
 
 from maestro.agents.tools import ToolAnswer
 from maestro.containment import lineage
+from maestro.containment.private_tmp import TOOL_RELAYS, private_folder
 
 #: A tool argument may be 64 KiB of text; JSON escaping can double it.
 LINE_LIMIT = 1024 * 1024
@@ -53,7 +54,8 @@ class ToolRelay:
 
     def __init__(self, answer: Answer) -> None:
         self.answer = answer
-        self.folder = Path(tempfile.mkdtemp(prefix="maestro-tools-"))
+        # read-only in every sandbox: no other lane's agent can replace this socket
+        self.folder = Path(tempfile.mkdtemp(prefix="relay-", dir=private_folder(TOOL_RELAYS)))
         self.folder.chmod(0o700)
         self.path = self.folder / SOCKET_NAME
         self.last_activity = time.monotonic()

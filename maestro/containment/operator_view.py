@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from maestro.containment.private_tmp import TOOL_RELAYS, private_folder
 from maestro.git import git, local_url_path
 
 if TYPE_CHECKING:
@@ -62,9 +63,10 @@ def maestros_own_code() -> list[Path]:
 def read_only_folders(config: ServiceConfig, workflow: Workflow) -> list[Path]:
     """The folders both sandboxes bind read-only first: the repository root (its
     ``dodo.py``, its git dir), the workspace root (every lane's worktree), maestro's own
-    code and a local ``origin``."""
+    code, every lane's issue-tool relay (:mod:`~maestro.containment.private_tmp`) and a
+    local ``origin``."""
     folders = [config.repo_root.resolve(), config.workspace_root.resolve(),
-               *maestros_own_code()]
+               *maestros_own_code(), private_folder(TOOL_RELAYS)]
     origin = local_remote_folder(config.repo_root, workflow.policy.forge.remote)
     if origin is not None:
         folders.append(origin)

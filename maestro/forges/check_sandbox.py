@@ -20,6 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from maestro.containment.agent_homes import behaviour_paths, homes_env, mount_points
 from maestro.containment.operator_view import operator_files, read_only_folders
 from maestro.containment.sandbox import Layer, bubblewrap_prefix
 from maestro.git.dirs import git_dirs
@@ -47,11 +48,14 @@ class CheckSandbox:
             folders.append(dirs.common)
         own = tree.parent
         folders.append(own.parent)  # every check folder, those made later too
-        return [*(("ro", path) for path in folders), ("ro", own), ("rw", tree)]
+        homes = mount_points(homes_env(self.config.agent.env_passthrough))
+        return [*(("rw", home) for home in homes),  # as the lane's sandbox (agent_homes)
+                *(("ro", path) for path in folders), ("ro", own), ("rw", tree)]
 
     def prefix(self, tree: Path) -> list[str]:
         """The argv prefix for one check command in ``tree``; ``ConfigError`` without bwrap."""
-        return bubblewrap_prefix(operator_files(self.config, self.workflow),
+        homes = behaviour_paths(homes_env(self.config.agent.env_passthrough))
+        return bubblewrap_prefix([*operator_files(self.config, self.workflow), *homes],
                                  layers=self.layers(tree))
 
 

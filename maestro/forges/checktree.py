@@ -22,12 +22,10 @@ creating and locking it) counts as dead once older than :data:`GRACE_S`.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
 import re
 import shutil
-import stat
 import subprocess
 import tempfile
 import time
@@ -35,6 +33,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from maestro.containment.private_tmp import CHECKS, private_folder
 from maestro.errors import ForgeError
 from maestro.git import git_env
 
@@ -48,14 +47,10 @@ _ADMIN_NAME = re.compile(r"tree\d*")
 def checks_root() -> Path:
     """The folder check folders are made in (created 0700 when absent); ``ForgeError`` when
     it is not this user's private folder (a symbolic link, another user's folder)."""
-    root = Path(tempfile.gettempdir()) / f"maestro-checks.{os.getuid()}"
-    with contextlib.suppress(FileExistsError):
-        root.mkdir(mode=0o700)
-    info = os.lstat(root)
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
-        raise ForgeError(f"{root}: expected a folder only this user can use, for the local "
-                         "forge's checks; remove it")
-    return root
+    try:
+        return private_folder(CHECKS)
+    except PermissionError as exc:
+        raise ForgeError(f"{exc} (the local forge's checks)") from None
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from maestro.containment.agent_homes import behaviour_paths, homes_env, mount_points
 from maestro.containment.git_view import lane_git_layers
 from maestro.containment.operator_view import operator_files, read_only_folders
 from maestro.containment.sandbox import Layer, bubblewrap_prefix
@@ -23,12 +24,17 @@ from maestro.lanes.tamper import control_roots
 
 
 def sandbox_layers(ctx: LaneContext) -> list[Layer]:
-    """The binds under the control files, in order: read-only, what belongs to the operator,
+    """The binds under the control files, in order: the home folder and the agent
+    programs' homes over themselves (writable, but mount points, so that no agent can
+    rename one away and put its own in its place:
+    :mod:`~maestro.containment.agent_homes`); read-only, what belongs to the operator,
     to other lanes, to the server side or to maestro itself
     (:func:`~maestro.containment.operator_view.read_only_folders`); writable again, this
     lane's worktree; then the repository's common git dir read-only but for what this
     lane's commits write (:func:`~maestro.containment.git_view.lane_git_layers`)."""
-    layers: list[Layer] = [("ro", path) for path in read_only_folders(ctx.config, ctx.workflow)]
+    homes = mount_points(homes_env(ctx.config.agent.env_passthrough))
+    layers: list[Layer] = [("rw", home) for home in homes]
+    layers += [("ro", path) for path in read_only_folders(ctx.config, ctx.workflow)]
     layers.append(("ro", checks_root()))  # the local forge's checks of other lanes' PRs
     dirs = git_dirs(ctx.worktree)
     if dirs is None:
@@ -38,8 +44,11 @@ def sandbox_layers(ctx: LaneContext) -> list[Layer]:
 
 
 def sandbox_roots(ctx: LaneContext) -> list[Path]:
-    """What is bound read-only over every layer: the control files and the operator's."""
-    return [*control_roots(ctx.worktree), *operator_files(ctx.config, ctx.workflow)]
+    """What is bound read-only over every layer: the control files, the operator's, and
+    what in the agent programs' homes makes every later agent run a program
+    (:func:`~maestro.containment.agent_homes.behaviour_paths`)."""
+    return [*control_roots(ctx.worktree), *operator_files(ctx.config, ctx.workflow),
+            *behaviour_paths(homes_env(ctx.config.agent.env_passthrough))]
 
 
 def sandbox_prefix(ctx: LaneContext) -> list[str]:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from maestro.containment.private_tmp import TOOL_RELAYS, private_folder
 from maestro.containment.sandbox import bubblewrap_prefix, protected_paths
 from maestro.errors import ConfigError
 from maestro.forges.checktree import checks_root
@@ -54,6 +55,35 @@ def test_under_bubblewrap_the_agent_commits_but_cannot_plant_a_hook(sandbox: San
 
 
 @needs_bwrap
+def test_under_bubblewrap_the_agent_cannot_plant_a_hook_every_later_agent_would_run(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / ".claude" / "plugins").mkdir(parents=True)
+    said = tmp_path / "said"
+    sandbox.set_agent(sandbox="bubblewrap")
+    sandbox.add_issue("BW-4", script=f"""
+        steps:
+          - run: "(echo planted > $HOME/.claude/settings.json) 2> {said}.claude; (echo planted > $HOME/.codex/config.toml) 2> {said}.codex; (touch $HOME/.claude/plugins/planted) 2> {said}.plugin; (mv $HOME/.claude $HOME/.claude-moved) 2> {said}.moved; echo session > $HOME/.claude/history.jsonl; true"
+          - write: {{path: a.txt, content: a}}
+          - commit: a
+          - handoff: done
+        """)  # noqa: E501
+    sandbox.lane("BW-4", env={"HOME": str(home)})
+    # The hooks files were made before the agent ran (empty), and stay as they were.
+    assert (home / ".claude" / "settings.json").read_text() == "{}\n"
+    assert (home / ".codex" / "config.toml").read_text() == ""
+    for name in ("claude", "codex", "plugin"):
+        assert "Read-only file system" in Path(f"{said}.{name}").read_text(), name
+    assert not (home / ".claude" / "plugins" / "planted").exists()
+    # Nor can the home be swapped for one of the agent's: it is a mount point.
+    assert "busy" in Path(f"{said}.moved").read_text().lower()
+    assert not (home / ".claude-moved").exists()
+    # The rest of the home stays the agent's (sessions, caches).
+    assert (home / ".claude" / "history.jsonl").read_text() == "session\n"
+    assert sandbox.outcome("BW-4") == "waiting"
+
+
+@needs_bwrap
 def test_under_bubblewrap_the_agent_cannot_reach_origin_other_lanes_maestros_code_or_processes(
         sandbox: Sandbox, tmp_path: Path) -> None:
     sandbox.set_agent(sandbox="bubblewrap")
@@ -63,11 +93,13 @@ def test_under_bubblewrap_the_agent_cannot_reach_origin_other_lanes_maestros_cod
     purelib = sysconfig.get_paths()["purelib"]  # maestro's own environment
     main_before = sh(sandbox.repo, "rev-parse", "main")
     checks = checks_root()  # where the local forge checks other lanes' PRs meanwhile
+    relay = private_folder(TOOL_RELAYS) / "relay-other-lane"  # another lane's issue tools
+    relay.mkdir(exist_ok=True)
     sandbox.add_issue("BW-2", script=f"""
         steps:
           - write: {{path: a.txt, content: a}}
           - commit: a
-          - run: "git push {sandbox.origin} HEAD:refs/heads/main 2> {said}.push; echo $? >> {said}.push; (echo x > {other}/planted) 2> {said}.other; cat /proc/[0-9]*/environ | grep -c -a lin_api_secret > {said}.env; grep CapEff /proc/self/status > {said}.caps; (echo x >> {sandbox.repo}/dodo.py) 2> {said}.dodo; (touch {purelib}/zz_planted.pth) 2> {said}.pth; git update-ref refs/heads/main HEAD 2> {said}.main; (mkdir {checks}/maestro-checks-x) 2> {said}.checks; true"
+          - run: "git push {sandbox.origin} HEAD:refs/heads/main 2> {said}.push; echo $? >> {said}.push; (echo x > {other}/planted) 2> {said}.other; cat /proc/[0-9]*/environ | grep -c -a lin_api_secret > {said}.env; grep CapEff /proc/self/status > {said}.caps; (echo x >> {sandbox.repo}/dodo.py) 2> {said}.dodo; (touch {purelib}/zz_planted.pth) 2> {said}.pth; git update-ref refs/heads/main HEAD 2> {said}.main; (mkdir {checks}/maestro-checks-x) 2> {said}.checks; (echo x > {relay}/mcp.json) 2> {said}.relay; true"
           - handoff: done
         """)  # noqa: E501
     sandbox.lane("BW-2", env={"LINEAR_API_KEY": "lin_api_secret"})
@@ -90,6 +122,9 @@ def test_under_bubblewrap_the_agent_cannot_reach_origin_other_lanes_maestros_cod
     assert Path(f"{said}.caps").read_text().split() == ["CapEff:", "0000000000000000"]
     # Nor the local forge's checks of other lanes' PRs, made before or after it started.
     assert "Read-only file system" in Path(f"{said}.checks").read_text()
+    # Nor another lane's issue-tool relay (its socket, what starts its tool server).
+    assert "Read-only file system" in Path(f"{said}.relay").read_text()
+    assert not (relay / "mcp.json").exists()
 
 
 #: ``p NAME``: the loose object file of NAME in the sandbox's ``objects/`` (its private store).
