@@ -1,19 +1,26 @@
 """The optional OS sandbox: the agent and the validation commands under bubblewrap.
 
-With ``[agent] sandbox = "bubblewrap"`` each is started as ``bwrap --dev-bind / /
---unshare-pid --proc /proc --ro-bind P P … -- argv``: in a pid namespace of its own, with
-the whole file system as before, except that the repository's control files
-(the common ``config``, ``hooks/``, ``info/``, the worktree's git pointer and config) are
-mounted read-only over themselves; a hook or a config change it tries to plant fails with
-"Read-only file system". Missing ``hooks/`` and ``info/`` folders are created first so they
-can be protected too. Wider folders and files can be layered under them (``layers``): the
-lane decides which (maestro/lanes/confine.py; what of the git dir stays writable for its
-commits: maestro/containment/git_view.py), and so does the local forge's check
+With ``[agent] sandbox = "bubblewrap"`` each is started as ``bwrap --ro-bind / /
+--dev-bind /dev /dev --bind TMP TMP … --unshare-pid --proc /proc --ro-bind P P … -- argv``:
+in a pid namespace of its own, with the whole file system read-only but for the devices
+and the temporary folders (:func:`scratch_folders`), and what the caller's layers make
+writable again (the home folder, the lane's worktree and git dir); the repository's
+control files (the common ``config``, ``hooks/``, ``info/``, the worktree's git pointer and
+config) are mounted read-only over everything; a hook or a config change it tries to plant
+fails with "Read-only file system". A read-only root matters when maestro runs as root:
+dropping every capability does not stop root from writing root-owned folders, so with a
+writable root the agent could put a ``git`` in ``/usr/local/bin`` or an
+``/etc/ld.so.preload`` that maestro's own processes (holding the tokens) run later.
+Missing ``hooks/`` and ``info/`` folders are created first so they can be protected too.
+Wider folders and files can be layered under them (``layers``): the lane decides which
+(maestro/lanes/confine.py; what of the git dir stays writable for its commits:
+maestro/containment/git_view.py), and so does the local forge's check
 (maestro/forges/check_sandbox.py). Linux only; Debian's package is ``bubblewrap``.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -49,6 +56,14 @@ def protected_paths(roots: Iterable[Path]) -> list[Path]:
     return out
 
 
+def scratch_folders() -> list[Path]:
+    """The temporary folders, writable in the sandbox (``$TMPDIR`` or ``/tmp``, and
+    ``/var/tmp``): tests, compilers and package managers need them. maestro's own folders
+    there are bound read-only by the callers (:mod:`~maestro.containment.private_tmp`)."""
+    found = [Path(tempfile.gettempdir()), Path("/tmp"), Path("/var/tmp")]
+    return [path for path in dict.fromkeys(found) if _bindable(path)]
+
+
 #: One bind of :func:`bubblewrap_prefix`'s layers: ``("ro" | "rw", folder)`` binds a folder
 #: (or file) over itself; ``("ro" | "rw", source, target)`` shows ``source`` at ``target``.
 Layer = tuple[str, Path] | tuple[str, Path, Path]
@@ -73,8 +88,10 @@ def bubblewrap_prefix(roots: Iterable[Path], binary: str | None = None, *,
     # the namespace when its first process exits.
     # No capabilities (bwrap started by root keeps them all, and CAP_SYS_ADMIN would let the
     # agent unmount the read-only binds below).
-    argv = [binary or bwrap_binary(), "--dev-bind", "/", "/", "--die-with-parent",
-            "--unshare-pid", "--proc", "/proc", "--cap-drop", "ALL"]
+    argv = [binary or bwrap_binary(), "--ro-bind", "/", "/", "--dev-bind", "/dev", "/dev",
+            "--die-with-parent", "--unshare-pid", "--proc", "/proc", "--cap-drop", "ALL"]
+    for folder in scratch_folders():
+        argv += ["--bind", str(folder), str(folder)]
     for layer in layers:
         source, target = layer[1], layer[-1]
         if _bindable(source) and _bindable(target):

@@ -3,8 +3,11 @@ commits still work; a missing bwrap is a clear error."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sysconfig
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -93,13 +96,13 @@ def test_under_bubblewrap_the_agent_cannot_reach_origin_other_lanes_maestros_cod
     purelib = sysconfig.get_paths()["purelib"]  # maestro's own environment
     main_before = sh(sandbox.repo, "rev-parse", "main")
     checks = checks_root()  # where the local forge checks other lanes' PRs meanwhile
-    relay = private_folder(TOOL_RELAYS) / "relay-other-lane"  # another lane's issue tools
-    relay.mkdir(exist_ok=True)
+    # another lane's issue tools
+    relay = Path(tempfile.mkdtemp(prefix="relay-other-", dir=private_folder(TOOL_RELAYS)))
     sandbox.add_issue("BW-2", script=f"""
         steps:
           - write: {{path: a.txt, content: a}}
           - commit: a
-          - run: "git push {sandbox.origin} HEAD:refs/heads/main 2> {said}.push; echo $? >> {said}.push; (echo x > {other}/planted) 2> {said}.other; cat /proc/[0-9]*/environ | grep -c -a lin_api_secret > {said}.env; grep CapEff /proc/self/status > {said}.caps; (echo x >> {sandbox.repo}/dodo.py) 2> {said}.dodo; (touch {purelib}/zz_planted.pth) 2> {said}.pth; git update-ref refs/heads/main HEAD 2> {said}.main; (mkdir {checks}/maestro-checks-x) 2> {said}.checks; (echo x > {relay}/mcp.json) 2> {said}.relay; true"
+          - run: "git push {sandbox.origin} HEAD:refs/heads/main 2> {said}.push; echo $? >> {said}.push; (echo x > {other}/planted) 2> {said}.other; cat /proc/[0-9]*/environ | grep -c -a lin_api_secret > {said}.env; grep CapEff /proc/self/status > {said}.caps; (echo x >> {sandbox.repo}/dodo.py) 2> {said}.dodo; (touch {purelib}/zz_planted.pth) 2> {said}.pth; git update-ref refs/heads/main HEAD 2> {said}.main; (mkdir {checks}/maestro-checks-x) 2> {said}.checks; (echo x > {relay}/mcp.json) 2> {said}.relay; (touch /usr/local/bin/zz-planted) 2> {said}.usr; true"
           - handoff: done
         """)  # noqa: E501
     sandbox.lane("BW-2", env={"LINEAR_API_KEY": "lin_api_secret"})
@@ -125,6 +128,12 @@ def test_under_bubblewrap_the_agent_cannot_reach_origin_other_lanes_maestros_cod
     # Nor another lane's issue-tool relay (its socket, what starts its tool server).
     assert "Read-only file system" in Path(f"{said}.relay").read_text()
     assert not (relay / "mcp.json").exists()
+    shutil.rmtree(relay)
+    # Nor, even as root (capabilities dropped, root still owns /usr), a program maestro's
+    # own processes would run later: the root is read-only but for home and scratch.
+    assert not Path("/usr/local/bin/zz-planted").exists()
+    if os.geteuid() == 0:
+        assert "Read-only file system" in Path(f"{said}.usr").read_text()
 
 
 #: ``p NAME``: the loose object file of NAME in the sandbox's ``objects/`` (its private store).
