@@ -4,7 +4,9 @@ uvicorn answers what h11 cannot parse (a garbage request line, headers past the 
 binary junk) with a plain-text 400 before any ASGI code runs. The operator API promises a
 JSON envelope ``{"error": {"code", "message"}}`` for every refusal and the status h11
 suggests (431 for oversized headers), so this subclass keeps h11's hint and writes the
-envelope, and turns Nagle's algorithm off on each connection (:func:`send_at_once`).
+envelope, and turns Nagle's algorithm off on each connection (:func:`send_at_once`). It
+also bounds what connections may take of the daemon: at most :data:`MAX_CONNECTIONS` open
+at once, and :data:`HEAD_TIMEOUT_S` for a new one to send its first request.
 Everything else is uvicorn's own protocol.
 """
 
@@ -22,6 +24,15 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 #: Bytes of request head h11 buffers before refusing with 431 (uvicorn's default is 16 KiB).
 MAX_HEAD_BYTES = 16 * 1024
+#: Open connections the server keeps at once; one more is closed as soon as it is accepted.
+#: Each holds a file descriptor of the daemon's, which its poll loop needs too: a thousand
+#: idle event streams or half-sent requests from any local process (an agent included:
+#: reads are not peer-checked, and a request never completed is no write) used to exhaust
+#: them (``EMFILE``) and end the daemon. A dashboard holds one or two.
+MAX_CONNECTIONS = 128
+#: Seconds a new connection has to send its first request's head before it is closed
+#: (a client that opens connections and never finishes a request holds them otherwise).
+HEAD_TIMEOUT_S = 10.0
 
 
 class _HintingConnection(h11.Connection):
@@ -70,6 +81,15 @@ class JsonErrorProtocol(H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         send_at_once(transport)
         super().connection_made(transport)
+        if len(self.connections) > MAX_CONNECTIONS:
+            transport.close()  # the daemon's descriptors are not for the taking
+            return
+        self.loop.call_later(HEAD_TIMEOUT_S, self._close_if_no_request)
+
+    def _close_if_no_request(self) -> None:
+        """The connection's first request head has not arrived in time: close it."""
+        if self.cycle is None and self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
 
     def eof_received(self) -> bool:  # type: ignore[override]  # asyncio's contract
         """A client that half-closes after its request (``shutdown(SHUT_WR)``) still gets
