@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from maestro import __version__
-from maestro.errors import InputError, MaestroError
+from maestro.errors import InputError, MaestroError, exhausted
 
 if TYPE_CHECKING:
     from maestro.config.service import ServiceConfig
@@ -615,6 +615,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     except MaestroError as exc:
         print(f"maestro: error: {exc}", file=sys.stderr)
         code = exc.exit_code
+    except OSError as exc:
+        if (why := exhausted(exc)) is None:
+            raise
+        print(f"maestro: error: {why}, then run the command again", file=sys.stderr)
+        code = 1
     except KeyboardInterrupt:
         print("maestro: interrupted", file=sys.stderr)
         code = 130

@@ -7,6 +7,8 @@ message that names the file, key or argument at fault and what was expected.
 
 from __future__ import annotations
 
+import errno
+
 
 class MaestroError(Exception):
     """A failure explained to the operator; the CLI exits with ``exit_code``."""
@@ -93,3 +95,19 @@ class ForeignHeadError(ForgeError):
 
 class WorkspaceError(MaestroError):
     """A git worktree could not be created, inspected or removed."""
+
+
+#: The machine ran out of something: an operator's matter, not a bug of maestro's.
+EXHAUSTED = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EMFILE, errno.ENFILE})
+
+
+def exhausted(exc: OSError) -> str | None:
+    """One line for a full disk or a process out of file descriptors (what to do included;
+    every maestro write is atomic, so what was written before stays whole); None for any
+    other ``OSError``."""
+    if exc.errno not in EXHAUSTED:
+        return None
+    where = f": {exc.filename}" if exc.filename else ""
+    hint = ("free some space" if exc.errno in (errno.ENOSPC, errno.EDQUOT)
+            else "raise the open-file limit (ulimit -n) or close what holds them")
+    return f"{exc.strerror or exc}{where}; {hint}"

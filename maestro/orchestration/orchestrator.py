@@ -19,7 +19,7 @@ from typing import Any
 
 from maestro.config.service import ServiceConfig
 from maestro.config.workflow import Workflow, load_workflow
-from maestro.errors import ConfigError, MaestroError, TrackerError
+from maestro.errors import ConfigError, MaestroError, TrackerError, exhausted
 from maestro.forges import make_forge
 from maestro.fsutil import read_json, write_json
 from maestro.ids import iso_now, utc_now
@@ -91,9 +91,10 @@ class Orchestrator:
 
     def warn(self, message: str) -> None:
         print(f"maestro: warning: {message}", file=sys.stderr)
-        self.config.state_root.mkdir(parents=True, exist_ok=True)
-        with (self.config.state_root / "warnings.log").open("a") as handle:
-            handle.write(f"{iso_now()} {message}\n")
+        with contextlib.suppress(OSError):  # a full disk must not end the daemon
+            self.config.state_root.mkdir(parents=True, exist_ok=True)
+            with (self.config.state_root / "warnings.log").open("a") as handle:
+                handle.write(f"{iso_now()} {message}\n")
 
     # -- lanes on disk ---------------------------------------------------------------------
 
@@ -416,16 +417,26 @@ class Orchestrator:
                     self.tick(wait=False)
                 except TrackerError as exc:  # this tick's read failed; the next one retries
                     self.warn(f"tick skipped, the tracker read failed: {exc}")
+                except OSError as exc:  # a full disk, no descriptor left: ticking goes on
+                    if (why := exhausted(exc)) is None:
+                        raise
+                    self.warn(f"tick cut short: {why}; the next tick tries again")
                 ticks += 1
                 if max_ticks is not None and ticks >= max_ticks:
                     break
                 deadline = time.monotonic() + poll_interval_s
                 while (left := deadline - time.monotonic()) > 0 and not self.stopping:
                     wait_for_request(min(0.2, left))
-                    self.reap()
-                    if refresh_flag is not None and (asked := take_request(refresh_flag)):
-                        log_request(self.config, asked)
-                        break
+                    try:
+                        self.reap()
+                        if refresh_flag is not None and (asked := take_request(refresh_flag)):
+                            log_request(self.config, asked)
+                            break
+                    except OSError as exc:  # as in the tick: a warning, then on
+                        if (why := exhausted(exc)) is None:
+                            raise
+                        self.warn(f"waiting for the next tick: {why}")
+                        time.sleep(min(1.0, max(0.0, left)))
         finally:
             for process in self.running.values():
                 if process.poll() is None:
