@@ -1,14 +1,17 @@
 """A full disk or a process out of file descriptors is an operator's matter: the daemon
-warns and ticks on, a command says so in one line; nothing else changes."""
+warns and ticks on, a command says so in one line, and a lane whose processes keep ending
+without a record (nothing could be written) is not started again by the daemon."""
 
 from __future__ import annotations
 
 import errno
+import time
 
 import pytest
 
 import maestro.cli
 from maestro.errors import exhausted
+from maestro.lanes.state import LaneState
 from maestro.orchestration.orchestrator import Orchestrator
 from tests.conftest import Sandbox
 
@@ -62,3 +65,28 @@ def test_a_command_that_finds_the_disk_full_says_so_in_one_line(
     assert err.strip().splitlines() == [
         "maestro: error: No space left on device: /state/lanes/X-1/lease.json; free some "
         "space, then run the command again"]
+
+
+def test_a_lane_whose_processes_keep_ending_without_a_record_is_held_by_the_daemon(
+        sandbox: Sandbox) -> None:
+    sandbox.add_issue("FULL-1")
+    orchestrator = Orchestrator(sandbox.config)
+    for _ in range(3):  # each start may run the agent; each end could record nothing
+        orchestrator.started_at["FULL-1"] = time.time()
+        orchestrator.after_lane("FULL-1", 1)
+    [waiting] = orchestrator.plan(dry_run=True).as_dict()["waiting"]
+    assert waiting["issue"] == "FULL-1"
+    assert "ended without recording why" in waiting["reason"]
+
+
+def test_an_end_that_recorded_its_outcome_resets_the_count(sandbox: Sandbox) -> None:
+    sandbox.add_issue("FULL-2")
+    orchestrator = Orchestrator(sandbox.config)
+    for _ in range(2):
+        orchestrator.started_at["FULL-2"] = time.time()
+        orchestrator.after_lane("FULL-2", 1)
+    orchestrator.started_at["FULL-2"] = time.time() - 1
+    LaneState(sandbox.config.lanes_root, "FULL-2").write(
+        "outcome.json", {"outcome": "retry", "phase": "agent"})
+    orchestrator.after_lane("FULL-2", 1)
+    assert "FULL-2" not in orchestrator.silent_ends

@@ -294,6 +294,31 @@ CASES += [
 ]
 
 
+# -- lanes whose processes end without a record ----------------------------------------------
+
+SILENT = ("held: its last 3 lane processes ended without recording why (a full disk? see the "
+          "service log and warnings.log); restart the daemon once it is fixed")
+
+
+def silent(base: TickFacts, **counts: int) -> TickFacts:
+    return replace(base, silent_ends={k.replace("_", "-"): v for k, v in counts.items()})
+
+
+CASES += [
+    ("a lane whose last three processes ended without a record is not recovered again",
+     silent(facts(lanes=[lane("S-1", outcome="retry")], issues=[issue("S-1", "In Progress")]),
+            S_1=3),
+     {"dispatch": [], "waiting": [{"issue": "S-1", "reason": SILENT}]}),
+    ("two silent ends still recover the lane",
+     silent(facts(lanes=[lane("S-1", outcome="retry")], issues=[issue("S-1", "In Progress")]),
+            S_1=2),
+     {"dispatch": [("S-1", "recover interrupted lane")]}),
+    ("new work whose earlier processes ended without a record waits too",
+     silent(facts(candidates=[issue("S-2"), issue("A-1")]), S_2=3),
+     {"dispatch": [("A-1", "new work")], "waiting": [{"issue": "S-2", "reason": SILENT}]}),
+]
+
+
 # -- lanes whose runs keep ending skipped ----------------------------------------------------
 
 SKIP_REASON = "issue is Done (terminal)"
@@ -346,7 +371,7 @@ def test_plan_case(name: str, given_facts: TickFacts, expected: dict[str, Any]) 
 def test_steps_run_in_the_order_of_the_operating_guide() -> None:
     assert [step.__name__ for step in STEPS] == [
         "reconcile", "drop_retries", "due_retries", "advance_reviews", "recover",
-        "back_off_skips", "new_work", "hold_dispatch"]
+        "back_off_skips", "new_work", "hold_silent_lanes", "hold_dispatch"]
 
 
 def test_plan_json_keeps_its_keys() -> None:

@@ -59,6 +59,8 @@ class Orchestrator:
         self.retries = RetryQueue(config.state_root)
         self._workflow: Workflow | None = None
         self.running: dict[str, LaneProcess] = {}
+        self.started_at: dict[str, float] = {}  # wall time of each running lane's start
+        self.silent_ends: dict[str, int] = {}  # see _count_silent_end
         self.launcher = LaneLauncher(self.warn)  # cold; the daemon may make it warm
         self._dispatcher: Any = None
         self._warned: set[str] = set()
@@ -196,7 +198,8 @@ class Orchestrator:
             now=now, policy=policy,
             stall_timeout_s=self.config.agent.lane_stall_timeout_s,
             paused=hold_reason(self.config.state_root),
-            budget=daily_budget(self.config.state_root, policy.budget, now))
+            budget=daily_budget(self.config.state_root, policy.budget, now),
+            silent_ends=dict(self.silent_ends))
         if start_early and not dry_run:
             for identifier in first_starts(facts):
                 if not self.stopping:
@@ -333,6 +336,7 @@ class Orchestrator:
                        "already dispatched recently; CI owns the lane", issue=identifier)
             return
         log = self.config.state_root / "logs" / f"{identifier}.log"
+        self.started_at[identifier] = time.time()
         self.running[identifier] = self.launcher.start(self.lane_command(identifier),
                                                        self.config.repo_root, log)
 
@@ -354,6 +358,7 @@ class Orchestrator:
         by that signal; 255: a warm lane whose zygote died before relaying its status)."""
         state = LaneState(self.config.lanes_root, identifier)
         outcome = state.read("outcome.json") or {}
+        self._count_silent_end(state, identifier, returncode)
         ended = f"exit {returncode}" if returncode is None or returncode >= 0 else (
             f"killed by {_signal_name(-returncode)}")
         logs.event(self.config, "lane_exit",
@@ -369,6 +374,23 @@ class Orchestrator:
                                   workflow.policy.execution.max_retry_backoff_ms)
         else:
             self.retries.release(identifier)
+
+    def _count_silent_end(self, state: LaneState, identifier: str,
+                          returncode: int | None) -> None:
+        """A failed lane process that wrote no outcome since it started ends silently
+        (:func:`~maestro.orchestration.planning.hold_silent_lanes`); any other end resets
+        the issue's count."""
+        started = self.started_at.pop(identifier, None)
+        try:
+            recorded = (state.dir / "outcome.json").stat().st_mtime
+        except OSError:
+            recorded = None
+        silent = returncode not in (0, None) and started is not None and (
+            recorded is None or recorded < started)
+        if silent:
+            self.silent_ends[identifier] = self.silent_ends.get(identifier, 0) + 1
+        else:
+            self.silent_ends.pop(identifier, None)
 
     def tick(self, wait: bool = True) -> Plan:
         """One poll tick; with ``wait`` it returns after the dispatched lanes finished."""

@@ -13,6 +13,8 @@ named steps, in the order of the reference algorithm in ``docs/guide/operating.m
    :func:`back_off_skips` — a lane whose runs keep ending skipped for the same reason
    waits instead (:mod:`~maestro.orchestration.skip_backoff`);
 6. :func:`new_work` — startable issues in priority order, within the limits;
+   :func:`hold_silent_lanes` — a lane whose last processes ended without recording why
+   (a full disk) is not started again by this daemon;
 7. :func:`hold_dispatch` — while an operator holds dispatch (``maestro pause``), nothing
    starts: every dispatch of the steps above waits instead (reconciling still happens).
 
@@ -64,6 +66,7 @@ __all__ = [
     "due_retries",
     "free_slots",
     "hold_dispatch",
+    "hold_silent_lanes",
     "needs_recovery",
     "new_work",
     "plan_tick",
@@ -148,6 +151,9 @@ class TickFacts:
     paused: str | None = None
     #: Tokens spent today against ``max_tokens_per_day`` (unlimited by default).
     budget: DailyBudget = field(default_factory=DailyBudget)
+    #: Lane processes of this daemon, per issue, that ended in a row without recording why
+    #: (:func:`hold_silent_lanes`).
+    silent_ends: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def held(self) -> str:
@@ -606,10 +612,31 @@ def hold_dispatch(facts: TickFacts, plan: Plan) -> Plan:
     return replace(plan, dispatches=(), waits=plan.waits + held)
 
 
+#: Lane processes in a row that may end without a record before the lane is held.
+SILENT_LIMIT = 3
+
+
+def hold_silent_lanes(facts: TickFacts, plan: Plan) -> Plan:
+    """A lane whose last :data:`SILENT_LIMIT` processes ended without recording why (its
+    outcome, its failure: the disk was full, the state folder unwritable) is not started
+    again by this daemon: each start may run the agent once more, and an end that records
+    nothing counts no attempt, so nothing else would bound it."""
+    silent = {issue for issue, count in facts.silent_ends.items() if count >= SILENT_LIMIT}
+    held = tuple(item for item in plan.dispatches if item.issue in silent)
+    if not held:
+        return plan
+    waits = tuple(Waiting(item.issue, (
+        f"held: its last {facts.silent_ends[item.issue]} lane processes ended without "
+        "recording why (a full disk? see the service log and warnings.log); restart the "
+        "daemon once it is fixed")) for item in held)
+    return replace(plan, dispatches=tuple(i for i in plan.dispatches if i not in held),
+                   waits=plan.waits + waits)
+
+
 #: The tick, in the order of ``docs/guide/operating.md`` ("The poll loop").
 STEPS: tuple[Callable[[TickFacts, Plan], Plan], ...] = (
     reconcile, drop_retries, due_retries, advance_reviews, recover, back_off_skips, new_work,
-    hold_dispatch)
+    hold_silent_lanes, hold_dispatch)
 
 
 def plan_tick(facts: TickFacts) -> Plan:
