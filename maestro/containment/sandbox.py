@@ -7,7 +7,7 @@ the whole file system as before, except that the repository's control files
 mounted read-only over themselves; a hook or a config change it tries to plant fails with
 "Read-only file system". Missing ``hooks/`` and ``info/`` folders are created first so they
 can be protected too. Wider folders and files can be layered under them (``layers``): the
-lane decides which (maestro/lanes/confine.py; what of the git dir stays writable for its
+lane decides which (maestro/lanes/confinement/confine.py; what of the git dir stays writable for its
 commits: maestro/containment/git_view.py), and so does the local forge's check
 (maestro/forges/check_sandbox.py). Linux only; Debian's package is ``bubblewrap``.
 """
