@@ -70,8 +70,8 @@ for raw in sys.stdin.buffer:
 
 async def _one_run(count: int, handler: str, scripted: bool, work: Path) -> dict[str, float]:
     from maestro.agents.appserver import AppServerClient
-    from maestro.lanes.agent_run import _Activity
-    from maestro.lanes.state import LaneState
+    from maestro.lanes.record.state import LaneState
+    from maestro.lanes.sessions.agent_run import _Activity
 
     state = LaneState(work / "lanes", "BENCH-1")
     state.dir.mkdir(parents=True, exist_ok=True)
@@ -130,7 +130,7 @@ def run_child(count: int, handler: str, scripted: bool) -> dict[str, float]:
 def baseline_rss() -> float:
     """Peak RSS of an interpreter that only imported the client (the floor to compare with)."""
     code = (f"import resource, sys; sys.path.insert(0, {str(ROOT)!r}); "
-            "import maestro.agents.appserver, maestro.lanes.agent_run; "
+            "import maestro.agents.appserver, maestro.lanes.sessions.agent_run; "
             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout

@@ -1,7 +1,7 @@
 """How long the tick's daily-spend fact takes over a large state root (docs/guide/budgets.md).
 
 Builds ``--lanes`` lane folders with five finished sessions each, of which ``--active``
-were written today, and times :func:`maestro.lanes.spend.spent_on`: first with the rest
+were written today, and times :func:`maestro.lanes.budgets.spend.spent_on`: first with the rest
 last written long ago (the usual state root: most lanes finished long since), then with
 every folder written today (the worst case: each ledger is read), then once more (a
 daemon's next tick: nothing moved, nothing is read).
@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from maestro.fsutil import write_json
-from maestro.lanes.spend import spent_on
+from maestro.lanes.budgets.spend import spent_on
 
 
 def build(root: Path, lanes: int, active: int, today: date) -> None:

@@ -57,8 +57,8 @@ PACED = 100
 
 def build_lanes(repo: Path, count: int) -> None:
     """``count`` lane folders copied from two real lanes (finished, waiting for review)."""
-    from maestro.lanes.lane_read import seal_finished, sealed_read
-    from maestro.lanes.state import LaneState
+    from maestro.lanes.record.lane_read import seal_finished, sealed_read
+    from maestro.lanes.record.state import LaneState
     from maestro.trackers.files import FilesTracker
 
     finished_lane(repo, "BENCH-1")

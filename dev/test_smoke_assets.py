@@ -17,7 +17,7 @@ import pytest
 from smoke import ASSETS_ROOT
 
 from maestro.assets import shipped
-from maestro.lanes.comments import checkpoints
+from maestro.lanes.record.comments import checkpoints
 from maestro.model import Comment
 
 SKILLS = shipped.skill_dirs(ASSETS_ROOT)

@@ -12,7 +12,7 @@ import sys
 
 from smoke import ASSETS_ROOT, Lane
 
-from maestro.lanes.comments import checkpoints
+from maestro.lanes.record.comments import checkpoints
 
 CHECKPOINT = ASSETS_ROOT / ".codex/skills/execution-state/scripts/checkpoint.py"
 

@@ -345,7 +345,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     from maestro.config.workflow import load_workflow
     from maestro.forges.local import LocalForge
     from maestro.ids import branch_name
-    from maestro.lanes.state import LaneState
+    from maestro.lanes.record.state import LaneState
     from maestro.model import ReviewVerdict
 
     config = _config(args)

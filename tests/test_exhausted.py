@@ -11,7 +11,7 @@ import pytest
 
 import maestro.cli
 from maestro.errors import exhausted
-from maestro.lanes.state import LaneState
+from maestro.lanes.record.state import LaneState
 from maestro.orchestration.orchestrator import Orchestrator
 from tests.conftest import Sandbox
 

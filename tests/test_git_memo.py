@@ -11,7 +11,7 @@ import pytest
 
 from maestro.git import memo as git_memo
 from maestro.git.memo import fixed, git_fixed
-from maestro.lanes.worktree_health import tracked_missing
+from maestro.lanes.worktree.worktree_health import tracked_missing
 from tests.gitrepo import sh, small_repo
 
 SHA1 = "a" * 40

@@ -8,7 +8,7 @@ import pytest
 
 from maestro.errors import InputError, WorkspaceError
 from maestro.ids import FULL_HASH, branch_name, check_identifier
-from maestro.lanes.workspace import worktree_path
+from maestro.lanes.worktree.workspace import worktree_path
 
 HOSTILE = ["../x", "..", "/etc/passwd", "a/b", "a\\b", "x;rm -rf ~", "a b", "a\nb", "",
            "-rf", ".hidden", "x" * 65, "a..b", "name.lock", "$(id)", "ÄBC-1", "trailing."]

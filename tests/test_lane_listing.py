@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from maestro.lanes.listing import list_lanes
+from maestro.lanes.record.listing import list_lanes
 from tests.conftest import Sandbox
 
 

@@ -36,7 +36,7 @@ LAND_HALF = ["maestro.cli", "maestro.lanes.noop", "maestro.config.discovery",
 #: packages it pulls), the agent's JSON-RPC client and its event loop, the HTTP clients of
 #: the network trackers and forges, the text views of ``maestro status``.
 NOT_IN_LAND_HALF = ["liquid", "babel", "asyncio", "maestro.agents.appserver",
-                    "maestro.lanes.agent_run", "httpx", "maestro.trackers.linear",
+                    "maestro.lanes.sessions.agent_run", "httpx", "maestro.trackers.linear",
                     "maestro.trackers.github", "maestro.forges.github", "rich"]
 
 CASES = [

@@ -57,7 +57,7 @@ def test_a_lease_whose_holder_died_is_reclaimed(sandbox: Sandbox) -> None:
     sandbox.add_issue("LEASE-3")
     holder = subprocess.Popen([sys.executable, "-c", (
         "import sys, time\n"
-        "from maestro.lanes.state import LaneState\n"
+        "from maestro.lanes.record.state import LaneState\n"
         "from pathlib import Path\n"
         "state = LaneState(Path(sys.argv[1]), 'LEASE-3')\nstate.acquire()\n"
         "print('held', flush=True)\n"

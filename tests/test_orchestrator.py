@@ -236,7 +236,7 @@ def test_daemon_killed_with_its_lanes_recovers_on_restart(sandbox: Sandbox) -> N
                     sandbox.approve(f"KD-{n}")
         if all(sandbox.issue(f"KD-{n}").state == "Done" for n in range(3)):
             break
-    from maestro.lanes import comments
+    from maestro.lanes.record import comments
 
     for n in range(3):
         assert sandbox.issue(f"KD-{n}").state == "Done"
@@ -272,7 +272,7 @@ def test_a_hung_lane_process_is_killed_and_stopped_for_a_human(sandbox: Sandbox)
     hung = subprocess.Popen([sys.executable, "-c", (
         "import json, sys, time\n"
         "from pathlib import Path\n"
-        "from maestro.lanes.state import LaneState\n"
+        "from maestro.lanes.record.state import LaneState\n"
         "state = LaneState(Path(sys.argv[1]), 'ST-1')\n"
         "state.acquire()\n"
         "state.write('lease.json', {'run_id': 'run-x', 'attempt': 1})\n"

@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from maestro.config.workflow import ExecutionPolicy, TrackerPolicy, WorkflowPolicy
-from maestro.lanes.budget import DailyBudget
+from maestro.lanes.budgets.budget import DailyBudget
 from maestro.model import Issue
 from maestro.orchestration.planning import (
     STEPS,

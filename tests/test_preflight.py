@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from maestro.lanes import remote_heads
 from maestro.lanes.preflight import agent_problem, remote_problem
+from maestro.lanes.worktree import remote_heads
 
 
 def bare_with_main(tmp_path: Path) -> Path:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from maestro.fsutil import read_json
-from maestro.lanes import comments
-from maestro.lanes.provenance import Commit, LaneFacts, SessionSpan, judge
+from maestro.lanes.push.provenance import Commit, LaneFacts, SessionSpan, judge
+from maestro.lanes.record import comments
 from tests.conftest import Sandbox
 from tests.test_phases import doit
 from tests.test_scale_out import fresh_runner, run_doit

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from maestro.lanes import comments
+from maestro.lanes.record import comments
 from tests.conftest import Sandbox
 
 FAULT_POINTS = [

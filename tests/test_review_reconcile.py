@@ -63,7 +63,7 @@ def hold_lane(sandbox: Sandbox, identifier: str) -> subprocess.Popen[str]:
     """A live process holding the lane's lease, as a lane process in repair or land does."""
     holder = subprocess.Popen([sys.executable, "-c", (
         "import sys, time\n"
-        "from maestro.lanes.state import LaneState\n"
+        "from maestro.lanes.record.state import LaneState\n"
         "from pathlib import Path\n"
         "state = LaneState(Path(sys.argv[1]), sys.argv[2])\nstate.acquire()\n"
         "print('held', flush=True)\n"

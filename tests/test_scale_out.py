@@ -11,7 +11,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from maestro.lanes import comments
+from maestro.lanes.record import comments
 from tests.conftest import Sandbox
 
 SCRIPT = """

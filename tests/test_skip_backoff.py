@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from maestro.lanes.outcome_streak import repeats
+from maestro.lanes.record.outcome_streak import repeats
 from maestro.orchestration.skip_backoff import (
     MAX_WAIT_S,
     SkipStreak,

@@ -1,12 +1,12 @@
 """The one comparison of state names and labels (maestro/statenames.py) and the agent's
-forbidden states (maestro/lanes/state_policy.py), as tables."""
+forbidden states (maestro/lanes/sessions/state_policy.py), as tables."""
 
 from __future__ import annotations
 
 import pytest
 
 from maestro.config.workflow import TrackerPolicy
-from maestro.lanes.state_policy import is_forbidden_state
+from maestro.lanes.sessions.state_policy import is_forbidden_state
 from maestro.statenames import resolve_state, same_state, state_key
 
 SAME = {

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from maestro.fsutil import write_json
 from maestro.ids import utc_now
-from maestro.lanes.state import LaneState
+from maestro.lanes.record.state import LaneState
 from maestro.operator.status import lane_snapshot
 
 

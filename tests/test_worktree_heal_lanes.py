@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 from maestro.lanes.context import LaneContext
-from maestro.lanes.worktree_guard import branch_sources
+from maestro.lanes.worktree.worktree_guard import branch_sources
 from tests.conftest import Sandbox
 from tests.test_phases import doit
 

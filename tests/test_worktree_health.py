@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from maestro.errors import WorkspaceError
-from maestro.lanes.workspace import remove_worktree
-from maestro.lanes.worktree_health import (
+from maestro.lanes.worktree.workspace import remove_worktree
+from maestro.lanes.worktree.worktree_health import (
     WorktreeFacts,
     choose_start,
     diagnose,
@@ -189,7 +189,7 @@ def test_cleanup_removes_the_branch_lock_a_killed_branch_delete_left(repo: Path)
 
 def _worktree_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record the ``git worktree`` subcommand of each check-free git call (and still run it)."""
-    import maestro.lanes.worktree_health as health
+    import maestro.lanes.worktree.worktree_health as health
 
     seen: list[str] = []
     real = health.git_ok
@@ -263,7 +263,7 @@ def test_a_stale_index_lock_left_by_a_killed_git_is_removed_before_a_session(
 
 def _prunes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
     """Record each ``git worktree prune`` maestro runs (and still run it)."""
-    import maestro.lanes.worktree_health as health
+    import maestro.lanes.worktree.worktree_health as health
 
     seen: list[tuple[str, ...]] = []
     real = health.git_ok
@@ -310,7 +310,7 @@ def test_an_unreadable_administrative_folder_of_the_same_name_is_pruned_and_its_
 
 def test_a_lane_branch_the_caller_just_read_is_not_read_again_by_the_first_inspection(
         repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import maestro.lanes.worktree_health as health
+    import maestro.lanes.worktree.worktree_health as health
 
     asked: list[str] = []
     real = health.rev_parse

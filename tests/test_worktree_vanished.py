@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from maestro.git import dirs as gitdirs
-from maestro.lanes.tamper import VANISHED, ControlFiles, only_vanished
+from maestro.lanes.confinement.tamper import VANISHED, ControlFiles, only_vanished
 from tests.conftest import Sandbox
 from tests.gitrepo import sh, small_repo
 

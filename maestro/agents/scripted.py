@@ -27,7 +27,7 @@ _PR = re.compile(r"^PR:\s*(\S+)", re.MULTILINE)
 _TITLE = re.compile(r"^Title:\s*(.+)$", re.MULTILINE)
 REPAIR_MARKER = "maestro:review-repair"
 #: The start of maestro's note that an earlier session's work is in the worktree
-#: (``maestro.lanes.prior_work.MARKER``); on it, ``append`` does not repeat that work.
+#: (``maestro.lanes.sessions.prior_work.MARKER``); on it, ``append`` does not repeat that work.
 RESUME_MARKER = "a previous session of this lane was interrupted"
 
 

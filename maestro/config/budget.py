@@ -5,13 +5,13 @@ Three ceilings, each unlimited unless set (a positive whole number of tokens, th
 
 - ``max_tokens_per_issue``: every session of one issue — the agent phase of each attempt
   and every review-repair round — summed from the lane's token ledger
-  (:mod:`maestro.lanes.tokens`);
+  (:mod:`maestro.lanes.budgets.tokens`);
 - ``max_tokens_per_run``: one agent or repair session;
 - ``max_tokens_per_day``: the whole service in one UTC day, summed over every lane.
 
 ``[budget.labels."<label>"]`` overrides the per-issue and per-run ceilings for issues that
 carry that label (e.g. ``maestro:budget-large``); the daily ceiling is the service's alone.
-The decisions that use these figures are pure functions in :mod:`maestro.lanes.budget`.
+The decisions that use these figures are pure functions in :mod:`maestro.lanes.budgets.budget`.
 
 Example (TOML front matter; the YAML form has the same keys)::
 

@@ -1,6 +1,6 @@
 """``[hooks]`` in ``WORKFLOW.md``: Symphony's workspace hooks (SPEC §5.3.4, §9.4).
 
-Each hook is a shell script run in the lane worktree (see :mod:`maestro.lanes.hooks`):
+Each hook is a shell script run in the lane worktree (see :mod:`maestro.lanes.worktree.hooks`):
 ``after_create`` once a new worktree exists, ``before_run`` before every agent session,
 ``after_run`` after it, ``before_remove`` before maestro deletes the worktree. The same keys
 work in TOML (``[hooks]``) and in Symphony's YAML front matter (``hooks:``). A hook is

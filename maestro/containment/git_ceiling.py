@@ -5,8 +5,8 @@ appears. A lane's worktree holds a ``.git`` file; if a person, a crash or the ag
 it, a maestro git call there (``status``, ``ls-files --others`` before deleting what the
 agent left, ``rev-parse HEAD`` before a push) walked up into the operator's own checkout
 and read or changed that instead. The agent's git is stopped by ``GIT_CEILING_DIRECTORIES``
-in its environment (:func:`maestro.lanes.agent_run.agent_env`); this does the same for
-maestro's: every process that names a lane's worktree (:func:`maestro.lanes.workspace.
+in its environment (:func:`maestro.lanes.sessions.agent_run.agent_env`); this does the same for
+maestro's: every process that names a lane's worktree (:func:`maestro.lanes.worktree.workspace.
 worktree_path`) registers the workspace root with :func:`stop_at`, and
 :func:`ceiling_for` gives it as the ceiling of any git call run below it
 (:func:`maestro.containment.gitguard.git_env`), so git looks in the worktree itself and

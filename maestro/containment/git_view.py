@@ -17,7 +17,7 @@ derived from the lane's branch and its worktree's own git dir:
   (:mod:`maestro.containment.object_import`);
 * the worktree's own git dir (its ``HEAD``, index, reflog, rebase state); its ``config.worktree``,
   ``commondir`` and ``gitdir`` are bound read-only after these by the caller (the control
-  files of :func:`maestro.lanes.tamper.control_roots`);
+  files of :func:`maestro.lanes.confinement.tamper.control_roots`);
 * the folder of the lane branch's loose ref (``refs/heads/maestro/`` for ``maestro/demo-1``):
   git writes ``<ref>.lock`` beside the ref and renames it over the ref, so the folder itself
   must be writable; every other entry in it (other lanes' refs, their locks) is bound

@@ -1,7 +1,7 @@
 """What a sandbox binds read-only because it is the operator's or maestro's own.
 
 Two sandboxes run code the agent wrote: the lane's (the agent, its validation commands and
-hooks; :mod:`maestro.lanes.confine`) and the local forge's check
+hooks; :mod:`maestro.lanes.confinement.confine`) and the local forge's check
 (:mod:`maestro.forges.check_sandbox`). Both must leave the same things alone: the files the
 operator owns (maestro's config, the workflow, the state root with its lane records, the
 files tracker's issues), the repository root and every lane's worktree, a local ``origin``,

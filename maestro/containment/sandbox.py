@@ -13,8 +13,8 @@ writable root the agent could put a ``git`` in ``/usr/local/bin`` or an
 ``/etc/ld.so.preload`` that maestro's own processes (holding the tokens) run later.
 Missing ``hooks/`` and ``info/`` folders are created first so they can be protected too.
 Wider folders and files can be layered under them (``layers``): the lane decides which
-(maestro/lanes/confine.py; what of the git dir stays writable for its commits:
-maestro/containment/git_view.py), and so does the local forge's check
+(maestro/lanes/confinement/confine.py; what of the git dir stays writable for its
+commits: maestro/containment/git_view.py), and so does the local forge's check
 (maestro/forges/check_sandbox.py). Linux only; Debian's package is ``bubblewrap``.
 """
 

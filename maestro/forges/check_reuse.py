@@ -1,9 +1,10 @@
 """Validation once per head: the local forge's check takes the lane's own clean run.
 
-A lane runs the workflow's validation commands on its HEAD (``maestro.lanes.gate``), pushes
-that HEAD, and the local forge's check then ran the very same commands on the very same
-commit again, in a throw-away checkout. When the lane's run is known to have seen exactly
-what the check would see, the check takes its result instead of running the commands twice.
+A lane runs the workflow's validation commands on its HEAD
+(``maestro.lanes.validation.gate``), pushes that HEAD, and the local forge's check then ran
+the very same commands on the very same commit again, in a throw-away checkout. When the
+lane's run is known to have seen exactly what the check would see, the check takes its
+result instead of running the commands twice.
 
 Trust: the lane's ``validation.json`` lives in a folder the agent can write, so it is never
 read for this. A run is remembered here, in this process's memory, by the gate that ran it

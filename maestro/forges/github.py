@@ -7,7 +7,7 @@ Why it is shaped like this:
   review threads, the status-check rollup with each context's *required* flag, and
   mergeability. A poll tick therefore costs one request whatever the number of lanes.
 * **The classifier never learns about GitHub.** Everything is mapped onto maestro's
-  :class:`~maestro.model.PullRequest`, so :func:`maestro.lanes.classify.classify` is the same
+  :class:`~maestro.model.PullRequest`, so :func:`maestro.lanes.repair.classify.classify` is the same
   pure function for the local forge and for GitHub.
 * **The token never touches disk, argv or logs.** GraphQL calls carry it in the
   ``Authorization`` header (the shared transport in :mod:`maestro.trackers.http`); ``git

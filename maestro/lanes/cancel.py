@@ -34,8 +34,8 @@ from maestro.config.workflow import TrackerPolicy
 from maestro.errors import MaestroError
 from maestro.fsutil import write_json
 from maestro.ids import iso_now
-from maestro.lanes.listing import list_lanes
-from maestro.lanes.state import LaneState
+from maestro.lanes.record.listing import list_lanes
+from maestro.lanes.record.state import LaneState
 from maestro.model import LaneOutcome
 from maestro.observability import logs
 from maestro.statenames import state_key
@@ -119,8 +119,8 @@ def finish(ctx: LaneContext, *, stopped: str = "", by: str = BY_OPERATOR) -> str
     already, so running it again after a kill finishes what is left. The caller drops a
     queued retry of the lane (the retry queue is the loop's)."""
     from maestro.git import rev_parse
-    from maestro.lanes.unpushed import unpushed_work
-    from maestro.lanes.workspace import remove_worktree
+    from maestro.lanes.worktree.unpushed import unpushed_work
+    from maestro.lanes.worktree.workspace import remove_worktree
     from maestro.model import PullState
 
     config, identifier, state = ctx.config, ctx.identifier, ctx.state

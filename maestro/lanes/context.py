@@ -10,8 +10,8 @@ from maestro.config.service import ServiceConfig
 from maestro.config.workflow import Workflow, load_workflow
 from maestro.forges import Forge, make_forge
 from maestro.ids import branch_name
-from maestro.lanes.state import LaneState
-from maestro.lanes.workspace import Workspace, worktree_path
+from maestro.lanes.record.state import LaneState
+from maestro.lanes.worktree.workspace import Workspace, worktree_path
 from maestro.trackers import Tracker, make_tracker
 
 SNAPSHOT = "workflow.snapshot.md"

@@ -24,10 +24,11 @@ from maestro.config.workflow import TrackerPolicy
 from maestro.errors import UnknownIssueError
 from maestro.fsutil import read_jsonl
 from maestro.ids import iso_now
-from maestro.lanes import cancel, hooks
+from maestro.lanes import cancel
 from maestro.lanes.context import LaneContext
 from maestro.lanes.outcomes import Halt, fail_attempt, require_human
-from maestro.lanes.workspace import remove_worktree
+from maestro.lanes.worktree import hooks
+from maestro.lanes.worktree.workspace import remove_worktree
 from maestro.model import Issue, LaneOutcome, PullState
 from maestro.statenames import same_state, state_key, state_keys
 

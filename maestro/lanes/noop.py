@@ -2,14 +2,14 @@
 
 Every poll, CI job or person re-running a finished lane (``doit lane:ID``, ``maestro lane
 ID``) used to validate ``maestro.toml`` with pydantic, compile ``pipelines/lane.yaml``,
-parse the lane's workflow snapshot with the Liquid engine (:mod:`maestro.lanes.damage`)
+parse the lane's workflow snapshot with the Liquid engine (:mod:`maestro.lanes.record.damage`)
 and read every lane file, only to find every phase done: 3-4x doit's own start-up.
 
 When that full run finds a lane finished (every phase up to the last is done, nothing was
 set aside), it records a *stamp* under ``<state_root>/cache/finished/<ID>.json``: the stat
 signatures (size, mtime_ns, inode, ctime_ns) of everything it relied on — the config file,
 the pipeline file, the modules holding the pipeline schema and the damage rules, and every
-file of the lane folder that :func:`~maestro.lanes.damage.damaged_files` or a phase's
+file of the lane folder that :func:`~maestro.lanes.record.damage.damaged_files` or a phase's
 ``done_when`` reads — plus the folders the config resolved to and the compiled phases. A
 later run whose every signature, folder and lane file name is unchanged takes the stamp's
 word; any difference (an edited, touched, added, removed or renamed file; a lane reset or
@@ -21,7 +21,7 @@ that was not checked by the full run against the same bytes.
 
 ``holder.json`` is left out of the signatures: every ``maestro lane`` run rewrites it when
 it takes the lane lock. It is checked by content instead (a JSON object, as
-:func:`~maestro.lanes.damage.set_aside` requires).
+:func:`~maestro.lanes.record.damage.set_aside` requires).
 
 Nothing here imports pydantic, ruamel.yaml, filelock or the Liquid engine.
 """
@@ -50,7 +50,7 @@ LOCK = "lane.lock"
 FINISHED_RECORD = {"outcome": "finished", "phase": "cleanup", "reason": "lane already finished"}
 #: Modules whose rules the stamp stands for: an upgraded maestro re-checks every lane.
 _PACKAGE = Path(__file__).resolve().parents[1]
-CODE_FILES = ("pipeline/spec.py", "pipeline/files.py", "lanes/damage.py", "lanes/noop.py",
+CODE_FILES = ("pipeline/spec.py", "pipeline/files.py", "lanes/record/damage.py", "lanes/noop.py",
               "config/workflow.py", "config/service.py")
 
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from maestro.errors import LabelMissingError, MaestroError
 from maestro.ids import iso_now, new_run_id
-from maestro.lanes import comments
-from maestro.lanes.archive import ARCHIVE
 from maestro.lanes.context import LaneContext
+from maestro.lanes.record import comments
+from maestro.lanes.record.archive import ARCHIVE
 from maestro.model import Issue, LaneOutcome
 from maestro.trackers.eligibility import ineligible_reason
 

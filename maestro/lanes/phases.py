@@ -14,11 +14,8 @@ import socket
 from maestro.agents.tools import SessionStopped
 from maestro.git import git
 from maestro.ids import iso_now, new_run_id
-from maestro.lanes import fresh_worktree, hooks, preflight
-from maestro.lanes.agent_run import SessionResult, first_prompt, run_agent_session
-from maestro.lanes.change import no_change_reason
+from maestro.lanes import preflight
 from maestro.lanes.context import LaneContext
-from maestro.lanes.gate import validate_head
 from maestro.lanes.guard import LaneGuard, after_stopped_session, agent_asked_for_human
 from maestro.lanes.outcomes import (
     Halt,
@@ -29,13 +26,17 @@ from maestro.lanes.outcomes import (
     require_human,
     reset_lane,
 )
-from maestro.lanes.prior_work import resume_note_for
-from maestro.lanes.provenance import accept_on_release, refuse_unless_made_by_sessions
-from maestro.lanes.push_guard import push_lane
-from maestro.lanes.rebuild import rebuild_from_tracker
-from maestro.lanes.start_point import start_point
-from maestro.lanes.workspace import ensure_worktree
-from maestro.lanes.worktree_guard import adopt_remote_branch, heal_lane_worktree
+from maestro.lanes.push.change import no_change_reason
+from maestro.lanes.push.provenance import accept_on_release, refuse_unless_made_by_sessions
+from maestro.lanes.push.push_guard import push_lane
+from maestro.lanes.record.rebuild import rebuild_from_tracker
+from maestro.lanes.sessions.agent_run import SessionResult, first_prompt, run_agent_session
+from maestro.lanes.sessions.prior_work import resume_note_for
+from maestro.lanes.validation.gate import validate_head
+from maestro.lanes.worktree import fresh_worktree, hooks
+from maestro.lanes.worktree.start_point import start_point
+from maestro.lanes.worktree.workspace import ensure_worktree
+from maestro.lanes.worktree.worktree_guard import adopt_remote_branch, heal_lane_worktree
 from maestro.model import LaneOutcome
 from maestro.process import faults
 from maestro.statenames import same_state

@@ -21,7 +21,7 @@ from maestro.config.service import ServiceConfig
 from maestro.config.workflow import Workflow
 from maestro.errors import ConfigError
 from maestro.git import git_env
-from maestro.lanes import remote_heads
+from maestro.lanes.worktree import remote_heads
 from maestro.model import Issue
 
 #: git's exit code for ``ls-remote --exit-code`` when the remote has no matching ref.
@@ -53,7 +53,7 @@ def remote_problem(repo_root: Path, remote: str, base_branch: str,
 
     Run from the repository root, so a relative remote URL resolves as git resolves it.
     ``lane_branch``: asked for in the same call, so prepare knows whether origin has it
-    (:mod:`maestro.lanes.remote_heads`); its absence is no problem."""
+    (:mod:`maestro.lanes.worktree.remote_heads`); its absence is no problem."""
     patterns = [f"refs/heads/{base_branch}"]
     if lane_branch is not None and lane_branch != base_branch:
         patterns.append(f"refs/heads/{lane_branch}")

@@ -10,15 +10,15 @@ from maestro.config.workflow import TrackerPolicy
 from maestro.errors import IssueStateChanged, MaestroError
 from maestro.git import git
 from maestro.ids import iso_now
-from maestro.lanes import hooks
-from maestro.lanes.classify import Decision, classify, lane_signals, merged
 from maestro.lanes.context import LaneContext
 from maestro.lanes.guard import enforce
 from maestro.lanes.outcomes import Halt, lease, post_once, require_human
-from maestro.lanes.provenance import refuse_unless_made_by_sessions
-from maestro.lanes.push_guard import push_lane
-from maestro.lanes.workspace import remove_worktree
-from maestro.lanes.worktree_guard import heal_lane_worktree
+from maestro.lanes.push.provenance import refuse_unless_made_by_sessions
+from maestro.lanes.push.push_guard import push_lane
+from maestro.lanes.repair.classify import Decision, classify, lane_signals, merged
+from maestro.lanes.worktree import hooks
+from maestro.lanes.worktree.workspace import remove_worktree
+from maestro.lanes.worktree.worktree_guard import heal_lane_worktree
 from maestro.model import Classification, LaneOutcome, PullRequest
 from maestro.process import faults
 from maestro.statenames import same_state
@@ -62,7 +62,7 @@ def review(ctx: LaneContext) -> None:
 
 
 def feedback_text(pr: PullRequest, decision: Decision) -> str:
-    from maestro.lanes.feedback import collect, render
+    from maestro.lanes.repair.feedback import collect, render
 
     return render(collect(pr, decision))
 
@@ -79,18 +79,18 @@ def repair(ctx: LaneContext, pr: PullRequest, decision: Decision) -> None:
     # What only a repair round needs is imported here: the review wait and the land half
     # never run one, and each lane process paid for these imports.
     from maestro.agents.tools import SessionStopped
-    from maestro.lanes.feedback import collect
-    from maestro.lanes.gate import validate_head
     from maestro.lanes.guard import after_stopped_session
-    from maestro.lanes.prior_work import killed_session_note
-    from maestro.lanes.repair_input import repair_input
-    from maestro.lanes.repair_memory import (
+    from maestro.lanes.repair.feedback import collect
+    from maestro.lanes.repair.repair_input import repair_input
+    from maestro.lanes.repair.repair_memory import (
         lane_thread,
         last_push,
         previous_round,
         remember_given,
         remember_thread,
     )
+    from maestro.lanes.sessions.prior_work import killed_session_note
+    from maestro.lanes.validation.gate import validate_head
 
     enforce(ctx, "review", "the repair round")
     record = dict(ctx.state.read("pr.json") or {})
@@ -112,7 +112,9 @@ def repair(ctx: LaneContext, pr: PullRequest, decision: Decision) -> None:
     ctx.state.journal("repair_started", round=round_no, feedback=list(decision.feedback_kinds))
     if "conflict" in decision.feedback_kinds:
         ctx.forge.fetch(ctx.workflow.policy.forge.base_branch)
-    from maestro.lanes.agent_run import run_agent_session  # asyncio: only a repair needs it
+    from maestro.lanes.sessions.agent_run import (
+        run_agent_session,  # asyncio: only a repair needs it
+    )
 
     tools_record = ctx.state.path(f"repairs/{round_no:02d}-tools.jsonl")
     outcome = run_agent_session(ctx, run_id, int(claim_record["attempt"]), text, repair=True,

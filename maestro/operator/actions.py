@@ -18,7 +18,7 @@ They act the way a person would and respect a person's decisions (DESIGN.md, tru
   finishes it), stops the lane's live process (SIGTERM, as the loop's reconcile does),
   then, holding the lane, moves the issue to the tracker's cancelled state, closes the
   lane's open PR with a comment, and removes the worktree unless it holds work found
-  nowhere else (:func:`~maestro.lanes.unpushed.unpushed_work`), which is kept and named.
+  nowhere else (:func:`~maestro.lanes.worktree.unpushed.unpushed_work`), which is kept and named.
 * **pause/resume** write or remove the hold marker
   (:mod:`~maestro.orchestration.pause`): the tick dispatches nothing while it exists;
   running lanes go on.
@@ -48,7 +48,7 @@ from maestro.lanes.cancel import (
     record_intent,
     withdraw,
 )
-from maestro.lanes.state import LaneState
+from maestro.lanes.record.state import LaneState
 from maestro.model import Issue, LaneOutcome
 from maestro.observability import logs
 from maestro.orchestration.pause import clear_pause, read_pause, write_pause

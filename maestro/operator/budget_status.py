@@ -8,7 +8,7 @@ Shapes (``docs/spec/status.md``; the dashboard reads them as they are)::
                           "remaining_today": int | null, "holding_dispatch": bool}
 
 A lane's ceiling is the one its last session resolved (``budget.json``, label overrides
-included: :mod:`maestro.lanes.budget_watch`); a lane that has not run a session since
+included: :mod:`maestro.lanes.budgets.budget_watch`); a lane that has not run a session since
 budgets were set shows the workflow's default. ``spent`` is the issue's whole spend, the
 figure the ceiling is enforced against (archived lane folders of the issue included).
 """
@@ -24,10 +24,10 @@ from maestro.config.budget import BudgetPolicy
 from maestro.config.service import ServiceConfig
 from maestro.config.workflow import parse_workflow
 from maestro.errors import ConfigError
-from maestro.lanes.budget import BUDGET_FILE, lane_budget, spent_of
+from maestro.lanes.budgets.budget import BUDGET_FILE, lane_budget, spent_of
+from maestro.lanes.budgets.spend import archived_spent, daily_budget
 from maestro.lanes.context import current_workflow_text
-from maestro.lanes.spend import archived_spent, daily_budget
-from maestro.lanes.state import LaneState
+from maestro.lanes.record.state import LaneState
 
 __all__ = ["BudgetInputs", "add_budgets", "budget_inputs", "budget_policy"]
 

@@ -54,9 +54,9 @@ from maestro import __version__
 from maestro.config.service import ServiceConfig
 from maestro.fsutil import read_json
 from maestro.ids import utc_now
-from maestro.lanes import tokens as token_ledger
-from maestro.lanes.listing import list_lanes
-from maestro.lanes.state import LaneState
+from maestro.lanes.budgets import tokens as token_ledger
+from maestro.lanes.record.listing import list_lanes
+from maestro.lanes.record.state import LaneState
 from maestro.observability import telemetry
 from maestro.observability.telemetry import Histogram, Telemetry
 from maestro.operator.status import lane_snapshot

@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, Response
 
 from maestro.config.service import ServiceConfig
 from maestro.ids import utc_now
-from maestro.lanes.state import LaneState
+from maestro.lanes.record.state import LaneState
 from maestro.operator.api import ISSUE_ID
 from maestro.operator.guards import json_error
 from maestro.operator.snapshot_cache import StatusCache

@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from maestro.config.service import ServiceConfig
 from maestro.containment import lineage
 from maestro.ids import check_identifier
-from maestro.lanes.state import LaneState
+from maestro.lanes.record.state import LaneState
 from maestro.observability import logs
 from maestro.operator.guards import json_error, matches_any
 from maestro.operator.peer import Peer, current_inode, identify, thread_holds

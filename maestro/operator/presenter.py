@@ -17,8 +17,8 @@ from typing import Any
 from maestro.config.service import ServiceConfig
 from maestro.fsutil import read_jsonl
 from maestro.ids import utc_now
-from maestro.lanes.lane_read import LaneRead
-from maestro.lanes.state import LaneState
+from maestro.lanes.record.lane_read import LaneRead
+from maestro.lanes.record.state import LaneState
 
 #: Symphony names for the token counters maestro keeps in the agent's own (camelCase) names.
 _TOKEN_NAMES = {"inputTokens": "input_tokens", "outputTokens": "output_tokens",

@@ -5,7 +5,7 @@ on each request (36 requests/s with 50 lanes, and the daemon's tick slowed down 
 while it was polled: the server shares the daemon's interpreter). One
 :class:`StatusCache` per server keeps, between requests:
 
-- each lane's :class:`~maestro.lanes.lane_read.LaneRead`, with the ``stat`` of its
+- each lane's :class:`~maestro.lanes.record.lane_read.LaneRead`, with the ``stat`` of its
   folder (and of its ``tools.jsonl`` unless the lane has finished) taken *before* the read;
 - the state root's facts (retry queue, last tick, pause) with the ``stat`` of the state
   root, and the budget inputs with the ``stat`` of WORKFLOW.md, its last good copy and the
@@ -61,11 +61,11 @@ from typing import Any
 
 from maestro.config.service import ServiceConfig
 from maestro.fsutil import StatIdentity, stat_identity
-from maestro.lanes.archive import ARCHIVE
 from maestro.lanes.context import LAST_GOOD
-from maestro.lanes.lane_read import LaneRead, read_lane
-from maestro.lanes.listing import LaneListing, folder_scan, list_lanes, listing_of
-from maestro.lanes.state import LaneState
+from maestro.lanes.record.archive import ARCHIVE
+from maestro.lanes.record.lane_read import LaneRead, read_lane
+from maestro.lanes.record.listing import LaneListing, folder_scan, list_lanes, listing_of
+from maestro.lanes.record.state import LaneState
 from maestro.operator.budget_status import BudgetInputs, budget_inputs
 from maestro.operator.presenter import state_payload
 from maestro.operator.status import (
@@ -79,7 +79,7 @@ from maestro.operator.status import (
 __all__ = ["RACY_S", "Snapshot", "StatusCache", "encode_json"]
 
 #: Seconds within which a modification time is not trusted to be final (as in
-#: :mod:`maestro.lanes.spend`): covers coarse clocks and 1-2 s filesystem timestamps.
+#: :mod:`maestro.lanes.budgets.spend`): covers coarse clocks and 1-2 s filesystem timestamps.
 RACY_S = 2.0
 _RACY_NS = int(RACY_S * 1e9)
 

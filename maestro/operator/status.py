@@ -15,15 +15,15 @@ from typing import Any
 from maestro.config.service import ServiceConfig
 from maestro.fsutil import read_json
 from maestro.ids import utc_now
-from maestro.lanes.lane_read import (
+from maestro.lanes.record.lane_read import (
     LaneRead,
     lane_entry,
     latest_checkpoint,
     read_lane,
     resting_phase,
 )
-from maestro.lanes.listing import list_lanes
-from maestro.lanes.state import LaneState
+from maestro.lanes.record.listing import list_lanes
+from maestro.lanes.record.state import LaneState
 from maestro.operator.budget_status import BudgetInputs, add_budgets
 from maestro.orchestration.pause import read_pause
 from maestro.orchestration.retries import Retry, RetryQueue

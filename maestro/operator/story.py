@@ -23,8 +23,8 @@ from maestro.config.service import ServiceConfig
 from maestro.errors import InputError
 from maestro.fsutil import RECORD_READ_MAX_BYTES, read_regular
 from maestro.ids import check_identifier
-from maestro.lanes import tokens as token_ledger
-from maestro.lanes.state import PHASE_TARGETS, LaneState
+from maestro.lanes.budgets import tokens as token_ledger
+from maestro.lanes.record.state import PHASE_TARGETS, LaneState
 from maestro.operator.terminal_text import markup_safe as escape
 
 __all__ = ["JournalTail", "describe", "show_story", "summary"]

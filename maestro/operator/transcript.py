@@ -58,7 +58,8 @@ def last_comment(lane_dir: Path) -> str | None:
 
 
 def _item_entry(at: str, record: dict[str, Any]) -> Entry | None:
-    """An ``{"event": "item", ...}`` record (:func:`maestro.lanes.transcript.item_record`)."""
+    """An ``{"event": "item", ...}`` record
+    (:func:`maestro.lanes.sessions.transcript.item_record`)."""
     kind = record.get("item")
     if kind == "message":
         return Entry(at, "message", "agent", str(record.get("text") or ""))

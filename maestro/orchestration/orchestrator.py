@@ -23,16 +23,16 @@ from maestro.errors import ConfigError, MaestroError, TrackerError, exhausted
 from maestro.forges import make_forge
 from maestro.fsutil import read_json, write_json
 from maestro.ids import iso_now, utc_now
+from maestro.lanes.budgets.spend import daily_budget
 from maestro.lanes.cancel import finish_recorded_cancels
-from maestro.lanes.classify import classify, lane_signals
 from maestro.lanes.context import remember_good_workflow
 from maestro.lanes.guard import agent_asked_for_human
-from maestro.lanes.hooks import before_remove_for
-from maestro.lanes.listing import list_lanes
-from maestro.lanes.spend import daily_budget
-from maestro.lanes.state import LaneState
-from maestro.lanes.unpushed import kept_for_a_person
-from maestro.lanes.workspace import remove_worktree
+from maestro.lanes.record.listing import list_lanes
+from maestro.lanes.record.state import LaneState
+from maestro.lanes.repair.classify import classify, lane_signals
+from maestro.lanes.worktree.hooks import before_remove_for
+from maestro.lanes.worktree.unpushed import kept_for_a_person
+from maestro.lanes.worktree.workspace import remove_worktree
 from maestro.model import Classification, Issue, LaneOutcome
 from maestro.observability import logs, telemetry
 from maestro.orchestration import tick_priority
@@ -265,7 +265,7 @@ class Orchestrator:
             try:
                 if action == "terminate":
                     from maestro.ids import branch_name
-                    from maestro.lanes.workspace import worktree_path
+                    from maestro.lanes.worktree.workspace import worktree_path
 
                     branch = branch_name(identifier, workflow.policy.forge.branch_prefix)
                     before_remove_for(self.config, identifier)

@@ -18,7 +18,7 @@ named steps, in the order of the reference algorithm in ``docs/guide/operating.m
 7. :func:`hold_dispatch` — while an operator holds dispatch (``maestro pause``), nothing
    starts: every dispatch of the steps above waits instead (reconciling still happens).
 
-While the daily token ceiling is reached (``TickFacts.budget``, :mod:`maestro.lanes.budget`)
+While the daily token ceiling is reached (``TickFacts.budget``, :mod:`maestro.lanes.budgets.budget`)
 steps 3, 4 (review repairs), 5 and 6 start no agent session: the items wait with the hold's
 reason, and ``Plan.held`` says it once for the whole tick.
 
@@ -40,7 +40,7 @@ from typing import Any
 
 from maestro import statenames
 from maestro.config.workflow import WorkflowPolicy
-from maestro.lanes.budget import DailyBudget
+from maestro.lanes.budgets.budget import DailyBudget
 from maestro.model import Classification, Issue, LaneOutcome
 from maestro.orchestration.retries import Retry
 from maestro.orchestration.skip_backoff import SkipStreak, backing_off

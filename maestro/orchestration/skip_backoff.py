@@ -4,7 +4,7 @@ A lane the planner dispatches and the lane run then skips (the planner and the l
 the world differently: e.g. a merged lane whose state files were damaged looks "in review,
 delivered" to the planner, and "issue is Done" to its claim) would otherwise run every
 tick forever. ``outcome.json`` counts identical endings (``repeats``,
-:mod:`maestro.lanes.outcome_streak`); from the :data:`FREE_REPEATS`-th in a row the lane
+:mod:`maestro.lanes.record.outcome_streak`); from the :data:`FREE_REPEATS`-th in a row the lane
 waits :func:`wait_seconds` after its last run, doubling up to :data:`MAX_WAIT_S`, and the
 plan says why in words a person can act on. Any other ending resets the count.
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from maestro.lanes.outcome_streak import recorded_repeats
+from maestro.lanes.record.outcome_streak import recorded_repeats
 from maestro.model import LaneOutcome
 
 __all__ = ["FREE_REPEATS", "MAX_WAIT_S", "SkipStreak", "backing_off", "streak_of",

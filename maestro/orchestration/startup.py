@@ -5,7 +5,7 @@ that worktree, so workspaces of issues finished or cancelled while no loop ran d
 up. Only the folder goes: the lane branch keeps every commit the agent made, and the lane
 folder keeps its records. A lane a live process holds, one in review (its own closeout or
 cancel path cleans up), or one whose worktree a cancel kept for its unpushed work is left
-alone (:func:`~maestro.lanes.unpushed.kept_for_a_person`). A tracker that cannot be read
+alone (:func:`~maestro.lanes.worktree.unpushed.kept_for_a_person`). A tracker that cannot be read
 is a warning, never a failed start.
 """
 
@@ -17,10 +17,10 @@ from collections.abc import Mapping
 from maestro.config.service import ServiceConfig
 from maestro.config.workflow import Workflow
 from maestro.errors import MaestroError
-from maestro.lanes.state import LaneState
-from maestro.lanes.unpushed import kept_for_a_person
-from maestro.lanes.workspace import worktree_path
-from maestro.lanes.worktree_health import discard
+from maestro.lanes.record.state import LaneState
+from maestro.lanes.worktree.unpushed import kept_for_a_person
+from maestro.lanes.worktree.workspace import worktree_path
+from maestro.lanes.worktree.worktree_health import discard
 from maestro.observability import logs
 from maestro.orchestration.planning import LaneView
 from maestro.trackers import make_tracker

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from maestro.lanes.context import LaneContext
     from maestro.lanes.noop import Finished
     from maestro.lanes.outcomes import Halt
-    from maestro.lanes.state import LaneState
+    from maestro.lanes.record.state import LaneState
     from maestro.model import LaneOutcome
     from maestro.pipeline.spec import PhaseSpec
 
@@ -85,7 +85,7 @@ class LaneRuns:
         from doit.exceptions import TaskFailed
 
         from maestro.lanes.cancel import honour as honour_cancel
-        from maestro.lanes.lane_objects import take_lane_objects
+        from maestro.lanes.confinement.lane_objects import take_lane_objects
         from maestro.lanes.outcomes import Halt
         from maestro.model import LaneOutcome
         from maestro.observability import logs
@@ -134,7 +134,7 @@ class LaneRuns:
     def _halt(self, ctx: LaneContext, phase: str, halt: Halt) -> bool | TaskFailed:
         from doit.exceptions import TaskFailed
 
-        from maestro.lanes.outcome_streak import repeats
+        from maestro.lanes.record.outcome_streak import repeats
         from maestro.observability import logs
 
         self.halted[ctx.identifier] = halt.outcome
@@ -148,7 +148,7 @@ class LaneRuns:
         try:
             ctx.state.write("outcome.json", record)
             ctx.state.journal("halt", **record)
-            from maestro.lanes.lane_read import seal_finished
+            from maestro.lanes.record.lane_read import seal_finished
 
             seal_finished(ctx.state)  # the last write: status then reads the marker alone
         except OSError as exc:
@@ -228,8 +228,8 @@ def named_identifiers(argv: list[str]) -> list[str]:
 
 def identifiers_from_argv(argv: list[str], config: ServiceConfig) -> list[str]:
     """Lanes named on the command line (``lane:ABC-1``) plus lanes already on disk (a
-    foreign folder under the lanes root is not a lane, see :mod:`maestro.lanes.listing`)."""
-    from maestro.lanes.listing import list_lanes
+    foreign folder under the lanes root is not a lane, see :mod:`maestro.lanes.record.listing`)."""
+    from maestro.lanes.record.listing import list_lanes
 
     found = named_identifiers(argv)
     found += [i for i in list_lanes(config.lanes_root).identifiers if i not in found]
@@ -283,9 +283,9 @@ def doit_namespace(argv: list[str] | None = None) -> dict[str, Any]:
         from maestro.config.service import load_config
         from maestro.config.template_checks import TemplateChecks
         from maestro.lanes.admission import require_known_issue
-        from maestro.lanes.damage import set_aside
         from maestro.lanes.noop import Recorder
-        from maestro.lanes.state import LaneState
+        from maestro.lanes.record.damage import set_aside
+        from maestro.lanes.record.state import LaneState
 
         config = load_config(Path(explicit) if explicit else None)
         runs = LaneRuns(config)
@@ -351,7 +351,7 @@ def run_lane(config: ServiceConfig, identifier: str, extra_args: list[str] | Non
     state.acquire()
     try:
         from maestro.config.template_checks import TemplateChecks
-        from maestro.lanes.damage import set_aside
+        from maestro.lanes.record.damage import set_aside
 
         recorder = Recorder(config, runs.pipeline.args[0], [identifier])
         set_aside(state, TemplateChecks.of_state(config.state_root))

@@ -9,7 +9,7 @@ import pytest
 
 from maestro.agents.acp import AcpAgent
 from maestro.agents.appserver import RpcError
-from maestro.lanes.acp_session import open_session
+from maestro.lanes.sessions.acp_session import open_session
 
 
 class StandIn:

@@ -20,7 +20,7 @@ import pytest
 from maestro.agents.appserver import AppServerClient, RpcError
 from maestro.agents.probes.appserver import REQUIRED_METHODS, _methods, check_schema
 from maestro.agents.tools import TOOL_NAMES, dynamic_tools
-from maestro.lanes.agent_run import APPROVAL_DECLINES
+from maestro.lanes.sessions.agent_run import APPROVAL_DECLINES
 
 from .helpers import find_codex
 

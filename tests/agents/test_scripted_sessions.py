@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from maestro.lanes.agent_run import DECLINE_REASON
+from maestro.lanes.sessions.agent_run import DECLINE_REASON
 
 from .helpers import configure_service, read_jsonl
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from maestro.lanes.agent_run import _tokens_from_completed
+from maestro.lanes.sessions.agent_run import _tokens_from_completed
 
 
 def test_usage_on_the_turn_is_taken_as_absolute_totals() -> None:

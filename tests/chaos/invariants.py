@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from maestro.ids import branch_name
-from maestro.lanes import comments
+from maestro.lanes.record import comments
 from maestro.trackers.files import FilesTracker
 from tests.chaos.scenario import PREFIX, Chaos, git, tree_of
 

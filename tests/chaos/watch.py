@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from maestro.lanes.state import PHASE_TARGETS
+from maestro.lanes.record.state import PHASE_TARGETS
 from tests.chaos import invariants
 from tests.chaos.scenario import Chaos
 

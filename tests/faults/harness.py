@@ -77,7 +77,7 @@ class FaultyTracker:
     def _log(self, method: str, args: tuple[Any, ...]) -> None:
         if self._effects is None:
             return
-        from maestro.lanes.comments import block_of
+        from maestro.lanes.record.comments import block_of
 
         shown = [str(a)[:200] for a in args[1:]]
         if method == "comment":  # maestro's own comments are named by their block's kind

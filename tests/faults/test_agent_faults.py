@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from maestro.lanes import comments
+from maestro.lanes.record import comments
 from tests.agents.helpers import configure_service
 from tests.faults.matrix import FaultBox, deliver_script, matrix
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from maestro.fsutil import write_atomic
-from maestro.lanes import comments
+from maestro.lanes.record import comments
 from tests.faults.matrix import FaultBox, Row, deliver, matrix, row, signature
 from tests.test_resume import assert_delivered_once
 

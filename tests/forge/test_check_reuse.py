@@ -13,7 +13,7 @@ from forge.conftest import Remote, sh
 from maestro.forges import check_reuse
 from maestro.forges.check_reuse import CheckPlan, LaneRun, refusal
 from maestro.forges.local import LocalForge, _check_env
-from maestro.lanes.gate import index_facts
+from maestro.lanes.validation.gate import index_facts
 from maestro.model import CheckState
 
 PLAN = CheckPlan(head="a" * 40, tree="b" * 40, commands=("make test",), timeout_s=60.0,

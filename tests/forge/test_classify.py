@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from maestro.lanes.classify import ReviewSignals, classify, signals_from
+from maestro.lanes.repair.classify import ReviewSignals, classify, signals_from
 from maestro.model import (
     Check,
     CheckState,

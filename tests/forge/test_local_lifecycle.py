@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from maestro.lanes import comments
+from maestro.lanes.record import comments
 from tests.conftest import Sandbox
 
 pytestmark = pytest.mark.slow

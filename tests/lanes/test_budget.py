@@ -1,4 +1,4 @@
-"""Token budget decisions (maestro/lanes/budget.py) as tables, and the policy's errors."""
+"""Token budget decisions (maestro/lanes/budgets/budget.py) as tables, and the policy's errors."""
 
 from __future__ import annotations
 
@@ -11,7 +11,14 @@ import pytest
 from maestro.config.budget import BudgetLimits, BudgetPolicy
 from maestro.config.workflow import parse_workflow
 from maestro.errors import ConfigError
-from maestro.lanes.budget import Breach, DailyBudget, Limits, breach, lane_budget, limits_for
+from maestro.lanes.budgets.budget import (
+    Breach,
+    DailyBudget,
+    Limits,
+    breach,
+    lane_budget,
+    limits_for,
+)
 
 LARGE = "maestro:budget-large"
 POLICY = BudgetPolicy(max_tokens_per_issue=1000, max_tokens_per_run=400, labels={

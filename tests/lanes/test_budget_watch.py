@@ -1,4 +1,4 @@
-"""One session's budget (maestro/lanes/budget_watch.py): when it interrupts, what it sends,
+"""One session's budget (maestro/lanes/budgets/budget_watch.py): when it interrupts, what it sends,
 what it refuses and what the attention comment says."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from maestro.lanes.budget import Limits
-from maestro.lanes.budget_watch import BUDGET_FILE, BudgetWatch
-from maestro.lanes.state import LaneState
+from maestro.lanes.budgets.budget import Limits
+from maestro.lanes.budgets.budget_watch import BUDGET_FILE, BudgetWatch
+from maestro.lanes.record.state import LaneState
 
 
 class FakeClient:

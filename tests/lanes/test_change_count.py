@@ -1,5 +1,5 @@
 """Does the lane branch carry a change? Counted against the remote-tracking base when it
-exists, else the local one (maestro.lanes.change), in one git process when it exists."""
+exists, else the local one (maestro.lanes.push.change), in one git process when it exists."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from maestro.lanes import change
-from maestro.lanes.change import no_change_reason
+from maestro.lanes.push import change
+from maestro.lanes.push.change import no_change_reason
 from tests.gitrepo import sh, small_repo
 
 BRANCH = "maestro/abc-1"
@@ -25,7 +25,7 @@ def context(worktree: Path) -> Any:
 
 @pytest.fixture
 def processes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
-    """The git calls :mod:`maestro.lanes.change` makes (still real git)."""
+    """The git calls :mod:`maestro.lanes.push.change` makes (still real git)."""
     seen: list[tuple[str, ...]] = []
     real_run, real_git, real_rev_parse = change.run_git, change.git, change.rev_parse
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from maestro.lanes.commands import run_commands
+from maestro.lanes.validation.commands import run_commands
 
 ENV = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
 

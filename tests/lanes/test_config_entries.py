@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from maestro.lanes import tamper
+from maestro.lanes.confinement import tamper
 
 CONFIG = '[core]\n\tbare = false\n[branch "main"]\n\tremote = origin\n[filter "lfs"]\n\tclean = x\n'
 

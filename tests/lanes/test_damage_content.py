@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from maestro.lanes.damage import content_problem, damaged_files
+from maestro.lanes.record.damage import content_problem, damaged_files
 
 CASES = [
     ("pr.json", {}, "missing number"),

@@ -1,5 +1,5 @@
 """A worktree prepare just made at the base is known to hold no earlier work, until
-anything could have changed it (maestro.lanes.fresh_worktree)."""
+anything could have changed it (maestro.lanes.worktree.fresh_worktree)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from maestro.lanes import fresh_worktree, hooks
+from maestro.lanes.worktree import fresh_worktree, hooks
 from tests.gitrepo import sh, small_repo
 
 BRANCH = "maestro/abc-1"

@@ -1,5 +1,5 @@
 """A finished lane is read from its completion marker alone while its folder is unchanged
-(maestro/lanes/lane_read.py: ``seal_finished``, ``sealed_read``)."""
+(maestro/lanes/record/lane_read.py: ``seal_finished``, ``sealed_read``)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from maestro.lanes.lane_read import read_lane, seal_finished, sealed_read
-from maestro.lanes.state import LaneState
+from maestro.lanes.record.lane_read import read_lane, seal_finished, sealed_read
+from maestro.lanes.record.state import LaneState
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from maestro.lanes.litter import no_new_untracked, sweep
+from maestro.lanes.validation.litter import no_new_untracked, sweep
 
 
 def _repo(tmp_path: Path) -> Path:

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from maestro.agents.scripted import RESUME_MARKER
-from maestro.lanes.prior_work import LIST_LIMIT, MARKER, PriorWork, resume_note
+from maestro.lanes.sessions.prior_work import LIST_LIMIT, MARKER, PriorWork, resume_note
 from tests.conftest import Sandbox
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from maestro.config.service import ServiceConfig
 from maestro.lanes.context import LaneContext
-from maestro.lanes.push_guard import PUSHED, own_heads
+from maestro.lanes.push.push_guard import PUSHED, own_heads
 
 
 def write(path: Path, data: object) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from maestro.lanes import remote_heads
+from maestro.lanes.worktree import remote_heads
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from maestro.lanes.classify import Decision
-from maestro.lanes.feedback import FeedbackItem, collect, render
-from maestro.lanes.repair_input import PreviousRound, repair_input
+from maestro.lanes.repair.classify import Decision
+from maestro.lanes.repair.feedback import FeedbackItem, collect, render
+from maestro.lanes.repair.repair_input import PreviousRound, repair_input
 from maestro.model import (
     Check,
     CheckState,

@@ -1,4 +1,4 @@
-"""What the agents spent (maestro/lanes/spend.py): per issue across resets, per UTC day."""
+"""What the agents spent (maestro/lanes/budgets/spend.py): per issue across resets, per UTC day."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from maestro.fsutil import write_json
-from maestro.lanes.spend import archived_spent, issue_spent, spent_on
+from maestro.lanes.budgets.spend import archived_spent, issue_spent, spent_on
 
 DAY = date(2026, 11, 30)
 TODAY = "2026-11-30T09:00:00+00:00"

@@ -1,5 +1,5 @@
 """Where prepare starts the lane branch: the same choice as before, with fewer git calls
-(maestro.lanes.start_point)."""
+(maestro.lanes.worktree.start_point)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from maestro.lanes import remote_heads
-from maestro.lanes.start_point import start_point
+from maestro.lanes.worktree import remote_heads
+from maestro.lanes.worktree.start_point import start_point
 from tests.gitrepo import sh, small_repo
 
 BRANCH = "maestro/abc-1"

@@ -1,4 +1,4 @@
-"""A lane's token total sums every session (maestro/lanes/tokens.py) and never goes down."""
+"""A lane's token total sums every session (maestro/lanes/budgets/tokens.py) and never goes down."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from maestro.fsutil import write_json
-from maestro.lanes import tokens
-from maestro.lanes.state import LaneState
+from maestro.lanes.budgets import tokens
+from maestro.lanes.record.state import LaneState
 
 
 def activity(run_id: str, phase: str, thread: str, total: int) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The agent's items as compact journal records (maestro/lanes/transcript.py), by table."""
+"""The agent's items as compact journal records (maestro/lanes/sessions/transcript.py), by table."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from maestro.lanes.transcript import MAX_TEXT, item_record
+from maestro.lanes.sessions.transcript import MAX_TEXT, item_record
 
 CASES: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = [
     ("a message keeps its text",

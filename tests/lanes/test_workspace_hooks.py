@@ -1,4 +1,4 @@
-"""Workspace hooks (maestro.lanes.hooks): the runner's bounds, the ``[hooks]`` keys, and
+"""Workspace hooks (maestro.lanes.worktree.hooks): the runner's bounds, the ``[hooks]`` keys, and
 Symphony's failure semantics for the hooks that stop a lane. The hooks that must not stop
 one (``after_run``, ``before_remove``) are shown by tests/test_symphony_workflow_lane.py."""
 
@@ -14,7 +14,7 @@ import pytest
 from maestro.config.workflow import parse_workflow
 from maestro.containment.shell import TIMEOUT_EXIT
 from maestro.errors import ConfigError
-from maestro.lanes.hooks import OUTPUT_TAIL, run_script
+from maestro.lanes.worktree.hooks import OUTPUT_TAIL, run_script
 from tests.conftest import Sandbox
 
 ENV = {"PATH": os.environ["PATH"]}

@@ -168,12 +168,12 @@ def test_the_next_daemon_start_keeps_the_worktree_a_cancel_kept(needs_human: San
 
 def test_the_loop_never_signals_a_cancel_command_holding_the_lane(
         needs_human: Sandbox) -> None:
-    from maestro.lanes.state import LaneState
+    from maestro.lanes.record.state import LaneState
     from maestro.orchestration.orchestrator import Orchestrator
 
     needs_human.maestro("issue", "move", "OPS-1", "Canceled", check=True)
     holder = subprocess.Popen(  # a person's command holding the lane, as cancel does
-        [sys.executable, "-c", "import sys, time, pathlib; from maestro.lanes.state import "
+        [sys.executable, "-c", "import sys, time, pathlib; from maestro.lanes.record.state import "
          "LaneState; s = LaneState(pathlib.Path(sys.argv[1]), 'OPS-1'); "
          "s.acquire(role='operator'); print(1, "
          "flush=True); time.sleep(30)", str(needs_human.config.lanes_root)],
@@ -194,7 +194,7 @@ def test_the_loop_never_kills_a_cancel_command_holding_a_lane_that_looks_stalled
     from maestro.orchestration.planning import Plan, Reconcile
 
     holder = subprocess.Popen(  # a person's cancel of a hung lane, holding it
-        [sys.executable, "-c", "import sys, time, pathlib; from maestro.lanes.state import "
+        [sys.executable, "-c", "import sys, time, pathlib; from maestro.lanes.record.state import "
          "LaneState; s = LaneState(pathlib.Path(sys.argv[1]), 'OPS-1'); "
          "s.acquire(role='operator'); print(1, flush=True); time.sleep(30)",
          str(needs_human.config.lanes_root)], stdout=subprocess.PIPE, text=True)
@@ -211,7 +211,7 @@ def test_the_loop_never_kills_a_cancel_command_holding_a_lane_that_looks_stalled
 def test_a_cancel_waits_for_another_cancel_holding_the_lane_and_never_signals_it(
         needs_human: Sandbox) -> None:
     holder = subprocess.Popen(  # the poll loop or a second command finishing the cancel
-        [sys.executable, "-c", "import sys, time, pathlib; from maestro.lanes.state import "
+        [sys.executable, "-c", "import sys, time, pathlib; from maestro.lanes.record.state import "
          "LaneState; s = LaneState(pathlib.Path(sys.argv[1]), 'OPS-1'); "
          "s.acquire(role='operator'); print(1, flush=True)\n"
          "while not s.exists('cancel.json'): time.sleep(0.01)\n"
@@ -232,7 +232,7 @@ def test_the_loop_finishing_a_recorded_cancel_holds_the_lane_as_an_operator(
     """So a person's ``maestro cancel`` (or the dashboard's, in the daemon's own process)
     meeting it waits instead of sending SIGTERM to the daemon."""
     from maestro.lanes.cancel import record_intent
-    from maestro.lanes.state import LaneState
+    from maestro.lanes.record.state import LaneState
     from maestro.orchestration.orchestrator import Orchestrator
 
     state = LaneState(needs_human.config.lanes_root, "OPS-1")
@@ -296,7 +296,7 @@ def test_a_cancel_run_again_after_it_was_killed_before_any_lane_only_moves_the_i
     """The folder holding only the first run's intent is no lane: the second run finishes
     as the first would have (and as the poll loop does), leaving no lane record behind."""
     from maestro.lanes.cancel import record_intent
-    from maestro.lanes.state import LaneState
+    from maestro.lanes.record.state import LaneState
 
     sandbox.add_issue("OPS-6")
     record_intent(LaneState(sandbox.config.lanes_root, "OPS-6"), "maestro cancel")

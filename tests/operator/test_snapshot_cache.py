@@ -19,8 +19,8 @@ import pytest
 
 from maestro.config.service import ServiceConfig
 from maestro.fsutil import StatIdentity
-from maestro.lanes.lane_read import read_lane, sealed_read
-from maestro.lanes.state import LaneState
+from maestro.lanes.record.lane_read import read_lane, sealed_read
+from maestro.lanes.record.state import LaneState
 from maestro.operator.http import OperatorServer
 from maestro.operator.presenter import state_payload
 from maestro.operator.snapshot_cache import RACY_S, StatusCache, _settled, compact_around

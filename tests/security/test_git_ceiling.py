@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from maestro.git import git, run_git
-from maestro.lanes.workspace import worktree_path
+from maestro.lanes.worktree.workspace import worktree_path
 from tests.gitrepo import sh, small_repo
 
 

@@ -232,7 +232,7 @@ def test_only_file_http_and_ssh_transports_are_allowed(repo: Path) -> None:
 
 def test_branch_tracking_entries_do_not_count_as_a_control_file_change(
         repo: Path, tmp_path: Path) -> None:
-    from maestro.lanes.tamper import changes, control_roots, fingerprint
+    from maestro.lanes.confinement.tamper import changes, control_roots, fingerprint
 
     roots = control_roots(repo)
     before = fingerprint(roots, repo)

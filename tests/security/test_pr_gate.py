@@ -85,7 +85,7 @@ def test_a_validation_result_the_agent_forged_in_the_lane_folder_is_not_trusted(
     """The agent runs as the same user and can write the lane folder: a cache entry it
     wrote for the very head being checked does not verify, so the commands run."""
     from maestro.lanes.context import LaneContext
-    from maestro.lanes.gate import CACHE, cache_key, validate_head
+    from maestro.lanes.validation.gate import CACHE, cache_key, validate_head
 
     sandbox.add_issue("GATE-4", script=f"""
         steps:
@@ -113,7 +113,7 @@ def test_a_validation_result_the_agent_forged_in_the_lane_folder_is_not_trusted(
 
 def test_a_result_this_process_signed_is_reused(sandbox: Sandbox) -> None:
     from maestro.lanes.context import LaneContext
-    from maestro.lanes.gate import validate_head
+    from maestro.lanes.validation.gate import validate_head
 
     sandbox.add_issue("GATE-5", script="""
         steps:

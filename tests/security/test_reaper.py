@@ -17,8 +17,8 @@ import pytest
 
 from maestro.containment import reaper
 from maestro.containment.shell import run_shell
-from maestro.lanes.commands import run_commands
-from maestro.lanes.hooks import run_script
+from maestro.lanes.validation.commands import run_commands
+from maestro.lanes.worktree.hooks import run_script
 
 pytestmark = pytest.mark.skipif(not reaper.supported(), reason="the reaper needs Linux /proc")
 

@@ -18,7 +18,7 @@ from maestro.containment.git_view import lane_git_layers, ref_folder
 from maestro.containment.object_import import ObjectImportError, import_objects
 from maestro.containment.sandbox import bubblewrap_prefix
 from maestro.errors import ConfigError
-from maestro.lanes.tamper import changes, control_roots, fingerprint
+from maestro.lanes.confinement.tamper import changes, control_roots, fingerprint
 from tests.gitrepo import sh
 from tests.security.bwrap_support import needs_bwrap
 
@@ -33,7 +33,7 @@ class Lane:
     common: Path
     own: Path  #: the worktree's own git dir
     worktree: Path
-    #: The lane's sandbox, as maestro/lanes/confine.py builds it: the repository root
+    #: The lane's sandbox, as maestro/lanes/confinement/confine.py builds it: the repository root
     #: read-only, the worktree writable, then the git dir (built once: it makes the mount
     #: points it needs).
     prefix: tuple[str, ...]

@@ -3,7 +3,7 @@
 maestro runs as a real subprocess against a loopback fake of the tracker (which executes
 the published GraphQL schema), with the local forge, a bare ``origin`` and the scripted
 agent. The tests read back the fake's world: states, labels and maestro's comments with
-their ``<!-- maestro:state {...} -->`` blocks (``maestro/lanes/comments.py``).
+their ``<!-- maestro:state {...} -->`` blocks (``maestro/lanes/record/comments.py``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from fakes.github_server import TOKEN, GitHubWorld
 from fakes.linear_server import API_KEY, LinearWorld
 from fakes.loopback import LoopbackServer
 
-from maestro.lanes import comments
+from maestro.lanes.record import comments
 from tests.conftest import Sandbox
 
 pytestmark = pytest.mark.slow

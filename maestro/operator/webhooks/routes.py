@@ -45,7 +45,7 @@ from maestro.config.service import ServiceConfig
 from maestro.config.workflow import load_workflow
 from maestro.errors import MaestroError
 from maestro.fsutil import read_json
-from maestro.lanes.listing import list_lanes
+from maestro.lanes.record.listing import list_lanes
 from maestro.observability import logs, telemetry
 from maestro.observability.telemetry import Telemetry
 from maestro.operator.webhooks import signatures

@@ -50,10 +50,10 @@ from maestro.process.exit import leave_forked
 PRELOAD = ("maestro.cli", "maestro.config.discovery", "maestro.config.service",
            "maestro.config.workflow", "maestro.pipeline", "maestro.pipeline.spec",
            "maestro.lanes.phases", "maestro.lanes.review", "maestro.lanes.noop",
-           "maestro.lanes.context", "maestro.lanes.agent_run", "maestro.agents",
+           "maestro.lanes.context", "maestro.lanes.sessions.agent_run", "maestro.agents",
            "maestro.trackers.files", "maestro.forges.local", "doit", "doit.cmd_run",
            "doit.loader", "pydantic", "sh", "httpx", "asyncio", "sqlite3", "liquid",
-           "maestro.lanes.admission", "maestro.lanes.damage", "maestro.pipeline.doit_run",
+           "maestro.lanes.admission", "maestro.lanes.record.damage", "maestro.pipeline.doit_run",
            "maestro.pipeline.doit_db", "encodings.utf_8_sig")
 
 #: Dispositions the zygote changes and every child restores.

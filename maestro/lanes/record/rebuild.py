@@ -1,0 +1,105 @@
+"""Rebuild a lane on a machine that has no lane folder (a fresh CI runner).
+
+Local state is a cache: maestro's comment blocks on the issue and the forge's PR for the
+lane branch say how far the lane got, and the targets are rewritten from them.
+
+A lane whose issue is terminal is rebuilt only when maestro itself delivered it: its run's
+``closeout`` comment block is on the issue and the forge says the lane's PR is merged (a
+merged lane whose state files were damaged then closes out and cleans up as ``finished``,
+instead of being skipped as "issue is Done" on every tick). Any other terminal issue was a
+person's decision and is never rebuilt.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+from maestro.ids import iso_now
+from maestro.lanes.context import LaneContext
+from maestro.lanes.outcomes import Halt
+from maestro.lanes.push.provenance import trust_published_head
+from maestro.lanes.record import comments
+from maestro.model import LaneOutcome, PullState
+from maestro.statenames import same_state
+
+
+def rebuild_from_tracker(ctx: LaneContext) -> bool:
+    """A runner with no lane folder rebuilds the lane's targets from maestro's comment
+    blocks and the forge, so the lane resumes instead of starting over (DESIGN: local state
+    is a cache). Returns False when the issue carries no run of maestro's."""
+    policy = ctx.workflow.policy.tracker
+    issue = ctx.tracker.get(ctx.identifier)
+    if policy.is_startable(issue.state):
+        return False
+    found = comments.blocks(ctx.tracker.comments(ctx.identifier))
+    starts = [b for b in found if b.get("kind") == "start"]
+    if not starts:
+        return False
+    if policy.is_terminal(issue.state) and not _delivered(ctx, found, str(starts[-1]["run_id"])):
+        return False
+    for label in (policy.opt_out_label, policy.needs_attention_label):
+        if issue.has_label(label):
+            raise Halt(LaneOutcome.SKIPPED, f"issue carries the label {label!r}")
+    start = starts[-1]
+    run_id, attempt = str(start["run_id"]), int(start.get("attempt", 1))
+    state = ctx.state
+    failure = comments.find_in(found, kind="failure", run_id=run_id)
+    if failure is not None and same_state(issue.state, policy.in_progress_state):
+        # The terminal-guarded fallback (SPEC-NOTES §3): the run stopped for a human but the
+        # label was missing, so only the comment and the guard state remain. Rebuilding
+        # the lane from its start comment would dispatch the agent again.
+        record = {"error_class": failure.get("error_class"),
+                  "reason": "stopped for a human (the tracker's failure comment); the "
+                            "needs-attention label could not be applied",
+                  "guarded": True, "at": failure.get("failed_at") or iso_now(),
+                  "run_id": run_id, "attempt": failure.get("attempt"), "rebuilt": True}
+        state.write("attention.json", record)
+        state.write("terminal-guarded.json", record)
+        raise Halt(LaneOutcome.NEEDS_HUMAN, f"waiting for a human ({record['error_class']}): "
+                   f"{record['reason']}", failed=True)
+    ctx.take_snapshot()
+    state.write("lease.json", {
+        "run_id": run_id, "attempt": attempt, "issue_id": issue.id, "issue": ctx.identifier,
+        "pid": os.getpid(), "host": socket.gethostname(), "state_at_claim": issue.state,
+        "title": issue.title, "url": issue.url,
+        "acquired_at": start.get("started_at") or iso_now(), "previous_failure": "",
+        "rebuilt_from": "tracker comments"})
+    completion = comments.find_in(found, kind="completion", run_id=run_id)
+    if completion is not None:
+        head = str(completion["validated_head"])
+        state.write("result.json", {"disposition": "review_handoff", "run_id": run_id,
+                                    "attempt": attempt, "rebuilt": True,
+                                    "signals": {"handoff": {"summary": ""}}})
+        state.write("validation.json", {"head": head, "passed": True, "rebuilt": True,
+                                        "commands": []})
+        trust_published_head(ctx, found, run_id, head)
+        pr = ctx.forge.find_pr(ctx.branch)
+        if pr is not None and not same_state(issue.state, policy.in_progress_state):
+            repairs = [b for b in found if b.get("kind") == "repair"
+                       and str(b.get("run_id", "")).startswith(f"{run_id}.repair")]
+            state.write("pr.json", {
+                "forge": ctx.forge.name, "number": pr.number, "url": pr.url,
+                "branch": pr.branch, "base": pr.base,
+                "validated_head": str(repairs[-1]["validated_head"]) if repairs else head,
+                "run_id": run_id, "repair_rounds": len(repairs),
+                "repair_heads": [str(b["validated_head"]) for b in repairs],
+                "handed_off_at": completion.get("finished_at"), "rebuilt": True})
+    closeout_block = comments.find_in(found, kind="closeout", run_id=run_id)
+    if closeout_block is not None:
+        state.write("merge.json", {"commit": closeout_block.get("merge_commit"),
+                                   "method": closeout_block.get("merge_method"),
+                                   "rebuilt": True})
+        state.write("closeout.json", {"state": closeout_block.get("state"), "rebuilt": True})
+    state.journal("rebuilt_from_tracker", run_id=run_id, attempt=attempt)
+    return True
+
+
+def _delivered(ctx: LaneContext, found: list[dict[str, Any]], run_id: str) -> bool:
+    """Whether maestro delivered run ``run_id``: its closeout block is on the issue and
+    the forge's PR for the lane branch is merged (both, so neither alone is trusted)."""
+    if comments.find_in(found, kind="closeout", run_id=run_id) is None:
+        return False
+    pr = ctx.forge.find_pr(ctx.branch)
+    return pr is not None and pr.state == PullState.MERGED

@@ -1,0 +1,129 @@
+"""Validation of the lane HEAD, run once per content: before anything leaves the machine
+(the agent's ``lane_open_pr``), in the validate phase, after a repair.
+
+:mod:`maestro.lanes.validation.commands` is the one runner; this module decides *whether* it
+must run.
+A result is cached in the lane folder under the HEAD commit and its tree, so the validate
+phase does not run the commands again on the head the PR tool just validated. A worktree
+with uncommitted changes to tracked files is never cached (the commands saw other content
+than the commit).
+
+The lane folder is writable by the agent (it runs as the same user), so a cached result is
+signed with a key that exists only in this process's memory: an entry the agent forged, or
+one left by an earlier process, does not verify and the commands simply run again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from maestro.containment.childenv import child_env
+from maestro.forges import check_reuse
+from maestro.git import git
+from maestro.ids import iso_now
+from maestro.lanes.confinement.confine import sandbox_prefix
+from maestro.lanes.context import LaneContext
+from maestro.lanes.validation import litter
+from maestro.lanes.validation.commands import run_commands
+
+CACHE = "validation-cache.json"
+#: Cached results kept per lane (the newest heads win).
+CACHE_SIZE = 8
+#: Signs this process's cache entries; never written anywhere.
+_PROCESS_KEY = secrets.token_bytes(32)
+
+
+def signature(key: str, passed: bool, records: list[dict[str, Any]]) -> str:
+    """HMAC-SHA256 (hex) of one cache entry under this process's key."""
+    body = json.dumps([key, passed, records], sort_keys=True).encode()
+    return hmac.new(_PROCESS_KEY, body, hashlib.sha256).hexdigest()
+
+
+def _verified(key: str, hit: Any) -> bool:
+    if not isinstance(hit, dict) or not isinstance(hit.get("records"), list):
+        return False
+    expected = signature(key, bool(hit.get("passed")), hit["records"])
+    return hmac.compare_digest(expected, str(hit.get("sig", "")))
+
+
+@dataclass(frozen=True)
+class Validation:
+    head: str
+    tree: str
+    passed: bool
+    dirty: bool
+    records: list[dict[str, Any]] = field(default_factory=list)
+    cached: bool = False
+
+    def failure(self) -> str:
+        """The failing command and its output tail, as the agent and the comment see it."""
+        if self.passed:
+            return ""
+        last = self.records[-1]
+        return (f"`{last['command']}` exited {last['exit_code']}:\n"
+                f"{str(last['output_tail'])[-2000:]}")
+
+
+def validation_env(ctx: LaneContext) -> dict[str, str]:
+    """The allow-listed environment of the validation commands (they run the agent's code)."""
+    return child_env(ctx.config.agent.env_passthrough, ctx.config.secret_env_vars())
+
+
+def cache_key(commands: list[str], head: str, tree: str) -> str:
+    """Pure: results hold for one command list on one commit with one tree."""
+    return "\n".join([head, tree, *commands])
+
+
+def index_facts(listing: str) -> tuple[bool, bool]:
+    """From ``git ls-files -v -s -z``: ``(hidden, nested)``. ``hidden``: an entry is flagged
+    skip-worktree (``S``) or assume-unchanged (lower case) or is otherwise not plainly
+    cached, so ``git status`` would not show what the worktree holds instead of the commit.
+    ``nested``: a gitlink (mode 160000), a repository whose files are not in the commit.
+    Pure."""
+    hidden = nested = False
+    for entry in listing.split("\0"):
+        if not entry:
+            continue
+        tag, _, rest = entry.partition(" ")
+        hidden = hidden or tag != "H"
+        nested = nested or rest.startswith("160000 ")
+    return hidden, nested
+
+
+def validate_head(ctx: LaneContext) -> Validation:
+    """Run (or recall) the workflow's validation commands on the worktree's HEAD."""
+    execution = ctx.workflow.policy.execution
+    worktree = ctx.worktree
+    head, tree = git(worktree, "rev-parse", "HEAD", "HEAD^{tree}").split("\n")
+    hidden, nested = index_facts(git(worktree, "ls-files", "-v", "-s", "-z"))
+    dirty = hidden or bool(git(worktree, "status", "--porcelain", "--untracked-files=no"))
+    commands = list(execution.validation_commands)
+    key = cache_key(commands, head, tree)
+    cache: dict[str, Any] = ctx.state.read(CACHE) or {}
+    hit = cache.get(key)
+    if not dirty and _verified(key, hit):
+        assert isinstance(hit, dict)
+        return Validation(head, tree, bool(hit["passed"]), False, list(hit["records"]),
+                          cached=True)
+    # What validation writes must not reach a commit, even after a kill mid-run.
+    env, prefix = validation_env(ctx), sandbox_prefix(ctx)
+    ignored = bool(git(worktree, "ls-files", "-z", "--others", "--ignored", "--exclude-standard",
+                       "--directory"))
+    with litter.no_new_untracked(worktree, ctx.state.path(litter.RECORD)) as before:
+        passed, records = run_commands(commands, worktree, execution.validation_timeout_s,
+                                       env, prefix)
+    check_reuse.remember(check_reuse.LaneRun(
+        check_reuse.plan(head, tree, commands, execution.validation_timeout_s, env),
+        passed=passed, dirty=dirty, untracked=bool(before), ignored=ignored or nested,
+        sandboxed=bool(prefix),
+        records=tuple(records)))
+    if not dirty:
+        cache[key] = {"passed": passed, "records": records, "ran_at": iso_now(),
+                      "sig": signature(key, passed, records)}
+        ctx.state.write(CACHE, dict(list(cache.items())[-CACHE_SIZE:]))
+    return Validation(head, tree, passed, dirty, records)
