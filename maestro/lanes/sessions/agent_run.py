@@ -126,6 +126,21 @@ def first_prompt(issue: Issue, previous_failure: str = "", prior_work: str = "")
     return "\n".join(lines)
 
 
+def next_turn_input(host: LaneToolHost, bridge: ToolBridge, result: SessionResult, turn: int,
+                    max_turns: int) -> str | None:
+    """The input of turn ``turn + 1`` (:func:`continuation_prompt`) after a look at the
+    issue, since a person may have stopped the lane meanwhile; None when they did, with
+    ``result`` saying so (not retryable), for every transport alike."""
+    try:
+        issue = host.look_again()
+    except StopSession as exc:
+        bridge.signals.stop = f"another turn: {exc}"
+        result.verdict = Verdict("invalid", str(exc))
+        result.error_class, result.retryable = SessionStopped.error_class, False
+        return None
+    return continuation_prompt(issue, turn + 1, max_turns)
+
+
 def continuation_prompt(issue: Issue, turn: int, max_turns: int) -> str:
     return (
         f"Continue working on {issue.identifier} (turn {turn} of {max_turns}). The issue is "
@@ -308,14 +323,10 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
             result.verdict = verdict
             if verdict.kind != "continue" or (budget is not None and budget.breach):
                 break
-            try:
-                issue = host.look_again()  # a person may have stopped the lane meanwhile
-            except StopSession as exc:
-                bridge.signals.stop = f"another turn: {exc}"
-                result.verdict = Verdict("invalid", str(exc))
-                result.error_class, result.retryable = SessionStopped.error_class, False
+            next_text = next_turn_input(host, bridge, result, turn, max_turns)
+            if next_text is None:
                 break
-            text = continuation_prompt(issue, turn + 1, max_turns)
+            text = next_text
         else:
             result.verdict = Verdict("invalid", f"no terminal signal after {max_turns} turns")
             result.error_class = "turns_exhausted"

@@ -22,7 +22,6 @@ from maestro.agents.tool_relay import ToolRelay
 from maestro.agents.tools import (
     TOOL_CONTRACT,
     SessionStopped,
-    StopSession,
     ToolAnswer,
     ToolBridge,
     Verdict,
@@ -37,7 +36,7 @@ from maestro.lanes.guard import agent_asked_for_human
 from maestro.lanes.sessions.agent_run import (
     SessionResult,
     _Activity,
-    continuation_prompt,
+    next_turn_input,
     record_end,
     settle,
 )
@@ -138,14 +137,10 @@ async def drive(session: ToolSession, first_input: str, start: Start, run_turn: 
             if verdict.kind != "continue" or (session.budget is not None
                                                and session.budget.breach is not None):
                 break
-            try:
-                issue = session.host.look_again()  # a person may have stopped the lane
-            except StopSession as exc:
-                bridge.signals.stop = f"another turn: {exc}"
-                result.verdict = Verdict("invalid", str(exc))
-                result.error_class, result.retryable = SessionStopped.error_class, False
+            next_text = next_turn_input(session.host, bridge, result, turn, max_turns)
+            if next_text is None:
                 break
-            text = continuation_prompt(issue, turn + 1, max_turns)
+            text = next_text
         else:
             result.verdict = Verdict("invalid", f"no terminal signal after {max_turns} turns")
             result.error_class = "turns_exhausted"
