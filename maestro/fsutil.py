@@ -93,10 +93,23 @@ def warn_once(path: Path, why: str, action: str = "treated as absent") -> None:
         print(f"maestro: warning: {path}: {why}{tail}", file=sys.stderr)
 
 
+def parse_json(text: str | bytes) -> Any:
+    """``json.loads``, for text others wrote (comments, an agent's lines, files the agent can
+    reach): a document nested deeper than Python's recursion limit (a ``[[[…]]]`` of 30 000
+    levels fits in a 60 KB comment) raises :class:`json.JSONDecodeError` like any other
+    malformed text instead of ``RecursionError``, which no caller expects and which stopped
+    ``maestro status`` and every claim of the lane."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        doc = text if isinstance(text, str) else text.decode("utf-8", "replace")
+        raise json.JSONDecodeError("nested too deep", doc[:200], 0) from None
+
+
 def json_problem(path: Path) -> str | None:
     """Why ``path`` is not a readable JSON document, or None (absent files are fine)."""
     try:
-        json.loads(path.read_bytes().decode("utf-8"))
+        parse_json(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         return None
     except UnicodeDecodeError:
@@ -115,7 +128,7 @@ def read_json(path: Path) -> Any:
     from outside (a full disk, a person's editor, a copy): it is reported once, naming the
     path, and treated as absent, never as a traceback (docs/reliability.md)."""
     try:
-        return json.loads(path.read_bytes().decode("utf-8"))
+        return parse_json(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         return None
     except (UnicodeDecodeError, json.JSONDecodeError, IsADirectoryError, PermissionError):
@@ -161,7 +174,7 @@ def json_objects(texts: Iterable[str]) -> list[dict[str, Any]]:
     found = []
     for text in texts:
         try:
-            value = json.loads(text)
+            value = parse_json(text)
         except ValueError:
             continue
         if isinstance(value, dict):

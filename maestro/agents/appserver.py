@@ -21,6 +21,7 @@ from typing import Any
 from maestro.agents.errors import AgentError as AgentError
 from maestro.agents.spawn import LINE_LIMIT, pump_stderr, spawn
 from maestro.containment import reaper
+from maestro.fsutil import parse_json
 
 Json = dict[str, Any]
 RequestHandler = Callable[[str, Json], Awaitable[Json]]
@@ -271,7 +272,7 @@ class AppServerClient:
                 continue
             self.last_activity = time.monotonic()
             try:
-                message = json.loads(line)
+                message = parse_json(line)
                 if not isinstance(message, dict):
                     raise ValueError("not an object")
             except ValueError:

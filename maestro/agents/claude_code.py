@@ -58,6 +58,7 @@ from maestro.agents.child import AgentChild
 from maestro.agents.mcp_tools import mcp_tool_names
 from maestro.agents.spawn import LINE_LIMIT, pump_stderr, spawn
 from maestro.agents.turn_usage import TurnUsage
+from maestro.fsutil import parse_json
 
 DEFAULT_COMMAND = ["claude"]
 PERMISSION_MODE = "acceptEdits"
@@ -249,7 +250,7 @@ class ClaudeCodeClient(AgentChild):
         if not line:
             return None
         try:
-            event = json.loads(line)
+            event = parse_json(line)
         except ValueError:
             preview = line[:120].decode(errors="replace")
             raise MalformedLine(f"claude sent a line that is not JSON: {preview!r}") from None

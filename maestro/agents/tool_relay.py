@@ -38,6 +38,7 @@ from typing import Any
 from maestro.agents.tools import ToolAnswer
 from maestro.containment import lineage
 from maestro.containment.private_tmp import TOOL_RELAYS, private_folder
+from maestro.fsutil import parse_json
 
 #: A tool argument may be 64 KiB of text; JSON escaping can double it.
 LINE_LIMIT = 1024 * 1024
@@ -98,7 +99,7 @@ class ToolRelay:
 
     def _reply(self, raw: bytes) -> dict[str, Any]:
         try:
-            request = json.loads(raw)
+            request = parse_json(raw)
             if not isinstance(request, dict) or not isinstance(request.get("tool"), str):
                 raise ValueError("expected {\"tool\": str, \"arguments\": object}")
         except ValueError as exc:
@@ -152,7 +153,7 @@ class RelayClient:
             raw = self._file.readline(LINE_LIMIT)
             if not raw:
                 raise ConnectionError("the lane closed the tool relay")
-            reply = json.loads(raw)
+            reply = parse_json(raw)
             return ToolAnswer(bool(reply.get("ok")), str(reply.get("text", "")))
         except (OSError, ValueError) as exc:
             self.close()

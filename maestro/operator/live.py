@@ -8,7 +8,6 @@ a pipe, CI) there is nothing to redraw: the same events go out as plain log line
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import threading
@@ -26,6 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from maestro.config.service import ServiceConfig
+from maestro.fsutil import parse_json
 from maestro.observability import logs
 from maestro.operator.humanize import ago
 from maestro.operator.status import snapshot
@@ -54,7 +54,7 @@ def recent_events(config: ServiceConfig, count: int = EVENTS_SHOWN) -> list[dict
     found: deque[dict[str, Any]] = deque(maxlen=count)
     for line in tail:
         try:
-            record = json.loads(line)
+            record = parse_json(line)
         except ValueError:
             continue  # the first line of a tail read may be cut
         if isinstance(record, dict) and record.get("level") != "debug":

@@ -21,7 +21,7 @@ from rich.console import Console
 
 from maestro.config.service import ServiceConfig
 from maestro.errors import InputError
-from maestro.fsutil import RECORD_READ_MAX_BYTES, read_regular
+from maestro.fsutil import RECORD_READ_MAX_BYTES, parse_json, read_regular
 from maestro.ids import check_identifier
 from maestro.lanes.budgets import tokens as token_ledger
 from maestro.lanes.record.state import PHASE_TARGETS, LaneState
@@ -168,7 +168,7 @@ class JournalTail:
         self.partial = lines.pop()  # an unfinished last line waits for the next read
         for line in lines:
             try:
-                record = json.loads(line.decode("utf-8", "replace"))
+                record = parse_json(line.decode("utf-8", "replace"))
             except ValueError:
                 continue
             if isinstance(record, dict):

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from maestro.config.service import ServiceConfig
-from maestro.fsutil import write_atomic
+from maestro.fsutil import parse_json, write_atomic
 from maestro.ids import iso_now
 from maestro.observability import logs
 
@@ -66,7 +66,7 @@ def read_request(path: Path) -> RefreshRequest | None:
     except FileNotFoundError:
         return None
     try:
-        data = json.loads(text)
+        data = parse_json(text)
     except ValueError:
         data = None
     if not isinstance(data, dict):

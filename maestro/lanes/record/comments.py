@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from maestro.fsutil import json_objects
+from maestro.fsutil import json_objects, parse_json
 from maestro.model import Comment
 
 _BLOCK = re.compile(r"<!-- maestro:state (\{.*?\}) -->", re.DOTALL)
@@ -26,7 +26,7 @@ def block_of(comment: Comment | str) -> dict[str, Any] | None:
     if not match:
         return None
     try:
-        value = json.loads(match.group(1))
+        value = parse_json(match.group(1))
     except ValueError:
         return None
     return value if isinstance(value, dict) else None

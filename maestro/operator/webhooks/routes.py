@@ -26,7 +26,6 @@ a tunnel or a reverse proxy, so they take no Host or Origin rule of the dashboar
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -44,7 +43,7 @@ from starlette.routing import Route
 from maestro.config.service import ServiceConfig
 from maestro.config.workflow import load_workflow
 from maestro.errors import MaestroError
-from maestro.fsutil import read_json
+from maestro.fsutil import parse_json, read_json
 from maestro.lanes.record.listing import list_lanes
 from maestro.observability import logs, telemetry
 from maestro.observability.telemetry import Telemetry
@@ -97,7 +96,7 @@ def _payload(request: Request, body: bytes) -> dict[str, Any]:
     if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         text = (parse_qs(text).get("payload") or [""])[0]
     try:
-        value = json.loads(text)
+        value = parse_json(text)
     except ValueError:
         value = None
     if not isinstance(value, dict):
