@@ -7,7 +7,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
+from maestro.config.budget import BudgetLimits, BudgetPolicy
+from maestro.config.workflow import WorkflowPolicy
 from maestro.fsutil import read_jsonl
+from maestro.lanes.sessions.state_policy import reserved_label
 from maestro.observability.logs import log_path
 from maestro.operator.status import snapshot
 from maestro.orchestration.orchestrator import Orchestrator
@@ -169,3 +174,34 @@ def test_a_lower_token_report_never_lowers_what_a_session_spent(sandbox: Sandbox
     [session] = json.loads((sandbox.repo / ".maestro/lanes/BU-9/tokens.json").read_text()
                            )["sessions"].values()
     assert session["tokens"]["totalTokens"] == spent
+
+
+@pytest.mark.parametrize(("label", "reserved"), [
+    (LARGE, True),
+    (" MAESTRO:Budget-Large\t", True),  # a disguised spelling is the label it imitates
+    ("maestro:manual-only", True),  # the opt-out label: a person's way to keep maestro off
+    (ATTENTION, False),  # asking for a human is the agent's to do
+    ("needs-design", False),
+])
+def test_the_agent_may_add_no_label_that_is_a_persons_decision(label: str,
+                                                                 reserved: bool) -> None:
+    policy = WorkflowPolicy(budget=BudgetPolicy(
+        max_tokens_per_issue=1000, labels={LARGE: BudgetLimits(max_tokens_per_issue=10**7)}))
+    assert (reserved_label(policy, label) is not None) is reserved
+
+
+def test_an_agent_that_adds_a_budget_label_to_its_issue_stops_for_a_person(
+        sandbox: Sandbox) -> None:
+    budget(sandbox, f'max_tokens_per_issue = 20000\n[budget.labels."{LARGE}"]\n'
+                    "max_tokens_per_issue = 10000000")
+    sandbox.add_issue("BU-10", script=f"""
+steps:
+  - tool: {{name: issue_label_add, args: {{label: "{LARGE}"}}}}
+  - write: {{path: a.txt, content: a}}
+  - commit: a
+  - handoff: done
+""")
+    sandbox.lane("BU-10")
+    assert sandbox.outcome("BU-10") == "needs_human"
+    assert not sandbox.issue("BU-10").has_label(LARGE)
+    assert "policy_violation" in failure_comment(sandbox, "BU-10")

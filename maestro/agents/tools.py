@@ -123,6 +123,9 @@ class ToolHost(Protocol):
 
     def is_forbidden_state(self, state: str) -> bool: ...
 
+    def reserved_label(self, label: str) -> str | None:
+        """Why the agent may not add ``label`` (a person's decision), or None."""
+
     def post_comment(self, body: str) -> str: ...
 
     def transition(self, state: str) -> bool: ...
@@ -387,6 +390,9 @@ class ToolBridge:
             changed = host.transition(state)
             return f"moved to {state}" if changed else f"already in {state}"
         if name == "issue_label_add":
+            if (why := host.reserved_label(args["label"])) is not None:
+                self._log(name, args, False, "policy violation: reserved label")
+                raise PolicyViolation(f"label {args['label']!r} is not the agent's to add: {why}")
             changed = host.add_label(args["label"])
             return f"label {args['label']} added" if changed else "label already present"
         if name == "lane_open_pr":

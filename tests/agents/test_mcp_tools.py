@@ -45,6 +45,9 @@ class Host:
     def is_forbidden_state(self, state: str) -> bool:
         return state in {"In Review", "Done"}
 
+    def reserved_label(self, label: str) -> str | None:
+        return "only a person sets it" if label == "maestro:budget-large" else None
+
     def post_comment(self, body: str) -> str:
         self.calls.append(f"comment {body}")
         return "c1"

@@ -39,6 +39,9 @@ class RecordingHost:
     def is_forbidden_state(self, state: str) -> bool:
         return state in {"In Review", "Done", "Canceled", "Duplicate"}
 
+    def reserved_label(self, label: str) -> str | None:
+        return "only a person sets it" if label == "maestro:budget-large" else None
+
     def post_comment(self, body: str) -> str:
         self.calls.append(("post_comment", (body,)))
         return "1"

@@ -17,7 +17,7 @@ from maestro.lanes.push.change import no_change_reason
 from maestro.lanes.push.prcheck import refuse_control_changes, refuse_unvalidated
 from maestro.lanes.push.provenance import refuse_unless_made_by_sessions
 from maestro.lanes.push.push_guard import push_lane
-from maestro.lanes.sessions.state_policy import is_forbidden_state
+from maestro.lanes.sessions.state_policy import is_forbidden_state, reserved_label
 from maestro.model import Issue, PullState
 from maestro.statenames import same_state
 
@@ -59,6 +59,9 @@ class LaneToolHost:
 
     def is_forbidden_state(self, state: str) -> bool:
         return is_forbidden_state(self.ctx.workflow.policy.tracker, state)
+
+    def reserved_label(self, label: str) -> str | None:
+        return reserved_label(self.ctx.workflow.policy, label)
 
     def post_comment(self, body: str) -> str:
         """Post once per run: a comment the crashed previous process already posted (but
