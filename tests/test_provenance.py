@@ -107,6 +107,31 @@ def test_a_commit_no_session_made_stops_the_handoff_and_is_named(sandbox: Sandbo
     assert sandbox.origin_file("extra.txt", "maestro/pv-1") is None
 
 
+def test_an_agent_that_moves_its_branch_onto_a_persons_commits_did_not_make_them(
+        sandbox: Sandbox) -> None:
+    """``git reset --hard`` to a person's local branch (never pushed) made none of its
+    commits: they are foreign, and nothing is pushed."""
+    subprocess.run(["git", "-c", "user.name=p", "-c", "user.email=p@p", "commit", "-q",
+                    "--allow-empty", "-m", "person: private wip (never pushed)"],
+                   cwd=sandbox.repo, check=True)
+    private = subprocess.run(["git", "rev-parse", "HEAD"], cwd=sandbox.repo, check=True,
+                             capture_output=True, text=True).stdout.strip()
+    subprocess.run(["git", "branch", "wip-private", private], cwd=sandbox.repo, check=True)
+    subprocess.run(["git", "reset", "-q", "--hard", "HEAD~1"], cwd=sandbox.repo, check=True)
+    sandbox.add_issue("PV-9", script="""
+steps:
+  - run: "git reset -q --hard wip-private"
+  - handoff: done
+""")
+    sandbox.lane("PV-9")
+    assert sandbox.outcome("PV-9") == "needs_human"
+    note = failure_comment(sandbox, "PV-9")
+    assert "foreign_commits" in note and private[:12] in note
+    pushed = subprocess.run(["git", "merge-base", "--is-ancestor", private, "maestro/pv-9"],
+                            cwd=sandbox.origin, capture_output=True)
+    assert pushed.returncode != 0  # the lane branch on origin does not carry it
+
+
 def test_a_person_who_releases_the_lane_after_a_refusal_accepts_the_branch(
         sandbox: Sandbox) -> None:
     sandbox.add_issue("PV-6")

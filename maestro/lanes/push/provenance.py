@@ -9,6 +9,13 @@ object ``{"sessions": [...]}`` like every lane file, rewritten atomically) with 
 
 ``end_head`` is null while the session runs; a session killed before it ended is closed by
 the next one with the ``HEAD`` it finds (the lane lock lets no one else move it meanwhile).
+When a session ends (or is closed), the commits it made are frozen in its record as
+``"made": ["sha", …]``: those of ``start_head..end_head`` that no other branch, remote
+branch or tag reaches at that moment (:func:`made_in`). A session that only moved the lane
+branch onto commits someone else made (``git reset --hard maestro/other-lane``, a person's
+never-pushed local branch) made none of them, so they are foreign; judged by the range
+alone, they passed as its own and were pushed and merged under its name. Commits reachable
+from no ref (a deleted branch's) still count as the session's.
 Two more kinds of record trust a head without a session range (``start_head`` null):
 ``adopted`` (a fresh runner takes the lane branch from the remote, where only maestro
 pushes lane branches) and ``published`` (a lane rebuilt from the tracker trusts the head its
@@ -36,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from maestro.git import rev_parse, rev_parse_many
+from maestro.git import rev_parse, rev_parse_many, run_git
 from maestro.git.memo import git_fixed
 from maestro.ids import iso_now
 from maestro.lanes.context import LaneContext
@@ -158,12 +165,38 @@ def _append(ctx: LaneContext, record: dict[str, Any]) -> None:
     _write(ctx, [*records, record])
 
 
-def _close_open(records: list[dict[str, Any]], head: str | None) -> bool:
+def own_work(repo: Path, start: str, end: str, branch: str, remote: str) -> list[str] | None:
+    """The commits of ``start..end`` that no branch, remote branch or tag reaches now but
+    the lane's own ``branch`` (and its copy on ``remote``): the session's own work, see the
+    module docstring; None when git cannot say (an unknown commit)."""
+    proc = run_git(repo, ["rev-list", end, "--not", start, f"--exclude={branch}",
+                          "--branches", f"--exclude={remote}/{branch}", "--remotes", "--tags"])
+    return proc.stdout.split() if proc.returncode == 0 else None
+
+
+def made_in(ctx: LaneContext, start: str | None, end: str | None) -> list[str] | None:
+    """:func:`own_work` of this lane, to freeze in a record that ends; None without a range
+    or when git cannot say (the record keeps its range)."""
+    if not start or not end:
+        return None
+    return own_work(ctx.config.repo_root, start, end, ctx.branch,
+                    ctx.workflow.policy.forge.remote)
+
+
+def _close(ctx: LaneContext, record: dict[str, Any], head: str | None,
+           **fields: Any) -> None:
+    """End ``record`` at ``head``, with the commits it made frozen (``made``)."""
+    record.update({"end_head": head, "ended_at": iso_now(), **fields})
+    made = made_in(ctx, record.get("start_head"), head)
+    if made is not None:
+        record["made"] = made
+
+
+def _close_open(ctx: LaneContext, records: list[dict[str, Any]], head: str | None) -> bool:
     changed = False
     for record in records:
         if record.get("end_head") is None and record.get("start_head") is not None:
-            record.update({"end_head": head, "ended_at": iso_now(),
-                           "closed_by": "the next session (this one was killed)"})
+            _close(ctx, record, head, closed_by="the next session (this one was killed)")
             changed = True
     return changed
 
@@ -173,7 +206,7 @@ def begin_session(ctx: LaneContext, phase: str, run_id: str, head: str | None,
     """Record a session starting at ``head``; a killed session's open record is closed
     with the same ``head`` first (what it committed before it died is its work)."""
     records = _records_of(ctx.state.path(RECORDS))
-    _close_open(records, head)
+    _close_open(ctx, records, head)
     records.append({"session": len(records) + 1, "phase": phase, "run_id": run_id,
                     "start_head": head, "end_head": None, "missing_at_start": list(missing),
                     "started_at": iso_now()})
@@ -183,7 +216,7 @@ def begin_session(ctx: LaneContext, phase: str, run_id: str, head: str | None,
 def end_session(ctx: LaneContext, head: str | None) -> None:
     records = _records_of(ctx.state.path(RECORDS))
     if records and records[-1].get("end_head") is None:
-        records[-1].update({"end_head": head, "ended_at": iso_now()})
+        _close(ctx, records[-1], head)
         _write(ctx, records)
 
 
@@ -259,16 +292,23 @@ def _ends(record: dict[str, Any], head: str) -> tuple[Any, Any]:
 
 
 def _span(repo: Path, record: dict[str, Any], head: str, base: str,
-          known: Mapping[str, str | None]) -> SessionSpan:
+          known: Mapping[str, str | None], lane: tuple[str, str] | None = None
+          ) -> SessionSpan:
     """``known`` maps the records' start and end names to their commits (asked in one
-    batch by :func:`gather`)."""
+    batch by :func:`gather`); ``lane``, ``(branch, remote)``: a running session's commits
+    are its own work as of now (:func:`own_work`), as its record will say when it ends."""
     label = f"{record.get('phase')} {record.get('run_id') or record.get('source', '')}".strip()
     start, end = _ends(record, head)
     if not end or known.get(str(end)) is None:
         return SessionSpan(label)
     missing = frozenset(str(p) for p in record.get("missing_at_start") or ())
+    made = record.get("made")
     if start and known.get(str(start)) is not None:
-        commits = _lines(repo, "rev-list", str(end), "--not", str(start))
+        running = lane is not None and record.get("end_head") is None
+        mine = own_work(repo, str(start), str(end), *lane) if running and lane else None
+        commits = ([str(sha) for sha in made] if isinstance(made, list)  # frozen at its end
+                   else mine if mine is not None
+                   else _lines(repo, "rev-list", str(end), "--not", str(start)))
         old = str(start)
     else:
         commits = _lines(repo, "rev-list", str(end), "--not", base)
@@ -282,10 +322,11 @@ def record_names(records: Sequence[dict[str, Any]], head: str) -> list[str]:
 
 
 def gather(repo: Path, head: str, base: str, records: Sequence[dict[str, Any]],
-           known: Mapping[str, str | None] | None = None) -> LaneFacts:
+           known: Mapping[str, str | None] | None = None,
+           lane: tuple[str, str] | None = None) -> LaneFacts:
     """Read what :func:`judge` needs from git (an open record's range ends at ``head``).
     ``known``: the commit each of :func:`record_names` names, when the caller has just
-    asked (None: asked here)."""
+    asked (None: asked here); ``lane``: ``(branch, remote)``, see :func:`_span`."""
     log = _lines(repo, "log", "--reverse", "--format=%H %s", head, "--not", base)
     commits = tuple(Commit(*line.split(" ", 1)) if " " in line else Commit(line)
                     for line in log)
@@ -294,7 +335,8 @@ def gather(repo: Path, head: str, base: str, records: Sequence[dict[str, Any]],
         names = record_names(records, head)
         known = rev_parse_many(repo, names) if names else {}
     return LaneFacts(head=head, commits=commits, deleted=_deleted(repo, merge_base, head),
-                     sessions=tuple(_span(repo, r, head, base, known) for r in records),
+                     sessions=tuple(_span(repo, r, head, base, known, lane)
+                                    for r in records),
                      recorded=bool(records))
 
 
@@ -316,7 +358,8 @@ def examine(ctx: LaneContext, head: str) -> Verdict:
         if rev_parse(repo, head) is None:  # asked again only when the fetch may have brought it
             return Verdict(foreign=(Commit(head, "(not available on this machine)"),))
         found = None
-    return judge(gather(repo, head, base, records, found))
+    lane = (ctx.branch, ctx.workflow.policy.forge.remote)
+    return judge(gather(repo, head, base, records, found, lane))
 
 
 def refuse_unless_made_by_sessions(ctx: LaneContext, head: str, where: str) -> None:
