@@ -65,6 +65,17 @@ def permission_choice(title: str, kind: str, options: list[tuple[str, str]]
     return None, why + " (no fitting option: cancelled)"
 
 
+def error_text(exc: BaseException) -> str:
+    """An agent's JSON-RPC error in words: its message and, where the agent gave them, its
+    ``data`` (the ACP adapter puts the real cause there: ``{"details": "Claude Code
+    process exited with code 1"}`` behind ``Internal error``), cut to 500 characters."""
+    data = getattr(exc, "data", None)
+    if isinstance(data, dict) and len(data) == 1 and "details" in data:
+        data = data["details"]
+    detail = f" ({data})" if data not in (None, "", {}, []) else ""
+    return f"{exc}{detail}"[:500]
+
+
 def turn_counts(usage: Any) -> dict[str, int]:
     """A ``PromptResponse.usage`` (one turn) in the ledger's names; a figure that is not a
     non-negative integer counts 0 (:func:`~maestro.agents.turn_usage.figure`: the agent's
@@ -260,7 +271,7 @@ class AcpAgent(AgentChild):
             if self.process is not None and self.process.returncode is not None:
                 raise ProcessExited(f"agent exited with code {self.process.returncode} "
                                     f"during {what}") from None
-            raise RpcError(f"{what} failed: {exc}") from None
+            raise RpcError(f"{what} failed: {error_text(exc)}") from None
 
     async def close(self) -> None:
         self.kill()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from maestro.agents.acp import permission_choice
+from maestro.agents.acp import error_text, permission_choice
 
 OFFERED = [("allow", "allow_once"), ("always", "allow_always"), ("reject", "reject_once")]
 
@@ -28,3 +28,15 @@ def test_permission_choice(title: str, kind: str, options: list[tuple[str, str]]
 def test_a_refusal_says_why() -> None:
     assert permission_choice("curl x", "fetch", OFFERED)[1] == (
         "kind fetch refused by the unattended policy")
+
+
+@pytest.mark.parametrize(("data", "said"), [
+    ({"details": "Claude Code process exited with code 1"},
+     "Internal error (Claude Code process exited with code 1)"),
+    (None, "Internal error"),
+    ({"why": "x", "hint": "y"}, "Internal error ({'why': 'x', 'hint': 'y'})"),
+])
+def test_an_agents_rpc_error_keeps_the_cause_it_gave(data: object, said: str) -> None:
+    from acp import RequestError
+
+    assert error_text(RequestError(-32603, "Internal error", data)) == said
