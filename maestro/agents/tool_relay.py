@@ -46,6 +46,40 @@ SOCKET_NAME = "tools.sock"
 
 Answer = Callable[[str, Any], ToolAnswer]
 
+#: Name prefix of each relay folder in the user's private folder of relays.
+RELAY_PREFIX = "relay-"
+#: Seconds a relay folder must be old before a dead one is swept (one being made is young).
+STALE_AFTER_S = 60.0
+
+
+def sweep_dead_relays(root: Path, now: float | None = None) -> list[str]:
+    """Remove the relay folders under ``root`` a killed lane left behind: older than
+    :data:`STALE_AFTER_S` and with no process listening on their socket any more (a
+    connection is refused, or there is no socket). Returns their names."""
+    now = time.time() if now is None else now
+    swept = []
+    for folder in root.glob(f"{RELAY_PREFIX}*"):
+        try:
+            if now - folder.lstat().st_mtime < STALE_AFTER_S or not folder.is_dir():
+                continue
+        except OSError:
+            continue
+        if _listening(folder / SOCKET_NAME):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        swept.append(folder.name)
+    return swept
+
+
+def _listening(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return False
+    return True
+
 
 class ToolRelay:
     """The lane side: serves ``answer(tool, arguments)`` on a private unix socket.
@@ -56,7 +90,9 @@ class ToolRelay:
     def __init__(self, answer: Answer) -> None:
         self.answer = answer
         # read-only in every sandbox: no other lane's agent can replace this socket
-        self.folder = Path(tempfile.mkdtemp(prefix="relay-", dir=private_folder(TOOL_RELAYS)))
+        root = private_folder(TOOL_RELAYS)
+        sweep_dead_relays(root)
+        self.folder = Path(tempfile.mkdtemp(prefix=RELAY_PREFIX, dir=root))
         self.folder.chmod(0o700)
         self.path = self.folder / SOCKET_NAME
         self.last_activity = time.monotonic()
