@@ -8,12 +8,12 @@ agent that commits an executable ``git`` (or ``node_modules/.bin/git``) there wo
 be run by maestro's own next git call, with maestro's environment, a push's token header
 included; likewise an operator's hook or validation command in place of the program it
 names. So every environment maestro builds keeps only the absolute entries of ``PATH``
-(:func:`absolute_path`), and the programs maestro looks up itself (git, bwrap) are found
-along those (:func:`find_program`).
+(:func:`absolute_path`). maestro's own programs (git, bwrap, and what its git starts) are
+moreover never taken from a folder an agent can write even under the sandbox, the home
+folder and the temporary folders (:func:`maestros_path`, :func:`find_program`).
 
-Not covered: an absolute ``PATH`` entry the agent can write (a folder inside the worktree
-written as an absolute path, or the user's own ``~/bin`` when the agent runs without the
-sandbox, where it can change far more than ``PATH``); docs/security.md says so.
+Not covered: without the sandbox the agent can write every file its user can, the
+programs on ``PATH`` included when that user owns them (docs/spec/security.md).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import tempfile
 
 
 def absolute_path(value: str | None) -> str:
@@ -30,15 +31,44 @@ def absolute_path(value: str | None) -> str:
     return os.pathsep.join(entry for entry in entries if os.path.isabs(entry))
 
 
+def agent_writable_roots() -> list[str]:
+    """Folders an agent can write even under the sandbox, by real path: the home folder
+    (the sandbox keeps it writable for the agent's sessions and caches), the temporary
+    folders and the shared-memory and runtime folders. A root that is ``/`` itself (a
+    service user whose home is ``/``) is left out: it would name everything."""
+    roots = [os.environ.get("HOME") or os.path.expanduser("~"), tempfile.gettempdir(),
+             "/tmp", "/var/tmp", "/dev/shm", os.environ.get("XDG_RUNTIME_DIR", "")]
+    found = {os.path.realpath(root) for root in roots if root}
+    return sorted(root for root in found if root != os.sep)
+
+
+def _inside(path: str, roots: list[str]) -> bool:
+    return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+
+
+def maestros_path(value: str | None) -> str:
+    """The ``PATH`` maestro's own programs are found along (its git, bwrap, and what its
+    git starts, such as ``ssh``): :func:`absolute_path`, less every entry whose real path
+    lies in a folder an agent can write (:func:`agent_writable_roots`): the operator's
+    ``~/.local/bin``, ``~/bin``, ``~/.cargo/bin`` or pyenv shims are on ``PATH`` ahead of
+    ``/usr/bin`` on many machines, and a ``git`` an agent put there would run as maestro's,
+    outside the sandbox, with a push's token in its environment. An entry that links out
+    of those folders (``~/.nix-profile/bin``) is kept."""
+    roots = agent_writable_roots()
+    entries = absolute_path(value).split(os.pathsep)
+    return os.pathsep.join(entry for entry in entries
+                           if entry and not _inside(os.path.realpath(entry), roots))
+
+
 @functools.lru_cache(maxsize=32)
 def _find(name: str, path: str) -> str | None:
     return shutil.which(name, path=path)
 
 
 def find_program(name: str, path: str | None = None) -> str | None:
-    """The absolute path of program ``name`` along the absolute entries of ``path``
+    """The absolute path of program ``name`` along :func:`maestros_path` of ``path``
     (default: maestro's own ``PATH``), or None. Remembered per ``(name, path)`` for the
     process: the folders are the operator's, and git's lookup is on every git call."""
     if path is None:
         path = os.environ.get("PATH")
-    return _find(name, absolute_path(path))
+    return _find(name, maestros_path(path))

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from maestro.containment import config_listing
-from maestro.containment.exec_path import absolute_path
+from maestro.containment.exec_path import maestros_path
 from maestro.containment.git_ceiling import ceiling_for
 
 #: Hooks are looked up here; nothing can ever be created below ``/dev/null``.
@@ -118,7 +118,7 @@ def _identity_lookup_env() -> dict[str, str]:
     operator's config, never a token (git is an ordinary, dumpable process: a same-user
     program can read its ``/proc/<pid>/environ`` while it runs)."""
     env = {k: v for k, v in os.environ.items() if allowed(k) or k in CONFIG_LOCATION_NAMES}
-    return {**env, "PATH": absolute_path(env.get("PATH")), "GIT_CONFIG_PARAMETERS": "",
+    return {**env, "PATH": maestros_path(env.get("PATH")), "GIT_CONFIG_PARAMETERS": "",
             "GIT_CONFIG_COUNT": "0"}
 
 
@@ -168,11 +168,12 @@ def allowed(name: str) -> bool:
 
 
 def base_env() -> dict[str, str]:
-    """maestro's environment cut to what git needs, with config isolation on, and only
-    the absolute entries of ``PATH`` (:mod:`~maestro.containment.exec_path`: git runs in
-    worktrees the agent writes)."""
+    """maestro's environment cut to what git needs, with config isolation on, and a
+    ``PATH`` of no folder an agent can write
+    (:func:`~maestro.containment.exec_path.maestros_path`: git runs in worktrees the agent
+    writes, and starts programs of its own)."""
     env = {k: v for k, v in os.environ.items() if allowed(k)}
-    env["PATH"] = absolute_path(env.get("PATH"))
+    env["PATH"] = maestros_path(env.get("PATH"))
     env.update(identity_env())
     # GIT_NO_REPLACE_OBJECTS: refs/replace/ is writable by the agent (the shared git dir), and
     # a replacement would make maestro's own checks (provenance, lost files) read another

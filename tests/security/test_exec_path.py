@@ -12,12 +12,13 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from maestro.containment.childenv import child_env
-from maestro.containment.exec_path import absolute_path, find_program
+from maestro.containment.exec_path import absolute_path, find_program, maestros_path
 from maestro.containment.gitguard import base_env
 from maestro.git import git
 from tests.gitrepo import small_repo
@@ -98,8 +99,37 @@ def test_a_hook_command_does_not_run_a_program_planted_in_the_worktree(
 def test_find_program_skips_a_relative_entry_even_when_it_holds_the_program(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     trap, _ = make_trap(tmp_path / "trap")
-    plant(tmp_path / "bin", "maestro-test-tool", trap)
+    plant(tmp_path / "bin", "sh", trap)
     monkeypatch.chdir(tmp_path)
-    assert find_program("maestro-test-tool", "bin:/usr/bin") is None
-    assert find_program("maestro-test-tool", f"{tmp_path / 'bin'}:/usr/bin") == str(
-        tmp_path / "bin" / "maestro-test-tool")
+    assert find_program("sh", "bin:/usr/bin:/bin") in ("/usr/bin/sh", "/bin/sh")
+
+
+def test_a_git_planted_in_a_path_folder_of_the_home_does_not_run_for_maestros_git(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``~/.local/bin`` (or ``~/.cargo/bin``, pyenv shims) comes before ``/usr/bin`` on
+    many machines, and the sandbox keeps the home writable: a ``git`` the agent put there
+    must never be maestro's."""
+    repo = small_repo(tmp_path, monkeypatch)
+    home = tmp_path / "home"
+    trap, log = make_trap(tmp_path / "trap")
+    plant(home / ".local" / "bin", "git", trap)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("PATH", f"{home / '.local' / 'bin'}:" + os.environ["PATH"])
+    assert len(git(repo, "rev-parse", "HEAD")) == 40
+    assert runs(log) == []
+    assert str(home) not in base_env()["PATH"]
+
+
+@pytest.mark.parametrize(("entry", "kept"), [
+    ("{home}/.local/bin", False),
+    ("{home}", False),
+    ("{tmp}/tools", False),
+    ("/usr/bin", True),
+    ("{home}-other/bin", True),  # a sibling of the home is not inside it
+])
+def test_maestros_path_leaves_out_folders_an_agent_can_write(
+        monkeypatch: pytest.MonkeyPatch, entry: str, kept: bool) -> None:
+    home = "/srv/maestro-test-home"  # need not exist: only names are compared
+    monkeypatch.setenv("HOME", home)
+    folder = entry.format(home=home, tmp=tempfile.gettempdir())
+    assert (folder in maestros_path(f"{folder}:/bin").split(":")) is kept

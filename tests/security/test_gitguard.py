@@ -252,11 +252,15 @@ def test_maestros_own_branch_from_a_remote_ref_writes_no_config(repo: Path) -> N
 
 
 @pytest.mark.slow
-def test_no_git_process_of_a_lane_sees_a_secret(sandbox: Sandbox, tmp_path: Path) -> None:
+def test_no_git_process_of_a_lane_sees_a_secret(sandbox: Sandbox, tmp_path: Path,
+                                                 request: pytest.FixtureRequest) -> None:
     # git is an ordinary, dumpable program: a same-user agent can read the environment of
     # every git process maestro starts, so none may hold a token (the identity lookup too).
-    shim, seen = tmp_path / "shim", tmp_path / "git-environments"
+    # maestro takes no program from a folder an agent can write (the home, /tmp: see
+    # exec_path.maestros_path), so the observing shim sits in the project's checkout
+    shim, seen = Path(__file__).resolve().parent / f".shim-{os.getpid()}", tmp_path / "seen"
     shim.mkdir()
+    request.addfinalizer(lambda: shutil.rmtree(shim, ignore_errors=True))
     real = shutil.which("git")
     assert real is not None
     (shim / "git").write_text(f"#!/bin/sh\nenv >> {seen}\nexec {real} \"$@\"\n")
