@@ -82,7 +82,7 @@ def turn_counts(usage: Any) -> dict[str, int]:
     stream is not to be trusted with lowering its own count)."""
     if usage is None:
         return {}
-    return {key: figure(getattr(usage, attr, None)) for key, attr in (
+    return {key: figure(getattr(usage, attr, None), None) for key, attr in (
         ("inputTokens", "input_tokens"), ("outputTokens", "output_tokens"),
         ("totalTokens", "total_tokens"))}
 

@@ -223,9 +223,10 @@ class ClaudeCodeClient(AgentChild):
                 pending.cancel()
 
     async def _drain(self, stream: asyncio.StreamReader) -> None:
-        """Read what the process prints after its ``result`` until it closes stdout, for
-        the usage only: a ``result`` line from another process of the agent may have come
-        first, while the real turn goes on (the caller bounds the wait)."""
+        """Read what the process prints after its ``result`` until it closes stdout: a
+        ``result`` line from another process of the agent may have come first, while the
+        real turn goes on (the caller bounds the wait), so its events are still counted and
+        handed on (``on_event``: the token ceilings are still checked)."""
         while True:
             try:
                 raw = await stream.readline()
@@ -237,6 +238,8 @@ class ClaudeCodeClient(AgentChild):
                 event = self._parse(raw)
                 if event is not None:
                     self.usage.see(event)
+                    kind, subtype = str(event.get("type", "")), event.get("subtype")
+                    self.on_event(f"{kind}/{subtype}" if subtype else kind, event)
 
     async def _exit_code(self) -> int | None:
         assert self.process is not None

@@ -27,9 +27,19 @@ __all__ = ["KEYS", "TurnUsage", "counts_of", "figure", "grown", "plus"]
 KEYS = ("inputTokens", "outputTokens", "totalTokens")
 
 
-def figure(value: Any) -> int:
-    """A reported figure: a non-negative int, else 0 (bools, strings, negatives)."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+#: The most tokens one figure of one report may count: more than any model's context
+#: window and output together. A line forged into the agent's stream with 10^15 tokens
+#: would otherwise hold every lane's dispatch under ``max_tokens_per_day`` for the day.
+MAX_FIGURE = 10_000_000
+
+
+def figure(value: Any, limit: int | None = MAX_FIGURE) -> int:
+    """A reported figure: a non-negative int, at most ``limit`` (one request's figures:
+    :data:`MAX_FIGURE`; None for running totals, which grow past it), else 0 (bools,
+    strings, negatives)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        return 0
+    return value if limit is None else min(value, limit)
 
 
 def counts_of(usage: Any) -> dict[str, int]:

@@ -46,7 +46,7 @@ class SessionUsage:
     def update(self, usage: Mapping[str, Any]) -> dict[str, int]:
         total = usage.get("total") or {}
         last = usage.get("last") or {}
-        self.last_total = ({key: figure(total[key]) for key in KEYS if key in total}
+        self.last_total = ({key: figure(total[key], None) for key in KEYS if key in total}
                            if isinstance(total, dict) else {})
         if self.known is not None:
             return {key: max(0, value - self.known.get(key, 0))
@@ -56,7 +56,7 @@ class SessionUsage:
             return {}
         if self.baseline is None:
             self.baseline = {
-                key: max(0, value - figure(last.get(key))) if isinstance(last, dict) else 0
+                key: max(0, value - figure(last.get(key), None)) if isinstance(last, dict) else 0
                 for key, value in self.last_total.items()}
         return {key: max(0, value - self.baseline.get(key, 0))
                 for key, value in self.last_total.items()}

@@ -102,8 +102,11 @@ def test_a_turn_killed_before_its_result_counts_the_requests_it_made(tmp_path: P
 
 def test_a_forged_lower_result_does_not_lower_the_turns_count(tmp_path: Path) -> None:
     clients: list[ClaudeCodeClient] = []
-    result, _ = run_turn(tmp_path, "forged", clients=clients)
+    result, seen = run_turn(tmp_path, "forged", clients=clients)
     assert result.text == "done"
+    # what the process printed after the (forged) result is still handed on: the lane
+    # checks its token ceilings on it
+    assert seen[seen.index("result/success") + 1:] == ["assistant", "assistant"]
     # m1 before the forged line and m2, printed after it until the process exited
     assert clients[0].usage.counts() == {"inputTokens": 2200, "outputTokens": 30,
                                          "totalTokens": 2230}
@@ -118,6 +121,8 @@ def test_a_forged_lower_result_does_not_lower_the_turns_count(tmp_path: Path) ->
      {"inputTokens": 0, "outputTokens": 0, "totalTokens": 0}),
     ([{"input_tokens": -5000000, "output_tokens": 7}],
      {"inputTokens": 0, "outputTokens": 7, "totalTokens": 7}),
+    ([{"input_tokens": 999_999_999_999_999}],  # more than any model takes: one day's hold
+     {"inputTokens": 10_000_000, "outputTokens": 0, "totalTokens": 10_000_000}),
 ])
 def test_usage_sums_over_turns_with_cached_prompt_tokens_as_input_and_no_negative_figure(
         usages: list[Any], expected: dict[str, int]) -> None:
