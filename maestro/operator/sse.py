@@ -13,15 +13,21 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import AsyncIterator
+from http import HTTPStatus
+from typing import Any
 
 import anyio
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
+from starlette.responses import Response
 
 from maestro.operator.changes import STATE_KEY, LaneWatcher
+from maestro.operator.guards import json_error
 
 PING_S = 15
+#: Event streams open at once; a dashboard tab holds one.
+MAX_EVENT_STREAMS = 16
 
 
 async def _stream(watcher: LaneWatcher, lane: str | None,
@@ -42,8 +48,28 @@ async def _stream(watcher: LaneWatcher, lane: str | None,
                                    "lanes": sorted(changed) if changed is not None else None})}
 
 
-async def events(request: Request) -> EventSourceResponse:
+async def _counted(state: Any, stream: AsyncIterator[dict[str, str]]
+                   ) -> AsyncIterator[dict[str, str]]:
+    """``stream``, counted in ``state.event_streams`` while it is open."""
+    state.event_streams = getattr(state, "event_streams", 0) + 1
+    try:
+        async for event in stream:
+            yield event
+    finally:
+        state.event_streams -= 1
+
+
+async def events(request: Request) -> Response:
+    """The stream, unless :data:`MAX_EVENT_STREAMS` are open already (``503``): a stream
+    stays open for as long as its client wants, and any local process may open one (reads
+    are not peer-checked), so without a cap idle streams could take every connection the
+    server keeps (:data:`maestro.operator.protocol.MAX_CONNECTIONS`) and leave none for
+    the operator's own requests and the webhooks."""
+    state = request.app.state
+    if getattr(state, "event_streams", 0) >= MAX_EVENT_STREAMS:
+        return json_error(HTTPStatus.SERVICE_UNAVAILABLE,
+                          f"{MAX_EVENT_STREAMS} event streams are open already; try again later")
     lane = request.query_params.get("lane") or None
-    stopping: threading.Event = request.app.state.stopping
-    return EventSourceResponse(_stream(request.app.state.watcher, lane, stopping),
+    stopping: threading.Event = state.stopping
+    return EventSourceResponse(_counted(state, _stream(state.watcher, lane, stopping)),
                                ping=PING_S, headers={"Cache-Control": "no-store"})

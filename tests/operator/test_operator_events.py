@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from maestro.config.service import ServiceConfig
+from maestro.operator import sse
 from maestro.operator.http import OperatorServer
 
 
@@ -89,3 +90,24 @@ def test_stopping_the_server_ends_open_streams(config: ServiceConfig) -> None:
     server.stop()
     assert server._thread is not None and not server._thread.is_alive()
     stream.close()
+
+
+def test_no_more_event_streams_than_the_cap_are_held_open(
+        server: OperatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An idle stream is held as long as its client wants: past the cap a new one is 503,
+    so idle streams cannot take every connection the operator's requests need."""
+    monkeypatch.setattr(sse, "MAX_EVENT_STREAMS", 3)
+    held = [Stream(server) for _ in range(3)]
+    try:
+        for stream in held:
+            assert stream.next()[0] == "hello"
+        host, port = server.address
+        extra = http.client.HTTPConnection(host, port, timeout=10)
+        extra.request("GET", "/events")
+        refused = extra.getresponse()
+        assert refused.status == 503
+        assert json.loads(refused.read())["error"]["code"] == "service_unavailable"
+        extra.close()
+    finally:
+        for stream in held:
+            stream.close()
