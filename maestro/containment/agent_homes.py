@@ -12,7 +12,10 @@ these files and folders are bound read-only over it (:func:`behaviour_paths`), a
 file that holds hooks is created first when absent (``{}``, an empty TOML), since a
 missing file cannot be bound.
 
-Not covered: the sessions themselves (a lane's agent could edit another lane's session
+Not covered: a file of these homes not listed here that the agent creates (the list names
+those known to run programs or give instructions; the programs add others), the user's
+own configuration elsewhere in the home that later agents read (``~/.gitconfig``, shell
+start-up files), the sessions themselves (a lane's agent could edit another lane's session
 history, which that lane reads when it resumes), and anything without the sandbox, where
 the agent can write every file its user can (docs/spec/security.md, known limits).
 """
@@ -24,14 +27,16 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-#: Per agent: (the variable naming its home, the folder under ``HOME`` otherwise, the file
-#: created when absent with its empty content, the other paths bound when they exist).
-HOMES: dict[str, tuple[str, str, tuple[str, str], tuple[str, ...]]] = {
-    "claude": ("CLAUDE_CONFIG_DIR", ".claude", ("settings.json", "{}\n"),
-               ("settings.local.json", "CLAUDE.md", "commands", "agents", "skills", "hooks",
-                "plugins", "output-styles")),
-    "codex": ("CODEX_HOME", ".codex", ("config.toml", ""),
-              ("AGENTS.md", "AGENTS.override.md", "prompts", "skills", "agents")),
+#: Per agent: (the variable naming its home, the folder under ``HOME`` otherwise, the files
+#: created when absent with their empty content, the other paths bound when they exist).
+HOMES: dict[str, tuple[str, str, tuple[tuple[str, str], ...], tuple[str, ...]]] = {
+    "claude": ("CLAUDE_CONFIG_DIR", ".claude", (("settings.json", "{}\n"), ("CLAUDE.md", "")),
+               ("settings.local.json", "commands", "agents", "skills", "hooks", "plugins",
+                "output-styles", "rules")),
+    # Codex loads $CODEX_HOME/.env into its own environment (BASH_ENV, GIT_EXEC_PATH…)
+    "codex": ("CODEX_HOME", ".codex", (("config.toml", ""), (".env", ""), ("AGENTS.md", "")),
+              ("AGENTS.override.md", "hooks.json", "requirements.toml", "prompts", "skills",
+               "agents", "rules", "plugins")),
 }
 
 
@@ -67,24 +72,25 @@ def mount_points(env: Mapping[str, str]) -> list[Path]:
 
 def behaviour_paths(env: Mapping[str, str], agents: Iterable[str] = tuple(HOMES)
                     ) -> list[Path]:
-    """The paths of ``agents``' homes to bind read-only: the hooks file of each (created
-    when the home exists but the file does not; a home that does not exist is created
-    with it, so an agent cannot create it either) and every other listed path that
-    exists."""
+    """The paths of ``agents``' homes to bind read-only: the files that run programs or
+    give instructions in every later agent (created empty when absent, since a missing
+    file cannot be bound; a home that does not exist is created with them, so an agent
+    cannot create it either) and every other listed path that exists."""
     found: list[Path] = []
     for agent in agents:
         home = agent_home(agent, env)
         if home is None:
             continue
-        _, _, (name, empty), others = HOMES[agent]
-        hooks_file = home / name
-        with contextlib.suppress(OSError):
-            home.mkdir(parents=True, exist_ok=True)
-            if not hooks_file.exists():
-                fd = os.open(hooks_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "w") as handle:
-                    handle.write(empty)
-        if hooks_file.is_file():
-            found.append(hooks_file)
+        _, _, made, others = HOMES[agent]
+        for name, empty in made:
+            path = home / name
+            with contextlib.suppress(OSError):
+                home.mkdir(parents=True, exist_ok=True)
+                if not path.exists():
+                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                    with os.fdopen(fd, "w") as handle:
+                        handle.write(empty)
+            if path.is_file():
+                found.append(path)
         found += [home / other for other in others if (home / other).exists()]
     return found
