@@ -12,12 +12,16 @@ these files and folders are bound read-only over it (:func:`behaviour_paths`), a
 file that holds hooks is created first when absent (``{}``, an empty TOML), since a
 missing file cannot be bound.
 
+The user's own git configuration and existing shell start-up files are bound read-only
+too (:func:`user_paths`): later agents' git and shell tools read them.
+
 Not covered: a file of these homes not listed here that the agent creates (the list names
-those known to run programs or give instructions; the programs add others), the user's
-own configuration elsewhere in the home that later agents read (``~/.gitconfig``, shell
-start-up files), the sessions themselves (a lane's agent could edit another lane's session
-history, which that lane reads when it resumes), and anything without the sandbox, where
-the agent can write every file its user can (docs/spec/security.md, known limits).
+those known to run programs or give instructions; the programs add others), a shell
+start-up file the home did not have, other configuration in the home that later agents'
+tools read (``~/.npmrc``, ``~/.config/pip``), the sessions themselves (a lane's agent
+could edit another lane's session history, which that lane reads when it resumes), and
+anything without the sandbox, where the agent can write every file its user can
+(docs/spec/security.md, known limits).
 """
 
 from __future__ import annotations
@@ -70,6 +74,37 @@ def mount_points(env: Mapping[str, str]) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
+#: The user's own configuration in the home that every later agent's tools read: git's
+#: (``core.fsmonitor``, ``core.hooksPath`` run in the agent's git), made when absent (an
+#: empty ``~/.gitconfig`` and ``~/.config/git/`` change nothing: git reads both places),
+#: and the shell start-up files, bound when they exist (one made empty where none was
+#: would hide ``~/.profile`` from a login shell, so an absent one stays a known limit).
+USER_MADE = (".gitconfig",)
+USER_FOLDERS = (".config/git",)
+USER_EXISTING = (".bashrc", ".bash_profile", ".bash_login", ".profile", ".zshrc", ".zshenv",
+                 ".zprofile", ".bash_logout")
+
+
+def user_paths(env: Mapping[str, str]) -> list[Path]:
+    """The paths of :data:`USER_MADE`, :data:`USER_FOLDERS` (made when absent) and
+    :data:`USER_EXISTING` under the agent's ``HOME``, to bind read-only."""
+    home = env.get("HOME")
+    if not home:
+        return []
+    root = Path(home)
+    found: list[Path] = []
+    with contextlib.suppress(OSError):
+        for name in USER_MADE:
+            if not (root / name).exists():
+                os.close(os.open(root / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        for name in USER_FOLDERS:
+            (root / name).mkdir(parents=True, exist_ok=True)
+    for name in (*USER_MADE, *USER_FOLDERS, *USER_EXISTING):
+        if (root / name).exists():
+            found.append(root / name)
+    return found
+
+
 def behaviour_paths(env: Mapping[str, str], agents: Iterable[str] = tuple(HOMES)
                     ) -> list[Path]:
     """The paths of ``agents``' homes to bind read-only: the files that run programs or
@@ -93,4 +128,4 @@ def behaviour_paths(env: Mapping[str, str], agents: Iterable[str] = tuple(HOMES)
             if path.is_file():
                 found.append(path)
         found += [home / other for other in others if (home / other).exists()]
-    return found
+    return [*found, *user_paths(env)]

@@ -66,7 +66,7 @@ def test_under_bubblewrap_the_agent_cannot_plant_a_hook_every_later_agent_would_
     sandbox.set_agent(sandbox="bubblewrap")
     sandbox.add_issue("BW-4", script=f"""
         steps:
-          - run: "(echo planted > $HOME/.claude/settings.json) 2> {said}.claude; (echo planted > $HOME/.codex/config.toml) 2> {said}.codex; (touch $HOME/.claude/plugins/planted) 2> {said}.plugin; (echo BASH_ENV=/tmp/x > $HOME/.codex/.env) 2> {said}.env; (echo obey > $HOME/.claude/CLAUDE.md) 2> {said}.memory; (mv $HOME/.claude $HOME/.claude-moved) 2> {said}.moved; echo session > $HOME/.claude/history.jsonl; true"
+          - run: "(echo planted > $HOME/.claude/settings.json) 2> {said}.claude; (echo planted > $HOME/.codex/config.toml) 2> {said}.codex; (touch $HOME/.claude/plugins/planted) 2> {said}.plugin; (echo BASH_ENV=/tmp/x > $HOME/.codex/.env) 2> {said}.env; (echo obey > $HOME/.claude/CLAUDE.md) 2> {said}.memory; (printf '[core]\\n\\tfsmonitor = /tmp/x\\n' > $HOME/.gitconfig) 2> {said}.git; (echo x > $HOME/.config/git/config) 2> {said}.xdg; (mv $HOME/.claude $HOME/.claude-moved) 2> {said}.moved; echo session > $HOME/.claude/history.jsonl; true"
           - write: {{path: a.txt, content: a}}
           - commit: a
           - handoff: done
@@ -76,7 +76,8 @@ def test_under_bubblewrap_the_agent_cannot_plant_a_hook_every_later_agent_would_
     assert (home / ".claude" / "settings.json").read_text() == "{}\n"
     assert (home / ".codex" / "config.toml").read_text() == ""
     assert (home / ".codex" / ".env").read_text() == ""  # codex loads it into its env
-    for name in ("claude", "codex", "plugin", "env", "memory"):
+    assert (home / ".gitconfig").read_text() == ""  # every later agent's git reads it
+    for name in ("claude", "codex", "plugin", "env", "memory", "git", "xdg"):
         assert "Read-only file system" in Path(f"{said}.{name}").read_text(), name
     assert not (home / ".claude" / "plugins" / "planted").exists()
     # Nor can the home be swapped for one of the agent's: it is a mount point.
