@@ -44,7 +44,11 @@ def run_git(cwd: Path, args: Sequence[str], stdin: str | None = None
                               stdin=None if stdin is not None else subprocess.DEVNULL,
                               capture_output=True, text=True, errors="replace", check=False)
     except OSError as exc:
-        raise WorkspaceError(f"git {' '.join(args)} could not start in {cwd}: {exc}") from None
+        hint = ("; maestro runs no git from the home or temporary folders, where an agent "
+                "can write (docs/spec/security.md)" if isinstance(exc, FileNotFoundError)
+                else "")
+        raise WorkspaceError(f"git {' '.join(args)} could not start in {cwd}: {exc}{hint}"
+                             ) from None
 
 
 def git_program(env: Mapping[str, str]) -> str:
