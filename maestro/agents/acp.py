@@ -34,7 +34,7 @@ from maestro.agents.appserver import (
 from maestro.agents.child import AgentChild
 from maestro.agents.mcp_tools import SERVER_NAME, server_argv
 from maestro.agents.spawn import pump_stderr, spawn
-from maestro.agents.turn_usage import figure
+from maestro.agents.turn_usage import figure, grown
 
 PROTOCOL_VERSION = 1
 #: Tool kinds (ACP ``ToolKind``) the unattended policy allows: work inside the worktree.
@@ -76,15 +76,17 @@ def error_text(exc: BaseException) -> str:
     return f"{exc}{detail}"[:500]
 
 
-def turn_counts(usage: Any) -> dict[str, int]:
-    """A ``PromptResponse.usage`` (one turn) in the ledger's names; a figure that is not a
-    non-negative integer counts 0 (:func:`~maestro.agents.turn_usage.figure`: the agent's
-    stream is not to be trusted with lowering its own count)."""
-    if usage is None:
-        return {}
-    return {key: figure(getattr(usage, attr, None), None) for key, attr in (
-        ("inputTokens", "input_tokens"), ("outputTokens", "output_tokens"),
-        ("totalTokens", "total_tokens"))}
+def turn_counts(usage: Any, context: int = 0) -> dict[str, int]:
+    """One turn's tokens in the ledger's names: its ``PromptResponse.usage`` (None when the
+    turn ended without a response), never less than ``context``, the largest context a
+    ``usage_update`` reported in the turn, as prompt tokens (a forged response, or none,
+    keeps that lower bound); a figure that is not a non-negative integer counts 0
+    (:func:`~maestro.agents.turn_usage.figure`)."""
+    reported = {} if usage is None else {
+        key: figure(getattr(usage, attr, None), None) for key, attr in (
+            ("inputTokens", "input_tokens"), ("outputTokens", "output_tokens"),
+            ("totalTokens", "total_tokens"))}
+    return grown(reported, {"inputTokens": context, "totalTokens": context} if context else {})
 
 
 def context_used(fields: dict[str, Any]) -> int:

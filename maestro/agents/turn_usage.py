@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["KEYS", "TurnUsage", "counts_of", "figure", "grown", "plus"]
+__all__ = ["KEYS", "TurnUsage", "capped_growth", "counts_of", "figure", "grown", "plus"]
 
 KEYS = ("inputTokens", "outputTokens", "totalTokens")
 
@@ -58,6 +58,13 @@ def counts_of(usage: Any) -> dict[str, int]:
 def grown(first: Mapping[str, int], second: Mapping[str, int]) -> dict[str, int]:
     """Key by key, the larger of two counts (a key missing from one counts 0 there)."""
     return {key: max(first.get(key, 0), second.get(key, 0)) for key in {*first, *second}}
+
+
+def capped_growth(before: Mapping[str, int], after: Mapping[str, int]) -> dict[str, int]:
+    """Running totals ``after`` a report, each at most :data:`MAX_FIGURE` above ``before``:
+    one report follows one model request, so a total that jumps further was forged into
+    the agent's stream (a Codex ``thread/tokenUsage/updated`` with 10^15 tokens)."""
+    return {key: min(value, before.get(key, 0) + MAX_FIGURE) for key, value in after.items()}
 
 
 def plus(first: Mapping[str, int], second: Mapping[str, int]) -> dict[str, int]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from acp.schema import Usage
 
-from maestro.agents.acp import error_text, permission_choice
+from maestro.agents.acp import error_text, permission_choice, turn_counts
 
 OFFERED = [("allow", "allow_once"), ("always", "allow_always"), ("reject", "reject_once")]
 
@@ -40,3 +41,17 @@ def test_an_agents_rpc_error_keeps_the_cause_it_gave(data: object, said: str) ->
     from acp import RequestError
 
     assert error_text(RequestError(-32603, "Internal error", data)) == said
+
+
+@pytest.mark.parametrize(("usage", "context", "expected"), [
+    (Usage(input_tokens=900, output_tokens=100, total_tokens=1000), 500,
+     {"inputTokens": 900, "outputTokens": 100, "totalTokens": 1000}),
+    # a response forged into the adapter's stdout with 1 token keeps the context seen
+    (Usage(input_tokens=1, output_tokens=0, total_tokens=1), 20_000,
+     {"inputTokens": 20_000, "outputTokens": 0, "totalTokens": 20_000}),
+    (None, 20_000, {"inputTokens": 20_000, "totalTokens": 20_000}),  # killed mid-turn
+    (None, 0, {}),
+])
+def test_an_acp_turn_counts_its_usage_never_below_the_context_it_reported(
+        usage: Usage | None, context: int, expected: dict[str, int]) -> None:
+    assert turn_counts(usage, context) == expected

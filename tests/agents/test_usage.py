@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from maestro.agents.turn_usage import MAX_FIGURE, capped_growth
 from maestro.agents.usage import SessionUsage
 
 
@@ -60,3 +61,10 @@ def test_a_negative_or_non_integer_total_counts_nothing() -> None:
     assert usage.update({"total": {"totalTokens": -900, "inputTokens": "9"}}) == {
         "totalTokens": 0, "inputTokens": 0}
     assert usage.update({"total": ["not", "a", "mapping"]}) == {}
+
+
+def test_a_running_total_grows_at_most_one_requests_worth_per_report() -> None:
+    before = {"totalTokens": 50_000}
+    assert capped_growth(before, {"totalTokens": 999_999_999_999_999}) == {
+        "totalTokens": 50_000 + MAX_FIGURE}
+    assert capped_growth(before, {"totalTokens": 80_000}) == {"totalTokens": 80_000}

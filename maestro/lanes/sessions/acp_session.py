@@ -40,9 +40,10 @@ async def run_acp(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
                   budget: BudgetWatch | None = None) -> SessionResult:
     """One attempt; ``resume_thread`` (the lane's earlier session) is loaded when the agent
     serves ``session/load`` and still knows it, else a new session starts; ``budget``: the
-    token ceilings, checked after each turn. A turn counts its ``PromptResponse.usage``;
-    one that ends without it (the agent killed, the turn timed out) counts the largest
-    context a ``usage_update`` reported in it as prompt tokens, a lower bound."""
+    token ceilings, checked after each turn. A turn counts its ``PromptResponse.usage``, and
+    never less than the largest context a ``usage_update`` reported in it (as prompt
+    tokens): a turn that ends without a response (the agent killed, the turn timed out),
+    or with one forged into the adapter's stdout, keeps that lower bound."""
     service = ctx.config.agent
     session = ToolSession(ctx, run_id, attempt, repair, tools_record, activity, control,
                           budget)
@@ -89,11 +90,9 @@ async def run_acp(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
         try:
             response = await agent.prompt(state["session"], text, service.idle_timeout_s,
                                           service.turn_timeout_s)
-        finally:  # a turn without its own usage (killed, timed out) counts its lower bound
-            counts = turn_counts(response.usage) if response is not None else {}
-            if not any(counts.values()) and turn_context["used"]:
-                counts = {"inputTokens": turn_context["used"],
-                          "totalTokens": turn_context["used"]}
+        finally:  # never less than the context the turn reported (killed, or forged low)
+            counts = turn_counts(response.usage if response is not None else None,
+                                 turn_context["used"])
             session.tokens.update(plus(session.tokens, counts))
             activity.record["tokens"] = dict(session.tokens)
         reason = str(response.stop_reason)

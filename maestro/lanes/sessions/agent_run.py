@@ -30,7 +30,7 @@ from maestro.agents.tools import (
     dynamic_tools,
     judge,
 )
-from maestro.agents.turn_usage import figure, grown
+from maestro.agents.turn_usage import capped_growth, figure, grown
 from maestro.agents.usage import THREAD_USAGE, SessionUsage
 from maestro.containment import reaper
 from maestro.containment.childenv import child_env
@@ -216,7 +216,8 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
         if method == "thread/tokenUsage/updated":
             # a session's count only grows: a lower report (forged into codex's stdout by
             # a process of the agent) never lowers it (maestro.agents.turn_usage)
-            tokens.update(grown(tokens, session_usage.update(params.get("tokenUsage") or {})))
+            tokens.update(grown(tokens, capped_growth(
+                tokens, session_usage.update(params.get("tokenUsage") or {}))))
             activity.record["tokens"] = dict(tokens)
             if budget is not None:  # over budget: the turn is interrupted (budget_watch)
                 budget.observe(tokens)
@@ -416,7 +417,7 @@ def _tokens_from_completed(completed: dict[str, Any], tokens: dict[str, int]) ->
     names = {"inputTokens": "input_tokens", "outputTokens": "output_tokens",
              "totalTokens": "total_tokens"}
     for key, snake in names.items():
-        value = figure(total.get(key, total.get(snake)))
+        value = figure(total.get(key, total.get(snake)), None)
         if value:
             tokens[key] = max(tokens.get(key, 0), value)
 
