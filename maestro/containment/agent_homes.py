@@ -31,6 +31,8 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from maestro.containment.private_tmp import LANE_STATE, private_folder
+
 #: Per agent: (the variable naming its home, the folder under ``HOME`` otherwise, the files
 #: created when absent with their empty content, the other paths bound when they exist).
 HOMES: dict[str, tuple[str, str, tuple[tuple[str, str], ...], tuple[str, ...]]] = {
@@ -75,14 +77,15 @@ def mount_points(env: Mapping[str, str]) -> list[Path]:
 
 
 #: The user's own configuration in the home that every later agent's tools read: git's
-#: (``core.fsmonitor``, ``core.hooksPath`` run in the agent's git), made when absent (an
-#: empty ``~/.gitconfig`` and ``~/.config/git/`` change nothing: git reads both places),
-#: and the shell start-up files, bound when they exist (one made empty where none was
+#: (``core.fsmonitor``, ``core.hooksPath`` run in the agent's git) and the interactive
+#: shells' start-up files (Claude Code's Bash tool sources ``~/.bashrc``), made empty when
+#: absent (an empty one changes nothing: git reads both places, a shell reads nothing),
+#: and the login shells' files, bound when they exist (one made empty where none was
 #: would hide ``~/.profile`` from a login shell, so an absent one stays a known limit).
-USER_MADE = (".gitconfig",)
+USER_MADE = (".gitconfig", ".bashrc", ".zshrc")  # an empty one reads as none at all
 USER_FOLDERS = (".config/git",)
-USER_EXISTING = (".bashrc", ".bash_profile", ".bash_login", ".profile", ".zshrc", ".zshenv",
-                 ".zprofile", ".bash_logout")
+USER_EXISTING = (".bash_profile", ".bash_login", ".profile", ".zshenv", ".zprofile",
+                 ".bash_logout")
 
 
 def user_paths(env: Mapping[str, str]) -> list[Path]:
@@ -103,6 +106,25 @@ def user_paths(env: Mapping[str, str]) -> list[Path]:
         if (root / name).exists():
             found.append(root / name)
     return found
+
+
+#: Claude Code's shell snapshots, sourced before every Bash command of every running
+#: session: one lane's agent that rewrote them ran its code in every other running lane.
+SHELL_SNAPSHOTS = "shell-snapshots"
+def lane_state_binds(env: Mapping[str, str], identifier: str) -> list[tuple[Path, Path]]:
+    """``(source, target)`` binds that give this lane's agent a folder of its own where
+    the agent programs share one across lanes: Claude Code's shell snapshots, from
+    ``<tmp>/maestro-agent-state.<uid>/<identifier>/``, whose root every sandbox binds
+    read-only (:func:`~maestro.containment.operator_view.read_only_folders`)."""
+    home = agent_home("claude", env)
+    if home is None:
+        return []
+    own = private_folder(LANE_STATE) / identifier / SHELL_SNAPSHOTS
+    target = home / SHELL_SNAPSHOTS
+    with contextlib.suppress(OSError):
+        own.mkdir(parents=True, exist_ok=True)
+        target.mkdir(parents=True, exist_ok=True)
+    return [(own, target)] if own.is_dir() and target.is_dir() else []
 
 
 def behaviour_paths(env: Mapping[str, str], agents: Iterable[str] = tuple(HOMES)

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from maestro.containment.private_tmp import TOOL_RELAYS, private_folder
+from maestro.containment.private_tmp import LANE_STATE, TOOL_RELAYS, private_folder
 from maestro.git import git, local_url_path
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def read_only_folders(config: ServiceConfig, workflow: Workflow) -> list[Path]:
     code, every lane's issue-tool relay (:mod:`~maestro.containment.private_tmp`) and a
     local ``origin``."""
     folders = [config.repo_root.resolve(), config.workspace_root.resolve(),
-               *maestros_own_code(), private_folder(TOOL_RELAYS)]
+               *maestros_own_code(), private_folder(TOOL_RELAYS), private_folder(LANE_STATE)]
     origin = local_remote_folder(config.repo_root, workflow.policy.forge.remote)
     if origin is not None:
         folders.append(origin)

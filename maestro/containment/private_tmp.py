@@ -23,6 +23,8 @@ from pathlib import Path
 TOOL_RELAYS = "tools"
 #: The local forge's check trees (:func:`maestro.forges.checktree.checks_root`).
 CHECKS = "checks"
+#: Each lane's own agent state (:func:`maestro.containment.agent_homes.lane_state_binds`).
+LANE_STATE = "agent-state"
 
 
 def private_folder(kind: str) -> Path:

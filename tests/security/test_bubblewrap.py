@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from maestro.containment.private_tmp import TOOL_RELAYS, private_folder
+from maestro.containment.private_tmp import LANE_STATE, TOOL_RELAYS, private_folder
 from maestro.containment.sandbox import bubblewrap_prefix, protected_paths
 from maestro.errors import ConfigError
 from maestro.forges.checktree import checks_root
@@ -63,10 +63,13 @@ def test_under_bubblewrap_the_agent_cannot_plant_a_hook_every_later_agent_would_
     home = tmp_path / "home"
     (home / ".claude" / "plugins").mkdir(parents=True)
     said = tmp_path / "said"
+    other = private_folder(LANE_STATE) / "BW-OTHER" / "shell-snapshots"  # another lane's
+    other.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(private_folder(LANE_STATE) / "BW-4", ignore_errors=True)  # an earlier run's
     sandbox.set_agent(sandbox="bubblewrap")
     sandbox.add_issue("BW-4", script=f"""
         steps:
-          - run: "(echo planted > $HOME/.claude/settings.json) 2> {said}.claude; (echo planted > $HOME/.codex/config.toml) 2> {said}.codex; (touch $HOME/.claude/plugins/planted) 2> {said}.plugin; (echo BASH_ENV=/tmp/x > $HOME/.codex/.env) 2> {said}.env; (echo obey > $HOME/.claude/CLAUDE.md) 2> {said}.memory; (printf '[core]\\n\\tfsmonitor = /tmp/x\\n' > $HOME/.gitconfig) 2> {said}.git; (echo x > $HOME/.config/git/config) 2> {said}.xdg; (mv $HOME/.claude $HOME/.claude-moved) 2> {said}.moved; echo session > $HOME/.claude/history.jsonl; true"
+          - run: "(echo planted > $HOME/.claude/settings.json) 2> {said}.claude; (echo planted > $HOME/.codex/config.toml) 2> {said}.codex; (touch $HOME/.claude/plugins/planted) 2> {said}.plugin; (echo BASH_ENV=/tmp/x > $HOME/.codex/.env) 2> {said}.env; (echo obey > $HOME/.claude/CLAUDE.md) 2> {said}.memory; (printf '[core]\\n\\tfsmonitor = /tmp/x\\n' > $HOME/.gitconfig) 2> {said}.git; (echo x > $HOME/.config/git/config) 2> {said}.xdg; echo own > $HOME/.claude/shell-snapshots/snap.sh; (echo x > {other}/snap.sh) 2> {said}.snap; (mv $HOME/.claude $HOME/.claude-moved) 2> {said}.moved; echo session > $HOME/.claude/history.jsonl; true"
           - write: {{path: a.txt, content: a}}
           - commit: a
           - handoff: done
@@ -77,7 +80,11 @@ def test_under_bubblewrap_the_agent_cannot_plant_a_hook_every_later_agent_would_
     assert (home / ".codex" / "config.toml").read_text() == ""
     assert (home / ".codex" / ".env").read_text() == ""  # codex loads it into its env
     assert (home / ".gitconfig").read_text() == ""  # every later agent's git reads it
-    for name in ("claude", "codex", "plugin", "env", "memory", "git", "xdg"):
+    # Claude Code's shell snapshots (sourced before every Bash command) are the lane's own
+    assert (private_folder(LANE_STATE) / "BW-4" / "shell-snapshots" / "snap.sh").exists()
+    assert not (home / ".claude" / "shell-snapshots" / "snap.sh").exists()
+    assert not (other / "snap.sh").exists()
+    for name in ("claude", "codex", "plugin", "env", "memory", "git", "xdg", "snap"):
         assert "Read-only file system" in Path(f"{said}.{name}").read_text(), name
     assert not (home / ".claude" / "plugins" / "planted").exists()
     # Nor can the home be swapped for one of the agent's: it is a mount point.

@@ -12,7 +12,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from maestro.containment.agent_homes import behaviour_paths, homes_env, mount_points
+from maestro.containment.agent_homes import (
+    behaviour_paths,
+    homes_env,
+    lane_state_binds,
+    mount_points,
+)
 from maestro.containment.git_view import lane_git_layers
 from maestro.containment.operator_view import operator_files, read_only_folders
 from maestro.containment.sandbox import Layer, bubblewrap_prefix
@@ -27,13 +32,16 @@ def sandbox_layers(ctx: LaneContext) -> list[Layer]:
     """The binds under the control files, in order: the home folder and the agent
     programs' homes over themselves (writable, but mount points, so that no agent can
     rename one away and put its own in its place:
-    :mod:`~maestro.containment.agent_homes`); read-only, what belongs to the operator,
-    to other lanes, to the server side or to maestro itself
+    :mod:`~maestro.containment.agent_homes`), and this lane's own agent state where the
+    programs share a folder across lanes
+    (:func:`~maestro.containment.agent_homes.lane_state_binds`); read-only, what belongs
+    to the operator, to other lanes, to the server side or to maestro itself
     (:func:`~maestro.containment.operator_view.read_only_folders`); writable again, this
     lane's worktree; then the repository's common git dir read-only but for what this
     lane's commits write (:func:`~maestro.containment.git_view.lane_git_layers`)."""
-    homes = mount_points(homes_env(ctx.config.agent.env_passthrough))
-    layers: list[Layer] = [("rw", home) for home in homes]
+    env = homes_env(ctx.config.agent.env_passthrough)
+    layers: list[Layer] = [("rw", home) for home in mount_points(env)]
+    layers += [("rw", source, target) for source, target in lane_state_binds(env, ctx.identifier)]
     layers += [("ro", path) for path in read_only_folders(ctx.config, ctx.workflow)]
     layers.append(("ro", checks_root()))  # the local forge's checks of other lanes' PRs
     dirs = git_dirs(ctx.worktree)
