@@ -18,7 +18,7 @@ from rich.text import Text
 
 from maestro.ids import utc_now
 from maestro.operator.humanize import ago, short_pr
-from maestro.operator.terminal_text import plain, visible_data
+from maestro.operator.terminal_text import plain, visible, visible_data
 
 
 def signals_summary(signals: dict[str, Any] | None) -> str:
@@ -73,6 +73,20 @@ def _pr(url: str | None) -> Text:
     return Text(short_pr(url), style=f"link {url}" if url else "")
 
 
+def daemon_holds(snap: dict[str, Any]) -> list[dict[str, str]]:
+    """The lanes the last tick held for a reason of its own (``held: …``), other than
+    ``maestro pause``'s (shown once above): a lane whose processes kept ending without a
+    record is held by the daemon until it restarts, and nothing else says so."""
+    plan = (snap.get("last_tick") or {}).get("plan") or {}
+    found = []
+    for item in plan.get("waiting") or []:
+        reason = str(item.get("reason", "")) if isinstance(item, dict) else ""
+        if reason.startswith("held: ") and "paused" not in reason:
+            found.append({"issue": visible(str(item.get("issue", ""))),
+                          "reason": visible(reason.removeprefix("held: "))})
+    return found
+
+
 def render_status(snap: dict[str, Any], console: Console | None = None) -> None:
     console = console or Console()
     snap = cast(dict[str, Any], visible_data(snap))  # others' text is shown, not obeyed
@@ -94,6 +108,9 @@ def render_status(snap: dict[str, Any], console: Console | None = None) -> None:
                            "running lanes go on; `maestro resume` releases", style="bold yellow"))
     for warning in snap.get("warnings", []):
         console.print(Text(f"warning: {warning}", style="yellow"))
+    for item in daemon_holds(snap):
+        console.print(Text(f"held by the daemon: {item['issue']}: {item['reason']}",
+                           style="bold yellow"))
     limited = ((snap.get("last_tick") or {}).get("plan") or {}).get("rate_limit")
     if limited:
         console.print(Text(f"rate limited during the last tick: {limited['operation']} waited "

@@ -79,3 +79,17 @@ def test_budgets_say_nothing_when_unlimited() -> None:
                                             "remaining_today": None,
                                             "holding_dispatch": False}}, console)
     assert console.export_text() == ""
+
+
+def test_a_lane_the_daemon_holds_is_named_with_its_reason(finished_demo: ServiceConfig) -> None:
+    snap = snapshot(finished_demo, 20)
+    reason = ("held: its last 3 lane processes ended without recording why (a full disk? "
+              "see the service log and warnings.log); restart the daemon once it is fixed")
+    snap["last_tick"] = {"at": snap["generated_at"], "plan": {"waiting": [
+        {"issue": "FULL-1", "reason": reason},
+        {"issue": "P-1", "reason": "held: dispatch paused by ada@host"}]}}
+    console = Console(record=True, width=400)
+    render_status(snap, console)
+    text = console.export_text()
+    assert "held by the daemon: FULL-1: its last 3 lane processes ended without" in text
+    assert "P-1" not in text  # maestro pause says so once, in its own line
