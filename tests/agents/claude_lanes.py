@@ -90,3 +90,13 @@ def sigterm_mid_turn(sandbox: Any, transport: str, command: Path, model: FakeAnt
         finally:
             if lane.poll() is None:
                 lane.kill()
+
+
+def kill_ancestor(head: str, tail: str) -> str:
+    """A shell step that kills -9 the nearest ancestor whose command line holds
+    ``head + tail`` (the agent's own ``claude`` or adapter: a runaway or hostile agent).
+    The pattern is given in two parts so that the shell's own command line, which holds
+    the step, does not match it."""
+    return (f"p=$PPID; while [ \"$p\" -gt 1 ]; do if tr '\\0' ' ' < /proc/$p/cmdline | "
+            f"grep -q -- \"{head}\"\"{tail}\"; then kill -9 $p; break; fi; "
+            "p=$(awk '{print $4}' /proc/$p/stat); done; sleep 5")

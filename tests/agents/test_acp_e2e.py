@@ -15,7 +15,14 @@ from typing import Any
 
 import pytest
 
-from .claude_lanes import SECRETS, dump_envs, mcp, processes_in, sigterm_mid_turn
+from .claude_lanes import (
+    SECRETS,
+    dump_envs,
+    kill_ancestor,
+    mcp,
+    processes_in,
+    sigterm_mid_turn,
+)
 from .claude_lanes import run_lane as run_any_lane
 from .fake_anthropic import (
     REPAIR_MARK,
@@ -95,11 +102,7 @@ def test_an_acp_agent_naming_another_issue_is_refused_and_ends_the_session(
     assert [(t["tool"], t["ok"]) for t in tools] == [("issue_comment", False)]
 
 
-#: A shell step that kills the ACP adapter running it; the pattern is split in two so that
-#: the shell's own command line does not match it.
-KILL_ADAPTER = ("p=$PPID; while [ \"$p\" -gt 1 ]; do if tr '\\0' ' ' < /proc/$p/cmdline | "
-                "grep -q -- \"claude-agent-\"\"acp\"; then kill -9 $p; break; fi; "
-                "p=$(awk '{print $4}' /proc/$p/stat); done; sleep 5")
+KILL_ADAPTER = kill_ancestor("claude-agent-", "acp")  # the agent kills its own process
 
 
 def test_an_acp_turn_killed_before_its_response_counts_the_context_it_reported(

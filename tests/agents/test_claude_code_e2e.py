@@ -16,7 +16,14 @@ from typing import Any
 
 import pytest
 
-from .claude_lanes import SECRETS, dump_envs, mcp, processes_in, sigterm_mid_turn
+from .claude_lanes import (
+    SECRETS,
+    dump_envs,
+    kill_ancestor,
+    mcp,
+    processes_in,
+    sigterm_mid_turn,
+)
 from .claude_lanes import run_lane as run_any_lane
 from .fake_anthropic import (
     REPAIR_MARK,
@@ -82,11 +89,7 @@ def test_real_claude_works_a_lane_to_review_handoff_over_two_turns(
         assert not [k for k, v in SECRETS.items() if k in env or v in env], name
 
 
-#: A shell step that kills the ``claude`` process running it (a runaway or hostile agent);
-#: the pattern is split in two so that the shell's own command line does not match it.
-KILL_CLAUDE = ("p=$PPID; while [ \"$p\" -gt 1 ]; do if tr '\\0' ' ' < /proc/$p/cmdline | "
-               "grep -q -- \"--input-forma\"\"t\"; then kill -9 $p; break; fi; "
-               "p=$(awk '{print $4}' /proc/$p/stat); done; sleep 5")
+KILL_CLAUDE = kill_ancestor("--input-forma", "t")  # the agent kills its own process
 
 
 def test_a_claude_turn_killed_before_its_result_still_counts_the_requests_it_made(
