@@ -239,3 +239,30 @@ repair:
     assert run_doit(runner, "PV-7", None) == 0
     assert sandbox.issue("PV-7").state == "Done"
     assert sandbox.origin_file("feature.txt") == "feature\nreviewed\n"
+
+
+def test_a_commit_made_in_the_background_during_validation_is_never_pushed(
+        sandbox: Sandbox) -> None:
+    """lane_open_pr pushes the commit it validated: a commit a process the agent left
+    running makes while the commands run is refused, not published unvalidated."""
+    sandbox.edit_workflow('validation_commands = ["python3 -m unittest -q test_hello"]',
+                          'validation_commands = ["sleep 2", '
+                          '"python3 -m unittest -q test_hello"]')
+    sandbox.add_issue("PV-11", script="""
+steps:
+  - write: {path: notes.txt, content: "work\\n"}
+  - commit: work
+  - run: "(sleep 1; echo late > late.txt; git add late.txt; git commit -qm late) >/dev/null 2>&1 &"
+  - open_pr: {title: "PV-11", body: "b"}
+  - sleep: 2
+""")
+    sandbox.lane("PV-11")
+    journal = (sandbox.repo / ".maestro/lanes/PV-11/journal.jsonl").read_text()
+    [validated] = [json.loads(line)["head"] for line in journal.splitlines()
+                   if '"pr_validation"' in line]
+    pushed = subprocess.run(["git", "rev-parse", "maestro/pv-11"], cwd=sandbox.origin,
+                            capture_output=True, text=True).stdout.strip()
+    assert pushed == validated  # the commit the commands ran on, not the late one
+    late = subprocess.run(["git", "log", "--format=%s", "-1", "maestro/pv-11"],
+                          cwd=sandbox.repo, capture_output=True, text=True).stdout.strip()
+    assert late == "late"  # the background commit did land on the local branch meanwhile

@@ -24,8 +24,10 @@ def refuse_control_changes(control: ControlFiles | None) -> None:
             raise ToolRefused(control.refusal(changed))
 
 
-def refuse_unvalidated(ctx: LaneContext, control: ControlFiles | None) -> None:
-    """Raise :class:`ToolRefused` naming what is wrong; return when the push may go."""
+def refuse_unvalidated(ctx: LaneContext, control: ControlFiles | None) -> str:
+    """Raise :class:`ToolRefused` naming what is wrong; when the push may go, return the
+    commit validated: the one to push, whatever the lane's ``HEAD`` has become since (a
+    process the agent left running may commit while the commands run)."""
     refuse_control_changes(control)
     checked = validate_head(ctx)
     ctx.state.journal("pr_validation", head=checked.head, passed=checked.passed,
@@ -35,3 +37,4 @@ def refuse_unvalidated(ctx: LaneContext, control: ControlFiles | None) -> None:
                           + checked.failure())
     # Validation ran code the agent wrote: it may have changed the control files itself.
     refuse_control_changes(control)
+    return checked.head

@@ -116,9 +116,13 @@ class LaneToolHost:
         forge_policy = self.ctx.workflow.policy.forge
         head = git(self.ctx.worktree, "rev-parse", "HEAD")
         refuse_unless_made_by_sessions(self.ctx, head, "lane_open_pr")
-        refuse_unvalidated(self.ctx, self.control)
+        validated = refuse_unvalidated(self.ctx, self.control)
+        if validated != head:  # HEAD moved between the provenance look and validation
+            raise ToolRefused(f"the lane's HEAD moved from {head[:12]} to {validated[:12]} "
+                              "while it was checked; nothing was pushed: call lane_open_pr "
+                              "again once nothing commits in the background")
         self.look_again()  # validation takes time: a person may have decided meanwhile
-        push_lane(self.ctx, self.ctx.worktree, "lane_open_pr")
+        push_lane(self.ctx, self.ctx.worktree, "lane_open_pr", head=validated)
         pr = self.ctx.forge.open_pr(self.ctx.branch, forge_policy.base_branch, title, body)
         return pr.url
 
