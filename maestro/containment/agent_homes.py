@@ -15,6 +15,11 @@ missing file cannot be bound.
 The user's own git configuration and existing shell start-up files are bound read-only
 too (:func:`user_paths`): later agents' git and shell tools read them.
 
+A path that is a symbolic link (dotfiles kept in a repository of their own) is bound at
+its target: bwrap binds real paths, and the target's content is what the programs read.
+The link itself stays in the writable home, so an agent can replace it with a file of its
+own (a known limit).
+
 Not covered: a file of these homes not listed here that the agent creates (the list names
 those known to run programs or give instructions; the programs add others), a shell
 start-up file the home did not have, other configuration in the home that later agents'
@@ -52,9 +57,15 @@ def agent_home(agent: str, env: Mapping[str, str]) -> Path | None:
     variable, folder, _, _ = HOMES[agent]
     named = env.get(variable)
     if named:
-        return Path(named).expanduser()
+        return real(Path(named).expanduser())
     home = env.get("HOME")
-    return Path(home) / folder if home else None
+    return real(Path(home) / folder) if home else None
+
+
+def real(path: Path) -> Path:
+    """``path`` with every symbolic link resolved (a dotfiles checkout often links
+    ``~/.claude`` elsewhere): bwrap binds over real paths only."""
+    return Path(os.path.realpath(path))
 
 
 def homes_env(passthrough: Iterable[str], environ: Mapping[str, str] | None = None
@@ -71,7 +82,7 @@ def mount_points(env: Mapping[str, str]) -> list[Path]:
     """The home folder and the agent programs' homes: bound over themselves (writable) in
     the sandbox, they become mount points, which no agent can rename away to put a folder
     of its own in their place."""
-    found = [Path(env["HOME"])] if env.get("HOME") else []
+    found = [real(Path(env["HOME"]))] if env.get("HOME") else []
     found += [home for agent in HOMES if (home := agent_home(agent, env)) is not None]
     return list(dict.fromkeys(found))
 
@@ -94,7 +105,7 @@ def user_paths(env: Mapping[str, str]) -> list[Path]:
     home = env.get("HOME")
     if not home:
         return []
-    root = Path(home)
+    root = real(Path(home))
     found: list[Path] = []
     with contextlib.suppress(OSError):
         for name in USER_MADE:
@@ -104,7 +115,7 @@ def user_paths(env: Mapping[str, str]) -> list[Path]:
             (root / name).mkdir(parents=True, exist_ok=True)
     for name in (*USER_MADE, *USER_FOLDERS, *USER_EXISTING):
         if (root / name).exists():
-            found.append(root / name)
+            found.append(real(root / name))  # a dotfile linked elsewhere: its target
     return found
 
 
@@ -148,6 +159,6 @@ def behaviour_paths(env: Mapping[str, str], agents: Iterable[str] = tuple(HOMES)
                     with os.fdopen(fd, "w") as handle:
                         handle.write(empty)
             if path.is_file():
-                found.append(path)
-        found += [home / other for other in others if (home / other).exists()]
+                found.append(real(path))
+        found += [real(home / other) for other in others if (home / other).exists()]
     return [*found, *user_paths(env)]

@@ -96,6 +96,31 @@ def test_under_bubblewrap_the_agent_cannot_plant_a_hook_every_later_agent_would_
 
 
 @needs_bwrap
+def test_a_home_whose_agent_config_is_a_link_to_dotfiles_still_runs_sandboxed(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    """bwrap binds real paths: ``~/.claude`` and ``~/.gitconfig`` linked into a dotfiles
+    checkout are bound at their targets, read-only."""
+    home, dotfiles = tmp_path / "home", tmp_path / "dotfiles"
+    (dotfiles / "claude").mkdir(parents=True)
+    (dotfiles / "gitconfig").write_text("")
+    home.mkdir()
+    (home / ".claude").symlink_to(dotfiles / "claude")
+    (home / ".gitconfig").symlink_to(dotfiles / "gitconfig")
+    sandbox.set_agent(sandbox="bubblewrap")
+    sandbox.add_issue("BW-5", script=f"""
+        steps:
+          - run: "(echo x > $HOME/.claude/settings.json) 2> {tmp_path}/said; true"
+          - write: {{path: a.txt, content: a}}
+          - commit: a
+          - handoff: done
+        """)
+    sandbox.lane("BW-5", env={"HOME": str(home)})
+    assert sandbox.outcome("BW-5") == "waiting"
+    assert "Read-only file system" in (tmp_path / "said").read_text()
+    assert (dotfiles / "claude" / "settings.json").read_text() == "{}\n"
+
+
+@needs_bwrap
 def test_under_bubblewrap_the_agent_cannot_reach_origin_other_lanes_maestros_code_or_processes(
         sandbox: Sandbox, tmp_path: Path) -> None:
     sandbox.set_agent(sandbox="bubblewrap")
