@@ -32,10 +32,6 @@ def refuse_unvalidated(ctx: LaneContext, control: ControlFiles | None) -> str:
     checked = validate_head(ctx)
     ctx.state.journal("pr_validation", head=checked.head, passed=checked.passed,
                       cached=checked.cached)
-    if checked.dirty:  # the commands ran on files the commit does not hold
-        raise ToolRefused("the worktree has uncommitted changes to tracked files; validation "
-                          "would test them, but the commit does not hold them: commit (or "
-                          "discard) them and call lane_open_pr again; nothing was pushed")
     if not checked.passed:
         raise ToolRefused("validation failed on the lane HEAD, nothing was pushed: "
                           + checked.failure())
