@@ -31,33 +31,45 @@ def absolute_path(value: str | None) -> str:
     return os.pathsep.join(entry for entry in entries if os.path.isabs(entry))
 
 
-def agent_writable_roots() -> list[str]:
-    """Folders an agent can write even under the sandbox, by real path: the home folder
-    (the sandbox keeps it writable for the agent's sessions and caches), the temporary
-    folders and the shared-memory and runtime folders. A root that is ``/`` itself (a
-    service user whose home is ``/``) is left out: it would name everything."""
-    roots = [os.environ.get("HOME") or os.path.expanduser("~"), tempfile.gettempdir(),
-             "/tmp", "/var/tmp", "/dev/shm", os.environ.get("XDG_RUNTIME_DIR", "")]
-    found = {os.path.realpath(root) for root in roots if root}
-    return sorted(root for root in found if root != os.sep)
+def agent_writable_roots() -> tuple[str, ...]:
+    """Folders an agent can write even under the sandbox, each as named and by real path:
+    the home folder (the sandbox keeps it writable for the agent's sessions and caches),
+    the temporary folders and the shared-memory and runtime folders. A root that is ``/``
+    itself (a service user whose home is ``/``) is left out: it would name everything."""
+    return _roots(os.environ.get("HOME") or os.path.expanduser("~"), tempfile.gettempdir(),
+                  os.environ.get("XDG_RUNTIME_DIR", ""))
 
 
-def _inside(path: str, roots: list[str]) -> bool:
+@functools.lru_cache(maxsize=8)
+def _roots(home: str, tmp: str, runtime: str) -> tuple[str, ...]:
+    named = [root for root in (home, tmp, "/tmp", "/var/tmp", "/dev/shm", runtime) if root]
+    found = {os.path.normpath(root) for root in named} | {os.path.realpath(r) for r in named}
+    return tuple(sorted(root for root in found if root != os.sep))
+
+
+def _inside(path: str, roots: tuple[str, ...]) -> bool:
     return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
 
 
 def maestros_path(value: str | None) -> str:
     """The ``PATH`` maestro's own programs are found along (its git, bwrap, and what its
-    git starts, such as ``ssh``): :func:`absolute_path`, less every entry whose real path
-    lies in a folder an agent can write (:func:`agent_writable_roots`): the operator's
-    ``~/.local/bin``, ``~/bin``, ``~/.cargo/bin`` or pyenv shims are on ``PATH`` ahead of
-    ``/usr/bin`` on many machines, and a ``git`` an agent put there would run as maestro's,
-    outside the sandbox, with a push's token in its environment. An entry that links out
-    of those folders (``~/.nix-profile/bin``) is kept."""
-    roots = agent_writable_roots()
-    entries = absolute_path(value).split(os.pathsep)
-    return os.pathsep.join(entry for entry in entries
-                           if entry and not _inside(os.path.realpath(entry), roots))
+    git starts, such as ``ssh``): :func:`absolute_path`, less every entry that lies, as
+    named or by real path, in a folder an agent can write (:func:`agent_writable_roots`):
+    the operator's ``~/.local/bin``, ``~/bin``, ``~/.cargo/bin`` or pyenv shims are on
+    ``PATH`` ahead of ``/usr/bin`` on many machines, and a ``git`` an agent put there would
+    run as maestro's, outside the sandbox, with a push's token in its environment. An entry
+    that links out of those folders (``~/.nix-profile/bin``) is left out too: the agent
+    can point the link elsewhere. Remembered per ``PATH`` and roots: it is asked on every
+    git call."""
+    return _kept(absolute_path(value), agent_writable_roots())
+
+
+@functools.lru_cache(maxsize=32)
+def _kept(path: str, roots: tuple[str, ...]) -> str:
+    return os.pathsep.join(
+        entry for entry in path.split(os.pathsep)
+        if entry and not _inside(os.path.normpath(entry), roots)
+        and not _inside(os.path.realpath(entry), roots))
 
 
 @functools.lru_cache(maxsize=32)

@@ -10,6 +10,7 @@ live), then runs the same thing through maestro and finds that it did not run.
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
 import tempfile
@@ -133,3 +134,15 @@ def test_maestros_path_leaves_out_folders_an_agent_can_write(
     monkeypatch.setenv("HOME", home)
     folder = entry.format(home=home, tmp=tempfile.gettempdir())
     assert (folder in maestros_path(f"{folder}:/bin").split(":")) is kept
+
+
+def test_a_home_entry_that_links_out_of_the_home_is_left_out_too(
+        monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """``~/.nix-profile/bin`` may point at ``/nix/store`` today, but the link lives in the
+    home, where the agent can point it at a folder of its own."""
+    home = Path(__file__).resolve().parent / f".home-{os.getpid()}"  # outside /tmp
+    home.mkdir()
+    request.addfinalizer(lambda: shutil.rmtree(home, ignore_errors=True))
+    (home / ".nix-profile").symlink_to("/usr")
+    monkeypatch.setenv("HOME", str(home))
+    assert maestros_path(f"{home}/.nix-profile/bin:/bin") == "/bin"
