@@ -115,3 +115,24 @@ steps:
     notes = [n.body for n in sandbox.comments("RES-2")]
     assert notes.count("working on it") == 1
     assert sandbox.issue("RES-2").state == "Done"
+
+
+def test_a_repair_whose_head_moved_before_its_push_stops_and_pushes_nothing(
+        sandbox: Sandbox) -> None:
+    """A commit that lands in the worktree between the repair's validation and its push
+    (here by hand, while the lane was down) is never published: the lane stops first.
+    The validated head's own provenance is fine; only the look at HEAD catches it."""
+    sandbox.add_issue("RS-9", script=SCRIPT)
+    assert sandbox.lane("RS-9").returncode in (0, 1)  # to review
+    sandbox.maestro("review", "request-changes", "RS-9", "--comment", "mark it", check=True)
+    killed = sandbox.lane("RS-9", env={"MAESTRO_FAULT_KILL": "repair:validated"})
+    assert killed.returncode == -9
+    worktree = sandbox.repo / ".worktrees" / "RS-9"
+    (worktree / "late.txt").write_text("late\n")
+    subprocess.run(["git", "add", "late.txt"], cwd=worktree, check=True)
+    subprocess.run(["git", "-c", "user.name=p", "-c", "user.email=p@p", "commit", "-qm",
+                    "late"], cwd=worktree, check=True)
+    sandbox.lane("RS-9")
+    assert sandbox.outcome("RS-9") == "needs_human"
+    assert sandbox.lane_file("RS-9", "outcome.json")["error_class"] == "head_moved"
+    assert sandbox.origin_file("late.txt", "maestro/rs-9") is None

@@ -168,11 +168,14 @@ def finish_repair(ctx: LaneContext) -> None:
     the same round next time instead of running the agent again."""
     record = dict(ctx.state.read("pr.json") or {})
     pending = record["pending_repair"]
-    refuse_unless_made_by_sessions(ctx, str(pending["head"]), "repair push")
+    validated = str(pending["head"])
+    faults.point("repair:validated")
+    refuse_unless_made_by_sessions(ctx, validated, "repair push")
     enforce(ctx, "review", "pushing the repair")
-    head = push_lane(ctx, heal_lane_worktree(ctx), "repair push")
-    if head != pending["head"]:
+    worktree = heal_lane_worktree(ctx)
+    if git(worktree, "rev-parse", "HEAD") != validated:  # looked at before anything leaves
         require_human(ctx, "head_moved", "the lane HEAD moved after the repair was validated")
+    head = push_lane(ctx, worktree, "repair push", validated)
     found = ctx.forge.find_pr(ctx.branch)
     if found is not None and found.state.value == "open":
         # Only an open PR moves to the new head; a PR closed during the round is never
