@@ -168,12 +168,12 @@ def validate(ctx: LaneContext) -> None:
     checked = validate_head(ctx)
     faults.point("validate:after")
     ctx.state.write("validation.json", {"head": checked.head, "passed": checked.passed and
-                                        not checked.dirty, "dirty": checked.dirty,
+                                        checked.faithful, "dirty": checked.dirty,
+                                        "untracked": list(checked.untracked),
                                         "commands": checked.records, "cached": checked.cached,
                                         "ran_at": iso_now()})
-    if checked.dirty:
-        fail_attempt(ctx, "uncommitted_changes",
-                     "the agent left uncommitted changes to tracked files")
+    if not checked.faithful:
+        fail_attempt(ctx, "uncommitted_changes", f"the agent left {checked.unfaithful()}")
     if not checked.passed:
         failed = checked.records[-1]
         fail_attempt(ctx, "validation_failed",

@@ -142,9 +142,14 @@ def repair(ctx: LaneContext, pr: PullRequest, decision: Decision) -> None:
     if not checked.passed:
         require_human(ctx, "validation_failed",
                       f"repair round {round_no} does not pass `{checked.records[-1]['command']}`")
+    if not checked.faithful:
+        require_human(ctx, "uncommitted_changes",
+                      f"repair round {round_no} left {checked.unfaithful()}")
     summary = str((outcome.signals.get("repair_complete") or {}).get("summary", ""))
+    # The commit validated, not HEAD as it is now: finish_repair pushes it only if HEAD
+    # still is it (a process the agent left running may commit meanwhile).
     record["pending_repair"] = {"round": round_no, "run_id": run_id, "summary": summary,
-                                "head": git(ctx.worktree, "rev-parse", "HEAD")}
+                                "head": checked.head}
     ctx.state.write("pr.json", record)
     finish_repair(ctx)
     decision, after = assess(ctx)

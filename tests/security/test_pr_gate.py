@@ -125,3 +125,72 @@ def test_a_result_this_process_signed_is_reused(sandbox: Sandbox) -> None:
     assert validate_head(ctx).cached is False
     assert validate_head(ctx).cached is True
     ctx.close()
+
+
+def test_the_pr_tool_refuses_a_commit_whose_fix_was_left_uncommitted(
+        sandbox: Sandbox) -> None:
+    """Validation tests the files on disk: with a broken commit and its fix left
+    uncommitted, it would pass and the broken commit would be pushed."""
+    sandbox.add_issue("GATE-5", script=f"""
+        steps:
+          - write: {{path: test_hello.py, content: "{BROKEN}"}}
+          - commit: break the tests
+          - run: git checkout HEAD~1 -- test_hello.py
+          - open_pr: {{title: broken}}
+        """)
+    sandbox.lane("GATE-5")
+    answers = _tool_results(sandbox, "GATE-5", "lane_open_pr")
+    assert answers and answers[0]["ok"] is False
+    assert "tracked files differ from the commit" in str(answers[0]["result"])
+    assert _pulls(sandbox) == []
+    assert sandbox.origin_file("test_hello.py", "maestro/gate-5") is None
+
+
+def test_the_pr_tool_refuses_a_file_the_agent_forgot_to_add_and_names_it(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    """The commands would import the untracked file; the forge's clean checkout has none."""
+    sandbox.edit_workflow(VALIDATION, 'validation_commands = ["python3 -c \\"import helper\\""]')
+    sandbox.add_issue("GATE-6", script="""
+        steps:
+          - write: {path: helper.py, content: "X = 1\\n"}
+          - write: {path: a.txt, content: "uses helper"}
+          - run: git add a.txt && git commit -qm 'forgot helper.py'
+          - open_pr: {title: forgot}
+        """)
+    sandbox.lane("GATE-6")
+    answers = _tool_results(sandbox, "GATE-6", "lane_open_pr")
+    assert answers and answers[0]["ok"] is False
+    assert "untracked files are in the worktree (helper.py)" in str(answers[0]["result"])
+    assert _pulls(sandbox) == []
+
+
+def test_a_tracked_file_changed_while_the_commands_ran_is_refused(sandbox: Sandbox) -> None:
+    """A process the agent left running may write the fix while validation runs."""
+    sandbox.edit_workflow(VALIDATION, 'validation_commands = ["echo fixed >> a.txt"]')
+    sandbox.add_issue("GATE-7", script="""
+        steps:
+          - write: {path: a.txt, content: a}
+          - commit: a
+          - open_pr: {title: a}
+        """)
+    sandbox.lane("GATE-7")
+    answers = _tool_results(sandbox, "GATE-7", "lane_open_pr")
+    assert answers and answers[0]["ok"] is False
+    assert "tracked files differ from the commit" in str(answers[0]["result"])
+    assert _pulls(sandbox) == []
+
+
+def test_the_validate_phase_fails_an_attempt_that_left_untracked_files(
+        sandbox: Sandbox) -> None:
+    sandbox.add_issue("GATE-8", script="""
+        steps:
+          - write: {path: a.txt, content: a}
+          - commit: a
+          - open_pr: {title: a}
+          - write: {path: scratch.txt, content: left behind}
+          - handoff: done
+        """)
+    sandbox.lane("GATE-8")
+    result = read_json(sandbox.repo / ".maestro" / "lanes" / "GATE-8" / "result.json")
+    assert result["error_class"] == "uncommitted_changes"
+    assert "scratch.txt" in result["reason"]
