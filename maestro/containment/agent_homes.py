@@ -32,6 +32,7 @@ anything without the sandbox, where the agent can write every file its user can
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -119,23 +120,38 @@ def user_paths(env: Mapping[str, str]) -> list[Path]:
     return found
 
 
-#: Claude Code's shell snapshots, sourced before every Bash command of every running
-#: session: one lane's agent that rewrote them ran its code in every other running lane.
-SHELL_SNAPSHOTS = "shell-snapshots"
-def lane_state_binds(env: Mapping[str, str], identifier: str) -> list[tuple[Path, Path]]:
+#: Per agent, the folder of its home that every running session of that agent shares and
+#: sources before each shell command: Claude Code's and Codex's shell snapshots. One lane's
+#: agent that rewrote a snapshot ran its code in every other running lane.
+SHELL_SNAPSHOTS = {"claude": "shell-snapshots", "codex": "shell_snapshots"}
+
+
+def lane_state_folder(lane_folder: Path, identifier: str) -> Path:
+    """This lane's own agent state, ``<tmp>/maestro-agent-state.<uid>/<identifier>-<key>``:
+    ``key`` is a digest of the lane's folder (``lane_folder``), so two services of one user
+    working the same issue number do not share it, and a resumed lane finds its own
+    again."""
+    key = hashlib.sha256(os.fsencode(os.path.realpath(lane_folder))).hexdigest()[:16]
+    return private_folder(LANE_STATE) / f"{identifier}-{key}"
+
+
+def lane_state_binds(env: Mapping[str, str], state: Path) -> list[tuple[Path, Path]]:
     """``(source, target)`` binds that give this lane's agent a folder of its own where
-    the agent programs share one across lanes: Claude Code's shell snapshots, from
-    ``<tmp>/maestro-agent-state.<uid>/<identifier>/``, whose root every sandbox binds
-    read-only (:func:`~maestro.containment.operator_view.read_only_folders`)."""
-    home = agent_home("claude", env)
-    if home is None:
-        return []
-    own = private_folder(LANE_STATE) / identifier / SHELL_SNAPSHOTS
-    target = home / SHELL_SNAPSHOTS
-    with contextlib.suppress(OSError):
-        own.mkdir(parents=True, exist_ok=True)
-        target.mkdir(parents=True, exist_ok=True)
-    return [(own, target)] if own.is_dir() and target.is_dir() else []
+    the agent programs share one across lanes (:data:`SHELL_SNAPSHOTS`), from ``state``
+    (:func:`lane_state_folder`), whose root every sandbox binds read-only
+    (:func:`~maestro.containment.operator_view.read_only_folders`)."""
+    binds = []
+    for agent, name in SHELL_SNAPSHOTS.items():
+        home = agent_home(agent, env)
+        if home is None:
+            continue
+        own, target = state / agent / name, home / name
+        with contextlib.suppress(OSError):
+            own.mkdir(parents=True, exist_ok=True)
+            target.mkdir(parents=True, exist_ok=True)
+        if own.is_dir() and target.is_dir():
+            binds.append((own, target))
+    return binds
 
 
 def behaviour_paths(env: Mapping[str, str], agents: Iterable[str] = tuple(HOMES)

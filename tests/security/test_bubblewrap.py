@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from maestro.containment.agent_homes import lane_state_folder
 from maestro.containment.private_tmp import LANE_STATE, TOOL_RELAYS, private_folder
 from maestro.containment.sandbox import bubblewrap_prefix, protected_paths
 from maestro.errors import ConfigError
@@ -65,7 +66,7 @@ def test_under_bubblewrap_the_agent_cannot_plant_a_hook_every_later_agent_would_
     said = tmp_path / "said"
     other = private_folder(LANE_STATE) / "BW-OTHER" / "shell-snapshots"  # another lane's
     other.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(private_folder(LANE_STATE) / "BW-4", ignore_errors=True)  # an earlier run's
+    own = lane_state_folder(sandbox.repo / ".maestro" / "lanes" / "BW-4", "BW-4")
     sandbox.set_agent(sandbox="bubblewrap")
     sandbox.add_issue("BW-4", script=f"""
         steps:
@@ -81,7 +82,7 @@ def test_under_bubblewrap_the_agent_cannot_plant_a_hook_every_later_agent_would_
     assert (home / ".codex" / ".env").read_text() == ""  # codex loads it into its env
     assert (home / ".gitconfig").read_text() == ""  # every later agent's git reads it
     # Claude Code's shell snapshots (sourced before every Bash command) are the lane's own
-    assert (private_folder(LANE_STATE) / "BW-4" / "shell-snapshots" / "snap.sh").exists()
+    assert (own / "claude" / "shell-snapshots" / "snap.sh").exists()
     assert not (home / ".claude" / "shell-snapshots" / "snap.sh").exists()
     assert not (other / "snap.sh").exists()
     for name in ("claude", "codex", "plugin", "env", "memory", "git", "xdg", "snap"):
@@ -223,3 +224,25 @@ def test_a_sandboxed_lane_killed_before_its_objects_were_imported_delivers_them_
     sandbox.lane("BW-4")
     assert sandbox.origin_file("b.txt", "maestro/bw-4") == "b"
     assert sandbox.outcome("BW-4") == "waiting"
+
+
+@needs_bwrap
+def test_under_bubblewrap_codex_shell_snapshots_are_the_lanes_own(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    """Codex sources ``$CODEX_HOME/shell_snapshots/*`` before each shell command of every
+    running session, as Claude Code does its own: one lane's agent must not write there."""
+    home = tmp_path / "home"
+    (home / ".codex" / "shell_snapshots").mkdir(parents=True)
+    sandbox.set_agent(sandbox="bubblewrap")
+    sandbox.add_issue("BW-9", script="""
+        steps:
+          - run: "echo planted > $HOME/.codex/shell_snapshots/snap.sh"
+          - write: {path: a.txt, content: a}
+          - commit: a
+          - handoff: done
+        """)
+    sandbox.lane("BW-9", env={"HOME": str(home)})
+    own = lane_state_folder(sandbox.repo / ".maestro" / "lanes" / "BW-9", "BW-9")
+    assert (own / "codex" / "shell_snapshots" / "snap.sh").read_text() == "planted\n"
+    assert not (home / ".codex" / "shell_snapshots" / "snap.sh").exists()
+    assert sandbox.outcome("BW-9") == "waiting"

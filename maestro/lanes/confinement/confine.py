@@ -16,6 +16,7 @@ from maestro.containment.agent_homes import (
     behaviour_paths,
     homes_env,
     lane_state_binds,
+    lane_state_folder,
     mount_points,
 )
 from maestro.containment.git_view import lane_git_layers
@@ -41,7 +42,8 @@ def sandbox_layers(ctx: LaneContext) -> list[Layer]:
     lane's commits write (:func:`~maestro.containment.git_view.lane_git_layers`)."""
     env = homes_env(ctx.config.agent.env_passthrough)
     layers: list[Layer] = [("rw", home) for home in mount_points(env)]
-    layers += [("rw", source, target) for source, target in lane_state_binds(env, ctx.identifier)]
+    layers += [("rw", source, target) for source, target in lane_state_binds(
+        env, lane_state_folder(ctx.state.dir, ctx.identifier))]
     layers += [("ro", path) for path in read_only_folders(ctx.config, ctx.workflow)]
     layers.append(("ro", checks_root()))  # the local forge's checks of other lanes' PRs
     dirs = git_dirs(ctx.worktree)
