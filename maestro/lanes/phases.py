@@ -168,11 +168,10 @@ def validate(ctx: LaneContext) -> None:
     checked = validate_head(ctx)
     faults.point("validate:after")
     ctx.state.write("validation.json", {"head": checked.head, "passed": checked.passed and
-                                        checked.faithful, "dirty": checked.dirty,
-                                        "untracked": list(checked.untracked),
+                                        not checked.dirty, "dirty": checked.dirty,
                                         "commands": checked.records, "cached": checked.cached,
                                         "ran_at": iso_now()})
-    if not checked.faithful:
+    if checked.dirty:
         fail_attempt(ctx, "uncommitted_changes", f"the agent left {checked.unfaithful()}")
     if not checked.passed:
         failed = checked.records[-1]

@@ -142,7 +142,7 @@ def repair(ctx: LaneContext, pr: PullRequest, decision: Decision) -> None:
     if not checked.passed:
         require_human(ctx, "validation_failed",
                       f"repair round {round_no} does not pass `{checked.records[-1]['command']}`")
-    if not checked.faithful:
+    if checked.dirty:
         require_human(ctx, "uncommitted_changes",
                       f"repair round {round_no} left {checked.unfaithful()}")
     summary = str((outcome.signals.get("repair_complete") or {}).get("summary", ""))

@@ -1,4 +1,5 @@
-"""Validation's own output never stays in the worktree for a later `git add -A`."""
+"""Validation sees the commit's files (the agent's untracked ones are moved aside meanwhile),
+and its own output never stays in the worktree for a later `git add -A`."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from maestro.lanes.validation.litter import no_new_untracked, sweep
+from maestro.lanes.validation.litter import ASIDE, commit_only, sweep
 
 
 def _repo(tmp_path: Path) -> Path:
@@ -22,7 +23,7 @@ def _repo(tmp_path: Path) -> Path:
 
 def test_files_a_validation_run_creates_are_removed(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
-    with no_new_untracked(repo, tmp_path / "litter.json"):
+    with commit_only(repo, tmp_path / "litter.json"):
         # like the __pycache__ the chaos series found merged on main
         subprocess.run("mkdir -p __pycache__/deep && echo x > __pycache__/deep/hello.pyc",
                        shell=True, cwd=repo, check=True)
@@ -30,19 +31,30 @@ def test_files_a_validation_run_creates_are_removed(tmp_path: Path) -> None:
     assert (repo / "hello.py").exists()
 
 
-def test_the_agents_uncommitted_files_and_ignored_files_are_kept(tmp_path: Path) -> None:
+def test_the_agents_untracked_files_are_out_of_sight_while_the_commands_run(
+        tmp_path: Path) -> None:
     repo = _repo(tmp_path)
     (repo / "draft.py").write_text("x = 1\n")
-    with no_new_untracked(repo, tmp_path / "litter.json"):
-        (repo / "run.log").write_text("ignored by the repository\n")
+    (repo / "run.log").write_text("ignored by the repository\n")
+    with commit_only(repo, tmp_path / "litter.json") as seen:
+        assert not (repo / "draft.py").exists() and seen == frozenset()
+        assert (repo / "run.log").exists()  # ignored files stay: dependencies live there
+    assert (repo / "draft.py").read_text() == "x = 1\n"
+    assert not (tmp_path / ASIDE).exists()
+
+
+def test_a_file_the_commands_make_in_a_set_aside_files_place_is_theirs_and_removed(
+        tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    (repo / "draft.py").write_text("x = 1\n")
+    with commit_only(repo, tmp_path / "litter.json"):
         (repo / "draft.py").write_text("x = 2\n")
-    assert (repo / "draft.py").read_text() == "x = 2\n"
-    assert (repo / "run.log").exists()
+    assert (repo / "draft.py").read_text() == "x = 1\n"
 
 
 def test_tracked_files_changed_by_validation_are_left_for_the_agent(tmp_path: Path) -> None:
     repo = _repo(tmp_path)
-    with no_new_untracked(repo, tmp_path / "litter.json"):
+    with commit_only(repo, tmp_path / "litter.json"):
         (repo / "hello.py").write_text("print('changed')\n")
     assert (repo / "hello.py").read_text() == "print('changed')\n"
 
@@ -51,13 +63,28 @@ def test_a_validation_killed_before_its_clean_up_is_swept_by_the_next_session(
         tmp_path: Path) -> None:
     repo = _repo(tmp_path)
     record = tmp_path / "litter.json"
-    (repo / "draft.py").write_text("x = 1\n")  # the agent's, found before the run
-    record.write_text(json.dumps({"before": ["draft.py"]}))  # what the killed run wrote
+    record.write_text(json.dumps({"before": ["docs/draft.md"]}))  # what the killed run wrote
+    (tmp_path / ASIDE / "docs").mkdir(parents=True)
+    (tmp_path / ASIDE / "docs" / "draft.md").write_text("mine\n")  # the agent's, set aside
     (repo / "__pycache__").mkdir()
     (repo / "__pycache__" / "hello.pyc").write_text("x")  # what it left behind
     assert sweep(repo, record) == ["__pycache__/hello.pyc"]
-    assert not (repo / "__pycache__").exists() and (repo / "draft.py").exists()
-    assert not record.exists()
+    assert not (repo / "__pycache__").exists()
+    assert (repo / "docs" / "draft.md").read_text() == "mine\n"
+    assert not record.exists() and not (tmp_path / ASIDE).exists()
+
+
+def test_a_set_aside_file_whose_place_was_taken_stays_in_the_lane_folder(
+        tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    record = tmp_path / "litter.json"
+    record.write_text(json.dumps({"before": ["draft.py"]}))
+    (tmp_path / ASIDE).mkdir()
+    (tmp_path / ASIDE / "draft.py").write_text("set aside\n")
+    (repo / "draft.py").write_text("made since\n")
+    sweep(repo, record)
+    assert (repo / "draft.py").read_text() == "made since\n"
+    assert (tmp_path / ASIDE / "draft.py").read_text() == "set aside\n"  # nothing is lost
 
 
 def test_no_record_means_nothing_is_swept(tmp_path: Path) -> None:

@@ -124,20 +124,3 @@ def test_the_next_round_names_the_untouched_thread_once_with_a_note(
     assert [e["event"] for e in journal if e["event"].startswith("thread_")] == [
         "thread_resume_failed", "thread_resume_failed"]
 
-
-def test_a_repair_that_leaves_a_file_uncommitted_is_not_pushed_and_asks_a_human(
-        sandbox: Sandbox) -> None:
-    """Validation would have seen the file; the pushed commit would not carry it."""
-    sandbox.add_issue("RH-6", script=SCRIPT + (
-        "repair:\n  - append: {path: greeting.txt, content: \"Hello\\n\"}\n"
-        "  - commit: say Hello\n  - write: {path: helper.txt, content: \"forgotten\\n\"}\n"
-        "  - repair_complete: \"said Hello\"\n"))
-    sandbox.lane("RH-6")
-    head = sandbox.lane_file("RH-6", "pr.json")["validated_head"]
-    request_changes(sandbox, "RH-6")
-    sandbox.lane("RH-6")
-    assert sandbox.outcome("RH-6") == "needs_human"
-    [comment] = attention_comments(sandbox, "RH-6")
-    assert "helper.txt" in comment
-    assert sandbox.lane_file("RH-6", "pr.json")["validated_head"] == head
-    assert "Hello" not in (sandbox.origin_file("greeting.txt", "maestro/rh-6") or "")

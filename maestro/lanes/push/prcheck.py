@@ -35,7 +35,7 @@ def refuse_unvalidated(ctx: LaneContext, control: ControlFiles | None) -> str:
     if not checked.passed:
         raise ToolRefused("validation failed on the lane HEAD, nothing was pushed: "
                           + checked.failure())
-    if not checked.faithful:  # the commands ran on files the commit does not hold
+    if checked.dirty:  # the commands ran on files the commit does not hold
         raise ToolRefused(f"{checked.unfaithful()}; then call lane_open_pr again; nothing "
                           "was pushed")
     # Validation ran code the agent wrote: it may have changed the control files itself.

@@ -20,7 +20,6 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from maestro.containment.childenv import child_env
@@ -52,16 +51,13 @@ def _verified(key: str, hit: Any) -> bool:
     return hmac.compare_digest(expected, str(hit.get("sig", "")))
 
 
-#: Untracked paths named in a refusal; the rest are counted.
-NAMED_PATHS = 10
-
-
 @dataclass(frozen=True)
 class Validation:
-    """One validation of ``head`` (whose tree is ``tree``). ``dirty``: tracked files
-    differed from the commit before or after the commands ran; ``untracked``: untracked,
-    not ignored files (relative paths) were in the worktree when they started. Either way
-    the commands saw files the commit does not hold, so the result is not the commit's."""
+    """One validation of ``head`` (whose tree is ``tree``). The agent's untracked files are
+    moved aside while the commands run (:func:`~maestro.lanes.validation.litter.commit_only`),
+    so they test the commit and the ignored files. ``dirty``: the commands saw other files
+    than the commit's all the same: tracked files differed from it when they started (or an
+    untracked file could not be moved aside), so the result is not the commit's."""
 
     head: str
     tree: str
@@ -69,28 +65,6 @@ class Validation:
     dirty: bool
     records: list[dict[str, Any]] = field(default_factory=list)
     cached: bool = False
-    untracked: tuple[str, ...] = ()
-
-    @property
-    def faithful(self) -> bool:
-        """The commands saw the commit's files (and ignored ones) only."""
-        return not self.dirty and not self.untracked
-
-    def unfaithful(self) -> str:
-        """Why this result does not stand for the commit, as the agent and a person read
-        it; "" when it does."""
-        if self.dirty:
-            return ("the worktree's tracked files differ from the commit (uncommitted "
-                    "changes, or files flagged skip-worktree/assume-unchanged); validation "
-                    "tested them, the commit does not hold them: commit or discard them")
-        if self.untracked:
-            shown = ", ".join(self.untracked[:NAMED_PATHS])
-            more = len(self.untracked) - NAMED_PATHS
-            shown += f" and {more} more" if more > 0 else ""
-            return (f"untracked files are in the worktree ({shown}); validation saw them, a "
-                    "clean checkout of the commit will not: commit them, delete them, or "
-                    "list them in .gitignore")
-        return ""
 
     def failure(self) -> str:
         """The failing command and its output tail, as the agent and the comment see it."""
@@ -99,6 +73,16 @@ class Validation:
         last = self.records[-1]
         return (f"`{last['command']}` exited {last['exit_code']}:\n"
                 f"{str(last['output_tail'])[-2000:]}")
+
+    def unfaithful(self) -> str:
+        """Why this result does not stand for the commit, as the agent and a person read
+        it; "" when it does."""
+        if not self.dirty:
+            return ""
+        return ("the worktree's files differ from the commit (uncommitted changes to tracked "
+                "files, files flagged skip-worktree/assume-unchanged, or untracked files that "
+                "could not be moved aside); validation tested them, the commit does not hold "
+                "them: commit or discard them")
 
 
 def validation_env(ctx: LaneContext) -> dict[str, str]:
@@ -132,41 +116,31 @@ def validate_head(ctx: LaneContext) -> Validation:
     execution = ctx.workflow.policy.execution
     worktree = ctx.worktree
     head, tree = git(worktree, "rev-parse", "HEAD", "HEAD^{tree}").split("\n")
-    dirty = _tracked_differ(worktree)
+    hidden, nested = index_facts(git(worktree, "ls-files", "-v", "-s", "-z"))
+    dirty = hidden or bool(git(worktree, "status", "--porcelain", "--untracked-files=no"))
     commands = list(execution.validation_commands)
     key = cache_key(commands, head, tree)
     cache: dict[str, Any] = ctx.state.read(CACHE) or {}
     hit = cache.get(key)
-    record = ctx.state.path(litter.RECORD)
-    litter.sweep(worktree, record)  # what a killed run left is not the agent's
-    if not dirty and not litter.untracked(worktree) and _verified(key, hit):
+    if not dirty and _verified(key, hit):
         assert isinstance(hit, dict)
         return Validation(head, tree, bool(hit["passed"]), False, list(hit["records"]),
                           cached=True)
-    # What validation writes must not reach a commit, even after a kill mid-run.
+    # What validation writes must not reach a commit, even after a kill mid-run; what the
+    # agent left untracked is moved aside meanwhile, so the commands see the commit.
     env, prefix = validation_env(ctx), sandbox_prefix(ctx)
     ignored = bool(git(worktree, "ls-files", "-z", "--others", "--ignored", "--exclude-standard",
                        "--directory"))
-    with litter.no_new_untracked(worktree, record) as before:
+    with litter.commit_only(worktree, ctx.state.path(litter.RECORD)) as seen:
         passed, records = run_commands(commands, worktree, execution.validation_timeout_s,
                                        env, prefix)
-    # A process the agent left running, or a command, may have changed them meanwhile.
-    dirty = dirty or _tracked_differ(worktree)
-    nested = index_facts(git(worktree, "ls-files", "-v", "-s", "-z"))[1]
     check_reuse.remember(check_reuse.LaneRun(
         check_reuse.plan(head, tree, commands, execution.validation_timeout_s, env),
-        passed=passed, dirty=dirty, untracked=bool(before), ignored=ignored or nested,
+        passed=passed, dirty=dirty, untracked=bool(seen), ignored=ignored or nested,
         sandboxed=bool(prefix),
         records=tuple(records)))
-    if not dirty and not before:
+    if not dirty and not seen:
         cache[key] = {"passed": passed, "records": records, "ran_at": iso_now(),
                       "sig": signature(key, passed, records)}
         ctx.state.write(CACHE, dict(list(cache.items())[-CACHE_SIZE:]))
-    return Validation(head, tree, passed, dirty, records, untracked=tuple(sorted(before)))
-
-
-def _tracked_differ(worktree: Path) -> bool:
-    """The worktree's tracked files differ from the index or ``HEAD``, shown by ``git
-    status`` or hidden from it by an index flag (:func:`index_facts`)."""
-    hidden, _ = index_facts(git(worktree, "ls-files", "-v", "-s", "-z"))
-    return hidden or bool(git(worktree, "status", "--porcelain", "--untracked-files=no"))
+    return Validation(head, tree, passed, dirty or bool(seen), records)
