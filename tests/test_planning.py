@@ -55,13 +55,14 @@ def policy(limit: int = 10, **by_state: int) -> WorkflowPolicy:
 def facts(lanes: list[LaneView] = (), issues: list[Issue] = (),  # type: ignore[assignment]
           retries: list[Retry] = (), candidates: list[Issue] = (),  # type: ignore[assignment]
           reviews: dict[str, ReviewFact] | None = None, limit: int = 10,
+          unseen: list[Issue] = (),  # type: ignore[assignment]
           **by_state: int) -> TickFacts:
     return TickFacts(
         lanes={view.identifier: view for view in lanes},
         issues={item.identifier: item for item in issues},
         retries={entry.identifier: entry for entry in retries},
         reviews={} if reviews is None else reviews, candidates=tuple(candidates), now=NOW,
-        policy=policy(limit, **by_state), stall_timeout_s=3600.0)
+        policy=policy(limit, **by_state), stall_timeout_s=3600.0, unseen=tuple(unseen))
 
 
 def two_startable_states(result: TickFacts) -> TickFacts:
@@ -167,6 +168,29 @@ CASES: list[tuple[str, TickFacts, dict[str, Any]]] = [
      {"dispatch": []}),
     ("a skipped lane is not recovered",
      facts(lanes=[lane("S-1", outcome="skipped")], issues=[issue("S-1", "In Progress")]),
+     {"dispatch": []}),
+    ("a lane of maestro's In Review with no folder here is adopted without an agent slot",
+     facts(unseen=[issue("U-1", "In Review")], candidates=[issue("A-1")], limit=1),
+     {"dispatch": [("U-1", "adopt: the issue is In Review with no lane folder here"),
+                   ("A-1", "new work")]}),
+    ("a lane of maestro's In Progress with no folder here takes an agent slot",
+     facts(unseen=[issue("U-1", "In Progress")], candidates=[issue("A-1")], limit=1),
+     {"dispatch": [("U-1", "adopt: the issue is In Progress with no lane folder here")],
+      "skipped": [("A-1", "no free agent slot (max_concurrent_agents=1)")]}),
+    ("an adopted In Progress lane waits for a slot",
+     facts(lanes=[lane("H-1", leased=True)], issues=[issue("H-1", "In Progress")],
+           unseen=[issue("U-1", "In Progress")], limit=1),
+     {"dispatch": [], "waiting": [{"issue": "U-1", "reason": (
+         "adopt: the issue is In Progress with no lane folder here; waits: no free agent "
+         "slot (max_concurrent_agents=1)")}]}),
+    ("a lane without a folder whose issue carries the attention label is left to a person",
+     facts(unseen=[issue("U-1", "In Review", labels=(ATTENTION,))]),
+     {"dispatch": [], "waiting": [{"issue": "U-1", "reason": (
+         "no lane folder here, and the issue carries the label "
+         f"{ATTENTION!r}: left to a person")}]}),
+    ("an issue listed unseen whose lane folder exists is not adopted twice",
+     facts(lanes=[lane("U-1", in_review=True, pr_number=1)], issues=[issue("U-1", "In Review")],
+           unseen=[issue("U-1", "In Review")]),
      {"dispatch": []}),
     ("a terminal issue with a claimed lane is terminated",
      facts(lanes=[lane("C-1")], issues=[issue("C-1", "Canceled")]),
@@ -371,7 +395,8 @@ def test_plan_case(name: str, given_facts: TickFacts, expected: dict[str, Any]) 
 def test_steps_run_in_the_order_of_the_operating_guide() -> None:
     assert [step.__name__ for step in STEPS] == [
         "reconcile", "drop_retries", "due_retries", "advance_reviews", "recover",
-        "back_off_skips", "new_work", "hold_silent_lanes", "hold_dispatch"]
+        "adopt_unseen_lanes", "back_off_skips", "new_work", "hold_silent_lanes",
+        "hold_dispatch"]
 
 
 def test_plan_json_keeps_its_keys() -> None:

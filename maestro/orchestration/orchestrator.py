@@ -47,6 +47,7 @@ from maestro.orchestration.retries import RetryQueue
 from maestro.orchestration.skip_backoff import streak_of
 from maestro.orchestration.startup import sweep_terminal_workspaces
 from maestro.orchestration.tick_log import only_changed
+from maestro.orchestration.unseen import UnseenLanes
 from maestro.orchestration.warm.launcher import LaneLauncher, LaneProcess
 from maestro.orchestration.warm.protocol import maestro_command
 from maestro.trackers import Tracker, make_tracker
@@ -69,6 +70,8 @@ class Orchestrator:
         self.stopping = False
         #: Issues this tick started before its review refresh (early_start.py).
         self.started_early: set[str] = set()
+        #: Lanes of maestro's with no folder here (unseen.py).
+        self.unseen = UnseenLanes()
 
     # -- policy ----------------------------------------------------------------------------
 
@@ -192,9 +195,16 @@ class Orchestrator:
         watched = [i for i, v in lanes.items() if not v.finished]
         issues = tracker.fetch(watched) if watched else {}
         now = utc_now()
+        tracked = policy.tracker
+        # One query for the startable states and the two a lane of maestro's holds.
+        listed = tracker.candidates([*tracked.startable_states, tracked.in_progress_state,
+                                     tracked.success_state])
+        candidates = tuple(i for i in listed if tracked.is_startable(i.state))
+        claimed = [i for i in listed if not tracked.is_startable(i.state)]
         facts = TickFacts(
             lanes=lanes, issues=issues, retries=retries, reviews=None,
-            candidates=tuple(tracker.candidates(policy.tracker.startable_states)),
+            candidates=candidates,
+            unseen=() if dry_run else self.unseen.find(tracker, claimed, lanes),
             now=now, policy=policy,
             stall_timeout_s=self.config.agent.lane_stall_timeout_s,
             paused=hold_reason(self.config.state_root),

@@ -59,6 +59,7 @@ __all__ = [
     "Skip",
     "TickFacts",
     "Waiting",
+    "adopt_unseen_lanes",
     "advance_reviews",
     "agents_busy",
     "back_off_skips",
@@ -154,6 +155,9 @@ class TickFacts:
     #: Lane processes of this daemon, per issue, that ended in a row without recording why
     #: (:func:`hold_silent_lanes`).
     silent_ends: Mapping[str, int] = field(default_factory=dict)
+    #: Issues in the in-progress or success state that carry a run of maestro's (its
+    #: ``start`` comment block) and have no lane folder here (:func:`adopt_unseen_lanes`).
+    unseen: tuple[Issue, ...] = ()
 
     @property
     def held(self) -> str:
@@ -536,6 +540,44 @@ def recover(facts: TickFacts, plan: Plan) -> Plan:
     return plan
 
 
+def adopt_unseen_lanes(facts: TickFacts, plan: Plan) -> Plan:
+    """A lane of maestro's whose folder is not here (deleted, a state root restored from
+    an older backup, a fresh CI runner) while its issue is In Progress or In Review: no
+    other step sees it, so it would wait forever. Its lane process rebuilds it from
+    maestro's comment blocks and the forge (``maestro.lanes.record.rebuild``). In review
+    it needs no agent slot; in progress it will run the agent, so it takes one. Labels a
+    person set (opt-out, needs-attention) keep it where it is."""
+    policy = facts.policy.tracker
+    busy = agents_busy(facts, plan)
+    handled = plan.handled()
+    for issue in facts.unseen:
+        identifier = issue.identifier
+        if identifier in handled or identifier in facts.lanes:
+            continue
+        held_by = next((label for label in (policy.opt_out_label, policy.needs_attention_label)
+                        if issue.has_label(label)), None)
+        if held_by is not None:
+            plan = replace(plan, waits=(*plan.waits, Waiting(identifier, (
+                f"no lane folder here, and the issue carries the label {held_by!r}: "
+                "left to a person"))))
+            continue
+        handled.add(identifier)
+        reason = f"adopt: the issue is {issue.state} with no lane folder here"
+        if same_state(issue.state, policy.success_state):
+            plan = replace(plan, dispatches=(*plan.dispatches, Dispatch(
+                identifier, reason, issue.state, False)))
+            continue
+        free, why = (False, facts.held) if facts.held else free_slots(facts, busy, issue.state)
+        if free:
+            busy[state_key(issue.state)] += 1
+            plan = replace(plan, dispatches=(*plan.dispatches, Dispatch(
+                identifier, reason, issue.state)))
+        else:
+            plan = replace(plan, waits=(*plan.waits, Waiting(identifier,
+                                                             f"{reason}; waits: {why}")))
+    return plan
+
+
 def back_off_skips(facts: TickFacts, plan: Plan) -> Plan:
     """Planned starts of lanes whose runs keep ending skipped for the same reason wait
     (before new work, so the slots they would have taken go to new work)."""
@@ -635,8 +677,8 @@ def hold_silent_lanes(facts: TickFacts, plan: Plan) -> Plan:
 
 #: The tick, in the order of ``docs/guide/operating.md`` ("The poll loop").
 STEPS: tuple[Callable[[TickFacts, Plan], Plan], ...] = (
-    reconcile, drop_retries, due_retries, advance_reviews, recover, back_off_skips, new_work,
-    hold_silent_lanes, hold_dispatch)
+    reconcile, drop_retries, due_retries, advance_reviews, recover, adopt_unseen_lanes,
+    back_off_skips, new_work, hold_silent_lanes, hold_dispatch)
 
 
 def plan_tick(facts: TickFacts) -> Plan:

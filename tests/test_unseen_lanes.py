@@ -1,0 +1,111 @@
+"""A lane of maestro's whose folder is gone while its issue is In Review or In Progress is
+found by the tick and rebuilt (``orchestration/unseen.py``), never stranded."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+
+from maestro.errors import TrackerError
+from maestro.model import Comment, Issue
+from maestro.orchestration.orchestrator import Orchestrator
+from maestro.orchestration.unseen import CHECKS_PER_TICK, RECHECK_S, UnseenLanes
+from tests.conftest import Sandbox
+
+SCRIPT = """
+    steps:
+      - write: {path: a.txt, content: a}
+      - commit: a
+      - handoff: done
+    """
+
+
+def test_a_lane_whose_folder_was_deleted_in_review_is_rebuilt_and_merged(
+        sandbox: Sandbox) -> None:
+    sandbox.add_issue("UN-1", script=SCRIPT)
+    sandbox.lane("UN-1")
+    assert sandbox.issue("UN-1").state == "In Review"
+    shutil.rmtree(sandbox.repo / ".maestro" / "lanes" / "UN-1")
+    sandbox.approve("UN-1")
+    orchestrator = Orchestrator(sandbox.config)
+    plan = orchestrator.tick()
+    assert [(d.issue, d.agent) for d in plan.dispatches] == [("UN-1", False)]
+    for _ in range(3):
+        if sandbox.outcome("UN-1") == "finished":
+            break
+        orchestrator.tick()
+    assert sandbox.outcome("UN-1") == "finished"
+    assert sandbox.issue("UN-1").state == "Done"
+    assert sandbox.origin_file("a.txt") == "a"
+
+
+def test_a_persons_own_in_review_issue_is_not_adopted(sandbox: Sandbox) -> None:
+    sandbox.add_issue("UN-2", state="In Review")
+    plan = Orchestrator(sandbox.config).tick()
+    assert plan.dispatches == ()
+    assert not (sandbox.repo / ".maestro" / "lanes" / "UN-2").exists()
+
+
+def test_a_dry_run_does_not_ask_the_tracker_about_unseen_lanes(sandbox: Sandbox) -> None:
+    sandbox.add_issue("UN-3", script=SCRIPT)
+    sandbox.lane("UN-3")
+    shutil.rmtree(sandbox.repo / ".maestro" / "lanes" / "UN-3")
+    assert Orchestrator(sandbox.config).plan(dry_run=True).dispatches == ()
+
+
+class CommentsOnly:
+    """A tracker that answers ``comments`` only: maestro's start block for ``ours``, none
+    for the rest, a failure for ``broken``; it counts what it was asked."""
+
+    name = "comments-only"
+
+    def __init__(self, ours: Sequence[str] = (), broken: Sequence[str] = ()) -> None:
+        self.ours, self.broken = set(ours), set(broken)
+        self.asked: list[str] = []
+
+    def comments(self, identifier: str) -> list[Comment]:
+        self.asked.append(identifier)
+        if identifier in self.broken:
+            raise TrackerError(f"{identifier}: HTTP 502")
+        if identifier not in self.ours:
+            return [Comment(id="c1", body="looks good to me")]
+        return [Comment(id="c2", body='<!-- maestro:state {"kind":"start","run_id":"r"} -->')]
+
+
+def review(identifier: str, state: str = "In Review") -> Issue:
+    return Issue(id=identifier, identifier=identifier, title=identifier, state=state)
+
+
+def test_an_issue_found_not_to_be_maestros_is_not_asked_about_again_soon() -> None:
+    tracker, unseen = CommentsOnly(), UnseenLanes()
+    assert unseen.find(tracker, [review("P-1")], [], now=0.0) == ()  # type: ignore[arg-type]
+    unseen.find(tracker, [review("P-1")], [], now=RECHECK_S - 1)  # type: ignore[arg-type]
+    assert tracker.asked == ["P-1"]
+    unseen.find(tracker, [review("P-1")], [], now=RECHECK_S + 1)  # type: ignore[arg-type]
+    assert tracker.asked == ["P-1", "P-1"]
+
+
+def test_an_issue_that_changed_state_is_asked_about_again() -> None:
+    tracker, unseen = CommentsOnly(), UnseenLanes()
+    unseen.find(tracker, [review("P-1")], [], now=0.0)  # type: ignore[arg-type]
+    unseen.find(tracker, [review("P-1", "In Progress")], [], now=1.0)  # type: ignore[arg-type]
+    assert tracker.asked == ["P-1", "P-1"]
+
+
+def test_an_issue_whose_comments_cannot_be_read_does_not_stop_the_rest() -> None:
+    tracker = CommentsOnly(ours=["M-2"], broken=["M-1"])
+    found = UnseenLanes().find(tracker, [review("M-1"), review("M-2")], [])  # type: ignore[arg-type]
+    assert [i.identifier for i in found] == ["M-2"]
+
+
+def test_a_tick_asks_about_a_bounded_number_of_issues() -> None:
+    tracker = CommentsOnly()
+    many = [review(f"P-{n}") for n in range(CHECKS_PER_TICK + 5)]
+    UnseenLanes().find(tracker, many, [], now=0.0)  # type: ignore[arg-type]
+    assert len(tracker.asked) == CHECKS_PER_TICK
+
+
+def test_an_issue_with_a_lane_folder_is_not_asked_about() -> None:
+    tracker = CommentsOnly(ours=["L-1"])
+    assert UnseenLanes().find(tracker, [review("L-1")], ["L-1"]) == ()  # type: ignore[arg-type]
+    assert tracker.asked == []
