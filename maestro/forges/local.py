@@ -25,7 +25,7 @@ from maestro.containment.childenv import child_env
 from maestro.containment.gitguard import LOCAL_RECEIVE_PACK
 from maestro.containment.shell import run_shell
 from maestro.errors import ForeignHeadError, ForgeError, WorkspaceError
-from maestro.forges import check_reuse, merge_memo
+from maestro.forges import merge_memo
 from maestro.forges.check_sandbox import CheckSandbox
 from maestro.forges.checktree import check_tree, heal_origin
 from maestro.forges.ref_files import read_branch
@@ -280,36 +280,25 @@ class LocalForge:
         return pr.model_copy(update={"mergeable": answer[0], "conflict": answer[1]})
 
     def _with_checks(self, pr: PullRequest) -> tuple[PullRequest, bool]:
-        """Run the validation commands once per head (like CI on push) and keep the result;
-        also whether the commands ran now (not kept, not the lane's own run)."""
+        """Run the validation commands once per head (like CI on push), in a clean checkout
+        of the head, and keep the result; also whether the commands ran now (not kept).
+        The lane's own run never stands for it: the lane's worktree can differ from a
+        checkout of its commit in ways no look at it proves absent (an index entry forged to
+        hide a change, attributes that change the checked-out bytes, an empty folder, a
+        file the agent's process swaps in only while the commands run)."""
         if not self.validation_commands:
             return pr.model_copy(update={"checks": []}), False
         runs = dict(pr.extra.get("check_runs") or {})
         ran = False
         if pr.head not in runs:
-            reused = self._lane_run(pr.head)
-            ran = reused is None
-            runs[pr.head] = reused if reused is not None else self._run_checks(pr.head)
+            ran = True
+            runs[pr.head] = self._run_checks(pr.head)
             with self._locked():
                 current = self._load(pr.number) or pr
-                extra = {**current.extra, "check_runs": {pr.head: runs[pr.head]},
-                         "check_source": "lane validation" if reused is not None else "forge"}
+                extra = {**current.extra, "check_runs": {pr.head: runs[pr.head]}}
                 self._save(current.model_copy(update={"extra": extra}))
         checks = [Check.model_validate(c) for c in runs[pr.head]]
         return pr.model_copy(update={"checks": checks}), ran
-
-    def _lane_run(self, head: str) -> list[dict[str, Any]] | None:
-        """This process's own lane validation of ``head``, when it stands for the check
-        exactly (:mod:`.check_reuse`); None otherwise."""
-        if check_reuse.recall(head) is None:
-            return None
-        tree = git(self.origin, "rev-parse", "--verify", "--quiet", f"{head}^{{tree}}",
-                   check=False)
-        if not tree:
-            return None
-        return check_reuse.reusable(check_reuse.plan(
-            head, tree, self.validation_commands, self.check_timeout_s,
-            _check_env(self.env_passthrough), in_sandbox=self.sandbox is not None))
 
     def _run_checks(self, head: str) -> list[dict[str, Any]]:
         heal_origin(self.origin)

@@ -68,7 +68,7 @@ def test_a_validation_killed_before_its_clean_up_is_swept_by_the_next_session(
     (tmp_path / ASIDE / "docs" / "draft.md").write_text("mine\n")  # the agent's, set aside
     (repo / "__pycache__").mkdir()
     (repo / "__pycache__" / "hello.pyc").write_text("x")  # what it left behind
-    assert sweep(repo, record) == ["__pycache__/hello.pyc"]
+    assert sweep(repo, record) == ["__pycache__/"]
     assert not (repo / "__pycache__").exists()
     assert (repo / "docs" / "draft.md").read_text() == "mine\n"
     assert not record.exists() and not (tmp_path / ASIDE).exists()

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from maestro.containment.childenv import child_env
-from maestro.forges import check_reuse
 from maestro.git import git
+from maestro.git.worktree_paths import tracked_changes
 from maestro.ids import iso_now
 from maestro.lanes.confinement.confine import sandbox_prefix
 from maestro.lanes.context import LaneContext
@@ -51,20 +51,30 @@ def _verified(key: str, hit: Any) -> bool:
     return hmac.compare_digest(expected, str(hit.get("sig", "")))
 
 
+#: Paths named in a refusal; the rest are counted.
+NAMED_PATHS = 10
+
+
 @dataclass(frozen=True)
 class Validation:
-    """One validation of ``head`` (whose tree is ``tree``). The agent's untracked files are
+    """One validation of ``head`` (whose tree is ``tree``). The agent's untracked paths are
     moved aside while the commands run (:func:`~maestro.lanes.validation.litter.commit_only`),
-    so they test the commit and the ignored files. ``dirty``: the commands saw other files
-    than the commit's all the same: tracked files differed from it when they started (or an
-    untracked file could not be moved aside), so the result is not the commit's."""
+    so they test the commit and the ignored files. ``differ``: the paths that made the
+    commands see other files than the commit's all the same: tracked files whose content
+    differed from it (judged without the agent's index:
+    :func:`~maestro.git.worktree_paths.tracked_changes`), or untracked paths that could not
+    be moved aside. With any, the result is not the commit's."""
 
     head: str
     tree: str
     passed: bool
-    dirty: bool
+    differ: tuple[str, ...] = ()
     records: list[dict[str, Any]] = field(default_factory=list)
     cached: bool = False
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self.differ)
 
     def failure(self) -> str:
         """The failing command and its output tail, as the agent and the comment see it."""
@@ -75,14 +85,15 @@ class Validation:
                 f"{str(last['output_tail'])[-2000:]}")
 
     def unfaithful(self) -> str:
-        """Why this result does not stand for the commit, as the agent and a person read
-        it; "" when it does."""
-        if not self.dirty:
+        """Why this result does not stand for the commit, naming the paths, as the agent
+        and a person read it; "" when it does."""
+        if not self.differ:
             return ""
-        return ("the worktree's files differ from the commit (uncommitted changes to tracked "
-                "files, files flagged skip-worktree/assume-unchanged, or untracked files that "
-                "could not be moved aside); validation tested them, the commit does not hold "
-                "them: commit or discard them")
+        shown = ", ".join(repr(path) for path in self.differ[:NAMED_PATHS])
+        more = len(self.differ) - NAMED_PATHS
+        shown += f" and {more} more" if more > 0 else ""
+        return (f"uncommitted changes to tracked files ({shown}); validation tested what is "
+                "on disk, the commit does not hold it: commit or discard them")
 
 
 def validation_env(ctx: LaneContext) -> dict[str, str]:
@@ -95,52 +106,29 @@ def cache_key(commands: list[str], head: str, tree: str) -> str:
     return "\n".join([head, tree, *commands])
 
 
-def index_facts(listing: str) -> tuple[bool, bool]:
-    """From ``git ls-files -v -s -z``: ``(hidden, nested)``. ``hidden``: an entry is flagged
-    skip-worktree (``S``) or assume-unchanged (lower case) or is otherwise not plainly
-    cached, so ``git status`` would not show what the worktree holds instead of the commit.
-    ``nested``: a gitlink (mode 160000), a repository whose files are not in the commit.
-    Pure."""
-    hidden = nested = False
-    for entry in listing.split("\0"):
-        if not entry:
-            continue
-        tag, _, rest = entry.partition(" ")
-        hidden = hidden or tag != "H"
-        nested = nested or rest.startswith("160000 ")
-    return hidden, nested
-
-
 def validate_head(ctx: LaneContext) -> Validation:
     """Run (or recall) the workflow's validation commands on the worktree's HEAD."""
     execution = ctx.workflow.policy.execution
     worktree = ctx.worktree
     head, tree = git(worktree, "rev-parse", "HEAD", "HEAD^{tree}").split("\n")
-    hidden, nested = index_facts(git(worktree, "ls-files", "-v", "-s", "-z"))
-    dirty = hidden or bool(git(worktree, "status", "--porcelain", "--untracked-files=no"))
+    differ = tuple(tracked_changes(worktree))
     commands = list(execution.validation_commands)
     key = cache_key(commands, head, tree)
     cache: dict[str, Any] = ctx.state.read(CACHE) or {}
     hit = cache.get(key)
-    if not dirty and _verified(key, hit):
+    if not differ and _verified(key, hit):
         assert isinstance(hit, dict)
-        return Validation(head, tree, bool(hit["passed"]), False, list(hit["records"]),
+        return Validation(head, tree, bool(hit["passed"]), (), list(hit["records"]),
                           cached=True)
     # What validation writes must not reach a commit, even after a kill mid-run; what the
     # agent left untracked is moved aside meanwhile, so the commands see the commit.
     env, prefix = validation_env(ctx), sandbox_prefix(ctx)
-    ignored = bool(git(worktree, "ls-files", "-z", "--others", "--ignored", "--exclude-standard",
-                       "--directory"))
     with litter.commit_only(worktree, ctx.state.path(litter.RECORD)) as seen:
         passed, records = run_commands(commands, worktree, execution.validation_timeout_s,
                                        env, prefix)
-    check_reuse.remember(check_reuse.LaneRun(
-        check_reuse.plan(head, tree, commands, execution.validation_timeout_s, env),
-        passed=passed, dirty=dirty, untracked=bool(seen), ignored=ignored or nested,
-        sandboxed=bool(prefix),
-        records=tuple(records)))
-    if not dirty and not seen:
+    differ += tuple(sorted(seen))
+    if not differ:
         cache[key] = {"passed": passed, "records": records, "ran_at": iso_now(),
                       "sig": signature(key, passed, records)}
         ctx.state.write(CACHE, dict(list(cache.items())[-CACHE_SIZE:]))
-    return Validation(head, tree, passed, dirty or bool(seen), records)
+    return Validation(head, tree, passed, differ, records)

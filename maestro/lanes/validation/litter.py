@@ -22,19 +22,24 @@ are written to a record in the lane folder (``validation-litter.json``) first; t
 session or validation removes what such a run left and puts the set-aside files back (the
 chaos series found ``__pycache__`` merged again after a kill inside ``lane_open_pr``'s
 validation). A set-aside file whose place was taken meanwhile stays in the lane folder.
+
+The agent's processes may still run while this happens (``lane_open_pr`` validates mid-
+session), so every path is taken from git's ``-z`` output exactly
+(:func:`maestro.git.worktree_paths.untracked`) and reached beneath the worktree one
+folder at a time without following a symbolic link (:mod:`maestro.containment.beneath`): a
+folder swapped for a link to the repository root between the listing and the removal
+makes the removal fail, never reach outside.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from maestro.containment.beneath import move_beneath, remove_beneath
 from maestro.fsutil import read_json, write_json
-from maestro.git import git
+from maestro.git import worktree_paths
 
 #: The lane file naming the untracked files a running validation found before it started.
 RECORD = "validation-litter.json"
@@ -43,77 +48,35 @@ ASIDE = "validation-aside"
 
 
 def untracked(worktree: Path) -> set[str]:
-    """Untracked, not ignored files of ``worktree`` (paths relative to it)."""
-    out = git(worktree, "ls-files", "-z", "--others", "--exclude-standard", check=False)
-    return {path for path in out.split("\0") if path}
+    """Untracked, not ignored paths of ``worktree`` (relative; a wholly untracked folder is
+    one entry ending in ``/``)."""
+    return set(worktree_paths.untracked(worktree))
 
 
 def remove_new(worktree: Path, before: set[str]) -> list[str]:
-    """Remove the untracked files not in ``before`` and the folders they leave empty."""
+    """Remove the untracked paths not in ``before``; returns them."""
     removed = sorted(untracked(worktree) - before)
     for relative in removed:
-        path = worktree / relative
-        try:
-            path.unlink()
-        except OSError:
-            continue
-        _prune_empty(path.parent, worktree)
+        remove_beneath(worktree, relative)
     return removed
 
 
-def _prune_empty(folder: Path, root: Path) -> None:
-    """Remove ``folder`` and its parents up to (not including) ``root`` while empty."""
-    top = root.resolve()
-    while folder.resolve() != top and top in folder.resolve().parents:
-        try:
-            os.rmdir(folder)  # only if empty
-        except OSError:
-            return
-        folder = folder.parent
+def set_aside(worktree: Path, paths: list[str], aside: Path) -> set[str]:
+    """Move the untracked ``paths`` (relative to ``worktree``) into ``aside`` at the same
+    relative places; returns those that could not be moved (they stay seen)."""
+    return {relative for relative in paths if not move_beneath(worktree, relative, aside)}
 
 
-def set_aside(worktree: Path, paths: Iterable[str], aside: Path) -> set[str]:
-    """Move the untracked ``paths`` (relative to ``worktree``) into ``aside``, keeping
-    their relative places; returns those that could not be moved (they stay seen)."""
-    stuck: set[str] = set()
-    for relative in paths:
-        source, target = worktree / relative, aside / relative
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(source, target)
-        except OSError:
-            stuck.add(relative)
-            continue
-        _prune_empty(source.parent, worktree)
-    return stuck
-
-
-def put_back(aside: Path, worktree: Path) -> list[str]:
-    """Move every file under ``aside`` back to its place in ``worktree``, unless that place
-    is taken (then it stays in ``aside``); returns the paths left in ``aside``."""
-    if not aside.is_dir():
-        return []
-    kept: list[str] = []
-    for folder, dirs, files in os.walk(aside):
-        for name in files + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
-            source = Path(folder) / name
-            relative = source.relative_to(aside)
-            target = worktree / relative
-            try:
-                if os.path.lexists(target):
-                    kept.append(str(relative))
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.move(source, target)
-            except OSError:
-                kept.append(str(relative))
-    if not kept:
-        shutil.rmtree(aside, ignore_errors=True)
-    else:
-        for folder, _, _ in sorted(os.walk(aside), reverse=True):
-            with contextlib.suppress(OSError):
-                os.rmdir(folder)  # only the emptied ones
-    return sorted(kept)
+def put_back(aside: Path, worktree: Path, paths: list[str]) -> list[str]:
+    """Move ``paths`` from ``aside`` back to their places in ``worktree``, unless a place is
+    taken (then it stays in ``aside``); returns the paths left in ``aside``. ``aside`` is
+    removed once nothing is left in it."""
+    kept = [relative for relative in paths
+            if not move_beneath(aside, relative, worktree) and
+            (aside / relative.rstrip("/")).exists()]
+    if not kept and aside.is_dir():
+        remove_beneath(aside.parent, aside.name + "/")
+    return kept
 
 
 def sweep(worktree: Path, record: Path) -> list[str]:
@@ -124,29 +87,29 @@ def sweep(worktree: Path, record: Path) -> list[str]:
     if not isinstance(data, dict) or not worktree.is_dir():
         record.unlink(missing_ok=True)
         return []
-    before = data.get("before")
-    removed = remove_new(worktree, {str(p) for p in before} if isinstance(before, list)
-                         else set())
-    put_back(record.with_name(ASIDE), worktree)
+    listed = data.get("before")
+    before = {str(p) for p in listed} if isinstance(listed, list) else set()
+    removed = remove_new(worktree, before)
+    put_back(record.with_name(ASIDE), worktree, sorted(before))
     record.unlink(missing_ok=True)
     return removed
 
 
 @contextmanager
 def commit_only(worktree: Path, record: Path) -> Iterator[frozenset[str]]:
-    """Run the block with the worktree's untracked files moved aside (:data:`ASIDE`, beside
-    ``record``); then remove
-    the untracked files the block created and put the moved ones back. The files found are
-    kept in ``record`` while it runs, for :func:`sweep`. The block is given the files it
-    still sees besides the commit's (those that could not be moved)."""
+    """Run the block with the worktree's untracked paths moved aside (:data:`ASIDE`, beside
+    ``record``); then remove the untracked paths the block created and put the moved ones
+    back. The paths found are kept in ``record`` while it runs, for :func:`sweep`. The
+    block is given the paths it still sees besides the commit's (those that could not be
+    moved)."""
     sweep(worktree, record)
     aside = record.with_name(ASIDE)
-    before = untracked(worktree)
-    write_json(record, {"before": sorted(before)})
-    stuck = set_aside(worktree, sorted(before), aside)
+    before = sorted(untracked(worktree))
+    write_json(record, {"before": before})
+    stuck = set_aside(worktree, before, aside)
     try:
         yield frozenset(stuck)
     finally:
         remove_new(worktree, stuck)
-        put_back(aside, worktree)
+        put_back(aside, worktree, [p for p in before if p not in stuck])
         record.unlink(missing_ok=True)
