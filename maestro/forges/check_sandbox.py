@@ -20,7 +20,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from maestro.containment.agent_homes import behaviour_paths, homes_env, mount_points
+from maestro.containment.agent_homes import (
+    behaviour_paths,
+    homes_env,
+    lane_state_binds,
+    lane_state_folder,
+    mount_points,
+)
 from maestro.containment.operator_view import operator_files, read_only_folders
 from maestro.containment.sandbox import Layer, bubblewrap_prefix
 from maestro.git.dirs import git_dirs
@@ -48,8 +54,12 @@ class CheckSandbox:
             folders.append(dirs.common)
         own = tree.parent
         folders.append(own.parent)  # every check folder, those made later too
-        homes = mount_points(homes_env(self.config.agent.env_passthrough))
-        return [*(("rw", home) for home in homes),  # as the lane's sandbox (agent_homes)
+        env = homes_env(self.config.agent.env_passthrough)
+        # as the lane's sandbox (agent_homes): the agents' shell snapshots, which every
+        # running session sources, are the check's own, never the user's
+        snapshots = lane_state_binds(env, lane_state_folder(own, "check"))
+        return [*(("rw", home) for home in mount_points(env)),
+                *(("rw", source, target) for source, target in snapshots),
                 *(("ro", path) for path in folders), ("ro", own), ("rw", tree)]
 
     def prefix(self, tree: Path) -> list[str]:

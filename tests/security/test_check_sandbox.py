@@ -7,6 +7,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from maestro.config.workflow import load_workflow
 from maestro.forges import make_forge
 from maestro.forges.check_sandbox import CheckSandbox
@@ -70,3 +72,24 @@ def test_under_bubblewrap_the_check_cannot_push_to_origin_or_write_the_operators
     leftover = subprocess.run(["git", "status", "--porcelain"], cwd=sandbox.repo,
                               capture_output=True, text=True, check=True).stdout
     assert "planted" not in leftover
+
+
+@needs_bwrap
+def test_under_bubblewrap_the_check_cannot_write_the_users_agent_shell_snapshots(
+        sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The operator's own Claude Code and Codex sessions source these before every shell
+    command; the PR's code runs in the check before anyone approved it."""
+    home = tmp_path / "home"
+    for folder in (".claude/shell-snapshots", ".codex/shell_snapshots"):
+        (home / folder).mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    sandbox.set_agent(sandbox="bubblewrap")
+    config = sandbox.config
+    command = ("echo planted > $HOME/.claude/shell-snapshots/s.sh && "
+               "echo planted > $HOME/.codex/shell_snapshots/s.sh")
+    forge = LocalForge(config.repo_root, "origin", [command], 60.0,
+                       sandbox=CheckSandbox(config, load_workflow(config.workflow_path)))
+    number = _pull_request(sandbox, forge)
+    assert [c.state for c in forge.refresh([number])[number].checks] == [CheckState.SUCCESS]
+    assert list((home / ".claude" / "shell-snapshots").iterdir()) == []
+    assert list((home / ".codex" / "shell_snapshots").iterdir()) == []
