@@ -92,8 +92,9 @@ class Validation:
         shown = ", ".join(repr(path) for path in self.differ[:NAMED_PATHS])
         more = len(self.differ) - NAMED_PATHS
         shown += f" and {more} more" if more > 0 else ""
-        return (f"uncommitted changes to tracked files ({shown}); validation tested what is "
-                "on disk, the commit does not hold it: commit or discard them")
+        return (f"uncommitted changes to tracked files, or untracked paths that could not be "
+                f"moved aside while validating ({shown}); validation tested what is on disk, "
+                "the commit does not hold it: commit or discard them")
 
 
 def validation_env(ctx: LaneContext) -> dict[str, str]:
