@@ -16,6 +16,7 @@ from maestro.lanes.budgets.budget import (
     DailyBudget,
     Limits,
     breach,
+    day_share_cap,
     lane_budget,
     limits_for,
 )
@@ -150,3 +151,18 @@ def test_the_cli_refuses_a_bad_budget_with_exit_2(tmp_path: Path) -> None:
     assert proc.stderr.strip().endswith(
         "WORKFLOW.md: budget.max_tokens_per_day: Input should be greater than 0 (got 0)")
     assert "Traceback" not in proc.stderr
+
+
+DAY_SHARE = [
+    ("the largest per-issue ceiling any issue may have", POLICY, 50_000),
+    ("the default alone", BudgetPolicy(max_tokens_per_issue=1000), 1000),
+    ("no default ceiling: an issue may spend without one", BudgetPolicy(
+        labels={LARGE: BudgetLimits(max_tokens_per_issue=10)}), None),
+    ("no budget at all", BudgetPolicy(), None),
+]
+
+
+@pytest.mark.parametrize(("name", "policy", "expected"), DAY_SHARE,
+                         ids=[c[0] for c in DAY_SHARE])
+def test_day_share_cap(name: str, policy: BudgetPolicy, expected: int | None) -> None:
+    assert day_share_cap(policy) == expected

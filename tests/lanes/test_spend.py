@@ -39,6 +39,14 @@ def test_a_day_sums_sessions_ended_that_day_and_running_ones(tmp_path: Path) -> 
     assert spent_on(tmp_path, DAY) == 157
 
 
+def test_one_lane_counts_toward_the_day_at_most_the_cap(tmp_path: Path) -> None:
+    """A forged report of 10^15 tokens holds no day when issues have a ceiling."""
+    lanes = tmp_path / "lanes"
+    ledger(lanes / "A-1", session(10**15, TODAY))
+    ledger(lanes / "A-2", session(50, TODAY))
+    assert spent_on(tmp_path, DAY, lane_cap=1000) == 1050
+
+
 def test_a_lane_folder_unmodified_since_the_day_began_is_not_read(tmp_path: Path) -> None:
     folder = tmp_path / "lanes" / "A-3"
     ledger(folder, session(100, TODAY))  # claims today, but the folder says otherwise

@@ -63,6 +63,20 @@ def limits_for(policy: BudgetPolicy, labels: Iterable[str]) -> Limits:
     return Limits(found["max_tokens_per_issue"], found["max_tokens_per_run"], tuple(matched))
 
 
+def day_share_cap(policy: BudgetPolicy) -> int | None:
+    """The most one lane folder counts toward ``max_tokens_per_day``: the largest
+    ``max_tokens_per_issue`` the workflow gives any issue (the default and every label's),
+    since a lane is stopped at its own; None when an issue may spend without a ceiling.
+    The figures are the agent's own reports, and a hostile agent can forge them (breaker
+    11: two forged lines held the whole service's dispatch for the day); with a per-issue
+    ceiling, one lane can no longer count more than it could ever spend. Pure."""
+    ceilings = [policy.max_tokens_per_issue,
+                *(limits.max_tokens_per_issue for limits in policy.labels.values())]
+    if policy.max_tokens_per_issue is None:
+        return None
+    return max(c for c in ceilings if c is not None)
+
+
 def spent_of(tokens: Mapping[str, Any]) -> int:
     """The tokens a figure counts: ``totalTokens``, else input plus output, else 0."""
     total = tokens.get("totalTokens")

@@ -27,7 +27,7 @@ from typing import Any
 from maestro.config.budget import BudgetPolicy
 from maestro.errors import InputError
 from maestro.lanes.budgets import tokens as token_ledger
-from maestro.lanes.budgets.budget import DailyBudget, spent_of
+from maestro.lanes.budgets.budget import DailyBudget, day_share_cap, spent_of
 from maestro.lanes.record.archive import ARCHIVE, issue_of
 from maestro.lanes.record.state import LaneState
 
@@ -120,8 +120,9 @@ def _spent_that_day(state: LaneState, day: date) -> int:
     return total
 
 
-def spent_on(state_root: Path, day: date) -> int:
-    """Tokens the whole service's agents reported on the UTC ``day``.
+def spent_on(state_root: Path, day: date, lane_cap: int | None = None) -> int:
+    """Tokens the whole service's agents reported on the UTC ``day``; each lane folder
+    counts at most ``lane_cap`` (:func:`~maestro.lanes.budgets.budget.day_share_cap`).
 
     Every ledger write is an atomic rename, which moves the folder's own modification time:
     a folder last modified before ``day`` began spent nothing that day and is not read
@@ -151,15 +152,16 @@ def spent_on(state_root: Path, day: date) -> int:
             except (OSError, ValueError, TypeError, AttributeError, InputError):
                 continue  # one damaged lane never stops the tick (trust rule 6)
         kept[folder] = (mtime, day, spent)
-        total += spent
+        total += spent if lane_cap is None else min(spent, lane_cap)
     _SEEN[str(state_root)] = kept
     return total
 
 
-def spent_today(state_root: Path, now: datetime) -> int:
-    return spent_on(state_root, now.astimezone(UTC).date())
+def spent_today(state_root: Path, now: datetime, lane_cap: int | None = None) -> int:
+    return spent_on(state_root, now.astimezone(UTC).date(), lane_cap)
 
 
 def daily_budget(state_root: Path, policy: BudgetPolicy, now: datetime) -> DailyBudget:
     """Today's ceiling and spend, the fact the tick planner and ``maestro status`` use."""
-    return DailyBudget(policy.max_tokens_per_day, spent_today(state_root, now))
+    return DailyBudget(policy.max_tokens_per_day,
+                       spent_today(state_root, now, day_share_cap(policy)))
