@@ -125,7 +125,8 @@ FIND_QUERY = """
 query MaestroForgeFind($owner: String!, $name: String!, $branch: String!) {
   repository(owner: $owner, name: $name) {
     pullRequests(headRefName: $branch, first: 20, orderBy: {field: CREATED_AT, direction: DESC}) {
-      nodes {""" + PR_CORE + """}
+      nodes {""" + PR_CORE + """  isCrossRepository
+      }
     }
   }
 }
@@ -288,6 +289,8 @@ class _Pull(_Model):
     headRefName: str
     baseRefName: str
     headRefOid: str
+    #: A PR from a fork: its head branch lives in another repository, whatever it is named.
+    isCrossRepository: bool = False
     mergeable: str = "UNKNOWN"
     mergeStateStatus: str | None = None
     reviewDecision: str | None = None
@@ -549,7 +552,10 @@ class GitHubForge:
         return [self._pull(n, "MaestroForgeFind") for n in nodes if n is not None]
 
     def find_pr(self, branch: str) -> PullRequest | None:
-        pulls = [p for p in self._find(branch) if p.headRefName == branch]
+        """The newest PR from ``branch`` of this repository; a fork's PR whose branch has
+        the same name is never the lane's."""
+        pulls = [p for p in self._find(branch)
+                 if p.headRefName == branch and not p.isCrossRepository]
         if not pulls:
             return None
         newest = max(pulls, key=lambda p: p.number)
@@ -564,8 +570,8 @@ class GitHubForge:
 
     def open_pr(self, branch: str, base: str, title: str, body: str) -> PullRequest:
         """Find the lane's open PR, or open one (never a draft)."""
-        open_ones = [p for p in self._find(branch)
-                     if p.headRefName == branch and p.state == "OPEN"]
+        open_ones = [p for p in self._find(branch) if p.headRefName == branch
+                     and p.state == "OPEN" and not p.isCrossRepository]
         if open_ones:
             return to_pull_request(max(open_ones, key=lambda p: p.number))
         if self._repository_id is None:

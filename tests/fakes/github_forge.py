@@ -87,6 +87,8 @@ class CheckRec:
 @dataclass
 class ForgePullRec(PullRequestRec):
     draft: bool = False
+    #: opened from a fork's branch (its head lives in another repository)
+    cross_repository: bool = False
     last_head: str = ""
     merge_commit: str | None = None
     reviews: list[ReviewRec] = field(default_factory=list)
@@ -219,6 +221,7 @@ class ForgePullNode(PullRequestNode):
         super().__init__(repo, rec)
         self._world, self._forge_rec = world, rec
         self.isDraft = rec.draft
+        self.isCrossRepository = rec.cross_repository
         self.headRefOid = world.head_of(rec)
         self.mergeCommit = {"oid": rec.merge_commit} if rec.merge_commit else None
 
@@ -359,7 +362,9 @@ class ForgeRoot(GitHubRoot):
             raise ServiceError(f"Head sha can't be blank; no branch {head}", type="UNPROCESSABLE")
         if world.ref_head(base) is None:
             raise ServiceError(f"Base ref must be a branch ({base})", type="UNPROCESSABLE")
-        if any(p.head_ref == head and p.state == "OPEN" for p in repo.pulls.values()):
+        if any(p.head_ref == head and p.state == "OPEN" and not (
+                isinstance(p, ForgePullRec) and p.cross_repository)
+               for p in repo.pulls.values()):  # a fork's branch is another head
             raise ServiceError(f"A pull request already exists for {head}.",
                                type="UNPROCESSABLE")
         rec = ForgePullRec(_node_id("PR"), repo.next_number, input["title"],

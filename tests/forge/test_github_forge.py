@@ -65,6 +65,17 @@ def test_open_pr_twice_returns_the_same_pr(forge: GitHubForge, remote: Remote,
     assert len(world.pulls) == 1
 
 
+def test_a_forks_pr_from_a_branch_of_the_lanes_name_is_never_the_lanes(
+        forge: GitHubForge, remote: Remote, world: ForgeWorld) -> None:
+    """Anyone may open a PR from a fork whose branch is named ``maestro/abc-1``; it is not
+    the lane's, neither to find nor to reuse when the lane opens its own."""
+    number, _ = opened(forge, remote)
+    world.pull(number).cross_repository = True  # as if a fork had opened it
+    assert forge.find_pr(BRANCH) is None
+    own = forge.open_pr(BRANCH, "main", "Add feature", "body")
+    assert own.number != number and forge.find_pr(BRANCH) == own
+
+
 def test_find_pr_without_a_pr_is_none(forge: GitHubForge) -> None:
     assert forge.find_pr(BRANCH) is None
 
