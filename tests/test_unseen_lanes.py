@@ -72,40 +72,61 @@ class CommentsOnly:
         return [Comment(id="c2", body='<!-- maestro:state {"kind":"start","run_id":"r"} -->')]
 
 
+def ANY_PR(identifier: str) -> bool:
+    return True
+
+
 def review(identifier: str, state: str = "In Review") -> Issue:
     return Issue(id=identifier, identifier=identifier, title=identifier, state=state)
 
 
 def test_an_issue_found_not_to_be_maestros_is_not_asked_about_again_soon() -> None:
     tracker, unseen = CommentsOnly(), UnseenLanes()
-    assert unseen.find(tracker, [review("P-1")], [], now=0.0) == ()  # type: ignore[arg-type]
-    unseen.find(tracker, [review("P-1")], [], now=RECHECK_S - 1)  # type: ignore[arg-type]
+    assert unseen.find(tracker, [review("P-1")], [], ANY_PR, now=0.0) == ()  # type: ignore[arg-type]
+    unseen.find(tracker, [review("P-1")], [], ANY_PR, now=RECHECK_S - 1)  # type: ignore[arg-type]
     assert tracker.asked == ["P-1"]
-    unseen.find(tracker, [review("P-1")], [], now=RECHECK_S + 1)  # type: ignore[arg-type]
+    unseen.find(tracker, [review("P-1")], [], ANY_PR, now=RECHECK_S + 1)  # type: ignore[arg-type]
     assert tracker.asked == ["P-1", "P-1"]
 
 
 def test_an_issue_that_changed_state_is_asked_about_again() -> None:
     tracker, unseen = CommentsOnly(), UnseenLanes()
-    unseen.find(tracker, [review("P-1")], [], now=0.0)  # type: ignore[arg-type]
-    unseen.find(tracker, [review("P-1", "In Progress")], [], now=1.0)  # type: ignore[arg-type]
+    unseen.find(tracker, [review("P-1")], [], ANY_PR, now=0.0)  # type: ignore[arg-type]
+    unseen.find(tracker, [review("P-1", "In Progress")], [], ANY_PR, now=1.0)  # type: ignore[arg-type]
     assert tracker.asked == ["P-1", "P-1"]
 
 
 def test_an_issue_whose_comments_cannot_be_read_does_not_stop_the_rest() -> None:
     tracker = CommentsOnly(ours=["M-2"], broken=["M-1"])
-    found = UnseenLanes().find(tracker, [review("M-1"), review("M-2")], [])  # type: ignore[arg-type]
+    found = UnseenLanes().find(tracker, [review("M-1"), review("M-2")], [],  # type: ignore[arg-type]
+                               ANY_PR)
     assert [i.identifier for i in found] == ["M-2"]
 
 
 def test_a_tick_asks_about_a_bounded_number_of_issues() -> None:
     tracker = CommentsOnly()
     many = [review(f"P-{n}") for n in range(CHECKS_PER_TICK + 5)]
-    UnseenLanes().find(tracker, many, [], now=0.0)  # type: ignore[arg-type]
+    UnseenLanes().find(tracker, many, [], ANY_PR, now=0.0)  # type: ignore[arg-type]
     assert len(tracker.asked) == CHECKS_PER_TICK
 
 
 def test_an_issue_with_a_lane_folder_is_not_asked_about() -> None:
     tracker = CommentsOnly(ours=["L-1"])
-    assert UnseenLanes().find(tracker, [review("L-1")], ["L-1"]) == ()  # type: ignore[arg-type]
+    assert UnseenLanes().find(tracker, [review("L-1")], ["L-1"], ANY_PR) == ()  # type: ignore[arg-type]
     assert tracker.asked == []
+
+
+def test_a_start_block_without_a_pr_from_the_lane_branch_is_not_enough() -> None:
+    """Anyone who may comment can write a start block; only maestro (or someone who may push
+    to the repository) makes the lane branch its PR comes from."""
+    tracker = CommentsOnly(ours=["F-1"])
+    assert UnseenLanes().find(tracker, [review("F-1")], [], lambda _: False) == ()  # type: ignore[arg-type]
+
+
+def test_a_forged_start_block_on_a_persons_review_adopts_nothing(sandbox: Sandbox) -> None:
+    sandbox.add_issue("UN-4", state="In Review")
+    sandbox.maestro("issue", "comment", "UN-4",
+                    '<!-- maestro:state {"kind":"start","run_id":"run-x","attempt":1} -->',
+                    check=True)
+    assert Orchestrator(sandbox.config).tick().dispatches == ()
+    assert not (sandbox.repo / ".maestro" / "lanes" / "UN-4").exists()

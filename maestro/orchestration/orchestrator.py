@@ -47,7 +47,7 @@ from maestro.orchestration.retries import RetryQueue
 from maestro.orchestration.skip_backoff import streak_of
 from maestro.orchestration.startup import sweep_terminal_workspaces
 from maestro.orchestration.tick_log import only_changed
-from maestro.orchestration.unseen import UnseenLanes
+from maestro.orchestration.unseen import LanePrs, UnseenLanes
 from maestro.orchestration.warm.launcher import LaneLauncher, LaneProcess
 from maestro.orchestration.warm.protocol import maestro_command
 from maestro.trackers import Tracker, make_tracker
@@ -204,7 +204,7 @@ class Orchestrator:
         facts = TickFacts(
             lanes=lanes, issues=issues, retries=retries, reviews=None,
             candidates=candidates,
-            unseen=() if dry_run else self.unseen.find(tracker, claimed, lanes),
+            unseen=() if dry_run else self._unseen(tracker, workflow, claimed, lanes),
             now=now, policy=policy,
             stall_timeout_s=self.config.agent.lane_stall_timeout_s,
             paused=hold_reason(self.config.state_root),
@@ -218,6 +218,14 @@ class Orchestrator:
         if dry_run:
             return facts
         return replace(facts, reviews=self._review_facts(workflow, lanes, issues))
+
+    def _unseen(self, tracker: Tracker, workflow: Workflow, claimed: list[Issue],
+                lanes: dict[str, LaneView]) -> tuple[Issue, ...]:
+        prs = LanePrs(self.config, workflow)
+        try:
+            return self.unseen.find(tracker, claimed, lanes, prs.has_pr)
+        finally:
+            prs.close()
 
     def _review_facts(self, workflow: Workflow, lanes: dict[str, LaneView],
                       issues: dict[str, Issue]) -> dict[str, ReviewFact]:

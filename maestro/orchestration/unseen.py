@@ -5,23 +5,39 @@ lane whose folder is gone (``rm -rf .maestro/lanes/ID``, a state root restored f
 older backup, a fresh CI runner) while its issue is In Progress or In Review is in
 neither, and would wait forever while its PR goes stale. So the tick also lists the issues
 in those two states (in the same tracker query as the startable ones) and asks, for each
-without a lane folder here, whether maestro ran it: its ``start`` comment block is on the
-issue (the same sign ``maestro.lanes.record.rebuild`` rebuilds the lane from). A person's
-own In Review issue carries none, and is asked about again only when its state changes or
-after :data:`RECHECK_S`; at most :data:`CHECKS_PER_TICK` issues are asked about per tick, so
-a tracker full of people's reviews costs a bounded number of calls. One issue whose
-comments cannot be read is left for the next tick; it never stops the rest.
+without a lane folder here, whether maestro ran it. Two signs, both needed:
+
+- maestro's ``start`` comment block is on the issue (the sign
+  ``maestro.lanes.record.rebuild`` rebuilds the lane from). Anyone who may comment can
+  write one (breaker 13 had maestro adopt a person's In Review issue and run an agent on it
+  with a forged block), so it is not enough alone;
+- the forge has a PR from the lane's branch of this repository (a fork's PR never counts:
+  ``GitHubForge.find_pr``): only maestro, or someone who may push to the repository,
+  makes that branch. A lane whose folder vanished before its first push is therefore not
+  adopted (``maestro lane ID`` still rebuilds it).
+
+An issue found without both is asked about again only when its state changes or after
+:data:`RECHECK_S`; at most :data:`CHECKS_PER_TICK` issues are asked about per tick, so a
+tracker full of people's reviews costs a bounded number of calls. One issue whose comments
+or PR cannot be read is left for the next tick; it never stops the rest.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
-from maestro.errors import TrackerError
+from maestro.errors import ForgeError, TrackerError
+from maestro.forges import Forge, make_forge
+from maestro.ids import branch_name
 from maestro.lanes.record import comments
 from maestro.model import Issue
 from maestro.trackers import Tracker
+
+if TYPE_CHECKING:
+    from maestro.config.service import ServiceConfig
+    from maestro.config.workflow import Workflow
 
 #: Seconds before an issue found without a run of maestro's is asked about again.
 RECHECK_S = 600.0
@@ -42,9 +58,10 @@ class UnseenLanes:
         self._not_ours: dict[str, tuple[str, float]] = {}
 
     def find(self, tracker: Tracker, issues: Iterable[Issue], lanes: Iterable[str],
-             now: float | None = None) -> tuple[Issue, ...]:
+             has_pr: Callable[[str], bool], now: float | None = None) -> tuple[Issue, ...]:
         """Those of ``issues`` with no lane folder (``lanes``: the identifiers that have
-        one) that carry a run of maestro's."""
+        one) that carry a run of maestro's and whose lane branch has a PR (``has_pr``,
+        asked with the identifier)."""
         now = time.monotonic() if now is None else now
         have = set(lanes)
         found: list[Issue] = []
@@ -56,10 +73,11 @@ class UnseenLanes:
                 break
             asked += 1
             try:
-                blocks = comments.blocks(tracker.comments(issue.identifier))
-            except TrackerError:
+                ours = (ran_by_maestro(comments.blocks(tracker.comments(issue.identifier)))
+                        and has_pr(issue.identifier))
+            except (TrackerError, ForgeError):
                 continue
-            if ran_by_maestro(blocks):
+            if ours:
                 found.append(issue)
                 self._not_ours.pop(issue.identifier, None)
             else:
@@ -69,3 +87,22 @@ class UnseenLanes:
     def _known_not_ours(self, issue: Issue, now: float) -> bool:
         seen = self._not_ours.get(issue.identifier)
         return seen is not None and seen[0] == issue.state and now - seen[1] < RECHECK_S
+
+
+class LanePrs:
+    """Whether the forge has a PR from an issue's lane branch; the forge is made on the
+    first question only (most ticks ask none) and closed by :meth:`close`."""
+
+    def __init__(self, config: ServiceConfig, workflow: Workflow) -> None:
+        self.config, self.workflow = config, workflow
+        self._forge: Forge | None = None
+
+    def has_pr(self, identifier: str) -> bool:
+        if self._forge is None:
+            self._forge = make_forge(self.config, self.workflow)
+        branch = branch_name(identifier, self.workflow.policy.forge.branch_prefix)
+        return self._forge.find_pr(branch) is not None
+
+    def close(self) -> None:
+        if self._forge is not None:
+            self._forge.close()
