@@ -76,6 +76,8 @@ TOOL_SPECS: list[dict[str, Any]] = [
                             ["path"])},
 ]
 TOOL_NAMES = tuple(spec["name"] for spec in TOOL_SPECS)
+#: The marker of maestro's own comment blocks (``maestro.lanes.record.comments``), casefolded.
+STATE_MARKER = "maestro:state"
 _SIDE_EFFECTS = {"issue_comment", "issue_transition", "issue_label_add", "lane_open_pr"}
 
 
@@ -372,6 +374,11 @@ class ToolBridge:
             if _ABSOLUTE_HOST_PATH.search(body):
                 raise ToolRefused("comment contains an absolute host path; "
                                   "use repository-relative paths")
+            if STATE_MARKER in body.casefold():
+                # maestro's own record of the lane (start, completion, closeout…): a block
+                # the agent wrote would stand for one maestro did not write (breaker 13)
+                raise ToolRefused("comment contains a maestro:state block; only maestro "
+                                  "writes those")
             return f"comment {host.post_comment(body)} posted"
         if name == "issue_transition":
             # Resolve first, judge the resolved state, write only its configured spelling:
