@@ -7,7 +7,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from maestro.lanes.validation.litter import ASIDE, commit_only, sweep
+from maestro.lanes.validation.litter import aside_of, commit_only, sweep
 
 
 def _repo(tmp_path: Path) -> Path:
@@ -40,7 +40,7 @@ def test_the_agents_untracked_files_are_out_of_sight_while_the_commands_run(
         assert not (repo / "draft.py").exists() and seen == frozenset()
         assert (repo / "run.log").exists()  # ignored files stay: dependencies live there
     assert (repo / "draft.py").read_text() == "x = 1\n"
-    assert not (tmp_path / ASIDE).exists()
+    assert not aside_of(repo).exists()
 
 
 def test_a_file_the_commands_make_in_a_set_aside_files_place_is_theirs_and_removed(
@@ -64,27 +64,27 @@ def test_a_validation_killed_before_its_clean_up_is_swept_by_the_next_session(
     repo = _repo(tmp_path)
     record = tmp_path / "litter.json"
     record.write_text(json.dumps({"before": ["docs/draft.md"]}))  # what the killed run wrote
-    (tmp_path / ASIDE / "docs").mkdir(parents=True)
-    (tmp_path / ASIDE / "docs" / "draft.md").write_text("mine\n")  # the agent's, set aside
+    (aside_of(repo) / "docs").mkdir(parents=True)
+    (aside_of(repo) / "docs" / "draft.md").write_text("mine\n")  # the agent's, set aside
     (repo / "__pycache__").mkdir()
     (repo / "__pycache__" / "hello.pyc").write_text("x")  # what it left behind
     assert sweep(repo, record) == ["__pycache__/"]
     assert not (repo / "__pycache__").exists()
     assert (repo / "docs" / "draft.md").read_text() == "mine\n"
-    assert not record.exists() and not (tmp_path / ASIDE).exists()
+    assert not record.exists() and not (aside_of(repo)).exists()
 
 
-def test_a_set_aside_file_whose_place_was_taken_stays_in_the_lane_folder(
+def test_a_set_aside_file_whose_place_was_taken_stays_set_aside(
         tmp_path: Path) -> None:
     repo = _repo(tmp_path)
     record = tmp_path / "litter.json"
     record.write_text(json.dumps({"before": ["draft.py"]}))
-    (tmp_path / ASIDE).mkdir()
-    (tmp_path / ASIDE / "draft.py").write_text("set aside\n")
+    aside_of(repo).mkdir(parents=True)
+    (aside_of(repo) / "draft.py").write_text("set aside\n")
     (repo / "draft.py").write_text("made since\n")
     sweep(repo, record)
     assert (repo / "draft.py").read_text() == "made since\n"
-    assert (tmp_path / ASIDE / "draft.py").read_text() == "set aside\n"  # nothing is lost
+    assert (aside_of(repo) / "draft.py").read_text() == "set aside\n"  # nothing is lost
 
 
 def test_no_record_means_nothing_is_swept(tmp_path: Path) -> None:

@@ -4,8 +4,12 @@ first, a failure is the tool's answer, and the validate phase reuses the result.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
+
+import pytest
 
 from maestro.fsutil import read_json
 from tests.conftest import Sandbox
@@ -180,3 +184,29 @@ def test_an_untracked_file_the_agent_keeps_is_put_back_and_never_pushed(
     assert sandbox.outcome("GATE-8") == "waiting"
     assert (sandbox.repo / ".worktrees" / "GATE-8" / "scratch.txt").read_text() == "left behind"
     assert sandbox.origin_file("scratch.txt", "maestro/gate-8") is None
+
+
+def test_untracked_files_are_set_aside_when_the_state_root_is_on_another_file_system(
+        sandbox: Sandbox) -> None:
+    """The set-aside folder sits beside the worktrees: moving is a rename there, whatever
+    file system ``state_root`` is on (breaker 13: every untracked file was refused)."""
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or shm.stat().st_dev == sandbox.repo.stat().st_dev:
+        pytest.skip("needs /dev/shm on another file system than the repository")
+    state = Path(tempfile.mkdtemp(dir=shm))
+    config = sandbox.repo / "maestro.toml"
+    config.write_text(config.read_text().replace('state_root = ".maestro"',
+                                                 f'state_root = "{state}"'))
+    try:
+        sandbox.add_issue("GATE-9", script="""
+            steps:
+              - write: {path: a.txt, content: a}
+              - commit: a
+              - write: {path: scratch.txt, content: mine}
+              - handoff: done
+            """)
+        proc = sandbox.lane("GATE-9")
+        assert "waiting" in proc.stdout, proc.stdout + proc.stderr
+        assert (sandbox.repo / ".worktrees" / "GATE-9" / "scratch.txt").read_text() == "mine"
+    finally:
+        shutil.rmtree(state, ignore_errors=True)

@@ -6,7 +6,7 @@ untracked file matter there:
 - **the agent's own**, not yet committed (a helper it forgot to ``git add``, its test
   runs' ``__pycache__``): the commands would read them, the pushed commit would not carry
   them, and a forge's clean checkout would then fail where validation passed (breaker 11,
-  H2). So they are moved aside into the lane folder (``validation-aside/``) while the
+  H2). So they are moved aside (``<workspace_root>/.maestro-aside/<ID>/``) while the
   commands run and put back after: validation tests the commit, plus the ignored files
   (dependencies live there), and an agent that forgot a file sees validation fail as the
   forge would;
@@ -21,7 +21,7 @@ A run killed mid-validation never reaches its clean-up, so the untracked files i
 are written to a record in the lane folder (``validation-litter.json``) first; the next
 session or validation removes what such a run left and puts the set-aside files back (the
 chaos series found ``__pycache__`` merged again after a kill inside ``lane_open_pr``'s
-validation). A set-aside file whose place was taken meanwhile stays in the lane folder.
+validation). A set-aside file whose place was taken meanwhile stays in the set-aside folder.
 
 The agent's processes may still run while this happens (``lane_open_pr`` validates mid-
 session), so every path is taken from git's ``-z`` output exactly
@@ -43,8 +43,15 @@ from maestro.git import worktree_paths
 
 #: The lane file naming the untracked files a running validation found before it started.
 RECORD = "validation-litter.json"
-#: The lane folder holding the agent's untracked files while the commands run.
-ASIDE = "validation-aside"
+#: Where the agent's untracked files wait while the commands run: beside the worktrees
+#: (``<workspace_root>/.maestro-aside/<ID>``), on the worktree's own file system so that
+#: moving is a rename, and read-only in every sandbox (the workspace root is).
+ASIDE = ".maestro-aside"
+
+
+def aside_of(worktree: Path) -> Path:
+    """The set-aside folder of the lane whose worktree is ``worktree``."""
+    return worktree.parent / ASIDE / worktree.name
 
 
 def untracked(worktree: Path) -> set[str]:
@@ -81,7 +88,7 @@ def put_back(aside: Path, worktree: Path, paths: list[str]) -> list[str]:
 
 def sweep(worktree: Path, record: Path) -> list[str]:
     """Remove what a validation run killed before its clean-up left (per ``record``), put
-    the files it set aside (:data:`ASIDE`, beside ``record``) back, then drop the record;
+    the files it set aside (:func:`aside_of`) back, then drop the record;
     nothing when no run was interrupted. Returns the removed paths."""
     data = read_json(record)
     if not isinstance(data, dict) or not worktree.is_dir():
@@ -90,20 +97,20 @@ def sweep(worktree: Path, record: Path) -> list[str]:
     listed = data.get("before")
     before = {str(p) for p in listed} if isinstance(listed, list) else set()
     removed = remove_new(worktree, before)
-    put_back(record.with_name(ASIDE), worktree, sorted(before))
+    put_back(aside_of(worktree), worktree, sorted(before))
     record.unlink(missing_ok=True)
     return removed
 
 
 @contextmanager
 def commit_only(worktree: Path, record: Path) -> Iterator[frozenset[str]]:
-    """Run the block with the worktree's untracked paths moved aside (:data:`ASIDE`, beside
-    ``record``); then remove the untracked paths the block created and put the moved ones
+    """Run the block with the worktree's untracked paths moved aside (:func:`aside_of`);
+    then remove the untracked paths the block created and put the moved ones
     back. The paths found are kept in ``record`` while it runs, for :func:`sweep`. The
     block is given the paths it still sees besides the commit's (those that could not be
     moved)."""
     sweep(worktree, record)
-    aside = record.with_name(ASIDE)
+    aside = aside_of(worktree)
     before = sorted(untracked(worktree))
     write_json(record, {"before": before})
     stuck = set_aside(worktree, before, aside)
