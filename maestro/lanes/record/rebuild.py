@@ -13,6 +13,7 @@ person's decision and is never rebuilt.
 from __future__ import annotations
 
 import os
+import re
 import socket
 from typing import Any
 
@@ -34,7 +35,7 @@ def rebuild_from_tracker(ctx: LaneContext) -> bool:
     if policy.is_startable(issue.state):
         return False
     found = comments.blocks(ctx.tracker.comments(ctx.identifier))
-    starts = [b for b in found if b.get("kind") == "start"]
+    starts = [b for b in found if well_formed_start(b)]
     if not starts:
         return False
     if policy.is_terminal(issue.state) and not _delivered(ctx, found, str(starts[-1]["run_id"])):
@@ -94,6 +95,24 @@ def rebuild_from_tracker(ctx: LaneContext) -> bool:
         state.write("closeout.json", {"state": closeout_block.get("state"), "rebuilt": True})
     state.journal("rebuilt_from_tracker", run_id=run_id, attempt=attempt)
     return True
+
+
+#: A run id as :func:`maestro.ids.new_run_id` makes them.
+_RUN_ID = re.compile(r"run-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}")
+#: More attempts than any workflow allows (``max_attempts`` is at most 100).
+_MAX_ATTEMPT = 1000
+
+
+def well_formed_start(block: dict[str, Any]) -> bool:
+    """A ``start`` block a lane can be rebuilt from: a run id as maestro makes them and an
+    attempt between 1 and :data:`_MAX_ATTEMPT`. Anything else (a hand-written or damaged
+    block: breaker 13 had ``"attempt": "abc"`` fail every claim at once, retried every 10 s
+    for ever) is not maestro's and is passed over. Pure."""
+    attempt = block.get("attempt", 1)
+    return (block.get("kind") == "start" and isinstance(block.get("run_id"), str)
+            and _RUN_ID.fullmatch(block["run_id"]) is not None
+            and isinstance(attempt, int) and not isinstance(attempt, bool)
+            and 1 <= attempt <= _MAX_ATTEMPT)
 
 
 def _delivered(ctx: LaneContext, found: list[dict[str, Any]], run_id: str) -> bool:
