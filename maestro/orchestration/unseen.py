@@ -26,13 +26,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from maestro.errors import ForgeError, TrackerError
 from maestro.forges import Forge, make_forge
 from maestro.ids import branch_name
 from maestro.lanes.record import comments
-from maestro.model import Issue
+from maestro.lanes.record.rebuild import well_formed_start
+from maestro.model import Issue, PullState
+from maestro.statenames import same_state
 from maestro.trackers import Tracker
 
 if TYPE_CHECKING:
@@ -45,9 +47,10 @@ RECHECK_S = 600.0
 CHECKS_PER_TICK = 20
 
 
-def ran_by_maestro(found: Iterable[dict[str, object]]) -> bool:
-    """Pure: comment blocks of an issue show a run of maestro's (a ``start`` block)."""
-    return any(block.get("kind") == "start" for block in found)
+def ran_by_maestro(found: Iterable[dict[str, Any]]) -> bool:
+    """Pure: comment blocks of an issue show a run of maestro's (a well-formed ``start``
+    block: :func:`~maestro.lanes.record.rebuild.well_formed_start`)."""
+    return any(well_formed_start(block) for block in found)
 
 
 class UnseenLanes:
@@ -58,10 +61,10 @@ class UnseenLanes:
         self._not_ours: dict[str, tuple[str, float]] = {}
 
     def find(self, tracker: Tracker, issues: Iterable[Issue], lanes: Iterable[str],
-             has_pr: Callable[[str], bool], now: float | None = None) -> tuple[Issue, ...]:
+             has_pr: Callable[[Issue], bool], now: float | None = None
+             ) -> tuple[Issue, ...]:
         """Those of ``issues`` with no lane folder (``lanes``: the identifiers that have
-        one) that carry a run of maestro's and whose lane branch has a PR (``has_pr``,
-        asked with the identifier)."""
+        one) that carry a run of maestro's and whose lane branch has a PR (``has_pr``)."""
         now = time.monotonic() if now is None else now
         have = set(lanes)
         found: list[Issue] = []
@@ -74,7 +77,7 @@ class UnseenLanes:
             asked += 1
             try:
                 ours = (ran_by_maestro(comments.blocks(tracker.comments(issue.identifier)))
-                        and has_pr(issue.identifier))
+                        and has_pr(issue))
             except (TrackerError, ForgeError):
                 continue
             if ours:
@@ -97,11 +100,18 @@ class LanePrs:
         self.config, self.workflow = config, workflow
         self._forge: Forge | None = None
 
-    def has_pr(self, identifier: str) -> bool:
+    def has_pr(self, issue: Issue) -> bool:
+        """The issue's lane branch has a PR: any for an issue In Review (a merged one is
+        closed out), an open one for an issue In Progress (one whose PR was merged and that
+        a person moved back is a person's to restart: breaker 13, F10)."""
         if self._forge is None:
             self._forge = make_forge(self.config, self.workflow)
-        branch = branch_name(identifier, self.workflow.policy.forge.branch_prefix)
-        return self._forge.find_pr(branch) is not None
+        branch = branch_name(issue.identifier, self.workflow.policy.forge.branch_prefix)
+        pr = self._forge.find_pr(branch)
+        if pr is None:
+            return False
+        in_review = same_state(issue.state, self.workflow.policy.tracker.success_state)
+        return in_review or pr.state == PullState.OPEN
 
     def close(self) -> None:
         if self._forge is not None:
