@@ -32,8 +32,9 @@ def _parts(relative: str) -> tuple[str, ...]:
 
 def _open_folder(root: Path, parts: tuple[str, ...], create: bool = False) -> int:
     """An fd of ``root/parts…``, every part opened without following a link (made when
-    absent if ``create``). ``OSError`` when one is a link, missing or not a folder."""
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    absent if ``create``), ``root``'s own last step too (a set-aside folder swapped for a
+    link: breaker 13). ``OSError`` when one is a link, missing or not a folder."""
+    fd = os.open(root, _DIR_FLAGS)
     try:
         for part in parts:
             if create:
@@ -46,6 +47,27 @@ def _open_folder(root: Path, parts: tuple[str, ...], create: bool = False) -> in
         os.close(fd)
         raise
     return fd
+
+
+def entries_beneath(root: Path) -> list[str]:
+    """Every file, link and empty folder under ``root`` (relative; a folder ends in ``/``),
+    found without following a link; [] when ``root`` is absent or a link."""
+    try:
+        fd = os.open(root, _DIR_FLAGS)
+    except OSError:
+        return []
+    found: list[str] = []
+    try:
+        for top, dirs, files, top_fd in os.fwalk(".", dir_fd=fd, follow_symlinks=False):
+            prefix = "" if top == "." else top[2:] + "/"
+            links = [d for d in dirs if stat.S_ISLNK(
+                os.stat(d, dir_fd=top_fd, follow_symlinks=False).st_mode)]
+            found += [prefix + name for name in (*files, *links)]
+            if not dirs and not files and prefix:
+                found.append(prefix)
+    finally:
+        os.close(fd)
+    return found
 
 
 def remove_beneath(root: Path, relative: str) -> bool:

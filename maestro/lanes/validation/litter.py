@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from maestro.containment.beneath import move_beneath, remove_beneath
+from maestro.containment.beneath import entries_beneath, move_beneath, remove_beneath
 from maestro.fsutil import read_json, write_json
 from maestro.git import worktree_paths
 
@@ -93,6 +93,8 @@ def sweep(worktree: Path, record: Path) -> list[str]:
     data = read_json(record)
     if not isinstance(data, dict) or not worktree.is_dir():
         record.unlink(missing_ok=True)
+        if worktree.is_dir():  # the record went with a reset lane folder (breaker 13)
+            put_back(aside_of(worktree), worktree, entries_beneath(aside_of(worktree)))
         return []
     listed = data.get("before")
     before = {str(p) for p in listed} if isinstance(listed, list) else set()
