@@ -6,10 +6,14 @@ from __future__ import annotations
 import shutil
 from collections.abc import Sequence
 
+import pytest
+
+from maestro.config.workflow import load_workflow
 from maestro.errors import TrackerError
-from maestro.model import Comment, Issue
+from maestro.lanes.record.rebuild import well_formed_start
+from maestro.model import Comment, Issue, PullState
 from maestro.orchestration.orchestrator import Orchestrator
-from maestro.orchestration.unseen import CHECKS_PER_TICK, RECHECK_S, UnseenLanes
+from maestro.orchestration.unseen import CHECKS_PER_TICK, RECHECK_S, LanePrs, UnseenLanes
 from tests.conftest import Sandbox
 
 SCRIPT = """
@@ -53,6 +57,10 @@ def test_a_dry_run_does_not_ask_the_tracker_about_unseen_lanes(sandbox: Sandbox)
     assert Orchestrator(sandbox.config).plan(dry_run=True).dispatches == ()
 
 
+START = ('<!-- maestro:state {"kind":"start","run_id":"run-20261201T000000Z-abc123",'
+         '"attempt":1} -->')
+
+
 class CommentsOnly:
     """A tracker that answers ``comments`` only: maestro's start block for ``ours``, none
     for the rest, a failure for ``broken``; it counts what it was asked."""
@@ -69,10 +77,10 @@ class CommentsOnly:
             raise TrackerError(f"{identifier}: HTTP 502")
         if identifier not in self.ours:
             return [Comment(id="c1", body="looks good to me")]
-        return [Comment(id="c2", body='<!-- maestro:state {"kind":"start","run_id":"r"} -->')]
+        return [Comment(id="c2", body=START)]
 
 
-def ANY_PR(identifier: str) -> bool:
+def ANY_PR(issue: Issue) -> bool:
     return True
 
 
@@ -130,3 +138,46 @@ def test_a_forged_start_block_on_a_persons_review_adopts_nothing(sandbox: Sandbo
                     check=True)
     assert Orchestrator(sandbox.config).tick().dispatches == ()
     assert not (sandbox.repo / ".maestro" / "lanes" / "UN-4").exists()
+
+
+class OnePr:
+    """A forge that knows one PR, in ``state``, for every branch."""
+
+    def __init__(self, state: PullState | None) -> None:
+        self.state = state
+
+    def find_pr(self, branch: str) -> object:
+        return None if self.state is None else type("Pr", (), {"state": self.state})()
+
+
+ADOPTABLE = [
+    ("In Review, open PR", "In Review", PullState.OPEN, True),
+    ("In Review, merged PR: it closes out", "In Review", PullState.MERGED, True),
+    ("In Progress, open PR", "In Progress", PullState.OPEN, True),
+    ("In Progress, merged PR: a person moved it back", "In Progress", PullState.MERGED, False),
+    ("no PR", "In Review", None, False),
+]
+
+
+@pytest.mark.parametrize(("name", "state", "pr", "expected"), ADOPTABLE,
+                         ids=[c[0] for c in ADOPTABLE])
+def test_which_pr_makes_a_lane_adoptable(sandbox: Sandbox, name: str, state: str,
+                                         pr: PullState | None, expected: bool) -> None:
+    prs = LanePrs(sandbox.config, load_workflow(sandbox.config.workflow_path))
+    prs._forge = OnePr(pr)  # type: ignore[assignment]
+    assert prs.has_pr(review("A-1", state)) is expected
+
+
+MALFORMED = [
+    {"kind": "start", "run_id": "run-20261201T000000Z-abc123", "attempt": "abc"},
+    {"kind": "start", "attempt": 1},
+    {"kind": "start", "run_id": "x; rm -rf /", "attempt": 1},
+    {"kind": "start", "run_id": "run-20261201T000000Z-abc123", "attempt": 10**20},
+    {"kind": "start", "run_id": "run-20261201T000000Z-abc123", "attempt": True},
+]
+
+
+@pytest.mark.parametrize("block", MALFORMED, ids=[str(b) for b in MALFORMED])
+def test_a_malformed_start_block_is_no_run_of_maestros(block: dict[str, object]) -> None:
+    assert not well_formed_start(block)
+    assert well_formed_start({**block, "run_id": "run-20261201T000000Z-abc123", "attempt": 2})

@@ -92,3 +92,28 @@ def test_no_record_means_nothing_is_swept(tmp_path: Path) -> None:
     (repo / "draft.py").write_text("x = 1\n")
     assert sweep(repo, tmp_path / "litter.json") == []
     assert (repo / "draft.py").exists()
+
+
+def test_set_aside_files_come_back_even_when_their_record_went_with_a_reset_lane(
+        tmp_path: Path) -> None:
+    """``maestro lane --reset`` archives the lane folder, record included (breaker 13)."""
+    repo = _repo(tmp_path)
+    (aside_of(repo) / "docs").mkdir(parents=True)
+    (aside_of(repo) / "docs" / "draft.md").write_text("mine\n")
+    (aside_of(repo) / "empty").mkdir()
+    assert sweep(repo, tmp_path / "litter.json") == []
+    assert (repo / "docs" / "draft.md").read_text() == "mine\n"
+    assert (repo / "empty").is_dir() and not aside_of(repo).exists()
+
+
+def test_a_set_aside_folder_swapped_for_a_link_is_not_followed(tmp_path: Path) -> None:
+    repo, outside = _repo(tmp_path), tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious.txt").write_text("keep\n")
+    aside_of(repo).parent.mkdir(parents=True)
+    aside_of(repo).symlink_to(outside)
+    record = tmp_path / "litter.json"
+    record.write_text(json.dumps({"before": ["precious.txt"]}))
+    sweep(repo, record)
+    assert (outside / "precious.txt").read_text() == "keep\n"
+    assert not (repo / "precious.txt").exists()
