@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -133,6 +134,13 @@ def lane_state_folder(lane_folder: Path, identifier: str) -> Path:
     again."""
     key = hashlib.sha256(os.fsencode(os.path.realpath(lane_folder))).hexdigest()[:16]
     return private_folder(LANE_STATE) / f"{identifier}-{key}"
+
+
+def forget_lane_state(lane_folder: Path, identifier: str) -> None:
+    """Remove this lane's own agent state (:func:`lane_state_folder`) once the lane is
+    cleaned up: one folder per lane ever run would otherwise pile up under the temporary
+    folder."""
+    shutil.rmtree(lane_state_folder(lane_folder, identifier), ignore_errors=True)
 
 
 def lane_state_binds(env: Mapping[str, str], state: Path) -> list[tuple[Path, Path]]:

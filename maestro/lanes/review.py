@@ -317,8 +317,11 @@ def _remove_lane_branch(ctx: LaneContext) -> None:
 
 
 def cleanup(ctx: LaneContext) -> None:
+    from maestro.containment.agent_homes import forget_lane_state
+
     faults.point("cleanup:before")
     _remove_lane_branch(ctx)
+    forget_lane_state(ctx.state.dir, ctx.identifier)
     faults.point("cleanup:after")
     ctx.state.write("cleanup.json", {"reason": "delivered", "cleaned_at": iso_now()})
     raise Halt(LaneOutcome.FINISHED, "merged, closed out and cleaned up")

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from maestro.containment.agent_homes import lane_state_binds, lane_state_folder
+from maestro.containment.agent_homes import (
+    forget_lane_state,
+    lane_state_binds,
+    lane_state_folder,
+)
 
 
 def test_two_services_working_the_same_issue_number_get_two_state_folders(
@@ -37,3 +41,12 @@ def test_codex_home_named_by_its_variable_is_where_its_snapshots_are_bound(
                              tmp_path / "state")
     assert (tmp_path / "state" / "codex" / "shell_snapshots",
             codex_home / "shell_snapshots") in binds
+
+
+def test_a_cleaned_up_lanes_agent_state_is_removed(tmp_path: Path) -> None:
+    lane = tmp_path / ".maestro" / "lanes" / "ABC-9"
+    state = lane_state_folder(lane, "ABC-9")
+    lane_state_binds({"HOME": str(tmp_path / "home")}, state)
+    assert state.is_dir()
+    forget_lane_state(lane, "ABC-9")
+    assert not state.exists()
