@@ -139,8 +139,10 @@ def lane_state_folder(lane_folder: Path, identifier: str) -> Path:
 def forget_lane_state(lane_folder: Path, identifier: str) -> None:
     """Remove this lane's own agent state (:func:`lane_state_folder`) once the lane is
     cleaned up: one folder per lane ever run would otherwise pile up under the temporary
-    folder."""
-    shutil.rmtree(lane_state_folder(lane_folder, identifier), ignore_errors=True)
+    folder. Never fails: a root that is not this user's private folder holds nothing of
+    this lane's."""
+    with contextlib.suppress(OSError):
+        shutil.rmtree(lane_state_folder(lane_folder, identifier), ignore_errors=True)
 
 
 def lane_state_binds(env: Mapping[str, str], state: Path) -> list[tuple[Path, Path]]:
