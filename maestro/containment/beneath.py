@@ -110,13 +110,8 @@ def move_beneath(source_root: Path, relative: str, target_root: Path) -> bool:
         return False
     name = parts[-1]
     try:
-        os.stat(name, dir_fd=target, follow_symlinks=False)
-        return False  # taken: never replaced
-    except FileNotFoundError:
-        pass
-    except OSError:
-        return False
-    try:
+        if _present(name, target):
+            return False  # taken: never replaced
         os.rename(name, name, src_dir_fd=source, dst_dir_fd=target)
         return True
     except OSError:  # gone, another file system, or taken meanwhile
@@ -124,3 +119,12 @@ def move_beneath(source_root: Path, relative: str, target_root: Path) -> bool:
     finally:
         os.close(source)
         os.close(target)
+
+
+def _present(name: str, folder: int) -> bool:
+    """Something (a link included) is at ``name`` in the folder ``folder``."""
+    try:
+        os.stat(name, dir_fd=folder, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True

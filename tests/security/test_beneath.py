@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -48,6 +49,18 @@ def test_a_move_never_replaces_what_is_at_the_target(tmp_path: Path) -> None:
     (target / "d" / "f").write_text("old")
     assert move_beneath(source, "d/f", target) is False
     assert (target / "d" / "f").read_text() == "old" and (source / "d" / "f").exists()
+
+
+def test_a_move_refused_for_a_taken_target_leaves_no_folder_open(tmp_path: Path) -> None:
+    source, target = tmp_path / "wt", tmp_path / "aside"
+    source.mkdir()
+    target.mkdir()
+    (source / "f").write_text("new")
+    (target / "f").write_text("old")
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(20):
+        assert move_beneath(source, "f", target) is False
+    assert len(os.listdir("/proc/self/fd")) == before
 
 
 def test_a_move_through_a_link_on_the_target_side_fails(tmp_path: Path) -> None:
