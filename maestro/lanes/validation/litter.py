@@ -33,6 +33,7 @@ makes the removal fail, never reach outside.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -80,7 +81,7 @@ def put_back(aside: Path, worktree: Path, paths: list[str]) -> list[str]:
     removed once nothing is left in it."""
     kept = [relative for relative in paths
             if not move_beneath(aside, relative, worktree) and
-            (aside / relative.rstrip("/")).exists()]
+            os.path.lexists(aside / relative.rstrip("/"))]  # a dangling link is kept too
     if not kept and aside.is_dir():
         remove_beneath(aside.parent, aside.name + "/")
     return kept
