@@ -289,9 +289,8 @@ class LocalForge:
         if not self.validation_commands:
             return pr.model_copy(update={"checks": []}), False
         runs = dict(pr.extra.get("check_runs") or {})
-        ran = False
-        if pr.head not in runs:
-            ran = True
+        ran = pr.head not in runs
+        if ran:
             runs[pr.head] = self._run_checks(pr.head)
             with self._locked():
                 current = self._load(pr.number) or pr

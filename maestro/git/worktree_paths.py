@@ -28,7 +28,9 @@ from maestro.errors import WorkspaceError
 from maestro.git import git_env, git_program
 
 
-def _run(cwd: Path, args: list[str], index: str | None = None) -> bytes:
+def _run(cwd: Path, args: list[str], index: str | None = None, check: bool = True) -> bytes:
+    """git's stdout as bytes (names are not text); ``index``: a ``GIT_INDEX_FILE`` of
+    maestro's own. ``WorkspaceError`` when git cannot start, or fails and ``check``."""
     env = git_env(cwd)
     if index is not None:
         env["GIT_INDEX_FILE"] = index
@@ -37,7 +39,7 @@ def _run(cwd: Path, args: list[str], index: str | None = None) -> bytes:
                               stdin=subprocess.DEVNULL, capture_output=True, check=False)
     except OSError as exc:
         raise WorkspaceError(f"git {' '.join(args)} could not start in {cwd}: {exc}") from None
-    if proc.returncode != 0:
+    if proc.returncode != 0 and check:
         words = proc.stderr.decode(errors="replace").strip()
         raise WorkspaceError(f"git {' '.join(args)} failed in {cwd}: {words}")
     return proc.stdout
@@ -74,10 +76,7 @@ def tracked_changes(worktree: Path) -> list[str]:
     try:
         _run(worktree, ["read-tree", f"--index-output={index}", "HEAD"])
         # exit 1 with paths needing an update is expected: diff-files lists them
-        env = git_env(worktree)
-        env["GIT_INDEX_FILE"] = index
-        subprocess.run([git_program(env), "update-index", "-q", "--refresh"], cwd=worktree,
-                       env=env, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+        _run(worktree, ["update-index", "-q", "--refresh"], index=index, check=False)
         return split_z(_run(worktree, ["diff-files", "--name-only", "-z"], index=index))
     finally:
         Path(index).unlink(missing_ok=True)
