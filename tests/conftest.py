@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -74,6 +75,12 @@ class Sandbox:
 
     def lane_file(self, identifier: str, name: str) -> Any:
         return read_json(self.repo / ".maestro" / "lanes" / identifier / name)
+
+    def tool_answers(self, identifier: str, tool: str) -> list[dict[str, Any]]:
+        """The lane journal's records of the agent's calls to ``tool``, oldest first."""
+        path = self.repo / ".maestro" / "lanes" / identifier / "journal.jsonl"
+        events = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        return [e for e in events if e.get("event") == "tool" and e.get("tool") == tool]
 
     def outcome(self, identifier: str) -> str:
         return str((self.lane_file(identifier, "outcome.json") or {}).get("outcome"))

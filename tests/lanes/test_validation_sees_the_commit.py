@@ -4,7 +4,6 @@ on a clean checkout of its own."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 
@@ -22,12 +21,6 @@ def counting_validation(sandbox: Sandbox, tmp_path: Path) -> Path:
     count = tmp_path / "runs.txt"
     sandbox.edit_workflow(VALIDATION, f'validation_commands = ["pwd >> {count}"]')
     return count
-
-
-def _tool_answers(sandbox: Sandbox, identifier: str) -> list[dict[str, object]]:
-    journal = sandbox.repo / ".maestro" / "lanes" / identifier / "journal.jsonl"
-    events = [json.loads(line) for line in journal.read_text().splitlines()]
-    return [e for e in events if e.get("event") == "tool" and e.get("tool") == "lane_open_pr"]
 
 
 def test_the_forge_check_runs_in_its_own_checkout_after_the_lanes_run(
@@ -105,7 +98,7 @@ def test_an_index_entry_forged_to_hide_a_change_does_not_hide_it(sandbox: Sandbo
         """)  # noqa: E501
     sandbox.lane("VSC-3")
     worktree = sandbox.repo / ".worktrees" / "VSC-3"
-    answers = _tool_answers(sandbox, "VSC-3")
+    answers = sandbox.tool_answers("VSC-3", "lane_open_pr")
     assert answers and answers[0]["ok"] is False
     assert "'hello.py'" in str(answers[0]["result"])
     assert sandbox.origin_file("hello.py", "maestro/vsc-3") is None
@@ -126,7 +119,7 @@ def test_an_empty_folder_the_code_needs_is_not_there_when_validation_runs(
           - open_pr: {title: a}
         """)
     sandbox.lane("VSC-4")
-    answers = _tool_answers(sandbox, "VSC-4")
+    answers = sandbox.tool_answers("VSC-4", "lane_open_pr")
     assert answers and answers[0]["ok"] is False and "validation failed" in str(
         answers[0]["result"])
     assert (sandbox.repo / ".worktrees" / "VSC-4" / "reports").is_dir()  # put back
@@ -143,6 +136,6 @@ def test_an_untracked_file_named_by_whitespace_alone_is_set_aside_too(
           - open_pr: {title: a}
         """)
     sandbox.lane("VSC-5")
-    answers = _tool_answers(sandbox, "VSC-5")
+    answers = sandbox.tool_answers("VSC-5", "lane_open_pr")
     assert answers and answers[0]["ok"] is True
     assert (sandbox.repo / ".worktrees" / "VSC-5" / " ").read_text() == "secret\n"

@@ -18,12 +18,6 @@ VALIDATION = 'validation_commands = ["python3 -m unittest -q test_hello"]'
 BROKEN = "import unittest\\nclass T(unittest.TestCase):\\n    def test_x(self):\\n        self.fail('broken by the agent')\\n"  # noqa: E501
 
 
-def _tool_results(sandbox: Sandbox, identifier: str, tool: str) -> list[dict[str, object]]:
-    path = sandbox.repo / ".maestro" / "lanes" / identifier / "journal.jsonl"
-    events = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return [e for e in events if e.get("event") == "tool" and e.get("tool") == tool]
-
-
 def _pulls(sandbox: Sandbox) -> list[Path]:
     return list((sandbox.origin / "maestro-forge" / "pulls").glob("*.json"))
 
@@ -37,7 +31,7 @@ def test_a_failing_validation_is_the_pr_tools_answer_and_nothing_is_pushed(
           - open_pr: {{title: broken}}
         """)
     sandbox.lane("GATE-1")
-    answers = _tool_results(sandbox, "GATE-1", "lane_open_pr")
+    answers = sandbox.tool_answers("GATE-1", "lane_open_pr")
     assert answers and answers[0]["ok"] is False
     assert "validation failed" in str(answers[0]["result"])
     assert "python3 -m unittest -q test_hello" in str(answers[0]["result"])
@@ -60,7 +54,7 @@ def test_the_agent_fixes_a_failing_validation_in_the_same_session(sandbox: Sandb
           - handoff: fixed
         """)
     sandbox.lane("GATE-2")
-    answers = _tool_results(sandbox, "GATE-2", "lane_open_pr")
+    answers = sandbox.tool_answers("GATE-2", "lane_open_pr")
     assert [a["ok"] for a in answers] == [False, True]
     assert sandbox.outcome("GATE-2") == "waiting"
     assert len(_pulls(sandbox)) == 1
@@ -143,7 +137,7 @@ def test_the_pr_tool_refuses_a_commit_whose_fix_was_left_uncommitted(
           - open_pr: {{title: broken}}
         """)
     sandbox.lane("GATE-5")
-    answers = _tool_results(sandbox, "GATE-5", "lane_open_pr")
+    answers = sandbox.tool_answers("GATE-5", "lane_open_pr")
     assert answers and answers[0]["ok"] is False
     assert "uncommitted changes to tracked files" in str(answers[0]["result"])
     assert _pulls(sandbox) == []
@@ -162,7 +156,7 @@ def test_validation_does_not_see_a_file_the_agent_forgot_to_add(sandbox: Sandbox
           - open_pr: {title: forgot}
         """)
     sandbox.lane("GATE-6")
-    answers = _tool_results(sandbox, "GATE-6", "lane_open_pr")
+    answers = sandbox.tool_answers("GATE-6", "lane_open_pr")
     assert answers and answers[0]["ok"] is False
     assert "No module named 'helper'" in str(answers[0]["result"])
     assert _pulls(sandbox) == []
