@@ -35,9 +35,17 @@ def dump_envs(folder: Path) -> str:
 
 
 def agent_env(model: FakeAnthropic, tmp_path: Path) -> dict[str, str]:
-    """The operator's environment for a lane: the secrets, and what :data:`PASSTHROUGH` lets
-    through."""
-    return {**SECRETS, "ANTHROPIC_BASE_URL": model.base_url, "ANTHROPIC_API_KEY": "sk-test",
+    """The operator's environment for a lane: the secrets, what :data:`PASSTHROUGH` lets
+    through, and an empty ``HOME`` of the test's own.
+
+    The home is the test's because Claude Code's Bash tool sources ``~/.bashrc`` before each
+    command: with the machine's home, a lane test ran the machine's start-up files (a
+    ``pyenv rehash`` whose lock, left by an agent killed mid-rehash, held every later Bash
+    call for 60 s, so unrelated tests ended ``stalled``)."""
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    return {**SECRETS, "HOME": str(home),
+            "ANTHROPIC_BASE_URL": model.base_url, "ANTHROPIC_API_KEY": "sk-test",
             "CLAUDE_CONFIG_DIR": str(tmp_path / "claude-config"),
             "CLAUDE_CODE_MAX_RETRIES": "0"}
 
