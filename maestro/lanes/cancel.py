@@ -45,7 +45,8 @@ if TYPE_CHECKING:
     from maestro.lanes.context import LaneContext
     from maestro.trackers import Tracker
 
-__all__ = ["INTENT", "cancelled_state", "finish", "finish_recorded_cancels", "honour",
+__all__ = ["INTENT", "cancelled_state", "finish", "finish_recorded_cancels",
+           "finish_unleased", "honour",
            "pending", "record_intent", "withdraw"]
 
 INTENT = "cancel.json"
@@ -107,10 +108,31 @@ def finish_unstarted(config: ServiceConfig, state: LaneState, tracker: Tracker,
     if moved:
         _journal(config, state, message, by)
     state.remove(INTENT)
+    _forget_folder(state)
+    return message
+
+
+def _forget_folder(state: LaneState) -> None:
+    """Remove the folder a cancel made for its intent alone (only if nothing else arrived
+    meanwhile): an issue without a lane here gets no lane record from a cancel."""
     for name in ("journal.jsonl", "holder.json", "lane.lock"):
         state.remove(name)
     with contextlib.suppress(OSError):
-        state.dir.rmdir()  # only if nothing else arrived meanwhile
+        state.dir.rmdir()
+
+
+def finish_unleased(ctx: LaneContext, by: str) -> str:
+    """The cancel of an issue with no lane record here (no ``lease.json``). Its lane may
+    still be out there: the folder deleted, restored from an older backup, or never on this
+    machine, while its PR is open on the forge or its worktree is here. Such a lane is
+    cancelled like any other (the PR closed, the worktree removed); an issue that never had
+    one gets the tracker move alone. A PR found merged leaves the issue to close out."""
+    if ctx.forge.find_pr(ctx.branch) is None and not ctx.worktree.exists():
+        return finish_unstarted(ctx.config, ctx.state, ctx.tracker,
+                                ctx.workflow.policy.tracker, by)
+    message = finish(ctx, by=by)
+    if not ctx.state.exists(INTENT):  # withdrawn (merged): no record of a lane is made
+        _forget_folder(ctx.state)
     return message
 
 
@@ -225,8 +247,7 @@ def finish_recorded_cancels(config: ServiceConfig, warn: Callable[[str], None],
             state.acquire(role="operator")  # finishing a person's cancel: never to be stopped
             try:
                 if not state.exists("lease.json"):
-                    messages.append(finish_unstarted(config, state, ctx.tracker,
-                                                     ctx.workflow.policy.tracker, BY_LOOP))
+                    messages.append(finish_unleased(ctx, BY_LOOP))
                 else:
                     messages.append(finish(ctx, by=BY_LOOP))
                 release(identifier)

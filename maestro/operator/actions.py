@@ -44,7 +44,7 @@ from maestro.lanes.cancel import (
     acquire_waiting,
     cancelled_state,
     finish,
-    finish_unstarted,
+    finish_unleased,
     record_intent,
     withdraw,
 )
@@ -116,25 +116,23 @@ def cancel(config: ServiceConfig, identifier: str) -> str:
         record_intent(early, "maestro cancel")
     try:
         with _lane(config, identifier) as found:
-            policy, issue, state = found.policy, found.issue, found.state
+            state = found.state
             if state.exists("merge.json"):
                 return f"{identifier}: the lane's PR is merged; nothing to cancel"
-            started = state.dir.is_dir()
-            if not started and policy.is_terminal(issue.state):
-                return f"{identifier}: already {issue.state}; nothing to cancel"
+            # No early return for a terminal issue without a lane folder: its lane's PR
+            # may still be open (the folder lost), and a cancel closes it.
             record_intent(state, "maestro cancel")  # from here on the cancel is never lost
             stopped = _stop_process(state)  # a lane the loop started meanwhile too
             acquire_waiting(state, role="operator")
             try:
-                if not state.exists("lease.json"):  # no lane: the tracker move alone
-                    message = finish_unstarted(config, state, found.tracker, policy,
-                                               BY_OPERATOR)
-                else:
-                    ctx = LaneContext(config, identifier)
-                    try:
+                ctx = LaneContext(config, identifier)
+                try:
+                    if not state.exists("lease.json"):  # no lane record here
+                        message = finish_unleased(ctx, BY_OPERATOR)
+                    else:
                         message = finish(ctx, stopped=stopped, by=BY_OPERATOR)
-                    finally:
-                        ctx.close()
+                finally:
+                    ctx.close()
             finally:
                 state.release()
     except InputError:  # the tracker does not know the issue: there is nothing to cancel

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -302,6 +303,59 @@ def test_a_cancel_run_again_after_it_was_killed_before_any_lane_only_moves_the_i
     record_intent(LaneState(sandbox.config.lanes_root, "OPS-6"), "maestro cancel")
     assert actions.cancel(sandbox.config, "OPS-6") == "OPS-6: moved to Canceled"
     assert not (sandbox.repo / ".maestro" / "lanes" / "OPS-6").exists()
+
+
+REVIEW = """
+    steps:
+      - write: {path: a.txt, content: a}
+      - commit: a
+      - handoff: done
+    """
+
+
+def lane_pr_state(sandbox: Sandbox, identifier: str) -> str:
+    from maestro.forges.local import LocalForge
+
+    found = LocalForge(sandbox.repo, "origin").find_pr(f"maestro/{identifier.lower()}")
+    return found.state.value if found is not None else "none"
+
+
+def test_cancel_of_a_lane_whose_folder_is_gone_closes_its_pr(sandbox: Sandbox) -> None:
+    """The lane is in review, its folder deleted (or never on this machine): the cancel
+    still finds the lane by its branch's PR, closes it and removes the worktree."""
+    sandbox.add_issue("OPS-11", script=REVIEW)
+    sandbox.lane("OPS-11")
+    shutil.rmtree(sandbox.repo / ".maestro" / "lanes" / "OPS-11")
+    message = actions.cancel(sandbox.config, "OPS-11")
+    assert "moved to Canceled" in message and "closed PR #1" in message, message
+    assert sandbox.issue("OPS-11").state == "Canceled"
+    assert lane_pr_state(sandbox, "OPS-11") == "closed"
+    assert not (sandbox.repo / ".worktrees" / "OPS-11").exists()
+
+
+def test_cancel_of_an_issue_a_person_closed_closes_its_lost_lanes_pr(
+        sandbox: Sandbox) -> None:
+    sandbox.add_issue("OPS-12", script=REVIEW)
+    sandbox.lane("OPS-12")
+    shutil.rmtree(sandbox.repo / ".maestro" / "lanes" / "OPS-12")
+    sandbox.tracker.transition("OPS-12", "Canceled")  # a person, in the tracker
+    message = actions.cancel(sandbox.config, "OPS-12")
+    assert "closed PR #1" in message, message
+    assert lane_pr_state(sandbox, "OPS-12") == "closed"
+
+
+def test_cancel_of_a_lost_lane_whose_pr_merged_leaves_no_lane_record(
+        sandbox: Sandbox) -> None:
+    sandbox.add_issue("OPS-13", script=REVIEW)
+    sandbox.lane("OPS-13")
+    sandbox.approve("OPS-13")
+    sandbox.lane("OPS-13")
+    assert sandbox.outcome("OPS-13") == "finished"
+    shutil.rmtree(sandbox.repo / ".maestro" / "lanes" / "OPS-13")
+    message = actions.cancel(sandbox.config, "OPS-13")
+    assert "merged; nothing to cancel" in message, message
+    assert sandbox.issue("OPS-13").state == "Done"
+    assert not (sandbox.repo / ".maestro" / "lanes" / "OPS-13").exists()
 
 
 def test_retry_of_a_finished_lane_whose_issue_was_reopened_starts_a_new_lane(
