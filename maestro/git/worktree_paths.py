@@ -28,15 +28,18 @@ from maestro.errors import WorkspaceError
 from maestro.git import git_env, git_program
 
 
-def _run(cwd: Path, args: list[str], index: str | None = None, check: bool = True) -> bytes:
+def run_bytes(cwd: Path, args: list[str], index: str | None = None, check: bool = True,
+              stdin: bytes | None = None) -> bytes:
     """git's stdout as bytes (names are not text); ``index``: a ``GIT_INDEX_FILE`` of
-    maestro's own. ``WorkspaceError`` when git cannot start, or fails and ``check``."""
+    maestro's own; ``stdin``: git's input (none by default). ``WorkspaceError`` when git
+    cannot start, or fails and ``check``."""
     env = git_env(cwd)
     if index is not None:
         env["GIT_INDEX_FILE"] = index
     try:
-        proc = subprocess.run([git_program(env), *args], cwd=cwd, env=env,
-                              stdin=subprocess.DEVNULL, capture_output=True, check=False)
+        proc = subprocess.run([git_program(env), *args], cwd=cwd, env=env, input=stdin,
+                              stdin=None if stdin is not None else subprocess.DEVNULL,
+                              capture_output=True, check=False)
     except OSError as exc:
         raise WorkspaceError(f"git {' '.join(args)} could not start in {cwd}: {exc}") from None
     if proc.returncode != 0 and check:
@@ -64,7 +67,7 @@ def untracked(worktree: Path) -> list[str]:
     """Untracked, not ignored paths of ``worktree``, relative to it; a folder holding
     nothing tracked is one entry ending in ``/`` (an empty one included, and a nested
     repository)."""
-    return split_z(_run(worktree, ["ls-files", "-z", "--others", "--exclude-standard",
+    return split_z(run_bytes(worktree, ["ls-files", "-z", "--others", "--exclude-standard",
                                    "--directory"]))
 
 
@@ -74,9 +77,9 @@ def tracked_changes(worktree: Path) -> list[str]:
     handle, index = tempfile.mkstemp(prefix="maestro-index-")
     os.close(handle)
     try:
-        _run(worktree, ["read-tree", f"--index-output={index}", "HEAD"])
+        run_bytes(worktree, ["read-tree", f"--index-output={index}", "HEAD"])
         # exit 1 with paths needing an update is expected: diff-files lists them
-        _run(worktree, ["update-index", "-q", "--refresh"], index=index, check=False)
-        return split_z(_run(worktree, ["diff-files", "--name-only", "-z"], index=index))
+        run_bytes(worktree, ["update-index", "-q", "--refresh"], index=index, check=False)
+        return split_z(run_bytes(worktree, ["diff-files", "--name-only", "-z"], index=index))
     finally:
         Path(index).unlink(missing_ok=True)

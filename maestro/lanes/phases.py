@@ -172,7 +172,7 @@ def validate(ctx: LaneContext) -> None:
                                         "commands": checked.records, "cached": checked.cached,
                                         "ran_at": iso_now()})
     if checked.dirty:
-        fail_attempt(ctx, "uncommitted_changes", f"the agent left {checked.unfaithful()}")
+        fail_attempt(ctx, checked.error_class, f"the agent left {checked.unfaithful()}")
     if not checked.passed:
         failed = checked.records[-1]
         fail_attempt(ctx, "validation_failed",

@@ -139,12 +139,12 @@ def repair(ctx: LaneContext, pr: PullRequest, decision: Decision) -> None:
                       f"(the agent said: {_repair_summary(outcome.signals)})"
                       f"\n\nOpen review requests:\n{feedback_text(pr, decision)}")
     checked = validate_head(ctx)
+    if checked.dirty:
+        require_human(ctx, checked.error_class,
+                      f"repair round {round_no} left {checked.unfaithful()}")
     if not checked.passed:
         require_human(ctx, "validation_failed",
                       f"repair round {round_no} does not pass `{checked.records[-1]['command']}`")
-    if checked.dirty:
-        require_human(ctx, "uncommitted_changes",
-                      f"repair round {round_no} left {checked.unfaithful()}")
     summary = str((outcome.signals.get("repair_complete") or {}).get("summary", ""))
     # The commit validated, not HEAD as it is now: finish_repair pushes it only if HEAD
     # still is it (a process the agent left running may commit meanwhile).

@@ -139,3 +139,45 @@ def test_an_untracked_file_named_by_whitespace_alone_is_set_aside_too(
     answers = sandbox.tool_answers("VSC-5", "lane_open_pr")
     assert answers and answers[0]["ok"] is True
     assert (sandbox.repo / ".worktrees" / "VSC-5" / " ").read_text() == "secret\n"
+
+
+def test_a_committed_link_to_the_operators_files_is_refused_before_the_push(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    """Validation in the lane reads the link's target on this machine; a checkout elsewhere
+    would read other files, or none: the PR tool refuses, naming the link."""
+    secret = tmp_path / "operator-notes.txt"
+    secret.write_text("the operator's own file\n")
+    sandbox.add_issue("VSC-6", script=f"""
+        steps:
+          - run: ln -s {secret} notes.txt && git add notes.txt && git commit -qm notes
+          - open_pr: {{title: notes}}
+        """)
+    sandbox.lane("VSC-6")
+    answers = sandbox.tool_answers("VSC-6", "lane_open_pr")
+    assert answers and answers[0]["ok"] is False
+    assert "symbolic link 'notes.txt' points outside the repository" in str(
+        answers[0]["result"])
+    assert sandbox.origin_file("notes.txt", "maestro/vsc-6") is None
+
+
+def test_a_nested_repository_committed_as_a_bare_submodule_entry_fails_the_attempt(
+        sandbox: Sandbox) -> None:
+    """The lane has the nested repository's files on disk; a clean checkout gets an empty
+    folder. Committed after the PR tool's check, it fails the attempt at the validate
+    phase, and the PR's head stays the one validated."""
+    sandbox.add_issue("VSC-7", script="""
+        steps:
+          - write: {path: a.txt, content: a}
+          - commit: a
+          - open_pr: {title: a}
+          - run: >-
+              mkdir vendor && git -C vendor init -q &&
+              git -C vendor commit -q --allow-empty -m x &&
+              git add vendor && git commit -qm vendor
+          - handoff: done
+        """)
+    sandbox.lane("VSC-7")
+    result = sandbox.lane_file("VSC-7", "result.json")
+    assert result["error_class"] == "unreproducible_commit", result
+    assert "submodule entry 'vendor'" in result["reason"]
+    assert sandbox.issue("VSC-7").state != "In Review"

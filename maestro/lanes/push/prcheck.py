@@ -32,12 +32,12 @@ def refuse_unvalidated(ctx: LaneContext, control: ControlFiles | None) -> str:
     checked = validate_head(ctx)
     ctx.state.journal("pr_validation", head=checked.head, passed=checked.passed,
                       cached=checked.cached)
+    if checked.dirty:  # the result does not stand for a checkout of the commit
+        raise ToolRefused(f"{checked.unfaithful()}; then call lane_open_pr again; nothing "
+                          "was pushed")
     if not checked.passed:
         raise ToolRefused("validation failed on the lane HEAD, nothing was pushed: "
                           + checked.failure())
-    if checked.dirty:  # the commands ran on files the commit does not hold
-        raise ToolRefused(f"{checked.unfaithful()}; then call lane_open_pr again; nothing "
-                          "was pushed")
     # Validation ran code the agent wrote: it may have changed the control files itself.
     refuse_control_changes(control)
     return checked.head

@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from maestro.containment.childenv import child_env
+from maestro.errors import WorkspaceError
 from maestro.git import git
+from maestro.git.tree_hazards import commit_hazards
 from maestro.git.worktree_paths import tracked_changes
 from maestro.ids import iso_now
 from maestro.lanes.confinement.confine import sandbox_prefix
@@ -71,15 +73,24 @@ class Validation:
     differ: tuple[str, ...] = ()
     records: list[dict[str, Any]] = field(default_factory=list)
     cached: bool = False
+    hazards: tuple[str, ...] = ()
 
     @property
     def dirty(self) -> bool:
-        return bool(self.differ)
+        """The result does not stand for a checkout of the commit (callers ask this before
+        ``passed``: with hazards the commands were not run)."""
+        return bool(self.differ or self.hazards)
+
+    @property
+    def error_class(self) -> str:
+        """The failure class of a dirty result ("" when clean)."""
+        return ("unreproducible_commit" if self.hazards
+                else "uncommitted_changes" if self.differ else "")
 
     def failure(self) -> str:
         """The failing command and its output tail, as the agent and the comment see it."""
-        if self.passed:
-            return ""
+        if self.passed or not self.records:
+            return self.unfaithful()
         last = self.records[-1]
         return (f"`{last['command']}` exited {last['exit_code']}:\n"
                 f"{str(last['output_tail'])[-2000:]}")
@@ -87,6 +98,9 @@ class Validation:
     def unfaithful(self) -> str:
         """Why this result does not stand for the commit, naming the paths, as the agent
         and a person read it; "" when it does."""
+        if self.hazards:
+            return ("a commit a checkout elsewhere would not reproduce: "
+                    + "; ".join(self.hazards))
         if not self.differ:
             return ""
         shown = ", ".join(repr(path) for path in self.differ[:NAMED_PATHS])
@@ -100,6 +114,25 @@ class Validation:
 def validation_env(ctx: LaneContext) -> dict[str, str]:
     """The allow-listed environment of the validation commands (they run the agent's code)."""
     return child_env(ctx.config.agent.env_passthrough, ctx.config.secret_env_vars())
+
+
+def _hazards(ctx: LaneContext, head: str) -> list[str]:
+    """:func:`~maestro.git.tree_hazards.commit_hazards` of ``head`` against the
+    remote-tracking base branch (``prepare`` fetched it), else the local one when git
+    cannot compare with that (asked only then: one process in the usual case). A commit
+    that cannot be compared with either (no common history) is a hazard itself: its change
+    cannot be judged."""
+    forge = ctx.workflow.policy.forge
+    try:
+        return commit_hazards(ctx.worktree, f"refs/remotes/{forge.remote}/{forge.base_branch}",
+                              head)
+    except WorkspaceError:
+        pass
+    try:
+        return commit_hazards(ctx.worktree, forge.base_branch, head)
+    except WorkspaceError as exc:  # no common history, say: the change cannot be judged
+        return [f"the commit cannot be compared with the base branch {forge.base_branch!r} "
+                f"({exc})"]
 
 
 def cache_key(commands: list[str], head: str, tree: str) -> str:
@@ -120,7 +153,10 @@ def validate_head(ctx: LaneContext) -> Validation:
     if not differ and _verified(key, hit):
         assert isinstance(hit, dict)
         return Validation(head, tree, bool(hit["passed"]), (), list(hit["records"]),
-                          cached=True)
+                          cached=True)  # made by this process: the head had no hazard
+    hazards = tuple(_hazards(ctx, head))
+    if hazards:  # what the commands would say does not hold for a checkout of the commit
+        return Validation(head, tree, False, differ, hazards=hazards)
     # What validation writes must not reach a commit, even after a kill mid-run; what the
     # agent left untracked is moved aside meanwhile, so the commands see the commit.
     env, prefix = validation_env(ctx), sandbox_prefix(ctx)
