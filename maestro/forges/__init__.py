@@ -23,7 +23,9 @@ def make_forge(config: ServiceConfig, workflow: Workflow) -> Forge:
         return LocalForge(config.repo_root, policy.remote,
                           workflow.policy.execution.validation_commands,
                           workflow.policy.execution.validation_timeout_s,
-                          config.agent.env_passthrough, check_sandbox(config, workflow))
+                          config.agent.env_passthrough, check_sandbox(config, workflow),
+                          workflow.policy.hooks.script("after_create"),
+                          workflow.policy.hooks.timeout_ms / 1000)
     if policy.provider == "github":
         from maestro.forges.github import from_config
 

@@ -84,7 +84,8 @@ class LocalForge:
 
     def __init__(self, repo_root: Path, remote: str, validation_commands: Sequence[str] = (),
                  check_timeout_s: float = 900.0, env_passthrough: Sequence[str] = (),
-                 sandbox: CheckSandbox | None = None) -> None:
+                 sandbox: CheckSandbox | None = None, setup_script: str | None = None,
+                 setup_timeout_s: float = 60.0) -> None:
         self.repo_root = repo_root
         #: Where the checks run the PR's code: behind bubblewrap when the agent is
         #: (:mod:`.check_sandbox`), else unconfined.
@@ -95,6 +96,11 @@ class LocalForge:
         self.folder = self.origin / "maestro-forge"
         self.validation_commands = list(validation_commands)
         self.check_timeout_s = check_timeout_s
+        #: The workflow's ``after_create`` hook: a check's checkout is a new workspace too,
+        #: and validation commands may need what the hook installs (``.venv``,
+        #: ``node_modules``: ignored, so not in the commit).
+        self.setup_script = setup_script
+        self.setup_timeout_s = setup_timeout_s
         self._lock = FileLock(str(self.folder / ".lock"), timeout=60)
 
     # -- records ---------------------------------------------------------------------------
@@ -303,6 +309,17 @@ class LocalForge:
         heal_origin(self.origin)
         with check_tree(self.origin, head) as checkout:
             prefix = self.sandbox.prefix(checkout) if self.sandbox is not None else []
+            if self.setup_script is not None:
+                code, timed_out, output = run_shell(
+                    self.setup_script, checkout, self.setup_timeout_s,
+                    {**_check_env(self.env_passthrough), "MAESTRO_HOOK": "after_create"},
+                    prefix, keep=CHECK_OUTPUT_CHARS)
+                if code != 0 or timed_out:
+                    what = (f"timed out after {self.setup_timeout_s}s" if timed_out
+                            else f"exited {code}")
+                    return [{"name": "check setup: the workflow's after_create hook",
+                             "state": CheckState.FAILURE.value,
+                             "summary": f"after_create {what}: {output}", "required": True}]
             results = []
             for index, command in enumerate(self.validation_commands, start=1):
                 # Supervised: nothing the PR's code starts outlives its check (reaper.py).

@@ -166,3 +166,30 @@ def test_a_run_killed_between_worktree_add_and_after_create_runs_the_hook_next_t
     sandbox.lane("HK-6")
     assert sandbox.outcome("HK-6") == "waiting"
     assert (sandbox.repo / ".worktrees" / "created.log").read_text() == "created\n"
+
+
+@pytest.mark.slow
+def test_the_local_forges_check_runs_after_create_in_its_checkout_too(
+        sandbox: Sandbox) -> None:
+    """Validation needs what ``after_create`` installs into an ignored folder (a ``.venv``,
+    ``node_modules``): the check's clean checkout is a new workspace too, so it gets the
+    hook, as CI would install its own."""
+    ignore = sandbox.repo / ".gitignore"
+    ignore.write_text(ignore.read_text() + "deps/\n")
+    for args in (["add", ".gitignore"], ["commit", "-qm", "ignore deps"],
+                 ["push", "-q", "origin", "HEAD:main"]):
+        subprocess.run(["git", *args], cwd=sandbox.repo, check=True, capture_output=True)
+    with_hooks(sandbox, 'after_create = "mkdir -p deps && echo ok > deps/ready"')
+    sandbox.edit_workflow('validation_commands = ["python3 -m unittest -q test_hello"]',
+                          'validation_commands = ["test -f deps/ready"]')
+    sandbox.add_issue("HK-9", script="""
+        steps:
+          - write: {path: a.txt, content: a}
+          - commit: a
+          - handoff: done
+        """)
+    sandbox.lane("HK-9")
+    assert sandbox.outcome("HK-9") == "waiting"
+    sandbox.approve("HK-9")
+    sandbox.lane("HK-9")
+    assert sandbox.outcome("HK-9") == "finished", sandbox.lane_file("HK-9", "outcome.json")
