@@ -4,7 +4,11 @@ found by the tick and rebuilt (``orchestration/unseen.py``), never stranded."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
+import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -181,3 +185,43 @@ MALFORMED = [
 def test_a_malformed_start_block_is_no_run_of_maestros(block: dict[str, object]) -> None:
     assert not well_formed_start(block)
     assert well_formed_start({**block, "run_id": "run-20261201T000000Z-abc123", "attempt": 2})
+
+
+def test_a_lane_folder_restored_from_before_the_handoff_is_rebuilt_not_run_again(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    """Breaker 13, F5: a backup of ``.maestro/`` taken while the agent worked, restored after
+    the lane reached review. The tracker's completion block for the same run wins: the
+    stale folder is archived and the lane rebuilt, so no second agent session pushes a new
+    head over the PR a reviewer approved."""
+    flag = tmp_path / "agent-working"
+    sandbox.add_issue("UN-9", script=f"""
+        steps:
+          - write: {{path: a.txt, content: a}}
+          - commit: a
+          - run: touch {flag} && sleep 2
+          - handoff: done
+        """)
+    folder = sandbox.repo / ".maestro" / "lanes" / "UN-9"
+    lane = subprocess.Popen([sys.executable, "-m", "maestro", "lane", "UN-9", "--quiet"],
+                            cwd=sandbox.repo, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    for _ in range(600):
+        if flag.exists() or lane.poll() is not None:
+            break
+        time.sleep(0.05)
+    backup = tmp_path / "backup"
+    shutil.copytree(folder, backup, ignore=shutil.ignore_patterns("lane.lock"))
+    assert lane.wait(timeout=120) == 0
+    assert sandbox.issue("UN-9").state == "In Review"
+    head = sandbox.lane_file("UN-9", "pr.json")["validated_head"]
+    shutil.rmtree(folder)
+    shutil.copytree(backup, folder)
+    flag.unlink()
+    sandbox.lane("UN-9")
+    assert sandbox.outcome("UN-9") == "waiting"
+    assert not flag.exists(), "the agent ran again"
+    assert sandbox.lane_file("UN-9", "pr.json")["validated_head"] == head
+    assert sandbox.issue("UN-9").state == "In Review"
+    sandbox.approve("UN-9")
+    sandbox.lane("UN-9")
+    assert sandbox.outcome("UN-9") == "finished"

@@ -29,7 +29,7 @@ from maestro.lanes.outcomes import (
 from maestro.lanes.push.change import no_change_reason
 from maestro.lanes.push.provenance import accept_on_release, refuse_unless_made_by_sessions
 from maestro.lanes.push.push_guard import push_lane
-from maestro.lanes.record.rebuild import rebuild_from_tracker
+from maestro.lanes.record.rebuild import handed_off_elsewhere, rebuild_from_tracker
 from maestro.lanes.sessions.agent_run import SessionResult, first_prompt, run_agent_session
 from maestro.lanes.sessions.prior_work import resume_note_for
 from maestro.lanes.validation.gate import validate_head
@@ -122,6 +122,15 @@ def agent(ctx: LaneContext) -> None:
                                         policy.needs_attention_label))
     issue = guard.issue()
     assert issue is not None  # enforce stops the lane when the issue is gone
+    if handed_off_elsewhere(ctx, run_id, issue.state):
+        # The folder is older than the tracker: what the tracker and the forge say wins,
+        # as on a runner with no folder at all; the stale folder is archived, not lost.
+        reset_lane(ctx, f"the tracker shows run {run_id} handed off; the lane folder is "
+                        "older (restored from a backup?)")
+        rebuild_from_tracker(ctx)
+        raise Halt(LaneOutcome.WAITING, f"run {run_id} already handed off (the tracker's "
+                   "completion block): the lane was rebuilt from the tracker and the forge "
+                   "and waits for review")
     faults.point("agent:before")
     ctx.tracker.transition(ctx.identifier, policy.in_progress_state)
     post_once(ctx, "start", run_id, "run started", {
@@ -222,7 +231,8 @@ def handoff(ctx: LaneContext) -> None:
         "run_id": run_id, "attempt": claim_record.get("attempt"),
         "finished_at": iso_now(), "branch": ctx.branch, "pr_url": pr.url,
         "workspace_path": ctx.workspace_relpath, "validation_result": "passed",
-        "validated_head": head, "summary": summary}, summary)
+        "validated_head": head, "summary": summary}, summary,
+        validated_head=head)  # a new head of the same run is said again, never folded
     faults.point("handoff:commented")
     guard.enforce(f"moving the issue to {policy.tracker.success_state}")
     ctx.tracker.transition(ctx.identifier, policy.tracker.success_state)

@@ -97,6 +97,20 @@ def rebuild_from_tracker(ctx: LaneContext) -> bool:
     return True
 
 
+def handed_off_elsewhere(ctx: LaneContext, run_id: str, issue_state: str) -> bool:
+    """Whether the tracker shows that this lane's run ``run_id`` already handed off, while
+    the lane folder (at the agent phase, without ``pr.json``) does not know it: the folder
+    is older than the tracker (restored from a backup taken mid-agent, say). The issue is in
+    the success state and carries the run's completion block. Running the agent again would
+    push a new head over the PR a reviewer may have approved (breaker 13, F5). Asks the
+    tracker's comments only when the issue is in the success state."""
+    policy = ctx.workflow.policy.tracker
+    if not same_state(issue_state, policy.success_state) or ctx.state.exists("pr.json"):
+        return False
+    found = comments.blocks(ctx.tracker.comments(ctx.identifier))
+    return comments.find_in(found, kind="completion", run_id=run_id) is not None
+
+
 #: A run id as :func:`maestro.ids.new_run_id` makes them.
 _RUN_ID = re.compile(r"run-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}")
 #: More attempts than any workflow allows (``max_attempts`` is at most 100).
