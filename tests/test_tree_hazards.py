@@ -12,6 +12,7 @@ import pytest
 from maestro.git.tree_hazards import (
     Change,
     commit_hazards,
+    declared_paths,
     new_escapes,
     parse_raw_diff,
     resolves_outside,
@@ -62,6 +63,22 @@ def test_an_escaping_link_repointed_by_the_change_is_named() -> None:
 def test_which_submodule_entries_are_undeclared(changes: list[Change], declared: list[str],
                                                 named: list[str]) -> None:
     assert undeclared_gitlinks(changes, declared) == named
+
+
+@pytest.mark.parametrize(("entries", "declared"), [
+    ([("submodule.lib.path", "vendor"), ("submodule.lib.url", "https://x/lib")], {"vendor"}),
+    ([("submodule.lib.path", "vendor")], set()),
+    ([("submodule.a.path", "vendor"), ("submodule.a.url", "junk"),
+      ("submodule.a.path", "other")], {"other"}),
+    ([("submodule.../x.path", "vendor"), ("submodule.../x.url", "junk")], set()),
+    ([("submodule.a.b.path", "vendor"), ("submodule.a.b.url", "u")], {"vendor"}),
+    ([("foo.bar.path", "vendor"), ("foo.bar.url", "u")], set()),
+    ([("Submodule.lib.PATH", "vendor/"), ("submodule.lib.url", "u")], {"vendor"}),
+], ids=["path-and-url", "no-url", "last-path-wins", "suspicious-name", "dotted-name",
+        "other-section", "case-of-section-and-key"])
+def test_which_submodule_paths_gitmodules_declares(entries: list[tuple[str, str]],
+                                                   declared: set[str]) -> None:
+    assert declared_paths(entries) == declared
 
 
 def test_raw_diff_names_are_read_byte_for_byte() -> None:
@@ -115,6 +132,20 @@ def test_a_link_within_the_repository_is_fine_and_the_bases_own_link_is_not_name
 
 
 def test_a_nested_repository_committed_without_its_declaration_is_named(repo: Path) -> None:
+    nested = repo / "vendor"
+    nested.mkdir()
+    git(nested, "init", "-q")
+    git(nested, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q",
+        "--allow-empty", "-m", "x")
+    said = commit_hazards(repo, "main", commit_all(repo, "vendor"))
+    assert len(said) == 1 and "submodule entry 'vendor'" in said[0]
+
+
+def test_a_declaration_only_an_included_file_outside_the_repository_makes_is_none(
+        repo: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.gitconfig"
+    outside.write_text('[submodule "vendor"]\n\tpath = vendor\n\turl = https://x/v\n')
+    (repo / ".gitmodules").write_text(f"[include]\n\tpath = {outside}\n")
     nested = repo / "vendor"
     nested.mkdir()
     git(nested, "init", "-q")

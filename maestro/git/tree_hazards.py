@@ -161,11 +161,36 @@ def _links(cwd: Path, commit: str) -> dict[str, str]:
     return links
 
 
-def _declared_submodules(cwd: Path, head: str) -> list[str]:
-    """The submodule paths ``head``'s ``.gitmodules`` declares (none without one)."""
-    output = run_bytes(cwd, ["config", "-z", "--blob", f"{head}:.gitmodules",
-                             "--get-regexp", r"^submodule\..*\.path$"], check=False)
-    return [os.fsdecode(entry.partition(b"\n")[2]) for entry in output.split(b"\0") if entry]
+def declared_paths(entries: Iterable[tuple[str, str]]) -> set[str]:
+    """The submodule paths a ``.gitmodules`` declares the way git reads it (gitmodules(5),
+    submodule-config.c), from its ``(key, value)`` entries in file order: per submodule
+    name the last ``path`` and ``url`` win; a name with a ``..`` component (or none) is
+    ignored, as git ignores a "suspicious submodule name"; a submodule without a url has
+    nothing a checkout could fetch. Pure."""
+    found: dict[str, dict[str, str]] = {}
+    for key, value in entries:
+        section, _, rest = key.partition(".")
+        name, _, var = rest.rpartition(".")
+        if section.lower() != "submodule" or var.lower() not in ("path", "url"):
+            continue
+        if not name or ".." in name.replace("\\", "/").split("/"):
+            continue
+        found.setdefault(name, {})[var.lower()] = value
+    return {fields["path"].strip("/") for fields in found.values()
+            if fields.get("path") and fields.get("url")}
+
+
+def _declared_submodules(cwd: Path, head: str) -> set[str]:
+    """The submodule paths ``head``'s ``.gitmodules`` declares (none without one); read
+    from the blob, no include followed (a checkout elsewhere has no file it names)."""
+    output = run_bytes(cwd, ["config", "-z", "--no-includes", "--blob", f"{head}:.gitmodules",
+                             "--list"], check=False)
+    entries = []
+    for entry in output.split(b"\0"):
+        if entry:
+            key, _, value = entry.partition(b"\n")
+            entries.append((os.fsdecode(key), os.fsdecode(value)))
+    return declared_paths(entries)
 
 
 def commit_hazards(cwd: Path, base: str, head: str) -> list[str]:
