@@ -34,6 +34,12 @@ class LaneLeasedError(MaestroError):
     exit_code = 3
 
 
+class LaneLostError(LaneLeasedError):
+    """The lane folder this process holds was deleted or replaced under it (a person's
+    ``rm -rf``, a restored backup, a cancel that made a new folder): what it would write
+    belongs to no lane it holds, so it writes nothing more."""
+
+
 class DaemonRunningError(MaestroError):
     """Another live ``maestro daemon`` (or ``run --once``) drives this state root; two
     would dispatch the same issues."""

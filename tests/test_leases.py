@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+import pytest
+
+from maestro.errors import LaneLostError
+from maestro.lanes.record.state import LaneState
 from tests.conftest import Sandbox
 
 
@@ -69,3 +75,48 @@ def test_a_lease_whose_holder_died_is_reclaimed(sandbox: Sandbox) -> None:
     holder.wait()
     assert sandbox.lane("LEASE-3").returncode == 0
     assert sandbox.outcome("LEASE-3") == "waiting"
+
+
+def test_a_holder_whose_folder_was_deleted_knows_it_and_writes_nothing(tmp_path: Path) -> None:
+    state = LaneState(tmp_path, "LOST-1")
+    state.acquire()
+    try:
+        assert not state.lost()
+        shutil.rmtree(state.dir)
+        assert state.lost()
+        with pytest.raises(LaneLostError):
+            state.write("outcome.json", {"outcome": "retry"})
+        assert not state.dir.exists()  # not made again for a write that has no holder
+    finally:
+        state.release()
+
+
+def test_a_holder_whose_folder_was_replaced_by_anothers_knows_it(tmp_path: Path) -> None:
+    mine = LaneState(tmp_path, "LOST-2")
+    mine.acquire()
+    try:
+        shutil.rmtree(mine.dir)
+        other = LaneState(tmp_path, "LOST-2")
+        other.acquire(role="operator")  # the new folder's lock: free, since mine is gone
+        try:
+            assert mine.lost() and not other.lost()
+        finally:
+            other.release()
+    finally:
+        mine.release()
+
+
+def test_a_lane_reset_keeps_the_lock_so_its_holder_is_not_lost(sandbox: Sandbox) -> None:
+    from maestro.lanes.context import LaneContext
+    from maestro.lanes.outcomes import reset_lane
+
+    sandbox.add_issue("LOST-3")
+    ctx = LaneContext(sandbox.config, "LOST-3")
+    ctx.state.acquire()
+    try:
+        ctx.state.write("lease.json", {"run_id": "x"})
+        reset_lane(ctx, "a test")
+        assert not ctx.state.lost()
+    finally:
+        ctx.state.release()
+        ctx.close()

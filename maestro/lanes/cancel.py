@@ -141,7 +141,7 @@ def finish(ctx: LaneContext, *, stopped: str = "", by: str = BY_OPERATOR) -> str
     already, so running it again after a kill finishes what is left. The caller drops a
     queued retry of the lane (the retry queue is the loop's)."""
     from maestro.git import rev_parse
-    from maestro.lanes.worktree.unpushed import unpushed_work
+    from maestro.lanes.worktree.unpushed import unpushed_branch, unpushed_work
     from maestro.lanes.worktree.workspace import remove_worktree
     from maestro.model import PullState
 
@@ -166,12 +166,21 @@ def finish(ctx: LaneContext, *, stopped: str = "", by: str = BY_OPERATOR) -> str
         ctx.forge.close_pr(pr.number, comment=f"maestro cancel: an operator cancelled "
                            f"{identifier}. This PR is closed without merge.")
         done.append(f"closed PR #{pr.number}")
-    kept = unpushed_work(ctx.worktree, ctx.workflow.policy.forge.remote)
-    if kept and not done and state.exists("cleanup.json"):
-        return (f"{identifier}: already cancelled ({issue.state}); the worktree "
-                f"{ctx.workspace_relpath} is kept ({kept}); nothing to do")
+    remote = ctx.workflow.policy.forge.remote
+    kept = unpushed_work(ctx.worktree, remote)
+    # With the worktree folder gone, the lane branch is the only name of its unpushed
+    # commits (breaker 14): it is kept as a worktree would be.
+    branch_kept = (None if kept or ctx.worktree.exists()
+                   else unpushed_branch(config.repo_root, ctx.branch, remote))
+    if (kept or branch_kept) and not done and state.exists("cleanup.json"):
+        what = (f"the worktree {ctx.workspace_relpath} is kept ({kept})" if kept
+                else f"the branch {ctx.branch} is kept ({branch_kept})")
+        return f"{identifier}: already cancelled ({issue.state}); {what}; nothing to do"
     if kept:
         done.append(f"kept the worktree {ctx.workspace_relpath} ({kept})")
+    elif branch_kept:
+        done.append(f"kept the branch {ctx.branch} ({branch_kept})")
+        kept = f"the branch {ctx.branch}: {branch_kept}"
     elif ctx.worktree.exists() or rev_parse(config.repo_root, f"refs/heads/{ctx.branch}"):
         remove_worktree(config.repo_root, ctx.worktree, ctx.branch)
         done.append("removed the worktree")

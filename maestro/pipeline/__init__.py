@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from maestro.errors import ConfigError, MaestroError
+from maestro.errors import ConfigError, LaneLostError, MaestroError
 from maestro.ids import check_identifier, iso_now
 from maestro.pipeline.files import PIPELINE_ENV, target_done
 from maestro.process.start import pause_collector, startup_over
@@ -114,7 +114,11 @@ class LaneRuns:
         except KeyboardInterrupt:
             self.halted[identifier] = LaneOutcome.INTERRUPTED
             raise
+        except LaneLostError as exc:
+            return self._lost(identifier, exc)
         except Exception as exc:
+            if ctx.state.lost():  # whatever failed, the folder is no longer this process's
+                return self._lost(identifier, LaneLostError(str(exc)))
             # Every failure after the claim is a counted attempt with its real cause.
             from maestro.lanes.failures import count_failure
 
@@ -130,6 +134,17 @@ class LaneRuns:
         ctx.state.journal("phase_done", phase=phase)
         logs.phase_event(self.config, identifier, phase, "finished")
         return True
+
+    def _lost(self, identifier: str, exc: LaneLostError) -> TaskFailed:
+        """The lane's folder was deleted or replaced under this process: stop, writing
+        nothing (it is no longer this process's to write)."""
+        from doit.exceptions import TaskFailed
+
+        from maestro.model import LaneOutcome
+
+        self.halted[identifier] = LaneOutcome.INTERRUPTED
+        print(f"lane {identifier}: stopped: {exc}", file=sys.stderr)
+        return TaskFailed(f"lane {identifier}: {exc}")
 
     def _halt(self, ctx: LaneContext, phase: str, halt: Halt) -> bool | TaskFailed:
         from doit.exceptions import TaskFailed
@@ -151,7 +166,7 @@ class LaneRuns:
             from maestro.lanes.record.lane_read import seal_finished
 
             seal_finished(ctx.state)  # the last write: status then reads the marker alone
-        except OSError as exc:
+        except (OSError, LaneLostError) as exc:
             print(f"lane {ctx.identifier}: cannot record the outcome: {exc}", file=sys.stderr)
         logs.phase_event(self.config, ctx.identifier, phase, "halted", halt.outcome.value,
                          halt.reason, halt.failed)
@@ -363,6 +378,7 @@ def run_lane(config: ServiceConfig, identifier: str, extra_args: list[str] | Non
         namespace = {"DOIT_CONFIG": doit_config(config.state_root),
                      "task_maestro": task_maestro}
         code = _run_doit(namespace, extra_args or [], f"lane:{identifier}")
+        state.refuse_if_lost()  # the folder's outcome is another holder's, not this run's
         outcome = runs.records.get(identifier) or state.read("outcome.json")
         if outcome is None or (outcome == before and identifier not in runs.halted):
             outcome = _idle_outcome(state)

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -356,6 +357,62 @@ def test_cancel_of_a_lost_lane_whose_pr_merged_leaves_no_lane_record(
     assert "merged; nothing to cancel" in message, message
     assert sandbox.issue("OPS-13").state == "Done"
     assert not (sandbox.repo / ".maestro" / "lanes" / "OPS-13").exists()
+
+
+def test_a_lane_process_whose_folder_was_deleted_never_writes_over_the_cancel_after(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    """Breaker 14: the folder of a running lane deleted, then the issue cancelled. The
+    cancel makes a new folder; the old process, when its session ends, must not write
+    its outcome into it."""
+    flag = tmp_path / "working"
+    sandbox.add_issue("OPS-14", script=f"""
+        steps:
+          - write: {{path: a.txt, content: a}}
+          - commit: a
+          - open_pr: {{title: a}}
+          - run: touch {flag} && sleep 3
+          - handoff: done
+        """)
+    lane = subprocess.Popen([sys.executable, "-m", "maestro", "lane", "OPS-14", "--quiet"],
+                            cwd=sandbox.repo, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    for _ in range(600):
+        if flag.exists() or lane.poll() is not None:
+            break
+        time.sleep(0.05)
+    shutil.rmtree(sandbox.repo / ".maestro" / "lanes" / "OPS-14")
+    assert "closed PR #1" in actions.cancel(sandbox.config, "OPS-14")
+    _, stderr = lane.communicate(timeout=120)
+    assert lane.returncode != 0 and "was deleted or replaced" in stderr, stderr
+    assert sandbox.outcome("OPS-14") == "terminated"
+    assert sandbox.lane_file("OPS-14", "cleanup.json")["reason"] == "cancelled"
+    assert sandbox.issue("OPS-14").state == "Canceled"
+
+
+def test_cancel_keeps_a_lane_branch_with_unpushed_commits_when_its_worktree_is_gone(
+        sandbox: Sandbox) -> None:
+    """Breaker 14: with the worktree folder deleted, the lane branch is the only name of
+    the commits never pushed; the cancel keeps it, as it keeps a worktree."""
+    sandbox.add_issue("OPS-15", script="""
+        steps:
+          - write: {path: a.txt, content: a}
+          - commit: a
+          - open_pr: {title: a}
+          - write: {path: b.txt, content: b}
+          - commit: b
+          - attention: stuck
+        """)
+    sandbox.lane("OPS-15")
+    assert sandbox.outcome("OPS-15") == "needs_human"
+    head = subprocess.run(["git", "rev-parse", "maestro/ops-15"], cwd=sandbox.repo,
+                          capture_output=True, text=True, check=True).stdout.strip()
+    shutil.rmtree(sandbox.repo / ".worktrees" / "OPS-15")
+    message = actions.cancel(sandbox.config, "OPS-15")
+    assert "kept the branch maestro/ops-15 (1 commit not on origin)" in message, message
+    assert subprocess.run(["git", "rev-parse", "maestro/ops-15"], cwd=sandbox.repo,
+                          capture_output=True, text=True).stdout.strip() == head
+    again = actions.cancel(sandbox.config, "OPS-15")
+    assert "the branch maestro/ops-15 is kept" in again, again
 
 
 def test_retry_of_a_finished_lane_whose_issue_was_reopened_starts_a_new_lane(

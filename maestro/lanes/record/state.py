@@ -18,7 +18,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from maestro.errors import LaneLeasedError
+from maestro.errors import LaneLeasedError, LaneLostError
 from maestro.fsutil import append_jsonl, read_json, warn_once, write_json
 from maestro.ids import check_identifier, iso_now
 from maestro.lanes.record.lease_probe import flock_held
@@ -71,6 +71,7 @@ class LaneState:
         return value
 
     def write(self, name: str, value: Any) -> None:
+        self.refuse_if_lost()
         self.dir.mkdir(parents=True, exist_ok=True)
         write_json(self.path(name), value)
 
@@ -82,6 +83,7 @@ class LaneState:
             target.unlink()
 
     def journal(self, event: str, **fields: Any) -> None:
+        self.refuse_if_lost()
         append_jsonl(self.path("journal.jsonl"), {"at": iso_now(), "event": event, **fields})
 
     # -- leases ----------------------------------------------------------------------------
@@ -111,6 +113,32 @@ class LaneState:
                 {"pid": os.getpid(), "host": socket.gethostname(), "since": iso_now(),
                  "role": role},
             )
+
+    def lost(self) -> bool:
+        """Whether this process holds the lane but ``lane.lock`` at its path is no longer
+        the file it locked: the folder was deleted or replaced (a new lock there is another
+        holder's). Two ``stat`` calls; False when not held."""
+        if not self.held:
+            return False
+        assert self._file_lock is not None
+        fd = self._file_lock._context.lock_file_fd
+        if fd is None:
+            return False
+        try:
+            now = os.stat(self.dir / "lane.lock")
+        except OSError:
+            return True
+        mine = os.fstat(fd)
+        return (now.st_dev, now.st_ino) != (mine.st_dev, mine.st_ino)
+
+    def refuse_if_lost(self) -> None:
+        """Raise :class:`LaneLostError` when :meth:`lost`: a process whose folder was
+        replaced must not write into its successor (breaker 14: a lane whose folder was
+        deleted wrote its late outcome over the cancel that followed)."""
+        if self.lost():
+            raise LaneLostError(
+                f"lane {self.identifier}: its folder {self.dir} was deleted or replaced while "
+                "this process held it; this process writes nothing more to it")
 
     def release(self) -> None:
         if self.held:

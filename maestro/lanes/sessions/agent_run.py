@@ -34,6 +34,7 @@ from maestro.agents.turn_usage import capped_growth, figure, grown
 from maestro.agents.usage import THREAD_USAGE, SessionUsage
 from maestro.containment import reaper
 from maestro.containment.childenv import child_env
+from maestro.errors import LaneLostError
 from maestro.fsutil import BoundedJournal, write_json
 from maestro.ids import iso_now, utc_now
 from maestro.lanes.budgets import tokens as token_ledger
@@ -172,7 +173,8 @@ class _Activity:
     def flush(self, force: bool = True) -> None:
         now = time.monotonic()
         if force or now - self._written >= ACTIVITY_MIN_INTERVAL_S:
-            self.ctx.state.write("activity.json", self.record)
+            with contextlib.suppress(LaneLostError):  # the session's next tool call stops it
+                self.ctx.state.write("activity.json", self.record)
             self._written = now
 
 
@@ -192,7 +194,8 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
     journal_handle = BoundedJournal(journal)
 
     def log(**fields: Any) -> None:
-        journal_handle.write({"at": iso_now(), **fields})
+        if not ctx.state.lost():  # a replaced folder's journal is its successor's
+            journal_handle.write({"at": iso_now(), **fields})
 
     failed_calls: list[str] = []
 

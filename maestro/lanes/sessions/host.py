@@ -45,6 +45,10 @@ class LaneToolHost:
         """Before each side effect (and each further turn): the issue as it is now, or
         :class:`StopSession` when a person cancelled, relabelled, moved or removed it
         (maestro/lanes/guard.py)."""
+        if self.ctx.state.lost():
+            raise StopSession("the lane folder was deleted or replaced while the session ran "
+                              "(a person removed it, restored a backup, or cancelled the "
+                              "lane); maestro stops this session")
         guard = LaneGuard(self.ctx, self.stage)
         decision = guard.check(own_attention=self.attention_added)
         issue = guard.issue()

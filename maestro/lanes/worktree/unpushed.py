@@ -14,7 +14,7 @@ from maestro.containment import private_objects
 from maestro.containment.private_objects import own_git_dir, store_of
 from maestro.git import git, rev_parse
 
-__all__ = ["kept_for_a_person", "unpushed_work"]
+__all__ = ["kept_for_a_person", "unpushed_branch", "unpushed_work"]
 
 
 def kept_for_a_person(cleanup: object) -> bool:
@@ -48,3 +48,17 @@ def unpushed_work(worktree: Path, remote: str) -> str | None:
         count = int(ahead)
         found.append(f"{count} commit{'s' * (count != 1)} not on {remote}")
     return ", ".join(found) or None
+
+
+def unpushed_branch(repo: Path, branch: str, remote: str) -> str | None:
+    """The commits of the local ``branch`` that no branch of ``remote`` holds, in words, or
+    None (none, or no such branch). Asked when the lane's worktree folder is gone: the branch
+    is then the only name of those commits, and removing it would leave them dangling."""
+    if rev_parse(repo, f"refs/heads/{branch}") is None:
+        return None
+    ahead = git(repo, "rev-list", "--count", f"refs/heads/{branch}", "--not",
+                f"--remotes={remote}", check=False)
+    if ahead.isdigit() and int(ahead) > 0:
+        count = int(ahead)
+        return f"{count} commit{'s' * (count != 1)} not on {remote}"
+    return None
