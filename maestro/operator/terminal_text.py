@@ -17,25 +17,12 @@ The dashboard escapes for HTML instead (its own templates).
 
 from __future__ import annotations
 
-import re
-
 from rich.markup import escape
 from rich.text import Text
 
-_C0 = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
-_OTHER = re.compile("[\x80-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+from maestro.visible_text import visible
 
-
-def _picture(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return "\u2421" if code == 0x7F else chr(0x2400 + code)  # ␡, or ␀ ... ␟
-
-
-def visible(text: str) -> str:
-    """``text`` with every terminal control character but tab and newline shown, not
-    obeyed: C0 controls as their Unicode control pictures (``\\x1b`` -> ``␛``), C1
-    controls and bidirectional marks and overrides as U+FFFD. Same length."""
-    return _OTHER.sub("\ufffd", _C0.sub(_picture, text))
+__all__ = ["markup_safe", "plain", "visible", "visible_data"]
 
 
 def markup_safe(text: object) -> str:

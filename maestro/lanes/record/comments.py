@@ -15,21 +15,34 @@ from typing import Any
 
 from maestro.fsutil import json_objects, parse_json
 from maestro.model import Comment
+from maestro.visible_text import visible
 
 _BLOCK = re.compile(r"<!-- maestro:state (\{.*?\}) -->", re.DOTALL)
 _CHECKPOINT = re.compile(r"```maestro-checkpoint[ \t]*\r?\n(.*?)```", re.DOTALL)
 
 
 def block_of(comment: Comment | str) -> dict[str, Any] | None:
+    """The comment's block: the last one, where :func:`render` puts maestro's (text quoted
+    above it is never a block: :func:`quoted`)."""
     text = comment.body if isinstance(comment, Comment) else comment
-    match = _BLOCK.search(text)
-    if not match:
+    found = _BLOCK.findall(text)
+    if not found:
         return None
     try:
-        value = parse_json(match.group(1))
+        value = parse_json(found[-1])
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
+
+
+def quoted(text: str) -> str:
+    """Text others wrote (an agent's summary, a check's output, a reason holding either),
+    made fit for one of maestro's comments: control characters shown, not kept
+    (:func:`~maestro.visible_text.visible`), and every HTML comment opener escaped, so no
+    ``<!-- maestro:state … -->`` block a PR's code printed becomes one of maestro's records
+    (breaker 14: a failing check's output forged a closeout block in the needs-human
+    comment). Pure."""
+    return visible(text).replace("<!--", "&lt;!--")
 
 
 def blocks(comments: Iterable[Comment]) -> list[dict[str, Any]]:
@@ -37,11 +50,13 @@ def blocks(comments: Iterable[Comment]) -> list[dict[str, Any]]:
 
 
 def render(title: str, fields: dict[str, Any], block: dict[str, Any], text: str = "") -> str:
-    """A human-readable comment followed by its machine-readable block."""
+    """A human-readable comment followed by its machine-readable block; the fields and
+    ``text`` may hold what others wrote and are :func:`quoted`."""
     lines = [f"**maestro** · {title}", ""]
-    lines += [f"- `{key}`: {value}" for key, value in fields.items() if value not in (None, "")]
+    lines += [f"- `{key}`: {quoted(str(value))}" for key, value in fields.items()
+              if value not in (None, "")]
     if text:
-        lines += ["", text.strip()]
+        lines += ["", quoted(text.strip())]
     payload = json.dumps(block, sort_keys=True, separators=(",", ":")).replace("--", "- -")
     lines += ["", f"<!-- maestro:state {payload} -->", ""]
     return "\n".join(lines)
