@@ -100,6 +100,11 @@ class Check(BaseModel):
     details_url: str = ""
 
 
+#: The check the embedded forge reports when it could not set up its checkout (the
+#: workflow's ``after_create`` hook failed there): the operator's to fix, never the agent's.
+SETUP_CHECK_NAME = "check setup: the workflow's after_create hook"
+
+
 class PullState(StrEnum):
     OPEN = "open"
     CLOSED = "closed"

@@ -42,6 +42,7 @@ from maestro.git import (
 )
 from maestro.ids import iso_now
 from maestro.model import (
+    SETUP_CHECK_NAME,
     Check,
     CheckState,
     PullRequest,
@@ -298,6 +299,7 @@ class LocalForge:
         ran = pr.head not in runs
         if ran:
             runs[pr.head] = self._run_checks(pr.head)
+        if ran and not _setup_failed(runs[pr.head]):  # a failed setup runs again next time
             with self._locked():
                 current = self._load(pr.number) or pr
                 extra = {**current.extra, "check_runs": {pr.head: runs[pr.head]}}
@@ -317,7 +319,7 @@ class LocalForge:
                 if code != 0 or timed_out:
                     what = (f"timed out after {self.setup_timeout_s}s" if timed_out
                             else f"exited {code}")
-                    return [{"name": "check setup: the workflow's after_create hook",
+                    return [{"name": SETUP_CHECK_NAME,
                              "state": CheckState.FAILURE.value,
                              "summary": f"after_create {what}: {output}", "required": True}]
             results = []
@@ -458,6 +460,13 @@ class LocalForge:
 
     def close(self) -> None:
         return None
+
+
+def _setup_failed(results: list[dict[str, Any]]) -> bool:
+    """Whether a check run failed at setting up its checkout: its result is not kept, so
+    the next refresh runs it again once a person fixed the hook (or a flaky install
+    passes)."""
+    return any(r.get("name") == SETUP_CHECK_NAME for r in results)
 
 
 def _check_env(passthrough: Sequence[str] = ()) -> dict[str, str]:

@@ -4,6 +4,7 @@ one (``after_run``, ``before_remove``) are shown by tests/test_symphony_workflow
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -193,3 +194,25 @@ def test_the_local_forges_check_runs_after_create_in_its_checkout_too(
     sandbox.approve("HK-9")
     sandbox.lane("HK-9")
     assert sandbox.outcome("HK-9") == "finished", sandbox.lane_file("HK-9", "outcome.json")
+
+
+@pytest.mark.slow
+def test_a_hook_failing_only_in_the_forges_check_goes_to_a_person_not_to_the_agent(
+        sandbox: Sandbox) -> None:
+    """The agent cannot fix the operator's hook: no repair round is spent on it, and the
+    failed setup is not kept, so the next refresh runs the check again."""
+    with_hooks(sandbox, 'after_create = "case $PWD in */.worktrees/*) exit 0;; esac; '
+                        'echo registry unreachable; exit 5"')
+    sandbox.add_issue("HK-10", script="""
+        steps:
+          - write: {path: a.txt, content: a}
+          - commit: a
+          - handoff: done
+        """)
+    sandbox.lane("HK-10")
+    assert sandbox.outcome("HK-10") == "needs_human"
+    reason = sandbox.lane_file("HK-10", "attention.json")["reason"]
+    assert "could not set up its checkout" in reason, reason
+    assert not (lane_dir(sandbox, "HK-10") / "repairs").exists()
+    record = json.loads((sandbox.origin / "maestro-forge" / "pulls" / "1.json").read_text())
+    assert record["extra"].get("check_runs", {}) == {}

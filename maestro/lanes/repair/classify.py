@@ -10,7 +10,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from maestro.model import CheckState, Classification, PullRequest, PullState, ReviewVerdict
+from maestro.model import (
+    SETUP_CHECK_NAME,
+    CheckState,
+    Classification,
+    PullRequest,
+    PullState,
+    ReviewVerdict,
+)
 from maestro.statenames import same_state
 
 if TYPE_CHECKING:
@@ -37,6 +44,9 @@ class ReviewSignals:
     required_approvals: int = 1
     checks_failed: tuple[str, ...] = ()
     checks_pending: tuple[str, ...] = ()
+    #: Failing checks that never ran the PR's code: the forge could not set up its
+    #: checkout (the workflow's hook), so no repair round of the agent can fix them.
+    checks_setup_failed: tuple[str, ...] = ()
     mergeable: bool | None = True
     conflict: str = ""
     repair_rounds: int = 0
@@ -94,6 +104,12 @@ def classify(s: ReviewSignals) -> Decision:
         return Decision(C.MANUAL_INTERVENTION_REQUIRED,
                         f"PR head {s.head[:12]} is not the validated head "
                         f"{s.validated_head[:12]} and no repair round recorded it")
+    if s.checks_setup_failed:
+        return Decision(C.MANUAL_INTERVENTION_REQUIRED,
+                        "the forge's check could not set up its checkout ("
+                        + ", ".join(s.checks_setup_failed) + "): the workflow's hook is a "
+                        "person's to fix, not the agent's; the check runs again at the next "
+                        "refresh")
     kinds = []
     if s.changes_requested_on_head:
         kinds.append("changes_requested")
@@ -171,6 +187,8 @@ def signals_from(
         unresolved_threads=sum(1 for t in pr.threads if t.is_open),
         approvals=approvals,
         checks_failed=tuple(c.name for c in required if c.state == CheckState.FAILURE),
+        checks_setup_failed=tuple(c.name for c in required if c.state == CheckState.FAILURE
+                                  and c.name == SETUP_CHECK_NAME),
         checks_pending=tuple(c.name for c in required if c.state == CheckState.PENDING),
         mergeable=pr.mergeable,
         conflict=pr.conflict,
