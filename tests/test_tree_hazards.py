@@ -131,12 +131,16 @@ def test_a_link_within_the_repository_is_fine_and_the_bases_own_link_is_not_name
     assert commit_hazards(repo, "main", commit_all(repo, "alias")) == []
 
 
-def test_a_nested_repository_committed_without_its_declaration_is_named(repo: Path) -> None:
-    nested = repo / "vendor"
-    nested.mkdir()
-    git(nested, "init", "-q")
-    git(nested, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q",
+def nested_repository(folder: Path) -> None:
+    """A repository of its own inside the lane's, which ``git add`` records as a gitlink."""
+    folder.mkdir()
+    git(folder, "init", "-q")
+    git(folder, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q",
         "--allow-empty", "-m", "x")
+
+
+def test_a_nested_repository_committed_without_its_declaration_is_named(repo: Path) -> None:
+    nested_repository(repo / "vendor")
     said = commit_hazards(repo, "main", commit_all(repo, "vendor"))
     assert len(said) == 1 and "submodule entry 'vendor'" in said[0]
 
@@ -146,10 +150,6 @@ def test_a_declaration_only_an_included_file_outside_the_repository_makes_is_non
     outside = tmp_path / "outside.gitconfig"
     outside.write_text('[submodule "vendor"]\n\tpath = vendor\n\turl = https://x/v\n')
     (repo / ".gitmodules").write_text(f"[include]\n\tpath = {outside}\n")
-    nested = repo / "vendor"
-    nested.mkdir()
-    git(nested, "init", "-q")
-    git(nested, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q",
-        "--allow-empty", "-m", "x")
+    nested_repository(repo / "vendor")
     said = commit_hazards(repo, "main", commit_all(repo, "vendor"))
     assert len(said) == 1 and "submodule entry 'vendor'" in said[0]
