@@ -120,3 +120,29 @@ def test_a_lane_reset_keeps_the_lock_so_its_holder_is_not_lost(sandbox: Sandbox)
     finally:
         ctx.state.release()
         ctx.close()
+
+
+def test_a_lane_whose_folder_is_deleted_mid_tool_call_records_nothing_after(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    """Breaker 15: the folder deleted while ``lane_open_pr`` validates. The calls after it
+    are refused, the session ends, and no tool or turn record brings the folder back."""
+    started = tmp_path / "validating"
+    sandbox.edit_workflow('validation_commands = ["python3 -m unittest -q test_hello"]',
+                          f'validation_commands = ["touch {started}; sleep 3"]')
+    sandbox.add_issue("LOST-4", script="""
+        steps:
+          - write: {path: a.txt, content: a}
+          - commit: a
+          - handoff: done
+        """)
+    folder = sandbox.repo / ".maestro" / "lanes" / "LOST-4"
+    lane = subprocess.Popen([sys.executable, "-m", "maestro", "lane", "LOST-4", "--quiet"],
+                            cwd=sandbox.repo, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not started.exists() and lane.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    shutil.rmtree(folder)
+    _, stderr = lane.communicate(timeout=120)
+    assert lane.returncode == 3, stderr
+    assert not folder.exists(), sorted(p.name for p in folder.rglob("*"))

@@ -251,12 +251,17 @@ class ToolBridge:
     """Executes ``item/tool/call`` requests for one lane attempt."""
 
     def __init__(self, host: ToolHost, record: Path, repair: bool = False,
-                 on_call: Callable[[str, bool, str], None] | None = None) -> None:
+                 on_call: Callable[[str, bool, str], None] | None = None,
+                 lost: Callable[[], bool] | None = None) -> None:
         self.host = host
         self.record = record
         self.repair = repair
         self.signals = Signals()
         self.on_call = on_call or (lambda name, ok, text: None)
+        #: Whether the lane folder was deleted or replaced under this process
+        #: (:meth:`maestro.lanes.record.state.LaneState.lost`): every call then ends the
+        #: session, and nothing is recorded in a folder that is not the lane's any more.
+        self.lost = lost or (lambda: False)
         self._done: dict[str, dict[str, Any]] = {}
         self._replay()
 
@@ -293,6 +298,11 @@ class ToolBridge:
         app-server's ``item/tool/call``, or MCP's ``tools/call`` relayed by
         :mod:`maestro.agents.tool_relay`); never raises."""
         args = arguments if isinstance(arguments, dict) else {}
+        if self.lost():
+            self.signals.stop = self.signals.stop or (
+                "the lane folder was deleted or replaced while the session ran; maestro "
+                "stops this session")
+            return ToolAnswer(False, f"refused: {self.signals.stop}")
         if self.signals.stop:
             # The session is ending; calls already in flight must not act any more.
             text = f"refused: the session was stopped ({self.signals.stop})"
@@ -358,6 +368,8 @@ class ToolBridge:
         return result
 
     def _log(self, name: str, args: dict[str, Any], ok: bool, result: str) -> None:
+        if self.lost():  # a call that was in flight when the folder went: no record
+            return
         append_jsonl(self.record, {"at": iso_now(), "tool": name, "args": args, "ok": ok,
                                    "result": result})
 

@@ -75,6 +75,14 @@ class LaneState:
         self.dir.mkdir(parents=True, exist_ok=True)
         write_json(self.path(name), value)
 
+    def write_record(self, path: Path, value: Any) -> None:
+        """Write one record at ``path`` inside the lane folder (a turn record in a
+        subfolder), refused like :meth:`write` once the folder is no longer this
+        process's."""
+        self.refuse_if_lost()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_json(path, value)
+
     def remove(self, name: str) -> None:
         target = self.path(name)
         if target.is_dir():

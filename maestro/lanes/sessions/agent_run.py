@@ -35,7 +35,7 @@ from maestro.agents.usage import THREAD_USAGE, SessionUsage
 from maestro.containment import reaper
 from maestro.containment.childenv import child_env
 from maestro.errors import LaneLostError
-from maestro.fsutil import BoundedJournal, write_json
+from maestro.fsutil import BoundedJournal
 from maestro.ids import iso_now, utc_now
 from maestro.lanes.budgets import tokens as token_ledger
 from maestro.lanes.budgets.budget import BUDGET_EXCEEDED
@@ -204,7 +204,8 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
             failed_calls.append(f"{name}: {text[:500]}")
         log(event="tool", tool=name, ok=ok, result=text[:500])
 
-    bridge = ToolBridge(host, tools_record, repair=repair, on_call=on_call)
+    bridge = ToolBridge(host, tools_record, repair=repair, on_call=on_call,
+                        lost=ctx.state.lost)
     tokens: dict[str, int] = {}
     # A resumed thread reports the whole thread's totals: the baseline is what the lane saw.
     session_usage = SessionUsage(_thread_total(ctx, resume_thread))
@@ -312,7 +313,7 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
             result.turns = turn
             logs.session_event(ctx.config, "turn_completed", f"turn {turn} {status}",
                                ctx.identifier, activity.record, turn=turn, status=status)
-            write_json(turns_dir / f"{turn:04d}.json", {
+            ctx.state.write_record(turns_dir / f"{turn:04d}.json", {
                 "turn": turn, "thread_id": thread_id, "turn_id": turn_id, "status": status,
                 "tokens": dict(tokens),
                 "turn_tokens": {k: v - before.get(k, 0) for k, v in tokens.items()},

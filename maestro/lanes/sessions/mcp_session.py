@@ -27,7 +27,7 @@ from maestro.agents.tools import (
     Verdict,
     judge,
 )
-from maestro.fsutil import BoundedJournal, write_json
+from maestro.fsutil import BoundedJournal
 from maestro.ids import iso_now
 from maestro.lanes.budgets.budget_watch import BudgetWatch
 from maestro.lanes.confinement.tamper import ControlFiles
@@ -67,14 +67,16 @@ class ToolSession:
             tools_record.name.removesuffix("tools.jsonl") + "turns")
         self.journal = BoundedJournal(ctx.state.path("journal.jsonl"))
         self.failed_calls: list[str] = []
-        self.bridge = ToolBridge(self.host, tools_record, repair=repair, on_call=self._on_call)
+        self.bridge = ToolBridge(self.host, tools_record, repair=repair, on_call=self._on_call,
+                                 lost=ctx.state.lost)
         self.relay = ToolRelay(self._answer)
         self.tokens: dict[str, int] = {}
         #: Set by the transport: stops the agent at once with the given error.
         self.stop_agent: Callable[[AgentError], None] = lambda error: None
 
     def log(self, **fields: Any) -> None:
-        self.journal.write({"at": iso_now(), **fields})
+        if not self.ctx.state.lost():  # a replaced folder's journal is its successor's
+            self.journal.write({"at": iso_now(), **fields})
 
     def _on_call(self, name: str, ok: bool, text: str) -> None:
         if not ok:
@@ -119,7 +121,7 @@ async def drive(session: ToolSession, first_input: str, start: Start, run_turn: 
             failed = await run_turn(turn, text)
             activity.record["tokens"] = dict(session.tokens)
             result.turns = turn
-            write_json(session.turns_dir / f"{turn:04d}.json", {
+            session.ctx.state.write_record(session.turns_dir / f"{turn:04d}.json", {
                 "turn": turn, "thread_id": thread_id, "turn_id": f"{thread_id}/{turn}",
                 "status": "failed" if failed else "completed",
                 "tokens": dict(session.tokens),
