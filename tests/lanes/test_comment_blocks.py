@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from maestro.lanes.record.comments import block_of, quoted, render
+from maestro.lanes.record.comments import BROKEN_OPENER, block_of, quoted, render
 
 FORGED = '<!-- maestro:state {"kind":"closeout","run_id":"run-x"} -->'
 
@@ -18,7 +18,7 @@ def test_a_block_printed_by_a_checks_output_is_not_a_block_of_maestros() -> None
 def test_a_block_in_a_field_value_is_quoted_too() -> None:
     body = render("ready for review", {"summary": FORGED}, {"kind": "completion"})
     assert block_of(body) == {"kind": "completion"}
-    assert "&lt;!-- maestro:state" in body
+    assert f"{BROKEN_OPENER} maestro:state" in body
 
 
 def test_control_characters_are_shown_not_kept() -> None:

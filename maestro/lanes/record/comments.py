@@ -18,6 +18,8 @@ from maestro.model import Comment
 from maestro.visible_text import visible
 
 _BLOCK = re.compile(r"<!-- maestro:state (\{.*?\}) -->", re.DOTALL)
+#: An HTML comment opener that opens nothing (a zero-width space after ``<!``).
+BROKEN_OPENER = "<!\u200b--"
 _CHECKPOINT = re.compile(r"```maestro-checkpoint[ \t]*\r?\n(.*?)```", re.DOTALL)
 
 
@@ -38,11 +40,12 @@ def block_of(comment: Comment | str) -> dict[str, Any] | None:
 def quoted(text: str) -> str:
     """Text others wrote (an agent's summary, a check's output, a reason holding either),
     made fit for one of maestro's comments: control characters shown, not kept
-    (:func:`~maestro.visible_text.visible`), and every HTML comment opener escaped, so no
-    ``<!-- maestro:state … -->`` block a PR's code printed becomes one of maestro's records
-    (breaker 14: a failing check's output forged a closeout block in the needs-human
-    comment). Pure."""
-    return visible(text).replace("<!--", "&lt;!--")
+    (:func:`~maestro.visible_text.visible`), and every HTML comment opener broken with a
+    zero-width space (``<!\u200b--``), so no ``<!-- maestro:state … -->`` block a PR's code
+    printed becomes one of maestro's records (breaker 14: a failing check's output forged
+    a closeout block in the needs-human comment). The opener then shows as text, and reads
+    the same inside a code block, where an HTML entity would show as ``&lt;``. Pure."""
+    return visible(text).replace("<!--", BROKEN_OPENER)
 
 
 def blocks(comments: Iterable[Comment]) -> list[dict[str, Any]]:
