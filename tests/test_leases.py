@@ -122,10 +122,13 @@ def test_a_lane_reset_keeps_the_lock_so_its_holder_is_not_lost(sandbox: Sandbox)
         ctx.close()
 
 
+@pytest.mark.parametrize("restored", [False, True], ids=["deleted", "restored-from-a-copy"])
 def test_a_lane_whose_folder_is_deleted_mid_tool_call_records_nothing_after(
-        sandbox: Sandbox, tmp_path: Path) -> None:
-    """Breaker 15: the folder deleted while ``lane_open_pr`` validates. The calls after it
-    are refused, the session ends, and no tool or turn record brings the folder back."""
+        sandbox: Sandbox, tmp_path: Path, restored: bool) -> None:
+    """Breaker 15: the folder deleted (or swapped for a copy taken a moment before) while
+    ``lane_open_pr`` validates. The calls after it are refused, the session ends, and no
+    tool or turn record reaches the folder, so no later run takes the agent's handoff
+    from a process that no longer held the lane."""
     started = tmp_path / "validating"
     sandbox.edit_workflow('validation_commands = ["python3 -m unittest -q test_hello"]',
                           f'validation_commands = ["touch {started}; sleep 3"]')
@@ -142,7 +145,17 @@ def test_a_lane_whose_folder_is_deleted_mid_tool_call_records_nothing_after(
     deadline = time.monotonic() + 120
     while not started.exists() and lane.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("lane.lock"))
     shutil.rmtree(folder)
+    if restored:
+        shutil.copytree(copy, folder)
     _, stderr = lane.communicate(timeout=120)
     assert lane.returncode == 3, stderr
-    assert not folder.exists(), sorted(p.name for p in folder.rglob("*"))
+    if not restored:
+        assert not folder.exists(), sorted(p.name for p in folder.rglob("*"))
+        return
+    tools = (folder / "tools.jsonl").read_text() if (folder / "tools.jsonl").exists() else ""
+    assert tools == ((copy / "tools.jsonl").read_text()
+                     if (copy / "tools.jsonl").exists() else "")
+    assert "issue_review_handoff" not in tools
