@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,30 @@ from maestro.scaffold.demo import build_sandbox
 from maestro.trackers.files import FilesTracker
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def remove_live_folder(folder: Path) -> None:
+    """``rm -rf`` of a folder a running process may be writing into (an atomic write's
+    temporary file can appear while the tree is removed): tried again until it is gone."""
+    for _ in range(50):
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{folder} could not be removed")
+
+
+def copy_live_folder(folder: Path, dest: Path) -> None:
+    """A backup of a folder a running process may be writing into (a file can vanish
+    while it is copied), without its ``lane.lock``: tried again until a copy is whole."""
+    for _ in range(50):
+        shutil.rmtree(dest, ignore_errors=True)
+        try:
+            shutil.copytree(folder, dest, ignore=shutil.ignore_patterns("lane.lock"))
+            return
+        except (shutil.Error, FileNotFoundError):
+            time.sleep(0.02)
+    raise AssertionError(f"{folder} could not be copied")
 
 
 class Sandbox:

@@ -13,7 +13,7 @@ import pytest
 
 from maestro.errors import LaneLostError
 from maestro.lanes.record.state import LaneState
-from tests.conftest import Sandbox
+from tests.conftest import Sandbox, copy_live_folder, remove_live_folder
 
 
 def start_lane(sandbox: Sandbox, identifier: str) -> subprocess.Popen[bytes]:
@@ -146,8 +146,8 @@ def test_a_lane_whose_folder_is_deleted_mid_tool_call_records_nothing_after(
     while not started.exists() and lane.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     copy = tmp_path / "copy"
-    shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("lane.lock"))
-    shutil.rmtree(folder)
+    copy_live_folder(folder, copy)
+    remove_live_folder(folder)
     if restored:
         shutil.copytree(copy, folder)
     _, stderr = lane.communicate(timeout=120)

@@ -18,7 +18,7 @@ from maestro.lanes.record.rebuild import well_formed_start
 from maestro.model import Comment, Issue, PullState
 from maestro.orchestration.orchestrator import Orchestrator
 from maestro.orchestration.unseen import CHECKS_PER_TICK, RECHECK_S, LanePrs, UnseenLanes
-from tests.conftest import Sandbox
+from tests.conftest import Sandbox, copy_live_folder
 
 SCRIPT = """
     steps:
@@ -210,7 +210,7 @@ def test_a_lane_folder_restored_from_before_the_handoff_is_rebuilt_not_run_again
             break
         time.sleep(0.05)
     backup = tmp_path / "backup"
-    shutil.copytree(folder, backup, ignore=shutil.ignore_patterns("lane.lock"))
+    copy_live_folder(folder, backup)
     assert lane.wait(timeout=120) == 0
     assert sandbox.issue("UN-9").state == "In Review"
     head = sandbox.lane_file("UN-9", "pr.json")["validated_head"]

@@ -15,7 +15,7 @@ from maestro.errors import InputError
 from maestro.fsutil import read_jsonl
 from maestro.operator import actions
 from maestro.orchestration.retries import RetryQueue
-from tests.conftest import Sandbox
+from tests.conftest import Sandbox, remove_live_folder
 
 ATTENTION = "maestro:needs-attention"
 ASKS_FOR_HUMAN = """
@@ -380,7 +380,7 @@ def test_a_lane_process_whose_folder_was_deleted_never_writes_over_the_cancel_af
         if flag.exists() or lane.poll() is not None:
             break
         time.sleep(0.05)
-    shutil.rmtree(sandbox.repo / ".maestro" / "lanes" / "OPS-14")
+    remove_live_folder(sandbox.repo / ".maestro" / "lanes" / "OPS-14")
     assert "closed PR #1" in actions.cancel(sandbox.config, "OPS-14")
     _, stderr = lane.communicate(timeout=120)
     assert lane.returncode != 0 and "was deleted or replaced" in stderr, stderr

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,8 @@ class LaneState:
         self.identifier = check_identifier(identifier)
         self.dir = lanes_root / identifier
         self._file_lock: FileLock | None = None
+        #: (monotonic time, answer) of the last :meth:`lost` look, for :meth:`lost_lately`.
+        self._lost_seen: tuple[float, bool] = (-1e9, False)
 
     @property
     def _lock(self) -> FileLock:
@@ -137,7 +140,18 @@ class LaneState:
         except OSError:
             return True
         mine = os.fstat(fd)
-        return (now.st_dev, now.st_ino) != (mine.st_dev, mine.st_ino)
+        answer = (now.st_dev, now.st_ino) != (mine.st_dev, mine.st_ino)
+        self._lost_seen = (time.monotonic(), answer)
+        return answer
+
+    def lost_lately(self, max_age_s: float = 0.25) -> bool:
+        """:meth:`lost`, answered from the last look when it is younger than ``max_age_s``
+        (a loss is for good): for the session's journal lines, which come by the thousand,
+        where a look each would cost more than the line."""
+        at, answer = self._lost_seen
+        if answer or time.monotonic() - at < max_age_s:
+            return answer
+        return self.lost()
 
     def refuse_if_lost(self) -> None:
         """Raise :class:`LaneLostError` when :meth:`lost`: a process whose folder was

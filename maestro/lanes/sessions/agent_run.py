@@ -194,7 +194,7 @@ async def _run(ctx: LaneContext, run_id: str, attempt: int, repair: bool,
     journal_handle = BoundedJournal(journal)
 
     def log(**fields: Any) -> None:
-        if not ctx.state.lost():  # a replaced folder's journal is its successor's
+        if not ctx.state.lost_lately():  # a replaced folder's journal is its successor's
             journal_handle.write({"at": iso_now(), **fields})
 
     failed_calls: list[str] = []

@@ -75,7 +75,7 @@ class ToolSession:
         self.stop_agent: Callable[[AgentError], None] = lambda error: None
 
     def log(self, **fields: Any) -> None:
-        if not self.ctx.state.lost():  # a replaced folder's journal is its successor's
+        if not self.ctx.state.lost_lately():  # a replaced folder's journal is its successor's
             self.journal.write({"at": iso_now(), **fields})
 
     def _on_call(self, name: str, ok: bool, text: str) -> None:
