@@ -137,12 +137,21 @@ def test_liquid_filters_and_issue_fields_render(scenario: Scenario) -> None:
 
 def test_hooks_run_in_symphony_order_in_the_lane_worktree(scenario: Scenario) -> None:
     worktree = (scenario.sandbox.repo / ".worktrees" / "SY-1").resolve()
-    assert scenario.hook_log() == [
+    lane = [line for line in scenario.hook_log() if not line.startswith("after_create  ")]
+    assert lane == [
         f"after_create SY-1 {worktree}",       # once: the retry reuses the worktree
         "before_run maestro/sy-1", "after_run",  # the crashed first attempt
         "before_run maestro/sy-1", "after_run",  # the retry
         "before_remove maestro/sy-1",            # cleanup after the merge
     ]
+
+
+def test_the_forges_check_runs_after_create_in_its_own_checkout_for_no_lane(
+        scenario: Scenario) -> None:
+    """A check belongs to no lane: no ``MAESTRO_ISSUE``, and its own clean checkout."""
+    checks = [line for line in scenario.hook_log() if line.startswith("after_create  ")]
+    assert len(checks) == 1, scenario.hook_log()
+    assert ".worktrees" not in checks[0]
 
 
 def test_failing_after_run_and_before_remove_hooks_are_journaled_and_ignored(
