@@ -51,7 +51,7 @@ def test_under_bubblewrap_the_check_cannot_push_to_origin_or_write_the_operators
     # What the breaker's test file did: clone origin, push to main; plant in the repository.
     command = (f"(echo x > {sandbox.repo}/planted) 2> {said}.repo; "
                f"(echo x >> {sandbox.repo}/WORKFLOW.md) 2> {said}.workflow; "
-               f"d=$(mktemp -d) && git clone -q {sandbox.origin} $d/c && cd $d/c && "
+               f"d=$(mktemp -d -p {tmp_path}) && git clone -q {sandbox.origin} $d/c && cd $d/c && "
                f"git {' '.join(AS_A)} commit -q --allow-empty -m evil && "
                f"git push -q origin HEAD:main 2> {said}.push; echo $? >> {said}.push; "
                "cd - > /dev/null && echo built > out.txt && cat out.txt")
