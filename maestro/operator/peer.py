@@ -15,8 +15,10 @@ socket's inode; the processes holding it have a ``socket:[INODE]`` link among th
 * ``process``: these pids hold it;
 * ``unknown``: the tables cannot be read.
 
-Linux only; elsewhere every peer is ``unknown``. A look costs one read of each table and a
-scan of every process's descriptors: the operator server does it for writes only.
+The client socket's inode is asked of the kernel by the connection's two ends
+(:mod:`maestro.operator.sock_diag`); the tables are read only where that request cannot be
+made. Linux only; elsewhere every peer is ``unknown``. A look costs that lookup and a scan
+of every process's descriptors: the operator server does it for writes only.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ import os
 import sys
 from dataclasses import dataclass
 from typing import Literal
+
+from maestro.operator import sock_diag
 
 __all__ = ["Peer", "TcpRow", "current_inode", "identify", "parse_table",
            "socket_holders", "thread_holds"]
@@ -139,9 +143,33 @@ def thread_holds(pid: int, inode: int) -> bool | None:
 
 
 def current_inode(client: Address, server: Address) -> int | None:
-    """The client socket's inode now (see :func:`client_inode`)."""
+    """The client socket's inode now (see :func:`client_inode`); None also when neither the
+    kernel nor the tables can be asked."""
+    try:
+        return _inode(client, server)
+    except _Unreadable:
+        return None
+
+
+class _Unreadable(Exception):
+    """Neither ``sock_diag`` nor the socket tables could be read."""
+
+
+def _inode(client: Address, server: Address) -> int | None:
+    """The client socket's inode: asked of the kernel by the connection's two ends
+    (:mod:`maestro.operator.sock_diag`, one hash lookup), else found in the tables (a walk
+    of the kernel's whole socket hash). Raises :class:`ValueError` for an address that is
+    not an IP address, :class:`_Unreadable` when neither can be read."""
+    local = (_plain(ipaddress.ip_address(client[0])), client[1])
+    remote = (_plain(ipaddress.ip_address(server[0])), server[1])
+    try:
+        return sock_diag.socket_inode(local, remote)
+    except OSError:
+        pass
     rows = _rows()
-    return None if rows is None else client_inode(rows, client, server)
+    if rows is None:
+        raise _Unreadable
+    return client_inode(rows, client, server)
 
 
 def socket_holders(inode: int) -> tuple[int, ...]:
@@ -169,12 +197,11 @@ def socket_holders(inode: int) -> tuple[int, ...]:
 def identify(client: Address, server: Address) -> Peer:
     """Who holds the client end of ``client`` -> ``server`` (``(host, port)`` pairs as the
     server sees them)."""
-    rows = _rows() if os.path.isdir("/proc/self/fd") else None
-    if rows is None:
+    if not os.path.isdir("/proc/self/fd"):
         return Peer("unknown")
     try:
-        inode = client_inode(rows, client, server)
-    except ValueError:  # not an IP address (a unix socket's path)
+        inode = _inode(client, server)
+    except (ValueError, _Unreadable):  # not an IP address (a unix socket's path)
         return Peer("unknown")
     if inode is None:
         return Peer("remote")
