@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from maestro.errors import WorkspaceError
+from maestro.lanes.worktree import worktree_health
 from maestro.lanes.worktree.workspace import remove_worktree
 from maestro.lanes.worktree.worktree_health import (
     WorktreeFacts,
@@ -325,3 +326,20 @@ def test_a_lane_branch_the_caller_just_read_is_not_read_again_by_the_first_inspe
     assert f"refs/heads/{BRANCH}" not in asked
     assert files(path) == ["README.md", "src/app.py"]
     assert run(repo, "rev-parse", BRANCH) == run(repo, "rev-parse", "main")
+
+
+def test_a_new_worktree_is_whole_once_added_with_no_second_look(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    looks = []
+    real_inspect = worktree_health.inspect
+
+    def counted(*args: object, **kwargs: object) -> object:
+        looks.append(args)
+        return real_inspect(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(worktree_health, "inspect", counted)
+    path = repo.parent / "wt"
+    heal(repo, path, BRANCH, lambda: from_main(repo))
+    assert len(looks) == 1
+    assert files(path) == ["README.md", "src/app.py"]
+    assert run(path, "rev-parse", "--abbrev-ref", "HEAD") == BRANCH

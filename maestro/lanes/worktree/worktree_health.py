@@ -400,6 +400,12 @@ def _heal(repo: Path, path: Path, branch: str, start: Callable[[], tuple[str, st
             discard(repo, Path(facts.elsewhere))
         elif verdict.action == "create":
             _add(repo, path, branch, start, facts.branch_exists, facts.prune_matters)
+            # Whole by construction (issue #16: four git reads less per lane): the add
+            # registered the folder on the branch and checked out every file, or raised.
+            # Nothing stood at the path to go wrong, unlike after a recreate.
+            if verdict.reason != NO_WORKTREE:
+                done.append(f"{verdict.action}: {verdict.reason}")
+            return done
         elif verdict.action == "recreate":
             discard(repo, path)
             _add(repo, path, branch, start)
