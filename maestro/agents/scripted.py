@@ -14,12 +14,15 @@ import json
 import os
 import queue
 import re
-import subprocess
 import sys
 import threading
-import uuid
-from pathlib import Path
-from typing import Any, TextIO
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: pathlib, typing (and subprocess, imported where a
+    # step runs a command) were a third of this program's start-up, which every lane's
+    # dispatch waits for (issue #16)
+    from pathlib import Path
+    from typing import Any, TextIO
 
 _BLOCK = re.compile(r"```maestro-script[ \t]*\r?\n(.*?)```", re.DOTALL)
 _ISSUE = re.compile(r"^Issue:\s*(\S+)", re.MULTILINE)
@@ -67,7 +70,7 @@ class Agent:
         self.stdin = stdin
         self.stdout = stdout
         self.next_id = 1000
-        self.cwd = Path.cwd()
+        self.cwd = os.getcwd()
         self.thread_id = ""
         self.turn_id = ""
         self.queue: list[Any] = []
@@ -127,7 +130,7 @@ class Agent:
         """Send ``item/tool/call`` and read until its response arrives."""
         self.next_id += 1
         request_id = self.next_id
-        call_id = f"call-{uuid.uuid4().hex[:8]}"
+        call_id = _random_id("call", 8)
         self.notify("item/started", {"threadId": self.thread_id, "turnId": self.turn_id,
                                      "item": {"type": "dynamicToolCall", "id": call_id,
                                               "tool": tool}})
@@ -164,13 +167,13 @@ class Agent:
             elif method == "initialized":
                 continue
             elif method == "thread/start":
-                self.cwd = Path(params.get("cwd") or os.getcwd())
+                self.cwd = str(params.get("cwd") or os.getcwd())
                 self.instructions = str(params.get("developerInstructions") or "")
-                self.thread_id = f"thr-{uuid.uuid4().hex[:12]}"
+                self.thread_id = _random_id("thr", 12)
                 self.send({"id": message["id"], "result": {"thread": {"id": self.thread_id}}})
                 self.notify("thread/started", {"thread": {"id": self.thread_id}})
             elif method == "turn/start":
-                self.turn_id = f"turn-{uuid.uuid4().hex[:12]}"
+                self.turn_id = _random_id("turn", 12)
                 self.send({"id": message["id"], "result": {
                     "turn": {"id": self.turn_id, "items": [], "status": "inProgress"}}})
                 self.run_turn(params)
@@ -244,8 +247,10 @@ class Agent:
         handler(arg)
 
     def _safe_path(self, relative: str) -> Path:
-        path = (self.cwd / relative).resolve()
-        if self.cwd.resolve() not in path.parents:
+        from pathlib import Path
+
+        path = (Path(self.cwd) / relative).resolve()
+        if Path(self.cwd).resolve() not in path.parents:
             raise ScriptError(f"path {relative!r} leaves the worktree")
         return path
 
@@ -266,6 +271,8 @@ class Agent:
             handle.write(content)
 
     def step_run(self, arg: str) -> None:
+        import subprocess
+
         proc = subprocess.run(arg, shell=True, cwd=self.cwd, capture_output=True, text=True,
                               errors="replace",
                               check=False)
@@ -278,10 +285,12 @@ class Agent:
         """A message from the agent, as Codex reports one (a completed ``agentMessage``)."""
         self.notify("item/completed", {"threadId": self.thread_id, "turnId": self.turn_id,
                                        "item": {"type": "agentMessage",
-                                                "id": f"msg-{uuid.uuid4().hex[:8]}",
+                                                "id": _random_id("msg", 8),
                                                 "text": str(arg)}})
 
     def step_commit(self, arg: str) -> None:
+        import subprocess
+
         subprocess.run(["git", "add", "-A"], cwd=self.cwd, check=True, capture_output=True)
         staged = subprocess.run(["git", "diff", "--cached", "--quiet"], cwd=self.cwd,
                                 check=False)
@@ -366,14 +375,14 @@ class Agent:
 
     def step_save_input(self, arg: str) -> None:
         """Append this turn's input text to a file, so tests can see what each turn got."""
-        with Path(str(arg)).open("a") as handle:
+        with open(str(arg), "a") as handle:
             handle.write(self.turn_input + "\n---\n")
 
     def step_save_instructions(self, arg: str) -> None:
         """Append the thread's ``developerInstructions`` (the rendered WORKFLOW.md body and
         what follows it) and a ``---`` line to a file: tests read the prompt each session
         was given."""
-        with Path(str(arg)).open("a") as handle:
+        with open(str(arg), "a") as handle:
             handle.write(self.instructions + "\n---\n")
 
     def step_big_line(self, arg: Any) -> None:
@@ -394,7 +403,13 @@ class Agent:
                 break
         if arg.get("save"):
             answer = {k: message[k] for k in ("result", "error") if k in message}
-            Path(str(arg["save"])).write_text(json.dumps(answer))
+            with open(str(arg["save"]), "w") as handle:
+                handle.write(json.dumps(answer))
+
+
+def _random_id(prefix: str, length: int) -> str:
+    """``prefix-`` and ``length`` random hex digits (Codex's ids are opaque strings)."""
+    return f"{prefix}-{os.urandom(length // 2 + 1).hex()[:length]}"
 
 
 def _usage(total: int) -> dict[str, int]:
