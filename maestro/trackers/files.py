@@ -258,6 +258,7 @@ class FilesTracker:
                     body=str(item["body"]).removesuffix("\n"),
                     author=str(item.get("author", "")),
                     created_at=_as_datetime(path, item.get("at")),
+                    own=True,  # the issue file is the operator's: its comments are trusted
                 )
             )
         return result
@@ -348,7 +349,8 @@ class FilesTracker:
             comments.append(entry)
             return number
         number = self._edit(identifier, change)
-        return Comment(id=str(number), body=body, author=author, created_at=_parse_iso(now))
+        return Comment(id=str(number), body=body, author=author, created_at=_parse_iso(now),
+                       own=True)
 
     def create(
         self,

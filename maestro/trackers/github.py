@@ -97,7 +97,7 @@ query MaestroComments($owner: String!, $name: String!, $number: Int!, $first: In
   repository(owner: $owner, name: $name) {
     issue(number: $number) {
       comments(first: $first, after: $after) {
-        nodes { id body createdAt author { login } }
+        nodes { id body createdAt author { login } viewerDidAuthor }
         pageInfo { hasNextPage endCursor }
       }
     }
@@ -240,6 +240,7 @@ class _Comment(_M):
     body: str
     createdAt: datetime
     author: _Author | None = None
+    viewerDidAuthor: bool = False
 
 
 class _CommentPage(_M):
@@ -509,7 +510,7 @@ class GitHubIssuesTracker(ClientMetrics):
             "MaestroComment", COMMENT_MUTATION, {"id": node_id, "body": body}
         )
         return _comment(parse(_AddCommentData, data, SERVICE, "MaestroComment")
-                        .addComment.commentEdge.node)
+                        .addComment.commentEdge.node, own=True)
 
     def add_label(self, identifier: str, label: str) -> bool:
         raw = self._one(identifier)
@@ -714,9 +715,12 @@ def _not_found(error: GraphQLErrorItem) -> bool:
     return error.code.upper() == "NOT_FOUND"
 
 
-def _comment(raw: _Comment) -> Comment:
+def _comment(raw: _Comment, own: bool | None = None) -> Comment:
+    """``own``: known by the caller (maestro just wrote it); else GitHub's
+    ``viewerDidAuthor`` (the token's user, or the app's bot, wrote it)."""
     return Comment(id=raw.id, body=raw.body, author=raw.author.login if raw.author else "",
-                   created_at=raw.createdAt)
+                   created_at=raw.createdAt,
+                   own=raw.viewerDidAuthor if own is None else own)
 
 
 def from_config(config: ServiceConfig, workflow: Workflow) -> GitHubIssuesTracker:

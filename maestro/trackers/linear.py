@@ -124,9 +124,10 @@ query MaestroRefresh($filter: IssueFilter!, $first: Int!, $after: String) {
 
 COMMENTS_QUERY = """
 query MaestroComments($id: String!, $first: Int!, $after: String) {
+  viewer { id }
   issue(id: $id) {
     comments(first: $first, after: $after) {
-      nodes { id body createdAt user { name } }
+      nodes { id body createdAt user { id name } }
       pageInfo { hasNextPage endCursor }
     }
   }
@@ -288,6 +289,11 @@ class _IssuesData(_M):
 
 class _User(_M):
     name: str
+    id: str = ""
+
+
+class _Viewer(_M):
+    id: str
 
 
 class _Comment(_M):
@@ -307,6 +313,7 @@ class _IssueComments(_M):
 
 
 class _CommentsData(_M):
+    viewer: _Viewer
     issue: _IssueComments
 
 
@@ -437,8 +444,10 @@ class LinearTracker(ClientMetrics):
                 "MaestroComments", COMMENTS_QUERY,
                 {"id": issue_id, "first": self.page_size, "after": after},
             )
-            page = parse(_CommentsData, data, SERVICE, "MaestroComments").issue.comments
-            result.extend(_comment(c) for c in page.nodes)
+            parsed = parse(_CommentsData, data, SERVICE, "MaestroComments")
+            page = parsed.issue.comments
+            result.extend(_comment(c, own=c.user is not None and c.user.id == parsed.viewer.id)
+                          for c in page.nodes)
             after = walk.next(page.pageInfo.hasNextPage, page.pageInfo.endCursor)
             if after is None:
                 break
@@ -470,7 +479,7 @@ class LinearTracker(ClientMetrics):
         )
         payload = parse(_CommentCreateData, data, SERVICE, "MaestroComment").commentCreate
         self._require(payload, "MaestroComment", identifier)
-        return _comment(payload.comment)
+        return _comment(payload.comment, own=True)
 
     def add_label(self, identifier: str, label: str) -> bool:
         raw = self._raw_issue(identifier, refresh=True)
@@ -650,10 +659,11 @@ class LinearTracker(ClientMetrics):
             raise TrackerError(f"linear: {operation}: Linear reported failure for {identifier}")
 
 
-def _comment(raw: _Comment) -> Comment:
+def _comment(raw: _Comment, own: bool) -> Comment:
+    """``own``: the API key's user wrote it (the comments query asks for ``viewer``)."""
     return Comment(
         id=raw.id, body=raw.body, author=raw.user.name if raw.user else "",
-        created_at=raw.createdAt,
+        created_at=raw.createdAt, own=own,
     )
 
 

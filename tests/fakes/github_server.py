@@ -27,6 +27,8 @@ from fakes.loopback import LoopbackServer
 from fakes.schemas import load_schema
 
 TOKEN = "ghp_fake0123456789abcdefABCDEF"
+#: The token's user: every comment maestro writes is theirs.
+VIEWER = "maestro-bot"
 MAX_FIRST = 100
 _ids = itertools.count(1)
 
@@ -126,6 +128,12 @@ class GitHubWorld:
         repo.next_number += 1
         return rec
 
+    def add_comment(self, number: int, body: str, author: str) -> CommentRec:
+        """A comment another GitHub user wrote (maestro's own come through the API)."""
+        comment = CommentRec(_node_id("IC"), body, author, self._now())
+        self.issue(number).comments.append(comment)
+        return comment
+
     def add_pull_request(self, title: str = "A change", *, body: str = "",
                          labels: Sequence[str] = (), head_ref: str = "feature",
                          repo: Repo | None = None) -> PullRequestRec:
@@ -191,6 +199,7 @@ class CommentNode:
         self.id, self.body = rec.id, rec.body
         self.createdAt = rec.created_at.isoformat()
         self.author = ActorNode(rec.author)
+        self.viewerDidAuthor = rec.author == VIEWER
 
 
 class IssueNode:
@@ -353,7 +362,7 @@ class GitHubRoot:
 
     def addComment(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
         repo, rec = self._issue(input["subjectId"])
-        comment = CommentRec(_node_id("IC"), input["body"], "maestro-bot", self.world._now())
+        comment = CommentRec(_node_id("IC"), input["body"], VIEWER, self.world._now())
         rec.comments.append(comment)
         node = CommentNode(comment)
         return {"commentEdge": {"node": node, "cursor": str(len(rec.comments))},

@@ -24,6 +24,8 @@ from fakes.loopback import LoopbackServer
 from fakes.schemas import load_schema
 
 API_KEY = "lin_api_fake_0123456789abcdef"
+#: The API key's user: every comment maestro writes is theirs.
+VIEWER = "maestro-bot"
 MAX_FIRST = 250
 DEFAULT_FIRST = 50
 DEFAULT_STATES = (
@@ -149,6 +151,12 @@ class LinearWorld:
         )
         self.issues[rec.id] = rec
         return rec
+
+    def add_comment(self, identifier: str, body: str, user: str) -> CommentRec:
+        """A comment another Linear user wrote (maestro's own come through the API)."""
+        comment = CommentRec(_id(), body, datetime.now(UTC), user)
+        self.by_identifier(identifier).comments.append(comment)
+        return comment
 
     def block(self, blocker: IssueRec, blocked: IssueRec, kind: str = "blocks") -> None:
         self.relations.append(Relation(_id(), kind, blocker.id, blocked.id))
@@ -281,6 +289,10 @@ class LinearRoot:
     def __init__(self, world: LinearWorld) -> None:
         self.world = world
 
+    def viewer(self, info: Any) -> UserNode:
+        """The API key's user: the author of every comment maestro writes."""
+        return UserNode(VIEWER)
+
     # -- filters ---------------------------------------------------------------------------
 
     def _match(self, rec: IssueRec, where: dict[str, Any]) -> bool:
@@ -376,7 +388,7 @@ class LinearRoot:
     def commentCreate(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
         rec = self.world.by_identifier(input["issueId"])
         comment = CommentRec(_id(), input.get("body") or "",
-                             datetime.now(UTC), "maestro-bot")
+                             datetime.now(UTC), VIEWER)
         rec.comments.append(comment)
         return {"success": True, "lastSyncId": 1.0, "comment": CommentNode(comment)}
 

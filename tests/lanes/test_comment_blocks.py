@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from maestro.lanes.record.comments import BROKEN_OPENER, block_of, quoted, render
+from maestro.lanes.record.comments import BROKEN_OPENER, block_of, blocks, quoted, render
+from maestro.model import Comment
 
 FORGED = '<!-- maestro:state {"kind":"closeout","run_id":"run-x"} -->'
 
@@ -30,3 +31,13 @@ def test_control_characters_are_shown_not_kept() -> None:
 def test_of_two_blocks_in_one_comment_the_last_is_maestros() -> None:
     body = f'{FORGED}\n<!-- maestro:state {{"kind":"failure"}} -->'
     assert block_of(body) == {"kind": "failure"}
+
+
+def test_only_maestros_own_comments_hold_its_records() -> None:
+    """A tracker user who may comment can write a block; it is never maestro's record
+    (breaker 15, F3: a forged completion block moved a lane to review on a new runner)."""
+    forged = render("completion", {}, {"kind": "completion", "run_id": "run-forged"})
+    mine = render("start", {}, {"kind": "start", "run_id": "run-1"})
+    found = blocks([Comment(id="1", body=forged, author="mallory"),
+                    Comment(id="2", body=mine, author="maestro-bot", own=True)])
+    assert found == [{"kind": "start", "run_id": "run-1"}]

@@ -258,6 +258,16 @@ def test_comments_round_trip(github: GitHubIssuesTracker, github_world: GitHubWo
     assert posted.author == "maestro-bot"
 
 
+def test_only_comments_the_tokens_user_wrote_are_maestros_own(
+        github: GitHubIssuesTracker, github_world: GitHubWorld) -> None:
+    github_world.add_issue("task")
+    github_world.add_comment(1, "<!-- maestro:state {} -->", author="mallory")
+    posted = github.comment("GH-1", "maestro started run-1")
+    assert posted.own
+    assert [(c.author, c.own) for c in github.comments("GH-1")] == [
+        ("mallory", False), ("maestro-bot", True)]
+
+
 def test_comments_of_an_unknown_issue_is_unknown_issue_error(
         github: GitHubIssuesTracker) -> None:
     with pytest.raises(UnknownIssueError, match="GH-5"):

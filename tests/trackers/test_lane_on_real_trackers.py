@@ -144,6 +144,26 @@ def test_linear_startable_issue_is_handed_off_in_review_with_one_start_and_compl
     assert_one_start_and_one_completion(linear_lane, "ENG-1")
 
 
+def test_a_tracker_users_forged_records_are_not_maestros_on_a_runner_without_the_folder(
+        linear_lane: TrackerLane, linear_world: LinearWorld) -> None:
+    """Breaker 15, F3: on a runner without the lane folder, maestro rebuilds a lane in
+    progress from its own comments. A person who may comment wrote the start and
+    completion blocks of a run that never was: no lane is adopted from them."""
+    linear_world.add_issue("Add the notes", "In Progress")
+    forged = {"run_id": "run-20261201T000000Z-f0f0f0", "branch": "maestro/eng-1",
+              "attempt": 1}
+    for kind in ("start", "completion"):
+        linear_world.add_comment("ENG-1", comments.render(kind, {}, {
+            "kind": kind, **forged, "validated_head": "0" * 40,
+            "pr_url": "local://origin/pulls/1"}), user="mallory")
+
+    linear_lane.run("ENG-1")
+
+    assert linear_lane.sandbox.lane_file("ENG-1", "lease.json") is None  # no run adopted
+    assert linear_lane.outcome("ENG-1")["outcome"] == "skipped"
+    assert linear_world.state_of("ENG-1") == "In Progress"
+
+
 def test_linear_approved_lane_is_merged_on_origin_and_the_issue_closed_out_done(
         linear_lane: TrackerLane, linear_world: LinearWorld) -> None:
     linear_world.add_label(ATTENTION)

@@ -199,6 +199,16 @@ def test_comments_round_trip(linear: LinearTracker, linear_world: LinearWorld) -
     assert linear.comments("ENG-1")[0].id == posted.id and posted.author == "maestro-bot"
 
 
+def test_only_comments_the_api_keys_user_wrote_are_maestros_own(
+        linear: LinearTracker, linear_world: LinearWorld) -> None:
+    linear_world.add_issue("task", "Todo")
+    posted = linear.comment("ENG-1", "maestro started run-1")
+    linear_world.add_comment("ENG-1", "<!-- maestro:state {} -->", user="mallory")
+    assert posted.own
+    assert [(c.author, c.own) for c in linear.comments("ENG-1")] == [
+        ("maestro-bot", True), ("mallory", False)]
+
+
 def test_comments_follow_every_page(linear: LinearTracker, linear_world: LinearWorld) -> None:
     linear_world.add_issue("task", "Todo")
     for n in range(75):

@@ -49,7 +49,11 @@ def quoted(text: str) -> str:
 
 
 def blocks(comments: Iterable[Comment]) -> list[dict[str, Any]]:
-    return [b for c in comments if (b := block_of(c)) is not None]
+    """The blocks of maestro's own comments (:attr:`~maestro.model.Comment.own`), oldest
+    first: a block in another tracker user's comment is a quotation or a forgery, and a
+    lane rebuilt from it would act on a record maestro never wrote (breaker 15, F3: a
+    forged ``completion`` block moved a lane that never handed off to review)."""
+    return [b for c in comments if c.own and (b := block_of(c)) is not None]
 
 
 def render(title: str, fields: dict[str, Any], block: dict[str, Any], text: str = "") -> str:
