@@ -69,7 +69,11 @@ class OperatorServer:
         self.server = uvicorn.Server(uvicorn.Config(
             self.app, http=JsonErrorProtocol, ws="none", lifespan="off", log_config=None,
             access_log=False, server_header=False, timeout_keep_alive=5,
-            timeout_graceful_shutdown=GRACEFUL_S))
+            timeout_graceful_shutdown=GRACEFUL_S,
+            # The peer guard names the process at the other end of the TCP connection;
+            # uvicorn's default trusts X-Forwarded-For from 127.0.0.1, which let any local
+            # client pick the address the guard looked up (breaker 16, F2).
+            proxy_headers=False))
         self._thread: threading.Thread | None = None
 
     @property

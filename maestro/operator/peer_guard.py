@@ -9,14 +9,13 @@ signature) is refused when a process holding the client's socket
 does not run under (:func:`maestro.containment.lineage.supervisors_beyond`): the agent,
 the tool server it starts, validation commands, hooks and the local forge's checks all do.
 
-When no holder can be inspected (another user's process, or a non-dumpable one such as
-the ``sshd`` of a tunnel), the write passes unless a process a lane started hides its own
-descriptors too (it might be the sender); a client gone before the look, or socket tables
-that cannot be read, are refused. The operator's token (``[operator_http]
-token_env_var``), when configured, lets those through, never a holder known to be a
-lane's. Every refusal is ``403`` with the reason, logged as ``operator_refused`` in the
-service log and in the journal of the lane it named (and of the lane whose agent sent it,
-when known).
+When no holder can be inspected (another user's process, a non-dumpable one such as the
+``sshd`` of a tunnel, or none at all: a descriptor in flight in a unix socket message), a
+client gone before the look, or socket tables that cannot be read, the write is refused.
+The operator's token (``[operator_http] token_env_var``), when configured, lets those
+through, never a holder known to be a lane's. Every refusal is ``403`` with the reason,
+logged as ``operator_refused`` in the service log and in the journal of the lane it named
+(and of the lane whose agent sent it, when known).
 """
 
 from __future__ import annotations
@@ -88,7 +87,15 @@ def refusal_reason(sender: Sender, *, loopback: bool, token: bool) -> str | None
     if kind == "unknown":
         return ("refused: maestro cannot read this machine's socket tables to tell which "
                 "process sent this request; set a token ([operator_http] token_env_var)")
-    return None  # hidden, and no process a lane started hides itself: not an agent
+    # Hidden: no process maestro may inspect holds the client's socket. Another user's or a
+    # non-dumpable process (an ssh tunnel's sshd) may, but so may nobody at all: a lane's
+    # process that passed its descriptor in a unix socket message and closed its own
+    # (breaker 16, F1), or one that keeps it as an io_uring fixed file. Neither can be
+    # told from the other, so only the token lets such a write through.
+    return ("refused: no process maestro can inspect holds the client's socket (another "
+            "user's or a non-dumpable process, or a descriptor passed between processes), "
+            "so maestro cannot rule out that a lane started the sender; set a token "
+            "([operator_http] token_env_var) to act from such a client")
 
 
 def examine(client: tuple[str, int], server: tuple[str, int]) -> Sender:

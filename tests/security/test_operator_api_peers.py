@@ -32,10 +32,11 @@ pytestmark = pytest.mark.skipif(not lineage.supported(), reason="reads /proc (Li
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None,
                                  reason="bubblewrap is not installed (apt-get install bubblewrap)")
 
-#: ``python -c CLIENT URL``: one POST, prints ``STATUS BODY``.
+#: ``python -c CLIENT URL [HEADER=VALUE...]``: one POST, prints ``STATUS BODY``.
 CLIENT = """
 import sys, urllib.error, urllib.request
-request = urllib.request.Request(sys.argv[1], method="POST", data=b"")
+headers = dict(arg.split("=", 1) for arg in sys.argv[2:])
+request = urllib.request.Request(sys.argv[1], method="POST", data=b"", headers=headers)
 try:
     with urllib.request.urlopen(request, timeout=60) as answer:
         print(answer.status, answer.read().decode())
@@ -61,9 +62,11 @@ def server(config: ServiceConfig, monkeypatch: pytest.MonkeyPatch) -> Iterator[O
     server.stop()
 
 
-def post(url: str, *, supervised: bool, issue: str = "AGENT-2") -> tuple[int, str]:
+def post(url: str, *, supervised: bool, issue: str = "AGENT-2",
+         headers: dict[str, str] | None = None, client: str = CLIENT) -> tuple[int, str]:
     """POST ``url`` from a new process, under a lane's supervisor or as a person would."""
-    argv = [sys.executable, "-c", CLIENT, url]
+    argv = [sys.executable, "-c", client, url,
+            *(f"{name}={value}" for name, value in (headers or {}).items())]
     env = {"PATH": os.environ.get("PATH", os.defpath), "MAESTRO_ISSUE": issue}
     done = subprocess.run(reaper.wrap(argv, env) if supervised else argv, env=env,
                           capture_output=True, text=True, timeout=120, check=True)
@@ -88,6 +91,28 @@ thread.join()
 print(said[0])
 """
 
+#: ``python -c IN_FLIGHT_CLIENT URL``: one POST whose socket, while maestro looks, is held
+#: by no process: its descriptor sits in a unix socket message (SCM_RIGHTS) and the sender
+#: closed its own; taken back to read the answer. Prints ``STATUS BODY``.
+IN_FLIGHT_CLIENT = """
+import array, socket, sys, time, urllib.parse
+url = urllib.parse.urlsplit(sys.argv[1])
+parked, taker = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+conn = socket.create_connection((url.hostname, url.port))
+conn.sendall(f"POST {url.path} HTTP/1.1\\r\\nHost: {url.netloc}\\r\\n"
+             "Content-Length: 0\\r\\nConnection: close\\r\\n\\r\\n".encode())
+parked.sendmsg([b"x"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                         array.array("i", [conn.fileno()]))])
+conn.close()
+time.sleep(1.0)
+_, ancillary, _, _ = taker.recvmsg(1, socket.CMSG_SPACE(4))
+fd = array.array("i", ancillary[0][2][:4])[0]
+answer = socket.socket(fileno=fd).makefile("rb").read().decode()
+status = answer.split()[1]
+print(status, answer.partition("\\r\\n\\r\\n")[2])
+"""
+
+
 def journal(config: ServiceConfig, issue: str) -> list[dict[str, object]]:
     path = config.lanes_root / issue / "journal.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
@@ -111,6 +136,32 @@ def test_an_agents_cancel_of_another_issue_is_journaled_as_refused_in_both_lanes
     assert not any(entry["event"] == "operator_cancel" for entry in journal(config, "VICTIM-1"))
     log = (config.state_root / "logs" / "maestro.jsonl").read_text()
     assert '"operator_refused"' in log and '"operator_cancel"' not in log
+
+
+def test_an_agent_that_parks_its_socket_in_a_message_is_refused(
+        server: OperatorServer, config: ServiceConfig) -> None:
+    """Breaker 16, F1: no process holds a descriptor in flight, so the sender is unknown."""
+    status, body = post(f"{server.url}/api/v1/pause", supervised=True,
+                        client=IN_FLIGHT_CLIENT)
+    assert status == 403, body
+    assert read_pause(config.state_root) is None
+
+
+def test_a_forwarded_for_header_does_not_change_whose_socket_is_examined(
+        config: ServiceConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Breaker 16, F2: the guard looks at the TCP peer, whatever a local client claims; a
+    lane's process holding the token is still refused."""
+    monkeypatch.setenv("MAESTRO_OPERATOR_TOKEN", "0123456789abcdef0123")
+    server = OperatorServer(config, "127.0.0.1:0")
+    server.start()
+    try:
+        status, _ = post(f"{server.url}/api/v1/pause", supervised=True, headers={
+            "X-Forwarded-For": "10.9.9.9",
+            "Authorization": "Bearer 0123456789abcdef0123"})
+    finally:
+        server.stop()
+    assert status == 403
+    assert read_pause(config.state_root) is None
 
 
 def test_a_persons_own_client_still_pauses(server: OperatorServer,
@@ -182,7 +233,9 @@ LANE = {9: [3]}  # pid 9 runs under a lane's supervisor, pid 3
 @pytest.mark.parametrize(("sender", "loopback", "token", "refused"), [
     (Sender(Peer("process", (7,)), {7: []}), True, False, None),
     (Sender(Peer("process", (7, 9)), {7: [], **LANE}), True, True, "a process a lane started"),
-    (Sender(Peer("hidden"), {}), True, False, None),  # an ssh tunnel's sshd, another user
+    # an ssh tunnel's sshd, another user's process, or a descriptor in flight: only the token
+    (Sender(Peer("hidden"), {}), True, False, "no process maestro can inspect holds"),
+    (Sender(Peer("hidden"), {}), True, True, None),
     (Sender(Peer("hidden"), {}, LANE), True, False, "cannot rule out"),
     (Sender(Peer("hidden"), {}, LANE), True, True, None),
     (Sender(Peer("closed"), {}), True, False, "let go of its connection"),

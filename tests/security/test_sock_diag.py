@@ -99,6 +99,17 @@ def test_without_sock_diag_the_peer_is_found_in_the_tables(
     assert os.getpid() in found.pids
 
 
+def test_a_kernel_without_the_tcp_handler_is_read_from_the_tables(
+        connection: tuple[socket.socket, socket.socket],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Breaker 16, F3: without ``tcp_diag`` the kernel answers ENOENT for every socket, as
+    for one that does not exist; the server's own end tells the two apart."""
+    monkeypatch.setattr(sock_diag, "socket_inode", lambda *_: None)
+    client, accepted = connection
+    found = peer.identify(accepted.getpeername()[:2], accepted.getsockname()[:2])
+    assert (found.kind, found.inode) == ("process", os.fstat(client.fileno()).st_ino)
+
+
 def _answer(kind: int, seq: int, body: bytes) -> bytes:
     return struct.pack("=IHHII", 16 + len(body), kind, 0, seq, 0) + body
 
