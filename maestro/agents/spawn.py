@@ -14,7 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from maestro.containment import reaper
-from maestro.containment.prctl import die_with_parent
 
 #: Lines of several megabytes happen (diffs, file contents); 16 MiB leaves room.
 LINE_LIMIT = 16 * 1024 * 1024
@@ -30,8 +29,7 @@ async def spawn(argv: list[str], cwd: Path, env: dict[str, str]) -> asyncio.subp
     process = await asyncio.create_subprocess_exec(
         *reaper.wrap(argv, env), cwd=str(cwd), env=env,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, limit=LINE_LIMIT, start_new_session=True,
-        preexec_fn=die_with_parent)
+        stderr=asyncio.subprocess.PIPE, limit=LINE_LIMIT, start_new_session=True)
     reaper.supervised(process.pid)
     return process
 

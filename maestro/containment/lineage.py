@@ -81,10 +81,11 @@ def command_line(pid: int) -> list[str]:
 
 
 def is_supervisor(argv: list[str]) -> bool:
-    """Whether ``argv`` is a supervisor's: ``PYTHON -I -S …/maestro/containment/reaper.py --
-    PROGRAM…``. A look-alike is taken for one: that only refuses more."""
+    """Whether ``argv`` is a supervisor's: ``PYTHON -I -S …/maestro/containment/reaper.py
+    [--parent PID] -- PROGRAM…``. A look-alike is taken for one: that only refuses more."""
     return (len(argv) >= 5 and argv[1:3] == ["-I", "-S"]
-            and argv[3].endswith(SUPERVISOR_TAIL) and argv[4] == "--")
+            and argv[3].endswith(SUPERVISOR_TAIL)
+            and (argv[4] == "--" or (argv[4] == "--parent" and argv[6:7] == ["--"])))
 
 
 def supervisors_above(pid: int) -> list[int]:

@@ -227,7 +227,8 @@ def wrap(argv: Sequence[str], env: Mapping[str, str] | None = None) -> list[str]
     path = (env or os.environ).get("PATH", os.defpath)
     if shutil.which(argv[0], path=path) is None:
         return list(argv)
-    return [sys.executable, "-I", "-S", os.path.abspath(__file__), "--", *argv]
+    return [sys.executable, "-I", "-S", os.path.abspath(__file__), "--parent", str(os.getpid()),
+            "--", *argv]
 
 
 def _exit_like(status: int) -> None:
@@ -243,8 +244,9 @@ def _exit_like(status: int) -> None:
     os._exit(os.waitstatus_to_exitcode(status))
 
 
-def supervise(argv: list[str]) -> None:
-    """Run ``argv`` as the only child, keep its whole tree, and leave nothing behind."""
+def supervise(argv: list[str], parent: int | None = None) -> None:
+    """Run ``argv`` as the only child, keep its whole tree, and leave nothing behind.
+    ``parent``: the pid of the process that started this one (:func:`wrap` names it)."""
     prctl(PR_SET_CHILD_SUBREAPER, 1)
     prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
@@ -255,7 +257,11 @@ def supervise(argv: list[str]) -> None:
 
     for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(number, stop)
-    if os.getppid() == 1:  # the caller died before the death signal was armed
+    # The caller died before the death signal was armed: this process was handed to a
+    # subreaper (the daemon, a lane above) or to init. Asked after arming, so no death is
+    # missed; the caller needs no ``preexec_fn`` (which costs it a full fork: 10-30 ms for
+    # a lane process, against a vfork).
+    if os.getppid() == 1 or (parent is not None and os.getppid() != parent):
         os._exit(CANNOT_EXEC)
     child = os.fork()
     if child == 0:
@@ -282,11 +288,23 @@ def supervise(argv: list[str]) -> None:
     _exit_like(status)
 
 
-if __name__ == "__main__":
-    arguments = sys.argv[1:]
+def _command(arguments: list[str]) -> tuple[list[str], int | None]:
+    """``[--parent PID] -- PROGRAM [ARG...]`` as the program's argv and the parent's pid.
+    Raises ``ValueError`` for anything else."""
+    parent = None
+    if arguments[:1] == ["--parent"] and len(arguments) > 1:
+        parent, arguments = int(arguments[1]), arguments[2:]
     if arguments[:1] == ["--"]:
         arguments = arguments[1:]
     if not arguments:
-        os.write(2, b"usage: reaper.py -- PROGRAM [ARG...]\n")
+        raise ValueError("no program")
+    return arguments, parent
+
+
+if __name__ == "__main__":
+    try:
+        program, expected_parent = _command(sys.argv[1:])
+    except ValueError:
+        os.write(2, b"usage: reaper.py [--parent PID] -- PROGRAM [ARG...]\n")
         os._exit(2)
-    supervise(arguments)
+    supervise(program, expected_parent)

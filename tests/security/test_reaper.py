@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from maestro.containment import reaper
+from maestro.containment import lineage, reaper
 from maestro.containment.shell import run_shell
 from maestro.lanes.validation.commands import run_commands
 from maestro.lanes.worktree.hooks import run_script
@@ -58,6 +58,24 @@ def test_a_program_that_left_the_session_ends_with_its_supervised_parent(
     proc = subprocess.run(reaper.wrap(["/bin/sh", "-c", script]), check=False, timeout=60)
     assert proc.returncode == 0
     assert gone(escapee(pidfile))
+
+
+def test_a_supervisor_whose_caller_died_before_it_armed_runs_nothing(tmp_path: Path) -> None:
+    """The caller's death before the supervisor asks for a death signal is seen as a parent
+    that is not the one :func:`reaper.wrap` named (the orphan went to a subreaper or init),
+    so no program runs unwatched."""
+    marker = tmp_path / "ran"
+    argv = reaper.wrap(["/bin/sh", "-c", f"touch {marker}"])
+    named = argv.index("--parent") + 1
+    argv[named] = str(os.getpid() + 1_000_000)  # not this test's pid: a caller that is gone
+    proc = subprocess.run(argv, check=False, timeout=60)
+    assert proc.returncode == reaper.CANNOT_EXEC
+    assert not marker.exists()
+
+
+def test_what_wrap_starts_is_known_as_a_supervisor() -> None:
+    """The operator API refuses writes from below a supervisor: it must know each one."""
+    assert lineage.is_supervisor(reaper.wrap(["/bin/sh", "-c", "true"]))
 
 
 @pytest.mark.parametrize(("script", "returncode"), [
