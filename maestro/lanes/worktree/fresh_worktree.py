@@ -5,10 +5,12 @@ worktree (:func:`maestro.lanes.sessions.prior_work.resume_note_for`: the remote 
 HEAD --not BASE``, ``git status``: five git processes), and the session start checks the
 worktree is whole (``git worktree list``, the branch and ``HEAD``, ``HEAD``'s files:
 :func:`maestro.lanes.worktree.worktree_guard.recorded_session`), both moments after prepare made
-the worktree and checked it whole the same way. For a worktree prepare has just created
+the worktree: ``git worktree add`` registered it on the lane branch and ``git reset --hard``
+checked out every file, both in this process and both successful (a kill between them
+leaves no record: the next process looks in full). For a worktree prepare has just created
 (the folder did not exist) on a lane branch at the base commit, both answers are known: no
 commits beyond the base, a checkout that ``git reset --hard`` made in an empty folder has
-no changes, and git's view of it is what prepare's own check saw. This module keeps that
+no changes, and git's view of it is what those two commands made. This module keeps that
 fact, in this process's memory only, from prepare to the session start, under these
 conditions:
 
@@ -75,7 +77,7 @@ def _signature(worktree: Path) -> tuple[Path, Signature] | None:
 
 
 def created(worktree: Path, branch: str, base: str) -> None:
-    """Prepare made ``worktree`` just now (the folder did not exist) and verified it whole;
+    """Prepare made ``worktree`` just now (the folder did not exist) and git made it whole;
     kept only when its ``branch`` names ``base`` (a branch with commits of its own is a
     resumed lane: it gets the full look)."""
     seen = _signature(worktree)
