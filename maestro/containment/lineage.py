@@ -7,8 +7,10 @@ PROGRAM``. The supervisor is a child subreaper, so whatever that code forks, ``s
 "daemonises" stays below it; under ``[agent] sandbox = "bubblewrap"`` the sandbox is inside
 it, and nothing can leave a pid namespace. So "is there a supervisor among this process's
 ancestors" answers "is this code a lane runs for the agent", and the process cannot change
-the answer: its ancestors' command lines are not its to rewrite, and (inside the sandbox) it
-cannot see or signal them.
+the answer: its ancestors' command lines are not its to rewrite (the supervisor is not
+dumpable, so its memory, where the kernel reads its command line from, is closed to a
+process of the same user without ``CAP_SYS_PTRACE``), and (inside the sandbox) it cannot
+see or signal them.
 
 Used to refuse such processes on maestro's operator surfaces (the HTTP API's writes,
 :mod:`maestro.operator.peer_guard`) and on another lane's tool relay
@@ -163,7 +165,8 @@ def contained_processes(reference: int | None = None) -> dict[int, list[int]]:
 
 def issue_of(supervisor: int) -> str | None:
     """The issue a supervisor runs for (``MAESTRO_ISSUE`` in its environment, which maestro
-    set when it started it), or None when unreadable. For messages only: never a decision."""
+    set when it started it), or None when unreadable (the supervisor is not dumpable: only
+    a reader with ``CAP_SYS_PTRACE`` sees it). For messages only: never a decision."""
     try:
         with open(f"/proc/{supervisor}/environ", "rb") as handle:
             environ = handle.read()

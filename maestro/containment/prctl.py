@@ -2,8 +2,8 @@
 
 Two parts of maestro ask the kernel about a process's lifetime and visibility:
 :mod:`~maestro.containment.undumpable` hides maestro's own memory and environment
-(``PR_SET_DUMPABLE``), and :mod:`~maestro.containment.reaper`'s supervisor adopts whatever
-its child orphans and dies with its caller (``PR_SET_CHILD_SUBREAPER``,
+(``PR_SET_DUMPABLE``), and :mod:`~maestro.containment.reaper`'s supervisor hides its own,
+adopts whatever its child orphans and dies with its caller (``PR_SET_CHILD_SUBREAPER``,
 ``PR_SET_PDEATHSIG``), and with it the agent, hook or validation command it runs.
 
 Standard library only, and ``ctypes`` only on the first call: the reaper's supervisor runs

@@ -41,13 +41,19 @@ if TYPE_CHECKING:
 if __package__:
     import signal
 
-    from maestro.containment.prctl import PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG, prctl
+    from maestro.containment.prctl import (
+        PR_SET_CHILD_SUBREAPER,
+        PR_SET_DUMPABLE,
+        PR_SET_PDEATHSIG,
+        prctl,
+    )
 else:  # the supervisor, run by path under ``python -I -S``: this folder, after the stdlib
     import _signal as signal  # type: ignore[no-redef]
 
     sys.path.append(os.path.dirname(os.path.abspath(__file__)))
     from prctl import (  # type: ignore[no-redef]
         PR_SET_CHILD_SUBREAPER,
+        PR_SET_DUMPABLE,
         PR_SET_PDEATHSIG,
         prctl,
     )
@@ -247,6 +253,11 @@ def _exit_like(status: int) -> None:
 def supervise(argv: list[str], parent: int | None = None) -> None:
     """Run ``argv`` as the only child, keep its whole tree, and leave nothing behind.
     ``parent``: the pid of the process that started this one (:func:`wrap` names it)."""
+    # Not dumpable: a process of the same user (the agent below, without the sandbox) could
+    # otherwise write this one's memory through /proc/PID/mem and rewrite the command line
+    # that marks it as a supervisor (breaker 17). cmdline and stat stay readable by all;
+    # the child's exec makes the program dumpable again, as it was.
+    prctl(PR_SET_DUMPABLE, 0)
     prctl(PR_SET_CHILD_SUBREAPER, 1)
     prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
@@ -261,7 +272,9 @@ def supervise(argv: list[str], parent: int | None = None) -> None:
     # subreaper (the daemon, a lane above) or to init. Asked after arming, so no death is
     # missed; the caller needs no ``preexec_fn`` (which costs it a full fork: 10-30 ms for
     # a lane process, against a vfork).
-    if os.getppid() == 1 or (parent is not None and os.getppid() != parent):
+    # Without a named parent, init's adoption is the sign (a lane that is pid 1 of its
+    # namespace, a container's entrypoint, names itself: breaker 17).
+    if (os.getppid() != parent) if parent is not None else (os.getppid() == 1):
         os._exit(CANNOT_EXEC)
     child = os.fork()
     if child == 0:

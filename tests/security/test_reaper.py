@@ -7,6 +7,7 @@ pid; the test then checks that pid is gone."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -71,6 +72,38 @@ def test_a_supervisor_whose_caller_died_before_it_armed_runs_nothing(tmp_path: P
     proc = subprocess.run(argv, check=False, timeout=60)
     assert proc.returncode == reaper.CANNOT_EXEC
     assert not marker.exists()
+
+
+def test_a_supervised_program_cannot_write_its_supervisors_memory() -> None:
+    """Breaker 17: through ``/proc/<supervisor>/mem`` a same-user agent rewrote the command
+    line that marks its supervisor, and the operator API took its writes for a person's."""
+    if shutil.which("setpriv") is None and os.geteuid() == 0:
+        pytest.skip("running as root, and setpriv (util-linux) is not installed to drop "
+                    "capabilities")
+    code = ("import os\ntry:\n    open(f'/proc/{os.getppid()}/mem', 'r+b').close()\n"
+            "    print('opened')\nexcept OSError:\n    print('refused')\n")
+    argv = reaper.wrap([sys.executable, "-c", code])
+    if os.geteuid() == 0:  # root keeps CAP_SYS_PTRACE: drop it, as an agent has none
+        argv = ["setpriv", "--inh-caps=-all", "--bounding-set=-all", "--", *argv]
+    said = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=60)
+    assert said.stdout.strip() == "refused"
+
+
+def test_a_supervisor_started_by_pid_1_runs_its_program(tmp_path: Path) -> None:
+    """Breaker 17: a lane that is pid 1 of its namespace (a container's entrypoint) names
+    itself as the parent; init's adoption is no sign of death then."""
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare (util-linux) is not installed")
+    marker = tmp_path / "ran"
+    code = ("import subprocess, sys\nfrom maestro.containment import reaper\n"
+            f"argv = reaper.wrap(['/bin/sh', '-c', 'touch {marker}'])\n"
+            "sys.exit(subprocess.run(argv).returncode)")
+    done = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c",
+                           code], capture_output=True, text=True, check=False, timeout=60)
+    if done.returncode != 0 and "unshare" in done.stderr:
+        pytest.skip(f"cannot make a pid namespace here: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    assert marker.exists()
 
 
 def test_what_wrap_starts_is_known_as_a_supervisor() -> None:
