@@ -58,13 +58,6 @@ class Peer:
     inode: int = 0
 
 
-def _plain(ip: IP) -> IP:
-    """An IPv4-mapped IPv6 address as the IPv4 one (a dual-stack listener sees those)."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
-    return ip
-
-
 def _address(text: str) -> tuple[IP, int]:
     """``0100007F:1F90`` (IPv4) or 32 hex digits and a port (IPv6): each 32-bit word of
     the address is printed in the machine's byte order, the port as a number."""
@@ -73,7 +66,7 @@ def _address(text: str) -> tuple[IP, int]:
     if sys.byteorder == "little":
         raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
     ip: IP = (ipaddress.IPv4Address(raw) if len(raw) == 4 else ipaddress.IPv6Address(raw))
-    return _plain(ip), int(port, 16)
+    return sock_diag.plain(ip), int(port, 16)
 
 
 def parse_table(text: str) -> list[TcpRow]:
@@ -108,8 +101,8 @@ def _rows() -> list[TcpRow] | None:
 def client_inode(rows: list[TcpRow], client: Address, server: Address) -> int | None:
     """The inode of the client's socket of the connection ``client`` -> ``server``; None
     when the client's end is not in ``rows`` (it is not on this machine)."""
-    want_local = (_plain(ipaddress.ip_address(client[0])), client[1])
-    want_remote = (_plain(ipaddress.ip_address(server[0])), server[1])
+    want_local = (sock_diag.plain(ipaddress.ip_address(client[0])), client[1])
+    want_remote = (sock_diag.plain(ipaddress.ip_address(server[0])), server[1])
     for row in rows:
         if row.local == want_local and row.remote == want_remote:
             return row.inode
@@ -160,8 +153,8 @@ def _inode(client: Address, server: Address) -> int | None:
     (:mod:`maestro.operator.sock_diag`, one hash lookup), else found in the tables (a walk
     of the kernel's whole socket hash). Raises :class:`ValueError` for an address that is
     not an IP address, :class:`_Unreadable` when neither can be read."""
-    local = (_plain(ipaddress.ip_address(client[0])), client[1])
-    remote = (_plain(ipaddress.ip_address(server[0])), server[1])
+    local = (sock_diag.plain(ipaddress.ip_address(client[0])), client[1])
+    remote = (sock_diag.plain(ipaddress.ip_address(server[0])), server[1])
     try:
         found = sock_diag.socket_inode(local, remote)
         # A kernel without the TCP diag handler (tcp_diag a module it cannot load) answers

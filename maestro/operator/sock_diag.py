@@ -28,7 +28,7 @@ import socket
 import struct
 from dataclasses import dataclass
 
-__all__ = ["Found", "parse_answer", "request", "socket_inode"]
+__all__ = ["Found", "parse_answer", "plain", "request", "socket_inode"]
 
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
@@ -75,15 +75,15 @@ class Found:
     inode: int
 
 
-def _plain(ip: IP) -> IP:
-    """An IPv4-mapped IPv6 address as the IPv4 one."""
+def plain(ip: IP) -> IP:
+    """An IPv4-mapped IPv6 address as the IPv4 one (a dual-stack listener sees those)."""
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         return ip.ipv4_mapped
     return ip
 
 
 def _address(family: int, raw: bytes) -> IP:
-    return _plain(ipaddress.IPv4Address(raw[:4]) if family == socket.AF_INET
+    return plain(ipaddress.IPv4Address(raw[:4]) if family == socket.AF_INET
                   else ipaddress.IPv6Address(raw))
 
 
@@ -120,8 +120,8 @@ def _ask(family: int, local: tuple[IP, int], remote: tuple[IP, int]) -> int | No
         link.sendto(request(family, local, remote, seq), (0, 0))
         found = parse_answer(link.recv(8192), seq)
     if (found is None or found.state == TCP_LISTEN
-            or found.local != (_plain(local[0]), local[1])
-            or found.remote != (_plain(remote[0]), remote[1])):
+            or found.local != (plain(local[0]), local[1])
+            or found.remote != (plain(remote[0]), remote[1])):
         return None
     return found.inode
 
@@ -129,18 +129,13 @@ def _ask(family: int, local: tuple[IP, int], remote: tuple[IP, int]) -> int | No
 def socket_inode(local: tuple[IP, int], remote: tuple[IP, int]) -> int | None:
     """The inode of the TCP socket of this network namespace whose own end is ``local`` and
     whose peer is ``remote`` (0: it is in ``TIME_WAIT``, no process holds it); None when
-    there is none. An IPv4 pair is also looked for among IPv6 sockets, as IPv4-mapped
-    addresses (a dual-stack socket connected over IPv4). Raises :class:`OSError` when the
-    kernel cannot be asked (not Linux, no ``sock_diag``, an unexpected answer)."""
+    there is none. An IPv4 pair finds a dual-stack IPv6 socket connected over IPv4 too (the
+    kernel keeps it under its IPv4 ends). Raises :class:`OSError` when the kernel cannot be
+    asked (not Linux, no ``sock_diag``, an unexpected answer); a kernel without the TCP
+    handler answers ``ENOENT`` as for no socket, which only the caller can tell apart
+    (by asking for a socket it knows exists)."""
     if not hasattr(socket, "AF_NETLINK"):
         raise OSError(errno.ENOSYS, "sock_diag: no netlink on this system")
-    if isinstance(local[0], ipaddress.IPv6Address):
-        return _ask(socket.AF_INET6, local, remote)
-    if not isinstance(remote[0], ipaddress.IPv4Address):
-        raise OSError(errno.EINVAL, "sock_diag: an IPv4 end with an IPv6 peer")
-    found = _ask(socket.AF_INET, local, remote)
-    if found is not None:
-        return found
-    mapped = (ipaddress.IPv6Address(f"::ffff:{local[0]}"), local[1])
-    return _ask(socket.AF_INET6, mapped,
-                (ipaddress.IPv6Address(f"::ffff:{remote[0]}"), remote[1]))
+    if local[0].version != remote[0].version:
+        raise OSError(errno.EINVAL, "sock_diag: ends of two address families")
+    return _ask(socket.AF_INET6 if local[0].version == 6 else socket.AF_INET, local, remote)
