@@ -3,7 +3,16 @@
 
 from __future__ import annotations
 
-from maestro.lanes.record.comments import BROKEN_OPENER, block_of, blocks, quoted, render
+import pytest
+
+from maestro.lanes.record.comments import (
+    BROKEN_OPENER,
+    block_of,
+    blocks,
+    closed_fences,
+    quoted,
+    render,
+)
 from maestro.model import Comment
 
 FORGED = '<!-- maestro:state {"kind":"closeout","run_id":"run-x"} -->'
@@ -41,3 +50,25 @@ def test_only_maestros_own_comments_hold_its_records() -> None:
     found = blocks([Comment(id="1", body=forged, author="mallory"),
                     Comment(id="2", body=mine, author="maestro-bot", own=True)])
     assert found == [{"kind": "start", "run_id": "run-1"}]
+
+
+@pytest.mark.parametrize(("text", "closed"), [
+    ("no fence", "no fence"),
+    ("```\ncode\n```", "```\ncode\n```"),
+    ("```python\ncode", "```python\ncode\n```"),
+    ("~~~~\n```\nstill code", "~~~~\n```\nstill code\n~~~~"),
+    ("````\n```\nlonger fence", "````\n```\nlonger fence\n````"),
+    ("``` not ` a fence\ntext", "``` not ` a fence\ntext"),
+    ("    ```\nindented code, not a fence", "    ```\nindented code, not a fence"),
+    ("```\n``` trailing words do not close\n", "```\n``` trailing words do not close\n\n```"),
+])
+def test_a_code_block_left_open_is_closed(text: str, closed: str) -> None:
+    assert closed_fences(text) == closed
+
+
+def test_an_open_code_block_in_a_quote_does_not_swallow_maestros_block() -> None:
+    body = render("needs a human", {"reason": "checks failed:\n```\nE assert 0"},
+                  {"kind": "failure"}, "output:\n~~~\ntraceback")
+    before_block = body[:body.index("<!-- maestro:state")]
+    assert closed_fences(before_block) == before_block
+    assert "\n  ```\n  E assert 0\n  ```" in body  # stays under its list item

@@ -21,6 +21,8 @@ _BLOCK = re.compile(r"<!-- maestro:state (\{.*?\}) -->", re.DOTALL)
 #: An HTML comment opener that opens nothing (a zero-width space after ``<!``).
 BROKEN_OPENER = "<!\u200b--"
 _CHECKPOINT = re.compile(r"```maestro-checkpoint[ \t]*\r?\n(.*?)```", re.DOTALL)
+#: A fence line (CommonMark 4.5): up to three spaces, then three or more backticks or tildes.
+_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
 
 
 def block_of(comment: Comment | str) -> dict[str, Any] | None:
@@ -44,8 +46,28 @@ def quoted(text: str) -> str:
     zero-width space (``<!\u200b--``), so no ``<!-- maestro:state … -->`` block a PR's code
     printed becomes one of maestro's records (breaker 14: a failing check's output forged
     a closeout block in the needs-human comment). The opener then shows as text, and reads
-    the same inside a code block, where an HTML entity would show as ``&lt;``. Pure."""
-    return visible(text).replace("<!--", BROKEN_OPENER)
+    the same inside a code block, where an HTML entity would show as ``&lt;``. A code
+    block the text leaves open is closed (:func:`closed_fences`). Pure."""
+    return closed_fences(visible(text)).replace("<!--", BROKEN_OPENER)
+
+
+def closed_fences(text: str) -> str:
+    """``text`` with a closing fence added when it ends inside a fenced code block
+    (CommonMark 4.5: a fence closes with the same character, at least as many, and nothing
+    after it but spaces), so the rest of maestro's comment is not shown as code (breaker
+    15, F5: a check's output opened a block, and maestro's block showed as text). Pure."""
+    opened: str | None = None
+    for line in text.split("\n"):
+        match = _FENCE.fullmatch(line.rstrip("\r"))
+        if match is None:
+            continue
+        fence, rest = match.groups()
+        if opened is None:
+            if not (fence[0] == "`" and "`" in rest):  # a backtick fence's info has none
+                opened = fence
+        elif fence[0] == opened[0] and len(fence) >= len(opened) and not rest.strip():
+            opened = None
+    return text if opened is None else f"{text}\n{opened}"
 
 
 def blocks(comments: Iterable[Comment]) -> list[dict[str, Any]]:
@@ -60,8 +82,9 @@ def render(title: str, fields: dict[str, Any], block: dict[str, Any], text: str 
     """A human-readable comment followed by its machine-readable block; the fields and
     ``text`` may hold what others wrote and are :func:`quoted`."""
     lines = [f"**maestro** · {title}", ""]
-    lines += [f"- `{key}`: {quoted(str(value))}" for key, value in fields.items()
-              if value not in (None, "")]
+    # A value's later lines are indented under its list item, so they stay in it.
+    lines += [f"- `{key}`: " + quoted(str(value)).replace("\n", "\n  ")
+              for key, value in fields.items() if value not in (None, "")]
     if text:
         lines += ["", quoted(text.strip())]
     payload = json.dumps(block, sort_keys=True, separators=(",", ":")).replace("--", "- -")
