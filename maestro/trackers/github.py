@@ -97,7 +97,7 @@ query MaestroComments($owner: String!, $name: String!, $number: Int!, $first: In
   repository(owner: $owner, name: $name) {
     issue(number: $number) {
       comments(first: $first, after: $after) {
-        nodes { id body createdAt author { login } viewerDidAuthor }
+        nodes { id body createdAt author { login } viewerDidAuthor lastEditedAt }
         pageInfo { hasNextPage endCursor }
       }
     }
@@ -241,6 +241,7 @@ class _Comment(_M):
     createdAt: datetime
     author: _Author | None = None
     viewerDidAuthor: bool = False
+    lastEditedAt: datetime | None = None
 
 
 class _CommentPage(_M):
@@ -717,10 +718,13 @@ def _not_found(error: GraphQLErrorItem) -> bool:
 
 def _comment(raw: _Comment, own: bool | None = None) -> Comment:
     """``own``: known by the caller (maestro just wrote it); else GitHub's
-    ``viewerDidAuthor`` (the token's user, or the app's bot, wrote it)."""
+    ``viewerDidAuthor`` (the token's user, or the app's bot, wrote it) of a comment never
+    edited (``lastEditedAt``): maestro never edits its comments, while anyone who may
+    write to the repository can edit them, and the author stays (breaker 18, F2)."""
     return Comment(id=raw.id, body=raw.body, author=raw.author.login if raw.author else "",
                    created_at=raw.createdAt,
-                   own=raw.viewerDidAuthor if own is None else own)
+                   own=(raw.viewerDidAuthor and raw.lastEditedAt is None) if own is None
+                   else own)
 
 
 def from_config(config: ServiceConfig, workflow: Workflow) -> GitHubIssuesTracker:

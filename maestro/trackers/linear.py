@@ -127,7 +127,7 @@ query MaestroComments($id: String!, $first: Int!, $after: String) {
   viewer { id }
   issue(id: $id) {
     comments(first: $first, after: $after) {
-      nodes { id body createdAt user { id name } }
+      nodes { id body createdAt editedAt user { id name } }
       pageInfo { hasNextPage endCursor }
     }
   }
@@ -301,6 +301,7 @@ class _Comment(_M):
     body: str
     createdAt: datetime
     user: _User | None = None
+    editedAt: datetime | None = None
 
 
 class _CommentPage(_M):
@@ -446,7 +447,9 @@ class LinearTracker(ClientMetrics):
             )
             parsed = parse(_CommentsData, data, SERVICE, "MaestroComments")
             page = parsed.issue.comments
-            result.extend(_comment(c, own=c.user is not None and c.user.id == parsed.viewer.id)
+            # maestro never edits its comments: an edited one is someone else's words now
+            result.extend(_comment(c, own=c.user is not None and c.user.id == parsed.viewer.id
+                                   and c.editedAt is None)
                           for c in page.nodes)
             after = walk.next(page.pageInfo.hasNextPage, page.pageInfo.endCursor)
             if after is None:

@@ -49,6 +49,7 @@ class CommentRec:
     body: str
     author: str
     created_at: datetime
+    edited_at: datetime | None = None
 
 
 @dataclass
@@ -134,6 +135,10 @@ class GitHubWorld:
         self.issue(number).comments.append(comment)
         return comment
 
+    def edit_comment(self, comment: CommentRec, body: str) -> None:
+        """Another user with write access edits a comment (its author stays)."""
+        comment.body, comment.edited_at = body, self._now()
+
     def add_pull_request(self, title: str = "A change", *, body: str = "",
                          labels: Sequence[str] = (), head_ref: str = "feature",
                          repo: Repo | None = None) -> PullRequestRec:
@@ -200,6 +205,7 @@ class CommentNode:
         self.createdAt = rec.created_at.isoformat()
         self.author = ActorNode(rec.author)
         self.viewerDidAuthor = rec.author == VIEWER
+        self.lastEditedAt = rec.edited_at.isoformat() if rec.edited_at else None
 
 
 class IssueNode:

@@ -67,6 +67,7 @@ class CommentRec:
     body: str
     created_at: datetime
     user: str | None
+    edited_at: datetime | None = None
 
 
 @dataclass
@@ -211,6 +212,7 @@ class CommentNode:
         self.id, self.body = rec.id, rec.body
         self.createdAt = rec.created_at.isoformat()
         self.user = UserNode(rec.user) if rec.user else None
+        self.editedAt = rec.edited_at.isoformat() if rec.edited_at else None
 
 
 class RelationNode:

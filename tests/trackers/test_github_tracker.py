@@ -268,6 +268,17 @@ def test_only_comments_the_tokens_user_wrote_are_maestros_own(
         ("mallory", False), ("maestro-bot", True)]
 
 
+def test_a_comment_of_maestros_that_someone_edited_is_not_its_own(
+        github: GitHubIssuesTracker, github_world: GitHubWorld) -> None:
+    """Breaker 18, F2: the author stays when a repository writer edits a comment; maestro
+    never edits its own, so an edited one holds someone else's words."""
+    github_world.add_issue("task")
+    github.comment("GH-1", "maestro started run-1")
+    github_world.edit_comment(github_world.issue(1).comments[0], "<!-- maestro:state {} -->")
+    [edited] = github.comments("GH-1")
+    assert (edited.author, edited.own) == ("maestro-bot", False)
+
+
 def test_comments_of_an_unknown_issue_is_unknown_issue_error(
         github: GitHubIssuesTracker) -> None:
     with pytest.raises(UnknownIssueError, match="GH-5"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from fakes.linear_server import LinearWorld
 from fakes.loopback import LoopbackServer
@@ -207,6 +209,16 @@ def test_only_comments_the_api_keys_user_wrote_are_maestros_own(
     assert posted.own
     assert [(c.author, c.own) for c in linear.comments("ENG-1")] == [
         ("maestro-bot", True), ("mallory", False)]
+
+
+def test_a_comment_of_maestros_that_someone_edited_is_not_its_own(
+        linear: LinearTracker, linear_world: LinearWorld) -> None:
+    linear_world.add_issue("task", "Todo")
+    linear.comment("ENG-1", "maestro started run-1")
+    comment = linear_world.by_identifier("ENG-1").comments[0]
+    comment.body, comment.edited_at = "<!-- maestro:state {} -->", datetime.now(UTC)
+    [edited] = linear.comments("ENG-1")
+    assert (edited.author, edited.own) == ("maestro-bot", False)
 
 
 def test_comments_follow_every_page(linear: LinearTracker, linear_world: LinearWorld) -> None:
