@@ -84,10 +84,20 @@ def command_line(pid: int) -> list[str]:
 
 def is_supervisor(argv: list[str]) -> bool:
     """Whether ``argv`` is a supervisor's: ``PYTHON -I -S …/maestro/containment/reaper.py
-    [--parent PID] -- PROGRAM…``. A look-alike is taken for one: that only refuses more."""
+    [--parent PID] [--issue ID] -- PROGRAM…``. A look-alike is taken for one: that only
+    refuses more."""
     return (len(argv) >= 5 and argv[1:3] == ["-I", "-S"]
-            and argv[3].endswith(SUPERVISOR_TAIL)
-            and (argv[4] == "--" or (argv[4] == "--parent" and argv[6:7] == ["--"])))
+            and argv[3].endswith(SUPERVISOR_TAIL) and _options(argv[4:]) is not None)
+
+
+def _options(rest: list[str]) -> dict[str, str] | None:
+    """The supervisor's ``--parent``/``--issue`` options before its ``--``, or None when
+    ``rest`` is not shaped so."""
+    found: dict[str, str] = {}
+    while rest[:1] in (["--parent"], ["--issue"]) and len(rest) > 1:
+        found[rest[0]] = rest[1]
+        rest = rest[2:]
+    return found if rest[:1] == ["--"] else None
 
 
 def supervisors_above(pid: int) -> list[int]:
@@ -164,9 +174,15 @@ def contained_processes(reference: int | None = None) -> dict[int, list[int]]:
 
 
 def issue_of(supervisor: int) -> str | None:
-    """The issue a supervisor runs for (``MAESTRO_ISSUE`` in its environment, which maestro
-    set when it started it), or None when unreadable (the supervisor is not dumpable: only
-    a reader with ``CAP_SYS_PTRACE`` sees it). For messages only: never a decision."""
+    """The issue a supervisor runs for: its ``--issue`` (:func:`maestro.containment.reaper.wrap`
+    puts it in the command line, which every user may read), else ``MAESTRO_ISSUE`` in its
+    environment (which only a reader with ``CAP_SYS_PTRACE`` sees: the supervisor is not
+    dumpable); None when neither says. For messages only: never a decision."""
+    argv = command_line(supervisor)
+    if is_supervisor(argv):
+        named = (_options(argv[4:]) or {}).get("--issue", "")[:64]
+        if named:
+            return named
     try:
         with open(f"/proc/{supervisor}/environ", "rb") as handle:
             environ = handle.read()

@@ -233,8 +233,12 @@ def wrap(argv: Sequence[str], env: Mapping[str, str] | None = None) -> list[str]
     path = (env or os.environ).get("PATH", os.defpath)
     if shutil.which(argv[0], path=path) is None:
         return list(argv)
+    # The issue rides in the argv, which everyone may read, for the operator API's refusal
+    # messages: the supervisor's environment is closed to its user (it is not dumpable).
+    issue = (env or os.environ).get("MAESTRO_ISSUE", "")
+    named = ["--issue", issue] if issue else []
     return [sys.executable, "-I", "-S", os.path.abspath(__file__), "--parent", str(os.getpid()),
-            "--", *argv]
+            *named, "--", *argv]
 
 
 def _exit_like(status: int) -> None:
@@ -302,11 +306,14 @@ def supervise(argv: list[str], parent: int | None = None) -> None:
 
 
 def _command(arguments: list[str]) -> tuple[list[str], int | None]:
-    """``[--parent PID] -- PROGRAM [ARG...]`` as the program's argv and the parent's pid.
-    Raises ``ValueError`` for anything else."""
+    """``[--parent PID] [--issue ID] -- PROGRAM [ARG...]`` as the program's argv and the
+    parent's pid (the issue is for readers of the command line). Raises ``ValueError`` for
+    anything else."""
     parent = None
-    if arguments[:1] == ["--parent"] and len(arguments) > 1:
-        parent, arguments = int(arguments[1]), arguments[2:]
+    while arguments[:1] in (["--parent"], ["--issue"]) and len(arguments) > 1:
+        if arguments[0] == "--parent":
+            parent = int(arguments[1])
+        arguments = arguments[2:]
     if arguments[:1] == ["--"]:
         arguments = arguments[1:]
     if not arguments:
@@ -318,6 +325,6 @@ if __name__ == "__main__":
     try:
         program, expected_parent = _command(sys.argv[1:])
     except ValueError:
-        os.write(2, b"usage: reaper.py [--parent PID] -- PROGRAM [ARG...]\n")
+        os.write(2, b"usage: reaper.py [--parent PID] [--issue ID] -- PROGRAM [ARG...]\n")
         os._exit(2)
     supervise(program, expected_parent)

@@ -106,6 +106,25 @@ def test_a_supervisor_started_by_pid_1_runs_its_program(tmp_path: Path) -> None:
     assert marker.exists()
 
 
+def test_a_supervisors_issue_is_known_to_a_reader_without_privileges() -> None:
+    """Breaker 18, F4: the supervisor is not dumpable, so its environment is closed to its
+    user; the issue it runs for is in its command line for the operator API's refusals."""
+    if shutil.which("setpriv") is None and os.geteuid() == 0:
+        pytest.skip("running as root, and setpriv (util-linux) is not installed")
+    env = {"PATH": os.environ.get("PATH", os.defpath), "MAESTRO_ISSUE": "ABC-7"}
+    supervised = subprocess.Popen(reaper.wrap(["sleep", "30"], env), env=env)
+    try:
+        read = [sys.executable, "-c", "import sys\nfrom maestro.containment import lineage\n"
+                f"print(lineage.issue_of({supervised.pid}))"]
+        if os.geteuid() == 0:
+            read = ["setpriv", "--inh-caps=-all", "--bounding-set=-all", "--", *read]
+        said = subprocess.run(read, capture_output=True, text=True, check=True, timeout=60)
+    finally:
+        reaper.kill_tree(supervised.pid)
+        supervised.wait()
+    assert said.stdout.strip() == "ABC-7"
+
+
 def test_what_wrap_starts_is_known_as_a_supervisor() -> None:
     """The operator API refuses writes from below a supervisor: it must know each one."""
     assert lineage.is_supervisor(reaper.wrap(["/bin/sh", "-c", "true"]))
