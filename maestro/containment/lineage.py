@@ -2,15 +2,15 @@
 
 Everything maestro starts for a lane that runs code it does not own (the agent, the MCP tool
 server the agent starts, validation commands, workspace hooks, the local forge's checks) runs
-under a supervisor (:mod:`maestro.containment.reaper`): ``python -I -S …/reaper.py --
-PROGRAM``. The supervisor is a child subreaper, so whatever that code forks, ``setsid`` or
-"daemonises" stays below it; under ``[agent] sandbox = "bubblewrap"`` the sandbox is inside
-it, and nothing can leave a pid namespace. So "is there a supervisor among this process's
-ancestors" answers "is this code a lane runs for the agent", and the process cannot change
-the answer: its ancestors' command lines are not its to rewrite (the supervisor is not
-dumpable, so its memory, where the kernel reads its command line from, is closed to a
-process of the same user without ``CAP_SYS_PTRACE``), and (inside the sandbox) it cannot
-see or signal them.
+under a supervisor (:mod:`maestro.containment.reaper`): ``python -I -S …/reaper.py --parent PID
+--issue ID -- PROGRAM``. The supervisor is a child subreaper, so whatever that code forks,
+``setsid`` or "daemonises" stays below it; under ``[agent] sandbox = "bubblewrap"`` the sandbox
+is inside it, and nothing can leave a pid namespace. So "is there a supervisor among this
+process's ancestors" answers "is this code a lane runs for the agent", and the process cannot
+change the answer: its ancestors' command lines are not its to rewrite (the supervisor is not
+dumpable, so its memory, where the kernel reads its command line from, is closed to a process
+of the same user without ``CAP_SYS_PTRACE``), and (inside the sandbox) it cannot see or signal
+them.
 
 Used to refuse such processes on maestro's operator surfaces (the HTTP API's writes,
 :mod:`maestro.operator.peer_guard`) and on another lane's tool relay
