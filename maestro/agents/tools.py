@@ -14,8 +14,10 @@ restarted after a crash cannot post the same comment twice.
 
 from __future__ import annotations
 
+import html
 import json
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +80,22 @@ TOOL_SPECS: list[dict[str, Any]] = [
 TOOL_NAMES = tuple(spec["name"] for spec in TOOL_SPECS)
 #: The marker of maestro's own comment blocks (``maestro.lanes.record.comments``), casefolded.
 STATE_MARKER = "maestro:state"
+
+
+def holds_state_marker(body: str) -> bool:
+    """Whether ``body`` holds maestro's block marker in any spelling a tracker's rendering
+    or Markdown round-trip could turn into it: HTML entities (``maestro&#58;state``, encoded
+    twice too), Markdown backslash escapes (``maestro\\:state``), compatibility forms (a
+    full-width colon), format characters (a zero-width space inside) and case. A comment
+    the agent asks maestro to post goes out under maestro's own tracker identity, whose
+    blocks are its records (breaker 18: untested whether Linear's round-trip decodes
+    entities, so none is let through). Pure."""
+    text = body
+    for _ in range(3):
+        text = html.unescape(text)
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    return STATE_MARKER in text.replace("\\", "").casefold()
 _SIDE_EFFECTS = {"issue_comment", "issue_transition", "issue_label_add", "lane_open_pr"}
 
 
@@ -386,7 +404,7 @@ class ToolBridge:
             if _ABSOLUTE_HOST_PATH.search(body):
                 raise ToolRefused("comment contains an absolute host path; "
                                   "use repository-relative paths")
-            if STATE_MARKER in body.casefold():
+            if holds_state_marker(body):
                 # maestro's own record of the lane (start, completion, closeout…): a block
                 # the agent wrote would stand for one maestro did not write (breaker 13)
                 raise ToolRefused("comment contains a maestro:state block; only maestro "
