@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 
-from maestro.containment.reaper import supported
+from maestro.containment.reaper import options, supported
 
 __all__ = [
     "ancestors",
@@ -87,17 +87,7 @@ def is_supervisor(argv: list[str]) -> bool:
     [--parent PID] [--issue ID] -- PROGRAM…``. A look-alike is taken for one: that only
     refuses more."""
     return (len(argv) >= 5 and argv[1:3] == ["-I", "-S"]
-            and argv[3].endswith(SUPERVISOR_TAIL) and _options(argv[4:]) is not None)
-
-
-def _options(rest: list[str]) -> dict[str, str] | None:
-    """The supervisor's ``--parent``/``--issue`` options before its ``--``, or None when
-    ``rest`` is not shaped so."""
-    found: dict[str, str] = {}
-    while rest[:1] in (["--parent"], ["--issue"]) and len(rest) > 1:
-        found[rest[0]] = rest[1]
-        rest = rest[2:]
-    return found if rest[:1] == ["--"] else None
+            and argv[3].endswith(SUPERVISOR_TAIL) and options(argv[4:])[1][:1] == ["--"])
 
 
 def supervisors_above(pid: int) -> list[int]:
@@ -180,7 +170,7 @@ def issue_of(supervisor: int) -> str | None:
     dumpable); None when neither says. For messages only: never a decision."""
     argv = command_line(supervisor)
     if is_supervisor(argv):
-        named = (_options(argv[4:]) or {}).get("--issue", "")[:64]
+        named = options(argv[4:])[0].get("--issue", "")[:64]
         if named:
             return named
     try:

@@ -305,15 +305,23 @@ def supervise(argv: list[str], parent: int | None = None) -> None:
     _exit_like(status)
 
 
+def options(arguments: list[str]) -> tuple[dict[str, str], list[str]]:
+    """The supervisor's leading ``--parent PID`` and ``--issue ID`` options and what follows
+    them (``--`` and the program, as :func:`wrap` writes it). Pure; read here and by
+    :func:`maestro.containment.lineage.is_supervisor`."""
+    found: dict[str, str] = {}
+    while arguments[:1] in (["--parent"], ["--issue"]) and len(arguments) > 1:
+        found[arguments[0]] = arguments[1]
+        arguments = arguments[2:]
+    return found, arguments
+
+
 def _command(arguments: list[str]) -> tuple[list[str], int | None]:
     """``[--parent PID] [--issue ID] -- PROGRAM [ARG...]`` as the program's argv and the
     parent's pid (the issue is for readers of the command line). Raises ``ValueError`` for
     anything else."""
-    parent = None
-    while arguments[:1] in (["--parent"], ["--issue"]) and len(arguments) > 1:
-        if arguments[0] == "--parent":
-            parent = int(arguments[1])
-        arguments = arguments[2:]
+    named, arguments = options(arguments)
+    parent = int(named["--parent"]) if "--parent" in named else None
     if arguments[:1] == ["--"]:
         arguments = arguments[1:]
     if not arguments:
