@@ -20,15 +20,20 @@ import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 
-__all__ = ["resolve_state", "same_state", "state_key", "state_keys"]
+__all__ = ["plain_form", "resolve_state", "same_state", "state_key", "state_keys"]
 
 
 @lru_cache(maxsize=4096)  # a tracker has few distinct names; a tick compares them often
 def state_key(name: str) -> str:
     """The comparison key of a state name or label: ``" DONE\\u00a0"`` -> ``"done"``."""
-    text = unicodedata.normalize("NFKC", name)
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
-    return " ".join(text.split()).casefold()
+    return " ".join(plain_form(name).split()).casefold()
+
+
+def plain_form(text: str) -> str:
+    """``text`` in NFKC with its format characters (category ``Cf``: zero-width space,
+    joiners, direction marks) dropped: what a disguised spelling reads as. Pure."""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
 
 
 def same_state(a: str, b: str) -> bool:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ from maestro.errors import LabelMissingError
 from maestro.fsutil import append_jsonl, read_jsonl
 from maestro.ids import iso_now
 from maestro.process import faults
-from maestro.statenames import same_state
+from maestro.statenames import plain_form, same_state
 
 MAX_BODY_CHARS = 65_536
 TERMINAL_PATHS = ("review_handoff", "manual_attention", "review_repair")
@@ -93,9 +92,7 @@ def holds_state_marker(body: str) -> bool:
     text = body
     for _ in range(3):
         text = html.unescape(text)
-    text = unicodedata.normalize("NFKC", text)
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
-    return STATE_MARKER in text.replace("\\", "").casefold()
+    return STATE_MARKER in plain_form(text).replace("\\", "").casefold()
 _SIDE_EFFECTS = {"issue_comment", "issue_transition", "issue_label_add", "lane_open_pr"}
 
 
