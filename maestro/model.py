@@ -24,9 +24,10 @@ class Comment(BaseModel):
     body: str
     author: str = ""
     created_at: datetime | None = None
-    #: Written by the identity maestro acts as on this tracker (GitHub: the comment's
-    #: ``viewerDidAuthor``; Linear: the API key's user, ``viewer``), or, on the files
-    #: tracker, by whoever may edit the issue file (an operator). Only such comments hold
+    #: Written by the identity maestro acts as on this tracker and never edited since
+    #: (GitHub: the comment's ``viewerDidAuthor`` and no ``lastEditedAt``; Linear: the API
+    #: key's user, ``viewer``, and no ``editedAt``), or, on the files tracker, by whoever
+    #: may edit the issue file (an operator). Only such comments hold
     #: maestro's records (``maestro:state`` blocks): another tracker user's comment can
     #: quote or forge one, never be one (docs/spec/security.md).
     own: bool = False
