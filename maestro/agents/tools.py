@@ -28,6 +28,7 @@ from maestro.fsutil import append_jsonl, read_jsonl
 from maestro.ids import iso_now
 from maestro.process import faults
 from maestro.statenames import plain_form, same_state
+from maestro.visible_text import visible
 
 MAX_BODY_CHARS = 65_536
 TERMINAL_PATHS = ("review_handoff", "manual_attention", "review_repair")
@@ -406,7 +407,10 @@ class ToolBridge:
                 # the agent wrote would stand for one maestro did not write (breaker 13)
                 raise ToolRefused("comment contains a maestro:state block; only maestro "
                                   "writes those")
-            return f"comment {host.post_comment(body)} posted"
+            # Posted under maestro's tracker identity: control characters and bidirectional
+            # overrides are shown, not obeyed, as in every text of others maestro posts
+            # (maestro/visible_text.py; breaker 19 saw ESC, BEL and U+202E go out raw).
+            return f"comment {host.post_comment(visible(body))} posted"
         if name == "issue_transition":
             # Resolve first, judge the resolved state, write only its configured spelling:
             # " Done" or "DONE\t" is Done, never a new state that later reads as Done.

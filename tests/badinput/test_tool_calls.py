@@ -176,6 +176,15 @@ VIOLATIONS = {"another issue", "another issue, case-twisted", "another issue as 
                                                                    "success state, ")))}
 
 
+def test_a_comments_control_characters_are_posted_shown_not_obeyed(
+        bridge: ToolBridge) -> None:
+    answer = bridge.call("issue_comment", {"body": "done\x1b[2J\x07 \u202eevil\tok\nnext"})
+    assert answer["success"] is True
+    calls = bridge.host.calls  # type: ignore[attr-defined]
+    [(_, (posted,))] = [c for c in calls if c[0] == "post_comment"]
+    assert posted == "done\u241b[2J\u2407 \ufffdevil\tok\nnext"
+
+
 def test_a_state_is_written_in_its_configured_spelling(bridge: ToolBridge) -> None:
     answer = bridge.call("issue_transition", {"state": "  in\u00a0 PROGRESS "})
     assert answer["success"] is True
