@@ -66,6 +66,54 @@ def _dump(data: Any) -> str:
     return out.getvalue()
 
 
+def edited(path: Path, text: str, change: Callable[[CommentedMap], _T]) -> tuple[str, _T]:
+    """``text`` (an issue file's content; ``path`` names it in errors) with ``change``
+    applied to its front matter (round-trip: comments and key order survive), and what
+    ``change`` answered. Pure: nothing is read or written.
+
+    The simple shape without comments or blank lines is loaded without ruamel.yaml's
+    loader (:func:`round_trip_mapping`: the same document, a tenth of the CPU) and
+    written back by re-emitting only the keys ``change`` touched
+    (:mod:`maestro.trackers.frontmatter_splice`); everything else is dumped whole."""
+    front, body = _split(path, text)
+    quick = round_trip_mapping(front)
+    if isinstance(quick, CommentedMap):
+        before = snapshot(quick)
+        result = change(quick)
+        new_front = splice(front, before, quick, _dump)
+        if new_front is None:
+            new_front = _dump(quick)
+        return f"---\n{new_front}---\n{body}", result
+    data = _load_round_trip(path, front)
+    result = change(data)
+    return f"---\n{_dump(data)}---\n{body}", result
+
+
+def _load_round_trip(path: Path, front: str) -> CommentedMap:
+    """The front matter through ruamel.yaml's round-trip loader."""
+    try:
+        data = _yaml().load(front)
+    except YAMLError as exc:
+        raise IssueFileError(
+            f"{path}: front matter: invalid YAML: {yaml_problem(exc)}") from None
+    if data is None:
+        data = CommentedMap()
+    if not isinstance(data, CommentedMap):
+        raise IssueFileError(f"{path}: front matter: expected a mapping of keys")
+    return data
+
+
+def comment_entry(number: int, author: str, at: str, body: str) -> CommentedMap:
+    """One item of the ``comments`` list as the tracker writes it: ``id``, ``author``,
+    ``at`` (ISO 8601) and ``body`` (a literal block where that reads back the same)."""
+    entry = CommentedMap()
+    entry["id"] = number
+    entry["author"] = author
+    entry["at"] = at
+    entry["body"] = _comment_body(body)
+    return entry
+
+
 class FilesTracker:
     """Issues as ``<folder>/<IDENTIFIER>.md`` files."""
 
@@ -97,41 +145,6 @@ class FilesTracker:
 
     def _path(self, identifier: str) -> Path:
         return self.folder / f"{check_identifier(identifier)}.md"
-
-    def _edited(self, path: Path, text: str,
-                change: Callable[[CommentedMap], _T]) -> tuple[str, _T]:
-        """``text`` (the file's content) with ``change`` applied to its front matter
-        (round-trip: comments and key order survive), and what ``change`` answered.
-
-        The simple shape without comments or blank lines is loaded without ruamel.yaml's
-        loader (:func:`round_trip_mapping`: the same document, a tenth of the CPU) and
-        written back by re-emitting only the keys ``change`` touched
-        (:mod:`maestro.trackers.frontmatter_splice`); everything else is dumped whole."""
-        front, body = _split(path, text)
-        quick = round_trip_mapping(front)
-        if isinstance(quick, CommentedMap):
-            before = snapshot(quick)
-            result = change(quick)
-            new_front = splice(front, before, quick, _dump)
-            if new_front is None:
-                new_front = _dump(quick)
-            return f"---\n{new_front}---\n{body}", result
-        data = self._load_round_trip(path, front)
-        result = change(data)
-        return f"---\n{_dump(data)}---\n{body}", result
-
-    def _load_round_trip(self, path: Path, front: str) -> CommentedMap:
-        """The front matter through ruamel.yaml's round-trip loader."""
-        try:
-            data = _yaml().load(front)
-        except YAMLError as exc:
-            raise IssueFileError(
-                f"{path}: front matter: invalid YAML: {yaml_problem(exc)}") from None
-        if data is None:
-            data = CommentedMap()
-        if not isinstance(data, CommentedMap):
-            raise IssueFileError(f"{path}: front matter: expected a mapping of keys")
-        return data
 
     def _parse(self, path: Path, raw: bytes) -> Issue:
         """One issue from the file's bytes, through the fast reader (reads need no
@@ -279,7 +292,7 @@ class FilesTracker:
                     if seen is None:
                         continue  # changed while being read
                     text = _decode(path, seen.data)
-                    new_text, result = self._edited(path, text, change)
+                    new_text, result = edited(path, text, change)
                     if new_text == text:
                         return result
                     raw = new_text.encode()
@@ -341,12 +354,7 @@ class FilesTracker:
                 comments = CommentedSeq()
                 data["comments"] = comments
             number = len(comments) + 1
-            entry = CommentedMap()
-            entry["id"] = number
-            entry["author"] = author
-            entry["at"] = now
-            entry["body"] = _comment_body(body)
-            comments.append(entry)
+            comments.append(comment_entry(number, author, now, body))
             return number
         number = self._edit(identifier, change)
         return Comment(id=str(number), body=body, author=author, created_at=_parse_iso(now),

@@ -8,12 +8,16 @@ That took about 9 ms of the first parse in a process that had imported everythin
 1 ms each time after), and a forked lane starts from the zygote's memory.
 
 :func:`warm` does the same work on text that is part of maestro's code (the workflow
-``maestro init`` writes, with front matter in TOML and in YAML, and a prompt rendered for
-a made-up issue), never on a file: nothing a person or an agent wrote reaches the zygote,
-and what it keeps is the libraries' own caches of maestro's constant text. Parsing is pure
-(no file is read or written; the template check's on-disk memo is not used), so a lane
-does exactly what it did before, only sooner. Never raises: a failure here only means the
-lane does the work itself, as without a zygote.
+``maestro init`` writes, with front matter in TOML and in YAML, a prompt rendered for a
+made-up issue, a state move and a comment on that issue's text in memory), never on a file
+of the repository: nothing a person or an agent wrote reaches the zygote, and what it
+keeps is the libraries' own caches of maestro's constant text. The one file it reads is
+maestro's own default pipeline (``pipelines/lane.yaml`` of the install, compiled ahead
+and kept by its stat signature: a lane that finds the file changed compiles it again; a
+repository's own pipeline is never compiled here). Parsing is pure (nothing is written;
+the template check's on-disk memo is not used), so a lane does exactly what it did
+before, only sooner. Never raises: a failure here only means the lane does the work
+itself, as without a zygote.
 """
 
 from __future__ import annotations
@@ -37,9 +41,23 @@ Issue {{ issue.identifier }}: {{ issue.title }}{% if attempt %} (attempt {{ atte
 {% endfor %}"""
 
 
+#: A made-up issue file (the files tracker's shape) and a name for it; never on disk.
+_ISSUE_SOURCE = Path("issues/WARM-1.md")
+_ISSUE = """---
+title: warm up
+state: Todo
+labels: []
+blocked_by: []
+created_at: '2026-01-01T00:00:00+00:00'
+---
+A made-up issue.
+"""
+
+
 def warm() -> None:
-    """Parse maestro's own workflow texts and render a prompt, keeping nothing but the
-    libraries' caches (see the module's docstring)."""
+    """Parse maestro's own workflow texts, render a prompt, edit a made-up issue's text
+    and compile maestro's default pipeline, keeping nothing but the libraries' caches and
+    that compiled pipeline (see the module's docstring)."""
     with contextlib.suppress(Exception):  # the lane does it itself then
         from maestro.config.prompt import render_prompt
         from maestro.config.workflow import parse_workflow
@@ -52,6 +70,29 @@ def warm() -> None:
         for text in (toml_text, _YAML_FRONT):
             workflow = parse_workflow(text, _SOURCE)
             render_prompt(workflow.body, _SOURCE, issue, None, workflow.body_line)
+    with contextlib.suppress(Exception):
+        _tracker_edit()
+    with contextlib.suppress(Exception):
+        from maestro.pipeline.files import default_pipeline_path
+        from maestro.pipeline.spec import compile_ahead
+
+        compile_ahead(default_pipeline_path())
+
+
+def _tracker_edit() -> None:
+    """A state move and a comment on a made-up issue file's text, in memory: the first
+    round-trip YAML dump in a process compiles ruamel.yaml's resolver patterns (about
+    10 ms), which every lane's first tracker write paid."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    from maestro.trackers.files import comment_entry, edited
+
+    def change(data: CommentedMap) -> None:
+        data["state"] = "In Progress"
+        data["comments"] = CommentedSeq([comment_entry(
+            1, "maestro", "2026-01-01T00:00:00+00:00", "**maestro** · warm\n\n- `a`: b\n")])
+
+    edited(_ISSUE_SOURCE, _ISSUE, change)
 
 
 def know_repository(root: Path) -> None:
