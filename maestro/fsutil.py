@@ -32,6 +32,29 @@ def stat_identity(info: os.stat_result) -> StatIdentity:
                         info.st_ctime_ns)
 
 
+#: Seconds within which a modification time is not trusted to be final: covers coarse
+#: clocks and 1-2 s filesystem timestamps.
+RACY_S = 2.0
+_RACY_NS = int(RACY_S * 1e9)
+
+
+def stat_or_none(path: Path | str) -> StatIdentity | None:
+    """The :class:`StatIdentity` of ``path`` (followed), or ``None`` when absent or
+    unreadable."""
+    try:
+        return stat_identity(os.stat(path))
+    except OSError:
+        return None
+
+
+def settled(stats: Iterable[StatIdentity | None], taken_ns: int) -> bool:
+    """Whether any later write must change each of ``stats`` (taken at wall-clock
+    ``taken_ns`` or after): a write sets both the modification and the change time to the
+    clock's now, so one of them older than :data:`RACY_S` before ``taken_ns`` is bound to
+    move. A cache keyed by stat may trust only settled ones; an absent file (``None``) is."""
+    return all(s is None or min(s.mtime_ns, s.ctime_ns) < taken_ns - _RACY_NS for s in stats)
+
+
 def write_atomic(path: Path, data: str | bytes, durable: bool = True) -> None:
     """Write to a temporary sibling, fsync it, then rename over ``path``. ``durable=False``
     keeps the rename (readers see the old or the new bytes, never a part) but skips both

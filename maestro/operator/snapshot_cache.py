@@ -60,7 +60,7 @@ from pathlib import Path
 from typing import Any
 
 from maestro.config.service import ServiceConfig
-from maestro.fsutil import StatIdentity, stat_identity
+from maestro.fsutil import RACY_S, StatIdentity, settled, stat_or_none
 from maestro.lanes.context import LAST_GOOD
 from maestro.lanes.record.archive import ARCHIVE
 from maestro.lanes.record.lane_read import LaneRead, read_lane
@@ -78,28 +78,7 @@ from maestro.operator.status import (
 
 __all__ = ["RACY_S", "Snapshot", "StatusCache", "encode_json"]
 
-#: Seconds within which a modification time is not trusted to be final (as in
-#: :mod:`maestro.lanes.budgets.spend`): covers coarse clocks and 1-2 s filesystem timestamps.
-RACY_S = 2.0
-_RACY_NS = int(RACY_S * 1e9)
-
 Stat = StatIdentity | None
-
-
-def _stat(path: Path | str) -> Stat:
-    """The :class:`~maestro.fsutil.StatIdentity`, or ``None`` when absent or unreadable."""
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return stat_identity(info)
-
-
-def _settled(stats: tuple[Stat, ...], taken_ns: int) -> bool:
-    """Whether any later write must change each of ``stats``: a write sets both the
-    modification and the change time to the clock's now (at least ``taken_ns`` less one
-    tick), so one of them older than :data:`RACY_S` before ``taken_ns`` is bound to move."""
-    return all(s is None or min(s.mtime_ns, s.ctime_ns) < taken_ns - _RACY_NS for s in stats)
 
 
 def encode_json(value: Any) -> bytes:
@@ -205,11 +184,11 @@ class StatusCache:
         clock in ns before any of this look's ``stat`` calls)."""
         folder = prefix + identifier  # plain strings: this runs per lane and request
         known = self._lanes.get(identifier)
-        top = _stat(folder)
+        top = stat_or_none(folder)
         if (known is not None and known.settled and not known.leased
                 and known.stats[0] == top and known.read.phase == "finished"):
             return known  # a finished lane: its folder alone says whether it moved
-        stats = (top, _stat(folder + os.sep + "tools.jsonl"))
+        stats = (top, stat_or_none(folder + os.sep + "tools.jsonl"))
         if (known is not None and known.settled and not known.leased
                 and known.stats == stats):
             return known
@@ -225,34 +204,34 @@ class StatusCache:
             return None
         if known is not None and known.read == read:
             read = known.read  # same facts: the document built from them still holds
-        lane = _Lane(stats, read, leased, _settled(stats, taken))
+        lane = _Lane(stats, read, leased, settled(stats, taken))
         self._lanes[identifier] = lane
         return lane
 
     def _state_facts(self) -> StateFacts:
         taken = time.time_ns()
-        stats = (_stat(self.config.state_root),)
+        stats = (stat_or_none(self.config.state_root),)
         if self._facts is not None and self._facts[1] and self._facts[0] == stats:
             return self._facts[2]
         self._reading()
         facts = read_state_facts(self.config)
         if self._facts is not None and self._facts[2] == facts:
             facts = self._facts[2]
-        self._facts = (stats, _settled(stats, taken), facts)
+        self._facts = (stats, settled(stats, taken), facts)
         return facts
 
     def _budget_inputs(self) -> BudgetInputs:
         taken = time.time_ns()
         root = self.config.state_root
-        stats = (_stat(self.config.workflow_path), _stat(root / LAST_GOOD),
-                 _stat(root / ARCHIVE))
+        stats = (stat_or_none(self.config.workflow_path), stat_or_none(root / LAST_GOOD),
+                 stat_or_none(root / ARCHIVE))
         if self._budgets is not None and self._budgets[1] and self._budgets[0] == stats:
             return self._budgets[2]
         self._reading()
         inputs = budget_inputs(self.config)
         if self._budgets is not None and self._budgets[2] == inputs:
             inputs = self._budgets[2]
-        self._budgets = (stats, _settled(stats, taken), inputs)
+        self._budgets = (stats, settled(stats, taken), inputs)
         return inputs
 
     def _list(self, root: Path, taken: int) -> LaneListing:
@@ -260,7 +239,7 @@ class StatusCache:
         same: a folder created, removed or renamed in it changes its modification time.
         A symbolic link among the entries may change what it points to without that, so
         a folder holding one is listed again each time."""
-        top = _stat(root)
+        top = stat_or_none(root)
         known = self._listing
         if known is not None and known.settled and known.stat == top:
             return known.listing
@@ -272,7 +251,7 @@ class StatusCache:
         listing = (known.listing if known is not None and known.names == names
                    else listing_of(root, names))
         self._listing = _Listing(top, names, listing,
-                                 not links and _settled((top,), taken))
+                                 not links and settled((top,), taken))
         return listing
 
     # -- the document ----------------------------------------------------------------------

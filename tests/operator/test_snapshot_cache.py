@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 
 from maestro.config.service import ServiceConfig
-from maestro.fsutil import StatIdentity
+from maestro.fsutil import StatIdentity, settled
 from maestro.lanes.record.lane_read import read_lane, sealed_read
 from maestro.lanes.record.state import LaneState
 from maestro.operator.http import OperatorServer
 from maestro.operator.presenter import state_payload
-from maestro.operator.snapshot_cache import RACY_S, StatusCache, _settled, compact_around
+from maestro.operator.snapshot_cache import RACY_S, StatusCache, compact_around
 from maestro.operator.status import snapshot
 from tests.operator.conftest import fetch
 
@@ -145,7 +145,7 @@ def test_the_cached_document_is_the_one_read_afresh(lanes: ServiceConfig) -> Non
     assert cached == fresh
 
 
-@pytest.mark.parametrize(("mtime_age_s", "ctime_age_s", "settled"), [
+@pytest.mark.parametrize(("mtime_age_s", "ctime_age_s", "expected"), [
     (RACY_S * 2, RACY_S * 2, True),   # old enough: a later write must change the stat
     (RACY_S * 2, 0.0, True),          # mtime set back (utime): a write moves it again
     (0.0, RACY_S * 2, True),
@@ -153,12 +153,12 @@ def test_the_cached_document_is_the_one_read_afresh(lanes: ServiceConfig) -> Non
     (0.0, 0.0, False),
 ])
 def test_a_folder_is_trusted_only_once_a_later_write_must_change_its_stat(
-        mtime_age_s: float, ctime_age_s: float, settled: bool) -> None:
+        mtime_age_s: float, ctime_age_s: float, expected: bool) -> None:
     now = time.time_ns()
     # 4 KiB is a folder's size, far below any clock reading
     stat = StatIdentity(dev=1, ino=2, size=4096, mtime_ns=now - int(mtime_age_s * 1e9),
                         ctime_ns=now - int(ctime_age_s * 1e9))
-    assert _settled((stat,), now) is settled
+    assert settled((stat,), now) is expected
 
 
 def test_a_lane_run_to_its_end_is_read_from_its_marker(finished_demo: ServiceConfig) -> None:
