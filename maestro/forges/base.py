@@ -36,6 +36,12 @@ class Forge(Protocol):
         """The newest PR whose head is ``branch``, open or not."""
         ...
 
+    def open_prs(self, prefix: str) -> list[PullRequest]:
+        """The open PRs from branches of this repository (never a fork's) whose name starts
+        with ``prefix``, newest first: the lanes' PRs, for a tick that must find those of
+        lanes with no folder here. A forge may stop after a bounded number of PRs."""
+        ...
+
     def open_pr(self, branch: str, base: str, title: str, body: str) -> PullRequest:
         """Find-or-create the lane's open PR (idempotent); never a draft."""
         ...

@@ -132,6 +132,21 @@ query MaestroForgeFind($owner: String!, $name: String!, $branch: String!) {
 }
 """
 
+OPEN_QUERY = """
+query MaestroForgeOpen($owner: String!, $name: String!, $after: String) {
+  repository(owner: $owner, name: $name) {
+    pullRequests(states: [OPEN], first: 100, after: $after,
+                 orderBy: {field: CREATED_AT, direction: DESC}) {
+      nodes {""" + PR_CORE + """  isCrossRepository
+      }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}
+"""
+#: Pages of :data:`OPEN_QUERY` read at most (100 open PRs each, newest first).
+OPEN_PAGES = 5
+
 PR_QUERY = """
 query MaestroForgePull($owner: String!, $name: String!, $number: Int!) {
   repository(owner: $owner, name: $name) {
@@ -550,6 +565,27 @@ class GitHubForge:
         nodes = (self._repository(data, "MaestroForgeFind").get("pullRequests") or {}).get(
             "nodes") or []
         return [self._pull(n, "MaestroForgeFind") for n in nodes if n is not None]
+
+    def open_prs(self, prefix: str) -> list[PullRequest]:
+        """The open PRs from this repository's branches named ``prefix...``, newest first,
+        over at most :data:`OPEN_PAGES` pages of the repository's open PRs (GraphQL
+        ``pullRequests(states: [OPEN])`` cannot filter by a branch prefix)."""
+        found: list[PullRequest] = []
+        after: str | None = None
+        for _ in range(OPEN_PAGES):
+            data = self._call("MaestroForgeOpen", OPEN_QUERY, self._vars(after=after))
+            pulls = self._repository(data, "MaestroForgeOpen").get("pullRequests") or {}
+            for node in pulls.get("nodes") or []:
+                if node is None:
+                    continue
+                pull = self._pull(node, "MaestroForgeOpen")
+                if pull.headRefName.startswith(prefix) and not pull.isCrossRepository:
+                    found.append(to_pull_request(pull))
+            page = pulls.get("pageInfo") or {}
+            after = page.get("endCursor")
+            if not page.get("hasNextPage") or not isinstance(after, str):
+                break
+        return found
 
     def find_pr(self, branch: str) -> PullRequest | None:
         """The newest PR from ``branch`` of this repository; a fork's PR whose branch has

@@ -201,6 +201,10 @@ class LocalForge:
         matches = [pr for pr in self._all() if pr.branch == branch]
         return matches[-1] if matches else None
 
+    def open_prs(self, prefix: str) -> list[PullRequest]:
+        return sorted((pr for pr in self._all() if pr.state == PullState.OPEN
+                       and pr.branch.startswith(prefix)), key=lambda pr: -pr.number)
+
     def open_pr(self, branch: str, base: str, title: str, body: str) -> PullRequest:
         head = self.branch_head(branch)
         if head is None:

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from maestro.lanes.context import LaneContext
     from maestro.trackers import Tracker
 
-__all__ = ["INTENT", "cancelled_state", "finish", "finish_recorded_cancels",
+__all__ = ["INTENT", "by_tracker", "cancelled_state", "finish", "finish_recorded_cancels",
            "finish_unleased", "honour",
            "pending", "record_intent", "withdraw"]
 
@@ -56,6 +56,11 @@ LOCK_WAIT_S = 20.0
 BY_OPERATOR = "an operator (maestro cancel)"
 BY_LOOP = "the poll loop, finishing an operator's recorded cancel"
 BY_LANE = "the lane, finishing an operator's recorded cancel"
+
+
+def by_tracker(state: str) -> str:
+    """Who cancelled a lane whose issue a person moved to ``state`` in the tracker."""
+    return f"a person moving the issue to {state} in the tracker"
 
 
 def cancelled_state(policy: TrackerPolicy) -> str:

@@ -204,7 +204,8 @@ class Orchestrator:
         facts = TickFacts(
             lanes=lanes, issues=issues, retries=retries, reviews=None,
             candidates=candidates,
-            unseen=() if dry_run else self._unseen(tracker, workflow, claimed, lanes),
+            unseen=() if dry_run else self._unseen(tracker, workflow, claimed, lanes,
+                                                   [i.identifier for i in listed]),
             now=now, policy=policy,
             stall_timeout_s=self.config.agent.lane_stall_timeout_s,
             paused=hold_reason(self.config.state_root),
@@ -220,10 +221,16 @@ class Orchestrator:
         return replace(facts, reviews=self._review_facts(workflow, lanes, issues))
 
     def _unseen(self, tracker: Tracker, workflow: Workflow, claimed: list[Issue],
-                lanes: dict[str, LaneView]) -> tuple[Issue, ...]:
+                lanes: dict[str, LaneView], listed: list[str]) -> tuple[Issue, ...]:
+        """Lanes of maestro's with no folder here: In Progress or In Review, and (at most
+        every few minutes) cancelled by a person while their PR is open (unseen.py)."""
         prs = LanePrs(self.config, workflow)
         try:
-            return self.unseen.find(tracker, claimed, lanes, prs.has_pr)
+            found = self.unseen.find(tracker, claimed, lanes, prs.has_pr)
+            cancelled = self.unseen.find_cancelled(
+                tracker, prs.open_prs, listed, lanes, workflow.policy.forge.branch_prefix,
+                workflow.policy.tracker)
+            return (*found, *cancelled)
         finally:
             prs.close()
 

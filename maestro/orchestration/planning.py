@@ -545,8 +545,9 @@ def adopt_unseen_lanes(facts: TickFacts, plan: Plan) -> Plan:
     an older backup, a fresh CI runner) while its issue is In Progress or In Review: no
     other step sees it, so it would wait forever. Its lane process rebuilds it from
     maestro's comment blocks and the forge (``maestro.lanes.record.rebuild``). In review
-    it needs no agent slot; in progress it will run the agent, so it takes one. Labels a
-    person set (opt-out, needs-attention) keep it where it is."""
+    it needs no agent slot; in progress it will run the agent, so it takes one. One whose
+    issue a person cancelled while its PR was open needs no slot either: its lane closes
+    the PR. Labels a person set (opt-out, needs-attention) keep it where it is."""
     policy = facts.policy.tracker
     busy = agents_busy(facts, plan)
     handled = plan.handled()
@@ -563,7 +564,9 @@ def adopt_unseen_lanes(facts: TickFacts, plan: Plan) -> Plan:
             continue
         handled.add(identifier)
         reason = f"adopt: the issue is {issue.state} with no lane folder here"
-        if same_state(issue.state, policy.success_state):
+        if policy.is_terminal(issue.state):  # its lane only closes its open PR
+            reason += ", and its PR is open"
+        if same_state(issue.state, policy.success_state) or policy.is_terminal(issue.state):
             plan = replace(plan, dispatches=(*plan.dispatches, Dispatch(
                 identifier, reason, issue.state, False)))
             continue

@@ -20,6 +20,14 @@ An issue found without both is asked about again only when its state changes or 
 :data:`RECHECK_S`; at most :data:`CHECKS_PER_TICK` issues are asked about per tick, so a
 tracker full of people's reviews costs a bounded number of calls. One issue whose comments
 or PR cannot be read is left for the next tick; it never stops the rest.
+
+A lane with no folder here whose issue a person moved to a cancelled state (terminal, not
+the completed state) is in no list the tick reads, and its PR stayed open for ever. So the
+tick also asks the forge, at most every :data:`RECHECK_S`, for the open PRs of lane
+branches (:meth:`~maestro.forges.base.Forge.open_prs`, one request); a PR whose issue has
+no lane folder here and was not among the listed issues is looked up: cancelled, with
+maestro's ``start`` block on it, it is adopted like the others, and its lane process closes
+the PR (:mod:`maestro.lanes.record.rebuild`).
 """
 
 from __future__ import annotations
@@ -28,18 +36,18 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from maestro.errors import ForgeError, TrackerError
+from maestro.errors import ForgeError, MaestroError, TrackerError
 from maestro.forges import Forge, make_forge
-from maestro.ids import branch_name
+from maestro.ids import branch_name, check_identifier
 from maestro.lanes.record import comments
 from maestro.lanes.record.rebuild import well_formed_start
-from maestro.model import Issue, PullState
+from maestro.model import Issue, PullRequest, PullState
 from maestro.statenames import same_state
 from maestro.trackers import Tracker
 
 if TYPE_CHECKING:
     from maestro.config.service import ServiceConfig
-    from maestro.config.workflow import Workflow
+    from maestro.config.workflow import TrackerPolicy, Workflow
 
 #: Seconds before an issue found without a run of maestro's is asked about again.
 RECHECK_S = 600.0
@@ -53,12 +61,40 @@ def ran_by_maestro(found: Iterable[dict[str, Any]]) -> bool:
     return any(well_formed_start(block) for block in found)
 
 
+def cancelled_state_of(state: str, policy: TrackerPolicy) -> bool:
+    """Pure: ``state`` is terminal and not the completed state (an issue Done with its PR
+    open is a person's to settle, as the review classifier says)."""
+    completed = policy.resolved_completed_state()
+    return policy.is_terminal(state) and not (
+        completed is not None and same_state(state, completed))
+
+
+def lane_identifiers(pulls: Iterable[PullRequest], prefix: str) -> list[str]:
+    """Pure: the issue identifiers lane branches name (``<prefix><identifier, lower-cased>``,
+    :func:`~maestro.ids.branch_name`), upper-cased back, once each, in order; a branch
+    that names no identifier is passed over."""
+    found: list[str] = []
+    for pull in pulls:
+        if not pull.branch.startswith(prefix):
+            continue
+        identifier = pull.branch[len(prefix):].upper()
+        try:
+            check_identifier(identifier)
+        except MaestroError:
+            continue
+        if identifier not in found:
+            found.append(identifier)
+    return found
+
+
 class UnseenLanes:
     """Remembers, per process, which issues were found not to be maestro's."""
 
     def __init__(self) -> None:
         #: identifier -> (its state then, monotonic seconds when asked)
         self._not_ours: dict[str, tuple[str, float]] = {}
+        #: monotonic seconds when the forge's open lane PRs were last asked for
+        self._prs_asked: float | None = None
 
     def find(self, tracker: Tracker, issues: Iterable[Issue], lanes: Iterable[str],
              has_pr: Callable[[Issue], bool], now: float | None = None
@@ -87,6 +123,39 @@ class UnseenLanes:
                 self._not_ours[issue.identifier] = (issue.state, now)
         return tuple(found)
 
+    def find_cancelled(self, tracker: Tracker, open_prs: Callable[[], list[PullRequest]],
+                       listed: Iterable[str], lanes: Iterable[str], prefix: str,
+                       policy: TrackerPolicy, now: float | None = None) -> tuple[Issue, ...]:
+        """Issues whose lane branch has an open PR (``open_prs``: the forge's, asked at most
+        every :data:`RECHECK_S`), with no lane folder here (``lanes``) and not among the
+        issues the tick listed (``listed``), that are in a cancelled state
+        (:func:`cancelled_state_of`) and carry a run of maestro's."""
+        now = time.monotonic() if now is None else now
+        if self._prs_asked is not None and now - self._prs_asked < RECHECK_S:
+            return ()
+        self._prs_asked = now
+        try:
+            pulls = open_prs()
+        except ForgeError:
+            self._prs_asked = None  # asked again next tick
+            return ()
+        skip = set(lanes) | set(listed)
+        found: list[Issue] = []
+        asked = 0
+        for identifier in lane_identifiers(pulls, prefix):
+            if identifier in skip or asked >= CHECKS_PER_TICK:
+                continue
+            asked += 1
+            try:
+                issue = tracker.get(identifier)
+                if not cancelled_state_of(issue.state, policy):
+                    continue
+                if ran_by_maestro(comments.blocks(tracker.comments(identifier))):
+                    found.append(issue)
+            except (TrackerError, ForgeError, MaestroError):
+                continue
+        return tuple(found)
+
     def _known_not_ours(self, issue: Issue, now: float) -> bool:
         seen = self._not_ours.get(issue.identifier)
         return seen is not None and seen[0] == issue.state and now - seen[1] < RECHECK_S
@@ -112,6 +181,12 @@ class LanePrs:
             return False
         in_review = same_state(issue.state, self.workflow.policy.tracker.success_state)
         return in_review or pr.state == PullState.OPEN
+
+    def open_prs(self) -> list[PullRequest]:
+        """The forge's open PRs of lane branches (one request)."""
+        if self._forge is None:
+            self._forge = make_forge(self.config, self.workflow)
+        return self._forge.open_prs(self.workflow.policy.forge.branch_prefix)
 
     def close(self) -> None:
         if self._forge is not None:

@@ -17,6 +17,7 @@ from maestro.forges import github
 
 DOCUMENTS = {
     "find": github.FIND_QUERY,
+    "open": github.OPEN_QUERY,
     "pull": github.PR_QUERY,
     "repository": github.REPOSITORY_QUERY,
     "create": github.CREATE_MUTATION,

@@ -76,6 +76,35 @@ def test_a_forks_pr_from_a_branch_of_the_lanes_name_is_never_the_lanes(
     assert own.number != number and forge.find_pr(BRANCH) == own
 
 
+def open_branch(forge: GitHubForge, remote: Remote, branch: str) -> int:
+    sh(remote.clone, "checkout", "--quiet", "-B", branch, "main")
+    remote.commit(f"{branch.replace('/', '-')}.txt", "x\n", f"change on {branch}")
+    forge.push(remote.clone, branch)
+    return forge.open_pr(branch, "main", branch, "").number
+
+
+def test_open_prs_lists_the_open_prs_of_lane_branches_newest_first(
+        forge: GitHubForge, remote: Remote, world: ForgeWorld) -> None:
+    first = open_branch(forge, remote, "maestro/abc-1")
+    open_branch(forge, remote, "feature/other")
+    second = open_branch(forge, remote, "maestro/abc-2")
+    closed = open_branch(forge, remote, "maestro/abc-3")
+    forge.close_pr(closed)
+    forked = open_branch(forge, remote, "maestro/abc-4")
+    world.pull(forked).cross_repository = True  # as if a fork had opened it
+    assert [pr.number for pr in forge.open_prs("maestro/")] == [second, first]
+
+
+def test_open_prs_reads_every_page(forge: GitHubForge, remote: Remote,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import maestro.forges.github as github
+
+    monkeypatch.setattr(github, "OPEN_QUERY", github.OPEN_QUERY.replace("first: 100",
+                                                                         "first: 1"))
+    numbers = [open_branch(forge, remote, f"maestro/page-{index}") for index in range(3)]
+    assert [pr.number for pr in forge.open_prs("maestro/")] == numbers[::-1]
+
+
 def test_find_pr_without_a_pr_is_none(forge: GitHubForge) -> None:
     assert forge.find_pr(BRANCH) is None
 

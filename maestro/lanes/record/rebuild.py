@@ -39,6 +39,7 @@ def rebuild_from_tracker(ctx: LaneContext) -> bool:
     if not starts:
         return False
     if policy.is_terminal(issue.state) and not _delivered(ctx, found, str(starts[-1]["run_id"])):
+        _close_if_cancelled(ctx, issue.state)
         return False
     for label in (policy.opt_out_label, policy.needs_attention_label):
         if issue.has_label(label):
@@ -127,6 +128,27 @@ def well_formed_start(block: dict[str, Any]) -> bool:
             and _RUN_ID.fullmatch(block["run_id"]) is not None
             and isinstance(attempt, int) and not isinstance(attempt, bool)
             and 1 <= attempt <= _MAX_ATTEMPT)
+
+
+def _close_if_cancelled(ctx: LaneContext, issue_state: str) -> None:
+    """A lane of maestro's with no record here whose issue a person moved to a terminal
+    state other than the completed one (Canceled) while its PR was open: the PR is closed
+    and the lane ends ``terminated``, as the review phase does for a lane whose folder is
+    here (:func:`maestro.lanes.review.cancel`); without this, no runner that lacks the
+    folder (a fresh CI runner, a deleted or restored state root) ever closed it, because
+    no tick lists terminal issues. An issue in the completed state with an open PR is a
+    person's to settle (the review classifier says the same), and a merged or closed PR
+    leaves nothing to do. Raises :class:`Halt` when it closed the PR."""
+    from maestro.lanes.cancel import by_tracker, finish
+
+    completed = ctx.workflow.policy.tracker.resolved_completed_state()
+    if completed is not None and same_state(issue_state, completed):
+        return
+    pr = ctx.forge.find_pr(ctx.branch)
+    if pr is None or pr.state != PullState.OPEN:
+        return
+    message = finish(ctx, by=by_tracker(issue_state))
+    raise Halt(LaneOutcome.TERMINATED, message.partition(": ")[2] or message)
 
 
 def _delivered(ctx: LaneContext, found: list[dict[str, Any]], run_id: str) -> bool:
