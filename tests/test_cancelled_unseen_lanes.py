@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import pytest
 
 from maestro.config.workflow import TrackerPolicy
-from maestro.errors import ForgeError, TrackerError
+from maestro.errors import ConfigError, ForgeError, TrackerError
 from maestro.forges.local import LocalForge
 from maestro.model import Comment, Issue, PullRequest, PullState
 from maestro.orchestration.orchestrator import Orchestrator
@@ -205,6 +205,13 @@ def test_a_forge_that_cannot_answer_is_asked_again_next_tick() -> None:
     assert find(unseen, Tracker({}), failing, 0.0) == []
     find(unseen, Tracker({}), failing, 1.0)
     assert failing.calls == 2
+
+
+def test_a_forge_that_cannot_be_made_never_ends_the_tick() -> None:
+    def unconfigured() -> list[PullRequest]:
+        raise ConfigError("[github] token_env_var: GITHUB_TOKEN is not set")
+
+    assert find(UnseenLanes(), Tracker({}), unconfigured, 0.0) == []  # type: ignore[arg-type]
 
 
 def test_one_issue_that_cannot_be_read_does_not_stop_the_rest() -> None:

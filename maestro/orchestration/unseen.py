@@ -136,7 +136,7 @@ class UnseenLanes:
         self._prs_asked = now
         try:
             pulls = open_prs()
-        except ForgeError:
+        except (MaestroError, OSError):  # no answer, or no forge to ask: never the tick's end
             self._prs_asked = None  # asked again next tick
             return ()
         skip = set(lanes) | set(listed)
