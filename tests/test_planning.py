@@ -183,6 +183,11 @@ CASES: list[tuple[str, TickFacts, dict[str, Any]]] = [
      {"dispatch": [], "waiting": [{"issue": "U-1", "reason": (
          "adopt: the issue is In Progress with no lane folder here; waits: no free agent "
          "slot (max_concurrent_agents=1)")}]}),
+    ("a cancelled lane of maestro's with its PR open and no folder here needs no agent slot",
+     facts(unseen=[issue("U-1", "Canceled")], candidates=[issue("A-1")], limit=1),
+     {"dispatch": [("U-1", "adopt: the issue is Canceled with no lane folder here, and its "
+                           "PR is open"),
+                   ("A-1", "new work")]}),
     ("a lane without a folder whose issue carries the attention label is left to a person",
      facts(unseen=[issue("U-1", "In Review", labels=(ATTENTION,))]),
      {"dispatch": [], "waiting": [{"issue": "U-1", "reason": (
