@@ -122,6 +122,12 @@ def repair(ctx: LaneContext, pr: PullRequest, decision: Decision) -> None:
                                 resume_thread=lane_thread(ctx))
     remember_thread(ctx, outcome.thread_id, "repair")
     kind = outcome.verdict.kind
+    if outcome.error_class == "terminated":
+        # maestro was asked to stop (a daemon stopping, a person's cancel, a CI job
+        # cancelled): the round is not the agent's failure, and it runs again next time,
+        # as after a kill (breaker 20).
+        raise Halt(LaneOutcome.INTERRUPTED, f"stopped by SIGTERM during repair round "
+                   f"{round_no}; the round runs again on the next run", terminated=True)
     if outcome.error_class == SessionStopped.error_class:
         after_stopped_session(ctx, outcome.signals, "review")
     if kind == "manual_attention":
