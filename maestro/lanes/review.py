@@ -11,7 +11,7 @@ from maestro.errors import IssueStateChanged, MaestroError
 from maestro.git import git
 from maestro.ids import iso_now
 from maestro.lanes.context import LaneContext
-from maestro.lanes.guard import enforce
+from maestro.lanes.guard import Go, LaneGuard, enforce
 from maestro.lanes.outcomes import Halt, lease, post_once, require_human
 from maestro.lanes.push.provenance import refuse_unless_made_by_sessions
 from maestro.lanes.push.push_guard import push_lane
@@ -45,8 +45,12 @@ def assess(ctx: LaneContext) -> tuple[Decision, PullRequest | None]:
 
 
 def review(ctx: LaneContext) -> None:
-    if (ctx.state.read("pr.json") or {}).get("pending_repair"):
+    if (ctx.state.read("pr.json") or {}).get("pending_repair") and isinstance(
+            LaneGuard(ctx, "review").check(), Go):
         finish_repair(ctx)
+    # A pending repair of an issue a person moved away is not pushed: the classifier says
+    # what the lane does instead, as for a lane waiting in review (breaker 20: finishing
+    # it only met the guard's stop again, and the loop started the lane every tick).
     decision, pr = assess(ctx)
     C = Classification
     if decision.classification in (C.READY_TO_LAND, C.DELIVERED):

@@ -50,6 +50,7 @@ from maestro.orchestration.tick_log import only_changed
 from maestro.orchestration.unseen import LanePrs, UnseenLanes
 from maestro.orchestration.warm.launcher import LaneLauncher, LaneProcess
 from maestro.orchestration.warm.protocol import maestro_command
+from maestro.statenames import same_state
 from maestro.trackers import Tracker, make_tracker
 
 
@@ -251,10 +252,14 @@ class Orchestrator:
         facts: dict[str, ReviewFact] = {}
         for number, identifier in waiting.items():
             record = _record(LaneState(self.config.lanes_root, identifier), "pr.json")
-            if record.get("pending_repair"):
+            issue_state = issues[identifier].state
+            if record.get("pending_repair") and same_state(
+                    issue_state, workflow.policy.tracker.success_state):
+                # Only while the issue is in review: one a person moved away is classified
+                # as any lane in review is (the lane does not push its repair then).
                 facts[identifier] = ReviewFact("finish repair")
                 continue
-            signals = lane_signals(pulls.get(number), record, issues[identifier].state,
+            signals = lane_signals(pulls.get(number), record, issue_state,
                                    str(record.get("branch", "")), workflow.policy)
             decision = classify(signals)
             waits = decision.classification == Classification.REVIEW_WAIT

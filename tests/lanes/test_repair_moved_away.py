@@ -1,0 +1,73 @@
+"""A person moves the issue out of review while a repair round runs: the repair is not
+pushed, and the lane ends with a person, told why, instead of being started every tick for
+ever (breaker 20, F2)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import Sandbox
+
+pytestmark = pytest.mark.slow
+
+SCRIPT = """
+steps:
+  - write: {path: feature.txt, content: "feature\\n"}
+  - commit: "add feature"
+  - handoff: "feature added"
+repair:
+  - sleep: 3
+  - append: {path: feature.txt, content: "reviewed\\n"}
+  - commit: "address review"
+  - repair_complete: "review addressed"
+"""
+
+
+def journal_events(sandbox: Sandbox, identifier: str) -> list[str]:
+    journal = sandbox.repo / ".maestro" / "lanes" / identifier / "journal.jsonl"
+    if not journal.exists():
+        return []
+    return [json.loads(line).get("event") for line in journal.read_text().splitlines()
+            if line.strip()]
+
+
+def moved_during_repair(sandbox: Sandbox, identifier: str, state: str) -> None:
+    sandbox.add_issue(identifier, script=SCRIPT)
+    sandbox.lane(identifier)
+    sandbox.maestro("review", "request-changes", identifier, "--comment", "rename it",
+                    check=True)
+    lane = subprocess.Popen([sys.executable, "-m", "maestro", "lane", identifier, "--quiet"],
+                            cwd=sandbox.repo, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=dict(os.environ))
+    deadline = time.monotonic() + 60
+    while "repair_started" not in journal_events(sandbox, identifier):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    sandbox.tracker.transition(identifier, state)
+    lane.wait(timeout=120)
+
+
+def dispatched(sandbox: Sandbox, identifier: str) -> list[str]:
+    plan = json.loads(sandbox.maestro("run", "--once", "--json", check=True).stdout)
+    return [d["reason"] for d in plan["dispatch"] if d["issue"] == identifier]
+
+
+def test_a_repair_of_an_issue_moved_away_is_not_pushed(sandbox: Sandbox) -> None:
+    moved_during_repair(sandbox, "RM-1", "Todo")
+    assert sandbox.origin_file("feature.txt", ref="maestro/rm-1") == "feature\n"
+
+
+def test_the_loop_stops_starting_a_lane_whose_issue_left_review_during_a_repair(
+        sandbox: Sandbox) -> None:
+    moved_during_repair(sandbox, "RM-2", "Todo")
+    starts = [dispatched(sandbox, "RM-2") for _ in range(3)]
+    assert starts[1:] == [[], []]
+    assert sandbox.outcome("RM-2") == "needs_human"
+    reason = (sandbox.lane_file("RM-2", "attention.json") or {}).get("reason", "")
+    assert "Todo" in reason or "closed" in reason
