@@ -99,6 +99,11 @@ class LaneRuns:
         except MaestroError as exc:
             self.halted[identifier] = LaneOutcome.SKIPPED
             return TaskFailed(str(exc))
+        if ctx.state.exists("cleanup.json"):
+            # The lane ended (delivered, or cancelled before its later phases ran): no
+            # phase runs again, and its record stays as it ended (breaker 20: a cancelled
+            # lane run again had its land phase rewrite ``terminated`` as ``waiting``).
+            return True
         spec = next(p for p in self.pipeline().phases if p.name == phase)
         function = resolve_action(spec)
         write_activity_phase(ctx.state, phase)
@@ -410,8 +415,9 @@ def _idle_outcome(state: LaneState) -> dict[str, Any]:
     from maestro.lanes.noop import FINISHED_RECORD
     from maestro.model import LaneOutcome
 
-    if state.exists("cleanup.json"):
-        return dict(FINISHED_RECORD)
     previous = state.read("outcome.json")
+    if state.exists("cleanup.json"):  # as it ended: finished, or terminated by a cancel
+        ended = isinstance(previous, dict) and previous.get("outcome") == "terminated"
+        return dict(previous) if ended and isinstance(previous, dict) else dict(FINISHED_RECORD)
     return dict(previous) if isinstance(previous, dict) else {
         "outcome": LaneOutcome.SKIPPED.value, "phase": "", "reason": "nothing to do"}
