@@ -36,6 +36,8 @@ __all__ = ["LaneRead", "lane_entry", "latest_checkpoint", "read_lane", "resting_
            "seal_finished", "sealed_read"]
 
 MARKER = "cleanup.json"
+#: The review entry of a lane handed off (``pr.json``) that no review look has classified.
+NOT_YET_REVIEWED = "handed off; not looked at by a review yet"
 #: The key of the read kept in the marker, and the version of its shape.
 SEAL_KEY = "status"
 SEAL_VERSION = 1
@@ -152,7 +154,10 @@ def read_lane(state: LaneState, *, sealed: bool = True) -> LaneRead:
         "pr_url": pr.get("url"),
         "review": {"classification": review.get("classification"),
                    "reason": review.get("reason"),
-                   "signals": review.get("signals")} if review else None,
+                   "signals": review.get("signals")} if review else (
+            # Handed off, stopped before its first review look (breaker 20, F5): in review.
+            {"classification": None, "reason": NOT_YET_REVIEWED, "signals": None}
+            if pr else None),
         "needs_human": attention,
         "checkpoint": latest_checkpoint(state),
     }
