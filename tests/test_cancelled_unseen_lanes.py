@@ -102,6 +102,45 @@ def test_a_cancelled_issue_maestro_never_ran_keeps_the_pr_of_its_branch(
     assert pr_state(sandbox, pr.number) == PullState.OPEN
 
 
+@pytest.mark.slow
+def test_a_folder_left_by_a_lane_stopped_before_its_claim_does_not_hide_the_lane(
+        sandbox: Sandbox) -> None:
+    """The adopting lane process was killed in its claim: only its lock and holder file
+    are in the folder (breaker 21, F1)."""
+    pr = in_review_without_folder(sandbox, "CX-5", "Canceled")
+    stub = sandbox.repo / ".maestro" / "lanes" / "CX-5"
+    stub.mkdir(parents=True)
+    (stub / "holder.json").write_text('{"pid": 999999, "host": "gone", "role": "lane"}')
+    (stub / "lane.lock").write_text("")
+    Orchestrator(sandbox.config).tick()
+    assert pr_state(sandbox, pr.number) == PullState.CLOSED
+
+
+@pytest.mark.slow
+def test_a_persons_pr_from_a_delivered_lanes_branch_is_not_closed(sandbox: Sandbox) -> None:
+    """The lane merged; later a person opened a PR from the same branch and the issue was
+    cancelled: that PR is not the lane's (breaker 21, F3)."""
+    import subprocess
+
+    sandbox.add_issue("CX-6", script=SCRIPT)
+    sandbox.lane("CX-6")
+    sandbox.approve("CX-6")
+    sandbox.lane("CX-6")
+    assert sandbox.outcome("CX-6") == "finished"
+    shutil.rmtree(sandbox.repo / ".maestro" / "lanes" / "CX-6")
+    branch, subject = "maestro/cx-6", forge(sandbox)
+    git = ["git", "-C", str(sandbox.repo)]
+    subprocess.run([*git, "branch", "-f", branch, "HEAD"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    subject.push(sandbox.repo, branch, head=head)
+    follow_up = subject.open_pr(branch, "main", "a person's follow-up", "")
+    sandbox.tracker.transition("CX-6", "Canceled")
+    Orchestrator(sandbox.config).tick()
+    sandbox.lane("CX-6")
+    assert pr_state(sandbox, follow_up.number) == PullState.OPEN
+
+
 POLICY = TrackerPolicy()
 
 
@@ -224,3 +263,12 @@ def test_a_tick_looks_up_a_bounded_number_of_cancelled_lanes() -> None:
     tracker = Tracker(states)
     find(UnseenLanes(), tracker, Prs([f"maestro/c-{n}" for n in range(len(states))]), 0.0)
     assert len(tracker.asked) == CHECKS_PER_TICK
+
+
+def test_lanes_past_the_bound_are_looked_up_on_the_next_tick() -> None:
+    states = {f"C-{n}": "Canceled" for n in range(CHECKS_PER_TICK + 5)}
+    tracker, unseen = Tracker(states), UnseenLanes()
+    prs = Prs([f"maestro/c-{n}" for n in range(len(states))])
+    find(unseen, tracker, prs, 0.0)
+    find(unseen, tracker, prs, 1.0)
+    assert prs.calls == 2

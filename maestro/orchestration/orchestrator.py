@@ -226,10 +226,13 @@ class Orchestrator:
         """Lanes of maestro's with no folder here: In Progress or In Review, and (at most
         every few minutes) cancelled by a person while their PR is open (unseen.py)."""
         prs = LanePrs(self.config, workflow)
+        # A folder holding no record of a lane (a process stopped before its claim) is none.
+        recorded = [identifier for identifier, view in lanes.items()
+                    if not view.holds_no_record]
         try:
-            found = self.unseen.find(tracker, claimed, lanes, prs.has_pr)
+            found = self.unseen.find(tracker, claimed, recorded, prs.has_pr)
             cancelled = self.unseen.find_cancelled(
-                tracker, prs.open_prs, listed, lanes, workflow.policy.forge.branch_prefix,
+                tracker, prs.open_prs, listed, recorded, workflow.policy.forge.branch_prefix,
                 workflow.policy.tracker)
             return (*found, *cancelled)
         finally:

@@ -113,6 +113,14 @@ class LaneView:
     skips: SkipStreak = field(default_factory=SkipStreak)
 
     @property
+    def holds_no_record(self) -> bool:
+        """The folder holds nothing of a lane's (no claim, outcome, PR or end): a lane
+        process stopped before its claim left only its lock (breaker 21). For the lanes
+        of maestro's that have no folder here, such a folder counts as none."""
+        return not (self.leased or self.claimed or self.in_review or self.finished
+                    or self.needs_human or self.outcome or self.merged)
+
+    @property
     def in_flight(self) -> bool:
         """Claimed and not yet parked: counts against agent slots."""
         return not (self.in_review or self.finished or self.needs_human) and (
@@ -553,7 +561,8 @@ def adopt_unseen_lanes(facts: TickFacts, plan: Plan) -> Plan:
     handled = plan.handled()
     for issue in facts.unseen:
         identifier = issue.identifier
-        if identifier in handled or identifier in facts.lanes:
+        here = facts.lanes.get(identifier)
+        if identifier in handled or (here is not None and not here.holds_no_record):
             continue
         held_by = next((label for label in (policy.opt_out_label, policy.needs_attention_label)
                         if issue.has_label(label)), None)

@@ -143,8 +143,11 @@ class UnseenLanes:
         found: list[Issue] = []
         asked = 0
         for identifier in lane_identifiers(pulls, prefix):
-            if identifier in skip or asked >= CHECKS_PER_TICK:
+            if identifier in skip:
                 continue
+            if asked >= CHECKS_PER_TICK:
+                self._prs_asked = None  # the rest next tick, not in 10 min (breaker 21)
+                break
             asked += 1
             try:
                 issue = tracker.get(identifier)

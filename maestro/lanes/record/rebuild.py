@@ -22,7 +22,7 @@ from maestro.lanes.context import LaneContext
 from maestro.lanes.outcomes import Halt
 from maestro.lanes.push.provenance import trust_published_head
 from maestro.lanes.record import comments
-from maestro.model import LaneOutcome, PullState
+from maestro.model import LaneOutcome, PullRequest, PullState
 from maestro.statenames import same_state
 
 
@@ -39,7 +39,7 @@ def rebuild_from_tracker(ctx: LaneContext) -> bool:
     if not starts:
         return False
     if policy.is_terminal(issue.state) and not _delivered(ctx, found, str(starts[-1]["run_id"])):
-        _close_if_cancelled(ctx, issue.state)
+        _close_if_cancelled(ctx, issue.state, found, str(starts[-1]["run_id"]))
         return False
     for label in (policy.opt_out_label, policy.needs_attention_label):
         if issue.has_label(label):
@@ -77,7 +77,7 @@ def rebuild_from_tracker(ctx: LaneContext) -> bool:
         state.write("validation.json", {"head": head, "passed": True, "rebuilt": True,
                                         "commands": []})
         trust_published_head(ctx, found, run_id, head)
-        pr = ctx.forge.find_pr(ctx.branch)
+        pr = _named_pr(ctx, completion)
         if pr is not None and not same_state(issue.state, policy.in_progress_state):
             repairs = [b for b in found if b.get("kind") == "repair"
                        and str(b.get("run_id", "")).startswith(f"{run_id}.repair")]
@@ -130,22 +130,31 @@ def well_formed_start(block: dict[str, Any]) -> bool:
             and 1 <= attempt <= _MAX_ATTEMPT)
 
 
-def _close_if_cancelled(ctx: LaneContext, issue_state: str) -> None:
+def _close_if_cancelled(ctx: LaneContext, issue_state: str, found: list[dict[str, Any]],
+                        run_id: str) -> None:
     """A lane of maestro's with no record here whose issue a person moved to a terminal
     state other than the completed one (Canceled) while its PR was open: the PR is closed
     and the lane ends ``terminated``, as the review phase does for a lane whose folder is
     here (:func:`maestro.lanes.review.cancel`); without this, no runner that lacks the
     folder (a fresh CI runner, a deleted or restored state root) ever closed it, because
     no tick lists terminal issues. An issue in the completed state with an open PR is a
-    person's to settle (the review classifier says the same), and a merged or closed PR
-    leaves nothing to do. Raises :class:`Halt` when it closed the PR."""
+    person's to settle (the review classifier says the same), a merged or closed PR
+    leaves nothing to do, and only the lane's own PR is closed: the one its completion
+    block names when there is one (a person may open another from the same branch after
+    a merge: breaker 21), and nothing once a closeout block says the run was delivered.
+    Raises :class:`Halt` when it closed the PR."""
     from maestro.lanes.cancel import by_tracker, finish
 
     completed = ctx.workflow.policy.tracker.resolved_completed_state()
     if completed is not None and same_state(issue_state, completed):
         return
+    if comments.find_in(found, kind="closeout", run_id=run_id) is not None:
+        return
     pr = ctx.forge.find_pr(ctx.branch)
     if pr is None or pr.state != PullState.OPEN:
+        return
+    completion = comments.find_in(found, kind="completion", run_id=run_id)
+    if completion is not None and completion.get("pr_url") not in (None, pr.url):
         return
     message = finish(ctx, by=by_tracker(issue_state))
     raise Halt(LaneOutcome.TERMINATED, message.partition(": ")[2] or message)
@@ -153,8 +162,34 @@ def _close_if_cancelled(ctx: LaneContext, issue_state: str) -> None:
 
 def _delivered(ctx: LaneContext, found: list[dict[str, Any]], run_id: str) -> bool:
     """Whether maestro delivered run ``run_id``: its closeout block is on the issue and
-    the forge's PR for the lane branch is merged (both, so neither alone is trusted)."""
-    if comments.find_in(found, kind="closeout", run_id=run_id) is None:
+    the forge says that PR is merged (both, so neither alone is trusted). The PR is the
+    one the block names; the lane branch's newest PR may be a later one a person opened
+    from the same branch (breaker 21)."""
+    closeout = comments.find_in(found, kind="closeout", run_id=run_id)
+    if closeout is None:
         return False
-    pr = ctx.forge.find_pr(ctx.branch)
+    pr = _named_pr(ctx, closeout)
     return pr is not None and pr.state == PullState.MERGED
+
+
+def _named_pr(ctx: LaneContext, block: dict[str, Any]) -> PullRequest | None:
+    """The lane's PR as maestro's block names it (``pr_url``), when the forge still has it
+    from the lane branch; else the lane branch's newest PR. After a merge, a person may
+    open another PR from the same branch: that one is not the run's (breaker 21)."""
+    newest = ctx.forge.find_pr(ctx.branch)
+    url = str(block.get("pr_url") or "")
+    number = _pr_number(url)
+    if newest is None or newest.url == url or number is None:
+        return newest
+    named = ctx.forge.refresh([number]).get(number)
+    return named if named is not None and named.branch == ctx.branch else newest
+
+
+#: The number at the end of a PR's URL (``.../pull/12``, ``local://origin/pulls/12``).
+_PR_NUMBER = re.compile(r"/pulls?/([0-9]{1,9})$")
+
+
+def _pr_number(url: str) -> int | None:
+    """Pure: the PR number a forge's PR URL ends with, or None."""
+    match = _PR_NUMBER.search(url)
+    return int(match.group(1)) if match else None
