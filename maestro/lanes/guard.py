@@ -8,9 +8,10 @@ merge, the lane reads the issue once more and asks :func:`decide` whether it may
 :func:`decide` is the rule, a pure function of the issue, the policy and the stage; it is
 tested by a table. :class:`LaneGuard` is the cheap reader around it: one guard per phase or
 per tool call, which reuses its read for ``max_age_s`` so a phase that does several side
-effects in a row costs one tracker request. :func:`stop_lane` is what a stop does: the lane's
-open PR is closed with a comment saying why, a cancelled lane's worktree is removed, and the
-run ends with :class:`~maestro.lanes.outcomes.Halt`.
+effects in a row costs one tracker request. :func:`stop_lane` is what a stop does: a
+terminating stop closes the lane's open PR with a comment saying why and removes a cancelled
+lane's worktree, an interrupting one keeps both, and the run ends with
+:class:`~maestro.lanes.outcomes.Halt`.
 """
 
 from __future__ import annotations
@@ -138,12 +139,17 @@ def agent_asked_for_human(tools_record: Path, label: str) -> bool:
 
 
 def stop_lane(ctx: LaneContext, stop: Stop, before: str = "") -> None:
-    """Close the lane's open PR with a comment saying why, clean up a cancelled lane, and
-    end the run; always raises :class:`Halt`. Every step is idempotent. A recorded cancel
-    is finished instead (the issue moved too: :func:`maestro.lanes.cancel.honour`)."""
+    """End the run; always raises :class:`Halt`. A terminating stop (cancelled, labelled,
+    deleted) closes the lane's open PR with a comment saying why and cleans up a cancelled
+    lane; an interrupting one (the issue moved to a state the lane does not work in)
+    keeps the PR open with its reviews, as the worktree is kept, so that the lane goes on
+    when the issue comes back (breaker 21: a repair round's stop closed the PR, and the
+    lane then told the person the PR had been closed). Every step is idempotent. A
+    recorded cancel is finished instead (:func:`maestro.lanes.cancel.honour`)."""
     cancel.honour(ctx)
     why = f"maestro stopped the lane for {ctx.identifier}: {stop.reason}"
-    found = ctx.forge.find_pr(ctx.branch)
+    found = (ctx.forge.find_pr(ctx.branch) if stop.outcome == LaneOutcome.TERMINATED
+             else None)
     closed = None
     if found is not None and found.state == PullState.OPEN:
         ctx.forge.close_pr(found.number, comment=f"{why}. This PR is closed without merge.")

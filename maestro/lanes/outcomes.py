@@ -16,6 +16,7 @@ from maestro.lanes.context import LaneContext
 from maestro.lanes.record import comments
 from maestro.lanes.record.archive import ARCHIVE
 from maestro.model import Issue, LaneOutcome
+from maestro.statenames import same_state
 from maestro.trackers.eligibility import ineligible_reason
 
 
@@ -65,9 +66,15 @@ def require_human(ctx: LaneContext, error_class: str, reason: str,
     except LabelMissingError:
         guarded = True
     target = policy.in_progress_state if guarded else policy.failure_state
-    # A person's terminal decision (Canceled, Duplicate, Done) is never undone by maestro:
-    # the issue keeps its state and still gets the label and the comment.
-    if not policy.is_terminal(ctx.tracker.get(ctx.identifier).state):
+    # A person's decision is never undone by maestro: a terminal state (Canceled, Duplicate,
+    # Done), or any state outside the lane's own (a move to Backlog while the lane worked:
+    # breaker 21) stays, and the issue still gets the label and the comment. Only an issue
+    # in a state maestro's lane works in moves to the failure state; without the label
+    # (guarded) the issue is held in progress, whatever state it is in but a terminal one.
+    current = ctx.tracker.get(ctx.identifier).state
+    ours = any(same_state(current, state) for state in (
+        policy.in_progress_state, policy.success_state, *policy.startable_states))
+    if not policy.is_terminal(current) and (guarded or ours):
         ctx.tracker.transition(ctx.identifier, target)
     note = reason
     if guarded:

@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+from maestro.forges.local import LocalForge
+from maestro.model import PullState
 from tests.conftest import Sandbox
 
 pytestmark = pytest.mark.slow
@@ -69,5 +71,24 @@ def test_the_loop_stops_starting_a_lane_whose_issue_left_review_during_a_repair(
     starts = [dispatched(sandbox, "RM-2") for _ in range(3)]
     assert starts[1:] == [[], []]
     assert sandbox.outcome("RM-2") == "needs_human"
-    reason = (sandbox.lane_file("RM-2", "attention.json") or {}).get("reason", "")
-    assert "Todo" in reason or "closed" in reason
+
+
+def test_a_person_is_told_the_issue_left_review_during_the_repair(sandbox: Sandbox) -> None:
+    moved_during_repair(sandbox, "RM-3", "Todo")
+    dispatched(sandbox, "RM-3")
+    reason = (sandbox.lane_file("RM-3", "attention.json") or {}).get("reason", "")
+    assert "left the review state (now Todo)" in reason
+
+
+def test_the_stop_keeps_the_pr_open_with_its_review(sandbox: Sandbox) -> None:
+    moved_during_repair(sandbox, "RM-4", "Backlog")
+    pr = LocalForge(sandbox.repo, "origin").find_pr("maestro/rm-4")
+    assert pr is not None and pr.state == PullState.OPEN
+
+
+def test_the_state_a_person_moved_the_issue_to_stays(sandbox: Sandbox) -> None:
+    moved_during_repair(sandbox, "RM-5", "Backlog")
+    dispatched(sandbox, "RM-5")
+    issue = sandbox.issue("RM-5")
+    assert issue.state == "Backlog"
+    assert issue.has_label("maestro:needs-attention")
