@@ -117,6 +117,12 @@ class LaneRuns:
         except Halt as halt:
             return self._halt(ctx, phase, halt)
         except KeyboardInterrupt:
+            # SIGTERM or SIGINT outside an agent session (which ends as a halt of its own):
+            # the lane says so, instead of showing its last run's outcome (breaker 21).
+            with contextlib.suppress(Exception):
+                self._halt(ctx, phase, Halt(LaneOutcome.INTERRUPTED, (
+                    f"stopped by a signal during the {phase} phase; the lane resumes on "
+                    "the next run")))
             self.halted[identifier] = LaneOutcome.INTERRUPTED
             raise
         except LaneLostError as exc:
