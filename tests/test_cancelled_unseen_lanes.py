@@ -141,6 +141,21 @@ def test_a_persons_pr_from_a_delivered_lanes_branch_is_not_closed(sandbox: Sandb
     assert pr_state(sandbox, follow_up.number) == PullState.OPEN
 
 
+@pytest.mark.slow
+def test_a_cancel_in_the_tracker_is_not_reported_as_an_operators(sandbox: Sandbox) -> None:
+    """Breaker 21, F4: no operator acted; the PR and the logs say who did."""
+    import json
+
+    pr = in_review_without_folder(sandbox, "CX-7", "Canceled")
+    sandbox.lane("CX-7")
+    closed = forge(sandbox).get(pr.number)
+    said = " ".join(str(c.get("body")) for c in closed.extra.get("comments") or [])
+    assert "an operator" not in said and "Canceled in the tracker" in said
+    log = sandbox.repo / ".maestro" / "logs" / "maestro.jsonl"
+    events = [json.loads(line).get("event") for line in log.read_text().splitlines()]
+    assert "tracker_cancel" in events and "operator_cancel" not in events
+
+
 POLICY = TrackerPolicy()
 
 

@@ -58,9 +58,17 @@ BY_LOOP = "the poll loop, finishing an operator's recorded cancel"
 BY_LANE = "the lane, finishing an operator's recorded cancel"
 
 
+_IN_THE_TRACKER = " in the tracker"
+
+
 def by_tracker(state: str) -> str:
     """Who cancelled a lane whose issue a person moved to ``state`` in the tracker."""
-    return f"a person moving the issue to {state} in the tracker"
+    return f"a person moving the issue to {state}{_IN_THE_TRACKER}"
+
+
+def _in_the_tracker(by: str) -> bool:
+    """Whether ``by`` (who cancelled) is :func:`by_tracker`'s: no operator acted."""
+    return by.endswith(_IN_THE_TRACKER)
 
 
 def cancelled_state(policy: TrackerPolicy) -> str:
@@ -94,9 +102,13 @@ def withdraw(state: LaneState, why: str) -> None:
 
 
 def _journal(config: ServiceConfig, state: LaneState, message: str, by: str) -> None:
+    """The cancel in the lane's journal and the service log: ``operator_cancel`` for a
+    person's ``maestro cancel`` (however it was finished), ``tracker_cancel`` for an issue
+    a person cancelled in the tracker (:func:`by_tracker`; no operator acted)."""
+    event = "tracker_cancel" if _in_the_tracker(by) else "operator_cancel"
     if state.dir.is_dir():
-        state.journal("operator_cancel", message=message, finished_by=by)
-    logs.event(config, "operator_cancel", message, issue=state.identifier, action="cancel",
+        state.journal(event, message=message, finished_by=by)
+    logs.event(config, event, message, issue=state.identifier, action="cancel",
                finished_by=by)
 
 
@@ -168,8 +180,11 @@ def finish(ctx: LaneContext, *, stopped: str = "", by: str = BY_OPERATOR) -> str
     if not policy.is_terminal(issue.state) and tracker.transition(identifier, target):
         done.append(f"moved to {target}")
     if pr is not None and pr.state == PullState.OPEN:
-        ctx.forge.close_pr(pr.number, comment=f"maestro cancel: an operator cancelled "
-                           f"{identifier}. This PR is closed without merge.")
+        comment = (f"maestro: {identifier} was cancelled by {by}. This PR is closed "
+                   "without merge." if _in_the_tracker(by) else
+                   f"maestro cancel: an operator cancelled {identifier}. This PR is closed "
+                   "without merge.")
+        ctx.forge.close_pr(pr.number, comment=comment)
         done.append(f"closed PR #{pr.number}")
     remote = ctx.workflow.policy.forge.remote
     kept = unpushed_work(ctx.worktree, remote)
