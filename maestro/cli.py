@@ -98,7 +98,8 @@ def _lane_command(args: argparse.Namespace) -> int:
 
     outcome: dict[str, Any] | int | None = None
     if not (args.reset or getattr(args, "workflow", None)):  # finished: answered from a stamp
-        outcome = lane_command(args.issue, getattr(args, "config", None), args.quiet)
+        outcome = lane_command(args.issue, getattr(args, "config", None),
+                               args.quiet or args.json)
     if outcome is None:
         outcome = _run_lane(args)
     if isinstance(outcome, int):
@@ -128,7 +129,8 @@ def _run_lane(args: argparse.Namespace) -> dict[str, Any] | int:
         print(f"lane {args.issue}: local state archived; the next run starts afresh (or "
               "rebuilds from the tracker)")
         return 0
-    extra = ["--reporter", "zero"] if args.quiet else []
+    # --json: stdout holds the outcome record alone (doit's progress would come first).
+    extra = ["--reporter", "zero"] if args.quiet or args.json else []
     return run_lane(config, args.issue, extra)
 
 
@@ -433,7 +435,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     lane = add("lane", cmd_lane, "run one lane as far as it can go (same as doit lane:ID)")
     lane.add_argument("issue", metavar="ID", help=ID_HELP)
-    lane.add_argument("--json", action="store_true", help="print the outcome record as JSON")
+    lane.add_argument("--json", action="store_true",
+                      help="print the outcome record as JSON, and nothing else on stdout")
     lane.add_argument("--quiet", action="store_true", help="no per-phase doit output")
     lane.add_argument("--reset", action="store_true",
                       help="archive the lane's local state instead of running it")
