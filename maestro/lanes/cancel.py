@@ -101,6 +101,12 @@ def withdraw(state: LaneState, why: str) -> None:
         state.journal("operator_cancel_withdrawn", reason=why)
 
 
+def _said(config: ServiceConfig, state: LaneState, message: str, by: str) -> str:
+    """``message``, journaled: a cancel that finds nothing to do is on record too."""
+    _journal(config, state, message, by)
+    return message
+
+
 def _journal(config: ServiceConfig, state: LaneState, message: str, by: str) -> None:
     """The cancel in the lane's journal and the service log: ``operator_cancel`` for a
     person's ``maestro cancel`` (however it was finished), ``tracker_cancel`` for an issue
@@ -122,8 +128,7 @@ def finish_unstarted(config: ServiceConfig, state: LaneState, tracker: Tracker,
     moved = not policy.is_terminal(issue.state) and tracker.transition(identifier, target)
     message = (f"{identifier}: moved to {target}" if moved
                else f"{identifier}: already {issue.state}; nothing to cancel")
-    if moved:
-        _journal(config, state, message, by)
+    _journal(config, state, message, by)  # a cancel with nothing to do is on record too
     state.remove(INTENT)
     _forget_folder(state)
     return message
@@ -166,15 +171,16 @@ def finish(ctx: LaneContext, *, stopped: str = "", by: str = BY_OPERATOR) -> str
     policy, tracker = ctx.workflow.policy.tracker, ctx.tracker
     if state.exists("merge.json"):  # the lane process landed before it stopped
         withdraw(state, "the lane's PR is merged")
-        return f"{identifier}: the lane's PR is merged; nothing to cancel"
+        return _said(config, state, f"{identifier}: the lane's PR is merged; nothing to "
+                     "cancel", by)
     done = [stopped] if stopped else []
     pr = ctx.forge.find_pr(ctx.branch)
     if pr is not None and pr.state == PullState.MERGED:
         # Landed, but stopped before its record was written: the lane's next run closes
         # it out; a cancel now would mark delivered work as cancelled.
         withdraw(state, f"the lane's PR #{pr.number} is merged")
-        return (f"{identifier}: the lane's PR #{pr.number} is merged; nothing to cancel"
-                + (f" ({stopped})" if stopped else ""))
+        return _said(config, state, f"{identifier}: the lane's PR #{pr.number} is merged; "
+                     "nothing to cancel" + (f" ({stopped})" if stopped else ""), by)
     issue = tracker.get(identifier)
     target = cancelled_state(policy)
     if not policy.is_terminal(issue.state) and tracker.transition(identifier, target):
@@ -195,7 +201,8 @@ def finish(ctx: LaneContext, *, stopped: str = "", by: str = BY_OPERATOR) -> str
     if (kept or branch_kept) and not done and state.exists("cleanup.json"):
         what = (f"the worktree {ctx.workspace_relpath} is kept ({kept})" if kept
                 else f"the branch {ctx.branch} is kept ({branch_kept})")
-        return f"{identifier}: already cancelled ({issue.state}); {what}; nothing to do"
+        return _said(config, state, f"{identifier}: already cancelled ({issue.state}); "
+                     f"{what}; nothing to do", by)
     if kept:
         done.append(f"kept the worktree {ctx.workspace_relpath} ({kept})")
     elif branch_kept:
@@ -205,7 +212,8 @@ def finish(ctx: LaneContext, *, stopped: str = "", by: str = BY_OPERATOR) -> str
         remove_worktree(config.repo_root, ctx.worktree, ctx.branch)
         done.append("removed the worktree")
     if not done and state.exists("cleanup.json"):
-        return f"{identifier}: already cancelled ({issue.state}); nothing to do"
+        return _said(config, state, f"{identifier}: already cancelled ({issue.state}); "
+                     "nothing to do", by)
     done = done or [f"the issue is {issue.state}"]
     reason = f"cancelled by {by}: {', '.join(done)}"
     state.write("outcome.json", {"outcome": LaneOutcome.TERMINATED.value, "phase": "cancel",

@@ -118,7 +118,9 @@ def cancel(config: ServiceConfig, identifier: str) -> str:
         with _lane(config, identifier) as found:
             state = found.state
             if state.exists("merge.json"):
-                return f"{identifier}: the lane's PR is merged; nothing to cancel"
+                message = f"{identifier}: the lane's PR is merged; nothing to cancel"
+                _journal(config, state, "cancel", message)  # every cancel asked is on record
+                return message
             # No early return for a terminal issue without a lane folder: its lane's PR
             # may still be open (the folder lost), and a cancel closes it.
             record_intent(state, "maestro cancel")  # from here on the cancel is never lost

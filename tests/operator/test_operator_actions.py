@@ -18,6 +18,7 @@ import pytest
 from maestro.config.service import ServiceConfig
 from maestro.errors import InputError
 from maestro.operator.http import OperatorServer
+from tests.conftest import Sandbox
 from tests.operator.conftest import fetch
 
 
@@ -96,3 +97,31 @@ def test_a_same_origin_action_runs_and_queues_a_tick(server: OperatorServer,
     assert status == 200, body
     assert json.loads(body)["ok"] is True
     assert (finished_demo.state_root / "refresh.request").is_file()
+
+
+def _service_events(sandbox: Sandbox, name: str) -> list[dict[str, object]]:
+    log = sandbox.repo / ".maestro" / "logs" / "maestro.jsonl"
+    return [e for e in map(json.loads, log.read_text().splitlines()) if e.get("event") == name]
+
+
+@pytest.mark.slow
+def test_a_cancel_with_nothing_left_to_do_is_on_record_too(sandbox: Sandbox) -> None:
+    """Breaker 21, F8: every cancel a person asks for is in the service log."""
+    sandbox.add_issue("NR-1")
+    sandbox.lane("NR-1")
+    sandbox.maestro("cancel", "NR-1", check=True)
+    again = sandbox.maestro("cancel", "NR-1", check=True).stdout
+    assert "nothing to do" in again
+    assert [e["message"] for e in _service_events(sandbox, "operator_cancel")][-1] == \
+        again.strip()
+
+
+@pytest.mark.slow
+def test_a_cancel_of_a_merged_lane_is_on_record(sandbox: Sandbox) -> None:
+    sandbox.add_issue("NR-2")
+    sandbox.lane("NR-2")
+    sandbox.approve("NR-2")
+    sandbox.lane("NR-2")
+    said = sandbox.maestro("cancel", "NR-2", check=True).stdout.strip()
+    assert "merged; nothing to cancel" in said
+    assert [e["message"] for e in _service_events(sandbox, "operator_cancel")] == [said]
