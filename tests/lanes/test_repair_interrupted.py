@@ -5,48 +5,25 @@ and the round runs again next time, as after a kill; a stop is never the round's
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
 from tests.conftest import Sandbox
+from tests.lanes.repair_round import in_repair_round
 
 pytestmark = pytest.mark.slow
 
-SCRIPT = """
-steps:
-  - write: {path: feature.txt, content: "feature\\n"}
-  - commit: "add feature"
-  - handoff: "feature added"
+REPAIR = """
 repair:
   - hang:
 """
 
 
-def repair_started(sandbox: Sandbox, identifier: str) -> bool:
-    journal = sandbox.repo / ".maestro" / "lanes" / identifier / "journal.jsonl"
-    if not journal.exists():
-        return False
-    events = [json.loads(line).get("event") for line in journal.read_text().splitlines()
-              if line.strip()]
-    return "repair_started" in events
-
-
 def stopped_in_repair(sandbox: Sandbox, identifier: str) -> subprocess.CompletedProcess[str]:
-    sandbox.add_issue(identifier, script=SCRIPT)
-    sandbox.lane(identifier)
-    sandbox.maestro("review", "request-changes", identifier, "--comment", "rename it",
-                    check=True)
-    lane = subprocess.Popen([sys.executable, "-m", "maestro", "lane", identifier, "--quiet"],
-                            cwd=sandbox.repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=dict(os.environ))
-    deadline = time.monotonic() + 60
-    while not repair_started(sandbox, identifier) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    lane = in_repair_round(sandbox, identifier, REPAIR)
     time.sleep(1.0)  # into the agent's session
     lane.send_signal(signal.SIGTERM)
     out, err = lane.communicate(timeout=60)

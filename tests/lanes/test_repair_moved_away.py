@@ -5,24 +5,17 @@ ever (breaker 20, F2)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 
 import pytest
 
 from maestro.forges.local import LocalForge
 from maestro.model import PullState
 from tests.conftest import Sandbox
+from tests.lanes.repair_round import in_repair_round
 
 pytestmark = pytest.mark.slow
 
-SCRIPT = """
-steps:
-  - write: {path: feature.txt, content: "feature\\n"}
-  - commit: "add feature"
-  - handoff: "feature added"
+REPAIR = """
 repair:
   - sleep: 3
   - append: {path: feature.txt, content: "reviewed\\n"}
@@ -31,28 +24,10 @@ repair:
 """
 
 
-def journal_events(sandbox: Sandbox, identifier: str) -> list[str]:
-    journal = sandbox.repo / ".maestro" / "lanes" / identifier / "journal.jsonl"
-    if not journal.exists():
-        return []
-    return [json.loads(line).get("event") for line in journal.read_text().splitlines()
-            if line.strip()]
-
-
 def moved_during_repair(sandbox: Sandbox, identifier: str, state: str) -> None:
-    sandbox.add_issue(identifier, script=SCRIPT)
-    sandbox.lane(identifier)
-    sandbox.maestro("review", "request-changes", identifier, "--comment", "rename it",
-                    check=True)
-    lane = subprocess.Popen([sys.executable, "-m", "maestro", "lane", identifier, "--quiet"],
-                            cwd=sandbox.repo, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env=dict(os.environ))
-    deadline = time.monotonic() + 60
-    while "repair_started" not in journal_events(sandbox, identifier):
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    lane = in_repair_round(sandbox, identifier, REPAIR)
     sandbox.tracker.transition(identifier, state)
-    lane.wait(timeout=120)
+    lane.communicate(timeout=120)
 
 
 def dispatched(sandbox: Sandbox, identifier: str) -> list[str]:
