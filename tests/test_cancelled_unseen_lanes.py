@@ -19,7 +19,6 @@ from maestro.orchestration.unseen import (
     CHECKS_PER_TICK,
     RECHECK_S,
     UnseenLanes,
-    cancelled_state_of,
     lane_identifiers,
 )
 from tests.conftest import Sandbox
@@ -165,12 +164,12 @@ POLICY = TrackerPolicy()
     ("In Review", False), ("Todo", False),
 ])
 def test_which_states_count_as_a_person_cancelling(state: str, cancelled: bool) -> None:
-    assert cancelled_state_of(state, POLICY) is cancelled
+    assert POLICY.is_cancelled(state) is cancelled
 
 
 def test_a_configured_completed_state_is_never_a_cancel() -> None:
     policy = TrackerPolicy(terminal_states=["Shipped", "Dropped"], completed_state="Shipped")
-    assert [cancelled_state_of(s, policy) for s in ("Shipped", "Dropped")] == [False, True]
+    assert [policy.is_cancelled(s) for s in ("Shipped", "Dropped")] == [False, True]
 
 
 def pull(branch: str, number: int = 1) -> PullRequest:

@@ -152,6 +152,13 @@ CASES: list[tuple[str, TickFacts, dict[str, Any]]] = [
      {"dispatch": [("K-1", "recover interrupted lane")],
       "waiting": [{"issue": "K-2", "reason": "recovery waits: no free agent slot "
                                              "(max_concurrent_agents=1)"}]}),
+    ("a lane waiting on a person whose issue a person cancelled is finished as cancelled",
+     facts(lanes=[lane("N-1", needs_human=True)], issues=[issue("N-1", "Canceled")]),
+     {"dispatch": [], "reconcile": [{"issue": "N-1", "action": "terminate",
+                                     "state": "Canceled"}]}),
+    ("a lane waiting on a person whose issue a person moved to Done is theirs",
+     facts(lanes=[lane("N-1", needs_human=True)], issues=[issue("N-1", "Done")]),
+     {"dispatch": [], "reconcile": []}),
     ("a lane needing a human is never resumed by a restart",
      facts(lanes=[lane("N-1", needs_human=True)], issues=[issue("N-1", "In Progress")]),
      {"dispatch": []}),

@@ -112,6 +112,14 @@ class TrackerPolicy(_Section):
     def is_terminal(self, state: str) -> bool:
         return state_key(state) in state_keys(self.terminal_states)
 
+    def is_cancelled(self, state: str) -> bool:
+        """``state`` is terminal and not the completed state (Canceled, Duplicate): a
+        person called the work off, so the lane's open PR is closed. An issue Done with
+        its PR open is a person's to settle (the review classifier says the same)."""
+        completed = self.resolved_completed_state()
+        return self.is_terminal(state) and not (
+            completed is not None and state_key(state) == state_key(completed))
+
     def is_startable(self, state: str) -> bool:
         return state_key(state) in state_keys(self.startable_states)
 

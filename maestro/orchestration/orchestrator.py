@@ -294,6 +294,9 @@ class Orchestrator:
                 continue
             if action == "terminate" and kept_for_a_person(state.read("cleanup.json")):
                 continue  # an operator's cancel kept this worktree and its record: both stand
+            if action == "terminate" and workflow.policy.tracker.is_cancelled(item["state"]):
+                self._finish_tracker_cancel(identifier, str(item["state"]))
+                continue
             state.acquire()
             try:
                 if action == "terminate":
@@ -316,6 +319,31 @@ class Orchestrator:
                 self.retries.release(identifier)
             finally:
                 state.release()
+
+    def _finish_tracker_cancel(self, identifier: str, issue_state: str) -> None:
+        """A person cancelled the issue in the tracker: the cancel's own finish (the lane's
+        open PR closed with a comment naming the move, the worktree removed unless it holds
+        unpushed work, ``terminated``), as ``maestro cancel`` does. Before this, a lane
+        stopped before its handoff (the agent's PR tool had opened the PR) or one waiting
+        on a person only lost its worktree, and its PR stayed open (breaker 22)."""
+        from maestro.lanes.cancel import by_tracker, finish
+        from maestro.lanes.context import LaneContext
+
+        ctx = LaneContext(self.config, identifier)
+        try:
+            ctx.state.acquire()
+        except MaestroError as exc:  # taken meanwhile: the next tick looks again
+            self.warn(f"lane {identifier}: cancelled in the tracker, not closed yet: {exc}")
+            ctx.close()
+            return
+        try:
+            finish(ctx, by=by_tracker(issue_state))
+            self.retries.release(identifier)
+        except MaestroError as exc:  # one lane's forge or tracker trouble stops nothing else
+            self.warn(f"lane {identifier}: cancelled in the tracker, not closed yet: {exc}")
+        finally:
+            ctx.close()
+            ctx.state.release()
 
     def _stop_stalled(self, identifier: str, pid: int) -> None:
         """Kill the hung lane process, then take the attention path for it: a stall is

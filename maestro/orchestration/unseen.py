@@ -61,14 +61,6 @@ def ran_by_maestro(found: Iterable[dict[str, Any]]) -> bool:
     return any(well_formed_start(block) for block in found)
 
 
-def cancelled_state_of(state: str, policy: TrackerPolicy) -> bool:
-    """Pure: ``state`` is terminal and not the completed state (an issue Done with its PR
-    open is a person's to settle, as the review classifier says)."""
-    completed = policy.resolved_completed_state()
-    return policy.is_terminal(state) and not (
-        completed is not None and same_state(state, completed))
-
-
 def lane_identifiers(pulls: Iterable[PullRequest], prefix: str) -> list[str]:
     """Pure: the issue identifiers lane branches name (``<prefix><identifier, lower-cased>``,
     :func:`~maestro.ids.branch_name`), upper-cased back, once each, in order; a branch
@@ -129,7 +121,8 @@ class UnseenLanes:
         """Issues whose lane branch has an open PR (``open_prs``: the forge's, asked at most
         every :data:`RECHECK_S`), with no lane folder here (``lanes``) and not among the
         issues the tick listed (``listed``), that are in a cancelled state
-        (:func:`cancelled_state_of`) and carry a run of maestro's."""
+        (:meth:`~maestro.config.workflow.TrackerPolicy.is_cancelled`) and carry a run of
+        maestro's."""
         now = time.monotonic() if now is None else now
         if self._prs_asked is not None and now - self._prs_asked < RECHECK_S:
             return ()
@@ -151,7 +144,7 @@ class UnseenLanes:
             asked += 1
             try:
                 issue = tracker.get(identifier)
-                if not cancelled_state_of(issue.state, policy):
+                if not policy.is_cancelled(issue.state):
                     continue
                 if ran_by_maestro(comments.blocks(tracker.comments(identifier))):
                     found.append(issue)

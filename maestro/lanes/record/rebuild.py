@@ -145,8 +145,7 @@ def _close_if_cancelled(ctx: LaneContext, issue_state: str, found: list[dict[str
     Raises :class:`Halt` when it closed the PR."""
     from maestro.lanes.cancel import by_tracker, finish
 
-    completed = ctx.workflow.policy.tracker.resolved_completed_state()
-    if completed is not None and same_state(issue_state, completed):
+    if not ctx.workflow.policy.tracker.is_cancelled(issue_state):
         return
     if comments.find_in(found, kind="closeout", run_id=run_id) is not None:
         return
