@@ -81,3 +81,15 @@ def test_an_issue_a_person_moved_to_done_keeps_the_pr_its_agent_opened(
     Orchestrator(sandbox.config).tick()
     pr = lane_pr(sandbox, "TC-3")
     assert pr is not None and pr.state == PullState.OPEN
+
+
+def test_a_cancel_of_a_lane_in_review_is_logged_as_the_trackers(sandbox: Sandbox) -> None:
+    import json
+
+    sandbox.add_issue("TC-4")
+    sandbox.lane("TC-4")
+    sandbox.tracker.transition("TC-4", "Canceled")
+    Orchestrator(sandbox.config).tick()
+    log = sandbox.repo / ".maestro" / "logs" / "maestro.jsonl"
+    events = [json.loads(line).get("event") for line in log.read_text().splitlines()]
+    assert "tracker_cancel" in events and "operator_cancel" not in events

@@ -31,6 +31,7 @@ from maestro.lanes.outcomes import Halt, fail_attempt, require_human
 from maestro.lanes.worktree import hooks
 from maestro.lanes.worktree.workspace import remove_worktree
 from maestro.model import Issue, LaneOutcome, PullState
+from maestro.observability import logs
 from maestro.statenames import same_state, state_key, state_keys
 
 #: ``work``: claim to handoff (the agent and its tools); ``review``: review, repair, land.
@@ -155,7 +156,9 @@ def stop_lane(ctx: LaneContext, stop: Stop, before: str = "") -> None:
         ctx.forge.close_pr(found.number, comment=f"{why}. This PR is closed without merge.")
         closed = found.url
     ctx.state.journal("guard_stop", reason=stop.reason, before=before, closed_pr=closed)
-    if stop.cleanup:
+    if stop.cleanup:  # a terminal state a person set in the tracker (honour() took ours)
+        logs.event(ctx.config, "tracker_cancel", f"{ctx.identifier}: {stop.reason}",
+                   issue=ctx.identifier, action="cancel")
         hooks.before_remove(ctx)
         remove_worktree(ctx.config.repo_root, ctx.worktree, ctx.branch)
         if ctx.workflow.policy.forge.delete_branch_on_merge:

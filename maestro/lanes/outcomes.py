@@ -86,7 +86,9 @@ def require_human(ctx: LaneContext, error_class: str, reason: str,
     post_once(ctx, "failure", run_id, "needs a human", {
         "run_id": run_id, "attempt": claim.get("attempt"), "failed_at": iso_now(),
         "error_class": error_class,
-        "next_action": next_action or "a person reviews the lane, then removes the label",
+        "next_action": next_action or (
+            "a person reviews the lane, then removes the label; the lane starts again "
+            f"once the issue is in {policy.failure_state!r}"),
         "workspace_path": ctx.workspace_relpath,
     }, note, error_class=error_class)
     record = {"error_class": error_class, "reason": reason, "guarded": guarded,

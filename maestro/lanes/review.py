@@ -212,7 +212,12 @@ def finish_repair(ctx: LaneContext) -> None:
 
 
 def cancel(ctx: LaneContext, reason: str) -> None:
-    """Explicit terminal cancellation before merge: close the PR, clean up, stop."""
+    """Explicit terminal cancellation before merge (a person moved the issue to a terminal
+    state in the tracker): close the PR, clean up, stop; logged ``tracker_cancel``."""
+    from maestro.observability import logs
+
+    logs.event(ctx.config, "tracker_cancel", f"{ctx.identifier}: {reason}",
+               issue=ctx.identifier, action="cancel")
     record = ctx.state.read("pr.json")
     if record:
         ctx.forge.close_pr(int(record["number"]),
