@@ -360,9 +360,9 @@ def reconcile_action(view: LaneView, issue: Issue, facts: TickFacts) -> str:
     if view.needs_human:
         # A person cancelling a lane that waits on them is their answer: the cancel's
         # finish closes its PR (breaker 22); any other change leaves it to them.
-        cancelled = policy.is_cancelled(issue.state) and not view.leased
-        return "terminate" if cancelled and view.outcome != LaneOutcome.TERMINATED.value \
-            and not view.finished else ""
+        cancelled = (policy.is_cancelled(issue.state) and not view.leased
+                     and not view.finished and view.outcome != LaneOutcome.TERMINATED.value)
+        return "terminate" if cancelled else ""
     if view.in_review:
         # Only a live process needs stopping; a parked lane in review takes its own cancel
         # path (PR closed with a comment) when advance_reviews dispatches it, and is held
