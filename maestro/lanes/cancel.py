@@ -163,6 +163,7 @@ def finish(ctx: LaneContext, *, stopped: str = "", by: str = BY_OPERATOR) -> str
     already, so running it again after a kill finishes what is left. The caller drops a
     queued retry of the lane (the retry queue is the loop's)."""
     from maestro.git import rev_parse
+    from maestro.lanes.worktree import hooks
     from maestro.lanes.worktree.unpushed import unpushed_branch, unpushed_work
     from maestro.lanes.worktree.workspace import remove_worktree
     from maestro.model import PullState
@@ -209,6 +210,8 @@ def finish(ctx: LaneContext, *, stopped: str = "", by: str = BY_OPERATOR) -> str
         done.append(f"kept the branch {ctx.branch} ({branch_kept})")
         kept = f"the branch {ctx.branch}: {branch_kept}"
     elif ctx.worktree.exists() or rev_parse(config.repo_root, f"refs/heads/{ctx.branch}"):
+        if ctx.worktree.is_dir():  # the workflow's hook first, as every other removal
+            hooks.before_remove(ctx)
         remove_worktree(config.repo_root, ctx.worktree, ctx.branch)
         done.append("removed the worktree")
     if not done and state.exists("cleanup.json"):

@@ -139,6 +139,17 @@ def test_before_remove_runs_when_the_loop_cleans_up_a_cancelled_lane(sandbox: Sa
 
 
 @pytest.mark.slow
+def test_before_remove_runs_when_maestro_cancel_removes_the_worktree(sandbox: Sandbox) -> None:
+    with_hooks(sandbox, "before_run = \"exit 5\"\n"
+                        "before_remove = \"echo removing $MAESTRO_ISSUE > ../removed.txt\"")
+    sandbox.add_issue("HK-6")
+    sandbox.lane("HK-6")  # fails before the agent, keeps its worktree for the retry
+    sandbox.maestro("cancel", "HK-6", check=True)
+    assert not (sandbox.repo / ".worktrees" / "HK-6").exists()
+    assert (sandbox.repo / ".worktrees" / "removed.txt").read_text() == "removing HK-6\n"
+
+
+@pytest.mark.slow
 def test_a_failing_before_run_in_a_repair_round_takes_the_attention_path(
         sandbox: Sandbox) -> None:
     with_hooks(sandbox, "before_run = \"[ -f ../ran ] && exit 6; touch ../ran\"")
