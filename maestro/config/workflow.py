@@ -112,6 +112,13 @@ class TrackerPolicy(_Section):
     def is_terminal(self, state: str) -> bool:
         return state_key(state) in state_keys(self.terminal_states)
 
+    def working_states(self) -> frozenset[str]:
+        """The states (casefolded, :func:`~maestro.statenames.state_key`) a working lane
+        works in: the startable states, In Progress and In Review (Symphony's active
+        states). Any other state is a person's move that stops it."""
+        return state_keys([self.in_progress_state, self.success_state,
+                           *self.startable_states])
+
     def is_cancelled(self, state: str) -> bool:
         """``state`` is terminal and not the completed state (Canceled, Duplicate): a
         person called the work off, so the lane's open PR is closed. An issue Done with

@@ -31,7 +31,6 @@ from maestro.lanes.outcomes import Halt, fail_attempt, require_human
 from maestro.lanes.worktree import hooks
 from maestro.lanes.worktree.workspace import remove_worktree
 from maestro.model import Issue, LaneOutcome, PullState
-from maestro.observability import logs
 from maestro.statenames import same_state, state_key, state_keys
 
 #: ``work``: claim to handoff (the agent and its tools); ``review``: review, repair, land.
@@ -71,8 +70,7 @@ def active_states(policy: TrackerPolicy, stage: Stage) -> frozenset[str]:
     the success state only."""
     if stage == "review":
         return state_keys([policy.success_state])
-    return state_keys([policy.in_progress_state, policy.success_state,
-                       *policy.startable_states])
+    return policy.working_states()
 
 
 def decide(issue: Issue | None, policy: TrackerPolicy, stage: Stage,
@@ -157,8 +155,7 @@ def stop_lane(ctx: LaneContext, stop: Stop, before: str = "") -> None:
         closed = found.url
     ctx.state.journal("guard_stop", reason=stop.reason, before=before, closed_pr=closed)
     if stop.cleanup:  # a terminal state a person set in the tracker (honour() took ours)
-        logs.event(ctx.config, "tracker_cancel", f"{ctx.identifier}: {stop.reason}",
-                   issue=ctx.identifier, action="cancel")
+        cancel.log_tracker_cancel(ctx.config, ctx.identifier, stop.reason)
         hooks.before_remove(ctx)
         remove_worktree(ctx.config.repo_root, ctx.worktree, ctx.branch)
         if ctx.workflow.policy.forge.delete_branch_on_merge:

@@ -16,7 +16,7 @@ from maestro.lanes.context import LaneContext
 from maestro.lanes.record import comments
 from maestro.lanes.record.archive import ARCHIVE
 from maestro.model import Issue, LaneOutcome
-from maestro.statenames import same_state
+from maestro.statenames import state_key
 from maestro.trackers.eligibility import ineligible_reason
 
 
@@ -72,8 +72,7 @@ def require_human(ctx: LaneContext, error_class: str, reason: str,
     # in a state maestro's lane works in moves to the failure state; without the label
     # (guarded) the issue is held in progress, whatever state it is in but a terminal one.
     current = ctx.tracker.get(ctx.identifier).state
-    ours = any(same_state(current, state) for state in (
-        policy.in_progress_state, policy.success_state, *policy.startable_states))
+    ours = state_key(current) in policy.working_states()
     if not policy.is_terminal(current) and (guarded or ours):
         ctx.tracker.transition(ctx.identifier, target)
     note = reason

@@ -44,7 +44,7 @@ from maestro.lanes.budgets.budget import DailyBudget
 from maestro.model import Classification, Issue, LaneOutcome
 from maestro.orchestration.retries import Retry
 from maestro.orchestration.skip_backoff import SkipStreak, backing_off
-from maestro.statenames import same_state, state_keys
+from maestro.statenames import same_state
 from maestro.trackers.eligibility import dispatch_order, eligibility, missing_required_labels
 
 __all__ = [
@@ -380,8 +380,7 @@ def reconcile_action(view: LaneView, issue: Issue, facts: TickFacts) -> str:
         return "stalled"
     if policy.is_terminal(issue.state):
         return "" if view.outcome == LaneOutcome.TERMINATED.value else "terminate"
-    active = state_keys([policy.in_progress_state, policy.success_state,
-                         *policy.startable_states])
+    active = policy.working_states()
     routable = not missing_required_labels(issue, policy.required_labels)
     if (state_key(issue.state) not in active or not routable) and (
             view.outcome != LaneOutcome.INTERRUPTED.value):
