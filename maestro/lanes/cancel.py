@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from maestro.trackers import Tracker
 
 __all__ = ["INTENT", "by_tracker", "cancelled_state", "finish", "finish_recorded_cancels",
-           "finish_unleased", "honour",
+           "finish_unleased", "honour", "log_tracker_cancel",
            "pending", "record_intent", "withdraw"]
 
 INTENT = "cancel.json"
@@ -64,6 +64,13 @@ _IN_THE_TRACKER = " in the tracker"
 def by_tracker(state: str) -> str:
     """Who cancelled a lane whose issue a person moved to ``state`` in the tracker."""
     return f"a person moving the issue to {state}{_IN_THE_TRACKER}"
+
+
+def log_tracker_cancel(config: ServiceConfig, identifier: str, reason: str) -> None:
+    """A lane stopping because a person moved its issue to a terminal state in the
+    tracker, in the service log (``tracker_cancel``; the lane's journal has its halt)."""
+    logs.event(config, "tracker_cancel", f"{identifier}: {reason}", issue=identifier,
+               action="cancel")
 
 
 def _in_the_tracker(by: str) -> bool:

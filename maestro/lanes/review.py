@@ -214,10 +214,9 @@ def finish_repair(ctx: LaneContext) -> None:
 def cancel(ctx: LaneContext, reason: str) -> None:
     """Explicit terminal cancellation before merge (a person moved the issue to a terminal
     state in the tracker): close the PR, clean up, stop; logged ``tracker_cancel``."""
-    from maestro.observability import logs
+    from maestro.lanes.cancel import log_tracker_cancel
 
-    logs.event(ctx.config, "tracker_cancel", f"{ctx.identifier}: {reason}",
-               issue=ctx.identifier, action="cancel")
+    log_tracker_cancel(ctx.config, ctx.identifier, reason)
     record = ctx.state.read("pr.json")
     if record:
         ctx.forge.close_pr(int(record["number"]),
