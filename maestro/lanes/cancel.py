@@ -169,10 +169,7 @@ def finish(ctx: LaneContext, *, stopped: str = "", by: str = BY_OPERATOR) -> str
     """The cancel itself, with the lane held by the caller; every step is skipped when done
     already, so running it again after a kill finishes what is left. The caller drops a
     queued retry of the lane (the retry queue is the loop's)."""
-    from maestro.git import rev_parse
-    from maestro.lanes.worktree import hooks
-    from maestro.lanes.worktree.unpushed import unpushed_branch, unpushed_work
-    from maestro.lanes.worktree.workspace import remove_worktree
+    from maestro.lanes.worktree.retire import lane_work, retire
     from maestro.model import PullState
 
     config, identifier, state = ctx.config, ctx.identifier, ctx.state
@@ -200,27 +197,15 @@ def finish(ctx: LaneContext, *, stopped: str = "", by: str = BY_OPERATOR) -> str
                    "without merge.")
         ctx.forge.close_pr(pr.number, comment=comment)
         done.append(f"closed PR #{pr.number}")
-    remote = ctx.workflow.policy.forge.remote
-    kept = unpushed_work(ctx.worktree, remote)
-    # With the worktree folder gone, the lane branch is the only name of its unpushed
-    # commits (breaker 14): it is kept as a worktree would be.
-    branch_kept = (None if kept or ctx.worktree.exists()
-                   else unpushed_branch(config.repo_root, ctx.branch, remote))
-    if (kept or branch_kept) and not done and state.exists("cleanup.json"):
-        what = (f"the worktree {ctx.workspace_relpath} is kept ({kept})" if kept
-                else f"the branch {ctx.branch} is kept ({branch_kept})")
+    work = lane_work(ctx)
+    kept = work.kept(ctx.branch)
+    if kept and not done and state.exists("cleanup.json"):
+        what = (f"the worktree {ctx.workspace_relpath} is kept ({work.worktree})"
+                if work.worktree else f"the branch {ctx.branch} is kept ({work.branch})")
         return _said(config, state, f"{identifier}: already cancelled ({issue.state}); "
                      f"{what}; nothing to do", by)
-    if kept:
-        done.append(f"kept the worktree {ctx.workspace_relpath} ({kept})")
-    elif branch_kept:
-        done.append(f"kept the branch {ctx.branch} ({branch_kept})")
-        kept = f"the branch {ctx.branch}: {branch_kept}"
-    elif ctx.worktree.exists() or rev_parse(config.repo_root, f"refs/heads/{ctx.branch}"):
-        if ctx.worktree.is_dir():  # the workflow's hook first, as every other removal
-            hooks.before_remove(ctx)
-        remove_worktree(config.repo_root, ctx.worktree, ctx.branch)
-        done.append("removed the worktree")
+    if (retired := retire(ctx, work)) is not None:
+        done.append(retired)
     if not done and state.exists("cleanup.json"):
         return _said(config, state, f"{identifier}: already cancelled ({issue.state}); "
                      "nothing to do", by)

@@ -9,9 +9,10 @@ merge, the lane reads the issue once more and asks :func:`decide` whether it may
 tested by a table. :class:`LaneGuard` is the cheap reader around it: one guard per phase or
 per tool call, which reuses its read for ``max_age_s`` so a phase that does several side
 effects in a row costs one tracker request. :func:`stop_lane` is what a stop does: a
-terminating stop closes the lane's open PR with a comment saying why and removes a cancelled
-lane's worktree, an interrupting one keeps both, and the run ends with
-:class:`~maestro.lanes.outcomes.Halt`.
+terminating stop closes the lane's open PR with a comment saying why and retires a
+cancelled lane's worktree (kept when it holds work found nowhere else,
+:mod:`maestro.lanes.worktree.retire`), an interrupting one keeps both, and the run ends
+with :class:`~maestro.lanes.outcomes.Halt`.
 """
 
 from __future__ import annotations
@@ -28,8 +29,7 @@ from maestro.ids import iso_now
 from maestro.lanes import cancel
 from maestro.lanes.context import LaneContext
 from maestro.lanes.outcomes import Halt, fail_attempt, require_human
-from maestro.lanes.worktree import hooks
-from maestro.lanes.worktree.workspace import remove_worktree
+from maestro.lanes.worktree.retire import lane_work, retire
 from maestro.model import Issue, LaneOutcome, PullState
 from maestro.statenames import same_state, state_key, state_keys
 
@@ -154,16 +154,19 @@ def stop_lane(ctx: LaneContext, stop: Stop, before: str = "") -> None:
         ctx.forge.close_pr(found.number, comment=f"{why}. This PR is closed without merge.")
         closed = found.url
     ctx.state.journal("guard_stop", reason=stop.reason, before=before, closed_pr=closed)
+    kept = ""
     if stop.cleanup:  # a terminal state a person set in the tracker (honour() took ours)
         cancel.log_tracker_cancel(ctx.config, ctx.identifier, stop.reason)
-        hooks.before_remove(ctx)
-        remove_worktree(ctx.config.repo_root, ctx.worktree, ctx.branch)
-        if ctx.workflow.policy.forge.delete_branch_on_merge:
-            ctx.forge.delete_branch(ctx.branch)
+        # The agent's unpushed commits and files are kept, as ``maestro cancel`` keeps
+        # them; the remote branch stays with the closed PR.
+        work = lane_work(ctx)
+        retired = retire(ctx, work)
         ctx.state.write("cleanup.json", {"reason": "cancelled", "detail": stop.reason,
+                                         "worktree_kept": work.kept(ctx.branch),
                                          "cleaned_at": iso_now()})
+        kept = f"; {retired}" if work.kept(ctx.branch) and retired else ""
     detail = f" before {before}" if before else ""
-    raise Halt(stop.outcome, f"{stop.reason}; stopped{detail}", closed_pr=closed)
+    raise Halt(stop.outcome, f"{stop.reason}; stopped{detail}{kept}", closed_pr=closed)
 
 
 def enforce(ctx: LaneContext, stage: Stage, before: str) -> None:

@@ -30,9 +30,7 @@ from maestro.lanes.guard import agent_asked_for_human
 from maestro.lanes.record.listing import list_lanes
 from maestro.lanes.record.state import LaneState
 from maestro.lanes.repair.classify import classify, lane_signals
-from maestro.lanes.worktree.hooks import before_remove_for
 from maestro.lanes.worktree.unpushed import kept_for_a_person
-from maestro.lanes.worktree.workspace import remove_worktree
 from maestro.model import Classification, Issue, LaneOutcome
 from maestro.observability import logs, telemetry
 from maestro.orchestration import tick_priority
@@ -300,15 +298,10 @@ class Orchestrator:
             state.acquire()
             try:
                 if action == "terminate":
-                    from maestro.ids import branch_name
-                    from maestro.lanes.worktree.workspace import worktree_path
-
-                    branch = branch_name(identifier, workflow.policy.forge.branch_prefix)
-                    before_remove_for(self.config, identifier)
-                    remove_worktree(self.config.repo_root,
-                                    worktree_path(self.config.workspace_root, identifier), branch)
+                    kept = self._retire(identifier)
                     state.write("cleanup.json", {"reason": "terminated",
                                                  "detail": f"issue moved to {item['state']}",
+                                                 "worktree_kept": kept,
                                                  "cleaned_at": iso_now()})
                 outcome = (LaneOutcome.TERMINATED if action == "terminate"
                            else LaneOutcome.INTERRUPTED)
@@ -319,6 +312,21 @@ class Orchestrator:
                 self.retries.release(identifier)
             finally:
                 state.release()
+
+    def _retire(self, identifier: str) -> str | None:
+        """Retire the worktree of a lane whose issue a person moved to a terminal state
+        other than a cancel (Done before a merge): removed, unless it holds work found
+        nowhere else; returns what is kept, or None."""
+        from maestro.lanes.context import LaneContext
+        from maestro.lanes.worktree.retire import lane_work, retire
+
+        ctx = LaneContext(self.config, identifier)
+        try:
+            work = lane_work(ctx)
+            retire(ctx, work)
+            return work.kept(ctx.branch)
+        finally:
+            ctx.close()
 
     def _finish_tracker_cancel(self, identifier: str, issue_state: str) -> None:
         """A person cancelled the issue in the tracker: the cancel's own finish (the lane's

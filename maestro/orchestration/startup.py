@@ -3,7 +3,8 @@
 When the loop starts, every issue in a terminal state that still has a lane worktree loses
 that worktree, so workspaces of issues finished or cancelled while no loop ran do not pile
 up. Only the folder goes: the lane branch keeps every commit the agent made, and the lane
-folder keeps its records. A lane a live process holds, one in review (its own closeout or
+folder keeps its records; a worktree holding work found nowhere else (uncommitted files, a
+sandboxed session's objects not yet imported, commits on no remote branch) stays. A lane a live process holds, one in review (its own closeout or
 cancel path cleans up), or one whose worktree a cancel kept for its unpushed work is left
 alone (:func:`~maestro.lanes.worktree.unpushed.kept_for_a_person`). A tracker that cannot be read
 is a warning, never a failed start.
@@ -18,7 +19,7 @@ from maestro.config.service import ServiceConfig
 from maestro.config.workflow import Workflow
 from maestro.errors import MaestroError
 from maestro.lanes.record.state import LaneState
-from maestro.lanes.worktree.unpushed import kept_for_a_person
+from maestro.lanes.worktree.unpushed import kept_for_a_person, unpushed_work
 from maestro.lanes.worktree.workspace import worktree_path
 from maestro.lanes.worktree.worktree_health import discard
 from maestro.observability import logs
@@ -32,6 +33,7 @@ def sweep_terminal_workspaces(config: ServiceConfig, workflow: Workflow,
                               lanes: Mapping[str, LaneView]) -> list[str]:
     """Remove the worktrees of terminal issues; returns the identifiers swept."""
     terminal_states = workflow.policy.tracker.terminal_states
+    remote = workflow.policy.forge.remote
     try:
         tracker = make_tracker(config, workflow)
         try:
@@ -56,6 +58,13 @@ def sweep_terminal_workspaces(config: ServiceConfig, workflow: Workflow,
         if kept_for_a_person(LaneState(config.lanes_root, issue.identifier).read(
                 "cleanup.json")):
             continue  # a cancel kept it for its unpushed work, and said so
+        if (held := unpushed_work(path, remote)) is not None:
+            # Uncommitted files, or a sandboxed session's objects, live in the folder
+            # alone: the sweep is housekeeping and loses nothing (as a cancel keeps it).
+            logs.event(config, "startup_cleanup_kept", f"workspace kept: issue is "
+                       f"{issue.state}, and the worktree holds {held}",
+                       issue=issue.identifier, tracker_state=issue.state)
+            continue
         discard(config.repo_root, path)
         swept.append(issue.identifier)
         logs.event(config, "startup_cleanup", f"workspace removed: issue is {issue.state}",

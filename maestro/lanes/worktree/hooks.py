@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from maestro.config.hooks import HookName
-from maestro.config.service import ServiceConfig
 from maestro.containment.childenv import child_env
 from maestro.containment.shell import run_shell
 from maestro.ids import iso_now
@@ -189,14 +188,3 @@ def before_remove(ctx: LaneContext) -> None:
         run_hook(ctx, "before_remove")
     except Exception as exc:  # cleanup must proceed whatever the hook did
         ctx.state.journal("hook_error", hook="before_remove", error=str(exc))
-
-
-def before_remove_for(config: ServiceConfig, identifier: str) -> None:
-    """:func:`before_remove` for a caller without a lane context (the poll loop's
-    reconcile), with the lane's own workflow snapshot."""
-    ctx = LaneContext(config, identifier)
-    try:
-        if ctx.worktree.is_dir():
-            before_remove(ctx)
-    finally:
-        ctx.close()

@@ -1,0 +1,64 @@
+"""Retiring a stopped lane's worktree: removed only when nothing in it exists nowhere else.
+
+A lane that ends without a merge (a person's cancel, in maestro or in the tracker; an issue
+moved to a terminal state) loses its worktree and its local branch (SPEC-NOTES §4), except
+for work found nowhere else: uncommitted files, commits no branch of the remote holds, a
+sandboxed session's objects not yet imported (:mod:`maestro.lanes.worktree.unpushed`). Every
+path that ends such a lane goes through :func:`retire`, so the rule holds whichever noticed
+the stop first: ``maestro cancel``, the lane's guard, or the poll loop (before, only the
+cancel kept work; the guard and the loop deleted it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from maestro.git import rev_parse
+from maestro.lanes.context import LaneContext
+from maestro.lanes.worktree import hooks
+from maestro.lanes.worktree.unpushed import unpushed_branch, unpushed_work
+from maestro.lanes.worktree.workspace import remove_worktree
+
+__all__ = ["LaneWork", "lane_work", "retire"]
+
+
+@dataclass(frozen=True)
+class LaneWork:
+    """What only the lane holds, in words: ``worktree`` (its folder's unpushed work) or,
+    when the folder is gone, ``branch`` (the local branch's commits no remote branch has)."""
+
+    worktree: str | None = None
+    branch: str | None = None
+
+    def kept(self, branch_name: str) -> str | None:
+        """``cleanup.json``'s ``worktree_kept``: what stays for a person, or None."""
+        if self.worktree:
+            return self.worktree
+        return f"the branch {branch_name}: {self.branch}" if self.branch else None
+
+
+def lane_work(ctx: LaneContext) -> LaneWork:
+    """Look at the worktree (and at the branch when the folder is gone); git only."""
+    remote = ctx.workflow.policy.forge.remote
+    found = unpushed_work(ctx.worktree, remote)
+    if found or ctx.worktree.exists():
+        return LaneWork(worktree=found)
+    return LaneWork(branch=unpushed_branch(ctx.config.repo_root, ctx.branch, remote))
+
+
+def retire(ctx: LaneContext, work: LaneWork) -> str | None:
+    """Keep what ``work`` names, or remove the worktree and the local branch (the
+    workflow's ``before_remove`` hook first, as every removal). Returns what was done, in
+    words, or None when there was nothing to remove. The remote branch is never deleted
+    here: it is what a closed PR shows."""
+    if work.worktree:
+        return f"kept the worktree {ctx.workspace_relpath} ({work.worktree})"
+    if work.branch:
+        return f"kept the branch {ctx.branch} ({work.branch})"
+    if not (ctx.worktree.exists() or rev_parse(ctx.config.repo_root,
+                                               f"refs/heads/{ctx.branch}")):
+        return None
+    if ctx.worktree.is_dir():
+        hooks.before_remove(ctx)
+    remove_worktree(ctx.config.repo_root, ctx.worktree, ctx.branch)
+    return "removed the worktree"

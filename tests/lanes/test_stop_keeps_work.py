@@ -1,0 +1,90 @@
+"""A lane stopped by a person's move in the tracker keeps the work that exists nowhere else.
+
+``maestro cancel`` always kept a worktree holding commits no branch of the remote has, or
+uncommitted files (``maestro/lanes/worktree/unpushed.py``). The same cancel made in the
+tracker went through other removal paths, which deleted the worktree and the lane branch
+whatever they held: the guard's stop at the agent's next side effect, the poll loop's
+reconcile of a lane moved to Done, the startup sweep of terminal issues' workspaces. Each
+path now keeps what only the lane has and says so in ``cleanup.json`` (``worktree_kept``).
+
+A "person" acts from inside the agent's script (a ``run`` step edits the issue file), so the
+move lands exactly between two of the agent's steps.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from tests.conftest import Sandbox
+
+pytestmark = pytest.mark.slow
+
+
+def move_step(identifier: str, state: str) -> str:
+    return f"  - run: \"sed -i 's/^state: .*/state: {state}/' ../../issues/{identifier}.md\"\n"
+
+
+def branch_commits(box: Sandbox, branch: str) -> list[str]:
+    out = subprocess.run(["git", "log", "--format=%s", branch, "--not", "--remotes=origin"],
+                         cwd=box.repo, capture_output=True, text=True, check=False)
+    return out.stdout.split() if out.returncode == 0 else []
+
+
+def test_a_cancel_in_the_tracker_mid_agent_keeps_an_unpushed_commit(sandbox: Sandbox) -> None:
+    sandbox.add_issue("KW-1", script=(
+        "steps:\n  - write: {path: a.txt, content: \"a\\n\"}\n  - commit: keepme\n"
+        + move_step("KW-1", "Canceled") + "  - comment: \"still working\"\n"
+        "  - handoff: done\n"))
+    sandbox.lane("KW-1")
+    assert sandbox.outcome("KW-1") == "terminated"
+    worktree = sandbox.repo / ".worktrees" / "KW-1"
+    assert (worktree / "a.txt").read_text() == "a\n"
+    assert branch_commits(sandbox, "maestro/kw-1") == ["keepme"]
+    kept = sandbox.lane_file("KW-1", "cleanup.json")["worktree_kept"]
+    assert "1 commit not on origin" in kept
+
+
+def test_a_cancel_in_the_tracker_with_nothing_unpushed_removes_the_worktree(
+        sandbox: Sandbox) -> None:
+    sandbox.add_issue("KW-2", script=(
+        "steps:\n" + move_step("KW-2", "Canceled") + "  - comment: \"still working\"\n"
+        "  - handoff: done\n"))
+    sandbox.lane("KW-2")
+    assert sandbox.outcome("KW-2") == "terminated"
+    assert not (sandbox.repo / ".worktrees" / "KW-2").exists()
+    assert not sandbox.lane_file("KW-2", "cleanup.json")["worktree_kept"]
+
+
+def test_an_interrupted_lane_moved_to_done_keeps_its_unpushed_commit(sandbox: Sandbox) -> None:
+    sandbox.add_issue("KW-3", script=(
+        "steps:\n  - write: {path: a.txt, content: \"a\\n\"}\n  - commit: keepme\n"
+        + move_step("KW-3", "Backlog") + "  - comment: \"still working\"\n"
+        "  - handoff: done\n"))
+    sandbox.lane("KW-3")
+    assert sandbox.outcome("KW-3") == "interrupted"
+    sandbox.tracker.transition("KW-3", "Done")
+    sandbox.maestro("run", "--once", check=True)
+    assert sandbox.outcome("KW-3") == "terminated"
+    assert branch_commits(sandbox, "maestro/kw-3") == ["keepme"]
+    assert (sandbox.repo / ".worktrees" / "KW-3" / "a.txt").exists()
+    assert "1 commit not on origin" in sandbox.lane_file("KW-3", "cleanup.json")["worktree_kept"]
+
+
+def test_the_startup_sweep_keeps_a_terminal_issues_worktree_with_uncommitted_files(
+        sandbox: Sandbox) -> None:
+    sandbox.add_issue("KW-4", script=(
+        "steps:\n  - write: {path: draft.txt, content: \"draft\\n\"}\n"
+        + move_step("KW-4", "Backlog") + "  - comment: \"still working\"\n"
+        "  - handoff: done\n"))
+    sandbox.lane("KW-4")
+    assert sandbox.outcome("KW-4") == "interrupted"
+    (sandbox.repo / ".maestro" / "lanes" / "KW-4" / "outcome.json").unlink()
+    sandbox.tracker.transition("KW-4", "Done")
+    from maestro.config.workflow import load_workflow
+    from maestro.orchestration.startup import sweep_terminal_workspaces
+
+    config = sandbox.config
+    assert sweep_terminal_workspaces(config, load_workflow(config.workflow_path), {}) == []
+    assert (sandbox.repo / ".worktrees" / "KW-4" / "draft.txt").read_text() == "draft\n"
