@@ -142,7 +142,7 @@ def agent(ctx: LaneContext) -> None:
         issue, str(claim_record.get("previous_failure")), resume_note_for(ctx)))
     if outcome.error_class == "terminated":
         raise Halt(LaneOutcome.INTERRUPTED, "stopped by SIGTERM; the lane resumes on the next "
-                   "run", terminated=True)
+                   "run", signalled=True)
     if outcome.error_class == SessionStopped.error_class:
         if outcome.signals.get("violations"):
             _record_result(ctx, outcome, run_id, attempt)

@@ -131,7 +131,7 @@ def repair(ctx: LaneContext, pr: PullRequest, decision: Decision) -> None:
         # cancelled): the round is not the agent's failure, and it runs again next time,
         # as after a kill (breaker 20).
         raise Halt(LaneOutcome.INTERRUPTED, f"stopped by SIGTERM during repair round "
-                   f"{round_no}; the round runs again on the next run", terminated=True)
+                   f"{round_no}; the round runs again on the next run", signalled=True)
     if outcome.error_class == SessionStopped.error_class:
         after_stopped_session(ctx, outcome.signals, "review")
     if kind == "manual_attention":

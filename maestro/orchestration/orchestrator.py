@@ -149,7 +149,7 @@ class Orchestrator:
             last_event_at=last_event_at, merged=state.exists("merge.json"),
             asked_for_human=not leased and attention_label is not None and
             agent_asked_for_human(state.path("tools.jsonl"), attention_label),
-            skips=streak_of(ended))
+            skips=streak_of(ended), signalled=ended.get("signalled") is True)
 
     # -- planning --------------------------------------------------------------------------
 

@@ -111,6 +111,9 @@ class LaneView:
     asked_for_human: bool = False
     #: Runs in a row that ended skipped for the same reason (``outcome.json``).
     skips: SkipStreak = field(default_factory=SkipStreak)
+    #: The last run halted on a signal (``outcome.json``'s ``signalled``: a daemon's stop,
+    #: its reconcile, a person's cancel), so its reason names no move of the issue.
+    signalled: bool = False
 
     @property
     def holds_no_record(self) -> bool:
@@ -383,7 +386,10 @@ def reconcile_action(view: LaneView, issue: Issue, facts: TickFacts) -> str:
     active = policy.working_states()
     routable = not missing_required_labels(issue, policy.required_labels)
     if (state_key(issue.state) not in active or not routable) and (
-            view.outcome != LaneOutcome.INTERRUPTED.value):
+            view.outcome != LaneOutcome.INTERRUPTED.value or view.signalled or view.leased):
+        # A live process is stopped whatever its previous run's record says; one the
+        # daemon stopped for this very move halted on the signal alone: its record then
+        # says so ("issue moved to Backlog"), once (breaker 22).
         return "interrupt"
     return ""
 
@@ -527,12 +533,16 @@ def needs_recovery(view: LaneView, issue: Issue, policy: WorkflowPolicy) -> bool
     if issue.has_label(tracker.needs_attention_label) and not (
             view.asked_for_human and not view.needs_human):
         return False
+    if missing_required_labels(issue, tracker.required_labels):
+        return False  # the reconcile stops such a lane; starting it again would loop
     if same_state(issue.state, tracker.in_progress_state):
         return view.outcome in UNFINISHED_OUTCOMES
-    # In the success state only a lane that died without a word (no outcome) resumes: one
-    # that halted there (e.g. a person moved the issue mid-run: ``interrupted``) stays put,
-    # or every tick would start it again.
-    return same_state(issue.state, tracker.success_state) and not view.outcome
+    # In the success state (a working state) a lane before its handoff resumes when it
+    # died without a word or was interrupted: a signal (a daemon's restart mid-handoff) or
+    # a person's move away and back (breaker 22). A lane that halted otherwise (retry,
+    # waiting, skipped) stays put, or every tick would start it again.
+    return same_state(issue.state, tracker.success_state) and view.outcome in (
+        "", LaneOutcome.INTERRUPTED.value)
 
 
 def recover(facts: TickFacts, plan: Plan) -> Plan:

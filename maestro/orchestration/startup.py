@@ -3,11 +3,12 @@
 When the loop starts, every issue in a terminal state that still has a lane worktree loses
 that worktree, so workspaces of issues finished or cancelled while no loop ran do not pile
 up. Only the folder goes: the lane branch keeps every commit the agent made, and the lane
-folder keeps its records; a worktree holding work found nowhere else (uncommitted files, a
-sandboxed session's objects not yet imported, commits on no remote branch) stays. A lane a live process holds, one in review (its own closeout or
-cancel path cleans up), or one whose worktree a cancel kept for its unpushed work is left
-alone (:func:`~maestro.lanes.worktree.unpushed.kept_for_a_person`). A tracker that cannot be read
-is a warning, never a failed start.
+folder keeps its records. A worktree holding work found nowhere else (uncommitted files, a
+sandboxed session's objects not yet imported, commits on no remote branch) stays, as a
+cancel keeps it. A lane a live process holds, one in review (its own closeout or cancel
+path cleans up), or one whose worktree a cancel kept for its unpushed work is left alone
+(:func:`~maestro.lanes.worktree.unpushed.kept_for_a_person`). A tracker that cannot be
+read is a warning, never a failed start.
 """
 
 from __future__ import annotations

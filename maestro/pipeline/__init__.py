@@ -122,7 +122,7 @@ class LaneRuns:
             with contextlib.suppress(Exception):
                 self._halt(ctx, phase, Halt(LaneOutcome.INTERRUPTED, (
                     f"stopped by a signal during the {phase} phase; the lane resumes on "
-                    "the next run")))
+                    "the next run"), signalled=True))
             self.halted[identifier] = LaneOutcome.INTERRUPTED
             raise
         except LaneLostError as exc:
