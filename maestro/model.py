@@ -31,6 +31,9 @@ class Comment(BaseModel):
     #: maestro's records (``maestro:state`` blocks): another tracker user's comment can
     #: quote or forge one, never be one (docs/spec/security.md).
     own: bool = False
+    #: The hidden mark maestro put on the comment it posted (``maestro:write``,
+    #: :mod:`maestro.trackers.write_mark`), kept out of ``body``; "" for others'.
+    write_mark: str = ""
 
 
 class Issue(BaseModel):

@@ -49,8 +49,11 @@ from maestro.trackers.http import (
     GraphQLClient,
     GraphQLErrorItem,
     Secret,
+    WriteKind,
     github_graphql_client,
+    write_once,
 )
+from maestro.trackers.write_mark import marked, split
 
 if TYPE_CHECKING:
     from maestro.config.service import ServiceConfig
@@ -403,8 +406,8 @@ def to_pull_request(raw: _Pull) -> PullRequest:
                             summary="mergeStateStatus is BLOCKED"))
     state = {"OPEN": PullState.OPEN, "MERGED": PullState.MERGED}.get(raw.state,
                                                                     PullState.CLOSED)
-    comments = [Comment(id=c.id, body=c.body, author=c.author.login if c.author else "ghost",
-                        created_at=c.createdAt)
+    comments = [Comment(id=c.id, body=split(c.body)[0], write_mark=split(c.body)[1],
+                        author=c.author.login if c.author else "ghost", created_at=c.createdAt)
                 for c in (raw.comments.nodes if raw.comments else []) if c is not None]
     return PullRequest(
         number=raw.number, url=raw.url, branch=raw.headRefName, base=raw.baseRefName,
@@ -475,9 +478,10 @@ class GitHubForge:
     def requests(self) -> int:
         return self.client.requests
 
-    def _call(self, operation: str, document: str, variables: dict[str, Any]) -> dict[str, Any]:
+    def _call(self, operation: str, document: str, variables: dict[str, Any],
+              write: WriteKind | None = None) -> dict[str, Any]:
         try:
-            return self.client.execute(operation, document, variables)
+            return self.client.execute(operation, document, variables, write=write)
         except TrackerError as exc:
             raise ForgeError(str(exc)) from None
 
@@ -617,9 +621,10 @@ class GitHubForge:
                    "draft": False}
         try:
             data = self.client.execute("MaestroForgeCreate", CREATE_MUTATION,
-                                       {"input": request})
+                                       {"input": request}, write="once")
         except TrackerError as exc:
-            # Another process may have opened it between our find and our create.
+            # Another process may have opened it between our find and our create, or
+            # this very create landed and its answer was lost.
             again = [p for p in self._find(branch)
                      if p.headRefName == branch and p.state == "OPEN"]
             if again:
@@ -677,7 +682,8 @@ class GitHubForge:
         request = {"pullRequestId": pull.id, "expectedHeadOid": expected_head,
                    "mergeMethod": method.upper()}
         try:
-            data = self.client.execute("MaestroForgeMerge", MERGE_MUTATION, {"input": request})
+            data = self.client.execute("MaestroForgeMerge", MERGE_MUTATION, {"input": request},
+                                       write="once")
         except TrackerError as exc:
             again, _ = self._get(number, "merge")
             if again.state == "MERGED" and again.mergeCommit is not None:
@@ -691,19 +697,50 @@ class GitHubForge:
         return str(commit)
 
     def delete_branch(self, branch: str) -> None:
-        node = self._repository_node(f"refs/heads/{branch}")
+        """Delete the branch on GitHub; one already gone is success, also when it is this
+        very call whose answer was lost (breaker 23: the repeat's ``NOT_FOUND`` failed a
+        merged lane's cleanup)."""
+        ref = f"refs/heads/{branch}"
+        node = self._repository_node(ref)
         if node.ref is None:
             return
-        self._call("MaestroForgeDeleteRef", DELETE_REF_MUTATION, {"input": {"refId": node.ref.id}})
+        try:
+            self.client.execute("MaestroForgeDeleteRef", DELETE_REF_MUTATION,
+                                {"input": {"refId": node.ref.id}}, write="once")
+        except TrackerError as exc:
+            if self._repository_node(ref).ref is not None:
+                raise ForgeError(str(exc)) from None
 
     def close_pr(self, number: int, comment: str = "") -> None:
+        """Close the PR with ``comment`` first; each write is confirmed by a read when its
+        answer is lost, so neither is made twice."""
         pull, _ = self._get(number, "close")
         if pull.state != "OPEN":
             return
         if comment:
-            self._call("MaestroForgeComment", PR_COMMENT_MUTATION,
-                       {"id": pull.id, "body": comment})
-        self._call("MaestroForgeClose", CLOSE_MUTATION, {"input": {"pullRequestId": pull.id}})
+            text, mark = marked(comment)
+
+            def send() -> bool:
+                self.client.execute("MaestroForgeComment", PR_COMMENT_MUTATION,
+                                    {"id": pull.id, "body": text}, write="once")
+                return True
+
+            def find() -> bool | None:
+                found = self.refresh([number]).get(number)
+                return True if found is not None and any(
+                    c.write_mark == mark for c in found.comments) else None
+
+            try:
+                write_once(send, find, self.client.retry.attempts)
+            except TrackerError as exc:
+                raise ForgeError(str(exc)) from None
+        try:
+            self.client.execute("MaestroForgeClose", CLOSE_MUTATION,
+                                {"input": {"pullRequestId": pull.id}}, write="once")
+        except TrackerError as exc:
+            again, _ = self._get(number, "close")
+            if again.state == "OPEN":
+                raise ForgeError(str(exc)) from None
 
     def resolve_threads(self, number: int) -> None:
         """Resolve every unresolved review thread of the PR in one mutation."""
@@ -711,7 +748,8 @@ class GitHubForge:
         if not threads:
             return
         variables = {f"t{i}": thread for i, thread in enumerate(threads)}
-        self._call("MaestroForgeResolve", resolve_mutation(len(threads)), variables)
+        self._call("MaestroForgeResolve", resolve_mutation(len(threads)), variables,
+                   write="idempotent")
 
     def failing_check_logs(self, pr: PullRequest) -> dict[str, str]:
         """The failing tail of each failing Actions check run's job log, by check name,

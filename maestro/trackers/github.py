@@ -47,9 +47,11 @@ from maestro.trackers.http import (
     github_graphql_client,
     parse,
     parse_or_skip,
+    write_once,
 )
 from maestro.trackers.normalise import dropping_bad_items, normalise_labels, or_default
 from maestro.trackers.paging import PageWalk
+from maestro.trackers.write_mark import marked, split
 
 if TYPE_CHECKING:
     from maestro.config.service import ServiceConfig
@@ -496,7 +498,7 @@ class GitHubIssuesTracker(ClientMetrics):
             if raw.state == "CLOSED":
                 self._reopen(raw.id)
             data = self.client.execute("MaestroClose", CLOSE_MUTATION,
-                                       {"id": raw.id, "reason": reason})
+                                       {"id": raw.id, "reason": reason}, write="idempotent")
             parse(_CloseData, data, SERVICE, "MaestroClose")
             return True
         if raw.state == "CLOSED":
@@ -507,11 +509,19 @@ class GitHubIssuesTracker(ClientMetrics):
 
     def comment(self, identifier: str, body: str) -> Comment:
         node_id = self._node_id(identifier)
-        data = self.client.execute(
-            "MaestroComment", COMMENT_MUTATION, {"id": node_id, "body": body}
-        )
-        return _comment(parse(_AddCommentData, data, SERVICE, "MaestroComment")
-                        .addComment.commentEdge.node, own=True)
+        text, mark = marked(body)
+
+        def send() -> Comment:
+            data = self.client.execute("MaestroComment", COMMENT_MUTATION,
+                                       {"id": node_id, "body": text}, write="once")
+            return _comment(parse(_AddCommentData, data, SERVICE, "MaestroComment")
+                            .addComment.commentEdge.node, own=True)
+
+        def find() -> Comment | None:
+            return next((c for c in self.comments(identifier)
+                         if c.own and c.write_mark == mark), None)
+
+        return write_once(send, find, self.client.retry.attempts)
 
     def add_label(self, identifier: str, label: str) -> bool:
         raw = self._one(identifier)
@@ -665,11 +675,13 @@ class GitHubIssuesTracker(ClientMetrics):
         adding = operation == "MaestroAddLabels"
         document = ADD_LABELS_MUTATION if adding else REMOVE_LABELS_MUTATION
         model: type[BaseModel] = _AddLabelsData if adding else _RemoveLabelsData
-        data = self.client.execute(operation, document, {"id": node_id, "labelIds": label_ids})
+        data = self.client.execute(operation, document, {"id": node_id, "labelIds": label_ids},
+                                   write="idempotent")
         parse(model, data, SERVICE, operation)
 
     def _reopen(self, node_id: str) -> None:
-        data = self.client.execute("MaestroReopen", REOPEN_MUTATION, {"id": node_id})
+        data = self.client.execute("MaestroReopen", REOPEN_MUTATION, {"id": node_id},
+                                   write="idempotent")
         parse(_ReopenData, data, SERVICE, "MaestroReopen")
 
 
@@ -721,8 +733,9 @@ def _comment(raw: _Comment, own: bool | None = None) -> Comment:
     ``viewerDidAuthor`` (the token's user, or the app's bot, wrote it) of a comment never
     edited (``lastEditedAt``): maestro never edits its comments, while anyone who may
     write to the repository can edit them, and the author stays (breaker 18, F2)."""
-    return Comment(id=raw.id, body=raw.body, author=raw.author.login if raw.author else "",
-                   created_at=raw.createdAt,
+    body, mark = split(raw.body)
+    return Comment(id=raw.id, body=body, write_mark=mark,
+                   author=raw.author.login if raw.author else "", created_at=raw.createdAt,
                    own=(raw.viewerDidAuthor and raw.lastEditedAt is None) if own is None
                    else own)
 

@@ -24,7 +24,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
 import stamina
@@ -99,17 +99,34 @@ class RateLimitEvent:
 
 
 class _Transient(Exception):
-    """A failure worth retrying; ``wait_s`` is the service's own hint, if any."""
+    """A failure worth retrying; ``wait_s`` is the service's own hint, if any.
+    ``maybe_applied``: the request may have reached the service and been carried out (a
+    timeout or a dropped connection once it was sent, a 5xx from a proxy in front of it);
+    never for a refused connection or a rate limit."""
 
-    def __init__(self, message: str, wait_s: float | None = None, rate_limited: bool = False):
+    def __init__(self, message: str, wait_s: float | None = None, rate_limited: bool = False,
+                 maybe_applied: bool = False):
         super().__init__(message)
         self.message = message
         self.wait_s = wait_s
         self.rate_limited = rate_limited
+        self.maybe_applied = maybe_applied
 
     def waits_longer_than(self, limit_s: float) -> bool:
         """The service asked for a wait longer than ``limit_s`` (its hint, if any)."""
         return self.wait_s is not None and self.wait_s > limit_s
+
+
+class WriteUnconfirmed(TrackerError):
+    """A write sent with ``write="once"`` whose answer was lost: the service may have
+    carried it out. The caller looks before sending it again (:func:`write_once`)."""
+
+
+#: How a mutation may be sent again after a failure (:meth:`GraphQLClient.execute`):
+#: ``"idempotent"``: a repeat changes nothing more (a label add, a state move);
+#: ``"once"``: a repeat would write again (a comment, a new PR), so a lost answer is
+#: confirmed by a read first.
+WriteKind = Literal["idempotent", "once"]
 
 
 class GraphQLErrorItem(BaseModel):
@@ -220,12 +237,20 @@ class GraphQLClient:
         variables: Mapping[str, Any] | None = None,
         *,
         tolerate: Callable[[GraphQLErrorItem], bool] | None = None,
+        write: WriteKind | None = None,
     ) -> dict[str, Any]:
         """Run ``document`` and return its ``data``; ``tolerate`` accepts benign errors.
 
         Errors that ``tolerate`` does not accept, and a response without ``data``, raise
-        ``TrackerError``; rate limits and transient failures are retried first.
+        ``TrackerError``; rate limits and transient failures are retried first. A mutation
+        must say how it may be repeated (``write``, :data:`WriteKind`): a ``"once"`` write
+        whose answer was lost after it was sent raises :class:`WriteUnconfirmed` instead
+        of being sent again (breaker 23: GitHub and Linear store a comment whose answer a
+        proxy or a timeout lost, and the retry posted it twice).
         """
+        if write is None and document.lstrip().startswith("mutation"):
+            raise ValueError(f"{operation}: a mutation must say how it may be repeated "
+                             "(write='idempotent' or write='once')")
         payload = {"query": document, "variables": dict(variables or {})}
         policy = self.retry
 
@@ -253,6 +278,10 @@ class GraphQLClient:
                     try:
                         return self._once(operation, payload, tolerate)
                     except _Transient as exc:
+                        if exc.maybe_applied and write == "once":
+                            raise WriteUnconfirmed(
+                                f"{self.service}: {operation}: {exc.message}; the write may "
+                                "have been carried out") from None
                         self._say_retry(operation, exc, tried)
                         raise
         except _Transient as exc:
@@ -281,19 +310,21 @@ class GraphQLClient:
         self.requests += 1
         try:
             response = self.client.post(self.url, json=payload, headers=self.auth_header())
-        except httpx.TimeoutException:
+        except httpx.TimeoutException as exc:
             telemetry.current().record_response(self.service, None)
-            raise _Transient(f"timed out after {self.timeout_s:g} s") from None
+            raise _Transient(f"timed out after {self.timeout_s:g} s", maybe_applied=not (
+                isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout))) from None
         except httpx.TransportError as exc:
             telemetry.current().record_response(self.service, None)
-            raise _Transient(f"cannot reach {self.url}: {type(exc).__name__}") from None
+            raise _Transient(f"cannot reach {self.url}: {type(exc).__name__}",
+                             maybe_applied=not isinstance(exc, httpx.ConnectError)) from None
         status = response.status_code
         headers = response.headers
         telemetry.current().record_response(self.service, status, headers)
         if status == 429 or (status == 403 and self._is_rate_limit_403(headers)):
             self._rate_limited(operation, wait_from_headers(headers), f"HTTP {status}")
         if status >= 500:
-            raise _Transient(f"HTTP {status} from {self.url}")
+            raise _Transient(f"HTTP {status} from {self.url}", maybe_applied=True)
         envelope = self._envelope(operation, response)
         errors = envelope.errors or []
         for error in errors:
@@ -361,6 +392,27 @@ class GraphQLClient:
             log.warning("%s: %s: rate limited (%s); waiting %.1f s before attempt %d of %d",
                         self.service, operation, exc.message, exc.wait_s, tried + 1,
                         policy.attempts)
+
+
+ResultT = TypeVar("ResultT")
+
+
+def write_once(send: Callable[[], ResultT], find: Callable[[], ResultT | None],
+               attempts: int) -> ResultT:
+    """Send a ``write="once"`` mutation; when its answer is lost, ``find`` looks for what
+    it would have written (a comment by its marker, the PR of a branch) and returns it,
+    or ``None`` to send again, at most ``attempts`` times in all. A failing look raises:
+    nothing is sent twice on a guess."""
+    for tried in range(1, attempts + 1):
+        try:
+            return send()
+        except WriteUnconfirmed:
+            found = find()
+            if found is not None:
+                return found
+            if tried == attempts:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def parse(model: type[ModelT], data: Any, service: str, operation: str) -> ModelT:

@@ -38,9 +38,11 @@ from maestro.trackers.http import (
     parse,
     parse_or_skip,
     secret_from_env,
+    write_once,
 )
 from maestro.trackers.normalise import dropping_bad_items, normalise_labels, or_default
 from maestro.trackers.paging import PageWalk
+from maestro.trackers.write_mark import marked, split
 
 if TYPE_CHECKING:
     from maestro.config.service import ServiceConfig
@@ -468,7 +470,8 @@ class LinearTracker(ClientMetrics):
             return False
         state_id = self._state_id(raw.team, state)
         data = self.client.execute(
-            "MaestroTransition", UPDATE_STATE_MUTATION, {"id": raw.id, "stateId": state_id}
+            "MaestroTransition", UPDATE_STATE_MUTATION, {"id": raw.id, "stateId": state_id},
+            write="idempotent"
         )
         self._require(parse(_TransitionData, data, SERVICE, "MaestroTransition").issueUpdate,
                       "MaestroTransition", identifier)
@@ -477,12 +480,20 @@ class LinearTracker(ClientMetrics):
 
     def comment(self, identifier: str, body: str) -> Comment:
         issue_id = self._raw_issue(identifier).id
-        data = self.client.execute(
-            "MaestroComment", COMMENT_MUTATION, {"issueId": issue_id, "body": body}
-        )
-        payload = parse(_CommentCreateData, data, SERVICE, "MaestroComment").commentCreate
-        self._require(payload, "MaestroComment", identifier)
-        return _comment(payload.comment, own=True)
+        text, mark = marked(body)
+
+        def send() -> Comment:
+            data = self.client.execute("MaestroComment", COMMENT_MUTATION,
+                                       {"issueId": issue_id, "body": text}, write="once")
+            payload = parse(_CommentCreateData, data, SERVICE, "MaestroComment").commentCreate
+            self._require(payload, "MaestroComment", identifier)
+            return _comment(payload.comment, own=True)
+
+        def find() -> Comment | None:
+            return next((c for c in self.comments(identifier)
+                         if c.own and c.write_mark == mark), None)
+
+        return write_once(send, find, self.client.retry.attempts)
 
     def add_label(self, identifier: str, label: str) -> bool:
         raw = self._raw_issue(identifier, refresh=True)
@@ -491,7 +502,8 @@ class LinearTracker(ClientMetrics):
             return False
         label_id = self._label_id(raw.team, label)
         data = self.client.execute(
-            "MaestroAddLabel", ADD_LABEL_MUTATION, {"id": raw.id, "labelId": label_id}
+            "MaestroAddLabel", ADD_LABEL_MUTATION, {"id": raw.id, "labelId": label_id},
+            write="idempotent"
         )
         self._require(parse(_AddLabelData, data, SERVICE, "MaestroAddLabel").issueAddLabel,
                       "MaestroAddLabel", identifier)
@@ -504,7 +516,8 @@ class LinearTracker(ClientMetrics):
         if not present:
             return False
         data = self.client.execute(
-            "MaestroRemoveLabel", REMOVE_LABEL_MUTATION, {"id": raw.id, "labelId": present[0].id}
+            "MaestroRemoveLabel", REMOVE_LABEL_MUTATION,
+            {"id": raw.id, "labelId": present[0].id}, write="idempotent"
         )
         self._require(
             parse(_RemoveLabelData, data, SERVICE, "MaestroRemoveLabel").issueRemoveLabel,
@@ -664,8 +677,9 @@ class LinearTracker(ClientMetrics):
 
 def _comment(raw: _Comment, own: bool) -> Comment:
     """``own``: the API key's user wrote it (the comments query asks for ``viewer``)."""
+    body, mark = split(raw.body)
     return Comment(
-        id=raw.id, body=raw.body, author=raw.user.name if raw.user else "",
+        id=raw.id, body=body, write_mark=mark, author=raw.user.name if raw.user else "",
         created_at=raw.createdAt, own=own,
     )
 

@@ -66,6 +66,9 @@ class Fault:
     reply: Reply | None = None
     delay_s: float = 0.0
     operation: str | None = None
+    #: The handler runs first (the write is carried out), then ``reply`` replaces its
+    #: answer: a proxy's 502 or a timeout after the service did the work.
+    after: bool = False
 
 
 Handler = Callable[[Request], Reply]
@@ -133,17 +136,19 @@ class LoopbackServer:
                 self.faults.remove(fault)
         if fault is not None and fault.delay_s:
             time.sleep(fault.delay_s)
-        if fault is not None and fault.reply is not None:
+        if fault is not None and fault.reply is not None and not fault.after:
             return fault.reply
         try:
             if request.method == "GET":
                 if self.get_handler is None:
                     return Reply(405, {"message": "this fake serves POST only"})
-                return self.get_handler(request)
-            return self.handler(request)
+                answer = self.get_handler(request)
+            else:
+                answer = self.handler(request)
         except Exception as exc:  # a bug in a fake: answer 500 and keep it for the test
             self.crashes.append(f"{type(exc).__name__}: {exc}")
             return Reply(500, {"message": "fake server crashed"})
+        return fault.reply if fault is not None and fault.reply is not None else answer
 
     # -- scripting -------------------------------------------------------------------------
 
@@ -153,6 +158,15 @@ class LoopbackServer:
         for _ in range(times):
             self.faults.append(Fault(reply=Reply(status, body, dict(headers or {})),
                                      operation=operation))
+
+    def lose_answer(self, status: int = 502, times: int = 1,
+                    operation: str | None = None) -> None:
+        """The next ``times`` requests (of ``operation``, if given) are carried out, and
+        their answer is replaced by ``status``: a write whose answer was lost."""
+        for _ in range(times):
+            self.faults.append(Fault(reply=Reply(status, b"<html>bad gateway</html>",
+                                                 {"Content-Type": "text/html"}),
+                                     operation=operation, after=True))
 
     def delay(self, seconds: float, times: int = 1, operation: str | None = None) -> None:
         """The next ``times`` requests (of ``operation``, if given) wait ``seconds`` first."""

@@ -223,7 +223,36 @@ def test_close_pr_posts_its_reason_once_before_closing(forge: GitHubForge, remot
     forge.close_pr(number, comment="the issue was cancelled")
     forge.close_pr(number, comment="the issue was cancelled")
     assert world.pull(number).state == "CLOSED"
-    assert world.pull(number).comments == ["the issue was cancelled"]
+    [comment] = world.pull(number).comments
+    assert comment.startswith("the issue was cancelled")
+
+
+def test_a_close_whose_answers_were_lost_comments_once_and_closes(
+        forge: GitHubForge, remote: Remote, world: ForgeWorld, server: LoopbackServer) -> None:
+    number, _ = opened(forge, remote)
+    server.lose_answer(502, operation="MaestroForgeComment")
+    server.lose_answer(502, operation="MaestroForgeClose")
+    forge.close_pr(number, comment="the issue was cancelled")
+    assert world.pull(number).state == "CLOSED"
+    assert len(world.pull(number).comments) == 1
+
+
+def test_a_pr_whose_creation_answer_was_lost_is_opened_once(
+        forge: GitHubForge, remote: Remote, world: ForgeWorld, server: LoopbackServer) -> None:
+    lane_commit(remote)
+    forge.push(remote.clone, BRANCH)
+    server.lose_answer(502, operation="MaestroForgeCreate")
+    pr = forge.open_pr(BRANCH, "main", "Add feature", "body")
+    assert [p.number for p in forge.open_prs("maestro/")] == [pr.number]
+    assert len([r for r in server.requests if r.operation == "MaestroForgeCreate"]) == 1
+
+
+def test_a_branch_deletion_whose_answer_was_lost_is_done(
+        forge: GitHubForge, remote: Remote, world: ForgeWorld, server: LoopbackServer) -> None:
+    opened(forge, remote)
+    server.lose_answer(502, operation="MaestroForgeDeleteRef")
+    forge.delete_branch(BRANCH)
+    assert remote.head(f"refs/heads/{BRANCH}") is None
 
 
 def test_resolve_threads_resolves_all_in_one_mutation(forge: GitHubForge, remote: Remote,
