@@ -24,6 +24,7 @@ from maestro.orchestration.planning import (
     LaneView,
     ReviewFact,
     TickFacts,
+    as_moving,
     needs_recovery,
     plan_tick,
 )
@@ -503,3 +504,32 @@ def test_lanes_needing_a_human_or_held_by_a_process_are_never_dispatched(
     for view in given_facts.lanes.values():
         if view.leased or view.needs_human:
             assert view.identifier not in started
+
+
+# -- the lane's own move, cut half-way (GitHub's two label writes) ---------------------------
+
+GITHUB = TrackerPolicy(provider="github")
+
+
+@pytest.mark.parametrize(("name", "policy_", "moving_to", "state", "judged"), [
+    ("an unlabelled GitHub issue with the lane's move pending is where it was going",
+     GITHUB, "In Progress", "Backlog", "In Progress"),
+    ("an unlabelled GitHub issue with no move pending is a person's Backlog",
+     GITHUB, None, "Backlog", "Backlog"),
+    ("a GitHub issue elsewhere than the half-way state is as it is",
+     GITHUB, "In Review", "Todo", "Todo"),
+    ("a tracker that moves in one write has no half-way state",
+     TrackerPolicy(provider="linear"), "In Progress", "Backlog", "Backlog"),
+], ids=lambda value: value if isinstance(value, str) and " " in value else "")
+def test_as_moving(name: str, policy_: TrackerPolicy, moving_to: str | None, state: str,
+                   judged: str) -> None:
+    view = lane("M-1", moving_to=moving_to)
+    assert as_moving(view, issue("M-1", state), policy_).state == judged
+
+
+def test_a_half_moved_lane_is_recovered_not_left_in_backlog() -> None:
+    view = lane("M-1", moving_to="In Progress")
+    seen = as_moving(view, issue("M-1", "Backlog"), GITHUB)
+    result = replace(facts(lanes=[view], issues=[seen]),
+                     policy=WorkflowPolicy(tracker=GITHUB))
+    assert dispatched(result) == [("M-1", "recover interrupted lane")]

@@ -29,6 +29,7 @@ from maestro.ids import iso_now
 from maestro.lanes import cancel
 from maestro.lanes.context import LaneContext
 from maestro.lanes.outcomes import Halt, fail_attempt, require_human
+from maestro.lanes.record.moves import finish_pending
 from maestro.lanes.worktree.retire import lane_work, retire
 from maestro.model import Issue, LaneOutcome, PullState
 from maestro.statenames import same_state, state_key, state_keys
@@ -107,12 +108,19 @@ class LaneGuard:
     def issue(self) -> Issue | None:
         now = time.monotonic()
         if self._read is None or now - self._read[0] > self.max_age_s:
-            try:
-                issue: Issue | None = self.ctx.tracker.get(self.ctx.identifier)
-            except UnknownIssueError:
-                issue = None
+            issue = self._get()
+            # The lane's own move cut half-way (GitHub's two label writes) is no person's
+            # move: finished first, then the issue is read again (breaker 23 F3).
+            if finish_pending(self.ctx, issue):
+                issue = self._get()
             self._read = (now, issue)
         return self._read[1]
+
+    def _get(self) -> Issue | None:
+        try:
+            return self.ctx.tracker.get(self.ctx.identifier)
+        except UnknownIssueError:
+            return None
 
     def check(self, own_attention: bool = False) -> Decision:
         if cancel.pending(self.ctx.state):  # a person's cancel, recorded before it acted

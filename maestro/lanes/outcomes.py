@@ -15,6 +15,7 @@ from maestro.ids import iso_now, new_run_id
 from maestro.lanes.context import LaneContext
 from maestro.lanes.record import comments
 from maestro.lanes.record.archive import ARCHIVE
+from maestro.lanes.record.moves import half_done, move, pending_move
 from maestro.model import Issue, LaneOutcome
 from maestro.statenames import state_key
 from maestro.trackers.eligibility import ineligible_reason
@@ -72,9 +73,10 @@ def require_human(ctx: LaneContext, error_class: str, reason: str,
     # in a state maestro's lane works in moves to the failure state; without the label
     # (guarded) the issue is held in progress, whatever state it is in but a terminal one.
     current = ctx.tracker.get(ctx.identifier).state
-    ours = state_key(current) in policy.working_states()
+    ours = state_key(current) in policy.working_states() or half_done(
+        policy, pending_move(ctx.state), current)  # the lane's own move, cut half-way
     if not policy.is_terminal(current) and (guarded or ours):
-        ctx.tracker.transition(ctx.identifier, target)
+        move(ctx, target)
     note = reason
     if guarded:
         note += (f"\n\nThe label {policy.needs_attention_label!r} does not exist in the tracker, "

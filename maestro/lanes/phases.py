@@ -29,6 +29,7 @@ from maestro.lanes.outcomes import (
 from maestro.lanes.push.change import no_change_reason
 from maestro.lanes.push.provenance import accept_on_release, refuse_unless_made_by_sessions
 from maestro.lanes.push.push_guard import push_lane
+from maestro.lanes.record.moves import move
 from maestro.lanes.record.rebuild import handed_off_elsewhere, rebuild_from_tracker
 from maestro.lanes.sessions.agent_run import SessionResult, first_prompt, run_agent_session
 from maestro.lanes.sessions.prior_work import resume_note_for
@@ -132,7 +133,7 @@ def agent(ctx: LaneContext) -> None:
                    "completion block): the lane was rebuilt from the tracker and the forge "
                    "and waits for review")
     faults.point("agent:before")
-    ctx.tracker.transition(ctx.identifier, policy.in_progress_state)
+    move(ctx, policy.in_progress_state)
     post_once(ctx, "start", run_id, "run started", {
         "run_id": run_id, "attempt": attempt, "started_at": claim_record.get("acquired_at"),
         "workspace_path": ctx.workspace_relpath, "branch": ctx.branch,
@@ -235,7 +236,7 @@ def handoff(ctx: LaneContext) -> None:
         validated_head=head)  # a new head of the same run is said again, never folded
     faults.point("handoff:commented")
     guard.enforce(f"moving the issue to {policy.tracker.success_state}")
-    ctx.tracker.transition(ctx.identifier, policy.tracker.success_state)
+    move(ctx, policy.tracker.success_state)
     faults.point("handoff:transitioned")
     faults.point("handoff:after")
     ctx.state.write("pr.json", {

@@ -15,6 +15,7 @@ from maestro.lanes.guard import Go, LaneGuard, enforce
 from maestro.lanes.outcomes import Halt, lease, post_once, require_human
 from maestro.lanes.push.provenance import refuse_unless_made_by_sessions
 from maestro.lanes.push.push_guard import push_lane
+from maestro.lanes.record.moves import move
 from maestro.lanes.repair.classify import Decision, classify, lane_signals, merged
 from maestro.lanes.worktree import hooks
 from maestro.lanes.worktree.workspace import remove_worktree
@@ -295,7 +296,7 @@ def closeout(ctx: LaneContext) -> None:
         return bool(_person_decided_after_merge(policy, state, completed))
 
     try:
-        ctx.tracker.transition(ctx.identifier, completed, unless=decided)
+        move(ctx, completed, unless=decided)
     except IssueStateChanged as moved:
         require_human(ctx, "manual_intervention_required",
                       f"{_person_decided_after_merge(policy, moved.state, completed)}; "

@@ -28,6 +28,7 @@ from maestro.lanes.cancel import finish_recorded_cancels
 from maestro.lanes.context import remember_good_workflow
 from maestro.lanes.guard import agent_asked_for_human
 from maestro.lanes.record.listing import list_lanes
+from maestro.lanes.record.moves import pending_move
 from maestro.lanes.record.state import LaneState
 from maestro.lanes.repair.classify import classify, lane_signals
 from maestro.lanes.worktree.unpushed import kept_for_a_person
@@ -39,7 +40,14 @@ from maestro.orchestration.dispatch_latency import settle as settle_latency
 from maestro.orchestration.early_start import first_starts
 from maestro.orchestration.heap import freeze_startup_objects
 from maestro.orchestration.pause import hold_reason
-from maestro.orchestration.planning import LaneView, Plan, ReviewFact, TickFacts, plan_tick
+from maestro.orchestration.planning import (
+    LaneView,
+    Plan,
+    ReviewFact,
+    TickFacts,
+    as_moving,
+    plan_tick,
+)
 from maestro.orchestration.refresh import log_request, take_request, wait_for_request
 from maestro.orchestration.retries import RetryQueue
 from maestro.orchestration.skip_backoff import streak_of
@@ -149,7 +157,8 @@ class Orchestrator:
             last_event_at=last_event_at, merged=state.exists("merge.json"),
             asked_for_human=not leased and attention_label is not None and
             agent_asked_for_human(state.path("tools.jsonl"), attention_label),
-            skips=streak_of(ended), signalled=ended.get("signalled") is True)
+            skips=streak_of(ended), signalled=ended.get("signalled") is True,
+            moving_to=pending_move(state) if not leased else None)
 
     # -- planning --------------------------------------------------------------------------
 
@@ -192,9 +201,10 @@ class Orchestrator:
         for problem in self.retries.problems:
             self.warn_once(problem)
         watched = [i for i, v in lanes.items() if not v.finished]
-        issues = tracker.fetch(watched) if watched else {}
-        now = utc_now()
         tracked = policy.tracker
+        issues = {identifier: as_moving(lanes[identifier], issue, tracked)
+                  for identifier, issue in (tracker.fetch(watched) if watched else {}).items()}
+        now = utc_now()
         # One query for the startable states and the two a lane of maestro's holds.
         listed = tracker.candidates([*tracked.startable_states, tracked.in_progress_state,
                                      tracked.success_state])

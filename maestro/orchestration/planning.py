@@ -39,8 +39,9 @@ from functools import cached_property
 from typing import Any
 
 from maestro import statenames
-from maestro.config.workflow import WorkflowPolicy
+from maestro.config.workflow import TrackerPolicy, WorkflowPolicy
 from maestro.lanes.budgets.budget import DailyBudget
+from maestro.lanes.record.moves import half_done
 from maestro.model import Classification, Issue, LaneOutcome
 from maestro.orchestration.retries import Retry
 from maestro.orchestration.skip_backoff import SkipStreak, backing_off
@@ -114,6 +115,9 @@ class LaneView:
     #: The last run halted on a signal (``outcome.json``'s ``signalled``: a daemon's stop,
     #: its reconcile, a person's cancel), so its reason names no move of the issue.
     signalled: bool = False
+    #: Where the lane's own move of its issue was going when it was cut (``move.json``,
+    #: :mod:`maestro.lanes.record.moves`); read for a lane no process holds.
+    moving_to: str | None = None
 
     @property
     def holds_no_record(self) -> bool:
@@ -346,6 +350,16 @@ def free_slots(facts: TickFacts, busy: Counter[str], state: str) -> tuple[bool, 
     if key in facts.by_state and busy[key] >= facts.by_state[key]:
         return False, f"no free slot for state {state} ({facts.by_state[key]})"
     return True, ""
+
+
+def as_moving(view: LaneView, issue: Issue, policy: TrackerPolicy) -> Issue:
+    """The issue as the tick must judge it: one the lane's own move left half-way (an
+    open GitHub issue without a status label, ``move.json`` naming the target) is in the
+    state it was going to, not a person's ``Backlog`` (breaker 23 F3); its lane, resumed,
+    finishes the move."""
+    if half_done(policy, view.moving_to, issue.state) and view.moving_to is not None:
+        return issue.model_copy(update={"state": view.moving_to})
+    return issue
 
 
 # -- 1. reconcile ---------------------------------------------------------------------------

@@ -269,6 +269,27 @@ def test_github_approved_lane_is_merged_on_origin_and_the_issue_closed_as_comple
     assert_one_start_and_one_completion(github_lane, "GH-1")
 
 
+def test_a_github_move_cut_between_its_two_label_writes_is_finished_by_the_next_run(
+        github_lane: TrackerLane, github_world: GitHubWorld,
+        github_server_: LoopbackServer) -> None:
+    """Breaker 23 F3: Todo -> In Progress removes status:todo, then the add fails for good
+    (an outage): the issue is left open without a status label, which reads as Backlog.
+    The next run took that for a person's move and stopped interrupted, for ever."""
+    _append_config(github_lane.sandbox, "[tracker]\nmax_attempts = 2")
+    github_world.add_issue("Add the notes", labels=["status:todo"])
+    github_server_.fail(503, b"down", times=2, operation="MaestroAddLabels")
+
+    github_lane.run("GH-1")
+    assert github_world.labels_of(1) == []
+    assert github_lane.sandbox.lane_file("GH-1", "move.json")["to"] == "In Progress"
+
+    github_lane.run("GH-1")
+    assert github_lane.outcome("GH-1")["outcome"] == "waiting"
+    assert github_world.labels_of(1) == ["status:in-review"]
+    assert github_lane.sandbox.lane_file("GH-1", "move.json") is None
+    assert_one_start_and_one_completion(github_lane, "GH-1")
+
+
 # -- secrets ----------------------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ from maestro.lanes.push.change import no_change_reason
 from maestro.lanes.push.prcheck import refuse_control_changes, refuse_unvalidated
 from maestro.lanes.push.provenance import refuse_unless_made_by_sessions
 from maestro.lanes.push.push_guard import push_lane
+from maestro.lanes.record.moves import move
 from maestro.lanes.sessions.state_policy import is_forbidden_state, reserved_label
 from maestro.model import Issue, PullState
 from maestro.statenames import same_state
@@ -93,7 +94,7 @@ class LaneToolHost:
 
     def transition(self, state: str) -> bool:
         self.look_again()
-        return self.ctx.tracker.transition(self.identifier, state)
+        return move(self.ctx, state)
 
     def add_label(self, label: str) -> bool:
         self.look_again()
