@@ -26,6 +26,16 @@ def move_step(identifier: str, state: str) -> str:
     return f"  - run: \"sed -i 's/^state: .*/state: {state}/' ../../issues/{identifier}.md\"\n"
 
 
+def commits_then_moves(box: Sandbox, identifier: str, state: str) -> None:
+    """The agent commits ``keepme`` (never pushed), then a person moves the issue to
+    ``state``, then the agent's next tool call meets the lane's look at the issue."""
+    box.add_issue(identifier, script=(
+        "steps:\n  - write: {path: a.txt, content: \"a\\n\"}\n  - commit: keepme\n"
+        + move_step(identifier, state) + "  - comment: \"still working\"\n"
+        "  - handoff: done\n"))
+    box.lane(identifier)
+
+
 def branch_commits(box: Sandbox, branch: str) -> list[str]:
     out = subprocess.run(["git", "log", "--format=%s", branch, "--not", "--remotes=origin"],
                          cwd=box.repo, capture_output=True, text=True, check=False)
@@ -33,11 +43,7 @@ def branch_commits(box: Sandbox, branch: str) -> list[str]:
 
 
 def test_a_cancel_in_the_tracker_mid_agent_keeps_an_unpushed_commit(sandbox: Sandbox) -> None:
-    sandbox.add_issue("KW-1", script=(
-        "steps:\n  - write: {path: a.txt, content: \"a\\n\"}\n  - commit: keepme\n"
-        + move_step("KW-1", "Canceled") + "  - comment: \"still working\"\n"
-        "  - handoff: done\n"))
-    sandbox.lane("KW-1")
+    commits_then_moves(sandbox, "KW-1", "Canceled")
     assert sandbox.outcome("KW-1") == "terminated"
     worktree = sandbox.repo / ".worktrees" / "KW-1"
     assert (worktree / "a.txt").read_text() == "a\n"
@@ -58,11 +64,7 @@ def test_a_cancel_in_the_tracker_with_nothing_unpushed_removes_the_worktree(
 
 
 def test_an_interrupted_lane_moved_to_done_keeps_its_unpushed_commit(sandbox: Sandbox) -> None:
-    sandbox.add_issue("KW-3", script=(
-        "steps:\n  - write: {path: a.txt, content: \"a\\n\"}\n  - commit: keepme\n"
-        + move_step("KW-3", "Backlog") + "  - comment: \"still working\"\n"
-        "  - handoff: done\n"))
-    sandbox.lane("KW-3")
+    commits_then_moves(sandbox, "KW-3", "Backlog")
     assert sandbox.outcome("KW-3") == "interrupted"
     sandbox.tracker.transition("KW-3", "Done")
     sandbox.maestro("run", "--once", check=True)
