@@ -509,27 +509,33 @@ def test_lanes_needing_a_human_or_held_by_a_process_are_never_dispatched(
 # -- the lane's own move, cut half-way (GitHub's two label writes) ---------------------------
 
 GITHUB = TrackerPolicy(provider="github")
+TODO, WORKING = "status:todo", "status:in-progress"
 
 
-@pytest.mark.parametrize(("name", "policy_", "moving_to", "state", "judged"), [
-    ("an unlabelled GitHub issue with the lane's move pending is where it was going",
-     GITHUB, "In Progress", "Backlog", "In Progress"),
-    ("an unlabelled GitHub issue with no move pending is a person's Backlog",
-     GITHUB, None, "Backlog", "Backlog"),
-    ("a GitHub issue elsewhere than the half-way state is as it is",
-     GITHUB, "In Review", "Todo", "Todo"),
+@pytest.mark.parametrize(("name", "policy_", "moving_to", "state", "labels", "judged"), [
+    ("a GitHub issue with the lane's target label beside the old one is where it was going",
+     GITHUB, "In Progress", "Todo", (TODO, WORKING), "In Progress"),
+    ("a GitHub issue with no move pending is as its labels say",
+     GITHUB, None, "Todo", (TODO, WORKING), "Todo"),
+    ("an unlabelled GitHub issue is a person's Backlog even with a move pending",
+     GITHUB, "In Progress", "Backlog", (), "Backlog"),
+    ("a move refused before its first write leaves the issue as it was",
+     GITHUB, "In Progress", "Todo", (TODO,), "Todo"),
+    ("a closed issue is closed whatever move is pending",
+     GITHUB, "In Progress", "Canceled", (WORKING,), "Canceled"),
     ("a tracker that moves in one write has no half-way state",
-     TrackerPolicy(provider="linear"), "In Progress", "Backlog", "Backlog"),
+     TrackerPolicy(provider="linear"), "In Progress", "Todo", (TODO, WORKING), "Todo"),
 ], ids=lambda value: value if isinstance(value, str) and " " in value else "")
 def test_as_moving(name: str, policy_: TrackerPolicy, moving_to: str | None, state: str,
-                   judged: str) -> None:
+                   labels: tuple[str, ...], judged: str) -> None:
     view = lane("M-1", moving_to=moving_to)
-    assert as_moving(view, issue("M-1", state), policy_).state == judged
+    seen = as_moving(view, issue("M-1", state, labels=labels), policy_)
+    assert seen.state == judged
 
 
-def test_a_half_moved_lane_is_recovered_not_left_in_backlog() -> None:
-    view = lane("M-1", moving_to="In Progress")
-    seen = as_moving(view, issue("M-1", "Backlog"), GITHUB)
+def test_a_half_moved_lane_is_recovered() -> None:
+    view = lane("M-1", moving_to="In Progress", outcome="interrupted")
+    seen = as_moving(view, issue("M-1", "Todo", labels=(TODO, WORKING)), GITHUB)
     result = replace(facts(lanes=[view], issues=[seen]),
                      policy=WorkflowPolicy(tracker=GITHUB))
     assert dispatched(result) == [("M-1", "recover interrupted lane")]

@@ -119,13 +119,11 @@ class TrackerPolicy(_Section):
         return state_keys([self.in_progress_state, self.success_state,
                            *self.startable_states])
 
-    def half_moved_state(self) -> str | None:
-        """The state a transition cut half-way leaves an issue in, where there is one:
-        GitHub Issues moves by removing the old status label, then adding the new one
-        (or closing), so an open issue with no status label (``unlabeled_state``) may be
-        maestro's own move, not a person's. Linear and the files tracker move in one
-        write: ``None``."""
-        return self.unlabeled_state if self.provider == "github" else None
+    def moves_in_steps(self) -> bool:
+        """Whether a transition takes several writes a cut can split: GitHub Issues (a
+        status label added, the old one removed, or the issue closed); Linear and the
+        files tracker move in one write (:mod:`maestro.lanes.record.moves`)."""
+        return self.provider == "github"
 
     def is_cancelled(self, state: str) -> bool:
         """``state`` is terminal and not the completed state (Canceled, Duplicate): a

@@ -72,9 +72,10 @@ def require_human(ctx: LaneContext, error_class: str, reason: str,
     # breaker 21) stays, and the issue still gets the label and the comment. Only an issue
     # in a state maestro's lane works in moves to the failure state; without the label
     # (guarded) the issue is held in progress, whatever state it is in but a terminal one.
-    current = ctx.tracker.get(ctx.identifier).state
+    seen = ctx.tracker.get(ctx.identifier)
+    current = seen.state
     ours = state_key(current) in policy.working_states() or half_done(
-        policy, pending_move(ctx.state), current)  # the lane's own move, cut half-way
+        policy, pending_move(ctx.state), seen)  # the lane's own move, cut half-way
     if not policy.is_terminal(current) and (guarded or ours):
         move(ctx, target)
     note = reason

@@ -354,10 +354,10 @@ def free_slots(facts: TickFacts, busy: Counter[str], state: str) -> tuple[bool, 
 
 def as_moving(view: LaneView, issue: Issue, policy: TrackerPolicy) -> Issue:
     """The issue as the tick must judge it: one the lane's own move left half-way (an
-    open GitHub issue without a status label, ``move.json`` naming the target) is in the
-    state it was going to, not a person's ``Backlog`` (breaker 23 F3); its lane, resumed,
-    finishes the move."""
-    if half_done(policy, view.moving_to, issue.state) and view.moving_to is not None:
+    open GitHub issue with the target's status label beside the old one, ``move.json``
+    naming the target) is in the state it was going to (breaker 23 F3); its lane,
+    resumed, finishes the move."""
+    if half_done(policy, view.moving_to, issue) and view.moving_to is not None:
         return issue.model_copy(update={"state": view.moving_to})
     return issue
 

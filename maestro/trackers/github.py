@@ -329,6 +329,7 @@ class GitHubIssuesTracker(ClientMetrics):
         closed_states: Mapping[str, str] | None = None,
         page_size: int = 100,
         refresh_batch_size: int = 250,
+        startable_states: Sequence[str] = ("Todo",),
     ) -> None:
         owner, _, repo = repository.partition("/")
         if not owner or not repo:
@@ -346,6 +347,7 @@ class GitHubIssuesTracker(ClientMetrics):
         self.page_size = min(page_size, MAX_PAGE)
         self.refresh_batch_size = refresh_batch_size
         self._status_labels = state_keys(self.state_labels.values())
+        self._startable = state_keys(startable_states)
         self._label_ids: dict[str, str] = {}
         self._node_ids: dict[int, str] = {}
         #: Issues skipped and blockers that could not be resolved by the last read, each
@@ -382,10 +384,13 @@ class GitHubIssuesTracker(ClientMetrics):
             reason = (raw.stateReason or "COMPLETED").upper()
             return self.closed_states.get(reason, self.closed_states.get("COMPLETED", "Done"))
         names = state_keys(label.name for label in _labels(raw))
-        for state, label in self.state_labels.items():
-            if state_key(label) in names:
-                return state
-        return self.unlabeled_state
+        found = [state for state, label in self.state_labels.items()
+                 if state_key(label) in names]
+        # Several status labels: a move in flight (the new label is added before the old
+        # one goes) or a person's slip. A state a lane holds wins over a startable one, so
+        # such an issue is never new work; then the first in ``state_labels`` order.
+        held = [state for state in found if state_key(state) not in self._startable]
+        return (held or found or [self.unlabeled_state])[0]
 
     def _label_for(self, state: str) -> str | None:
         for name, label in self.state_labels.items():
@@ -469,12 +474,17 @@ class GitHubIssuesTracker(ClientMetrics):
 
     def transition(self, identifier: str, state: str,
                    unless: Callable[[str], bool] | None = None) -> bool:
+        """Move the issue by its labels and open/closed state; returns whether its state
+        changed. Each write comes in the order that keeps a cut move readable: an open
+        state's label is added before the old ones are removed (a cut leaves both, the old
+        state readable and the new label on it: never an unlabelled issue, which reads as
+        a person's ``Backlog``, breaker 24), and a closed state closes before the labels
+        go. Running the transition again finishes it: the stale labels of a state already
+        reached are removed."""
         raw = self._one(identifier)
         current = self.state_of(raw)
         if unless is not None and unless(current):
             raise IssueStateChanged(f"issue {identifier} is {current}", current)
-        if same_state(current, state):
-            return False
         target_label = self._label_for(state)
         reason = self._close_reason(state)
         if target_label is None and reason is None and (
@@ -484,28 +494,30 @@ class GitHubIssuesTracker(ClientMetrics):
                 f"github: state {state!r} has no mapping; add it to tracker.state_labels or "
                 "tracker.closed_states in WORKFLOW.md"
             )
-        target_id = self._label_id(target_label) if target_label else None
-        # Remove the old status labels first: an interrupted transition then leaves the
-        # issue unlabelled (never startable), not carrying two contradictory states.
-        stale = [
-            label.id for label in _labels(raw)
-            if state_key(label.name) in self._status_labels
-            and (target_label is None or not same_state(label.name, target_label))
-        ]
-        if stale:
-            self._mutate_labels("MaestroRemoveLabels", raw.id, stale)
+        labels = _labels(raw)
+        stale = [label.id for label in labels
+                 if state_key(label.name) in self._status_labels
+                 and (target_label is None or not same_state(label.name, target_label))]
+        moved = not same_state(current, state)
         if reason is not None:
-            if raw.state == "CLOSED":
-                self._reopen(raw.id)
-            data = self.client.execute("MaestroClose", CLOSE_MUTATION,
-                                       {"id": raw.id, "reason": reason}, write="idempotent")
-            parse(_CloseData, data, SERVICE, "MaestroClose")
-            return True
+            if moved:
+                if raw.state == "CLOSED":  # closed for another reason
+                    self._reopen(raw.id)
+                data = self.client.execute("MaestroClose", CLOSE_MUTATION,
+                                           {"id": raw.id, "reason": reason},
+                                           write="idempotent")
+                parse(_CloseData, data, SERVICE, "MaestroClose")
+            if stale:
+                self._mutate_labels("MaestroRemoveLabels", raw.id, stale)
+            return moved
         if raw.state == "CLOSED":
             self._reopen(raw.id)
-        if target_id is not None:
-            self._mutate_labels("MaestroAddLabels", raw.id, [target_id])
-        return True
+        if target_label is not None and not any(same_state(x.name, target_label)
+                                                for x in labels):
+            self._mutate_labels("MaestroAddLabels", raw.id, [self._label_id(target_label)])
+        if stale:
+            self._mutate_labels("MaestroRemoveLabels", raw.id, stale)
+        return moved
 
     def comment(self, identifier: str, body: str) -> Comment:
         node_id = self._node_id(identifier)
@@ -759,4 +771,5 @@ def from_config(config: ServiceConfig, workflow: Workflow) -> GitHubIssuesTracke
         closed_states=policy.closed_states,
         page_size=config.tracker.page_size,
         refresh_batch_size=config.tracker.refresh_batch_size,
+        startable_states=policy.startable_states,
     )

@@ -320,16 +320,41 @@ def test_transition_to_the_unlabelled_state_drops_the_state_labels(
     assert github_world.labels_of(1) == ["bug"]
 
 
-def test_an_interrupted_transition_leaves_no_startable_state_and_resumes(
+def test_a_transition_refused_at_its_first_write_leaves_the_issue_as_it_was(
         github: GitHubIssuesTracker, github_world: GitHubWorld,
         github_server_: LoopbackServer) -> None:
     github_world.add_issue("task", labels=["status:todo"])
     github_server_.fail(401, {"message": "Bad credentials"}, operation="MaestroAddLabels")
     with pytest.raises(TrackerError, match="MaestroAddLabels: HTTP 401"):
         github.transition("GH-1", "In Progress")
-    assert github.get("GH-1").state == "Backlog"  # never two states, never startable
+    assert github_world.labels_of(1) == ["status:todo"]
     assert github.transition("GH-1", "In Progress") is True
     assert github_world.labels_of(1) == ["status:in-progress"]
+
+
+def test_a_transition_cut_after_its_first_write_is_never_startable_and_resumes(
+        github: GitHubIssuesTracker, github_world: GitHubWorld,
+        github_server_: LoopbackServer) -> None:
+    """Never unlabelled (a person's Backlog, breaker 23 F3), never startable new work."""
+    github_world.add_issue("task", labels=["status:todo"])
+    github_server_.fail(401, {"message": "Bad credentials"}, operation="MaestroRemoveLabels")
+    with pytest.raises(TrackerError, match="MaestroRemoveLabels: HTTP 401"):
+        github.transition("GH-1", "In Progress")
+    assert github.get("GH-1").state == "In Progress"
+    assert github.transition("GH-1", "In Progress") is False  # already there: cleaned up
+    assert github_world.labels_of(1) == ["status:in-progress"]
+
+
+def test_a_close_cut_before_its_labels_went_is_closed(
+        github: GitHubIssuesTracker, github_world: GitHubWorld,
+        github_server_: LoopbackServer) -> None:
+    github_world.add_issue("task", labels=["status:in-review"])
+    github_server_.fail(401, {"message": "Bad credentials"}, operation="MaestroRemoveLabels")
+    with pytest.raises(TrackerError):
+        github.transition("GH-1", "Done")
+    assert github.get("GH-1").state == "Done"
+    github.transition("GH-1", "Done")
+    assert github_world.labels_of(1) == []
 
 
 def test_a_pull_request_number_is_not_an_issue_to_comment_on(

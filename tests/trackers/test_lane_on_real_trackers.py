@@ -272,15 +272,15 @@ def test_github_approved_lane_is_merged_on_origin_and_the_issue_closed_as_comple
 def test_a_github_move_cut_between_its_two_label_writes_is_finished_by_the_next_run(
         github_lane: TrackerLane, github_world: GitHubWorld,
         github_server_: LoopbackServer) -> None:
-    """Breaker 23 F3: Todo -> In Progress removes status:todo, then the add fails for good
-    (an outage): the issue is left open without a status label, which reads as Backlog.
-    The next run took that for a person's move and stopped interrupted, for ever."""
+    """Breaker 23 F3: Todo -> In Progress adds status:in-progress, then the removal of
+    status:todo fails for good (an outage). The next run took the issue for a person's and
+    stopped interrupted, for ever (the adapter then removed first: an unlabelled issue)."""
     _append_config(github_lane.sandbox, "[tracker]\nmax_attempts = 2")
     github_world.add_issue("Add the notes", labels=["status:todo"])
-    github_server_.fail(503, b"down", times=2, operation="MaestroAddLabels")
+    github_server_.fail(503, b"down", times=2, operation="MaestroRemoveLabels")
 
     github_lane.run("GH-1")
-    assert github_world.labels_of(1) == []
+    assert sorted(github_world.labels_of(1)) == ["status:in-progress", "status:todo"]
     assert github_lane.sandbox.lane_file("GH-1", "move.json")["to"] == "In Progress"
 
     github_lane.run("GH-1")
@@ -288,6 +288,24 @@ def test_a_github_move_cut_between_its_two_label_writes_is_finished_by_the_next_
     assert github_world.labels_of(1) == ["status:in-review"]
     assert github_lane.sandbox.lane_file("GH-1", "move.json") is None
     assert_one_start_and_one_completion(github_lane, "GH-1")
+
+
+def test_a_person_s_backlog_stands_after_a_github_move_that_wrote_nothing(
+        github_lane: TrackerLane, github_world: GitHubWorld,
+        github_server_: LoopbackServer) -> None:
+    """Breaker 24 F1: the move's first write was refused, so its record proves nothing; a
+    person then took the status label off (Backlog): the lane must not put it back."""
+    _append_config(github_lane.sandbox, "[tracker]\nmax_attempts = 2")
+    github_world.add_issue("Add the notes", labels=["status:todo"])
+    github_server_.fail(503, b"down", times=2, operation="MaestroAddLabels")
+    github_lane.run("GH-1")
+    assert github_world.labels_of(1) == ["status:todo"]
+
+    github_world.issue(1).label_ids.clear()  # a person: Backlog
+    github_lane.run("GH-1")
+    assert github_lane.outcome("GH-1")["outcome"] == "interrupted"
+    assert github_world.labels_of(1) == []
+    assert github_lane.blocks("GH-1", "completion") == []
 
 
 # -- secrets ----------------------------------------------------------------------------------

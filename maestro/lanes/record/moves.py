@@ -1,15 +1,17 @@
 """A lane's own move of its issue, recorded while it is under way.
 
-On GitHub Issues a move takes two writes (the old status label off, then the new one on, or
-the issue closed), so a move cut between them (a lost answer, a few seconds of 503s, a
-``kill -9``) leaves an open issue with no status label: ``unlabeled_state``, ``Backlog``.
-The lane then took its own half-done move for a person's, stopped ``interrupted`` and never
-went on, its PR open (breaker 23 F3). So on such a tracker the lane writes where it is going
-(``move.json``) before it moves and removes the record once the move is done. Whoever meets
-the record with the issue in that half-way state knows the move is maestro's: the lane's
-guard finishes it (:func:`finish_pending`) and the poll loop plans with the state the issue
-is going to (:func:`~maestro.orchestration.planning.as_moving`). Trackers that move in one
-write (Linear, files) need no record and write none.
+On GitHub Issues a move takes two writes. It removed the old status label, then added the
+new one, so a move cut between them (a lost answer, a few seconds of 503s, a ``kill -9``)
+left an open issue with no status label: ``unlabeled_state``, ``Backlog``. The lane then
+took its own half-done move for a person's, stopped ``interrupted`` and never went on, its
+PR open (breaker 23 F3). The adapter now adds the new label first, so a cut leaves both
+labels, and the lane writes where it is going (``move.json``) before it moves, removing the
+record once the move is done. The record and the target's label together say the move is
+maestro's own (:func:`half_done`): the lane's guard finishes it (:func:`finish_pending`)
+and the poll loop plans with the state the issue is going to
+(:func:`~maestro.orchestration.planning.as_moving`). A record alone proves nothing: a move
+refused before its first write leaves one, and a person's later ``Backlog`` must stand
+(breaker 24). Trackers that move in one write (Linear, files) need no record.
 """
 
 from __future__ import annotations
@@ -39,19 +41,25 @@ def pending_move(state: LaneState) -> str | None:
     return target if isinstance(target, str) and target else None
 
 
-def half_done(policy: TrackerPolicy, target: str | None, issue_state: str) -> bool:
-    """Whether an issue in ``issue_state`` is where the lane's own move to ``target`` stops
-    when cut half-way (pure)."""
-    half = policy.half_moved_state()
-    return (target is not None and half is not None and same_state(issue_state, half)
-            and not same_state(target, half))
+def half_done(policy: TrackerPolicy, target: str | None, issue: Issue) -> bool:
+    """Whether ``issue`` shows the lane's own move to ``target`` cut half-way (pure): on
+    GitHub Issues the target's status label is on the open issue beside an old one that
+    still decides its state (the move adds the new label before it removes the old).
+    Only maestro's move puts that label there; a person who takes every status label
+    off (``Backlog``) or never saw the move is left alone (breaker 24 F1)."""
+    if target is None or not policy.moves_in_steps() or same_state(issue.state, target):
+        return False
+    label = next((name for state, name in policy.state_labels.items()
+                  if same_state(state, target)), None)
+    return label is not None and issue.has_label(label) and not policy.is_terminal(
+        issue.state)
 
 
 def move(ctx: LaneContext, state: str, unless: Callable[[str], bool] | None = None) -> bool:
     """``ctx.tracker.transition`` with the record around it (on trackers that need one).
     The record stays when the move fails: the next look finishes it."""
     policy = ctx.workflow.policy.tracker
-    if policy.half_moved_state() is None:
+    if not policy.moves_in_steps():
         return ctx.tracker.transition(ctx.identifier, state, unless=unless)
     ctx.state.write(PENDING, {"to": state, "at": iso_now()})
     try:
@@ -70,7 +78,7 @@ def finish_pending(ctx: LaneContext, issue: Issue | None) -> bool:
     target = pending_move(ctx.state)
     if target is None or issue is None:
         return False
-    if half_done(ctx.workflow.policy.tracker, target, issue.state):
+    if half_done(ctx.workflow.policy.tracker, target, issue):
         move(ctx, target)
         ctx.state.journal("move_finished", to=target, found=issue.state)
         return True
