@@ -121,7 +121,7 @@ def import_objects(repo: Path, worktree: Path, branch: str, *, settle: bool) -> 
     ``settle``: empty the store afterwards (only where no sandboxed process of the lane can
     be running). Raises :class:`ObjectImportError` naming git's words when an object is
     refused or a head is missing afterwards; the store is then left as it is."""
-    git_dir = private_objects.own_git_dir(worktree)
+    git_dir = private_objects.lane_git_dir(repo, worktree)
     if git_dir is None:
         return None
     store = private_objects.store_of(git_dir)

@@ -94,6 +94,34 @@ def own_git_dir(worktree: Path) -> Path | None:
     return target if target.is_absolute() else worktree / target
 
 
+def registered_git_dir(repo: Path, worktree: Path) -> Path | None:
+    """The git dir ``repo`` keeps for its linked ``worktree`` (``.git/worktrees/<name>``,
+    whose ``gitdir`` file names ``worktree/.git``), found without running git; what is
+    left of a worktree whose folder was deleted, with its private store (breaker 24 F5:
+    a cancel then pruned it, and a sandboxed session's commits with it). None when
+    ``repo`` has no such registration."""
+    admin = repo / ".git" / "worktrees"
+    wanted = os.path.normpath(worktree / ".git")
+    try:
+        entries = list(os.scandir(admin))
+    except OSError:
+        return None
+    for entry in entries:
+        try:
+            named = (Path(entry.path) / "gitdir").read_text(errors="replace").strip()
+        except OSError:
+            continue
+        if os.path.normpath(named) == wanted:
+            return Path(entry.path)
+    return None
+
+
+def lane_git_dir(repo: Path, worktree: Path) -> Path | None:
+    """The worktree's own git dir: from its ``.git``, or from the registration its
+    deleted folder left (:func:`registered_git_dir`)."""
+    return own_git_dir(worktree) or registered_git_dir(repo, worktree)
+
+
 def pending(store: Path) -> bool:
     """Whether ``store`` holds anything besides its ``info/`` (filesystem reads only)."""
     try:

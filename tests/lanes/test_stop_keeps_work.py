@@ -13,6 +13,8 @@ move lands exactly between two of the agent's steps.
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 
 import pytest
@@ -90,3 +92,29 @@ def test_the_startup_sweep_keeps_a_terminal_issues_worktree_with_uncommitted_fil
     config = sandbox.config
     assert sweep_terminal_workspaces(config, load_workflow(config.workflow_path), {}) == []
     assert (sandbox.repo / ".worktrees" / "KW-4" / "draft.txt").read_text() == "draft\n"
+
+
+def test_a_cancel_after_the_worktree_folder_was_deleted_keeps_a_sandboxed_commit(
+        sandbox: Sandbox) -> None:
+    """Breaker 24 F5: a sandboxed session's commit lives in the lane's private store (in
+    the worktree's registration under .git/worktrees) until maestro imports it. With the
+    folder deleted, the cancel read the branch as holding nothing, pruned the registration
+    and the store with it: the commit was lost and the branch named a missing object."""
+    commits_then_moves(sandbox, "KW-5", "Backlog")
+    worktree = sandbox.repo / ".worktrees" / "KW-5"
+    store = sandbox.repo / ".git" / "worktrees" / "KW-5" / "maestro-objects"
+    (worktree / "b.txt").write_text("b\n")
+    store.mkdir(exist_ok=True)
+    env = {**os.environ, "GIT_OBJECT_DIRECTORY": str(store),
+           "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(sandbox.repo / ".git" / "objects")}
+    for args in (["add", "b.txt"], ["commit", "-q", "-m", "sandboxed"]):
+        subprocess.run(["git", *args], cwd=worktree, env=env, check=True)
+    shutil.rmtree(worktree)
+    sandbox.tracker.transition("KW-5", "Canceled")
+    sandbox.maestro("run", "--once", check=True)
+    assert branch_commits(sandbox, "maestro/kw-5") == ["sandboxed", "keepme"]
+    kept = sandbox.lane_file("KW-5", "cleanup.json")["worktree_kept"]
+    assert kept.startswith("the branch maestro/kw-5: 2 commits not on origin")
+    fsck = subprocess.run(["git", "fsck", "--connectivity-only"], cwd=sandbox.repo,
+                          capture_output=True, text=True, check=False)
+    assert fsck.returncode == 0, fsck.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -148,13 +149,19 @@ def test_cancel_keeps_a_worktree_with_unpushed_work(needs_human: Sandbox) -> Non
 def test_cancel_keeps_a_worktree_whose_sandboxed_commits_are_not_imported_yet(
         needs_human: Sandbox) -> None:
     # A sandboxed session killed before maestro hashed its objects into the shared store:
-    # only its private store holds them (maestro/containment/private_objects.py).
-    store = needs_human.repo / ".git" / "worktrees" / "OPS-1" / "maestro-objects" / "ab"
-    store.mkdir(parents=True)
-    (store / "cdef").write_bytes(b"x")
+    # only its private store holds them (maestro/containment/private_objects.py). The
+    # cancel takes them in first, then sees the commit the branch names.
+    worktree = needs_human.repo / ".worktrees" / "OPS-1"
+    store = needs_human.repo / ".git" / "worktrees" / "OPS-1" / "maestro-objects"
+    store.mkdir(exist_ok=True)
+    (worktree / "late.txt").write_text("late\n")
+    env = {**os.environ, "GIT_OBJECT_DIRECTORY": str(store),
+           "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(needs_human.repo / ".git" / "objects")}
+    for args in (["add", "late.txt"], ["commit", "-q", "-m", "late"]):
+        subprocess.run(["git", *args], cwd=worktree, env=env, check=True)
     message = actions.cancel(needs_human.config, "OPS-1")
-    assert "a sandboxed session's commits not yet imported" in message
-    assert (needs_human.repo / ".worktrees" / "OPS-1").is_dir()
+    assert "kept the worktree .worktrees/OPS-1 (1 commit not on origin)" in message
+    assert worktree.is_dir()
 
 
 def test_cancel_twice_with_a_kept_worktree_does_nothing_the_second_time(

@@ -43,7 +43,7 @@ def take_lane_objects(ctx: LaneContext, *, settle: bool = True) -> Imported | No
         worktree = ctx.worktree
     except WorkspaceError:
         return None  # the phase itself says what is wrong with the lane's folder
-    git_dir = private_objects.own_git_dir(worktree)
+    git_dir = private_objects.lane_git_dir(ctx.config.repo_root, worktree)
     if git_dir is None or not private_objects.pending(private_objects.store_of(git_dir)):
         return None  # without the sandbox: filesystem reads only, as before
     try:
@@ -65,7 +65,7 @@ def take_lane_objects(ctx: LaneContext, *, settle: bool = True) -> Imported | No
 
 def _set_aside(ctx: LaneContext) -> str:
     """Move the refused store out of the import's way (never into the shared store)."""
-    git_dir = private_objects.own_git_dir(ctx.worktree)
+    git_dir = private_objects.lane_git_dir(ctx.config.repo_root, ctx.worktree)
     if git_dir is None:
         return ""
     target = git_dir / f"{REFUSED}-{iso_now().replace(':', '')}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from maestro.containment.object_import import ObjectImportError, import_objects
 from maestro.git import rev_parse
 from maestro.lanes.context import LaneContext
 from maestro.lanes.worktree import hooks
@@ -38,8 +39,17 @@ class LaneWork:
 
 
 def lane_work(ctx: LaneContext) -> LaneWork:
-    """Look at the worktree (and at the branch when the folder is gone); git only."""
+    """Look at the worktree (and at the branch when the folder is gone). A sandboxed
+    session's objects not yet imported are taken into the shared store first, also from
+    the registration a deleted folder left: otherwise the branch's commits look like none
+    and its removal would lose them (breaker 24 F5). Objects git refuses keep everything.
+    Every caller runs after the lane's sessions ended, so the store is emptied once taken
+    (``settle``), as before each phase."""
     remote = ctx.workflow.policy.forge.remote
+    try:
+        import_objects(ctx.config.repo_root, ctx.worktree, ctx.branch, settle=True)
+    except ObjectImportError as exc:
+        return LaneWork(worktree=f"a sandboxed session's objects git refused ({exc})")
     found = unpushed_work(ctx.worktree, remote)
     if found or ctx.worktree.exists():
         return LaneWork(worktree=found)

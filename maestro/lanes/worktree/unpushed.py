@@ -58,7 +58,9 @@ def unpushed_branch(repo: Path, branch: str, remote: str) -> str | None:
         return None
     ahead = git(repo, "rev-list", "--count", f"refs/heads/{branch}", "--not",
                 f"--remotes={remote}", check=False)
-    if ahead.isdigit() and int(ahead) > 0:
+    if not ahead.isdigit():  # git cannot walk the branch (a missing object): keep it
+        return "commits git cannot count (an object is missing)"
+    if int(ahead) > 0:
         count = int(ahead)
         return f"{count} commit{'s' * (count != 1)} not on {remote}"
     return None
