@@ -123,11 +123,12 @@ def _run_lane(args: argparse.Namespace) -> dict[str, Any] | int:
         ctx = LaneContext(config, args.issue)
         ctx.state.acquire()
         try:
-            reset_lane(ctx, "reset by an operator")
+            aside = reset_lane(ctx, "reset by an operator")
         finally:
             ctx.state.release()
-        print(f"lane {args.issue}: local state archived; the next run starts afresh (or "
-              "rebuilds from the tracker)")
+        kept = f"; the work its last stop kept is now {aside}" if aside else ""
+        print(f"lane {args.issue}: local state archived{kept}; the next run starts afresh "
+              "(or rebuilds from the tracker)")
         return 0
     # --json: stdout holds the outcome record alone (doit's progress would come first).
     extra = ["--reporter", "zero"] if args.quiet or args.json else []

@@ -131,9 +131,16 @@ def check_eligible(ctx: LaneContext, issue: Issue, retry: bool) -> None:
         raise Halt(LaneOutcome.SKIPPED, reason)
 
 
-def reset_lane(ctx: LaneContext, why: str) -> None:
-    """Archive the whole lane folder so the issue starts over as a fresh lane."""
+def reset_lane(ctx: LaneContext, why: str) -> str | None:
+    """Archive the whole lane folder so the issue starts over as a fresh lane; work a
+    stop kept for a person is moved aside first, under names of its own. Returns where
+    that work now is, in words, or None."""
+    from maestro.lanes.worktree.retire import set_aside_kept
+
     state = ctx.state
+    if (aside := set_aside_kept(ctx)) is not None:
+        state.journal("kept_work_set_aside", at=aside)
+        why += f"; the work kept by the earlier stop is now {aside}"
     archive = ctx.config.state_root / ARCHIVE / f"{ctx.identifier}-{new_run_id()}"
     archive.mkdir(parents=True, exist_ok=True)
     for entry in list(state.dir.iterdir()):
@@ -141,6 +148,7 @@ def reset_lane(ctx: LaneContext, why: str) -> None:
             continue
         shutil.move(str(entry), archive / entry.name)
     state.journal("lane_reset", reason=why, archived_to=str(archive))
+    return aside
 
 
 # -- phases -----------------------------------------------------------------------------------

@@ -262,14 +262,15 @@ def _start_afresh(config: ServiceConfig, found: _Found) -> str:
     ctx = LaneContext(config, found.identifier)
     ctx.state.acquire()
     try:
-        reset_lane(ctx, f"a person's retry: the issue is {found.issue.state} again")
+        aside = reset_lane(ctx, f"a person's retry: the issue is {found.issue.state} again")
     finally:
         ctx.state.release()
     why = ineligible_reason(found.issue, found.policy)
     after = (f"it does not start yet: {why}" if why
              else _when_it_starts(config, "a new lane"))
+    kept = f"; the work its stop kept is now {aside}" if aside else ""
     message = (f"{found.identifier}: its finished lane is archived (the issue is "
-               f"{found.issue.state} again); {after}")
+               f"{found.issue.state} again){kept}; {after}")
     _journal(config, found.state, "retry", message)
     _request_tick(config)
     return message

@@ -118,3 +118,23 @@ def test_a_cancel_after_the_worktree_folder_was_deleted_keeps_a_sandboxed_commit
     fsck = subprocess.run(["git", "fsck", "--connectivity-only"], cwd=sandbox.repo,
                           capture_output=True, text=True, check=False)
     assert fsck.returncode == 0, fsck.stderr
+
+
+def test_a_retry_after_a_kept_cancel_starts_a_fresh_branch_and_sets_the_work_aside(
+        sandbox: Sandbox) -> None:
+    """Breaker 24 F3: the new lane took up the kept worktree and branch as they were and
+    put the cancelled run's commit up for merge in its PR."""
+    commits_then_moves(sandbox, "KW-6", "Canceled")
+    assert sandbox.lane_file("KW-6", "cleanup.json")["worktree_kept"]
+    sandbox.tracker.transition("KW-6", "Todo")
+    said = sandbox.maestro("retry", "KW-6", check=True).stdout
+    assert "the work its stop kept is now the branch maestro/kw-6-kept-" in said
+    [aside] = (sandbox.repo / ".worktrees").glob("KW-6.kept-*")
+    assert (aside / "a.txt").read_text() == "a\n"
+    [kept_branch] = subprocess.run(
+        ["git", "branch", "--list", "maestro/kw-6-kept-*", "--format=%(refname:short)"],
+        cwd=sandbox.repo, capture_output=True, text=True, check=True).stdout.split()
+    assert branch_commits(sandbox, kept_branch) == ["keepme"]
+    assert not (sandbox.repo / ".worktrees" / "KW-6").exists()
+    assert subprocess.run(["git", "rev-parse", "--verify", "-q", "maestro/kw-6"],
+                          cwd=sandbox.repo, capture_output=True, check=False).returncode != 0

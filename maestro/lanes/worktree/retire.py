@@ -14,13 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from maestro.containment.object_import import ObjectImportError, import_objects
-from maestro.git import rev_parse
+from maestro.git import git, rev_parse
+from maestro.ids import utc_now
 from maestro.lanes.context import LaneContext
 from maestro.lanes.worktree import hooks
-from maestro.lanes.worktree.unpushed import unpushed_branch, unpushed_work
+from maestro.lanes.worktree.unpushed import kept_for_a_person, unpushed_branch, unpushed_work
 from maestro.lanes.worktree.workspace import remove_worktree
 
-__all__ = ["LaneWork", "lane_work", "retire"]
+__all__ = ["LaneWork", "lane_work", "retire", "set_aside_kept"]
 
 
 @dataclass(frozen=True)
@@ -72,3 +73,26 @@ def retire(ctx: LaneContext, work: LaneWork) -> str | None:
         hooks.before_remove(ctx)
     remove_worktree(ctx.config.repo_root, ctx.worktree, ctx.branch)
     return "removed the worktree"
+
+
+def set_aside_kept(ctx: LaneContext) -> str | None:
+    """Move the work a stop kept for a person out of the next lane's way, before the lane
+    folder is archived for a fresh start (``maestro retry``, ``maestro lane --reset``):
+    the branch becomes ``<branch>-kept-<stamp>`` and the worktree folder
+    ``<worktree>.kept-<stamp>``, so the new lane starts from the base on a fresh branch
+    instead of taking up, and publishing, the cancelled run's commits and files (breaker 24
+    F3). Returns where the work now is, in words, or None when nothing was kept."""
+    if not kept_for_a_person(ctx.state.read("cleanup.json")):
+        return None
+    stamp = utc_now().strftime("%Y%m%dT%H%M%SZ")
+    repo, moved = ctx.config.repo_root, []
+    if rev_parse(repo, f"refs/heads/{ctx.branch}") is not None:
+        kept_branch = f"{ctx.branch}-kept-{stamp}"
+        git(repo, "branch", "-m", ctx.branch, kept_branch)
+        moved.append(f"the branch {kept_branch}")
+    if ctx.worktree.exists():
+        target = ctx.worktree.with_name(f"{ctx.worktree.name}.kept-{stamp}")
+        git(repo, "worktree", "move", str(ctx.worktree), str(target))
+        shown = target.relative_to(repo) if target.is_relative_to(repo) else target
+        moved.append(f"the worktree {shown}")
+    return " and ".join(moved) or None
