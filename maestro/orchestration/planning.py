@@ -547,8 +547,6 @@ def needs_recovery(view: LaneView, issue: Issue, policy: WorkflowPolicy) -> bool
     if issue.has_label(tracker.needs_attention_label) and not (
             view.asked_for_human and not view.needs_human):
         return False
-    if missing_required_labels(issue, tracker.required_labels):
-        return False  # the reconcile stops such a lane; starting it again would loop
     if same_state(issue.state, tracker.in_progress_state):
         return view.outcome in UNFINISHED_OUTCOMES
     # In the success state (a working state) a lane before its handoff resumes when it
@@ -563,6 +561,13 @@ def recover(facts: TickFacts, plan: Plan) -> Plan:
     busy = agents_busy(facts, plan)
     for view, issue in _parked(facts, plan):
         if view.identifier in facts.retries or not needs_recovery(view, issue, facts.policy):
+            continue
+        if missing := missing_required_labels(issue, facts.policy.tracker.required_labels):
+            # The reconcile stops such a lane, so starting it would loop; the person
+            # reads why it waits (breaker 24 F4).
+            plan = replace(plan, waits=(*plan.waits, Waiting(
+                view.identifier, "not resumed: the issue lacks the required label(s) "
+                f"{', '.join(map(repr, missing))} (tracker.required_labels)")))
             continue
         free, why = (False, facts.held) if facts.held else free_slots(facts, busy, issue.state)
         if free:
