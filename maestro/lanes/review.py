@@ -198,6 +198,15 @@ def finish_repair(ctx: LaneContext) -> None:
         # replaced by a new one — the classifier stops the lane for a human instead.
         ctx.forge.open_pr(ctx.branch, ctx.workflow.policy.forge.base_branch, "", "")
     faults.point("repair:pushed")
+    # The tracker's record of the round comes before the lane's: a comment that fails
+    # leaves the round pending, so the next run posts it (post_once: never twice). The
+    # other order dropped the pending round first, and a failed comment was never posted:
+    # a rebuild from the tracker then took maestro's own repair head for a foreign push
+    # (breaker 25 F1).
+    post_once(ctx, "repair", pending["run_id"], f"review repair round {pending['round']} pushed",
+              {"run_id": pending["run_id"], "round": pending["round"],
+               "pr_url": record.get("url"), "validated_head": head,
+               "summary": pending["summary"]}, pending["summary"])
     # The reviewer's threads stay as they are: a thread is settled by its reviewer, or by
     # the forge when the repair changed its lines (outdated) — never because a round ended.
     record.update({"validated_head": head, "repair_rounds": pending["round"],
@@ -206,10 +215,6 @@ def finish_repair(ctx: LaneContext) -> None:
     record.pop("pending_repair")
     ctx.state.write("pr.json", record)
     faults.point("repair:recorded")
-    post_once(ctx, "repair", pending["run_id"], f"review repair round {pending['round']} pushed",
-              {"run_id": pending["run_id"], "round": pending["round"],
-               "pr_url": record.get("url"), "validated_head": head,
-               "summary": pending["summary"]}, pending["summary"])
 
 
 def cancel(ctx: LaneContext, reason: str) -> None:

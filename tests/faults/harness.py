@@ -57,14 +57,16 @@ class FaultyTracker:
 
     def __init__(self, inner: Any, fault: str, effects: str) -> None:
         self._inner = inner
-        self._phase, _, self._kind = fault.partition(":")
+        self._phase, _, rest = fault.partition(":")
+        self._kind, _, self._method = rest.partition(":")  # phase:kind[:method]
         self._effects = Path(effects) if effects else None
         self.name = inner.name
 
     def _fail(self, method: str) -> None:
         from maestro.errors import RateLimitedError, TrackerError
 
-        if not self._phase or _current_phase["name"] != self._phase or not _fire_once():
+        if not self._phase or _current_phase["name"] != self._phase or (
+                self._method and method != self._method) or not _fire_once():
             return
         where = f"loopback tracker: {method} (injected in phase {self._phase})"
         if self._kind == "429":

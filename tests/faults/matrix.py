@@ -34,7 +34,7 @@ RESUME_POINTS = {
     "handoff:after": ("handoff", "after the completion comment, before pr.json"),
     "repair:agent-done": ("review ⟲ repair", "after the repair agent, before the push"),
     "repair:pushed": ("review ⟲ repair", "after the repair push"),
-    "repair:recorded": ("review ⟲ repair", "after pr.json, before the repair comment"),
+    "repair:recorded": ("review ⟲ repair", "after the repair comment and pr.json"),
     "land:after": ("land", "after the merge, before merge.json"),
     "closeout:transitioned": ("closeout", "after the Done transition"),
     "closeout:after": ("closeout", "after the closeout comment, before closeout.json"),

@@ -56,6 +56,19 @@ def test_tracker_failure_in_a_phase_halts_for_retry_and_loses_nothing(
     assert signature(faultbox, "RES-1") == uninterrupted
 
 
+def test_a_repair_comment_that_fails_is_posted_by_the_next_run(
+        faultbox: FaultBox, uninterrupted: dict[str, Any]) -> None:
+    """Breaker 25 F1: the round was recorded done before its comment, so a comment that
+    failed was never posted, and a rebuild from the tracker then took maestro's own
+    repair head for a push nobody validated."""
+    faultbox.env["MAESTRO_TEST_TRACKER_FAULT"] = "review:500:comment"
+    codes = deliver(faultbox, "RES-1")
+    assert faultbox.flag.exists(), "no comment was made in the review phase"
+    assert 1 in codes
+    assert_delivered_once(faultbox, "RES-1")  # type: ignore[arg-type]
+    assert signature(faultbox, "RES-1") == uninterrupted
+
+
 # -- the forge refuses a push ---------------------------------------------------------------
 
 
