@@ -28,7 +28,7 @@ from maestro.fsutil import read_jsonl
 from maestro.ids import iso_now
 from maestro.lanes import cancel
 from maestro.lanes.context import LaneContext
-from maestro.lanes.outcomes import Halt, fail_attempt, require_human
+from maestro.lanes.outcomes import ATTENTION_PENDING, Halt, fail_attempt, require_human
 from maestro.lanes.record.moves import finish_pending
 from maestro.lanes.worktree.retire import lane_work, retire
 from maestro.model import Issue, LaneOutcome, PullState
@@ -126,8 +126,9 @@ class LaneGuard:
         if cancel.pending(self.ctx.state):  # a person's cancel, recorded before it acted
             return Stop(LaneOutcome.TERMINATED, "an operator cancelled the issue",
                         cleanup=True)
-        return decide(self.issue(), self.ctx.workflow.policy.tracker, self.stage,
-                      own_attention)
+        # The lane's own attention path under way put the label there, not a person.
+        own = own_attention or self.ctx.state.exists(ATTENTION_PENDING)
+        return decide(self.issue(), self.ctx.workflow.policy.tracker, self.stage, own)
 
     def enforce(self, before: str, own_attention: bool = False) -> None:
         """Go on, or stop the lane (closing its PR) before ``before`` happens."""

@@ -17,6 +17,7 @@ from maestro.lanes.record import comments
 from maestro.lanes.record.archive import ARCHIVE
 from maestro.lanes.record.moves import half_done, move, pending_move
 from maestro.model import Issue, LaneOutcome
+from maestro.process import faults
 from maestro.statenames import state_key
 from maestro.trackers.eligibility import ineligible_reason
 
@@ -55,17 +56,27 @@ def post_once(ctx: LaneContext, kind: str, run_id: str, title: str, fields: dict
     return True
 
 
+#: The attention path under way (its arguments), from before its first write to its
+#: record: a path cut after the label (a kill, an outage before the failure comment) is
+#: finished by the lane's next phase, and its label is never taken for a person's stop
+#: (breaker 25 F5).
+ATTENTION_PENDING = "attention-pending.json"
+
+
 def require_human(ctx: LaneContext, error_class: str, reason: str,
                   next_action: str = "") -> None:
     """The attention path of SPEC-NOTES §3; always raises ``Halt(NEEDS_HUMAN)``."""
     policy = ctx.workflow.policy.tracker
     claim = ctx.state.read("lease.json") or {}
     run_id = str(claim.get("run_id", "no-run"))
+    ctx.state.write(ATTENTION_PENDING, {"error_class": error_class, "reason": reason,
+                                        "next_action": next_action, "at": iso_now()})
     guarded = False
     try:
         ctx.tracker.add_label(ctx.identifier, policy.needs_attention_label)
     except LabelMissingError:
         guarded = True
+    faults.point("attention:labelled")
     target = policy.in_progress_state if guarded else policy.failure_state
     # A person's decision is never undone by maestro: a terminal state (Canceled, Duplicate,
     # Done), or any state outside the lane's own (a move to Backlog while the lane worked:
@@ -98,8 +109,20 @@ def require_human(ctx: LaneContext, error_class: str, reason: str,
     ctx.state.write("attention.json", record)
     if guarded:
         ctx.state.write("terminal-guarded.json", record)
+    ctx.state.remove(ATTENTION_PENDING)
     raise Halt(LaneOutcome.NEEDS_HUMAN, f"{error_class}: {reason}", failed=True,
                error_class=error_class)
+
+
+def finish_pending_attention(ctx: LaneContext) -> None:
+    """Before a phase: an attention path a run started and did not finish is finished
+    (every step is idempotent); raises ``Halt(NEEDS_HUMAN)`` then."""
+    record = ctx.state.read(ATTENTION_PENDING)
+    if not isinstance(record, dict) or ctx.state.exists("attention.json"):
+        return
+    require_human(ctx, str(record.get("error_class") or "manual_intervention_required"),
+                  str(record.get("reason") or "an earlier run stopped for a human"),
+                  str(record.get("next_action") or ""))
 
 
 def fail_attempt(ctx: LaneContext, error_class: str, reason: str, retryable: bool = True,

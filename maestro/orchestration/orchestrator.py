@@ -27,6 +27,7 @@ from maestro.lanes.budgets.spend import daily_budget
 from maestro.lanes.cancel import finish_recorded_cancels
 from maestro.lanes.context import remember_good_workflow
 from maestro.lanes.guard import agent_asked_for_human
+from maestro.lanes.outcomes import ATTENTION_PENDING
 from maestro.lanes.record.listing import list_lanes
 from maestro.lanes.record.moves import pending_move
 from maestro.lanes.record.state import LaneState
@@ -157,6 +158,7 @@ class Orchestrator:
             last_event_at=last_event_at, merged=state.exists("merge.json"),
             asked_for_human=not leased and attention_label is not None and
             agent_asked_for_human(state.path("tools.jsonl"), attention_label),
+            attention_pending=not leased and state.exists(ATTENTION_PENDING),
             skips=streak_of(ended), signalled=ended.get("signalled") is True,
             moving_to=pending_move(state) if not leased else None)
 

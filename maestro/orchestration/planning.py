@@ -115,6 +115,9 @@ class LaneView:
     #: The last run halted on a signal (``outcome.json``'s ``signalled``: a daemon's stop,
     #: its reconcile, a person's cancel), so its reason names no move of the issue.
     signalled: bool = False
+    #: The lane's own attention path was cut before its record (``attention-pending.json``):
+    #: its next run finishes it, whatever the issue's state and label.
+    attention_pending: bool = False
     #: Where the lane's own move of its issue was going when it was cut (``move.json``,
     #: :mod:`maestro.lanes.record.moves`); read for a lane no process holds.
     moving_to: str | None = None
@@ -542,6 +545,8 @@ def needs_recovery(view: LaneView, issue: Issue, policy: WorkflowPolicy) -> bool
     outcome: its claim rebuilds from the tracker's ``maestro:state`` comments). Startable
     issues are not recovered here: they come back as new work."""
     tracker = policy.tracker
+    if view.attention_pending and not view.needs_human:
+        return True  # its own attention path, cut half-way: the run finishes it
     if view.in_review or issue.has_label(tracker.opt_out_label):
         return False
     if issue.has_label(tracker.needs_attention_label) and not (

@@ -86,7 +86,7 @@ class LaneRuns:
 
         from maestro.lanes.cancel import honour as honour_cancel
         from maestro.lanes.confinement.lane_objects import take_lane_objects
-        from maestro.lanes.outcomes import Halt
+        from maestro.lanes.outcomes import Halt, finish_pending_attention
         from maestro.model import LaneOutcome
         from maestro.observability import logs
 
@@ -113,6 +113,7 @@ class LaneRuns:
             # the cancel, the healing and the phase all see the lane's commits.
             take_lane_objects(ctx)
             honour_cancel(ctx)  # a person's recorded cancel comes first (lanes/cancel.py)
+            finish_pending_attention(ctx)  # then an attention path a run left half-done
             function(ctx)
         except Halt as halt:
             return self._halt(ctx, phase, halt)

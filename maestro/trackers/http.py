@@ -412,6 +412,13 @@ def write_once(send: Callable[[], ResultT], find: Callable[[], ResultT | None],
                 return found
             if tried == attempts:
                 raise
+        except TrackerError:
+            # A refusal is not sent again, but a service may refuse in words after it
+            # did the write (GitHub's INTERNAL "something went wrong", breaker 25 F3).
+            found = find()
+            if found is not None:
+                return found
+            raise
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -159,13 +159,14 @@ class LoopbackServer:
             self.faults.append(Fault(reply=Reply(status, body, dict(headers or {})),
                                      operation=operation))
 
-    def lose_answer(self, status: int = 502, times: int = 1,
-                    operation: str | None = None) -> None:
+    def lose_answer(self, status: int = 502, times: int = 1, operation: str | None = None,
+                    body: Any = b"<html>bad gateway</html>") -> None:
         """The next ``times`` requests (of ``operation``, if given) are carried out, and
-        their answer is replaced by ``status``: a write whose answer was lost."""
+        their answer is replaced by ``status`` and ``body``: a write whose answer was
+        lost, or refused in words after it was done."""
+        headers = {"Content-Type": "text/html"} if isinstance(body, bytes) else {}
         for _ in range(times):
-            self.faults.append(Fault(reply=Reply(status, b"<html>bad gateway</html>",
-                                                 {"Content-Type": "text/html"}),
+            self.faults.append(Fault(reply=Reply(status, body, headers),
                                      operation=operation, after=True))
 
     def delay(self, seconds: float, times: int = 1, operation: str | None = None) -> None:

@@ -95,8 +95,12 @@ class FaultyTracker:
             return attr
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            self._fail(name)
-            result = attr(*args, **kwargs)
+            if self._kind.startswith("after"):  # the write is done, then its answer fails
+                result = attr(*args, **kwargs)
+                self._fail(name)
+            else:
+                self._fail(name)
+                result = attr(*args, **kwargs)
             if name == "comment" or (name in ("transition", "add_label", "remove_label")
                                      and result):
                 self._log(name, args)

@@ -69,6 +69,24 @@ def test_a_repair_comment_that_fails_is_posted_by_the_next_run(
     assert signature(faultbox, "RES-1") == uninterrupted
 
 
+def test_the_agents_own_attention_label_answered_with_an_error_is_still_its_request(
+        faultbox: FaultBox) -> None:
+    """Breaker 25 F3: the tracker applied the agent's needs-attention label and answered
+    with an error; the lane took the label for a person's stop: ``terminated``, the
+    agent's question never posted, the issue left In Progress with nobody told."""
+    faultbox.env["MAESTRO_TEST_TRACKER_FAULT"] = "agent:after500:add_label"
+    faultbox.add_issue("ATT-1", script='steps:\n  - attention: "which notes?"\n')
+    faultbox.lane("ATT-1", env=faultbox.env)
+    assert faultbox.flag.exists(), "no label was added in the agent phase"
+    assert faultbox.outcome("ATT-1") == "needs_human"
+    issue = faultbox.issue("ATT-1")
+    assert issue.state == "Todo" and "maestro:needs-attention" in issue.labels
+    bodies = [c.body for c in faultbox.comments("ATT-1")]
+    assert any("which notes?" in body for body in bodies)
+    assert [b["kind"] for b in comments.blocks(faultbox.comments("ATT-1"))] == [
+        "start", "failure"]
+
+
 # -- the forge refuses a push ---------------------------------------------------------------
 
 

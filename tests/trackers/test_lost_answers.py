@@ -101,3 +101,14 @@ def test_a_comment_that_was_not_carried_out_is_sent_again(
     github_server_.fail(502, operation="MaestroComment")
     github.comment(f"GH-{number}", "run started")
     assert len(github_world.issue(number).comments) == 1
+
+
+def test_a_comment_refused_in_words_after_it_was_posted_is_not_an_error(
+        github: GitHubIssuesTracker, github_world: GitHubWorld,
+        github_server_: LoopbackServer) -> None:
+    """GitHub's INTERNAL "something went wrong" can follow a write it did (breaker 25)."""
+    number = github_world.add_issue("Fix it", labels=["status:todo"]).number
+    github_server_.lose_answer(200, operation="MaestroComment", body={
+        "data": None, "errors": [{"message": "Something went wrong", "type": "INTERNAL"}]})
+    github.comment(f"GH-{number}", "run started")
+    assert len(github_world.issue(number).comments) == 1

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 from maestro.agents.tools import HaltSession, StopSession, ToolRefused
+from maestro.errors import TrackerError
 from maestro.git import git
 from maestro.lanes.confinement.lane_objects import take_lane_objects
 from maestro.lanes.confinement.tamper import ControlFiles
@@ -98,7 +99,15 @@ class LaneToolHost:
 
     def add_label(self, label: str) -> bool:
         self.look_again()
-        changed = self.ctx.tracker.add_label(self.identifier, label)
+        try:
+            changed = self.ctx.tracker.add_label(self.identifier, label)
+        except TrackerError:
+            # Applied, then answered with an error (breaker 25 F3): the label on the issue
+            # is the agent's, or the guard would take the agent's own request for help
+            # for a person's stop. Not there: the call failed.
+            if not self.ctx.tracker.get(self.identifier).has_label(label):
+                raise
+            changed = True
         if same_state(label, self.needs_attention_label):
             self.attention_added = True
         return changed
