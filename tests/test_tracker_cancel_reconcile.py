@@ -93,3 +93,24 @@ def test_a_cancel_of_a_lane_in_review_is_logged_as_the_trackers(sandbox: Sandbox
     log = sandbox.repo / ".maestro" / "logs" / "maestro.jsonl"
     events = [json.loads(line).get("event") for line in log.read_text().splitlines()]
     assert "tracker_cancel" in events and "operator_cancel" not in events
+
+
+def test_a_lane_that_merged_since_the_tick_read_it_is_not_signalled(sandbox: Sandbox) -> None:
+    """Breaker 25 F4: the lane merged and closed its issue between the tick's read of the
+    lanes and its read of the issues; the tick then stopped it in its cleanup."""
+    from maestro.fsutil import write_json
+    from maestro.orchestration.planning import Plan, Reconcile
+
+    folder = sandbox.repo / ".maestro" / "lanes" / "TC-9"
+    folder.mkdir(parents=True)
+    lane = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        write_json(folder / "holder.json", {"pid": lane.pid, "role": "lane"})
+        write_json(folder / "merge.json", {"commit": "0" * 40})
+        Orchestrator(sandbox.config).apply_reconcile(Plan(reconciles=(
+            Reconcile("TC-9", "terminate", "Done", signal_only=True),)))
+        time.sleep(0.2)
+        assert lane.poll() is None
+    finally:
+        lane.kill()
+        lane.wait()

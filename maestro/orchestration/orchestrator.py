@@ -297,6 +297,10 @@ class Orchestrator:
             if entry.signal_only or state.is_leased_elsewhere():
                 # A lane in review is only stopped here; the next tick sends it down its
                 # own cancel path (PR closed with a comment) or holds it for the person.
+                if state.exists("merge.json"):
+                    # It merged since the tick read it, and then closed its issue (which
+                    # the tick read later): it only closes out now (breaker 25 F4).
+                    continue
                 pid = int(holder.get("pid", 0))
                 if pid > 0:
                     with contextlib.suppress(ProcessLookupError):
