@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from maestro.agents.errors import AgentError
-from maestro.errors import LabelMissingError
+from maestro.errors import ForgeError, LabelMissingError, TrackerError
 from maestro.fsutil import append_jsonl, read_jsonl
 from maestro.ids import iso_now
 from maestro.process import faults
@@ -175,6 +175,9 @@ class Signals:
     stop: str = ""
     #: Set when the host settled the lane during a call (:class:`HaltSession`).
     halted: str = ""
+    #: Calls the tracker or the forge failed (an outage, not the agent's doing), newest
+    #: last: an attempt that ends invalid because of one is the service's failure.
+    service_failures: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -188,6 +191,7 @@ class Signals:
             "refused": self.refused,
             "stop": self.stop,
             "halted": self.halted,
+            "service_failures": self.service_failures,
         }
 
 
@@ -345,7 +349,10 @@ class ToolBridge:
                 # The agent asked for a human the right way; the tracker lacks the label.
                 # maestro's attention path then parks the issue in its guarded state.
                 self.signals.attention_label_missing = True
-        except Exception as exc:  # tracker/forge failure: the agent may try again
+        except (TrackerError, ForgeError) as exc:  # an outage: the agent may try again
+            text, ok = f"failed: {exc}", False
+            self.signals.service_failures.append(f"{name}: {exc}")
+        except Exception as exc:  # any other failure of the call: the agent may try again
             text, ok = f"failed: {exc}", False
         self.on_call(name, ok, text)
         return ToolAnswer(ok, text)

@@ -7,7 +7,7 @@ same lane and worktree when the feedback is actionable, and lands only the valid
 from __future__ import annotations
 
 from maestro.config.workflow import TrackerPolicy
-from maestro.errors import IssueStateChanged, MaestroError
+from maestro.errors import ForgeError, IssueStateChanged, MaestroError
 from maestro.git import git
 from maestro.ids import iso_now
 from maestro.lanes.context import LaneContext
@@ -137,6 +137,12 @@ def repair(ctx: LaneContext, pr: PullRequest, decision: Decision) -> None:
         after_stopped_session(ctx, outcome.signals, "review")
     if kind == "manual_attention":
         require_human(ctx, "manual_attention", "the agent asked for a human during repair")
+    if kind != "review_repair" and outcome.signals.get("service_failures"):
+        # The round failed because the tracker or the forge did (an outage inside the
+        # agent's confirming call), not the agent: a counted retry of the phase, which
+        # runs the round again, instead of the agent's failure (breaker 25 F2).
+        raise ForgeError(f"repair round {round_no}: "
+                         + "; ".join(outcome.signals["service_failures"][-3:]))
     if kind != "review_repair":
         require_human(ctx, outcome.error_class or "repair_failed",
                       f"repair round {round_no} failed: "

@@ -22,6 +22,7 @@ from maestro.agents.mcp_tools import SERVER_NAME, mcp_config
 from maestro.agents.tool_relay import ToolRelay
 from maestro.agents.tools import TOOL_SPECS, ToolBridge
 from maestro.containment.childenv import child_env
+from maestro.errors import ForgeError
 
 ISSUE = "MCP-1"
 SECRETS = {"GITHUB_TOKEN": "ghp_mcp_1", "LINEAR_API_KEY": "lin_mcp_2",
@@ -161,3 +162,22 @@ def test_the_server_environment_holds_no_secret(tmp_path: Path, monkeypatch: Any
     assert os.environ["GITHUB_TOKEN"] == "ghp_mcp_1"
     leaked = {k for k, v in SECRETS.items() if k in environ or v in environ}
     assert leaked == set()
+
+
+class DownHost(Host):
+    """The forge is down: the PR lookup behind the confirming calls fails."""
+
+    def pr_url(self) -> str | None:
+        raise ForgeError("github forge: MaestroForgeFind: HTTP 503; gave up after 4 attempt(s)")
+
+
+def test_a_tool_call_the_forge_failed_is_named_a_service_failure(tmp_path: Path) -> None:
+    """Breaker 25 F2: the repair round then retries instead of blaming the agent."""
+    bridge = ToolBridge(DownHost(), tmp_path / "tools.jsonl")
+    answer = bridge.answer("issue_review_repair_complete",
+                           {"pr_url": "local://origin/pulls/1", "summary": "fixed"})
+    assert not answer.ok and "HTTP 503" in answer.text
+    assert bridge.signals.service_failures == [
+        "issue_review_repair_complete: github forge: MaestroForgeFind: HTTP 503; gave up "
+        "after 4 attempt(s)"]
+    assert bridge.signals.repair_complete is None
