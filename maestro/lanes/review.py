@@ -66,6 +66,28 @@ def review(ctx: LaneContext) -> None:
     repair(ctx, pr, decision)
 
 
+#: A repair round the tracker or the forge failed (``round``, ``from_head``, ``why``): the
+#: round's next run tells the agent its work is already there.
+UNCONFIRMED_ROUND = "repair-unconfirmed.json"
+
+
+def unconfirmed_round_note(ctx: LaneContext, round_no: int) -> str:
+    """For a round run again after a service failure: what failed and the work the last
+    run made, so the agent confirms it instead of doing it again ("" otherwise)."""
+    from maestro.lanes.sessions.prior_work import prior_work, resume_note
+
+    record = ctx.state.read(UNCONFIRMED_ROUND)
+    if not isinstance(record, dict) or record.get("round") != round_no:
+        return ""
+    start = str(record.get("from_head") or "")
+    work = resume_note(prior_work(ctx.worktree, start)) if start and ctx.worktree.is_dir() \
+        else ""
+    return (f"Note: the last run of this round could not be confirmed because the tracker or "
+            f"the forge failed ({record.get('why')}). If its work below addresses the "
+            "feedback, confirm it with issue_review_repair_complete and "
+            "issue_terminal_finalize(path=\"review_repair\") without changing it.\n" + work)
+
+
 def feedback_text(pr: PullRequest, decision: Decision) -> str:
     from maestro.lanes.repair.feedback import collect, render
 
@@ -114,7 +136,10 @@ def repair(ctx: LaneContext, pr: PullRequest, decision: Decision) -> None:
         issue.description])
     remember_given(ctx, round_no, head, items)
     text += "\n\n" + note if (note := killed_session_note(ctx)) else ""
-    ctx.state.journal("repair_started", round=round_no, feedback=list(decision.feedback_kinds))
+    unconfirmed = unconfirmed_round_note(ctx, round_no)
+    text += "\n\n" + unconfirmed if unconfirmed else ""
+    ctx.state.journal("repair_started", round=round_no, feedback=list(decision.feedback_kinds),
+                      unconfirmed_before=bool(unconfirmed))
     if "conflict" in decision.feedback_kinds:
         ctx.forge.fetch(ctx.workflow.policy.forge.base_branch)
     from maestro.lanes.sessions.agent_run import (
@@ -140,9 +165,12 @@ def repair(ctx: LaneContext, pr: PullRequest, decision: Decision) -> None:
     if kind != "review_repair" and outcome.signals.get("service_failures"):
         # The round failed because the tracker or the forge did (an outage inside the
         # agent's confirming call), not the agent: a counted retry of the phase, which
-        # runs the round again, instead of the agent's failure (breaker 25 F2).
-        raise ForgeError(f"repair round {round_no}: "
-                         + "; ".join(outcome.signals["service_failures"][-3:]))
+        # runs the round again, told that its work is there (breaker 25 F2).
+        why = "; ".join(outcome.signals["service_failures"][-3:])
+        ctx.state.write(UNCONFIRMED_ROUND, {"round": round_no, "from_head": head,
+                                            "why": why})
+        raise ForgeError(f"repair round {round_no}: {why}")
+    ctx.state.remove(UNCONFIRMED_ROUND)
     if kind != "review_repair":
         require_human(ctx, outcome.error_class or "repair_failed",
                       f"repair round {round_no} failed: "

@@ -15,6 +15,7 @@ from fakes.github_forge import TOKEN, ForgeWorld
 from fakes.graphql_service import GraphQLService
 from fakes.loopback import LoopbackServer
 
+from maestro.fsutil import read_jsonl
 from tests.conftest import Sandbox
 from tests.forge.conftest import lane
 
@@ -193,3 +194,28 @@ def test_a_conflicting_base_on_github_is_a_repair_round(
     assert lane(box, "GHF-6") == "finished"
     assert box.origin_file("feature.txt") == "feature\nbase line\n"
     assert len(world.merges) == 1
+
+
+def test_a_repair_round_the_forge_failed_is_retried_and_told_its_work_is_there(
+        github_box: tuple[Sandbox, ForgeWorld, LoopbackServer]) -> None:
+    """Breaker 25 F2: a forge outage inside the agent's issue_review_repair_complete sent
+    the lane to a person, saying the agent never called it."""
+    box, world, server = github_box
+    config = box.repo / "maestro.toml"
+    config.write_text(config.read_text() + "\n[tracker]\nmax_attempts = 2\n")
+    box.add_issue("GHF-9", script=SCRIPT)
+    assert lane(box, "GHF-9") == "waiting"
+    world.review(1, "CHANGES_REQUESTED", "say it was reviewed", path="feature.txt", line=1)
+    server.fail(503, b"down", times=2, operation="MaestroForgeFind")
+
+    assert lane(box, "GHF-9") == "retry"
+    assert box.issue("GHF-9").state == "In Review"
+    assert "MaestroForgeFind: HTTP 503" in box.lane_file("GHF-9", "outcome.json")["reason"]
+    assert box.lane_file("GHF-9", "repair-unconfirmed.json")["round"] == 1
+
+    assert lane(box, "GHF-9") == "waiting"
+    assert box.lane_file("GHF-9", "pr.json")["repair_rounds"] == 1
+    assert box.lane_file("GHF-9", "repair-unconfirmed.json") is None
+    journal = read_jsonl(box.repo / ".maestro" / "lanes" / "GHF-9" / "journal.jsonl")
+    starts = [e for e in journal if e.get("event") == "repair_started"]
+    assert [e["unconfirmed_before"] for e in starts] == [False, True]  # the agent was told
