@@ -116,7 +116,17 @@ def _build_ahead() -> None:
 
 def serve(sock: socket.socket, parent: int, birth: Birth,
           loaded: loaded_code.LoadedCode | None = None) -> Spawn | None:
-    """Answer requests until the daemon goes away (None), or return in a forked child."""
+    """Answer requests until the daemon goes away (None), or return in a forked child.
+    A daemon killed mid-conversation (its socket reset or closed under a write) is the
+    daemon going away, not a crash: no traceback in ``zygote.log`` (breaker 25 F7)."""
+    try:
+        return _serve(sock, parent, birth, loaded)
+    except (BrokenPipeError, ConnectionResetError):
+        return None
+
+
+def _serve(sock: socket.socket, parent: int, birth: Birth,
+           loaded: loaded_code.LoadedCode | None) -> Spawn | None:
     children: dict[int, int] = {}  # pid -> pidfd, until the daemon says it saw the exit
     selector = selectors.DefaultSelector()
     selector.register(sock, selectors.EVENT_READ, None)
