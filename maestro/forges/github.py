@@ -406,9 +406,10 @@ def to_pull_request(raw: _Pull) -> PullRequest:
                             summary="mergeStateStatus is BLOCKED"))
     state = {"OPEN": PullState.OPEN, "MERGED": PullState.MERGED}.get(raw.state,
                                                                     PullState.CLOSED)
-    comments = [Comment(id=c.id, body=split(c.body)[0], write_mark=split(c.body)[1],
+    comments = [Comment(id=c.id, body=body, write_mark=mark,
                         author=c.author.login if c.author else "ghost", created_at=c.createdAt)
-                for c in (raw.comments.nodes if raw.comments else []) if c is not None]
+                for c in (raw.comments.nodes if raw.comments else []) if c is not None
+                for body, mark in [split(c.body)]]
     return PullRequest(
         number=raw.number, url=raw.url, branch=raw.headRefName, base=raw.baseRefName,
         head=raw.headRefOid, state=state, draft=raw.isDraft, title=raw.title, body=raw.body,

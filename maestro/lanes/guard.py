@@ -170,10 +170,11 @@ def stop_lane(ctx: LaneContext, stop: Stop, before: str = "") -> None:
         # them; the remote branch stays with the closed PR.
         work = lane_work(ctx)
         retired = retire(ctx, work)
+        worktree_kept = work.kept(ctx.branch)
         ctx.state.write("cleanup.json", {"reason": "cancelled", "detail": stop.reason,
-                                         "worktree_kept": work.kept(ctx.branch),
+                                         "worktree_kept": worktree_kept,
                                          "cleaned_at": iso_now()})
-        kept = f"; {retired}" if work.kept(ctx.branch) and retired else ""
+        kept = f"; {retired}" if worktree_kept and retired else ""
     detail = f" before {before}" if before else ""
     raise Halt(stop.outcome, f"{stop.reason}; stopped{detail}{kept}", closed_pr=closed)
 

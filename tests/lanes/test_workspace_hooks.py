@@ -124,13 +124,18 @@ def test_under_bubblewrap_a_hook_cannot_rewrite_the_repositorys_control_files(
     assert "Read-only file system" in refused.read_text()
 
 
+def stopped_before_the_agent(sandbox: Sandbox, identifier: str, before_remove: str) -> None:
+    """A lane whose ``before_run`` hook fails: it keeps its worktree for the retry."""
+    with_hooks(sandbox, f"before_run = \"exit 5\"\nbefore_remove = \"{before_remove}\"")
+    sandbox.add_issue(identifier)
+    sandbox.lane(identifier)
+    assert (sandbox.repo / ".worktrees" / identifier).is_dir()
+
+
 @pytest.mark.slow
 def test_before_remove_runs_when_the_loop_cleans_up_a_cancelled_lane(sandbox: Sandbox) -> None:
-    with_hooks(sandbox, "before_run = \"exit 5\"\n"
-                        "before_remove = \"echo removing $MAESTRO_ISSUE > ../removed.txt; exit 1\"")
-    sandbox.add_issue("HK-4")
-    sandbox.lane("HK-4")  # fails before the agent, keeps its worktree for the retry
-    assert (sandbox.repo / ".worktrees" / "HK-4").is_dir()
+    stopped_before_the_agent(sandbox, "HK-4",
+                             "echo removing $MAESTRO_ISSUE > ../removed.txt; exit 1")
     sandbox.tracker.transition("HK-4", "Canceled")
     sandbox.maestro("run", "--once", check=True)
     assert sandbox.outcome("HK-4") == "terminated"
@@ -140,10 +145,7 @@ def test_before_remove_runs_when_the_loop_cleans_up_a_cancelled_lane(sandbox: Sa
 
 @pytest.mark.slow
 def test_before_remove_runs_when_maestro_cancel_removes_the_worktree(sandbox: Sandbox) -> None:
-    with_hooks(sandbox, "before_run = \"exit 5\"\n"
-                        "before_remove = \"echo removing $MAESTRO_ISSUE > ../removed.txt\"")
-    sandbox.add_issue("HK-6")
-    sandbox.lane("HK-6")  # fails before the agent, keeps its worktree for the retry
+    stopped_before_the_agent(sandbox, "HK-6", "echo removing $MAESTRO_ISSUE > ../removed.txt")
     sandbox.maestro("cancel", "HK-6", check=True)
     assert not (sandbox.repo / ".worktrees" / "HK-6").exists()
     assert (sandbox.repo / ".worktrees" / "removed.txt").read_text() == "removing HK-6\n"
