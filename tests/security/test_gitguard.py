@@ -292,3 +292,29 @@ def test_a_replace_ref_the_agent_planted_does_not_change_what_maestros_git_reads
     plain(repo, "replace", real, decoy)
     assert "a.txt" not in plain(repo, "ls-tree", "--name-only", "HEAD").stdout  # git is fooled
     assert git(repo, "ls-tree", "--name-only", "HEAD").split() == ["a.txt"]  # maestro's is not
+
+
+def test_the_git_environment_follows_a_change_of_the_process_environment(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GIT_AUTHOR_NAME", raising=False)
+    first = gitguard.base_env()
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Someone Else")
+    assert gitguard.base_env()["GIT_AUTHOR_NAME"] == "Someone Else"
+    monkeypatch.delenv("GIT_AUTHOR_NAME")
+    assert gitguard.base_env() == first
+
+
+def test_the_git_environment_follows_the_operator_identity(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A warm lane forgets the identity its zygote read and reads its own."""
+    monkeypatch.delenv("GIT_COMMITTER_EMAIL", raising=False)
+    for email in ("one@example.com", "two@example.com"):
+        monkeypatch.setattr(gitguard, "operator_identity",
+                            lambda email=email: {"name": "Op", "email": email})
+        assert gitguard.base_env()["GIT_COMMITTER_EMAIL"] == email
+
+
+def test_each_git_environment_is_a_dict_of_its_own() -> None:
+    env = gitguard.base_env()
+    env["GIT_DIR"] = "/elsewhere"
+    assert "GIT_DIR" not in gitguard.base_env()
