@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from maestro.config.service import ServiceConfig
-from maestro.fsutil import read_json
+from maestro.fsutil import StatIdentity, read_json, stat_or_none
 
 LOGGER_NAME = "maestro"
 LOG_FILE = "maestro.jsonl"
@@ -244,12 +244,32 @@ def session_fields(thread_id: str, turn_id: str) -> dict[str, str | None]:
             "session_id": f"{thread_id}-{turn_id}" if thread_id and turn_id else None}
 
 
+#: Path -> (stat identity, content) of the lane files read for log context.
+_CONTEXT_READS: dict[Path, tuple[StatIdentity, dict[str, Any]]] = {}
+
+
 def _read(path: Path) -> dict[str, Any]:
+    """A lane file's JSON object for the context of a log line ({} when absent or not
+    one), read again only when its stat identity changed: a lane logs two dozen events
+    and each read three files (0.4 ms an event). maestro replaces these files by rename,
+    so every write gives a new inode and change time; the worst a stale read could do is
+    name an older attempt in a log line."""
+    seen = stat_or_none(path)
+    if seen is None:
+        _CONTEXT_READS.pop(path, None)
+        return {}
+    kept = _CONTEXT_READS.get(path)
+    if kept is not None and kept[0] == seen:
+        return kept[1]
     try:
         data = read_json(path)
     except (OSError, ValueError):
         return {}
-    return data if isinstance(data, dict) else {}
+    value = data if isinstance(data, dict) else {}
+    if len(_CONTEXT_READS) > 256:  # a daemon logs for many lanes: keep the memo small
+        _CONTEXT_READS.clear()
+    _CONTEXT_READS[path] = (seen, value)
+    return value
 
 
 def event(config: ServiceConfig, event_name: str, message: str, *, issue: str | None = None,

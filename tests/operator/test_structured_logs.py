@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from maestro.config.service import ServiceConfig
+from maestro.fsutil import write_json
 from maestro.observability import logs
 
 
@@ -170,3 +171,13 @@ def test_skips_left_out_of_a_tick_are_one_record_counting_them_by_reason(
     assert len(summary) == 1
     assert summary[0]["message"] == ("and 4999 more: blocked by ABC-0 (4980); "
                                      "not in an active state (19)")
+
+
+def test_a_log_line_names_the_attempt_of_a_lease_rewritten_since_the_last_line(
+        service: ServiceConfig) -> None:
+    folder = service.lanes_root / "ABC-3"
+    for attempt in (1, 2, 3):
+        write_json(folder / "lease.json", {"run_id": f"run-{attempt}", "attempt": attempt})
+        assert logs.lane_context(service, "ABC-3")["attempt"] == attempt
+    (folder / "lease.json").unlink()
+    assert logs.lane_context(service, "ABC-3")["attempt"] is None
