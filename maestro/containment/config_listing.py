@@ -40,11 +40,11 @@ git dir (a file the kept fingerprint lacks) makes git list the folder as before.
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from maestro.containment.exec_path import find_program
-from maestro.process import capture
 
 #: ``(path, content or None when absent)`` for each source file, in a fixed order.
 Fingerprint = tuple[tuple[str, bytes | None], ...]
@@ -119,8 +119,9 @@ def _git(env: Mapping[str, str]) -> str:
 def _listing(folder: Path, env: Mapping[str, str]) -> tuple[list[str], set[str]] | None:
     """``(key names, origin files)`` as git reports them, or ``None`` if git failed."""
     try:
-        proc = capture.run_bytes([_git(env), "config", "--null", "--show-origin",
-                                  "--name-only", "--list"], folder, env)
+        proc = subprocess.run([_git(env), "config", "--null", "--show-origin", "--name-only",
+                               "--list"], cwd=folder, capture_output=True, env=dict(env),
+                              check=False)
     except OSError:
         return None
     fields = [f for f in proc.stdout.split(b"\0") if f]
@@ -142,8 +143,9 @@ def snapshot_keys(taken: Fingerprint, env: Mapping[str, str]) -> list[str] | Non
         if content is None or not path.endswith(("/config", "/config.worktree")):
             continue
         try:
-            proc = capture.run_bytes([_git(env), "config", "--null", "--name-only", "--file",
-                                      "-", "--list"], "/", env, content)
+            proc = subprocess.run([_git(env), "config", "--null", "--name-only", "--file", "-",
+                                   "--list"], input=content, cwd="/", capture_output=True,
+                                  env=dict(env), check=False)
         except OSError:
             return None
         if proc.returncode != 0:

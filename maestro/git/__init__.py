@@ -21,7 +21,6 @@ from urllib.parse import urlparse
 from maestro.containment.exec_path import find_program
 from maestro.containment.gitguard import git_env as _guarded_env
 from maestro.errors import WorkspaceError
-from maestro.process import capture
 
 #: Command-line config on every maestro git call: no automatic maintenance per command.
 NO_AUTO_MAINTENANCE: tuple[tuple[str, str], ...] = (("maintenance.auto", "false"),)
@@ -41,7 +40,9 @@ def run_git(cwd: Path, args: Sequence[str], stdin: str | None = None
     raised as :class:`WorkspaceError`."""
     env = git_env(cwd)
     try:
-        return capture.run_text([git_program(env), *args], cwd, env, stdin)
+        return subprocess.run([git_program(env), *args], cwd=cwd, env=env, input=stdin,
+                              stdin=None if stdin is not None else subprocess.DEVNULL,
+                              capture_output=True, text=True, errors="replace", check=False)
     except OSError as exc:
         hint = ("; maestro runs no git from the home or temporary folders, where an agent "
                 "can write (docs/spec/security.md)" if isinstance(exc, FileNotFoundError)

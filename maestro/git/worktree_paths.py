@@ -20,12 +20,12 @@ Two questions maestro asks of a lane worktree before its files are taken for the
 from __future__ import annotations
 
 import os
+import subprocess
 import tempfile
 from pathlib import Path, PurePosixPath
 
 from maestro.errors import WorkspaceError
 from maestro.git import git_env, git_program
-from maestro.process import capture
 
 
 def run_bytes(cwd: Path, args: list[str], index: str | None = None, check: bool = True,
@@ -37,7 +37,9 @@ def run_bytes(cwd: Path, args: list[str], index: str | None = None, check: bool 
     if index is not None:
         env["GIT_INDEX_FILE"] = index
     try:
-        proc = capture.run_bytes([git_program(env), *args], cwd, env, stdin)
+        proc = subprocess.run([git_program(env), *args], cwd=cwd, env=env, input=stdin,
+                              stdin=None if stdin is not None else subprocess.DEVNULL,
+                              capture_output=True, check=False)
     except OSError as exc:
         raise WorkspaceError(f"git {' '.join(args)} could not start in {cwd}: {exc}") from None
     if proc.returncode != 0 and check:

@@ -4,9 +4,7 @@
   the commands maestro prints;
 - :mod:`~maestro.process.faults`: named points where a test makes the process SIGKILL
   itself (crash-resume tests, the fault matrix); one dictionary lookup in production;
-- :mod:`~maestro.process.exit`: leaving the heap to the operating system at exit;
-- :mod:`~maestro.process.capture`: a short child's whole output, read from memory files
-  instead of a pipe loop (every git call).
+- :mod:`~maestro.process.exit`: leaving the heap to the operating system at exit.
 
 Standard library only and nothing imported here: any layer may use a module of it.
 """
