@@ -22,11 +22,14 @@ from maestro.model import Issue
 from maestro.orchestration.planning import (
     STEPS,
     LaneView,
+    Plan,
     ReviewFact,
+    Skip,
     TickFacts,
     as_moving,
     needs_recovery,
     plan_tick,
+    several_status_labels,
 )
 from maestro.orchestration.retries import Retry
 from maestro.orchestration.skip_backoff import SkipStreak
@@ -437,7 +440,7 @@ def test_steps_run_in_the_order_of_the_operating_guide() -> None:
     assert [step.__name__ for step in STEPS] == [
         "reconcile", "drop_retries", "due_retries", "advance_reviews", "recover",
         "adopt_unseen_lanes", "back_off_skips", "new_work", "hold_silent_lanes",
-        "hold_dispatch"]
+        "hold_dispatch", "several_status_labels"]
 
 
 def test_plan_json_keeps_its_keys() -> None:
@@ -544,3 +547,60 @@ def test_a_half_moved_lane_is_recovered() -> None:
     result = replace(facts(lanes=[view], issues=[seen]),
                      policy=WorkflowPolicy(tracker=GITHUB))
     assert dispatched(result) == [("M-1", "recover interrupted lane")]
+
+
+# -- several status labels (breaker 25 F6) --------------------------------------------------
+
+REVIEWING = "status:in-review"
+
+
+def on_github(result: TickFacts) -> TickFacts:
+    return replace(result, policy=WorkflowPolicy(tracker=GITHUB))
+
+
+def notes(result: TickFacts) -> list[tuple[str, str, str]]:
+    """``(kind, issue, reason)`` of the plan's skips and waits that name status labels."""
+    plan = plan_tick(result)
+    return [(kind, item.issue, item.reason)
+            for kind, items in (("skip", plan.skips), ("wait", plan.waits)) for item in items
+            if "status labels" in item.reason]
+
+
+@pytest.mark.parametrize(("name", "situation", "expected"), [
+    ("an issue a person labelled todo beside in-progress, with no lane, is skipped and named",
+     replace(on_github(facts()), claimed=(
+         issue("S-1", "In Progress", labels=(TODO, WORKING)),)),
+     [("skip", "S-1", "carries 2 status labels (status:todo, status:in-progress) and reads "
+       "as In Progress, a state a lane holds, so it is not new work; take off the status "
+       "label that is not meant")]),
+    ("a running lane's issue with a person's extra label waits, named",
+     on_github(facts(lanes=[lane("S-2", leased=True, claimed=True)],
+                     issues=[issue("S-2", "In Review", labels=(TODO, REVIEWING))])),
+     [("wait", "S-2", "carries 2 status labels (status:todo, status:in-review) and reads as "
+       "In Review; the lane goes on, and its next move keeps only the label of the state it "
+       "moves to")]),
+    ("a lane's own move half done says nothing",
+     on_github(facts(lanes=[lane("S-3", leased=True, claimed=True, moving_to="In Review")],
+                     issues=[issue("S-3", "In Review", labels=(WORKING, REVIEWING))])),
+     []),
+    ("one status label says nothing",
+     replace(on_github(facts()), claimed=(issue("S-4", "In Progress", labels=(WORKING,)),)),
+     []),
+    ("a closed issue's leftover labels say nothing",
+     replace(on_github(facts()), claimed=(issue("S-5", "Done", labels=(TODO, WORKING)),)),
+     []),
+    ("labels on a tracker with a state field are only labels",
+     replace(facts(), claimed=(issue("S-6", "In Progress", labels=(TODO, WORKING)),)),
+     []),
+], ids=lambda value: value if isinstance(value, str) and " " in value else "")
+def test_several_status_labels(name: str, situation: TickFacts,
+                               expected: list[tuple[str, str, str]]) -> None:
+    assert notes(situation) == expected
+
+
+def test_an_issue_already_skipped_keeps_its_one_skip() -> None:
+    """The tick log remembers one reason per issue and kind: two would flap every tick."""
+    situation = replace(on_github(facts()), claimed=(
+        issue("S-7", "In Progress", labels=(TODO, WORKING)),))
+    plan = several_status_labels(situation, Plan(skips=(Skip("S-7", "another reason"),)))
+    assert [item.reason for item in plan.skips] == ["another reason"]

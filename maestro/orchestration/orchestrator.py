@@ -214,7 +214,7 @@ class Orchestrator:
         claimed = [i for i in listed if not tracked.is_startable(i.state)]
         facts = TickFacts(
             lanes=lanes, issues=issues, retries=retries, reviews=None,
-            candidates=candidates,
+            candidates=candidates, claimed=tuple(claimed),
             unseen=() if dry_run else self._unseen(tracker, workflow, claimed, lanes,
                                                    [i.identifier for i in listed]),
             now=now, policy=policy,

@@ -75,8 +75,10 @@ __all__ = [
     "reconcile",
     "reconcile_action",
     "recover",
+    "several_status_labels",
     "stale_retry_reason",
     "state_key",
+    "status_labels",
 ]
 
 #: Outcomes after which a claimed lane, not finished, still has work to do.
@@ -176,6 +178,8 @@ class TickFacts:
     #: Issues in the in-progress or success state that carry a run of maestro's (its
     #: ``start`` comment block) and have no lane folder here (:func:`adopt_unseen_lanes`).
     unseen: tuple[Issue, ...] = ()
+    #: Open issues listed this tick in the in-progress or success state (lane or not).
+    claimed: tuple[Issue, ...] = ()
 
     @property
     def held(self) -> str:
@@ -703,6 +707,49 @@ def hold_dispatch(facts: TickFacts, plan: Plan) -> Plan:
     return replace(plan, dispatches=(), waits=plan.waits + held)
 
 
+def status_labels(policy: TrackerPolicy, issue: Issue) -> tuple[str, ...]:
+    """The status labels (``tracker.state_labels``) ``issue`` carries, in the map's order;
+    only on a tracker whose state is a label (GitHub Issues) and for an open issue. Pure."""
+    if not policy.moves_in_steps() or policy.is_terminal(issue.state):
+        return ()
+    return tuple(label for label in policy.state_labels.values() if issue.has_label(label))
+
+
+def several_status_labels(facts: TickFacts, plan: Plan) -> Plan:
+    """Say so when an issue in a state a lane holds carries more than one status label
+    (breaker 25 F6): GitHub gives people labels, not a state field, and a person who adds
+    ``status:todo`` beside ``status:in-progress`` asks for something maestro does not do (a
+    held state wins, so the issue is never new work; a lane's next move keeps only its
+    target's label). A standing item, so the tick log says it once: a skip for an issue
+    without a lane, a wait for a lane's. A lane whose own move is half done (``move.json``)
+    is left out, and an issue that already has an item of that kind keeps only that one."""
+    tracked = facts.policy.tracker
+    listed: dict[str, Issue] = {}
+    for issue in (*facts.claimed, *facts.issues.values()):
+        listed.setdefault(issue.identifier, issue)
+    skipped = {item.issue for item in plan.skips}
+    waiting = {item.issue for item in plan.waits}
+    skips: list[Skip] = []
+    waits: list[Waiting] = []
+    for identifier, issue in sorted(listed.items()):
+        labels = status_labels(tracked, issue)
+        view = facts.lanes.get(identifier)
+        if len(labels) < 2 or (view is not None and view.moving_to is not None):
+            continue
+        named = (f"carries {len(labels)} status labels ({', '.join(labels)}) and reads as "
+                 f"{issue.state}")
+        if view is None or view.finished or view.holds_no_record:
+            if identifier not in skipped:
+                skips.append(Skip(identifier, f"{named}, a state a lane holds, so it is not "
+                                  "new work; take off the status label that is not meant"))
+        elif identifier not in waiting:
+            waits.append(Waiting(identifier, f"{named}; the lane goes on, and its next move "
+                                 "keeps only the label of the state it moves to"))
+    if not skips and not waits:
+        return plan
+    return replace(plan, skips=plan.skips + tuple(skips), waits=plan.waits + tuple(waits))
+
+
 #: Lane processes in a row that may end without a record before the lane is held.
 SILENT_LIMIT = 3
 
@@ -727,7 +774,7 @@ def hold_silent_lanes(facts: TickFacts, plan: Plan) -> Plan:
 #: The tick, in the order of ``docs/guide/operating.md`` ("The poll loop").
 STEPS: tuple[Callable[[TickFacts, Plan], Plan], ...] = (
     reconcile, drop_retries, due_retries, advance_reviews, recover, adopt_unseen_lanes,
-    back_off_skips, new_work, hold_silent_lanes, hold_dispatch)
+    back_off_skips, new_work, hold_silent_lanes, hold_dispatch, several_status_labels)
 
 
 def plan_tick(facts: TickFacts) -> Plan:

@@ -8,6 +8,7 @@ their ``<!-- maestro:state {...} -->`` blocks (``maestro/lanes/record/comments.p
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -306,6 +307,21 @@ def test_a_person_s_backlog_stands_after_a_github_move_that_wrote_nothing(
     assert github_lane.outcome("GH-1")["outcome"] == "interrupted"
     assert github_world.labels_of(1) == []
     assert github_lane.blocks("GH-1", "completion") == []
+
+
+def test_a_github_issue_a_person_gave_two_status_labels_is_named_in_the_plan(
+        github_lane: TrackerLane, github_world: GitHubWorld) -> None:
+    """Breaker 25 F6: ``status:todo`` beside ``status:in-progress`` reads In Progress (a
+    held state wins) and the issue was in no list of the plan: silence for a person who
+    asked for work."""
+    github_world.add_issue("Add the notes", labels=["status:todo", "status:in-progress"])
+    proc = github_lane.sandbox.maestro("run", "--once", "--dry-run", "--json", check=True,
+                                       env=github_lane.env)
+    plan = json.loads(proc.stdout)
+    assert plan["dispatch"] == []
+    assert [(item["issue"], item["reason"].split(",")[0]) for item in plan["skipped"]] == [
+        ("GH-1", "carries 2 status labels (status:todo")]
+    assert "take off the status label that is not meant" in plan["skipped"][0]["reason"]
 
 
 # -- secrets ----------------------------------------------------------------------------------
