@@ -219,3 +219,20 @@ def test_a_repair_round_the_forge_failed_is_retried_and_told_its_work_is_there(
     journal = read_jsonl(box.repo / ".maestro" / "lanes" / "GHF-9" / "journal.jsonl")
     starts = [e for e in journal if e.get("event") == "repair_started"]
     assert [e["unconfirmed_before"] for e in starts] == [False, True]  # the agent was told
+
+
+def test_a_pr_list_that_lags_the_pr_just_opened_does_not_refuse_the_handoff(
+        github_box: tuple[Sandbox, ForgeWorld, LoopbackServer]) -> None:
+    """Breaker 23 F4: the list of PRs by branch answered without the PR the agent had just
+    opened (a read replica behind the write); the handoff tool refused it ("no PR yet")
+    and the attempt was spent."""
+    box, world, server = github_box
+    box.add_issue("GHF-8", script=SCRIPT)
+    lagging = {"data": {"repository": {"pullRequests": {"nodes": []}}}}
+    server.fail(200, lagging, times=2, operation="MaestroForgeFind")  # before and after
+
+    assert lane(box, "GHF-8") == "waiting"
+    assert [answer["ok"] for answer in box.tool_answers("GHF-8", "issue_review_handoff")
+            ] == [True]
+    assert len(world.pulls) == 1
+    assert (box.lane_file("GHF-8", "lease.json") or {}).get("attempt") == 1

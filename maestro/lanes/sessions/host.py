@@ -42,6 +42,8 @@ class LaneToolHost:
         self.identifier = ctx.identifier
         self.success_state = tracker.success_state
         self.needs_attention_label = tracker.needs_attention_label
+        #: The number of the PR ``lane_open_pr`` opened or moved in this session.
+        self.opened_pr: int | None = None
 
     def look_again(self) -> Issue:
         """Before each side effect (and each further turn): the issue as it is now, or
@@ -138,10 +140,18 @@ class LaneToolHost:
         self.look_again()  # validation takes time: a person may have decided meanwhile
         push_lane(self.ctx, self.ctx.worktree, "lane_open_pr", head=validated)
         pr = self.ctx.forge.open_pr(self.ctx.branch, forge_policy.base_branch, title, body)
+        self.opened_pr = pr.number
         return pr.url
 
     def pr_url(self) -> str | None:
+        """The URL of the lane's open PR, or None. A list of PRs by branch can lag the
+        create it follows (a read replica behind the write): the handoff then refused the
+        PR the agent had just opened, and the attempt was spent (breaker 23 F4). So the PR
+        this session opened is read by its number when the list does not show it."""
         pr = self.ctx.forge.find_pr(self.ctx.branch)
+        opened = self.opened_pr
+        if opened is not None and (pr is None or pr.number < opened):
+            pr = self.ctx.forge.refresh([opened]).get(opened, pr)
         return pr.url if pr is not None and pr.state == PullState.OPEN else None
 
     def forbidden_paths(self) -> list[str]:
