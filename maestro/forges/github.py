@@ -732,7 +732,7 @@ class GitHubForge:
                     c.write_mark == mark for c in found.comments) else None
 
             try:
-                write_once(send, find, self.client.retry.attempts)
+                write_once(send, find, self.client.retry)
             except TrackerError as exc:
                 raise ForgeError(str(exc)) from None
         try:

@@ -533,7 +533,7 @@ class GitHubIssuesTracker(ClientMetrics):
             return next((c for c in self.comments(identifier)
                          if c.own and c.write_mark == mark), None)
 
-        return write_once(send, find, self.client.retry.attempts)
+        return write_once(send, find, self.client.retry)
 
     def add_label(self, identifier: str, label: str) -> bool:
         raw = self._one(identifier)

@@ -397,20 +397,32 @@ class GraphQLClient:
 ResultT = TypeVar("ResultT")
 
 
+#: Seconds before each further look for a write whose answer was lost, when the look right
+#: after it finds nothing: a list read just after a write can lag it (a read replica behind
+#: the write), and a comment sent again on that word is posted twice (breaker 24 F6).
+#: Scaled by :attr:`RetryPolicy.time_scale`; only a lost answer pays them.
+LAG_LOOKS_S = (1.0, 3.0)
+
+
 def write_once(send: Callable[[], ResultT], find: Callable[[], ResultT | None],
-               attempts: int) -> ResultT:
+               retry: RetryPolicy) -> ResultT:
     """Send a ``write="once"`` mutation; when its answer is lost, ``find`` looks for what
     it would have written (a comment by its marker, the PR of a branch) and returns it,
-    or ``None`` to send again, at most ``attempts`` times in all. A failing look raises:
+    or ``None`` to send again, at most ``retry.attempts`` times in all. Before a send
+    again, the look is repeated after each of :data:`LAG_LOOKS_S`. A failing look raises:
     nothing is sent twice on a guess."""
-    for tried in range(1, attempts + 1):
+    for tried in range(1, retry.attempts + 1):
         try:
             return send()
         except WriteUnconfirmed:
             found = find()
+            for wait_s in LAG_LOOKS_S if found is None else ():
+                time.sleep(wait_s * retry.time_scale)
+                if (found := find()) is not None:
+                    break
             if found is not None:
                 return found
-            if tried == attempts:
+            if tried == retry.attempts:
                 raise
         except TrackerError:
             # A refusal is not sent again, but a service may refuse in words after it

@@ -493,7 +493,7 @@ class LinearTracker(ClientMetrics):
             return next((c for c in self.comments(identifier)
                          if c.own and c.write_mark == mark), None)
 
-        return write_once(send, find, self.client.retry.attempts)
+        return write_once(send, find, self.client.retry)
 
     def add_label(self, identifier: str, label: str) -> bool:
         raw = self._raw_issue(identifier, refresh=True)

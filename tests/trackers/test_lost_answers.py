@@ -94,6 +94,20 @@ def test_a_linear_comment_whose_answer_was_lost_is_posted_once(
     assert [c.body.startswith("run started") for c in linear.comments(identifier)] == [True]
 
 
+def test_a_lost_comment_a_lagging_list_does_not_show_yet_is_posted_once(
+        github: GitHubIssuesTracker, github_world: GitHubWorld,
+        github_server_: LoopbackServer) -> None:
+    """Breaker 24 F6: the look right after the lost answer read a list that lagged the
+    write (a read replica), found nothing, and the comment was posted twice."""
+    number = github_world.add_issue("Fix it", labels=["status:todo"]).number
+    github_server_.lose_answer(502, operation="MaestroComment")
+    lagging = {"data": {"repository": {"issue": {"comments": {
+        "nodes": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}}}}}
+    github_server_.fail(200, lagging, operation="MaestroComments")
+    github.comment(f"GH-{number}", "run started")
+    assert len(github_world.issue(number).comments) == 1
+
+
 def test_a_comment_that_was_not_carried_out_is_sent_again(
         github: GitHubIssuesTracker, github_world: GitHubWorld,
         github_server_: LoopbackServer) -> None:
