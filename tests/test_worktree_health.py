@@ -5,6 +5,7 @@ The decision is a table over :class:`WorktreeFacts`; the healing runs on real gi
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -147,6 +148,44 @@ def test_a_lost_local_branch_is_restored_from_the_named_start(repo: Path) -> Non
     done = heal(repo, path, BRANCH, lambda: ("recorded", head))
     assert run(repo, "rev-parse", BRANCH) == head
     assert any("restored branch" in step for step in done)
+
+
+def uncommitted_work(repo: Path) -> Path:
+    """A lane worktree holding an edit and a new file nobody committed."""
+    path = repo.parent / "wt"
+    heal(repo, path, BRANCH, lambda: from_main(repo))
+    (path / "src" / "app.py").write_text("the agent's edit\n")
+    (path / "notes.md").write_text("not committed\n")
+    return path
+
+
+@pytest.mark.parametrize("breakage", ["git forgot the worktree", "its index is gone"])
+def test_a_broken_worktree_is_set_aside_whole_before_it_is_added_again(
+        repo: Path, breakage: str) -> None:
+    path = uncommitted_work(repo)
+    if breakage == "git forgot the worktree":
+        shutil.rmtree(repo / ".git" / "worktrees" / "wt")
+    else:
+        (repo / ".git" / "worktrees" / "wt" / "index").unlink()
+
+    done = heal(repo, path, BRANCH, lambda: from_main(repo))
+
+    kept = [p for p in repo.parent.iterdir() if p.name.startswith("wt.set-aside-")]
+    assert len(kept) == 1 and any(str(kept[0]) in step for step in done)
+    assert (kept[0] / "notes.md").read_text() == "not committed\n"
+    assert (kept[0] / "src" / "app.py").read_text() == "the agent's edit\n"
+    assert not (kept[0] / ".git").exists()  # git there must not act on the new worktree
+    assert files(path) == ["README.md", "src/app.py"]
+    assert (path / "src" / "app.py").read_text() == "print('hi')\n"
+
+
+def test_a_worktree_left_by_a_killed_add_is_not_set_aside(repo: Path) -> None:
+    path = repo.parent / "wt"
+    run(repo, "worktree", "add", "-q", "--no-checkout", "-b", BRANCH, str(path), "main")
+    (repo / ".git" / "worktrees" / "wt" / "locked").write_text("initializing\n")
+    (path / "README.md").write_text("readme\n")  # the add's own checkout, cut short
+    heal(repo, path, BRANCH, lambda: from_main(repo))
+    assert [p.name for p in repo.parent.iterdir() if "set-aside" in p.name] == []
 
 
 def test_a_folder_that_is_not_a_worktree_is_never_deleted(repo: Path) -> None:

@@ -11,17 +11,20 @@ a pure function (:func:`diagnose`) and healed (:func:`heal`) until it is whole:
 - on the lane branch, which exists locally;
 - its checkout complete: the index exists and every file of ``HEAD`` is on disk.
 
-Healing never loses committed work: a half-created or vanished worktree is removed and
-added again from the lane branch; a missing branch is restored from the newest of the
-places that may hold it (the caller names them, see :func:`choose_start`); files missing
-from a finished checkout are checked out again from ``HEAD`` (other uncommitted edits stay).
-A folder git does not know that holds anything but a dead worktree is never deleted.
+Healing never loses work: a half-created or vanished worktree is removed and added again
+from the lane branch; a missing branch is restored from the newest of the places that may
+hold it (the caller names them, see :func:`choose_start`); files missing from a finished
+checkout are checked out again from ``HEAD`` (other uncommitted edits stay). A folder git
+does not know that holds anything but a dead worktree is never deleted, and a broken
+worktree that holds files (git forgot it, its ``HEAD`` or index is gone) is set aside
+whole before it is added again (:func:`set_aside`): files nobody committed are kept.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -343,6 +346,37 @@ def _restore_branch(repo: Path, branch: str,
     return f"restored branch {branch} at {commit[:12]} from {label}"
 
 
+#: The suffix, before a UTC time, of a broken worktree's folder kept by :func:`set_aside`.
+SET_ASIDE = ".set-aside-"
+
+
+def set_aside(path: Path) -> Path | None:
+    """Move the folder at ``path`` to ``<path>.set-aside-<UTC time>`` when it holds more
+    than its ``.git``, and return where; None when it is absent or holds nothing else.
+
+    A worktree git no longer knows, or whose ``HEAD`` or index is gone, is added again at
+    ``path``; deleting it first lost whatever the agent or a person had not committed.
+    The kept folder's ``.git`` becomes ``.git.set-aside``: the worktree added again reuses
+    the administrative folder's name, and git run in the kept folder would act on the new
+    lane's index and branch."""
+    try:
+        names = [entry.name for entry in os.scandir(path)]
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if path.is_symlink() or not [name for name in names if name != ".git"]:
+        return None
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    target = path.with_name(f"{path.name}{SET_ASIDE}{stamp}")
+    number = 1
+    while os.path.lexists(target):
+        number += 1
+        target = path.with_name(f"{path.name}{SET_ASIDE}{stamp}-{number}")
+    os.rename(path, target)
+    if os.path.lexists(target / ".git"):
+        os.rename(target / ".git", target / ".git.set-aside")
+    return target
+
+
 def clear_stale_locks(repo: Path, path: Path, branch: str) -> list[str]:
     """Remove git lock files only this lane can have left: its worktree's ``index.lock``
     and ``HEAD.lock`` and its branch's ref lock. git's locks are plain files, so a process
@@ -407,8 +441,14 @@ def _heal(repo: Path, path: Path, branch: str, start: Callable[[], tuple[str, st
                 done.append(f"{verdict.action}: {verdict.reason}")
             return done
         elif verdict.action == "recreate":
+            # A dead add (``locked: initializing``) holds only what maestro's own add began.
+            dead_add = (facts.locked or "").strip() == INITIALIZING
+            kept = None if dead_add else set_aside(path)
             discard(repo, path)
             _add(repo, path, branch, start)
+            if kept is not None:
+                done.append(f"set aside the broken worktree's files at {kept}: nothing in it "
+                            "was deleted; look there for work that was never committed")
         elif verdict.action == "restore_branch":
             done.append(_restore_branch(repo, branch, start))
             continue
