@@ -373,7 +373,11 @@ def set_aside(path: Path) -> Path | None:
         target = path.with_name(f"{path.name}{SET_ASIDE}{stamp}-{number}")
     os.rename(path, target)
     if os.path.lexists(target / ".git"):
-        os.rename(target / ".git", target / ".git.set-aside")
+        renamed, number = target / ".git.set-aside", 1
+        while os.path.lexists(renamed):  # the folder's own files may hold that name
+            number += 1
+            renamed = target / f".git.set-aside-{number}"
+        os.rename(target / ".git", renamed)
     return target
 
 
