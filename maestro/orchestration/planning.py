@@ -725,7 +725,7 @@ def several_status_labels(facts: TickFacts, plan: Plan) -> Plan:
     is left out, and an issue that already has an item of that kind keeps only that one."""
     tracked = facts.policy.tracker
     listed: dict[str, Issue] = {}
-    for issue in (*facts.claimed, *facts.issues.values()):
+    for issue in (*facts.issues.values(), *facts.claimed):  # a lane's own read first
         listed.setdefault(issue.identifier, issue)
     skipped = {item.issue for item in plan.skips}
     waiting = {item.issue for item in plan.waits}
