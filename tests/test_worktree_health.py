@@ -170,7 +170,7 @@ def test_a_broken_worktree_is_set_aside_whole_before_it_is_added_again(
 
     done = heal(repo, path, BRANCH, lambda: from_main(repo))
 
-    kept = [p for p in repo.parent.iterdir() if p.name.startswith("wt.set-aside-")]
+    kept = set_aside_folders(repo)
     assert len(kept) == 1 and any(str(kept[0]) in step for step in done)
     assert (kept[0] / "notes.md").read_text() == "not committed\n"
     assert (kept[0] / "src" / "app.py").read_text() == "the agent's edit\n"
@@ -179,13 +179,56 @@ def test_a_broken_worktree_is_set_aside_whole_before_it_is_added_again(
     assert (path / "src" / "app.py").read_text() == "print('hi')\n"
 
 
-def test_a_worktree_left_by_a_killed_add_is_not_set_aside(repo: Path) -> None:
+def dead_add(repo: Path) -> Path:
+    """A worktree a kill left inside ``git worktree add --no-checkout``."""
     path = repo.parent / "wt"
     run(repo, "worktree", "add", "-q", "--no-checkout", "-b", BRANCH, str(path), "main")
     (repo / ".git" / "worktrees" / "wt" / "locked").write_text("initializing\n")
-    (path / "README.md").write_text("readme\n")  # the add's own checkout, cut short
+    return path
+
+
+def set_aside_folders(repo: Path) -> list[Path]:
+    return [p for p in repo.parent.iterdir() if ".set-aside-" in p.name]
+
+
+def test_a_dead_add_holding_only_its_git_file_leaves_nothing_aside(repo: Path) -> None:
+    heal(repo, dead_add(repo), BRANCH, lambda: from_main(repo))
+    assert set_aside_folders(repo) == []
+
+
+def test_a_dead_add_holding_files_is_set_aside_too(repo: Path) -> None:
+    """Its lock file is one the agent can write (breaker 26 L6)."""
+    path = dead_add(repo)
+    (path / "notes.md").write_text("not committed\n")
     heal(repo, path, BRANCH, lambda: from_main(repo))
-    assert [p.name for p in repo.parent.iterdir() if "set-aside" in p.name] == []
+    assert [(p / "notes.md").read_text() for p in set_aside_folders(repo)] == [
+        "not committed\n"]
+
+
+def test_the_folder_set_aside_is_named_before_it_moves(repo: Path) -> None:
+    """A kill right after the move must not leave kept files nobody was told of."""
+    path = uncommitted_work(repo)
+    shutil.rmtree(repo / ".git" / "worktrees" / "wt")
+    heard: list[tuple[str, bool]] = []
+    heal(repo, path, BRANCH, lambda: from_main(repo),
+         report=lambda step: heard.append((step, (path / "notes.md").exists())))
+    named = [(step, before) for step, before in heard if "set aside" in step]
+    assert len(named) == 1 and named[0][1]  # told while the files were still in place
+    assert str(set_aside_folders(repo)[0]) in named[0][0]
+
+
+def test_a_folder_cut_between_the_two_renames_is_set_aside_by_the_next_heal(
+        repo: Path) -> None:
+    """The kept folder's .git goes first: a kill before the folder moved leaves a folder
+    git cannot use (never a kept folder whose .git acts on the new worktree)."""
+    path = uncommitted_work(repo)
+    shutil.rmtree(repo / ".git" / "worktrees" / "wt")
+    (path / ".git").rename(path / ".git.set-aside")  # the first rename, then a kill
+    heal(repo, path, BRANCH, lambda: from_main(repo))
+    kept = set_aside_folders(repo)
+    assert [(p / "notes.md").read_text() for p in kept] == ["not committed\n"]
+    assert not (kept[0] / ".git").exists()
+    assert run(path, "rev-parse", "--abbrev-ref", "HEAD") == BRANCH
 
 
 def test_a_folder_that_is_not_a_worktree_is_never_deleted(repo: Path) -> None:

@@ -257,14 +257,21 @@ def cancel(ctx: LaneContext, reason: str) -> None:
     from maestro.lanes.cancel import log_tracker_cancel
 
     log_tracker_cancel(ctx.config, ctx.identifier, reason)
+    from maestro.lanes.worktree.retire import lane_work, retire
+
     record = ctx.state.read("pr.json")
     if record:
         ctx.forge.close_pr(int(record["number"]),
                            comment=f"maestro closed this PR without merge: {reason}.")
-    _remove_lane_branch(ctx)
+    # As every stop: work found nowhere else (uncommitted files a person or a late commit
+    # left in the parked worktree) is kept, and the remote branch stays with the closed PR
+    # (breaker 26 M1: this path alone deleted both).
+    work = lane_work(ctx)
+    retired = retire(ctx, work)
+    kept = work.kept(ctx.branch)
     ctx.state.write("cleanup.json", {"reason": "cancelled", "detail": reason,
-                                     "cleaned_at": iso_now()})
-    raise Halt(LaneOutcome.TERMINATED, reason)
+                                     "worktree_kept": kept, "cleaned_at": iso_now()})
+    raise Halt(LaneOutcome.TERMINATED, f"{reason}; {retired}" if kept and retired else reason)
 
 
 def land(ctx: LaneContext) -> None:

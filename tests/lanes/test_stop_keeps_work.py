@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -138,3 +139,77 @@ def test_a_retry_after_a_kept_cancel_starts_a_fresh_branch_and_sets_the_work_asi
     assert not (sandbox.repo / ".worktrees" / "KW-6").exists()
     assert subprocess.run(["git", "rev-parse", "--verify", "-q", "maestro/kw-6"],
                           cwd=sandbox.repo, capture_output=True, check=False).returncode != 0
+
+
+# -- a worktree git can no longer read (breaker 26 H1) ----------------------------------------
+
+
+def draft_then_backlog(box: Sandbox, identifier: str) -> Path:
+    """An interrupted lane whose worktree holds an uncommitted ``draft.txt``."""
+    box.add_issue(identifier, script=(
+        "steps:\n  - write: {path: draft.txt, content: \"draft\\n\"}\n"
+        + move_step(identifier, "Backlog") + "  - comment: \"still working\"\n"
+        "  - handoff: done\n"))
+    box.lane(identifier)
+    assert box.outcome(identifier) == "interrupted"
+    return box.repo / ".worktrees" / identifier
+
+
+@pytest.mark.parametrize("breakage", ["its registration", "its .git file"])
+def test_a_cancel_keeps_the_files_of_a_worktree_git_cannot_read(
+        sandbox: Sandbox, breakage: str) -> None:
+    """git cannot say what in such a folder is uncommitted: the cancel read it as holding
+    nothing and deleted the agent's files."""
+    worktree = draft_then_backlog(sandbox, "KW-7")
+    if breakage == "its registration":
+        shutil.rmtree(sandbox.repo / ".git" / "worktrees" / "KW-7")
+    else:
+        (worktree / ".git").unlink()
+    said = sandbox.maestro("cancel", "KW-7", check=True).stdout
+    assert (worktree / "draft.txt").read_text() == "draft\n"
+    assert "folder git cannot read as a worktree" in said
+    kept = sandbox.lane_file("KW-7", "cleanup.json")["worktree_kept"]
+    assert "folder git cannot read as a worktree" in kept
+
+
+def test_the_startup_sweep_keeps_the_files_of_a_worktree_git_cannot_read(
+        sandbox: Sandbox) -> None:
+    worktree = draft_then_backlog(sandbox, "KW-8")
+    shutil.rmtree(sandbox.repo / ".git" / "worktrees" / "KW-8")
+    (sandbox.repo / ".maestro" / "lanes" / "KW-8" / "outcome.json").unlink()
+    sandbox.tracker.transition("KW-8", "Done")
+    from maestro.config.workflow import load_workflow
+    from maestro.orchestration.startup import sweep_terminal_workspaces
+
+    config = sandbox.config
+    assert sweep_terminal_workspaces(config, load_workflow(config.workflow_path), {}) == []
+    assert (worktree / "draft.txt").read_text() == "draft\n"
+
+
+def test_a_retry_sets_a_kept_unreadable_worktree_aside_as_it_is(sandbox: Sandbox) -> None:
+    worktree = draft_then_backlog(sandbox, "KW-9")
+    shutil.rmtree(sandbox.repo / ".git" / "worktrees" / "KW-9")
+    sandbox.tracker.transition("KW-9", "Canceled")
+    sandbox.maestro("cancel", "KW-9", check=True)
+    sandbox.tracker.transition("KW-9", "Todo")
+    said = sandbox.maestro("retry", "KW-9", check=True).stdout
+    [aside] = [p for p in (sandbox.repo / ".worktrees").iterdir() if p.name != "KW-9"]
+    assert aside.name in said
+    assert (aside / "draft.txt").read_text() == "draft\n"
+    assert not worktree.exists()
+
+
+def test_a_cancel_in_the_tracker_during_review_keeps_uncommitted_files(
+        sandbox: Sandbox) -> None:
+    """Breaker 26 M1: the review phase's own cancel path deleted the parked worktree and
+    the remote branch, whatever they held; ``maestro cancel`` kept them."""
+    sandbox.add_issue("KW-10")
+    sandbox.lane("KW-10")
+    assert sandbox.outcome("KW-10") == "waiting"
+    worktree = sandbox.repo / ".worktrees" / "KW-10"
+    (worktree / "notes.md").write_text("a person's notes\n")
+    sandbox.tracker.transition("KW-10", "Canceled")
+    sandbox.lane("KW-10")
+    assert sandbox.outcome("KW-10") == "terminated"
+    assert (worktree / "notes.md").read_text() == "a person's notes\n"
+    assert "1 uncommitted file" in sandbox.lane_file("KW-10", "cleanup.json")["worktree_kept"]

@@ -14,12 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from maestro.containment.object_import import ObjectImportError, import_objects
+from maestro.errors import WorkspaceError
 from maestro.git import git, rev_parse
 from maestro.ids import utc_now
 from maestro.lanes.context import LaneContext
 from maestro.lanes.worktree import hooks
 from maestro.lanes.worktree.unpushed import kept_for_a_person, unpushed_branch, unpushed_work
 from maestro.lanes.worktree.workspace import remove_worktree
+from maestro.lanes.worktree.worktree_health import set_aside
 
 __all__ = ["LaneWork", "lane_work", "retire", "set_aside_kept"]
 
@@ -92,7 +94,11 @@ def set_aside_kept(ctx: LaneContext) -> str | None:
         moved.append(f"the branch {kept_branch}")
     if ctx.worktree.exists():
         target = ctx.worktree.with_name(f"{ctx.worktree.name}.kept-{stamp}")
-        git(repo, "worktree", "move", str(ctx.worktree), str(target))
+        try:
+            git(repo, "worktree", "move", str(ctx.worktree), str(target))
+        except WorkspaceError:  # a folder git no longer reads as a worktree: moved as is
+            target = set_aside(ctx.worktree) or target
+            git(repo, "worktree", "prune", check=False)
         shown = target.relative_to(repo) if target.is_relative_to(repo) else target
         moved.append(f"the worktree {shown}")
     return " and ".join(moved) or None

@@ -8,11 +8,12 @@ operator's cancel keeps the worktree and says why.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from maestro.containment import private_objects
 from maestro.containment.private_objects import own_git_dir, store_of
-from maestro.git import git, rev_parse
+from maestro.git import git, rev_parse, run_git
 
 __all__ = ["kept_for_a_person", "unpushed_branch", "unpushed_work"]
 
@@ -28,18 +29,21 @@ def unpushed_work(worktree: Path, remote: str) -> str | None:
     no worktree at all). The remote-tracking refs are taken as they are (no fetch): a ref
     that is behind only makes the answer more careful."""
     if not (worktree / ".git").exists():
-        return None
+        return _unreadable(worktree)
     # A sandboxed session's objects not yet taken into the shared store (object_import):
     # maestro's git does not see its commits, so only this says they exist.
     pending = (git_dir := own_git_dir(worktree)) is not None and private_objects.pending(
         store_of(git_dir))
     if rev_parse(worktree, "HEAD") is None:
-        return "a sandboxed session's commits not yet imported" if pending else None
+        return "a sandboxed session's commits not yet imported" if pending else _unreadable(
+            worktree)
     found = []
     if pending:
         found.append("a sandboxed session's commits not yet imported")
-    changed = [line for line in git(worktree, "status", "--porcelain", check=False).splitlines()
-               if line.strip()]
+    status = run_git(worktree, ["status", "--porcelain"])
+    if status.returncode != 0:
+        return _unreadable(worktree)
+    changed = [line for line in status.stdout.splitlines() if line.strip()]
     if changed:
         found.append(f"{len(changed)} uncommitted file{'s' * (len(changed) != 1)}")
     ahead = git(worktree, "rev-list", "--count", "HEAD", "--not", f"--remotes={remote}",
@@ -48,6 +52,23 @@ def unpushed_work(worktree: Path, remote: str) -> str | None:
         count = int(ahead)
         found.append(f"{count} commit{'s' * (count != 1)} not on {remote}")
     return ", ".join(found) or None
+
+
+def _unreadable(worktree: Path) -> str | None:
+    """Words for a folder git cannot read as a worktree (its ``.git`` file, its registration
+    in ``.git/worktrees/`` or its ``HEAD`` is gone) that holds anything besides ``.git``;
+    None when it holds nothing else (or is absent). Git cannot say what in it is
+    uncommitted, so all of it counts: deleting it lost the agent's and a person's files
+    (breaker 26 H1)."""
+    try:
+        names = [entry.name for entry in os.scandir(worktree)]
+    except OSError:
+        return None
+    files = [name for name in names if name != ".git"]
+    if not files:
+        return None
+    return (f"{len(files)} entr{'ies' if len(files) != 1 else 'y'} in a folder git cannot "
+            "read as a worktree (its .git or its registration is gone)")
 
 
 def unpushed_branch(repo: Path, branch: str, remote: str) -> str | None:

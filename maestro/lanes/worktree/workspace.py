@@ -68,10 +68,8 @@ def ensure_worktree(
     if base is None:
         raise WorkspaceError(f"base {base_ref!r} does not name a commit in {repo_root}")
     workspace_root.mkdir(parents=True, exist_ok=True)
-    for step in heal(repo_root, path, branch, lambda: (base_ref, base),
-                     branch_exists=branch_exists):
-        if report is not None:
-            report(step)
+    heal(repo_root, path, branch, lambda: (base_ref, base), branch_exists=branch_exists,
+         report=report)
     return Workspace(repo_root, path, branch), base
 
 

@@ -74,8 +74,8 @@ def heal_lane_worktree(ctx: LaneContext) -> Path:
         return choose_start(branch_sources(ctx), AncestorTest(repo))
 
     ctx.config.workspace_root.mkdir(parents=True, exist_ok=True)
-    for step in heal(repo, ctx.worktree, ctx.branch, start):
-        ctx.state.journal("worktree_healed", step=step)
+    heal(repo, ctx.worktree, ctx.branch, start,
+         report=lambda step: ctx.state.journal("worktree_healed", step=step))
     return ctx.worktree
 
 

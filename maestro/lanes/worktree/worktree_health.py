@@ -229,7 +229,8 @@ def inspect(repo: Path, path: Path, branch: str,
         "exists": exists,
         "not_a_folder": not exists and os.path.lexists(path),
         "empty": exists and not any(path.iterdir()),
-        "ours": exists and _points_into(path / ".git", repo),
+        "ours": exists and (_points_into(path / ".git", repo)
+                            or _points_into(path / GIT_SET_ASIDE, repo)),
         "registered": mine is not None,
     }
     checked_out = mine is not None and exists and "prunable" not in mine
@@ -350,15 +351,23 @@ def _restore_branch(repo: Path, branch: str,
 SET_ASIDE = ".set-aside-"
 
 
-def set_aside(path: Path) -> Path | None:
-    """Move the folder at ``path`` to ``<path>.set-aside-<UTC time>`` when it holds more
-    than its ``.git``, and return where; None when it is absent or holds nothing else.
+#: What the kept folder's ``.git`` is renamed to (a number added while the name is taken).
+GIT_SET_ASIDE = ".git.set-aside"
 
-    A worktree git no longer knows, or whose ``HEAD`` or index is gone, is added again at
-    ``path``; deleting it first lost whatever the agent or a person had not committed.
-    The kept folder's ``.git`` becomes ``.git.set-aside``: the worktree added again reuses
-    the administrative folder's name, and git run in the kept folder would act on the new
-    lane's index and branch."""
+
+def _free(path: Path) -> Path:
+    """``path``, or ``path-2``, ``path-3``… : the first name nothing stands at."""
+    found, number = path, 1
+    while os.path.lexists(found):
+        number += 1
+        found = path.with_name(f"{path.name}-{number}")
+    return found
+
+
+def aside_target(path: Path) -> Path | None:
+    """Where :func:`set_aside` would move the folder at ``path`` (``<path>.set-aside-<UTC
+    time>``), or None when it would leave it: absent, a link, or holding nothing besides
+    its ``.git`` (a dead ``git worktree add --no-checkout`` holds only that)."""
     try:
         names = [entry.name for entry in os.scandir(path)]
     except (FileNotFoundError, NotADirectoryError):
@@ -366,18 +375,26 @@ def set_aside(path: Path) -> Path | None:
     if path.is_symlink() or not [name for name in names if name != ".git"]:
         return None
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    target = path.with_name(f"{path.name}{SET_ASIDE}{stamp}")
-    number = 1
-    while os.path.lexists(target):
-        number += 1
-        target = path.with_name(f"{path.name}{SET_ASIDE}{stamp}-{number}")
+    return _free(path.with_name(f"{path.name}{SET_ASIDE}{stamp}"))
+
+
+def set_aside(path: Path, target: Path | None = None) -> Path | None:
+    """Move the folder at ``path`` to ``target`` (default :func:`aside_target`) and return
+    it; None when there is nothing to keep.
+
+    A worktree git no longer knows, or whose ``HEAD`` or index is gone, is added again at
+    ``path``; deleting it first lost whatever the agent or a person had not committed.
+    Its ``.git`` becomes ``.git.set-aside`` first, then the folder moves: the worktree added
+    again reuses the administrative folder's name, and git run in the kept folder would
+    act on the new lane's index and branch; a kill between the two leaves a folder git
+    cannot use, which the next heal sets aside (its ``.git.set-aside`` still says whose it
+    is), never a kept folder that acts on the lane."""
+    target = target or aside_target(path)
+    if target is None:
+        return None
+    if os.path.lexists(path / ".git"):
+        os.rename(path / ".git", _free(path / GIT_SET_ASIDE))
     os.rename(path, target)
-    if os.path.lexists(target / ".git"):
-        renamed, number = target / ".git.set-aside", 1
-        while os.path.lexists(renamed):  # the folder's own files may hold that name
-            number += 1
-            renamed = target / f".git.set-aside-{number}"
-        os.rename(target / ".git", renamed)
     return target
 
 
@@ -408,8 +425,11 @@ def clear_stale_locks(repo: Path, path: Path, branch: str) -> list[str]:
 
 def heal(repo: Path, path: Path, branch: str,
          start: Callable[[], tuple[str, str] | None], rounds: int = 4,
-         branch_exists: bool | None = None) -> list[str]:
+         branch_exists: bool | None = None,
+         report: Callable[[str], None] | None = None) -> list[str]:
     """Act on :func:`diagnose` until the worktree is whole; returns what was done, in words.
+    ``report`` hears each step as it happens: a folder set aside is named before it moves,
+    so a kill right after never leaves kept files nobody was told of (breaker 26 M3).
     ``branch_exists``: the caller's fresh reading of the local lane branch, used by the
     first inspection only (every later one follows an action and reads git again).
 
@@ -419,19 +439,28 @@ def heal(repo: Path, path: Path, branch: str,
 
     The repository's git dirs are asked once for the whole healing (:func:`held`): only
     maestro's own git runs in it, and none of it moves them."""
+    done: list[str] = []
+
+    def told(step: str) -> None:
+        done.append(step)
+        if report is not None:
+            report(step)
+
     with held(repo):
-        return _heal(repo, path, branch, start, rounds, branch_exists)
+        _heal(repo, path, branch, start, rounds, branch_exists, told)
+    return done
 
 
 def _heal(repo: Path, path: Path, branch: str, start: Callable[[], tuple[str, str] | None],
-          rounds: int, branch_exists: bool | None) -> list[str]:
-    done = [f"removed a stale lock: {lock}" for lock in clear_stale_locks(repo, path, branch)]
+          rounds: int, branch_exists: bool | None, told: Callable[[str], None]) -> None:
+    for lock in clear_stale_locks(repo, path, branch):
+        told(f"removed a stale lock: {lock}")
     for _ in range(rounds):
         facts = inspect(repo, path, branch, branch_exists)
         branch_exists = None
         verdict = diagnose(facts, branch)
         if verdict.action == "whole":
-            return done
+            return
         if verdict.action == "refuse":
             raise WorkspaceError(f"{path}: {verdict.reason}")
         if verdict.action == "unregister_elsewhere" and facts.elsewhere:
@@ -442,27 +471,27 @@ def _heal(repo: Path, path: Path, branch: str, start: Callable[[], tuple[str, st
             # registered the folder on the branch and checked out every file, or raised.
             # Nothing stood at the path to go wrong, unlike after a recreate.
             if verdict.reason != NO_WORKTREE:
-                done.append(f"{verdict.action}: {verdict.reason}")
-            return done
+                told(f"{verdict.action}: {verdict.reason}")
+            return
         elif verdict.action == "recreate":
-            # A dead add (``locked: initializing``) holds only what maestro's own add began.
-            dead_add = (facts.locked or "").strip() == INITIALIZING
-            kept = None if dead_add else set_aside(path)
+            # Whatever holds more than its .git is kept, a dead add's included: its lock
+            # file is one the agent can write (breaker 26 L6).
+            target = aside_target(path)
+            if target is not None:
+                told(f"set aside the broken worktree's files at {target}: nothing in it "
+                     "was deleted; look there for work that was never committed")
+                set_aside(path, target)
             discard(repo, path)
             _add(repo, path, branch, start)
-            if kept is not None:
-                done.append(f"set aside the broken worktree's files at {kept}: nothing in it "
-                            "was deleted; look there for work that was never committed")
         elif verdict.action == "restore_branch":
-            done.append(_restore_branch(repo, branch, start))
+            told(_restore_branch(repo, branch, start))
             continue
         elif verdict.action == "restore_files":
             for i in range(0, len(facts.missing), 200):
                 git(path, "checkout", "HEAD", "--", *facts.missing[i:i + 200])
         if verdict.reason != NO_WORKTREE:
-            done.append(f"{verdict.action}: {verdict.reason}")
+            told(f"{verdict.action}: {verdict.reason}")
     facts = inspect(repo, path, branch)
     verdict = diagnose(facts, branch)
     if verdict.action != "whole":
         raise WorkspaceError(f"{path}: still not whole after healing: {verdict.reason}")
-    return done
