@@ -626,8 +626,8 @@ class GitHubForge:
         except TrackerError as exc:
             # Another process may have opened it between our find and our create, or
             # this very create landed and its answer was lost.
-            again = [p for p in self._find(branch)
-                     if p.headRefName == branch and p.state == "OPEN"]
+            again = [p for p in self._find(branch) if p.headRefName == branch
+                     and p.state == "OPEN" and not p.isCrossRepository]
             if again:
                 return to_pull_request(max(again, key=lambda p: p.number))
             raise ForgeError(str(exc)) from None

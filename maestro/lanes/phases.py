@@ -9,6 +9,7 @@ on raises :class:`Halt` with the lane's outcome; later phases then do nothing in
 from __future__ import annotations
 
 import os
+import re
 import socket
 
 from maestro.agents.tools import SessionStopped
@@ -38,7 +39,7 @@ from maestro.lanes.worktree import fresh_worktree, hooks
 from maestro.lanes.worktree.start_point import start_point
 from maestro.lanes.worktree.workspace import ensure_worktree
 from maestro.lanes.worktree.worktree_guard import adopt_remote_branch, heal_lane_worktree
-from maestro.model import LaneOutcome
+from maestro.model import LaneOutcome, PullRequest, PullState
 from maestro.process import faults
 from maestro.statenames import same_state
 
@@ -190,6 +191,25 @@ def validate(ctx: LaneContext) -> None:
                      f"{failed['output_tail'][-500:]}")
 
 
+def handed_pr(ctx: LaneContext, found: PullRequest | None) -> PullRequest | None:
+    """The PR the agent handed off (``result.json``'s ``signals.handoff.pr_url``, which the
+    tool checked was the lane's open PR), read by its number, when the branch's PR list
+    does not show it open: a list can lag the create it follows by more than the tool's
+    read (breaker 26 M2). Only a PR of the lane branch whose URL is exactly the one handed
+    off counts; None otherwise, and when the list shows an open PR."""
+    if found is not None and found.state == PullState.OPEN:
+        return None
+    result = ctx.state.read("result.json") or {}
+    url = str(((result.get("signals") or {}).get("handoff") or {}).get("pr_url") or "")
+    number = re.search(r"(\d+)/?$", url)
+    if number is None:
+        return None
+    pr = ctx.forge.refresh([int(number.group(1))]).get(int(number.group(1)))
+    if pr is None or pr.url != url or pr.branch != ctx.branch or pr.state != PullState.OPEN:
+        return None
+    return pr
+
+
 def handoff(ctx: LaneContext) -> None:
     claim_record = lease(ctx)
     run_id = str(claim_record["run_id"])
@@ -209,10 +229,14 @@ def handoff(ctx: LaneContext) -> None:
     push_lane(ctx, ctx.worktree, "handoff", head)
     faults.point("handoff:pushed")
     found = ctx.forge.find_pr(ctx.branch)
-    if found is None or found.state.value != "open":
+    handed = handed_pr(ctx, found)
+    if handed is not None:
+        pr = handed  # read by its number: the PR list lags it (see handed_pr)
+    elif found is None or found.state.value != "open":
         fail_attempt(ctx, "pr_missing", "the agent handed off but the lane has no open PR")
         return
-    pr = ctx.forge.open_pr(ctx.branch, policy.forge.base_branch, found.title, found.body)
+    else:
+        pr = ctx.forge.open_pr(ctx.branch, policy.forge.base_branch, found.title, found.body)
     problems = []
     if pr.branch != ctx.branch:
         problems.append(f"PR head branch {pr.branch!r} is not the lane branch")

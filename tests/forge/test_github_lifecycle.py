@@ -223,13 +223,14 @@ def test_a_repair_round_the_forge_failed_is_retried_and_told_its_work_is_there(
 
 def test_a_pr_list_that_lags_the_pr_just_opened_does_not_refuse_the_handoff(
         github_box: tuple[Sandbox, ForgeWorld, LoopbackServer]) -> None:
-    """Breaker 23 F4: the list of PRs by branch answered without the PR the agent had just
-    opened (a read replica behind the write); the handoff tool refused it ("no PR yet")
-    and the attempt was spent."""
+    """Breaker 23 F4 and 26 M2: the list of PRs by branch answered without the PR the
+    agent had just opened (a read replica behind the write); the handoff tool refused it
+    ("no PR yet"), then the handoff phase ("pr_missing"), and the attempt was spent."""
     box, world, server = github_box
     box.add_issue("GHF-8", script=SCRIPT)
     lagging = {"data": {"repository": {"pullRequests": {"nodes": []}}}}
-    server.fail(200, lagging, times=2, operation="MaestroForgeFind")  # before and after
+    # open_pr's own look, the handoff tool's, the handoff phase's, and one more
+    server.fail(200, lagging, times=4, operation="MaestroForgeFind")
 
     assert lane(box, "GHF-8") == "waiting"
     assert [answer["ok"] for answer in box.tool_answers("GHF-8", "issue_review_handoff")
