@@ -573,15 +573,14 @@ def notes(result: TickFacts) -> list[tuple[str, str, str]]:
      [("skip", "S-1", "carries 2 status labels (status:todo, status:in-progress) and reads "
        "as In Progress, a state a lane holds, so it is not new work; take off the status "
        "label that is not meant")]),
-    ("a running lane's issue with a person's extra label waits, named",
-     on_github(facts(lanes=[lane("S-2", leased=True, claimed=True)],
-                     issues=[issue("S-2", "In Review", labels=(TODO, REVIEWING))])),
-     [("wait", "S-2", "carries 2 status labels (status:todo, status:in-review) and reads as "
-       "In Review; the lane goes on, and its next move keeps only the label of the state it "
-       "moves to")]),
-    ("a lane's own move half done says nothing",
-     on_github(facts(lanes=[lane("S-3", leased=True, claimed=True, moving_to="In Review")],
-                     issues=[issue("S-3", "In Review", labels=(WORKING, REVIEWING))])),
+    ("a running lane's issue says nothing: its own move holds two labels for a moment",
+     replace(on_github(facts(lanes=[lane("S-2", leased=True, claimed=True)],
+                             issues=[issue("S-2", "In Review", labels=(WORKING, REVIEWING))])),
+             claimed=(issue("S-2", "In Review", labels=(WORKING, REVIEWING)),)),
+     []),
+    ("an issue the plan adopts as an unseen lane is not also skipped",
+     replace(on_github(facts()), claimed=(issue("S-3", "In Progress", labels=(TODO, WORKING)),),
+             unseen=(issue("S-3", "In Progress", labels=(TODO, WORKING)),)),
      []),
     ("one status label says nothing",
      replace(on_github(facts()), claimed=(issue("S-4", "In Progress", labels=(WORKING,)),)),

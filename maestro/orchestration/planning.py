@@ -716,38 +716,30 @@ def status_labels(policy: TrackerPolicy, issue: Issue) -> tuple[str, ...]:
 
 
 def several_status_labels(facts: TickFacts, plan: Plan) -> Plan:
-    """Say so when an issue in a state a lane holds carries more than one status label
-    (breaker 25 F6): GitHub gives people labels, not a state field, and a person who adds
-    ``status:todo`` beside ``status:in-progress`` asks for something maestro does not do (a
-    held state wins, so the issue is never new work; a lane's next move keeps only its
-    target's label). A standing item, so the tick log says it once: a skip for an issue
-    without a lane, a wait for a lane's. A lane whose own move is half done (``move.json``)
-    is left out, and an issue that already has an item of that kind keeps only that one."""
+    """Say so when an issue in a state a lane holds, with no lane here, carries more than
+    one status label (breaker 25 F6): GitHub gives people labels, not a state field, and a
+    person who adds ``status:todo`` beside ``status:in-progress`` asks for something
+    maestro does not do (a held state wins, so the issue is never new work). A standing
+    item, so the tick log says it once: a skip, unless the plan already decided about the
+    issue (an adopted lane, a reconcile, another skip). A lane's issue is left out (breaker
+    26 L4, L5): its own move adds the new label before it removes the old, and its next
+    move keeps one label (docs/guide/trackers.md)."""
     tracked = facts.policy.tracker
-    listed: dict[str, Issue] = {}
-    for issue in (*facts.issues.values(), *facts.claimed):  # a lane's own read first
-        listed.setdefault(issue.identifier, issue)
-    skipped = {item.issue for item in plan.skips}
-    waiting = {item.issue for item in plan.waits}
+    decided = plan.handled() | {item.issue for item in plan.skips}
     skips: list[Skip] = []
-    waits: list[Waiting] = []
-    for identifier, issue in sorted(listed.items()):
-        labels = status_labels(tracked, issue)
+    for issue in sorted(facts.claimed, key=lambda issue: issue.identifier):
+        identifier = issue.identifier
         view = facts.lanes.get(identifier)
-        if len(labels) < 2 or (view is not None and view.moving_to is not None):
+        labels = status_labels(tracked, issue)
+        if len(labels) < 2 or identifier in decided or not (
+                view is None or view.finished or view.holds_no_record):
             continue
-        named = (f"carries {len(labels)} status labels ({', '.join(labels)}) and reads as "
-                 f"{issue.state}")
-        if view is None or view.finished or view.holds_no_record:
-            if identifier not in skipped:
-                skips.append(Skip(identifier, f"{named}, a state a lane holds, so it is not "
-                                  "new work; take off the status label that is not meant"))
-        elif identifier not in waiting:
-            waits.append(Waiting(identifier, f"{named}; the lane goes on, and its next move "
-                                 "keeps only the label of the state it moves to"))
-    if not skips and not waits:
-        return plan
-    return replace(plan, skips=plan.skips + tuple(skips), waits=plan.waits + tuple(waits))
+        decided.add(identifier)
+        skips.append(Skip(identifier, (
+            f"carries {len(labels)} status labels ({', '.join(labels)}) and reads as "
+            f"{issue.state}, a state a lane holds, so it is not new work; take off the "
+            "status label that is not meant")))
+    return replace(plan, skips=plan.skips + tuple(skips)) if skips else plan
 
 
 #: Lane processes in a row that may end without a record before the lane is held.
