@@ -191,12 +191,15 @@ def validate(ctx: LaneContext) -> None:
                      f"{failed['output_tail'][-500:]}")
 
 
-def handed_pr(ctx: LaneContext, found: PullRequest | None) -> PullRequest | None:
+def handed_pr(ctx: LaneContext, found: PullRequest | None, head: str) -> PullRequest | None:
     """The PR the agent handed off (``result.json``'s ``signals.handoff.pr_url``, which the
     tool checked was the lane's open PR), read by its number, when the branch's PR list
     does not show it open: a list can lag the create it follows by more than the tool's
-    read (breaker 26 M2). Only a PR of the lane branch whose URL is exactly the one handed
-    off counts; None otherwise, and when the list shows an open PR."""
+    read (breaker 26 M2). Only an open PR of the lane branch at ``head`` (the validated
+    HEAD just pushed) whose URL is exactly the one handed off counts: ``result.json`` is in
+    a folder the agent's code can reach without the sandbox, and a fork's PR of the same
+    branch name is never at the lane's head unless it is the lane's commit (breaker 26 N5).
+    None otherwise, and when the list shows an open PR."""
     if found is not None and found.state == PullState.OPEN:
         return None
     result = ctx.state.read("result.json") or {}
@@ -205,7 +208,8 @@ def handed_pr(ctx: LaneContext, found: PullRequest | None) -> PullRequest | None
     if number is None:
         return None
     pr = ctx.forge.refresh([int(number.group(1))]).get(int(number.group(1)))
-    if pr is None or pr.url != url or pr.branch != ctx.branch or pr.state != PullState.OPEN:
+    if (pr is None or pr.url != url or pr.branch != ctx.branch or pr.head != head
+            or pr.state != PullState.OPEN):
         return None
     return pr
 
@@ -229,7 +233,7 @@ def handoff(ctx: LaneContext) -> None:
     push_lane(ctx, ctx.worktree, "handoff", head)
     faults.point("handoff:pushed")
     found = ctx.forge.find_pr(ctx.branch)
-    handed = handed_pr(ctx, found)
+    handed = handed_pr(ctx, found, head)
     if handed is not None:
         pr = handed  # read by its number: the PR list lags it (see handed_pr)
     elif found is None or found.state.value != "open":

@@ -415,11 +415,7 @@ def write_once(send: Callable[[], ResultT], find: Callable[[], ResultT | None],
         try:
             return send()
         except WriteUnconfirmed:
-            found = find()
-            for wait_s in LAG_LOOKS_S if found is None else ():
-                time.sleep(wait_s * retry.time_scale)
-                if (found := find()) is not None:
-                    break
+            found = _looked_for(find, retry)
             if found is not None:
                 return found
             if tried == retry.attempts:
@@ -427,11 +423,21 @@ def write_once(send: Callable[[], ResultT], find: Callable[[], ResultT | None],
         except TrackerError:
             # A refusal is not sent again, but a service may refuse in words after it
             # did the write (GitHub's INTERNAL "something went wrong", breaker 25 F3).
-            found = find()
+            found = _looked_for(find, retry)
             if found is not None:
                 return found
             raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _looked_for(find: Callable[[], ResultT | None], retry: RetryPolicy) -> ResultT | None:
+    """``find()``, made again after each of :data:`LAG_LOOKS_S` while it finds nothing."""
+    found = find()
+    for wait_s in LAG_LOOKS_S if found is None else ():
+        time.sleep(wait_s * retry.time_scale)
+        if (found := find()) is not None:
+            break
+    return found
 
 
 def parse(model: type[ModelT], data: Any, service: str, operation: str) -> ModelT:

@@ -213,3 +213,19 @@ def test_a_cancel_in_the_tracker_during_review_keeps_uncommitted_files(
     assert sandbox.outcome("KW-10") == "terminated"
     assert (worktree / "notes.md").read_text() == "a person's notes\n"
     assert "1 uncommitted file" in sandbox.lane_file("KW-10", "cleanup.json")["worktree_kept"]
+
+
+def test_a_retry_never_moves_aside_a_worktree_git_reads_but_will_not_move(
+        sandbox: Sandbox) -> None:
+    """Breaker 26 N1: only a folder git cannot read is moved as it is; a worktree git
+    refuses to move (locked here; one holding a submodule alike) keeps git's refusal, so
+    nothing under its registration (a submodule's git dir) is lost."""
+    commits_then_moves(sandbox, "KW-11", "Canceled")
+    worktree = sandbox.repo / ".worktrees" / "KW-11"
+    subprocess.run(["git", "worktree", "lock", str(worktree)], cwd=sandbox.repo, check=True)
+    sandbox.tracker.transition("KW-11", "Todo")
+    refused = sandbox.maestro("retry", "KW-11")
+    assert refused.returncode != 0
+    assert "locked" in refused.stdout + refused.stderr
+    assert (worktree / "a.txt").read_text() == "a\n"
+    assert [p.name for p in (sandbox.repo / ".worktrees").iterdir()] == ["KW-11"]

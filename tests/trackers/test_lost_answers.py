@@ -126,3 +126,16 @@ def test_a_comment_refused_in_words_after_it_was_posted_is_not_an_error(
         "data": None, "errors": [{"message": "Something went wrong", "type": "INTERNAL"}]})
     github.comment(f"GH-{number}", "run started")
     assert len(github_world.issue(number).comments) == 1
+
+
+def test_a_comment_refused_in_words_after_it_was_posted_is_found_behind_a_lagging_list(
+        github: GitHubIssuesTracker, github_world: GitHubWorld,
+        github_server_: LoopbackServer) -> None:
+    number = github_world.add_issue("Fix it", labels=["status:todo"]).number
+    github_server_.lose_answer(200, operation="MaestroComment", body={
+        "data": None, "errors": [{"message": "Something went wrong", "type": "INTERNAL"}]})
+    lagging = {"data": {"repository": {"issue": {"comments": {
+        "nodes": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}}}}}
+    github_server_.fail(200, lagging, operation="MaestroComments")
+    github.comment(f"GH-{number}", "run started")
+    assert len(github_world.issue(number).comments) == 1

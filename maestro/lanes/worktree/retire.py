@@ -96,9 +96,12 @@ def set_aside_kept(ctx: LaneContext) -> str | None:
         target = ctx.worktree.with_name(f"{ctx.worktree.name}.kept-{stamp}")
         try:
             git(repo, "worktree", "move", str(ctx.worktree), str(target))
-        except WorkspaceError:  # a folder git no longer reads as a worktree: moved as is
+        except WorkspaceError:
+            if rev_parse(ctx.worktree, "HEAD") is not None:
+                raise  # git reads it and refuses (a submodule inside): its refusal stands
+            # A folder git no longer reads as a worktree (its .git or registration gone):
+            # moved as it is; its registration, if any, is left to the next add's prune.
             target = set_aside(ctx.worktree) or target
-            git(repo, "worktree", "prune", check=False)
         shown = target.relative_to(repo) if target.is_relative_to(repo) else target
         moved.append(f"the worktree {shown}")
     return " and ".join(moved) or None
