@@ -27,6 +27,9 @@ from maestro.trackers.http import (
 from maestro.trackers.linear import LinearTracker
 
 FAST = RetryPolicy(attempts=3, time_scale=0.001)
+#: An issue's comment list answered before it shows the comment just written.
+LAGGING_COMMENTS = {"data": {"repository": {"issue": {"comments": {
+    "nodes": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}}}}}
 WRITE = "mutation MaestroWrite { write { ok } }"
 
 
@@ -101,9 +104,7 @@ def test_a_lost_comment_a_lagging_list_does_not_show_yet_is_posted_once(
     write (a read replica), found nothing, and the comment was posted twice."""
     number = github_world.add_issue("Fix it", labels=["status:todo"]).number
     github_server_.lose_answer(502, operation="MaestroComment")
-    lagging = {"data": {"repository": {"issue": {"comments": {
-        "nodes": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}}}}}
-    github_server_.fail(200, lagging, operation="MaestroComments")
+    github_server_.fail(200, LAGGING_COMMENTS, operation="MaestroComments")
     github.comment(f"GH-{number}", "run started")
     assert len(github_world.issue(number).comments) == 1
 
@@ -134,8 +135,6 @@ def test_a_comment_refused_in_words_after_it_was_posted_is_found_behind_a_laggin
     number = github_world.add_issue("Fix it", labels=["status:todo"]).number
     github_server_.lose_answer(200, operation="MaestroComment", body={
         "data": None, "errors": [{"message": "Something went wrong", "type": "INTERNAL"}]})
-    lagging = {"data": {"repository": {"issue": {"comments": {
-        "nodes": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}}}}}
-    github_server_.fail(200, lagging, operation="MaestroComments")
+    github_server_.fail(200, LAGGING_COMMENTS, operation="MaestroComments")
     github.comment(f"GH-{number}", "run started")
     assert len(github_world.issue(number).comments) == 1

@@ -108,7 +108,8 @@ def diagnose(facts: WorktreeFacts, branch: str) -> Diagnosis:
         if facts.ours:
             return Diagnosis("recreate", "the folder is a worktree git no longer knows")
         return Diagnosis("refuse", "the folder exists but is not a worktree of this "
-                                   "repository; move it away or run `maestro lane reset`")
+                                   "repository, and maestro never deletes what it cannot "
+                                   "tell is its own; move it away, then run the lane again")
     if facts.locked is not None and facts.locked.strip() == INITIALIZING:
         return Diagnosis("recreate", "a `git worktree add` died before it finished "
                                      "(locked: initializing)")
