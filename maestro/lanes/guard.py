@@ -25,12 +25,11 @@ from typing import Any, Literal
 from maestro.config.workflow import TrackerPolicy
 from maestro.errors import UnknownIssueError
 from maestro.fsutil import read_jsonl
-from maestro.ids import iso_now
 from maestro.lanes import cancel
 from maestro.lanes.context import LaneContext
 from maestro.lanes.outcomes import ATTENTION_PENDING, Halt, fail_attempt, require_human
 from maestro.lanes.record.moves import finish_pending
-from maestro.lanes.worktree.retire import lane_work, retire
+from maestro.lanes.worktree.retire import retire_cancelled
 from maestro.model import Issue, LaneOutcome, PullState
 from maestro.statenames import same_state, state_key, state_keys
 
@@ -168,13 +167,7 @@ def stop_lane(ctx: LaneContext, stop: Stop, before: str = "") -> None:
         cancel.log_tracker_cancel(ctx.config, ctx.identifier, stop.reason)
         # The agent's unpushed commits and files are kept, as ``maestro cancel`` keeps
         # them; the remote branch stays with the closed PR.
-        work = lane_work(ctx)
-        retired = retire(ctx, work)
-        worktree_kept = work.kept(ctx.branch)
-        ctx.state.write("cleanup.json", {"reason": "cancelled", "detail": stop.reason,
-                                         "worktree_kept": worktree_kept,
-                                         "cleaned_at": iso_now()})
-        kept = f"; {retired}" if worktree_kept and retired else ""
+        kept = retire_cancelled(ctx, stop.reason)
     detail = f" before {before}" if before else ""
     raise Halt(stop.outcome, f"{stop.reason}; stopped{detail}{kept}", closed_pr=closed)
 

@@ -255,10 +255,9 @@ def cancel(ctx: LaneContext, reason: str) -> None:
     """Explicit terminal cancellation before merge (a person moved the issue to a terminal
     state in the tracker): close the PR, clean up, stop; logged ``tracker_cancel``."""
     from maestro.lanes.cancel import log_tracker_cancel
+    from maestro.lanes.worktree.retire import retire_cancelled
 
     log_tracker_cancel(ctx.config, ctx.identifier, reason)
-    from maestro.lanes.worktree.retire import lane_work, retire
-
     record = ctx.state.read("pr.json")
     if record:
         ctx.forge.close_pr(int(record["number"]),
@@ -266,12 +265,7 @@ def cancel(ctx: LaneContext, reason: str) -> None:
     # As every stop: work found nowhere else (uncommitted files a person or a late commit
     # left in the parked worktree) is kept, and the remote branch stays with the closed PR
     # (breaker 26 M1: this path alone deleted both).
-    work = lane_work(ctx)
-    retired = retire(ctx, work)
-    kept = work.kept(ctx.branch)
-    ctx.state.write("cleanup.json", {"reason": "cancelled", "detail": reason,
-                                     "worktree_kept": kept, "cleaned_at": iso_now()})
-    raise Halt(LaneOutcome.TERMINATED, f"{reason}; {retired}" if kept and retired else reason)
+    raise Halt(LaneOutcome.TERMINATED, reason + retire_cancelled(ctx, reason))
 
 
 def land(ctx: LaneContext) -> None:

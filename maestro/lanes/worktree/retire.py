@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from maestro.containment.object_import import ObjectImportError, import_objects
 from maestro.errors import WorkspaceError
 from maestro.git import git, rev_parse
-from maestro.ids import utc_now
+from maestro.ids import iso_now, utc_now
 from maestro.lanes.context import LaneContext
 from maestro.lanes.worktree import hooks
 from maestro.lanes.worktree.unpushed import kept_for_a_person, unpushed_branch, unpushed_work
 from maestro.lanes.worktree.workspace import remove_worktree
 from maestro.lanes.worktree.worktree_health import set_aside
 
-__all__ = ["LaneWork", "lane_work", "retire", "set_aside_kept"]
+__all__ = ["LaneWork", "lane_work", "retire", "retire_cancelled", "set_aside_kept"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,18 @@ def retire(ctx: LaneContext, work: LaneWork) -> str | None:
         hooks.before_remove(ctx)
     remove_worktree(ctx.config.repo_root, ctx.worktree, ctx.branch)
     return "removed the worktree"
+
+
+def retire_cancelled(ctx: LaneContext, detail: str) -> str:
+    """:func:`retire` the worktree of a lane a person's cancel in the tracker stopped, and
+    record it (``cleanup.json``: ``reason: cancelled``, ``detail``, ``worktree_kept``).
+    Returns ``"; <what was kept>"`` for the halt's reason, or "" when nothing was kept."""
+    work = lane_work(ctx)
+    retired = retire(ctx, work)
+    kept = work.kept(ctx.branch)
+    ctx.state.write("cleanup.json", {"reason": "cancelled", "detail": detail,
+                                     "worktree_kept": kept, "cleaned_at": iso_now()})
+    return f"; {retired}" if kept and retired else ""
 
 
 def set_aside_kept(ctx: LaneContext) -> str | None:
