@@ -8,12 +8,12 @@ operator's cancel keeps the worktree and says why.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from maestro.containment import private_objects
 from maestro.containment.private_objects import own_git_dir, store_of
 from maestro.git import git, rev_parse, run_git
+from maestro.lanes.worktree.worktree_health import beside_git
 
 __all__ = ["kept_for_a_person", "unpushed_branch", "unpushed_work"]
 
@@ -61,10 +61,9 @@ def _unreadable(worktree: Path) -> str | None:
     uncommitted, so all of it counts: deleting it lost the agent's and a person's files
     (breaker 26 H1)."""
     try:
-        names = [entry.name for entry in os.scandir(worktree)]
+        files = beside_git(worktree)
     except OSError:
         return None
-    files = [name for name in names if name != ".git"]
     if not files:
         return None
     return (f"{len(files)} entr{'ies' if len(files) != 1 else 'y'} in a folder git cannot "

@@ -365,15 +365,22 @@ def _free(path: Path) -> Path:
     return found
 
 
+def beside_git(folder: Path) -> list[str]:
+    """The names in ``folder`` other than its ``.git``: what a worktree holds that git may
+    not account for. ``OSError`` as :func:`os.scandir` raises it (absent, not a folder)."""
+    with os.scandir(folder) as entries:
+        return [entry.name for entry in entries if entry.name != ".git"]
+
+
 def aside_target(path: Path) -> Path | None:
     """Where :func:`set_aside` would move the folder at ``path`` (``<path>.set-aside-<UTC
     time>``), or None when it would leave it: absent, a link, or holding nothing besides
     its ``.git`` (a dead ``git worktree add --no-checkout`` holds only that)."""
     try:
-        names = [entry.name for entry in os.scandir(path)]
+        held = beside_git(path)
     except (FileNotFoundError, NotADirectoryError):
         return None
-    if path.is_symlink() or not [name for name in names if name != ".git"]:
+    if path.is_symlink() or not held:
         return None
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     return _free(path.with_name(f"{path.name}{SET_ASIDE}{stamp}"))
