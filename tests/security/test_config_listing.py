@@ -3,6 +3,7 @@ bytes, so a driver the agent adds is disarmed by maestro's very next git call.""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -208,3 +209,11 @@ def test_a_config_in_the_worktrees_own_git_dir_is_not_borrowed(repo: Path,
     (own / "config.worktree").write_text("[merge \"evil\"]\n\tdriver = touch /tmp/owned\n")
     keys(lane, lister)  # git reads it only with extensions.worktreeConfig; asked either way
     assert lister.calls == 2
+
+
+def test_a_fifo_in_place_of_a_config_file_is_fingerprinted_without_waiting(repo: Path) -> None:
+    os.mkfifo(repo / ".git" / "config.worktree")
+    sources = config_listing.config_sources(repo)
+    assert sources is not None
+    taken = dict(config_listing.fingerprint(sources))
+    assert taken[str(repo / ".git" / "config.worktree")] == b"<not a regular file>"

@@ -318,3 +318,22 @@ def test_each_git_environment_is_a_dict_of_its_own() -> None:
     env = gitguard.base_env()
     env["GIT_DIR"] = "/elsewhere"
     assert "GIT_DIR" not in gitguard.base_env()
+
+
+def test_maestros_git_speaks_the_c_locale_whatever_the_operators(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """git's words maestro relays are in one language, and git loads no catalogue."""
+    monkeypatch.setenv("LANG", "de_DE.UTF-8")
+    monkeypatch.setenv("LC_ALL", "de_DE.UTF-8")
+    monkeypatch.setenv("LC_MESSAGES", "de_DE.UTF-8")
+    env = gitguard.git_env(repo)
+    assert env["LC_ALL"] == "C"
+    shown = subprocess.run(["git", "rev-parse", "--verify", "no-such-ref"], cwd=repo, env=env,
+                           capture_output=True, text=True, check=False)
+    assert "fatal: Needed a single revision" in shown.stderr
+
+
+def test_a_non_ascii_path_reads_the_same_in_maestros_git(repo: Path) -> None:
+    name = "größe ✓.txt"
+    (repo / name).write_text("x\n")
+    assert git(repo, "ls-files", "-z", "--others").rstrip("\0") == name
