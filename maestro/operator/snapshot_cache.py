@@ -10,7 +10,8 @@ while it was polled: the server shares the daemon's interpreter). One
 - the state root's facts (retry queue, last tick, pause) with the ``stat`` of the state
   root, and the budget inputs with the ``stat`` of WORKFLOW.md, its last good copy and the
   archive folder;
-- the lanes folder's listing, with the ``stat`` of the folder taken before the scan;
+- the lanes folder's listing, with the ``stat`` of the folder taken before the scan, and
+  the workspace root's folder names (kept work) with its ``stat``;
 - the last document, and its JSON bytes (compact, split around ``generated_at``).
 
 A request costs one ``stat`` of the lanes folder and one or two per lane when nothing
@@ -67,6 +68,7 @@ from maestro.lanes.record.lane_read import LaneRead, read_lane
 from maestro.lanes.record.listing import LaneListing, folder_scan, list_lanes, listing_of
 from maestro.lanes.record.state import LaneState
 from maestro.operator.budget_status import BudgetInputs, budget_inputs
+from maestro.operator.kept_work import folder_names
 from maestro.operator.presenter import state_payload
 from maestro.operator.status import (
     LANE_ERRORS,
@@ -166,6 +168,7 @@ class StatusCache:
         self._lanes: dict[str, _Lane] = {}
         self._facts: tuple[tuple[Stat, ...], bool, StateFacts] | None = None
         self._budgets: tuple[tuple[Stat, ...], bool, BudgetInputs] | None = None
+        self._workspace: tuple[Stat, bool, tuple[str, ...]] | None = None
         self._doc: _Document | None = None
         self._listing: _Listing | None = None
         self._looked_ns = -1  # monotonic time the last look at the disk began
@@ -234,6 +237,21 @@ class StatusCache:
         self._budgets = (stats, settled(stats, taken), inputs)
         return inputs
 
+    def _workspace_names(self) -> tuple[str, ...]:
+        """The workspace root's folder names (kept work, :mod:`.kept_work`), listed again
+        when its own ``stat`` moved: a folder created, moved or removed in it changes it."""
+        taken = time.time_ns()
+        root = self.config.workspace_root
+        top = stat_or_none(root)
+        known = self._workspace
+        if known is not None and known[1] and known[0] == top:
+            return known[2]
+        names = folder_names(root)
+        if known is not None and known[2] == names:
+            names = known[2]
+        self._workspace = (top, settled((top,), taken), names)
+        return names
+
     def _list(self, root: Path, taken: int) -> LaneListing:
         """:func:`list_lanes`, reused while the folder's own ``stat`` is settled and the
         same: a folder created, removed or renamed in it changes its modification time.
@@ -272,14 +290,16 @@ class StatusCache:
             del self._lanes[gone]
         facts = self._state_facts()
         budgets = self._budget_inputs()
-        key = (limit, now.date(), tuple(warnings), facts, budgets,
+        workspace = self._workspace_names()
+        key = (limit, now.date(), tuple(warnings), facts, budgets, workspace,
                tuple([(lane.read, lane.leased) for lane in lanes]))
         document = self._doc
         if (document is None or document.key != key
                 or (document.clocked and document.snap.now != now)):
             self._reading()
             pairs = [(lane.read, lane.leased) for lane in lanes]
-            doc = assemble(self.config, pairs, facts, now, limit, list(warnings), budgets)
+            doc = assemble(self.config, pairs, facts, now, limit, list(warnings), budgets,
+                           workspace)
             document = _Document(key, Snapshot(doc, {r.identifier: r for r, _ in pairs}, now),
                                  _clocked(lanes))
             self._doc = document

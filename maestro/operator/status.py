@@ -25,6 +25,7 @@ from maestro.lanes.record.lane_read import (
 from maestro.lanes.record.listing import list_lanes
 from maestro.lanes.record.state import LaneState
 from maestro.operator.budget_status import BudgetInputs, add_budgets
+from maestro.operator.kept_work import folder_names, kept_work
 from maestro.orchestration.pause import read_pause
 from maestro.orchestration.retries import Retry, RetryQueue
 
@@ -89,11 +90,19 @@ def snapshot(config: ServiceConfig, limit: int = 20) -> dict[str, Any]:
     return assemble(config, reads, read_state_facts(config), now, limit, warnings)
 
 
+def _shown(path: Path, repo: Path) -> Path:
+    """``path`` relative to the repository when it is inside it (as ``workspace_path``)."""
+    return path.relative_to(repo) if path.is_relative_to(repo) else path
+
+
 def assemble(config: ServiceConfig, reads: Sequence[tuple[LaneRead, bool]],
              facts: StateFacts, now: datetime, limit: int, warnings: list[str],
-             budgets: BudgetInputs | None = None) -> dict[str, Any]:
+             budgets: BudgetInputs | None = None,
+             workspace: Sequence[str] | None = None) -> dict[str, Any]:
     """The snapshot document from lane reads and state facts; reads nothing itself but the
-    budget inputs when ``budgets`` is not given (see :func:`budget_inputs`)."""
+    budget inputs when ``budgets`` is not given (see :func:`budget_inputs`) and the
+    workspace root's folder names when ``workspace`` is not given
+    (:func:`~maestro.operator.kept_work.folder_names`)."""
     lanes = [lane_entry(read, leased, now) for read, leased in reads]
     retries = [
         {"issue": r.identifier, "attempt": r.attempt, "kind": r.kind, "due_at": r.due_at,
@@ -131,6 +140,9 @@ def assemble(config: ServiceConfig, reads: Sequence[tuple[LaneRead, bool]],
         "needs_human": human,
         "retained": retained,
         "lanes": lanes,
+        "kept_work": kept_work(_shown(config.workspace_root, config.repo_root),
+                               folder_names(config.workspace_root)
+                               if workspace is None else workspace, lanes),
         "recent": sorted(done, key=lambda lane: lane.get("last_event_at") or "",
                          reverse=True)[:limit],
         "token_totals": totals,

@@ -170,6 +170,8 @@ def render_status(snap: dict[str, Any], console: Console | None = None) -> None:
                          plain(lane.get("wait_reason") or lane.get("reason") or ""), *where)
         console.print(kept)
 
+    render_kept_work(snap, console, now)
+
     noted = [lane for lane in snap["lanes"] if lane.get("checkpoint")]
     if noted:
         marks = _table("latest agent checkpoint (skill execution-state)",
@@ -219,3 +221,28 @@ def render_budgets(snap: dict[str, Any], console: Console) -> None:
             table.add_row(lane["issue"], f"{budget['spent']:,}",
                           f"{budget['max_tokens_per_issue']:,}", left)
         console.print(table)
+
+
+#: How a person lets go of each kind of kept folder, once they have looked through it.
+LET_GO = {"stopped": "`maestro retry ID` moves it aside; `git worktree remove --force PATH` "
+                     "deletes it",
+          "kept": "`git worktree remove --force PATH` deletes it",
+          "set_aside": "`rm -rf PATH` deletes it (git no longer knows it)"}
+
+
+def render_kept_work(snap: dict[str, Any], console: Console, now: datetime) -> None:
+    """The folders maestro kept for a person (:mod:`maestro.operator.kept_work`): what
+    each holds, since when, and how to let go of it; maestro never removes them."""
+    found = snap.get("kept_work") or []
+    if not found:
+        return
+    table = _table(f"kept for a person ({len(found)}): maestro never removes these",
+                   ("issue", "kind", "since", "where", "what"))
+    for item in found:
+        table.add_row(item["issue"], item["kind"].replace("_", " "),
+                      ago(item.get("since"), now), plain(item["path"]),
+                      plain(item["detail"]))
+    console.print(table)
+    kinds = dict.fromkeys(item["kind"] for item in found)
+    for kind in kinds:
+        console.print(Text(f"{kind.replace('_', ' ')}: {LET_GO[kind]}", style="dim"))

@@ -123,6 +123,14 @@ def dashboard_main(snap: dict[str, Any], now: datetime) -> str:
     parts.append("<h2>In review</h2>" + _table(
         "lanes in-review", ("issue", "review", "reason", "PR", "last event"), review,
         "no PR waits on review"))
+    kept = [f'<tr><td>{esc(item["issue"])}</td><td>{esc(item["kind"].replace("_", " "))}'
+            f'</td><td>{esc(ago(item.get("since"), now))}</td><td><code>{esc(item["path"])}'
+            f'</code></td><td>{esc(item["detail"])}</td></tr>'
+            for item in snap.get("kept_work") or []]
+    if kept:  # only when there is some: most dashboards never show it
+        parts.append('<h2 id="kept-work">Kept for a person</h2><p class="meta">maestro never '
+                     'removes these folders: look through each, then delete it</p>' + _table(
+                         "kept-work", ("issue", "kind", "since", "where", "what"), kept, ""))
     recent = [_row(lane, now, esc(lane.get("reason")), _tokens(lane.get("tokens")))
               for lane in snap["recent"]]
     parts.append("<h2>Finished lately</h2>" + _table(

@@ -13,6 +13,7 @@ move lands exactly between two of the agent's steps.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -139,6 +140,29 @@ def test_a_retry_after_a_kept_cancel_starts_a_fresh_branch_and_sets_the_work_asi
     assert not (sandbox.repo / ".worktrees" / "KW-6").exists()
     assert subprocess.run(["git", "rev-parse", "--verify", "-q", "maestro/kw-6"],
                           cwd=sandbox.repo, capture_output=True, check=False).returncode != 0
+
+
+def kept_in_status(box: Sandbox) -> list[tuple[str, str, str]]:
+    """``maestro status --json``'s ``kept_work``: (issue, kind, folder name) each."""
+    snap = json.loads(box.maestro("status", "--json", check=True).stdout)
+    return [(item["issue"], item["kind"], Path(item["path"]).name)
+            for item in snap["kept_work"]]
+
+
+def test_status_names_the_worktree_a_cancel_kept_and_where_a_retry_moved_it(
+        sandbox: Sandbox) -> None:
+    """A person who cancels finds the kept work in ``maestro status``, not only in the
+    cancel's answer; after ``maestro retry`` it is listed where it went."""
+    commits_then_moves(sandbox, "KW-20", "Canceled")
+    assert kept_in_status(sandbox) == [("KW-20", "stopped", "KW-20")]
+    shown = sandbox.maestro("status", env={"COLUMNS": "200"}, check=True).stdout
+    assert "kept for a person (1)" in shown and "1 commit not on origin" in shown
+    sandbox.tracker.transition("KW-20", "Todo")
+    sandbox.maestro("retry", "KW-20", check=True)
+    [(issue, kind, name)] = kept_in_status(sandbox)
+    assert (issue, kind) == ("KW-20", "kept") and name.startswith("KW-20.kept-")
+    shutil.rmtree(sandbox.repo / ".worktrees" / name)
+    assert kept_in_status(sandbox) == []
 
 
 # -- a worktree git can no longer read (breaker 26 H1) ----------------------------------------

@@ -114,3 +114,16 @@ def test_hostile_lane_page_shows_every_field_escaped(hostile_lane: OperatorServe
     html = fetch(hostile_lane, "GET", "/lanes/EVIL-1")[2].decode()
     # title, needs-human box, checkpoint, timeline label, message, command, tool, validation
     assert html.count("&lt;script&gt;") >= 8
+
+
+def test_dashboard_lists_kept_folders_with_their_names_escaped(
+        demo_server: OperatorServer, finished_demo: ServiceConfig) -> None:
+    assert 'id="kept-work"' not in page(demo_server, "/")
+    aside = finished_demo.workspace_root / f"{HOSTILE[:19]}.set-aside-20261201T000000Z"
+    aside.mkdir(parents=True)
+    try:
+        html = page(demo_server, "/")
+    finally:
+        aside.rmdir()
+    kept = html.split('id="kept-work"')[1].split("</table>")[0]
+    assert "set aside" in kept and "&lt;script&gt;" in kept and "<script>" not in kept

@@ -123,6 +123,27 @@ def test_an_appended_tool_record_shows_in_the_next_response(server: OperatorServ
     assert ((lane_of(server, "C-2") or {})["checkpoint"] or {}).get("focus") == "the parser"
 
 
+def kept_of(server: OperatorServer) -> list[str]:
+    status, _, body = fetch(server, "GET", "/api/v1/state")
+    assert status == 200
+    return [Path(item["path"]).name for item in json.loads(body)["kept_work"]]
+
+
+def test_a_folder_set_aside_in_the_workspace_shows_in_the_next_response_and_goes_with_it(
+        server: OperatorServer, lanes: ServiceConfig) -> None:
+    lanes.workspace_root.mkdir(parents=True, exist_ok=True)
+    age(lanes.workspace_root)
+    assert kept_of(server) == []
+    aside = lanes.workspace_root / "C-1.set-aside-20261201T000000Z"
+    aside.mkdir()
+    (aside / "draft.txt").write_text("x\n")
+    age(lanes.workspace_root)  # past the racy window: only the folder's own stat can tell
+    assert kept_of(server) == [aside.name]
+    shutil.rmtree(aside)
+    age(lanes.workspace_root)
+    assert kept_of(server) == []
+
+
 def test_a_lane_whose_holder_lets_go_stops_running(server: OperatorServer,
                                                    lanes: ServiceConfig) -> None:
     holder = LaneState(lanes.lanes_root, "C-2")

@@ -112,3 +112,15 @@ def test_token_totals_sum_the_lanes(finished_demo: ServiceConfig) -> None:
 def test_a_stopped_lane_stands_at_the_phase_it_halted(finished_demo: ServiceConfig) -> None:
     lane = next(lane for lane in snapshot(finished_demo)["lanes"] if lane["issue"] == "DEMO-2")
     assert lane["phase"] == "agent"
+
+
+def test_snapshot_with_kept_work_matches_the_schema(
+        validator: jsonschema.protocols.Validator, finished_demo: ServiceConfig) -> None:
+    aside = finished_demo.workspace_root / "DEMO-2.kept-20261201T000000Z"
+    aside.mkdir(parents=True)
+    try:
+        snap = snapshot(finished_demo)
+    finally:
+        aside.rmdir()
+    assert errors(validator, snap) == []
+    assert [item["kind"] for item in snap["kept_work"]] == ["kept"]

@@ -93,3 +93,20 @@ def test_a_lane_the_daemon_holds_is_named_with_its_reason(finished_demo: Service
     text = console.export_text()
     assert "held by the daemon: FULL-1: its last 3 lane processes ended without" in text
     assert "P-1" not in text  # maestro pause says so once, in its own line
+
+
+def test_kept_work_is_listed_with_how_to_let_go_of_each_kind(finished_demo: ServiceConfig,
+                                                              ) -> None:
+    aside = finished_demo.workspace_root / "DEMO-9.set-aside-20261201T000000Z"
+    aside.mkdir(parents=True)
+    try:
+        text = rendered(finished_demo)
+    finally:
+        aside.rmdir()
+    assert "kept for a person (1): maestro never removes these" in text
+    assert "DEMO-9.set-aside-20261201T000000Z" in text
+    assert "set aside: `rm -rf PATH` deletes it" in text
+
+
+def test_nothing_kept_shows_no_kept_section(finished_demo: ServiceConfig) -> None:
+    assert "kept for a person" not in rendered(finished_demo)

@@ -122,7 +122,9 @@ def read_lane(state: LaneState, *, sealed: bool = True) -> LaneRead:
     result = state.read("result.json") or {}
     last_at = activity.get("last_event_at")
     last_event = _stamp(last_at)
-    phase = "finished" if state.read("cleanup.json") is not None else resting_phase(state)
+    cleanup = state.read("cleanup.json")
+    phase = "finished" if cleanup is not None else resting_phase(state)
+    kept = (cleanup or {}).get("worktree_kept") or None
     if phase != "finished" and outcome.get("phase") and str(outcome.get("at") or "") >= str(
             activity.get("last_event_at") or ""):
         # A lane that stopped (waiting for review, needing a human) stands where it halted;
@@ -160,6 +162,9 @@ def read_lane(state: LaneState, *, sealed: bool = True) -> LaneRead:
             if pr else None),
         "needs_human": attention,
         "checkpoint": latest_checkpoint(state),
+        # What a stop kept for a person (cleanup.json), and when: maestro/operator/kept_work.py
+        "worktree_kept": kept,
+        "kept_at": (cleanup or {}).get("cleaned_at") if kept else None,
     }
     sessions = (state.read("sessions.json") or {}).get("sessions") or []
     return LaneRead(identifier=state.identifier, entry=entry, phase=phase, activity=activity,
@@ -205,6 +210,7 @@ def sealed_read(state: LaneState) -> LaneRead | None:
         last_event = _stamp(entry.get("last_activity_at"))
     except TypeError:
         return None
+    entry = {"worktree_kept": None, "kept_at": None, **entry}  # sealed before they were kept
     return LaneRead(identifier=state.identifier, entry=entry, phase="finished",
                     activity=activity, claim=claim, sessions=sessions, budget=budget,
                     last_event=last_event)

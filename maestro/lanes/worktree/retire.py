@@ -23,7 +23,10 @@ from maestro.lanes.worktree.unpushed import kept_for_a_person, unpushed_branch, 
 from maestro.lanes.worktree.workspace import remove_worktree
 from maestro.lanes.worktree.worktree_health import set_aside
 
-__all__ = ["LaneWork", "lane_work", "retire", "retire_cancelled", "set_aside_kept"]
+__all__ = ["KEPT", "LaneWork", "lane_work", "retire", "retire_cancelled", "set_aside_kept"]
+
+#: What :func:`set_aside_kept` puts between a worktree's name and the time it moved it.
+KEPT = ".kept-"
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,7 @@ def set_aside_kept(ctx: LaneContext) -> str | None:
         git(repo, "branch", "-m", ctx.branch, kept_branch)
         moved.append(f"the branch {kept_branch}")
     if ctx.worktree.exists():
-        target = ctx.worktree.with_name(f"{ctx.worktree.name}.kept-{stamp}")
+        target = ctx.worktree.with_name(f"{ctx.worktree.name}{KEPT}{stamp}")
         try:
             git(repo, "worktree", "move", str(ctx.worktree), str(target))
         except WorkspaceError:
