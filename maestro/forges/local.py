@@ -372,6 +372,11 @@ class LocalForge:
         with self._locked():
             pr = self.get(number)
             if pr.state == PullState.OPEN:
+                # As GitHub keeps refs/pull/<N>/head: the closed PR's commits stay reachable
+                # when its branch is later replaced (a retry after a cancel starts over).
+                head = self.branch_head(pr.branch) or pr.head
+                if head:
+                    git(self.origin, "update-ref", f"refs/pull/{number}/head", head)
                 extra = dict(pr.extra)
                 if comment:
                     extra["comments"] = [*extra.get("comments", []),

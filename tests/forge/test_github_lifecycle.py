@@ -97,6 +97,28 @@ def test_a_github_lane_cancelled_before_merge_closes_its_pr(
     assert not (box.repo / ".worktrees" / "GHF-2").exists()
 
 
+def test_a_retry_after_a_github_cancel_opens_a_new_pr_from_the_base(
+        github_box: tuple[Sandbox, ForgeWorld, LoopbackServer]) -> None:
+    """The retried lane started from the cancelled run's branch, and its new PR carried
+    the commits the person had cancelled."""
+    box, world, _ = github_box
+    box.add_issue("GHF-3", script=SCRIPT)
+    assert lane(box, "GHF-3") == "waiting"
+    old = world.head_of(world.pull(1))
+    box.tracker.transition("GHF-3", "Canceled")
+    assert lane(box, "GHF-3") == "terminated"
+    box.tracker.transition("GHF-3", "Todo")
+    box.maestro("retry", "GHF-3", check=True)
+
+    assert lane(box, "GHF-3") == "waiting"
+    assert box.lane_file("GHF-3", "pr.json")["number"] == 2
+    new = world.head_of(world.pull(2))
+    history = subprocess.run(["git", "rev-list", new], cwd=box.origin, capture_output=True,
+                             text=True, check=True).stdout.split()
+    assert old not in history
+    assert world.pull(1).state == "CLOSED"
+
+
 def test_a_cancel_during_the_agent_phase_closes_the_github_pr_with_the_reason(
         github_box: tuple[Sandbox, ForgeWorld, LoopbackServer]) -> None:
     box, world, server = github_box

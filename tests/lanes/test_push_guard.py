@@ -7,7 +7,8 @@ from pathlib import Path
 
 from maestro.config.service import ServiceConfig
 from maestro.lanes.context import LaneContext
-from maestro.lanes.push.push_guard import PUSHED, own_heads
+from maestro.lanes.push.push_guard import own_heads
+from maestro.lanes.record.state import PUSHED
 
 
 def write(path: Path, data: object) -> None:

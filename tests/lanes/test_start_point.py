@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from maestro.lanes.record.state import LaneState
 from maestro.lanes.worktree import remote_heads
 from maestro.lanes.worktree.start_point import start_point
 from tests.gitrepo import sh, small_repo
@@ -52,9 +53,11 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def context(repo: Path) -> Any:
     forge = SimpleNamespace(remote="origin", base_branch="main")
+    state = LaneState(repo / ".maestro" / "lanes", "ABC-1")
     return SimpleNamespace(workflow=SimpleNamespace(policy=SimpleNamespace(forge=forge)),
-                           config=SimpleNamespace(repo_root=repo), branch=BRANCH,
-                           forge=Forge(repo))
+                           config=SimpleNamespace(repo_root=repo,
+                                                  state_root=repo / ".maestro"),
+                           identifier="ABC-1", state=state, branch=BRANCH, forge=Forge(repo))
 
 
 def ls_remote(repo: Path) -> str:
@@ -113,3 +116,29 @@ def test_a_local_lane_branch_is_never_replaced_by_the_remote_one(repo: Path) -> 
     assert ctx.forge.fetched == ["main"]
     assert not point.from_remote_lane
     assert point.lane_branch_exists is True
+
+
+def stopped_run_archived(repo: Path) -> None:
+    """The issue's last lane was cancelled, then archived by ``maestro retry``."""
+    folder = repo / ".maestro" / "archive" / "ABC-1-run-20261201T100000Z-aaaaaa"
+    folder.mkdir(parents=True)
+    (folder / "cleanup.json").write_text('{"reason": "cancelled"}\n')
+
+
+def test_a_lane_retried_after_a_cancel_starts_from_the_base_not_the_stopped_runs_branch(
+        repo: Path) -> None:
+    ctx = context(repo)
+    sh(repo, "push", "--quiet", "origin", f"main:{BRANCH}")
+    stopped_run_archived(repo)
+    point = start_point(ctx)
+    assert ctx.forge.fetched == ["main"]
+    assert point.ref == "refs/remotes/origin/main" and not point.from_remote_lane
+
+
+def test_a_retried_lane_that_has_pushed_resumes_its_own_remote_branch(repo: Path) -> None:
+    ctx = context(repo)
+    sh(repo, "push", "--quiet", "origin", f"main:{BRANCH}")
+    stopped_run_archived(repo)
+    ctx.state.write("pushed.json", {"heads": [sh(repo, "rev-parse", "main")]})
+    point = start_point(ctx)
+    assert point.from_remote_lane

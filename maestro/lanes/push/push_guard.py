@@ -26,8 +26,7 @@ from maestro.git import git
 from maestro.lanes.context import LaneContext
 from maestro.lanes.outcomes import require_human
 from maestro.lanes.record import archive
-
-PUSHED = "pushed.json"
+from maestro.lanes.record.state import PUSHED
 
 
 def own_heads(ctx: LaneContext) -> set[str]:

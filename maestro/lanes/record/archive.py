@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from maestro.fsutil import read_json
+
 ARCHIVE = "archive"
 _RUN = "-run-"
 
@@ -36,3 +38,19 @@ def lane_folders(state_root: Path, identifier: str) -> list[Path]:
         except OSError:
             continue
     return sorted(found)
+
+
+#: ``cleanup.json`` reasons of a lane that ended without a merge because it was stopped:
+#: a person's cancel (in maestro or the tracker) or the issue moved to a terminal state.
+STOPPED = frozenset({"cancelled", "terminated"})
+
+
+def last_run_stopped(state_root: Path, identifier: str) -> bool:
+    """Whether the issue's newest archived lane ended by a stop (:data:`STOPPED`): a
+    ``maestro retry`` (or ``lane --reset``) after a cancel, whose new lane must start over
+    from the base instead of resuming the stopped run's remote branch."""
+    folders = lane_folders(state_root, identifier)
+    if not folders:
+        return False
+    record = read_json(folders[-1] / "cleanup.json")
+    return isinstance(record, dict) and record.get("reason") in STOPPED

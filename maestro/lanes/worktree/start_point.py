@@ -3,7 +3,8 @@
 The rules are prepare's own: the base branch is fetched unless origin's head, read by the
 claim's ``ls-remote`` a moment ago, is already what the remote-tracking ref holds; the
 branch starts from that ref (the local base branch when the ref is missing), or from
-origin's lane branch when a runner pushed one and there is no local lane branch. What
+origin's lane branch when a runner pushed one and there is no local lane branch (but not
+when a person's retry started the issue over after a cancel: :func:`starts_over`). What
 changed is only how often git is asked: the remote-tracking ref and the local lane branch
 are read in ONE process (``cat-file --batch-check``) instead of three ``rev-parse`` runs
 for the ref (skip test, choice, worktree) and one for the branch, and the commit found
@@ -19,6 +20,8 @@ from dataclasses import dataclass
 
 from maestro.git import rev_parse, rev_parse_many
 from maestro.lanes.context import LaneContext
+from maestro.lanes.record import archive
+from maestro.lanes.record.state import PUSHED
 from maestro.lanes.worktree import remote_heads
 
 
@@ -54,9 +57,20 @@ def start_point(ctx: LaneContext) -> StartPoint:
     has_lane = heads[local_lane] is not None
     point = (StartPoint(remote_ref, heads[remote_ref], lane_ref, has_lane)
              if heads[remote_ref] else StartPoint(forge.base_branch, None, lane_ref, has_lane))
-    # A lane branch already on the remote (another runner pushed it) is where work resumes.
+    # A lane branch already on the remote (another runner pushed it) is where work resumes,
+    # unless it is what a stopped run left behind (its PR closed) and this lane, started
+    # over by a person's retry, has pushed nothing yet: its first push replaces it.
     absent = remote_heads.take_absent(repo, forge.remote, ctx.branch)
-    if heads[local_lane] is None and not absent and ctx.forge.fetch(
+    if heads[local_lane] is None and not absent and not starts_over(ctx) and ctx.forge.fetch(
             f"+refs/heads/{ctx.branch}:{lane_ref}"):
         point = StartPoint(lane_ref, None, lane_ref, has_lane)
     return point
+
+
+def starts_over(ctx: LaneContext) -> bool:
+    """Whether the lane starts from the base whatever its remote branch holds: the issue's
+    last lane ended by a stop (a cancel) and was archived by ``maestro retry`` or ``lane
+    --reset``, and this lane has not pushed yet (:mod:`maestro.lanes.push.push_guard`'s
+    ``pushed.json``). The stopped run's commits stay reachable from its closed PR."""
+    return (not ctx.state.exists(PUSHED)
+            and archive.last_run_stopped(ctx.config.state_root, ctx.identifier))
