@@ -46,6 +46,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from maestro.containment.exec_path import find_program
+from maestro.errors import WorkspaceError
 
 #: ``(path, content or None when absent)`` for each source file, in a fixed order.
 Fingerprint = tuple[tuple[str, bytes | None], ...]
@@ -57,21 +58,40 @@ _LISTINGS: dict[str, tuple[Fingerprint, tuple[str, ...]]] = {}
 INCLUDE_PREFIXES = ("include.", "includeif.")
 
 
-def _read(path: str) -> bytes | None:
-    """The bytes of ``path``; None when absent (or a path through a non-folder), a marker
-    for anything but a regular file (a FIFO is never waited on). Plain ``os`` calls on a
+class ConfigSourceError(WorkspaceError):
+    """A file git reads as config (or to find it) exists and is not a regular file: a FIFO
+    can answer each reader differently (the listing one config, the next git another), so
+    no git runs there until a person removes it."""
+
+
+#: What the fingerprint holds for a ``.git`` that is a folder (any other source that is a
+#: folder is refused; a ``.git`` file holding these bytes names no git dir, so is never kept).
+FOLDER = b"<folder>"
+
+
+def _read(path: str, folder_ok: bool = False) -> bytes | None:
+    """The bytes of ``path``, or None when it is absent (or a path through a non-folder).
+    Raises :class:`ConfigSourceError` for anything else that is not a regular file (a
+    FIFO is never waited on) and for a file that cannot be read. Plain ``os`` calls on a
     string: this runs about six times before each of a lane's seventy git calls, where
-    ``pathlib`` doubled its cost."""
+    ``pathlib`` doubled its cost. ``folder_ok``: a folder is :data:`FOLDER`, not an error."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except (FileNotFoundError, NotADirectoryError):
         return None
-    except OSError:
-        return b"<unreadable>"
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in a path a pointer named
+        raise ConfigSourceError(f"{path}: git reads it as config and it cannot be read "
+                                f"({exc}); maestro runs no git there until it is fixed"
+                                ) from None
     try:
         mode = os.fstat(fd).st_mode
+        if folder_ok and stat.S_ISDIR(mode):
+            return FOLDER
         if not stat.S_ISREG(mode):
-            return b"<directory>" if stat.S_ISDIR(mode) else b"<not a regular file>"
+            raise ConfigSourceError(
+                f"{path}: git reads it as config and it is not a regular file (a FIFO can "
+                "answer each reader differently); maestro runs no git there until a "
+                "person removes it")
         chunks = []
         while chunk := os.read(fd, 65536):
             chunks.append(chunk)
@@ -80,23 +100,24 @@ def _read(path: str) -> bytes | None:
         os.close(fd)
 
 
-def _pointer(content: bytes | None, base: str, prefix: bytes = b"") -> str | None:
-    """The path a ``.git`` file (``gitdir: X``) or a ``commondir`` file (``X``) names."""
-    if content is None:
+def _pointer(content: bytes, base: str, prefix: bytes = b"") -> str | None:
+    """The path a ``.git`` file (``gitdir: X``) or a ``commondir`` file (``X``) names, read
+    exactly as git reads it (setup.c: the prefix ``gitdir: `` verbatim, then everything up
+    to the trailing carriage returns and newlines, spaces included; relative to ``base``);
+    None when git would read it otherwise or not at all (no prefix, nothing left, a NUL,
+    which ends git's string early): then the sources are not named and nothing is kept."""
+    if not content.startswith(prefix):
         return None
-    text = content.strip()
-    if prefix:
-        if not text.startswith(prefix):
-            return None
-        text = text[len(prefix):].strip()
-    if not text or b"\n" in text:
+    text = content[len(prefix):].rstrip(b"\r\n")
+    if not text or b"\0" in text:
         return None
     return os.path.join(base, os.fsdecode(text))
 
 
 def config_sources(folder: Path) -> list[str] | None:
     """Every file whose content decides what ``git config --list`` prints in ``folder``, or
-    ``None`` when that set cannot be named without asking git (then nothing is cached)."""
+    ``None`` when that set cannot be named without asking git (then nothing is cached).
+    Raises :class:`ConfigSourceError` when one of them is not a regular file."""
     root = os.fspath(folder)
     dotgit = os.path.join(root, ".git")
     try:
@@ -109,7 +130,7 @@ def config_sources(folder: Path) -> list[str] | None:
     if stat.S_ISDIR(mode):
         gitdir = dotgit
     elif stat.S_ISREG(mode):
-        named = _pointer(_read(dotgit), root, b"gitdir:")
+        named = _pointer(_read(dotgit) or b"", root, b"gitdir: ")
         if named is None:
             return None
         gitdir = named
@@ -120,14 +141,20 @@ def config_sources(folder: Path) -> list[str] | None:
         return None
     commondir_file = os.path.join(gitdir, "commondir")
     sources.append(commondir_file)
-    common = _pointer(_read(commondir_file), gitdir) or gitdir
+    content = _read(commondir_file)
+    common = gitdir if content is None else _pointer(content, gitdir)
+    if common is None:
+        return None  # git would read another common dir, or die: it lists for itself
     for place in dict.fromkeys([gitdir, common]):
         sources += [os.path.join(place, "config"), os.path.join(place, "config.worktree")]
     return sources
 
 
 def fingerprint(sources: list[str]) -> Fingerprint:
-    return tuple((path, _read(path)) for path in sources)
+    """``(path, bytes)`` of each source (:func:`config_sources`; the first, ``.git``, may
+    be a folder: :data:`FOLDER`). Raises :class:`ConfigSourceError` as :func:`_read`."""
+    return tuple((path, _read(path, folder_ok=index == 0))
+                 for index, path in enumerate(sources))
 
 
 def _git(env: Mapping[str, str]) -> str:

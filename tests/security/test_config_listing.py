@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from maestro.containment import config_listing, gitguard
+from maestro.errors import WorkspaceError
+from maestro.git import git as maestros_git
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -211,9 +213,67 @@ def test_a_config_in_the_worktrees_own_git_dir_is_not_borrowed(repo: Path,
     assert lister.calls == 2
 
 
-def test_a_fifo_in_place_of_a_config_file_is_fingerprinted_without_waiting(repo: Path) -> None:
-    os.mkfifo(repo / ".git" / "config.worktree")
-    sources = config_listing.config_sources(repo)
+@pytest.mark.parametrize("name", ["config", "config.worktree", "commondir"])
+def test_a_fifo_in_place_of_a_config_source_stops_maestros_git_without_waiting(
+        repo: Path, name: str) -> None:
+    """Breaker 27 F2, F12: a FIFO can hand the listing one config and the next git another
+    (or, as ``commondir``, a marker was taken for a path): no git runs there at all."""
+    target = repo / ".git" / name
+    target.unlink(missing_ok=True)
+    os.mkfifo(target)
+    with pytest.raises(config_listing.ConfigSourceError, match="not a regular file"):
+        gitguard.git_env(repo)
+    with pytest.raises(WorkspaceError, match=name):
+        maestros_git(repo, "status")
+
+
+@pytest.mark.parametrize("pointer", [
+    b"gitdir:{gitdir}\n",        # no space after the colon: git refuses the file
+    b"gitdir: {gitdir}\0junk\n",  # git's string ends at the NUL (F4)
+])
+def test_a_worktree_pointer_git_reads_otherwise_is_never_cached_or_borrowed(
+        repo: Path, tmp_path: Path, pointer: bytes) -> None:
+    worktree = tmp_path / "wt"
+    git(repo, "worktree", "add", "-q", str(worktree))
+    real = (worktree / ".git").read_bytes().removeprefix(b"gitdir: ").strip()
+    (worktree / ".git").write_bytes(pointer.replace(b"{gitdir}", real))
+    assert config_listing.config_sources(worktree) is None
+
+
+def test_a_commondir_with_a_nul_is_never_cached(repo: Path, tmp_path: Path) -> None:
+    """git's string ends at the NUL; maestro names no sources then (git lists for itself)."""
+    worktree = tmp_path / "wt"
+    git(repo, "worktree", "add", "-q", str(worktree))
+    commondir = Path(git(worktree, "rev-parse", "--absolute-git-dir")) / "commondir"
+    commondir.write_bytes(b"../..\0x\n")
+    assert config_listing.config_sources(worktree) is None
+
+
+@pytest.mark.parametrize(("dotgit_tail", "commondir", "common"), [
+    (b"", b"../.. \n", "../.. "),     # breaker 27 F1: spaces are part of the path to git
+    (b"", b"x\ny\r\n", "x\ny"),       # breaker 27 F3: only the trailing CR/LF go
+])
+def test_pointers_are_read_exactly_as_git_reads_them(
+        repo: Path, tmp_path: Path, dotgit_tail: bytes, commondir: bytes, common: str) -> None:
+    """maestro stripped every space and fell back to the git dir on an inner newline, and
+    so fingerprinted other config files than the ones git read (breaker 27 F1, F3)."""
+    worktree = tmp_path / "wt"
+    git(repo, "worktree", "add", "-q", str(worktree))
+    gitdir = git(worktree, "rev-parse", "--absolute-git-dir")
+    (worktree / ".git").write_bytes(b"gitdir: " + gitdir.encode() + dotgit_tail + b"\n")
+    named = gitdir + dotgit_tail.decode()
+    (Path(gitdir) / "commondir").write_bytes(commondir)
+    sources = config_listing.config_sources(worktree)
     assert sources is not None
-    taken = dict(config_listing.fingerprint(sources))
-    assert taken[str(repo / ".git" / "config.worktree")] == b"<not a regular file>"
+    assert sources[1:] == [f"{named}/commondir", f"{named}/config", f"{named}/config.worktree",
+                           f"{named}/{common}/config", f"{named}/{common}/config.worktree"]
+
+
+def test_a_dotgit_file_with_a_trailing_space_names_the_folder_git_names(
+        repo: Path, tmp_path: Path) -> None:
+    worktree = tmp_path / "wt"
+    git(repo, "worktree", "add", "-q", str(worktree))
+    gitdir = git(worktree, "rev-parse", "--absolute-git-dir")
+    (worktree / ".git").write_bytes(b"gitdir: " + gitdir.encode() + b" \n")
+    sources = config_listing.config_sources(worktree)
+    assert sources is not None and sources[1] == f"{gitdir} /commondir"
