@@ -55,6 +55,14 @@ def folder_names(root: Path) -> tuple[str, ...]:
         return ()
 
 
+def shown(name: str) -> str:
+    """A folder name as text any reader can take: bytes that are not UTF-8 (which
+    :func:`os.scandir` hands over as lone surrogates, which no encoder accepts) as
+    ``\\xff`` escapes (breaker 27 F8: the dashboard answered 500 while such a folder
+    existed)."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def _stamp(text: str) -> str | None:
     try:
         return datetime.strptime(text, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).isoformat()
@@ -82,6 +90,7 @@ def kept_work(root: Path, names: Iterable[str],
         if match is None:
             continue
         kind = "kept" if match["marker"] == KEPT else "set_aside"
-        found.append({"issue": match["issue"], "kind": kind, "path": str(root / name),
+        found.append({"issue": shown(match["issue"]), "kind": kind,
+                      "path": shown(str(root / name)),
                       "since": _stamp(match["stamp"]), "detail": KINDS[kind]})
     return sorted(found, key=lambda item: (item["since"] or "", item["path"]))

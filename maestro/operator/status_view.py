@@ -224,8 +224,8 @@ def render_budgets(snap: dict[str, Any], console: Console) -> None:
 
 
 #: How a person lets go of each kind of kept folder, once they have looked through it.
-LET_GO = {"stopped": "`maestro retry ID` moves it aside; `git worktree remove --force PATH` "
-                     "deletes it",
+LET_GO = {"stopped": "move the issue back to Todo, then `maestro retry ID` moves it aside "
+                     "for a fresh start; `git worktree remove --force PATH` deletes it",
           "kept": "`git worktree remove --force PATH` deletes it",
           "set_aside": "`rm -rf PATH` deletes it (git no longer knows it)"}
 
@@ -238,8 +238,9 @@ def render_kept_work(snap: dict[str, Any], console: Console, now: datetime) -> N
         return
     table = _table(f"kept for a person ({len(found)}): maestro never removes these",
                    ("issue", "kind", "since", "where", "what"))
+    table.columns[0].no_wrap = False  # a folder names the issue here: any length (F10)
     for item in found:
-        table.add_row(item["issue"], item["kind"].replace("_", " "),
+        table.add_row(plain(item["issue"]), item["kind"].replace("_", " "),
                       ago(item.get("since"), now), plain(item["path"]),
                       plain(item["detail"]))
     console.print(table)

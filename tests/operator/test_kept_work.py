@@ -6,11 +6,15 @@ workspace root and the snapshot's lane entries in, the list out.
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from maestro.lanes.record.lane_read import seal_finished, sealed_read
+from maestro.lanes.record.state import LaneState
 from maestro.operator.kept_work import KINDS, folder_names, kept_work
 
 ROOT = Path("/repo/.worktrees")
@@ -72,3 +76,30 @@ def test_folder_names_lists_real_folders_only(tmp_path: Path) -> None:
 
 def test_folder_names_of_an_absent_root_is_empty(tmp_path: Path) -> None:
     assert folder_names(tmp_path / "nowhere") == ()
+
+
+def test_a_folder_name_that_is_not_utf8_is_shown_escaped() -> None:
+    """Breaker 27 F8: the name's lone surrogates made the dashboard answer 500."""
+    name = os.fsdecode(b"\xff\xfeBAD.kept-20261201T093000Z")
+    [item] = kept_work(ROOT, [name], [])
+    assert item["issue"] == "\\xff\\xfeBAD"
+    assert item["path"].endswith("\\xff\\xfeBAD.kept-20261201T093000Z")
+    json.dumps(item, ensure_ascii=False).encode()  # no lone surrogate left
+
+
+def test_a_lane_sealed_before_kept_work_was_shown_still_shows_it(tmp_path: Path) -> None:
+    """Breaker 27 F7: a seal written by an older maestro lacks the entry's kept fields;
+    the marker it sits in holds them."""
+    state = LaneState(tmp_path, "OLD-1")
+    state.write("lease.json", {"issue_id": "OLD-1", "run_id": "r", "attempt": 1})
+    state.write("cleanup.json", {"reason": "cancelled", "worktree_kept": "1 uncommitted file",
+                                 "cleaned_at": "2026-11-30T10:00:00+00:00"})
+    seal_finished(state)
+    record = state.read("cleanup.json")
+    for key in ("worktree_kept", "kept_at"):
+        del record["status"]["entry"][key]
+    state.write("cleanup.json", record)
+    read = sealed_read(state)
+    assert read is not None  # still a seal: the folder did not change after the marker
+    assert read.entry["worktree_kept"] == "1 uncommitted file"
+    assert read.entry["kept_at"] == "2026-11-30T10:00:00+00:00"

@@ -9,8 +9,14 @@ import sys
 from rich.console import Console
 
 from maestro.config.service import ServiceConfig
+from maestro.ids import utc_now
 from maestro.operator.status import snapshot
-from maestro.operator.status_view import render_budgets, render_status, signals_summary
+from maestro.operator.status_view import (
+    render_budgets,
+    render_kept_work,
+    render_status,
+    signals_summary,
+)
 
 
 def rendered(config: ServiceConfig, limit: int = 20) -> str:
@@ -110,3 +116,23 @@ def test_kept_work_is_listed_with_how_to_let_go_of_each_kind(finished_demo: Serv
 
 def test_nothing_kept_shows_no_kept_section(finished_demo: ServiceConfig) -> None:
     assert "kept for a person" not in rendered(finished_demo)
+
+
+def test_a_kept_folders_name_is_shown_as_it_is_never_obeyed(finished_demo: ServiceConfig) -> None:
+    """Breaker 27 F9: rich markup in the name became a hyperlink and hid the name."""
+    aside = finished_demo.workspace_root / "[red]X.kept-20261201T000000Z"
+    aside.mkdir(parents=True)
+    try:
+        text = rendered(finished_demo)
+    finally:
+        aside.rmdir()
+    assert "[red]X" in text
+
+
+def test_a_stopped_lanes_advice_says_to_move_the_issue_back_first() -> None:
+    """Breaker 27 F11: ``maestro retry`` refuses a Canceled issue."""
+    console = Console(record=True, width=200)
+    render_kept_work({"kept_work": [{"issue": "A-1", "kind": "stopped", "path": ".worktrees/A-1",
+                                     "since": None, "detail": "1 uncommitted file"}]},
+                     console, utc_now())
+    assert "move the issue back to Todo, then `maestro retry ID`" in console.export_text()

@@ -195,7 +195,8 @@ def sealed_read(state: LaneState) -> LaneRead | None:
         return None
     if folder.st_mtime_ns > marker.st_ctime_ns:
         return None
-    seal = (state.read(MARKER) or {}).get(SEAL_KEY)
+    record = state.read(MARKER) or {}
+    seal = record.get(SEAL_KEY)
     if not isinstance(seal, dict) or seal.get("version") != SEAL_VERSION:
         return None
     entry = seal.get("entry")
@@ -210,7 +211,10 @@ def sealed_read(state: LaneState) -> LaneRead | None:
         last_event = _stamp(entry.get("last_activity_at"))
     except TypeError:
         return None
-    entry = {"worktree_kept": None, "kept_at": None, **entry}  # sealed before they were kept
+    # A seal written before the entry held them: the marker itself says (breaker 27 F7).
+    kept = record.get("worktree_kept") or None
+    entry = {"worktree_kept": kept, "kept_at": record.get("cleaned_at") if kept else None,
+             **entry}
     return LaneRead(identifier=state.identifier, entry=entry, phase="finished",
                     activity=activity, claim=claim, sessions=sessions, budget=budget,
                     last_event=last_event)
