@@ -96,6 +96,44 @@ def test_the_startup_sweep_keeps_a_terminal_issues_worktree_with_uncommitted_fil
     assert (sandbox.repo / ".worktrees" / "KW-4" / "draft.txt").read_text() == "draft\n"
 
 
+def test_a_worktree_the_startup_sweep_keeps_is_recorded_for_status(sandbox: Sandbox) -> None:
+    """Breaker 27 F6: after a lane reset (or on a fresh state root) the kept worktree had
+    no record, and ``maestro status`` listed it nowhere."""
+    draft_then_backlog(sandbox, "KW-21")
+    sandbox.maestro("lane", "KW-21", "--reset", check=True)
+    sandbox.tracker.transition("KW-21", "Canceled")
+    from maestro.config.workflow import load_workflow
+    from maestro.orchestration.startup import sweep_terminal_workspaces
+
+    config = sandbox.config
+    assert sweep_terminal_workspaces(config, load_workflow(config.workflow_path), {}) == []
+    assert sandbox.lane_file("KW-21", "cleanup.json")["worktree_kept"] == "1 uncommitted file"
+    assert sandbox.outcome("KW-21") == "terminated"
+    assert kept_in_status(sandbox) == [("KW-21", "stopped", "KW-21")]
+
+
+def test_files_a_killed_validation_parked_count_as_the_cancelled_lanes_work(
+        sandbox: Sandbox) -> None:
+    """Breaker 27 F5: a kill mid-validation leaves the agent's untracked files parked in
+    ``.worktrees/.maestro-aside/<ID>``; a cancel then judged the worktree without them,
+    removed it, and a retried lane's validation put them into the new PR."""
+    sandbox.add_issue("KW-22")
+    sandbox.lane("KW-22")
+    assert sandbox.outcome("KW-22") == "waiting"  # everything pushed: nothing else to keep
+    parked = sandbox.repo / ".worktrees" / ".maestro-aside" / "KW-22"
+    parked.mkdir(parents=True)
+    (parked / "draft.txt").write_text("only here\n")
+    (sandbox.repo / ".maestro" / "lanes" / "KW-22" / "validation-litter.json").write_text(
+        '{"before": ["draft.txt"]}\n')
+    sandbox.tracker.transition("KW-22", "Canceled")
+    sandbox.lane("KW-22")
+    assert sandbox.outcome("KW-22") == "terminated"
+    worktree = sandbox.repo / ".worktrees" / "KW-22"
+    assert (worktree / "draft.txt").read_text() == "only here\n"
+    assert "1 uncommitted file" in sandbox.lane_file("KW-22", "cleanup.json")["worktree_kept"]
+    assert not parked.exists()
+
+
 def test_a_cancel_after_the_worktree_folder_was_deleted_keeps_a_sandboxed_commit(
         sandbox: Sandbox) -> None:
     """Breaker 24 F5: a sandboxed session's commit lives in the lane's private store (in

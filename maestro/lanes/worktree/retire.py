@@ -18,6 +18,7 @@ from maestro.errors import WorkspaceError
 from maestro.git import git, rev_parse
 from maestro.ids import iso_now, utc_now
 from maestro.lanes.context import LaneContext
+from maestro.lanes.validation import litter
 from maestro.lanes.worktree import hooks
 from maestro.lanes.worktree.unpushed import kept_for_a_person, unpushed_branch, unpushed_work
 from maestro.lanes.worktree.workspace import remove_worktree
@@ -50,12 +51,19 @@ def lane_work(ctx: LaneContext) -> LaneWork:
     the registration a deleted folder left: otherwise the branch's commits look like none
     and its removal would lose them (breaker 24 F5). Objects git refuses keep everything.
     Every caller runs after the lane's sessions ended, so the store is emptied once taken
-    (``settle``), as before each phase."""
+    (``settle``), as before each phase; so does any validation, and the agent's files a
+    killed one parked (:mod:`maestro.lanes.validation.litter`) are put back first."""
     remote = ctx.workflow.policy.forge.remote
     try:
         import_objects(ctx.config.repo_root, ctx.worktree, ctx.branch, settle=True)
     except ObjectImportError as exc:
         return LaneWork(worktree=f"a sandboxed session's objects git refused ({exc})")
+    if ctx.worktree.is_dir():
+        # The agent's files a killed validation left parked beside the worktrees go home
+        # first, so they count as the uncommitted files they are (breaker 27 F5).
+        swept = litter.sweep(ctx.worktree, ctx.state.path(litter.RECORD))
+        if swept:
+            ctx.state.journal("validation_litter_swept", files=swept[:20])
     found = unpushed_work(ctx.worktree, remote)
     if found or ctx.worktree.exists():
         return LaneWork(worktree=found)
