@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import http.client
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -41,3 +43,15 @@ def fetch(server: OperatorServer, method: str, path: str, headers: dict[str, str
         return response.status, response.headers, response.read()
     finally:
         conn.close()
+
+
+@contextmanager
+def kept_folder(config: ServiceConfig, name: str) -> Iterator[Path]:
+    """An empty folder ``name`` in the workspace root for the block (the finished demo is
+    shared by the package's tests: it goes again after)."""
+    folder = config.workspace_root / name
+    folder.mkdir(parents=True)
+    try:
+        yield folder
+    finally:
+        folder.rmdir()

@@ -11,7 +11,7 @@ import pytest
 from maestro.config.service import ServiceConfig
 from maestro.fsutil import write_json
 from maestro.operator.http import OperatorServer
-from tests.operator.conftest import fetch
+from tests.operator.conftest import fetch, kept_folder
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -119,11 +119,7 @@ def test_hostile_lane_page_shows_every_field_escaped(hostile_lane: OperatorServe
 def test_dashboard_lists_kept_folders_with_their_names_escaped(
         demo_server: OperatorServer, finished_demo: ServiceConfig) -> None:
     assert 'id="kept-work"' not in page(demo_server, "/")
-    aside = finished_demo.workspace_root / f"{HOSTILE[:19]}.set-aside-20261201T000000Z"
-    aside.mkdir(parents=True)
-    try:
+    with kept_folder(finished_demo, f"{HOSTILE[:19]}.set-aside-20261201T000000Z"):
         html = page(demo_server, "/")
-    finally:
-        aside.rmdir()
     kept = html.split('id="kept-work"')[1].split("</table>")[0]
     assert "set aside" in kept and "&lt;script&gt;" in kept and "<script>" not in kept

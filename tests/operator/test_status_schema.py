@@ -15,6 +15,7 @@ import pytest
 from maestro.config.service import ServiceConfig
 from maestro.operator.status import SCHEMA_VERSION, snapshot
 from maestro.orchestration.retries import RetryQueue
+from tests.operator.conftest import kept_folder
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "spec" / "status.schema.json"
 
@@ -116,11 +117,7 @@ def test_a_stopped_lane_stands_at_the_phase_it_halted(finished_demo: ServiceConf
 
 def test_snapshot_with_kept_work_matches_the_schema(
         validator: jsonschema.protocols.Validator, finished_demo: ServiceConfig) -> None:
-    aside = finished_demo.workspace_root / "DEMO-2.kept-20261201T000000Z"
-    aside.mkdir(parents=True)
-    try:
+    with kept_folder(finished_demo, "DEMO-2.kept-20261201T000000Z"):
         snap = snapshot(finished_demo)
-    finally:
-        aside.rmdir()
     assert errors(validator, snap) == []
     assert [item["kind"] for item in snap["kept_work"]] == ["kept"]

@@ -17,6 +17,7 @@ from maestro.operator.status_view import (
     render_status,
     signals_summary,
 )
+from tests.operator.conftest import kept_folder
 
 
 def rendered(config: ServiceConfig, limit: int = 20) -> str:
@@ -103,12 +104,8 @@ def test_a_lane_the_daemon_holds_is_named_with_its_reason(finished_demo: Service
 
 def test_kept_work_is_listed_with_how_to_let_go_of_each_kind(finished_demo: ServiceConfig,
                                                               ) -> None:
-    aside = finished_demo.workspace_root / "DEMO-9.set-aside-20261201T000000Z"
-    aside.mkdir(parents=True)
-    try:
+    with kept_folder(finished_demo, "DEMO-9.set-aside-20261201T000000Z"):
         text = rendered(finished_demo)
-    finally:
-        aside.rmdir()
     assert "kept for a person (1): maestro never removes these" in text
     assert "DEMO-9.set-aside-20261201T000000Z" in text
     assert "set aside: `rm -rf PATH` deletes it" in text
@@ -120,12 +117,8 @@ def test_nothing_kept_shows_no_kept_section(finished_demo: ServiceConfig) -> Non
 
 def test_a_kept_folders_name_is_shown_as_it_is_never_obeyed(finished_demo: ServiceConfig) -> None:
     """Breaker 27 F9: rich markup in the name became a hyperlink and hid the name."""
-    aside = finished_demo.workspace_root / "[red]X.kept-20261201T000000Z"
-    aside.mkdir(parents=True)
-    try:
+    with kept_folder(finished_demo, "[red]X.kept-20261201T000000Z"):
         text = rendered(finished_demo)
-    finally:
-        aside.rmdir()
     assert "[red]X" in text
 
 
