@@ -11,10 +11,14 @@ from maestro.fsutil import write_json
 from maestro.lanes.record.archive import ARCHIVE, issue_of, lane_folders, last_run_stopped
 
 
-def archived(root: Path, name: str, cleanup: dict[str, str] | None) -> None:
+def archived(root: Path, name: str, cleanup: dict[str, str] | str | None) -> None:
+    """An archived lane folder: its ``cleanup.json``, or ``"pushed"`` for an unfinished
+    run that had pushed a head."""
     folder = root / ARCHIVE / name
     folder.mkdir(parents=True)
-    if cleanup is not None:
+    if cleanup == "pushed":
+        write_json(folder / "pushed.json", {"heads": ["a" * 40]})
+    elif isinstance(cleanup, dict):
         write_json(folder / "cleanup.json", cleanup)
 
 
@@ -26,15 +30,20 @@ def archived(root: Path, name: str, cleanup: dict[str, str] | None) -> None:
     ([("A-1-run-20261201T100000-aaaa", {"reason": "delivered"})], False),
     ([("A-1-run-20261201T100000-aaaa", None)], False),
     # the newest run decides
-    ([("A-1-run-20261201T100000-aaaa", {"reason": "cancelled"}),
-      ("A-1-run-20261201T110000-bbbb", None)], False),
     ([("A-1-run-20261201T100000-aaaa", None),
       ("A-1-run-20261201T110000-bbbb", {"reason": "cancelled"})], True),
+    # a run archived after the stop that never pushed (a second reset; a retry of a lane
+    # stopped at its claim) does not end the start-over (breaker 28 F3) ...
+    ([("A-1-run-20261201T100000-aaaa", {"reason": "cancelled"}),
+      ("A-1-run-20261201T110000-bbbb", None), ("A-1-run-20261201T120000-cccc", None)], True),
+    # ... one that pushed does: its branch is its own work
+    ([("A-1-run-20261201T100000-aaaa", {"reason": "cancelled"}),
+      ("A-1-run-20261201T110000-bbbb", "pushed")], False),
     # another issue's runs say nothing about this one
     ([("A-10-run-20261201T100000-aaaa", {"reason": "cancelled"})], False),
 ])
 def test_the_last_archived_run_decides_whether_the_issue_starts_over(
-        tmp_path: Path, runs: list[tuple[str, dict[str, str] | None]], expected: bool) -> None:
+        tmp_path: Path, runs: list[tuple[str, dict[str, str] | str | None]], expected: bool) -> None:
     for name, cleanup in runs:
         archived(tmp_path, name, cleanup)
     assert last_run_stopped(tmp_path, "A-1") is expected

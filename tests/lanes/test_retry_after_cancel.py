@@ -72,3 +72,33 @@ def test_a_retry_of_a_lane_stopped_for_a_person_resumes_its_open_prs_branch(
     assert sandbox.outcome("RC-3") == "waiting"
     new = remote_head(sandbox, "maestro/rc-3")
     assert origin_git(sandbox, "merge-base", "--is-ancestor", old, new).returncode == 0
+
+
+def test_a_second_reset_before_the_first_push_still_starts_over(sandbox: Sandbox) -> None:
+    """Breaker 28 F3: only the newest archived run was asked, so a second archive (a reset
+    right after the retry) brought the cancelled commits back."""
+    old = cancelled_in_review(sandbox, "RC-4")
+    sandbox.tracker.transition("RC-4", "Todo")
+    sandbox.maestro("retry", "RC-4", check=True)
+    sandbox.maestro("lane", "RC-4", "--reset", check=True)
+    sandbox.lane("RC-4")
+    assert sandbox.outcome("RC-4") == "waiting"
+    new = remote_head(sandbox, "maestro/rc-4")
+    assert origin_git(sandbox, "merge-base", "--is-ancestor", old, new).returncode == 1
+
+
+def test_a_lost_branch_of_a_lane_started_over_is_never_restored_at_the_cancelled_run(
+        sandbox: Sandbox) -> None:
+    """Breaker 28 F4: the healing restored a lost lane branch at the newest of origin's
+    lane branch and the PR's head, which were the cancelled run's."""
+    from maestro.lanes.context import LaneContext
+    from maestro.lanes.worktree.worktree_guard import branch_sources
+
+    cancelled_in_review(sandbox, "RC-5")
+    sandbox.tracker.transition("RC-5", "Todo")
+    sandbox.maestro("retry", "RC-5", check=True)
+    ctx = LaneContext(sandbox.config, "RC-5")
+    try:
+        assert branch_sources(ctx) == []
+    finally:
+        ctx.close()

@@ -156,7 +156,12 @@ def all_records(ctx: LaneContext) -> list[dict[str, Any]]:
     older: list[dict[str, Any]] = []
     for folder in archive.lane_folders(ctx.config.state_root, ctx.identifier):
         older += _records_of(folder / RECORDS)
-    return older + _records_of(ctx.state.path(RECORDS))
+    return older + own_records(ctx)
+
+
+def own_records(ctx: LaneContext) -> list[dict[str, Any]]:
+    """This lane folder's records alone (no archived run's)."""
+    return _records_of(ctx.state.path(RECORDS))
 
 
 def _append(ctx: LaneContext, record: dict[str, Any]) -> None:

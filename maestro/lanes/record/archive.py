@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from maestro.fsutil import read_json
+from maestro.lanes.record.state import PUSHED
 
 ARCHIVE = "archive"
 _RUN = "-run-"
@@ -46,11 +47,23 @@ STOPPED = frozenset({"cancelled", "terminated"})
 
 
 def last_run_stopped(state_root: Path, identifier: str) -> bool:
-    """Whether the issue's newest archived lane ended by a stop (:data:`STOPPED`): a
-    ``maestro retry`` (or ``lane --reset``) after a cancel, whose new lane must start over
-    from the base instead of resuming the stopped run's remote branch."""
-    folders = lane_folders(state_root, identifier)
-    if not folders:
-        return False
-    record = read_json(folders[-1] / "cleanup.json")
-    return isinstance(record, dict) and record.get("reason") in STOPPED
+    """Whether the issue's archived lanes end, newest first, in a run that ended by a stop
+    (:data:`STOPPED`) with no later run that pushed: a ``maestro retry`` (or ``lane
+    --reset``) after a cancel, whose new lane must start over from the base instead of
+    resuming the stopped run's remote branch. Runs archived after the stop that never
+    pushed (a second reset, a retry of a lane stopped at its claim) do not end it
+    (breaker 28 F3); a later run that pushed does: its branch is its own work."""
+    for folder in reversed(lane_folders(state_root, identifier)):
+        record = read_json(folder / "cleanup.json")
+        if isinstance(record, dict) and record.get("reason") in STOPPED:
+            return True
+        if _pushed(folder):
+            return False
+    return False
+
+
+def _pushed(folder: Path) -> bool:
+    """Whether the archived lane pushed anything (``pushed.json``'s heads, or a PR)."""
+    pushed = read_json(folder / PUSHED)
+    return bool((isinstance(pushed, dict) and pushed.get("heads"))
+                or os.path.lexists(folder / "pr.json"))

@@ -19,6 +19,7 @@ from maestro.lanes.context import LaneContext
 from maestro.lanes.push import provenance
 from maestro.lanes.validation import litter
 from maestro.lanes.worktree import fresh_worktree
+from maestro.lanes.worktree.start_point import starts_over
 from maestro.lanes.worktree.worktree_health import choose_start, heal, tracked_missing
 
 
@@ -37,19 +38,22 @@ def branch_sources(ctx: LaneContext) -> list[tuple[str, str]]:
     repo = ctx.config.repo_root
     forge = ctx.workflow.policy.forge
     found: list[tuple[str, str]] = []
-    records = provenance.all_records(ctx)
+    # A lane a retry started over after a cancel, before its first push: the stopped run's
+    # branch, PR and sessions are not where its work is (breaker 28 F4).
+    fresh = starts_over(ctx)
+    records = provenance.own_records(ctx) if fresh else provenance.all_records(ctx)
     for record in reversed(records):
         head = record.get("end_head") or record.get("start_head")
         if head and rev_parse(repo, str(head)):
             found.append(("the last recorded session head", str(head)))
             break
     lane_ref = f"refs/remotes/{forge.remote}/{ctx.branch}"
-    if ctx.forge.fetch(f"+refs/heads/{ctx.branch}:{lane_ref}"):
+    if not fresh and ctx.forge.fetch(f"+refs/heads/{ctx.branch}:{lane_ref}"):
         remote_head = rev_parse(repo, lane_ref)
         if remote_head:
             found.append((f"{forge.remote}/{ctx.branch}", remote_head))
     try:
-        pr = ctx.forge.find_pr(ctx.branch)
+        pr = None if fresh else ctx.forge.find_pr(ctx.branch)
     except MaestroError:
         pr = None
     if pr is not None and pr.head:
