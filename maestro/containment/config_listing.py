@@ -100,32 +100,40 @@ def _read(path: str, folder_ok: bool = False) -> bytes | None:
         os.close(fd)
 
 
-def _pointer(content: bytes, base: str, prefix: bytes = b"") -> str | None:
+def _pointer(content: bytes, base: str, prefix: bytes = b"") -> tuple[str, bool] | None:
     """The path a ``.git`` file (``gitdir: X``) or a ``commondir`` file (``X``) names, read
     exactly as git reads it (setup.c: the prefix ``gitdir: `` verbatim, then everything up
-    to the trailing carriage returns and newlines, spaces included; relative to ``base``);
-    None when git would read it otherwise or not at all (no prefix, nothing left, a NUL,
-    which ends git's string early): then the sources are not named and nothing is kept."""
+    to the trailing carriage returns and newlines, spaces included, and up to a NUL, where
+    git's string ends; relative to ``base``), with whether it can be trusted for a kept
+    listing (not when a NUL cut it); None when git reads no path there."""
     if not content.startswith(prefix):
         return None
     text = content[len(prefix):].rstrip(b"\r\n")
-    if not text or b"\0" in text:
+    whole = b"\0" not in text
+    text = text.split(b"\0", 1)[0]
+    if not text:
         return None
-    return os.path.join(base, os.fsdecode(text))
+    return os.path.join(base, os.fsdecode(text)), whole
 
 
-def config_sources(folder: Path) -> list[str] | None:
-    """Every file whose content decides what ``git config --list`` prints in ``folder``, or
-    ``None`` when that set cannot be named without asking git (then nothing is cached).
-    Raises :class:`ConfigSourceError` when one of them is not a regular file."""
+def _named(folder: Path) -> tuple[list[str], bool] | None:
+    """The files git reads its config from in ``folder`` (see :func:`config_sources`), as
+    git names them, with whether a listing of them may be kept: not through a ``.git``
+    that is a symbolic link (its target can change with nothing in the set changing) nor
+    a pointer a NUL cut. None when git would not find a repository here by the folder
+    alone, or would read a common dir it dies on."""
     root = os.fspath(folder)
     dotgit = os.path.join(root, ".git")
     try:
         mode = os.lstat(dotgit).st_mode
     except OSError:
         mode = 0
-    if stat.S_ISLNK(mode):
-        return None
+    trusted = not stat.S_ISLNK(mode)
+    if not trusted:
+        try:
+            mode = os.stat(dotgit).st_mode  # git follows the link
+        except OSError:
+            return None
     sources = [dotgit]
     if stat.S_ISDIR(mode):
         gitdir = dotgit
@@ -133,21 +141,35 @@ def config_sources(folder: Path) -> list[str] | None:
         named = _pointer(_read(dotgit) or b"", root, b"gitdir: ")
         if named is None:
             return None
-        gitdir = named
-    elif (os.path.isfile(os.path.join(root, "HEAD"))
-          and os.path.isdir(os.path.join(root, "objects"))):
+        gitdir, whole = named
+        trusted = trusted and whole
+    elif trusted and (os.path.isfile(os.path.join(root, "HEAD"))
+                      and os.path.isdir(os.path.join(root, "objects"))):
         gitdir = root  # a bare repository, e.g. the local forge's origin
     else:
         return None
     commondir_file = os.path.join(gitdir, "commondir")
     sources.append(commondir_file)
     content = _read(commondir_file)
-    common = gitdir if content is None else _pointer(content, gitdir)
+    common: str | None = gitdir
+    if content is not None:
+        pointed = _pointer(content, gitdir)
+        common, whole = pointed if pointed is not None else (None, False)
+        trusted = trusted and whole
     if common is None:
-        return None  # git would read another common dir, or die: it lists for itself
+        return None  # git dies on it: no git runs there to read a config
     for place in dict.fromkeys([gitdir, common]):
         sources += [os.path.join(place, "config"), os.path.join(place, "config.worktree")]
-    return sources
+    return sources, trusted
+
+
+def config_sources(folder: Path) -> list[str] | None:
+    """Every file whose content decides what ``git config --list`` prints in ``folder``, or
+    ``None`` when that set cannot be named without asking git, or not trusted to stay it
+    (then nothing is cached). Raises :class:`ConfigSourceError` when one of them is not a
+    regular file."""
+    named = _named(folder)
+    return named[0] if named is not None and named[1] else None
 
 
 def fingerprint(sources: list[str]) -> Fingerprint:
@@ -220,7 +242,10 @@ def config_keys(folder: Path, env: Mapping[str, str],
     """The config key names git sees in ``folder`` under ``env`` (which must turn system and
     global config off); reused from this process's last listing while every source file has
     the same bytes. ``[]`` when git cannot list (not a repository)."""
-    sources = config_sources(folder)
+    named = _named(folder)
+    if named is not None and not named[1]:
+        fingerprint(named[0])  # never kept, but a FIFO among them is refused (breaker 28 F1)
+    sources = named[0] if named is not None and named[1] else None
     before = fingerprint(sources) if sources is not None else None
     key = os.path.realpath(folder)
     kept = _LISTINGS.get(key)

@@ -43,7 +43,8 @@ def archived(root: Path, name: str, cleanup: dict[str, str] | str | None) -> Non
     ([("A-10-run-20261201T100000-aaaa", {"reason": "cancelled"})], False),
 ])
 def test_the_last_archived_run_decides_whether_the_issue_starts_over(
-        tmp_path: Path, runs: list[tuple[str, dict[str, str] | str | None]], expected: bool) -> None:
+        tmp_path: Path, runs: list[tuple[str, dict[str, str] | str | None]],
+        expected: bool) -> None:
     for name, cleanup in runs:
         archived(tmp_path, name, cleanup)
     assert last_run_stopped(tmp_path, "A-1") is expected

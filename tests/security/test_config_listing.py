@@ -277,3 +277,22 @@ def test_a_dotgit_file_with_a_trailing_space_names_the_folder_git_names(
     (worktree / ".git").write_bytes(b"gitdir: " + gitdir.encode() + b" \n")
     sources = config_listing.config_sources(worktree)
     assert sources is not None and sources[1] == f"{gitdir} /commondir"
+
+
+@pytest.mark.parametrize("how", ["a symlinked .git", "a .git file cut by a NUL"])
+def test_a_fifo_config_behind_a_pointer_that_is_never_cached_is_refused_too(
+        repo: Path, tmp_path: Path, how: str) -> None:
+    """Breaker 28 F1: where the sources were not trusted for a kept listing, they were not
+    looked at either, and a FIFO config behind them answered each reader differently."""
+    folder = tmp_path / "work"
+    folder.mkdir()
+    own = tmp_path / "own.git"
+    git(tmp_path, "init", "-q", "--bare", str(own))
+    if how == "a symlinked .git":
+        (folder / ".git").symlink_to(own)
+    else:
+        (folder / ".git").write_bytes(b"gitdir: " + bytes(own) + b"\0junk\n")
+    (own / "config").unlink()
+    os.mkfifo(own / "config")
+    with pytest.raises(config_listing.ConfigSourceError, match="not a regular file"):
+        gitguard.git_env(folder)
