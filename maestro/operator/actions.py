@@ -262,15 +262,25 @@ def _start_afresh(config: ServiceConfig, found: _Found) -> str:
     ctx = LaneContext(config, found.identifier)
     ctx.state.acquire()
     try:
+        # maestro's own needs-attention label (its record says so) goes with the lane it
+        # was put for: the retry is the person's release (breaker 28 F5); a person's own
+        # label stays.
+        ours = ctx.state.read("attention.json") is not None
         aside = reset_lane(ctx, f"a person's retry: the issue is {found.issue.state} again")
     finally:
         ctx.state.release()
-    why = ineligible_reason(found.issue, found.policy)
+    issue, label = found.issue, found.policy.needs_attention_label
+    removed = ""
+    if ours and issue.has_label(label) and found.tracker.remove_label(found.identifier, label):
+        removed = f"; removed {label!r}"
+        issue = issue.model_copy(update={"labels": tuple(
+            name for name in issue.labels if state_key(name) != state_key(label))})
+    why = ineligible_reason(issue, found.policy)
     after = (f"it does not start yet: {why}" if why
              else _when_it_starts(config, "a new lane"))
     kept = f"; the work its stop kept is now {aside}" if aside else ""
     message = (f"{found.identifier}: its finished lane is archived (the issue is "
-               f"{found.issue.state} again){kept}; {after}")
+               f"{found.issue.state} again){kept}{removed}; {after}")
     _journal(config, found.state, "retry", message)
     _request_tick(config)
     return message

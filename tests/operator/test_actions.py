@@ -125,6 +125,28 @@ def test_cancel_moves_the_issue_and_removes_a_pushed_worktree(needs_human: Sandb
     assert needs_human.lane_file("OPS-1", "cleanup.json")["reason"] == "cancelled"
 
 
+def test_retry_after_cancelling_a_lane_that_waited_on_a_person_takes_maestros_label_off(
+        needs_human: Sandbox) -> None:
+    """Breaker 28 F5: the lane was archived, but its needs-attention label stayed, so the
+    new lane did not start until a person took it off too."""
+    actions.cancel(needs_human.config, "OPS-1")
+    needs_human.tracker.transition("OPS-1", "Todo")
+    message = actions.retry(needs_human.config, "OPS-1")
+    assert f"removed '{ATTENTION}'" in message and "the next tick starts a new lane" in message
+    assert ATTENTION not in needs_human.issue("OPS-1").labels
+
+
+def test_retry_of_a_finished_lane_keeps_a_label_a_person_put(sandbox: Sandbox) -> None:
+    sandbox.add_issue("OPS-30")
+    sandbox.lane("OPS-30")
+    actions.cancel(sandbox.config, "OPS-30")
+    sandbox.tracker.transition("OPS-30", "Todo")
+    sandbox.tracker.add_label("OPS-30", ATTENTION)
+    message = actions.retry(sandbox.config, "OPS-30")
+    assert "does not start yet" in message
+    assert ATTENTION in sandbox.issue("OPS-30").labels
+
+
 def test_cancel_twice_does_nothing_the_second_time(needs_human: Sandbox) -> None:
     actions.cancel(needs_human.config, "OPS-1")
     assert "nothing to do" in actions.cancel(needs_human.config, "OPS-1")
