@@ -243,10 +243,9 @@ def config_keys(folder: Path, env: Mapping[str, str],
     global config off); reused from this process's last listing while every source file has
     the same bytes. ``[]`` when git cannot list (not a repository)."""
     named = _named(folder)
-    if named is not None and not named[1]:
-        fingerprint(named[0])  # never kept, but a FIFO among them is refused (breaker 28 F1)
-    sources = named[0] if named is not None and named[1] else None
-    before = fingerprint(sources) if sources is not None else None
+    # Read also where a listing is never kept: a FIFO among them is refused (breaker 28 F1).
+    taken = fingerprint(named[0]) if named is not None else None
+    sources, before = (named[0], taken) if named is not None and named[1] else (None, None)
     key = os.path.realpath(folder)
     kept = _LISTINGS.get(key)
     if before is not None and kept is not None and kept[0] == before:

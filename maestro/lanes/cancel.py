@@ -169,7 +169,7 @@ def finish(ctx: LaneContext, *, stopped: str = "", by: str = BY_OPERATOR) -> str
     """The cancel itself, with the lane held by the caller; every step is skipped when done
     already, so running it again after a kill finishes what is left. The caller drops a
     queued retry of the lane (the retry queue is the loop's)."""
-    from maestro.lanes.worktree.retire import lane_work, retire
+    from maestro.lanes.worktree.retire import lane_work, record_stop, retire
     from maestro.model import PullState
 
     config, identifier, state = ctx.config, ctx.identifier, ctx.state
@@ -213,8 +213,7 @@ def finish(ctx: LaneContext, *, stopped: str = "", by: str = BY_OPERATOR) -> str
     reason = f"cancelled by {by}: {', '.join(done)}"
     state.write("outcome.json", {"outcome": LaneOutcome.TERMINATED.value, "phase": "cancel",
                                  "reason": reason, "at": iso_now()})
-    state.write("cleanup.json", {"reason": "cancelled", "detail": reason,
-                                 "worktree_kept": kept, "cleaned_at": iso_now()})
+    record_stop(state, "cancelled", reason, kept)
     message = f"{identifier}: {reason}"
     _journal(config, state, message, by)
     return message

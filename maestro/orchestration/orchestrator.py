@@ -315,10 +315,9 @@ class Orchestrator:
             try:
                 if action == "terminate":
                     kept = self._retire(identifier)
-                    state.write("cleanup.json", {"reason": "terminated",
-                                                 "detail": f"issue moved to {item['state']}",
-                                                 "worktree_kept": kept,
-                                                 "cleaned_at": iso_now()})
+                    from maestro.lanes.worktree.retire import record_stop
+
+                    record_stop(state, "terminated", f"issue moved to {item['state']}", kept)
                 outcome = (LaneOutcome.TERMINATED if action == "terminate"
                            else LaneOutcome.INTERRUPTED)
                 state.write("outcome.json", {"outcome": outcome.value, "phase": "reconcile",

@@ -93,8 +93,9 @@ def _record_kept(state: LaneState, issue_state: str, held: str) -> None:
         if state.read("cleanup.json") is not None:
             return
         reason = f"issue is {issue_state}; the start-up sweep kept its worktree"
-        state.write("cleanup.json", {"reason": "terminated", "detail": reason,
-                                     "worktree_kept": held, "cleaned_at": iso_now()})
+        from maestro.lanes.worktree.retire import record_stop  # rare: not at start-up
+
+        record_stop(state, "terminated", reason, held)
         state.write("outcome.json", {"outcome": LaneOutcome.TERMINATED.value,
                                      "phase": "startup", "reason": reason, "at": iso_now()})
         state.journal("startup_cleanup_kept", worktree_kept=held, state=issue_state)

@@ -27,11 +27,11 @@ from maestro.lanes.record.lease_probe import flock_held
 #: Files that belong to one attempt; a retry moves them to ``attempts/<n>/``.
 ATTEMPT_FILES = ("result.json", "validation.json", "tools.jsonl", "turns", "agent.json")
 
-#: Phase targets in lane order (their presence means "done").
 #: The heads maestro pushed for the lane, written before each push
 #: (:mod:`maestro.lanes.push.push_guard`).
 PUSHED = "pushed.json"
 
+#: Phase targets in lane order (their presence means "done").
 PHASE_TARGETS = {
     "claim": "lease.json",
     "prepare": "workspace.json",

@@ -18,13 +18,15 @@ from maestro.errors import WorkspaceError
 from maestro.git import git, rev_parse
 from maestro.ids import iso_now, utc_now
 from maestro.lanes.context import LaneContext
+from maestro.lanes.record.state import LaneState
 from maestro.lanes.validation import litter
 from maestro.lanes.worktree import hooks
 from maestro.lanes.worktree.unpushed import kept_for_a_person, unpushed_branch, unpushed_work
 from maestro.lanes.worktree.workspace import remove_worktree
 from maestro.lanes.worktree.worktree_health import set_aside
 
-__all__ = ["KEPT", "LaneWork", "lane_work", "retire", "retire_cancelled", "set_aside_kept"]
+__all__ = ["KEPT", "LaneWork", "lane_work", "record_stop", "retire", "retire_cancelled",
+           "set_aside_kept"]
 
 #: What :func:`set_aside_kept` puts between a worktree's name and the time it moved it.
 KEPT = ".kept-"
@@ -88,6 +90,14 @@ def retire(ctx: LaneContext, work: LaneWork) -> str | None:
     return "removed the worktree"
 
 
+def record_stop(state: LaneState, reason: str, detail: str, kept: str | None) -> None:
+    """``cleanup.json`` of a lane that ended by a stop (``reason``: ``cancelled`` or
+    ``terminated``, :data:`maestro.lanes.record.archive.STOPPED`): why, and what was kept
+    for a person (``worktree_kept``, which ``maestro status`` lists, and ``cleaned_at``)."""
+    state.write("cleanup.json", {"reason": reason, "detail": detail, "worktree_kept": kept,
+                                 "cleaned_at": iso_now()})
+
+
 def retire_cancelled(ctx: LaneContext, detail: str) -> str:
     """:func:`retire` the worktree of a lane a person's cancel in the tracker stopped, and
     record it (``cleanup.json``: ``reason: cancelled``, ``detail``, ``worktree_kept``).
@@ -95,8 +105,7 @@ def retire_cancelled(ctx: LaneContext, detail: str) -> str:
     work = lane_work(ctx)
     retired = retire(ctx, work)
     kept = work.kept(ctx.branch)
-    ctx.state.write("cleanup.json", {"reason": "cancelled", "detail": detail,
-                                     "worktree_kept": kept, "cleaned_at": iso_now()})
+    record_stop(ctx.state, "cancelled", detail, kept)
     return f"; {retired}" if kept and retired else ""
 
 
