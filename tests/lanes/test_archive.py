@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from maestro.fsutil import write_json
-from maestro.lanes.record.archive import ARCHIVE, issue_of, lane_folders, last_run_stopped
+from maestro.lanes.record.archive import ARCHIVE, heads_since_stop, issue_of, lane_folders
 
 
 def archived(root: Path, name: str, cleanup: dict[str, str] | str | None) -> None:
@@ -17,37 +17,39 @@ def archived(root: Path, name: str, cleanup: dict[str, str] | str | None) -> Non
     folder = root / ARCHIVE / name
     folder.mkdir(parents=True)
     if cleanup == "pushed":
-        write_json(folder / "pushed.json", {"heads": ["a" * 40]})
+        write_json(folder / "pushed.json", {"heads": [PUSHED_HEAD]})
     elif isinstance(cleanup, dict):
         write_json(folder / "cleanup.json", cleanup)
 
 
+PUSHED_HEAD = "a" * 40
+
+
 @pytest.mark.parametrize(("runs", "expected"), [
-    ([], False),
-    ([("A-1-run-20261201T100000-aaaa", {"reason": "cancelled"})], True),
-    ([("A-1-run-20261201T100000-aaaa", {"reason": "terminated"})], True),
+    ([], None),
+    ([("A-1-run-20261201T100000-aaaa", {"reason": "cancelled"})], set()),
+    ([("A-1-run-20261201T100000-aaaa", {"reason": "terminated"})], set()),
     # a merged or delivered run, or one archived before it finished (a reset), is resumed
-    ([("A-1-run-20261201T100000-aaaa", {"reason": "delivered"})], False),
-    ([("A-1-run-20261201T100000-aaaa", None)], False),
-    # the newest run decides
-    ([("A-1-run-20261201T100000-aaaa", None),
-      ("A-1-run-20261201T110000-bbbb", {"reason": "cancelled"})], True),
-    # a run archived after the stop that never pushed (a second reset; a retry of a lane
-    # stopped at its claim) does not end the start-over (breaker 28 F3) ...
+    ([("A-1-run-20261201T100000-aaaa", {"reason": "delivered"})], None),
+    ([("A-1-run-20261201T100000-aaaa", None)], None),
+    # the runs archived after the stop say what they pushed (or were about to): the
+    # remote branch is theirs only at one of those heads (breaker 28 F3, 29 F1)
     ([("A-1-run-20261201T100000-aaaa", {"reason": "cancelled"}),
-      ("A-1-run-20261201T110000-bbbb", None), ("A-1-run-20261201T120000-cccc", None)], True),
-    # ... one that pushed does: its branch is its own work
+      ("A-1-run-20261201T110000-bbbb", None), ("A-1-run-20261201T120000-cccc", None)], set()),
     ([("A-1-run-20261201T100000-aaaa", {"reason": "cancelled"}),
-      ("A-1-run-20261201T110000-bbbb", "pushed")], False),
+      ("A-1-run-20261201T110000-bbbb", "pushed")], {PUSHED_HEAD}),
+    # runs before the stop say nothing
+    ([("A-1-run-20261201T090000-aaaa", "pushed"),
+      ("A-1-run-20261201T100000-bbbb", {"reason": "cancelled"})], set()),
     # another issue's runs say nothing about this one
-    ([("A-10-run-20261201T100000-aaaa", {"reason": "cancelled"})], False),
+    ([("A-10-run-20261201T100000-aaaa", {"reason": "cancelled"})], None),
 ])
-def test_the_last_archived_run_decides_whether_the_issue_starts_over(
+def test_the_archive_back_to_the_last_stop_says_which_heads_are_the_issues_since(
         tmp_path: Path, runs: list[tuple[str, dict[str, str] | str | None]],
-        expected: bool) -> None:
+        expected: set[str] | None) -> None:
     for name, cleanup in runs:
         archived(tmp_path, name, cleanup)
-    assert last_run_stopped(tmp_path, "A-1") is expected
+    assert heads_since_stop(tmp_path, "A-1") == expected
 
 
 def test_archived_folders_are_named_by_their_issue(tmp_path: Path) -> None:

@@ -131,7 +131,8 @@ def test_a_lane_retried_after_a_cancel_starts_from_the_base_not_the_stopped_runs
     sh(repo, "push", "--quiet", "origin", f"main:{BRANCH}")
     stopped_run_archived(repo)
     point = start_point(ctx)
-    assert ctx.forge.fetched == ["main"]
+    # the lane branch is fetched to read its head: the stopped run's, not this lane's
+    assert ctx.forge.fetched == ["main", f"+refs/heads/{BRANCH}:refs/remotes/origin/{BRANCH}"]
     assert point.ref == "refs/remotes/origin/main" and not point.from_remote_lane
 
 
@@ -142,3 +143,15 @@ def test_a_retried_lane_that_has_pushed_resumes_its_own_remote_branch(repo: Path
     ctx.state.write("pushed.json", {"heads": [sh(repo, "rev-parse", "main")]})
     point = start_point(ctx)
     assert point.from_remote_lane
+
+
+def test_a_first_push_that_never_landed_does_not_end_the_start_over(repo: Path) -> None:
+    """Breaker 29 F1: ``pushed.json`` is written before the push; a push refused, lost or
+    killed left it naming a head the remote never got, and the lane then resumed the
+    stopped run's branch."""
+    ctx = context(repo)
+    sh(repo, "push", "--quiet", "origin", f"main:{BRANCH}")
+    stopped_run_archived(repo)
+    ctx.state.write("pushed.json", {"heads": ["b" * 40]})
+    point = start_point(ctx)
+    assert not point.from_remote_lane

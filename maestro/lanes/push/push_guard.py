@@ -21,7 +21,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from maestro.errors import ForeignHeadError
-from maestro.fsutil import read_json
 from maestro.git import git
 from maestro.lanes.context import LaneContext
 from maestro.lanes.outcomes import require_human
@@ -37,21 +36,8 @@ def own_heads(ctx: LaneContext) -> set[str]:
     heads: set[str] = set()
     for folder in [*archive.lane_folders(ctx.config.state_root, ctx.identifier),
                    ctx.state.dir]:
-        heads |= _heads_in(folder)
-    heads.discard("")
+        heads |= archive.heads_in(folder)
     return heads
-
-
-def _heads_in(folder: Path) -> set[str]:
-    """The heads one lane folder says maestro pushed (``pushed.json``, ``pr.json``)."""
-    record = read_json(folder / "pr.json")
-    record = record if isinstance(record, dict) else {}
-    pending = record.get("pending_repair")
-    pending = pending if isinstance(pending, dict) else {}
-    pushed = read_json(folder / PUSHED)
-    pushed = pushed if isinstance(pushed, dict) else {}
-    return {str(record.get("validated_head") or ""), str(pending.get("head") or ""),
-            *map(str, record.get("repair_heads") or []), *map(str, pushed.get("heads") or [])}
 
 
 def push_lane(ctx: LaneContext, worktree: Path, where: str, head: str | None = None) -> str:

@@ -46,24 +46,33 @@ def lane_folders(state_root: Path, identifier: str) -> list[Path]:
 STOPPED = frozenset({"cancelled", "terminated"})
 
 
-def last_run_stopped(state_root: Path, identifier: str) -> bool:
-    """Whether the issue's archived lanes end, newest first, in a run that ended by a stop
-    (:data:`STOPPED`) with no later run that pushed: a ``maestro retry`` (or ``lane
-    --reset``) after a cancel, whose new lane must start over from the base instead of
-    resuming the stopped run's remote branch. Runs archived after the stop that never
-    pushed (a second reset, a retry of a lane stopped at its claim) do not end it
-    (breaker 28 F3); a later run that pushed does: its branch is its own work."""
+def heads_in(folder: Path) -> set[str]:
+    """The heads one lane folder says maestro pushed or was about to push (``pushed.json``
+    is written before each push; ``pr.json``'s validated, repair and pending heads)."""
+    record = read_json(folder / "pr.json")
+    record = record if isinstance(record, dict) else {}
+    pending = record.get("pending_repair")
+    pending = pending if isinstance(pending, dict) else {}
+    pushed = read_json(folder / PUSHED)
+    pushed = pushed if isinstance(pushed, dict) else {}
+    heads = {str(record.get("validated_head") or ""), str(pending.get("head") or ""),
+             *map(str, record.get("repair_heads") or []), *map(str, pushed.get("heads") or [])}
+    heads.discard("")
+    return heads
+
+
+def heads_since_stop(state_root: Path, identifier: str) -> set[str] | None:
+    """When the issue's archived lanes, read newest first, reach a run that ended by a stop
+    (:data:`STOPPED`): the heads the runs archived after it pushed (or were about to);
+    None when no archived run ended so. A ``maestro retry`` (or ``lane --reset``) after a
+    cancel starts the issue over from the base unless the remote branch is at one of these
+    or at the current lane's own (``maestro.lanes.worktree.start_point.starts_over``): a
+    second reset before the first push does not bring the stopped run's branch back
+    (breaker 28 F3), nor does a first push that never landed (breaker 29 F1)."""
+    since: set[str] = set()
     for folder in reversed(lane_folders(state_root, identifier)):
         record = read_json(folder / "cleanup.json")
         if isinstance(record, dict) and record.get("reason") in STOPPED:
-            return True
-        if _pushed(folder):
-            return False
-    return False
-
-
-def _pushed(folder: Path) -> bool:
-    """Whether the archived lane pushed anything (``pushed.json``'s heads, or a PR)."""
-    pushed = read_json(folder / PUSHED)
-    return bool((isinstance(pushed, dict) and pushed.get("heads"))
-                or os.path.lexists(folder / "pr.json"))
+            return since
+        since |= heads_in(folder)
+    return None

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from maestro.git import rev_parse, rev_parse_many
 from maestro.lanes.context import LaneContext
 from maestro.lanes.record import archive
-from maestro.lanes.record.state import PUSHED
 from maestro.lanes.worktree import remote_heads
 
 
@@ -61,16 +60,20 @@ def start_point(ctx: LaneContext) -> StartPoint:
     # unless it is what a stopped run left behind (its PR closed) and this lane, started
     # over by a person's retry, has pushed nothing yet: its first push replaces it.
     absent = remote_heads.take_absent(repo, forge.remote, ctx.branch)
-    if heads[local_lane] is None and not absent and not starts_over(ctx) and ctx.forge.fetch(
-            f"+refs/heads/{ctx.branch}:{lane_ref}"):
+    if heads[local_lane] is None and not absent and ctx.forge.fetch(
+            f"+refs/heads/{ctx.branch}:{lane_ref}") and not starts_over(ctx, lane_ref):
         point = StartPoint(lane_ref, None, lane_ref, has_lane)
     return point
 
 
-def starts_over(ctx: LaneContext) -> bool:
-    """Whether the lane starts from the base whatever its remote branch holds: the issue's
-    last lane ended by a stop (a cancel) and was archived by ``maestro retry`` or ``lane
-    --reset``, and this lane has not pushed yet (:mod:`maestro.lanes.push.push_guard`'s
-    ``pushed.json``). The stopped run's commits stay reachable from its closed PR."""
-    return (not ctx.state.exists(PUSHED)
-            and archive.last_run_stopped(ctx.config.state_root, ctx.identifier))
+def starts_over(ctx: LaneContext, lane_ref: str) -> bool:
+    """Whether the lane starts from the base whatever its remote branch (``lane_ref``, just
+    fetched) holds: the issue's last lane ended by a stop (a cancel) and was archived by
+    ``maestro retry`` or ``lane --reset``, and the remote branch is at no head a run since
+    pushed, this one's included (:func:`~maestro.lanes.record.archive.heads_since_stop`):
+    it is the stopped run's, whose commits stay reachable from its closed PR."""
+    since = archive.heads_since_stop(ctx.config.state_root, ctx.identifier)
+    if since is None:
+        return False
+    head = rev_parse(ctx.config.repo_root, lane_ref)
+    return head is None or head not in since | archive.heads_in(ctx.state.dir)

@@ -38,17 +38,18 @@ def branch_sources(ctx: LaneContext) -> list[tuple[str, str]]:
     repo = ctx.config.repo_root
     forge = ctx.workflow.policy.forge
     found: list[tuple[str, str]] = []
-    # A lane a retry started over after a cancel, before its first push: the stopped run's
-    # branch, PR and sessions are not where its work is (breaker 28 F4).
-    fresh = starts_over(ctx)
+    lane_ref = f"refs/remotes/{forge.remote}/{ctx.branch}"
+    fetched = ctx.forge.fetch(f"+refs/heads/{ctx.branch}:{lane_ref}")
+    # A lane a retry started over after a cancel, before its first push landed: the stopped
+    # run's branch, PR and sessions are not where its work is (breaker 28 F4).
+    fresh = starts_over(ctx, lane_ref)
     records = provenance.own_records(ctx) if fresh else provenance.all_records(ctx)
     for record in reversed(records):
         head = record.get("end_head") or record.get("start_head")
         if head and rev_parse(repo, str(head)):
             found.append(("the last recorded session head", str(head)))
             break
-    lane_ref = f"refs/remotes/{forge.remote}/{ctx.branch}"
-    if not fresh and ctx.forge.fetch(f"+refs/heads/{ctx.branch}:{lane_ref}"):
+    if fetched and not fresh:
         remote_head = rev_parse(repo, lane_ref)
         if remote_head:
             found.append((f"{forge.remote}/{ctx.branch}", remote_head))
