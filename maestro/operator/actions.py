@@ -264,8 +264,10 @@ def _start_afresh(config: ServiceConfig, found: _Found) -> str:
     try:
         # maestro's own needs-attention label (its record says so) goes with the lane it
         # was put for: the retry is the person's release (breaker 28 F5); a person's own
-        # label stays.
-        ours = ctx.state.read("attention.json") is not None
+        # label stays, and so does one created after a guarded stop, which found no label
+        # to put (breaker 29).
+        record = ctx.state.read("attention.json")
+        ours = isinstance(record, dict) and not record.get("guarded")
         aside = reset_lane(ctx, f"a person's retry: the issue is {found.issue.state} again")
     finally:
         ctx.state.release()

@@ -136,6 +136,20 @@ def test_retry_after_cancelling_a_lane_that_waited_on_a_person_takes_maestros_la
     assert ATTENTION not in needs_human.issue("OPS-1").labels
 
 
+def test_retry_keeps_a_label_a_person_created_after_a_guarded_stop(
+        needs_human: Sandbox) -> None:
+    """A guarded stop found no label to put (``guarded`` in its record); the label a person
+    created afterwards is theirs, and a retry leaves it (breaker 29)."""
+    record_path = needs_human.repo / ".maestro" / "lanes" / "OPS-1" / "attention.json"
+    record = json.loads(record_path.read_text())
+    record_path.write_text(json.dumps({**record, "guarded": True}))
+    actions.cancel(needs_human.config, "OPS-1")
+    needs_human.tracker.transition("OPS-1", "Todo")
+    message = actions.retry(needs_human.config, "OPS-1")
+    assert "removed" not in message and "does not start yet" in message
+    assert ATTENTION in needs_human.issue("OPS-1").labels
+
+
 def test_retry_of_a_finished_lane_keeps_a_label_a_person_put(sandbox: Sandbox) -> None:
     sandbox.add_issue("OPS-30")
     sandbox.lane("OPS-30")
