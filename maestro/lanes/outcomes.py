@@ -11,10 +11,10 @@ import shutil
 from typing import Any
 
 from maestro.errors import LabelMissingError, MaestroError
-from maestro.ids import iso_now, new_run_id
+from maestro.ids import iso_now
 from maestro.lanes.context import LaneContext
 from maestro.lanes.record import comments
-from maestro.lanes.record.archive import ARCHIVE
+from maestro.lanes.record.archive import new_folder
 from maestro.lanes.record.moves import half_done, move, pending_move
 from maestro.model import Issue, LaneOutcome
 from maestro.process import faults
@@ -164,7 +164,7 @@ def reset_lane(ctx: LaneContext, why: str) -> str | None:
     if (aside := set_aside_kept(ctx)) is not None:
         state.journal("kept_work_set_aside", at=aside)
         why += f"; the work kept by the earlier stop is now {aside}"
-    archive = ctx.config.state_root / ARCHIVE / f"{ctx.identifier}-{new_run_id()}"
+    archive = new_folder(ctx.config.state_root, ctx.identifier)
     archive.mkdir(parents=True, exist_ok=True)
     for entry in list(state.dir.iterdir()):
         if entry.name in ("lane.lock", "holder.json"):

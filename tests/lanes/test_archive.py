@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from maestro.fsutil import write_json
-from maestro.lanes.record.archive import ARCHIVE, heads_since_stop, issue_of, lane_folders
+from maestro.lanes.record.archive import (
+    ARCHIVE,
+    heads_since_stop,
+    issue_of,
+    lane_folders,
+    new_folder,
+)
 
 
 def archived(root: Path, name: str, cleanup: dict[str, str] | str | None) -> None:
@@ -57,3 +63,31 @@ def test_archived_folders_are_named_by_their_issue(tmp_path: Path) -> None:
     archived(tmp_path, "A-1-x-run-20261201T100000-aaaa", None)
     assert issue_of("A-1-x-run-20261201T100000-aaaa") == "A-1-x"
     assert [p.name for p in lane_folders(tmp_path, "A-1")] == ["A-1-run-20261201T100000-aaaa"]
+
+
+def test_archives_made_within_one_second_read_back_in_the_order_they_were_made(
+        tmp_path: Path) -> None:
+    """Breaker 29: two resets in one second were sorted by their random suffix, so a stop
+    could read as older than the run archived after it."""
+    made = []
+    for _ in range(20):
+        folder = new_folder(tmp_path, "A-1")
+        folder.mkdir(parents=True)
+        made.append(folder)
+    assert lane_folders(tmp_path, "A-1") == made
+
+
+def test_a_new_archive_sorts_after_one_the_clock_calls_later(tmp_path: Path) -> None:
+    archived(tmp_path, "A-1-run-29991231T235959999999Z-aaaaaa", None)
+    folder = new_folder(tmp_path, "A-1")
+    folder.mkdir()
+    assert lane_folders(tmp_path, "A-1")[-1] == folder
+
+
+def test_archives_named_to_the_second_and_to_the_microsecond_sort_by_time(
+        tmp_path: Path) -> None:
+    names = ["A-1-run-20261201T100000Z-ffffff", "A-1-run-20261201T100000500000Z-000000",
+             "A-1-run-20261201T100001Z-000000"]
+    for name in reversed(names):
+        archived(tmp_path, name, None)
+    assert [p.name for p in lane_folders(tmp_path, "A-1")] == names

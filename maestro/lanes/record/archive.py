@@ -8,6 +8,9 @@ provenance, their pushes for the push guard, their tokens for the issue's budget
 from __future__ import annotations
 
 import os
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from maestro.fsutil import read_json
@@ -23,9 +26,42 @@ def issue_of(name: str) -> str | None:
     return issue if marker else None
 
 
+#: The time in an archived folder's name: ``YYYYmmddTHHMMSS``, then microseconds in the
+#: names this version gives (``…-run-20261202T013000123456Z-9f2c1a``), none in older ones.
+_STAMP = re.compile(r"(\d{8}T\d{6})(\d{6})?(?=Z|-|$)")
+_FORMAT = "%Y%m%dT%H%M%S%f"
+
+
+def _order(folder: Path) -> tuple[str, str, str]:
+    """Sort key: the name's time to the microsecond (an older name's seconds count as its
+    first microsecond), then the name."""
+    tail = folder.name.rpartition(_RUN)[2]
+    found = _STAMP.match(tail)
+    if found is None:
+        return ("", "", folder.name)
+    return (found[1], found[2] or "000000", folder.name)
+
+
+def new_folder(state_root: Path, identifier: str) -> Path:
+    """A new archive folder's path for ``identifier`` (not created), named to sort after
+    every archived folder of the issue: its time to the microsecond, and one microsecond
+    after the newest when the clock says otherwise. :func:`heads_since_stop` reads the
+    runs in this order, and two archives in one second (a script resetting twice) sorted
+    by their random suffix put a stop after the run that followed it (breaker 29)."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    folders = lane_folders(state_root, identifier)
+    if folders:
+        seconds, micros, _ = _order(folders[-1])
+        if seconds:
+            newest = datetime.strptime(seconds + micros, _FORMAT)
+            now = max(now, newest + timedelta(microseconds=1))
+    name = f"{identifier}{_RUN}{now.strftime(_FORMAT)}Z-{secrets.token_hex(3)}"
+    return state_root / ARCHIVE / name
+
+
 def lane_folders(state_root: Path, identifier: str) -> list[Path]:
-    """The archived lane folders of ``identifier``, oldest run first (run ids sort by
-    time); folders only, never through a symbolic link."""
+    """The archived lane folders of ``identifier``, oldest first (by the time in their
+    names, :func:`new_folder`); folders only, never through a symbolic link."""
     archive = state_root / ARCHIVE
     try:
         entries = list(os.scandir(archive))
@@ -38,7 +74,7 @@ def lane_folders(state_root: Path, identifier: str) -> list[Path]:
                 found.append(archive / entry.name)
         except OSError:
             continue
-    return sorted(found)
+    return sorted(found, key=_order)
 
 
 #: ``cleanup.json`` reasons of a lane that ended without a merge because it was stopped:
