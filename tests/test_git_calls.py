@@ -31,7 +31,11 @@ def _fresh_memo() -> Iterator[None]:
 def test_a_batch_answers_each_name_as_rev_parse_does(repo: Path) -> None:
     names = ["HEAD", "refs/heads/main", "v1", "refs/heads/absent", "HEAD^{tree}", "HEAD~5",
              "main:a.txt", "--all"]
-    assert rev_parse_many(repo, names) == {n: rev_parse(repo, n) for n in names}
+    one_shot = {n: subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{n}^{{commit}}"],
+                                  cwd=repo, capture_output=True, text=True,
+                                  check=False).stdout.strip() or None for n in names}
+    assert rev_parse_many(repo, names) == one_shot
+    assert {n: rev_parse(repo, n) for n in names} == one_shot
 
 
 def test_a_batch_outside_a_repository_finds_nothing(tmp_path: Path) -> None:

@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from maestro.errors import ConfigError, ForeignHeadError, ForgeError, TrackerError
 from maestro.forges.github_logs import DEFAULT_API, JobLogReader, job_id, rest_base
-from maestro.git import git, git_env, git_ok, listed_head
+from maestro.git import git, git_env, git_ok, head_of, listed_head
 from maestro.model import (
     Check,
     CheckState,
@@ -512,7 +512,7 @@ class GitHubForge:
         caller has just read it (None: read here). A fast-forward is pushed as it is; any
         other push replaces only a head maestro pushed before (``replaceable``), and only
         while it is still that head (``--force-with-lease``): see the protocol."""
-        head = head or git(worktree, "rev-parse", "HEAD")
+        head = head or head_of(worktree)
         # From the repository root, where git resolves a relative remote URL; the worktree
         # shares its objects, so HEAD's commit is pushed by name.
         url = git(self.repo_root, "remote", "get-url", "--push", self.remote, check=False)

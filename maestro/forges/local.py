@@ -35,6 +35,7 @@ from maestro.git import (
     git,
     git_env,
     git_ok,
+    head_of,
     local_url_path,
     remove_ref,
     rev_parse,
@@ -174,7 +175,7 @@ class LocalForge:
 
     def push(self, worktree: Path, branch: str, head: str | None = None,
              replaceable: Collection[str] = ()) -> str:
-        head = head or git(worktree, "rev-parse", "HEAD")
+        head = head or head_of(worktree)
         theirs = self.branch_head(branch)
         if theirs != head:
             if theirs is not None and theirs not in replaceable and not git_ok(

@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 from maestro.containment.exec_path import find_program
 from maestro.containment.gitguard import git_env as _guarded_env
 from maestro.errors import WorkspaceError
+from maestro.git import reader
 
 #: Command-line config on every maestro git call: no automatic maintenance per command.
 NO_AUTO_MAINTENANCE: tuple[tuple[str, str], ...] = (("maintenance.auto", "false"),)
@@ -87,29 +88,72 @@ def remove_ref(cwd: Path, ref: str, *args: str) -> None:
 
 
 def rev_parse(cwd: Path, ref: str) -> str | None:
-    """The commit ``ref`` names in ``cwd``, or None when it names none."""
+    """The commit ``ref`` names in ``cwd``, or None when it names none (asked of the
+    folder's long-lived reader, :mod:`maestro.git.reader`, when the name can be)."""
+    if _askable(ref):
+        return rev_parse_many(cwd, [ref])[ref]
+    return _rev_parse_once(cwd, ref)
+
+
+def head_of(cwd: Path) -> str:
+    """The commit ``HEAD`` names in ``cwd``; :class:`WorkspaceError` with git's words when
+    it names none (asked again of a process of its own, for those words)."""
+    return rev_parse(cwd, "HEAD") or git(cwd, "rev-parse", "HEAD")
+
+
+def head_and_tree(cwd: Path) -> tuple[str, str]:
+    """``HEAD``'s commit and tree in ``cwd``, from one look; :class:`WorkspaceError` as
+    :func:`head_of`."""
+    lines = _batch_check(cwd, ["HEAD^{commit}", "HEAD^{tree}"])
+    if lines is not None:
+        (head, _, head_kind), (tree, _, tree_kind) = (line.partition(" ") for line in lines)
+        if head_kind == "commit" and tree_kind == "tree":
+            return head, tree
+    head, tree = git(cwd, "rev-parse", "HEAD", "HEAD^{tree}").split("\n")
+    return head, tree
+
+
+def _rev_parse_once(cwd: Path, ref: str) -> str | None:
     return git(cwd, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False) or None
 
 
+def _askable(name: str) -> bool:
+    """A name ``cat-file --batch-check`` reads as written: one line, no outer spaces."""
+    return bool(name) and "\n" not in name and name.strip() == name
+
+
 def rev_parse_many(cwd: Path, refs: Iterable[str]) -> dict[str, str | None]:
-    """The commit each of ``refs`` names in ``cwd`` (None where it names none), in ONE git
-    process (``cat-file --batch-check``), where :func:`rev_parse` would start one per name.
+    """The commit each of ``refs`` names in ``cwd`` (None where it names none), answered by
+    the folder's long-lived ``cat-file --batch-check`` (:mod:`maestro.git.reader`), else by
+    ONE such process for all of them.
 
     A name that holds a newline cannot be asked this way and maps to None."""
     names = list(dict.fromkeys(refs))
-    asked = [n for n in names if "\n" not in n and n.strip() == n and n]
+    asked = [n for n in names if _askable(n)]
     result: dict[str, str | None] = dict.fromkeys(names)
     if not asked:
         return result
-    proc = run_git(cwd, ["cat-file", "--batch-check=%(objectname) %(objecttype)"],
-                   stdin="".join(f"{n}^{{commit}}\n" for n in asked))
-    lines = proc.stdout.splitlines()
-    if proc.returncode != 0 or len(lines) != len(asked):
-        return {n: rev_parse(cwd, n) for n in names}  # git refused the batch: ask one by one
+    questions = [f"{n}^{{commit}}" for n in asked]
+    lines = _batch_check(cwd, questions)
+    if lines is None:
+        proc = run_git(cwd, ["cat-file", reader.FORMAT],
+                       stdin="".join(f"{q}\n" for q in questions))
+        lines = proc.stdout.splitlines()
+        if proc.returncode != 0 or len(lines) != len(asked):
+            # git refused the batch: ask one by one
+            return {n: _rev_parse_once(cwd, n) for n in names}
     for name, line in zip(asked, lines, strict=True):
         sha, _, kind = line.partition(" ")
         result[name] = sha if kind == "commit" else None
     return result
+
+
+def _batch_check(cwd: Path, questions: Sequence[str]) -> list[str] | None:
+    """``cat-file --batch-check`` answers from ``cwd``'s reader, or None (then the caller
+    starts a process of its own). The guarded environment is built first, as for every
+    git call, so its checks hold for the reader too."""
+    env = git_env(cwd)
+    return reader.ask(cwd, reader.location(cwd), git_program(env), env, questions)
 
 
 def listed_head(ls_remote_output: str, branch: str) -> str | None:

@@ -13,7 +13,7 @@ import re
 import socket
 
 from maestro.agents.tools import SessionStopped
-from maestro.git import git
+from maestro.git import head_of
 from maestro.ids import iso_now, new_run_id
 from maestro.lanes import preflight
 from maestro.lanes.context import LaneContext
@@ -220,7 +220,7 @@ def handoff(ctx: LaneContext) -> None:
     policy = ctx.workflow.policy
     validation = ctx.state.read("validation.json") or {}
     head = str(validation.get("head", ""))
-    if git(heal_lane_worktree(ctx), "rev-parse", "HEAD") != head:
+    if head_of(heal_lane_worktree(ctx)) != head:
         fail_attempt(ctx, "head_moved", "the lane HEAD moved after validation")
     refuse_unless_made_by_sessions(ctx, head, "handoff")
     faults.point("handoff:before")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from maestro.config.workflow import TrackerPolicy
 from maestro.errors import ForgeError, IssueStateChanged, MaestroError
-from maestro.git import git
+from maestro.git import head_of
 from maestro.ids import iso_now
 from maestro.lanes.context import LaneContext
 from maestro.lanes.guard import Go, LaneGuard, enforce
@@ -176,7 +176,7 @@ def repair(ctx: LaneContext, pr: PullRequest, decision: Decision) -> None:
                       f"repair round {round_no} failed: "
                       f"{outcome.message or outcome.verdict.reason}")
     faults.point("repair:agent-done")
-    if git(ctx.worktree, "rev-parse", "HEAD") == record.get("validated_head"):
+    if head_of(ctx.worktree) == record.get("validated_head"):
         # Nothing to push: the round is not reported as pushed, and another round on the
         # same feedback would end the same way, so a person decides now (SPEC-NOTES §5).
         require_human(ctx, "repair_without_change",
@@ -223,7 +223,7 @@ def finish_repair(ctx: LaneContext) -> None:
     refuse_unless_made_by_sessions(ctx, validated, "repair push")
     enforce(ctx, "review", "pushing the repair")
     worktree = heal_lane_worktree(ctx)
-    if git(worktree, "rev-parse", "HEAD") != validated:  # looked at before anything leaves
+    if head_of(worktree) != validated:  # looked at before anything leaves
         require_human(ctx, "head_moved", "the lane HEAD moved after the repair was validated")
     head = push_lane(ctx, worktree, "repair push", validated)
     found = ctx.forge.find_pr(ctx.branch)

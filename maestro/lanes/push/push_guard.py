@@ -21,7 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from maestro.errors import ForeignHeadError
-from maestro.git import git
+from maestro.git import head_of
 from maestro.lanes.context import LaneContext
 from maestro.lanes.outcomes import require_human
 from maestro.lanes.record import archive
@@ -44,7 +44,7 @@ def push_lane(ctx: LaneContext, worktree: Path, where: str, head: str | None = N
     """Push ``head`` (HEAD of ``worktree`` when None) to the lane branch (see the module);
     returns the pushed commit. A remote head maestro did not push stops the lane for a
     person (raises ``Halt``); ``where`` names the step for that message."""
-    head = head or git(worktree, "rev-parse", "HEAD")
+    head = head or head_of(worktree)
     _note(ctx, head)
     try:
         return ctx.forge.push(worktree, ctx.branch, head, replaceable=own_heads(ctx))

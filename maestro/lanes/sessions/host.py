@@ -8,7 +8,7 @@ from typing import Literal
 
 from maestro.agents.tools import HaltSession, StopSession, ToolRefused
 from maestro.errors import TrackerError
-from maestro.git import git
+from maestro.git import head_of
 from maestro.lanes.confinement.lane_objects import take_lane_objects
 from maestro.lanes.confinement.tamper import ControlFiles
 from maestro.lanes.context import LaneContext
@@ -130,7 +130,7 @@ class LaneToolHost:
         if empty:
             raise ToolRefused(empty)
         forge_policy = self.ctx.workflow.policy.forge
-        head = git(self.ctx.worktree, "rev-parse", "HEAD")
+        head = head_of(self.ctx.worktree)
         refuse_unless_made_by_sessions(self.ctx, head, "lane_open_pr")
         validated = refuse_unvalidated(self.ctx, self.control)
         if validated != head:  # HEAD moved between the provenance look and validation

@@ -24,7 +24,7 @@ from typing import Any
 
 from maestro.containment.childenv import child_env
 from maestro.errors import WorkspaceError
-from maestro.git import git
+from maestro.git import head_and_tree
 from maestro.git.tree_hazards import commit_hazards
 from maestro.git.worktree_paths import tracked_changes
 from maestro.ids import iso_now
@@ -144,7 +144,7 @@ def validate_head(ctx: LaneContext) -> Validation:
     """Run (or recall) the workflow's validation commands on the worktree's HEAD."""
     execution = ctx.workflow.policy.execution
     worktree = ctx.worktree
-    head, tree = git(worktree, "rev-parse", "HEAD", "HEAD^{tree}").split("\n")
+    head, tree = head_and_tree(worktree)
     differ = tuple(tracked_changes(worktree))
     commands = list(execution.validation_commands)
     key = cache_key(commands, head, tree)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from maestro.containment.git_ceiling import stop_at
 from maestro.errors import WorkspaceError
-from maestro.git import auto_maintenance, git, remove_ref, rev_parse
+from maestro.git import auto_maintenance, head_of, remove_ref, rev_parse
 from maestro.ids import check_identifier
 from maestro.lanes.worktree.worktree_health import clear_stale_locks, discard, heal
 
@@ -32,7 +32,7 @@ class Workspace:
             return self.path.name
 
     def head(self) -> str:
-        return git(self.path, "rev-parse", "HEAD")
+        return head_of(self.path)
 
 
 def worktree_path(workspace_root: Path, identifier: str) -> Path:

@@ -1,0 +1,215 @@
+"""One long-lived ``git cat-file --batch-check`` per folder and process, for the commits names
+point at.
+
+A lane asks which commit a name points at about twenty times (``HEAD``, its branch, the
+base, the remote-tracking branch; each phase and each forge call again), and each answer
+was a git process: about 3 ms of CPU, of which git's own start-up is half. A
+``cat-file --batch-check`` process answers each name as it is written, reading the refs
+and the object store afresh for every line (loose refs are read again, ``packed-refs``
+is taken again when its ``stat`` changes, a pack written since is found when an object is
+missing), so its answers are those a new process would give, for about 0.3 ms.
+
+What stays as it was for a one-shot call:
+
+* the guarded environment (:func:`maestro.git.git_env`) is built before every question, so
+  a config source that is not a regular file still stops the call
+  (:class:`~maestro.containment.config_listing.ConfigSourceError`); when the environment
+  differs from the reader's (the repository's config changed), a new reader is started;
+* a reader belongs to the folder's git location as it was when it started
+  (:func:`location`: the ``.git`` entry's inode, and a pointer file's content with its
+  ``commondir``'s identity): a worktree removed and added again, or repointed, gets a
+  reader of its own;
+* ``cat-file --batch-check`` runs no program (no filter, no textconv: neither option is
+  given), holds no secret (the guarded environment has none), and reads only the names
+  it is given.
+
+Any failure (the reader died, answered out of shape, or took longer than
+:data:`ANSWER_TIMEOUT_S`) closes that reader and returns None: the caller asks a one-shot
+process, as before. At most :data:`MAX_READERS` stay open per process (the least recently
+used is closed); a forked child (a warm lane) forgets its parent's readers without
+touching them, and each process closes its own at exit, so a reader never outlives the
+process that asked (a killed process closes its end of the pipe, and git exits on EOF).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import selectors
+import stat
+import subprocess
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+#: Readers kept open per process; a daemon asks about many worktrees over its life.
+MAX_READERS = 4
+#: How long one batch of answers may take before the reader is given up.
+ANSWER_TIMEOUT_S = 30.0
+#: Names written before their answers are read (bounded so neither pipe fills).
+BATCH = 256
+FORMAT = "--batch-check=%(objectname) %(objecttype)"
+
+Key = tuple[object, ...]
+
+
+class _Reader:
+    """One ``cat-file`` process and the environment it was started with."""
+
+    def __init__(self, program: str, cwd: Path, env: Mapping[str, str]) -> None:
+        self.env = dict(env)
+        self.lock = threading.Lock()
+        self.proc = subprocess.Popen([program, "cat-file", FORMAT], cwd=cwd, env=self.env,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, bufsize=0)
+
+    def ask(self, lines: Sequence[str]) -> list[str] | None:
+        """One answer line per line of ``lines`` (names with ``^{commit}`` and the like),
+        or None when the reader failed."""
+        with self.lock:
+            answers: list[str] = []
+            for start in range(0, len(lines), BATCH):
+                chunk = lines[start:start + BATCH]
+                got = self._ask_chunk(chunk)
+                if got is None:
+                    return None
+                answers += got
+            return answers
+
+    def _ask_chunk(self, chunk: Sequence[str]) -> list[str] | None:
+        stdin, stdout = self.proc.stdin, self.proc.stdout
+        if stdin is None or stdout is None or self.proc.poll() is not None:
+            return None
+        try:
+            stdin.write("".join(f"{line}\n" for line in chunk).encode())
+        except (OSError, ValueError):
+            return None
+        data = b""
+        deadline = time.monotonic() + ANSWER_TIMEOUT_S
+        with selectors.DefaultSelector() as selector:
+            selector.register(stdout, selectors.EVENT_READ)
+            while data.count(b"\n") < len(chunk):
+                left = deadline - time.monotonic()
+                if left <= 0 or not selector.select(left):
+                    return None
+                try:
+                    piece = os.read(stdout.fileno(), 65536)
+                except OSError:
+                    return None
+                if not piece:
+                    return None
+                data += piece
+        answers = data.decode(errors="replace").split("\n")
+        if len(answers) != len(chunk) + 1 or answers[-1]:
+            return None  # more than was asked for: out of step, never trusted
+        return answers[:-1]
+
+    def close(self) -> None:
+        """End the process: EOF on its input, then a kill if it does not exit at once."""
+        try:
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+            self.proc.wait(timeout=1)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+        finally:
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
+
+    def forget(self) -> None:
+        """In a forked child: drop this process's copies of the pipes, leave the process
+        to the parent that started it."""
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None:  # through the file object, so nothing closes it twice
+                with contextlib.suppress(OSError):
+                    stream.close()
+        self.proc.returncode = 0  # not this process's child: never waited on here
+
+
+def location(cwd: Path) -> Key:
+    """What decides which repository a git process started in ``cwd`` reads: the folder
+    (resolved), its ``.git`` entry's inode and kind, and for a ``.git`` file its content
+    and the identity of the ``commondir`` file it leads to. A ``.git`` folder's times are
+    left out: git changes them with every ref or index it writes there."""
+    folder = os.path.realpath(cwd)
+    dotgit = os.path.join(folder, ".git")
+    try:
+        st = os.lstat(dotgit)
+    except OSError:
+        return (folder, None)
+    if not stat.S_ISREG(st.st_mode):
+        return (folder, st.st_dev, st.st_ino, stat.S_IFMT(st.st_mode))
+    try:
+        with open(dotgit, "rb") as handle:
+            content = handle.read(4096)
+    except OSError:
+        return (folder, st.st_dev, st.st_ino, None)
+    target = os.fsdecode(content.removeprefix(b"gitdir: ").rstrip(b"\r\n"))
+    try:
+        common = os.stat(os.path.join(folder, target, "commondir"))
+        pointer: object = (common.st_ino, common.st_size, common.st_mtime_ns)
+    except (OSError, ValueError):
+        pointer = None
+    return (folder, st.st_dev, st.st_ino, content, pointer)
+
+
+_READERS: OrderedDict[Key, _Reader] = OrderedDict()
+_GUARD = threading.Lock()
+
+
+def ask(cwd: Path, key: Key, program: str, env: Mapping[str, str],
+        lines: Sequence[str]) -> list[str] | None:
+    """The answer lines of ``cwd``'s reader under ``key`` (its git location), started with
+    ``env`` if there is none or it has another environment; None when no reader could
+    answer (then none is kept for ``key``)."""
+    with _GUARD:
+        reader = _READERS.pop(key, None)
+        if reader is not None and reader.env != env:
+            reader.close()
+            reader = None
+        if reader is None:
+            try:
+                reader = _Reader(program, cwd, env)
+            except (OSError, ValueError):
+                return None
+        _READERS[key] = reader
+        while len(_READERS) > MAX_READERS:
+            _, oldest = _READERS.popitem(last=False)
+            oldest.close()
+    answers = reader.ask(lines)
+    if answers is None:
+        with _GUARD:
+            if _READERS.get(key) is reader:
+                del _READERS[key]
+        reader.close()
+    return answers
+
+
+def close_all() -> None:
+    """Close every reader of this process (at exit; tests)."""
+    with _GUARD:
+        readers = list(_READERS.values())
+        _READERS.clear()
+    for reader in readers:
+        reader.close()
+
+
+def open_readers() -> int:
+    """How many readers this process holds open (tests, benchmarks)."""
+    return len(_READERS)
+
+
+def _forget_after_fork() -> None:
+    global _GUARD
+    _GUARD = threading.Lock()
+    for reader in _READERS.values():
+        reader.forget()
+    _READERS.clear()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+atexit.register(close_all)
