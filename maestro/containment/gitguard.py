@@ -34,6 +34,9 @@ from maestro.containment.git_ceiling import ceiling_for
 #: Hooks are looked up here; nothing can ever be created below ``/dev/null``.
 NO_HOOKS = "/dev/null/maestro-no-hooks"
 
+#: The graft file maestro's git reads: one that cannot exist, so no grafts.
+NO_GRAFTS = "/dev/null/maestro-no-grafts"
+
 #: Overrides that hold for every repository.
 FIXED_OVERRIDES: tuple[tuple[str, str], ...] = (
     ("core.hooksPath", NO_HOOKS),
@@ -202,14 +205,17 @@ def _built_base_env() -> dict[str, str]:
     env.update(identity_env())
     # GIT_NO_REPLACE_OBJECTS: refs/replace/ is writable by the agent (the shared git dir), and
     # a replacement would make maestro's own checks (provenance, lost files) read another
-    # commit or tree than the one it pushes.
+    # commit or tree than the one it pushes. GIT_GRAFT_FILE: the deprecated info/grafts
+    # does the same to a commit's parents (``GIT_NO_REPLACE_OBJECTS`` leaves it on); a
+    # path that cannot exist reads as no grafts, where /dev/null would print git's
+    # deprecation hint on every call.
     # LC_ALL=C: git's messages maestro relays read in one language, as maestro's own do,
     # and git loads no locale or message catalogue (0.35 ms of CPU a process under
     # C.UTF-8, about seventy processes a lane: docs/performance.md). Nothing maestro
     # reads from git depends on it: paths come raw (``-z``) or quoted by ``core.quotePath``
     # alike, and log output keeps its UTF-8 (``i18n.logOutputEncoding``, not the locale).
     env.update({"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
-                "GIT_NO_REPLACE_OBJECTS": "1", "LC_ALL": "C",
+                "GIT_NO_REPLACE_OBJECTS": "1", "GIT_GRAFT_FILE": NO_GRAFTS, "LC_ALL": "C",
                 "GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "GIT_EDITOR": "true",
                 "GIT_ASKPASS": "", "SSH_ASKPASS": ""})
     return env

@@ -294,6 +294,21 @@ def test_a_replace_ref_the_agent_planted_does_not_change_what_maestros_git_reads
     assert git(repo, "ls-tree", "--name-only", "HEAD").split() == ["a.txt"]  # maestro's is not
 
 
+def test_a_graft_file_the_agent_planted_does_not_change_what_maestros_git_reads(
+        repo: Path) -> None:
+    # info/grafts (deprecated, still read by git) gives a commit other parents; with them
+    # the lane's own commits (``base..HEAD``) would hide a commit between.
+    plain(repo, "commit", "-q", "--allow-empty", "-m", "second")
+    plain(repo, "commit", "-q", "--allow-empty", "-m", "third")
+    head, first = git(repo, "rev-parse", "HEAD"), git(repo, "rev-parse", "HEAD~2")
+    (repo / ".git" / "info").mkdir(exist_ok=True)
+    (repo / ".git" / "info" / "grafts").write_text(f"{head} {first}\n")
+    fooled = plain(repo, "-c", "advice.graftFileDeprecated=false", "rev-list", "--count",
+                   f"{first}..HEAD")
+    assert fooled.stdout.strip() == "1"
+    assert git(repo, "rev-list", "--count", f"{first}..HEAD") == "2"
+
+
 def test_the_git_environment_follows_a_change_of_the_process_environment(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GIT_AUTHOR_NAME", raising=False)
