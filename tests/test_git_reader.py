@@ -149,6 +149,15 @@ def test_a_process_keeps_a_bounded_number_of_readers(
             os.waitpid(pid, os.WNOHANG)
 
 
+def test_an_old_reader_is_replaced_at_its_next_question(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    head_of(repo)
+    (first,) = reader_pids()
+    monkeypatch.setattr(reader, "MAX_AGE_S", 0.0)
+    assert head_of(repo) == sh(repo, "rev-parse", "HEAD")
+    assert reader_pids() != [first] and reader.open_readers() == 1
+
+
 def test_a_forked_child_starts_its_own_reader_and_leaves_its_parents_alone(
         repo: Path) -> None:
     head_of(repo)

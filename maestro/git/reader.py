@@ -26,9 +26,10 @@ What stays as it was for a one-shot call:
 Any failure (the reader died, answered out of shape, or took longer than
 :data:`ANSWER_TIMEOUT_S`) closes that reader and returns None: the caller asks a one-shot
 process, as before. At most :data:`MAX_READERS` stay open per process (the least recently
-used is closed); a forked child (a warm lane) forgets its parent's readers without
-touching them, and each process closes its own at exit, so a reader never outlives the
-process that asked (a killed process closes its end of the pipe, and git exits on EOF).
+used is closed), none for longer than :data:`MAX_AGE_S`; a forked child (a warm lane)
+forgets its parent's readers without touching them, and each process closes its own at
+exit, so a reader never outlives the process that asked (a killed process closes its end
+of the pipe, and git exits on EOF).
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ from pathlib import Path
 
 #: Readers kept open per process; a daemon asks about many worktrees over its life.
 MAX_READERS = 4
+#: A reader older than this is replaced at its next question: it keeps the pack files it
+#: opened, and a ``gc`` that removed them frees their space only when it exits.
+MAX_AGE_S = 300.0
 #: How long one batch of answers may take before the reader is given up.
 ANSWER_TIMEOUT_S = 30.0
 #: Names written before their answers are read (bounded so neither pipe fills).
@@ -61,6 +65,7 @@ class _Reader:
 
     def __init__(self, program: str, cwd: Path, env: Mapping[str, str]) -> None:
         self.env = dict(env)
+        self.started = time.monotonic()
         self.lock = threading.Lock()
         self.proc = subprocess.Popen([program, "cat-file", FORMAT], cwd=cwd, env=self.env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -168,7 +173,8 @@ def ask(cwd: Path, key: Key, program: str, env: Mapping[str, str],
     answer (then none is kept for ``key``)."""
     with _GUARD:
         reader = _READERS.pop(key, None)
-        if reader is not None and reader.env != env:
+        if reader is not None and (reader.env != env
+                                   or time.monotonic() - reader.started > MAX_AGE_S):
             reader.close()
             reader = None
         if reader is None:
