@@ -85,11 +85,13 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_lane(args: argparse.Namespace) -> int:
     from maestro.containment.reaper import adopt_orphans, sweep_orphans
+    from maestro.git.reader import close_all as close_readers
 
     adopt_orphans()  # nothing the lane's agent, hooks or validation start outlives it
     try:
         return _lane_command(args)
     finally:
+        close_readers()  # the lane's own git readers first: a sweep without children is free
         sweep_orphans()
 
 

@@ -168,7 +168,7 @@ class LocalForge:
         a ref names is not pruned), a no is asked again."""
         key = (str(self.repo_root), commit)
         if key not in _COMMITS_HERE:
-            if not git_ok(self.repo_root, "cat-file", "-e", f"{commit}^{{commit}}"):
+            if rev_parse(self.repo_root, commit) != commit:
                 return False
             _COMMITS_HERE.add(key)
         return True

@@ -282,9 +282,14 @@ def _adopt_what_phases_leave() -> None:
     import atexit
 
     from maestro.containment.reaper import adopt_orphans, sweep_orphans
+    from maestro.git.reader import close_all as close_readers
+
+    def sweep() -> None:
+        close_readers()  # the lane's own git readers first: a sweep without children is free
+        sweep_orphans()
 
     if adopt_orphans():
-        atexit.register(sweep_orphans)
+        atexit.register(sweep)
 
 
 def doit_namespace(argv: list[str] | None = None) -> dict[str, Any]:
