@@ -77,6 +77,26 @@ def test_a_worktree_deleted_after_validation_is_recreated_for_the_handoff(
     assert sandbox.issue("WH-3").state == "In Review"
 
 
+def test_a_worktree_without_its_git_file_or_registration_is_set_aside_and_the_lane_goes_on(
+        sandbox: Sandbox) -> None:
+    """Carried N3: a folder git no longer knows and whose ``.git`` is gone was refused
+    ("move it away"), and the lane stopped for a person; the lane's own record says
+    maestro made it, so it is kept aside whole and the lane hands off."""
+    sandbox.add_issue("WH-9", script=SCRIPT)
+    for phase in ("claim", "prepare", "agent", "validate"):
+        assert doit(sandbox, f"{phase}:WH-9").returncode == 0
+    worktree = sandbox.repo / ".worktrees" / "WH-9"
+    (worktree / "notes.md").write_text("a person's notes\n")
+    (worktree / ".git").unlink()
+    git(sandbox.repo, "worktree", "prune")
+    assert doit(sandbox, "handoff:WH-9").returncode == 0
+    assert sandbox.issue("WH-9").state == "In Review"
+    (kept,) = [p for p in worktree.parent.iterdir() if ".set-aside-" in p.name]
+    assert (kept / "notes.md").read_text() == "a person's notes\n"
+    status = json.loads(sandbox.maestro("status", "--json").stdout)
+    assert [(k["issue"], k["kind"]) for k in status["kept_work"]] == [("WH-9", "set_aside")]
+
+
 def test_a_missing_local_branch_is_found_on_origin_and_the_repair_goes_on(
         sandbox: Sandbox) -> None:
     sandbox.add_issue("WH-4", script=SCRIPT)

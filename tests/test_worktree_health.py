@@ -35,6 +35,7 @@ WHOLE = WorktreeFacts(exists=True, ours=True, registered=True, branch=BRANCH, he
     ({"registered": False, "empty": True}, "create"),
     ({"registered": False}, "recreate"),
     ({"registered": False, "ours": False}, "refuse"),
+    ({"registered": False, "ours": False, "made_here": True}, "recreate"),
     ({"locked": "initializing"}, "recreate"),
     ({"locked": "initializing\n"}, "recreate"),
     ({"locked": "a person keeps this"}, "whole"),
@@ -238,6 +239,34 @@ def test_a_folder_that_is_not_a_worktree_is_never_deleted(repo: Path) -> None:
     with pytest.raises(WorkspaceError, match="not a worktree of this repository"):
         heal(repo, path, BRANCH, lambda: from_main(repo))
     assert (path / "notes.txt").exists()
+
+
+def test_a_lane_worktree_without_its_git_file_or_registration_is_set_aside_and_added_again(
+        repo: Path) -> None:
+    """Carried N3: the agent removed its ``.git`` and a prune dropped the registration;
+    the lane's record says maestro made the folder, so it is kept aside, not refused."""
+    path = uncommitted_work(repo)
+    (path / ".git").unlink()
+    run(repo, "worktree", "prune")
+    with pytest.raises(WorkspaceError, match="not a worktree of this repository"):
+        heal(repo, path, BRANCH, lambda: from_main(repo))  # no record: never touched
+    heal(repo, path, BRANCH, lambda: from_main(repo), made_here=True)
+    (kept,) = set_aside_folders(repo)
+    assert (kept / "notes.md").read_text() == "not committed\n"
+    assert run(path, "rev-parse", "--abbrev-ref", "HEAD") == BRANCH
+    assert files(path) == ["README.md", "src/app.py"]
+
+
+def test_a_lane_folder_holding_only_a_repository_of_its_own_is_kept_whole(
+        repo: Path) -> None:
+    path = uncommitted_work(repo)
+    shutil.rmtree(path)
+    path.mkdir()
+    run(path, "init", "-q")  # the agent's own repository, maybe with history
+    run(repo, "worktree", "prune")
+    heal(repo, path, BRANCH, lambda: from_main(repo), made_here=True)
+    (kept,) = set_aside_folders(repo)
+    assert (kept / ".git.set-aside" / "HEAD").is_file()
 
 
 def test_a_file_where_the_worktree_goes_is_refused_and_kept(repo: Path) -> None:

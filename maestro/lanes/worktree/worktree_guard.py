@@ -79,8 +79,12 @@ def heal_lane_worktree(ctx: LaneContext) -> Path:
         return choose_start(branch_sources(ctx), AncestorTest(repo))
 
     ctx.config.workspace_root.mkdir(parents=True, exist_ok=True)
+    recorded = ctx.state.read("workspace.json")
+    made_here = (isinstance(recorded, dict)
+                 and recorded.get("path") == ctx.workspace_relpath)
     heal(repo, ctx.worktree, ctx.branch, start,
-         report=lambda step: ctx.state.journal("worktree_healed", step=step))
+         report=lambda step: ctx.state.journal("worktree_healed", step=step),
+         made_here=made_here)
     return ctx.worktree
 
 

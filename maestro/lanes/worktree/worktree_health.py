@@ -54,6 +54,9 @@ class WorktreeFacts:
     empty: bool = False
     #: Its ``.git`` file names an administrative folder of this repository.
     ours: bool = False
+    #: The lane's own record says maestro made its worktree at this path (``workspace.json``),
+    #: whatever its ``.git`` says now.
+    made_here: bool = False
     registered: bool = False
     #: git's lock reason ("" when locked without one); None when not locked.
     locked: str | None = None
@@ -107,6 +110,9 @@ def diagnose(facts: WorktreeFacts, branch: str) -> Diagnosis:
             return Diagnosis("create", "the folder is empty and git does not know it")
         if facts.ours:
             return Diagnosis("recreate", "the folder is a worktree git no longer knows")
+        if facts.made_here:
+            return Diagnosis("recreate", "the lane's worktree lost its .git (or it names "
+                                         "another repository) and git no longer knows it")
         return Diagnosis("refuse", "the folder exists but is not a worktree of this "
                                    "repository, and maestro never deletes what it cannot "
                                    "tell is its own; move it away, then run the lane again")
@@ -215,10 +221,11 @@ def _resolve(repo: Path, path: Path, ref: str) -> dict[str, str | None]:
 
 
 def inspect(repo: Path, path: Path, branch: str,
-            branch_exists: bool | None = None) -> WorktreeFacts:
+            branch_exists: bool | None = None, made_here: bool = False) -> WorktreeFacts:
     """Gather :class:`WorktreeFacts` for ``path`` (git reads only; changes nothing).
     ``branch_exists``: whether the local lane branch exists, when the caller has just read
-    it with nothing but maestro's own code run since (None: read here if needed)."""
+    it with nothing but maestro's own code run since (None: read here if needed);
+    ``made_here``: the caller's record says maestro made the lane's worktree at ``path``."""
     ref = f"refs/heads/{branch}"
     entries = worktree_entries(repo)
     mine = next((e for e in entries if _same_path(e.get("worktree", ""), path)), None)
@@ -233,6 +240,7 @@ def inspect(repo: Path, path: Path, branch: str,
         "ours": exists and (_points_into(path / ".git", repo)
                             or _points_into(path / GIT_SET_ASIDE, repo)),
         "registered": mine is not None,
+        "made_here": exists and made_here,
     }
     checked_out = mine is not None and exists and "prunable" not in mine
     found = _resolve(repo, path, ref) if checked_out else {}
@@ -375,12 +383,13 @@ def beside_git(folder: Path) -> list[str]:
 def aside_target(path: Path) -> Path | None:
     """Where :func:`set_aside` would move the folder at ``path`` (``<path>.set-aside-<UTC
     time>``), or None when it would leave it: absent, a link, or holding nothing besides
-    its ``.git`` (a dead ``git worktree add --no-checkout`` holds only that)."""
+    its ``.git`` file (a dead ``git worktree add --no-checkout`` holds only that). A
+    ``.git`` folder is a repository of its own, never a linked worktree's: it is kept."""
     try:
         held = beside_git(path)
     except (FileNotFoundError, NotADirectoryError):
         return None
-    if path.is_symlink() or not held:
+    if path.is_symlink() or not (held or (path / ".git").is_dir()):
         return None
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     return _free(path.with_name(f"{path.name}{SET_ASIDE}{stamp}"))
@@ -434,12 +443,15 @@ def clear_stale_locks(repo: Path, path: Path, branch: str) -> list[str]:
 def heal(repo: Path, path: Path, branch: str,
          start: Callable[[], tuple[str, str] | None], rounds: int = 4,
          branch_exists: bool | None = None,
-         report: Callable[[str], None] | None = None) -> list[str]:
+         report: Callable[[str], None] | None = None, made_here: bool = False) -> list[str]:
     """Act on :func:`diagnose` until the worktree is whole; returns what was done, in words.
     ``report`` hears each step as it happens: a folder set aside is named before it moves,
     so a kill right after never leaves kept files nobody was told of (breaker 26 M3).
     ``branch_exists``: the caller's fresh reading of the local lane branch, used by the
     first inspection only (every later one follows an action and reads git again).
+    ``made_here``: the lane's record says maestro made its worktree at ``path``, so a
+    folder there that git no longer knows, whatever its ``.git`` says, is set aside and
+    the worktree added again, where a folder with no such record is refused.
 
     ``start`` is called only when the lane branch has to be created or restored; it returns
     ``(label, commit)`` or None. Raises :class:`WorkspaceError` when the worktree cannot be
@@ -455,16 +467,17 @@ def heal(repo: Path, path: Path, branch: str,
             report(step)
 
     with held(repo):
-        _heal(repo, path, branch, start, rounds, branch_exists, told)
+        _heal(repo, path, branch, start, rounds, branch_exists, told, made_here)
     return done
 
 
 def _heal(repo: Path, path: Path, branch: str, start: Callable[[], tuple[str, str] | None],
-          rounds: int, branch_exists: bool | None, told: Callable[[str], None]) -> None:
+          rounds: int, branch_exists: bool | None, told: Callable[[str], None],
+          made_here: bool) -> None:
     for lock in clear_stale_locks(repo, path, branch):
         told(f"removed a stale lock: {lock}")
     for _ in range(rounds):
-        facts = inspect(repo, path, branch, branch_exists)
+        facts = inspect(repo, path, branch, branch_exists, made_here)
         branch_exists = None
         verdict = diagnose(facts, branch)
         if verdict.action == "whole":
