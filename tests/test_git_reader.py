@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -133,6 +134,80 @@ def test_a_reader_that_stops_answering_is_given_up_after_its_timeout(
         with contextlib.suppress(ProcessLookupError):  # given up: killed
             os.kill(pid, signal.SIGCONT)
     assert pid not in reader_pids()
+
+
+def test_no_other_process_can_open_a_readers_channel(repo: Path) -> None:
+    """Breaker 30 F1: through ``/proc/<pid>/fd`` a same-user process opened the reader's
+    pipes and wrote a question or an answer of its own into them."""
+    head_of(repo)
+    (pid,) = reader_pids()
+    for fd in (0, 1):
+        with pytest.raises(OSError):
+            open(f"/proc/{pid}/fd/{fd}", "wb")  # noqa: SIM115 - never opens
+
+
+def test_an_answer_nobody_asked_for_puts_the_reader_out_of_use(repo: Path) -> None:
+    head_of(repo)
+    (only,) = reader._READERS.values()
+    only.channel.sendall(b"refs/heads/main~1^{commit}\n")  # one more question than asked
+    assert head_of(repo) == sh(repo, "rev-parse", "HEAD")
+    assert reader.open_readers() == 0
+
+
+def test_a_commit_pruned_after_the_reader_saw_it_is_gone_for_it_too(repo: Path) -> None:
+    sh(repo, "branch", "doomed", "HEAD")
+    sh(repo, "checkout", "-q", "--detach", "HEAD~1")
+    sh(repo, "commit", "-q", "--allow-empty", "-m", "only on doomed's side")
+    sh(repo, "branch", "-f", "doomed", "HEAD")
+    doomed = sh(repo, "rev-parse", "doomed")
+    sh(repo, "checkout", "-q", "main")
+    sh(repo, "repack", "-a", "-d", "-q")
+    assert rev_parse(repo, doomed) == doomed
+    sh(repo, "branch", "-D", "doomed")
+    sh(repo, "reflog", "expire", "--expire=now", "--all")
+    sh(repo, "repack", "-a", "-d", "-q")
+    sh(repo, "prune", "--expire=now")
+    assert rev_parse(repo, doomed) is None
+
+
+def test_a_bare_repository_made_again_at_the_same_path_is_read_afresh(
+        repo: Path, tmp_path: Path) -> None:
+    origin = tmp_path / "origin.git"
+    sh(tmp_path, "clone", "-q", "--bare", str(repo), str(origin))
+    assert rev_parse(origin, "refs/heads/main") == sh(repo, "rev-parse", "main")
+    shutil.rmtree(origin)
+    sh(repo, "commit", "-q", "--allow-empty", "-m", "newer")
+    sh(tmp_path, "clone", "-q", "--bare", str(repo), str(origin))
+    assert rev_parse(origin, "refs/heads/main") == sh(repo, "rev-parse", "main")
+
+
+def test_a_shallow_clone_deepened_after_the_reader_started_shows_its_parents(
+        repo: Path, tmp_path: Path) -> None:
+    clone = tmp_path / "shallow"
+    sh(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo}", str(clone))
+    assert rev_parse(clone, "HEAD^1") is None
+    sh(clone, "fetch", "-q", "--unshallow")
+    assert rev_parse(clone, "HEAD^1") == sh(repo, "rev-parse", "HEAD^1")
+
+
+def test_objects_of_an_alternate_removed_after_the_reader_started_are_gone_for_it(
+        repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "b").mkdir()
+    borrower = small_repo(tmp_path / "b", monkeypatch, ())
+    alternates = borrower / ".git" / "objects" / "info" / "alternates"
+    alternates.write_text(f"{repo / '.git' / 'objects'}\n")
+    commit = sh(repo, "rev-parse", "HEAD")
+    assert rev_parse(borrower, commit) == commit
+    alternates.unlink()
+    assert rev_parse(borrower, commit) is None
+
+
+def test_an_abbreviated_object_id_is_asked_of_a_process_of_its_own(repo: Path) -> None:
+    """Breaker 30 F6: a long-lived process caches which objects exist for abbreviations."""
+    short = sh(repo, "rev-parse", "--short=7", "HEAD")
+    assert rev_parse(repo, short) == sh(repo, "rev-parse", "HEAD")
+    assert rev_parse_many(repo, [short, "main"])[short] == sh(repo, "rev-parse", "HEAD")
+    assert reader.open_readers() == 0
 
 
 def test_a_process_keeps_a_bounded_number_of_readers(

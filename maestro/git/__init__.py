@@ -13,6 +13,7 @@ belongs instead (:func:`auto_maintenance`, after a lane's clean-up and a local m
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -117,6 +118,11 @@ def _rev_parse_once(cwd: Path, ref: str) -> str | None:
     return git(cwd, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False) or None
 
 
+#: A name that starts with an abbreviated object id: git resolves it against the objects
+#: it has, which a long-lived process caches (breaker 30 F6), so it is asked of a new one.
+_ABBREVIATED = re.compile(r"[0-9a-fA-F]{4,39}(?![0-9a-fA-F])")
+
+
 def _askable(name: str) -> bool:
     """A name ``cat-file --batch-check`` reads as written: one line, no outer spaces."""
     return bool(name) and "\n" not in name and name.strip() == name
@@ -134,7 +140,8 @@ def rev_parse_many(cwd: Path, refs: Iterable[str]) -> dict[str, str | None]:
     if not asked:
         return result
     questions = [f"{n}^{{commit}}" for n in asked]
-    lines = _batch_check(cwd, questions)
+    abbreviated = any(_ABBREVIATED.match(n) for n in asked)
+    lines = None if abbreviated else _batch_check(cwd, questions)
     if lines is None:
         proc = run_git(cwd, ["cat-file", reader.FORMAT],
                        stdin="".join(f"{q}\n" for q in questions))

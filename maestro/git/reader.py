@@ -5,9 +5,11 @@ A lane asks which commit a name points at about twenty times (``HEAD``, its bran
 base, the remote-tracking branch; each phase and each forge call again), and each answer
 was a git process: about 3 ms of CPU, of which git's own start-up is half. A
 ``cat-file --batch-check`` process answers each name as it is written, reading the refs
-and the object store afresh for every line (loose refs are read again, ``packed-refs``
-is taken again when its ``stat`` changes, a pack written since is found when an object is
-missing), so its answers are those a new process would give, for about 0.3 ms.
+afresh for every line (loose refs are read again, ``packed-refs`` is taken again when
+its ``stat`` changes) and finding an object written since (a pack written since is found
+when an object is missing), so its answers are those a new process would give, for
+about 0.3 ms. What git reads once per process is part of the reader's key
+(:func:`location`): a change to it starts a new reader.
 
 What stays as it was for a one-shot call:
 
@@ -17,11 +19,11 @@ What stays as it was for a one-shot call:
   differs from the reader's (the repository's config changed), a new reader is started;
 * a reader belongs to the folder's git location as it was when it started
   (:func:`location`: the ``.git`` entry's inode, and a pointer file's content with its
-  ``commondir``'s identity): a worktree removed and added again, or repointed, gets a
-  reader of its own;
+  ``commondir``; the pack folder, ``shallow`` and ``alternates``): a worktree removed and
+  added again, or repointed, a repack, a prune, a deepened clone get a reader of their own;
 * ``cat-file --batch-check`` runs no program (no filter, no textconv: neither option is
   given), holds no secret (the guarded environment has none), and reads only the names
-  it is given.
+  it is given, over a socket pair no other process can open (:class:`_Reader`).
 
 Any failure (the reader died, answered out of shape, or took longer than
 :data:`ANSWER_TIMEOUT_S`) closes that reader and returns None: the caller asks a one-shot
@@ -29,7 +31,7 @@ process, as before. At most :data:`MAX_READERS` stay open per process (the least
 used is closed), none for longer than :data:`MAX_AGE_S`; a forked child (a warm lane)
 forgets its parent's readers without touching them, and each process closes its own at
 exit, so a reader never outlives the process that asked (a killed process closes its end
-of the pipe, and git exits on EOF).
+of the socket, and git exits on EOF).
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import secrets
 import selectors
+import socket
 import stat
 import subprocess
 import threading
@@ -53,7 +57,7 @@ MAX_READERS = 4
 MAX_AGE_S = 300.0
 #: How long one batch of answers may take before the reader is given up.
 ANSWER_TIMEOUT_S = 30.0
-#: Names written before their answers are read (bounded so neither pipe fills).
+#: Names written before their answers are read (bounded so neither socket buffer fills).
 BATCH = 256
 FORMAT = "--batch-check=%(objectname) %(objecttype)"
 
@@ -61,15 +65,29 @@ Key = tuple[object, ...]
 
 
 class _Reader:
-    """One ``cat-file`` process and the environment it was started with."""
+    """One ``cat-file`` process and the environment it was started with.
+
+    It talks over a socket pair, not pipes: any process of the same user can open a
+    pipe's other end through ``/proc/<pid>/fd/N`` and write a question or an answer into
+    it (breaker 30 F1), where opening a socket there fails (``ENXIO``). Each batch of
+    questions ends with a name no one else knows (:func:`_sentinel`), whose "missing"
+    answer must come last: anything else in the stream puts the reader out of use."""
 
     def __init__(self, program: str, cwd: Path, env: Mapping[str, str]) -> None:
         self.env = dict(env)
         self.started = time.monotonic()
         self.lock = threading.Lock()
-        self.proc = subprocess.Popen([program, "cat-file", FORMAT], cwd=cwd, env=self.env,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, bufsize=0)
+        ours, theirs = socket.socketpair()
+        try:
+            self.proc = subprocess.Popen([program, "cat-file", FORMAT], cwd=cwd, env=self.env,
+                                         stdin=theirs.fileno(), stdout=theirs.fileno(),
+                                         stderr=subprocess.DEVNULL)
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        self.channel = ours
 
     def ask(self, lines: Sequence[str]) -> list[str] | None:
         """One answer line per line of ``lines`` (names with ``^{commit}`` and the like),
@@ -85,81 +103,106 @@ class _Reader:
             return answers
 
     def _ask_chunk(self, chunk: Sequence[str]) -> list[str] | None:
-        stdin, stdout = self.proc.stdin, self.proc.stdout
-        if stdin is None or stdout is None or self.proc.poll() is not None:
+        if self.channel.fileno() < 0 or self.proc.poll() is not None:
             return None
+        sentinel = _sentinel()
         try:
-            stdin.write("".join(f"{line}\n" for line in chunk).encode())
-        except (OSError, ValueError):
+            self.channel.sendall("".join(f"{line}\n" for line in [*chunk, sentinel]).encode())
+        except OSError:
             return None
+        expected = f"{sentinel} missing\n".encode()
         data = b""
         deadline = time.monotonic() + ANSWER_TIMEOUT_S
         with selectors.DefaultSelector() as selector:
-            selector.register(stdout, selectors.EVENT_READ)
-            while data.count(b"\n") < len(chunk):
+            selector.register(self.channel, selectors.EVENT_READ)
+            while not data.endswith(expected):
                 left = deadline - time.monotonic()
                 if left <= 0 or not selector.select(left):
                     return None
                 try:
-                    piece = os.read(stdout.fileno(), 65536)
+                    piece = self.channel.recv(65536)
                 except OSError:
                     return None
                 if not piece:
                     return None
                 data += piece
-        answers = data.decode(errors="replace").split("\n")
+        answers = data[:-len(expected)].decode(errors="replace").split("\n")
         if len(answers) != len(chunk) + 1 or answers[-1]:
-            return None  # more than was asked for: out of step, never trusted
+            return None  # not one answer per question: out of step, never trusted
         return answers[:-1]
 
     def close(self) -> None:
         """End the process: EOF on its input, then a kill if it does not exit at once."""
         try:
-            if self.proc.stdin is not None:
-                self.proc.stdin.close()
+            with contextlib.suppress(OSError):
+                self.channel.shutdown(socket.SHUT_WR)
             self.proc.wait(timeout=1)
-        except (OSError, subprocess.TimeoutExpired):
+        except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
         finally:
-            if self.proc.stdout is not None:
-                self.proc.stdout.close()
+            self.channel.close()
 
     def forget(self) -> None:
-        """In a forked child: drop this process's copies of the pipes, leave the process
-        to the parent that started it."""
-        for stream in (self.proc.stdin, self.proc.stdout):
-            if stream is not None:  # through the file object, so nothing closes it twice
-                with contextlib.suppress(OSError):
-                    stream.close()
+        """In a forked child: drop this process's end of the socket (without a shutdown,
+        which would end the parent's reader too), leave the process to the parent."""
+        self.channel.close()
         self.proc.returncode = 0  # not this process's child: never waited on here
 
 
+def _sentinel() -> str:
+    """A name no ref or object has, and nobody else can guess."""
+    return f"refs/maestro-sentinel/{secrets.token_hex(16)}"
+
+
+def _identity(path: str) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def location(cwd: Path) -> Key:
-    """What decides which repository a git process started in ``cwd`` reads: the folder
-    (resolved), its ``.git`` entry's inode and kind, and for a ``.git`` file its content
-    and the identity of the ``commondir`` file it leads to. A ``.git`` folder's times are
+    """What decides which repository a git process started in ``cwd`` reads and what a
+    long-lived one would keep of it: the folder (resolved, and its inode: a bare
+    repository made again at the same path is another one), its ``.git`` entry's inode and
+    kind, for a ``.git`` file its content and the identity of the ``commondir`` file it
+    leads to, and in the common git dir the identity of what git reads once per process
+    (breaker 30 F2-F5): the pack folder (a repack or a prune removes packs it keeps
+    mapped), ``shallow`` and ``objects/info/alternates``. A ``.git`` folder's times are
     left out: git changes them with every ref or index it writes there."""
     folder = os.path.realpath(cwd)
     dotgit = os.path.join(folder, ".git")
     try:
         st = os.lstat(dotgit)
     except OSError:
-        return (folder, None)
-    if not stat.S_ISREG(st.st_mode):
-        return (folder, st.st_dev, st.st_ino, stat.S_IFMT(st.st_mode))
-    try:
-        with open(dotgit, "rb") as handle:
-            content = handle.read(4096)
-    except OSError:
-        return (folder, st.st_dev, st.st_ino, None)
-    target = os.fsdecode(content.removeprefix(b"gitdir: ").rstrip(b"\r\n"))
-    try:
-        common = os.stat(os.path.join(folder, target, "commondir"))
-        pointer: object = (common.st_ino, common.st_size, common.st_mtime_ns)
-    except (OSError, ValueError):
-        pointer = None
-    return (folder, st.st_dev, st.st_ino, content, pointer)
+        st = None
+    where: tuple[object, ...]
+    if st is None:
+        common = folder  # a bare repository, or none
+        where = (None,)
+    elif not stat.S_ISREG(st.st_mode):
+        common = dotgit
+        where = (st.st_dev, st.st_ino, stat.S_IFMT(st.st_mode))
+    else:
+        try:
+            with open(dotgit, "rb") as handle:
+                content = handle.read(4096)
+        except OSError:
+            return (folder, st.st_dev, st.st_ino, None)
+        admin = os.path.join(folder, os.fsdecode(
+            content.removeprefix(b"gitdir: ").rstrip(b"\r\n")))
+        try:
+            with open(os.path.join(admin, "commondir"), "rb") as handle:
+                pointer = handle.read(4096)
+            common = os.path.join(admin, os.fsdecode(pointer.rstrip(b"\r\n")))
+        except (OSError, ValueError):
+            pointer, common = b"", admin
+        where = (st.st_dev, st.st_ino, content, pointer)
+    return (folder, _identity(folder), *where, _identity(os.path.join(common, "objects", "pack")),
+            _identity(os.path.join(common, "shallow")),
+            _identity(os.path.join(common, "objects", "info", "alternates")))
 
 
 _READERS: OrderedDict[Key, _Reader] = OrderedDict()
