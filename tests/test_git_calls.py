@@ -38,6 +38,11 @@ def test_a_batch_answers_each_name_as_rev_parse_does(repo: Path) -> None:
     assert {n: rev_parse(repo, n) for n in names} == one_shot
 
 
+def test_a_name_holding_a_nul_names_nothing(repo: Path) -> None:
+    assert rev_parse(repo, "main\0x") is None
+    assert rev_parse_many(repo, ["main\0x", "main"])["main\0x"] is None
+
+
 def test_a_batch_outside_a_repository_finds_nothing(tmp_path: Path) -> None:
     assert rev_parse_many(tmp_path, ["HEAD"]) == {"HEAD": None}
 

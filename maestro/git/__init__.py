@@ -115,6 +115,8 @@ def head_and_tree(cwd: Path) -> tuple[str, str]:
 
 
 def _rev_parse_once(cwd: Path, ref: str) -> str | None:
+    if "\0" in ref:
+        return None  # no git name holds one (and no argument can carry it)
     return git(cwd, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False) or None
 
 
@@ -124,8 +126,9 @@ _ABBREVIATED = re.compile(r"[0-9a-fA-F]{4,39}(?![0-9a-fA-F])")
 
 
 def _askable(name: str) -> bool:
-    """A name ``cat-file --batch-check`` reads as written: one line, no outer spaces."""
-    return bool(name) and "\n" not in name and name.strip() == name
+    """A name ``cat-file --batch-check`` reads as written: one line, no outer spaces, no
+    NUL (where git's string would end: ``main\\0x`` would be read as ``main``)."""
+    return bool(name) and "\n" not in name and "\0" not in name and name.strip() == name
 
 
 def rev_parse_many(cwd: Path, refs: Iterable[str]) -> dict[str, str | None]:

@@ -87,6 +87,7 @@ class _Reader:
             raise
         finally:
             theirs.close()
+        ours.settimeout(ANSWER_TIMEOUT_S)  # a stopped reader never blocks a write either
         self.channel = ours
 
     def ask(self, lines: Sequence[str]) -> list[str] | None:
