@@ -46,6 +46,15 @@ def test_one_reader_answers_every_question_about_a_folder(repo: Path) -> None:
     assert reader.open_readers() == 1
 
 
+def test_files_written_in_the_folder_keep_its_reader(repo: Path) -> None:
+    head_of(repo)
+    (first,) = reader_pids()
+    (repo / "new.txt").write_text("the agent's file\n")
+    (repo / "a.txt").unlink()
+    head_of(repo)
+    assert reader_pids() == [first]
+
+
 def test_a_commit_made_after_the_reader_started_is_seen(repo: Path) -> None:
     before = head_of(repo)
     sh(repo, "commit", "--quiet", "--allow-empty", "-m", "c")

@@ -164,6 +164,16 @@ def _identity(path: str) -> tuple[int, int, int] | None:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
+def _inode(path: str) -> tuple[int, int] | None:
+    """Which folder ``path`` is (not its times: a worktree's change with every file the
+    agent writes)."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return (st.st_dev, st.st_ino)
+
+
 def location(cwd: Path) -> Key:
     """What decides which repository a git process started in ``cwd`` reads and what a
     long-lived one would keep of it: the folder (resolved, and its inode: a bare
@@ -201,7 +211,7 @@ def location(cwd: Path) -> Key:
         except (OSError, ValueError):
             pointer, common = b"", admin
         where = (st.st_dev, st.st_ino, content, pointer)
-    return (folder, _identity(folder), *where, _identity(os.path.join(common, "objects", "pack")),
+    return (folder, _inode(folder), *where, _identity(os.path.join(common, "objects", "pack")),
             _identity(os.path.join(common, "shallow")),
             _identity(os.path.join(common, "objects", "info", "alternates")))
 
