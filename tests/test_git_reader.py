@@ -211,6 +211,34 @@ def test_objects_of_an_alternate_removed_after_the_reader_started_are_gone_for_i
     assert rev_parse(borrower, commit) is None
 
 
+def test_a_commit_pruned_in_an_alternate_store_is_gone_for_the_reader_too(
+        repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "b").mkdir()
+    borrower = small_repo(tmp_path / "b", monkeypatch, ())
+    (borrower / ".git" / "objects" / "info" / "alternates").write_text(
+        f"{repo / '.git' / 'objects'}\n")
+    sh(repo, "commit", "-q", "--allow-empty", "-m", "soon unreachable")
+    doomed = sh(repo, "rev-parse", "HEAD")
+    sh(repo, "repack", "-a", "-d", "-q")
+    assert rev_parse(borrower, doomed) == doomed
+    sh(repo, "reset", "-q", "--hard", "HEAD~1")
+    sh(repo, "reflog", "expire", "--expire=now", "--all")
+    sh(repo, "repack", "-a", "-d", "-q")
+    sh(repo, "prune", "--expire=now")
+    assert rev_parse(borrower, doomed) is None
+
+
+def test_a_batch_of_long_names_is_answered_without_filling_the_channel(repo: Path) -> None:
+    """Breaker 30 R2: git echoes each missing name back; 256 names of 1 000 bytes filled
+    both socket buffers and the reader was given up after its timeout."""
+    head_of(repo)
+    (first,) = reader_pids()
+    names = [f"refs/heads/{n:04}-{'x' * 1000}" for n in range(300)]
+    assert set(rev_parse_many(repo, [*names, "main"]).items()) == {
+        *((name, None) for name in names), ("main", sh(repo, "rev-parse", "main"))}
+    assert reader_pids() == [first]
+
+
 def test_an_abbreviated_object_id_is_asked_of_a_process_of_its_own(repo: Path) -> None:
     """Breaker 30 F6: a long-lived process caches which objects exist for abbreviations."""
     short = sh(repo, "rev-parse", "--short=7", "HEAD")

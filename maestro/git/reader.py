@@ -57,8 +57,10 @@ MAX_READERS = 4
 MAX_AGE_S = 300.0
 #: How long one batch of answers may take before the reader is given up.
 ANSWER_TIMEOUT_S = 30.0
-#: Names written before their answers are read (bounded so neither socket buffer fills).
+#: Names written before their answers are read, and their bytes (bounded so neither
+#: socket buffer fills: a name git cannot find comes back whole in its answer).
 BATCH = 256
+BATCH_BYTES = 32 * 1024
 FORMAT = "--batch-check=%(objectname) %(objecttype)"
 
 Key = tuple[object, ...]
@@ -95,8 +97,7 @@ class _Reader:
         or None when the reader failed."""
         with self.lock:
             answers: list[str] = []
-            for start in range(0, len(lines), BATCH):
-                chunk = lines[start:start + BATCH]
+            for chunk in _batches(lines):
                 got = self._ask_chunk(chunk)
                 if got is None:
                     return None
@@ -151,6 +152,22 @@ class _Reader:
         self.proc.returncode = 0  # not this process's child: never waited on here
 
 
+def _batches(lines: Sequence[str]) -> list[list[str]]:
+    """``lines`` cut into batches of at most :data:`BATCH` names and
+    :data:`BATCH_BYTES` bytes: git echoes each missing name back, so a batch larger than
+    the socket buffers would block both sides (breaker 30 R2)."""
+    batches: list[list[str]] = [[]]
+    size = 0
+    for line in lines:
+        cost = len(line.encode()) + 1
+        if batches[-1] and (len(batches[-1]) >= BATCH or size + cost > BATCH_BYTES):
+            batches.append([])
+            size = 0
+        batches[-1].append(line)
+        size += cost
+    return [batch for batch in batches if batch]
+
+
 def _sentinel() -> str:
     """A name no ref or object has, and nobody else can guess."""
     return f"refs/maestro-sentinel/{secrets.token_hex(16)}"
@@ -181,7 +198,8 @@ def location(cwd: Path) -> Key:
     kind, for a ``.git`` file its content and the identity of the ``commondir`` file it
     leads to, and in the common git dir the identity of what git reads once per process
     (breaker 30 F2-F5): the pack folder (a repack or a prune removes packs it keeps
-    mapped), ``shallow`` and ``objects/info/alternates``. A ``.git`` folder's times are
+    mapped), ``shallow`` and ``objects/info/alternates`` with the pack folder of each
+    store it names. A ``.git`` folder's times are
     left out: git changes them with every ref or index it writes there."""
     folder = os.path.realpath(cwd)
     dotgit = os.path.join(folder, ".git")
@@ -211,9 +229,30 @@ def location(cwd: Path) -> Key:
         except (OSError, ValueError):
             pointer, common = b"", admin
         where = (st.st_dev, st.st_ino, content, pointer)
-    return (folder, _inode(folder), *where, _identity(os.path.join(common, "objects", "pack")),
-            _identity(os.path.join(common, "shallow")),
-            _identity(os.path.join(common, "objects", "info", "alternates")))
+    objects = os.path.join(common, "objects")
+    return (folder, _inode(folder), *where, _identity(os.path.join(objects, "pack")),
+            _identity(os.path.join(common, "shallow")), *_alternates(objects))
+
+
+def _alternates(objects: str) -> tuple[object, ...]:
+    """The ``alternates`` file's identity and, for each store it names, that store's pack
+    folder's (a pack pruned there is kept mapped too: breaker 30 R3). One level: the
+    stores maestro makes name no further ones."""
+    listing = os.path.join(objects, "info", "alternates")
+    found: list[object] = [_identity(listing)]
+    if found[0] is None:
+        return tuple(found)
+    try:
+        with open(listing, "rb") as handle:
+            content = handle.read(65536)
+    except OSError:
+        return tuple(found)
+    for line in content.splitlines()[:16]:
+        line = line.strip()
+        if line and not line.startswith(b"#"):
+            store = os.path.join(objects, os.fsdecode(line))
+            found.append(_identity(os.path.join(store, "pack")))
+    return tuple(found)
 
 
 _READERS: OrderedDict[Key, _Reader] = OrderedDict()
