@@ -136,7 +136,8 @@ def rev_parse_many(cwd: Path, refs: Iterable[str]) -> dict[str, str | None]:
     the folder's long-lived ``cat-file --batch-check`` (:mod:`maestro.git.reader`), else by
     ONE such process for all of them.
 
-    A name that holds a newline cannot be asked this way and maps to None."""
+    A name that holds a newline or a NUL cannot be asked this way and maps to None; one
+    that starts with an abbreviated object id is asked of a new process."""
     names = list(dict.fromkeys(refs))
     asked = [n for n in names if _askable(n)]
     result: dict[str, str | None] = dict.fromkeys(names)
