@@ -77,21 +77,21 @@ def test_a_refresh_that_runs_the_check_reads_the_bases_again_after_it(
 def test_a_push_given_the_head_its_caller_just_read_pushes_it_without_reading_head(
         remote: Remote, monkeypatch: pytest.MonkeyPatch) -> None:
     head = remote.commit("feature.txt", "feature\n", "feature")
-    asked: list[tuple[str, ...]] = []
-    real = local.git
+    asked: list[Path] = []
+    real = local.head_of
 
-    def recording(cwd: Path, *args: str, check: bool = True) -> str:
-        asked.append(args)
-        return real(cwd, *args, check=check)
+    def recording(cwd: Path) -> str:
+        asked.append(cwd)
+        return real(cwd)
 
-    monkeypatch.setattr(local, "git", recording)
+    monkeypatch.setattr(local, "head_of", recording)
     forge = LocalForge(remote.clone, "origin")
     asked.clear()
     assert forge.push(remote.clone, BRANCH, head) == head
-    assert ("rev-parse", "HEAD") not in asked
+    assert asked == []
     assert remote.head(f"refs/heads/{BRANCH}") == head
     assert forge.push(remote.clone, BRANCH) == head  # unsaid: HEAD is read
-    assert ("rev-parse", "HEAD") in asked
+    assert asked == [remote.clone]
 
 
 def test_a_merge_reads_head_and_base_in_one_process_and_merges_the_expected_head(
