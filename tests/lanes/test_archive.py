@@ -91,3 +91,12 @@ def test_archives_named_to_the_second_and_to_the_microsecond_sort_by_time(
     for name in reversed(names):
         archived(tmp_path, name, None)
     assert [p.name for p in lane_folders(tmp_path, "A-1")] == names
+
+
+@pytest.mark.parametrize("name", ["A-1-run-20261399T999999Z-aaaaaa",
+                                  "A-1-run-99991231T235959999999Z-aaaaaa", "A-1-run-notes"])
+def test_a_folder_not_named_by_maestro_does_not_stop_a_new_archive(
+        tmp_path: Path, name: str) -> None:
+    archived(tmp_path, name, None)
+    folder = new_folder(tmp_path, "A-1")
+    assert folder.parent == tmp_path / ARCHIVE and folder.name.startswith("A-1-run-")

@@ -52,9 +52,11 @@ def new_folder(state_root: Path, identifier: str) -> Path:
     folders = lane_folders(state_root, identifier)
     if folders:
         seconds, micros, _ = _order(folders[-1])
-        if seconds:
+        try:  # a folder someone else named: not a time, or the last one there is
             newest = datetime.strptime(seconds + micros, _FORMAT)
             now = max(now, newest + timedelta(microseconds=1))
+        except (ValueError, OverflowError):
+            pass
     name = f"{identifier}{_RUN}{now.strftime(_FORMAT)}Z-{secrets.token_hex(3)}"
     return state_root / ARCHIVE / name
 
