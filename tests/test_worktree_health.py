@@ -25,7 +25,8 @@ from maestro.lanes.worktree.worktree_health import (
 
 BRANCH = "maestro/x-1"
 WHOLE = WorktreeFacts(exists=True, ours=True, registered=True, branch=BRANCH, head_ok=True,
-                      index_present=True, head_has_files=True, branch_exists=True)
+                      index_present=True, head_has_files=True, branch_exists=True,
+                      linked=True)
 
 
 @pytest.mark.parametrize(("change", "action"), [
@@ -36,6 +37,8 @@ WHOLE = WorktreeFacts(exists=True, ours=True, registered=True, branch=BRANCH, he
     ({"registered": False}, "recreate"),
     ({"registered": False, "ours": False}, "refuse"),
     ({"registered": False, "ours": False, "made_here": True}, "recreate"),
+    ({"linked": False}, "recreate"),  # a repository of its own, or another worktree's
+    ({"linked": False, "locked": "a person keeps this"}, "recreate"),
     ({"locked": "initializing"}, "recreate"),
     ({"locked": "initializing\n"}, "recreate"),
     ({"locked": "a person keeps this"}, "whole"),
@@ -267,6 +270,52 @@ def test_a_lane_folder_holding_only_a_repository_of_its_own_is_kept_whole(
     heal(repo, path, BRANCH, lambda: from_main(repo), made_here=True)
     (kept,) = set_aside_folders(repo)
     assert (kept / ".git.set-aside" / "HEAD").is_file()
+
+
+def test_a_registered_worktree_that_became_a_repository_of_its_own_is_set_aside(
+        repo: Path) -> None:
+    """Breaker 31 F1: ``rm .git; git init`` kept git's registration (its gitdir still
+    names an existing ``.git``), the worktree was judged whole and the next lane's agent
+    committed into the nested repository."""
+    path = uncommitted_work(repo)
+    (path / ".git").unlink()
+    run(path, "init", "-q")
+    run(path, "commit", "-q", "--allow-empty", "-m", "the agent's own history")
+    heal(repo, path, BRANCH, lambda: from_main(repo))
+    (kept,) = set_aside_folders(repo)
+    assert run(kept / ".git.set-aside", "log", "--format=%s") == "the agent's own history"
+    assert (kept / "notes.md").read_text() == "not committed\n"
+    assert run(path, "rev-parse", "--abbrev-ref", "HEAD") == BRANCH
+
+
+def test_a_worktree_pointed_at_another_worktrees_registration_is_set_aside_and_its_locks_kept(
+        repo: Path) -> None:
+    """Breaker 31 F3: the heal took the other worktree's index.lock for its own."""
+    path = uncommitted_work(repo)
+    other = repo.parent / "other"
+    run(repo, "worktree", "add", "-q", "-b", "other", str(other), "main")
+    other_lock = repo / ".git" / "worktrees" / "other" / "index.lock"
+    other_lock.write_text("")  # a live session's
+    (path / ".git").write_text(f"gitdir: {repo / '.git' / 'worktrees' / 'other'}\n")
+    heal(repo, path, BRANCH, lambda: from_main(repo))
+    assert other_lock.exists()
+    assert len(set_aside_folders(repo)) == 1
+    assert run(path, "rev-parse", "--abbrev-ref", "HEAD") == BRANCH
+    assert run(other, "rev-parse", "--abbrev-ref", "HEAD") == "other"
+
+
+def test_a_link_where_the_worktree_goes_is_refused_and_the_linked_worktree_untouched(
+        repo: Path) -> None:
+    path = uncommitted_work(repo)
+    other = repo.parent / "other"
+    run(repo, "worktree", "add", "-q", "-b", "other", str(other), "main")
+    shutil.move(str(path), str(repo.parent / "moved"))
+    path.symlink_to(other)
+    (repo / ".git" / "worktrees" / "other" / "index.lock").write_text("")
+    with pytest.raises(WorkspaceError, match="not a folder"):
+        heal(repo, path, BRANCH, lambda: from_main(repo))
+    assert (repo / ".git" / "worktrees" / "other" / "index.lock").exists()
+    assert path.is_symlink() and other.is_dir()
 
 
 def test_a_file_where_the_worktree_goes_is_refused_and_kept(repo: Path) -> None:

@@ -257,7 +257,7 @@ def _start_afresh(config: ServiceConfig, found: _Found) -> str:
     folder (as ``maestro lane ID --reset`` does; its tokens still count for the issue's
     budget) so the next tick starts a new lane."""
     from maestro.lanes.context import LaneContext
-    from maestro.lanes.outcomes import reset_lane
+    from maestro.lanes.outcomes import ATTENTION_PENDING, reset_lane
 
     ctx = LaneContext(config, found.identifier)
     ctx.state.acquire()
@@ -266,7 +266,9 @@ def _start_afresh(config: ServiceConfig, found: _Found) -> str:
         # was put for: the retry is the person's release (breaker 28 F5); a person's own
         # label stays, and so does one created after a guarded stop, which found no label
         # to put (breaker 29).
-        record = ctx.state.read("attention.json")
+        # A record still pending (a kill right after the label went on: breaker 31 F4) is
+        # maestro's too.
+        record = ctx.state.read("attention.json") or ctx.state.read(ATTENTION_PENDING)
         ours = isinstance(record, dict) and not record.get("guarded")
         aside = reset_lane(ctx, f"a person's retry: the issue is {found.issue.state} again")
     finally:

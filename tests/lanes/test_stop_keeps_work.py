@@ -291,3 +291,25 @@ def test_a_retry_never_moves_aside_a_worktree_git_reads_but_will_not_move(
     assert "locked" in refused.stdout + refused.stderr
     assert (worktree / "a.txt").read_text() == "a\n"
     assert [p.name for p in (sandbox.repo / ".worktrees").iterdir()] == ["KW-11"]
+    branches = subprocess.run(["git", "branch", "--list", "maestro/*"], cwd=sandbox.repo,
+                              capture_output=True, text=True, check=True).stdout
+    assert "kept" not in branches  # nothing moved, the branch neither (breaker 31 F2)
+
+
+def test_a_retry_sets_a_kept_worktree_that_became_a_repository_of_its_own_aside(
+        sandbox: Sandbox) -> None:
+    """Breaker 31 F2: git refused to move it ("not a .git file") after the branch had been
+    renamed, on every retry; the lane was stranded until a person moved the folder."""
+    worktree = draft_then_backlog(sandbox, "KW-12")
+    (worktree / ".git").unlink()
+    subprocess.run(["git", "init", "-q"], cwd=worktree, check=True)
+    subprocess.run(["git", "-c", "user.name=a", "-c", "user.email=a@example.invalid", "commit",
+                    "-q", "--allow-empty", "-m", "its own history"], cwd=worktree, check=True)
+    sandbox.tracker.transition("KW-12", "Canceled")
+    sandbox.maestro("cancel", "KW-12", check=True)
+    sandbox.tracker.transition("KW-12", "Todo")
+    said = sandbox.maestro("retry", "KW-12", check=True).stdout
+    [aside] = [p for p in (sandbox.repo / ".worktrees").iterdir() if p.name != "KW-12"]
+    assert aside.name in said and "maestro/kw-12-kept-" in said
+    assert (aside / "draft.txt").read_text() == "draft\n"
+    assert (aside / ".git.set-aside" / "HEAD").is_file()

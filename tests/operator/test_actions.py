@@ -136,6 +136,19 @@ def test_retry_after_cancelling_a_lane_that_waited_on_a_person_takes_maestros_la
     assert ATTENTION not in needs_human.issue("OPS-1").labels
 
 
+def test_retry_takes_off_the_label_of_an_attention_path_a_kill_cut_short(
+        needs_human: Sandbox) -> None:
+    """Breaker 31 F4: a kill right after the label went on leaves only
+    ``attention-pending.json``; the retry kept maestro's own label."""
+    lane = needs_human.repo / ".maestro" / "lanes" / "OPS-1"
+    (lane / "attention.json").rename(lane / "attention-pending.json")
+    actions.cancel(needs_human.config, "OPS-1")
+    needs_human.tracker.transition("OPS-1", "Todo")
+    message = actions.retry(needs_human.config, "OPS-1")
+    assert f"removed '{ATTENTION}'" in message
+    assert ATTENTION not in needs_human.issue("OPS-1").labels
+
+
 def test_retry_keeps_a_label_a_person_created_after_a_guarded_stop(
         needs_human: Sandbox) -> None:
     """A guarded stop found no label to put (``guarded`` in its record); the label a person

@@ -23,7 +23,7 @@ from maestro.lanes.validation import litter
 from maestro.lanes.worktree import hooks
 from maestro.lanes.worktree.unpushed import kept_for_a_person, unpushed_branch, unpushed_work
 from maestro.lanes.worktree.workspace import remove_worktree
-from maestro.lanes.worktree.worktree_health import set_aside
+from maestro.lanes.worktree.worktree_health import linked_here, set_aside
 
 __all__ = ["KEPT", "LaneWork", "lane_work", "record_stop", "retire", "retire_cancelled",
            "set_aside_kept"]
@@ -120,20 +120,23 @@ def set_aside_kept(ctx: LaneContext) -> str | None:
         return None
     stamp = utc_now().strftime("%Y%m%dT%H%M%SZ")
     repo, moved = ctx.config.repo_root, []
-    if rev_parse(repo, f"refs/heads/{ctx.branch}") is not None:
-        kept_branch = f"{ctx.branch}-kept-{stamp}"
-        git(repo, "branch", "-m", ctx.branch, kept_branch)
-        moved.append(f"the branch {kept_branch}")
+    # The worktree first: git may refuse to move it, and then nothing has moved (the branch
+    # renamed before a refusal stranded the lane: breaker 31 F2).
     if ctx.worktree.exists():
         target = ctx.worktree.with_name(f"{ctx.worktree.name}{KEPT}{stamp}")
         try:
             git(repo, "worktree", "move", str(ctx.worktree), str(target))
         except WorkspaceError:
-            if rev_parse(ctx.worktree, "HEAD") is not None:
-                raise  # git reads it and refuses (a submodule inside): its refusal stands
-            # A folder git no longer reads as a worktree (its .git or registration gone):
-            # moved as it is; its registration, if any, is left to the next add's prune.
+            if linked_here(ctx.worktree, repo) is not None:
+                raise  # git reads it as the lane's and refuses (a submodule): that stands
+            # A folder git no longer reads as this lane's worktree (its .git gone, a
+            # repository of its own, or pointed elsewhere): moved as it is; its
+            # registration, if any, is left to the next add's prune.
             target = set_aside(ctx.worktree) or target
         shown = target.relative_to(repo) if target.is_relative_to(repo) else target
         moved.append(f"the worktree {shown}")
+    if rev_parse(repo, f"refs/heads/{ctx.branch}") is not None:
+        kept_branch = f"{ctx.branch}-kept-{stamp}"
+        git(repo, "branch", "-m", ctx.branch, kept_branch)
+        moved.insert(0, f"the branch {kept_branch}")
     return " and ".join(moved) or None

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -57,6 +58,10 @@ class WorktreeFacts:
     #: The lane's own record says maestro made its worktree at this path (``workspace.json``),
     #: whatever its ``.git`` says now.
     made_here: bool = False
+    #: Its ``.git`` file leads to an administrative folder of this repository that names
+    #: this path back (:func:`linked_here`): git run in it acts on this worktree, not on a
+    #: repository of its own or another worktree's.
+    linked: bool = False
     registered: bool = False
     #: git's lock reason ("" when locked without one); None when not locked.
     locked: str | None = None
@@ -116,6 +121,10 @@ def diagnose(facts: WorktreeFacts, branch: str) -> Diagnosis:
         return Diagnosis("refuse", "the folder exists but is not a worktree of this "
                                    "repository, and maestro never deletes what it cannot "
                                    "tell is its own; move it away, then run the lane again")
+    if not facts.linked:
+        return Diagnosis("recreate", "the worktree's .git does not lead back to its own "
+                                     "registration (a repository of its own, or another "
+                                     "worktree's)")
     if facts.locked is not None and facts.locked.strip() == INITIALIZING:
         return Diagnosis("recreate", "a `git worktree add` died before it finished "
                                      "(locked: initializing)")
@@ -176,6 +185,37 @@ def _same_path(a: str | Path, b: Path) -> bool:
     return Path(a).resolve() == b.resolve()
 
 
+def linked_here(path: Path, repo: Path) -> Path | None:
+    """The administrative folder of ``repo`` that the worktree at ``path`` is linked to, or
+    None: ``path`` is a real folder (no link), its ``.git`` a file naming a folder inside
+    the common dir's ``worktrees/``, and that folder's ``gitdir`` names ``path/.git`` back.
+    git's list says a path is registered; only this says git run there acts on that
+    registration, and not on a repository the agent made there (``rm .git; git init``) or
+    on another lane's worktree its ``.git`` was pointed at (breaker 31 F1, F3)."""
+    dotgit = path / ".git"
+    try:
+        if path.is_symlink() or not stat.S_ISREG(os.lstat(dotgit).st_mode):
+            return None
+        content = dotgit.read_bytes()[:4096]
+    except OSError:
+        return None
+    if not content.startswith(b"gitdir: ") or b"\0" in content:
+        return None
+    admin = path / os.fsdecode(content[len(b"gitdir: "):].rstrip(b"\r\n"))
+    dirs = git_dirs(repo)
+    if dirs is None:
+        raise WorkspaceError(f"{repo}: git finds no repository there")
+    try:
+        if os.path.realpath(admin.parent) != os.path.realpath(dirs.common / "worktrees"):
+            return None
+        back = (admin / "gitdir").read_bytes()[:4096].rstrip(b"\r\n")
+    except OSError:
+        return None
+    if os.path.realpath(os.fsdecode(back)) != os.path.realpath(dotgit):
+        return None
+    return admin
+
+
 def _points_into(dotgit: Path, repo: Path) -> bool:
     """A ``.git`` file naming an administrative folder of ``repo``'s worktrees."""
     if not dotgit.is_file():
@@ -231,11 +271,12 @@ def inspect(repo: Path, path: Path, branch: str,
     mine = next((e for e in entries if _same_path(e.get("worktree", ""), path)), None)
     other = next((e for e in entries if e.get("branch") == ref and e is not mine
                   and not _same_path(e.get("worktree", ""), repo)), None)
-    exists = path.is_dir()
+    exists = path.is_dir() and not path.is_symlink()
     facts: dict[str, object] = {
         "prune_matters": prune_matters(repo, path, entries),
         "exists": exists,
         "not_a_folder": not exists and os.path.lexists(path),
+        "linked": exists and linked_here(path, repo) is not None,
         "empty": exists and not any(path.iterdir()),
         "ours": exists and (_points_into(path / ".git", repo)
                             or _points_into(path / GIT_SET_ASIDE, repo)),
@@ -427,10 +468,9 @@ def clear_stale_locks(repo: Path, path: Path, branch: str) -> list[str]:
         return removed
     common = repo_dirs.common
     candidates: list[Path] = [common / "refs" / "heads" / f"{branch}.lock"]
-    if path.is_dir():
-        own = git_dirs(path)
-        if own is not None and own.absolute.resolve() != common.resolve():
-            candidates += [own.absolute / "index.lock", own.absolute / "HEAD.lock"]
+    admin = linked_here(path, repo)  # never the locks of a folder its .git was pointed at
+    if admin is not None:
+        candidates += [admin / "index.lock", admin / "HEAD.lock"]
     for lock in candidates:
         try:
             lock.unlink()
