@@ -5,6 +5,7 @@ The decision is a table over :class:`WorktreeFacts`; the healing runs on real gi
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -20,6 +21,7 @@ from maestro.lanes.worktree.worktree_health import (
     diagnose,
     heal,
     inspect,
+    linked_here,
     worktree_entries,
 )
 
@@ -302,6 +304,16 @@ def test_a_worktree_pointed_at_another_worktrees_registration_is_set_aside_and_i
     assert len(set_aside_folders(repo)) == 1
     assert run(path, "rev-parse", "--abbrev-ref", "HEAD") == BRANCH
     assert run(other, "rev-parse", "--abbrev-ref", "HEAD") == "other"
+
+
+def test_a_worktree_linked_by_relative_paths_is_linked_here(repo: Path) -> None:
+    """git 2.48's ``worktree.useRelativePaths`` writes both pointers relative (git 2.39,
+    here, cannot list such a worktree, so only the link itself is checked)."""
+    path = uncommitted_work(repo)
+    admin = repo / ".git" / "worktrees" / "wt"
+    (path / ".git").write_text(f"gitdir: {os.path.relpath(admin, path)}\n")
+    (admin / "gitdir").write_text(f"{os.path.relpath(path / '.git', admin)}\n")
+    assert linked_here(path, repo) == path / os.path.relpath(admin, path)
 
 
 def test_a_link_where_the_worktree_goes_is_refused_and_the_linked_worktree_untouched(

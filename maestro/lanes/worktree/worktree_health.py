@@ -211,7 +211,9 @@ def linked_here(path: Path, repo: Path) -> Path | None:
         back = (admin / "gitdir").read_bytes()[:4096].rstrip(b"\r\n")
     except OSError:
         return None
-    if os.path.realpath(os.fsdecode(back)) != os.path.realpath(dotgit):
+    # Relative in both files when git writes them so (``worktree.useRelativePaths``,
+    # git 2.48): the pointer from the worktree, the one back from the admin folder.
+    if os.path.realpath(os.path.join(admin, os.fsdecode(back))) != os.path.realpath(dotgit):
         return None
     return admin
 
