@@ -228,7 +228,7 @@ def _points_into(dotgit: Path, repo: Path) -> bool:
         return False
     if not text.startswith("gitdir:"):
         return False
-    target = Path(text.removeprefix("gitdir:").strip())
+    target = dotgit.parent / text.removeprefix("gitdir:").strip()  # relative: to the folder
     dirs = git_dirs(repo)
     if dirs is None:
         raise WorkspaceError(f"{repo}: git finds no repository there")
