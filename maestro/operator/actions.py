@@ -262,12 +262,11 @@ def _start_afresh(config: ServiceConfig, found: _Found) -> str:
     ctx = LaneContext(config, found.identifier)
     ctx.state.acquire()
     try:
-        # maestro's own needs-attention label (its record says so) goes with the lane it
-        # was put for: the retry is the person's release (breaker 28 F5); a person's own
+        # maestro's own needs-attention label (its record says so, or its pending record
+        # when a kill came right after the label went on: breaker 31 F4) goes with the lane
+        # it was put for: the retry is the person's release (breaker 28 F5). A person's own
         # label stays, and so does one created after a guarded stop, which found no label
         # to put (breaker 29).
-        # A record still pending (a kill right after the label went on: breaker 31 F4) is
-        # maestro's too.
         record = ctx.state.read("attention.json") or ctx.state.read(ATTENTION_PENDING)
         ours = isinstance(record, dict) and not record.get("guarded")
         aside = reset_lane(ctx, f"a person's retry: the issue is {found.issue.state} again")

@@ -41,6 +41,7 @@ from pathlib import Path
 from maestro.containment.beneath import entries_beneath, move_beneath, remove_beneath
 from maestro.fsutil import read_json, write_json
 from maestro.git import worktree_paths
+from maestro.lanes.record.state import LaneState
 
 #: The lane file naming the untracked files a running validation found before it started.
 RECORD = "validation-litter.json"
@@ -103,6 +104,15 @@ def sweep(worktree: Path, record: Path) -> list[str]:
     put_back(aside_of(worktree), worktree, sorted(before))
     record.unlink(missing_ok=True)
     return removed
+
+
+def sweep_lane(state: LaneState, worktree: Path) -> list[str]:
+    """:func:`sweep` with the lane's own record, naming what it removed in the lane journal
+    (``validation_litter_swept``, the first twenty paths). Returns the removed paths."""
+    swept = sweep(worktree, state.path(RECORD))
+    if swept:
+        state.journal("validation_litter_swept", files=swept[:20])
+    return swept
 
 
 @contextmanager

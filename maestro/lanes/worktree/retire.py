@@ -63,9 +63,7 @@ def lane_work(ctx: LaneContext) -> LaneWork:
     if ctx.worktree.is_dir():
         # The agent's files a killed validation left parked beside the worktrees go home
         # first, so they count as the uncommitted files they are (breaker 27 F5).
-        swept = litter.sweep(ctx.worktree, ctx.state.path(litter.RECORD))
-        if swept:
-            ctx.state.journal("validation_litter_swept", files=swept[:20])
+        litter.sweep_lane(ctx.state, ctx.worktree)
     found = unpushed_work(ctx.worktree, remote)
     if found or ctx.worktree.exists():
         return LaneWork(worktree=found)

@@ -96,9 +96,7 @@ def recorded_session(ctx: LaneContext, phase: str, run_id: str) -> Iterator[None
     commit, :func:`branch_head`)."""
     head = fresh_worktree.untouched(ctx.worktree)
     worktree = ctx.worktree if head else heal_lane_worktree(ctx)
-    swept = litter.sweep(worktree, ctx.state.path(litter.RECORD))
-    if swept:
-        ctx.state.journal("validation_litter_swept", files=swept[:20])
+    litter.sweep_lane(ctx.state, worktree)
     head = head or rev_parse(worktree, "HEAD")
     missing, _ = tracked_missing(worktree, head)  # HEAD's file list by its hash: kept
     provenance.begin_session(ctx, phase, run_id, head, missing)
