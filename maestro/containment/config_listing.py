@@ -100,7 +100,7 @@ def _read(path: str, folder_ok: bool = False) -> bytes | None:
         os.close(fd)
 
 
-def _pointer(content: bytes, base: str, prefix: bytes = b"") -> tuple[str, bool] | None:
+def read_pointer(content: bytes, base: str, prefix: bytes = b"") -> tuple[str, bool] | None:
     """The path a ``.git`` file (``gitdir: X``) or a ``commondir`` file (``X``) names, read
     exactly as git reads it (setup.c: the prefix ``gitdir: `` verbatim, then everything up
     to the trailing carriage returns and newlines, spaces included, and up to a NUL, where
@@ -138,7 +138,7 @@ def _named(folder: Path) -> tuple[list[str], bool] | None:
     if stat.S_ISDIR(mode):
         gitdir = dotgit
     elif stat.S_ISREG(mode):
-        named = _pointer(_read(dotgit) or b"", root, b"gitdir: ")
+        named = read_pointer(_read(dotgit) or b"", root, b"gitdir: ")
         if named is None:
             return None
         gitdir, whole = named
@@ -153,7 +153,7 @@ def _named(folder: Path) -> tuple[list[str], bool] | None:
     content = _read(commondir_file)
     common: str | None = gitdir
     if content is not None:
-        pointed = _pointer(content, gitdir)
+        pointed = read_pointer(content, gitdir)
         common, whole = pointed if pointed is not None else (None, False)
         trusted = trusted and whole
     if common is None:

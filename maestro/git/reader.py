@@ -50,6 +50,8 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from maestro.containment.config_listing import read_pointer
+
 #: Readers kept open per process; a daemon asks about many worktrees over its life.
 MAX_READERS = 4
 #: A reader older than this is replaced at its next question: it keeps the pack files it
@@ -199,8 +201,9 @@ def location(cwd: Path) -> Key:
     leads to, and in the common git dir the identity of what git reads once per process
     (breaker 30 F2-F5): the pack folder (a repack or a prune removes packs it keeps
     mapped), ``shallow`` and ``objects/info/alternates`` with the pack folder of each
-    store it names. A ``.git`` folder's times are
-    left out: git changes them with every ref or index it writes there."""
+    store it names. A ``.git`` folder's times are left out: git changes them with every
+    ref or index it writes there. Pointers are read as git reads them
+    (:func:`~maestro.containment.config_listing.read_pointer`)."""
     folder = os.path.realpath(cwd)
     dotgit = os.path.join(folder, ".git")
     try:
@@ -220,14 +223,15 @@ def location(cwd: Path) -> Key:
                 content = handle.read(4096)
         except OSError:
             return (folder, st.st_dev, st.st_ino, None)
-        admin = os.path.join(folder, os.fsdecode(
-            content.removeprefix(b"gitdir: ").rstrip(b"\r\n")))
+        named = read_pointer(content, folder, b"gitdir: ")
+        admin = named[0] if named is not None else dotgit
         try:
             with open(os.path.join(admin, "commondir"), "rb") as handle:
                 pointer = handle.read(4096)
-            common = os.path.join(admin, os.fsdecode(pointer.rstrip(b"\r\n")))
-        except (OSError, ValueError):
-            pointer, common = b"", admin
+        except OSError:
+            pointer = b""
+        pointed = read_pointer(pointer, admin)
+        common = pointed[0] if pointed is not None else admin
         where = (st.st_dev, st.st_ino, content, pointer)
     objects = os.path.join(common, "objects")
     return (folder, _inode(folder), *where, _identity(os.path.join(objects, "pack")),

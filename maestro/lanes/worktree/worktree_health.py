@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from maestro.containment.config_listing import read_pointer
 from maestro.errors import WorkspaceError
 from maestro.git import git, git_ok, rev_parse, rev_parse_many
 from maestro.git.dirs import git_dirs, held
@@ -199,9 +200,10 @@ def linked_here(path: Path, repo: Path) -> Path | None:
         content = dotgit.read_bytes()[:4096]
     except OSError:
         return None
-    if not content.startswith(b"gitdir: ") or b"\0" in content:
+    named = read_pointer(content, os.fspath(path), b"gitdir: ")
+    if named is None or not named[1]:  # no pointer, or one a NUL cut
         return None
-    admin = path / os.fsdecode(content[len(b"gitdir: "):].rstrip(b"\r\n"))
+    admin = Path(named[0])
     dirs = git_dirs(repo)
     if dirs is None:
         raise WorkspaceError(f"{repo}: git finds no repository there")
